@@ -1,0 +1,55 @@
+# Caseline: `make dev` runs the product locally, `make test` runs every check. Nothing to install by hand.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV_VERSION := 0.13.8
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
+SERVICES := cases timeline automations portal
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: help install dev test lint format build bench clean
+
+help:
+	@echo "make dev    start the whole product locally (moto, four services, demo tenant)"
+	@echo "make test   install what is needed, lint, run every test"
+	@echo "make lint   ruff + mypy"
+	@echo "make build  chalice package each service into build/"
+	@echo "make bench  print AWS calls, latency ratios and import times"
+
+.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.synced: uv.lock pyproject.toml services/common/pyproject.toml | $(UV)
+	$(UV) sync --frozen --python python3.11
+	@touch $@
+
+install: $(VENV)/.synced
+
+dev: install
+	$(VENV)/bin/caseline dev
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy caseline services/common/caseline_common bench
+	@for service in $(SERVICES); do \
+		(cd services/$$service && ../../$(VENV)/bin/mypy --config-file ../../pyproject.toml app.py chalicelib) || exit 1; \
+	done
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: lint
+	$(VENV)/bin/pytest
+
+build: install
+	$(PY) -m caseline.build
+
+bench: install
+	$(PY) -m bench
+
+clean:
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache services/*/vendor

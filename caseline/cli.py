@@ -1,0 +1,95 @@
+"""`caseline`: the project's console."""
+
+import json
+import signal
+import threading
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+
+from .local.idp import DevIdentityProvider
+from .local.stack import LocalStack, StackOptions
+from .paths import STATE_DIR
+
+app = typer.Typer(help="Caseline: case orchestration on serverless AWS.", no_args_is_help=True)
+console = Console()
+
+
+def _try_this(stack: LocalStack, token: str) -> str:
+    case_id = stack.seeded_case_ids[0] if stack.seeded_case_ids else "CASE_ID"
+    url = stack.url
+    auth = '-H "Authorization: Bearer $TOKEN"'
+    return "\n".join([
+        f"export TOKEN={token}",
+        f"curl -s {auth} {url}/templates",
+        f"curl -s {auth} '{url}/cases?status=open&limit=10'",
+        f"curl -s {auth} -H 'Content-Type: application/json' -H 'Idempotency-Key: try-1' \\",
+        f"     -d '{{\"template_key\":\"employee-onboarding\",\"title\":\"Onboarding: Sam Lee\",\"fields\":"
+        f"{{\"employee\":{{\"name\":\"Sam Lee\"}},\"start_date\":\"2027-02-01\",\"department\":\"sales\"}}}}' {url}/cases",
+        f"curl -s {auth} {url}/cases/{case_id}/timeline",
+    ])
+
+
+@app.command()
+def dev(
+    port: Annotated[int, typer.Option(help="Port of the local API gateway.")] = 8000,
+    host: Annotated[str, typer.Option(help="Address to bind; keep it on loopback.")] = "127.0.0.1",
+    tenant: Annotated[str, typer.Option(help="Tenant to provision and seed.")] = "demo",
+    seed: Annotated[bool, typer.Option(help="Seed a sample template and two cases.")] = True,
+) -> None:
+    """Start the whole product locally: emulator, four services, pumps, gateway, demo tenant."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with console.status("Starting moto, provisioning the tenant, loading the services..."):
+        try:
+            stack = LocalStack(StackOptions(tenant_id=tenant, host=host, port=port, seed=seed)).start()
+        except OSError as error:
+            console.print(f"[red]Cannot start:[/red] {error}. Is port {port} in use? Try --port.")
+            raise typer.Exit(1) from error
+    token = stack.staff_token()
+    console.print(Panel.fit(
+        f"[bold]API[/bold]        {stack.url}\n"
+        f"[bold]API docs[/bold]   {stack.url}/docs\n"
+        f"[bold]OpenAPI[/bold]    {stack.url}/openapi.json\n"
+        f"[bold]Tenant[/bold]     {tenant}  (emulator at {stack.aws_endpoint})\n"
+        "[bold]Staff token[/bold]  $TOKEN below: admin and staff, valid 12 h; `caseline token` makes more",
+        title="Caseline is running", border_style="green",
+    ))
+    console.print("[bold]Try this:[/bold]")
+    console.print(_try_this(stack, token), soft_wrap=True, highlight=False)
+    console.print("\nPress Ctrl-C to stop.")
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        with console.status("Stopping..."):
+            stack.stop()
+        console.print("Stopped.")
+
+
+@app.command()
+def token(
+    email: Annotated[str, typer.Option(help="E-mail claim of the token.")] = "dana.admin@demo.caseline.local",
+    group: Annotated[list[str] | None, typer.Option(help="A cognito:groups entry; repeat for more.")] = None,
+    port: Annotated[int, typer.Option(help="Port of the running `caseline dev` gateway (the issuer).")] = 8000,
+) -> None:
+    """Mint a development token for a running `caseline dev` (same signing key, same claims as Cognito)."""
+    key_file = STATE_DIR / "dev-signing-key.pem"
+    if not key_file.exists():
+        console.print("[red]No development signing key yet:[/red] run `caseline dev` once first.")
+        raise typer.Exit(1)
+    idp = DevIdentityProvider(f"http://127.0.0.1:{port}/dev-idp", key_file)
+    groups = group or ["caseline-admins", "caseline-staff"]
+    typer.echo(idp.issue(subject=f"dev-{email.split('@')[0]}", email=email, groups=groups))
+
+
+@app.command()
+def openapi(
+    tenant: Annotated[str, typer.Option(help="Tenant to describe.")] = "demo",
+) -> None:
+    """Print the merged OpenAPI 3.1 document of the whole API."""
+    with LocalStack(StackOptions(tenant_id=tenant, port=0, seed=False)) as stack:
+        typer.echo(json.dumps(stack.api.openapi(), indent=2))

@@ -1,0 +1,177 @@
+"""One local HTTP endpoint for the whole API, as API Gateway is in AWS.
+
+It dispatches by the merged route table of the four services, serves the merged OpenAPI document with
+interactive docs, and the development issuer's JWKS.
+"""
+
+import json
+import mimetypes
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import swagger_ui
+from caseline_common.http import PROBLEM_JSON, merge_openapi
+from caseline_common.runtime import API_VERSION
+from chalice.config import Config
+from chalice.local import LocalGateway, RouteMatcher
+
+from .idp import DevIdentityProvider
+from .loader import LoadedService
+
+API_GATEWAY_MAX_BODY = 10 * 1024 * 1024
+SWAGGER_STATIC = Path(swagger_ui.__file__).parent / "static"
+IDP_PREFIX = "/dev-idp"
+
+
+def _problem(status: int, title: str, detail: str) -> tuple[int, dict[str, str], bytes]:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    return status, {"Content-Type": PROBLEM_JSON}, json.dumps(body).encode()
+
+
+@dataclass
+class _Backend:
+    service: LoadedService
+    gateway: LocalGateway
+    lock: threading.Lock = field(default_factory=threading.Lock)  # one Lambda container: one request at a time
+
+
+class RouteConflictError(ValueError):
+    pass
+
+
+class LocalApi:
+    """The routing and the extra local pages, independent of the HTTP server so tests can call it."""
+
+    def __init__(self, services: list[LoadedService], idp: DevIdentityProvider) -> None:
+        self._idp = idp
+        self._backends: dict[str, _Backend] = {}
+        self._owners: dict[str, _Backend] = {}
+        for service in services:
+            backend = _Backend(
+                service=service,
+                gateway=LocalGateway(
+                    service.app, Config.create(app_name=service.app.app_name, lambda_timeout=30, lambda_memory_size=512)
+                ),
+            )
+            self._backends[service.name] = backend
+            for path in service.app.routes:
+                if path in self._owners:
+                    raise RouteConflictError(f"{path} is declared by {self._owners[path].service.name} and {service.name}")
+                self._owners[path] = backend
+        self._matcher = RouteMatcher(list(self._owners))
+
+    @property
+    def route_owners(self) -> dict[str, str]:
+        return {path: backend.service.name for path, backend in self._owners.items()}
+
+    def openapi(self) -> dict[str, Any]:
+        documents = []
+        for name, backend in self._backends.items():
+            status, _headers, body = self._invoke(backend, "GET", f"/openapi/{name}.json", {}, None)
+            assert status == 200, f"{name} did not serve its OpenAPI document"
+            documents.append(json.loads(body))
+        return merge_openapi(title="Caseline API", version=API_VERSION, documents=documents)
+
+    def handle(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes | None
+    ) -> tuple[int, dict[str, str], bytes]:
+        path = urlparse(target).path
+        local = self._local_page(method, path)
+        if local is not None:
+            return local
+        if body is not None and len(body) > API_GATEWAY_MAX_BODY:
+            return _problem(413, "Payload too large", "The request body exceeds 10 MB.")
+        try:
+            route = self._matcher.match_route(target).route
+        except ValueError:
+            return _problem(404, "Not found", f"No route for {path}.")
+        backend = self._owners[route]
+        if method not in backend.service.app.routes[route]:
+            return _problem(405, "Method not allowed", f"{path} does not accept {method}.")
+        return self._invoke(backend, method, target, headers, body)
+
+    @staticmethod
+    def _invoke(
+        backend: _Backend, method: str, target: str, headers: Mapping[str, str], body: bytes | None
+    ) -> tuple[int, dict[str, str], bytes]:
+        with backend.lock:
+            response = backend.gateway.handle_request(method=method, path=target, headers=dict(headers), body=body)
+        response_headers = {name: str(value) for name, value in (response.get("headers") or {}).items()}
+        raw = response.get("body") or b""
+        return response["statusCode"], response_headers, raw.encode() if isinstance(raw, str) else raw
+
+    def _local_page(self, method: str, path: str) -> tuple[int, dict[str, str], bytes] | None:
+        if method != "GET":
+            return None
+        if path == "/openapi.json":
+            return 200, {"Content-Type": "application/json"}, json.dumps(self.openapi()).encode()
+        if path == f"{IDP_PREFIX}/.well-known/jwks.json":
+            return 200, {"Content-Type": "application/json"}, json.dumps(self._idp.jwks()).encode()
+        if path in ("/docs", "/docs/"):
+            return 200, {"Content-Type": "text/html; charset=utf-8"}, _DOCS_PAGE.encode()
+        if path.startswith("/docs/static/"):
+            asset = (SWAGGER_STATIC / path.removeprefix("/docs/static/")).resolve()
+            if asset.parent != SWAGGER_STATIC.resolve() or not asset.is_file():
+                return _problem(404, "Not found", f"No asset {path}.")
+            content_type = mimetypes.guess_type(asset.name)[0] or "application/octet-stream"
+            return 200, {"Content-Type": content_type, "Cache-Control": "max-age=3600"}, asset.read_bytes()
+        if path == "/":
+            return 200, {"Content-Type": "text/html; charset=utf-8"}, _INDEX_PAGE.encode()
+        return None
+
+
+_DOCS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Caseline API</title>
+<link rel="stylesheet" href="/docs/static/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs/static/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", persistAuthorization: true});</script>
+</body></html>"""
+
+_INDEX_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Caseline (local)</title></head>
+<body><h1>Caseline, running locally</h1>
+<ul><li><a href="/docs">Interactive API docs</a></li><li><a href="/openapi.json">OpenAPI 3.1 document</a></li>
+<li><a href="/health/cases">Health of the cases service</a></li></ul></body></html>"""
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    server: "GatewayServer"
+    protocol_version = "HTTP/1.1"
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        status, headers, payload = self.server.api.handle(self.command, self.path, dict(self.headers.items()), body)
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
+        self.server.access_log.append(format % args)
+        del self.server.access_log[:-1000]
+
+
+class GatewayServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__((host, port), _RequestHandler)
+        self.api: LocalApi
+        self.access_log: list[str] = []
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}"

@@ -1,0 +1,112 @@
+"""Creates a tenant's resources in the emulator from the same specs that infra synthesizes."""
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from caseline_common.resources import (
+    BUCKETS,
+    CONSUMERS,
+    TABLES,
+    ConsumerSpec,
+    TableSpec,
+    TenantResourceNames,
+)
+
+if TYPE_CHECKING:
+    from caseline_common.aws import AwsClients
+
+LOCAL_ACCOUNT_ID = "123456789012"
+
+
+@dataclass(frozen=True)
+class ConsumerQueue:
+    spec: ConsumerSpec
+    url: str
+    arn: str
+    dead_letter_url: str
+
+
+@dataclass(frozen=True)
+class ProvisionedTenant:
+    names: TenantResourceNames
+    stream_arns: dict[str, str]
+    queues: dict[str, ConsumerQueue]
+
+
+def _create_table(aws: "AwsClients", names: TenantResourceNames, spec: TableSpec) -> str | None:
+    def key_schema(partition: str, sort: str | None) -> list[dict[str, str]]:
+        schema = [{"AttributeName": partition, "KeyType": "HASH"}]
+        return schema + ([{"AttributeName": sort, "KeyType": "RANGE"}] if sort else [])
+
+    attributes = {spec.key.partition, *(filter(None, [spec.key.sort]))}
+    for index in spec.indexes:
+        attributes |= {index.key.partition, *(filter(None, [index.key.sort]))}
+    request: dict[str, Any] = {
+        "TableName": names.table(spec),
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"} for name in sorted(attributes)],
+        "KeySchema": key_schema(spec.key.partition, spec.key.sort),
+    }
+    if spec.indexes:
+        request["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": index.name,
+                "KeySchema": key_schema(index.key.partition, index.key.sort),
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for index in spec.indexes
+        ]
+    if spec.stream:
+        request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": spec.stream}
+    dynamodb = aws.dynamodb()
+    description = dynamodb.create_table(**request)["TableDescription"]
+    if spec.ttl_attribute:
+        dynamodb.update_time_to_live(
+            TableName=names.table(spec),
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute},
+        )
+    return description.get("LatestStreamArn")
+
+
+def _create_consumer(aws: "AwsClients", names: TenantResourceNames, spec: ConsumerSpec) -> ConsumerQueue:
+    sqs = aws.sqs()
+    dead_letter_url = sqs.create_queue(QueueName=names.dead_letter_queue(spec))["QueueUrl"]
+    dead_letter_arn = sqs.get_queue_attributes(QueueUrl=dead_letter_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    url = sqs.create_queue(
+        QueueName=names.queue(spec),
+        Attributes={
+            "VisibilityTimeout": str(spec.visibility_timeout_seconds),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": spec.max_receive_count}
+            ),
+        },
+    )["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events = aws.events()
+    events.put_rule(
+        Name=names.rule(spec), EventBusName=names.event_bus(), EventPattern=json.dumps(spec.event_pattern)
+    )
+    events.put_targets(Rule=names.rule(spec), EventBusName=names.event_bus(), Targets=[{"Id": "queue", "Arn": arn}])
+    return ConsumerQueue(spec=spec, url=url, arn=arn, dead_letter_url=dead_letter_url)
+
+
+def provision_tenant(aws: "AwsClients", tenant_id: str) -> ProvisionedTenant:
+    names = TenantResourceNames(tenant_id=tenant_id)
+    stream_arns = {spec.id: arn for spec in TABLES if (arn := _create_table(aws, names, spec))}
+    for bucket in BUCKETS:
+        name = names.bucket(bucket, LOCAL_ACCOUNT_ID)
+        s3 = aws.s3()
+        s3.create_bucket(Bucket=name)
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        s3.put_public_access_block(
+            Bucket=name,
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True,
+            },
+        )
+    aws.events().create_event_bus(Name=names.event_bus())
+    queues = {spec.service: _create_consumer(aws, names, spec) for spec in CONSUMERS}
+    return ProvisionedTenant(names=names, stream_arns=stream_arns, queues=queues)

@@ -1,0 +1,207 @@
+"""Background loops that do locally what AWS does in production.
+
+- StreamPump: DynamoDB Streams -> Lambda event source mapping (batches, ReportBatchItemFailures).
+- QueuePump: SQS -> Lambda event source mapping (exact SQS event shape, partial batch responses; failed
+  messages return after a backoff and the queue's redrive policy moves poison messages to the DLQ).
+EventBridge rule -> SQS delivery is moto's own.
+"""
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from chalice.local import LambdaContext
+
+if TYPE_CHECKING:
+    from types_boto3_dynamodbstreams.client import DynamoDBStreamsClient
+    from types_boto3_sqs.client import SQSClient
+
+LambdaHandler = Callable[[dict[str, Any], Any], Any]
+log = logging.getLogger("caseline.local.pumps")
+
+
+def invoke(handler: LambdaHandler, function_name: str, event: dict[str, Any]) -> set[str]:
+    """Invokes a handler as Lambda does; returns the failed item identifiers (all of them if it raised)."""
+    context = LambdaContext(function_name=function_name, memory_size=512, max_runtime_ms=60_000)
+    context.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
+    try:
+        response = handler(event, context)
+    except Exception:
+        log.exception("%s failed; the whole batch will be retried", function_name)
+        return {"*"}
+    failures = (response or {}).get("batchItemFailures", [])
+    return {failure["itemIdentifier"] for failure in failures}
+
+
+class Pump(threading.Thread):
+    def __init__(self, name: str, poll_interval: float) -> None:
+        super().__init__(name=name, daemon=True)
+        self._stop_event = threading.Event()
+        self._poll_interval = poll_interval
+        self.invocations = 0
+
+    def stop(self) -> None:
+        self._stop_event.set()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            try:
+                busy = self.poll_once()
+            except Exception:
+                if self._stop_event.is_set():
+                    return
+                log.exception("%s poll failed", self.name)
+                busy = False
+            if not busy:
+                self._stop_event.wait(self._poll_interval)
+
+    def poll_once(self) -> bool:
+        """Moves one batch; says whether there was anything to move."""
+        raise NotImplementedError
+
+
+class StreamPump(Pump):
+    def __init__(
+        self,
+        streams: "DynamoDBStreamsClient",
+        stream_arn: str,
+        handler: LambdaHandler,
+        function_name: str,
+        *,
+        batch_size: int = 100,
+        max_retries: int = 3,
+        poll_interval: float = 0.05,
+    ) -> None:
+        super().__init__(f"stream:{function_name}", poll_interval)
+        self._streams = streams
+        self._arn = stream_arn
+        self._handler = handler
+        self._function = function_name
+        self._batch_size = batch_size
+        self._max_retries = max_retries
+        self._iterators: dict[str, str | None] = {}
+        self._pending: dict[str, list[dict[str, Any]]] = {}
+        self._attempts: dict[str, int] = {}
+
+    def _refresh_shards(self) -> None:
+        shards = self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"].get("Shards", [])
+        for shard in shards:
+            shard_id = shard["ShardId"]
+            if shard_id not in self._iterators:
+                self._iterators[shard_id] = self._streams.get_shard_iterator(
+                    StreamArn=self._arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
+                self._pending[shard_id] = []
+
+    def _lambda_record(self, record: dict[str, Any]) -> dict[str, Any]:
+        change = dict(record["dynamodb"])
+        created = change.get("ApproximateCreationDateTime")
+        if isinstance(created, datetime):
+            change["ApproximateCreationDateTime"] = created.timestamp()
+        return {**record, "dynamodb": change, "eventSourceARN": self._arn}
+
+    def poll_once(self) -> bool:
+        self._refresh_shards()
+        moved = False
+        for shard_id, iterator in self._iterators.items():
+            pending = self._pending[shard_id]
+            if not pending and iterator:
+                response = self._streams.get_records(ShardIterator=iterator, Limit=self._batch_size)
+                self._iterators[shard_id] = response.get("NextShardIterator")
+                pending.extend(self._lambda_record(record) for record in response.get("Records", []))  # type: ignore[arg-type]
+            if pending:
+                moved = True
+                self._deliver(shard_id, pending)
+        return moved
+
+    def _deliver(self, shard_id: str, pending: list[dict[str, Any]]) -> None:
+        self.invocations += 1
+        failed = invoke(self._handler, self._function, {"Records": list(pending)})
+        if not failed:
+            pending.clear()
+            self._attempts.pop(shard_id, None)
+            return
+        sequences = [record["dynamodb"]["SequenceNumber"] for record in pending]
+        # Like Lambda: resume from the lowest failed sequence number (everything, if the handler raised).
+        start = 0 if "*" in failed else min(sequences.index(sequence) for sequence in failed if sequence in sequences)
+        del pending[:start]
+        attempts = self._attempts.get(shard_id, 0) + 1
+        self._attempts[shard_id] = attempts
+        if attempts > self._max_retries:
+            log.error("%s: dropping %d stream records after %d retries", self._function, len(pending), attempts - 1)
+            pending.clear()
+            self._attempts.pop(shard_id, None)
+        else:
+            time.sleep(0.05 * 2**attempts)
+
+
+class QueuePump(Pump):
+    def __init__(
+        self,
+        sqs: "SQSClient",
+        queue_url: str,
+        queue_arn: str,
+        handler: LambdaHandler,
+        function_name: str,
+        *,
+        batch_size: int = 10,
+        retry_delay_seconds: int = 1,
+        poll_interval: float = 0.05,
+        region: str = "us-east-1",
+    ) -> None:
+        super().__init__(f"queue:{function_name}", poll_interval)
+        self._sqs = sqs
+        self._url = queue_url
+        self._arn = queue_arn
+        self._handler = handler
+        self._function = function_name
+        self._batch_size = batch_size
+        self._retry_delay = retry_delay_seconds
+        self._region = region
+
+    def _lambda_record(self, message: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": message.get("Attributes", {}),
+            "messageAttributes": message.get("MessageAttributes", {}),
+            "md5OfBody": message.get("MD5OfBody") or hashlib.md5(message["Body"].encode()).hexdigest(),  # noqa: S324
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self._arn,
+            "awsRegion": self._region,
+        }
+
+    def poll_once(self) -> bool:
+        messages = self._sqs.receive_message(
+            QueueUrl=self._url,
+            MaxNumberOfMessages=self._batch_size,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+            WaitTimeSeconds=0,
+        ).get("Messages", [])
+        if not messages:
+            return False
+        self.invocations += 1
+        failed = invoke(self._handler, self._function, {"Records": [self._lambda_record(m) for m in messages]})  # type: ignore[arg-type]
+        done = [m for m in messages if "*" not in failed and m["MessageId"] not in failed]
+        retry = [m for m in messages if m not in done]
+        if done:
+            self._sqs.delete_message_batch(
+                QueueUrl=self._url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+            )
+        if retry:
+            # Lambda waits out the visibility timeout; locally a short delay keeps retries quick.
+            self._sqs.change_message_visibility_batch(
+                QueueUrl=self._url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": self._retry_delay}
+                    for i, m in enumerate(retry)
+                ],
+            )
+        return True

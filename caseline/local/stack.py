@@ -1,0 +1,181 @@
+"""The local stack: moto, the tenant's resources, the four services, pumps, gateway and dev issuer."""
+
+import json
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from caseline_common.aws import AwsClients
+from caseline_common.resources import CONSUMERS, SERVICES, STREAM_HANDLERS, TenantResourceNames, service_environment
+from caseline_common.tenant import StaffRole
+from moto.server import ThreadedMotoServer
+
+from ..paths import STATE_DIR
+from .gateway import IDP_PREFIX, GatewayServer, LocalApi
+from .idp import DevIdentityProvider
+from . import moto_fixes
+from .loader import LoadedService, load_service
+from .provision import LOCAL_ACCOUNT_ID, ProvisionedTenant, provision_tenant
+from .pumps import Pump, QueuePump, StreamPump
+
+LOCAL_REGION = "us-east-1"
+DEMO_DIR = Path(__file__).parent / "demo"
+log = logging.getLogger("caseline.local")
+
+
+@dataclass(frozen=True)
+class StackOptions:
+    tenant_id: str = "demo"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    moto_port: int = 0
+    seed: bool = True
+    state_dir: Path = STATE_DIR
+    queue_retry_delay_seconds: int = 1
+
+
+class LocalStack:
+    def __init__(self, options: StackOptions | None = None) -> None:
+        self.options = options or StackOptions()
+        self._moto: ThreadedMotoServer | None = None
+        self._gateway: GatewayServer | None = None
+        self._gateway_thread: threading.Thread | None = None
+        self.pumps: list[Pump] = []
+        self.functions: dict[str, LoadedService] = {}
+        self.api: LocalApi
+        self.idp: DevIdentityProvider
+        self.aws: AwsClients
+        self.tenant: ProvisionedTenant
+        self.seeded_case_ids: list[str] = []
+
+    @property
+    def url(self) -> str:
+        assert self._gateway is not None
+        return self._gateway.url
+
+    @property
+    def aws_endpoint(self) -> str:
+        assert self._moto is not None
+        host, port = self._moto.get_host_and_port()
+        return f"http://{host}:{port}"
+
+    def start(self) -> "LocalStack":
+        options = self.options
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
+        moto_fixes.apply()
+        self._moto = ThreadedMotoServer(ip_address=options.host, port=options.moto_port, verbose=False)
+        self._moto.start()
+        # Bind first: the issuer URL (and so every token) names the gateway's real port.
+        self._gateway = GatewayServer(options.host, options.port)
+        self.idp = DevIdentityProvider(f"{self.url}{IDP_PREFIX}", options.state_dir / "dev-signing-key.pem")
+        self._configure_environment()
+        self.aws = AwsClients(LOCAL_REGION, self.aws_endpoint)
+        self.tenant = provision_tenant(self.aws, options.tenant_id)
+        # As in AWS, the API and each event handler are separate functions with their own cold start.
+        self.api = LocalApi([load_service(name) for name in SERVICES], self.idp)
+        self._gateway.api = self.api
+        self._gateway_thread = threading.Thread(target=self._gateway.serve_forever, name="gateway", daemon=True)
+        self._gateway_thread.start()
+        self._start_pumps()
+        if options.seed:
+            self.seed()
+        return self
+
+    def _configure_environment(self) -> None:
+        environment = {
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",  # noqa: S105 - moto accepts any credentials
+            "AWS_DEFAULT_REGION": LOCAL_REGION,
+            "CASELINE_AWS_REGION": LOCAL_REGION,
+            "CASELINE_AWS_ENDPOINT_URL": self.aws_endpoint,
+            "CASELINE_OIDC_ISSUER": self.idp.issuer,
+            "CASELINE_OIDC_CLIENT_IDS": json.dumps([self.idp.client_id]),
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_NAMESPACE": "Caseline",
+            # EMF metrics are CloudWatch's business; locally they would only flood the console.
+            "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
+            "POWERTOOLS_DEV": os.environ.get("POWERTOOLS_DEV", "false"),
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+        }
+        names = TenantResourceNames(tenant_id=self.options.tenant_id)
+        for service in SERVICES:
+            environment.update(service_environment(names, service, LOCAL_ACCOUNT_ID))
+        os.environ.update(environment)
+
+    def _function(self, service: str, function: str) -> Any:
+        loaded = load_service(service)
+        self.functions[function] = loaded
+        return loaded.function(function)
+
+    def _start_pumps(self) -> None:
+        for stream in STREAM_HANDLERS:
+            self.pumps.append(
+                StreamPump(
+                    self.aws.dynamodb_streams(),
+                    self.tenant.stream_arns[stream.table_id],
+                    self._function(stream.service, stream.function),
+                    stream.function,
+                    batch_size=stream.batch_size,
+                )
+            )
+        for consumer in CONSUMERS:
+            queue = self.tenant.queues[consumer.service]
+            self.pumps.append(
+                QueuePump(
+                    self.aws.sqs(),
+                    queue.url,
+                    queue.arn,
+                    self._function(consumer.service, consumer.function),
+                    consumer.function,
+                    batch_size=consumer.batch_size,
+                    retry_delay_seconds=self.options.queue_retry_delay_seconds,
+                    region=LOCAL_REGION,
+                )
+            )
+        for pump in self.pumps:
+            pump.start()
+
+    def staff_token(self, *, admin: bool = True, email: str = "dana.admin@demo.caseline.local") -> str:
+        groups = [StaffRole.ADMIN.value, StaffRole.STAFF.value] if admin else [StaffRole.STAFF.value]
+        return self.idp.issue(subject=f"dev-{email.split('@')[0]}", email=email, groups=groups)
+
+    def request(self, method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
+        """Calls the API in-process, exactly as the HTTP gateway does."""
+        headers = {"Authorization": f"Bearer {token or self.staff_token()}"}
+        payload = None
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            payload = json.dumps(body).encode()
+        status, _headers, raw = self.api.handle(method, path, headers, payload)
+        return status, json.loads(raw) if raw else None
+
+    def seed(self) -> None:
+        template = json.loads((DEMO_DIR / "employee-onboarding.json").read_text())
+        status, body = self.request("POST", "/templates", template)
+        if status != 201:
+            raise RuntimeError(f"seeding the demo template failed: {status} {body}")
+        for case in json.loads((DEMO_DIR / "cases.json").read_text()):
+            status, body = self.request("POST", "/cases", case)
+            if status != 201:
+                raise RuntimeError(f"seeding a demo case failed: {status} {body}")
+            self.seeded_case_ids.append(body["id"])
+
+    def stop(self) -> None:
+        for pump in self.pumps:
+            pump.stop()
+        for pump in self.pumps:
+            pump.join(timeout=5)
+        if self._gateway is not None:
+            self._gateway.shutdown()
+            self._gateway.server_close()
+        if self._moto is not None:
+            self._moto.stop()
+
+    def __enter__(self) -> "LocalStack":
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()

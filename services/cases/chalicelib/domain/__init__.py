@@ -1,0 +1,1 @@
+"""The case domain: pure Python and pydantic, no AWS."""

@@ -1,0 +1,119 @@
+"""Field values checked against their definitions in the pinned template version."""
+
+import re
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from caseline_common.contracts import FieldDefinition, FieldType, TemplateDefinition
+from caseline_common.errors import FieldIssue, InvalidInputError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, TypeAdapter, ValidationError
+
+_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+_E164_PHONE = r"^\+[1-9][0-9]{6,14}$"
+_ULID = r"^[0-9A-HJKMNP-TV-Z]{26}$"
+
+
+class Money(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: Decimal = Field(allow_inf_nan=False, max_digits=18, decimal_places=4)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+
+
+class Party(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["person", "organisation"] = "person"
+    name: str = Field(min_length=1, max_length=300)
+    email: str | None = Field(default=None, pattern=_EMAIL, max_length=320)
+
+
+_ADAPTERS: dict[FieldType, TypeAdapter[Any]] = {
+    FieldType.TEXT: TypeAdapter(Annotated[str, Field(strict=True)]),
+    FieldType.NUMBER: TypeAdapter(StrictInt | Annotated[StrictFloat, Field(allow_inf_nan=False)]),
+    FieldType.MONEY: TypeAdapter(Money),
+    FieldType.DATE: TypeAdapter(date),
+    FieldType.ENUM: TypeAdapter(Annotated[str, Field(strict=True)]),
+    FieldType.BOOLEAN: TypeAdapter(StrictBool),
+    FieldType.EMAIL: TypeAdapter(Annotated[str, Field(pattern=_EMAIL, max_length=320, strict=True)]),
+    FieldType.PHONE: TypeAdapter(Annotated[str, Field(pattern=_E164_PHONE, strict=True)]),
+    FieldType.PARTY: TypeAdapter(Party),
+    FieldType.FILE: TypeAdapter(Annotated[str, Field(pattern=_ULID, strict=True)]),
+}
+_DEFAULT_TEXT_LIMIT = 10_000
+
+
+def _constraint_problem(definition: FieldDefinition, value: Any) -> str | None:
+    if definition.type is FieldType.TEXT:
+        limit = definition.max_length or _DEFAULT_TEXT_LIMIT
+        if len(value) > limit:
+            return f"longer than {limit} characters"
+        if definition.pattern and not re.fullmatch(definition.pattern, value):
+            return f"does not match the pattern {definition.pattern}"
+    if definition.type is FieldType.ENUM and value not in (definition.options or []):
+        return f"must be one of {', '.join(definition.options or [])}"
+    if definition.type is FieldType.MONEY and definition.currencies and value.currency not in definition.currencies:
+        return f"currency must be one of {', '.join(definition.currencies)}"
+    number = value.amount if definition.type is FieldType.MONEY else value
+    if definition.type in (FieldType.NUMBER, FieldType.MONEY):
+        if definition.minimum is not None and number < Decimal(str(definition.minimum)):
+            return f"must be at least {definition.minimum}"
+        if definition.maximum is not None and number > Decimal(str(definition.maximum)):
+            return f"must be at most {definition.maximum}"
+    return None
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_none=True)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def validate_field_values(
+    template: TemplateDefinition, values: dict[str, Any], *, require_all: bool
+) -> dict[str, Any]:
+    """Returns the values in canonical JSON form, or raises with one issue per bad value.
+
+    `require_all` demands every required field; it is off when a case opens with partial data.
+    """
+    definitions = {definition.key: definition for definition in template.fields}
+    issues: list[FieldIssue] = []
+    clean: dict[str, Any] = {}
+    for key, raw in values.items():
+        definition = definitions.get(key)
+        pointer = f"/fields/{key}"
+        if definition is None:
+            issues.append(FieldIssue(pointer=pointer, detail=f'unknown field "{key}" for template {template.key}'))
+            continue
+        if raw is None:
+            if definition.required:
+                issues.append(FieldIssue(pointer=pointer, detail="required, cannot be empty"))
+            continue
+        try:
+            value = _ADAPTERS[definition.type].validate_python(raw)
+        except ValidationError as error:
+            issues.extend(
+                FieldIssue(
+                    pointer="/".join([pointer, *(str(part) for part in issue["loc"])]),
+                    detail=f"{definition.type} field: {issue['msg']}",
+                )
+                for issue in error.errors(include_url=False)
+            )
+            continue
+        problem = _constraint_problem(definition, value)
+        if problem:
+            issues.append(FieldIssue(pointer=pointer, detail=problem))
+            continue
+        clean[key] = _json_value(value)
+    if require_all:
+        issues.extend(
+            FieldIssue(pointer=f"/fields/{definition.key}", detail="required")
+            for definition in template.fields
+            if definition.required and definition.key not in clean and definition.key not in values
+        )
+    if issues:
+        raise InvalidInputError("Some field values are invalid.", issues)
+    return clean

@@ -1,0 +1,31 @@
+"""Composition root of the cases service, built once per cold start."""
+
+from functools import cache
+
+from caseline_common.envelope import new_id, utc_now
+from caseline_common.runtime import ServiceRuntime
+from caseline_common.settings import ServiceSettings
+from pydantic import Field
+
+from .adapters.dynamo import DynamoCasesRepository
+from .adapters.publisher import EventBridgePublisher
+from .service import CasesService
+
+
+class CasesSettings(ServiceSettings):
+    cases_table: str = Field(min_length=3)
+    documents_bucket: str = Field(min_length=3)
+
+
+runtime = ServiceRuntime("cases", CasesSettings)
+
+
+@cache
+def cases_service() -> CasesService:
+    repository = DynamoCasesRepository(runtime.aws.dynamodb(), runtime.settings.cases_table)
+    return CasesService(repository, clock=utc_now, new_id=new_id)
+
+
+@cache
+def outbox_publisher() -> EventBridgePublisher:
+    return EventBridgePublisher(runtime.aws.events(), runtime.settings.event_bus_name)

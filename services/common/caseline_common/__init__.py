@@ -1,0 +1,1 @@
+"""Shared contracts and plumbing for the Caseline services. Imports no service."""

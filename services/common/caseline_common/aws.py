@@ -1,0 +1,44 @@
+"""The one place that creates boto3 clients, so the local stack can point every service at one endpoint."""
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from types_boto3_dynamodb.client import DynamoDBClient
+    from types_boto3_dynamodbstreams.client import DynamoDBStreamsClient
+    from types_boto3_events.client import EventBridgeClient
+    from types_boto3_s3.client import S3Client
+    from types_boto3_sqs.client import SQSClient
+
+_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
+
+
+class AwsClients:
+    """Lazily created, cached clients for one region and an optional endpoint override."""
+
+    def __init__(self, region: str, endpoint_url: str | None = None) -> None:
+        self.region = region
+        self.endpoint_url = endpoint_url
+        self._session = boto3.session.Session(region_name=region)
+
+    @cache  # noqa: B019 - one instance per cold start; clients live as long as it does
+    def _client(self, service_name: str):  # type: ignore[no-untyped-def]
+        return self._session.client(service_name, endpoint_url=self.endpoint_url, config=_CLIENT_CONFIG)
+
+    def dynamodb(self) -> "DynamoDBClient":
+        return self._client("dynamodb")  # type: ignore[no-any-return]
+
+    def dynamodb_streams(self) -> "DynamoDBStreamsClient":
+        return self._client("dynamodbstreams")  # type: ignore[no-any-return]
+
+    def events(self) -> "EventBridgeClient":
+        return self._client("events")  # type: ignore[no-any-return]
+
+    def s3(self) -> "S3Client":
+        return self._client("s3")  # type: ignore[no-any-return]
+
+    def sqs(self) -> "SQSClient":
+        return self._client("sqs")  # type: ignore[no-any-return]

@@ -1,0 +1,96 @@
+"""The case event envelope: the `detail` of every event on the tenant bus."""
+
+import json
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from ulid import ULID
+
+EVENT_SOURCE_PREFIX = "caseline."
+
+
+class ActorKind(StrEnum):
+    USER = "user"
+    EXTERNAL = "external"
+    AUTOMATION = "automation"
+    SYSTEM = "system"
+
+
+class Visibility(StrEnum):
+    INTERNAL = "internal"
+    EXTERNAL = "external"
+
+
+class Actor(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: ActorKind
+    id: str = Field(min_length=1, max_length=256)
+    display_name: str | None = Field(default=None, max_length=256)
+
+
+def new_id() -> str:
+    return str(ULID())
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class EventEnvelope(BaseModel):
+    """One domain event. `case_id` is empty only for tenant-level events such as `template.published`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str = Field(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")
+    tenant_id: str
+    case_id: str | None = None
+    type: str = Field(pattern=r"^[a-z]+(_[a-z]+)*\.[a-z]+(_[a-z]+)*$")
+    occurred_at: datetime
+    actor: Actor
+    data: dict[str, Any] = Field(default_factory=dict)
+    visibility: Visibility = Visibility.INTERNAL
+    correlation_id: str
+    causation_id: str | None = None
+
+    @classmethod
+    def new(
+        cls,
+        *,
+        tenant_id: str,
+        type: str,
+        actor: Actor,
+        correlation_id: str,
+        case_id: str | None = None,
+        data: dict[str, Any] | None = None,
+        visibility: Visibility = Visibility.INTERNAL,
+        causation_id: str | None = None,
+        occurred_at: datetime | None = None,
+    ) -> "EventEnvelope":
+        return cls(
+            event_id=new_id(),
+            tenant_id=tenant_id,
+            case_id=case_id,
+            type=type,
+            occurred_at=occurred_at or utc_now(),
+            actor=actor,
+            data=data or {},
+            visibility=visibility,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+        )
+
+    def to_json(self) -> str:
+        return self.model_dump_json()
+
+    def bus_entry(self, *, source_service: str, bus_name: str) -> dict[str, Any]:
+        """The PutEvents entry that carries this event on the tenant bus."""
+        return {
+            "Source": f"{EVENT_SOURCE_PREFIX}{source_service}",
+            "DetailType": self.type,
+            "Detail": json.dumps(self.model_dump(mode="json"), separators=(",", ":")),
+            "EventBusName": bus_name,
+            "Time": self.occurred_at,
+        }

@@ -1,0 +1,389 @@
+"""Thin HTTP layer for Chalice blueprints.
+
+Each operation is declared once: its pydantic models validate the request and generate the OpenAPI 3.1
+document, and every error leaves as RFC 9457 problem+json, mapped here and nowhere else.
+"""
+
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from aws_lambda_powertools import Logger
+from chalice.app import Blueprint, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.json_schema import models_json_schema
+
+from .auth import AuthenticationError, TokenVerifier
+from .envelope import new_id
+from .errors import ConflictError, DomainError, FieldIssue, ForbiddenError, InvalidInputError, NotFoundError
+from .pagination import InvalidCursorError
+from .tenant import TenantContext
+
+JSON = "application/json"
+PROBLEM_JSON = "application/problem+json"
+CORRELATION_HEADER = "x-correlation-id"
+IDEMPOTENCY_HEADER = "idempotency-key"
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+_PATH_PARAMETER = re.compile(r"{(\w+)}")
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    correlation_id: str | None = None
+    errors: list[FieldIssue] | None = Field(default=None, description="Every invalid input, with where it is.")
+
+
+class ProblemError(Exception):
+    """An HTTP-level refusal that happens before any use case runs."""
+
+    def __init__(self, status: int, slug: str, title: str, detail: str, issues: list[FieldIssue] | None = None):
+        super().__init__(detail)
+        self.status, self.slug, self.title, self.detail, self.issues = status, slug, title, detail, issues
+
+
+def _problem_for(error: Exception) -> ProblemError:
+    if isinstance(error, ProblemError):
+        return error
+    if isinstance(error, AuthenticationError):
+        return ProblemError(401, "unauthenticated", "Authentication required", str(error))
+    if isinstance(error, InvalidCursorError):
+        return ProblemError(400, "invalid-cursor", "Invalid cursor", str(error))
+    if isinstance(error, InvalidInputError):
+        return ProblemError(422, "validation-error", error.title, error.detail, error.issues)
+    statuses: dict[type[DomainError], tuple[int, str]] = {
+        NotFoundError: (404, "not-found"),
+        ForbiddenError: (403, "forbidden"),
+        ConflictError: (409, "conflict"),
+    }
+    for error_type, (status, slug) in statuses.items():
+        if isinstance(error, error_type):
+            return ProblemError(status, slug, error.title, error.detail)
+    if isinstance(error, DomainError):
+        return ProblemError(400, "bad-request", error.title, error.detail)
+    return ProblemError(500, "internal-error", "Internal error", "The request failed; it has been logged.")
+
+
+def problem_response(problem: ProblemError, *, instance: str | None, correlation_id: str) -> Response:
+    body = Problem(
+        type=f"urn:caseline:problem:{problem.slug}",
+        title=problem.title,
+        status=problem.status,
+        detail=problem.detail,
+        instance=instance,
+        correlation_id=correlation_id,
+        errors=problem.issues,
+    )
+    return Response(
+        body=body.model_dump_json(exclude_none=True),
+        status_code=problem.status,
+        headers={"Content-Type": PROBLEM_JSON, "X-Correlation-Id": correlation_id},
+    )
+
+
+def issues_from_validation(error: ValidationError, location: str) -> list[FieldIssue]:
+    return [
+        FieldIssue(
+            location=location,
+            pointer="/" + "/".join(str(part) for part in issue["loc"]),
+            detail=issue["msg"],
+        )
+        for issue in error.errors(include_url=False)
+    ]
+
+
+@dataclass(frozen=True)
+class Call:
+    """One validated HTTP request, as the view function sees it."""
+
+    context: TenantContext | None
+    body: BaseModel | None
+    query: BaseModel | None
+    path: Mapping[str, str]
+    headers: Mapping[str, str]
+    idempotency_key: str | None
+
+    def tenant(self) -> TenantContext:
+        assert self.context is not None, "public operations have no tenant context"
+        return self.context
+
+    def body_as(self, model: type[ModelT]) -> ModelT:
+        assert isinstance(self.body, model)
+        return self.body
+
+    def query_as(self, model: type[ModelT]) -> ModelT:
+        assert isinstance(self.query, model)
+        return self.query
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a view returns: a model (or raw JSON document) and the status and headers to send it with."""
+
+    body: BaseModel | dict[str, Any] | None
+    status: int = 200
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    operation_id: str
+    summary: str
+    tag: str
+    request_model: type[BaseModel] | None
+    query_model: type[BaseModel] | None
+    response_model: type[BaseModel] | None
+    status: int
+    public: bool
+    idempotent_create: bool
+    errors: tuple[int, ...]
+
+
+class HttpApi:
+    """Declares a service's operations on its Chalice blueprint and keeps them for the OpenAPI document."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        blueprint: Blueprint,
+        tenant_id: Callable[[], str],
+        verifier: Callable[[], TokenVerifier],
+        max_request_bytes: Callable[[], int],
+        logger: Logger,
+    ) -> None:
+        self.service = service
+        self.blueprint = blueprint
+        self.operations: list[Operation] = []
+        self._tenant_id = tenant_id
+        self._verifier = verifier
+        self._max_request_bytes = max_request_bytes
+        self._logger = logger
+
+    def operation(
+        self,
+        method: str,
+        path: str,
+        *,
+        summary: str,
+        request: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        response: type[BaseModel] | None = None,
+        status: int = 200,
+        public: bool = False,
+        idempotent_create: bool = False,
+        errors: Iterable[int] = (),
+    ) -> Callable[[Callable[[Call], Reply]], Callable[..., Response]]:
+        def register(view: Callable[[Call], Reply]) -> Callable[..., Response]:
+            spec = Operation(
+                method=method,
+                path=path,
+                operation_id=view.__name__,
+                summary=summary,
+                tag=self.service,
+                request_model=request,
+                query_model=query,
+                response_model=response,
+                status=status,
+                public=public,
+                idempotent_create=idempotent_create,
+                errors=tuple(sorted({*errors, *((401, 403) if not public else ()), 400, 500})),
+            )
+            self.operations.append(spec)
+
+            def handle(**path_parameters: str) -> Response:
+                return self._dispatch(spec, view, path_parameters)
+
+            handle.__name__ = view.__name__
+            # Chalice answers unexpected media types itself, in its own format; this layer does it as a problem.
+            self.blueprint.route(path, methods=[method], content_types=["*/*"])(handle)
+            return handle
+
+        return register
+
+    def _dispatch(self, spec: Operation, view: Callable[[Call], Reply], path: dict[str, str]) -> Response:
+        request: Request = self.blueprint.current_request
+        headers = {name.lower(): value for name, value in (request.headers or {}).items()}
+        correlation_id = headers.get(CORRELATION_HEADER) or new_id()
+        self._logger.set_correlation_id(correlation_id)
+        instance = request.context.get("path") if request.context else None
+        try:
+            call = self._parse(spec, request, headers, path, correlation_id)
+            reply = view(call)
+        except Exception as error:
+            problem = _problem_for(error)
+            if problem.status >= 500:
+                self._logger.exception("request failed", extra={"operation": spec.operation_id})
+            return problem_response(problem, instance=instance, correlation_id=correlation_id)
+        return self._respond(spec, reply, correlation_id)
+
+    def _parse(
+        self, spec: Operation, request: Request, headers: dict[str, str], path: dict[str, str], correlation_id: str
+    ) -> Call:
+        context = None
+        if not spec.public:
+            principal = self._verifier().principal_from_headers(headers)
+            context = TenantContext(tenant_id=self._tenant_id(), principal=principal, correlation_id=correlation_id)
+        idempotency_key = headers.get(IDEMPOTENCY_HEADER)
+        if idempotency_key is not None and (
+            not spec.idempotent_create or not _IDEMPOTENCY_KEY.fullmatch(idempotency_key)
+        ):
+            raise ProblemError(
+                400, "invalid-idempotency-key", "Invalid Idempotency-Key",
+                "Idempotency-Key must be 1 to 255 visible ASCII characters, on operations that create.",
+            )
+        return Call(
+            context=context,
+            body=self._parse_body(spec, request, headers),
+            query=self._parse_query(spec, request),
+            path=path,
+            headers=headers,
+            idempotency_key=idempotency_key,
+        )
+
+    def _parse_body(self, spec: Operation, request: Request, headers: dict[str, str]) -> BaseModel | None:
+        if spec.request_model is None:
+            return None
+        raw = request.raw_body or b""
+        if len(raw) > self._max_request_bytes():
+            raise ProblemError(
+                413, "payload-too-large", "Payload too large",
+                f"The request body is {len(raw)} bytes; the limit is {self._max_request_bytes()}.",
+            )
+        media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type != JSON and not media_type.endswith("+json"):
+            raise ProblemError(415, "unsupported-media-type", "Unsupported media type", "Send application/json.")
+        try:
+            document = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ProblemError(400, "malformed-json", "Malformed JSON", f"The body is not valid JSON: {error}.")
+        try:
+            return spec.request_model.model_validate(document)
+        except ValidationError as error:
+            raise InvalidInputError("The request body is invalid.", issues_from_validation(error, "body"))
+
+    @staticmethod
+    def _parse_query(spec: Operation, request: Request) -> BaseModel | None:
+        if spec.query_model is None:
+            return None
+        try:
+            return spec.query_model.model_validate(dict(request.query_params or {}))
+        except ValidationError as error:
+            raise InvalidInputError("The query string is invalid.", issues_from_validation(error, "query"))
+
+    @staticmethod
+    def _respond(spec: Operation, reply: Reply, correlation_id: str) -> Response:
+        headers = {"X-Correlation-Id": correlation_id, **reply.headers}
+        if reply.body is None:
+            return Response(body="", status_code=reply.status, headers=headers)
+        if isinstance(reply.body, BaseModel):
+            body = reply.body.model_dump_json(by_alias=True)
+        else:
+            body = json.dumps(reply.body, separators=(",", ":"))
+        return Response(body=body, status_code=reply.status, headers={"Content-Type": JSON, **headers})
+
+    def openapi(self, *, title: str, version: str) -> dict[str, Any]:
+        return build_openapi(title=title, version=version, operations=self.operations)
+
+
+def _component_models(operations: Iterable[Operation]) -> list[tuple[type[BaseModel], Any]]:
+    models: dict[tuple[type[BaseModel], str], None] = {(Problem, "serialization"): None}
+    for spec in operations:
+        if spec.request_model:
+            models[(spec.request_model, "validation")] = None
+        if spec.response_model:
+            models[(spec.response_model, "serialization")] = None
+    return list(models)
+
+
+def build_openapi(*, title: str, version: str, operations: list[Operation]) -> dict[str, Any]:
+    """An OpenAPI 3.1 document built from the same models that validate the requests."""
+    ref_template = "#/components/schemas/{model}"
+    refs, definitions = models_json_schema(_component_models(operations), ref_template=ref_template)
+    schemas = definitions.get("$defs", {})
+    paths: dict[str, dict[str, Any]] = {}
+    for spec in operations:
+        parameters: list[dict[str, Any]] = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in _PATH_PARAMETER.findall(spec.path)
+        ]
+        if spec.query_model is not None:
+            query_schema = spec.query_model.model_json_schema(ref_template=ref_template)
+            required = set(query_schema.get("required", []))
+            parameters += [
+                {"name": name, "in": "query", "required": name in required, "schema": schema}
+                for name, schema in query_schema.get("properties", {}).items()
+            ]
+        if spec.idempotent_create:
+            parameters.append({
+                "name": "Idempotency-Key", "in": "header", "required": False,
+                "description": "Repeating a request with the same key returns the first result and creates nothing.",
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            })
+        problem_ref = refs[(Problem, "serialization")]
+        responses: dict[str, Any] = {
+            str(status): {"description": "Problem details", "content": {PROBLEM_JSON: {"schema": problem_ref}}}
+            for status in spec.errors
+        }
+        success: dict[str, Any] = {"description": spec.summary}
+        if spec.response_model is not None:
+            success["content"] = {JSON: {"schema": refs[(spec.response_model, "serialization")]}}
+        responses[str(spec.status)] = success
+        operation: dict[str, Any] = {
+            "operationId": spec.operation_id,
+            "summary": spec.summary,
+            "tags": [spec.tag],
+            "parameters": parameters,
+            "responses": responses,
+            "security": [] if spec.public else [{"bearer": []}],
+        }
+        if spec.request_model is not None:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {JSON: {"schema": refs[(spec.request_model, "validation")]}},
+            }
+        paths.setdefault(spec.path, {})[spec.method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        },
+    }
+
+
+def merge_openapi(*, title: str, version: str, documents: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """One document for the one API that integrators see. Two services never declare the same route."""
+    merged: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "paths": {},
+        "components": {"schemas": {}, "securitySchemes": {}},
+    }
+    for document in documents:
+        for path, operations in document["paths"].items():
+            overlap = set(operations) & set(merged["paths"].get(path, {}))
+            if overlap:
+                raise ValueError(f"{path} {sorted(overlap)} is declared by two services")
+            merged["paths"].setdefault(path, {}).update(operations)
+        for name, schema in document["components"]["schemas"].items():
+            existing = merged["components"]["schemas"].setdefault(name, schema)
+            if existing != schema:
+                raise ValueError(f"schema {name} differs between services")
+        merged["components"]["securitySchemes"].update(document["components"]["securitySchemes"])
+    return merged

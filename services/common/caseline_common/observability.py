@@ -1,0 +1,33 @@
+"""Powertools Logger, Metrics and Tracer for one service, wired into its Chalice app."""
+
+import warnings
+from dataclasses import dataclass
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from chalice.app import Chalice, ConvertToMiddleware
+
+METRICS_NAMESPACE = "Caseline"
+
+# Most HTTP invocations add no metric; Powertools would warn on every one of them.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
+
+
+@dataclass(frozen=True)
+class Observability:
+    logger: Logger
+    metrics: Metrics
+    tracer: Tracer
+
+    def instrument(self, app: Chalice) -> None:
+        """Every function of the app logs with its Lambda context, flushes metrics and is traced."""
+        app.register_middleware(ConvertToMiddleware(self.logger.inject_lambda_context(clear_state=True)))
+        app.register_middleware(ConvertToMiddleware(self.metrics.log_metrics))
+        app.register_middleware(ConvertToMiddleware(self.tracer.capture_lambda_handler))
+
+
+def observability(service: str) -> Observability:
+    return Observability(
+        logger=Logger(service=service),
+        metrics=Metrics(namespace=METRICS_NAMESPACE, service=service),
+        tracer=Tracer(service=service),
+    )

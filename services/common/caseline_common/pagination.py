@@ -1,0 +1,46 @@
+"""Opaque cursors for DynamoDB queries: the last evaluated key, checked on the way back in."""
+
+import base64
+import binascii
+import json
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, Field
+
+ItemT = TypeVar("ItemT")
+
+
+class InvalidCursorError(ValueError):
+    pass
+
+
+def encode_cursor(last_evaluated_key: dict[str, Any] | None) -> str | None:
+    if not last_evaluated_key:
+        return None
+    plain = {name: value["S"] for name, value in last_evaluated_key.items() if "S" in value}
+    raw = json.dumps(plain, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, *, expected: dict[str, str], key_names: set[str]) -> dict[str, Any] | None:
+    """Returns an ExclusiveStartKey, refusing cursors that were not issued for this very query."""
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        plain = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError) as error:
+        raise InvalidCursorError("The cursor is malformed.") from error
+    if (
+        not isinstance(plain, dict)
+        or set(plain) != key_names
+        or not all(isinstance(value, str) for value in plain.values())
+        or any(plain.get(name) != value for name, value in expected.items())
+    ):
+        raise InvalidCursorError("The cursor does not belong to this query.")
+    return {name: {"S": value} for name, value in plain.items()}
+
+
+class Page(BaseModel, Generic[ItemT]):
+    items: list[ItemT]
+    next_cursor: str | None = Field(default=None, description="Pass as `cursor` to get the next page; absent on the last.")

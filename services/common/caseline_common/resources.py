@@ -1,0 +1,134 @@
+"""The tenant's AWS resources, declared once as data.
+
+The local stack provisions from these specs and the CDK app synthesizes from them, so names, keys,
+indexes, streams and event routing cannot drift between a laptop and AWS.
+"""
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SERVICES = ("cases", "timeline", "automations", "portal")
+Service = Literal["cases", "timeline", "automations", "portal"]
+
+
+class Spec(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class KeySpec(Spec):
+    partition: str
+    sort: str | None = None
+
+
+class IndexSpec(Spec):
+    name: str
+    key: KeySpec
+
+
+class TableSpec(Spec):
+    id: str
+    owner: Service
+    key: KeySpec
+    indexes: tuple[IndexSpec, ...] = ()
+    stream: Literal["NEW_IMAGE", "NEW_AND_OLD_IMAGES"] | None = None
+    ttl_attribute: str | None = None
+    env_var: str
+
+
+class BucketSpec(Spec):
+    id: str
+    owner: Service
+    env_var: str
+
+
+class ConsumerSpec(Spec):
+    """One EventBridge rule on the tenant bus, delivering to one SQS queue (with DLQ) read by one function."""
+
+    service: Service
+    function: str
+    event_pattern: dict[str, Any]
+    max_receive_count: int = Field(default=5, ge=1)
+    visibility_timeout_seconds: int = Field(default=60, ge=1)
+    batch_size: int = Field(default=10, ge=1, le=10)
+
+    @property
+    def id(self) -> str:
+        return f"{self.service}-events"
+
+
+class StreamHandlerSpec(Spec):
+    table_id: str
+    service: Service
+    function: str
+    batch_size: int = 100
+
+
+ALL_CASELINE_EVENTS: dict[str, Any] = {"source": [{"prefix": "caseline."}]}
+
+CASES_TABLE = TableSpec(
+    id="cases",
+    owner="cases",
+    key=KeySpec(partition="pk", sort="sk"),
+    indexes=(
+        IndexSpec(name="by_status", key=KeySpec(partition="gsi1pk", sort="gsi1sk")),
+        IndexSpec(name="by_stage", key=KeySpec(partition="gsi2pk", sort="gsi2sk")),
+        IndexSpec(name="by_created", key=KeySpec(partition="gsi3pk", sort="gsi3sk")),
+    ),
+    stream="NEW_IMAGE",
+    ttl_attribute="expires_at",
+    env_var="CASELINE_CASES_TABLE",
+)
+TIMELINE_TABLE = TableSpec(
+    id="timeline",
+    owner="timeline",
+    key=KeySpec(partition="pk", sort="sk"),
+    env_var="CASELINE_TIMELINE_TABLE",
+)
+DOCUMENTS_BUCKET = BucketSpec(id="documents", owner="cases", env_var="CASELINE_DOCUMENTS_BUCKET")
+
+TABLES = (CASES_TABLE, TIMELINE_TABLE)
+BUCKETS = (DOCUMENTS_BUCKET,)
+CONSUMERS = (
+    ConsumerSpec(service="timeline", function="timeline_consumer", event_pattern=ALL_CASELINE_EVENTS),
+    ConsumerSpec(service="automations", function="automations_consumer", event_pattern=ALL_CASELINE_EVENTS),
+    ConsumerSpec(service="portal", function="portal_consumer", event_pattern=ALL_CASELINE_EVENTS),
+)
+STREAM_HANDLERS = (StreamHandlerSpec(table_id="cases", service="cases", function="outbox_publisher"),)
+
+
+class TenantResourceNames(Spec):
+    """Physical names of one tenant's resources."""
+
+    tenant_id: str
+
+    def prefix(self) -> str:
+        return f"caseline-{self.tenant_id}"
+
+    def table(self, spec: TableSpec) -> str:
+        return f"{self.prefix()}-{spec.id}"
+
+    def bucket(self, spec: BucketSpec, account_id: str) -> str:
+        return f"{self.prefix()}-{spec.id}-{account_id}"
+
+    def event_bus(self) -> str:
+        return f"{self.prefix()}-bus"
+
+    def rule(self, consumer: ConsumerSpec) -> str:
+        return f"{self.prefix()}-{consumer.id}"
+
+    def queue(self, consumer: ConsumerSpec) -> str:
+        return f"{self.prefix()}-{consumer.id}"
+
+    def dead_letter_queue(self, consumer: ConsumerSpec) -> str:
+        return f"{self.prefix()}-{consumer.id}-dlq"
+
+
+def service_environment(names: TenantResourceNames, service: str, account_id: str) -> dict[str, str]:
+    """The resource names one service reads at cold start: only those it owns, plus the bus."""
+    environment = {"CASELINE_TENANT_ID": names.tenant_id, "CASELINE_EVENT_BUS_NAME": names.event_bus()}
+    environment.update({table.env_var: names.table(table) for table in TABLES if table.owner == service})
+    environment.update(
+        {bucket.env_var: names.bucket(bucket, account_id) for bucket in BUCKETS if bucket.owner == service}
+    )
+    return environment

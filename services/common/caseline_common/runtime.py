@@ -1,0 +1,65 @@
+"""What each service builds once per cold start: settings, AWS clients, token verifier, HTTP layer."""
+
+from functools import cached_property
+from typing import Any, Generic
+
+from chalice.app import Blueprint
+
+from .auth import TokenVerifier
+from .aws import AwsClients
+from .http import HttpApi, Reply
+from .observability import observability
+from .settings import SettingsT, load_settings
+
+API_VERSION = "0.1.0"
+
+
+class ServiceRuntime(Generic[SettingsT]):
+    def __init__(self, service: str, settings_type: type[SettingsT]) -> None:
+        self.service = service
+        self.observability = observability(service)
+        self._settings_type = settings_type
+
+    @cached_property
+    def settings(self) -> SettingsT:
+        return load_settings(self._settings_type)
+
+    @cached_property
+    def aws(self) -> AwsClients:
+        return AwsClients(self.settings.aws_region, self.settings.aws_endpoint_url)
+
+    @cached_property
+    def verifier(self) -> TokenVerifier:
+        return TokenVerifier(
+            issuer=self.settings.oidc_issuer,
+            client_ids=self.settings.oidc_client_ids,
+            jwks_url=self.settings.jwks_url,
+        )
+
+    def http_api(self, blueprint: Blueprint) -> HttpApi:
+        """The service's HTTP layer, with its health and OpenAPI routes already declared."""
+        api = HttpApi(
+            service=self.service,
+            blueprint=blueprint,
+            tenant_id=lambda: self.settings.tenant_id,
+            verifier=lambda: self.verifier,
+            max_request_bytes=lambda: self.settings.max_request_bytes,
+            logger=self.observability.logger,
+        )
+
+        def health(_call: Any) -> Reply:
+            # Reading the settings proves the function is configured; it costs no AWS call.
+            return Reply({"service": self.service, "status": "ok", "tenant_id": self.settings.tenant_id})
+
+        def openapi(_call: Any) -> Reply:
+            return Reply(api.openapi(title=f"Caseline {self.service}", version=API_VERSION))
+
+        health.__name__ = f"{self.service}_health"
+        openapi.__name__ = f"{self.service}_openapi"
+        api.operation("GET", f"/health/{self.service}", summary=f"Health of the {self.service} service", public=True)(
+            health
+        )
+        api.operation("GET", f"/openapi/{self.service}.json", summary="This service's OpenAPI 3.1 document", public=True)(
+            openapi
+        )
+        return api

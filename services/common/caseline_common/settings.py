@@ -1,0 +1,34 @@
+"""Service configuration: a pydantic model read once per cold start from the environment."""
+
+from functools import cache
+from typing import TypeVar
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs. Names of resources have no defaults: a missing one fails the cold start."""
+
+    model_config = SettingsConfigDict(env_prefix="CASELINE_", frozen=True, extra="ignore")
+
+    tenant_id: str = Field(pattern=r"^[a-z][a-z0-9-]{1,30}$")
+    aws_region: str
+    aws_endpoint_url: str | None = None
+    event_bus_name: str
+    oidc_issuer: str
+    oidc_client_ids: list[str] = Field(min_length=1)
+    oidc_jwks_url: str | None = None
+    max_request_bytes: int = 256 * 1024
+
+    @property
+    def jwks_url(self) -> str:
+        return self.oidc_jwks_url or f"{self.oidc_issuer.rstrip('/')}/.well-known/jwks.json"
+
+
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
+
+@cache
+def load_settings(settings_type: type[SettingsT]) -> SettingsT:
+    return settings_type()  # type: ignore[call-arg]

@@ -1,0 +1,42 @@
+"""Who is calling, for which tenant. Built from a verified token, never from request data."""
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from .envelope import Actor, ActorKind
+
+
+class StaffRole(StrEnum):
+    """Cognito groups that grant staff roles. Anything else in `cognito:groups` grants nothing."""
+
+    ADMIN = "caseline-admins"
+    STAFF = "caseline-staff"
+
+
+class Principal(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    subject: str
+    email: str | None = None
+    groups: frozenset[str] = frozenset()
+
+    @property
+    def roles(self) -> frozenset[StaffRole]:
+        return frozenset(StaffRole(group) for group in self.groups if group in StaffRole._value2member_map_)
+
+    def has_any(self, *roles: StaffRole) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    def actor(self) -> Actor:
+        return Actor(kind=ActorKind.USER, id=self.subject, display_name=self.email)
+
+
+class TenantContext(BaseModel):
+    """The tenant a request runs for and the verified caller. Every use case takes one."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tenant_id: str
+    principal: Principal
+    correlation_id: str

@@ -1,0 +1,9 @@
+from chalice import Chalice
+from chalicelib.api import api
+from chalicelib.events import events
+from chalicelib.runtime import runtime
+
+app = Chalice(app_name="caseline-timeline")
+app.register_blueprint(api)
+app.register_blueprint(events)
+runtime.observability.instrument(app)

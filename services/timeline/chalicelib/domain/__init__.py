@@ -1,0 +1,1 @@
+"""The timeline domain: pure Python and pydantic, no AWS."""

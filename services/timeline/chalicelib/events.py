@@ -1,0 +1,27 @@
+"""The timeline consumer: every event on the tenant bus, through its SQS queue."""
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from caseline_common.consumer import sqs_consumer
+from caseline_common.envelope import EventEnvelope
+from chalice.app import Blueprint
+
+from .runtime import runtime, timeline_service
+from .service import Recorded
+
+events = Blueprint(__name__)
+
+
+def _record(event: EventEnvelope) -> None:
+    if timeline_service().record(event) is Recorded.DUPLICATE:
+        runtime.observability.metrics.add_metric(name="DuplicateEventsDropped", unit=MetricUnit.Count, value=1)
+
+
+_consume = sqs_consumer(_record, logger=runtime.observability.logger, metrics=runtime.observability.metrics)
+
+
+@events.lambda_function(name="timeline_consumer")
+def timeline_consumer(event: dict[str, Any], context: Any) -> Any:
+    return _consume(event, context)
