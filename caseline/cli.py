@@ -21,15 +21,17 @@ def _try_this(stack: LocalStack, token: str) -> str:
     case_id = stack.seeded_case_ids[0] if stack.seeded_case_ids else "CASE_ID"
     url = stack.url
     auth = '-H "Authorization: Bearer $TOKEN"'
-    return "\n".join([
-        f"export TOKEN={token}",
-        f"curl -s {auth} {url}/templates",
-        f"curl -s {auth} '{url}/cases?status=open&limit=10'",
-        f"curl -s {auth} -H 'Content-Type: application/json' -H 'Idempotency-Key: try-1' \\",
-        f"     -d '{{\"template_key\":\"employee-onboarding\",\"title\":\"Onboarding: Sam Lee\",\"fields\":"
-        f"{{\"employee\":{{\"name\":\"Sam Lee\"}},\"start_date\":\"2027-02-01\",\"department\":\"sales\"}}}}' {url}/cases",
-        f"curl -s {auth} {url}/cases/{case_id}/timeline",
-    ])
+    return "\n".join(
+        [
+            f"export TOKEN={token}",
+            f"curl -s {auth} {url}/templates",
+            f"curl -s {auth} '{url}/cases?status=open&limit=10'",
+            f"curl -s {auth} -H 'Content-Type: application/json' -H 'Idempotency-Key: try-1' \\",
+            f'     -d \'{{"template_key":"employee-onboarding","title":"Onboarding: Sam Lee","fields":'
+            f'{{"employee":{{"name":"Sam Lee"}},"start_date":"2027-02-01","department":"sales"}}}}\' {url}/cases',
+            f"curl -s {auth} {url}/cases/{case_id}/timeline",
+        ]
+    )
 
 
 @app.command()
@@ -49,14 +51,17 @@ def dev(
             console.print(f"[red]Cannot start:[/red] {error}. Is port {port} in use? Try --port.")
             raise typer.Exit(1) from error
     token = stack.staff_token()
-    console.print(Panel.fit(
-        f"[bold]API[/bold]        {stack.url}\n"
-        f"[bold]API docs[/bold]   {stack.url}/docs\n"
-        f"[bold]OpenAPI[/bold]    {stack.url}/openapi.json\n"
-        f"[bold]Tenant[/bold]     {tenant}  (emulator at {stack.aws_endpoint})\n"
-        "[bold]Staff token[/bold]  $TOKEN below: admin and staff, valid 12 h; `caseline token` makes more",
-        title="Caseline is running", border_style="green",
-    ))
+    console.print(
+        Panel.fit(
+            f"[bold]API[/bold]        {stack.url}\n"
+            f"[bold]API docs[/bold]   {stack.url}/docs\n"
+            f"[bold]OpenAPI[/bold]    {stack.url}/openapi.json\n"
+            f"[bold]Tenant[/bold]     {tenant}  (emulator at {stack.aws_endpoint})\n"
+            "[bold]Staff token[/bold]  $TOKEN below: admin and staff, valid 12 h; `caseline token` makes more",
+            title="Caseline is running",
+            border_style="green",
+        )
+    )
     console.print("[bold]Try this:[/bold]")
     console.print(_try_this(stack, token), soft_wrap=True, highlight=False)
     console.print("\nPress Ctrl-C to stop.")

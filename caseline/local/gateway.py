@@ -55,13 +55,16 @@ class LocalApi:
             backend = _Backend(
                 service=service,
                 gateway=LocalGateway(
-                    service.app, Config.create(app_name=service.app.app_name, lambda_timeout=30, lambda_memory_size=512)
+                    service.app,
+                    Config.create(app_name=service.app.app_name, lambda_timeout=30, lambda_memory_size=512),
                 ),
             )
             self._backends[service.name] = backend
             for path in service.app.routes:
                 if path in self._owners:
-                    raise RouteConflictError(f"{path} is declared by {self._owners[path].service.name} and {service.name}")
+                    raise RouteConflictError(
+                        f"{path} is declared by {self._owners[path].service.name} and {service.name}"
+                    )
                 self._owners[path] = backend
         self._matcher = RouteMatcher(list(self._owners))
 
@@ -75,7 +78,8 @@ class LocalApi:
             status, _headers, body = self._invoke(backend, "GET", f"/openapi/{name}.json", {}, None)
             assert status == 200, f"{name} did not serve its OpenAPI document"
             documents.append(json.loads(body))
-        return merge_openapi(title="Caseline API", version=API_VERSION, documents=documents)
+        merged: dict[str, Any] = merge_openapi(title="Caseline API", version=API_VERSION, documents=documents)
+        return merged
 
     def handle(
         self, method: str, target: str, headers: Mapping[str, str], body: bytes | None
@@ -158,7 +162,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
+    def log_message(self, format: str, *args: Any) -> None:
         self.server.access_log.append(format % args)
         del self.server.access_log[:-1000]
 

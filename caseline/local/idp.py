@@ -38,7 +38,9 @@ class DevIdentityProvider:
             key_file.parent.mkdir(parents=True, exist_ok=True)
             key_file.write_bytes(
                 key.private_bytes(
-                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
                 )
             )
             key_file.chmod(0o600)

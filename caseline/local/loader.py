@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from chalice import Chalice
+from chalice.app import Chalice
 
 from ..paths import SERVICES_DIR
 
@@ -41,7 +41,7 @@ class LoadedService:
 
 
 def load_service(name: str) -> LoadedService:
-    global _LOAD_COUNT  # noqa: PLW0603 - a process-wide counter keeps module names unique
+    global _LOAD_COUNT
     _LOAD_COUNT += 1
     root = str(SERVICES_DIR / name)
     saved = {key: sys.modules.pop(key) for key in list(sys.modules) if _is_app_module(key)}

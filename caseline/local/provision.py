@@ -66,7 +66,8 @@ def _create_table(aws: "AwsClients", names: TenantResourceNames, spec: TableSpec
             TableName=names.table(spec),
             TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute},
         )
-    return description.get("LatestStreamArn")
+    stream_arn: str | None = description.get("LatestStreamArn")
+    return stream_arn
 
 
 def _create_consumer(aws: "AwsClients", names: TenantResourceNames, spec: ConsumerSpec) -> ConsumerQueue:
@@ -86,9 +87,7 @@ def _create_consumer(aws: "AwsClients", names: TenantResourceNames, spec: Consum
     )["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     events = aws.events()
-    events.put_rule(
-        Name=names.rule(spec), EventBusName=names.event_bus(), EventPattern=json.dumps(spec.event_pattern)
-    )
+    events.put_rule(Name=names.rule(spec), EventBusName=names.event_bus(), EventPattern=json.dumps(spec.event_pattern))
     events.put_targets(Rule=names.rule(spec), EventBusName=names.event_bus(), Targets=[{"Id": "queue", "Arn": arn}])
     return ConsumerQueue(spec=spec, url=url, arn=arn, dead_letter_url=dead_letter_url)
 
@@ -104,9 +103,12 @@ def provision_tenant(aws: "AwsClients", tenant_id: str) -> ProvisionedTenant:
         s3.put_public_access_block(
             Bucket=name,
             PublicAccessBlockConfiguration={
-                "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True,
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True,
             },
         )
     aws.events().create_event_bus(Name=names.event_bus())
-    queues = {spec.service: _create_consumer(aws, names, spec) for spec in CONSUMERS}
+    queues: dict[str, ConsumerQueue] = {spec.service: _create_consumer(aws, names, spec) for spec in CONSUMERS}
     return ProvisionedTenant(names=names, stream_arns=stream_arns, queues=queues)

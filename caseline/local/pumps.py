@@ -200,7 +200,11 @@ class QueuePump(Pump):
             self._sqs.change_message_visibility_batch(
                 QueueUrl=self._url,
                 Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": self._retry_delay}
+                    {
+                        "Id": str(i),
+                        "ReceiptHandle": m["ReceiptHandle"],
+                        "VisibilityTimeout": self._retry_delay,
+                    }
                     for i, m in enumerate(retry)
                 ],
             )

@@ -9,14 +9,20 @@ from pathlib import Path
 from typing import Any
 
 from caseline_common.aws import AwsClients
-from caseline_common.resources import CONSUMERS, SERVICES, STREAM_HANDLERS, TenantResourceNames, service_environment
+from caseline_common.resources import (
+    CONSUMERS,
+    SERVICES,
+    STREAM_HANDLERS,
+    TenantResourceNames,
+    service_environment,
+)
 from caseline_common.tenant import StaffRole
 from moto.server import ThreadedMotoServer
 
 from ..paths import STATE_DIR
+from . import moto_fixes
 from .gateway import IDP_PREFIX, GatewayServer, LocalApi
 from .idp import DevIdentityProvider
-from . import moto_fixes
 from .loader import LoadedService, load_service
 from .provision import LOCAL_ACCOUNT_ID, ProvisionedTenant, provision_tenant
 from .pumps import Pump, QueuePump, StreamPump
@@ -87,7 +93,7 @@ class LocalStack:
     def _configure_environment(self) -> None:
         environment = {
             "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",  # noqa: S105 - moto accepts any credentials
+            "AWS_SECRET_ACCESS_KEY": "local",
             "AWS_DEFAULT_REGION": LOCAL_REGION,
             "CASELINE_AWS_REGION": LOCAL_REGION,
             "CASELINE_AWS_ENDPOINT_URL": self.aws_endpoint,

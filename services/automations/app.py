@@ -1,4 +1,4 @@
-from chalice import Chalice
+from chalice.app import Chalice
 from chalicelib.api import api
 from chalicelib.events import events
 from chalicelib.runtime import runtime

@@ -30,12 +30,18 @@ def _created(created: Created[PublishedTemplate] | Created[CaseSnapshot], locati
     headers = {"Location": location}
     if created.replayed:
         headers["Idempotent-Replayed"] = "true"
-    return Reply(created.resource, status=201, headers=headers)  # type: ignore[arg-type]
+    return Reply(created.resource, status=201, headers=headers)
 
 
 @http.operation(
-    "POST", "/templates", summary="Publish a new template as version 1", request=TemplateDefinition,
-    response=PublishedTemplate, status=201, idempotent_create=True, errors=(413, 415, 422),
+    "POST",
+    "/templates",
+    summary="Publish a new template as version 1",
+    request=TemplateDefinition,
+    response=PublishedTemplate,
+    status=201,
+    idempotent_create=True,
+    errors=(413, 415, 422),
 )
 def publish_template(call: Call) -> Reply:
     created = cases_service().publish_template(call.tenant(), call.body_as(TemplateDefinition), call.idempotency_key)
@@ -49,7 +55,10 @@ def list_templates(call: Call) -> Reply:
 
 
 @http.operation(
-    "GET", "/templates/{key}", summary="The latest published version of a template", response=PublishedTemplate,
+    "GET",
+    "/templates/{key}",
+    summary="The latest published version of a template",
+    response=PublishedTemplate,
     errors=(404,),
 )
 def get_template(call: Call) -> Reply:
@@ -57,8 +66,14 @@ def get_template(call: Call) -> Reply:
 
 
 @http.operation(
-    "POST", "/cases", summary="Open a case from a template", request=OpenCaseRequest, response=CaseSnapshot,
-    status=201, idempotent_create=True, errors=(413, 415, 422),
+    "POST",
+    "/cases",
+    summary="Open a case from a template",
+    request=OpenCaseRequest,
+    response=CaseSnapshot,
+    status=201,
+    idempotent_create=True,
+    errors=(413, 415, 422),
 )
 def open_case(call: Call) -> Reply:
     created = cases_service().open_case(call.tenant(), call.body_as(OpenCaseRequest), call.idempotency_key)
@@ -66,13 +81,20 @@ def open_case(call: Call) -> Reply:
 
 
 @http.operation(
-    "GET", "/cases", summary="List cases, newest first, by status and/or stage", query=CaseListQuery,
-    response=Page[CaseSnapshot], errors=(422,),
+    "GET",
+    "/cases",
+    summary="List cases, newest first, by status and/or stage",
+    query=CaseListQuery,
+    response=Page[CaseSnapshot],
+    errors=(422,),
 )
 def list_cases(call: Call) -> Reply:
     query = call.query_as(CaseListQuery)
     page = cases_service().list_cases(
-        call.tenant(), CaseFilter(status=query.status, stage=query.stage), limit=query.limit, cursor=query.cursor
+        call.tenant(),
+        CaseFilter(status=query.status, stage=query.stage),
+        limit=query.limit,
+        cursor=query.cursor,
     )
     return Reply(page)
 

@@ -113,7 +113,8 @@ class CasesService:
         earlier = self._repository.idempotency_claim(claim.scope)
         if earlier is None:  # expired between the write and this read: the key is free again
             raise InvalidInputError(
-                "Retry the request.", [FieldIssue(location="header", pointer="/Idempotency-Key", detail="expired")]
+                "Retry the request.",
+                [FieldIssue(location="header", pointer="/Idempotency-Key", detail="expired")],
             )
         if earlier.request_hash != claim.request_hash:
             raise InvalidInputError(
@@ -162,7 +163,8 @@ class CasesService:
         template = self._repository.latest_template(request.template_key)
         if template is None:
             raise InvalidInputError(
-                "Unknown template.", [FieldIssue(pointer="/template_key", detail=f"no template {request.template_key}")]
+                "Unknown template.",
+                [FieldIssue(pointer="/template_key", detail=f"no template {request.template_key}")],
             )
         case, event = open_case(template, request, context, case_id=self._new_id(), now=self._clock())
         claim = self._claim(context, "open_case", idempotency_key, request, case.id)

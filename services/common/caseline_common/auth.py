@@ -39,9 +39,9 @@ class TokenVerifier:
         except (jwt.PyJWTError, jwt.PyJWKClientError) as error:
             raise AuthenticationError("The bearer token is not valid.") from error
         # Cognito puts the app client in `aud` for ID tokens and in `client_id` for access tokens.
-        token_use = claims["token_use"]
-        client = claims.get("aud") if token_use == "id" else claims.get("client_id")
-        if token_use not in ("id", "access") or client not in self._client_ids:
+        use = claims["token_use"]
+        client = claims.get("aud") if use == "id" else claims.get("client_id")
+        if use not in ("id", "access") or client not in self._client_ids:
             raise AuthenticationError("The bearer token is not valid.")
         return Principal(
             subject=claims["sub"],

@@ -13,11 +13,11 @@ from .envelope import EventEnvelope
 
 
 class CaseEventBridgeModel(EventBridgeModel):
-    detail: EventEnvelope  # type: ignore[assignment]
+    detail: EventEnvelope
 
 
 class CaseEventRecord(SqsRecordModel):
-    body: Json[CaseEventBridgeModel]  # type: ignore[assignment]
+    body: Json[CaseEventBridgeModel]
 
 
 EventHandler = Callable[[EventEnvelope], None]

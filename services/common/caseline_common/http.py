@@ -208,7 +208,7 @@ class HttpApi:
                 return self._dispatch(spec, view, path_parameters)
 
             handle.__name__ = view.__name__
-            # Chalice answers unexpected media types itself, in its own format; this layer does it as a problem.
+            # Chalice would answer other media types itself, in its own format; _parse_body answers with a problem.
             self.blueprint.route(path, methods=[method], content_types=["*/*"])(handle)
             return handle
 
@@ -228,10 +228,15 @@ class HttpApi:
             if problem.status >= 500:
                 self._logger.exception("request failed", extra={"operation": spec.operation_id})
             return problem_response(problem, instance=instance, correlation_id=correlation_id)
-        return self._respond(spec, reply, correlation_id)
+        return self._respond(reply, correlation_id)
 
     def _parse(
-        self, spec: Operation, request: Request, headers: dict[str, str], path: dict[str, str], correlation_id: str
+        self,
+        spec: Operation,
+        request: Request,
+        headers: dict[str, str],
+        path: dict[str, str],
+        correlation_id: str,
     ) -> Call:
         context = None
         if not spec.public:
@@ -242,7 +247,9 @@ class HttpApi:
             not spec.idempotent_create or not _IDEMPOTENCY_KEY.fullmatch(idempotency_key)
         ):
             raise ProblemError(
-                400, "invalid-idempotency-key", "Invalid Idempotency-Key",
+                400,
+                "invalid-idempotency-key",
+                "Invalid Idempotency-Key",
                 "Idempotency-Key must be 1 to 255 visible ASCII characters, on operations that create.",
             )
         return Call(
@@ -260,7 +267,9 @@ class HttpApi:
         raw = request.raw_body or b""
         if len(raw) > self._max_request_bytes():
             raise ProblemError(
-                413, "payload-too-large", "Payload too large",
+                413,
+                "payload-too-large",
+                "Payload too large",
                 f"The request body is {len(raw)} bytes; the limit is {self._max_request_bytes()}.",
             )
         media_type = headers.get("content-type", "").split(";")[0].strip().lower()
@@ -269,11 +278,13 @@ class HttpApi:
         try:
             document = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise ProblemError(400, "malformed-json", "Malformed JSON", f"The body is not valid JSON: {error}.")
+            raise ProblemError(
+                400, "malformed-json", "Malformed JSON", f"The body is not valid JSON: {error}."
+            ) from None
         try:
             return spec.request_model.model_validate(document)
         except ValidationError as error:
-            raise InvalidInputError("The request body is invalid.", issues_from_validation(error, "body"))
+            raise InvalidInputError("The request body is invalid.", issues_from_validation(error, "body")) from None
 
     @staticmethod
     def _parse_query(spec: Operation, request: Request) -> BaseModel | None:
@@ -282,11 +293,11 @@ class HttpApi:
         try:
             return spec.query_model.model_validate(dict(request.query_params or {}))
         except ValidationError as error:
-            raise InvalidInputError("The query string is invalid.", issues_from_validation(error, "query"))
+            raise InvalidInputError("The query string is invalid.", issues_from_validation(error, "query")) from None
 
     @staticmethod
-    def _respond(spec: Operation, reply: Reply, correlation_id: str) -> Response:
-        headers = {"X-Correlation-Id": correlation_id, **reply.headers}
+    def _respond(reply: Reply, correlation_id: str) -> Response:
+        headers: dict[str, str | list[str]] = {"X-Correlation-Id": correlation_id, **reply.headers}
         if reply.body is None:
             return Response(body="", status_code=reply.status, headers=headers)
         if isinstance(reply.body, BaseModel):
@@ -328,14 +339,21 @@ def build_openapi(*, title: str, version: str, operations: list[Operation]) -> d
                 for name, schema in query_schema.get("properties", {}).items()
             ]
         if spec.idempotent_create:
-            parameters.append({
-                "name": "Idempotency-Key", "in": "header", "required": False,
-                "description": "Repeating a request with the same key returns the first result and creates nothing.",
-                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-            })
+            parameters.append(
+                {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": False,
+                    "description": "Repeating a request with the same key returns the first result, creating nothing.",
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                }
+            )
         problem_ref = refs[(Problem, "serialization")]
         responses: dict[str, Any] = {
-            str(status): {"description": "Problem details", "content": {PROBLEM_JSON: {"schema": problem_ref}}}
+            str(status): {
+                "description": "Problem details",
+                "content": {PROBLEM_JSON: {"schema": problem_ref}},
+            }
             for status in spec.errors
         }
         success: dict[str, Any] = {"description": spec.summary}

@@ -43,4 +43,6 @@ def decode_cursor(cursor: str | None, *, expected: dict[str, str], key_names: se
 
 class Page(BaseModel, Generic[ItemT]):
     items: list[ItemT]
-    next_cursor: str | None = Field(default=None, description="Pass as `cursor` to get the next page; absent on the last.")
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` to get the next page; absent on the last."
+    )

@@ -9,7 +9,7 @@ from .auth import TokenVerifier
 from .aws import AwsClients
 from .http import HttpApi, Reply
 from .observability import observability
-from .settings import SettingsT, load_settings
+from .settings import SettingsT
 
 API_VERSION = "0.1.0"
 
@@ -22,7 +22,8 @@ class ServiceRuntime(Generic[SettingsT]):
 
     @cached_property
     def settings(self) -> SettingsT:
-        return load_settings(self._settings_type)
+        """Read from the environment once per cold start; a missing resource name fails it."""
+        return self._settings_type()
 
     @cached_property
     def aws(self) -> AwsClients:
@@ -59,7 +60,7 @@ class ServiceRuntime(Generic[SettingsT]):
         api.operation("GET", f"/health/{self.service}", summary=f"Health of the {self.service} service", public=True)(
             health
         )
-        api.operation("GET", f"/openapi/{self.service}.json", summary="This service's OpenAPI 3.1 document", public=True)(
-            openapi
-        )
+        api.operation(
+            "GET", f"/openapi/{self.service}.json", summary="This service's OpenAPI 3.1 document", public=True
+        )(openapi)
         return api

@@ -1,6 +1,5 @@
 """Service configuration: a pydantic model read once per cold start from the environment."""
 
-from functools import cache
 from typing import TypeVar
 
 from pydantic import Field
@@ -28,7 +27,3 @@ class ServiceSettings(BaseSettings):
 
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 
-
-@cache
-def load_settings(settings_type: type[SettingsT]) -> SettingsT:
-    return settings_type()  # type: ignore[call-arg]

@@ -12,7 +12,7 @@ from .runtime import runtime
 events = Blueprint(__name__)
 
 
-def _acknowledge(event: EventEnvelope) -> None:
+def _acknowledge(_event: EventEnvelope) -> None:
     runtime.observability.logger.debug("event received; the portal read model is not built yet")
 
 

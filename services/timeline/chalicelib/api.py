@@ -22,8 +22,12 @@ class TimelineQuery(BaseModel):
 
 
 @http.operation(
-    "GET", "/cases/{case_id}/timeline", summary="The case's history, in order", query=TimelineQuery,
-    response=Page[EventEnvelope], errors=(404, 422),
+    "GET",
+    "/cases/{case_id}/timeline",
+    summary="The case's history, in order",
+    query=TimelineQuery,
+    response=Page[EventEnvelope],
+    errors=(404, 422),
 )
 def get_timeline(call: Call) -> Reply:
     query = call.query_as(TimelineQuery)

@@ -3,7 +3,6 @@
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-
 from caseline_common.consumer import sqs_consumer
 from caseline_common.envelope import EventEnvelope
 from chalice.app import Blueprint

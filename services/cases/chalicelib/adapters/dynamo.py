@@ -5,6 +5,7 @@ published if and only if the change happened.
 """
 
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -101,9 +102,7 @@ class DynamoCasesRepository:
                 raise
             raise TransactionConflict(failed) from error
 
-    def _write_with_claim(
-        self, items: list["TransactWriteItemTypeDef"], claim: IdempotencyClaim | None
-    ) -> set[int]:
+    def _write_with_claim(self, items: list["TransactWriteItemTypeDef"], claim: IdempotencyClaim | None) -> set[int]:
         """Writes all items (plus the claim, last); returns the positions whose condition failed."""
         if claim is not None:
             items = [*items, self._claim(claim)]
@@ -183,7 +182,7 @@ class DynamoCasesRepository:
                     key=item["sk"]["S"],
                     name=item["name"]["S"],
                     latest_version=int(item["latest_version"]["N"]),
-                    published_at=item["published_at"]["S"],  # type: ignore[arg-type]
+                    published_at=datetime.fromisoformat(item["published_at"]["S"]),
                 )
                 for item in response["Items"]
             ],
@@ -232,7 +231,9 @@ class DynamoCasesRepository:
 
     def idempotency_claim(self, scope: str) -> IdempotencyClaim | None:
         item = self._client.get_item(
-            TableName=self._table, Key={"pk": _s(f"IDEMPOTENCY#{scope}"), "sk": _s("IDEMPOTENCY")}, ConsistentRead=True
+            TableName=self._table,
+            Key={"pk": _s(f"IDEMPOTENCY#{scope}"), "sk": _s("IDEMPOTENCY")},
+            ConsistentRead=True,
         ).get("Item")
         if not item or int(item["expires_at"]["N"]) < time.time():
             return None
@@ -240,5 +241,5 @@ class DynamoCasesRepository:
             scope=scope,
             request_hash=item["request_hash"]["S"],
             resource_id=item["resource_id"]["S"],
-            expires_at=int(item["expires_at"]["N"]),  # type: ignore[arg-type]
+            expires_at=datetime.fromtimestamp(int(item["expires_at"]["N"]), UTC),
         )

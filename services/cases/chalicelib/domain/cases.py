@@ -18,12 +18,20 @@ class OpenCaseRequest(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     fields: dict[str, Any] = Field(default_factory=dict, max_length=500)
     owner: str | None = Field(
-        default=None, min_length=1, max_length=256, description="Subject of the owning staff member; the caller if absent."
+        default=None,
+        min_length=1,
+        max_length=256,
+        description="Subject of the owning staff member; the caller if absent.",
     )
 
 
 def open_case(
-    template: PublishedTemplate, request: OpenCaseRequest, context: TenantContext, *, case_id: str, now: datetime
+    template: PublishedTemplate,
+    request: OpenCaseRequest,
+    context: TenantContext,
+    *,
+    case_id: str,
+    now: datetime,
 ) -> tuple[CaseSnapshot, EventEnvelope]:
     definition = template.definition
     fields = validate_field_values(definition, request.fields, require_all=True)
@@ -60,4 +68,3 @@ def open_case(
         },
     )
     return case, event
-

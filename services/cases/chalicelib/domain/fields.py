@@ -7,7 +7,16 @@ from typing import Annotated, Any, Literal
 
 from caseline_common.contracts import FieldDefinition, FieldType, TemplateDefinition
 from caseline_common.errors import FieldIssue, InvalidInputError
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    TypeAdapter,
+    ValidationError,
+)
 
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 _E164_PHONE = r"^\+[1-9][0-9]{6,14}$"
@@ -72,9 +81,7 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def validate_field_values(
-    template: TemplateDefinition, values: dict[str, Any], *, require_all: bool
-) -> dict[str, Any]:
+def validate_field_values(template: TemplateDefinition, values: dict[str, Any], *, require_all: bool) -> dict[str, Any]:
     """Returns the values in canonical JSON form, or raises with one issue per bad value.
 
     `require_all` demands every required field; it is off when a case opens with partial data.
