@@ -68,6 +68,10 @@ class LocalApi:
                 self._owners[path] = backend
         self._matcher = RouteMatcher(list(self._owners))
 
+    def service(self, name: str) -> LoadedService:
+        """The loaded copy of a service that serves its HTTP API."""
+        return self._backends[name].service
+
     @property
     def route_owners(self) -> dict[str, str]:
         return {path: backend.service.name for path, backend in self._owners.items()}

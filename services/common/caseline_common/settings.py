@@ -26,4 +26,3 @@ class ServiceSettings(BaseSettings):
 
 
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
-
