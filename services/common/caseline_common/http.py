@@ -334,6 +334,8 @@ def build_openapi(*, title: str, version: str, operations: list[Operation]) -> d
         if spec.query_model is not None:
             query_schema = spec.query_model.model_json_schema(ref_template=ref_template)
             required = set(query_schema.get("required", []))
+            for name, definition in query_schema.get("$defs", {}).items():  # e.g. an enum a parameter refers to
+                schemas.setdefault(name, definition)
             parameters += [
                 {"name": name, "in": "query", "required": name in required, "schema": schema}
                 for name, schema in query_schema.get("properties", {}).items()

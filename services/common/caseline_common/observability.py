@@ -3,7 +3,10 @@
 import warnings
 from dataclasses import dataclass
 
+from typing import Any
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from chalice.app import Chalice, ConvertToMiddleware
 
 METRICS_NAMESPACE = "Caseline"
@@ -23,6 +26,16 @@ class Observability:
         app.register_middleware(ConvertToMiddleware(self.logger.inject_lambda_context(clear_state=True)))
         app.register_middleware(ConvertToMiddleware(self.metrics.log_metrics))
         app.register_middleware(ConvertToMiddleware(self.tracer.capture_lambda_handler))
+        app.register_middleware(self._discard_disabled_metrics)
+
+    def _discard_disabled_metrics(self, event: Any, get_response: Any) -> Any:
+        """With metrics disabled (local stack, tests) Powertools never clears them, then prints them all
+        once a hundred pile up; drop them after each invocation instead."""
+        try:
+            return get_response(event)
+        finally:
+            if is_metrics_disabled():
+                self.metrics.clear_metrics()
 
 
 def observability(service: str) -> Observability:

@@ -29,7 +29,7 @@ def decode_cursor(cursor: str | None, *, expected: dict[str, str], key_names: se
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         plain = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, ValueError) as error:
+    except (binascii.Error, ValueError, RecursionError) as error:  # RecursionError: deeply nested JSON
         raise InvalidCursorError("The cursor is malformed.") from error
     if (
         not isinstance(plain, dict)

@@ -1,5 +1,6 @@
 """Field values checked against their definitions in the pinned template version."""
 
+import math
 import re
 from datetime import date
 from decimal import Decimal
@@ -11,12 +12,12 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainValidator,
     StrictBool,
-    StrictFloat,
-    StrictInt,
     TypeAdapter,
     ValidationError,
 )
+from pydantic_core import PydanticCustomError
 
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 _E164_PHONE = r"^\+[1-9][0-9]{6,14}$"
@@ -38,9 +39,22 @@ class Party(BaseModel):
     email: str | None = Field(default=None, pattern=_EMAIL, max_length=320)
 
 
+def _number(value: Any) -> int | float:
+    """A JSON number as it is: no bools, no numeric strings, nothing infinite or NaN.
+
+    One plain check rather than `StrictInt | StrictFloat`, whose errors carry the union members
+    ("int", "float") in their location and so produced two issues with pointers into nothing.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PydanticCustomError("number_type", "Input should be a number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise PydanticCustomError("finite_number", "Input should be a finite number")
+    return value
+
+
 _ADAPTERS: dict[FieldType, TypeAdapter[Any]] = {
     FieldType.TEXT: TypeAdapter(Annotated[str, Field(strict=True)]),
-    FieldType.NUMBER: TypeAdapter(StrictInt | Annotated[StrictFloat, Field(allow_inf_nan=False)]),
+    FieldType.NUMBER: TypeAdapter(Annotated[int | float, PlainValidator(_number)]),
     FieldType.MONEY: TypeAdapter(Money),
     FieldType.DATE: TypeAdapter(date),
     FieldType.ENUM: TypeAdapter(Annotated[str, Field(strict=True)]),

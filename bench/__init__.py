@@ -1,0 +1,1 @@
+"""Benchmarks that print figures. Timing belongs here, not in tests."""

@@ -1,0 +1,81 @@
+"""`make build`: one service (timeline, the smallest) packaged by caseline.build into a temporary directory.
+
+The first run downloads wheels with pip (~10-15 s); later runs reuse Chalice's cache in .chalice/deployments/.
+"""
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from caseline.build import BuildResult, build_service
+from caseline.paths import SERVICES_DIR
+
+
+@pytest.fixture(scope="module")
+def timeline(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
+    return build_service("timeline", tmp_path_factory.mktemp("build"))
+
+
+@pytest.fixture(scope="module")
+def zip_names(timeline: BuildResult) -> set[str]:
+    with zipfile.ZipFile(timeline.zip_path) as archive:
+        return set(archive.namelist())
+
+
+@pytest.fixture(scope="module")
+def template(timeline: BuildResult) -> dict[str, Any]:
+    return json.loads(timeline.template_path.read_text())
+
+
+def test_writes_zip_and_template_under_the_given_directory(timeline: BuildResult, tmp_path_factory: Any) -> None:
+    assert timeline.zip_path.name == "deployment.zip"
+    assert timeline.zip_path.is_file()
+    assert timeline.zip_bytes > 1_000_000
+    assert timeline.template_path == timeline.zip_path.parent / "sam.json"
+    assert timeline.zip_path.parent.name == "timeline"
+    assert tmp_path_factory.getbasetemp() in timeline.zip_path.parents
+
+
+def test_zip_holds_the_app_its_chalicelib_and_the_vendored_shared_package(zip_names: set[str]) -> None:
+    assert "app.py" in zip_names
+    assert "chalicelib/__init__.py" in zip_names
+    assert "chalicelib/events.py" in zip_names
+    assert "caseline_common/__init__.py" in zip_names
+    assert "caseline_common/envelope.py" in zip_names
+
+
+def test_zip_holds_runtime_dependencies_with_linux_extensions(zip_names: set[str]) -> None:
+    assert "pydantic/__init__.py" in zip_names
+    assert any(name.startswith("pydantic_core/_pydantic_core.") and name.endswith(".so") for name in zip_names)
+    assert "aws_lambda_powertools/__init__.py" in zip_names
+    assert "aws_xray_sdk/__init__.py" in zip_names  # the Powertools Tracer imports it even when tracing is off
+    assert "jwt/__init__.py" in zip_names
+    assert "ulid/__init__.py" in zip_names
+
+
+def test_zip_leaves_the_aws_sdk_to_the_lambda_runtime(zip_names: set[str]) -> None:
+    top_level = {name.split("/", 1)[0] for name in zip_names}
+    assert not top_level & {"boto3", "botocore", "s3transfer"}
+
+
+def test_template_declares_the_timeline_consumer(template: dict[str, Any]) -> None:
+    consumer = template["Resources"]["TimelineConsumer"]
+    assert consumer["Type"] == "AWS::Serverless::Function"
+    assert consumer["Properties"]["Handler"] == "chalicelib.events.timeline_consumer"
+    assert consumer["Properties"]["CodeUri"] == "./deployment.zip"
+    assert consumer["Properties"]["Runtime"] == "python3.11"
+
+
+def test_template_declares_the_api_handler(template: dict[str, Any]) -> None:
+    assert template["Resources"]["APIHandler"]["Properties"]["Handler"] == "app.app"
+
+
+def test_leaves_no_vendor_directory_in_the_source_tree(timeline: BuildResult) -> None:
+    assert not (SERVICES_DIR / "timeline" / "vendor").exists()
+
+
+def test_build_dir_is_not_written_when_out_is_given(timeline: BuildResult) -> None:
+    assert Path(timeline.zip_path).resolve() != (SERVICES_DIR.parent / "build" / "timeline" / "deployment.zip")

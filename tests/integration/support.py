@@ -1,0 +1,132 @@
+"""Helpers shared by the integration tests: bounded waits, AWS call recording, problem checks, counts."""
+
+import json
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from caseline.local.stack import LocalStack
+from caseline_common.resources import CASES_TABLE
+
+T = TypeVar("T")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def wait_until(probe: Callable[[], T], *, what: str, timeout: float = 15.0, interval: float = 0.1) -> T:
+    """Polls `probe` until it returns something truthy; fails the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = probe()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {result!r})")
+        time.sleep(interval)
+
+
+class CallRecorder:
+    """Records the name of every AWS operation the clients it is registered on make."""
+
+    def __init__(self) -> None:
+        self.operations: list[str] = []
+
+    def record(self, model: Any, **_kwargs: Any) -> None:
+        self.operations.append(model.name)
+
+    def register(self, *clients: Any) -> None:
+        for client in clients:
+            client.meta.events.register("before-call", self.record)
+
+    def unregister(self, *clients: Any) -> None:
+        for client in clients:
+            client.meta.events.unregister("before-call", self.record)
+
+
+@contextmanager
+def recording(*clients: Any) -> Iterator[CallRecorder]:
+    recorder = CallRecorder()
+    recorder.register(*clients)
+    try:
+        yield recorder
+    finally:
+        recorder.unregister(*clients)
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    return next((value for key, value in headers.items() if key.lower() == name.lower()), None)
+
+
+def assert_problem(response: tuple[int, Mapping[str, str], bytes], status: int) -> dict[str, Any]:
+    """The response is RFC 9457 problem+json with the given status; returns the problem document."""
+    actual_status, headers, raw = response
+    assert actual_status == status, raw
+    content_type = header(headers, "Content-Type") or ""
+    assert content_type.split(";")[0].strip() == PROBLEM_JSON, headers
+    problem = json.loads(raw)
+    assert isinstance(problem, dict)
+    assert problem["status"] == status
+    assert isinstance(problem["type"], str) and problem["type"]
+    assert isinstance(problem["title"], str) and problem["title"]
+    return problem
+
+
+def pointers(problem: Mapping[str, Any]) -> set[str]:
+    return {issue["pointer"] for issue in problem.get("errors") or []}
+
+
+def _count(stack: LocalStack, **query: Any) -> int:
+    dynamodb = stack.aws.dynamodb()
+    total, start = 0, None
+    while True:
+        page = dynamodb.query(
+            TableName=stack.tenant.names.table(CASES_TABLE),
+            Select="COUNT",
+            **query,
+            **({"ExclusiveStartKey": start} if start else {}),
+        )
+        total += page["Count"]
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return total
+
+
+def count_cases(stack: LocalStack) -> int:
+    """How many cases the tenant has, by the `by_created` index (never a Scan)."""
+    return _count(
+        stack,
+        IndexName="by_created",
+        KeyConditionExpression="gsi3pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "CASES"}},
+    )
+
+
+def count_templates(stack: LocalStack) -> int:
+    return _count(
+        stack,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "TEMPLATES"}},
+    )
+
+
+def queue_depth(stack: LocalStack, url: str) -> int:
+    attributes = stack.aws.sqs().get_queue_attributes(
+        QueueUrl=url,
+        AttributeNames=[
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ],
+    )["Attributes"]
+    return sum(int(value) for value in attributes.values())
+
+
+def timeline(stack: LocalStack, case_id: str) -> list[dict[str, Any]]:
+    """The case's timeline entries, or [] while it has none."""
+    status, body = stack.request("GET", f"/cases/{case_id}/timeline?limit=200")
+    if status == 404:
+        return []
+    assert status == 200, body
+    items: list[dict[str, Any]] = body["items"]
+    return items

@@ -1,0 +1,149 @@
+"""Each request makes the AWS calls it needs and no more; nothing ever scans a table."""
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from caseline.local.stack import LocalStack
+
+from .support import CallRecorder, recording, timeline, wait_until
+
+CASE = {
+    "template_key": "employee-onboarding",
+    "title": "Budget: Priya Natarajan, Sales",
+    "fields": {
+        "employee": {"name": "Priya Natarajan"},
+        "start_date": "2027-02-01",
+        "department": "sales",
+    },
+}
+
+
+def _dynamodb_of(stack: LocalStack, service: str) -> Any:
+    """The DynamoDB client of the copy of `service` that serves HTTP."""
+    return stack.api.service(service).module("chalicelib.runtime").runtime.aws.dynamodb()
+
+
+def _every_dynamodb_client(stack: LocalStack) -> list[Any]:
+    clients = [stack.aws.dynamodb(), stack.aws.dynamodb_streams()]
+    clients += [_dynamodb_of(stack, name) for name in ("cases", "timeline")]
+    clients += [loaded.module("chalicelib.runtime").runtime.aws.dynamodb() for loaded in stack.functions.values()]
+    unique: dict[int, Any] = {id(client): client for client in clients}
+    return list(unique.values())
+
+
+@pytest.fixture(scope="module")
+def stack_wide_calls(stack: LocalStack) -> Iterator[CallRecorder]:
+    """Every DynamoDB call anything in the stack makes while this module runs."""
+    clients = _every_dynamodb_client(stack)
+    recorder = CallRecorder()
+    recorder.register(*clients)
+    yield recorder
+    recorder.unregister(*clients)
+    assert "Scan" not in recorder.operations
+
+
+@pytest.fixture
+def cases_calls(stack: LocalStack, stack_wide_calls: CallRecorder) -> Iterator[CallRecorder]:
+    with recording(_dynamodb_of(stack, "cases")) as recorder:
+        yield recorder
+
+
+@pytest.fixture
+def timeline_calls(stack: LocalStack, stack_wide_calls: CallRecorder) -> Iterator[CallRecorder]:
+    with recording(_dynamodb_of(stack, "timeline")) as recorder:
+        yield recorder
+
+
+def test_opening_a_case_reads_the_template_and_writes_once(stack: LocalStack, cases_calls: CallRecorder) -> None:
+    status, body = stack.request("POST", "/cases", CASE)
+    assert status == 201, body
+    assert cases_calls.operations == ["GetItem", "TransactWriteItems"]
+
+
+def test_opening_a_case_with_an_idempotency_key_costs_no_extra_call(
+    stack: LocalStack, cases_calls: CallRecorder
+) -> None:
+    headers = {
+        "Authorization": f"Bearer {stack.staff_token()}",
+        "Content-Type": "application/json",
+        "Idempotency-Key": "budget-key-1",
+    }
+    status, _headers, raw = stack.api.handle("POST", "/cases", headers, json.dumps(CASE).encode())
+    assert status == 201, raw
+    assert cases_calls.operations == ["GetItem", "TransactWriteItems"]
+
+    cases_calls.operations.clear()
+    status, replay_headers, _raw = stack.api.handle("POST", "/cases", headers, json.dumps(CASE).encode())
+    assert status == 201
+    assert replay_headers.get("Idempotent-Replayed") == "true"
+    # template, failed write, the earlier claim, the earlier case
+    assert cases_calls.operations == ["GetItem", "TransactWriteItems", "GetItem", "GetItem"]
+
+
+def test_getting_a_case_is_one_get_item(stack: LocalStack, cases_calls: CallRecorder) -> None:
+    status, body = stack.request("GET", f"/cases/{stack.seeded_case_ids[0]}")
+    assert status == 200, body
+    assert cases_calls.operations == ["GetItem"]
+
+
+def test_an_unknown_case_is_one_get_item(stack: LocalStack, cases_calls: CallRecorder) -> None:
+    status, _body = stack.request("GET", "/cases/01ARZ3NDEKTSV4RRFFQ69G5FAV")
+    assert status == 404
+    assert cases_calls.operations == ["GetItem"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "?status=open", "?stage=offer_signed", "?status=open&stage=offer_signed", "?limit=1"],
+)
+def test_listing_cases_is_one_query(stack: LocalStack, cases_calls: CallRecorder, query: str) -> None:
+    status, body = stack.request("GET", f"/cases{query}")
+    assert status == 200, body
+    assert body["items"], "the seeded cases match every one of these filters"
+    assert cases_calls.operations == ["Query"]
+
+
+def test_the_next_page_of_cases_is_one_query(stack: LocalStack, cases_calls: CallRecorder) -> None:
+    status, first = stack.request("GET", "/cases?limit=1")
+    assert status == 200
+    assert first["next_cursor"]
+    cases_calls.operations.clear()
+    status, second = stack.request("GET", f"/cases?limit=1&cursor={first['next_cursor']}")
+    assert status == 200, second
+    assert second["items"][0]["id"] != first["items"][0]["id"]
+    assert cases_calls.operations == ["Query"]
+
+
+def test_listing_templates_is_one_query(stack: LocalStack, cases_calls: CallRecorder) -> None:
+    status, body = stack.request("GET", "/templates")
+    assert status == 200, body
+    assert cases_calls.operations == ["Query"]
+
+
+def test_a_refused_request_makes_no_aws_call(stack: LocalStack, cases_calls: CallRecorder) -> None:
+    status, _headers, _raw = stack.api.handle("GET", "/cases", {}, None)
+    assert status == 401
+    status, _headers, _raw = stack.api.handle("GET", "/cases?limit=0", {"Authorization": "Bearer x"}, None)
+    assert status == 401
+    status, _body = stack.request("GET", "/cases?limit=0")
+    assert status == 422
+    assert cases_calls.operations == []
+
+
+def test_a_timeline_is_one_query(stack: LocalStack, timeline_calls: CallRecorder) -> None:
+    case_id = stack.seeded_case_ids[0]
+    wait_until(lambda: timeline(stack, case_id), what="the seeded case's timeline")
+    timeline_calls.operations.clear()
+    status, body = stack.request("GET", f"/cases/{case_id}/timeline")
+    assert status == 200, body
+    assert [item["type"] for item in body["items"]] == ["case.opened"]
+    assert timeline_calls.operations == ["Query"]
+
+
+def test_nothing_in_the_stack_scans(stack: LocalStack, stack_wide_calls: CallRecorder) -> None:
+    """Runs last in this module: by now the API, pumps and consumers have all done work."""
+    wait_until(lambda: "PutItem" in stack_wide_calls.operations, what=f"a timeline write in {stack_wide_calls.operations}")
+    assert {"GetItem", "Query", "TransactWriteItems"} <= set(stack_wide_calls.operations)
+    assert "Scan" not in stack_wide_calls.operations

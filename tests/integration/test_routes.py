@@ -1,0 +1,123 @@
+"""Each service declares only its own routes, and the gateway serves them as one API."""
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from caseline.local.gateway import LocalApi, RouteConflictError
+from caseline.local.loader import LoadedService, load_service
+from caseline.local.stack import LocalStack
+from caseline_common.resources import SERVICES
+
+EXPECTED_ROUTES: dict[str, dict[str, set[str]]] = {
+    "cases": {
+        "/templates": {"GET", "POST"},
+        "/templates/{key}": {"GET"},
+        "/cases": {"GET", "POST"},
+        "/cases/{case_id}": {"GET"},
+        "/health/cases": {"GET"},
+        "/openapi/cases.json": {"GET"},
+    },
+    "timeline": {
+        "/cases/{case_id}/timeline": {"GET"},
+        "/health/timeline": {"GET"},
+        "/openapi/timeline.json": {"GET"},
+    },
+    "automations": {"/health/automations": {"GET"}, "/openapi/automations.json": {"GET"}},
+    "portal": {"/health/portal": {"GET"}, "/openapi/portal.json": {"GET"}},
+}
+ALL_ROUTES = {path: methods for routes in EXPECTED_ROUTES.values() for path, methods in routes.items()}
+
+
+@pytest.fixture(scope="module")
+def services() -> dict[str, LoadedService]:
+    return {name: load_service(name) for name in SERVICES}
+
+
+def routes_of(service: LoadedService) -> dict[str, set[str]]:
+    return {path: set(methods) for path, methods in service.app.routes.items()}
+
+
+def test_every_service_is_expected() -> None:
+    assert set(SERVICES) == set(EXPECTED_ROUTES)
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_service_declares_exactly_its_own_routes(services: dict[str, LoadedService], name: str) -> None:
+    assert routes_of(services[name]) == EXPECTED_ROUTES[name]
+
+
+def test_no_two_services_share_a_route(services: dict[str, LoadedService]) -> None:
+    seen: dict[str, str] = {}
+    for name, service in services.items():
+        for path in service.app.routes:
+            assert path not in seen, f"{path} is declared by {seen[path]} and {name}"
+            seen[path] = name
+    assert set(seen) == set(ALL_ROUTES)
+
+
+def test_stack_routes_each_path_to_its_owner(stack: LocalStack) -> None:
+    expected = {path: name for name, routes in EXPECTED_ROUTES.items() for path in routes}
+    assert stack.api.route_owners == expected
+
+
+@pytest.mark.parametrize("name", ["cases", "timeline"])
+def test_two_copies_of_one_service_conflict(stack: LocalStack, name: str) -> None:
+    with pytest.raises(RouteConflictError, match=name):
+        LocalApi([load_service(name), load_service(name)], stack.idp)
+
+
+def test_a_route_declared_by_another_service_conflicts(stack: LocalStack, services: dict[str, LoadedService]) -> None:
+    intruder = load_service("portal")
+    intruder.app.routes["/cases"] = intruder.app.routes["/health/portal"]
+    with pytest.raises(RouteConflictError, match="/cases"):
+        LocalApi([services["cases"], intruder], stack.idp)
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+def test_merged_openapi_document_lists_every_path(stack: LocalStack) -> None:
+    status, headers, raw = stack.api.handle("GET", "/openapi.json", {}, None)
+    assert status == 200
+    assert headers["Content-Type"] == "application/json"
+    document = json.loads(raw)
+    assert document["openapi"] == "3.1.0"
+    assert document["info"]["title"] == "Caseline API"
+    assert set(document["paths"]) == set(ALL_ROUTES)
+    for path, methods in ALL_ROUTES.items():
+        assert set(document["paths"][path]) == {method.lower() for method in methods}, path
+    operation_ids = [
+        operation["operationId"] for operations in document["paths"].values() for operation in operations.values()
+    ]
+    assert len(operation_ids) == len(set(operation_ids)), "operationIds must be unique"
+    schemas = document["components"]["schemas"]
+    for ref in set(_refs(document)):
+        assert ref.startswith("#/components/schemas/"), ref
+        assert ref.removeprefix("#/components/schemas/") in schemas, f"dangling {ref}"
+    assert "bearer" in document["components"]["securitySchemes"]
+
+
+def test_merged_openapi_marks_public_and_protected_operations(stack: LocalStack) -> None:
+    document = json.loads(stack.api.handle("GET", "/openapi.json", {}, None)[2])
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            public = path.startswith(("/health/", "/openapi/"))
+            assert operation["security"] == ([] if public else [{"bearer": []}]), f"{method} {path}"
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_each_service_serves_its_health_without_a_token(stack: LocalStack, name: str) -> None:
+    status, _headers, raw = stack.api.handle("GET", f"/health/{name}", {}, None)
+    assert status == 200
+    assert json.loads(raw) == {"service": name, "status": "ok", "tenant_id": "demo"}

@@ -1,0 +1,461 @@
+"""Opening a case (the domain function and the use case), with an in-memory repository behind the port."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import ModuleType
+from typing import Any
+
+import pytest
+from caseline_common.contracts import CaseSnapshot, CaseStatus, PublishedTemplate, TemplateDefinition
+from caseline_common.envelope import Actor, ActorKind, EventEnvelope, Visibility
+from caseline_common.errors import ForbiddenError, InvalidInputError, NotFoundError
+from caseline_common.pagination import Page
+from caseline_common.tenant import TenantContext
+from caseline.local.loader import LoadedService
+
+NOW = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
+ULID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"
+
+DEFINITION = TemplateDefinition.model_validate(
+    {
+        "key": "claim",
+        "name": "Expense claim",
+        "fields": [
+            {"key": "amount", "label": "Amount", "type": "money", "required": True, "currencies": ["EUR"]},
+            {"key": "due", "label": "Due", "type": "date"},
+            {"key": "note", "label": "Note", "type": "text"},
+        ],
+        "stages": [
+            {"key": "submitted", "name": "Submitted"},
+            {"key": "approved", "name": "Approved"},
+            {"key": "paid", "name": "Paid"},
+        ],
+    }
+)
+TEMPLATE = PublishedTemplate(definition=DEFINITION, version=3, published_at=NOW, published_by="admin-1")
+AMOUNT = {"amount": "12.5", "currency": "EUR"}
+
+
+@pytest.fixture(scope="module")
+def domain(cases: LoadedService) -> ModuleType:
+    return cases.module("chalicelib.domain.cases")
+
+
+@pytest.fixture(scope="module")
+def service_module(cases: LoadedService) -> ModuleType:
+    return cases.module("chalicelib.service")
+
+
+def request(domain: ModuleType, **changes: Any) -> Any:
+    body: dict[str, Any] = {"template_key": "claim", "title": "Train to Leeds", "fields": {"amount": AMOUNT}}
+    body.update(changes)
+    return domain.OpenCaseRequest.model_validate(body)
+
+
+# The domain function
+
+
+def test_a_case_opens_in_the_first_stage_at_version_1(domain: ModuleType, staff: TenantContext) -> None:
+    case, _ = domain.open_case(TEMPLATE, request(domain), staff, case_id="case-1", now=NOW)
+
+    assert case == CaseSnapshot(
+        id="case-1",
+        tenant_id="acme",
+        template_key="claim",
+        template_version=3,
+        title="Train to Leeds",
+        owner="user-1",
+        stage="submitted",
+        status=CaseStatus.OPEN,
+        fields={"amount": {"amount": "12.5", "currency": "EUR"}},
+        created_at=NOW,
+        created_by="user-1",
+        updated_at=NOW,
+        version=1,
+    )
+
+
+def test_the_owner_defaults_to_the_caller_but_may_be_named(domain: ModuleType, staff: TenantContext) -> None:
+    case, event = domain.open_case(TEMPLATE, request(domain, owner="user-7"), staff, case_id="case-1", now=NOW)
+
+    assert case.owner == "user-7"
+    assert case.created_by == "user-1"
+    assert event.data["owner"] == "user-7"
+
+
+def test_the_title_is_trimmed(domain: ModuleType, staff: TenantContext) -> None:
+    case, event = domain.open_case(TEMPLATE, request(domain, title="  Train  "), staff, case_id="c", now=NOW)
+
+    assert case.title == "Train"
+    assert event.data["title"] == "Train"
+
+
+def test_field_values_are_stored_in_canonical_form(domain: ModuleType, staff: TenantContext) -> None:
+    fields = {"amount": {"amount": 7, "currency": "EUR"}, "due": "2025-04-01T00:00:00", "note": None}
+
+    case, event = domain.open_case(TEMPLATE, request(domain, fields=fields), staff, case_id="c", now=NOW)
+
+    assert case.fields == {"amount": {"amount": "7", "currency": "EUR"}, "due": "2025-04-01"}
+    assert event.data["fields"] == case.fields
+
+
+def test_the_case_opened_event_records_who_opened_what(domain: ModuleType, staff: TenantContext) -> None:
+    case, event = domain.open_case(TEMPLATE, request(domain), staff, case_id="case-1", now=NOW)
+
+    assert isinstance(event, EventEnvelope)
+    assert event.type == "case.opened"
+    assert event.tenant_id == "acme"
+    assert event.case_id == "case-1"
+    assert event.actor == Actor(kind=ActorKind.USER, id="user-1", display_name="user-1@example.org")
+    assert event.correlation_id == "corr-1"
+    assert event.causation_id is None
+    assert event.occurred_at == NOW
+    assert event.visibility is Visibility.INTERNAL
+    assert event.event_id != case.id
+    assert event.data == {
+        "title": "Train to Leeds",
+        "template_key": "claim",
+        "template_version": 3,
+        "stage": "submitted",
+        "status": "open",
+        "owner": "user-1",
+        "fields": {"amount": {"amount": "12.5", "currency": "EUR"}},
+    }
+
+
+def test_each_opening_has_its_own_event_id(domain: ModuleType, staff: TenantContext) -> None:
+    _, first = domain.open_case(TEMPLATE, request(domain), staff, case_id="c", now=NOW)
+    _, second = domain.open_case(TEMPLATE, request(domain), staff, case_id="c", now=NOW)
+
+    assert first.event_id != second.event_id
+
+
+def test_a_case_needs_every_required_field(domain: ModuleType, staff: TenantContext) -> None:
+    with pytest.raises(InvalidInputError) as raised:
+        domain.open_case(TEMPLATE, request(domain, fields={"note": "x"}), staff, case_id="c", now=NOW)
+
+    assert [issue.pointer for issue in raised.value.issues] == ["/fields/amount"]
+
+
+def test_the_request_refuses_unknown_attributes(domain: ModuleType) -> None:
+    with pytest.raises(ValueError, match="extra"):
+        request(domain, stage="paid")
+
+
+# The use case, behind an in-memory repository
+
+
+@dataclass
+class Clock:
+    now: datetime = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class Ids:
+    issued: int = 0
+
+    def __call__(self) -> str:
+        self.issued += 1
+        return f"case-{self.issued}"
+
+
+@dataclass
+class InMemoryCasesRepository:
+    """Implements the CasesRepository port the way the DynamoDB adapter does, claim checked first."""
+
+    service: ModuleType
+    clock: Clock
+    templates: dict[str, PublishedTemplate] = field(default_factory=dict)
+    cases: dict[str, CaseSnapshot] = field(default_factory=dict)
+    claims: dict[str, Any] = field(default_factory=dict)
+    outbox: list[EventEnvelope] = field(default_factory=list)
+
+    def _check_claim(self, claim: Any) -> None:
+        if claim is None:
+            return
+        earlier = self.claims.get(claim.scope)
+        if earlier is not None and earlier.expires_at >= self.clock():
+            raise self.service.IdempotencyKeyUsedError(claim.scope)
+
+    def _store_claim(self, claim: Any) -> None:
+        if claim is not None:
+            self.claims[claim.scope] = claim
+
+    def publish_template(self, template: PublishedTemplate, event: EventEnvelope, claim: Any) -> None:
+        self._check_claim(claim)
+        if template.definition.key in self.templates:
+            raise self.service.TemplateExistsError(template.definition.key)
+        self.templates[template.definition.key] = template
+        self.outbox.append(event)
+        self._store_claim(claim)
+
+    def latest_template(self, key: str) -> PublishedTemplate | None:
+        return self.templates.get(key)
+
+    def list_templates(self, *, limit: int, cursor: str | None) -> Page[Any]:
+        raise NotImplementedError
+
+    def create_case(self, case: CaseSnapshot, event: EventEnvelope, claim: Any) -> None:
+        self._check_claim(claim)
+        assert case.id not in self.cases
+        self.cases[case.id] = case
+        self.outbox.append(event)
+        self._store_claim(claim)
+
+    def get_case(self, case_id: str) -> CaseSnapshot | None:
+        return self.cases.get(case_id)
+
+    def list_cases(self, case_filter: Any, *, limit: int, cursor: str | None) -> Page[CaseSnapshot]:
+        return Page(items=list(self.cases.values())[:limit])
+
+    def idempotency_claim(self, scope: str) -> Any:
+        claim = self.claims.get(scope)
+        return claim if claim is not None and claim.expires_at >= self.clock() else None
+
+
+@dataclass
+class World:
+    service: Any
+    repository: InMemoryCasesRepository
+    clock: Clock
+
+
+@pytest.fixture
+def world(service_module: ModuleType) -> World:
+    clock = Clock()
+    repository = InMemoryCasesRepository(service=service_module, clock=clock)
+    repository.templates["claim"] = TEMPLATE
+    service = service_module.CasesService(repository, clock=clock, new_id=Ids())
+    return World(service=service, repository=repository, clock=clock)
+
+
+def test_staff_open_a_case(world: World, domain: ModuleType, staff: TenantContext) -> None:
+    created = world.service.open_case(staff, request(domain), None)
+
+    assert created.replayed is False
+    assert created.resource.id == "case-1"
+    assert created.resource.created_at == NOW
+    assert world.repository.cases == {"case-1": created.resource}
+    assert [event.type for event in world.repository.outbox] == ["case.opened"]
+    assert world.repository.claims == {}
+
+
+def test_admins_open_cases_too(world: World, domain: ModuleType, admin: TenantContext) -> None:
+    assert world.service.open_case(admin, request(domain), None).resource.owner == "admin-1"
+
+
+def test_a_caller_without_a_staff_group_cannot_open_a_case(
+    world: World, domain: ModuleType, outsider: TenantContext
+) -> None:
+    with pytest.raises(ForbiddenError):
+        world.service.open_case(outsider, request(domain), "key-1")
+
+    assert world.repository.cases == {}
+    assert world.repository.outbox == []
+
+
+@pytest.mark.parametrize("groups", [(), ("everyone",), ("caseline-staffers", "admins")])
+def test_staff_roles_come_only_from_the_exact_groups(
+    world: World, domain: ModuleType, service_module: ModuleType, context_for: Any, groups: tuple[str, ...]
+) -> None:
+    context = context_for(*groups)
+
+    with pytest.raises(ForbiddenError):
+        world.service.open_case(context, request(domain), None)
+    with pytest.raises(ForbiddenError):
+        world.service.get_case(context, "case-1")
+    with pytest.raises(ForbiddenError):
+        world.service.get_template(context, "claim")
+    with pytest.raises(ForbiddenError):
+        world.service.list_cases(context, service_module.CaseFilter(), limit=10, cursor=None)
+
+
+def test_an_unknown_template_points_at_template_key(world: World, domain: ModuleType, staff: TenantContext) -> None:
+    with pytest.raises(InvalidInputError) as raised:
+        world.service.open_case(staff, request(domain, template_key="missing"), None)
+
+    [issue] = raised.value.issues
+    assert issue.pointer == "/template_key"
+    assert issue.location == "body"
+    assert issue.detail == "no template missing"
+    assert world.repository.cases == {}
+
+
+def test_invalid_field_values_create_nothing(world: World, domain: ModuleType, staff: TenantContext) -> None:
+    with pytest.raises(InvalidInputError):
+        world.service.open_case(staff, request(domain, fields={"amount": {"amount": "1", "currency": "USD"}}), "k")
+
+    assert world.repository.cases == {}
+    assert world.repository.claims == {}
+
+
+def test_the_same_key_and_body_replays_the_first_case(world: World, domain: ModuleType, staff: TenantContext) -> None:
+    first = world.service.open_case(staff, request(domain), "key-1")
+    world.clock.now = NOW + timedelta(hours=1)
+    again = world.service.open_case(staff, request(domain), "key-1")
+
+    assert first.replayed is False
+    assert again.replayed is True
+    assert again.resource == first.resource
+    assert list(world.repository.cases) == ["case-1"]
+    assert len(world.repository.outbox) == 1
+
+
+def test_the_claim_is_scoped_to_operation_caller_and_key(
+    world: World, domain: ModuleType, staff: TenantContext
+) -> None:
+    world.service.open_case(staff, request(domain), "key-1")
+
+    [claim] = world.repository.claims.values()
+    assert claim.scope == "open_case#user-1#key-1"
+    assert claim.resource_id == "case-1"
+    assert claim.expires_at == NOW + timedelta(hours=24)
+
+
+def test_the_same_key_with_another_body_is_refused(world: World, domain: ModuleType, staff: TenantContext) -> None:
+    world.service.open_case(staff, request(domain), "key-1")
+
+    with pytest.raises(InvalidInputError) as raised:
+        world.service.open_case(staff, request(domain, title="Another title"), "key-1")
+
+    [issue] = raised.value.issues
+    assert (issue.location, issue.pointer, issue.detail) == ("header", "/Idempotency-Key", "reused with another body")
+    assert list(world.repository.cases) == ["case-1"]
+
+
+def test_the_same_key_from_another_caller_opens_another_case(
+    world: World, domain: ModuleType, staff: TenantContext, context_for: Any
+) -> None:
+    colleague = context_for("caseline-staff", subject="user-2")
+
+    first = world.service.open_case(staff, request(domain), "key-1")
+    second = world.service.open_case(colleague, request(domain), "key-1")
+
+    assert second.replayed is False
+    assert second.resource.id != first.resource.id
+    assert second.resource.owner == "user-2"
+
+
+def test_without_a_key_every_request_opens_a_case(world: World, domain: ModuleType, staff: TenantContext) -> None:
+    world.service.open_case(staff, request(domain), None)
+    world.service.open_case(staff, request(domain), None)
+
+    assert list(world.repository.cases) == ["case-1", "case-2"]
+
+
+def test_a_key_is_free_again_after_the_window(world: World, domain: ModuleType, staff: TenantContext) -> None:
+    world.service.open_case(staff, request(domain), "key-1")
+    world.clock.now = NOW + timedelta(hours=24, seconds=1)
+
+    later = world.service.open_case(staff, request(domain), "key-1")
+
+    assert later.replayed is False
+    assert list(world.repository.cases) == ["case-1", "case-2"]
+
+
+def test_a_claim_expiring_between_write_and_read_asks_for_a_retry(
+    world: World, domain: ModuleType, staff: TenantContext
+) -> None:
+    world.service.open_case(staff, request(domain), "key-1")
+    repository = world.repository
+    repository.idempotency_claim = lambda scope: None  # type: ignore[method-assign]
+
+    with pytest.raises(InvalidInputError) as raised:
+        world.service.open_case(staff, request(domain), "key-1")
+
+    [issue] = raised.value.issues
+    assert (issue.location, issue.pointer, issue.detail) == ("header", "/Idempotency-Key", "expired")
+
+
+def test_a_case_of_another_tenant_is_not_found(
+    world: World, domain: ModuleType, staff: TenantContext, context_for: Any
+) -> None:
+    case = world.service.open_case(staff, request(domain), None).resource
+
+    assert world.service.get_case(staff, case.id) == case
+    with pytest.raises(NotFoundError):
+        world.service.get_case(context_for("caseline-staff", tenant_id="globex"), case.id)
+    with pytest.raises(NotFoundError):
+        world.service.get_case(staff, "case-404")
+
+
+# Publishing templates through the use case
+
+
+def onboarding(name: str = "Onboarding") -> TemplateDefinition:
+    return TemplateDefinition.model_validate(
+        {"key": "onboarding", "name": name, "stages": [{"key": "new", "name": "New"}]}
+    )
+
+
+def test_only_admins_publish_templates(world: World, staff: TenantContext, outsider: TenantContext) -> None:
+    for context in (staff, outsider):
+        with pytest.raises(ForbiddenError):
+            world.service.publish_template(context, onboarding(), None)
+
+    assert "onboarding" not in world.repository.templates
+
+
+def test_an_admin_publishes_version_1(world: World, admin: TenantContext) -> None:
+    created = world.service.publish_template(admin, onboarding(), None)
+
+    assert created.replayed is False
+    assert (created.resource.version, created.resource.published_by) == (1, "admin-1")
+    assert created.resource.published_at == NOW
+    [event] = world.repository.outbox
+    assert (event.type, event.case_id) == ("template.published", None)
+    assert event.data == {"template_key": "onboarding", "version": 1, "name": "Onboarding"}
+
+
+def test_publishing_a_template_replays_with_the_same_key(world: World, admin: TenantContext) -> None:
+    first = world.service.publish_template(admin, onboarding(), "key-1")
+    again = world.service.publish_template(admin, onboarding(), "key-1")
+
+    assert again.replayed is True
+    assert again.resource == first.resource
+    assert len(world.repository.outbox) == 1
+
+
+def test_publishing_another_template_under_a_used_key_is_refused(world: World, admin: TenantContext) -> None:
+    world.service.publish_template(admin, onboarding(), "key-1")
+
+    with pytest.raises(InvalidInputError) as raised:
+        world.service.publish_template(admin, onboarding("Renamed"), "key-1")
+
+    assert [issue.pointer for issue in raised.value.issues] == ["/Idempotency-Key"]
+
+
+def test_an_existing_template_key_points_at_key(world: World, admin: TenantContext) -> None:
+    world.service.publish_template(admin, onboarding(), None)
+
+    with pytest.raises(InvalidInputError) as raised:
+        world.service.publish_template(admin, onboarding("Again"), None)
+
+    [issue] = raised.value.issues
+    assert (issue.pointer, issue.detail) == ("/key", "already exists; publish a new version of it instead")
+
+
+def test_a_template_with_mistakes_is_not_stored(world: World, admin: TenantContext) -> None:
+    definition = TemplateDefinition.model_validate(
+        {
+            "key": "broken",
+            "name": "Broken",
+            "fields": [{"key": "team", "label": "Team", "type": "enum"}],
+            "stages": [{"key": "new", "name": "New"}],
+        }
+    )
+
+    with pytest.raises(InvalidInputError) as raised:
+        world.service.publish_template(admin, definition, None)
+
+    assert [issue.pointer for issue in raised.value.issues] == ["/fields/0/options"]
+    assert "broken" not in world.repository.templates
+
+
+def test_an_unknown_template_is_not_found(world: World, staff: TenantContext) -> None:
+    with pytest.raises(NotFoundError):
+        world.service.get_template(staff, "missing")
+    assert world.service.get_template(staff, "claim") == TEMPLATE
