@@ -4,13 +4,15 @@ The first run downloads wheels with pip (~10-15 s); later runs reuse Chalice's c
 """
 
 import json
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from caseline.build import BuildResult, build_service
+from caseline import build
+from caseline.build import BuildError, BuildResult, build_service
 from caseline.paths import SERVICES_DIR
 
 
@@ -27,10 +29,13 @@ def zip_names(timeline: BuildResult) -> set[str]:
 
 @pytest.fixture(scope="module")
 def template(timeline: BuildResult) -> dict[str, Any]:
-    return json.loads(timeline.template_path.read_text())
+    loaded: dict[str, Any] = json.loads(timeline.template_path.read_text())
+    return loaded
 
 
-def test_writes_zip_and_template_under_the_given_directory(timeline: BuildResult, tmp_path_factory: Any) -> None:
+def test_writes_zip_and_template_under_the_given_directory(
+    timeline: BuildResult, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     assert timeline.zip_path.name == "deployment.zip"
     assert timeline.zip_path.is_file()
     assert timeline.zip_bytes > 1_000_000
@@ -77,5 +82,16 @@ def test_leaves_no_vendor_directory_in_the_source_tree(timeline: BuildResult) ->
     assert not (SERVICES_DIR / "timeline" / "vendor").exists()
 
 
-def test_build_dir_is_not_written_when_out_is_given(timeline: BuildResult) -> None:
-    assert Path(timeline.zip_path).resolve() != (SERVICES_DIR.parent / "build" / "timeline" / "deployment.zip")
+def test_unknown_service_is_a_build_error(tmp_path: Path) -> None:
+    with pytest.raises(BuildError, match="nope: not a Chalice app"):
+        build_service("nope", tmp_path)
+
+
+def test_chalice_failure_is_a_readable_build_error_and_cleans_vendor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failing = [sys.executable, "-c", "import sys; print('Traceback...'); print('NoSuchPackageError: xyz'); sys.exit(3)"]
+    monkeypatch.setattr(build, "_chalice_command", lambda: failing)
+    with pytest.raises(BuildError, match=r"timeline: `chalice package` exited with 3: NoSuchPackageError: xyz"):
+        build_service("timeline", tmp_path)
+    assert not (SERVICES_DIR / "timeline" / "vendor").exists()
