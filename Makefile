@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
 SERVICES := cases timeline automations portal
 export UV_PYTHON_DOWNLOADS := never
+# jsii warns on every run that Node 20 is past its end of life; the machine ships Node 20.
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
 .PHONY: help install dev test lint format build bench clean
 
@@ -33,7 +35,7 @@ dev: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy caseline services/common/caseline_common bench
+	$(VENV)/bin/mypy caseline services/common/caseline_common bench infra
 	@for service in $(SERVICES); do \
 		(cd services/$$service && ../../$(VENV)/bin/mypy --config-file ../../pyproject.toml app.py chalicelib) || exit 1; \
 	done

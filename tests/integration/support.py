@@ -6,8 +6,9 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from caseline.local.stack import LocalStack
 from caseline_common.resources import CASES_TABLE
+
+from caseline.local.stack import LocalStack
 
 T = TypeVar("T")
 
@@ -67,8 +68,9 @@ def assert_problem(response: tuple[int, Mapping[str, str], bytes], status: int) 
     problem = json.loads(raw)
     assert isinstance(problem, dict)
     assert problem["status"] == status
-    assert isinstance(problem["type"], str) and problem["type"]
-    assert isinstance(problem["title"], str) and problem["title"]
+    for member in ("type", "title"):
+        assert isinstance(problem[member], str), problem
+        assert problem[member], problem
     return problem
 
 

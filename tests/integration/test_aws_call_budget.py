@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
 from caseline.local.stack import LocalStack
 
 from .support import CallRecorder, recording, timeline, wait_until

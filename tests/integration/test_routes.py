@@ -5,10 +5,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from caseline_common.resources import SERVICES
+
 from caseline.local.gateway import LocalApi, RouteConflictError
 from caseline.local.loader import LoadedService, load_service
 from caseline.local.stack import LocalStack
-from caseline_common.resources import SERVICES
 
 EXPECTED_ROUTES: dict[str, dict[str, set[str]]] = {
     "cases": {

@@ -11,6 +11,7 @@ from caseline_common.envelope import Actor, ActorKind, EventEnvelope, Visibility
 from caseline_common.errors import ForbiddenError, InvalidInputError, NotFoundError
 from caseline_common.pagination import Page
 from caseline_common.tenant import TenantContext
+
 from caseline.local.loader import LoadedService
 
 NOW = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)

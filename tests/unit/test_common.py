@@ -24,9 +24,10 @@ from caseline_common.resources import (
     service_environment,
 )
 from caseline_common.tenant import Principal, StaffRole
-from caseline.local.loader import load_service
 from chalice.app import Blueprint
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from caseline.local.loader import load_service
 
 ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 ACTOR = Actor(kind=ActorKind.USER, id="user-1", display_name="Ada")
@@ -465,9 +466,7 @@ def test_merging_refuses_two_different_schemas_of_one_name() -> None:
 
 
 def test_the_four_services_merge_into_one_document() -> None:
-    documents = [
-        load_service(name).module("chalicelib.api").http.openapi(title=name, version="1") for name in SERVICES
-    ]
+    documents = [load_service(name).module("chalicelib.api").http.openapi(title=name, version="1") for name in SERVICES]
 
     merged = merge_openapi(title="Caseline", version="1", documents=documents)
 
@@ -507,4 +506,3 @@ def test_a_principal_acts_as_a_user() -> None:
     actor = Principal(subject="sub-1", email="ada@example.org").actor()
 
     assert actor == Actor(kind=ActorKind.USER, id="sub-1", display_name="ada@example.org")
-

@@ -6,8 +6,9 @@ from typing import Any
 import pytest
 from caseline_common.contracts import TemplateDefinition
 from caseline_common.errors import FieldIssue, InvalidInputError
-from caseline.local.loader import LoadedService
 from pydantic import ValidationError
+
+from caseline.local.loader import LoadedService
 
 
 @pytest.fixture(scope="module")
@@ -69,10 +70,7 @@ def test_a_duplicate_field_key_points_at_the_first_field_with_it(templates: Modu
 
 
 def test_every_duplicated_field_key_is_reported_once_sorted_by_key(templates: ModuleType) -> None:
-    template = definition(
-        fields=[field("zeta", "text"), field("alpha", "text"), field("zeta", "text"), field("alpha", "text")]
-        + [field("zeta", "text")]
-    )
+    template = definition(fields=[field(key, "text") for key in ("zeta", "alpha", "zeta", "alpha", "zeta")])
 
     issues = issues_of(templates, template)
 

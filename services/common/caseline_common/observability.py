@@ -2,7 +2,6 @@
 
 import warnings
 from dataclasses import dataclass
-
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer

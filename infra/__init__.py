@@ -1,0 +1,1 @@
+"""The CDK app: one stage per tenant, synthesized from the same resource specs as the local stack."""

@@ -1,0 +1,176 @@
+"""Events flow from a write, through the outbox, stream, bus and queues, to every consumer."""
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from caseline_common.envelope import Actor, ActorKind, EventEnvelope, new_id
+
+from caseline.local.idp import DevIdentityProvider
+from caseline.local.provision import LOCAL_ACCOUNT_ID
+from caseline.local.stack import LOCAL_REGION, LocalStack
+
+from .support import assert_problem, queue_depth, timeline, wait_until
+
+CONSUMER_QUEUES = ("timeline", "automations", "portal")
+
+
+def _template(key: str) -> dict[str, Any]:
+    return {
+        "key": key,
+        "name": "Pipeline check",
+        "fields": [{"key": "reference", "label": "Reference", "type": "text", "required": True}],
+        "stages": [{"key": "received", "name": "Received"}, {"key": "done", "name": "Done"}],
+    }
+
+
+def _bus_event(envelope: EventEnvelope) -> str:
+    """The SQS body EventBridge delivers for one outbox event, as a consumer queue receives it."""
+    return json.dumps(
+        {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": envelope.type,
+            "source": "caseline.cases",
+            "account": LOCAL_ACCOUNT_ID,
+            "time": envelope.occurred_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": LOCAL_REGION,
+            "resources": [],
+            "detail": envelope.model_dump(mode="json"),
+        }
+    )
+
+
+def _drained(stack: LocalStack, *services: str) -> bool:
+    return all(queue_depth(stack, stack.tenant.queues[service].url) == 0 for service in services)
+
+
+@pytest.fixture(scope="module")
+def opened_case(stack: LocalStack) -> dict[str, Any]:
+    key = f"pipeline-{uuid.uuid4().hex[:10]}"
+    status, body = stack.request("POST", "/templates", _template(key))
+    assert status == 201, body
+    status, case = stack.request(
+        "POST", "/cases", {"template_key": key, "title": "Pipeline", "fields": {"reference": "P-1"}}
+    )
+    assert status == 201, case
+    return dict(case)
+
+
+def test_an_opened_case_reaches_its_timeline(stack: LocalStack, opened_case: dict[str, Any]) -> None:
+    entries = wait_until(lambda: timeline(stack, opened_case["id"]), what="case.opened on the timeline")
+    assert [entry["type"] for entry in entries] == ["case.opened"]
+    event = entries[0]
+    assert event["case_id"] == opened_case["id"]
+    assert event["tenant_id"] == "demo"
+    assert event["actor"]["kind"] == "user"
+    assert event["data"]["title"] == "Pipeline"
+    assert event["data"]["fields"] == {"reference": "P-1"}
+    assert event["data"]["template_key"] == opened_case["template_key"]
+
+
+def test_every_consumer_acknowledges_and_nothing_is_dead_lettered(
+    stack: LocalStack, opened_case: dict[str, Any]
+) -> None:
+    wait_until(lambda: timeline(stack, opened_case["id"]), what="case.opened on the timeline")
+    pumps = {pump.name: pump for pump in stack.pumps}
+    for service in CONSUMER_QUEUES:
+        assert pumps[f"queue:{service}_consumer"].invocations > 0, f"{service} never consumed anything"
+    wait_until(lambda: _drained(stack, "automations", "portal", "timeline"), what="the consumer queues to drain")
+    for service in CONSUMER_QUEUES:
+        assert queue_depth(stack, stack.tenant.queues[service].dead_letter_url) == 0, f"{service} dead-lettered"
+
+
+def test_the_timeline_keeps_one_entry_per_event_however_often_it_is_delivered(stack: LocalStack) -> None:
+    case_id = new_id()
+    envelope = EventEnvelope.new(
+        tenant_id="demo",
+        case_id=case_id,
+        type="case.note_added",
+        actor=Actor(kind=ActorKind.USER, id="dev-pipeline"),
+        correlation_id=new_id(),
+        data={"note": "delivered twice"},
+        occurred_at=datetime.now(UTC),
+    )
+    body = _bus_event(envelope)
+    sqs = stack.aws.sqs()
+    queue_url = stack.tenant.queues["timeline"].url
+    sqs.send_message(QueueUrl=queue_url, MessageBody=body)
+    sqs.send_message(QueueUrl=queue_url, MessageBody=body)
+
+    wait_until(lambda: timeline(stack, case_id), what="the event on the timeline")
+    wait_until(lambda: _drained(stack, "timeline"), what="both deliveries to be consumed")
+    entries = timeline(stack, case_id)
+    assert [entry["event_id"] for entry in entries] == [envelope.event_id]
+    assert entries[0]["data"] == {"note": "delivered twice"}
+    assert queue_depth(stack, stack.tenant.queues["timeline"].dead_letter_url) == 0
+
+
+def test_a_poison_message_ends_in_the_dead_letter_queue(stack: LocalStack) -> None:
+    timeline_queue = stack.tenant.queues["timeline"]
+    assert timeline_queue.spec.max_receive_count == 5
+    poison = f'{{"not json, poison {uuid.uuid4()}'
+    sqs = stack.aws.sqs()
+    sqs.send_message(QueueUrl=timeline_queue.url, MessageBody=poison)
+
+    def dead_lettered() -> list[dict[str, Any]]:
+        messages = sqs.receive_message(
+            QueueUrl=timeline_queue.dead_letter_url,
+            MaxNumberOfMessages=10,
+            AttributeNames=["All"],
+            WaitTimeSeconds=0,
+        ).get("Messages", [])
+        ours = [message for message in messages if message["Body"] == poison]
+        others = [message for message in messages if message["Body"] != poison]
+        if others:  # not ours to judge: put back at once
+            sqs.change_message_visibility_batch(
+                QueueUrl=timeline_queue.dead_letter_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                    for i, m in enumerate(others)
+                ],
+            )
+        return ours
+
+    landed = wait_until(dead_lettered, what="the poison message in the timeline DLQ", timeout=20, interval=0.25)
+    assert len(landed) == 1
+    assert int(landed[0]["Attributes"]["ApproximateReceiveCount"]) >= timeline_queue.spec.max_receive_count
+    sqs.delete_message(QueueUrl=timeline_queue.dead_letter_url, ReceiptHandle=landed[0]["ReceiptHandle"])
+    wait_until(lambda: _drained(stack, "timeline"), what="the timeline queue to be empty again")
+
+
+def test_the_timeline_still_works_after_a_poison_message(stack: LocalStack) -> None:
+    status, case = stack.request(
+        "POST",
+        "/cases",
+        {
+            "template_key": "employee-onboarding",
+            "title": "After the poison",
+            "fields": {"employee": {"name": "Ola Nordmann"}, "start_date": "2027-05-02", "department": "sales"},
+        },
+    )
+    assert status == 201, case
+    entries = wait_until(lambda: timeline(stack, case["id"]), what="case.opened on the timeline")
+    assert [entry["type"] for entry in entries] == ["case.opened"]
+
+
+def test_a_token_signed_by_another_key_is_rejected(stack: LocalStack) -> None:
+    impostor = DevIdentityProvider(stack.idp.issuer)  # same issuer and client, a fresh RSA key
+    assert impostor.key_id != stack.idp.key_id
+    token = impostor.issue(subject="dev-impostor", email="impostor@example.org", groups=["caseline-admins"])
+    response = stack.api.handle("GET", "/cases", {"Authorization": f"Bearer {token}"}, None)
+    assert assert_problem(response, 401)["type"] == "urn:caseline:problem:unauthenticated"
+    status, _body = stack.request("GET", "/cases", token=stack.staff_token())
+    assert status == 200, "the real issuer's tokens still work"
+
+
+def test_the_dev_issuer_publishes_its_key(stack: LocalStack) -> None:
+    status, headers, raw = stack.api.handle("GET", "/dev-idp/.well-known/jwks.json", {}, None)
+    assert status == 200
+    assert headers["Content-Type"] == "application/json"
+    keys = json.loads(raw)["keys"]
+    assert [key["kid"] for key in keys] == [stack.idp.key_id]
+    assert keys[0]["kty"] == "RSA"
+    assert "d" not in keys[0], "the JWKS must hold only the public key"
