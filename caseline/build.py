@@ -29,12 +29,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from caseline_common.resources import SERVICES
 from rich.console import Console
 from rich.table import Table
 
 from .paths import COMMON_DIR, ROOT, SERVICES_DIR
 
-SERVICES = ("cases", "timeline", "automations", "portal")
 STAGE = "dev"
 DEFAULT_OUT_DIR = ROOT / "build"
 DEFAULT_REGION = "us-east-1"

@@ -2,10 +2,13 @@
 
 import json
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from caseline_common.envelope import EventEnvelope
 from caseline_common.resources import CASES_TABLE
 
 from caseline.local.stack import LocalStack
@@ -132,3 +135,55 @@ def timeline(stack: LocalStack, case_id: str) -> list[dict[str, Any]]:
     assert status == 200, body
     items: list[dict[str, Any]] = body["items"]
     return items
+
+
+@dataclass(frozen=True)
+class BusProbe:
+    """A queue of our own on the tenant bus, behind the same rule pattern as the consumers' queues."""
+
+    stack: LocalStack
+    url: str
+    seen: list[dict[str, Any]] = field(default_factory=list)
+
+    def poll(self) -> list[dict[str, Any]]:
+        """Every bus event received so far (and acknowledged), oldest first."""
+        sqs = self.stack.aws.sqs()
+        messages = sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        for message in messages:
+            self.seen.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+        return self.seen
+
+    def receive(self, events: list[EventEnvelope], timeout: float = 10.0) -> list[dict[str, Any]]:
+        """The bus events that carried `events`, each exactly once; other events on the bus are skipped."""
+        wanted = {event.event_id for event in events}
+
+        def carried() -> list[dict[str, Any]]:
+            return [seen for seen in self.poll() if seen["detail"]["event_id"] in wanted]
+
+        wait_until(
+            lambda: {seen["detail"]["event_id"] for seen in carried()} == wanted,
+            what="events on the bus",
+            timeout=timeout,
+        )
+        found = carried()
+        assert len(found) == len(wanted), "an event was delivered twice"
+        return found
+
+
+@contextmanager
+def bus_probe(stack: LocalStack) -> Iterator[BusProbe]:
+    name = f"caseline-{stack.options.tenant_id}-probe-{uuid.uuid4().hex[:8]}"
+    sqs, events = stack.aws.sqs(), stack.aws.events()
+    bus = stack.tenant.names.event_bus()
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    pattern = stack.tenant.queues["timeline"].spec.event_pattern
+    events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "probe", "Arn": arn}])
+    try:
+        yield BusProbe(stack, url)
+    finally:
+        events.remove_targets(Rule=name, EventBusName=bus, Ids=["probe"])
+        events.delete_rule(Name=name, EventBusName=bus)
+        sqs.delete_queue(QueueUrl=url)

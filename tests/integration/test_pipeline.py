@@ -12,7 +12,7 @@ from caseline.local.idp import DevIdentityProvider
 from caseline.local.provision import LOCAL_ACCOUNT_ID
 from caseline.local.stack import LOCAL_REGION, LocalStack
 
-from .support import assert_problem, queue_depth, timeline, wait_until
+from .support import assert_problem, bus_probe, header, queue_depth, timeline, wait_until
 
 CONSUMER_QUEUES = ("timeline", "automations", "portal")
 
@@ -108,6 +108,28 @@ def test_the_timeline_keeps_one_entry_per_event_however_often_it_is_delivered(st
     assert queue_depth(stack, stack.tenant.queues["timeline"].dead_letter_url) == 0
 
 
+def test_a_redelivered_event_does_not_overwrite_the_first_delivery(stack: LocalStack) -> None:
+    """Same event id, different content (say, a replay of an edited archive): the first write stands."""
+    case_id = new_id()
+    first = EventEnvelope.new(
+        tenant_id="demo",
+        case_id=case_id,
+        type="case.note_added",
+        actor=Actor(kind=ActorKind.USER, id="dev-pipeline"),
+        correlation_id=new_id(),
+        data={"note": "first"},
+    )
+    later = first.model_copy(update={"data": {"note": "later"}})
+    sqs = stack.aws.sqs()
+    queue_url = stack.tenant.queues["timeline"].url
+    sqs.send_message(QueueUrl=queue_url, MessageBody=_bus_event(first))
+    wait_until(lambda: timeline(stack, case_id), what="the first delivery on the timeline")
+    sqs.send_message(QueueUrl=queue_url, MessageBody=_bus_event(later))
+    wait_until(lambda: _drained(stack, "timeline"), what="the second delivery to be consumed")
+    entries = timeline(stack, case_id)
+    assert [(entry["event_id"], entry["data"]) for entry in entries] == [(first.event_id, {"note": "first"})]
+
+
 def test_a_poison_message_ends_in_the_dead_letter_queue(stack: LocalStack) -> None:
     timeline_queue = stack.tenant.queues["timeline"]
     assert timeline_queue.spec.max_receive_count == 5
@@ -154,6 +176,49 @@ def test_the_timeline_still_works_after_a_poison_message(stack: LocalStack) -> N
     assert status == 201, case
     entries = wait_until(lambda: timeline(stack, case["id"]), what="case.opened on the timeline")
     assert [entry["type"] for entry in entries] == ["case.opened"]
+
+
+def test_cancelled_writes_publish_nothing_and_do_not_stall_the_stream(stack: LocalStack) -> None:
+    """An idempotent replay and a duplicate template are cancelled transactions; what follows still flows."""
+    body = json.dumps(
+        {
+            "template_key": "employee-onboarding",
+            "title": "Replayed",
+            "fields": {"employee": {"name": "Kim Replay"}, "start_date": "2027-06-01", "department": "people"},
+        }
+    ).encode()
+    token = stack.staff_token()
+
+    def post(path: str, payload: bytes, correlation_id: str, **extra: str) -> tuple[int, dict[str, str], bytes]:
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        return stack.api.handle("POST", path, {**headers, "X-Correlation-Id": correlation_id, **extra}, payload)
+
+    run = uuid.uuid4().hex
+    key = f"replay-{run}"
+    with bus_probe(stack) as probe:
+        first = post("/cases", body, f"{run}-first", **{"Idempotency-Key": key})
+        assert first[0] == 201, first[2]
+        replay = post("/cases", body, f"{run}-replay", **{"Idempotency-Key": key})
+        assert replay[0] == 201, replay[2]
+        assert header(replay[1], "Idempotent-Replayed") == "true"
+        duplicate = json.dumps({"key": "employee-onboarding", "name": "Again", "stages": [{"key": "s", "name": "S"}]})
+        assert post("/templates", duplicate.encode(), f"{run}-duplicate")[0] == 422
+        after = post("/cases", body, f"{run}-after")
+        assert after[0] == 201, after[2]
+
+        def ours() -> list[str]:
+            return [
+                seen["detail"]["correlation_id"]
+                for seen in probe.poll()
+                if seen["detail"]["correlation_id"].startswith(run)
+            ]
+
+        wait_until(lambda: f"{run}-after" in ours(), what="the event of the write after the cancelled ones")
+        assert sorted(ours()) == [f"{run}-after", f"{run}-first"]
+    case_id = json.loads(after[2])["id"]
+    assert [entry["type"] for entry in wait_until(lambda: timeline(stack, case_id), what="its timeline")] == [
+        "case.opened"
+    ]
 
 
 def test_a_token_signed_by_another_key_is_rejected(stack: LocalStack) -> None:
