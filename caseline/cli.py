@@ -43,7 +43,8 @@ def dev(
 ) -> None:
     """Start the whole product locally: emulator, four services, pumps, gateway, demo tenant."""
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signal_number, lambda *_: stop.set())
     with console.status("Starting moto, provisioning the tenant, loading the services..."):
         try:
             stack = LocalStack(StackOptions(tenant_id=tenant, host=host, port=port, seed=seed)).start()
@@ -65,14 +66,10 @@ def dev(
     console.print("[bold]Try this:[/bold]")
     console.print(_try_this(stack, token), soft_wrap=True, highlight=False)
     console.print("\nPress Ctrl-C to stop.")
-    try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        with console.status("Stopping..."):
-            stack.stop()
-        console.print("Stopped.")
+    stop.wait()
+    with console.status("Stopping..."):
+        stack.stop()
+    console.print("Stopped.")
 
 
 @app.command()

@@ -38,6 +38,10 @@ def invoke(handler: LambdaHandler, function_name: str, event: dict[str, Any]) ->
 
 
 class Pump(threading.Thread):
+    """Polls as fast as there is work, and backs off to `max_idle_interval` while there is none."""
+
+    max_idle_interval = 0.25
+
     def __init__(self, name: str, poll_interval: float) -> None:
         super().__init__(name=name, daemon=True)
         self._stop_event = threading.Event()
@@ -48,6 +52,7 @@ class Pump(threading.Thread):
         self._stop_event.set()
 
     def run(self) -> None:
+        idle_interval = self._poll_interval
         while not self._stop_event.is_set():
             try:
                 busy = self.poll_once()
@@ -56,8 +61,11 @@ class Pump(threading.Thread):
                     return
                 log.exception("%s poll failed", self.name)
                 busy = False
-            if not busy:
-                self._stop_event.wait(self._poll_interval)
+            if busy:
+                idle_interval = self._poll_interval
+            else:
+                self._stop_event.wait(idle_interval)
+                idle_interval = min(idle_interval * 2, self.max_idle_interval)
 
     def poll_once(self) -> bool:
         """Moves one batch; says whether there was anything to move."""
@@ -86,8 +94,12 @@ class StreamPump(Pump):
         self._iterators: dict[str, str | None] = {}
         self._pending: dict[str, list[dict[str, Any]]] = {}
         self._attempts: dict[str, int] = {}
+        self._next_shard_refresh = 0.0
 
     def _refresh_shards(self) -> None:
+        if self._iterators and time.monotonic() < self._next_shard_refresh:
+            return
+        self._next_shard_refresh = time.monotonic() + 5
         shards = self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"].get("Shards", [])
         for shard in shards:
             shard_id = shard["ShardId"]
