@@ -4,6 +4,7 @@ It dispatches by the merged route table of the four services, serves the merged 
 interactive docs, and the development issuer's JWKS.
 """
 
+import base64
 import json
 import mimetypes
 import threading
@@ -111,6 +112,8 @@ class LocalApi:
             response = backend.gateway.handle_request(method=method, path=target, headers=dict(headers), body=body)
         response_headers = {name: str(value) for name, value in (response.get("headers") or {}).items()}
         raw = response.get("body") or b""
+        if response.get("isBase64Encoded"):
+            return response["statusCode"], response_headers, base64.b64decode(raw)
         return response["statusCode"], response_headers, raw.encode() if isinstance(raw, str) else raw
 
     def _local_page(self, method: str, path: str) -> tuple[int, dict[str, str], bytes] | None:

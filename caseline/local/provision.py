@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any
 from caseline_common.resources import (
     BUCKETS,
     CONSUMERS,
+    SIGNING_KEYS,
     TABLES,
+    BucketSpec,
     ConsumerSpec,
     TableSpec,
     TenantResourceNames,
@@ -92,23 +94,40 @@ def _create_consumer(aws: "AwsClients", names: TenantResourceNames, spec: Consum
     return ConsumerQueue(spec=spec, url=url, arn=arn, dead_letter_url=dead_letter_url)
 
 
+def _create_bucket(aws: "AwsClients", name: str, spec: BucketSpec) -> None:
+    s3 = aws.s3()
+    s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=spec.object_lock)
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_public_access_block(
+        Bucket=name,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    if spec.object_lock:
+        s3.put_object_lock_configuration(
+            Bucket=name,
+            ObjectLockConfiguration={
+                "ObjectLockEnabled": "Enabled",
+                "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}},
+            },
+        )
+
+
 def provision_tenant(aws: "AwsClients", tenant_id: str) -> ProvisionedTenant:
     names = TenantResourceNames(tenant_id=tenant_id)
     stream_arns = {spec.id: arn for spec in TABLES if (arn := _create_table(aws, names, spec))}
     for bucket in BUCKETS:
-        name = names.bucket(bucket, LOCAL_ACCOUNT_ID)
-        s3 = aws.s3()
-        s3.create_bucket(Bucket=name)
-        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
-        s3.put_public_access_block(
-            Bucket=name,
-            PublicAccessBlockConfiguration={
-                "BlockPublicAcls": True,
-                "IgnorePublicAcls": True,
-                "BlockPublicPolicy": True,
-                "RestrictPublicBuckets": True,
-            },
-        )
+        _create_bucket(aws, names.bucket(bucket, LOCAL_ACCOUNT_ID), bucket)
+    for key in SIGNING_KEYS:
+        kms = aws.kms()
+        key_id = kms.create_key(
+            KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY", Description=f"{names.prefix()} {key.id}"
+        )["KeyMetadata"]["KeyId"]
+        kms.create_alias(AliasName=names.signing_key_alias(key), TargetKeyId=key_id)
     aws.events().create_event_bus(Name=names.event_bus())
     queues: dict[str, ConsumerQueue] = {spec.service: _create_consumer(aws, names, spec) for spec in CONSUMERS}
     return ProvisionedTenant(names=names, stream_arns=stream_arns, queues=queues)

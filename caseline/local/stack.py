@@ -11,6 +11,7 @@ from typing import Any
 from caseline_common.aws import AwsClients
 from caseline_common.resources import (
     CONSUMERS,
+    SCHEDULES,
     SERVICES,
     STREAM_HANDLERS,
     TenantResourceNames,
@@ -25,7 +26,7 @@ from .gateway import IDP_PREFIX, GatewayServer, LocalApi
 from .idp import DevIdentityProvider
 from .loader import LoadedService, load_service
 from .provision import LOCAL_ACCOUNT_ID, ProvisionedTenant, provision_tenant
-from .pumps import Pump, QueuePump, StreamPump
+from .pumps import Pump, QueuePump, SchedulePump, StreamPump
 
 LOCAL_REGION = "us-east-1"
 DEMO_DIR = Path(__file__).parent / "demo"
@@ -41,6 +42,7 @@ class StackOptions:
     seed: bool = True
     state_dir: Path = STATE_DIR
     queue_retry_delay_seconds: int = 1
+    schedule_every_seconds: float | None = 60.0  # None: the rate in the spec; locally a minute is handier
 
 
 class LocalStack:
@@ -139,6 +141,14 @@ class LocalStack:
                     batch_size=consumer.batch_size,
                     retry_delay_seconds=self.options.queue_retry_delay_seconds,
                     region=LOCAL_REGION,
+                )
+            )
+        for schedule in SCHEDULES:
+            self.pumps.append(
+                SchedulePump(
+                    self._function(schedule.service, schedule.function),
+                    schedule.function,
+                    every_seconds=self.options.schedule_every_seconds or schedule.every_minutes * 60,
                 )
             )
         for pump in self.pumps:

@@ -77,9 +77,10 @@ def test_publish_open_list_and_see_the_timeline(client: httpx.Client, demo_templ
     assert case["id"] in [item["id"] for item in listed.json()["items"]]
 
     timeline = _wait_for_timeline(client, case["id"])
-    assert [entry["type"] for entry in timeline] == ["case.opened"]
-    assert timeline[0]["data"]["title"] == "Onboarding: Priya Nair"
-    assert timeline[0]["correlation_id"] == opened.headers["X-Correlation-Id"]
+    assert [entry["event"]["type"] for entry in timeline] == ["case.opened"]
+    assert timeline[0]["seq"] == 1
+    assert timeline[0]["event"]["data"]["title"] == "Onboarding: Priya Nair"
+    assert timeline[0]["event"]["correlation_id"] == opened.headers["X-Correlation-Id"]
 
 
 def test_seeded_demo_is_there(running: LocalStack, client: httpx.Client) -> None:
@@ -87,7 +88,7 @@ def test_seeded_demo_is_there(running: LocalStack, client: httpx.Client) -> None
     templates = client.get("/templates").json()["items"]
     assert "employee-onboarding" in [template["key"] for template in templates]
     for case_id in running.seeded_case_ids:
-        assert [entry["type"] for entry in _wait_for_timeline(client, case_id)] == ["case.opened"]
+        assert [entry["event"]["type"] for entry in _wait_for_timeline(client, case_id)] == ["case.opened"]
 
 
 def test_docs_and_openapi_are_served(client: httpx.Client) -> None:

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from types_boto3_dynamodb.client import DynamoDBClient
     from types_boto3_dynamodbstreams.client import DynamoDBStreamsClient
     from types_boto3_events.client import EventBridgeClient
+    from types_boto3_kms.client import KMSClient
     from types_boto3_s3.client import S3Client
     from types_boto3_sqs.client import SQSClient
 
@@ -36,6 +37,9 @@ class AwsClients:
 
     def events(self) -> "EventBridgeClient":
         return self._client("events")  # type: ignore[no-any-return]
+
+    def kms(self) -> "KMSClient":
+        return self._client("kms")  # type: ignore[no-any-return]
 
     def s3(self) -> "S3Client":
         return self._client("s3")  # type: ignore[no-any-return]

@@ -51,6 +51,12 @@ class EventEnvelope(BaseModel):
     occurred_at: datetime
     actor: Actor
     data: dict[str, Any] = Field(default_factory=dict)
+    personal: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Personal data (names, contact details), kept apart from `data` so it can be erased "
+        "without breaking the timeline's hash chain.",
+    )
+    subjects: list[str] = Field(default_factory=list, description="Ids of the people `personal` is about.")
     visibility: Visibility = Visibility.INTERNAL
     correlation_id: str
     causation_id: str | None = None
@@ -65,6 +71,8 @@ class EventEnvelope(BaseModel):
         correlation_id: str,
         case_id: str | None = None,
         data: dict[str, Any] | None = None,
+        personal: dict[str, Any] | None = None,
+        subjects: list[str] | None = None,
         visibility: Visibility = Visibility.INTERNAL,
         causation_id: str | None = None,
         occurred_at: datetime | None = None,
@@ -77,6 +85,8 @@ class EventEnvelope(BaseModel):
             occurred_at=occurred_at or utc_now(),
             actor=actor,
             data=data or {},
+            personal=personal or {},
+            subjects=subjects or [],
             visibility=visibility,
             correlation_id=correlation_id,
             causation_id=causation_id,

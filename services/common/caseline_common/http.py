@@ -129,11 +129,12 @@ class Call:
 
 @dataclass(frozen=True)
 class Reply:
-    """What a view returns: a model (or raw JSON document) and the status and headers to send it with."""
+    """What a view returns: a model, a JSON document or raw bytes, and the status and headers to send."""
 
-    body: BaseModel | dict[str, Any] | None
+    body: BaseModel | dict[str, Any] | bytes | None
     status: int = 200
     headers: Mapping[str, str] = field(default_factory=dict)
+    media_type: str = JSON
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,7 @@ class Operation:
     public: bool
     idempotent_create: bool
     errors: tuple[int, ...]
+    response_media_type: str = JSON
 
 
 class HttpApi:
@@ -186,6 +188,7 @@ class HttpApi:
         public: bool = False,
         idempotent_create: bool = False,
         errors: Iterable[int] = (),
+        response_media_type: str = JSON,
     ) -> Callable[[Callable[[Call], Reply]], Callable[..., Response]]:
         def register(view: Callable[[Call], Reply]) -> Callable[..., Response]:
             spec = Operation(
@@ -201,6 +204,7 @@ class HttpApi:
                 public=public,
                 idempotent_create=idempotent_create,
                 errors=tuple(sorted({*errors, *((401, 403) if not public else ()), 400, 500})),
+                response_media_type=response_media_type,
             )
             self.operations.append(spec)
 
@@ -300,6 +304,10 @@ class HttpApi:
         headers: dict[str, str | list[str]] = {"X-Correlation-Id": correlation_id, **reply.headers}
         if reply.body is None:
             return Response(body="", status_code=reply.status, headers=headers)
+        if isinstance(reply.body, bytes):
+            return Response(
+                body=reply.body, status_code=reply.status, headers={"Content-Type": reply.media_type, **headers}
+            )
         if isinstance(reply.body, BaseModel):
             body = reply.body.model_dump_json(by_alias=True)
         else:
@@ -361,6 +369,8 @@ def build_openapi(*, title: str, version: str, operations: list[Operation]) -> d
         success: dict[str, Any] = {"description": spec.summary}
         if spec.response_model is not None:
             success["content"] = {JSON: {"schema": refs[(spec.response_model, "serialization")]}}
+        elif spec.response_media_type != JSON:
+            success["content"] = {spec.response_media_type: {"schema": {"type": "string", "format": "binary"}}}
         responses[str(spec.status)] = success
         operation: dict[str, Any] = {
             "operationId": spec.operation_id,

@@ -40,6 +40,23 @@ class BucketSpec(Spec):
     id: str
     owner: Service
     env_var: str
+    object_lock: bool = False
+
+
+class SigningKeySpec(Spec):
+    """An asymmetric KMS key (ECC P-256, sign/verify) that one service signs with."""
+
+    id: str
+    owner: Service
+    env_var: str
+
+
+class ScheduleSpec(Spec):
+    """A function run on a fixed rate (EventBridge Scheduler in AWS, a pump locally)."""
+
+    service: Service
+    function: str
+    every_minutes: int = Field(ge=1)
 
 
 class ConsumerSpec(Spec):
@@ -83,12 +100,18 @@ TIMELINE_TABLE = TableSpec(
     id="timeline",
     owner="timeline",
     key=KeySpec(partition="pk", sort="sk"),
+    # Sparse: only case heads appended to since their last anchor carry gsi1pk.
+    indexes=(IndexSpec(name="by_unanchored", key=KeySpec(partition="gsi1pk", sort="gsi1sk")),),
     env_var="CASELINE_TIMELINE_TABLE",
 )
 DOCUMENTS_BUCKET = BucketSpec(id="documents", owner="cases", env_var="CASELINE_DOCUMENTS_BUCKET")
+ANCHORS_BUCKET = BucketSpec(id="anchors", owner="timeline", env_var="CASELINE_ANCHORS_BUCKET", object_lock=True)
+TIMELINE_SIGNING_KEY = SigningKeySpec(id="timeline-signing", owner="timeline", env_var="CASELINE_SIGNING_KEY_ID")
 
 TABLES = (CASES_TABLE, TIMELINE_TABLE)
-BUCKETS = (DOCUMENTS_BUCKET,)
+BUCKETS = (DOCUMENTS_BUCKET, ANCHORS_BUCKET)
+SIGNING_KEYS = (TIMELINE_SIGNING_KEY,)
+SCHEDULES = (ScheduleSpec(service="timeline", function="anchor_heads", every_minutes=15),)
 CONSUMERS = (
     ConsumerSpec(service="timeline", function="timeline_consumer", event_pattern=ALL_CASELINE_EVENTS),
     ConsumerSpec(service="automations", function="automations_consumer", event_pattern=ALL_CASELINE_EVENTS),
@@ -111,6 +134,9 @@ class TenantResourceNames(Spec):
     def bucket(self, spec: BucketSpec, account_id: str) -> str:
         return f"{self.prefix()}-{spec.id}-{account_id}"
 
+    def signing_key_alias(self, spec: SigningKeySpec) -> str:
+        return f"alias/{self.prefix()}-{spec.id}"
+
     def event_bus(self) -> str:
         return f"{self.prefix()}-bus"
 
@@ -131,4 +157,5 @@ def service_environment(names: TenantResourceNames, service: str, account_id: st
     environment.update(
         {bucket.env_var: names.bucket(bucket, account_id) for bucket in BUCKETS if bucket.owner == service}
     )
+    environment.update({key.env_var: names.signing_key_alias(key) for key in SIGNING_KEYS if key.owner == service})
     return environment

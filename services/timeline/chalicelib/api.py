@@ -1,16 +1,21 @@
 """HTTP routes of the timeline service."""
 
-from caseline_common.envelope import EventEnvelope
-from caseline_common.http import Call, Reply
+from datetime import datetime
+
+from caseline_common.chain import Verification
+from caseline_common.envelope import ActorKind, Visibility
+from caseline_common.http import Call, ProblemError, Reply
 from caseline_common.pagination import Page
 from chalice.app import Blueprint
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .domain.timeline import Order
+from .domain.timeline import Order, TimelineEntry, TimelineFilter
 from .runtime import runtime, timeline_service
+from .service import ErasureReport, SigningKey
 
 api = Blueprint(__name__)
 http = runtime.http_api(api)
+ZIP = "application/zip"
 
 
 class TimelineQuery(BaseModel):
@@ -19,19 +24,97 @@ class TimelineQuery(BaseModel):
     order: Order = Order.OLDEST_FIRST
     limit: int = Field(default=50, ge=1, le=200)
     cursor: str | None = Field(default=None, max_length=2048)
+    type: str | None = Field(
+        default=None, max_length=500, pattern=r"^[a-z_.]+(,[a-z_.]+)*$", description="Event types, comma-separated."
+    )
+    actor: str | None = Field(default=None, max_length=256, description="Actor id.")
+    actor_kind: ActorKind | None = None
+    visibility: Visibility | None = None
+    since: datetime | None = Field(default=None, description="Occurred at or after (ISO 8601 with offset).")
+    until: datetime | None = Field(default=None, description="Occurred before (ISO 8601 with offset).")
+
+    @model_validator(mode="after")
+    def _range(self) -> "TimelineQuery":
+        for moment in (self.since, self.until):
+            if moment is not None and moment.tzinfo is None:
+                raise ValueError("since and until need a time zone offset, e.g. 2027-01-04T09:00:00Z")
+        if self.since and self.until and self.since >= self.until:
+            raise ValueError("since must be before until")
+        return self
+
+    def to_filter(self) -> TimelineFilter:
+        return TimelineFilter(
+            types=tuple(self.type.split(",")) if self.type else (),
+            actor_id=self.actor,
+            actor_kind=self.actor_kind,
+            visibility=self.visibility,
+            since=self.since,
+            until=self.until,
+        )
 
 
 @http.operation(
     "GET",
     "/cases/{case_id}/timeline",
-    summary="The case's history, in order",
+    summary="The case's history, filtered, oldest or newest first",
     query=TimelineQuery,
-    response=Page[EventEnvelope],
+    response=Page[TimelineEntry],
     errors=(404, 422),
 )
 def get_timeline(call: Call) -> Reply:
     query = call.query_as(TimelineQuery)
     page = timeline_service().timeline(
-        call.tenant(), call.path["case_id"], order=query.order, limit=query.limit, cursor=query.cursor
+        call.tenant(),
+        call.path["case_id"],
+        query.to_filter(),
+        order=query.order,
+        limit=query.limit,
+        cursor=query.cursor,
     )
     return Reply(page)
+
+
+@http.operation(
+    "GET",
+    "/cases/{case_id}/timeline/verify",
+    summary="Recompute the hash chain and check it against its anchor",
+    response=Verification,
+    errors=(404,),
+)
+def verify_timeline(call: Call) -> Reply:
+    return Reply(timeline_service().verify(call.tenant(), call.path["case_id"]))
+
+
+@http.operation(
+    "GET",
+    "/cases/{case_id}/timeline/export",
+    summary="A signed bundle of the case history (zip)",
+    errors=(404, 406),
+    response_media_type=ZIP,
+)
+def export_timeline(call: Call) -> Reply:
+    accept = call.headers.get("accept", "*/*")
+    if not any(kind in accept for kind in (ZIP, "*/*", "application/*")):
+        raise ProblemError(406, "not-acceptable", "Not acceptable", f"The export is {ZIP}; accept it.")
+    case_id = call.path["case_id"]
+    bundle = timeline_service().export(call.tenant(), case_id)
+    disposition = f'attachment; filename="case-{case_id}-timeline.zip"'
+    return Reply(bundle, media_type=ZIP, headers={"Content-Disposition": disposition})
+
+
+@http.operation(
+    "GET", "/timeline/signing-key", summary="The public key that verifies export bundles", response=SigningKey
+)
+def signing_key(call: Call) -> Reply:
+    return Reply(timeline_service().signing_key(call.tenant()))
+
+
+@http.operation(
+    "POST",
+    "/participants/{participant_id}/erase",
+    summary="Erase a person's personal data from every timeline (the chains still verify)",
+    response=ErasureReport,
+    errors=(403,),
+)
+def erase_participant(call: Call) -> Reply:
+    return Reply(timeline_service().erase(call.tenant(), call.path["participant_id"]))

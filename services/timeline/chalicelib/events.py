@@ -1,4 +1,4 @@
-"""The timeline consumer: every event on the tenant bus, through its SQS queue."""
+"""The timeline's functions for events: the consumer of the tenant bus, and the scheduled anchoring."""
 
 from typing import Any
 
@@ -24,3 +24,11 @@ _consume = sqs_consumer(_record, logger=runtime.observability.logger, metrics=ru
 @events.lambda_function(name="timeline_consumer")
 def timeline_consumer(event: dict[str, Any], context: Any) -> Any:
     return _consume(event, context)
+
+
+@events.lambda_function(name="anchor_heads")
+def anchor_heads(_event: dict[str, Any], _context: Any) -> dict[str, int]:
+    """Runs on a schedule: writes the head hash of every case that changed since its last anchor."""
+    anchored = timeline_service().anchor_unanchored()
+    runtime.observability.metrics.add_metric(name="HeadsAnchored", unit=MetricUnit.Count, value=anchored)
+    return {"anchored": anchored}

@@ -2,16 +2,22 @@
 
 from functools import cache
 
+from caseline_common.chain import new_salt
+from caseline_common.envelope import utc_now
 from caseline_common.runtime import ServiceRuntime
 from caseline_common.settings import ServiceSettings
 from pydantic import Field
 
+from .adapters.anchors import S3AnchorStore
 from .adapters.dynamo import DynamoTimelineRepository
+from .adapters.signer import KmsSigner
 from .service import TimelineService
 
 
 class TimelineSettings(ServiceSettings):
     timeline_table: str = Field(min_length=3)
+    anchors_bucket: str = Field(min_length=3)
+    signing_key_id: str = Field(min_length=3)
 
 
 runtime = ServiceRuntime("timeline", TimelineSettings)
@@ -19,4 +25,12 @@ runtime = ServiceRuntime("timeline", TimelineSettings)
 
 @cache
 def timeline_service() -> TimelineService:
-    return TimelineService(DynamoTimelineRepository(runtime.aws.dynamodb(), runtime.settings.timeline_table))
+    settings = runtime.settings
+    return TimelineService(
+        DynamoTimelineRepository(runtime.aws.dynamodb(), settings.timeline_table),
+        S3AnchorStore(runtime.aws.s3(), settings.anchors_bucket),
+        KmsSigner(runtime.aws.kms(), settings.signing_key_id),
+        tenant_id=settings.tenant_id,
+        clock=utc_now,
+        new_salt=new_salt,
+    )

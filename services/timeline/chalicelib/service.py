@@ -1,22 +1,25 @@
-"""Use cases of the timeline service."""
+"""Use cases of the timeline service: append, query, verify, anchor, export, erase."""
 
+from collections.abc import Callable
+from datetime import datetime
 from enum import Enum
 from typing import Protocol
 
-from caseline_common.envelope import EventEnvelope
+from caseline_common.bundle import build_bundle
+from caseline_common.chain import GENESIS_HASH, Anchor, Link, Verification, link_event, verify_chain
+from caseline_common.envelope import EventEnvelope, new_id
 from caseline_common.errors import ForbiddenError, NotFoundError
 from caseline_common.pagination import Page
 from caseline_common.tenant import StaffRole, TenantContext
+from pydantic import BaseModel
 
-from .domain.timeline import Order, TimelineEntry
+from .domain.timeline import CLOSING_EVENT_TYPES, Order, TimelineEntry, TimelineFilter, render_history
 
 
-class TimelineRepository(Protocol):
-    def append(self, entry: TimelineEntry) -> bool:
-        """Stores the entry unless its event is already there; says whether it was new."""
-        ...
-
-    def entries(self, case_id: str, *, order: Order, limit: int, cursor: str | None) -> Page[EventEnvelope]: ...
+class Head(BaseModel):
+    case_id: str
+    seq: int
+    hash: str
 
 
 class Recorded(Enum):
@@ -25,23 +28,201 @@ class Recorded(Enum):
     NOT_A_CASE_EVENT = "not_a_case_event"
 
 
+class AppendConflictError(Exception):
+    """Another writer moved the head between our read and our write."""
+
+
+class DuplicateEventError(Exception):
+    """The event is already on this case's timeline."""
+
+
+class TimelineRepository(Protocol):
+    def head(self, case_id: str) -> Head | None: ...
+
+    def append(self, link: Link, event: EventEnvelope, previous: Head | None) -> None:
+        """Writes the link and moves the head, atomically, only if the head is still `previous` and the event
+        is not on the timeline yet (raises AppendConflictError / DuplicateEventError)."""
+        ...
+
+    def page(
+        self, case_id: str, timeline_filter: TimelineFilter, *, order: Order, limit: int, cursor: str | None
+    ) -> Page[Link]: ...
+
+    def links(self, case_id: str) -> list[Link]: ...
+
+    def erase_subject(self, subject_id: str) -> dict[str, int]:
+        """Removes the personal data of every link about the subject; returns links erased per case."""
+        ...
+
+    def unanchored_heads(self, limit: int) -> list[Head]: ...
+
+    def mark_anchored(self, head: Head) -> None: ...
+
+
+class AnchorStore(Protocol):
+    def put(self, anchor: Anchor) -> None: ...
+
+    def latest(self, case_id: str) -> Anchor | None: ...
+
+
+class Signer(Protocol):
+    key_id: str
+
+    def sign(self, message: bytes) -> bytes: ...
+
+    def public_key_pem(self) -> str: ...
+
+
+class ErasureReport(BaseModel):
+    participant_id: str
+    erased_links: int
+    cases: list[str]
+
+
+class SigningKey(BaseModel):
+    key_id: str
+    algorithm: str = "ECDSA_SHA_256"
+    public_key_pem: str
+
+
+APPEND_ATTEMPTS = 5
+
+
 class TimelineService:
-    def __init__(self, repository: TimelineRepository) -> None:
+    def __init__(
+        self,
+        repository: TimelineRepository,
+        anchors: AnchorStore,
+        signer: Signer,
+        *,
+        tenant_id: str,
+        clock: Callable[[], datetime],
+        new_salt: Callable[[], str],
+    ) -> None:
         self._repository = repository
+        self._anchors = anchors
+        self._signer = signer
+        self._tenant_id = tenant_id
+        self._clock = clock
+        self._new_salt = new_salt
+
+    @staticmethod
+    def _require(context: TenantContext, *roles: StaffRole) -> None:
+        if not context.principal.has_any(*roles):
+            raise ForbiddenError("Your role does not allow this.")
+
+    # ingestion
 
     def record(self, event: EventEnvelope) -> Recorded:
-        """Appends an event from the bus; duplicates (same event_id) are dropped."""
-        entry = TimelineEntry.of(event)
-        if entry is None:
+        """Appends an event from the bus at the end of its case's chain; a redelivered event is dropped."""
+        if event.case_id is None:
             return Recorded.NOT_A_CASE_EVENT
-        return Recorded.APPENDED if self._repository.append(entry) else Recorded.DUPLICATE
+        head = self._append(event.case_id, event)
+        if head is None:
+            return Recorded.DUPLICATE
+        if event.type in CLOSING_EVENT_TYPES:
+            self._anchor(head)
+        return Recorded.APPENDED
+
+    def _append(self, case_id: str, event: EventEnvelope) -> Head | None:
+        for _ in range(APPEND_ATTEMPTS):
+            previous = self._repository.head(case_id)
+            link = link_event(
+                case_id=case_id,
+                seq=previous.seq + 1 if previous else 1,
+                previous_hash=previous.hash if previous else GENESIS_HASH,
+                event=event,
+                recorded_at=self._clock(),
+                salt=self._new_salt(),
+            )
+            try:
+                self._repository.append(link, event, previous)
+            except DuplicateEventError:
+                return None
+            except AppendConflictError:
+                continue
+            return Head(case_id=case_id, seq=link.seq, hash=link.hash)
+        raise AppendConflictError(f"the head of case {case_id} kept moving; the message will be retried")
+
+    # anchoring
+
+    def _anchor(self, head: Head) -> None:
+        self._anchors.put(Anchor(case_id=head.case_id, seq=head.seq, hash=head.hash, anchored_at=self._clock()))
+        self._repository.mark_anchored(head)
+
+    def anchor_unanchored(self, batch: int = 100) -> int:
+        """The scheduled job: anchor every head that moved since its last anchor."""
+        anchored = 0
+        while heads := self._repository.unanchored_heads(batch):
+            for head in heads:
+                self._anchor(head)
+            anchored += len(heads)
+        return anchored
+
+    # queries
 
     def timeline(
-        self, context: TenantContext, case_id: str, *, order: Order, limit: int, cursor: str | None
-    ) -> Page[EventEnvelope]:
-        if not context.principal.has_any(StaffRole.ADMIN, StaffRole.STAFF):
-            raise ForbiddenError("Your role does not allow this.")
-        page = self._repository.entries(case_id, order=order, limit=limit, cursor=cursor)
-        if not page.items and cursor is None:  # unknown and invisible cases answer alike
+        self,
+        context: TenantContext,
+        case_id: str,
+        timeline_filter: TimelineFilter,
+        *,
+        order: Order,
+        limit: int,
+        cursor: str | None,
+    ) -> Page[TimelineEntry]:
+        self._require(context, StaffRole.ADMIN, StaffRole.STAFF)
+        page = self._repository.page(case_id, timeline_filter, order=order, limit=limit, cursor=cursor)
+        if not page.items and cursor is None and (not timeline_filter.active or self._repository.head(case_id) is None):
+            raise NotFoundError(f"No timeline for case {case_id}.")  # unknown and invisible cases answer alike
+        return Page(items=[TimelineEntry.of(link) for link in page.items], next_cursor=page.next_cursor)
+
+    def _links(self, case_id: str) -> list[Link]:
+        links = self._repository.links(case_id)
+        if not links:
             raise NotFoundError(f"No timeline for case {case_id}.")
-        return page
+        return links
+
+    def verify(self, context: TenantContext, case_id: str) -> Verification:
+        self._require(context, StaffRole.ADMIN, StaffRole.STAFF)
+        return verify_chain(self._links(case_id), self._anchors.latest(case_id))
+
+    def export(self, context: TenantContext, case_id: str) -> bytes:
+        self._require(context, StaffRole.ADMIN, StaffRole.STAFF)
+        links = self._links(case_id)
+        return build_bundle(
+            tenant_id=self._tenant_id,
+            case_id=case_id,
+            links=links,
+            history_html=render_history(case_id, [TimelineEntry.of(link) for link in links]),
+            exported_at=self._clock(),
+            key_id=self._signer.key_id,
+            sign=self._signer.sign,
+        )
+
+    def signing_key(self, context: TenantContext) -> SigningKey:
+        self._require(context, StaffRole.ADMIN, StaffRole.STAFF)
+        return SigningKey(key_id=self._signer.key_id, public_key_pem=self._signer.public_key_pem())
+
+    # erasure
+
+    def erase(self, context: TenantContext, participant_id: str) -> ErasureReport:
+        """Removes a person's personal data from every timeline; the chains still verify, and each affected
+        case's timeline records the erasure."""
+        self._require(context, StaffRole.ADMIN)
+        erased = self._repository.erase_subject(participant_id)
+        for case_id, count in sorted(erased.items()):
+            self._append(
+                case_id,
+                EventEnvelope(
+                    event_id=new_id(),
+                    tenant_id=self._tenant_id,
+                    case_id=case_id,
+                    type="personal_data.erased",
+                    occurred_at=self._clock(),
+                    actor=context.principal.actor().model_copy(update={"display_name": None}),
+                    data={"participant_id": participant_id, "entries": count},
+                    correlation_id=context.correlation_id,
+                ),
+            )
+        return ErasureReport(participant_id=participant_id, erased_links=sum(erased.values()), cases=sorted(erased))

@@ -1,15 +1,62 @@
-"""The timeline table: one item per event, keyed by case and event id, written only if absent."""
+"""The timeline table.
 
+    CASE#<id> / HEAD              seq, hash of the last link; gsi1pk=UNANCHORED while not anchored
+    CASE#<id> / LINK#<seq:012>    the link: record (what the hash covers), hash, prev_hash, personal, salt,
+                                  plus type / actor / visibility / occurred_at for filtering
+    CASE#<id> / EVENT#<event_id>  marks the event as appended: a redelivery fails this condition
+    SUBJECT#<person> / CASE#<id>#LINK#<seq:012>   which links hold a person's data, for erasure
+
+An append is one TransactWriteItems of the head (conditional on the head read before), the link, the event
+marker and the subject markers, so a chain can have neither gaps nor duplicates.
+"""
+
+import json
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
+from caseline_common.chain import Link
 from caseline_common.envelope import EventEnvelope
 from caseline_common.pagination import Page, decode_cursor, encode_cursor
 
-from ..domain.timeline import Order, TimelineEntry
+from ..domain.timeline import Order, TimelineFilter
+from ..service import AppendConflictError, DuplicateEventError, Head
 
 if TYPE_CHECKING:
     from types_boto3_dynamodb.client import DynamoDBClient
+    from types_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+UNANCHORED = "UNANCHORED"
+_LINK_PREFIX = "LINK#"
+_LINK_ATTRIBUTES = "pk, sk, #record, #hash, prev_hash, personal, salt"
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _case(case_id: str) -> dict[str, str]:
+    return _s(f"CASE#{case_id}")
+
+
+def _link_key(case_id: str, seq: int) -> dict[str, dict[str, str]]:
+    return {"pk": _case(case_id), "sk": _s(f"{_LINK_PREFIX}{seq:012d}")}
+
+
+def _link(item: dict[str, Any]) -> Link:
+    return Link(
+        record=json.loads(item["record"]["S"]),
+        hash=item["hash"]["S"],
+        prev_hash=item["prev_hash"]["S"],
+        personal=json.loads(item["personal"]["S"]) if "personal" in item else None,
+        salt=item["salt"]["S"] if "salt" in item else None,
+    )
+
+
+def _subjects(event: EventEnvelope) -> set[str]:
+    people = set(event.subjects)
+    if event.actor.display_name:
+        people.add(event.actor.id)
+    return people
 
 
 class DynamoTimelineRepository:
@@ -17,40 +64,188 @@ class DynamoTimelineRepository:
         self._client = client
         self._table = table_name
 
-    def append(self, entry: TimelineEntry) -> bool:
-        event = entry.event
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item={
-                    "pk": {"S": f"CASE#{entry.case_id}"},
-                    "sk": {"S": f"EVENT#{event.event_id}"},
-                    "type": {"S": event.type},
-                    "occurred_at": {"S": event.occurred_at.isoformat()},
-                    "event": {"S": event.to_json()},
-                },
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+    def head(self, case_id: str) -> Head | None:
+        item = self._client.get_item(
+            TableName=self._table, Key={"pk": _case(case_id), "sk": _s("HEAD")}, ConsistentRead=True
+        ).get("Item")
+        return Head(case_id=case_id, seq=int(item["seq"]["N"]), hash=item["hash"]["S"]) if item else None
 
-    def entries(self, case_id: str, *, order: Order, limit: int, cursor: str | None) -> Page[EventEnvelope]:
+    def append(self, link: Link, event: EventEnvelope, previous: Head | None) -> None:
+        case_id = link.record["case_id"]
+        link_item: dict[str, Any] = {
+            **_link_key(case_id, link.seq),
+            "record": _s(json.dumps(link.record, separators=(",", ":"))),
+            "hash": _s(link.hash),
+            "prev_hash": _s(link.prev_hash),
+            "event_id": _s(event.event_id),
+            "type": _s(event.type),
+            "actor_kind": _s(event.actor.kind.value),
+            "actor_id": _s(event.actor.id),
+            "visibility": _s(event.visibility.value),
+            "occurred_at": _s(event.occurred_at.isoformat()),
+        }
+        if link.personal is not None and link.salt is not None:
+            link_item["personal"] = _s(json.dumps(link.personal, separators=(",", ":")))
+            link_item["salt"] = _s(link.salt)
+        head_put: dict[str, Any] = {
+            "TableName": self._table,
+            "Item": {
+                "pk": _case(case_id),
+                "sk": _s("HEAD"),
+                "seq": {"N": str(link.seq)},
+                "hash": _s(link.hash),
+                "gsi1pk": _s(UNANCHORED),
+                "gsi1sk": _s(case_id),
+            },
+        }
+        if previous is None:
+            head_put["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            head_put["ConditionExpression"] = "seq = :seq"
+            head_put["ExpressionAttributeValues"] = {":seq": {"N": str(previous.seq)}}
+        items: list[TransactWriteItemTypeDef] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": {"pk": _case(case_id), "sk": _s(f"EVENT#{event.event_id}"), "seq": {"N": str(link.seq)}},
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {"Put": head_put},  # type: ignore[typeddict-item]
+            {"Put": {"TableName": self._table, "Item": link_item, "ConditionExpression": "attribute_not_exists(pk)"}},
+        ]
+        items += [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": {"pk": _s(f"SUBJECT#{person}"), "sk": _s(f"CASE#{case_id}#{_LINK_PREFIX}{link.seq:012d}")},
+                }
+            }
+            for person in sorted(_subjects(event))
+        ]
+        try:
+            self._client.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                raise DuplicateEventError(event.event_id) from error
+            if "ConditionalCheckFailed" in reasons:
+                raise AppendConflictError(case_id) from error
+            raise
+
+    def page(
+        self, case_id: str, timeline_filter: TimelineFilter, *, order: Order, limit: int, cursor: str | None
+    ) -> Page[Link]:
         partition = f"CASE#{case_id}"
+        names: dict[str, str] = {"#record": "record", "#hash": "hash"}
+        values: dict[str, Any] = {":pk": _s(partition), ":link": _s(_LINK_PREFIX)}
+        conditions: list[str] = []
+        if timeline_filter.types:
+            placeholders = []
+            for index, event_type in enumerate(timeline_filter.types):
+                values[f":type{index}"] = _s(event_type)
+                placeholders.append(f":type{index}")
+            names["#type"] = "type"
+            conditions.append(f"#type IN ({', '.join(placeholders)})")
+        for attribute, value in (
+            ("actor_id", timeline_filter.actor_id),
+            ("actor_kind", timeline_filter.actor_kind),
+            ("visibility", timeline_filter.visibility),
+        ):
+            if value is not None:
+                values[f":{attribute}"] = _s(str(value))
+                conditions.append(f"{attribute} = :{attribute}")
+        if timeline_filter.since is not None:
+            values[":since"] = _s(timeline_filter.since.isoformat())
+            conditions.append("occurred_at >= :since")
+        if timeline_filter.until is not None:
+            values[":until"] = _s(timeline_filter.until.isoformat())
+            conditions.append("occurred_at < :until")
         query: dict[str, Any] = {
             "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": partition}},
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :link)",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ProjectionExpression": _LINK_ATTRIBUTES,
             "ScanIndexForward": order is Order.OLDEST_FIRST,
             "Limit": limit,
         }
+        if conditions:
+            query["FilterExpression"] = " AND ".join(conditions)
         start = decode_cursor(cursor, expected={"pk": partition}, key_names={"pk", "sk"})
         if start:
             query["ExclusiveStartKey"] = start
         response = self._client.query(**query)
         return Page(
-            items=[EventEnvelope.model_validate_json(item["event"]["S"]) for item in response["Items"]],
+            items=[_link(item) for item in response["Items"]],
             next_cursor=encode_cursor(response.get("LastEvaluatedKey")),
         )
+
+    def links(self, case_id: str) -> list[Link]:
+        links: list[Link] = []
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :link)",
+            "ExpressionAttributeNames": {"#record": "record", "#hash": "hash"},
+            "ExpressionAttributeValues": {":pk": _case(case_id), ":link": _s(_LINK_PREFIX)},
+            "ProjectionExpression": _LINK_ATTRIBUTES,
+            "ConsistentRead": True,
+        }
+        while True:
+            response = self._client.query(**query)
+            links += [_link(item) for item in response["Items"]]
+            if "LastEvaluatedKey" not in response:
+                return links
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def erase_subject(self, subject_id: str) -> dict[str, int]:
+        erased: dict[str, int] = {}
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": _s(f"SUBJECT#{subject_id}")},
+        }
+        while True:
+            response = self._client.query(**query)
+            for marker in response["Items"]:
+                _, case_id, _, seq = marker["sk"]["S"].split("#")
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=_link_key(case_id, int(seq)),
+                    UpdateExpression="REMOVE personal, salt",
+                    ConditionExpression="attribute_exists(pk)",
+                )
+                self._client.delete_item(TableName=self._table, Key={"pk": marker["pk"], "sk": marker["sk"]})
+                erased[case_id] = erased.get(case_id, 0) + 1
+            if "LastEvaluatedKey" not in response:
+                return erased
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def unanchored_heads(self, limit: int) -> list[Head]:
+        response = self._client.query(
+            TableName=self._table,
+            IndexName="by_unanchored",
+            KeyConditionExpression="gsi1pk = :unanchored",
+            ExpressionAttributeValues={":unanchored": _s(UNANCHORED)},
+            Limit=limit,
+        )
+        return [
+            Head(case_id=item["gsi1sk"]["S"], seq=int(item["seq"]["N"]), hash=item["hash"]["S"])
+            for item in response["Items"]
+        ]
+
+    def mark_anchored(self, head: Head) -> None:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"pk": _case(head.case_id), "sk": _s("HEAD")},
+                UpdateExpression="REMOVE gsi1pk, gsi1sk",
+                ConditionExpression="seq = :seq",
+                ExpressionAttributeValues={":seq": {"N": str(head.seq)}},
+            )
+        except ClientError as error:
+            # The head moved on after this anchor: it stays unanchored for the next run.
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise

@@ -1,0 +1,143 @@
+"""Signed timeline export bundles, and their offline verification with nothing but the public key.
+
+A bundle is a zip of:
+  events.jsonl   one chain link per line (record, hash, prev_hash, personal data and salt unless erased)
+  history.html   the case history for people to read
+  manifest.json  case, length, head hash, every (seq, hash), SHA-256 of the two files, how it was signed
+  manifest.sig   base64 ECDSA P-256 / SHA-256 signature (DER) over the RFC 8785 form of
+                 {"format": ..., "manifest_sha256": SHA-256 of the RFC 8785 form of the manifest}
+                 (a short statement, because KMS signs raw messages of at most 4 KB)
+"""
+
+import base64
+import hashlib
+import io
+import json
+import zipfile
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from pydantic import BaseModel, ValidationError
+
+from .chain import CANONICALIZATION, GENESIS_HASH, HASH_ALGORITHM, Link, canonical, verify_chain
+
+BUNDLE_FORMAT = "caseline-timeline-bundle/1"
+SIGNING_ALGORITHM = "ECDSA_SHA_256"
+EVENTS_FILE, HISTORY_FILE, MANIFEST_FILE, SIGNATURE_FILE = (
+    "events.jsonl",
+    "history.html",
+    "manifest.json",
+    "manifest.sig",
+)
+_FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+class BundleVerification(BaseModel):
+    valid: bool
+    case_id: str | None = None
+    length: int | None = None
+    head_hash: str | None = None
+    problems: list[str]
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def signed_statement(manifest: dict[str, Any]) -> bytes:
+    return canonical({"format": BUNDLE_FORMAT, "manifest_sha256": _sha256(canonical(manifest))})
+
+
+def build_bundle(
+    *,
+    tenant_id: str,
+    case_id: str,
+    links: Sequence[Link],
+    history_html: str,
+    exported_at: datetime,
+    key_id: str,
+    sign: Callable[[bytes], bytes],
+) -> bytes:
+    events = "".join(link.model_dump_json() + "\n" for link in links).encode()
+    history = history_html.encode()
+    manifest = {
+        "format": BUNDLE_FORMAT,
+        "tenant_id": tenant_id,
+        "case_id": case_id,
+        "exported_at": exported_at.isoformat(),
+        "canonicalization": CANONICALIZATION,
+        "hash_algorithm": HASH_ALGORITHM,
+        "genesis_hash": GENESIS_HASH,
+        "length": len(links),
+        "head_hash": links[-1].hash if links else GENESIS_HASH,
+        "entries": [{"seq": link.seq, "hash": link.hash} for link in links],
+        "files": {EVENTS_FILE: _sha256(events), HISTORY_FILE: _sha256(history)},
+        "signing": {"algorithm": SIGNING_ALGORITHM, "key_id": key_id},
+    }
+    signature = base64.b64encode(sign(signed_statement(manifest)))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, content in (
+            (MANIFEST_FILE, json.dumps(manifest, indent=2).encode()),
+            (SIGNATURE_FILE, signature),
+            (EVENTS_FILE, events),
+            (HISTORY_FILE, history),
+        ):
+            archive.writestr(zipfile.ZipInfo(name, date_time=_FIXED_ZIP_TIME), content)
+    return buffer.getvalue()
+
+
+def _read(bundle: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
+        return {name: archive.read(name) for name in (MANIFEST_FILE, SIGNATURE_FILE, EVENTS_FILE, HISTORY_FILE)}
+
+
+def verify_bundle(bundle: bytes, public_key_pem: bytes) -> BundleVerification:
+    """Checks the signature, both file digests, every link of the chain and the manifest's list of hashes."""
+    try:
+        files = _read(bundle)
+        manifest: dict[str, Any] = json.loads(files[MANIFEST_FILE])
+        public_key = load_pem_public_key(public_key_pem)
+    except (zipfile.BadZipFile, KeyError, ValueError, UnicodeDecodeError) as error:
+        return BundleVerification(valid=False, problems=[f"not a readable bundle: {error}"])
+    if not isinstance(public_key, ec.EllipticCurvePublicKey):
+        return BundleVerification(valid=False, problems=["the public key is not an elliptic-curve key"])
+    problems: list[str] = []
+    try:
+        public_key.verify(
+            base64.b64decode(files[SIGNATURE_FILE], validate=True),
+            signed_statement(manifest),
+            ec.ECDSA(hashes.SHA256()),
+        )
+    except (InvalidSignature, ValueError):
+        problems.append("the manifest's signature does not verify with this public key")
+    for name in (EVENTS_FILE, HISTORY_FILE):
+        if manifest.get("files", {}).get(name) != _sha256(files[name]):
+            problems.append(f"{name} does not match the digest in the manifest")
+    try:
+        links = [Link.model_validate_json(line) for line in files[EVENTS_FILE].splitlines() if line.strip()]
+    except ValidationError as error:
+        return BundleVerification(
+            valid=False, case_id=manifest.get("case_id"), problems=[*problems, f"{EVENTS_FILE}: {error}"]
+        )
+    chain = verify_chain(links)
+    if not chain.valid:
+        problems.append(f"the chain breaks at sequence number {chain.first_bad_seq}: {chain.reason}")
+    if [{"seq": link.seq, "hash": link.hash} for link in links] != manifest.get("entries"):
+        problems.append("the links differ from the manifest's list of hashes")
+    if manifest.get("head_hash") != chain.head_hash or manifest.get("length") != len(links):
+        problems.append("the manifest's head hash or length does not match the chain")
+    if any(link.record.get("case_id") != manifest.get("case_id") for link in links):
+        problems.append("a link belongs to another case")
+    return BundleVerification(
+        valid=not problems,
+        case_id=manifest.get("case_id"),
+        length=len(links),
+        head_hash=chain.head_hash,
+        problems=problems,
+    )
