@@ -3,9 +3,11 @@
 import json
 import signal
 import threading
+from pathlib import Path
 from typing import Annotated
 
 import typer
+from caseline_common.bundle import verify_bundle
 from rich.console import Console
 from rich.panel import Panel
 
@@ -14,6 +16,8 @@ from .local.stack import LocalStack, StackOptions
 from .paths import STATE_DIR
 
 app = typer.Typer(help="Caseline: case orchestration on serverless AWS.", no_args_is_help=True)
+timeline_app = typer.Typer(help="Timeline bundles: verify them offline.", no_args_is_help=True)
+app.add_typer(timeline_app, name="timeline")
 console = Console()
 
 
@@ -95,3 +99,27 @@ def openapi(
     """Print the merged OpenAPI 3.1 document of the whole API."""
     with LocalStack(StackOptions(tenant_id=tenant, port=0, seed=False)) as stack:
         typer.echo(json.dumps(stack.api.openapi(), indent=2))
+
+
+@timeline_app.command("verify")
+def verify_timeline_bundle(
+    bundle: Annotated[Path, typer.Argument(help="A bundle from GET /cases/{case_id}/timeline/export.")],
+    public_key: Annotated[
+        Path, typer.Option("--public-key", "-k", help="PEM public key, from GET /timeline/signing-key.")
+    ],
+) -> None:
+    """Verify an exported timeline offline: signature, file digests and every link of the hash chain."""
+    for path in (bundle, public_key):
+        if not path.is_file():
+            console.print(f"[red]No such file:[/red] {path}")
+            raise typer.Exit(2)
+    result = verify_bundle(bundle.read_bytes(), public_key.read_bytes())
+    if result.valid:
+        console.print(
+            f"[green]valid[/green]: case {result.case_id}, {result.length} entries, head hash {result.head_hash}"
+        )
+        return
+    console.print("[red]INVALID[/red]" + (f": case {result.case_id}" if result.case_id else ""))
+    for problem in result.problems:
+        console.print(f"  - {problem}")
+    raise typer.Exit(1)

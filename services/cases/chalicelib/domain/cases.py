@@ -3,12 +3,16 @@
 from datetime import datetime
 from typing import Any
 
-from caseline_common.contracts import CaseSnapshot, CaseStatus, PublishedTemplate
+from caseline_common.contracts import CaseSnapshot, CaseStatus, FieldType, PublishedTemplate
 from caseline_common.envelope import EventEnvelope
 from caseline_common.tenant import TenantContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from .fields import validate_field_values
+
+# Values of these types are about people: events carry them as personal data, which the timeline keeps
+# outside its hash chain so that erasing a person never breaks the proof of history.
+PERSONAL_FIELD_TYPES = frozenset({FieldType.PARTY, FieldType.EMAIL, FieldType.PHONE})
 
 
 class OpenCaseRequest(BaseModel):
@@ -50,6 +54,8 @@ def open_case(
         updated_at=now,
         version=1,
     )
+    personal_keys = {field.key for field in definition.fields if field.type in PERSONAL_FIELD_TYPES}
+    personal_fields = {key: value for key, value in fields.items() if key in personal_keys}
     event = EventEnvelope.new(
         tenant_id=context.tenant_id,
         case_id=case.id,
@@ -64,7 +70,8 @@ def open_case(
             "stage": case.stage,
             "status": case.status.value,
             "owner": case.owner,
-            "fields": case.fields,
+            "fields": {key: value for key, value in fields.items() if key not in personal_keys},
         },
+        personal={"fields": personal_fields} if personal_fields else None,
     )
     return case, event
