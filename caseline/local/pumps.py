@@ -88,7 +88,7 @@ class StreamPump(Pump):
         super().__init__(f"stream:{function_name}", poll_interval)
         self._streams = streams
         self._arn = stream_arn
-        self._handler = handler
+        self.handler = handler  # public: tests wrap it to inject faults
         self._function = function_name
         self._batch_size = batch_size
         self._max_retries = max_retries
@@ -133,7 +133,7 @@ class StreamPump(Pump):
 
     def _deliver(self, shard_id: str, pending: list[dict[str, Any]]) -> None:
         self.invocations += 1
-        failed = invoke(self._handler, self._function, {"Records": list(pending)})
+        failed = invoke(self.handler, self._function, {"Records": list(pending)})
         if not failed:
             pending.clear()
             self._attempts.pop(shard_id, None)
@@ -170,7 +170,7 @@ class QueuePump(Pump):
         self._sqs = sqs
         self._url = queue_url
         self._arn = queue_arn
-        self._handler = handler
+        self.handler = handler  # public: tests wrap it to inject faults
         self._function = function_name
         self._batch_size = batch_size
         self._retry_delay = retry_delay_seconds
@@ -200,7 +200,7 @@ class QueuePump(Pump):
         if not messages:
             return False
         self.invocations += 1
-        failed = invoke(self._handler, self._function, {"Records": [self._lambda_record(m) for m in messages]})  # type: ignore[arg-type]
+        failed = invoke(self.handler, self._function, {"Records": [self._lambda_record(m) for m in messages]})  # type: ignore[arg-type]
         done = [m for m in messages if "*" not in failed and m["MessageId"] not in failed]
         retry = [m for m in messages if m not in done]
         if done:
@@ -230,7 +230,7 @@ class SchedulePump(Pump):
     def __init__(self, handler: LambdaHandler, function_name: str, *, every_seconds: float) -> None:
         super().__init__(f"schedule:{function_name}", min(every_seconds, 1.0))
         self.max_idle_interval = min(every_seconds, 1.0)
-        self._handler = handler
+        self.handler = handler  # public: tests wrap it to inject faults
         self._function = function_name
         self._every = every_seconds
         self._next_run = time.monotonic() + every_seconds
@@ -240,7 +240,7 @@ class SchedulePump(Pump):
             return False
         self._next_run = time.monotonic() + self._every
         self.invocations += 1
-        invoke(self._handler, self._function, scheduled_event(self._function))
+        invoke(self.handler, self._function, scheduled_event(self._function))
         return False
 
 

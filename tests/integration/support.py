@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from caseline_common.envelope import EventEnvelope
-from caseline_common.resources import CASES_TABLE
+from caseline_common.resources import CASES_TABLE, TIMELINE_TABLE
+from chalice.local import LambdaContext
 
+from caseline.local.pumps import scheduled_event
 from caseline.local.stack import LocalStack
 
 T = TypeVar("T")
@@ -127,6 +129,13 @@ def queue_depth(stack: LocalStack, url: str) -> int:
     return sum(int(value) for value in attributes.values())
 
 
+def run_scheduled(stack: LocalStack, function_name: str) -> Any:
+    """Invokes the stack's own copy of a scheduled function now, as EventBridge Scheduler would."""
+    context = LambdaContext(function_name=function_name, memory_size=512, max_runtime_ms=60_000)
+    context.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
+    return stack.functions[function_name].function(function_name)(scheduled_event(function_name), context)
+
+
 def timeline(stack: LocalStack, case_id: str) -> list[dict[str, Any]]:
     """The case's timeline entries, or [] while it has none."""
     status, body = stack.request("GET", f"/cases/{case_id}/timeline?limit=200")
@@ -135,6 +144,36 @@ def timeline(stack: LocalStack, case_id: str) -> list[dict[str, Any]]:
     assert status == 200, body
     items: list[dict[str, Any]] = body["items"]
     return items
+
+
+def timeline_table(stack: LocalStack) -> str:
+    return stack.tenant.names.table(TIMELINE_TABLE)
+
+
+def stored_items(stack: LocalStack, case_id: str, prefix: str) -> list[dict[str, Any]]:
+    """The case's raw timeline items whose sort key starts with `prefix` (LINK#, EVENT#, HEAD), in key order."""
+    dynamodb = stack.aws.dynamodb()
+    items: list[dict[str, Any]] = []
+    query: dict[str, Any] = {
+        "TableName": timeline_table(stack),
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+        "ExpressionAttributeValues": {":pk": {"S": f"CASE#{case_id}"}, ":prefix": {"S": prefix}},
+        "ConsistentRead": True,
+    }
+    while True:
+        page = dynamodb.query(**query)
+        items += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return items
+        query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def stored_links(stack: LocalStack, case_id: str) -> list[dict[str, Any]]:
+    """The case's LINK# items as stored, `record` decoded, oldest first."""
+    return [
+        {"sk": item["sk"]["S"], "hash": item["hash"]["S"], "record": json.loads(item["record"]["S"])}
+        for item in stored_items(stack, case_id, "LINK#")
+    ]
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import pytest
 
 from caseline.local.stack import LocalStack
 
-from .support import CallRecorder, recording, timeline, wait_until
+from .support import CallRecorder, recording, run_scheduled, timeline, wait_until
 
 CASE = {
     "template_key": "employee-onboarding",
@@ -147,12 +147,43 @@ def test_a_timeline_is_one_query(stack: LocalStack, timeline_calls: CallRecorder
     timeline_calls.operations.clear()
     status, body = stack.request("GET", f"/cases/{case_id}/timeline")
     assert status == 200, body
-    assert [item["type"] for item in body["items"]] == ["case.opened"]
+    assert [item["event"]["type"] for item in body["items"]] == ["case.opened"]
+    assert [item["seq"] for item in body["items"]] == [1]
     assert timeline_calls.operations == ["Query"]
 
 
+def test_a_filtered_newest_first_timeline_is_one_query(stack: LocalStack, timeline_calls: CallRecorder) -> None:
+    case_id = stack.seeded_case_ids[0]
+    wait_until(lambda: timeline(stack, case_id), what="the seeded case's timeline")
+    timeline_calls.operations.clear()
+    status, body = stack.request("GET", f"/cases/{case_id}/timeline?order=newest&type=case.opened&visibility=internal")
+    assert status == 200, body
+    assert [item["event"]["type"] for item in body["items"]] == ["case.opened"]
+    assert timeline_calls.operations == ["Query"]
+
+
+def test_verifying_a_short_timeline_is_one_query(stack: LocalStack, timeline_calls: CallRecorder) -> None:
+    case_id = stack.seeded_case_ids[0]
+    wait_until(lambda: timeline(stack, case_id), what="the seeded case's timeline")
+    timeline_calls.operations.clear()
+    status, body = stack.request("GET", f"/cases/{case_id}/timeline/verify")
+    assert status == 200, body
+    assert body["valid"] is True, body
+    assert timeline_calls.operations == ["Query"], "the links in one consistent Query; the anchor is in S3"
+
+
 def test_nothing_in_the_stack_scans(stack: LocalStack, stack_wide_calls: CallRecorder) -> None:
-    """Runs last in this module: by now the API, pumps and consumers have all done work."""
-    wait_until(lambda: "PutItem" in stack_wide_calls.operations, what="a timeline consumer write")
-    assert {"GetItem", "Query", "TransactWriteItems"} <= set(stack_wide_calls.operations)
+    """Runs last in this module: by now the API, pumps, consumers and the anchoring job have all done work."""
+    status, case = stack.request("POST", "/cases", {**CASE, "title": "Budget: no scans"})
+    assert status == 201, case
+    wait_until(lambda: timeline(stack, case["id"]), what="the timeline consumer's append")
+    assert run_scheduled(stack, "anchor_heads")["anchored"] >= 1, "at least the new case's head was unanchored"
+    status, _headers, bundle = stack.api.handle(
+        "GET",
+        f"/cases/{case['id']}/timeline/export",
+        {"Authorization": f"Bearer {stack.staff_token()}", "Accept": "application/zip"},
+        None,
+    )
+    assert status == 200, bundle
+    assert {"GetItem", "Query", "TransactWriteItems", "UpdateItem"} <= set(stack_wide_calls.operations)
     assert "Scan" not in stack_wide_calls.operations

@@ -121,7 +121,8 @@ def test_a_published_event_reaches_a_consumer(stack: LocalStack, publisher: Publ
     event = envelope()
     assert publisher([stream_record(stack, outbox_image(event))]) == {"batchItemFailures": []}
     entries = wait_until(lambda: timeline(stack, event.case_id or ""), what="the event on the case's timeline")
-    assert [entry["event_id"] for entry in entries] == [event.event_id]
+    assert [(entry["seq"], entry["event"]["event_id"]) for entry in entries] == [(1, event.event_id)]
+    assert EventEnvelope.model_validate(entries[0]["event"]) == event
 
 
 def test_records_that_are_not_outbox_inserts_are_ignored(stack: LocalStack, publisher: Publisher) -> None:

@@ -12,7 +12,16 @@ from caseline.local.idp import DevIdentityProvider
 from caseline.local.provision import LOCAL_ACCOUNT_ID
 from caseline.local.stack import LOCAL_REGION, LocalStack
 
-from .support import assert_problem, bus_probe, header, queue_depth, timeline, wait_until
+from .support import (
+    assert_problem,
+    bus_probe,
+    header,
+    queue_depth,
+    stored_items,
+    stored_links,
+    timeline,
+    wait_until,
+)
 
 CONSUMER_QUEUES = ("timeline", "automations", "portal")
 
@@ -61,8 +70,10 @@ def opened_case(stack: LocalStack) -> dict[str, Any]:
 
 def test_an_opened_case_reaches_its_timeline(stack: LocalStack, opened_case: dict[str, Any]) -> None:
     entries = wait_until(lambda: timeline(stack, opened_case["id"]), what="case.opened on the timeline")
-    assert [entry["type"] for entry in entries] == ["case.opened"]
-    event = entries[0]
+    assert [(entry["seq"], entry["event"]["type"]) for entry in entries] == [(1, "case.opened")]
+    assert entries[0]["prev_hash"] == "0" * 64
+    assert entries[0]["personal_data_erased"] is False
+    event = entries[0]["event"]
     assert event["case_id"] == opened_case["id"]
     assert event["tenant_id"] == "demo"
     assert event["actor"]["kind"] == "user"
@@ -103,8 +114,13 @@ def test_the_timeline_keeps_one_entry_per_event_however_often_it_is_delivered(st
     wait_until(lambda: timeline(stack, case_id), what="the event on the timeline")
     wait_until(lambda: _drained(stack, "timeline"), what="both deliveries to be consumed")
     entries = timeline(stack, case_id)
-    assert [entry["event_id"] for entry in entries] == [envelope.event_id]
-    assert entries[0]["data"] == {"note": "delivered twice"}
+    assert [(entry["seq"], entry["event"]["event_id"]) for entry in entries] == [(1, envelope.event_id)]
+    assert entries[0]["event"]["data"] == {"note": "delivered twice"}
+    assert [link["sk"] for link in stored_links(stack, case_id)] == [f"LINK#{1:012d}"]
+    assert [item["sk"]["S"] for item in stored_items(stack, case_id, "EVENT#")] == [f"EVENT#{envelope.event_id}"]
+    [head] = stored_items(stack, case_id, "HEAD")
+    assert head["seq"] == {"N": "1"}
+    assert head["hash"]["S"] == entries[0]["hash"]
     assert queue_depth(stack, stack.tenant.queues["timeline"].dead_letter_url) == 0
 
 
@@ -127,7 +143,14 @@ def test_a_redelivered_event_does_not_overwrite_the_first_delivery(stack: LocalS
     sqs.send_message(QueueUrl=queue_url, MessageBody=_bus_event(later))
     wait_until(lambda: _drained(stack, "timeline"), what="the second delivery to be consumed")
     entries = timeline(stack, case_id)
-    assert [(entry["event_id"], entry["data"]) for entry in entries] == [(first.event_id, {"note": "first"})]
+    assert [(entry["seq"], entry["event"]["event_id"], entry["event"]["data"]) for entry in entries] == [
+        (1, first.event_id, {"note": "first"})
+    ]
+    [link] = stored_links(stack, case_id)
+    assert link["record"]["event"]["data"] == {"note": "first"}
+    status, verification = stack.request("GET", f"/cases/{case_id}/timeline/verify")
+    assert status == 200, verification
+    assert (verification["valid"], verification["length"]) == (True, 1)
 
 
 def test_a_poison_message_ends_in_the_dead_letter_queue(stack: LocalStack) -> None:
@@ -175,7 +198,7 @@ def test_the_timeline_still_works_after_a_poison_message(stack: LocalStack) -> N
     )
     assert status == 201, case
     entries = wait_until(lambda: timeline(stack, case["id"]), what="case.opened on the timeline")
-    assert [entry["type"] for entry in entries] == ["case.opened"]
+    assert [entry["event"]["type"] for entry in entries] == ["case.opened"]
 
 
 def test_cancelled_writes_publish_nothing_and_do_not_stall_the_stream(stack: LocalStack) -> None:
@@ -216,9 +239,8 @@ def test_cancelled_writes_publish_nothing_and_do_not_stall_the_stream(stack: Loc
         wait_until(lambda: f"{run}-after" in ours(), what="the event of the write after the cancelled ones")
         assert sorted(ours()) == [f"{run}-after", f"{run}-first"]
     case_id = json.loads(after[2])["id"]
-    assert [entry["type"] for entry in wait_until(lambda: timeline(stack, case_id), what="its timeline")] == [
-        "case.opened"
-    ]
+    entries = wait_until(lambda: timeline(stack, case_id), what="its timeline")
+    assert [entry["event"]["type"] for entry in entries] == ["case.opened"]
 
 
 def test_a_token_signed_by_another_key_is_rejected(stack: LocalStack) -> None:

@@ -22,6 +22,10 @@ EXPECTED_ROUTES: dict[str, dict[str, set[str]]] = {
     },
     "timeline": {
         "/cases/{case_id}/timeline": {"GET"},
+        "/cases/{case_id}/timeline/verify": {"GET"},
+        "/cases/{case_id}/timeline/export": {"GET"},
+        "/timeline/signing-key": {"GET"},
+        "/participants/{participant_id}/erase": {"POST"},
         "/health/timeline": {"GET"},
         "/openapi/timeline.json": {"GET"},
     },

@@ -274,11 +274,13 @@ def test_the_cases_service_gets_its_table_and_bucket() -> None:
     }
 
 
-def test_the_timeline_service_gets_only_its_table() -> None:
+def test_the_timeline_service_gets_its_table_anchor_bucket_and_signing_key() -> None:
     assert service_environment(NAMES, "timeline", ACCOUNT) == {
         "CASELINE_TENANT_ID": "acme",
         "CASELINE_EVENT_BUS_NAME": "caseline-acme-bus",
         "CASELINE_TIMELINE_TABLE": "caseline-acme-timeline",
+        "CASELINE_ANCHORS_BUCKET": "caseline-acme-anchors-123456789012",
+        "CASELINE_SIGNING_KEY_ID": "alias/caseline-acme-timeline-signing",
     }
 
 

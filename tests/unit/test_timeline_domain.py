@@ -1,18 +1,30 @@
-"""The timeline use cases, with an in-memory repository behind the port."""
+"""The timeline use cases: an in-memory repository, anchor store and a real P-256 signer behind the ports."""
 
+import io
+import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Any
 
 import pytest
-from caseline_common.envelope import Actor, ActorKind, EventEnvelope
+from caseline_common.bundle import EVENTS_FILE, HISTORY_FILE, verify_bundle
+from caseline_common.chain import GENESIS_HASH, Anchor, Link, chain_hash, verify_chain
+from caseline_common.envelope import Actor, ActorKind, EventEnvelope, Visibility
 from caseline_common.errors import ForbiddenError, NotFoundError
 from caseline_common.pagination import Page
 from caseline_common.tenant import TenantContext
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from caseline.local.loader import LoadedService
 
-ACTOR = Actor(kind=ActorKind.USER, id="user-1")
+TENANT_ID = "acme"  # as the contexts of conftest.py
+T0 = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
+ANN = Actor(kind=ActorKind.USER, id="user-1", display_name="Ann Example")
+PAT = "person-pat"
 
 
 @pytest.fixture(scope="module")
@@ -25,115 +37,410 @@ def domain(timeline: LoadedService) -> ModuleType:
     return timeline.module("chalicelib.domain.timeline")
 
 
+# Fakes behind the ports
+
+
 @dataclass
 class InMemoryTimelineRepository:
-    """One list of entries per case; an event id is stored at most once, like the conditional put."""
+    """Keeps the promises of the TimelineRepository port the way the DynamoDB adapter does: an append is
+    refused if the event is already there (checked first) or if the head moved, the head of every case that
+    moved is unanchored until marked, a page applies `limit` before the filter (DynamoDB's Limit counts the
+    items read, not the items returned), and each person a link is about gets a marker that erasure consumes.
+    """
 
-    entries_by_case: dict[str, list[Any]] = field(default_factory=dict)
-    queries: list[dict[str, Any]] = field(default_factory=list)
-    page_size_cap: int | None = None
+    errors: ModuleType
+    links_by_case: dict[str, list[Link]] = field(default_factory=dict)
+    filter_attributes: dict[tuple[str, int], EventEnvelope] = field(default_factory=dict)
+    event_ids: dict[str, set[str]] = field(default_factory=dict)
+    heads: dict[str, Any] = field(default_factory=dict)
+    unanchored: dict[str, Any] = field(default_factory=dict)
+    subject_markers: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    before_append: Callable[[], None] | None = None
+    attempts: int = 0
+    page_calls: list[dict[str, Any]] = field(default_factory=list)
+    marked: list[Any] = field(default_factory=list)
 
-    def append(self, entry: Any) -> bool:
-        stored = self.entries_by_case.setdefault(entry.case_id, [])
-        if any(existing.event.event_id == entry.event.event_id for existing in stored):
-            return False
-        stored.append(entry)
-        return True
+    def head(self, case_id: str) -> Any:
+        return self.heads.get(case_id)
 
-    def entries(self, case_id: str, *, order: Any, limit: int, cursor: str | None) -> Page[EventEnvelope]:
-        self.queries.append({"case_id": case_id, "order": order, "limit": limit, "cursor": cursor})
-        events = [entry.event for entry in self.entries_by_case.get(case_id, [])]
+    def append(self, link: Link, event: EventEnvelope, previous: Any) -> None:
+        self.attempts += 1
+        if self.before_append is not None:  # another writer gets in between the service's read and write
+            hook, self.before_append = self.before_append, None
+            hook()
+        case_id = link.record["case_id"]
+        if event.event_id in self.event_ids.get(case_id, set()):
+            raise self.errors.DuplicateEventError(event.event_id)
+        if self.heads.get(case_id) != previous:
+            raise self.errors.AppendConflictError(case_id)
+        assert link.seq == (previous.seq + 1 if previous else 1)
+        assert link.prev_hash == (previous.hash if previous else GENESIS_HASH)
+        self.links_by_case.setdefault(case_id, []).append(link)
+        self.filter_attributes[(case_id, link.seq)] = event
+        self.event_ids.setdefault(case_id, set()).add(event.event_id)
+        head = self.errors.Head(case_id=case_id, seq=link.seq, hash=link.hash)
+        self.heads[case_id] = head
+        self.unanchored[case_id] = head
+        people = set(event.subjects) | ({event.actor.id} if event.actor.display_name else set())
+        for person in sorted(people):
+            self.subject_markers.setdefault(person, []).append((case_id, link.seq))
+
+    def _matches(self, case_id: str, link: Link, timeline_filter: Any) -> bool:
+        event = self.filter_attributes[(case_id, link.seq)]
+        return (
+            (not timeline_filter.types or event.type in timeline_filter.types)
+            and (timeline_filter.actor_id is None or event.actor.id == timeline_filter.actor_id)
+            and (timeline_filter.actor_kind is None or event.actor.kind == timeline_filter.actor_kind)
+            and (timeline_filter.visibility is None or event.visibility == timeline_filter.visibility)
+            and (timeline_filter.since is None or event.occurred_at >= timeline_filter.since)
+            and (timeline_filter.until is None or event.occurred_at < timeline_filter.until)
+        )
+
+    def page(self, case_id: str, timeline_filter: Any, *, order: Any, limit: int, cursor: str | None) -> Page[Link]:
+        self.page_calls.append({"case_id": case_id, "order": order, "limit": limit, "cursor": cursor})
+        links = list(self.links_by_case.get(case_id, []))
         if order.value == "newest":
-            events.reverse()
+            links.reverse()
         start = int(cursor) if cursor else 0
-        page = events[start : start + limit]
-        more = start + limit < len(events)
-        return Page(items=page, next_cursor=str(start + limit) if more else None)
+        read = links[start : start + limit]
+        items = [link for link in read if self._matches(case_id, link, timeline_filter)]
+        return Page(items=items, next_cursor=str(start + limit) if len(read) == limit else None)
+
+    def links(self, case_id: str) -> list[Link]:
+        return list(self.links_by_case.get(case_id, []))
+
+    def erase_subject(self, subject_id: str) -> dict[str, int]:
+        erased: dict[str, int] = {}
+        for case_id, seq in self.subject_markers.pop(subject_id, []):
+            links = self.links_by_case[case_id]
+            links[seq - 1] = links[seq - 1].model_copy(update={"personal": None, "salt": None})
+            erased[case_id] = erased.get(case_id, 0) + 1
+        return erased
+
+    def unanchored_heads(self, limit: int) -> list[Any]:
+        return list(self.unanchored.values())[:limit]
+
+    def mark_anchored(self, head: Any) -> None:
+        self.marked.append(head)
+        if self.unanchored.get(head.case_id) == head:  # conditional on the head not having moved
+            del self.unanchored[head.case_id]
 
 
-def event(case_id: str | None = "case-1", event_type: str = "case.opened", **data: Any) -> EventEnvelope:
-    return EventEnvelope.new(
-        tenant_id="acme", case_id=case_id, type=event_type, actor=ACTOR, correlation_id="corr-1", data=data
+@dataclass
+class InMemoryAnchorStore:
+    anchors: dict[tuple[str, int], Anchor] = field(default_factory=dict)
+
+    def put(self, anchor: Anchor) -> None:
+        self.anchors[(anchor.case_id, anchor.seq)] = anchor
+
+    def latest(self, case_id: str) -> Anchor | None:
+        mine = [anchor for (case, _), anchor in self.anchors.items() if case == case_id]
+        return max(mine, key=lambda anchor: anchor.seq, default=None)
+
+
+class EcdsaSigner:
+    """What KMS does with an ECC_NIST_P256 key and ECDSA_SHA_256, with the private key in memory."""
+
+    key_id = "alias/caseline-acme-timeline-signing"
+
+    def __init__(self) -> None:
+        self._key = ec.generate_private_key(ec.SECP256R1())
+        self.signed: list[bytes] = []
+
+    def sign(self, message: bytes) -> bytes:
+        self.signed.append(message)
+        return self._key.sign(message, ec.ECDSA(hashes.SHA256()))
+
+    def public_key_pem(self) -> str:
+        return self._key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=1)
+        return self.now
+
+
+def salts() -> Callable[[], str]:
+    counter: Iterator[int] = iter(range(1, 1_000_000))
+    return lambda: f"{next(counter):032x}"
+
+
+@pytest.fixture
+def repository(service_module: ModuleType) -> InMemoryTimelineRepository:
+    return InMemoryTimelineRepository(errors=service_module)
+
+
+@pytest.fixture
+def anchors() -> InMemoryAnchorStore:
+    return InMemoryAnchorStore()
+
+
+@pytest.fixture(scope="module")
+def signer() -> EcdsaSigner:
+    return EcdsaSigner()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def service(
+    service_module: ModuleType,
+    repository: InMemoryTimelineRepository,
+    anchors: InMemoryAnchorStore,
+    signer: EcdsaSigner,
+    clock: Clock,
+) -> Any:
+    return service_module.TimelineService(
+        repository, anchors, signer, tenant_id=TENANT_ID, clock=clock, new_salt=salts()
     )
 
 
-@pytest.fixture
-def repository() -> InMemoryTimelineRepository:
-    return InMemoryTimelineRepository()
+def event(
+    event_type: str = "case.stage_changed",
+    *,
+    case_id: str | None = "case-1",
+    actor: Actor = ANN,
+    personal: dict[str, Any] | None = None,
+    subjects: list[str] | None = None,
+    visibility: Visibility = Visibility.INTERNAL,
+    occurred_at: datetime = T0,
+    **data: Any,
+) -> EventEnvelope:
+    return EventEnvelope.new(
+        tenant_id=TENANT_ID,
+        case_id=case_id,
+        type=event_type,
+        actor=actor,
+        correlation_id="corr-1",
+        data=data,
+        personal=personal,
+        subjects=subjects,
+        visibility=visibility,
+        occurred_at=occurred_at,
+    )
 
 
-@pytest.fixture
-def service(service_module: ModuleType, repository: InMemoryTimelineRepository) -> Any:
-    return service_module.TimelineService(repository)
+def everything(domain: ModuleType) -> Any:
+    return domain.TimelineFilter()
 
 
-def test_a_case_event_is_appended_to_its_case(
+# Recording events from the bus
+
+
+def test_a_case_event_is_appended_as_the_first_link_of_its_chain(
     service: Any, service_module: ModuleType, repository: InMemoryTimelineRepository
 ) -> None:
-    opened = event()
+    opened = event("case.opened", personal={"email": "pat@example.org"}, subjects=[PAT])
 
     assert service.record(opened) is service_module.Recorded.APPENDED
 
-    [entry] = repository.entries_by_case["case-1"]
-    assert entry.case_id == "case-1"
-    assert entry.event == opened
+    [link] = repository.links_by_case["case-1"]
+    assert link.seq == 1
+    assert link.prev_hash == GENESIS_HASH
+    assert link.hash == chain_hash(GENESIS_HASH, link.record)
+    assert link.record["case_id"] == "case-1"
+    assert link.record["recorded_at"] == (T0 + timedelta(seconds=1)).isoformat()
+    assert link.salt == f"{1:032x}"
+    assert link.event() == opened
+    assert repository.heads["case-1"] == service_module.Head(case_id="case-1", seq=1, hash=link.hash)
 
 
-def test_the_same_event_twice_is_a_duplicate_stored_once(
+def test_events_of_a_case_are_numbered_1_to_n_and_each_chains_to_the_one_before(
+    service: Any, repository: InMemoryTimelineRepository
+) -> None:
+    sent = [event("case.opened"), *(event(step=index) for index in range(4)), event("case.comment_added")]
+    service.record(event("case.opened", case_id="case-2"))  # another case has a chain of its own
+
+    for each in sent:
+        service.record(each)
+
+    links = repository.links_by_case["case-1"]
+    assert [link.seq for link in links] == [1, 2, 3, 4, 5, 6]
+    assert [link.prev_hash for link in links] == [GENESIS_HASH, *(link.hash for link in links[:-1])]
+    assert [link.event() for link in links] == sent
+    assert verify_chain(links).valid
+    assert [link.seq for link in repository.links_by_case["case-2"]] == [1]
+
+
+def test_a_redelivered_event_is_a_duplicate_and_stored_once(
     service: Any, service_module: ModuleType, repository: InMemoryTimelineRepository
 ) -> None:
-    opened = event()
-
+    opened = event("case.opened")
     service.record(opened)
+    service.record(event())
+    head = repository.heads["case-1"]
+
     again = EventEnvelope.model_validate_json(opened.to_json())
 
     assert service.record(again) is service_module.Recorded.DUPLICATE
-    assert len(repository.entries_by_case["case-1"]) == 1
+    assert len(repository.links_by_case["case-1"]) == 2
+    assert repository.heads["case-1"] == head
 
 
-def test_another_event_of_the_same_case_is_appended(
+def test_the_same_event_id_on_another_case_is_not_a_duplicate(
     service: Any, service_module: ModuleType, repository: InMemoryTimelineRepository
 ) -> None:
-    service.record(event())
+    opened = event("case.opened")
+    service.record(opened)
 
-    assert service.record(event(event_type="case.stage_changed")) is service_module.Recorded.APPENDED
-    assert [entry.event.type for entry in repository.entries_by_case["case-1"]] == [
-        "case.opened",
-        "case.stage_changed",
-    ]
+    moved = opened.model_copy(update={"case_id": "case-2"})
+
+    assert service.record(moved) is service_module.Recorded.APPENDED
+    assert len(repository.links_by_case["case-2"]) == 1
 
 
 @pytest.mark.parametrize("case_id", [None, ""])
 def test_an_event_without_a_case_is_not_recorded(
     service: Any, service_module: ModuleType, repository: InMemoryTimelineRepository, case_id: str | None
 ) -> None:
-    published = event(case_id=case_id, event_type="template.published")
+    published = event("template.published", case_id=case_id)
 
     assert service.record(published) is service_module.Recorded.NOT_A_CASE_EVENT
-    assert repository.entries_by_case == {}
+    assert repository.links_by_case == {}
+    assert repository.attempts == 0
 
 
-def test_a_timeline_entry_exists_only_for_case_events(domain: ModuleType) -> None:
-    opened = event()
+def test_an_append_that_loses_a_race_is_retried_on_the_new_head(
+    service: Any, service_module: ModuleType, repository: InMemoryTimelineRepository, clock: Clock
+) -> None:
+    service.record(event("case.opened"))
+    theirs, ours = event("case.comment_added"), event("case.stage_changed")
+    other_writer = service_module.TimelineService(
+        repository, InMemoryAnchorStore(), EcdsaSigner(), tenant_id=TENANT_ID, clock=clock, new_salt=salts()
+    )
+    repository.before_append = lambda: other_writer.record(theirs)
+    repository.attempts = 0
 
-    assert domain.TimelineEntry.of(opened) == domain.TimelineEntry(case_id="case-1", event=opened)
-    assert domain.TimelineEntry.of(event(case_id=None, event_type="template.published")) is None
+    assert service.record(ours) is service_module.Recorded.APPENDED
+
+    links = repository.links_by_case["case-1"]
+    assert [link.event() for link in links] == [links[0].event(), theirs, ours]
+    assert [link.seq for link in links] == [1, 2, 3]
+    assert links[2].prev_hash == links[1].hash
+    assert verify_chain(links).valid
+    assert repository.attempts == 3  # ours (conflict), theirs, ours again
 
 
-def test_staff_read_a_case_timeline_in_order(
+def test_a_race_with_a_redelivery_of_the_same_event_ends_as_a_duplicate(
+    service: Any, service_module: ModuleType, repository: InMemoryTimelineRepository, clock: Clock
+) -> None:
+    ours = event()
+    twin = service_module.TimelineService(
+        repository, InMemoryAnchorStore(), EcdsaSigner(), tenant_id=TENANT_ID, clock=clock, new_salt=salts()
+    )
+    repository.before_append = lambda: twin.record(EventEnvelope.model_validate_json(ours.to_json()))
+
+    assert service.record(ours) is service_module.Recorded.DUPLICATE
+    assert len(repository.links_by_case["case-1"]) == 1
+
+
+def test_an_append_gives_up_when_the_head_keeps_moving(
+    service: Any, service_module: ModuleType, repository: InMemoryTimelineRepository
+) -> None:
+    def always_conflict(link: Link, event: EventEnvelope, previous: Any) -> None:
+        repository.attempts += 1
+        raise service_module.AppendConflictError(link.record["case_id"])
+
+    repository.append = always_conflict  # type: ignore[method-assign]
+
+    with pytest.raises(service_module.AppendConflictError, match="case-1"):
+        service.record(event())
+
+    assert repository.attempts == service_module.APPEND_ATTEMPTS
+
+
+# Anchoring
+
+
+@pytest.mark.parametrize("closing", ["case.closed", "case.cancelled"])
+def test_closing_a_case_anchors_its_head(
+    service: Any, repository: InMemoryTimelineRepository, anchors: InMemoryAnchorStore, closing: str
+) -> None:
+    service.record(event("case.opened"))
+    assert anchors.anchors == {}
+
+    service.record(event(closing))
+
+    head = repository.heads["case-1"]
+    anchor = anchors.latest("case-1")
+    assert anchor is not None
+    assert (anchor.case_id, anchor.seq, anchor.hash) == ("case-1", 2, head.hash)
+    assert anchor.anchored_at > T0
+    assert "case-1" not in repository.unanchored
+
+
+def test_a_redelivered_closing_event_does_not_anchor_again(
+    service: Any, repository: InMemoryTimelineRepository, anchors: InMemoryAnchorStore
+) -> None:
+    closed = event("case.closed")
+    service.record(closed)
+    anchors.anchors.clear()
+
+    service.record(EventEnvelope.model_validate_json(closed.to_json()))
+
+    assert anchors.anchors == {}
+
+
+def test_the_scheduled_job_anchors_every_head_that_moved(
+    service: Any, repository: InMemoryTimelineRepository, anchors: InMemoryAnchorStore
+) -> None:
+    for case_id in ("case-1", "case-2", "case-3"):
+        service.record(event("case.opened", case_id=case_id))
+    service.record(event(case_id="case-2"))
+    service.record(event("case.closed", case_id="case-3"))  # anchored on close already
+
+    assert service.anchor_unanchored(batch=1) == 2
+
+    assert {(a.case_id, a.seq) for a in anchors.anchors.values()} == {("case-1", 1), ("case-2", 2), ("case-3", 2)}
+    assert repository.unanchored == {}
+    assert service.anchor_unanchored() == 0
+
+
+def test_a_head_that_moves_after_its_anchor_is_anchored_again_next_time(
+    service: Any, repository: InMemoryTimelineRepository, anchors: InMemoryAnchorStore
+) -> None:
+    service.record(event("case.opened"))
+    service.anchor_unanchored()
+    service.record(event())
+
+    assert service.anchor_unanchored() == 1
+
+    latest = anchors.latest("case-1")
+    assert latest is not None
+    assert latest.seq == 2
+
+
+# Reading a timeline
+
+
+def test_staff_read_a_case_timeline_oldest_or_newest_first(
     service: Any, domain: ModuleType, staff: TenantContext, repository: InMemoryTimelineRepository
 ) -> None:
-    first, second = event(), event(event_type="case.stage_changed")
+    first, second = event("case.opened"), event("case.closed")
     service.record(first)
     service.record(second)
     service.record(event(case_id="case-2"))
 
-    oldest = service.timeline(staff, "case-1", order=domain.Order.OLDEST_FIRST, limit=10, cursor=None)
-    newest = service.timeline(staff, "case-1", order=domain.Order.NEWEST_FIRST, limit=10, cursor=None)
+    oldest = service.timeline(
+        staff, "case-1", everything(domain), order=domain.Order.OLDEST_FIRST, limit=10, cursor=None
+    )
+    newest = service.timeline(
+        staff, "case-1", everything(domain), order=domain.Order.NEWEST_FIRST, limit=10, cursor=None
+    )
 
-    assert oldest.items == [first, second]
-    assert newest.items == [second, first]
-    assert repository.queries[0] == {
+    assert [entry.event for entry in oldest.items] == [first, second]
+    assert [entry.event for entry in newest.items] == [second, first]
+    assert [entry.seq for entry in oldest.items] == [1, 2]
+    assert oldest.items[1].prev_hash == oldest.items[0].hash
+    assert oldest.items[0] == domain.TimelineEntry.of(repository.links_by_case["case-1"][0])
+    assert repository.page_calls[0] == {
         "case_id": "case-1",
         "order": domain.Order.OLDEST_FIRST,
         "limit": 10,
@@ -144,28 +451,117 @@ def test_staff_read_a_case_timeline_in_order(
 def test_admins_read_timelines_too(service: Any, domain: ModuleType, admin: TenantContext) -> None:
     service.record(event())
 
-    assert len(service.timeline(admin, "case-1", order=domain.Order.OLDEST_FIRST, limit=5, cursor=None).items) == 1
+    page = service.timeline(admin, "case-1", everything(domain), order=domain.Order.OLDEST_FIRST, limit=5, cursor=None)
+
+    assert len(page.items) == 1
+
+
+def test_a_timeline_pages_with_a_cursor(service: Any, domain: ModuleType, staff: TenantContext) -> None:
+    for index in range(3):
+        service.record(event(step=index))
+
+    def read(cursor: str | None) -> Any:
+        return service.timeline(
+            staff, "case-1", everything(domain), order=domain.Order.OLDEST_FIRST, limit=2, cursor=cursor
+        )
+
+    first = read(None)
+    second = read(first.next_cursor)
+
+    assert [entry.seq for entry in first.items] == [1, 2]
+    assert first.next_cursor is not None
+    assert [entry.seq for entry in second.items] == [3]
+    assert second.next_cursor is None
+
+
+def test_an_empty_later_page_is_not_an_error(service: Any, domain: ModuleType, staff: TenantContext) -> None:
+    service.record(event())
+    service.record(event("case.closed"))
+
+    first = service.timeline(staff, "case-1", everything(domain), order=domain.Order.OLDEST_FIRST, limit=2, cursor=None)
+    past_the_end = service.timeline(
+        staff, "case-1", everything(domain), order=domain.Order.OLDEST_FIRST, limit=2, cursor=first.next_cursor
+    )
+
+    assert first.next_cursor is not None  # DynamoDB hands out a key when it stops at the limit
+    assert past_the_end.items == []
+    assert past_the_end.next_cursor is None
 
 
 def test_an_unknown_case_has_no_timeline(service: Any, domain: ModuleType, staff: TenantContext) -> None:
     service.record(event(case_id="case-2"))
 
     with pytest.raises(NotFoundError, match="case-1"):
-        service.timeline(staff, "case-1", order=domain.Order.OLDEST_FIRST, limit=10, cursor=None)
+        service.timeline(staff, "case-1", everything(domain), order=domain.Order.OLDEST_FIRST, limit=10, cursor=None)
 
 
-def test_an_empty_later_page_is_not_an_error(service: Any, domain: ModuleType, staff: TenantContext) -> None:
+def test_a_filter_on_an_unknown_case_is_still_not_found(service: Any, domain: ModuleType, staff: TenantContext) -> None:
+    only_closed = domain.TimelineFilter(types=("case.closed",))
+
+    with pytest.raises(NotFoundError):
+        service.timeline(staff, "case-1", only_closed, order=domain.Order.OLDEST_FIRST, limit=10, cursor=None)
+
+
+def test_a_filter_that_matches_nothing_on_an_existing_case_is_an_empty_page(
+    service: Any, domain: ModuleType, staff: TenantContext
+) -> None:
+    service.record(event("case.opened"))
     service.record(event())
-    service.record(event(event_type="case.closed"))
 
-    first = service.timeline(staff, "case-1", order=domain.Order.OLDEST_FIRST, limit=1, cursor=None)
-    second = service.timeline(staff, "case-1", order=domain.Order.OLDEST_FIRST, limit=1, cursor=first.next_cursor)
-    past_the_end = service.timeline(staff, "case-1", order=domain.Order.OLDEST_FIRST, limit=1, cursor="5")
+    page = service.timeline(
+        staff,
+        "case-1",
+        domain.TimelineFilter(types=("case.closed",)),
+        order=domain.Order.OLDEST_FIRST,
+        limit=10,
+        cursor=None,
+    )
 
-    assert first.next_cursor == "1"
-    assert [item.type for item in second.items] == ["case.closed"]
-    assert second.next_cursor is None
-    assert past_the_end.items == []
+    assert page.items == []
+    assert page.next_cursor is None
+
+
+def test_a_filtered_first_page_may_be_empty_yet_lead_to_more(
+    service: Any, domain: ModuleType, staff: TenantContext
+) -> None:
+    service.record(event("case.opened"))
+    service.record(event())
+    service.record(event("case.closed"))
+    only_closed = domain.TimelineFilter(types=("case.closed",))
+
+    first = service.timeline(staff, "case-1", only_closed, order=domain.Order.OLDEST_FIRST, limit=2, cursor=None)
+    second = service.timeline(
+        staff, "case-1", only_closed, order=domain.Order.OLDEST_FIRST, limit=2, cursor=first.next_cursor
+    )
+
+    assert first.items == []
+    assert first.next_cursor is not None
+    assert [entry.event.type for entry in second.items] == ["case.closed"]
+
+
+def test_filters_reach_the_repository(service: Any, domain: ModuleType, staff: TenantContext) -> None:
+    bot = Actor(kind=ActorKind.AUTOMATION, id="rule-1")
+    service.record(event("case.opened", occurred_at=T0))
+    service.record(event(actor=bot, visibility=Visibility.EXTERNAL, occurred_at=T0 + timedelta(hours=1)))
+    service.record(event("case.closed", occurred_at=T0 + timedelta(hours=2)))
+
+    def types(**criteria: Any) -> list[str]:
+        page = service.timeline(
+            staff,
+            "case-1",
+            domain.TimelineFilter(**criteria),
+            order=domain.Order.OLDEST_FIRST,
+            limit=10,
+            cursor=None,
+        )
+        return [entry.event.type for entry in page.items]
+
+    assert types(types=("case.opened", "case.closed")) == ["case.opened", "case.closed"]
+    assert types(actor_id="rule-1") == ["case.stage_changed"]
+    assert types(actor_kind=ActorKind.USER) == ["case.opened", "case.closed"]
+    assert types(visibility=Visibility.EXTERNAL) == ["case.stage_changed"]
+    assert types(since=T0 + timedelta(hours=1)) == ["case.stage_changed", "case.closed"]
+    assert types(until=T0 + timedelta(hours=1)) == ["case.opened"]
 
 
 def test_a_caller_without_a_staff_role_is_forbidden(
@@ -174,11 +570,277 @@ def test_a_caller_without_a_staff_role_is_forbidden(
     service.record(event())
 
     with pytest.raises(ForbiddenError):
-        service.timeline(outsider, "case-1", order=domain.Order.OLDEST_FIRST, limit=10, cursor=None)
+        service.timeline(outsider, "case-1", everything(domain), order=domain.Order.OLDEST_FIRST, limit=10, cursor=None)
 
-    assert repository.queries == []
+    assert repository.page_calls == []
 
 
 def test_forbidden_comes_before_not_found(service: Any, domain: ModuleType, outsider: TenantContext) -> None:
     with pytest.raises(ForbiddenError):
-        service.timeline(outsider, "no-such-case", order=domain.Order.OLDEST_FIRST, limit=10, cursor=None)
+        service.timeline(
+            outsider, "no-such-case", everything(domain), order=domain.Order.OLDEST_FIRST, limit=10, cursor=None
+        )
+
+
+# Verifying and exporting
+
+
+def test_a_recorded_chain_verifies_against_its_latest_anchor(
+    service: Any, staff: TenantContext, repository: InMemoryTimelineRepository, anchors: InMemoryAnchorStore
+) -> None:
+    service.record(event("case.opened"))
+    service.anchor_unanchored()
+    service.record(event("case.closed"))
+    service.record(event("case.comment_added"))
+
+    result = service.verify(staff, "case-1")
+
+    assert result.valid
+    assert result.length == 3
+    assert result.head_hash == repository.heads["case-1"].hash
+    assert result.anchor == anchors.latest("case-1")
+    assert result.anchor is not None
+    assert result.anchor.seq == 2
+
+
+def test_verify_catches_a_tail_cut_off_behind_the_latest_anchor(
+    service: Any, staff: TenantContext, repository: InMemoryTimelineRepository
+) -> None:
+    service.record(event("case.opened"))
+    service.anchor_unanchored()
+    service.record(event())
+    service.anchor_unanchored()
+    del repository.links_by_case["case-1"][-1]
+
+    result = service.verify(staff, "case-1")
+
+    assert not result.valid
+    assert result.first_bad_seq == 2
+    assert result.reason == "the chain ends before its anchor at sequence number 2"
+
+
+def test_verify_catches_an_edited_link(
+    service: Any, staff: TenantContext, repository: InMemoryTimelineRepository
+) -> None:
+    for index in range(3):
+        service.record(event(step=index))
+    links = repository.links_by_case["case-1"]
+    links[1] = links[1].model_copy(update={"record": {**links[1].record, "recorded_at": T0.isoformat()}})
+
+    result = service.verify(staff, "case-1")
+
+    assert not result.valid
+    assert result.first_bad_seq == 2
+
+
+def test_verify_without_an_anchor_still_checks_the_chain(service: Any, staff: TenantContext) -> None:
+    service.record(event())
+
+    result = service.verify(staff, "case-1")
+
+    assert result.valid
+    assert result.anchor is None
+
+
+def test_an_export_verifies_offline_with_the_signers_public_key(
+    service: Any, staff: TenantContext, repository: InMemoryTimelineRepository, signer: EcdsaSigner
+) -> None:
+    service.record(event("case.opened", personal={"email": "pat@example.org"}, subjects=[PAT]))
+    service.record(event("case.closed"))
+
+    data = service.export(staff, "case-1")
+
+    result = verify_bundle(data, service.signing_key(staff).public_key_pem.encode())
+    assert result.valid, result.problems
+    assert result.case_id == "case-1"
+    assert result.length == 2
+    assert result.head_hash == repository.heads["case-1"].hash
+    assert not verify_bundle(data, EcdsaSigner().public_key_pem().encode()).valid
+
+
+def test_an_export_holds_the_links_and_a_readable_history(service: Any, staff: TenantContext) -> None:
+    service.record(event("case.opened"))
+    service.record(event("case.closed"))
+
+    with zipfile.ZipFile(io.BytesIO(service.export(staff, "case-1"))) as archive:
+        lines = archive.read(EVENTS_FILE).decode().splitlines()
+        history = archive.read(HISTORY_FILE).decode()
+
+    assert [Link.model_validate_json(line).seq for line in lines] == [1, 2]
+    assert "History of case case-1" in history
+    assert "case.closed" in history
+
+
+def test_the_signing_key_is_the_signers(service: Any, staff: TenantContext, signer: EcdsaSigner) -> None:
+    key = service.signing_key(staff)
+
+    assert key.key_id == signer.key_id
+    assert key.algorithm == "ECDSA_SHA_256"
+    assert key.public_key_pem == signer.public_key_pem()
+
+
+@pytest.mark.parametrize("use_case", ["verify", "export"])
+def test_verify_and_export_of_an_unknown_case_are_not_found(
+    service: Any, staff: TenantContext, signer: EcdsaSigner, use_case: str
+) -> None:
+    signed = len(signer.signed)
+
+    with pytest.raises(NotFoundError):
+        getattr(service, use_case)(staff, "case-404")
+
+    assert len(signer.signed) == signed
+
+
+@pytest.mark.parametrize("use_case", ["verify", "export"])
+def test_verify_and_export_need_a_staff_role(
+    service: Any, outsider: TenantContext, signer: EcdsaSigner, use_case: str
+) -> None:
+    service.record(event())
+    signed = len(signer.signed)
+
+    with pytest.raises(ForbiddenError):
+        getattr(service, use_case)(outsider, "case-1")
+
+    assert len(signer.signed) == signed
+
+
+def test_the_signing_key_needs_a_staff_role(service: Any, outsider: TenantContext) -> None:
+    with pytest.raises(ForbiddenError):
+        service.signing_key(outsider)
+
+
+# Erasure
+
+
+@pytest.fixture
+def two_cases_about_pat(service: Any) -> list[EventEnvelope]:
+    pat_as_actor = Actor(kind=ActorKind.EXTERNAL, id=PAT, display_name="Pat Doe")
+    sent = [
+        event("case.opened", personal={"email": "pat@example.org"}, subjects=[PAT]),
+        event("case.comment_added", actor=pat_as_actor, visibility=Visibility.EXTERNAL),
+        event("case.stage_changed", actor=Actor(kind=ActorKind.AUTOMATION, id="rule-1")),
+        event("case.opened", case_id="case-2", personal={"name": "Pat Doe"}, subjects=[PAT, "person-sam"]),
+        event("case.opened", case_id="case-3", personal={"name": "Sam Roe"}, subjects=["person-sam"]),
+    ]
+    for each in sent:
+        service.record(each)
+    return sent
+
+
+def test_erasure_removes_a_persons_data_from_every_timeline(
+    service: Any,
+    admin: TenantContext,
+    repository: InMemoryTimelineRepository,
+    two_cases_about_pat: list[EventEnvelope],
+) -> None:
+    report = service.erase(admin, PAT)
+
+    assert report.participant_id == PAT
+    assert report.erased_links == 3
+    assert report.cases == ["case-1", "case-2"]
+    case_1 = repository.links_by_case["case-1"]
+    assert [link.personal for link in case_1[:2]] == [None, None]
+    assert [link.salt for link in case_1[:2]] == [None, None]
+    assert case_1[0].event().personal == {}
+    assert case_1[0].event().actor.display_name is None  # Ann's name went with the entry about Pat
+    assert case_1[1].event().actor == Actor(kind=ActorKind.EXTERNAL, id=PAT)
+    assert repository.links_by_case["case-2"][0].personal is None
+    assert repository.links_by_case["case-3"][0].personal == {
+        "data": {"name": "Sam Roe"},
+        "actor_display_name": "Ann Example",
+    }
+    for links in repository.links_by_case.values():
+        assert "pat@example.org" not in str([link.model_dump() for link in links])
+        assert "Pat Doe" not in str([link.model_dump() for link in links])
+
+
+def test_erasure_is_recorded_on_each_affected_timeline(
+    service: Any,
+    admin: TenantContext,
+    repository: InMemoryTimelineRepository,
+    two_cases_about_pat: list[EventEnvelope],
+) -> None:
+    service.erase(admin, PAT)
+
+    for case_id, erased in (("case-1", 2), ("case-2", 1)):
+        last = repository.links_by_case[case_id][-1].event()
+        assert last.type == "personal_data.erased"
+        assert last.data == {"participant_id": PAT, "entries": erased}
+        assert last.actor == Actor(kind=ActorKind.USER, id="admin-1")  # no name: nothing new to erase later
+        assert last.correlation_id == admin.correlation_id
+        assert last.tenant_id == TENANT_ID
+    assert [link.event().type for link in repository.links_by_case["case-3"]] == ["case.opened"]
+    assert len(repository.links_by_case["case-1"]) == 4
+
+
+def test_the_chains_still_verify_after_erasure(
+    service: Any,
+    admin: TenantContext,
+    staff: TenantContext,
+    repository: InMemoryTimelineRepository,
+    signer: EcdsaSigner,
+    two_cases_about_pat: list[EventEnvelope],
+) -> None:
+    service.anchor_unanchored()
+    hashes_before = {case: [link.hash for link in links] for case, links in repository.links_by_case.items()}
+
+    service.erase(admin, PAT)
+
+    for case_id, before in hashes_before.items():
+        assert [link.hash for link in repository.links_by_case[case_id]][: len(before)] == before
+        result = service.verify(staff, case_id)
+        assert result.valid, result.reason
+        assert result.anchor is not None
+        bundle = service.export(staff, case_id)
+        assert verify_bundle(bundle, signer.public_key_pem().encode()).valid
+        with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
+            exported = archive.read(EVENTS_FILE)
+        assert b"pat@example.org" not in exported
+        assert (b"Sam Roe" in exported) is (case_id == "case-3")
+
+
+def test_erased_entries_are_flagged_on_the_timeline(
+    service: Any, domain: ModuleType, admin: TenantContext, staff: TenantContext, two_cases_about_pat: Any
+) -> None:
+    service.erase(admin, PAT)
+
+    page = service.timeline(staff, "case-1", everything(domain), order=domain.Order.OLDEST_FIRST, limit=10, cursor=None)
+
+    assert [entry.personal_data_erased for entry in page.items] == [True, True, False, False]
+
+
+def test_erasing_again_finds_nothing_and_records_nothing(
+    service: Any, admin: TenantContext, repository: InMemoryTimelineRepository, two_cases_about_pat: Any
+) -> None:
+    service.erase(admin, PAT)
+    lengths = {case: len(links) for case, links in repository.links_by_case.items()}
+
+    report = service.erase(admin, PAT)
+
+    assert report.erased_links == 0
+    assert report.cases == []
+    assert {case: len(links) for case, links in repository.links_by_case.items()} == lengths
+
+
+def test_erasing_someone_unknown_changes_nothing(
+    service: Any, admin: TenantContext, repository: InMemoryTimelineRepository, two_cases_about_pat: Any
+) -> None:
+    before = {case: list(links) for case, links in repository.links_by_case.items()}
+
+    report = service.erase(admin, "person-nobody")
+
+    assert report.erased_links == 0
+    assert repository.links_by_case == before
+
+
+def test_only_admins_may_erase(
+    service: Any, staff: TenantContext, outsider: TenantContext, repository: InMemoryTimelineRepository
+) -> None:
+    service.record(event(personal={"email": "pat@example.org"}, subjects=[PAT]))
+
+    for caller in (staff, outsider):
+        with pytest.raises(ForbiddenError):
+            service.erase(caller, PAT)
+
+    assert repository.links_by_case["case-1"][0].personal is not None
+    assert PAT in repository.subject_markers

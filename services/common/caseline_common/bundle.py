@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import zipfile
+import zlib
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -103,14 +104,20 @@ def verify_bundle(bundle: bytes, public_key_pem: bytes) -> BundleVerification:
         files = _read(bundle)
         manifest: dict[str, Any] = json.loads(files[MANIFEST_FILE])
         public_key = load_pem_public_key(public_key_pem)
-    except (zipfile.BadZipFile, KeyError, ValueError, UnicodeDecodeError) as error:
+    except (zipfile.BadZipFile, KeyError, ValueError, RuntimeError, EOFError, zlib.error) as error:
+        # RuntimeError (and NotImplementedError): a flipped flag or compression method in a zip header.
         return BundleVerification(valid=False, problems=[f"not a readable bundle: {error}"])
+    if not isinstance(manifest, dict):
+        return BundleVerification(valid=False, problems=["not a readable bundle: the manifest is not an object"])
     if not isinstance(public_key, ec.EllipticCurvePublicKey):
         return BundleVerification(valid=False, problems=["the public key is not an elliptic-curve key"])
     problems: list[str] = []
     try:
+        signature = base64.b64decode(files[SIGNATURE_FILE], validate=True)
+        if base64.b64encode(signature) != files[SIGNATURE_FILE]:  # unused bits of the last character set
+            raise ValueError("the signature is not in canonical base64")
         public_key.verify(
-            base64.b64decode(files[SIGNATURE_FILE], validate=True),
+            signature,
             signed_statement(manifest),
             ec.ECDSA(hashes.SHA256()),
         )
@@ -121,14 +128,15 @@ def verify_bundle(bundle: bytes, public_key_pem: bytes) -> BundleVerification:
             problems.append(f"{name} does not match the digest in the manifest")
     try:
         links = [Link.model_validate_json(line) for line in files[EVENTS_FILE].splitlines() if line.strip()]
-    except ValidationError as error:
+        chain = verify_chain(links)
+        entries = [{"seq": link.seq, "hash": link.hash} for link in links]
+    except (ValidationError, KeyError, TypeError, ValueError) as error:  # e.g. a record without seq, a bad salt
         return BundleVerification(
             valid=False, case_id=manifest.get("case_id"), problems=[*problems, f"{EVENTS_FILE}: {error}"]
         )
-    chain = verify_chain(links)
     if not chain.valid:
         problems.append(f"the chain breaks at sequence number {chain.first_bad_seq}: {chain.reason}")
-    if [{"seq": link.seq, "hash": link.hash} for link in links] != manifest.get("entries"):
+    if entries != manifest.get("entries"):
         problems.append("the links differ from the manifest's list of hashes")
     if manifest.get("head_hash") != chain.head_hash or manifest.get("length") != len(links):
         problems.append("the manifest's head hash or length does not match the chain")

@@ -72,7 +72,7 @@ def split_personal(event: EventEnvelope) -> tuple[dict[str, Any], dict[str, Any]
     personal: dict[str, Any] = {}
     if event.personal:
         personal["data"] = event.model_dump(mode="json")["personal"]
-    if display_name:
+    if display_name is not None:  # "" too, so that Link.event() gives back the event as sent
         personal["actor_display_name"] = display_name
     return public, personal
 

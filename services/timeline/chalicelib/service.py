@@ -115,7 +115,7 @@ class TimelineService:
 
     def record(self, event: EventEnvelope) -> Recorded:
         """Appends an event from the bus at the end of its case's chain; a redelivered event is dropped."""
-        if event.case_id is None:
+        if not event.case_id:  # tenant-level events carry no case id, or an empty one
             return Recorded.NOT_A_CASE_EVENT
         head = self._append(event.case_id, event)
         if head is None:
@@ -150,14 +150,19 @@ class TimelineService:
         self._anchors.put(Anchor(case_id=head.case_id, seq=head.seq, hash=head.hash, anchored_at=self._clock()))
         self._repository.mark_anchored(head)
 
-    def anchor_unanchored(self, batch: int = 100) -> int:
-        """The scheduled job: anchor every head that moved since its last anchor."""
-        anchored = 0
-        while heads := self._repository.unanchored_heads(batch):
-            for head in heads:
+    def anchor_unanchored(self, batch: int = 100, max_batches: int = 50) -> int:
+        """The scheduled job: anchor every head that moved since its last anchor. The index it reads is
+        eventually consistent, so heads it has just anchored may come back: it skips those, stops when a
+        batch brings nothing new, and leaves anything beyond `max_batches` to the next run."""
+        anchored: set[tuple[str, int]] = set()
+        for _ in range(max_batches):
+            fresh = [h for h in self._repository.unanchored_heads(batch) if (h.case_id, h.seq) not in anchored]
+            if not fresh:
+                break
+            for head in fresh:
                 self._anchor(head)
-            anchored += len(heads)
-        return anchored
+                anchored.add((head.case_id, head.seq))
+        return len(anchored)
 
     # queries
 

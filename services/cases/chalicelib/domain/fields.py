@@ -39,6 +39,9 @@ class Party(BaseModel):
     email: str | None = Field(default=None, pattern=_EMAIL, max_length=320)
 
 
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
 def _number(value: Any) -> int | float:
     """A JSON number as it is: no bools, no numeric strings, nothing infinite or NaN.
 
@@ -49,6 +52,10 @@ def _number(value: Any) -> int | float:
         raise PydanticCustomError("number_type", "Input should be a number")
     if isinstance(value, float) and not math.isfinite(value):
         raise PydanticCustomError("finite_number", "Input should be a finite number")
+    if isinstance(value, int) and abs(value) > MAX_SAFE_INTEGER:
+        # I-JSON (RFC 7493): larger integers lose precision in other parsers and the timeline's RFC 8785
+        # canonical form refuses them; use a money or text field for such values.
+        raise PydanticCustomError("safe_integer", "Integers must be between -(2**53 - 1) and 2**53 - 1")
     return value
 
 

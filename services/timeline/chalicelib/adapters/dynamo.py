@@ -11,6 +11,7 @@ marker and the subject markers, so a chain can have neither gaps nor duplicates.
 """
 
 import json
+from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -82,7 +83,7 @@ class DynamoTimelineRepository:
             "actor_kind": _s(event.actor.kind.value),
             "actor_id": _s(event.actor.id),
             "visibility": _s(event.visibility.value),
-            "occurred_at": _s(event.occurred_at.isoformat()),
+            "occurred_at": _s(event.occurred_at.astimezone(UTC).isoformat()),  # compared as strings
         }
         if link.personal is not None and link.salt is not None:
             link_item["personal"] = _s(json.dumps(link.personal, separators=(",", ":")))
@@ -158,10 +159,10 @@ class DynamoTimelineRepository:
                 values[f":{attribute}"] = _s(str(value))
                 conditions.append(f"{attribute} = :{attribute}")
         if timeline_filter.since is not None:
-            values[":since"] = _s(timeline_filter.since.isoformat())
+            values[":since"] = _s(timeline_filter.since.astimezone(UTC).isoformat())
             conditions.append("occurred_at >= :since")
         if timeline_filter.until is not None:
-            values[":until"] = _s(timeline_filter.until.isoformat())
+            values[":until"] = _s(timeline_filter.until.astimezone(UTC).isoformat())
             conditions.append("occurred_at < :until")
         query: dict[str, Any] = {
             "TableName": self._table,

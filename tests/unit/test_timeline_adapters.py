@@ -1,0 +1,77 @@
+"""The DynamoDB timeline adapter's time filters: DynamoDB compares the ISO strings, so both sides are in UTC."""
+
+from datetime import UTC, datetime, timedelta, timezone
+from types import ModuleType
+from typing import Any
+
+import pytest
+from caseline_common.chain import GENESIS_HASH, link_event
+from caseline_common.envelope import Actor, ActorKind, EventEnvelope
+
+from caseline.local.loader import LoadedService
+
+PARIS_SUMMER = timezone(timedelta(hours=2))
+
+
+class RecordingClient:
+    def __init__(self) -> None:
+        self.queries: list[dict[str, Any]] = []
+        self.transactions: list[list[dict[str, Any]]] = []
+
+    def query(self, **kwargs: Any) -> dict[str, Any]:
+        self.queries.append(kwargs)
+        return {"Items": []}
+
+    def transact_write_items(self, *, TransactItems: list[dict[str, Any]]) -> dict[str, Any]:
+        self.transactions.append(TransactItems)
+        return {}
+
+
+@pytest.fixture(scope="module")
+def dynamo(timeline: LoadedService) -> ModuleType:
+    return timeline.module("chalicelib.adapters.dynamo")
+
+
+@pytest.fixture(scope="module")
+def domain(timeline: LoadedService) -> ModuleType:
+    return timeline.module("chalicelib.domain.timeline")
+
+
+def test_since_and_until_are_compared_in_utc(dynamo: ModuleType, domain: ModuleType) -> None:
+    client = RecordingClient()
+    repository = dynamo.DynamoTimelineRepository(client, "timeline")
+    window = domain.TimelineFilter(
+        since=datetime(2025, 3, 14, 10, 0, tzinfo=PARIS_SUMMER),
+        until=datetime(2025, 3, 14, 23, 30, tzinfo=PARIS_SUMMER),
+    )
+
+    repository.page("case-1", window, order=domain.Order.OLDEST_FIRST, limit=10, cursor=None)
+
+    values = client.queries[0]["ExpressionAttributeValues"]
+    assert values[":since"] == {"S": "2025-03-14T08:00:00+00:00"}
+    assert values[":until"] == {"S": "2025-03-14T21:30:00+00:00"}
+    assert "occurred_at >= :since" in client.queries[0]["FilterExpression"]
+
+
+def test_the_time_an_event_occurred_is_stored_in_utc(dynamo: ModuleType) -> None:
+    client = RecordingClient()
+    repository = dynamo.DynamoTimelineRepository(client, "timeline")
+    event = EventEnvelope.new(
+        tenant_id="acme",
+        case_id="case-1",
+        type="case.opened",
+        actor=Actor(kind=ActorKind.USER, id="user-1"),
+        correlation_id="corr-1",
+        occurred_at=datetime(2025, 3, 14, 1, 0, tzinfo=PARIS_SUMMER),
+    )
+    link = link_event(
+        case_id="case-1", seq=1, previous_hash=GENESIS_HASH, event=event, recorded_at=datetime.now(UTC), salt="00" * 16
+    )
+
+    repository.append(link, event, None)
+
+    [link_put] = [
+        item["Put"]["Item"] for item in client.transactions[0] if item["Put"]["Item"]["sk"]["S"] == "LINK#000000000001"
+    ]
+    assert link_put["occurred_at"] == {"S": "2025-03-13T23:00:00+00:00"}
+    assert link.record["event"]["occurred_at"] == "2025-03-14T01:00:00+02:00"  # the hashed event keeps its offset
