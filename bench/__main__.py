@@ -4,18 +4,23 @@ Everything runs against an in-process local stack on free loopback ports. Ratios
 the same emulator, which is what makes them meaningful on a noisy machine; absolute numbers are not.
 """
 
+import hashlib
 import json
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from caseline_common.chain import GENESIS_HASH, link_event, new_salt, verify_chain
+from caseline_common.envelope import Actor, ActorKind, EventEnvelope, new_id
+from chalice.local import LambdaContext
 from rich.console import Console
 from rich.table import Table
 
@@ -24,6 +29,10 @@ from caseline.paths import COMMON_DIR, SERVICES_DIR
 
 ROUNDS = 200
 IMPORT_RUNS = 7
+LAG_SAMPLES = 40
+INGEST_CASES, INGEST_EVENTS_PER_CASE = 25, 20
+VERIFY_SIZES = (10, 1_000, 10_000)
+VERIFY_THROUGH_API_MAX = 1_000  # 10,000 appends through moto take minutes; the in-memory figure covers it
 console = Console()
 
 
@@ -127,7 +136,7 @@ def api_operations(stack: LocalStack) -> None:
 def event_lag(stack: LocalStack) -> None:
     token = stack.staff_token()
     lags = []
-    for index in range(20):
+    for index in range(LAG_SAMPLES):
         body = {"template_key": "employee-onboarding", "title": f"Lag {index}", "fields": _fields()}
         started = time.perf_counter()
         status, case = stack.request("POST", "/cases", body, token=token)
@@ -135,10 +144,129 @@ def event_lag(stack: LocalStack) -> None:
         while stack.request("GET", f"/cases/{case['id']}/timeline", token=token)[0] != 200:
             time.sleep(0.005)
         lags.append((time.perf_counter() - started) * 1000)
+    quantiles = statistics.quantiles(lags, n=20)
     console.print(
         f"Event lag, POST /cases until case.opened is on the timeline (stream pump -> bus -> SQS pump), "
-        f"20 cases: median {statistics.median(lags):.0f} ms, max {max(lags):.0f} ms"
+        f"{LAG_SAMPLES} cases: p50 {statistics.median(lags):.0f} ms, p95 {quantiles[18]:.0f} ms, "
+        f"max {max(lags):.0f} ms"
     )
+
+
+def _sqs_event(events: list[EventEnvelope]) -> dict[str, Any]:
+    records = []
+    for event in events:
+        body = json.dumps(
+            {
+                "version": "0",
+                "id": str(uuid.uuid4()),
+                "detail-type": event.type,
+                "source": "caseline.cases",
+                "account": "123456789012",
+                "time": event.occurred_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "region": "us-east-1",
+                "resources": [],
+                "detail": event.model_dump(mode="json"),
+            }
+        )
+        records.append(
+            {
+                "messageId": str(uuid.uuid4()),
+                "receiptHandle": "bench",
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "0",
+                    "SenderId": "bench",
+                    "ApproximateFirstReceiveTimestamp": "0",
+                },
+                "messageAttributes": {},
+                "md5OfBody": hashlib.md5(body.encode()).hexdigest(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:bench",
+                "awsRegion": "us-east-1",
+            }
+        )
+    return {"Records": records}
+
+
+def _case_events(case_id: str, count: int) -> list[EventEnvelope]:
+    actor = Actor(kind=ActorKind.USER, id="bench", display_name="bench@example.org")
+    return [
+        EventEnvelope.new(
+            tenant_id="demo",
+            case_id=case_id,
+            type="comment.added",
+            actor=actor,
+            correlation_id="bench",
+            data={"index": index},
+        )
+        for index in range(count)
+    ]
+
+
+def timeline_ingestion(stack: LocalStack) -> None:
+    consumer = stack.functions["timeline_consumer"].function("timeline_consumer")
+    context = LambdaContext(function_name="timeline_consumer", memory_size=512, max_runtime_ms=60_000)
+    events = [event for _ in range(INGEST_CASES) for event in _case_events(new_id(), INGEST_EVENTS_PER_CASE)]
+    started = time.perf_counter()
+    for start in range(0, len(events), 10):
+        response = consumer(_sqs_event(events[start : start + 10]), context)
+        assert not response["batchItemFailures"], response
+    consumer_rate = len(events) / (time.perf_counter() - started)
+    bare = stack.aws.dynamodb()
+    table = stack.tenant.names.table(_table("timeline"))
+    started = time.perf_counter()
+    for event in events:
+        bare.put_item(
+            TableName=table,
+            Item={"pk": {"S": f"BENCH#{event.case_id}"}, "sk": {"S": event.event_id}, "v": {"S": event.to_json()}},
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+    bare_rate = len(events) / (time.perf_counter() - started)
+    console.print(
+        f"Timeline ingestion, {len(events)} events in batches of 10 through the consumer handler: "
+        f"{consumer_rate:.0f} events/s; bare conditional PutItem: {bare_rate:.0f}/s; "
+        f"the consumer takes {bare_rate / consumer_rate:.2f}x the time of a bare put"
+    )
+
+
+def verification_times(stack: LocalStack) -> None:
+    table = Table(title="Timeline verification")
+    for column in ("events", "verify_chain in memory ms", "GET .../verify ms"):
+        table.add_column(column, justify="right")
+    consumer = stack.functions["timeline_consumer"].function("timeline_consumer")
+    context = LambdaContext(function_name="timeline_consumer", memory_size=512, max_runtime_ms=60_000)
+    token = stack.staff_token()
+    for count in VERIFY_SIZES:
+        case_id = new_id()
+        links, previous = [], GENESIS_HASH
+        for seq, event in enumerate(_case_events(case_id, count), start=1):
+            link = link_event(
+                case_id=case_id,
+                seq=seq,
+                previous_hash=previous,
+                event=event,
+                recorded_at=event.occurred_at,
+                salt=new_salt(),
+            )
+            links.append(link)
+            previous = link.hash
+        started = time.perf_counter()
+        assert verify_chain(links).valid
+        in_memory_ms = (time.perf_counter() - started) * 1000
+        endpoint = "-"
+        if count <= VERIFY_THROUGH_API_MAX:
+            events = _case_events(case_id, count)
+            for start in range(0, count, 10):
+                consumer(_sqs_event(events[start : start + 10]), context)
+            started = time.perf_counter()
+            status, verification = stack.request("GET", f"/cases/{case_id}/timeline/verify", token=token)
+            endpoint = f"{(time.perf_counter() - started) * 1000:.0f}"
+            assert status == 200, verification
+            assert verification["valid"], verification
+            assert verification["length"] == count, verification
+        table.add_row(str(count), f"{in_memory_ms:.1f}", endpoint)
+    console.print(table)
 
 
 def _import_seconds(code: str, cwd: Path) -> float:
@@ -185,6 +313,8 @@ def main() -> None:
         console.print(f"Local stack at {stack.url}; emulator at {stack.aws_endpoint}")
         api_operations(stack)
         event_lag(stack)
+        timeline_ingestion(stack)
+        verification_times(stack)
     console.print(json.dumps({"python": sys.version.split()[0]}))
 
 
