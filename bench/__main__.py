@@ -120,7 +120,7 @@ def api_operations(stack: LocalStack) -> None:
             ),
         ),
     ]
-    table = Table(title=f"API operations (median of {ROUNDS}, in-process, same moto server)")
+    table = Table(title=f"API operations (median of {ROUNDS}, in-process, same moto server, pumps paused)")
     for column in ("operation", "AWS calls", "median ms", "bare calls ms", "ratio"):
         table.add_column(column, justify="right" if column != "operation" else "left")
     for name, action, client, bare_action in operations:
@@ -311,7 +311,11 @@ def main() -> None:
     import_times()
     with tempfile.TemporaryDirectory() as state, LocalStack(StackOptions(port=0, state_dir=Path(state))) as stack:
         console.print(f"Local stack at {stack.url}; emulator at {stack.aws_endpoint}")
+        for pump in stack.pumps:
+            pump.paused.set()
         api_operations(stack)
+        for pump in stack.pumps:
+            pump.paused.clear()
         event_lag(stack)
         timeline_ingestion(stack)
         verification_times(stack)

@@ -46,6 +46,7 @@ class Pump(threading.Thread):
     def __init__(self, name: str, poll_interval: float) -> None:
         super().__init__(name=name, daemon=True)
         self._stop_event = threading.Event()
+        self.paused = threading.Event()  # set: the pump idles (benchmarks keep background work out of timings)
         self._poll_interval = poll_interval
         self.invocations = 0
 
@@ -55,6 +56,9 @@ class Pump(threading.Thread):
     def run(self) -> None:
         idle_interval = self._poll_interval
         while not self._stop_event.is_set():
+            if self.paused.is_set():
+                self._stop_event.wait(self._poll_interval)
+                continue
             try:
                 busy = self.poll_once()
             except Exception:
