@@ -6,11 +6,21 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
-from caseline_common.resources import BUCKETS, CONSUMERS, TABLES, TableSpec, TenantResourceNames
+from caseline_common.resources import (
+    BUCKETS,
+    CONSUMERS,
+    SIGNING_KEYS,
+    TABLES,
+    BucketSpec,
+    TableSpec,
+    TenantResourceNames,
+)
 from constructs import Construct
 
+ANCHOR_RETENTION_DAYS = 10 * 365
 _STREAM_VIEWS = {
     "NEW_IMAGE": dynamodb.StreamViewType.NEW_IMAGE,
     "NEW_AND_OLD_IMAGES": dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
@@ -28,18 +38,18 @@ class TenantDataStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)
         names = TenantResourceNames(tenant_id=tenant_id)
         self.tables = {spec.id: self._table(names, spec) for spec in TABLES}
-        self.buckets = {
-            spec.id: s3.Bucket(
+        self.buckets = {spec.id: self._bucket(names, spec) for spec in BUCKETS}
+        self.signing_keys = {
+            spec.id: kms.Key(
                 self,
-                f"{spec.id}-bucket",
-                bucket_name=names.bucket(spec, self.account),
-                versioned=True,
-                encryption=s3.BucketEncryption.S3_MANAGED,
-                block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-                enforce_ssl=True,
+                f"{spec.id}-key",
+                alias=names.signing_key_alias(spec),
+                key_spec=kms.KeySpec.ECC_NIST_P256,
+                key_usage=kms.KeyUsage.SIGN_VERIFY,
+                description=f"Signs {names.prefix()} {spec.id} exports",
                 removal_policy=cdk.RemovalPolicy.RETAIN,
             )
-            for spec in BUCKETS
+            for spec in SIGNING_KEYS
         }
         self.bus = events.EventBus(self, "bus", event_bus_name=names.event_bus())
         self.queues: dict[str, sqs.Queue] = {}
@@ -71,6 +81,25 @@ class TenantDataStack(cdk.Stack):
             )
             queue.grant_send_messages(cdk.aws_iam.ServicePrincipal("events.amazonaws.com"))
             self.queues[consumer.service] = queue
+
+    def _bucket(self, names: TenantResourceNames, spec: BucketSpec) -> s3.Bucket:
+        return s3.Bucket(
+            self,
+            f"{spec.id}-bucket",
+            bucket_name=names.bucket(spec, self.account),
+            versioned=True,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+            # Anchors must outlive any attempt to rewrite history: compliance mode cannot be lifted.
+            object_lock_enabled=spec.object_lock or None,
+            object_lock_default_retention=(
+                s3.ObjectLockRetention.compliance(cdk.Duration.days(ANCHOR_RETENTION_DAYS))
+                if spec.object_lock
+                else None
+            ),
+        )
 
     def _table(self, names: TenantResourceNames, spec: TableSpec) -> dynamodb.Table:
         table = dynamodb.Table(

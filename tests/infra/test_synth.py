@@ -80,3 +80,18 @@ def test_each_consumer_gets_a_rule_a_queue_and_a_dead_letter_queue(template: Tem
             "AWS::Events::Rule",
             {"Name": NAMES.rule(consumer), "EventPattern": json.loads(json.dumps(consumer.event_pattern))},
         )
+
+
+def test_anchors_bucket_has_object_lock_and_the_signing_key_is_asymmetric(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "ObjectLockEnabled": True,
+            "ObjectLockConfiguration": {
+                "ObjectLockEnabled": "Enabled",
+                "Rule": {"DefaultRetention": Match.object_like({"Mode": "COMPLIANCE"})},
+            },
+        },
+    )
+    template.has_resource_properties("AWS::KMS::Key", {"KeySpec": "ECC_NIST_P256", "KeyUsage": "SIGN_VERIFY"})
+    template.has_resource_properties("AWS::KMS::Alias", {"AliasName": "alias/caseline-demo-timeline-signing"})
