@@ -307,10 +307,19 @@ def _fields() -> dict[str, Any]:
     return {"employee": {"name": "Bench Person"}, "start_date": "2027-01-04", "department": "finance"}
 
 
+def _wait_for_seeded_timelines(stack: LocalStack) -> None:
+    deadline = time.monotonic() + 30
+    while any(stack.request("GET", f"/cases/{case}/timeline")[0] != 200 for case in stack.seeded_case_ids):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the seeded cases never reached their timelines")
+        time.sleep(0.1)
+
+
 def main() -> None:
     import_times()
     with tempfile.TemporaryDirectory() as state, LocalStack(StackOptions(port=0, state_dir=Path(state))) as stack:
         console.print(f"Local stack at {stack.url}; emulator at {stack.aws_endpoint}")
+        _wait_for_seeded_timelines(stack)
         for pump in stack.pumps:
             pump.paused.set()
         api_operations(stack)

@@ -18,10 +18,9 @@ from caseline_common.resources import (
     service_environment,
 )
 from caseline_common.tenant import StaffRole
-from moto.server import ThreadedMotoServer
 
 from ..paths import STATE_DIR
-from . import moto_fixes
+from .emulator import EmulatorProcess
 from .gateway import IDP_PREFIX, GatewayServer, LocalApi
 from .idp import DevIdentityProvider
 from .loader import LoadedService, load_service
@@ -48,7 +47,7 @@ class StackOptions:
 class LocalStack:
     def __init__(self, options: StackOptions | None = None) -> None:
         self.options = options or StackOptions()
-        self._moto: ThreadedMotoServer | None = None
+        self._emulator: EmulatorProcess | None = None
         self._gateway: GatewayServer | None = None
         self._gateway_thread: threading.Thread | None = None
         self.pumps: list[Pump] = []
@@ -66,16 +65,12 @@ class LocalStack:
 
     @property
     def aws_endpoint(self) -> str:
-        assert self._moto is not None
-        host, port = self._moto.get_host_and_port()
-        return f"http://{host}:{port}"
+        assert self._emulator is not None
+        return self._emulator.endpoint
 
     def start(self) -> "LocalStack":
         options = self.options
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
-        moto_fixes.apply()
-        self._moto = ThreadedMotoServer(ip_address=options.host, port=options.moto_port, verbose=False)
-        self._moto.start()
+        self._emulator = EmulatorProcess(options.host, options.moto_port)
         # Bind first: the issuer URL (and so every token) names the gateway's real port.
         self._gateway = GatewayServer(options.host, options.port)
         self.idp = DevIdentityProvider(f"{self.url}{IDP_PREFIX}", options.state_dir / "dev-signing-key.pem")
@@ -187,8 +182,8 @@ class LocalStack:
         if self._gateway is not None:
             self._gateway.shutdown()
             self._gateway.server_close()
-        if self._moto is not None:
-            self._moto.stop()
+        if self._emulator is not None:
+            self._emulator.stop()
 
     def __enter__(self) -> "LocalStack":
         return self.start()
