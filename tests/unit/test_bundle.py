@@ -6,7 +6,7 @@ import io
 import json
 import zipfile
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -20,13 +20,13 @@ from caseline_common.bundle import (
     signed_statement,
     verify_bundle,
 )
-from caseline_common.chain import GENESIS_HASH, Link, chain_hash, link_event
+from caseline_common.chain import GENESIS_HASH, Link, chain_hash
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope, Visibility
+from chains import T0, chain_of
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-T0 = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
 FILE_NAMES = [MANIFEST_FILE, SIGNATURE_FILE, EVENTS_FILE, HISTORY_FILE]
 HISTORY = "<!doctype html><p>History of case-1</p>\n"
 ECDSA = ec.ECDSA(hashes.SHA256())
@@ -73,21 +73,7 @@ def chain(case_id: str = "case-1") -> list[Link]:
         event("case.comment_added", personal={"email": "pat@example.org"}, subjects=["person-1"]),
         event("case.closed", visibility=Visibility.EXTERNAL, actor=Actor(kind=ActorKind.SYSTEM, id="cases")),
     ]
-    links: list[Link] = []
-    previous = GENESIS_HASH
-    for seq, each in enumerate(events, start=1):
-        links.append(
-            link_event(
-                case_id=case_id,
-                seq=seq,
-                previous_hash=previous,
-                event=each,
-                recorded_at=T0 + timedelta(seconds=seq),
-                salt=f"{seq:032x}",
-            )
-        )
-        previous = links[-1].hash
-    return links
+    return chain_of(events, case_id)
 
 
 def bundle(

@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,9 +19,9 @@ from caseline_common.chain import (
     verify_chain,
 )
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope, Visibility
+from chains import T0, chain_of
 from pydantic import ValidationError
 
-T0 = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
 SALT = "5a" * 16
 ANN = Actor(kind=ActorKind.USER, id="user-1", display_name="Ann Example")
 
@@ -49,23 +48,6 @@ def event(
         visibility=visibility,
         occurred_at=T0,
     )
-
-
-def chain_of(events: list[EventEnvelope], case_id: str = "case-1") -> list[Link]:
-    links: list[Link] = []
-    previous = GENESIS_HASH
-    for seq, each in enumerate(events, start=1):
-        link = link_event(
-            case_id=case_id,
-            seq=seq,
-            previous_hash=previous,
-            event=each,
-            recorded_at=T0 + timedelta(seconds=seq),
-            salt=f"{seq:032x}",
-        )
-        links.append(link)
-        previous = link.hash
-    return links
 
 
 def five_links() -> list[Link]:

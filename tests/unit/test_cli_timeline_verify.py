@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from caseline_common.bundle import build_bundle
-from caseline_common.chain import GENESIS_HASH, link_event
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope, new_id
+from chains import chain_of
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from typer.testing import CliRunner
@@ -22,9 +22,8 @@ runner = CliRunner()
 def signed(tmp_path: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     case_id = new_id()
-    links, previous = [], GENESIS_HASH
-    for seq in range(1, 4):
-        event = EventEnvelope.new(
+    events = [
+        EventEnvelope.new(
             tenant_id="demo",
             case_id=case_id,
             type="comment.added",
@@ -32,16 +31,9 @@ def signed(tmp_path: Path) -> tuple[Path, Path]:
             correlation_id="c",
             data={"n": seq},
         )
-        link = link_event(
-            case_id=case_id,
-            seq=seq,
-            previous_hash=previous,
-            event=event,
-            recorded_at=datetime.now(UTC),
-            salt="00" * 16,
-        )
-        links.append(link)
-        previous = link.hash
+        for seq in range(1, 4)
+    ]
+    links = chain_of(events, case_id)
     bundle = build_bundle(
         tenant_id="demo",
         case_id=case_id,
