@@ -156,9 +156,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else None
-        status, headers, payload = self.server.api.handle(self.command, self.path, dict(self.headers.items()), body)
+        declared = self.headers.get("Content-Length") or "0"
+        if not declared.isdigit():
+            status, headers, payload = _problem(400, "Bad request", "Content-Length must be a non-negative integer.")
+            self.close_connection = True
+        elif int(declared) > API_GATEWAY_MAX_BODY:
+            status, headers, payload = _problem(413, "Payload too large", "The request body exceeds 10 MB.")
+            self.close_connection = True
+        else:
+            body = self.rfile.read(int(declared)) if int(declared) else None
+            status, headers, payload = self.server.api.handle(self.command, self.path, dict(self.headers.items()), body)
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)

@@ -35,7 +35,10 @@ def invoke(handler: LambdaHandler, function_name: str, event: dict[str, Any]) ->
         log.exception("%s failed; the whole batch will be retried", function_name)
         return {"*"}
     failures = (response or {}).get("batchItemFailures", [])
-    return {failure["itemIdentifier"] for failure in failures}
+    identifiers = {failure.get("itemIdentifier") for failure in failures}
+    if not all(isinstance(identifier, str) and identifier for identifier in identifiers):
+        return {"*"}  # Lambda treats an empty or missing identifier as a failure of the whole batch
+    return identifiers
 
 
 class Pump(threading.Thread):
@@ -143,8 +146,9 @@ class StreamPump(Pump):
             self._attempts.pop(shard_id, None)
             return
         sequences = [record["dynamodb"]["SequenceNumber"] for record in pending]
-        # Like Lambda: resume from the lowest failed sequence number (everything, if the handler raised).
-        start = 0 if "*" in failed else min(sequences.index(sequence) for sequence in failed if sequence in sequences)
+        known = [sequences.index(sequence) for sequence in failed if sequence in sequences]
+        # Like Lambda: resume from the lowest failed sequence number; an unknown one fails the whole batch.
+        start = min(known) if known and "*" not in failed and len(known) == len(failed) else 0
         del pending[:start]
         attempts = self._attempts.get(shard_id, 0) + 1
         self._attempts[shard_id] = attempts
@@ -205,6 +209,9 @@ class QueuePump(Pump):
             return False
         self.invocations += 1
         failed = invoke(self.handler, self._function, {"Records": [self._lambda_record(m) for m in messages]})  # type: ignore[arg-type]
+        known = {m["MessageId"] for m in messages}
+        if not failed <= known:
+            failed = {"*"}  # an identifier not in the batch: Lambda fails the whole batch
         done = [m for m in messages if "*" not in failed and m["MessageId"] not in failed]
         retry = [m for m in messages if m not in done]
         if done:

@@ -180,13 +180,18 @@ class LocalStack:
         for pump in self.pumps:
             pump.join(timeout=5)
         if self._gateway is not None:
-            self._gateway.shutdown()
+            if self._gateway_thread is not None:  # shutdown() waits for serve_forever, which may never have run
+                self._gateway.shutdown()
             self._gateway.server_close()
         if self._emulator is not None:
             self._emulator.stop()
 
     def __enter__(self) -> "LocalStack":
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()

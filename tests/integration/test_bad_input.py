@@ -16,7 +16,7 @@ from caseline.local.stack import LocalStack
 
 from .support import assert_problem, count_cases, count_templates, header, pointers
 
-MAX_REQUEST_BYTES = 256 * 1024
+MAX_REQUEST_BYTES = 200 * 1024
 UNKNOWN_CASE_ID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
 GOOD_FIELDS: dict[str, Any] = {
     "employee": {"kind": "person", "name": "Lena Fischer", "email": "lena.fischer@example.org"},
@@ -130,8 +130,8 @@ BAD_REQUESTS: dict[str, Bad] = {
         json.dumps({"key": "no-stages", "name": "No stages", "stages": []}).encode(),
         pointers=frozenset({"/stages"}),
     ),
-    "body over 256 KiB": Bad("POST", "/cases", 413, case_with(title="x" * MAX_REQUEST_BYTES)),
-    "template over 256 KiB": Bad("POST", "/templates", 413, b" " * (MAX_REQUEST_BYTES + 1)),
+    "body over 200 KiB": Bad("POST", "/cases", 413, case_with(title="x" * MAX_REQUEST_BYTES)),
+    "template over 200 KiB": Bad("POST", "/templates", 413, b" " * (MAX_REQUEST_BYTES + 1)),
     "body over 10 MB": Bad("POST", "/cases", 413, b" " * (10 * 1024 * 1024 + 1)),
     # credentials
     "no token": Bad("POST", "/cases", 401, case_with(), auth="none"),

@@ -20,7 +20,7 @@ from caseline_common.bundle import (
     signed_statement,
     verify_bundle,
 )
-from caseline_common.chain import GENESIS_HASH, Link, chain_hash
+from caseline_common.chain import GENESIS_HASH, Anchor, Link, chain_hash
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope, Visibility
 from chains import T0, chain_of
 from cryptography.hazmat.primitives import hashes
@@ -153,6 +153,7 @@ def test_a_bundle_holds_the_manifest_its_signature_the_links_and_the_history() -
         "entries": [{"seq": link.seq, "hash": link.hash} for link in links],
         "files": {EVENTS_FILE: sha256(files[EVENTS_FILE]), HISTORY_FILE: sha256(files[HISTORY_FILE])},
         "signing": {"algorithm": "ECDSA_SHA_256", "key_id": "alias/caseline-acme-timeline-signing"},
+        "anchor": None,
     }
     assert [Link.model_validate_json(line) for line in files[EVENTS_FILE].splitlines()] == links
     assert files[HISTORY_FILE].decode() == HISTORY
@@ -413,3 +414,67 @@ def test_a_malformed_link_is_reported_not_raised(mangle: Callable[[Link], dict[s
     assert not result.valid
     assert result.problems[0] == "events.jsonl does not match the digest in the manifest"
     assert any(problem.startswith("events.jsonl") for problem in result.problems[1:])
+
+
+# Hostile bundles: refused, never a crash, never one thing shown and another verified
+
+
+def test_a_zip_with_a_second_entry_of_the_same_name_is_refused() -> None:
+    genuine = bundle()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(HISTORY_FILE, b"<html>forged</html>")
+        for name, content in files_of(genuine).items():
+            archive.writestr(name, content)
+    result = verify_bundle(buffer.getvalue(), PUBLIC_PEM)
+    assert not result.valid
+    assert "expected exactly the files" in result.problems[0]
+
+
+def test_a_manifest_that_repeats_a_key_is_refused() -> None:
+    files = files_of(bundle())
+    files[MANIFEST_FILE] = files[MANIFEST_FILE].replace(
+        b'"case_id": "case-1",', b'"case_id": "x", "case_id": "case-1",'
+    )
+    result = verify_bundle(zip_of(files), PUBLIC_PEM)
+    assert not result.valid
+    assert "repeats a key" in result.problems[0]
+
+
+@pytest.mark.parametrize("change", [{"files": []}, {"case_id": 5}, {"entries": "none"}])
+def test_a_manifest_of_the_wrong_shape_is_reported_not_raised(change: dict[str, Any]) -> None:
+    files = files_of(bundle())
+    files[MANIFEST_FILE] = json.dumps({**json.loads(files[MANIFEST_FILE]), **change}).encode()
+    result = verify_bundle(zip_of(files), PUBLIC_PEM)
+    assert not result.valid
+    assert result.problems[0].startswith("not a readable bundle")
+
+
+def test_the_anchor_in_the_manifest_is_checked_against_the_chain() -> None:
+    links = chain()
+    anchor = Anchor(case_id="case-1", seq=3, hash=links[2].hash, anchored_at=T0)
+    anchored = build_bundle(
+        tenant_id="acme",
+        case_id="case-1",
+        links=links,
+        history_html=HISTORY,
+        exported_at=T0,
+        key_id="k",
+        sign=signer(),
+        anchor=anchor,
+    )
+    assert verify_bundle(anchored, PUBLIC_PEM).valid
+    # A history cut short and re-signed with the genuine key still fails: it ends before its anchor.
+    cut = build_bundle(
+        tenant_id="acme",
+        case_id="case-1",
+        links=links[:2],
+        history_html=HISTORY,
+        exported_at=T0,
+        key_id="k",
+        sign=signer(),
+        anchor=anchor,
+    )
+    result = verify_bundle(cut, PUBLIC_PEM)
+    assert not result.valid
+    assert "ends before its anchor" in " ".join(result.problems)

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from pydantic import BaseModel, ValidationError
 
-from .chain import CANONICALIZATION, GENESIS_HASH, HASH_ALGORITHM, Link, canonical, verify_chain
+from .chain import CANONICALIZATION, GENESIS_HASH, HASH_ALGORITHM, Anchor, Link, canonical, verify_chain
 
 BUNDLE_FORMAT = "caseline-timeline-bundle/1"
 SIGNING_ALGORITHM = "ECDSA_SHA_256"
@@ -63,6 +63,7 @@ def build_bundle(
     exported_at: datetime,
     key_id: str,
     sign: Callable[[bytes], bytes],
+    anchor: Anchor | None = None,
 ) -> bytes:
     events = "".join(link.model_dump_json() + "\n" for link in links).encode()
     history = history_html.encode()
@@ -79,6 +80,8 @@ def build_bundle(
         "entries": [{"seq": link.seq, "hash": link.hash} for link in links],
         "files": {EVENTS_FILE: _sha256(events), HISTORY_FILE: _sha256(history)},
         "signing": {"algorithm": SIGNING_ALGORITHM, "key_id": key_id},
+        # The latest anchor when exported: the verifier checks the chain reaches it with the same hash.
+        "anchor": anchor.model_dump(mode="json") if anchor else None,
     }
     signature = base64.b64encode(sign(signed_statement(manifest)))
     buffer = io.BytesIO()
@@ -93,22 +96,56 @@ def build_bundle(
     return buffer.getvalue()
 
 
+MAX_UNPACKED_BYTES = 1 << 30
+_NAMES = (MANIFEST_FILE, SIGNATURE_FILE, EVENTS_FILE, HISTORY_FILE)
+
+
+class _Entry(BaseModel):
+    seq: int
+    hash: str
+
+
+class _Manifest(BaseModel):
+    """The parts of the manifest verification reads; a manifest without them is not a bundle."""
+
+    case_id: str
+    length: int
+    head_hash: str
+    entries: list[_Entry]
+    files: dict[str, str]
+    anchor: Anchor | None = None
+
+
 def _read(bundle: bytes) -> dict[str, bytes]:
+    """Exactly the four files, each once: a zip with two entries of one name shows one file to people and
+    another to programs."""
     with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
-        return {name: archive.read(name) for name in (MANIFEST_FILE, SIGNATURE_FILE, EVENTS_FILE, HISTORY_FILE)}
+        names = archive.namelist()
+        if sorted(names) != sorted(_NAMES):
+            raise ValueError(f"expected exactly the files {', '.join(_NAMES)}, found {', '.join(names)}")
+        if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED_BYTES:
+            raise ValueError("the bundle unpacks to more than 1 GiB")
+        return {name: archive.read(name) for name in _NAMES}
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("the manifest repeats a key")
+    return dict(pairs)
 
 
 def verify_bundle(bundle: bytes, public_key_pem: bytes) -> BundleVerification:
     """Checks the signature, both file digests, every link of the chain and the manifest's list of hashes."""
     try:
         files = _read(bundle)
-        manifest: dict[str, Any] = json.loads(files[MANIFEST_FILE])
+        manifest: dict[str, Any] = json.loads(files[MANIFEST_FILE], object_pairs_hook=_no_duplicate_keys)
+        expected = _Manifest.model_validate(manifest)
         public_key = load_pem_public_key(public_key_pem)
     except (zipfile.BadZipFile, KeyError, ValueError, RuntimeError, EOFError, zlib.error) as error:
-        # RuntimeError (and NotImplementedError): a flipped flag or compression method in a zip header.
+        # RuntimeError (and NotImplementedError): a flipped flag or compression method in a zip header;
+        # ValueError includes pydantic's ValidationError for a manifest that lacks what is verified.
         return BundleVerification(valid=False, problems=[f"not a readable bundle: {error}"])
-    if not isinstance(manifest, dict):
-        return BundleVerification(valid=False, problems=["not a readable bundle: the manifest is not an object"])
     if not isinstance(public_key, ec.EllipticCurvePublicKey):
         return BundleVerification(valid=False, problems=["the public key is not an elliptic-curve key"])
     problems: list[str] = []
@@ -124,27 +161,27 @@ def verify_bundle(bundle: bytes, public_key_pem: bytes) -> BundleVerification:
     except (InvalidSignature, ValueError):
         problems.append("the manifest's signature does not verify with this public key")
     for name in (EVENTS_FILE, HISTORY_FILE):
-        if manifest.get("files", {}).get(name) != _sha256(files[name]):
+        if expected.files.get(name) != _sha256(files[name]):
             problems.append(f"{name} does not match the digest in the manifest")
     try:
         links = [Link.model_validate_json(line) for line in files[EVENTS_FILE].splitlines() if line.strip()]
-        chain = verify_chain(links)
-        entries = [{"seq": link.seq, "hash": link.hash} for link in links]
+        chain = verify_chain(links, expected.anchor)
+        entries = [_Entry(seq=link.seq, hash=link.hash) for link in links]
     except (ValidationError, KeyError, TypeError, ValueError) as error:  # e.g. a record without seq, a bad salt
         return BundleVerification(
-            valid=False, case_id=manifest.get("case_id"), problems=[*problems, f"{EVENTS_FILE}: {error}"]
+            valid=False, case_id=expected.case_id, problems=[*problems, f"{EVENTS_FILE}: {error}"]
         )
     if not chain.valid:
         problems.append(f"the chain breaks at sequence number {chain.first_bad_seq}: {chain.reason}")
-    if entries != manifest.get("entries"):
+    if entries != expected.entries:
         problems.append("the links differ from the manifest's list of hashes")
-    if manifest.get("head_hash") != chain.head_hash or manifest.get("length") != len(links):
+    if expected.head_hash != chain.head_hash or expected.length != len(links):
         problems.append("the manifest's head hash or length does not match the chain")
-    if any(link.record.get("case_id") != manifest.get("case_id") for link in links):
+    if any(link.record.get("case_id") != expected.case_id for link in links):
         problems.append("a link belongs to another case")
     return BundleVerification(
         valid=not problems,
-        case_id=manifest.get("case_id"),
+        case_id=expected.case_id,
         length=len(links),
         head_hash=chain.head_hash,
         problems=problems,

@@ -34,8 +34,8 @@ class FieldDefinition(Contract):
     required: bool = False
     description: str | None = Field(default=None, max_length=2000)
     options: list[str] | None = Field(default=None, description="Allowed values of an enum field.")
-    minimum: float | None = Field(default=None, description="Smallest number, or money amount.")
-    maximum: float | None = Field(default=None, description="Largest number, or money amount.")
+    minimum: float | None = Field(default=None, allow_inf_nan=False, description="Smallest number, or money amount.")
+    maximum: float | None = Field(default=None, allow_inf_nan=False, description="Largest number, or money amount.")
     max_length: int | None = Field(default=None, ge=1, le=100_000, description="Longest text.")
     pattern: str | None = Field(default=None, max_length=500, description="Regular expression a text must match.")
     currencies: list[Annotated[str, Field(pattern=r"^[A-Z]{3}$")]] | None = Field(

@@ -100,7 +100,7 @@ class EventEnvelope(BaseModel):
         return {
             "Source": f"{EVENT_SOURCE_PREFIX}{source_service}",
             "DetailType": self.type,
-            "Detail": json.dumps(self.model_dump(mode="json"), separators=(",", ":")),
+            "Detail": json.dumps(self.model_dump(mode="json"), separators=(",", ":"), ensure_ascii=False),
             "EventBusName": bus_name,
             "Time": self.occurred_at,
         }

@@ -281,7 +281,7 @@ class HttpApi:
             raise ProblemError(415, "unsupported-media-type", "Unsupported media type", "Send application/json.")
         try:
             document = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        except (ValueError, RecursionError) as error:  # bad UTF-8 or JSON, absurd nesting or integer length
             raise ProblemError(
                 400, "malformed-json", "Malformed JSON", f"The body is not valid JSON: {error}."
             ) from None

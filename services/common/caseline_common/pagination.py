@@ -5,6 +5,7 @@ import binascii
 import json
 from typing import Any, Generic, TypeVar
 
+from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field
 
 ItemT = TypeVar("ItemT")
@@ -46,3 +47,17 @@ class Page(BaseModel, Generic[ItemT]):
     next_cursor: str | None = Field(
         default=None, description="Pass as `cursor` to get the next page; absent on the last."
     )
+
+
+def query_page(client: Any, query: dict[str, Any], start: dict[str, Any] | None) -> dict[str, Any]:
+    """One DynamoDB Query from `start`. A cursor that passed the checks above but still lies outside the
+    query's key range (DynamoDB's ValidationException) is the client's mistake, not a server error."""
+    if start:
+        query = {**query, "ExclusiveStartKey": start}
+    try:
+        response: dict[str, Any] = client.query(**query)
+    except ClientError as error:
+        if start and error.response["Error"]["Code"] == "ValidationException":
+            raise InvalidCursorError("The cursor does not belong to this query.") from error
+        raise
+    return response

@@ -89,7 +89,7 @@ def verify_timeline(call: Call) -> Reply:
     "GET",
     "/cases/{case_id}/timeline/export",
     summary="A signed bundle of the case history (zip)",
-    errors=(404, 406),
+    errors=(404, 406, 409),
     response_media_type=ZIP,
 )
 def export_timeline(call: Call) -> Reply:

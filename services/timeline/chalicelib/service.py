@@ -8,7 +8,7 @@ from typing import Protocol
 from caseline_common.bundle import build_bundle
 from caseline_common.chain import GENESIS_HASH, Anchor, Link, Verification, link_event, verify_chain
 from caseline_common.envelope import EventEnvelope, new_id
-from caseline_common.errors import ForbiddenError, NotFoundError
+from caseline_common.errors import ConflictError, ForbiddenError, NotFoundError
 from caseline_common.pagination import Page
 from caseline_common.tenant import StaffRole, TenantContext
 from pydantic import BaseModel
@@ -195,6 +195,13 @@ class TimelineService:
     def export(self, context: TenantContext, case_id: str) -> bytes:
         self._require(context, StaffRole.ADMIN, StaffRole.STAFF)
         links = self._links(case_id)
+        anchor = self._anchors.latest(case_id)
+        verification = verify_chain(links, anchor)
+        if not verification.valid:  # never sign a history that does not verify
+            raise ConflictError(
+                f"The timeline does not verify (sequence number {verification.first_bad_seq}: "
+                f"{verification.reason}); it will not be signed."
+            )
         return build_bundle(
             tenant_id=self._tenant_id,
             case_id=case_id,
@@ -203,6 +210,7 @@ class TimelineService:
             exported_at=self._clock(),
             key_id=self._signer.key_id,
             sign=self._signer.sign,
+            anchor=anchor,
         )
 
     def signing_key(self, context: TenantContext) -> SigningKey:

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 from caseline_common.contracts import CaseSnapshot, PublishedTemplate
 from caseline_common.envelope import EventEnvelope
-from caseline_common.pagination import Page, decode_cursor, encode_cursor
+from caseline_common.errors import ConflictError
+from caseline_common.pagination import Page, decode_cursor, encode_cursor, query_page
 from caseline_common.resources import CASES_TABLE
 
 from ..service import (
@@ -97,6 +98,8 @@ class DynamoCasesRepository:
             if error.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
             reasons = error.response.get("CancellationReasons", [])
+            if any(reason.get("Code") == "TransactionConflict" for reason in reasons):
+                raise ConflictError("Another request changed the same data at the same moment; retry.") from error
             failed = {i for i, reason in enumerate(reasons) if reason.get("Code") == "ConditionalCheckFailed"}
             if not failed:
                 raise
@@ -173,9 +176,7 @@ class DynamoCasesRepository:
             "ExpressionAttributeNames": {"#name": "name"},
             "Limit": limit,
         }
-        if start:
-            query["ExclusiveStartKey"] = start
-        response = self._client.query(**query)
+        response = query_page(self._client, query, start)
         return Page(
             items=[
                 TemplateSummary(
@@ -221,9 +222,7 @@ class DynamoCasesRepository:
             "ScanIndexForward": False,
             "Limit": limit,
         }
-        if start:
-            query["ExclusiveStartKey"] = start
-        response = self._client.query(**query)
+        response = query_page(self._client, query, start)
         return Page(
             items=[CaseSnapshot.model_validate_json(item["doc"]["S"]) for item in response["Items"]],
             next_cursor=encode_cursor(response.get("LastEvaluatedKey")),

@@ -11,6 +11,12 @@ if TYPE_CHECKING:
     from types_boto3_events.client import EventBridgeClient
 
 PUT_EVENTS_MAX_ENTRIES = 10
+PUT_EVENTS_MAX_BYTES = 256 * 1024  # per entry and per request, as EventBridge counts them
+
+
+def _entry_size(entry: dict[str, object]) -> int:
+    """EventBridge's size of an entry: its Source, DetailType, Detail (UTF-8), and 14 bytes for Time."""
+    return sum(len(str(entry[name]).encode()) for name in ("Source", "DetailType", "Detail")) + 14
 
 
 @dataclass(frozen=True)
@@ -41,9 +47,21 @@ class EventBridgePublisher:
     def publish(self, outgoing: Sequence[Outgoing]) -> list[str]:
         """Returns the record ids that could not be published after every retry, in input order."""
         failed: list[str] = []
-        for start in range(0, len(outgoing), PUT_EVENTS_MAX_ENTRIES):
-            failed += self._publish_chunk(list(outgoing[start : start + PUT_EVENTS_MAX_ENTRIES]))
-        return failed
+        chunk: list[Outgoing] = []
+        chunk_bytes = 0
+        for item in outgoing:
+            size = _entry_size(item.event.bus_entry(source_service=item.source, bus_name=self._bus))
+            if size > PUT_EVENTS_MAX_BYTES:  # can never be accepted: report it rather than retry forever
+                failed.append(item.record_id)
+                continue
+            if chunk and (len(chunk) == PUT_EVENTS_MAX_ENTRIES or chunk_bytes + size > PUT_EVENTS_MAX_BYTES):
+                failed += self._publish_chunk(chunk)
+                chunk, chunk_bytes = [], 0
+            chunk.append(item)
+            chunk_bytes += size
+        if chunk:
+            failed += self._publish_chunk(chunk)
+        return sorted(failed, key=[item.record_id for item in outgoing].index)
 
     def _publish_chunk(self, pending: list[Outgoing]) -> list[str]:
         for attempt in range(self._attempts):

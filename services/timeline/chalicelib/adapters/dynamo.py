@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 from caseline_common.chain import Link
 from caseline_common.envelope import EventEnvelope
-from caseline_common.pagination import Page, decode_cursor, encode_cursor
+from caseline_common.pagination import Page, decode_cursor, encode_cursor, query_page
 
 from ..domain.timeline import Order, TimelineFilter
 from ..service import AppendConflictError, DuplicateEventError, Head
@@ -75,7 +75,7 @@ class DynamoTimelineRepository:
         case_id = link.record["case_id"]
         link_item: dict[str, Any] = {
             **_link_key(case_id, link.seq),
-            "record": _s(json.dumps(link.record, separators=(",", ":"))),
+            "record": _s(json.dumps(link.record, separators=(",", ":"), ensure_ascii=False)),
             "hash": _s(link.hash),
             "prev_hash": _s(link.prev_hash),
             "event_id": _s(event.event_id),
@@ -86,7 +86,7 @@ class DynamoTimelineRepository:
             "occurred_at": _s(event.occurred_at.astimezone(UTC).isoformat()),  # compared as strings
         }
         if link.personal is not None and link.salt is not None:
-            link_item["personal"] = _s(json.dumps(link.personal, separators=(",", ":")))
+            link_item["personal"] = _s(json.dumps(link.personal, separators=(",", ":"), ensure_ascii=False))
             link_item["salt"] = _s(link.salt)
         head_put: dict[str, Any] = {
             "TableName": self._table,
@@ -132,7 +132,8 @@ class DynamoTimelineRepository:
             reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
             if reasons and reasons[0] == "ConditionalCheckFailed":
                 raise DuplicateEventError(event.event_id) from error
-            if "ConditionalCheckFailed" in reasons:
+            # TransactionConflict: another transaction was writing the same head at the same moment.
+            if {"ConditionalCheckFailed", "TransactionConflict"} & set(reasons):
                 raise AppendConflictError(case_id) from error
             raise
 
@@ -176,9 +177,7 @@ class DynamoTimelineRepository:
         if conditions:
             query["FilterExpression"] = " AND ".join(conditions)
         start = decode_cursor(cursor, expected={"pk": partition}, key_names={"pk", "sk"})
-        if start:
-            query["ExclusiveStartKey"] = start
-        response = self._client.query(**query)
+        response = query_page(self._client, query, start)
         return Page(
             items=[_link(item) for item in response["Items"]],
             next_cursor=encode_cursor(response.get("LastEvaluatedKey")),
