@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -41,7 +42,7 @@ def invoke(handler: LambdaHandler, function_name: str, event: dict[str, Any]) ->
     return identifiers
 
 
-class Pump(threading.Thread):
+class Pump(threading.Thread, ABC):
     """Polls as fast as there is work, and backs off to `max_idle_interval` while there is none."""
 
     max_idle_interval = 0.25
@@ -75,9 +76,9 @@ class Pump(threading.Thread):
                 self._stop_event.wait(idle_interval)
                 idle_interval = min(idle_interval * 2, self.max_idle_interval)
 
+    @abstractmethod
     def poll_once(self) -> bool:
         """Moves one batch; says whether there was anything to move."""
-        raise NotImplementedError
 
 
 class StreamPump(Pump):

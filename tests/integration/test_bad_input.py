@@ -133,6 +133,10 @@ BAD_REQUESTS: dict[str, Bad] = {
     "body over 200 KiB": Bad("POST", "/cases", 413, case_with(title="x" * MAX_REQUEST_BYTES)),
     "template over 200 KiB": Bad("POST", "/templates", 413, b" " * (MAX_REQUEST_BYTES + 1)),
     "body over 10 MB": Bad("POST", "/cases", 413, b" " * (10 * 1024 * 1024 + 1)),
+    # ids that cannot exist
+    "case id over a DynamoDB key's size": Bad("GET", "/cases/" + "A" * 2000, 404),
+    "template key with odd characters": Bad("GET", "/templates/%00%0A", 404),
+    "timeline of an overlong case id": Bad("GET", "/cases/" + "B" * 1500 + "/timeline", 404),
     # credentials
     "no token": Bad("POST", "/cases", 401, case_with(), auth="none"),
     "not a bearer token": Bad("GET", "/cases", 401, auth="basic"),

@@ -19,35 +19,14 @@ from caseline_common.chain import (
     verify_chain,
 )
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope, Visibility
-from chains import T0, chain_of
+from chains import T0, case_event, chain_of
 from pydantic import ValidationError
 
 SALT = "5a" * 16
-ANN = Actor(kind=ActorKind.USER, id="user-1", display_name="Ann Example")
 
 
-def event(
-    *,
-    case_id: str = "case-1",
-    event_type: str = "case.stage_changed",
-    actor: Actor = ANN,
-    data: dict[str, Any] | None = None,
-    personal: dict[str, Any] | None = None,
-    subjects: list[str] | None = None,
-    visibility: Visibility = Visibility.INTERNAL,
-) -> EventEnvelope:
-    return EventEnvelope.new(
-        tenant_id="acme",
-        case_id=case_id,
-        type=event_type,
-        actor=actor,
-        correlation_id="corr-1",
-        data=data,
-        personal=personal,
-        subjects=subjects,
-        visibility=visibility,
-        occurred_at=T0,
-    )
+def event(*, event_type: str = "case.stage_changed", **changes: Any) -> EventEnvelope:
+    return case_event(event_type, **changes)
 
 
 def five_links() -> list[Link]:

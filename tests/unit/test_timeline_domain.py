@@ -4,7 +4,7 @@ import io
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from types import ModuleType
 from typing import Any
 
@@ -15,6 +15,7 @@ from caseline_common.envelope import Actor, ActorKind, EventEnvelope, Visibility
 from caseline_common.errors import ForbiddenError, NotFoundError
 from caseline_common.pagination import Page
 from caseline_common.tenant import TenantContext
+from chains import T0, case_event
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -22,8 +23,6 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from caseline.local.loader import LoadedService
 
 TENANT_ID = "acme"  # as the contexts of conftest.py
-T0 = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
-ANN = Actor(kind=ActorKind.USER, id="user-1", display_name="Ann Example")
 PAT = "person-pat"
 
 
@@ -202,29 +201,14 @@ def service(
     )
 
 
-def event(
-    event_type: str = "case.stage_changed",
-    *,
-    case_id: str | None = "case-1",
-    actor: Actor = ANN,
-    personal: dict[str, Any] | None = None,
-    subjects: list[str] | None = None,
-    visibility: Visibility = Visibility.INTERNAL,
-    occurred_at: datetime = T0,
-    **data: Any,
-) -> EventEnvelope:
-    return EventEnvelope.new(
-        tenant_id=TENANT_ID,
-        case_id=case_id,
-        type=event_type,
-        actor=actor,
-        correlation_id="corr-1",
-        data=data,
-        personal=personal,
-        subjects=subjects,
-        visibility=visibility,
-        occurred_at=occurred_at,
-    )
+def event(event_type: str = "case.stage_changed", **changes: Any) -> EventEnvelope:
+    """Keyword arguments other than the envelope's own become its data."""
+    own = {
+        name: changes.pop(name)
+        for name in ("case_id", "actor", "personal", "subjects", "visibility", "occurred_at")
+        if name in changes
+    }
+    return case_event(event_type, data=changes, **own)
 
 
 def everything(domain: ModuleType) -> Any:

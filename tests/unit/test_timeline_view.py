@@ -1,19 +1,18 @@
 """What a timeline shows (domain/timeline.py): entries, filters, the external participant's view, the history page."""
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from types import ModuleType
 from typing import Any
 
 import pytest
 from caseline_common.chain import GENESIS_HASH, Link, link_event
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope, Visibility
+from chains import T0, case_event
 from pydantic import ValidationError
 
 from caseline.local.loader import LoadedService
 
-T0 = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
-ANN = Actor(kind=ActorKind.USER, id="user-1", display_name="Ann Example")
 PAT = "person-pat"
 
 
@@ -23,26 +22,11 @@ def domain(timeline: LoadedService) -> ModuleType:
 
 
 def event(
-    event_type: str = "case.comment_added",
-    *,
-    actor: Actor = ANN,
-    personal: dict[str, Any] | None = None,
-    subjects: list[str] | None = None,
-    visibility: Visibility = Visibility.EXTERNAL,
-    **data: Any,
+    event_type: str = "case.comment_added", *, visibility: Visibility = Visibility.EXTERNAL, **changes: Any
 ) -> EventEnvelope:
-    return EventEnvelope.new(
-        tenant_id="acme",
-        case_id="case-1",
-        type=event_type,
-        actor=actor,
-        correlation_id="corr-1",
-        data=data,
-        personal=personal,
-        subjects=subjects,
-        visibility=visibility,
-        occurred_at=T0,
-    )
+    """External by default; keyword arguments other than the envelope's own become its data."""
+    own = {name: changes.pop(name) for name in ("actor", "personal", "subjects") if name in changes}
+    return case_event(event_type, visibility=visibility, data=changes, **own)
 
 
 def link_of(each: EventEnvelope, seq: int = 1, case_id: str = "case-1") -> Link:

@@ -143,7 +143,7 @@ def verify_bundle(bundle: bytes, public_key_pem: bytes) -> BundleVerification:
         expected = _Manifest.model_validate(manifest)
         public_key = load_pem_public_key(public_key_pem)
     except (zipfile.BadZipFile, KeyError, ValueError, RuntimeError, EOFError, zlib.error) as error:
-        # RuntimeError (and NotImplementedError): a flipped flag or compression method in a zip header;
+        # RuntimeError and its subclasses: a zip header with a flipped flag or an unknown compression method;
         # ValueError includes pydantic's ValidationError for a manifest that lacks what is verified.
         return BundleVerification(valid=False, problems=[f"not a readable bundle: {error}"])
     if not isinstance(public_key, ec.EllipticCurvePublicKey):

@@ -27,6 +27,9 @@ CORRELATION_HEADER = "x-correlation-id"
 IDEMPOTENCY_HEADER = "idempotency-key"
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 _PATH_PARAMETER = re.compile(r"{(\w+)}")
+# Every id in a path (ULIDs, template keys, Cognito subjects, participant ids) fits this; anything else names
+# nothing that exists, and would otherwise reach DynamoDB as an oversized or odd key.
+_PATH_VALUE = re.compile(r"^[A-Za-z0-9._:@-]{1,256}$")
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -246,6 +249,9 @@ class HttpApi:
         if not spec.public:
             principal = self._verifier().principal_from_headers(headers)
             context = TenantContext(tenant_id=self._tenant_id(), principal=principal, correlation_id=correlation_id)
+        for name, value in path.items():
+            if not _PATH_VALUE.fullmatch(value):
+                raise ProblemError(404, "not-found", "Not found", f"No {name.replace('_', ' ')} {value[:64]!r}.")
         idempotency_key = headers.get(IDEMPOTENCY_HEADER)
         if idempotency_key is not None and (
             not spec.idempotent_create or not _IDEMPOTENCY_KEY.fullmatch(idempotency_key)
