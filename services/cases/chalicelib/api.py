@@ -1,17 +1,35 @@
 """HTTP routes of the cases service: parse, call a use case, reply. Errors are mapped in HttpApi."""
 
+import re
+from typing import Any
+
 from caseline_common.contracts import CaseSnapshot, CaseStatus, PublishedTemplate, TemplateDefinition
-from caseline_common.http import Call, Reply
+from caseline_common.http import Call, ProblemError, Reply, problem_for
 from caseline_common.pagination import Page
 from chalice.app import Blueprint
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from .domain.cases import OpenCaseRequest
+from .domain import cases as commands
+from .domain.cases import Comment, CommentRequest, OpenCaseRequest
+from .domain.migration import MigrationPreview
 from .runtime import cases_service, runtime
-from .service import CaseFilter, Created, TemplateSummary
+from .service import (
+    CaseFilter,
+    Created,
+    CriteriaReport,
+    DownloadLink,
+    TemplateDiff,
+    TemplateDraft,
+    TemplateSummary,
+    UploadRequest,
+    UploadTarget,
+)
 
 api = Blueprint(__name__)
 http = runtime.http_api(api)
+_KEY = r"^[a-z][a-z0-9_]{0,62}$"
+_SUBJECT = r"^[A-Za-z0-9._:@-]{1,256}$"
+_ETAG = re.compile(r'^(?:W/)?"?(\d{1,12})"?$')
 
 
 class PageQuery(BaseModel):
@@ -23,14 +41,76 @@ class PageQuery(BaseModel):
 
 class CaseListQuery(PageQuery):
     status: CaseStatus | None = None
-    stage: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,62}$")
+    stage: str | None = Field(default=None, pattern=_KEY)
+    template_key: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9-]{1,62}$")
+    owner: str | None = Field(default=None, pattern=_SUBJECT)
+    participant: str | None = Field(default=None, pattern=_SUBJECT, description="A participating user's subject.")
+    updated_since: AwareDatetime | None = None
 
 
-def _created(created: Created[PublishedTemplate] | Created[CaseSnapshot], location: str) -> Reply:
+class DiffQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    from_version: int = Field(alias="from", ge=1, le=1_000_000)
+    to_version: int = Field(alias="to", ge=1, le=1_000_000)
+
+
+class MigrationQuery(PageQuery):
+    to_version: int = Field(ge=1, le=1_000_000)
+
+
+class PublishRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    definition: TemplateDefinition | None = Field(default=None, description="What to publish; the draft if absent.")
+
+
+class MigrateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to_version: int = Field(ge=1, le=1_000_000)
+    case_ids: list[str] = Field(min_length=1, max_length=25)
+
+
+class MigrationResult(BaseModel):
+    case_id: str
+    migrated: bool
+    version: int | None = None
+    problem: str | None = None
+
+
+class MigrationResults(BaseModel):
+    results: list[MigrationResult]
+
+
+def _created(created: Created[Any], location: str) -> Reply:
     headers = {"Location": location}
     if created.replayed:
         headers["Idempotent-Replayed"] = "true"
     return Reply(created.resource, status=201, headers=headers)
+
+
+def _case_reply(case: CaseSnapshot, status: int = 200) -> Reply:
+    return Reply(case, status=status, headers={"ETag": f'"{case.version}"'})
+
+
+def _if_match(call: Call) -> int | None:
+    raw = call.headers.get("if-match")
+    if raw is None:
+        return None
+    match = _ETAG.fullmatch(raw.strip())
+    if match is None:
+        raise ProblemError(400, "invalid-if-match", "Invalid If-Match", 'If-Match must be a case ETag, such as "3".')
+    return int(match.group(1))
+
+
+def _page_version(raw: str) -> int:
+    if not raw.isdigit() or len(raw) > 9:
+        raise ProblemError(404, "not-found", "Not found", f"No version {raw[:16]!r}.")
+    return int(raw)
+
+
+# Templates
 
 
 @http.operation(
@@ -54,6 +134,16 @@ def list_templates(call: Call) -> Reply:
     return Reply(cases_service().list_templates(call.tenant(), limit=query.limit, cursor=query.cursor))
 
 
+@http.operation("GET", "/schemas/template", summary="The JSON Schema of the template format", public=True)
+def template_schema(_call: Call) -> Reply:
+    return Reply(template_json_schema())
+
+
+def template_json_schema() -> dict[str, Any]:
+    schema = TemplateDefinition.model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": "urn:caseline:template", **schema}
+
+
 @http.operation(
     "GET",
     "/templates/{key}",
@@ -63,6 +153,126 @@ def list_templates(call: Call) -> Reply:
 )
 def get_template(call: Call) -> Reply:
     return Reply(cases_service().get_template(call.tenant(), call.path["key"]))
+
+
+@http.operation(
+    "PUT",
+    "/templates/{key}/draft",
+    summary="Save a draft; it may still have mistakes, which are listed",
+    request=TemplateDefinition,
+    response=TemplateDraft,
+    errors=(413, 415, 422),
+)
+def save_draft(call: Call) -> Reply:
+    return Reply(cases_service().save_draft(call.tenant(), call.path["key"], call.body_as(TemplateDefinition)))
+
+
+@http.operation("GET", "/templates/{key}/draft", summary="The saved draft", response=TemplateDraft, errors=(404,))
+def get_draft(call: Call) -> Reply:
+    return Reply(cases_service().get_draft(call.tenant(), call.path["key"]))
+
+
+@http.operation(
+    "POST",
+    "/templates/{key}/versions",
+    summary="Publish the next version, from the body or the draft",
+    request=PublishRequest,
+    response=PublishedTemplate,
+    status=201,
+    idempotent_create=True,
+    errors=(404, 409, 413, 415, 422),
+)
+def publish_version(call: Call) -> Reply:
+    key = call.path["key"]
+    created = cases_service().publish_version(
+        call.tenant(), key, call.body_as(PublishRequest).definition, call.idempotency_key
+    )
+    return _created(created, f"/templates/{key}/versions/{created.resource.version}")
+
+
+@http.operation(
+    "GET",
+    "/templates/{key}/versions",
+    summary="Published versions of a template, oldest first",
+    query=PageQuery,
+    response=Page[PublishedTemplate],
+    errors=(422,),
+)
+def list_template_versions(call: Call) -> Reply:
+    query = call.query_as(PageQuery)
+    return Reply(
+        cases_service().list_template_versions(call.tenant(), call.path["key"], limit=query.limit, cursor=query.cursor)
+    )
+
+
+@http.operation(
+    "GET",
+    "/templates/{key}/versions/{version}",
+    summary="One published version",
+    response=PublishedTemplate,
+    errors=(404,),
+)
+def get_template_version(call: Call) -> Reply:
+    version = _page_version(call.path["version"])
+    return Reply(cases_service().get_template_version(call.tenant(), call.path["key"], version))
+
+
+@http.operation(
+    "GET",
+    "/templates/{key}/diff",
+    summary="What changed between two versions",
+    query=DiffQuery,
+    response=TemplateDiff,
+    errors=(404, 422),
+)
+def diff_template(call: Call) -> Reply:
+    query = call.query_as(DiffQuery)
+    return Reply(cases_service().diff_template(call.tenant(), call.path["key"], query.from_version, query.to_version))
+
+
+@http.operation(
+    "GET",
+    "/templates/{key}/migrations",
+    summary="Preview moving open cases to a version: which can move, and what they would still need",
+    query=MigrationQuery,
+    response=Page[MigrationPreview],
+    errors=(404, 422),
+)
+def preview_migration(call: Call) -> Reply:
+    query = call.query_as(MigrationQuery)
+    return Reply(
+        cases_service().preview_migration(
+            call.tenant(), call.path["key"], query.to_version, limit=query.limit, cursor=query.cursor
+        )
+    )
+
+
+@http.operation(
+    "POST",
+    "/templates/{key}/migrations",
+    summary="Move the selected open cases to a version; each case succeeds or fails on its own",
+    request=MigrateRequest,
+    response=MigrationResults,
+    errors=(404, 413, 415, 422),
+)
+def migrate_cases(call: Call) -> Reply:
+    body = call.body_as(MigrateRequest)
+    service = cases_service()
+    results = []
+    for case_id in dict.fromkeys(body.case_ids):
+        try:
+            case = service.migrate_case(call.tenant(), call.path["key"], body.to_version, case_id)
+            results.append(MigrationResult(case_id=case_id, migrated=True, version=case.template_version))
+        except Exception as error:
+            problem = problem_for(error)
+            if problem.status >= 500:
+                raise
+            issues = "; ".join(issue.detail for issue in problem.issues or [])
+            results.append(MigrationResult(case_id=case_id, migrated=False, problem=issues or problem.detail))
+    return Reply(MigrationResults(results=results))
+
+
+# Cases
 
 
 @http.operation(
@@ -77,28 +287,266 @@ def get_template(call: Call) -> Reply:
 )
 def open_case(call: Call) -> Reply:
     created = cases_service().open_case(call.tenant(), call.body_as(OpenCaseRequest), call.idempotency_key)
-    return _created(created, f"/cases/{created.resource.id}")
+    reply = _created(created, f"/cases/{created.resource.id}")
+    return Reply(reply.body, status=201, headers={**reply.headers, "ETag": f'"{created.resource.version}"'})
 
 
 @http.operation(
     "GET",
     "/cases",
-    summary="List cases, newest first, by status and/or stage",
+    summary="List cases the caller may see, most recently changed first",
     query=CaseListQuery,
     response=Page[CaseSnapshot],
     errors=(422,),
 )
 def list_cases(call: Call) -> Reply:
     query = call.query_as(CaseListQuery)
-    page = cases_service().list_cases(
-        call.tenant(),
-        CaseFilter(status=query.status, stage=query.stage),
-        limit=query.limit,
-        cursor=query.cursor,
+    case_filter = CaseFilter(
+        status=query.status,
+        stage=query.stage,
+        template_key=query.template_key,
+        owner=query.owner,
+        participant=query.participant,
+        updated_since=query.updated_since,
     )
-    return Reply(page)
+    return Reply(cases_service().list_cases(call.tenant(), case_filter, limit=query.limit, cursor=query.cursor))
 
 
 @http.operation("GET", "/cases/{case_id}", summary="One case", response=CaseSnapshot, errors=(404,))
 def get_case(call: Call) -> Reply:
-    return Reply(cases_service().get_case(call.tenant(), call.path["case_id"]))
+    return _case_reply(cases_service().get_case(call.tenant(), call.path["case_id"]))
+
+
+@http.operation(
+    "GET",
+    "/cases/{case_id}/criteria",
+    summary="What keeps the case in its stage, and what each forward move still needs",
+    response=CriteriaReport,
+    errors=(404,),
+)
+def case_criteria(call: Call) -> Reply:
+    return Reply(cases_service().criteria(call.tenant(), call.path["case_id"]))
+
+
+@http.operation(
+    "PATCH",
+    "/cases/{case_id}",
+    summary="Change field values or the title; send If-Match or `version`",
+    request=commands.UpdateCaseRequest,
+    response=CaseSnapshot,
+    errors=(404, 409, 412, 413, 415, 422, 428),
+)
+def update_case(call: Call) -> Reply:
+    body = call.body_as(commands.UpdateCaseRequest)
+    if_match = _if_match(call)
+    if if_match is None and body.version is None:
+        raise ProblemError(
+            428, "precondition-required", "Precondition required", "Send If-Match or the version you read."
+        )
+    case = cases_service().command(
+        call.tenant(),
+        call.path["case_id"],
+        lambda work: work.update(body),
+        expected_version=body.version,
+        if_match=if_match,
+    )
+    return _case_reply(case)
+
+
+def _case_command(
+    path: str,
+    summary: str,
+    request: type[BaseModel] | None,
+    run: Any,
+    *,
+    name: str,
+    errors: tuple[int, ...] = (404, 409, 412, 413, 415, 422),
+) -> None:
+    """Declares a POST command on one case: one read, one transactional write, the new case back."""
+
+    def view(call: Call) -> Reply:
+        body = call.body_as(request) if request is not None else None
+        case = cases_service().command(
+            call.tenant(),
+            call.path["case_id"],
+            lambda work: run(work, call, body),
+            if_match=_if_match(call),
+            operation=name,
+            idempotency_key=call.idempotency_key,
+            body=body,
+        )
+        return _case_reply(case)
+
+    view.__name__ = name
+    http.operation(
+        "POST", path, summary=summary, request=request, response=CaseSnapshot, idempotent_create=True, errors=errors
+    )(view)
+
+
+_case_command(
+    "/cases/{case_id}/transitions",
+    "Move the case to another stage; unmet criteria answer 409 with each of them",
+    commands.TransitionRequest,
+    lambda work, _call, body: work.transition(body),
+    name="transition_case",
+)
+_case_command(
+    "/cases/{case_id}/close",
+    "Close the case from a final stage",
+    commands.StatusChangeRequest,
+    lambda work, _call, body: work.close(body),
+    name="close_case",
+)
+_case_command(
+    "/cases/{case_id}/cancel",
+    "Cancel the case, with a reason",
+    commands.StatusChangeRequest,
+    lambda work, _call, body: work.cancel(body),
+    name="cancel_case",
+)
+_case_command(
+    "/cases/{case_id}/reopen",
+    "Reopen a closed or cancelled case, with a reason",
+    commands.StatusChangeRequest,
+    lambda work, _call, body: work.reopen(body),
+    name="reopen_case",
+)
+_case_command(
+    "/cases/{case_id}/assignment",
+    "Give the case another owner",
+    commands.AssignRequest,
+    lambda work, _call, body: work.assign(body),
+    name="assign_case",
+)
+_case_command(
+    "/cases/{case_id}/tasks",
+    "Add an ad hoc task to the current stage, with a reason",
+    commands.AddTaskRequest,
+    lambda work, _call, body: work.add_task(body),
+    name="add_task",
+)
+_case_command(
+    "/cases/{case_id}/tasks/{task_id}/complete",
+    "Mark a task done",
+    None,
+    lambda work, call, _body: work.complete_task(call.path["task_id"]),
+    name="complete_task",
+    errors=(404, 409, 412),
+)
+_case_command(
+    "/cases/{case_id}/tasks/{task_id}/reopen",
+    "Reopen a done task, with a reason",
+    commands.ReasonRequest,
+    lambda work, call, body: work.reopen_task(call.path["task_id"], body),
+    name="reopen_task",
+)
+_case_command(
+    "/cases/{case_id}/tasks/{task_id}/assignment",
+    "Assign a task to a person and/or a role",
+    commands.AssignTaskRequest,
+    lambda work, call, body: work.assign_task(call.path["task_id"], body),
+    name="assign_task",
+)
+_case_command(
+    "/cases/{case_id}/participants",
+    "Add an internal (user id) or external (name, e-mail) participant",
+    commands.AddParticipantRequest,
+    lambda work, _call, body: work.add_participant(body),
+    name="add_participant",
+)
+_case_command(
+    "/cases/{case_id}/participants/{participant_id}/role",
+    "Change a participant's role",
+    commands.ChangeRoleRequest,
+    lambda work, call, body: work.change_participant_role(call.path["participant_id"], body),
+    name="change_participant_role",
+)
+_case_command(
+    "/cases/{case_id}/participants/{participant_id}/remove",
+    "Remove a participant",
+    None,
+    lambda work, call, _body: work.remove_participant(call.path["participant_id"]),
+    name="remove_participant",
+    errors=(404, 409, 412),
+)
+_case_command(
+    "/cases/{case_id}/decisions",
+    "Record a decision with its rationale",
+    commands.RecordDecisionRequest,
+    lambda work, _call, body: work.record_decision(body),
+    name="record_decision",
+)
+
+
+# Comments
+
+
+@http.operation(
+    "POST",
+    "/cases/{case_id}/comments",
+    summary="Comment on the case, internally or shared with its external participants",
+    request=CommentRequest,
+    response=Comment,
+    status=201,
+    idempotent_create=True,
+    errors=(404, 413, 415, 422),
+)
+def add_comment(call: Call) -> Reply:
+    case_id = call.path["case_id"]
+    created = cases_service().add_comment(call.tenant(), case_id, call.body_as(CommentRequest), call.idempotency_key)
+    return _created(created, f"/cases/{case_id}/comments")
+
+
+@http.operation(
+    "GET",
+    "/cases/{case_id}/comments",
+    summary="Comments, oldest first",
+    query=PageQuery,
+    response=Page[Comment],
+    errors=(404, 422),
+)
+def list_comments(call: Call) -> Reply:
+    query = call.query_as(PageQuery)
+    return Reply(
+        cases_service().list_comments(call.tenant(), call.path["case_id"], limit=query.limit, cursor=query.cursor)
+    )
+
+
+# Documents
+
+
+@http.operation(
+    "POST",
+    "/cases/{case_id}/documents/uploads",
+    summary="Get a presigned form to upload a document into quarantine",
+    request=UploadRequest,
+    response=UploadTarget,
+    status=201,
+    errors=(404, 413, 415, 422),
+)
+def start_upload(call: Call) -> Reply:
+    target = cases_service().start_upload(call.tenant(), call.path["case_id"], call.body_as(UploadRequest))
+    return Reply(target, status=201)
+
+
+@http.operation(
+    "POST",
+    "/cases/{case_id}/documents/uploads/{upload_id}/confirm",
+    summary="Check an uploaded file (SHA-256, size, type) and add it as its type's next version",
+    response=CaseSnapshot,
+    errors=(404, 409, 422),
+)
+def confirm_upload(call: Call) -> Reply:
+    return _case_reply(cases_service().confirm_upload(call.tenant(), call.path["case_id"], call.path["upload_id"]))
+
+
+@http.operation(
+    "GET",
+    "/cases/{case_id}/documents/{document_type}/versions/{version}",
+    summary="A short-lived link to download one version of a document",
+    response=DownloadLink,
+    errors=(404,),
+)
+def download_document(call: Call) -> Reply:
+    version = _page_version(call.path["version"])
+    return Reply(cases_service().download(call.tenant(), call.path["case_id"], call.path["document_type"], version))

@@ -7,6 +7,7 @@ from caseline_common.runtime import ServiceRuntime
 from caseline_common.settings import ServiceSettings
 from pydantic import Field
 
+from .adapters.documents import S3DocumentStore
 from .adapters.dynamo import DynamoCasesRepository
 from .adapters.publisher import EventBridgePublisher
 from .service import CasesService
@@ -23,7 +24,8 @@ runtime = ServiceRuntime("cases", CasesSettings)
 @cache
 def cases_service() -> CasesService:
     repository = DynamoCasesRepository(runtime.aws.dynamodb(), runtime.settings.cases_table)
-    return CasesService(repository, clock=utc_now, new_id=new_id)
+    documents = S3DocumentStore(runtime.aws.s3(), runtime.settings.documents_bucket)
+    return CasesService(repository, documents, clock=utc_now, new_id=new_id)
 
 
 @cache

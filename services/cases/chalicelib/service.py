@@ -5,19 +5,47 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-from caseline_common.contracts import CaseSnapshot, CaseStatus, PublishedTemplate, TemplateDefinition
+from caseline_common.contracts import (
+    CaseSnapshot,
+    CaseStatus,
+    DocumentVersion,
+    Permission,
+    PublishedTemplate,
+    TemplateDefinition,
+)
 from caseline_common.envelope import EventEnvelope
-from caseline_common.errors import FieldIssue, ForbiddenError, InvalidInputError, NotFoundError
+from caseline_common.errors import (
+    ConflictError,
+    FieldIssue,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+    PreconditionFailedError,
+)
 from caseline_common.pagination import Page
 from caseline_common.tenant import StaffRole, TenantContext
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from .domain.cases import OpenCaseRequest, open_case
-from .domain.templates import publish_first_version
+from .domain.access import CaseAccess, case_access, redact, visible_case
+from .domain.cases import (
+    CaseWork,
+    Change,
+    Comment,
+    CommentRequest,
+    OpenCaseRequest,
+    Unmet,
+    open_case,
+    unmet_entry_criteria,
+    unmet_exit_criteria,
+)
+from .domain.migration import MigrationPreview, migrate, preview_migration
+from .domain.templates import diff_templates, following_stages, template_issues
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
+UPLOAD_WINDOW = timedelta(minutes=15)
+DOWNLOAD_WINDOW = timedelta(minutes=5)
 
 
 class TemplateSummary(BaseModel):
@@ -27,10 +55,28 @@ class TemplateSummary(BaseModel):
     published_at: datetime
 
 
+class TemplateDraft(BaseModel):
+    definition: TemplateDefinition
+    saved_at: datetime
+    saved_by: str
+    issues: list[FieldIssue] = Field(description="What must be fixed before this draft can be published.")
+
+
+class TemplateDiff(BaseModel):
+    key: str
+    from_version: int
+    to_version: int
+    changes: list[dict[str, Any]]
+
+
 @dataclass(frozen=True)
 class CaseFilter:
     status: CaseStatus | None = None
     stage: str | None = None
+    template_key: str | None = None
+    owner: str | None = None
+    participant: str | None = None
+    updated_since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +97,55 @@ class TemplateExistsError(Exception):
     pass
 
 
+class StaleVersionError(Exception):
+    """The case changed since it was read; carries the version it has now, when known."""
+
+    def __init__(self, current_version: int | None) -> None:
+        super().__init__(current_version)
+        self.current_version = current_version
+
+
+class UploadTarget(BaseModel):
+    """Where to POST the file: a form to send as multipart/form-data, with the file as the last part."""
+
+    upload_id: str
+    url: str
+    fields: dict[str, str]
+    expires_at: datetime
+    max_size_bytes: int
+
+
+class DownloadLink(BaseModel):
+    url: str
+    expires_at: datetime
+    filename: str
+    content_type: str
+    sha256: str
+
+
+class UploadRequest(BaseModel):
+    type: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$", description="The document type's key.")
+    filename: str = Field(min_length=1, max_length=255, pattern=r"^[^/\\\x00-\x1f]+$")
+    content_type: str = Field(pattern=r"^[a-z]+/[a-z0-9.+-]+$", max_length=127)
+    size: int = Field(ge=1, le=5 * 1024**3, description="Bytes; the upload may not be larger.")
+
+
+@dataclass(frozen=True)
+class StoredUpload:
+    """A file in quarantine, as S3 holds it."""
+
+    size: int
+    content_type: str
+    sha256: str
+    metadata: dict[str, str]
+
+
+class CriteriaReport(BaseModel):
+    stage: str
+    unmet_to_leave: list[Unmet]
+    next_stages: dict[str, list[Unmet]] = Field(description="For each forward move, what is still unmet.")
+
+
 class CasesRepository(Protocol):
     def publish_template(
         self, template: PublishedTemplate, event: EventEnvelope, claim: IdempotencyClaim | None
@@ -58,15 +153,43 @@ class CasesRepository(Protocol):
 
     def latest_template(self, key: str) -> PublishedTemplate | None: ...
 
+    def template_version(self, key: str, version: int) -> PublishedTemplate | None: ...
+
+    def list_template_versions(self, key: str, *, limit: int, cursor: str | None) -> Page[PublishedTemplate]: ...
+
     def list_templates(self, *, limit: int, cursor: str | None) -> Page[TemplateSummary]: ...
 
+    def save_draft(self, draft: TemplateDraft) -> None: ...
+
+    def draft(self, key: str) -> TemplateDraft | None: ...
+
     def create_case(self, case: CaseSnapshot, event: EventEnvelope, claim: IdempotencyClaim | None) -> None: ...
+
+    def save_change(self, before: CaseSnapshot, change: Change, claim: IdempotencyClaim | None) -> None: ...
 
     def get_case(self, case_id: str) -> CaseSnapshot | None: ...
 
     def list_cases(self, case_filter: CaseFilter, *, limit: int, cursor: str | None) -> Page[CaseSnapshot]: ...
 
+    def add_comment(self, comment: Comment, event: EventEnvelope, claim: IdempotencyClaim | None) -> None: ...
+
+    def list_comments(self, case_id: str, *, limit: int, cursor: str | None) -> Page[Comment]: ...
+
     def idempotency_claim(self, scope: str) -> IdempotencyClaim | None: ...
+
+
+class DocumentStore(Protocol):
+    def upload_target(
+        self, key: str, *, content_type: str, max_size: int, metadata: dict[str, str], expires_in: timedelta
+    ) -> tuple[str, dict[str, str]]: ...
+
+    def inspect(self, key: str) -> StoredUpload | None: ...
+
+    def promote(self, source: str, destination: str) -> None: ...
+
+    def discard(self, key: str) -> None: ...
+
+    def download_url(self, key: str, *, filename: str, content_type: str, expires_in: timedelta) -> str: ...
 
 
 ResourceT = TypeVar("ResourceT")
@@ -80,16 +203,34 @@ class Created(Generic[ResourceT]):
     replayed: bool
 
 
-def _request_hash(body: BaseModel) -> str:
-    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+def _request_hash(body: BaseModel | None) -> str:
+    document = body.model_dump(mode="json") if body is not None else None
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def quarantine_key(case_id: str, upload_id: str) -> str:
+    return f"quarantine/{case_id}/{upload_id}"
+
+
+def document_key(case_id: str, type_key: str, upload_id: str) -> str:
+    return f"cases/{case_id}/{type_key}/{upload_id}"
+
+
+CaseCommand = Callable[[CaseWork], Change | None]
 
 
 class CasesService:
     def __init__(
-        self, repository: CasesRepository, *, clock: Callable[[], datetime], new_id: Callable[[], str]
+        self,
+        repository: CasesRepository,
+        documents: DocumentStore,
+        *,
+        clock: Callable[[], datetime],
+        new_id: Callable[[], str],
     ) -> None:
         self._repository = repository
+        self._documents = documents
         self._clock = clock
         self._new_id = new_id
 
@@ -98,7 +239,7 @@ class CasesService:
             raise ForbiddenError("Your role does not allow this.")
 
     def _claim(
-        self, context: TenantContext, operation: str, key: str | None, body: BaseModel, resource_id: str
+        self, context: TenantContext, operation: str, key: str | None, body: BaseModel | None, resource_id: str
     ) -> IdempotencyClaim | None:
         if key is None:
             return None
@@ -128,11 +269,10 @@ class CasesService:
     def publish_template(
         self, context: TenantContext, definition: TemplateDefinition, idempotency_key: str | None
     ) -> Created[PublishedTemplate]:
-        self._require(context, StaffRole.ADMIN)
-        template, event = publish_first_version(definition, context, now=self._clock())
+        """Version 1 of a new template."""
         claim = self._claim(context, "publish_template", idempotency_key, definition, definition.key)
         try:
-            self._repository.publish_template(template, event, claim)
+            return Created(self._publish(context, definition, version=1, claim=claim), replayed=False)
         except IdempotencyKeyUsedError:
             assert claim is not None
             return Created(self.get_template(context, self._replayed_resource_id(claim)), replayed=True)
@@ -141,7 +281,77 @@ class CasesService:
                 f"A template with key {definition.key} already exists.",
                 [FieldIssue(pointer="/key", detail="already exists; publish a new version of it instead")],
             ) from None
-        return Created(template, replayed=False)
+
+    def publish_version(
+        self,
+        context: TenantContext,
+        key: str,
+        definition: TemplateDefinition | None,
+        idempotency_key: str | None,
+    ) -> Created[PublishedTemplate]:
+        """The next version of a template, from the body or else from the saved draft."""
+        self._require(context, StaffRole.ADMIN)
+        if definition is None:
+            draft = self._repository.draft(key)
+            if draft is None:
+                raise NotFoundError(f"Template {key} has no draft to publish; send a definition.")
+            definition = draft.definition
+        if definition.key != key:
+            raise InvalidInputError(
+                "The key differs.", [FieldIssue(pointer="/definition/key", detail=f"must be {key}")]
+            )
+        latest = self._repository.latest_template(key)
+        version = latest.version + 1 if latest else 1
+        claim = self._claim(context, f"publish_version#{key}", idempotency_key, definition, key)
+        try:
+            return Created(self._publish(context, definition, version=version, claim=claim), replayed=False)
+        except IdempotencyKeyUsedError:
+            assert claim is not None
+            return Created(self.get_template(context, self._replayed_resource_id(claim)), replayed=True)
+        except TemplateExistsError:
+            raise ConflictError(f"Version {version} of {key} was published meanwhile; retry.") from None
+
+    def _publish(
+        self, context: TenantContext, definition: TemplateDefinition, *, version: int, claim: IdempotencyClaim | None
+    ) -> PublishedTemplate:
+        self._require(context, StaffRole.ADMIN)
+        issues = template_issues(definition)
+        if issues:
+            raise InvalidInputError("The template has mistakes.", issues)
+        now = self._clock()
+        template = PublishedTemplate(
+            definition=definition, version=version, published_at=now, published_by=context.principal.subject
+        )
+        event = EventEnvelope.new(
+            tenant_id=context.tenant_id,
+            type="template.published",
+            actor=context.principal.actor(),
+            correlation_id=context.correlation_id,
+            occurred_at=now,
+            data={"template_key": definition.key, "version": version, "name": definition.name},
+        )
+        self._repository.publish_template(template, event, claim)
+        return template
+
+    def save_draft(self, context: TenantContext, key: str, definition: TemplateDefinition) -> TemplateDraft:
+        self._require(context, StaffRole.ADMIN)
+        if definition.key != key:
+            raise InvalidInputError("The key differs.", [FieldIssue(pointer="/key", detail=f"must be {key}")])
+        draft = TemplateDraft(
+            definition=definition,
+            saved_at=self._clock(),
+            saved_by=context.principal.subject,
+            issues=template_issues(definition),
+        )
+        self._repository.save_draft(draft)
+        return draft
+
+    def get_draft(self, context: TenantContext, key: str) -> TemplateDraft:
+        self._require(context, StaffRole.ADMIN)
+        draft = self._repository.draft(key)
+        if draft is None:
+            raise NotFoundError(f"Template {key} has no draft.")
+        return draft
 
     def get_template(self, context: TenantContext, key: str) -> PublishedTemplate:
         self._require(context, StaffRole.ADMIN, StaffRole.STAFF)
@@ -150,11 +360,74 @@ class CasesService:
             raise NotFoundError(f"No template {key}.")
         return template
 
+    def get_template_version(self, context: TenantContext, key: str, version: int) -> PublishedTemplate:
+        self._require(context, StaffRole.ADMIN, StaffRole.STAFF)
+        template = self._repository.template_version(key, version)
+        if template is None:
+            raise NotFoundError(f"No version {version} of template {key}.")
+        return template
+
+    def list_template_versions(
+        self, context: TenantContext, key: str, *, limit: int, cursor: str | None
+    ) -> Page[PublishedTemplate]:
+        self._require(context, StaffRole.ADMIN, StaffRole.STAFF)
+        return self._repository.list_template_versions(key, limit=limit, cursor=cursor)
+
     def list_templates(self, context: TenantContext, *, limit: int, cursor: str | None) -> Page[TemplateSummary]:
         self._require(context, StaffRole.ADMIN, StaffRole.STAFF)
         return self._repository.list_templates(limit=limit, cursor=cursor)
 
+    def diff_template(self, context: TenantContext, key: str, before: int, after: int) -> TemplateDiff:
+        old = self.get_template_version(context, key, before)
+        new = self.get_template_version(context, key, after)
+        changes = diff_templates(old.definition, new.definition)
+        return TemplateDiff(
+            key=key,
+            from_version=before,
+            to_version=after,
+            changes=[{k: v for k, v in vars(change).items() if v is not None} for change in changes],
+        )
+
+    # Migration
+
+    def preview_migration(
+        self, context: TenantContext, key: str, to_version: int, *, limit: int, cursor: str | None
+    ) -> Page[MigrationPreview]:
+        self._require(context, StaffRole.ADMIN)
+        target = self.get_template_version(context, key, to_version)
+        page = self._repository.list_cases(
+            CaseFilter(template_key=key, status=CaseStatus.OPEN), limit=limit, cursor=cursor
+        )
+        return Page(
+            items=[preview_migration(case, target) for case in page.items if case.template_version != to_version],
+            next_cursor=page.next_cursor,
+        )
+
+    def migrate_case(self, context: TenantContext, key: str, to_version: int, case_id: str) -> CaseSnapshot:
+        self._require(context, StaffRole.ADMIN)
+        target = self.get_template_version(context, key, to_version)
+        case = self._case(context, case_id)[0]
+        if case.template_key != key:
+            raise InvalidInputError(
+                "The case uses another template.", [FieldIssue(pointer="/case_ids", detail=f"{case_id} is not a {key}")]
+            )
+        return self.command(context, case_id, lambda work: migrate(work, target))
+
     # Cases
+
+    def _template_of(self, case: CaseSnapshot) -> PublishedTemplate:
+        template = self._repository.template_version(case.template_key, case.template_version)
+        if template is None:
+            raise RuntimeError(f"case {case.id} is pinned to a missing template version")
+        return template
+
+    def _case(self, context: TenantContext, case_id: str) -> tuple[CaseSnapshot, PublishedTemplate, CaseAccess]:
+        self._require(context, StaffRole.ADMIN, StaffRole.STAFF)
+        case = self._repository.get_case(case_id)
+        if case is None or case.tenant_id != context.tenant_id:
+            raise NotFoundError(f"No case {case_id}.")
+        template = self._template_of(case)
+        return case, template, visible_case(template.definition, case, context.principal)
 
     def open_case(
         self, context: TenantContext, request: OpenCaseRequest, idempotency_key: str | None
@@ -166,24 +439,191 @@ class CasesService:
                 "Unknown template.",
                 [FieldIssue(pointer="/template_key", detail=f"no template {request.template_key}")],
             )
-        case, event = open_case(template, request, context, case_id=self._new_id(), now=self._clock())
-        claim = self._claim(context, "open_case", idempotency_key, request, case.id)
+        change = open_case(template, request, context, case_id=self._new_id(), now=self._clock(), new_id=self._new_id)
+        claim = self._claim(context, "open_case", idempotency_key, request, change.case.id)
         try:
-            self._repository.create_case(case, event, claim)
+            self._repository.create_case(change.case, change.event, claim)
         except IdempotencyKeyUsedError:
             assert claim is not None
             return Created(self.get_case(context, self._replayed_resource_id(claim)), replayed=True)
-        return Created(case, replayed=False)
+        access = case_access(template.definition, change.case, context.principal)
+        return Created(redact(change.case, access), replayed=False)
 
     def get_case(self, context: TenantContext, case_id: str) -> CaseSnapshot:
-        self._require(context, StaffRole.ADMIN, StaffRole.STAFF)
-        case = self._repository.get_case(case_id)
-        if case is None or case.tenant_id != context.tenant_id:
-            raise NotFoundError(f"No case {case_id}.")
-        return case
+        case, _, access = self._case(context, case_id)
+        return redact(case, access)
+
+    def criteria(self, context: TenantContext, case_id: str) -> CriteriaReport:
+        case, template, _ = self._case(context, case_id)
+        definition = template.definition
+        stage = next(each for each in definition.stages if each.key == case.stage)
+        unmet = unmet_exit_criteria(definition, case)
+        return CriteriaReport(
+            stage=case.stage,
+            unmet_to_leave=unmet,
+            next_stages={
+                target: unmet + unmet_entry_criteria(definition, case, target)
+                for target in following_stages(definition, stage)
+            },
+        )
 
     def list_cases(
         self, context: TenantContext, case_filter: CaseFilter, *, limit: int, cursor: str | None
     ) -> Page[CaseSnapshot]:
+        """Cases the caller may see. For non-admins, cases they may not see are left out of the page."""
         self._require(context, StaffRole.ADMIN, StaffRole.STAFF)
-        return self._repository.list_cases(case_filter, limit=limit, cursor=cursor)
+        page = self._repository.list_cases(case_filter, limit=limit, cursor=cursor)
+        visible = []
+        for case in page.items:
+            access = case_access(self._template_of(case).definition, case, context.principal)
+            if access.can_view:
+                visible.append(redact(case, access))
+        return Page(items=visible, next_cursor=page.next_cursor)
+
+    def command(
+        self,
+        context: TenantContext,
+        case_id: str,
+        run: CaseCommand,
+        *,
+        expected_version: int | None = None,
+        if_match: int | None = None,
+        operation: str | None = None,
+        idempotency_key: str | None = None,
+        body: BaseModel | None = None,
+    ) -> CaseSnapshot:
+        """Reads the case once, runs one command on it and writes the result with its event in one transaction,
+        conditional on the version read. A stale `expected_version` is 409, a stale If-Match 412."""
+        case, template, access = self._case(context, case_id)
+        if if_match is not None and if_match != case.version:
+            raise PreconditionFailedError(
+                f"The case is at version {case.version}, not {if_match}.", current_version=case.version
+            )
+        if expected_version is not None and expected_version != case.version:
+            raise ConflictError(
+                f"The case is at version {case.version}, not {expected_version}; reload it and retry.",
+                current_version=case.version,
+            )
+        work = CaseWork(template, case, access, context, self._clock(), self._new_id)
+        change = run(work)
+        if change is None:
+            return redact(case, access)
+        claim = self._claim(context, f"{operation}#{case_id}", idempotency_key, body, case_id) if operation else None
+        try:
+            self._repository.save_change(case, change, claim)
+        except IdempotencyKeyUsedError:
+            assert claim is not None
+            self._replayed_resource_id(claim)
+            return self.get_case(context, case_id)
+        except StaleVersionError as stale:
+            error = PreconditionFailedError if if_match is not None else ConflictError
+            raise error(
+                "The case changed while this request ran; reload it and retry.",
+                current_version=stale.current_version,
+            ) from None
+        after = case_access(template.definition, change.case, context.principal)
+        return redact(change.case, after if after.can_view else access)
+
+    # Comments
+
+    def add_comment(
+        self, context: TenantContext, case_id: str, request: CommentRequest, idempotency_key: str | None
+    ) -> Created[Comment]:
+        case, template, access = self._case(context, case_id)
+        comment, event = CaseWork(template, case, access, context, self._clock(), self._new_id).comment(request)
+        claim = self._claim(context, f"comment#{case_id}", idempotency_key, request, comment.id)
+        try:
+            self._repository.add_comment(comment, event, claim)
+        except IdempotencyKeyUsedError:
+            assert claim is not None
+            comment_id = self._replayed_resource_id(claim)
+            page = self._repository.list_comments(case_id, limit=100, cursor=None)
+            earlier = next((each for each in page.items if each.id == comment_id), comment)
+            return Created(earlier, replayed=True)
+        return Created(comment, replayed=False)
+
+    def list_comments(self, context: TenantContext, case_id: str, *, limit: int, cursor: str | None) -> Page[Comment]:
+        self._case(context, case_id)
+        return self._repository.list_comments(case_id, limit=limit, cursor=cursor)
+
+    # Documents
+
+    def start_upload(self, context: TenantContext, case_id: str, request: UploadRequest) -> UploadTarget:
+        case, template, access = self._case(context, case_id)
+        work = CaseWork(template, case, access, context, self._clock(), self._new_id)
+        definition = work.document_type(request.type, content_type=request.content_type, size=request.size)
+        upload_id = self._new_id()
+        url, fields = self._documents.upload_target(
+            quarantine_key(case_id, upload_id),
+            content_type=request.content_type,
+            max_size=definition.max_size_bytes,
+            metadata={
+                "case-id": case_id,
+                "document-type": request.type,
+                "filename": request.filename,
+                "uploaded-by": context.principal.subject,
+            },
+            expires_in=UPLOAD_WINDOW,
+        )
+        return UploadTarget(
+            upload_id=upload_id,
+            url=url,
+            fields=fields,
+            expires_at=work.now + UPLOAD_WINDOW,
+            max_size_bytes=definition.max_size_bytes,
+        )
+
+    def confirm_upload(self, context: TenantContext, case_id: str, upload_id: str) -> CaseSnapshot:
+        """Checks the file that arrived in quarantine and adds it to the case as its type's next version.
+
+        Confirming twice is harmless: the second call finds the version already on the case."""
+        case, template, access = self._case(context, case_id)
+        if any(v.upload_id == upload_id for document in case.documents for v in document.versions):
+            return redact(case, access)
+        source = quarantine_key(case_id, upload_id)
+        stored = self._documents.inspect(source)
+        if stored is None or stored.metadata.get("case-id") != case_id:
+            raise NotFoundError(f"No upload {upload_id} has arrived for this case.")
+        type_key = stored.metadata.get("document-type", "")
+        work = CaseWork(template, case, access, context, self._clock(), self._new_id)
+        try:  # what arrived is checked again: the form's conditions are the client's promise, not proof
+            work.document_type(type_key, content_type=stored.content_type, size=stored.size)
+        except InvalidInputError:
+            self._documents.discard(source)
+            raise
+        upload = DocumentVersion(
+            version=1,
+            upload_id=upload_id,
+            object_key=document_key(case_id, type_key, upload_id),
+            filename=stored.metadata.get("filename", upload_id),
+            content_type=stored.content_type,
+            size=stored.size,
+            sha256=stored.sha256,
+            uploaded_by=stored.metadata.get("uploaded-by", context.principal.subject),
+            uploaded_at=work.now,
+        )
+        # Copied first and removed from quarantine last, so a confirm that fails half-way can simply be retried.
+        self._documents.promote(source, upload.object_key)
+        confirmed = self.command(context, case_id, lambda work: work.add_document_version(type_key, upload))
+        self._documents.discard(source)
+        return confirmed
+
+    def download(self, context: TenantContext, case_id: str, type_key: str, version: int) -> DownloadLink:
+        case, _, access = self._case(context, case_id)
+        access.require(Permission.DOCUMENT_VIEW, "download documents")
+        document = next((each for each in case.documents if each.type == type_key), None)
+        if document is None or not 1 <= version <= len(document.versions):
+            raise NotFoundError(f"No version {version} of {type_key} on this case.")
+        stored = document.versions[version - 1]
+        return DownloadLink(
+            url=self._documents.download_url(
+                stored.object_key,
+                filename=stored.filename,
+                content_type=stored.content_type,
+                expires_in=DOWNLOAD_WINDOW,
+            ),
+            expires_at=self._clock() + DOWNLOAD_WINDOW,
+            filename=stored.filename,
+            content_type=stored.content_type,
+            sha256=stored.sha256,
+        )

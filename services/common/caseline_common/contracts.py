@@ -1,13 +1,29 @@
-"""Template and case contracts shared by every service (the cases service owns their behaviour)."""
+"""Template and case contracts shared by every service (the cases service owns their behaviour).
+
+A template is what a team configures without code; its JSON Schema is generated from these models and
+served by the API, so an editor validates a template as a person types it.
+"""
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 Key = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$", description="Lower-case identifier: a-z, 0-9, _")]
 TemplateKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,62}$", description="Lower-case slug: a-z, 0-9, -")]
+Condition = Annotated[
+    dict[str, Any],
+    Field(
+        description="A JSONLogic expression (jsonlogic.com). It reads `fields.<key>`, `case.stage`, `case.status`, "
+        "`case.owner`, `documents.<type>` (number of versions), `decisions.<key>` (latest outcome), "
+        "`tasks.open_required` and, in automation rules, `event.type` and `event.data.*`.",
+        json_schema_extra={"minProperties": 1, "maxProperties": 1},
+    ),
+]
+ContentType = Annotated[str, Field(pattern=r"^[a-z]+/[a-z0-9.+-]+$", max_length=127)]
+ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+LongText = Annotated[str, Field(max_length=5000)]
 
 
 class Contract(BaseModel):
@@ -16,10 +32,13 @@ class Contract(BaseModel):
 
 class FieldType(StrEnum):
     TEXT = "text"
+    LONG_TEXT = "long_text"
     NUMBER = "number"
     MONEY = "money"
     DATE = "date"
+    DATETIME = "datetime"
     ENUM = "enum"
+    MULTI_ENUM = "multi_enum"
     BOOLEAN = "boolean"
     EMAIL = "email"
     PHONE = "phone"
@@ -29,11 +48,11 @@ class FieldType(StrEnum):
 
 class FieldDefinition(Contract):
     key: Key
-    label: str = Field(min_length=1, max_length=200)
+    label: ShortText
     type: FieldType
-    required: bool = False
+    required: bool = Field(default=False, description="Needed to open the case, and cannot be cleared.")
     description: str | None = Field(default=None, max_length=2000)
-    options: list[str] | None = Field(default=None, description="Allowed values of an enum field.")
+    options: list[str] | None = Field(default=None, description="Allowed values of an enum or multi_enum field.")
     minimum: float | None = Field(default=None, allow_inf_nan=False, description="Smallest number, or money amount.")
     maximum: float | None = Field(default=None, allow_inf_nan=False, description="Largest number, or money amount.")
     max_length: int | None = Field(default=None, ge=1, le=100_000, description="Longest text.")
@@ -43,20 +62,282 @@ class FieldDefinition(Contract):
     )
 
 
+class DurationUnit(StrEnum):
+    MINUTES = "minutes"
+    HOURS = "hours"
+    DAYS = "days"
+    BUSINESS_HOURS = "business_hours"
+    BUSINESS_DAYS = "business_days"
+
+
+class Duration(Contract):
+    amount: int = Field(ge=1, le=100_000)
+    unit: DurationUnit
+
+
+class BusinessCalendar(Contract):
+    """When the team works; business_hours and business_days durations count only this time."""
+
+    timezone: str = Field(default="UTC", max_length=64, description="IANA time zone, e.g. Europe/Amsterdam.")
+    workdays: list[Annotated[int, Field(ge=1, le=7)]] = Field(
+        default=[1, 2, 3, 4, 5], min_length=1, max_length=7, description="ISO weekdays: 1 is Monday."
+    )
+    opens: str = Field(default="09:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    closes: str = Field(default="17:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    holidays: list[Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]] = Field(default_factory=list)
+
+
+class Criterion(Contract):
+    description: ShortText = Field(description="What must hold, in words a person understands.")
+    condition: Condition
+
+
+class TaskDefinition(Contract):
+    key: Key
+    title: ShortText
+    description: LongText | None = None
+    assignee_role: Key | None = None
+    due_in: Duration | None = None
+    required: bool = True
+
+
 class StageDefinition(Contract):
     key: Key
-    name: str = Field(min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
+    name: ShortText
+    description: LongText | None = None
+    entry_criteria: list[Criterion] = Field(default_factory=list, max_length=50)
+    exit_criteria: list[Criterion] = Field(default_factory=list, max_length=50)
+    required_fields: list[Key] = Field(default_factory=list, description="Fields that must have a value to leave.")
+    tasks: list[TaskDefinition] = Field(default_factory=list, max_length=50, description="Created on entry.")
+    next: list[Key] | None = Field(
+        default=None,
+        description="Stages a case may move on to; the following stage when absent. An empty list ends the flow.",
+    )
+    sla: Duration | None = Field(default=None, description="How long a case may stay in this stage.")
+
+
+class DocumentTypeDefinition(Contract):
+    key: Key
+    name: ShortText
+    description: LongText | None = None
+    content_types: list[ContentType] = Field(min_length=1, max_length=50)
+    max_size_bytes: int = Field(ge=1, le=5 * 1024**3)
+    required_in_stages: list[Key] = Field(default_factory=list, description="Stages that cannot be left without it.")
+    external: bool = Field(default=False, description="Visible to external participants in the portal.")
+    uploader_roles: list[Key] = Field(
+        default_factory=list, description="Roles that may upload it; any role with document.upload when empty."
+    )
+
+
+class DecisionDefinition(Contract):
+    key: Key
+    label: ShortText
+    options: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(min_length=1, max_length=50)
+    decider_roles: list[Key] = Field(min_length=1)
+    rationale_required: bool = True
+    required_in_stages: list[Key] = Field(default_factory=list)
+
+
+class Permission(StrEnum):
+    VIEW = "case.view"
+    TRANSITION = "case.transition"
+    OVERRIDE = "case.override"
+    ASSIGN = "case.assign"
+    CLOSE = "case.close"
+    REOPEN = "case.reopen"
+    TASK_MANAGE = "task.manage"
+    TASK_COMPLETE = "task.complete"
+    PARTICIPANT_MANAGE = "participant.manage"
+    DOCUMENT_UPLOAD = "document.upload"
+    DOCUMENT_VIEW = "document.view"
+    COMMENT_INTERNAL = "comment.internal"
+    COMMENT_EXTERNAL = "comment.external"
+
+
+EXTERNAL_PERMISSIONS = frozenset(
+    {
+        Permission.VIEW,
+        Permission.TASK_COMPLETE,
+        Permission.DOCUMENT_UPLOAD,
+        Permission.DOCUMENT_VIEW,
+        Permission.COMMENT_EXTERNAL,
+    }
+)
+
+
+class RoleKind(StrEnum):
+    INTERNAL = "internal"
+    EXTERNAL = "external"
+
+
+class FieldAccess(StrEnum):
+    VIEW = "view"
+    EDIT = "edit"
+
+
+class RoleDefinition(Contract):
+    key: Key
+    name: ShortText
+    kind: RoleKind = RoleKind.INTERNAL
+    permissions: list[Permission] = Field(default_factory=list)
+    fields: dict[str, FieldAccess] = Field(
+        default_factory=dict, description='Access per field key; "*" sets the default. Fields not listed are hidden.'
+    )
+    groups: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(
+        default_factory=list,
+        description="Token groups whose members hold this role on every case of the template (internal roles).",
+    )
+
+
+DEFAULT_ROLES = (
+    RoleDefinition(
+        key="team",
+        name="Team",
+        permissions=list(Permission),
+        fields={"*": FieldAccess.EDIT},
+        groups=["caseline-staff"],
+    ),
+)
+
+
+class EventTrigger(Contract):
+    event_type: str = Field(pattern=r"^[a-z]+(_[a-z]+)*\.[a-z]+(_[a-z]+)*$")
+    pattern: dict[str, Any] | None = Field(default=None, description="An EventBridge-style pattern on the event.")
+
+
+class SetFieldsAction(Contract):
+    type: Literal["set_fields"]
+    values: dict[str, Any] = Field(min_length=1)
+
+
+class CreateTaskAction(Contract):
+    type: Literal["create_task"]
+    title: ShortText
+    assignee_role: Key | None = None
+    due_in: Duration | None = None
+    required: bool = False
+
+
+class AssignAction(Contract):
+    type: Literal["assign"]
+    owner: str | None = Field(default=None, min_length=1, max_length=256)
+    role: Key | None = Field(default=None, description="Assign to the role rather than a person.")
+    task_key: Key | None = Field(default=None, description="Assign this task rather than the case.")
+
+
+class MoveStageAction(Contract):
+    type: Literal["move_stage"]
+    to: Key
+
+
+class AddParticipantAction(Contract):
+    type: Literal["add_participant"]
+    role: Key
+    user_id: str | None = Field(default=None, min_length=1, max_length=256)
+    party_field: Key | None = Field(default=None, description="A party field naming the external participant.")
+
+
+class RequestDocumentAction(Contract):
+    type: Literal["request_document"]
+    document_type: Key
+    from_role: Key
+    message: LongText | None = None
+
+
+class SendEmailAction(Contract):
+    type: Literal["send_email"]
+    to_role: Key | None = None
+    to_field: Key | None = None
+    subject: ShortText
+    body: LongText
+
+
+class CallWebhookAction(Contract):
+    type: Literal["call_webhook"]
+    url: str = Field(pattern=r"^https://", max_length=2000)
+
+
+class StartTimerAction(Contract):
+    type: Literal["start_timer"]
+    name: Key
+    after: Duration
+
+
+class AddCommentAction(Contract):
+    type: Literal["add_comment"]
+    body: LongText
+    external: bool = False
+
+
+RuleAction = Annotated[
+    SetFieldsAction
+    | CreateTaskAction
+    | AssignAction
+    | MoveStageAction
+    | AddParticipantAction
+    | RequestDocumentAction
+    | SendEmailAction
+    | CallWebhookAction
+    | StartTimerAction
+    | AddCommentAction,
+    Field(discriminator="type"),
+]
+
+
+class AutomationRule(Contract):
+    key: Key
+    name: ShortText
+    enabled: bool = True
+    trigger: EventTrigger
+    condition: Condition | None = None
+    actions: list[RuleAction] = Field(min_length=1, max_length=20)
+
+
+class Branding(Contract):
+    name: ShortText | None = None
+    colour: str | None = Field(default=None, pattern=r"^#[0-9a-fA-F]{6}$")
+    logo_url: str | None = Field(default=None, pattern=r"^https://", max_length=2000)
+
+
+class PortalSettings(Contract):
+    """What externals see beyond their role's fields and the external document types."""
+
+    enabled: bool = True
+    stages: list[Key] | None = Field(default=None, description="Stages shown on the progress line; all when absent.")
+    timeline_events: list[str] = Field(
+        default_factory=lambda: ["case.opened", "case.stage_changed", "document.added", "comment.added"],
+        description="Event types externals see on their timeline (external comments and documents only).",
+    )
+    branding: Branding = Field(default_factory=Branding)
 
 
 class TemplateDefinition(Contract):
     """What a person configures. Published versions of it are immutable."""
 
     key: TemplateKey
-    name: str = Field(min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=5000)
+    name: ShortText
+    description: LongText | None = None
     fields: list[FieldDefinition] = Field(default_factory=list, max_length=500)
     stages: list[StageDefinition] = Field(min_length=1, max_length=100)
+    document_types: list[DocumentTypeDefinition] = Field(default_factory=list, max_length=100)
+    decisions: list[DecisionDefinition] = Field(default_factory=list, max_length=100)
+    roles: list[RoleDefinition] = Field(
+        default_factory=lambda: list(DEFAULT_ROLES),
+        min_length=1,
+        max_length=50,
+        description='Defaults to one "team" role held by every caseline-staff member.',
+    )
+    owner_role: Key | None = Field(
+        default=None, description="Role of the case owner; the first internal role when absent."
+    )
+    calendar: BusinessCalendar = Field(default_factory=BusinessCalendar)
+    rules: list[AutomationRule] = Field(default_factory=list, max_length=200)
+    portal: PortalSettings = Field(default_factory=PortalSettings)
+
+    def effective_owner_role(self) -> str:
+        if self.owner_role:
+            return self.owner_role
+        return next(role.key for role in self.roles if role.kind is RoleKind.INTERNAL)
 
 
 class PublishedTemplate(Contract):
@@ -72,6 +353,71 @@ class CaseStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class ParticipantKind(StrEnum):
+    INTERNAL = "internal"
+    EXTERNAL = "external"
+
+
+class Participant(Contract):
+    id: str
+    kind: ParticipantKind
+    role: str
+    user_id: str | None = Field(default=None, description="Subject of an internal participant.")
+    name: str | None = Field(default=None, description="Name of an external participant.")
+    email: str | None = Field(default=None, description="E-mail of an external participant.")
+    added_at: datetime
+    added_by: str
+
+
+class TaskStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+
+
+class Task(Contract):
+    id: str
+    key: str | None = Field(default=None, description="The template task it came from; none for ad hoc tasks.")
+    title: str
+    stage: str = Field(description="The stage it belongs to.")
+    required: bool
+    status: TaskStatus = TaskStatus.OPEN
+    assignee: str | None = None
+    assignee_role: str | None = None
+    due_at: datetime | None = None
+    created_at: datetime
+    created_by: str
+    reason: str | None = Field(default=None, description="Why an ad hoc task was added.")
+    completed_at: datetime | None = None
+    completed_by: str | None = None
+
+
+class DocumentVersion(Contract):
+    version: int = Field(ge=1)
+    upload_id: str
+    object_key: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_by: str
+    uploaded_at: datetime
+
+
+class CaseDocument(Contract):
+    type: str
+    versions: list[DocumentVersion]
+
+
+class Decision(Contract):
+    id: str
+    key: str
+    outcome: str
+    rationale: str | None
+    decided_by: str
+    decided_at: datetime
+    template_version: int = Field(description="The template version whose policy applied.")
+
+
 class CaseSnapshot(Contract):
     """A case as it is stored and served."""
 
@@ -82,8 +428,15 @@ class CaseSnapshot(Contract):
     title: str
     owner: str
     stage: str
+    stage_entered_at: datetime
+    stage_due_at: datetime | None = Field(default=None, description="When the stage's SLA runs out.")
     status: CaseStatus
+    status_reason: str | None = None
     fields: dict[str, Any]
+    participants: list[Participant] = Field(default_factory=list)
+    tasks: list[Task] = Field(default_factory=list)
+    documents: list[CaseDocument] = Field(default_factory=list)
+    decisions: list[Decision] = Field(default_factory=list)
     created_at: datetime
     created_by: str
     updated_at: datetime

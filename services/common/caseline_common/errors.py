@@ -1,5 +1,7 @@
 """Errors the domain and use cases raise. The HTTP layer maps each kind to a status in one place."""
 
+from typing import Any
+
 from pydantic import BaseModel
 
 
@@ -17,6 +19,8 @@ class DomainError(Exception):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+        # Extra members of the problem document (RFC 9457 extensions), e.g. the current version.
+        self.extensions: dict[str, Any] = {}
 
 
 class NotFoundError(DomainError):
@@ -35,6 +39,14 @@ class ConflictError(DomainError):
     def __init__(self, detail: str, *, current_version: int | None = None) -> None:
         super().__init__(detail)
         self.current_version = current_version
+        if current_version is not None:
+            self.extensions["current_version"] = current_version
+
+
+class PreconditionFailedError(ConflictError):
+    """The caller's If-Match named a version that is no longer current."""
+
+    title = "Precondition failed"
 
 
 class InvalidInputError(DomainError):

@@ -17,7 +17,15 @@ from pydantic.json_schema import models_json_schema
 
 from .auth import AuthenticationError, TokenVerifier
 from .envelope import new_id
-from .errors import ConflictError, DomainError, FieldIssue, ForbiddenError, InvalidInputError, NotFoundError
+from .errors import (
+    ConflictError,
+    DomainError,
+    FieldIssue,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+    PreconditionFailedError,
+)
 from .pagination import InvalidCursorError
 from .tenant import TenantContext
 
@@ -46,17 +54,30 @@ class Problem(BaseModel):
     instance: str | None = None
     correlation_id: str | None = None
     errors: list[FieldIssue] | None = Field(default=None, description="Every invalid input, with where it is.")
+    current_version: int | None = Field(default=None, description="On a conflict: the resource's current version.")
+    unmet: list[dict[str, str]] | None = Field(
+        default=None, description="On a blocked transition: each unmet criterion, by stage, in words."
+    )
 
 
 class ProblemError(Exception):
     """An HTTP-level refusal that happens before any use case runs."""
 
-    def __init__(self, status: int, slug: str, title: str, detail: str, issues: list[FieldIssue] | None = None):
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        title: str,
+        detail: str,
+        issues: list[FieldIssue] | None = None,
+        extensions: dict[str, Any] | None = None,
+    ):
         super().__init__(detail)
         self.status, self.slug, self.title, self.detail, self.issues = status, slug, title, detail, issues
+        self.extensions = extensions or {}
 
 
-def _problem_for(error: Exception) -> ProblemError:
+def problem_for(error: Exception) -> ProblemError:
     if isinstance(error, ProblemError):
         return error
     if isinstance(error, AuthenticationError):
@@ -66,15 +87,16 @@ def _problem_for(error: Exception) -> ProblemError:
     if isinstance(error, InvalidInputError):
         return ProblemError(422, "validation-error", error.title, error.detail, error.issues)
     statuses: dict[type[DomainError], tuple[int, str]] = {
+        PreconditionFailedError: (412, "precondition-failed"),
         NotFoundError: (404, "not-found"),
         ForbiddenError: (403, "forbidden"),
         ConflictError: (409, "conflict"),
     }
     for error_type, (status, slug) in statuses.items():
         if isinstance(error, error_type):
-            return ProblemError(status, slug, error.title, error.detail)
+            return ProblemError(status, slug, error.title, error.detail, extensions=error.extensions)
     if isinstance(error, DomainError):
-        return ProblemError(400, "bad-request", error.title, error.detail)
+        return ProblemError(400, "bad-request", error.title, error.detail, extensions=error.extensions)
     return ProblemError(500, "internal-error", "Internal error", "The request failed; it has been logged.")
 
 
@@ -87,6 +109,7 @@ def problem_response(problem: ProblemError, *, instance: str | None, correlation
         instance=instance,
         correlation_id=correlation_id,
         errors=problem.issues,
+        **problem.extensions,
     )
     return Response(
         body=body.model_dump_json(exclude_none=True),
@@ -231,7 +254,7 @@ class HttpApi:
             call = self._parse(spec, request, headers, path, correlation_id)
             reply = view(call)
         except Exception as error:
-            problem = _problem_for(error)
+            problem = problem_for(error)
             if problem.status >= 500:
                 self._logger.exception("request failed", extra={"operation": spec.operation_id})
             return problem_response(problem, instance=instance, correlation_id=correlation_id)

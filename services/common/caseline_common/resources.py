@@ -87,10 +87,15 @@ CASES_TABLE = TableSpec(
     id="cases",
     owner="cases",
     key=KeySpec(partition="pk", sort="sk"),
+    # One index per list filter; every sort key is `updated_at#case_id`, so lists come newest change first.
     indexes=(
         IndexSpec(name="by_status", key=KeySpec(partition="gsi1pk", sort="gsi1sk")),
         IndexSpec(name="by_stage", key=KeySpec(partition="gsi2pk", sort="gsi2sk")),
-        IndexSpec(name="by_created", key=KeySpec(partition="gsi3pk", sort="gsi3sk")),
+        IndexSpec(name="by_updated", key=KeySpec(partition="gsi3pk", sort="gsi3sk")),
+        IndexSpec(name="by_template", key=KeySpec(partition="gsi4pk", sort="gsi4sk")),
+        IndexSpec(name="by_owner", key=KeySpec(partition="gsi5pk", sort="gsi5sk")),
+        # Sparse: only membership items (one per internal participant of a case) carry it.
+        IndexSpec(name="by_member", key=KeySpec(partition="gsi6pk", sort="gsi6sk")),
     ),
     stream="NEW_IMAGE",
     ttl_attribute="expires_at",

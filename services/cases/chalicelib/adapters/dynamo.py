@@ -5,20 +5,24 @@ published if and only if the change happened.
 """
 
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
-from caseline_common.contracts import CaseSnapshot, PublishedTemplate
+from caseline_common.contracts import CaseSnapshot, ParticipantKind, PublishedTemplate
 from caseline_common.envelope import EventEnvelope
 from caseline_common.errors import ConflictError
 from caseline_common.pagination import Page, decode_cursor, encode_cursor, query_page
-from caseline_common.resources import CASES_TABLE
+from caseline_common.resources import CASES_TABLE, IndexSpec
 
+from ..domain.cases import Change, Comment
 from ..service import (
     CaseFilter,
     IdempotencyClaim,
     IdempotencyKeyUsedError,
+    StaleVersionError,
+    TemplateDraft,
     TemplateExistsError,
     TemplateSummary,
 )
@@ -31,7 +35,12 @@ OUTBOX_PREFIX = "OUTBOX#"
 OUTBOX_RETENTION_SECONDS = 7 * 24 * 3600
 TEMPLATES_PARTITION = "TEMPLATES"
 CASES_PARTITION = "CASES"
-_INDEX_BY_STATUS, _INDEX_BY_STAGE, _INDEX_BY_CREATED = (index.name for index in CASES_TABLE.indexes)
+MEMBER_PREFIX = "MEMBER#"
+COMMENT_PREFIX = "COMMENT#"
+_BY_STATUS, _BY_STAGE, _BY_UPDATED, _BY_TEMPLATE, _BY_OWNER, _BY_MEMBER = (index for index in CASES_TABLE.indexes)
+# Published versions never change, so each is read once per container.
+_TEMPLATE_CACHE_SIZE = 256
+_BATCH_GET_ATTEMPTS = 5
 
 
 def _s(value: str) -> dict[str, str]:
@@ -42,10 +51,22 @@ def _n(value: int) -> dict[str, str]:
     return {"N": str(value)}
 
 
+def _sort_key(case: CaseSnapshot) -> str:
+    return f"{case.updated_at.isoformat()}#{case.id}"
+
+
 class TransactionConflict(Exception):
-    def __init__(self, failed_positions: set[int]) -> None:
+    def __init__(self, failed_positions: set[int], items: dict[int, dict[str, Any]]) -> None:
         super().__init__(failed_positions)
         self.failed_positions = failed_positions
+        self.items = items
+
+
+@dataclass(frozen=True)
+class _ListPlan:
+    index: IndexSpec
+    partition: str
+    filters: dict[str, str]
 
 
 class DynamoCasesRepository:
@@ -53,6 +74,7 @@ class DynamoCasesRepository:
         self._client = client
         self._table = table_name
         self._source = source
+        self._versions: dict[tuple[str, int], PublishedTemplate] = {}
 
     # writes
 
@@ -61,6 +83,9 @@ class DynamoCasesRepository:
         if new_only:
             put["ConditionExpression"] = "attribute_not_exists(pk)"
         return {"Put": put}  # type: ignore[typeddict-item]
+
+    def _delete(self, pk: str, sk: str) -> "TransactWriteItemTypeDef":
+        return {"Delete": {"TableName": self._table, "Key": {"pk": _s(pk), "sk": _s(sk)}}}
 
     def _outbox(self, event: EventEnvelope) -> "TransactWriteItemTypeDef":
         return self._put(
@@ -103,10 +128,13 @@ class DynamoCasesRepository:
             failed = {i for i, reason in enumerate(reasons) if reason.get("Code") == "ConditionalCheckFailed"}
             if not failed:
                 raise
-            raise TransactionConflict(failed) from error
+            found = {i: dict(reason["Item"]) for i, reason in enumerate(reasons) if reason.get("Item")}
+            raise TransactionConflict(failed, found) from error
 
-    def _write_with_claim(self, items: list["TransactWriteItemTypeDef"], claim: IdempotencyClaim | None) -> set[int]:
-        """Writes all items (plus the claim, last); returns the positions whose condition failed."""
+    def _write_with_claim(
+        self, items: list["TransactWriteItemTypeDef"], claim: IdempotencyClaim | None
+    ) -> TransactionConflict | None:
+        """Writes all items (plus the claim, last); returns what failed, if anything did."""
         if claim is not None:
             items = [*items, self._claim(claim)]
         try:
@@ -114,49 +142,144 @@ class DynamoCasesRepository:
         except TransactionConflict as conflict:
             if claim is not None and len(items) - 1 in conflict.failed_positions:
                 raise IdempotencyKeyUsedError(claim.scope) from conflict
-            return conflict.failed_positions
-        return set()
+            return conflict
+        return None
 
     def publish_template(
         self, template: PublishedTemplate, event: EventEnvelope, claim: IdempotencyClaim | None
     ) -> None:
         key = template.definition.key
         document = _s(template.model_dump_json())
-        head = {
-            "pk": _s(TEMPLATES_PARTITION),
-            "sk": _s(key),
-            "name": _s(template.definition.name),
-            "latest_version": _n(template.version),
-            "published_at": _s(template.published_at.isoformat()),
-            "doc": document,
+        head: dict[str, Any] = {
+            "Put": {
+                "TableName": self._table,
+                "Item": {
+                    "pk": _s(TEMPLATES_PARTITION),
+                    "sk": _s(key),
+                    "name": _s(template.definition.name),
+                    "latest_version": _n(template.version),
+                    "published_at": _s(template.published_at.isoformat()),
+                    "doc": document,
+                },
+            }
         }
+        if template.version == 1:
+            head["Put"]["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:  # the next version only if no one published it meanwhile
+            head["Put"]["ConditionExpression"] = "latest_version = :previous"
+            head["Put"]["ExpressionAttributeValues"] = {":previous": _n(template.version - 1)}
         version = {"pk": _s(f"TEMPLATE#{key}"), "sk": _s(f"V#{template.version:06d}"), "doc": document}
-        failed = self._write_with_claim(
-            [self._put(head, new_only=True), self._put(version, new_only=True), self._outbox(event)], claim
-        )
-        if failed:
+        items = [head, self._put(version, new_only=True), self._delete(f"TEMPLATE#{key}", "DRAFT"), self._outbox(event)]
+        if self._write_with_claim(items, claim):  # type: ignore[arg-type]
             raise TemplateExistsError(key)
 
+    def save_draft(self, draft: TemplateDraft) -> None:
+        key = draft.definition.key
+        self._client.put_item(
+            TableName=self._table,
+            Item={"pk": _s(f"TEMPLATE#{key}"), "sk": _s("DRAFT"), "doc": _s(draft.model_dump_json())},
+        )
+
+    def draft(self, key: str) -> TemplateDraft | None:
+        item = self._client.get_item(
+            TableName=self._table, Key={"pk": _s(f"TEMPLATE#{key}"), "sk": _s("DRAFT")}, ConsistentRead=True
+        ).get("Item")
+        return TemplateDraft.model_validate_json(item["doc"]["S"]) if item else None
+
     def create_case(self, case: CaseSnapshot, event: EventEnvelope, claim: IdempotencyClaim | None) -> None:
-        failed = self._write_with_claim([self._put(self._case_item(case), new_only=True), self._outbox(event)], claim)
+        items = [self._put(self._case_item(case), new_only=True), *self._memberships(case), self._outbox(event)]
+        failed = self._write_with_claim(items, claim)
         if failed:
-            raise RuntimeError(f"case id {case.id} collided: {sorted(failed)}")
+            raise RuntimeError(f"case id {case.id} collided: {sorted(failed.failed_positions)}")
+
+    def save_change(self, before: CaseSnapshot, change: Change, claim: IdempotencyClaim | None) -> None:
+        case = change.case
+        put_case: dict[str, Any] = {
+            "Put": {
+                "TableName": self._table,
+                "Item": self._case_item(case),
+                "ConditionExpression": "version = :expected",
+                "ExpressionAttributeValues": {":expected": _n(before.version)},
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+        members = {p.user_id for p in case.participants if p.kind is ParticipantKind.INTERNAL}
+        left = {
+            p.user_id
+            for p in before.participants
+            if p.kind is ParticipantKind.INTERNAL and p.user_id and p.user_id not in members
+        }
+        items = [
+            put_case,
+            *self._memberships(case),
+            *(self._delete(f"CASE#{case.id}", f"{MEMBER_PREFIX}{user}") for user in sorted(left)),
+            self._outbox(change.event),
+        ]
+        failed = self._write_with_claim(items, claim)  # type: ignore[arg-type]
+        if failed is None:
+            return
+        if 0 in failed.items:
+            raise StaleVersionError(int(failed.items[0]["version"]["N"]))
+        current = self.get_case(case.id)
+        raise StaleVersionError(current.version if current else None)
+
+    def add_comment(self, comment: Comment, event: EventEnvelope, claim: IdempotencyClaim | None) -> None:
+        item = {
+            "pk": _s(f"CASE#{comment.case_id}"),
+            "sk": _s(f"{COMMENT_PREFIX}{comment.id}"),
+            "doc": _s(comment.model_dump_json()),
+        }
+        if self._write_with_claim([self._put(item, new_only=True), self._outbox(event)], claim):
+            raise RuntimeError(f"comment id {comment.id} collided")
 
     @staticmethod
     def _case_item(case: CaseSnapshot) -> dict[str, Any]:
+        sort_key = _s(_sort_key(case))
         return {
             "pk": _s(f"CASE#{case.id}"),
             "sk": _s("CASE"),
             "tenant_id": _s(case.tenant_id),
             "version": _n(case.version),
             "doc": _s(case.model_dump_json()),
+            **DynamoCasesRepository._filter_attributes(case),
             "gsi1pk": _s(f"STATUS#{case.status.value}"),
-            "gsi1sk": _s(case.id),
+            "gsi1sk": sort_key,
             "gsi2pk": _s(f"STAGE#{case.stage}"),
-            "gsi2sk": _s(f"{case.status.value}#{case.id}"),
+            "gsi2sk": sort_key,
             "gsi3pk": _s(CASES_PARTITION),
-            "gsi3sk": _s(case.id),
+            "gsi3sk": sort_key,
+            "gsi4pk": _s(f"TEMPLATE#{case.template_key}"),
+            "gsi4sk": sort_key,
+            "gsi5pk": _s(f"OWNER#{case.owner}"),
+            "gsi5sk": sort_key,
         }
+
+    @staticmethod
+    def _filter_attributes(case: CaseSnapshot) -> dict[str, Any]:
+        return {
+            "case_id": _s(case.id),
+            "case_status": _s(case.status.value),
+            "case_stage": _s(case.stage),
+            "template_key": _s(case.template_key),
+            "case_owner": _s(case.owner),
+        }
+
+    def _memberships(self, case: CaseSnapshot) -> list["TransactWriteItemTypeDef"]:
+        """One item per internal participant, so `participant=` lists are a Query on an index."""
+        return [
+            self._put(
+                {
+                    "pk": _s(f"CASE#{case.id}"),
+                    "sk": _s(f"{MEMBER_PREFIX}{participant.user_id}"),
+                    **self._filter_attributes(case),
+                    "gsi6pk": _s(f"{MEMBER_PREFIX}{participant.user_id}"),
+                    "gsi6sk": _s(_sort_key(case)),
+                },
+                new_only=False,
+            )
+            for participant in case.participants
+            if participant.kind is ParticipantKind.INTERNAL and participant.user_id
+        ]
 
     # reads
 
@@ -165,6 +288,35 @@ class DynamoCasesRepository:
             "Item"
         )
         return PublishedTemplate.model_validate_json(item["doc"]["S"]) if item else None
+
+    def template_version(self, key: str, version: int) -> PublishedTemplate | None:
+        cached = self._versions.get((key, version))
+        if cached is not None:
+            return cached
+        item = self._client.get_item(
+            TableName=self._table, Key={"pk": _s(f"TEMPLATE#{key}"), "sk": _s(f"V#{version:06d}")}
+        ).get("Item")
+        if not item:
+            return None
+        if len(self._versions) >= _TEMPLATE_CACHE_SIZE:
+            self._versions.clear()
+        template = self._versions[(key, version)] = PublishedTemplate.model_validate_json(item["doc"]["S"])
+        return template
+
+    def list_template_versions(self, key: str, *, limit: int, cursor: str | None) -> Page[PublishedTemplate]:
+        partition = f"TEMPLATE#{key}"
+        start = decode_cursor(cursor, expected={"pk": partition}, key_names={"pk", "sk"})
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :v)",
+            "ExpressionAttributeValues": {":pk": _s(partition), ":v": _s("V#")},
+            "Limit": limit,
+        }
+        response = query_page(self._client, query, start)
+        return Page(
+            items=[PublishedTemplate.model_validate_json(item["doc"]["S"]) for item in response["Items"]],
+            next_cursor=encode_cursor(response.get("LastEvaluatedKey")),
+        )
 
     def list_templates(self, *, limit: int, cursor: str | None) -> Page[TemplateSummary]:
         start = decode_cursor(cursor, expected={"pk": TEMPLATES_PARTITION}, key_names={"pk", "sk"})
@@ -196,35 +348,90 @@ class DynamoCasesRepository:
         )
         return CaseSnapshot.model_validate_json(item["doc"]["S"]) if item else None
 
-    def list_cases(self, case_filter: CaseFilter, *, limit: int, cursor: str | None) -> Page[CaseSnapshot]:
-        if case_filter.stage is not None:
-            index, partition_name, sort_name = _INDEX_BY_STAGE, "gsi2pk", "gsi2sk"
-            partition = f"STAGE#{case_filter.stage}"
+    @staticmethod
+    def _plan(case_filter: CaseFilter) -> _ListPlan:
+        """The most selective index for the filter; the other filters narrow what that Query returns."""
+        filters = {
+            "case_status": case_filter.status.value if case_filter.status else None,
+            "case_stage": case_filter.stage,
+            "template_key": case_filter.template_key,
+            "case_owner": case_filter.owner,
+        }
+        if case_filter.participant is not None:
+            index, partition, used = _BY_MEMBER, f"{MEMBER_PREFIX}{case_filter.participant}", None
+        elif case_filter.owner is not None:
+            index, partition, used = _BY_OWNER, f"OWNER#{case_filter.owner}", "case_owner"
+        elif case_filter.stage is not None:
+            index, partition, used = _BY_STAGE, f"STAGE#{case_filter.stage}", "case_stage"
+        elif case_filter.template_key is not None:
+            index, partition, used = _BY_TEMPLATE, f"TEMPLATE#{case_filter.template_key}", "template_key"
         elif case_filter.status is not None:
-            index, partition_name, sort_name = _INDEX_BY_STATUS, "gsi1pk", "gsi1sk"
-            partition = f"STATUS#{case_filter.status.value}"
+            index, partition, used = _BY_STATUS, f"STATUS#{case_filter.status.value}", "case_status"
         else:
-            index, partition_name, sort_name = _INDEX_BY_CREATED, "gsi3pk", "gsi3sk"
-            partition = CASES_PARTITION
-        condition = f"{partition_name} = :pk"
-        values: dict[str, Any] = {":pk": _s(partition)}
-        if case_filter.stage is not None and case_filter.status is not None:
-            condition += f" AND begins_with({sort_name}, :status)"
-            values[":status"] = _s(f"{case_filter.status.value}#")
-        start = decode_cursor(
-            cursor, expected={partition_name: partition}, key_names={"pk", "sk", partition_name, sort_name}
+            index, partition, used = _BY_UPDATED, CASES_PARTITION, None
+        return _ListPlan(
+            index=index,
+            partition=partition,
+            filters={name: value for name, value in filters.items() if value is not None and name != used},
         )
+
+    def list_cases(self, case_filter: CaseFilter, *, limit: int, cursor: str | None) -> Page[CaseSnapshot]:
+        plan = self._plan(case_filter)
+        partition_name, sort_name = plan.index.key.partition, str(plan.index.key.sort)
+        condition = f"{partition_name} = :pk"
+        values: dict[str, Any] = {":pk": _s(plan.partition)}
+        if case_filter.updated_since is not None:
+            condition += f" AND {sort_name} >= :since"
+            values[":since"] = _s(case_filter.updated_since.astimezone(UTC).isoformat())
         query: dict[str, Any] = {
             "TableName": self._table,
-            "IndexName": index,
+            "IndexName": plan.index.name,
             "KeyConditionExpression": condition,
             "ExpressionAttributeValues": values,
             "ScanIndexForward": False,
             "Limit": limit,
         }
+        if plan.filters:
+            query["FilterExpression"] = " AND ".join(f"{name} = :{name}" for name in plan.filters)
+            values.update({f":{name}": _s(value) for name, value in plan.filters.items()})
+        start = decode_cursor(
+            cursor, expected={partition_name: plan.partition}, key_names={"pk", "sk", partition_name, sort_name}
+        )
+        response = query_page(self._client, query, start)
+        if plan.index is _BY_MEMBER:
+            cases = self._cases_by_id([item["case_id"]["S"] for item in response["Items"]])
+        else:
+            cases = [CaseSnapshot.model_validate_json(item["doc"]["S"]) for item in response["Items"]]
+        return Page(items=cases, next_cursor=encode_cursor(response.get("LastEvaluatedKey")))
+
+    def _cases_by_id(self, case_ids: list[str]) -> list[CaseSnapshot]:
+        if not case_ids:
+            return []
+        found: dict[str, CaseSnapshot] = {}
+        keys: list[Any] = [{"pk": _s(f"CASE#{case_id}"), "sk": _s("CASE")} for case_id in case_ids]
+        for _ in range(_BATCH_GET_ATTEMPTS):
+            response = self._client.batch_get_item(RequestItems={self._table: {"Keys": keys}})
+            for item in response["Responses"].get(self._table, []):
+                case = CaseSnapshot.model_validate_json(item["doc"]["S"])
+                found[case.id] = case
+            unprocessed: dict[str, Any] = dict(response.get("UnprocessedKeys") or {})
+            keys = list(unprocessed.get(self._table, {}).get("Keys", []))
+            if not keys:
+                break
+        return [found[case_id] for case_id in case_ids if case_id in found]
+
+    def list_comments(self, case_id: str, *, limit: int, cursor: str | None) -> Page[Comment]:
+        partition = f"CASE#{case_id}"
+        start = decode_cursor(cursor, expected={"pk": partition}, key_names={"pk", "sk"})
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :c)",
+            "ExpressionAttributeValues": {":pk": _s(partition), ":c": _s(COMMENT_PREFIX)},
+            "Limit": limit,
+        }
         response = query_page(self._client, query, start)
         return Page(
-            items=[CaseSnapshot.model_validate_json(item["doc"]["S"]) for item in response["Items"]],
+            items=[Comment.model_validate_json(item["doc"]["S"]) for item in response["Items"]],
             next_cursor=encode_cursor(response.get("LastEvaluatedKey")),
         )
 

@@ -1,23 +1,58 @@
-"""Opening a case from a published template, and the event that records it."""
+"""The case aggregate: each command checks the caller's rights and the template, and returns the new
+snapshot (version + 1) with exactly one event that records what changed, before and after."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from caseline_common.contracts import CaseSnapshot, CaseStatus, FieldType, PublishedTemplate
-from caseline_common.envelope import EventEnvelope
+from caseline_common.calendar import deadline
+from caseline_common.conditions import ConditionError, case_facts, evaluate
+from caseline_common.contracts import (
+    CaseDocument,
+    CaseSnapshot,
+    CaseStatus,
+    Decision,
+    DocumentTypeDefinition,
+    DocumentVersion,
+    Duration,
+    FieldType,
+    Key,
+    Participant,
+    ParticipantKind,
+    Permission,
+    PublishedTemplate,
+    RoleKind,
+    StageDefinition,
+    Task,
+    TaskStatus,
+    TemplateDefinition,
+)
+from caseline_common.envelope import EventEnvelope, Visibility
+from caseline_common.errors import ConflictError, FieldIssue, ForbiddenError, InvalidInputError, NotFoundError
 from caseline_common.tenant import TenantContext
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from .access import CaseAccess
 from .fields import validate_field_values
+from .templates import following_stages
 
 # Values of these types are about people: events carry them as personal data, which the timeline keeps
 # outside its hash chain so that erasing a person never breaks the proof of history.
 PERSONAL_FIELD_TYPES = frozenset({FieldType.PARTY, FieldType.EMAIL, FieldType.PHONE})
+MAX_PARTICIPANTS = 100
+MAX_TASKS = 500
+MAX_DOCUMENT_VERSIONS = 500
+MAX_DECISIONS = 200
+
+Reason = Field(default=None, min_length=1, max_length=2000)
 
 
-class OpenCaseRequest(BaseModel):
+class Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+
+class OpenCaseRequest(Request):
     template_key: str = Field(min_length=1, max_length=63)
     title: str = Field(min_length=1, max_length=200)
     fields: dict[str, Any] = Field(default_factory=dict, max_length=500)
@@ -29,6 +64,195 @@ class OpenCaseRequest(BaseModel):
     )
 
 
+class UpdateCaseRequest(Request):
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    fields: dict[str, Any] = Field(default_factory=dict, max_length=500, description="null clears a value.")
+    version: int | None = Field(default=None, ge=1, description="The version you read; or send If-Match.")
+
+
+class TransitionRequest(Request):
+    to: Key
+    reason: str | None = Reason
+    force: bool = Field(default=False, description="Move despite unmet criteria (needs case.override and a reason).")
+
+
+class StatusChangeRequest(Request):
+    reason: str | None = Reason
+    force: bool = Field(default=False, description="Close despite unmet criteria (needs case.override).")
+
+
+class AssignRequest(Request):
+    owner: str = Field(min_length=1, max_length=256)
+
+
+class AddTaskRequest(Request):
+    title: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=2000, description="Why this ad hoc task is needed.")
+    assignee: str | None = Field(default=None, min_length=1, max_length=256)
+    assignee_role: Key | None = None
+    due_at: AwareDatetime | None = None
+    required: bool = False
+
+
+class AssignTaskRequest(Request):
+    assignee: str | None = Field(default=None, min_length=1, max_length=256)
+    assignee_role: Key | None = None
+
+
+class ReasonRequest(Request):
+    reason: str | None = Reason
+
+
+class AddParticipantRequest(Request):
+    kind: ParticipantKind
+    role: Key
+    user_id: str | None = Field(default=None, min_length=1, max_length=256)
+    name: str | None = Field(default=None, min_length=1, max_length=300)
+    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)
+
+
+class ChangeRoleRequest(Request):
+    role: Key
+
+
+class RecordDecisionRequest(Request):
+    key: Key
+    outcome: str = Field(min_length=1, max_length=100)
+    rationale: str | None = Field(default=None, min_length=1, max_length=10_000)
+
+
+class CommentRequest(Request):
+    body: str = Field(min_length=1, max_length=10_000)
+    external: bool = Field(default=False, description="Shared with the case's external participants.")
+
+
+class Comment(BaseModel):
+    id: str
+    case_id: str
+    body: str
+    external: bool
+    author: str
+    created_at: datetime
+
+
+class Unmet(BaseModel):
+    stage: str
+    description: str
+
+
+class TransitionBlockedError(ConflictError):
+    def __init__(self, detail: str, unmet: list[Unmet], *, current_version: int) -> None:
+        super().__init__(detail, current_version=current_version)
+        self.extensions["unmet"] = [item.model_dump() for item in unmet]
+
+
+@dataclass(frozen=True)
+class Change:
+    case: CaseSnapshot
+    event: EventEnvelope
+
+
+def _issue(pointer: str, detail: str, message: str = "The request is invalid.") -> InvalidInputError:
+    return InvalidInputError(message, [FieldIssue(pointer=pointer, detail=detail)])
+
+
+def _personal_keys(definition: TemplateDefinition) -> set[str]:
+    return {field.key for field in definition.fields if field.type in PERSONAL_FIELD_TYPES}
+
+
+def _stage(definition: TemplateDefinition, key: str) -> StageDefinition:
+    return next(stage for stage in definition.stages if stage.key == key)
+
+
+def _due(start: datetime, duration: Duration | None, definition: TemplateDefinition) -> datetime | None:
+    return deadline(start, duration, definition.calendar) if duration else None
+
+
+def stage_tasks(
+    definition: TemplateDefinition,
+    stage: StageDefinition,
+    existing: list[Task],
+    *,
+    now: datetime,
+    by: str,
+    new_id: Callable[[], str],
+) -> list[Task]:
+    """Tasks the template creates on entering `stage`, except those the case already has from an earlier visit."""
+    present = {(task.stage, task.key) for task in existing}
+    return [
+        Task(
+            id=new_id(),
+            key=task.key,
+            title=task.title,
+            stage=stage.key,
+            required=task.required,
+            assignee_role=task.assignee_role,
+            due_at=_due(now, task.due_in, definition),
+            created_at=now,
+            created_by=by,
+        )
+        for task in stage.tasks
+        if (stage.key, task.key) not in present
+    ]
+
+
+def _task_summary(task: Task) -> dict[str, Any]:
+    return {
+        "task_id": task.id,
+        "key": task.key,
+        "title": task.title,
+        "required": task.required,
+        "due_at": task.due_at.isoformat() if task.due_at else None,
+    }
+
+
+def unmet_exit_criteria(definition: TemplateDefinition, case: CaseSnapshot) -> list[Unmet]:
+    """Everything that keeps a case in its stage, in words a person understands."""
+    stage = _stage(definition, case.stage)
+    labels = {field.key: field.label for field in definition.fields}
+    unmet = [
+        Unmet(stage=stage.key, description=f'"{labels[key]}" has a value')
+        for key in stage.required_fields
+        if case.fields.get(key) in (None, "", [])
+    ]
+    unmet += [
+        Unmet(stage=stage.key, description=f'Task "{task.title}" is done')
+        for task in case.tasks
+        if task.stage == stage.key and task.required and task.status is TaskStatus.OPEN
+    ]
+    uploaded = {document.type for document in case.documents if document.versions}
+    unmet += [
+        Unmet(stage=stage.key, description=f'Document "{document.name}" is uploaded')
+        for document in definition.document_types
+        if stage.key in document.required_in_stages and document.key not in uploaded
+    ]
+    decided = {decision.key for decision in case.decisions}
+    unmet += [
+        Unmet(stage=stage.key, description=f'Decision "{decision.label}" is recorded')
+        for decision in definition.decisions
+        if stage.key in decision.required_in_stages and decision.key not in decided
+    ]
+    return unmet + _unmet_conditions(stage, stage.exit_criteria, case)
+
+
+def unmet_entry_criteria(definition: TemplateDefinition, case: CaseSnapshot, target: str) -> list[Unmet]:
+    stage = _stage(definition, target)
+    return _unmet_conditions(stage, stage.entry_criteria, case)
+
+
+def _unmet_conditions(stage: StageDefinition, criteria: list[Any], case: CaseSnapshot) -> list[Unmet]:
+    facts = case_facts(case)
+    unmet = []
+    for criterion in criteria:
+        try:
+            met = evaluate(criterion.condition, facts)
+        except ConditionError:
+            met = False
+        if not met:
+            unmet.append(Unmet(stage=stage.key, description=criterion.description))
+    return unmet
+
+
 def open_case(
     template: PublishedTemplate,
     request: OpenCaseRequest,
@@ -36,31 +260,48 @@ def open_case(
     *,
     case_id: str,
     now: datetime,
-) -> tuple[CaseSnapshot, EventEnvelope]:
+    new_id: Callable[[], str],
+) -> Change:
     definition = template.definition
     fields = validate_field_values(definition, request.fields, require_all=True)
+    principal = context.principal
+    owner = request.owner or principal.subject
+    first = definition.stages[0]
+    owner_participant = Participant(
+        id=new_id(),
+        kind=ParticipantKind.INTERNAL,
+        role=definition.effective_owner_role(),
+        user_id=owner,
+        added_at=now,
+        added_by=principal.subject,
+    )
+    tasks = stage_tasks(definition, first, [], now=now, by=principal.subject, new_id=new_id)
     case = CaseSnapshot(
         id=case_id,
         tenant_id=context.tenant_id,
         template_key=definition.key,
         template_version=template.version,
         title=request.title.strip(),
-        owner=request.owner or context.principal.subject,
-        stage=definition.stages[0].key,
+        owner=owner,
+        stage=first.key,
+        stage_entered_at=now,
+        stage_due_at=_due(now, first.sla, definition),
         status=CaseStatus.OPEN,
         fields=fields,
+        participants=[owner_participant],
+        tasks=tasks,
         created_at=now,
-        created_by=context.principal.subject,
+        created_by=principal.subject,
         updated_at=now,
         version=1,
     )
-    personal_keys = {field.key for field in definition.fields if field.type in PERSONAL_FIELD_TYPES}
+    personal_keys = _personal_keys(definition)
     personal_fields = {key: value for key, value in fields.items() if key in personal_keys}
     event = EventEnvelope.new(
         tenant_id=context.tenant_id,
         case_id=case.id,
         type="case.opened",
-        actor=context.principal.actor(),
+        actor=principal.actor(),
         correlation_id=context.correlation_id,
         occurred_at=now,
         data={
@@ -71,7 +312,517 @@ def open_case(
             "status": case.status.value,
             "owner": case.owner,
             "fields": {key: value for key, value in fields.items() if key not in personal_keys},
+            "tasks_created": [_task_summary(task) for task in tasks],
         },
         personal={"fields": personal_fields} if personal_fields else None,
+        visibility=_visibility(definition, "case.opened", shown=True),
     )
-    return case, event
+    return Change(case, event)
+
+
+def _visibility(definition: TemplateDefinition, event_type: str, *, shown: bool) -> Visibility:
+    external = shown and definition.portal.enabled and event_type in definition.portal.timeline_events
+    return Visibility.EXTERNAL if external else Visibility.INTERNAL
+
+
+@dataclass(frozen=True)
+class CaseWork:
+    """One command on one case, by one caller, at one moment."""
+
+    template: PublishedTemplate
+    case: CaseSnapshot
+    access: CaseAccess
+    context: TenantContext
+    now: datetime
+    new_id: Callable[[], str]
+
+    @property
+    def definition(self) -> TemplateDefinition:
+        return self.template.definition
+
+    @property
+    def subject(self) -> str:
+        return self.context.principal.subject
+
+    def _change(
+        self,
+        event_type: str,
+        data: dict[str, Any],
+        *,
+        personal: dict[str, Any] | None = None,
+        subjects: list[str] | None = None,
+        shown: bool = False,
+        **updates: Any,
+    ) -> Change:
+        case = self.case.model_copy(update={**updates, "version": self.case.version + 1, "updated_at": self.now})
+        event = EventEnvelope.new(
+            tenant_id=self.context.tenant_id,
+            case_id=case.id,
+            type=event_type,
+            actor=self.context.principal.actor(),
+            correlation_id=self.context.correlation_id,
+            occurred_at=self.now,
+            data={"version": case.version, **data},
+            personal=personal,
+            subjects=subjects,
+            visibility=_visibility(self.definition, event_type, shown=shown),
+        )
+        return Change(CaseSnapshot.model_validate(case.model_dump()), event)
+
+    def migrated(self, data: dict[str, Any], **updates: Any) -> Change:
+        """The case moved to another template version (checked by the migration module)."""
+        self._require_open()
+        return self._change("case.migrated", data, **updates)
+
+    def _require_open(self) -> None:
+        if self.case.status is not CaseStatus.OPEN:
+            raise ConflictError(
+                f"The case is {self.case.status.value}; reopen it first.", current_version=self.case.version
+            )
+
+    def _require_reason(self, reason: str | None, why: str) -> str:
+        if not reason or not reason.strip():
+            raise _issue("/reason", f"a reason is needed to {why}")
+        return reason.strip()
+
+    # fields
+
+    def update(self, request: UpdateCaseRequest) -> Change | None:
+        """None when nothing would change: no version, no event."""
+        self._require_open()
+        known = {field.key for field in self.definition.fields}
+        hidden = [key for key in request.fields if key in known and self.access.field_access(key) is None]
+        unknown = [key for key in request.fields if key not in known or key in hidden]
+        if unknown:
+            raise InvalidInputError(
+                "Some fields do not exist.",
+                [FieldIssue(pointer=f"/fields/{key}", detail=f'unknown field "{key}"') for key in unknown],
+            )
+        read_only = [key for key in request.fields if self.access.field_access(key) != "edit"]
+        if read_only:
+            raise ForbiddenError(f"Your role may view but not edit: {', '.join(sorted(read_only))}.")
+        clean = validate_field_values(self.definition, request.fields, require_all=False)
+        after = {**self.case.fields, **clean}
+        for key in (key for key, raw in request.fields.items() if raw is None):
+            after.pop(key, None)
+        changes = {
+            key: {"before": self.case.fields.get(key), "after": after.get(key)}
+            for key in request.fields
+            if self.case.fields.get(key) != after.get(key)
+        }
+        title = request.title.strip() if request.title else self.case.title
+        if not changes and title == self.case.title:
+            return None
+        personal_keys = _personal_keys(self.definition)
+        data: dict[str, Any] = {"changes": {key: diff for key, diff in changes.items() if key not in personal_keys}}
+        if title != self.case.title:
+            data["title"] = {"before": self.case.title, "after": title}
+        personal_changes = {key: diff for key, diff in changes.items() if key in personal_keys}
+        return self._change(
+            "case.fields_changed",
+            data,
+            personal={"changes": personal_changes} if personal_changes else None,
+            fields=after,
+            title=title,
+        )
+
+    # stages
+
+    def transition(self, request: TransitionRequest) -> Change:
+        self._require_open()
+        definition = self.definition
+        stage_keys = [stage.key for stage in definition.stages]
+        if request.to not in stage_keys:
+            raise _issue("/to", f'unknown stage "{request.to}"')
+        if request.to == self.case.stage:
+            raise _issue("/to", f'the case is already in stage "{request.to}"')
+        self.access.require(Permission.TRANSITION, "move the case between stages")
+        current = _stage(definition, self.case.stage)
+        if request.to in following_stages(definition, current):
+            direction = "forward"
+        else:
+            direction = "back" if stage_keys.index(request.to) < stage_keys.index(current.key) else "skip"
+        reason = request.reason.strip() if request.reason else None
+        if direction != "forward" or request.force:
+            self.access.require(Permission.OVERRIDE, "move back, skip stages or override criteria")
+            reason = self._require_reason(reason, f"move {direction}" if direction != "forward" else "override")
+        unmet = [] if direction == "back" else unmet_exit_criteria(definition, self.case)
+        unmet += unmet_entry_criteria(definition, self.case, request.to)
+        if unmet and not request.force:
+            raise TransitionBlockedError(
+                f'The case cannot move to "{request.to}" yet: ' + "; ".join(item.description for item in unmet) + ".",
+                unmet,
+                current_version=self.case.version,
+            )
+        target = _stage(definition, request.to)
+        created = stage_tasks(definition, target, self.case.tasks, now=self.now, by=self.subject, new_id=self.new_id)
+        shown = definition.portal.stages is None or target.key in definition.portal.stages
+        return self._change(
+            "case.stage_changed",
+            {
+                "from": current.key,
+                "to": target.key,
+                "direction": direction,
+                "reason": reason,
+                "overridden": [item.description for item in unmet],
+                "tasks_created": [_task_summary(task) for task in created],
+            },
+            shown=shown,
+            stage=target.key,
+            stage_entered_at=self.now,
+            stage_due_at=_due(self.now, target.sla, definition),
+            tasks=[*self.case.tasks, *created],
+        )
+
+    # status
+
+    def close(self, request: StatusChangeRequest) -> Change:
+        self._require_open()
+        self.access.require(Permission.CLOSE, "close the case")
+        current = _stage(self.definition, self.case.stage)
+        unmet = unmet_exit_criteria(self.definition, self.case)
+        if following_stages(self.definition, current):
+            unmet.insert(0, Unmet(stage=current.key, description="The case is in a final stage"))
+        reason = request.reason.strip() if request.reason else None
+        if request.force:
+            self.access.require(Permission.OVERRIDE, "close despite unmet criteria")
+            reason = self._require_reason(reason, "override")
+        elif unmet:
+            raise TransitionBlockedError(
+                "The case cannot be closed yet: " + "; ".join(item.description for item in unmet) + ".",
+                unmet,
+                current_version=self.case.version,
+            )
+        return self._status_change(
+            "case.closed", CaseStatus.CLOSED, reason, overridden=[item.description for item in unmet]
+        )
+
+    def cancel(self, request: StatusChangeRequest) -> Change:
+        self._require_open()
+        self.access.require(Permission.CLOSE, "cancel the case")
+        return self._status_change(
+            "case.cancelled", CaseStatus.CANCELLED, self._require_reason(request.reason, "cancel a case")
+        )
+
+    def reopen(self, request: StatusChangeRequest) -> Change:
+        if self.case.status is CaseStatus.OPEN:
+            raise ConflictError("The case is already open.", current_version=self.case.version)
+        self.access.require(Permission.REOPEN, "reopen the case")
+        return self._status_change("case.reopened", CaseStatus.OPEN, self._require_reason(request.reason, "reopen"))
+
+    def _status_change(
+        self, event_type: str, status: CaseStatus, reason: str | None, *, overridden: list[str] | None = None
+    ) -> Change:
+        data: dict[str, Any] = {"before": self.case.status.value, "after": status.value, "reason": reason}
+        if overridden:
+            data["overridden"] = overridden
+        return self._change(event_type, data, shown=True, status=status, status_reason=reason)
+
+    def assign(self, request: AssignRequest) -> Change:
+        self._require_open()
+        self.access.require(Permission.ASSIGN, "assign the case")
+        if request.owner == self.case.owner:
+            raise _issue("/owner", "already the owner")
+        participants = list(self.case.participants)
+        if not any(p.kind is ParticipantKind.INTERNAL and p.user_id == request.owner for p in participants):
+            participants.append(
+                self._participant(
+                    ParticipantKind.INTERNAL, self.definition.effective_owner_role(), user_id=request.owner
+                )
+            )
+        return self._change(
+            "case.assigned",
+            {"before": self.case.owner, "after": request.owner},
+            owner=request.owner,
+            participants=participants,
+        )
+
+    # tasks
+
+    def _task(self, task_id: str) -> Task:
+        for task in self.case.tasks:
+            if task.id == task_id:
+                return task
+        raise NotFoundError(f"No task {task_id} on this case.")
+
+    def _replace_task(self, updated: Task) -> list[Task]:
+        return [updated if task.id == updated.id else task for task in self.case.tasks]
+
+    def _check_assignee_role(self, role: str | None) -> None:
+        if role is not None and role not in {each.key for each in self.definition.roles}:
+            raise _issue("/assignee_role", f'unknown role "{role}"')
+
+    def add_task(self, request: AddTaskRequest) -> Change:
+        self._require_open()
+        self.access.require(Permission.TASK_MANAGE, "add tasks")
+        self._check_assignee_role(request.assignee_role)
+        if len(self.case.tasks) >= MAX_TASKS:
+            raise ConflictError(f"A case holds at most {MAX_TASKS} tasks.", current_version=self.case.version)
+        task = Task(
+            id=self.new_id(),
+            title=request.title.strip(),
+            stage=self.case.stage,
+            required=request.required,
+            assignee=request.assignee,
+            assignee_role=request.assignee_role,
+            due_at=request.due_at,
+            created_at=self.now,
+            created_by=self.subject,
+            reason=request.reason.strip(),
+        )
+        return self._change(
+            "task.created",
+            {
+                **_task_summary(task),
+                "reason": task.reason,
+                "assignee": task.assignee,
+                "assignee_role": task.assignee_role,
+            },
+            tasks=[*self.case.tasks, task],
+        )
+
+    def complete_task(self, task_id: str) -> Change:
+        self._require_open()
+        task = self._task(task_id)
+        self.access.require(Permission.TASK_COMPLETE, "complete tasks")
+        if task.status is TaskStatus.DONE:
+            raise ConflictError(f'Task "{task.title}" is already done.', current_version=self.case.version)
+        done = task.model_copy(
+            update={"status": TaskStatus.DONE, "completed_at": self.now, "completed_by": self.subject}
+        )
+        return self._change(
+            "task.completed",
+            {"task_id": task.id, "key": task.key, "title": task.title, "before": "open", "after": "done"},
+            tasks=self._replace_task(done),
+        )
+
+    def reopen_task(self, task_id: str, request: ReasonRequest) -> Change:
+        self._require_open()
+        task = self._task(task_id)
+        self.access.require(Permission.TASK_MANAGE, "reopen tasks")
+        if task.status is TaskStatus.OPEN:
+            raise ConflictError(f'Task "{task.title}" is already open.', current_version=self.case.version)
+        reason = self._require_reason(request.reason, "reopen a task")
+        reopened = task.model_copy(update={"status": TaskStatus.OPEN, "completed_at": None, "completed_by": None})
+        return self._change(
+            "task.reopened",
+            {"task_id": task.id, "title": task.title, "before": "done", "after": "open", "reason": reason},
+            tasks=self._replace_task(reopened),
+        )
+
+    def assign_task(self, task_id: str, request: AssignTaskRequest) -> Change:
+        self._require_open()
+        task = self._task(task_id)
+        self.access.require(Permission.TASK_MANAGE, "assign tasks")
+        self._check_assignee_role(request.assignee_role)
+        if request.assignee is None and request.assignee_role is None:
+            raise _issue("", "name an assignee, an assignee_role or both")
+        assigned = task.model_copy(update={"assignee": request.assignee, "assignee_role": request.assignee_role})
+        return self._change(
+            "task.assigned",
+            {
+                "task_id": task.id,
+                "title": task.title,
+                "before": {"assignee": task.assignee, "assignee_role": task.assignee_role},
+                "after": {"assignee": request.assignee, "assignee_role": request.assignee_role},
+            },
+            tasks=self._replace_task(assigned),
+        )
+
+    # participants
+
+    def _participant(self, kind: ParticipantKind, role: str, **details: Any) -> Participant:
+        return Participant(id=self.new_id(), kind=kind, role=role, added_at=self.now, added_by=self.subject, **details)
+
+    def _role_kind(self, role_key: str, pointer: str = "/role") -> RoleKind:
+        role = next((role for role in self.definition.roles if role.key == role_key), None)
+        if role is None:
+            raise _issue(pointer, f'unknown role "{role_key}"')
+        return role.kind
+
+    def _participant_by_id(self, participant_id: str) -> Participant:
+        for participant in self.case.participants:
+            if participant.id == participant_id:
+                return participant
+        raise NotFoundError(f"No participant {participant_id} on this case.")
+
+    def add_participant(self, request: AddParticipantRequest) -> Change:
+        self._require_open()
+        self.access.require(Permission.PARTICIPANT_MANAGE, "manage participants")
+        if self._role_kind(request.role).value != request.kind.value:
+            raise _issue("/role", f'role "{request.role}" is for {self._role_kind(request.role).value} participants')
+        if len(self.case.participants) >= MAX_PARTICIPANTS:
+            raise ConflictError(
+                f"A case holds at most {MAX_PARTICIPANTS} participants.", current_version=self.case.version
+            )
+        if request.kind is ParticipantKind.INTERNAL:
+            if request.user_id is None or request.name or request.email:
+                raise _issue("/user_id", "an internal participant is named by user_id alone")
+            if any(p.user_id == request.user_id for p in self.case.participants):
+                raise ConflictError(
+                    "That person already participates; change their role instead.", current_version=self.case.version
+                )
+            participant = self._participant(request.kind, request.role, user_id=request.user_id)
+            data = {
+                "participant_id": participant.id,
+                "kind": "internal",
+                "role": request.role,
+                "user_id": request.user_id,
+            }
+            return self._change("participant.added", data, participants=[*self.case.participants, participant])
+        if request.user_id is not None or not request.name or not request.email:
+            raise _issue("/email", "an external participant needs a name and an e-mail address, and no user_id")
+        participant = self._participant(request.kind, request.role, name=request.name, email=request.email)
+        return self._change(
+            "participant.added",
+            {"participant_id": participant.id, "kind": "external", "role": request.role},
+            personal={"name": request.name, "email": request.email},
+            subjects=[participant.id],
+            participants=[*self.case.participants, participant],
+        )
+
+    def change_participant_role(self, participant_id: str, request: ChangeRoleRequest) -> Change:
+        self._require_open()
+        self.access.require(Permission.PARTICIPANT_MANAGE, "manage participants")
+        participant = self._participant_by_id(participant_id)
+        if self._role_kind(request.role).value != participant.kind.value:
+            raise _issue("/role", f'role "{request.role}" is not for {participant.kind.value} participants')
+        if participant.role == request.role:
+            raise _issue("/role", "the participant already holds that role")
+        changed = participant.model_copy(update={"role": request.role})
+        return self._change(
+            "participant.role_changed",
+            {"participant_id": participant.id, "before": participant.role, "after": request.role},
+            participants=[changed if p.id == participant.id else p for p in self.case.participants],
+        )
+
+    def remove_participant(self, participant_id: str) -> Change:
+        self._require_open()
+        self.access.require(Permission.PARTICIPANT_MANAGE, "manage participants")
+        participant = self._participant_by_id(participant_id)
+        if participant.user_id == self.case.owner:
+            raise ConflictError(
+                "The owner cannot be removed; assign the case to someone else first.", current_version=self.case.version
+            )
+        return self._change(
+            "participant.removed",
+            {"participant_id": participant.id, "kind": participant.kind.value, "role": participant.role},
+            participants=[p for p in self.case.participants if p.id != participant.id],
+        )
+
+    # documents
+
+    def document_type(self, type_key: str, *, content_type: str, size: int) -> DocumentTypeDefinition:
+        """The document type an upload is for, once the caller, the content type and the size are allowed."""
+        self._require_open()
+        definition = next((each for each in self.definition.document_types if each.key == type_key), None)
+        if definition is None:
+            raise _issue("/type", f'unknown document type "{type_key}"')
+        self.access.require(Permission.DOCUMENT_UPLOAD, "upload documents")
+        if (
+            definition.uploader_roles
+            and not self.access.admin
+            and not (self.access.role_keys() & set(definition.uploader_roles))
+        ):
+            raise ForbiddenError(f'Only {", ".join(definition.uploader_roles)} may upload "{definition.name}".')
+        if content_type not in definition.content_types:
+            raise _issue("/content_type", f"{definition.name} accepts {', '.join(definition.content_types)}")
+        if size > definition.max_size_bytes:
+            raise _issue("/size", f"{definition.name} is at most {definition.max_size_bytes} bytes")
+        return definition
+
+    def add_document_version(self, type_key: str, upload: DocumentVersion) -> Change:
+        definition = self.document_type(type_key, content_type=upload.content_type, size=upload.size)
+        documents = list(self.case.documents)
+        existing = next((document for document in documents if document.type == type_key), None)
+        if sum(len(document.versions) for document in documents) >= MAX_DOCUMENT_VERSIONS:
+            raise ConflictError(
+                f"A case holds at most {MAX_DOCUMENT_VERSIONS} document versions.", current_version=self.case.version
+            )
+        version = upload.model_copy(update={"version": len(existing.versions) + 1 if existing else 1})
+        if existing:
+            documents = [
+                CaseDocument(type=type_key, versions=[*existing.versions, version])
+                if document is existing
+                else document
+                for document in documents
+            ]
+        else:
+            documents.append(CaseDocument(type=type_key, versions=[version]))
+        return self._change(
+            "document.added",
+            {
+                "document_type": type_key,
+                "version": version.version,
+                "upload_id": version.upload_id,
+                "content_type": version.content_type,
+                "size": version.size,
+                "sha256": version.sha256,
+            },
+            personal={"filename": version.filename},
+            shown=definition.external,
+            documents=documents,
+        )
+
+    # decisions
+
+    def record_decision(self, request: RecordDecisionRequest) -> Change:
+        self._require_open()
+        definition = next((each for each in self.definition.decisions if each.key == request.key), None)
+        if definition is None:
+            raise _issue("/key", f'unknown decision "{request.key}"')
+        if not self.access.admin and not (self.access.role_keys() & set(definition.decider_roles)):
+            raise ForbiddenError(f'Only {", ".join(definition.decider_roles)} may decide "{definition.label}".')
+        if request.outcome not in definition.options:
+            raise _issue("/outcome", f"must be one of {', '.join(definition.options)}")
+        if definition.rationale_required and not (request.rationale and request.rationale.strip()):
+            raise _issue("/rationale", f'"{definition.label}" needs a rationale')
+        if len(self.case.decisions) >= MAX_DECISIONS:
+            raise ConflictError(f"A case holds at most {MAX_DECISIONS} decisions.", current_version=self.case.version)
+        decision = Decision(
+            id=self.new_id(),
+            key=request.key,
+            outcome=request.outcome,
+            rationale=request.rationale.strip() if request.rationale else None,
+            decided_by=self.subject,
+            decided_at=self.now,
+            template_version=self.case.template_version,
+        )
+        previous = next((d.outcome for d in reversed(self.case.decisions) if d.key == request.key), None)
+        return self._change(
+            "decision.recorded",
+            {
+                "decision_id": decision.id,
+                "key": decision.key,
+                "before": previous,
+                "after": decision.outcome,
+                "rationale": decision.rationale,
+                "template_version": decision.template_version,
+            },
+            decisions=[*self.case.decisions, decision],
+        )
+
+    # comments: appended beside the case, so they never conflict with its version
+
+    def comment(self, request: CommentRequest) -> tuple[Comment, EventEnvelope]:
+        permission = Permission.COMMENT_EXTERNAL if request.external else Permission.COMMENT_INTERNAL
+        self.access.require(permission, "post this kind of comment")
+        comment = Comment(
+            id=self.new_id(),
+            case_id=self.case.id,
+            body=request.body.strip(),
+            external=request.external,
+            author=self.subject,
+            created_at=self.now,
+        )
+        event = EventEnvelope.new(
+            tenant_id=self.context.tenant_id,
+            case_id=self.case.id,
+            type="comment.added",
+            actor=self.context.principal.actor(),
+            correlation_id=self.context.correlation_id,
+            occurred_at=self.now,
+            data={"comment_id": comment.id, "external": comment.external, "body": comment.body},
+            visibility=_visibility(self.definition, "comment.added", shown=request.external),
+        )
+        return comment, event

@@ -2,13 +2,14 @@
 
 import math
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from caseline_common.contracts import FieldDefinition, FieldType, TemplateDefinition
 from caseline_common.errors import FieldIssue, InvalidInputError
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -63,26 +64,35 @@ _ADAPTERS: dict[FieldType, TypeAdapter[Any]] = {
     FieldType.TEXT: TypeAdapter(Annotated[str, Field(strict=True)]),
     FieldType.NUMBER: TypeAdapter(Annotated[int | float, PlainValidator(_number)]),
     FieldType.MONEY: TypeAdapter(Money),
+    FieldType.LONG_TEXT: TypeAdapter(Annotated[str, Field(strict=True)]),
     FieldType.DATE: TypeAdapter(date),
+    FieldType.DATETIME: TypeAdapter(AwareDatetime),
     FieldType.ENUM: TypeAdapter(Annotated[str, Field(strict=True)]),
+    FieldType.MULTI_ENUM: TypeAdapter(Annotated[list[Annotated[str, Field(strict=True)]], Field(max_length=500)]),
     FieldType.BOOLEAN: TypeAdapter(StrictBool),
     FieldType.EMAIL: TypeAdapter(Annotated[str, Field(pattern=_EMAIL, max_length=320, strict=True)]),
     FieldType.PHONE: TypeAdapter(Annotated[str, Field(pattern=_E164_PHONE, strict=True)]),
     FieldType.PARTY: TypeAdapter(Party),
     FieldType.FILE: TypeAdapter(Annotated[str, Field(pattern=_ULID, strict=True)]),
 }
-_DEFAULT_TEXT_LIMIT = 10_000
+_DEFAULT_TEXT_LIMITS = {FieldType.TEXT: 10_000, FieldType.LONG_TEXT: 100_000}
 
 
 def _constraint_problem(definition: FieldDefinition, value: Any) -> str | None:
-    if definition.type is FieldType.TEXT:
-        limit = definition.max_length or _DEFAULT_TEXT_LIMIT
+    if definition.type in _DEFAULT_TEXT_LIMITS:
+        limit = definition.max_length or _DEFAULT_TEXT_LIMITS[definition.type]
         if len(value) > limit:
             return f"longer than {limit} characters"
         if definition.pattern and not re.fullmatch(definition.pattern, value):
             return f"does not match the pattern {definition.pattern}"
     if definition.type is FieldType.ENUM and value not in (definition.options or []):
         return f"must be one of {', '.join(definition.options or [])}"
+    if definition.type is FieldType.MULTI_ENUM:
+        unknown = [item for item in value if item not in (definition.options or [])]
+        if unknown:
+            return f"{', '.join(unknown)} not among {', '.join(definition.options or [])}"
+        if len(set(value)) != len(value):
+            return "each option can be chosen once"
     if definition.type is FieldType.MONEY and definition.currencies and value.currency not in definition.currencies:
         return f"currency must be one of {', '.join(definition.currencies)}"
     number = value.amount if definition.type is FieldType.MONEY else value
@@ -97,6 +107,8 @@ def _constraint_problem(definition: FieldDefinition, value: Any) -> str | None:
 def _json_value(value: Any) -> Any:
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json", exclude_none=True)
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, date):
         return value.isoformat()
     return value

@@ -1,22 +1,66 @@
-"""Checks on a template that a schema alone cannot express, each naming the path of the mistake."""
+"""Checks on a template that a schema alone cannot express, each naming the path of the mistake.
+
+A person configures templates by hand or in a builder; every mistake is reported at once, with a JSON
+Pointer to where it is, so all of them can be fixed in one go.
+"""
 
 import re
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from caseline_common.contracts import FieldDefinition, FieldType, PublishedTemplate, TemplateDefinition
-from caseline_common.envelope import EventEnvelope
+from caseline_common.conditions import FACT_ROOTS, evaluate, references, unknown_operators
+from caseline_common.contracts import (
+    EXTERNAL_PERMISSIONS,
+    AutomationRule,
+    FieldDefinition,
+    FieldType,
+    RoleKind,
+    StageDefinition,
+    TemplateDefinition,
+)
 from caseline_common.errors import FieldIssue, InvalidInputError
-from caseline_common.tenant import TenantContext
+
+from .fields import validate_field_values
 
 _ATTRIBUTES_BY_TYPE: dict[str, set[FieldType]] = {
-    "options": {FieldType.ENUM},
+    "options": {FieldType.ENUM, FieldType.MULTI_ENUM},
     "minimum": {FieldType.NUMBER, FieldType.MONEY},
     "maximum": {FieldType.NUMBER, FieldType.MONEY},
-    "max_length": {FieldType.TEXT},
+    "max_length": {FieldType.TEXT, FieldType.LONG_TEXT},
     "pattern": {FieldType.TEXT},
     "currencies": {FieldType.MONEY},
 }
+
+# Event types the product emits; a rule triggered by anything else would never run.
+EVENT_TYPES = frozenset(
+    {
+        "case.opened",
+        "case.fields_changed",
+        "case.stage_changed",
+        "case.assigned",
+        "case.closed",
+        "case.cancelled",
+        "case.reopened",
+        "case.migrated",
+        "task.created",
+        "task.completed",
+        "task.reopened",
+        "task.assigned",
+        "participant.added",
+        "participant.role_changed",
+        "participant.removed",
+        "document.added",
+        "decision.recorded",
+        "comment.added",
+        "sla.breached",
+        "sla.warning",
+        "timer.fired",
+        "automation.ran",
+        "portal.link_issued",
+    }
+)
 
 
 def _duplicates(keys: Iterable[str]) -> set[str]:
@@ -24,55 +68,322 @@ def _duplicates(keys: Iterable[str]) -> set[str]:
     return {key for key in keys if key in seen or seen.add(key)}  # type: ignore[func-returns-value]
 
 
-def _field_issues(index: int, field: FieldDefinition) -> list[FieldIssue]:
-    path = f"/fields/{index}"
-    issues = [
-        FieldIssue(pointer=f"{path}/{attribute}", detail=f"{attribute} does not apply to a {field.type} field")
-        for attribute, types in _ATTRIBUTES_BY_TYPE.items()
-        if getattr(field, attribute) is not None and field.type not in types
-    ]
-    if field.type is FieldType.ENUM and not field.options:
-        issues.append(FieldIssue(pointer=f"{path}/options", detail="an enum field needs at least one option"))
-    if field.options and len(set(field.options)) != len(field.options):
-        issues.append(FieldIssue(pointer=f"{path}/options", detail="options must be unique"))
-    if field.minimum is not None and field.maximum is not None and field.minimum > field.maximum:
-        issues.append(FieldIssue(pointer=f"{path}/minimum", detail="minimum is greater than maximum"))
-    if field.pattern is not None:
+def following_stages(template: TemplateDefinition, stage: StageDefinition) -> list[str]:
+    """Where a case may move forward to: the stage's `next`, or else the stage after it."""
+    if stage.next is not None:
+        return list(stage.next)
+    keys = [each.key for each in template.stages]
+    position = keys.index(stage.key)
+    return keys[position + 1 : position + 2]
+
+
+@dataclass
+class _Checker:
+    template: TemplateDefinition
+    issues: list[FieldIssue] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        template = self.template
+        self.fields = {each.key: each for each in template.fields}
+        self.stages = {each.key: each for each in template.stages}
+        self.documents = {each.key: each for each in template.document_types}
+        self.decisions = {each.key: each for each in template.decisions}
+        self.roles = {each.key: each for each in template.roles}
+
+    def add(self, pointer: str, detail: str) -> None:
+        self.issues.append(FieldIssue(pointer=pointer, detail=detail))
+
+    def unique(self, items: list[Any], collection: str, noun: str) -> None:
+        for duplicate in sorted(_duplicates(item.key for item in items)):
+            index = max(i for i, item in enumerate(items) if item.key == duplicate)
+            self.add(f"/{collection}/{index}/key", f'duplicate {noun} key "{duplicate}"')
+
+    def known(self, pointer: str, key: str | None, known: dict[str, Any], noun: str) -> None:
+        if key is not None and key not in known:
+            self.add(pointer, f'unknown {noun} "{key}"')
+
+    def condition(self, pointer: str, condition: dict[str, Any], *, in_rule: bool = False) -> None:
+        for unknown in unknown_operators(condition):
+            self.add(pointer + unknown.pointer, f'unknown operator "{unknown.operator}"')
+        for reference in references(condition):
+            self._reference(pointer + reference.pointer, reference.name, in_rule=in_rule)
+        if not references(condition) and not unknown_operators(condition):
+            try:
+                constant = evaluate(condition, {})
+            except Exception:
+                constant = False
+            if not constant:
+                self.add(pointer, "this condition is always false, so it can never be met")
+
+    def _reference(self, pointer: str, name: str, *, in_rule: bool) -> None:
+        root, _, rest = name.partition(".")
+        first = rest.split(".")[0]
+        if root not in FACT_ROOTS or (root == "event" and not in_rule):
+            roots = sorted(root for root in FACT_ROOTS if in_rule or root != "event")
+            self.add(pointer, f'unknown variable "{name}": it must start with one of {", ".join(roots)}')
+            return
+        names: dict[str, frozenset[str] | dict[str, Any] | None] = {
+            "fields": self.fields,
+            "documents": self.documents,
+            "decisions": self.decisions,
+        }
+        nouns = {"fields": "field", "documents": "document type", "decisions": "decision"}
+        allowed = names.get(root, FACT_ROOTS[root])
+        if allowed is not None and first not in allowed:
+            if root in nouns:
+                self.add(pointer, f'unknown {nouns[root]} "{first}"')
+            else:
+                self.add(pointer, f'unknown variable "{name}": {root} has {", ".join(sorted(allowed))}')
+
+    def check(self) -> None:
+        template = self.template
+        self.unique(template.fields, "fields", "field")
+        self.unique(template.stages, "stages", "stage")
+        self.unique(template.document_types, "document_types", "document type")
+        self.unique(template.decisions, "decisions", "decision")
+        self.unique(template.roles, "roles", "role")
+        self.unique(template.rules, "rules", "rule")
+        for index, definition in enumerate(template.fields):
+            self._field(index, definition)
+        self._stages()
+        self._documents()
+        self._decisions()
+        self._roles()
+        self._calendar()
+        for index, rule in enumerate(template.rules):
+            self._rule(f"/rules/{index}", rule)
+        for index, stage in enumerate(template.portal.stages or []):
+            self.known(f"/portal/stages/{index}", stage, self.stages, "stage")
+        for index, event_type in enumerate(template.portal.timeline_events):
+            if event_type not in EVENT_TYPES:
+                self.add(f"/portal/timeline_events/{index}", f'unknown event type "{event_type}"')
+
+    def _field(self, index: int, definition: FieldDefinition) -> None:
+        path = f"/fields/{index}"
+        for attribute, types in _ATTRIBUTES_BY_TYPE.items():
+            if getattr(definition, attribute) is not None and definition.type not in types:
+                self.add(f"{path}/{attribute}", f"{attribute} does not apply to a {definition.type} field")
+        if definition.type in (FieldType.ENUM, FieldType.MULTI_ENUM) and not definition.options:
+            self.add(f"{path}/options", f"a {definition.type} field needs at least one option")
+        if definition.options and len(set(definition.options)) != len(definition.options):
+            self.add(f"{path}/options", "options must be unique")
+        if (
+            definition.minimum is not None
+            and definition.maximum is not None
+            and definition.minimum > definition.maximum
+        ):
+            self.add(f"{path}/minimum", "minimum is greater than maximum")
+        if definition.pattern is not None:
+            try:
+                re.compile(definition.pattern)
+            except re.error as error:
+                self.add(f"{path}/pattern", f"not a valid regular expression: {error}")
+
+    def _stages(self) -> None:
+        template = self.template
+        task_keys: list[tuple[str, str]] = []
+        for index, stage in enumerate(template.stages):
+            path = f"/stages/{index}"
+            for position, criterion in enumerate(stage.entry_criteria):
+                self.condition(f"{path}/entry_criteria/{position}/condition", criterion.condition)
+            for position, criterion in enumerate(stage.exit_criteria):
+                self.condition(f"{path}/exit_criteria/{position}/condition", criterion.condition)
+            for position, key in enumerate(stage.required_fields):
+                self.known(f"{path}/required_fields/{position}", key, self.fields, "field")
+            for position, target in enumerate(stage.next or []):
+                self.known(f"{path}/next/{position}", target, self.stages, "stage")
+                if target == stage.key:
+                    self.add(f"{path}/next/{position}", "a stage cannot lead to itself")
+            for position, task in enumerate(stage.tasks):
+                task_keys.append((f"{path}/tasks/{position}/key", task.key))
+                self.known(f"{path}/tasks/{position}/assignee_role", task.assignee_role, self.roles, "role")
+        seen: set[str] = set()
+        for pointer, key in task_keys:
+            if key in seen:
+                self.add(pointer, f'duplicate task key "{key}"')
+            seen.add(key)
+        for index in self._unreachable():
+            self.add(
+                f"/stages/{index}",
+                f'stage "{template.stages[index].key}" cannot be reached from "{template.stages[0].key}"',
+            )
+
+    def _unreachable(self) -> list[int]:
+        template = self.template
+        reached = {template.stages[0].key}
+        frontier = [template.stages[0]]
+        while frontier:
+            stage = frontier.pop()
+            for target in following_stages(template, stage):
+                if target in self.stages and target not in reached:
+                    reached.add(target)
+                    frontier.append(self.stages[target])
+        return [index for index, stage in enumerate(template.stages) if stage.key not in reached]
+
+    def _documents(self) -> None:
+        for index, document in enumerate(self.template.document_types):
+            path = f"/document_types/{index}"
+            for position, stage in enumerate(document.required_in_stages):
+                self.known(f"{path}/required_in_stages/{position}", stage, self.stages, "stage")
+            for position, role_key in enumerate(document.uploader_roles):
+                role = self.roles.get(role_key)
+                if role is None:
+                    self.add(f"{path}/uploader_roles/{position}", f'unknown role "{role_key}"')
+                elif role.kind is RoleKind.EXTERNAL and not document.external:
+                    self.add(
+                        f"{path}/uploader_roles/{position}",
+                        f'external role "{role_key}" must upload it, but the document type is not visible to '
+                        "externals: set external to true",
+                    )
+            if len(set(document.content_types)) != len(document.content_types):
+                self.add(f"{path}/content_types", "content types must be unique")
+
+    def _decisions(self) -> None:
+        for index, decision in enumerate(self.template.decisions):
+            path = f"/decisions/{index}"
+            if len(set(decision.options)) != len(decision.options):
+                self.add(f"{path}/options", "options must be unique")
+            for position, role_key in enumerate(decision.decider_roles):
+                role = self.roles.get(role_key)
+                if role is None:
+                    self.add(f"{path}/decider_roles/{position}", f'unknown role "{role_key}"')
+                elif role.kind is RoleKind.EXTERNAL:
+                    self.add(f"{path}/decider_roles/{position}", f'external role "{role_key}" cannot decide')
+            for position, stage in enumerate(decision.required_in_stages):
+                self.known(f"{path}/required_in_stages/{position}", stage, self.stages, "stage")
+
+    def _roles(self) -> None:
+        template = self.template
+        for index, role in enumerate(template.roles):
+            path = f"/roles/{index}"
+            for key in role.fields:
+                if key != "*" and key not in self.fields:
+                    self.add(f"{path}/fields/{key}", f'unknown field "{key}"')
+            if role.kind is RoleKind.EXTERNAL:
+                for position, permission in enumerate(role.permissions):
+                    if permission not in EXTERNAL_PERMISSIONS:
+                        self.add(f"{path}/permissions/{position}", f"{permission} is for internal roles only")
+                if role.groups:
+                    self.add(f"{path}/groups", "external participants hold no token groups")
+        if not any(role.kind is RoleKind.INTERNAL for role in template.roles):
+            self.add("/roles", "at least one internal role is needed to work the case")
+        elif template.owner_role is not None:
+            owner = self.roles.get(template.owner_role)
+            if owner is None:
+                self.add("/owner_role", f'unknown role "{template.owner_role}"')
+            elif owner.kind is RoleKind.EXTERNAL:
+                self.add("/owner_role", "the owner role must be internal")
+
+    def _calendar(self) -> None:
+        calendar = self.template.calendar
         try:
-            re.compile(field.pattern)
-        except re.error as error:
-            issues.append(FieldIssue(pointer=f"{path}/pattern", detail=f"not a valid regular expression: {error}"))
-    return issues
+            ZoneInfo(calendar.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.add("/calendar/timezone", f'unknown time zone "{calendar.timezone}"')
+        if calendar.opens >= calendar.closes:
+            self.add("/calendar/closes", "the working day must close after it opens")
+
+    def _rule(self, path: str, rule: AutomationRule) -> None:
+        if rule.trigger.event_type not in EVENT_TYPES:
+            self.add(f"{path}/trigger/event_type", f'unknown event type "{rule.trigger.event_type}"')
+        if rule.condition is not None:
+            self.condition(f"{path}/condition", rule.condition, in_rule=True)
+        for index, action in enumerate(rule.actions):
+            self._action(f"{path}/actions/{index}", action)
+
+    def _action(self, path: str, action: Any) -> None:
+        for attribute, noun, known in (
+            ("to", "stage", self.stages),
+            ("role", "role", self.roles),
+            ("assignee_role", "role", self.roles),
+            ("from_role", "role", self.roles),
+            ("to_role", "role", self.roles),
+            ("document_type", "document type", self.documents),
+            ("party_field", "field", self.fields),
+            ("to_field", "field", self.fields),
+        ):
+            self.known(f"{path}/{attribute}", getattr(action, attribute, None), known, noun)
+        if action.type == "set_fields":
+            try:
+                validate_field_values(self.template, action.values, require_all=False)
+            except InvalidInputError as error:
+                for issue in error.issues:
+                    self.add(path + issue.pointer.replace("/fields/", "/values/", 1), issue.detail)
+        if action.type == "request_document":
+            role = self.roles.get(action.from_role)
+            if role is not None and role.kind is not RoleKind.EXTERNAL:
+                self.add(f"{path}/from_role", "documents are requested from an external role")
+        if action.type == "assign" and (action.owner is None) == (action.role is None):
+            self.add(path, "assign names either an owner or a role")
+        if action.type == "send_email" and (action.to_role is None) == (action.to_field is None):
+            self.add(path, "send_email names either to_role or to_field")
+        field_key = getattr(action, "to_field", None) or getattr(action, "party_field", None)
+        if field_key in self.fields and self.fields[field_key].type not in (FieldType.EMAIL, FieldType.PARTY):
+            self.add(
+                f"{path}/{'to_field' if action.type == 'send_email' else 'party_field'}",
+                "must be an email or party field",
+            )
+        if action.type == "assign" and action.task_key is not None:
+            task_keys = {task.key for stage in self.template.stages for task in stage.tasks}
+            if action.task_key not in task_keys:
+                self.add(f"{path}/task_key", f'unknown task "{action.task_key}"')
+
+
+def template_issues(definition: TemplateDefinition) -> list[FieldIssue]:
+    checker = _Checker(definition)
+    checker.check()
+    return checker.issues
 
 
 def check_template(definition: TemplateDefinition) -> None:
     """Raises InvalidInputError listing every mistake, so a person can fix them all in one go."""
-    issues: list[FieldIssue] = []
-    for duplicate in sorted(_duplicates(field.key for field in definition.fields)):
-        index = next(i for i, field in enumerate(definition.fields) if field.key == duplicate)
-        issues.append(FieldIssue(pointer=f"/fields/{index}/key", detail=f'duplicate field key "{duplicate}"'))
-    for duplicate in sorted(_duplicates(stage.key for stage in definition.stages)):
-        index = next(i for i, stage in enumerate(definition.stages) if stage.key == duplicate)
-        issues.append(FieldIssue(pointer=f"/stages/{index}/key", detail=f'duplicate stage key "{duplicate}"'))
-    for index, field in enumerate(definition.fields):
-        issues.extend(_field_issues(index, field))
+    issues = template_issues(definition)
     if issues:
         raise InvalidInputError("The template has mistakes.", issues)
 
 
-def publish_first_version(
-    definition: TemplateDefinition, context: TenantContext, *, now: datetime
-) -> tuple[PublishedTemplate, EventEnvelope]:
-    check_template(definition)
-    template = PublishedTemplate(
-        definition=definition, version=1, published_at=now, published_by=context.principal.subject
-    )
-    event = EventEnvelope.new(
-        tenant_id=context.tenant_id,
-        type="template.published",
-        actor=context.principal.actor(),
-        correlation_id=context.correlation_id,
-        occurred_at=now,
-        data={"template_key": definition.key, "version": template.version, "name": definition.name},
-    )
-    return template, event
+def _keyed(items: list[Any]) -> Iterator[tuple[str, Any]]:
+    for index, item in enumerate(items):
+        yield (str(item["key"]) if isinstance(item, dict) and "key" in item else str(index)), item
+
+
+@dataclass(frozen=True)
+class TemplateChange:
+    path: str
+    change: str
+    before: Any = None
+    after: Any = None
+
+
+def diff_templates(before: TemplateDefinition, after: TemplateDefinition) -> list[TemplateChange]:
+    """What changed between two versions; lists of keyed items are matched by key, so reordering shows as such."""
+    changes: list[TemplateChange] = []
+
+    def walk(path: str, old: Any, new: Any) -> None:
+        if old == new:
+            return
+        if isinstance(old, dict) and isinstance(new, dict):
+            for key in [*old, *(key for key in new if key not in old)]:
+                if key not in new:
+                    changes.append(TemplateChange(f"{path}/{key}", "removed", before=old[key]))
+                elif key not in old:
+                    changes.append(TemplateChange(f"{path}/{key}", "added", after=new[key]))
+                else:
+                    walk(f"{path}/{key}", old[key], new[key])
+            return
+        if isinstance(old, list) and isinstance(new, list):
+            old_items, new_items = dict(_keyed(old)), dict(_keyed(new))
+            if list(old_items) != list(new_items) and set(old_items) == set(new_items):
+                changes.append(TemplateChange(path, "reordered", before=list(old_items), after=list(new_items)))
+            for key in [*old_items, *(key for key in new_items if key not in old_items)]:
+                if key not in new_items:
+                    changes.append(TemplateChange(f"{path}/{key}", "removed", before=old_items[key]))
+                elif key not in old_items:
+                    changes.append(TemplateChange(f"{path}/{key}", "added", after=new_items[key]))
+                else:
+                    walk(f"{path}/{key}", old_items[key], new_items[key])
+            return
+        changes.append(TemplateChange(path, "changed", before=old, after=new))
+
+    walk("", before.model_dump(mode="json"), after.model_dump(mode="json"))
+    return changes
