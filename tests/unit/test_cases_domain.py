@@ -6,7 +6,14 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from caseline_common.contracts import CaseSnapshot, CaseStatus, PublishedTemplate, TemplateDefinition
+from caseline_common.contracts import (
+    CaseSnapshot,
+    CaseStatus,
+    Participant,
+    ParticipantKind,
+    PublishedTemplate,
+    TemplateDefinition,
+)
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope, Visibility
 from caseline_common.errors import ForbiddenError, InvalidInputError, NotFoundError
 from caseline_common.pagination import Page
@@ -15,6 +22,17 @@ from caseline_common.tenant import TenantContext
 from caseline.local.loader import LoadedService
 
 NOW = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
+
+
+@dataclass
+class Ids:
+    prefix: str = "case"
+    issued: int = 0
+
+    def __call__(self) -> str:
+        self.issued += 1
+        return f"{self.prefix}-{self.issued}"
+
 ULID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"
 
 DEFINITION = TemplateDefinition.model_validate(
@@ -47,6 +65,11 @@ def service_module(cases: LoadedService) -> ModuleType:
     return cases.module("chalicelib.service")
 
 
+def opened(domain: ModuleType, body: Any, context: TenantContext, *, case_id: str = "case-1") -> Any:
+    change = domain.open_case(TEMPLATE, body, context, case_id=case_id, now=NOW, new_id=Ids("id"))
+    return change.case, change.event
+
+
 def request(domain: ModuleType, **changes: Any) -> Any:
     body: dict[str, Any] = {"template_key": "claim", "title": "Train to Leeds", "fields": {"amount": AMOUNT}}
     body.update(changes)
@@ -57,7 +80,7 @@ def request(domain: ModuleType, **changes: Any) -> Any:
 
 
 def test_a_case_opens_in_the_first_stage_at_version_1(domain: ModuleType, staff: TenantContext) -> None:
-    case, _ = domain.open_case(TEMPLATE, request(domain), staff, case_id="case-1", now=NOW)
+    case, _ = opened(domain, request(domain), staff, case_id="case-1")
 
     assert case == CaseSnapshot(
         id="case-1",
@@ -67,8 +90,14 @@ def test_a_case_opens_in_the_first_stage_at_version_1(domain: ModuleType, staff:
         title="Train to Leeds",
         owner="user-1",
         stage="submitted",
+        stage_entered_at=NOW,
         status=CaseStatus.OPEN,
         fields={"amount": {"amount": "12.5", "currency": "EUR"}},
+        participants=[
+            Participant(
+                id="id-1", kind=ParticipantKind.INTERNAL, role="team", user_id="user-1", added_at=NOW, added_by="user-1"
+            )
+        ],
         created_at=NOW,
         created_by="user-1",
         updated_at=NOW,
@@ -77,7 +106,7 @@ def test_a_case_opens_in_the_first_stage_at_version_1(domain: ModuleType, staff:
 
 
 def test_the_owner_defaults_to_the_caller_but_may_be_named(domain: ModuleType, staff: TenantContext) -> None:
-    case, event = domain.open_case(TEMPLATE, request(domain, owner="user-7"), staff, case_id="case-1", now=NOW)
+    case, event = opened(domain, request(domain, owner="user-7"), staff, case_id="case-1")
 
     assert case.owner == "user-7"
     assert case.created_by == "user-1"
@@ -85,7 +114,7 @@ def test_the_owner_defaults_to_the_caller_but_may_be_named(domain: ModuleType, s
 
 
 def test_the_title_is_trimmed(domain: ModuleType, staff: TenantContext) -> None:
-    case, event = domain.open_case(TEMPLATE, request(domain, title="  Train  "), staff, case_id="c", now=NOW)
+    case, event = opened(domain, request(domain, title="  Train  "), staff, case_id="c")
 
     assert case.title == "Train"
     assert event.data["title"] == "Train"
@@ -94,14 +123,14 @@ def test_the_title_is_trimmed(domain: ModuleType, staff: TenantContext) -> None:
 def test_field_values_are_stored_in_canonical_form(domain: ModuleType, staff: TenantContext) -> None:
     fields = {"amount": {"amount": 7, "currency": "EUR"}, "due": "2025-04-01T00:00:00", "note": None}
 
-    case, event = domain.open_case(TEMPLATE, request(domain, fields=fields), staff, case_id="c", now=NOW)
+    case, event = opened(domain, request(domain, fields=fields), staff, case_id="c")
 
     assert case.fields == {"amount": {"amount": "7", "currency": "EUR"}, "due": "2025-04-01"}
     assert event.data["fields"] == case.fields
 
 
 def test_the_case_opened_event_records_who_opened_what(domain: ModuleType, staff: TenantContext) -> None:
-    case, event = domain.open_case(TEMPLATE, request(domain), staff, case_id="case-1", now=NOW)
+    case, event = opened(domain, request(domain), staff, case_id="case-1")
 
     assert isinstance(event, EventEnvelope)
     assert event.type == "case.opened"
@@ -111,7 +140,7 @@ def test_the_case_opened_event_records_who_opened_what(domain: ModuleType, staff
     assert event.correlation_id == "corr-1"
     assert event.causation_id is None
     assert event.occurred_at == NOW
-    assert event.visibility is Visibility.INTERNAL
+    assert event.visibility is Visibility.EXTERNAL  # the portal shows that a case was opened
     assert event.event_id != case.id
     assert event.data == {
         "title": "Train to Leeds",
@@ -121,19 +150,20 @@ def test_the_case_opened_event_records_who_opened_what(domain: ModuleType, staff
         "status": "open",
         "owner": "user-1",
         "fields": {"amount": {"amount": "12.5", "currency": "EUR"}},
+        "tasks_created": [],
     }
 
 
 def test_each_opening_has_its_own_event_id(domain: ModuleType, staff: TenantContext) -> None:
-    _, first = domain.open_case(TEMPLATE, request(domain), staff, case_id="c", now=NOW)
-    _, second = domain.open_case(TEMPLATE, request(domain), staff, case_id="c", now=NOW)
+    _, first = opened(domain, request(domain), staff, case_id="c")
+    _, second = opened(domain, request(domain), staff, case_id="c")
 
     assert first.event_id != second.event_id
 
 
 def test_a_case_needs_every_required_field(domain: ModuleType, staff: TenantContext) -> None:
     with pytest.raises(InvalidInputError) as raised:
-        domain.open_case(TEMPLATE, request(domain, fields={"note": "x"}), staff, case_id="c", now=NOW)
+        opened(domain, request(domain, fields={"note": "x"}), staff, case_id="c")
 
     assert [issue.pointer for issue in raised.value.issues] == ["/fields/amount"]
 
@@ -154,13 +184,6 @@ class Clock:
         return self.now
 
 
-@dataclass
-class Ids:
-    issued: int = 0
-
-    def __call__(self) -> str:
-        self.issued += 1
-        return f"case-{self.issued}"
 
 
 @dataclass
@@ -170,6 +193,9 @@ class InMemoryCasesRepository:
     service: ModuleType
     clock: Clock
     templates: dict[str, PublishedTemplate] = field(default_factory=dict)
+    versions: dict[tuple[str, int], PublishedTemplate] = field(default_factory=dict)
+    drafts: dict[str, Any] = field(default_factory=dict)
+    comments: list[Any] = field(default_factory=list)
     cases: dict[str, CaseSnapshot] = field(default_factory=dict)
     claims: dict[str, Any] = field(default_factory=dict)
     outbox: list[EventEnvelope] = field(default_factory=list)
@@ -187,14 +213,46 @@ class InMemoryCasesRepository:
 
     def publish_template(self, template: PublishedTemplate, event: EventEnvelope, claim: Any) -> None:
         self._check_claim(claim)
-        if template.definition.key in self.templates:
+        latest = self.templates.get(template.definition.key)
+        if (latest.version if latest else 0) != template.version - 1:
             raise self.service.TemplateExistsError(template.definition.key)
         self.templates[template.definition.key] = template
+        self.versions[(template.definition.key, template.version)] = template
+        self.drafts.pop(template.definition.key, None)
         self.outbox.append(event)
         self._store_claim(claim)
 
     def latest_template(self, key: str) -> PublishedTemplate | None:
         return self.templates.get(key)
+
+    def template_version(self, key: str, version: int) -> PublishedTemplate | None:
+        return self.versions.get((key, version))
+
+    def list_template_versions(self, key: str, *, limit: int, cursor: str | None) -> Page[PublishedTemplate]:
+        return Page(items=[template for (each, _), template in sorted(self.versions.items()) if each == key][:limit])
+
+    def save_draft(self, draft: Any) -> None:
+        self.drafts[draft.definition.key] = draft
+
+    def draft(self, key: str) -> Any:
+        return self.drafts.get(key)
+
+    def save_change(self, before: CaseSnapshot, change: Any, claim: Any) -> None:
+        self._check_claim(claim)
+        if self.cases[before.id].version != before.version:
+            raise self.service.StaleVersionError(self.cases[before.id].version)
+        self.cases[before.id] = change.case
+        self.outbox.append(change.event)
+        self._store_claim(claim)
+
+    def add_comment(self, comment: Any, event: EventEnvelope, claim: Any) -> None:
+        self._check_claim(claim)
+        self.comments.append(comment)
+        self.outbox.append(event)
+        self._store_claim(claim)
+
+    def list_comments(self, case_id: str, *, limit: int, cursor: str | None) -> Page[Any]:
+        return Page(items=[comment for comment in self.comments if comment.case_id == case_id][:limit])
 
     def list_templates(self, *, limit: int, cursor: str | None) -> Page[Any]:
         raise NotImplementedError
@@ -217,6 +275,13 @@ class InMemoryCasesRepository:
         return claim if claim is not None and claim.expires_at >= self.clock() else None
 
 
+class NoDocuments:
+    """These use cases never touch the documents bucket; the S3 adapter has its own tests on moto."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"unexpected documents call: {name}")
+
+
 @dataclass
 class World:
     service: Any
@@ -229,7 +294,8 @@ def world(service_module: ModuleType) -> World:
     clock = Clock()
     repository = InMemoryCasesRepository(service=service_module, clock=clock)
     repository.templates["claim"] = TEMPLATE
-    service = service_module.CasesService(repository, clock=clock, new_id=Ids())
+    repository.versions[("claim", TEMPLATE.version)] = TEMPLATE
+    service = service_module.CasesService(repository, NoDocuments(), clock=clock, new_id=Ids())
     return World(service=service, repository=repository, clock=clock)
 
 
@@ -344,7 +410,7 @@ def test_without_a_key_every_request_opens_a_case(world: World, domain: ModuleTy
     world.service.open_case(staff, request(domain), None)
     world.service.open_case(staff, request(domain), None)
 
-    assert list(world.repository.cases) == ["case-1", "case-2"]
+    assert len(world.repository.cases) == 2
 
 
 def test_a_key_is_free_again_after_the_window(world: World, domain: ModuleType, staff: TenantContext) -> None:
@@ -354,7 +420,7 @@ def test_a_key_is_free_again_after_the_window(world: World, domain: ModuleType, 
     later = world.service.open_case(staff, request(domain), "key-1")
 
     assert later.replayed is False
-    assert list(world.repository.cases) == ["case-1", "case-2"]
+    assert len(world.repository.cases) == 2
 
 
 def test_a_claim_expiring_between_write_and_read_asks_for_a_retry(

@@ -95,7 +95,7 @@ class _Checker:
 
     def unique(self, items: list[Any], collection: str, noun: str) -> None:
         for duplicate in sorted(_duplicates(item.key for item in items)):
-            index = max(i for i, item in enumerate(items) if item.key == duplicate)
+            index = next(i for i, item in enumerate(items) if item.key == duplicate)
             self.add(f"/{collection}/{index}/key", f'duplicate {noun} key "{duplicate}"')
 
     def known(self, pointer: str, key: str | None, known: dict[str, Any], noun: str) -> None:
@@ -164,7 +164,7 @@ class _Checker:
             if getattr(definition, attribute) is not None and definition.type not in types:
                 self.add(f"{path}/{attribute}", f"{attribute} does not apply to a {definition.type} field")
         if definition.type in (FieldType.ENUM, FieldType.MULTI_ENUM) and not definition.options:
-            self.add(f"{path}/options", f"a {definition.type} field needs at least one option")
+            self.add(f"{path}/options", f"an {definition.type} field needs at least one option")
         if definition.options and len(set(definition.options)) != len(definition.options):
             self.add(f"{path}/options", "options must be unique")
         if (
