@@ -100,10 +100,10 @@ def _count(stack: LocalStack, **query: Any) -> int:
 
 
 def count_cases(stack: LocalStack) -> int:
-    """How many cases the tenant has, by the `by_created` index (never a Scan)."""
+    """How many cases the tenant has, by the `by_updated` index (never a Scan)."""
     return _count(
         stack,
-        IndexName="by_created",
+        IndexName="by_updated",
         KeyConditionExpression="gsi3pk = :pk",
         ExpressionAttributeValues={":pk": {"S": "CASES"}},
     )

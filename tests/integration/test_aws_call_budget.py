@@ -156,7 +156,7 @@ def test_a_filtered_newest_first_timeline_is_one_query(stack: LocalStack, timeli
     case_id = stack.seeded_case_ids[0]
     wait_until(lambda: timeline(stack, case_id), what="the seeded case's timeline")
     timeline_calls.operations.clear()
-    status, body = stack.request("GET", f"/cases/{case_id}/timeline?order=newest&type=case.opened&visibility=internal")
+    status, body = stack.request("GET", f"/cases/{case_id}/timeline?order=newest&type=case.opened&visibility=external")
     assert status == 200, body
     assert [item["event"]["type"] for item in body["items"]] == ["case.opened"]
     assert timeline_calls.operations == ["Query"]

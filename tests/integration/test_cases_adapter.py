@@ -62,6 +62,7 @@ def make_case(*, stage: str = "intake", status: CaseStatus = CaseStatus.OPEN, ti
         title=title,
         owner="dev-adapter",
         stage=stage,
+        stage_entered_at=NOW,
         status=status,
         fields={"amount": {"amount": "12.50", "currency": "EUR"}},
         created_at=NOW,
@@ -278,9 +279,10 @@ def test_cases_filter_by_stage_and_status(repo: Repo) -> None:
         {},
     ]:
         assert sorted(listed(**criteria), reverse=True) == expected(**criteria), criteria
-    # stage + status pages with its own cursor
+    # stage + status: a Query on the stage index narrowed by status, so a page may hold fewer than the limit,
+    # but the cursor walks every match once, newest first
     intake_open = collect(repo, repo.service.CaseFilter(stage="intake", status=CaseStatus.OPEN), limit=3)
-    assert [len(page) for page in intake_open] == [3, 1]
+    assert all(len(page) <= 3 for page in intake_open)
     assert [case_id for page in intake_open for case_id in page] == expected(stage="intake", status=CaseStatus.OPEN)
 
 

@@ -15,8 +15,32 @@ EXPECTED_ROUTES: dict[str, dict[str, set[str]]] = {
     "cases": {
         "/templates": {"GET", "POST"},
         "/templates/{key}": {"GET"},
+        "/templates/{key}/draft": {"GET", "PUT"},
+        "/templates/{key}/versions": {"GET", "POST"},
+        "/templates/{key}/versions/{version}": {"GET"},
+        "/templates/{key}/diff": {"GET"},
+        "/templates/{key}/migrations": {"GET", "POST"},
+        "/schemas/template": {"GET"},
         "/cases": {"GET", "POST"},
-        "/cases/{case_id}": {"GET"},
+        "/cases/{case_id}": {"GET", "PATCH"},
+        "/cases/{case_id}/criteria": {"GET"},
+        "/cases/{case_id}/transitions": {"POST"},
+        "/cases/{case_id}/close": {"POST"},
+        "/cases/{case_id}/cancel": {"POST"},
+        "/cases/{case_id}/reopen": {"POST"},
+        "/cases/{case_id}/assignment": {"POST"},
+        "/cases/{case_id}/tasks": {"POST"},
+        "/cases/{case_id}/tasks/{task_id}/complete": {"POST"},
+        "/cases/{case_id}/tasks/{task_id}/reopen": {"POST"},
+        "/cases/{case_id}/tasks/{task_id}/assignment": {"POST"},
+        "/cases/{case_id}/participants": {"POST"},
+        "/cases/{case_id}/participants/{participant_id}/role": {"POST"},
+        "/cases/{case_id}/participants/{participant_id}": {"DELETE"},
+        "/cases/{case_id}/decisions": {"POST"},
+        "/cases/{case_id}/comments": {"GET", "POST"},
+        "/cases/{case_id}/documents/uploads": {"POST"},
+        "/cases/{case_id}/documents/uploads/{upload_id}/confirm": {"POST"},
+        "/cases/{case_id}/documents/{document_type}/versions/{version}": {"GET"},
         "/health/cases": {"GET"},
         "/openapi/cases.json": {"GET"},
     },
@@ -117,7 +141,7 @@ def test_merged_openapi_marks_public_and_protected_operations(stack: LocalStack)
     document = json.loads(stack.api.handle("GET", "/openapi.json", {}, None)[2])
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
-            public = path.startswith(("/health/", "/openapi/"))
+            public = path.startswith(("/health/", "/openapi/", "/schemas/"))
             assert operation["security"] == ([] if public else [{"bearer": []}]), f"{method} {path}"
 
 

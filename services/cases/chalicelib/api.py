@@ -360,9 +360,10 @@ def _case_command(
     run: Any,
     *,
     name: str,
+    method: str = "POST",
     errors: tuple[int, ...] = (404, 409, 412, 413, 415, 422),
 ) -> None:
-    """Declares a POST command on one case: one read, one transactional write, the new case back."""
+    """Declares a command on one case: one read, one transactional write, the new case back."""
 
     def view(call: Call) -> Reply:
         body = call.body_as(request) if request is not None else None
@@ -379,7 +380,13 @@ def _case_command(
 
     view.__name__ = name
     http.operation(
-        "POST", path, summary=summary, request=request, response=CaseSnapshot, idempotent_create=True, errors=errors
+        method,
+        path,
+        summary=summary,
+        request=request,
+        response=CaseSnapshot,
+        idempotent_create=method == "POST",
+        errors=errors,
     )(view)
 
 
@@ -462,11 +469,12 @@ _case_command(
     name="change_participant_role",
 )
 _case_command(
-    "/cases/{case_id}/participants/{participant_id}/remove",
+    "/cases/{case_id}/participants/{participant_id}",
     "Remove a participant",
     None,
     lambda work, call, _body: work.remove_participant(call.path["participant_id"]),
     name="remove_participant",
+    method="DELETE",
     errors=(404, 409, 412),
 )
 _case_command(

@@ -287,7 +287,15 @@ class DynamoCasesRepository:
         item = self._client.get_item(TableName=self._table, Key={"pk": _s(TEMPLATES_PARTITION), "sk": _s(key)}).get(
             "Item"
         )
-        return PublishedTemplate.model_validate_json(item["doc"]["S"]) if item else None
+        if not item:
+            return None
+        return self._remember(PublishedTemplate.model_validate_json(item["doc"]["S"]))
+
+    def _remember(self, template: PublishedTemplate) -> PublishedTemplate:
+        if len(self._versions) >= _TEMPLATE_CACHE_SIZE:
+            self._versions.clear()
+        self._versions[(template.definition.key, template.version)] = template
+        return template
 
     def template_version(self, key: str, version: int) -> PublishedTemplate | None:
         cached = self._versions.get((key, version))
@@ -296,12 +304,7 @@ class DynamoCasesRepository:
         item = self._client.get_item(
             TableName=self._table, Key={"pk": _s(f"TEMPLATE#{key}"), "sk": _s(f"V#{version:06d}")}
         ).get("Item")
-        if not item:
-            return None
-        if len(self._versions) >= _TEMPLATE_CACHE_SIZE:
-            self._versions.clear()
-        template = self._versions[(key, version)] = PublishedTemplate.model_validate_json(item["doc"]["S"])
-        return template
+        return self._remember(PublishedTemplate.model_validate_json(item["doc"]["S"])) if item else None
 
     def list_template_versions(self, key: str, *, limit: int, cursor: str | None) -> Page[PublishedTemplate]:
         partition = f"TEMPLATE#{key}"
