@@ -497,8 +497,9 @@ class CaseMachine(RuleBasedStateMachine):
             assert Permission.OVERRIDE in permissions
             assert not _blank(reason)
             assert data["reason"] == reason.strip()  # type: ignore[union-attr]
+        STATS[f"moved {direction}"] += 1
         if unmet:
-            STATS[f"forced past {len(unmet)} unmet"] += 1
+            STATS["forced past unmet criteria"] += 1
         elif direction == "forward":
             STATS[f"met criteria into {to}"] += 1
         created = [task for task in self.case.tasks if task.id not in {each.id for each in before.tasks}]
@@ -511,17 +512,23 @@ class CaseMachine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def work_towards_next_stage(self, data: st.DataObject) -> None:
-        """Does a few things that unmet exit or entry criteria of the next stage ask for (or reopens the case)."""
+        """Does a few things that unmet exit or entry criteria of the next stage ask for; moves on (or closes
+        the case) when none are left, and reopens it when it is closed."""
         for _ in range(data.draw(st.integers(1, 4), label="steps")):
             caller = data.draw(CALLER, label="caller")
             case = self.case
             if case.status is not CaseStatus.OPEN:
                 self.reopen(caller, "Picked up again")
                 continue
-            needs = expected_exit(case)
-            needs += [need for to in sorted(FORWARD[case.stage]) for need in expected_entry(case, to)]
+            entry = [expected_entry(case, to) for to in sorted(FORWARD[case.stage])]
+            needs = expected_exit(case) + ([] if [] in entry else [need for unmet in entry for need in unmet])
+            if not needs and case.stage in FINAL:
+                self.close(caller, False, None)
+                continue
             if not needs:
-                return
+                ready = [to for to in sorted(FORWARD[case.stage]) if not expected_entry(case, to)]
+                self.transition(caller, data.draw(st.sampled_from(ready), label="to"), False, None)
+                continue
             need = data.draw(st.sampled_from(needs), label="need")
             if need == '"Note" has a value':
                 self.update(caller, [("note", "ok", True)], None)
