@@ -187,3 +187,46 @@ def test_nothing_in_the_stack_scans(stack: LocalStack, stack_wide_calls: CallRec
     assert status == 200, bundle
     assert {"GetItem", "Query", "TransactWriteItems", "UpdateItem"} <= set(stack_wide_calls.operations)
     assert "Scan" not in stack_wide_calls.operations
+
+
+BUDGET_TEMPLATE = {
+    "key": "budget-commands",
+    "name": "Budget: commands",
+    "fields": [{"key": "note", "label": "Note", "type": "text"}],
+    "stages": [
+        {"key": "one", "name": "One", "tasks": [{"key": "check", "title": "Check"}]},
+        {"key": "two", "name": "Two"},
+    ],
+    "decisions": [{"key": "go", "label": "Go", "options": ["yes", "no"], "decider_roles": ["team"]}],
+}
+
+
+def test_every_case_command_is_one_read_and_one_transactional_write(
+    stack: LocalStack, cases_calls: CallRecorder
+) -> None:
+    """A command reads the case once and writes it with its event (and membership items) in one transaction;
+    the pinned template version is immutable and comes from the container's cache."""
+    status, body = stack.request("POST", "/templates", BUDGET_TEMPLATE)
+    assert status == 201, body
+    status, case = stack.request("POST", "/cases", {"template_key": "budget-commands", "title": "Budget: commands"})
+    assert status == 201, case
+    path = f"/cases/{case['id']}"
+    task_id = case["tasks"][0]["id"]
+    commands: list[tuple[str, str, Any]] = [
+        ("PATCH", path, {"fields": {"note": "first"}, "version": 1}),
+        ("POST", f"{path}/tasks/{task_id}/complete", None),
+        ("POST", f"{path}/participants", {"kind": "internal", "role": "team", "user_id": "dev-budget"}),
+        ("POST", f"{path}/decisions", {"key": "go", "outcome": "yes", "rationale": "Budget"}),
+        ("POST", f"{path}/transitions", {"to": "two"}),
+        ("POST", f"{path}/close", {"reason": "Done"}),
+        ("POST", f"{path}/reopen", {"reason": "Again"}),
+    ]
+    for method, target, payload in commands:
+        cases_calls.operations.clear()
+        status, body = stack.request(method, target, payload)
+        assert status == 200, (target, body)
+        assert cases_calls.operations == ["GetItem", "TransactWriteItems"], target
+    cases_calls.operations.clear()
+    status, body = stack.request("POST", f"{path}/comments", {"body": "Budget"})
+    assert status == 201, body
+    assert cases_calls.operations == ["GetItem", "TransactWriteItems"], "comments: the case for access, then the write"
