@@ -382,3 +382,117 @@ def test_longest_valid_idempotency_key_is_accepted(stack: LocalStack) -> None:
     assert len(key) == 255
     status, _headers, raw = post_case(stack, case_with(), key)
     assert status == 201, raw
+
+
+# Commands on a case: every refusal leaves the case exactly as it was
+
+SEEDED = "{seeded}"
+CASE_COMMANDS: dict[str, Bad] = {
+    "patch without a precondition": Bad("PATCH", SEEDED, 428, b'{"fields": {"remote": true}}'),
+    "patch with a malformed If-Match": Bad("PATCH", SEEDED, 400, b'{"fields": {"remote": true}}', auth="if-match-junk"),
+    "patch with a stale If-Match": Bad("PATCH", SEEDED, 412, b'{"fields": {"remote": true}}', auth="if-match-stale"),
+    "patch with a stale version": Bad("PATCH", SEEDED, 409, b'{"fields": {"remote": true}, "version": 999}'),
+    "patch an unknown field": Bad(
+        "PATCH", SEEDED, 422, b'{"fields": {"shoe_size": 44}, "version": 1}', pointers=frozenset({"/fields/shoe_size"})
+    ),
+    "patch a wrong type": Bad(
+        "PATCH", SEEDED, 422, b'{"fields": {"remote": "yes"}, "version": 1}', pointers=frozenset({"/fields/remote"})
+    ),
+    "clear a required field": Bad(
+        "PATCH",
+        SEEDED,
+        422,
+        b'{"fields": {"department": null}, "version": 1}',
+        pointers=frozenset({"/fields/department"}),
+    ),
+    "transition to an unknown stage": Bad(
+        "POST", SEEDED + "/transitions", 422, b'{"to": "nowhere"}', pointers=frozenset({"/to"})
+    ),
+    "transition to the current stage": Bad(
+        "POST", SEEDED + "/transitions", 422, b'{"to": "offer_signed"}', pointers=frozenset({"/to"})
+    ),
+    "skip a stage without a reason": Bad(
+        "POST", SEEDED + "/transitions", 422, b'{"to": "first_month"}', pointers=frozenset({"/reason"})
+    ),
+    "transition without a target": Bad("POST", SEEDED + "/transitions", 422, b"{}", pointers=frozenset({"/to"})),
+    "complete an unknown task": Bad("POST", SEEDED + f"/tasks/{UNKNOWN_CASE_ID}/complete", 404),
+    "internal participant without a user id": Bad(
+        "POST", SEEDED + "/participants", 422, b'{"kind": "internal", "role": "team"}', pointers=frozenset({"/user_id"})
+    ),
+    "participant with an unknown role": Bad(
+        "POST",
+        SEEDED + "/participants",
+        422,
+        b'{"kind": "internal", "role": "boss", "user_id": "dev-x"}',
+        pointers=frozenset({"/role"}),
+    ),
+    "remove an unknown participant": Bad("DELETE", SEEDED + f"/participants/{UNKNOWN_CASE_ID}", 404),
+    "an unknown decision": Bad(
+        "POST", SEEDED + "/decisions", 422, b'{"key": "nope", "outcome": "yes"}', pointers=frozenset({"/key"})
+    ),
+    "upload of an unknown document type": Bad(
+        "POST",
+        SEEDED + "/documents/uploads",
+        422,
+        b'{"type": "passport", "filename": "p.pdf", "content_type": "application/pdf", "size": 10}',
+        pointers=frozenset({"/type"}),
+    ),
+    "upload with a path in its name": Bad(
+        "POST",
+        SEEDED + "/documents/uploads",
+        422,
+        b'{"type": "passport", "filename": "../etc/passwd", "content_type": "text/plain", "size": 10}',
+        pointers=frozenset({"/filename"}),
+    ),
+    "confirm an upload that never arrived": Bad("POST", SEEDED + f"/documents/uploads/{UNKNOWN_CASE_ID}/confirm", 404),
+    "download a missing document": Bad("GET", SEEDED + "/documents/contract/versions/1", 404),
+    "download version zero": Bad("GET", SEEDED + "/documents/contract/versions/0", 404),
+    "download version abc": Bad("GET", SEEDED + "/documents/contract/versions/abc", 404),
+    "close outside a final stage": Bad("POST", SEEDED + "/close", 409, b"{}"),
+    "reopen an open case": Bad("POST", SEEDED + "/reopen", 409, b'{"reason": "why"}'),
+    "cancel without a reason": Bad("POST", SEEDED + "/cancel", 422, b"{}", pointers=frozenset({"/reason"})),
+    "an empty comment": Bad("POST", SEEDED + "/comments", 422, b'{"body": ""}', pointers=frozenset({"/body"})),
+    "a comment over 10000 characters": Bad(
+        "POST", SEEDED + "/comments", 422, json.dumps({"body": "x" * 10_001}).encode(), pointers=frozenset({"/body"})
+    ),
+    "assign to the current owner": Bad(
+        "POST", SEEDED + "/assignment", 422, b'{"owner": "dev-dana.admin"}', pointers=frozenset({"/owner"})
+    ),
+    "a command on an unknown case": Bad("POST", f"/cases/{UNKNOWN_CASE_ID}/transitions", 404, b'{"to": "paperwork"}'),
+    "a command by a caller without a staff group": Bad(
+        "POST", SEEDED + "/transitions", 403, b'{"to": "paperwork"}', auth="no-groups"
+    ),
+    # templates
+    "a diff of a version that does not exist": Bad("GET", "/templates/employee-onboarding/diff?from=1&to=9", 404),
+    "a diff without versions": Bad("GET", "/templates/employee-onboarding/diff", 422, pointers=frozenset({"/from"})),
+    "a migration preview to a missing version": Bad(
+        "GET", "/templates/employee-onboarding/migrations?to_version=9", 404
+    ),
+    "a draft under another key": Bad(
+        "PUT",
+        "/templates/employee-onboarding/draft",
+        422,
+        json.dumps({"key": "other-key", "name": "Other", "stages": [{"key": "s", "name": "S"}]}).encode(),
+        pointers=frozenset({"/key"}),
+    ),
+    "publishing without a draft": Bad("POST", "/templates/employee-onboarding/versions", 404, b"{}"),
+    "a version that is not a number": Bad("GET", "/templates/employee-onboarding/versions/latest", 404),
+}
+
+
+@pytest.mark.parametrize("bad", CASE_COMMANDS.values(), ids=CASE_COMMANDS.keys())
+def test_a_refused_command_changes_nothing(stack: LocalStack, bad: Bad) -> None:
+    case_id = stack.seeded_case_ids[0]
+    before = stack.request("GET", f"/cases/{case_id}")[1]
+    auth, extra = bad.auth, {}
+    if auth.startswith("if-match"):
+        auth, extra = "admin", {"If-Match": "yesterday" if auth == "if-match-junk" else '"999"'}
+    headers = {**_authorization(stack, auth), **extra}
+    if bad.body is not None:
+        headers["Content-Type"] = "application/json"
+    target = bad.target.replace(SEEDED, f"/cases/{case_id}")
+    problem = assert_problem(stack.api.handle(bad.method, target, headers, bad.body), bad.status)
+    assert bad.pointers <= pointers(problem), problem
+    assert stack.request("GET", f"/cases/{case_id}")[1] == before, "a refused command changed the case"
+    if bad.status in (409, 412) and bad.method == "PATCH":
+        assert problem["current_version"] == before["version"]
