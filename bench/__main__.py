@@ -88,7 +88,27 @@ def api_operations(stack: LocalStack) -> None:
             ]
         )
 
+    patched = {"version": stack.request("GET", f"/cases/{case_id}", token=token)[1]["version"]}
+
+    def patch_case() -> Any:
+        payload = {"fields": {"remote": patched["version"] % 2 == 0}, "version": patched["version"]}
+        reply = request("PATCH", f"/cases/{case_id}", payload)()
+        patched["version"] = reply["version"]
+        return reply
+
+    def bare_change() -> None:
+        """What a change costs at least: read the case, write it with its membership item and event."""
+        bare.get_item(TableName=cases_table, Key={"pk": {"S": f"CASE#{case_id}"}, "sk": {"S": "CASE"}})
+        item_id = f"BENCH#{time.perf_counter_ns()}"
+        bare.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": cases_table, "Item": {"pk": {"S": item_id}, "sk": {"S": suffix}}}}
+                for suffix in ("CASE", "MEMBER", "OUTBOX")
+            ]
+        )
+
     operations: list[tuple[str, Callable[[], Any], Any, Callable[[], Any]]] = [
+        ("PATCH /cases/{id}", patch_case, cases_client, bare_change),
         ("POST /cases", request("POST", "/cases", body), cases_client, bare_open),
         (
             "GET /cases/{id}",

@@ -1,0 +1,117 @@
+"""Property-based conformance of the cases service over real HTTP: no 5xx, and every answer as documented.
+
+Schemathesis reads the service's own OpenAPI 3.1 document from the running stack and, for every operation,
+sends generated requests (valid and invalid) as an admin. Each response must not be a server error, must
+have a documented status code and content type, and its body must match the documented schema. Path
+parameters are sometimes the ids of a template and case seeded here, so the checks reach past the 404s.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from caseline.local.stack import LocalStack
+
+TEMPLATE_KEY = "schemathesis-intake"
+TEMPLATE: dict[str, Any] = {
+    "key": TEMPLATE_KEY,
+    "name": "Schemathesis intake",
+    "fields": [
+        {"key": "applicant", "label": "Applicant", "type": "party"},
+        {"key": "amount", "label": "Amount", "type": "number"},
+    ],
+    "stages": [
+        {"key": "received", "name": "Received", "tasks": [{"key": "triage", "title": "Triage"}]},
+        {"key": "review", "name": "Review"},
+        {"key": "done", "name": "Done", "next": []},
+    ],
+    "document_types": [
+        {"key": "evidence", "name": "Evidence", "content_types": ["application/pdf"], "max_size_bytes": 1024}
+    ],
+    "decisions": [{"key": "outcome", "label": "Outcome", "options": ["accept", "reject"], "decider_roles": ["team"]}],
+}
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+
+
+@pytest.fixture(scope="module")
+def admin_headers(stack: LocalStack) -> dict[str, str]:
+    return {"Authorization": f"Bearer {stack.staff_token()}"}
+
+
+@pytest.fixture(scope="module")
+def real_path_values(stack: LocalStack, admin_headers: dict[str, str]) -> dict[str, list[str]]:
+    """A published template (two versions) and an open case with a task and a participant, to aim at."""
+    with httpx.Client(base_url=stack.url, headers=admin_headers, timeout=10) as client:
+        published = client.post("/templates", json=TEMPLATE)
+        assert published.status_code == 201, published.text
+        second = client.post(f"/templates/{TEMPLATE_KEY}/versions", json={"definition": TEMPLATE})
+        assert second.status_code == 201, second.text
+        opened = client.post("/cases", json={"template_key": TEMPLATE_KEY, "title": "Fuzzed case", "fields": {}})
+        assert opened.status_code == 201, opened.text
+        case = opened.json()
+        joined = client.post(
+            f"/cases/{case['id']}/participants",
+            json={"kind": "external", "role": "team", "name": "Ola Fuzz", "email": "ola@example.org"},
+        )
+        assert joined.status_code == 200, joined.text
+        case = joined.json()
+    return {
+        "key": [TEMPLATE_KEY],
+        "version": ["1", "2"],
+        "case_id": [case["id"]],
+        "task_id": [task["id"] for task in case["tasks"]],
+        "participant_id": [participant["id"] for participant in case["participants"]],
+        "document_type": ["evidence"],
+    }
+
+
+def _sometimes_real(real: dict[str, list[str]]) -> Callable[[Any, Any], Any]:
+    def before_generate_path_parameters(_context: Any, strategy: Any) -> Any:
+        def mix(generated: dict[str, Any] | None) -> Any:
+            if not generated:
+                return st.just(generated)
+            return st.fixed_dictionaries(
+                {
+                    name: st.sampled_from([value, *real[name]]) if real.get(name) else st.just(value)
+                    for name, value in generated.items()
+                }
+            )
+
+        return strategy.flatmap(mix)
+
+    return before_generate_path_parameters
+
+
+@pytest.fixture(scope="module")
+def cases_schema(stack: LocalStack, real_path_values: dict[str, list[str]]) -> Any:
+    schema = schemathesis.openapi.from_url(f"{stack.url}/openapi/cases.json", timeout=10)
+    schema.config.update(base_url=stack.url, request_timeout=30)
+    schema.hook("before_generate_path_parameters")(_sometimes_real(real_path_values))
+    return schema
+
+
+schema = schemathesis.pytest.from_fixture("cases_schema")
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@schema.parametrize()
+def test_cases_api_conforms_to_its_openapi_document(case: Any, admin_headers: dict[str, str]) -> None:
+    case.call_and_validate(headers=admin_headers, checks=CHECKS)
