@@ -25,6 +25,11 @@ from schemathesis.specs.openapi.checks import (
 from caseline.local.stack import LocalStack
 
 TEMPLATE_KEY = "schemathesis-intake"
+TEAM_PERMISSIONS = [
+    *("case.view", "case.transition", "case.override", "case.assign", "case.close", "case.reopen"),
+    *("task.manage", "task.complete", "participant.manage", "document.upload", "document.view"),
+    *("comment.internal", "comment.external"),
+]
 TEMPLATE: dict[str, Any] = {
     "key": TEMPLATE_KEY,
     "name": "Schemathesis intake",
@@ -41,6 +46,10 @@ TEMPLATE: dict[str, Any] = {
         {"key": "evidence", "name": "Evidence", "content_types": ["application/pdf"], "max_size_bytes": 1024}
     ],
     "decisions": [{"key": "outcome", "label": "Outcome", "options": ["accept", "reject"], "decider_roles": ["team"]}],
+    "roles": [
+        {"key": "team", "name": "Team", "permissions": TEAM_PERMISSIONS, "fields": {"*": "edit"}, "groups": ["caseline-staff"]},
+        {"key": "applicant", "name": "Applicant", "kind": "external"},
+    ],
 }
 CHECKS = [
     not_a_server_error,
@@ -69,7 +78,7 @@ def real_path_values(stack: LocalStack, admin_headers: dict[str, str]) -> dict[s
         case = opened.json()
         joined = client.post(
             f"/cases/{case['id']}/participants",
-            json={"kind": "external", "role": "team", "name": "Ola Fuzz", "email": "ola@example.org"},
+            json={"kind": "external", "role": "applicant", "name": "Ola Fuzz", "email": "ola@example.org"},
         )
         assert joined.status_code == 200, joined.text
         case = joined.json()
