@@ -120,6 +120,13 @@ def cases_schema(stack: LocalStack, real_path_values: dict[str, list[str]]) -> A
 schema = schemathesis.pytest.from_fixture("cases_schema")
 
 
+@pytest.fixture(autouse=True)
+def _node_id_for_schemathesis(request: pytest.FixtureRequest) -> None:
+    """Schemathesis 4.32's lazy loader reads and rewrites `node._nodeid`, which pytest 9.2 no longer has."""
+    if not hasattr(request.node, "_nodeid"):
+        request.node._nodeid = request.node.nodeid
+
+
 @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
 @schema.parametrize()
 def test_cases_api_conforms_to_its_openapi_document(case: Any, admin_headers: dict[str, str]) -> None:
