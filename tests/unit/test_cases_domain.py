@@ -15,7 +15,13 @@ from caseline_common.contracts import (
     TemplateDefinition,
 )
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope, Visibility
-from caseline_common.errors import ForbiddenError, InvalidInputError, NotFoundError
+from caseline_common.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+    PreconditionFailedError,
+)
 from caseline_common.pagination import Page
 from caseline_common.tenant import TenantContext
 
@@ -32,6 +38,7 @@ class Ids:
     def __call__(self) -> str:
         self.issued += 1
         return f"{self.prefix}-{self.issued}"
+
 
 ULID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"
 
@@ -184,8 +191,6 @@ class Clock:
         return self.now
 
 
-
-
 @dataclass
 class InMemoryCasesRepository:
     """Implements the CasesRepository port the way the DynamoDB adapter does, claim checked first."""
@@ -287,6 +292,7 @@ class World:
     service: Any
     repository: InMemoryCasesRepository
     clock: Clock
+    service_module: ModuleType
 
 
 @pytest.fixture
@@ -296,7 +302,7 @@ def world(service_module: ModuleType) -> World:
     repository.templates["claim"] = TEMPLATE
     repository.versions[("claim", TEMPLATE.version)] = TEMPLATE
     service = service_module.CasesService(repository, NoDocuments(), clock=clock, new_id=Ids())
-    return World(service=service, repository=repository, clock=clock)
+    return World(service=service, repository=repository, clock=clock, service_module=service_module)
 
 
 def test_staff_open_a_case(world: World, domain: ModuleType, staff: TenantContext) -> None:
@@ -526,3 +532,99 @@ def test_an_unknown_template_is_not_found(world: World, staff: TenantContext) ->
     with pytest.raises(NotFoundError):
         world.service.get_template(staff, "missing")
     assert world.service.get_template(staff, "claim") == TEMPLATE
+
+
+# Commands through the use case: one read, one conditional write, access from roles
+
+
+GUARDED = PublishedTemplate(
+    definition=TemplateDefinition.model_validate(
+        {
+            **DEFINITION.model_dump(mode="json"),
+            "key": "guarded",
+            "fields": [*DEFINITION.model_dump(mode="json")["fields"], {"key": "secret", "label": "S", "type": "text"}],
+            "roles": [
+                {
+                    "key": "clerk",
+                    "name": "Clerk",
+                    "permissions": ["case.view", "case.transition"],
+                    "fields": {"*": "edit", "secret": "view"},
+                },
+                {
+                    "key": "auditor",
+                    "name": "Auditor",
+                    "permissions": ["case.view"],
+                    "fields": {"amount": "view"},
+                    "groups": ["auditors"],
+                },
+            ],
+        }
+    ),
+    version=1,
+    published_at=NOW,
+    published_by="admin-1",
+)
+
+
+@pytest.fixture
+def guarded_case(world: World, domain: ModuleType, staff: TenantContext) -> CaseSnapshot:
+    world.repository.templates["guarded"] = GUARDED
+    world.repository.versions[("guarded", 1)] = GUARDED
+    body = request(domain, template_key="guarded", fields={"amount": AMOUNT, "secret": "s3cret"})
+    return world.service.open_case(staff, body, None).resource
+
+
+def test_a_stale_version_is_a_conflict_and_a_stale_if_match_a_failed_precondition(
+    world: World, domain: ModuleType, staff: TenantContext, guarded_case: CaseSnapshot
+) -> None:
+    update = domain.UpdateCaseRequest(fields={"note": "x"}, version=7)
+    with pytest.raises(ConflictError) as conflict:
+        world.service.command(staff, guarded_case.id, lambda work: work.update(update), expected_version=7)
+    assert conflict.value.extensions == {"current_version": 1}
+    with pytest.raises(PreconditionFailedError):
+        world.service.command(staff, guarded_case.id, lambda work: work.update(update), if_match=3)
+    assert world.repository.cases[guarded_case.id] == guarded_case
+
+
+def test_a_write_that_loses_the_race_reports_the_current_version(
+    world: World, domain: ModuleType, staff: TenantContext, guarded_case: CaseSnapshot
+) -> None:
+    def meanwhile(work: Any) -> Any:
+        world.repository.cases[guarded_case.id] = guarded_case.model_copy(update={"version": 2})
+        return work.update(domain.UpdateCaseRequest(fields={"note": "x"}))
+
+    with pytest.raises(ConflictError) as conflict:
+        world.service.command(staff, guarded_case.id, meanwhile)
+    assert conflict.value.current_version == 2
+
+
+def test_roles_come_from_participation_or_groups_and_hide_fields(
+    world: World, staff: TenantContext, context_for: Any, guarded_case: CaseSnapshot
+) -> None:
+    assert world.service.get_case(staff, guarded_case.id).fields["secret"] == "s3cret", "the owner is a clerk"
+    colleague = context_for("caseline-staff", subject="user-2")
+    with pytest.raises(NotFoundError):
+        world.service.get_case(colleague, guarded_case.id)
+    auditor = context_for("caseline-staff", "auditors", subject="user-3")
+    assert world.service.get_case(auditor, guarded_case.id).fields == {"amount": AMOUNT}
+    listed = world.service.list_cases(colleague, world.service_module.CaseFilter(), limit=10, cursor=None)
+    assert guarded_case.id not in [case.id for case in listed.items]
+
+
+def test_a_view_only_field_cannot_be_changed(
+    world: World, domain: ModuleType, staff: TenantContext, guarded_case: CaseSnapshot
+) -> None:
+    update = domain.UpdateCaseRequest(fields={"secret": "new"}, version=1)
+    with pytest.raises(ForbiddenError):
+        world.service.command(staff, guarded_case.id, lambda work: work.update(update), expected_version=1)
+
+
+def test_a_command_that_changes_nothing_writes_nothing(
+    world: World, domain: ModuleType, staff: TenantContext, guarded_case: CaseSnapshot
+) -> None:
+    outbox = len(world.repository.outbox)
+    unchanged = world.service.command(
+        staff, guarded_case.id, lambda work: work.update(domain.UpdateCaseRequest(fields={"amount": AMOUNT}))
+    )
+    assert unchanged.version == 1
+    assert len(world.repository.outbox) == outbox
