@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Any, ClassVar
 
+import hypothesis
 from caseline_common.contracts import (
     CaseSnapshot,
     CaseStatus,
@@ -37,7 +38,6 @@ from caseline_common.contracts import (
 from caseline_common.envelope import new_id
 from caseline_common.errors import ConflictError, DomainError, ForbiddenError, InvalidInputError, NotFoundError
 from caseline_common.tenant import Principal, TenantContext
-import hypothesis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
@@ -242,6 +242,16 @@ def _reason_request(model: type[BaseModel], **values: Any) -> Any:
         return model.model_construct(**values)
 
 
+def _refused_by_schema(model: type[BaseModel], problems: set[type[Exception]], **values: Any) -> Any:
+    """The request, or None when its schema already refuses it (the API answers 422 before the domain runs);
+    then the model must have predicted an InvalidInputError."""
+    try:
+        return model.model_validate(values)
+    except ValidationError:
+        assert InvalidInputError in problems, f"the schema refused {values} unexpectedly"
+        return None
+
+
 # An independent model of what this template demands, to check the domain's criteria against.
 
 
@@ -288,6 +298,7 @@ class Outcome:
 class CaseMachine(RuleBasedStateMachine):
     domain: ClassVar[ModuleType]
     access_rules: ClassVar[ModuleType]
+    case: CaseSnapshot
 
     def __init__(self) -> None:
         super().__init__()
@@ -418,11 +429,13 @@ class CaseMachine(RuleBasedStateMachine):
     def update(self, caller: str, edits: list[tuple[str, Any, bool]], title: str | None) -> None:
         values = {key: value for key, value, _ in edits}
         valid = {key: ok for key, _, ok in edits}
-        request = self.domain.UpdateCaseRequest(fields=values, title=title)
         before = self.case
         problems = self._open_problem()
         if "bogus" in values or not all(valid.values()) or (title is not None and _blank(title)):
             problems.add(InvalidInputError)
+        request = _refused_by_schema(self.domain.UpdateCaseRequest, problems, fields=values, title=title)
+        if request is None:
+            return
         read_only = set(values) - EDITABLE_BY_AGENT - {"bogus"}
         if read_only and not (self._is_admin(caller) or "lead" in self._roles(caller)):
             problems.add(ForbiddenError)
@@ -641,7 +654,11 @@ class CaseMachine(RuleBasedStateMachine):
             problems.add(ForbiddenError)
         if role == "ghost" or _blank(title) or _blank(reason):
             problems.add(InvalidInputError)
-        request = self.domain.AddTaskRequest(title=title, reason=reason, required=required, assignee_role=role)
+        request = _refused_by_schema(
+            self.domain.AddTaskRequest, problems, title=title, reason=reason, required=required, assignee_role=role
+        )
+        if request is None:
+            return
         outcome = self._attempt(caller, lambda work: work.add_task(request), problems, "task.created")
         if outcome.change is not None:
             task = self.case.tasks[-1]
@@ -793,7 +810,11 @@ class CaseMachine(RuleBasedStateMachine):
             problems.add(InvalidInputError)
         if key == "verdict" and not (self._is_admin(caller) or "lead" in self._roles(caller)):
             problems.add(ForbiddenError)
-        request = self.domain.RecordDecisionRequest(key=key, outcome=outcome_value, rationale=rationale)
+        request = _refused_by_schema(
+            self.domain.RecordDecisionRequest, problems, key=key, outcome=outcome_value, rationale=rationale
+        )
+        if request is None:
+            return
         outcome = self._attempt(caller, lambda work: work.record_decision(request), problems, "decision.recorded")
         if outcome.change is not None:
             assert (self.case.decisions[-1].key, self.case.decisions[-1].outcome) == (key, outcome_value)
@@ -872,7 +893,7 @@ class CaseMachine(RuleBasedStateMachine):
 
 
 SETTINGS = settings(
-    max_examples=150,
+    max_examples=300,
     stateful_step_count=40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],

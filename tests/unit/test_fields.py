@@ -315,3 +315,41 @@ def test_a_field_with_no_constraints_accepts_any_value_of_its_type(fields: Modul
     )
 
     assert clean == {"price": {"amount": "-12.3", "currency": "CHF"}, "note": "x" * 10_000}
+
+
+@pytest.mark.parametrize("blank", [None, "", "   "])
+def test_a_required_text_cannot_be_blank(fields: ModuleType, blank: Any) -> None:
+    [issue] = issues_of(fields, {"summary": blank, "amount": {"amount": "1", "currency": "EUR"}})
+    assert (issue.pointer, issue.detail) == ("/fields/summary", "required, cannot be empty")
+
+
+NEWER_TYPES = TemplateDefinition.model_validate(
+    {
+        "key": "newer",
+        "name": "Newer types",
+        "stages": [{"key": "s", "name": "S"}],
+        "fields": [
+            {"key": "story", "label": "Story", "type": "long_text", "max_length": 20},
+            {"key": "at", "label": "At", "type": "datetime"},
+            {"key": "tags", "label": "Tags", "type": "multi_enum", "options": ["a", "b"], "required": True},
+        ],
+    }
+)
+
+
+def test_long_text_datetime_and_multi_enum(fields: ModuleType) -> None:
+    clean = fields.validate_field_values(
+        NEWER_TYPES, {"story": "Once", "at": "2027-01-04T09:00:00+01:00", "tags": ["b", "a"]}, require_all=True
+    )
+    assert clean == {"story": "Once", "at": "2027-01-04T09:00:00+01:00", "tags": ["b", "a"]}
+    with pytest.raises(InvalidInputError) as raised:
+        fields.validate_field_values(
+            NEWER_TYPES, {"story": "x" * 21, "at": "2027-01-04T09:00:00", "tags": []}, require_all=False
+        )
+    details = {issue.pointer: issue.detail for issue in raised.value.issues}
+    assert details["/fields/story"] == "longer than 20 characters"
+    assert "timezone" in details["/fields/at"]
+    assert details["/fields/tags"] == "required, cannot be empty"
+    with pytest.raises(InvalidInputError) as raised:
+        fields.validate_field_values(NEWER_TYPES, {"tags": ["a", "a", "c"]}, require_all=False)
+    assert [issue.detail for issue in raised.value.issues] == ["c not among a, b"]

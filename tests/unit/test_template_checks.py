@@ -240,3 +240,9 @@ def test_a_diff_matches_keyed_items_by_key(templates: ModuleType) -> None:
     [change] = templates.diff_templates(before, reordered)
     assert (change.path, change.change) == ("/fields", "reordered")
     assert templates.diff_templates(before, before) == []
+
+
+def test_an_object_naming_several_operators_is_reported(templates: ModuleType) -> None:
+    condition = {"and": [{">": [{"var": "fields.amount"}, 1], "==": [1, 1]}]}
+    found = issues(templates, stages=stages_with(exit_criteria=[{"description": "d", "condition": condition}]))
+    assert found == [("/stages/0/exit_criteria/0/condition/and/0", "an operation names exactly one operator")]

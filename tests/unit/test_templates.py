@@ -148,7 +148,8 @@ def test_an_attribute_that_does_not_apply_to_the_type_is_refused(
     [issue] = issues_of(templates, template)
 
     assert issue.pointer == f"/fields/1/{attribute}"
-    assert issue.detail == f"{attribute} does not apply to a {type_} field"
+    article = "an" if type_[0] in "aeiou" else "a"
+    assert issue.detail == f"{attribute} does not apply to {article} {type_} field"
 
 
 def test_an_empty_list_still_counts_as_a_misplaced_attribute(templates: ModuleType) -> None:

@@ -291,11 +291,12 @@ class CasesService:
     ) -> Created[PublishedTemplate]:
         """The next version of a template, from the body or else from the saved draft."""
         self._require(context, StaffRole.ADMIN)
+        prefix = "/definition"  # where the issues point: into the body, or into the draft itself
         if definition is None:
             draft = self._repository.draft(key)
             if draft is None:
                 raise NotFoundError(f"Template {key} has no draft to publish; send a definition.")
-            definition = draft.definition
+            definition, prefix = draft.definition, ""
         if definition.key != key:
             raise InvalidInputError(
                 "The key differs.", [FieldIssue(pointer="/definition/key", detail=f"must be {key}")]
@@ -310,6 +311,9 @@ class CasesService:
             return Created(self.get_template(context, self._replayed_resource_id(claim)), replayed=True)
         except TemplateExistsError:
             raise ConflictError(f"Version {version} of {key} was published meanwhile; retry.") from None
+        except InvalidInputError as error:
+            error.issues = [issue.model_copy(update={"pointer": prefix + issue.pointer}) for issue in error.issues]
+            raise
 
     def _publish(
         self, context: TenantContext, definition: TemplateDefinition, *, version: int, claim: IdempotencyClaim | None

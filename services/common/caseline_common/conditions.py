@@ -34,6 +34,8 @@ class Reference:
 
 @dataclass(frozen=True)
 class UnknownOperator:
+    """An operator the library does not know; empty for an object that names none or several."""
+
     pointer: str
     operator: str
 
@@ -54,7 +56,10 @@ def _walk(node: Any, pointer: str) -> Iterator[Reference | UnknownOperator]:
         for index, item in enumerate(node):
             yield from _walk(item, f"{pointer}/{index}")
         return
-    if not isinstance(node, dict) or len(node) != 1:
+    if not isinstance(node, dict):
+        return
+    if len(node) != 1:  # JSONLogic would read it as a literal, silently true: never what a person meant
+        yield UnknownOperator(pointer, "")
         return
     operator, arguments = next(iter(node.items()))
     here = f"{pointer}/{_escape(operator)}"

@@ -18,7 +18,8 @@ Condition = Annotated[
         description="A JSONLogic expression (jsonlogic.com). It reads `fields.<key>`, `case.stage`, `case.status`, "
         "`case.owner`, `documents.<type>` (number of versions), `decisions.<key>` (latest outcome), "
         "`tasks.open_required` and, in automation rules, `event.type` and `event.data.*`.",
-        json_schema_extra={"minProperties": 1, "maxProperties": 1},
+        min_length=1,
+        max_length=1,
     ),
 ]
 ContentType = Annotated[str, Field(pattern=r"^[a-z]+/[a-z0-9.+-]+$", max_length=127)]

@@ -4,7 +4,7 @@ snapshot (version + 1) with exactly one event that records what changed, before 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from caseline_common.calendar import deadline
 from caseline_common.conditions import ConditionError, case_facts, evaluate
@@ -31,7 +31,7 @@ from caseline_common.contracts import (
 from caseline_common.envelope import EventEnvelope, Visibility
 from caseline_common.errors import ConflictError, FieldIssue, ForbiddenError, InvalidInputError, NotFoundError
 from caseline_common.tenant import TenantContext
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from .access import CaseAccess
 from .fields import validate_field_values
@@ -40,12 +40,16 @@ from .templates import following_stages
 # Values of these types are about people: events carry them as personal data, which the timeline keeps
 # outside its hash chain so that erasing a person never breaks the proof of history.
 PERSONAL_FIELD_TYPES = frozenset({FieldType.PARTY, FieldType.EMAIL, FieldType.PHONE})
-MAX_PARTICIPANTS = 100
+MAX_PARTICIPANTS = 50  # each internal one is a membership item in every change's transaction (100 items)
 MAX_TASKS = 500
 MAX_DOCUMENT_VERSIONS = 500
 MAX_DECISIONS = 200
 
-Reason = Field(default=None, min_length=1, max_length=2000)
+# Text a person writes: surrounding whitespace is dropped, and what remains may not be empty.
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Prose = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+LongProse = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+Reason = Field(default=None, description="Why; needed to move back, skip, override, cancel or reopen.")
 
 
 class Request(BaseModel):
@@ -54,7 +58,7 @@ class Request(BaseModel):
 
 class OpenCaseRequest(Request):
     template_key: str = Field(min_length=1, max_length=63)
-    title: str = Field(min_length=1, max_length=200)
+    title: Title
     fields: dict[str, Any] = Field(default_factory=dict, max_length=500)
     owner: str | None = Field(
         default=None,
@@ -65,19 +69,19 @@ class OpenCaseRequest(Request):
 
 
 class UpdateCaseRequest(Request):
-    title: str | None = Field(default=None, min_length=1, max_length=200)
+    title: Title | None = None
     fields: dict[str, Any] = Field(default_factory=dict, max_length=500, description="null clears a value.")
     version: int | None = Field(default=None, ge=1, description="The version you read; or send If-Match.")
 
 
 class TransitionRequest(Request):
     to: Key
-    reason: str | None = Reason
+    reason: Prose | None = Reason
     force: bool = Field(default=False, description="Move despite unmet criteria (needs case.override and a reason).")
 
 
 class StatusChangeRequest(Request):
-    reason: str | None = Reason
+    reason: Prose | None = Reason
     force: bool = Field(default=False, description="Close despite unmet criteria (needs case.override).")
 
 
@@ -86,8 +90,8 @@ class AssignRequest(Request):
 
 
 class AddTaskRequest(Request):
-    title: str = Field(min_length=1, max_length=200)
-    reason: str = Field(min_length=1, max_length=2000, description="Why this ad hoc task is needed.")
+    title: Title
+    reason: Prose = Field(description="Why this ad hoc task is needed.")
     assignee: str | None = Field(default=None, min_length=1, max_length=256)
     assignee_role: Key | None = None
     due_at: AwareDatetime | None = None
@@ -100,14 +104,14 @@ class AssignTaskRequest(Request):
 
 
 class ReasonRequest(Request):
-    reason: str | None = Reason
+    reason: Prose | None = Reason
 
 
 class AddParticipantRequest(Request):
     kind: ParticipantKind
     role: Key
     user_id: str | None = Field(default=None, min_length=1, max_length=256)
-    name: str | None = Field(default=None, min_length=1, max_length=300)
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)] | None = None
     email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)
 
 
@@ -118,11 +122,11 @@ class ChangeRoleRequest(Request):
 class RecordDecisionRequest(Request):
     key: Key
     outcome: str = Field(min_length=1, max_length=100)
-    rationale: str | None = Field(default=None, min_length=1, max_length=10_000)
+    rationale: LongProse | None = None
 
 
 class CommentRequest(Request):
-    body: str = Field(min_length=1, max_length=10_000)
+    body: LongProse
     external: bool = Field(default=False, description="Shared with the case's external participants.")
 
 
@@ -753,7 +757,7 @@ class CaseWork:
             "document.added",
             {
                 "document_type": type_key,
-                "version": version.version,
+                "document_version": version.version,
                 "upload_id": version.upload_id,
                 "content_type": version.content_type,
                 "size": version.size,

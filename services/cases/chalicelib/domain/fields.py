@@ -128,7 +128,7 @@ def validate_field_values(template: TemplateDefinition, values: dict[str, Any], 
         if definition is None:
             issues.append(FieldIssue(pointer=pointer, detail=f'unknown field "{key}" for template {template.key}'))
             continue
-        if raw is None:
+        if raw is None or (definition.required and (raw == [] or (isinstance(raw, str) and not raw.strip()))):
             if definition.required:
                 issues.append(FieldIssue(pointer=pointer, detail="required, cannot be empty"))
             continue

@@ -63,6 +63,10 @@ EVENT_TYPES = frozenset(
 )
 
 
+def _article(word: str) -> str:
+    return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"
+
+
 def _duplicates(keys: Iterable[str]) -> set[str]:
     seen: set[str] = set()
     return {key for key in keys if key in seen or seen.add(key)}  # type: ignore[func-returns-value]
@@ -104,7 +108,10 @@ class _Checker:
 
     def condition(self, pointer: str, condition: dict[str, Any], *, in_rule: bool = False) -> None:
         for unknown in unknown_operators(condition):
-            self.add(pointer + unknown.pointer, f'unknown operator "{unknown.operator}"')
+            if unknown.operator:
+                self.add(pointer + unknown.pointer, f'unknown operator "{unknown.operator}"')
+            else:
+                self.add(pointer + unknown.pointer, "an operation names exactly one operator")
         for reference in references(condition):
             self._reference(pointer + reference.pointer, reference.name, in_rule=in_rule)
         if not references(condition) and not unknown_operators(condition):
@@ -162,9 +169,9 @@ class _Checker:
         path = f"/fields/{index}"
         for attribute, types in _ATTRIBUTES_BY_TYPE.items():
             if getattr(definition, attribute) is not None and definition.type not in types:
-                self.add(f"{path}/{attribute}", f"{attribute} does not apply to a {definition.type} field")
+                self.add(f"{path}/{attribute}", f"{attribute} does not apply to {_article(definition.type)} field")
         if definition.type in (FieldType.ENUM, FieldType.MULTI_ENUM) and not definition.options:
-            self.add(f"{path}/options", f"an {definition.type} field needs at least one option")
+            self.add(f"{path}/options", f"{_article(definition.type)} field needs at least one option")
         if definition.options and len(set(definition.options)) != len(definition.options):
             self.add(f"{path}/options", "options must be unique")
         if (
