@@ -100,8 +100,10 @@ class LocalApi:
         except ValueError:
             return _problem(404, "Not found", f"No route for {path}.")
         backend = self._owners[route]
-        if method not in backend.service.app.routes[route]:
-            return _problem(405, "Method not allowed", f"{path} does not accept {method}.")
+        allowed = backend.service.app.routes[route]
+        if method not in allowed:
+            status, problem_headers, payload = _problem(405, "Method not allowed", f"{path} does not accept {method}.")
+            return status, {**problem_headers, "Allow": ", ".join(sorted(allowed))}, payload  # RFC 9110 requires it
         return self._invoke(backend, method, target, headers, body)
 
     @staticmethod
@@ -174,7 +176,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(payload)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
+    # Every method OpenAPI can name gets an API answer (405 where undeclared), not http.server's HTML 501.
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_TRACE = do_QUERY = _handle
 
     def log_message(self, format: str, *args: Any) -> None:
         self.server.access_log.append(format % args)

@@ -19,7 +19,7 @@ from caseline_common.resources import (
 )
 from caseline_common.tenant import StaffRole
 
-from ..paths import STATE_DIR
+from ..paths import ROOT, STATE_DIR
 from .emulator import EmulatorProcess
 from .gateway import IDP_PREFIX, GatewayServer, LocalApi
 from .idp import DevIdentityProvider
@@ -29,6 +29,7 @@ from .pumps import Pump, QueuePump, SchedulePump, StreamPump
 
 LOCAL_REGION = "us-east-1"
 DEMO_DIR = Path(__file__).parent / "demo"
+EXAMPLES_DIR = ROOT / "examples" / "templates"
 log = logging.getLogger("caseline.local")
 
 
@@ -164,10 +165,11 @@ class LocalStack:
         return status, json.loads(raw) if raw else None
 
     def seed(self) -> None:
-        template = json.loads((DEMO_DIR / "employee-onboarding.json").read_text())
-        status, body = self.request("POST", "/templates", template)
-        if status != 201:
-            raise RuntimeError(f"seeding the demo template failed: {status} {body}")
+        """The demo tenant: the onboarding template, the six example templates, and a case on each."""
+        for path in [DEMO_DIR / "employee-onboarding.json", *sorted(EXAMPLES_DIR.glob("*.json"))]:
+            status, body = self.request("POST", "/templates", json.loads(path.read_text()))
+            if status != 201:
+                raise RuntimeError(f"seeding the template {path.name} failed: {status} {body}")
         for case in json.loads((DEMO_DIR / "cases.json").read_text()):
             status, body = self.request("POST", "/cases", case)
             if status != 201:

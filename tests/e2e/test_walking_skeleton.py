@@ -84,9 +84,17 @@ def test_publish_open_list_and_see_the_timeline(client: httpx.Client, demo_templ
 
 
 def test_seeded_demo_is_there(running: LocalStack, client: httpx.Client) -> None:
-    assert len(running.seeded_case_ids) == 2
+    assert len(running.seeded_case_ids) == 8, "two onboarding cases, one on each example template"
     templates = client.get("/templates").json()["items"]
-    assert "employee-onboarding" in [template["key"] for template in templates]
+    assert {
+        "employee-onboarding",
+        "hr-employee-onboarding",
+        "legal-client-intake",
+        "insurance-claim",
+        "healthcare-patient-referral",
+        "university-admission",
+        "kyc-compliance-review",
+    } <= {template["key"] for template in templates}
     for case_id in running.seeded_case_ids:
         assert [entry["event"]["type"] for entry in _wait_for_timeline(client, case_id)] == ["case.opened"]
 
