@@ -131,3 +131,30 @@ def _node_id_for_schemathesis(request: pytest.FixtureRequest) -> None:
 @schema.parametrize()
 def test_cases_api_conforms_to_its_openapi_document(case: Any, admin_headers: dict[str, str]) -> None:
     case.call_and_validate(headers=admin_headers, checks=CHECKS)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "request_parts", "status"),
+    [
+        # Offsets that push a valid date-time past the years 1 to 9999 once in UTC; generation rarely goes there.
+        ("GET", "/cases", {"query": {"updated_since": "9999-12-31T23:59:59-23:59"}}, 422),
+        ("GET", "/cases", {"query": {"updated_since": "0001-01-01T00:00:00+23:59"}}, 422),
+        ("PATCH", "/cases/{case_id}", {"body": {"title": "No version"}}, 428),
+        ("PATCH", "/cases/{case_id}", {"body": {"title": "Stale"}, "headers": {"If-Match": '"999"'}}, 412),
+        ("GET", "/templates/{key}/diff", {"query": {"from": 1, "to": 3}}, 404),
+    ],
+)
+def test_edge_cases_conform_too(
+    cases_schema: Any,
+    real_path_values: dict[str, list[str]],
+    admin_headers: dict[str, str],
+    method: str,
+    path: str,
+    request_parts: dict[str, Any],
+    status: int,
+) -> None:
+    operation = cases_schema[path][method]
+    path_parameters = {name: real_path_values[name][0] for name in ("case_id", "key") if f"{{{name}}}" in path}
+    case = operation.Case(path_parameters=path_parameters, **request_parts)
+    response = case.call_and_validate(headers=admin_headers, checks=CHECKS)
+    assert response.status_code == status, response.text

@@ -1,13 +1,14 @@
 """HTTP routes of the cases service: parse, call a use case, reply. Errors are mapped in HttpApi."""
 
 import re
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 from caseline_common.contracts import CaseSnapshot, CaseStatus, PublishedTemplate, TemplateDefinition
 from caseline_common.http import Call, ProblemError, Reply, problem_for
 from caseline_common.pagination import Page
 from chalice.app import Blueprint
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from .domain import cases as commands
 from .domain.cases import Comment, CommentRequest, OpenCaseRequest
@@ -32,6 +33,13 @@ _SUBJECT = r"^[A-Za-z0-9._:@-]{1,256}$"
 _ETAG = re.compile(r'^(?:W/)?"?(\d{1,12})"?$')
 
 
+def _in_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00, past the last datetime in UTC
+        raise ValueError("must fall within the years 1 to 9999 in UTC") from None
+
+
 class PageQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -45,7 +53,7 @@ class CaseListQuery(PageQuery):
     template_key: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9-]{1,62}$")
     owner: str | None = Field(default=None, pattern=_SUBJECT)
     participant: str | None = Field(default=None, pattern=_SUBJECT, description="A participating user's subject.")
-    updated_since: AwareDatetime | None = None
+    updated_since: Annotated[AwareDatetime, AfterValidator(_in_utc)] | None = None
 
 
 class DiffQuery(BaseModel):
@@ -530,7 +538,7 @@ def list_comments(call: Call) -> Reply:
     request=UploadRequest,
     response=UploadTarget,
     status=201,
-    errors=(404, 413, 415, 422),
+    errors=(404, 409, 413, 415, 422),
 )
 def start_upload(call: Call) -> Reply:
     target = cases_service().start_upload(call.tenant(), call.path["case_id"], call.body_as(UploadRequest))
