@@ -23,6 +23,7 @@ console = Console()
 
 def _try_this(stack: LocalStack, token: str) -> str:
     case_id = stack.seeded_case_ids[0] if stack.seeded_case_ids else "CASE_ID"
+    claim_id = stack.seeded_case_ids[4] if len(stack.seeded_case_ids) > 4 else "CASE_ID"  # the insurance claim
     url = stack.url
     auth = '-H "Authorization: Bearer $TOKEN"'
     return "\n".join(
@@ -34,6 +35,10 @@ def _try_this(stack: LocalStack, token: str) -> str:
             f'     -d \'{{"template_key":"employee-onboarding","title":"Onboarding: Sam Lee","fields":'
             f'{{"employee":{{"name":"Sam Lee"}},"start_date":"2027-02-01","department":"sales"}}}}\' {url}/cases',
             f"curl -s {auth} {url}/cases/{case_id}/timeline",
+            "# what keeps a case in its stage, and a move that is refused until it is met:",
+            f"curl -s {auth} {url}/cases/{claim_id}/criteria",
+            f"curl -s {auth} -H 'Content-Type: application/json' -d '{{\"to\":\"triage\"}}' "
+            f"{url}/cases/{claim_id}/transitions",
         ]
     )
 

@@ -449,7 +449,8 @@ class CaseWork:
         reason = request.reason.strip() if request.reason else None
         if direction != "forward" or request.force:
             self.access.require(Permission.OVERRIDE, "move back, skip stages or override criteria")
-            reason = self._require_reason(reason, f"move {direction}" if direction != "forward" else "override")
+            why = {"back": "move back", "skip": "skip stages", "forward": "override criteria"}[direction]
+            reason = self._require_reason(reason, why)
         unmet = [] if direction == "back" else unmet_exit_criteria(definition, self.case)
         unmet += unmet_entry_criteria(definition, self.case, request.to)
         if unmet and not request.force:
