@@ -88,13 +88,13 @@ def api_operations(stack: LocalStack) -> None:
             ]
         )
 
-    patched = {"version": stack.request("GET", f"/cases/{case_id}", token=token)[1]["version"]}
+    current = stack.request("GET", f"/cases/{case_id}", token=token)[1]
 
     def patch_case() -> Any:
-        payload = {"fields": {"remote": patched["version"] % 2 == 0}, "version": patched["version"]}
-        reply = request("PATCH", f"/cases/{case_id}", payload)()
-        patched["version"] = reply["version"]
-        return reply
+        """Flips a field, so every call really changes the case."""
+        payload = {"fields": {"remote": not current["fields"].get("remote")}, "version": current["version"]}
+        current.update(request("PATCH", f"/cases/{case_id}", payload)())
+        return current
 
     def bare_change() -> None:
         """What a change costs at least: read the case, write it with its membership item and event."""
