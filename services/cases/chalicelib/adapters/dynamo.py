@@ -7,7 +7,7 @@ published if and only if the change happened.
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import ClientError
 from caseline_common.contracts import CaseSnapshot, ParticipantKind, PublishedTemplate
@@ -15,6 +15,7 @@ from caseline_common.envelope import EventEnvelope
 from caseline_common.errors import ConflictError
 from caseline_common.pagination import Page, decode_cursor, encode_cursor, query_page
 from caseline_common.resources import CASES_TABLE, IndexSpec
+from pydantic import BaseModel
 
 from ..domain.cases import Change, Comment
 from ..service import (
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from types_boto3_dynamodb.client import DynamoDBClient
     from types_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
+DocT = TypeVar("DocT", bound=BaseModel)
 OUTBOX_PREFIX = "OUTBOX#"
 OUTBOX_RETENTION_SECONDS = 7 * 24 * 3600
 TEMPLATES_PARTITION = "TEMPLATES"
@@ -307,17 +309,22 @@ class DynamoCasesRepository:
         return self._remember(PublishedTemplate.model_validate_json(item["doc"]["S"])) if item else None
 
     def list_template_versions(self, key: str, *, limit: int, cursor: str | None) -> Page[PublishedTemplate]:
-        partition = f"TEMPLATE#{key}"
+        return self._documents_under(f"TEMPLATE#{key}", "V#", PublishedTemplate, limit=limit, cursor=cursor)
+
+    def _documents_under(
+        self, partition: str, prefix: str, model: type[DocT], *, limit: int, cursor: str | None
+    ) -> Page[DocT]:
+        """A page of the `doc`s of one partition's items whose sort key starts with `prefix`, in key order."""
         start = decode_cursor(cursor, expected={"pk": partition}, key_names={"pk", "sk"})
         query: dict[str, Any] = {
             "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :v)",
-            "ExpressionAttributeValues": {":pk": _s(partition), ":v": _s("V#")},
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {":pk": _s(partition), ":prefix": _s(prefix)},
             "Limit": limit,
         }
         response = query_page(self._client, query, start)
         return Page(
-            items=[PublishedTemplate.model_validate_json(item["doc"]["S"]) for item in response["Items"]],
+            items=[model.model_validate_json(item["doc"]["S"]) for item in response["Items"]],
             next_cursor=encode_cursor(response.get("LastEvaluatedKey")),
         )
 
@@ -424,19 +431,7 @@ class DynamoCasesRepository:
         return [found[case_id] for case_id in case_ids if case_id in found]
 
     def list_comments(self, case_id: str, *, limit: int, cursor: str | None) -> Page[Comment]:
-        partition = f"CASE#{case_id}"
-        start = decode_cursor(cursor, expected={"pk": partition}, key_names={"pk", "sk"})
-        query: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :c)",
-            "ExpressionAttributeValues": {":pk": _s(partition), ":c": _s(COMMENT_PREFIX)},
-            "Limit": limit,
-        }
-        response = query_page(self._client, query, start)
-        return Page(
-            items=[Comment.model_validate_json(item["doc"]["S"]) for item in response["Items"]],
-            next_cursor=encode_cursor(response.get("LastEvaluatedKey")),
-        )
+        return self._documents_under(f"CASE#{case_id}", COMMENT_PREFIX, Comment, limit=limit, cursor=cursor)
 
     def idempotency_claim(self, scope: str) -> IdempotencyClaim | None:
         item = self._client.get_item(

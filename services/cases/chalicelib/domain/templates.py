@@ -369,6 +369,10 @@ def diff_templates(before: TemplateDefinition, after: TemplateDefinition) -> lis
     def walk(path: str, old: Any, new: Any) -> None:
         if old == new:
             return
+        if isinstance(old, list) and isinstance(new, list):  # compared as objects keyed by `key` (or position)
+            old, new = dict(_keyed(old)), dict(_keyed(new))
+            if list(old) != list(new) and set(old) == set(new):
+                changes.append(TemplateChange(path, "reordered", before=list(old), after=list(new)))
         if isinstance(old, dict) and isinstance(new, dict):
             for key in [*old, *(key for key in new if key not in old)]:
                 if key not in new:
@@ -377,18 +381,6 @@ def diff_templates(before: TemplateDefinition, after: TemplateDefinition) -> lis
                     changes.append(TemplateChange(f"{path}/{key}", "added", after=new[key]))
                 else:
                     walk(f"{path}/{key}", old[key], new[key])
-            return
-        if isinstance(old, list) and isinstance(new, list):
-            old_items, new_items = dict(_keyed(old)), dict(_keyed(new))
-            if list(old_items) != list(new_items) and set(old_items) == set(new_items):
-                changes.append(TemplateChange(path, "reordered", before=list(old_items), after=list(new_items)))
-            for key in [*old_items, *(key for key in new_items if key not in old_items)]:
-                if key not in new_items:
-                    changes.append(TemplateChange(f"{path}/{key}", "removed", before=old_items[key]))
-                elif key not in old_items:
-                    changes.append(TemplateChange(f"{path}/{key}", "added", after=new_items[key]))
-                else:
-                    walk(f"{path}/{key}", old_items[key], new_items[key])
             return
         changes.append(TemplateChange(path, "changed", before=old, after=new))
 
