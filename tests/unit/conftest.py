@@ -1,5 +1,6 @@
 """Unit-test fixtures: each Chalice service loaded once, under private module names, without AWS."""
 
+import importlib
 from collections.abc import Callable
 from types import ModuleType
 
@@ -23,7 +24,7 @@ def timeline() -> LoadedService:
 
 @pytest.fixture(scope="session")
 def fields(cases: LoadedService) -> ModuleType:
-    return cases.module("chalicelib.domain.fields")
+    return importlib.import_module("caseline_common.fields")
 
 
 def make_context(*groups: str, subject: str = "user-1", tenant_id: str = TENANT_ID) -> TenantContext:

@@ -7,6 +7,7 @@ forward move is first refused with exactly the criteria that are unmet, then a p
 """
 
 import hashlib
+import importlib
 import json
 import re
 from collections.abc import Callable
@@ -84,7 +85,7 @@ def domain(cases: LoadedService) -> ModuleType:
 
 @pytest.fixture(scope="module")
 def access_rules(cases: LoadedService) -> ModuleType:
-    return cases.module("chalicelib.domain.access")
+    return importlib.import_module("caseline_common.access")
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from caseline_common.contracts import CaseSnapshot, CaseStatus, PublishedTemplat
 from caseline_common.http import Call, ProblemError, Reply, problem_for
 from caseline_common.pagination import Page
 from chalice.app import Blueprint
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from .domain import cases as commands
 from .domain.cases import Comment, CommentRequest, OpenCaseRequest
@@ -31,6 +31,13 @@ http = runtime.http_api(api)
 _KEY = r"^[a-z][a-z0-9_]{0,62}$"
 _SUBJECT = r"^[A-Za-z0-9._:@-]{1,256}$"
 _ETAG = re.compile(r'^(?:W/)?"?(\d{1,12})"?$')
+_RFC3339 = re.compile(r"^\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:\d\d)$")
+
+
+def _rfc3339(value: object) -> object:
+    if isinstance(value, str) and not _RFC3339.fullmatch(value):  # pydantic would also take "0.5", a timestamp
+        raise ValueError("must be an RFC 3339 date-time, such as 2026-01-31T09:00:00Z")
+    return value
 
 
 def _in_utc(value: datetime) -> datetime:
@@ -53,7 +60,7 @@ class CaseListQuery(PageQuery):
     template_key: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9-]{1,62}$")
     owner: str | None = Field(default=None, pattern=_SUBJECT)
     participant: str | None = Field(default=None, pattern=_SUBJECT, description="A participating user's subject.")
-    updated_since: Annotated[AwareDatetime, AfterValidator(_in_utc)] | None = None
+    updated_since: Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_in_utc)] | None = None
 
 
 class DiffQuery(BaseModel):
@@ -136,7 +143,9 @@ def publish_template(call: Call) -> Reply:
     return _created(created, f"/templates/{created.resource.definition.key}")
 
 
-@http.operation("GET", "/templates", summary="List templates", query=PageQuery, response=Page[TemplateSummary])
+@http.operation(
+    "GET", "/templates", summary="List templates", query=PageQuery, response=Page[TemplateSummary], errors=(422,)
+)
 def list_templates(call: Call) -> Reply:
     query = call.query_as(PageQuery)
     return Reply(cases_service().list_templates(call.tenant(), limit=query.limit, cursor=query.cursor))
@@ -169,7 +178,7 @@ def get_template(call: Call) -> Reply:
     summary="Save a draft; it may still have mistakes, which are listed",
     request=TemplateDefinition,
     response=TemplateDraft,
-    errors=(413, 415, 422),
+    errors=(404, 413, 415, 422),
 )
 def save_draft(call: Call) -> Reply:
     return Reply(cases_service().save_draft(call.tenant(), call.path["key"], call.body_as(TemplateDefinition)))
@@ -204,7 +213,7 @@ def publish_version(call: Call) -> Reply:
     summary="Published versions of a template, oldest first",
     query=PageQuery,
     response=Page[PublishedTemplate],
-    errors=(422,),
+    errors=(404, 422),
 )
 def list_template_versions(call: Call) -> Reply:
     query = call.query_as(PageQuery)

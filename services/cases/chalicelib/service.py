@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
+from caseline_common.access import CaseAccess, case_access, redact, visible_case
 from caseline_common.contracts import (
     CaseSnapshot,
     CaseStatus,
@@ -28,7 +29,6 @@ from caseline_common.pagination import Page
 from caseline_common.tenant import StaffRole, TenantContext
 from pydantic import BaseModel, Field
 
-from .domain.access import CaseAccess, case_access, redact, visible_case
 from .domain.cases import (
     CaseWork,
     Change,

@@ -180,18 +180,6 @@ class Operation:
     response_media_type: str = JSON
 
 
-def _parsing_errors(path: str, request: type[BaseModel] | None, query: type[BaseModel] | None, public: bool) -> set[int]:
-    """What HttpApi itself may answer before the view runs, so each operation documents it."""
-    statuses = set() if public else {401, 403}
-    if _PATH_PARAMETER.search(path):
-        statuses.add(404)  # a path value that cannot name anything
-    if query is not None:
-        statuses.add(422)
-    if request is not None:
-        statuses |= {413, 415, 422}
-    return statuses
-
-
 class HttpApi:
     """Declares a service's operations on its Chalice blueprint and keeps them for the OpenAPI document."""
 
@@ -241,7 +229,7 @@ class HttpApi:
                 status=status,
                 public=public,
                 idempotent_create=idempotent_create,
-                errors=tuple(sorted({*errors, *_parsing_errors(path, request, query, public), 400, 500})),
+                errors=tuple(sorted({*errors, *((401, 403) if not public else ()), 400, 500})),
                 response_media_type=response_media_type,
             )
             self.operations.append(spec)
@@ -396,7 +384,7 @@ def build_openapi(*, title: str, version: str, operations: list[Operation]) -> d
                     "in": "header",
                     "required": False,
                     "description": "Repeating a request with the same key returns the first result, creating nothing.",
-                    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": _IDEMPOTENCY_KEY.pattern},
                 }
             )
         problem_ref = refs[(Problem, "serialization")]

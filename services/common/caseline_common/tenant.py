@@ -20,16 +20,19 @@ class Principal(BaseModel):
     subject: str
     email: str | None = None
     groups: frozenset[str] = frozenset()
+    external: bool = False  # an external participant acting through the portal; subject is the participant id
 
     @property
     def roles(self) -> frozenset[StaffRole]:
         return frozenset(StaffRole(group) for group in self.groups if group in StaffRole._value2member_map_)
 
     def has_any(self, *roles: StaffRole) -> bool:
-        return bool(self.roles.intersection(roles))
+        return not self.external and bool(self.roles.intersection(roles))
 
     def actor(self) -> Actor:
-        return Actor(kind=ActorKind.USER, id=self.subject, display_name=self.email)
+        return Actor(
+            kind=ActorKind.EXTERNAL if self.external else ActorKind.USER, id=self.subject, display_name=self.email
+        )
 
 
 class TenantContext(BaseModel):

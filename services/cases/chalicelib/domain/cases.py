@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
+from caseline_common.access import CaseAccess
 from caseline_common.calendar import deadline
 from caseline_common.conditions import ConditionError, case_facts, evaluate
 from caseline_common.contracts import (
@@ -30,11 +31,10 @@ from caseline_common.contracts import (
 )
 from caseline_common.envelope import EventEnvelope, Visibility
 from caseline_common.errors import ConflictError, FieldIssue, ForbiddenError, InvalidInputError, NotFoundError
+from caseline_common.fields import validate_field_values
 from caseline_common.tenant import TenantContext
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from .access import CaseAccess
-from .fields import validate_field_values
 from .templates import following_stages
 
 # Values of these types are about people: events carry them as personal data, which the timeline keeps

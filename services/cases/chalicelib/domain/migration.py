@@ -4,10 +4,10 @@ from typing import Any
 
 from caseline_common.contracts import CaseSnapshot, PublishedTemplate
 from caseline_common.errors import FieldIssue, InvalidInputError
+from caseline_common.fields import validate_field_values
 from pydantic import BaseModel
 
 from .cases import CaseWork, Change, unmet_exit_criteria
-from .fields import validate_field_values
 
 
 class MigrationPreview(BaseModel):

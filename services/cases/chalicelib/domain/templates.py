@@ -21,8 +21,7 @@ from caseline_common.contracts import (
     TemplateDefinition,
 )
 from caseline_common.errors import FieldIssue, InvalidInputError
-
-from .fields import validate_field_values
+from caseline_common.fields import validate_field_values
 
 _ATTRIBUTES_BY_TYPE: dict[str, set[FieldType]] = {
     "options": {FieldType.ENUM, FieldType.MULTI_ENUM},

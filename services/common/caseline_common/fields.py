@@ -6,8 +6,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from caseline_common.contracts import FieldDefinition, FieldType, TemplateDefinition
-from caseline_common.errors import FieldIssue, InvalidInputError
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -19,6 +17,9 @@ from pydantic import (
     ValidationError,
 )
 from pydantic_core import PydanticCustomError
+
+from .contracts import FieldDefinition, FieldType, TemplateDefinition
+from .errors import FieldIssue, InvalidInputError
 
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 _E164_PHONE = r"^\+[1-9][0-9]{6,14}$"

@@ -1,17 +1,19 @@
 """Who may do what on a case: template roles held through token groups or through participation."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from caseline_common.contracts import (
+from .contracts import (
     CaseSnapshot,
     FieldAccess,
+    Participant,
     ParticipantKind,
     Permission,
     RoleDefinition,
     TemplateDefinition,
 )
-from caseline_common.errors import ForbiddenError, NotFoundError
-from caseline_common.tenant import Principal, StaffRole
+from .errors import ForbiddenError, NotFoundError
+from .tenant import Principal, StaffRole
 
 
 @dataclass(frozen=True)
@@ -44,16 +46,21 @@ class CaseAccess:
             raise ForbiddenError(f"Your role on this case does not allow you to {doing} ({permission}).")
 
 
-def case_access(template: TemplateDefinition, case: CaseSnapshot, principal: Principal) -> CaseAccess:
+def roles_held(template: TemplateDefinition, participants: Iterable[Participant], principal: Principal) -> CaseAccess:
+    """Staff hold the roles their groups grant plus the one they participate with; an external participant
+    (whose subject is their participant id) holds only their participant role."""
+    if principal.external:
+        held = {p.role for p in participants if p.kind is ParticipantKind.EXTERNAL and p.id == principal.subject}
+        return CaseAccess(admin=False, roles=tuple(role for role in template.roles if role.key in held))
     if principal.has_any(StaffRole.ADMIN):
         return CaseAccess(admin=True, roles=tuple(template.roles))
-    held = {
-        participant.role
-        for participant in case.participants
-        if participant.kind is ParticipantKind.INTERNAL and participant.user_id == principal.subject
-    }
+    held = {p.role for p in participants if p.kind is ParticipantKind.INTERNAL and p.user_id == principal.subject}
     roles = tuple(role for role in template.roles if role.key in held or principal.groups & set(role.groups))
     return CaseAccess(admin=False, roles=roles)
+
+
+def case_access(template: TemplateDefinition, case: CaseSnapshot, principal: Principal) -> CaseAccess:
+    return roles_held(template, case.participants, principal)
 
 
 def visible_case(template: TemplateDefinition, case: CaseSnapshot, principal: Principal) -> CaseAccess:
