@@ -480,7 +480,12 @@ def test_an_admin_publishes_version_1(world: World, admin: TenantContext) -> Non
     assert created.resource.published_at == NOW
     [event] = world.repository.outbox
     assert (event.type, event.case_id) == ("template.published", None)
-    assert event.data == {"template_key": "onboarding", "version": 1, "name": "Onboarding"}
+    assert event.data == {
+        "template_key": "onboarding",
+        "version": 1,
+        "name": "Onboarding",
+        "definition": onboarding().model_dump(mode="json"),
+    }
 
 
 def test_publishing_a_template_replays_with_the_same_key(world: World, admin: TenantContext) -> None:

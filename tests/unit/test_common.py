@@ -247,7 +247,7 @@ def test_every_consumer_has_its_own_queue_and_dead_letter_queue() -> None:
     dead_letter_queues = [NAMES.dead_letter_queue(consumer) for consumer in CONSUMERS]
 
     assert len(set(queues + dead_letter_queues)) == 2 * len(CONSUMERS)
-    assert {consumer.service for consumer in CONSUMERS} == {"timeline", "automations", "portal"}
+    assert {consumer.service for consumer in CONSUMERS} == {"timeline", "automations", "portal", "cases"}
 
 
 def test_two_tenants_share_no_resource_name() -> None:
@@ -284,7 +284,7 @@ def test_the_timeline_service_gets_its_table_anchor_bucket_and_signing_key() -> 
     }
 
 
-@pytest.mark.parametrize("service", ["automations", "portal"])
+@pytest.mark.parametrize("service", ["automations"])
 def test_services_without_tables_get_only_tenant_and_bus(service: str) -> None:
     assert service_environment(NAMES, service, ACCOUNT) == {
         "CASELINE_TENANT_ID": "acme",
@@ -295,9 +295,19 @@ def test_services_without_tables_get_only_tenant_and_bus(service: str) -> None:
 @pytest.mark.parametrize("service", SERVICES)
 def test_no_service_is_given_a_resource_another_service_owns(service: str) -> None:
     environment = service_environment(NAMES, service, ACCOUNT)
-    foreign = [spec.env_var for spec in (*TABLES, *BUCKETS) if spec.owner != service]
+    foreign = [spec.env_var for spec in TABLES if spec.owner != service]
+    foreign += [spec.env_var for spec in BUCKETS if spec.owner != service and service not in spec.shared_with]
 
     assert not set(foreign) & set(environment)
+
+
+def test_the_portal_shares_the_documents_bucket_and_owns_its_table() -> None:
+    assert service_environment(NAMES, "portal", ACCOUNT) == {
+        "CASELINE_TENANT_ID": "acme",
+        "CASELINE_EVENT_BUS_NAME": "caseline-acme-bus",
+        "CASELINE_PORTAL_TABLE": "caseline-acme-portal",
+        "CASELINE_DOCUMENTS_BUCKET": f"caseline-acme-documents-{ACCOUNT}",
+    }
 
 
 # OpenAPI documents

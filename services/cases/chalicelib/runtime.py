@@ -2,12 +2,12 @@
 
 from functools import cache
 
+from caseline_common.adapters.documents import S3DocumentStore
 from caseline_common.envelope import new_id, utc_now
 from caseline_common.runtime import ServiceRuntime
 from caseline_common.settings import ServiceSettings
 from pydantic import Field
 
-from .adapters.documents import S3DocumentStore
 from .adapters.dynamo import DynamoCasesRepository
 from .adapters.publisher import EventBridgePublisher
 from .service import CasesService

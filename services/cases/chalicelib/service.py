@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
 from caseline_common.access import CaseAccess, case_access, redact, visible_case
+from caseline_common.adapters.documents import StoredUpload, document_key, quarantine_key
 from caseline_common.contracts import (
     CaseSnapshot,
     CaseStatus,
@@ -105,6 +106,10 @@ class StaleVersionError(Exception):
         self.current_version = current_version
 
 
+class RaceLostError(ConflictError):
+    """Another change landed between this command's read and its write; the same command may simply be retried."""
+
+
 class UploadTarget(BaseModel):
     """Where to POST the file: a form to send as multipart/form-data, with the file as the last part."""
 
@@ -128,16 +133,6 @@ class UploadRequest(BaseModel):
     filename: str = Field(min_length=1, max_length=255, pattern=r"^[^/\\\x00-\x1f]+$")
     content_type: str = Field(pattern=r"^[a-z]+/[a-z0-9.+-]+$", max_length=127)
     size: int = Field(ge=1, le=5 * 1024**3, description="Bytes; the upload may not be larger.")
-
-
-@dataclass(frozen=True)
-class StoredUpload:
-    """A file in quarantine, as S3 holds it."""
-
-    size: int
-    content_type: str
-    sha256: str
-    metadata: dict[str, str]
 
 
 class CriteriaReport(BaseModel):
@@ -207,14 +202,6 @@ def _request_hash(body: BaseModel | None) -> str:
     document = body.model_dump(mode="json") if body is not None else None
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def quarantine_key(case_id: str, upload_id: str) -> str:
-    return f"quarantine/{case_id}/{upload_id}"
-
-
-def document_key(case_id: str, type_key: str, upload_id: str) -> str:
-    return f"cases/{case_id}/{type_key}/{upload_id}"
 
 
 CaseCommand = Callable[[CaseWork], Change | None]
@@ -332,7 +319,14 @@ class CasesService:
             actor=context.principal.actor(),
             correlation_id=context.correlation_id,
             occurred_at=now,
-            data={"template_key": definition.key, "version": version, "name": definition.name},
+            # The definition travels with the event: the portal and automations keep their own copy of what they
+            # need and never read the cases table.
+            data={
+                "template_key": definition.key,
+                "version": version,
+                "name": definition.name,
+                "definition": definition.model_dump(mode="json"),
+            },
         )
         self._repository.publish_template(template, event, claim)
         return template
@@ -426,7 +420,8 @@ class CasesService:
         return template
 
     def _case(self, context: TenantContext, case_id: str) -> tuple[CaseSnapshot, PublishedTemplate, CaseAccess]:
-        self._require(context, StaffRole.ADMIN, StaffRole.STAFF)
+        if not context.principal.external:  # externals come only from portal commands; their role decides
+            self._require(context, StaffRole.ADMIN, StaffRole.STAFF)
         case = self._repository.get_case(case_id)
         if case is None or case.tenant_id != context.tenant_id:
             raise NotFoundError(f"No case {case_id}.")
@@ -520,8 +515,12 @@ class CasesService:
             self._replayed_resource_id(claim)
             return self.get_case(context, case_id)
         except StaleVersionError as stale:
-            error = PreconditionFailedError if if_match is not None else ConflictError
-            raise error(
+            if if_match is not None:
+                raise PreconditionFailedError(
+                    "The case changed while this request ran; reload it and retry.",
+                    current_version=stale.current_version,
+                ) from None
+            raise RaceLostError(
                 "The case changed while this request ran; reload it and retry.",
                 current_version=stale.current_version,
             ) from None

@@ -9,6 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from ulid import ULID
 
 EVENT_SOURCE_PREFIX = "caseline."
+# Commands (requests to a service, e.g. from the portal) travel on the same bus under another source, so
+# consumers of events, the timeline among them, never see them.
+COMMAND_SOURCE_PREFIX = "caseline-command."
 
 
 class ActorKind(StrEnum):
@@ -95,10 +98,10 @@ class EventEnvelope(BaseModel):
     def to_json(self) -> str:
         return self.model_dump_json()
 
-    def bus_entry(self, *, source_service: str, bus_name: str) -> dict[str, Any]:
-        """The PutEvents entry that carries this event on the tenant bus."""
+    def bus_entry(self, *, source_service: str, bus_name: str, command: bool = False) -> dict[str, Any]:
+        """The PutEvents entry that carries this event (or command) on the tenant bus."""
         return {
-            "Source": f"{EVENT_SOURCE_PREFIX}{source_service}",
+            "Source": f"{COMMAND_SOURCE_PREFIX if command else EVENT_SOURCE_PREFIX}{source_service}",
             "DetailType": self.type,
             "Detail": json.dumps(self.model_dump(mode="json"), separators=(",", ":"), ensure_ascii=False),
             "EventBusName": bus_name,

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .envelope import COMMAND_SOURCE_PREFIX
+
 SERVICES = ("cases", "timeline", "automations", "portal")
 Service = Literal["cases", "timeline", "automations", "portal"]
 
@@ -41,6 +43,9 @@ class BucketSpec(Spec):
     owner: Service
     env_var: str
     object_lock: bool = False
+    # Other services that read objects of it (and write only into its quarantine prefix), as the portal
+    # does for the files external participants share and upload.
+    shared_with: tuple[Service, ...] = ()
 
 
 class SigningKeySpec(Spec):
@@ -109,11 +114,20 @@ TIMELINE_TABLE = TableSpec(
     indexes=(IndexSpec(name="by_unanchored", key=KeySpec(partition="gsi1pk", sort="gsi1sk")),),
     env_var="CASELINE_TIMELINE_TABLE",
 )
-DOCUMENTS_BUCKET = BucketSpec(id="documents", owner="cases", env_var="CASELINE_DOCUMENTS_BUCKET")
+PORTAL_TABLE = TableSpec(
+    id="portal",
+    owner="portal",
+    key=KeySpec(partition="pk", sort="sk"),
+    ttl_attribute="expires_at",
+    env_var="CASELINE_PORTAL_TABLE",
+)
+DOCUMENTS_BUCKET = BucketSpec(
+    id="documents", owner="cases", env_var="CASELINE_DOCUMENTS_BUCKET", shared_with=("portal",)
+)
 ANCHORS_BUCKET = BucketSpec(id="anchors", owner="timeline", env_var="CASELINE_ANCHORS_BUCKET", object_lock=True)
 TIMELINE_SIGNING_KEY = SigningKeySpec(id="timeline-signing", owner="timeline", env_var="CASELINE_SIGNING_KEY_ID")
 
-TABLES = (CASES_TABLE, TIMELINE_TABLE)
+TABLES = (CASES_TABLE, TIMELINE_TABLE, PORTAL_TABLE)
 BUCKETS = (DOCUMENTS_BUCKET, ANCHORS_BUCKET)
 SIGNING_KEYS = (TIMELINE_SIGNING_KEY,)
 SCHEDULES = (ScheduleSpec(service="timeline", function="anchor_heads", every_minutes=15),)
@@ -121,6 +135,13 @@ CONSUMERS = (
     ConsumerSpec(service="timeline", function="timeline_consumer", event_pattern=ALL_CASELINE_EVENTS),
     ConsumerSpec(service="automations", function="automations_consumer", event_pattern=ALL_CASELINE_EVENTS),
     ConsumerSpec(service="portal", function="portal_consumer", event_pattern=ALL_CASELINE_EVENTS),
+    # What external participants do in the portal reaches the cases service as commands, never as writes
+    # to its table; their source is outside `caseline.` so only this consumer receives them.
+    ConsumerSpec(
+        service="cases",
+        function="portal_commands",
+        event_pattern={"source": [f"{COMMAND_SOURCE_PREFIX}portal"]},
+    ),
 )
 STREAM_HANDLERS = (StreamHandlerSpec(table_id="cases", service="cases", function="outbox_publisher"),)
 
@@ -160,7 +181,11 @@ def service_environment(names: TenantResourceNames, service: str, account_id: st
     environment = {"CASELINE_TENANT_ID": names.tenant_id, "CASELINE_EVENT_BUS_NAME": names.event_bus()}
     environment.update({table.env_var: names.table(table) for table in TABLES if table.owner == service})
     environment.update(
-        {bucket.env_var: names.bucket(bucket, account_id) for bucket in BUCKETS if bucket.owner == service}
+        {
+            bucket.env_var: names.bucket(bucket, account_id)
+            for bucket in BUCKETS
+            if bucket.owner == service or service in bucket.shared_with
+        }
     )
     environment.update({key.env_var: names.signing_key_alias(key) for key in SIGNING_KEYS if key.owner == service})
     return environment

@@ -1,17 +1,37 @@
-"""The documents bucket: presigned uploads into quarantine, checks of what arrived, presigned downloads."""
+"""The documents bucket (owned by cases, shared with the portal): presigned uploads into quarantine, checks of
+what arrived, presigned downloads."""
 
 import hashlib
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from ..service import StoredUpload
-
 if TYPE_CHECKING:
     from types_boto3_s3.client import S3Client
 
 _CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class StoredUpload:
+    """A file in quarantine, as S3 holds it."""
+
+    size: int
+    content_type: str
+    sha256: str
+    metadata: dict[str, str]
+
+
+def quarantine_key(case_id: str, upload_id: str) -> str:
+    return f"quarantine/{case_id}/{upload_id}"
+
+
+def document_key(case_id: str, type_key: str, upload_id: str) -> str:
+    return f"cases/{case_id}/{type_key}/{upload_id}"
+
+
 _METADATA_PREFIX = "x-amz-meta-"
 
 
