@@ -389,7 +389,8 @@ def _case_command(
             call.path["case_id"],
             lambda work: run(work, call, body),
             if_match=_if_match(call),
-            operation=name,
+            # the key's scope names the task or participant too, so one key never answers for another
+            operation="#".join([name, *(value for key, value in sorted(call.path.items()) if key != "case_id")]),
             idempotency_key=call.idempotency_key,
             body=body,
         )

@@ -25,6 +25,7 @@ from .errors import (
     InvalidInputError,
     NotFoundError,
     PreconditionFailedError,
+    UnavailableError,
 )
 from .pagination import InvalidCursorError
 from .tenant import TenantContext
@@ -88,6 +89,7 @@ def problem_for(error: Exception) -> ProblemError:
         return ProblemError(422, "validation-error", error.title, error.detail, error.issues)
     statuses: dict[type[DomainError], tuple[int, str]] = {
         PreconditionFailedError: (412, "precondition-failed"),
+        UnavailableError: (503, "unavailable"),
         NotFoundError: (404, "not-found"),
         ForbiddenError: (403, "forbidden"),
         ConflictError: (409, "conflict"),
