@@ -88,7 +88,7 @@ class LocalApi:
 
     def handle(
         self, method: str, target: str, headers: Mapping[str, str], body: bytes | None
-    ) -> tuple[int, dict[str, str], bytes]:
+    ) -> tuple[int, dict[str, Any], bytes]:
         path = urlparse(target).path
         local = self._local_page(method, path)
         if local is not None:
@@ -109,10 +109,12 @@ class LocalApi:
     @staticmethod
     def _invoke(
         backend: _Backend, method: str, target: str, headers: Mapping[str, str], body: bytes | None
-    ) -> tuple[int, dict[str, str], bytes]:
+    ) -> tuple[int, dict[str, Any], bytes]:
         with backend.lock:
             response = backend.gateway.handle_request(method=method, path=target, headers=dict(headers), body=body)
-        response_headers = {name: str(value) for name, value in (response.get("headers") or {}).items()}
+        response_headers: dict[str, Any] = {name: str(value) for name, value in (response.get("headers") or {}).items()}
+        for name, values in (response.get("multiValueHeaders") or {}).items():  # e.g. several Set-Cookie
+            response_headers[name] = [str(value) for value in values] if len(values) > 1 else str(values[0])
         raw = response.get("body") or b""
         if response.get("isBase64Encoded"):
             return response["statusCode"], response_headers, base64.b64decode(raw)
@@ -170,7 +172,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             status, headers, payload = self.server.api.handle(self.command, self.path, dict(self.headers.items()), body)
         self.send_response(status)
         for name, value in headers.items():
-            self.send_header(name, value)
+            for each in value if isinstance(value, list) else [value]:
+                self.send_header(name, each)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         if self.command != "HEAD":

@@ -97,6 +97,8 @@ class LocalStack:
             "CASELINE_AWS_ENDPOINT_URL": self.aws_endpoint,
             "CASELINE_OIDC_ISSUER": self.idp.issuer,
             "CASELINE_OIDC_CLIENT_IDS": json.dumps([self.idp.client_id]),
+            # Links point at the local gateway, which serves the portal's pages like every other route.
+            "CASELINE_PORTAL_BASE_URL": self.url,
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_NAMESPACE": "Caseline",
             # EMF metrics are CloudWatch's business; locally they would only flood the console.

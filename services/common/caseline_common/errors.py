@@ -55,3 +55,9 @@ class InvalidInputError(DomainError):
     def __init__(self, detail: str, issues: list[FieldIssue]) -> None:
         super().__init__(detail)
         self.issues = issues
+
+
+class UnavailableError(DomainError):
+    """A dependency did not take the request; nothing happened, and the same request may be sent again."""
+
+    title = "Service unavailable"

@@ -1,8 +1,65 @@
-"""HTTP routes of the portal service: for now its health and OpenAPI document."""
+"""Staff routes of the portal service: access links for external participants (JSON, tokens verified)."""
 
+from caseline_common.http import Call, Reply
 from chalice.app import Blueprint
+from pydantic import BaseModel
 
-from .runtime import runtime
+from .domain.links import IssuedLink, LinkSummary
+from .runtime import portal_service, runtime
+from .service import IssueLinkRequest
 
 api = Blueprint(__name__)
 http = runtime.http_api(api)
+
+
+class LinkList(BaseModel):
+    items: list[LinkSummary]
+
+
+@http.operation(
+    "POST",
+    "/cases/{case_id}/portal-links",
+    summary="Issue a portal link for an external participant; the URL is shown once",
+    request=IssueLinkRequest,
+    response=IssuedLink,
+    status=201,
+    errors=(404, 413, 415, 422, 503),
+)
+def issue_portal_link(call: Call) -> Reply:
+    link = portal_service().issue_link(call.tenant(), call.path["case_id"], call.body_as(IssueLinkRequest))
+    return Reply(link, status=201)
+
+
+@http.operation(
+    "GET",
+    "/cases/{case_id}/portal-links",
+    summary="The case's portal links, with when each was last used (never their tokens)",
+    response=LinkList,
+    errors=(404,),
+)
+def list_portal_links(call: Call) -> Reply:
+    return Reply(LinkList(items=portal_service().list_links(call.tenant(), call.path["case_id"])))
+
+
+@http.operation(
+    "POST",
+    "/cases/{case_id}/portal-links/{link_id}/revoke",
+    summary="Revoke a link: it stops working at once, and so do sessions opened with it",
+    response=LinkSummary,
+    errors=(404, 503),
+)
+def revoke_portal_link(call: Call) -> Reply:
+    return Reply(portal_service().revoke_link(call.tenant(), call.path["case_id"], call.path["link_id"]))
+
+
+@http.operation(
+    "POST",
+    "/cases/{case_id}/portal-links/{link_id}/rotate",
+    summary="Replace a link with a new one for the same participant",
+    response=IssuedLink,
+    status=201,
+    errors=(404, 422, 503),
+)
+def rotate_portal_link(call: Call) -> Reply:
+    link = portal_service().rotate_link(call.tenant(), call.path["case_id"], call.path["link_id"])
+    return Reply(link, status=201)

@@ -1,22 +1,21 @@
-"""The portal consumer. It will project external-visible events into the portal's read model; until
-then each event is parsed, validated and acknowledged, so the queue, its DLQ and the wiring are real."""
+"""The portal consumer: every case event through its queue into the portal's read model."""
 
 from typing import Any
 
 from caseline_common.consumer import sqs_consumer
-from caseline_common.envelope import EventEnvelope
 from chalice.app import Blueprint
 
-from .runtime import runtime
+from .runtime import portal_service, runtime
 
 events = Blueprint(__name__)
 
-
-def _acknowledge(_event: EventEnvelope) -> None:
-    runtime.observability.logger.debug("event received; the portal read model is not built yet")
-
-
-_consume = sqs_consumer(_acknowledge, logger=runtime.observability.logger, metrics=runtime.observability.metrics)
+# An event about a case not projected yet raises, so SQS delivers it again after the visibility timeout;
+# by then `case.opened` (or `template.published`) has been applied.
+_consume = sqs_consumer(
+    lambda event: portal_service().project(event),
+    logger=runtime.observability.logger,
+    metrics=runtime.observability.metrics,
+)
 
 
 @events.lambda_function(name="portal_consumer")

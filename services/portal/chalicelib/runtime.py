@@ -1,11 +1,47 @@
 """Composition root of the portal service, built once per cold start."""
 
+from functools import cache
+
+from caseline_common.adapters.documents import S3DocumentStore
+from caseline_common.envelope import new_id, utc_now
 from caseline_common.runtime import ServiceRuntime
 from caseline_common.settings import ServiceSettings
+from pydantic import Field
+
+from .adapters.bus import EventBridgeBus
+from .adapters.dynamo import DynamoPortalStore
+from .service import PortalService
 
 
 class PortalSettings(ServiceSettings):
-    pass
+    portal_table: str = Field(min_length=3)
+    documents_bucket: str = Field(min_length=3)
+    portal_base_url: str = Field(pattern=r"^https?://", description="Where links point: the public portal URL.")
+    portal_link_days: int = Field(default=14, ge=1, le=90, description="How long a link works unless told.")
+    portal_session_hours: int = Field(default=12, ge=1, le=72)
+    portal_requests_per_minute: int = Field(default=120, ge=1, description="Per link, session and client.")
 
 
 runtime = ServiceRuntime("portal", PortalSettings)
+
+
+@cache
+def documents() -> S3DocumentStore:
+    return S3DocumentStore(runtime.aws.s3(), runtime.settings.documents_bucket)
+
+
+@cache
+def portal_service() -> PortalService:
+    settings = runtime.settings
+    return PortalService(
+        DynamoPortalStore(runtime.aws.dynamodb(), settings.portal_table),
+        documents(),
+        EventBridgeBus(runtime.aws.events(), settings.event_bus_name),
+        tenant_id=settings.tenant_id,
+        base_url=settings.portal_base_url,
+        link_days=settings.portal_link_days,
+        session_hours=settings.portal_session_hours,
+        requests_per_minute=settings.portal_requests_per_minute,
+        clock=utc_now,
+        new_id=new_id,
+    )

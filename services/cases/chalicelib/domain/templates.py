@@ -58,6 +58,7 @@ EVENT_TYPES = frozenset(
         "timer.fired",
         "automation.ran",
         "portal.link_issued",
+        "portal.link_revoked",
     }
 )
 

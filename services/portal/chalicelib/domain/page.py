@@ -1,0 +1,223 @@
+"""What the portal page shows one external participant, and how its form becomes field values."""
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from caseline_common.access import roles_held
+from caseline_common.contracts import (
+    DocumentTypeDefinition,
+    FieldAccess,
+    FieldDefinition,
+    FieldType,
+    Participant,
+    ParticipantKind,
+    Permission,
+    TemplateDefinition,
+)
+from caseline_common.errors import FieldIssue
+from caseline_common.tenant import Principal
+from pydantic import BaseModel
+
+from .projection import PortalCase, PortalDocument, PortalEntry, PortalParticipant
+
+# Types a person can type into a form; parties and file references are set by the team.
+FORM_TYPES = frozenset(FieldType) - {FieldType.PARTY, FieldType.FILE}
+
+
+class StageStep(BaseModel):
+    key: str
+    name: str
+    state: str  # done, current or upcoming
+
+
+class Need(BaseModel):
+    kind: str  # document or field
+    key: str
+    label: str
+
+
+class FieldView(BaseModel):
+    key: str
+    label: str
+    type: str
+    description: str | None
+    value: Any
+    editable: bool
+    required: bool
+    options: list[str]
+    currencies: list[str]
+
+
+class PortalView(BaseModel):
+    case_id: str
+    reference: str
+    title: str
+    status: str
+    participant_name: str
+    brand_name: str
+    logo_url: str | None
+    template_key: str
+    stages: list[StageStep]
+    needs: list[Need]
+    fields: list[FieldView]
+    upload_types: list[DocumentTypeDefinition]
+    documents: list[PortalDocument]
+    timeline: list[PortalEntry]
+    messages: list[PortalEntry]
+    can_message: bool
+    document_names: dict[str, str]
+    stage_names: dict[str, str]
+
+
+def reference(case_id: str) -> str:
+    """A short reference a person can read out on the phone: the ULID's random tail, grouped."""
+    tail = case_id[-8:]
+    return f"{tail[:4]}-{tail[4:]}"
+
+
+def participant_access(template: TemplateDefinition, participant: PortalParticipant) -> Any:
+    as_participant = Participant(
+        id=participant.id,
+        kind=ParticipantKind.EXTERNAL,
+        role=participant.role,
+        added_at=datetime.min,
+        added_by="portal",
+    )
+    return roles_held(template, [as_participant], Principal(subject=participant.id, external=True))
+
+
+def _stages(template: TemplateDefinition, case: PortalCase) -> list[StageStep]:
+    keys = [stage.key for stage in template.stages]
+    current = keys.index(case.stage) if case.stage in keys else -1
+    shown = template.portal.stages
+    steps = []
+    for index, stage in enumerate(template.stages):
+        if shown is not None and stage.key not in shown and stage.key != case.stage:
+            continue
+        state = "current" if index == current else "done" if index < current else "upcoming"
+        steps.append(StageStep(key=stage.key, name=stage.name, state=state))
+    return steps
+
+
+def _uploadable(template: TemplateDefinition, access: Any) -> list[DocumentTypeDefinition]:
+    if not access.can(Permission.DOCUMENT_UPLOAD):
+        return []
+    return [
+        document
+        for document in template.document_types
+        if document.external and (not document.uploader_roles or access.role_keys() & set(document.uploader_roles))
+    ]
+
+
+def _field_view(definition: FieldDefinition, case: PortalCase, access: Any) -> FieldView:
+    return FieldView(
+        key=definition.key,
+        label=definition.label,
+        type=definition.type.value,
+        description=definition.description,
+        value=case.fields.get(definition.key),
+        editable=access.field_access(definition.key) == FieldAccess.EDIT and definition.type in FORM_TYPES,
+        required=definition.required,
+        options=definition.options or [],
+        currencies=definition.currencies or [],
+    )
+
+
+def build_view(
+    template: TemplateDefinition,
+    case: PortalCase,
+    participant: PortalParticipant,
+    *,
+    timeline: list[PortalEntry],
+    messages: list[PortalEntry],
+) -> PortalView:
+    access = participant_access(template, participant)
+    fields = [
+        _field_view(definition, case, access)
+        for definition in template.fields
+        if access.field_access(definition.key) is not None
+    ]
+    upload_types = _uploadable(template, access) if case.status == "open" else []
+    uploaded = {document.type for document in case.documents}
+    stage = next((each for each in template.stages if each.key == case.stage), None)
+    needs = [
+        Need(kind="document", key=document.key, label=document.name)
+        for document in upload_types
+        if stage is not None and stage.key in document.required_in_stages and document.key not in uploaded
+    ]
+    editable = {view.key: view for view in fields if view.editable}
+    needs += [
+        Need(kind="field", key=key, label=editable[key].label)
+        for key in (stage.required_fields if stage else [])
+        if key in editable and case.fields.get(key) in (None, "", [])
+    ]
+    branding = template.portal.branding
+    return PortalView(
+        case_id=case.case_id,
+        reference=reference(case.case_id),
+        title=case.title,
+        status=case.status,
+        participant_name=participant.name or "",
+        brand_name=branding.name or template.name,
+        logo_url=branding.logo_url,
+        template_key=template.key,
+        stages=_stages(template, case),
+        needs=needs,
+        fields=fields if case.status == "open" else [view.model_copy(update={"editable": False}) for view in fields],
+        upload_types=upload_types,
+        documents=sorted(case.documents, key=lambda document: document.added_at, reverse=True),
+        timeline=timeline,
+        messages=messages,
+        can_message=access.can(Permission.COMMENT_EXTERNAL) and case.status == "open",
+        document_names={document.key: document.name for document in template.document_types},
+        stage_names={each.key: each.name for each in template.stages},
+    )
+
+
+def editable_fields(template: TemplateDefinition, participant: PortalParticipant) -> list[FieldDefinition]:
+    access = participant_access(template, participant)
+    return [
+        definition
+        for definition in template.fields
+        if definition.type in FORM_TYPES and access.field_access(definition.key) == FieldAccess.EDIT
+    ]
+
+
+def values_from_form(
+    definitions: list[FieldDefinition], form: dict[str, list[str]], timezone: str
+) -> tuple[dict[str, Any], list[FieldIssue]]:
+    """Typed values from a submitted form (every editable field is on it; an empty input clears its value),
+    or the inputs that are not even of the right kind. Everything else is checked like the API checks it."""
+    values: dict[str, Any] = {}
+    issues: list[FieldIssue] = []
+    for definition in definitions:
+        key = definition.key
+        raw = (form.get(key) or [""])[0].strip()
+        if definition.type is FieldType.BOOLEAN:
+            values[key] = raw == "on"
+        elif definition.type is FieldType.MULTI_ENUM:
+            values[key] = [item for item in form.get(key, []) if item] or None
+        elif definition.type is FieldType.MONEY:
+            amount = (form.get(f"{key}.amount") or [""])[0].strip()
+            currency = (form.get(f"{key}.currency") or [""])[0].strip()
+            values[key] = {"amount": amount, "currency": currency} if amount else None
+        elif not raw:
+            values[key] = None
+        elif definition.type is FieldType.NUMBER:
+            try:
+                number = Decimal(raw)
+                values[key] = int(number) if number == number.to_integral_value() else float(number)
+            except InvalidOperation:
+                issues.append(FieldIssue(pointer=f"/fields/{key}", detail="not a number"))
+        elif definition.type is FieldType.DATETIME:
+            try:
+                local = datetime.fromisoformat(raw)
+                aware = local if local.tzinfo else local.replace(tzinfo=ZoneInfo(timezone))
+                values[key] = aware.isoformat()
+            except ValueError:
+                issues.append(FieldIssue(pointer=f"/fields/{key}", detail="not a date and time"))
+        else:
+            values[key] = raw
+    return values, issues

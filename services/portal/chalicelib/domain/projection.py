@@ -1,0 +1,225 @@
+"""The portal's read model of a case: only what the template lets external participants see.
+
+Built from events, which arrive at least once and in any order. Every attribute remembers the case
+version that last set it and only a newer version changes it, so applying an event twice, or late, is
+harmless. Events about a case the model does not know yet (other than `case.opened`) are not applied:
+the consumer retries them until the case has been projected.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from caseline_common.contracts import FieldAccess, RoleKind, TemplateDefinition
+from caseline_common.envelope import EventEnvelope, Visibility
+from pydantic import BaseModel, Field
+
+
+class CaseNotProjectedError(Exception):
+    """The event is about a case (or template) the read model has not seen yet; retry it later."""
+
+
+class PortalParticipant(BaseModel):
+    id: str
+    kind: str
+    role: str
+    user_id: str | None = None
+    name: str | None = None
+    email: str | None = None
+    removed: bool = False
+
+
+class PortalDocument(BaseModel):
+    type: str
+    version: int
+    upload_id: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    added_at: datetime
+
+    def object_key(self, case_id: str) -> str:
+        return f"cases/{case_id}/{self.type}/{self.upload_id}"
+
+
+class PortalEntry(BaseModel):
+    """One line of the external timeline, or one message of the thread."""
+
+    id: str
+    type: str
+    at: datetime
+    by_external: bool
+    actor_id: str
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class PortalCase(BaseModel):
+    case_id: str
+    template_key: str
+    template_version: int
+    title: str = ""
+    owner: str = ""
+    stage: str = ""
+    status: str = "open"
+    opened_at: datetime | None = None
+    fields: dict[str, Any] = Field(default_factory=dict)
+    participants: dict[str, PortalParticipant] = Field(default_factory=dict)
+    documents: list[PortalDocument] = Field(default_factory=list)
+    # The case version that last set each attribute ("title", "stage", "field:<key>", ...).
+    versions: dict[str, int] = Field(default_factory=dict)
+
+    def participant(self, participant_id: str) -> PortalParticipant | None:
+        found = self.participants.get(participant_id)
+        return found if found is not None and not found.removed else None
+
+
+def external_fields(template: TemplateDefinition) -> set[str]:
+    """Fields some external role may view: the only field values the read model keeps."""
+    keys = {field.key for field in template.fields}
+    visible: set[str] = set()
+    for role in template.roles:
+        if role.kind is not RoleKind.EXTERNAL:
+            continue
+        for key in keys:
+            if role.fields.get(key, role.fields.get("*")) in (FieldAccess.VIEW, FieldAccess.EDIT):
+                visible.add(key)
+    return visible
+
+
+def _newer(case: PortalCase, attribute: str, version: int) -> bool:
+    if case.versions.get(attribute, 0) >= version:
+        return False
+    case.versions[attribute] = version
+    return True
+
+
+def new_case(event: EventEnvelope) -> PortalCase:
+    """The empty model a `case.opened` event starts from."""
+    return PortalCase(
+        case_id=str(event.case_id),
+        template_key=event.data["template_key"],
+        template_version=event.data["template_version"],
+    )
+
+
+def apply(case: PortalCase, template: TemplateDefinition, event: EventEnvelope) -> bool:
+    """Applies one case event; True when the model changed."""
+    data, personal = event.data, event.personal
+    version = int(data.get("version", 1))
+    visible = external_fields(template)
+    changed = False
+
+    def set_attribute(attribute: str, value: Any) -> None:
+        nonlocal changed
+        if _newer(case, attribute, version):
+            setattr(case, attribute, value)
+            changed = True
+
+    def set_field(key: str, value: Any) -> None:
+        nonlocal changed
+        if key in visible and _newer(case, f"field:{key}", version):
+            if value is None:
+                case.fields.pop(key, None)
+            else:
+                case.fields[key] = value
+            changed = True
+
+    kind = event.type
+    if kind == "case.opened":
+        for attribute in ("title", "stage", "status", "owner"):
+            set_attribute(attribute, data[attribute])
+        if case.opened_at is None:
+            case.opened_at, changed = event.occurred_at, True
+        for key, value in {**data.get("fields", {}), **personal.get("fields", {})}.items():
+            set_field(key, value)
+    elif kind == "case.fields_changed":
+        for key, diff in {**data.get("changes", {}), **personal.get("changes", {})}.items():
+            set_field(key, diff["after"])
+        if "title" in data:
+            set_attribute("title", data["title"]["after"])
+    elif kind == "case.stage_changed":
+        set_attribute("stage", data["to"])
+    elif kind in ("case.closed", "case.cancelled", "case.reopened"):
+        set_attribute("status", data["after"])
+    elif kind == "case.assigned":
+        set_attribute("owner", data["after"])
+    elif kind == "case.migrated":
+        set_attribute("template_version", data["to_version"])
+    elif kind == "participant.added":
+        participant_id = data["participant_id"]
+        if participant_id not in case.participants:
+            case.participants[participant_id] = PortalParticipant(
+                id=participant_id,
+                kind=data["kind"],
+                role=data["role"],
+                user_id=data.get("user_id"),
+                name=personal.get("name"),
+                email=personal.get("email"),
+            )
+            changed = True
+    elif kind == "participant.role_changed":
+        found = case.participants.get(data["participant_id"])
+        if found is not None and _newer(case, f"participant:{found.id}", version):
+            found.role, changed = data["after"], True
+    elif kind == "participant.removed":
+        found = case.participants.get(data["participant_id"])
+        if found is not None and not found.removed:
+            found.removed, changed = True, True
+    elif kind == "document.added":
+        shown = {document.key for document in template.document_types if document.external}
+        known = {(document.type, document.version) for document in case.documents}
+        key = (data["document_type"], data["document_version"])
+        if data["document_type"] in shown and key not in known:
+            case.documents.append(
+                PortalDocument(
+                    type=data["document_type"],
+                    version=data["document_version"],
+                    upload_id=data["upload_id"],
+                    filename=personal.get("filename", data["upload_id"]),
+                    content_type=data["content_type"],
+                    size=data["size"],
+                    sha256=data["sha256"],
+                    added_at=event.occurred_at,
+                )
+            )
+            changed = True
+    return changed
+
+
+def timeline_entry(template: TemplateDefinition, event: EventEnvelope) -> PortalEntry | None:
+    """The line an external participant sees for this event, if any: only events marked external and
+    chosen in the template's portal settings. External comments are the message thread, not timeline lines."""
+    if event.type == "comment.added":
+        return None
+    if event.visibility is not Visibility.EXTERNAL or event.type not in template.portal.timeline_events:
+        return None
+    keep = {
+        "case.opened": ("title",),
+        "case.stage_changed": ("from", "to"),
+        "document.added": ("document_type", "document_version"),
+        "case.closed": ("reason",),
+        "case.cancelled": ("reason",),
+        "case.reopened": ("reason",),
+    }.get(event.type, ())
+    return PortalEntry(
+        id=event.event_id,
+        type=event.type,
+        at=event.occurred_at,
+        by_external=event.actor.kind.value == "external",
+        actor_id=event.actor.id,
+        data={name: event.data.get(name) for name in keep},
+    )
+
+
+def message(event: EventEnvelope) -> PortalEntry | None:
+    """A message of the thread: a comment shared with external participants."""
+    if event.type != "comment.added" or not event.data.get("external"):
+        return None
+    return PortalEntry(
+        id=event.event_id,
+        type=event.type,
+        at=event.occurred_at,
+        by_external=event.actor.kind.value == "external",
+        actor_id=event.actor.id,
+        data={"body": event.data.get("body", "")},
+    )

@@ -1,0 +1,483 @@
+"""Use cases of the portal: the read model from events, access links for staff, and what an external
+participant may see and do. The ports are declared here; adapters implement them."""
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from caseline_common.access import roles_held
+from caseline_common.adapters.documents import quarantine_key
+from caseline_common.contracts import (
+    DocumentTypeDefinition,
+    Participant,
+    ParticipantKind,
+    Permission,
+    TemplateDefinition,
+)
+from caseline_common.envelope import Actor, ActorKind, EventEnvelope
+from caseline_common.errors import FieldIssue, ForbiddenError, InvalidInputError, NotFoundError
+from caseline_common.fields import validate_field_values
+from caseline_common.portal_commands import ConfirmUpload, PortalCommand, PostMessage, SubmitFields
+from caseline_common.tenant import StaffRole, TenantContext
+from pydantic import BaseModel, Field
+
+from .domain.links import IssuedLink, LinkSummary, PortalLink, Session, new_token, session_expiry, token_hash
+from .domain.page import PortalView, build_view, editable_fields, participant_access, values_from_form
+from .domain.projection import (
+    CaseNotProjectedError,
+    PortalCase,
+    PortalEntry,
+    PortalParticipant,
+    apply,
+    message,
+    new_case,
+    timeline_entry,
+)
+
+UPLOAD_WINDOW = timedelta(minutes=15)
+DOWNLOAD_WINDOW = timedelta(minutes=5)
+RATE_WINDOW_SECONDS = 60
+
+
+class LinkUnavailableError(Exception):
+    """Unknown, expired or revoked: all answer the same page, so a token cannot be probed."""
+
+
+class SessionEndedError(Exception):
+    pass
+
+
+class RateLimitedError(Exception):
+    pass
+
+
+class IssueLinkRequest(BaseModel):
+    participant_id: str = Field(min_length=1, max_length=64)
+    expires_in_days: int | None = Field(default=None, ge=1, le=90, description="The tenant's default if absent.")
+
+
+class UploadRequest(BaseModel):
+    type: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")
+    filename: str = Field(min_length=1, max_length=255, pattern=r"^[^/\\\x00-\x1f]+$")
+    content_type: str = Field(pattern=r"^[a-z]+/[a-z0-9.+-]+$", max_length=127)
+    size: int = Field(ge=1, le=5 * 1024**3)
+
+
+class UploadTarget(BaseModel):
+    upload_id: str
+    url: str
+    fields: dict[str, str]
+    expires_at: datetime
+
+
+class Brand(BaseModel):
+    name: str
+    logo_url: str | None
+    theme: str | None  # "<template key>/<version>", the path of its colour sheet
+
+
+class PortalStore(Protocol):
+    def save_template(self, key: str, version: int, definition: TemplateDefinition) -> None: ...
+
+    def template(self, key: str, version: int) -> TemplateDefinition | None: ...
+
+    def case(self, case_id: str) -> tuple[PortalCase, int] | None: ...
+
+    def save_case(self, case: PortalCase, revision: int | None) -> None: ...
+
+    def add_entry(self, case_id: str, entry: PortalEntry, *, message: bool) -> None: ...
+
+    def case_page(self, case_id: str) -> tuple[PortalCase | None, list[PortalEntry], list[PortalEntry]]: ...
+
+    def save_link(self, link: PortalLink) -> None: ...
+
+    def update_link(self, link: PortalLink) -> None: ...
+
+    def link_by_token_hash(self, digest: str) -> PortalLink | None: ...
+
+    def links_of_case(self, case_id: str) -> list[PortalLink]: ...
+
+    def save_session(self, session: Session) -> None: ...
+
+    def session(self, id_hash: str) -> Session | None: ...
+
+    def delete_session(self, id_hash: str) -> None: ...
+
+    def hits(self, key: str, *, now: datetime, window_seconds: int) -> int: ...
+
+
+class Documents(Protocol):
+    def upload_target(
+        self, key: str, *, content_type: str, max_size: int, metadata: dict[str, str], expires_in: timedelta
+    ) -> tuple[str, dict[str, str]]: ...
+
+    def download_url(self, key: str, *, filename: str, content_type: str, expires_in: timedelta) -> str: ...
+
+
+class Bus(Protocol):
+    def publish(self, event: EventEnvelope, *, command: bool = False) -> None: ...
+
+
+class PortalService:
+    def __init__(
+        self,
+        store: PortalStore,
+        documents: Documents,
+        bus: Bus,
+        *,
+        tenant_id: str,
+        base_url: str,
+        link_days: int,
+        session_hours: int,
+        requests_per_minute: int,
+        clock: Callable[[], datetime],
+        new_id: Callable[[], str],
+    ) -> None:
+        self._store, self._documents, self._bus = store, documents, bus
+        self._tenant_id, self._base_url = tenant_id, base_url.rstrip("/")
+        self._link_days, self._session_hours, self._limit = link_days, session_hours, requests_per_minute
+        self._clock, self._new_id = clock, new_id
+
+    # the read model
+
+    def project(self, event: EventEnvelope) -> None:
+        if event.type == "template.published":
+            definition = TemplateDefinition.model_validate(event.data["definition"])
+            self._store.save_template(event.data["template_key"], event.data["version"], definition)
+            return
+        if event.case_id is None or event.type.startswith("portal."):
+            return
+        found = self._store.case(event.case_id)
+        if found is None and event.type != "case.opened":
+            raise CaseNotProjectedError(event.case_id)
+        case, revision = found if found is not None else (new_case(event), None)
+        template = self._store.template(case.template_key, case.template_version)
+        if template is None:
+            raise CaseNotProjectedError(f"template {case.template_key} v{case.template_version}")
+        if apply(case, template, event) or revision is None:
+            self._store.save_case(case, revision)
+        entry = timeline_entry(template, event)
+        if entry is not None:
+            self._store.add_entry(case.case_id, entry, message=False)
+        shared = message(event)
+        if shared is not None:
+            self._store.add_entry(case.case_id, shared, message=True)
+
+    # staff: access links
+
+    def _staff_case(self, context: TenantContext, case_id: str) -> tuple[PortalCase, TemplateDefinition]:
+        if not context.principal.has_any(StaffRole.ADMIN, StaffRole.STAFF):
+            raise ForbiddenError("Your role does not allow this.")
+        found = self._store.case(case_id)
+        template = self._store.template(found[0].template_key, found[0].template_version) if found else None
+        if found is None or template is None:
+            raise NotFoundError(f"No case {case_id}.")
+        case = found[0]
+        staff = [
+            Participant(
+                id=p.id,
+                kind=ParticipantKind.INTERNAL,
+                role=p.role,
+                user_id=p.user_id,
+                added_at=datetime.min,
+                added_by="portal",
+            )
+            for p in case.participants.values()
+            if p.kind == "internal" and not p.removed
+        ]
+        staff.append(
+            Participant(
+                id="owner",
+                kind=ParticipantKind.INTERNAL,
+                role=template.effective_owner_role(),
+                user_id=case.owner,
+                added_at=datetime.min,
+                added_by="portal",
+            )
+        )
+        access = roles_held(template, staff, context.principal)
+        if not access.can_view:
+            raise NotFoundError(f"No case {case_id}.")
+        access.require(Permission.PARTICIPANT_MANAGE, "give participants access to the portal")
+        return case, template
+
+    def _external(self, case: PortalCase, participant_id: str) -> PortalParticipant:
+        participant = case.participant(participant_id)
+        if participant is None or participant.kind != "external":
+            raise InvalidInputError(
+                "No such external participant.",
+                [FieldIssue(pointer="/participant_id", detail="not an external participant of this case")],
+            )
+        return participant
+
+    def _link_event(self, context: TenantContext, kind: str, link: PortalLink) -> EventEnvelope:
+        return EventEnvelope.new(
+            tenant_id=self._tenant_id,
+            case_id=link.case_id,
+            type=kind,
+            actor=context.principal.actor(),
+            correlation_id=context.correlation_id,
+            occurred_at=self._clock(),
+            data={"link_id": link.id, "participant_id": link.participant_id, "expires_at": link.expires_at.isoformat()},
+            subjects=[link.participant_id],
+        )
+
+    def issue_link(self, context: TenantContext, case_id: str, request: IssueLinkRequest) -> IssuedLink:
+        case, _ = self._staff_case(context, case_id)
+        participant = self._external(case, request.participant_id)
+        return self._issue(context, case, participant, request.expires_in_days or self._link_days)
+
+    def _issue(self, context: TenantContext, case: PortalCase, participant: PortalParticipant, days: int) -> IssuedLink:
+        now = self._clock()
+        token = new_token()
+        link = PortalLink(
+            id=self._new_id(),
+            token_hash=token_hash(token),
+            case_id=case.case_id,
+            participant_id=participant.id,
+            created_at=now,
+            created_by=context.principal.subject,
+            expires_at=now + timedelta(days=days),
+        )
+        self._store.save_link(link)
+        try:
+            self._bus.publish(self._link_event(context, "portal.link_issued", link))
+        except Exception:
+            self._store.update_link(link.model_copy(update={"revoked_at": now}))  # unrecorded links never work
+            raise
+        return IssuedLink(**LinkSummary.of(link).model_dump(), url=f"{self._base_url}/p/{token}")
+
+    def list_links(self, context: TenantContext, case_id: str) -> list[LinkSummary]:
+        self._staff_case(context, case_id)
+        return [LinkSummary.of(link) for link in self._store.links_of_case(case_id)]
+
+    def _link(self, case_id: str, link_id: str) -> PortalLink:
+        link = next((each for each in self._store.links_of_case(case_id) if each.id == link_id), None)
+        if link is None:
+            raise NotFoundError(f"No link {link_id} on this case.")
+        return link
+
+    def revoke_link(self, context: TenantContext, case_id: str, link_id: str) -> LinkSummary:
+        self._staff_case(context, case_id)
+        link = self._link(case_id, link_id)
+        if link.revoked_at is None:
+            link = link.model_copy(update={"revoked_at": self._clock()})
+            self._store.update_link(link)
+            self._bus.publish(self._link_event(context, "portal.link_revoked", link))
+        return LinkSummary.of(link)
+
+    def rotate_link(self, context: TenantContext, case_id: str, link_id: str) -> IssuedLink:
+        """A new token for the same participant; the old one stops working at once."""
+        case, _ = self._staff_case(context, case_id)
+        old = self._link(case_id, link_id)
+        participant = self._external(case, old.participant_id)
+        self.revoke_link(context, case_id, link_id)
+        return self._issue(context, case, participant, self._link_days)
+
+    # external participants
+
+    def brand(self, case_id: str) -> Brand:
+        found = self._store.case(case_id)
+        template = self._store.template(found[0].template_key, found[0].template_version) if found else None
+        if found is None or template is None:
+            return Brand(name="Caseline", logo_url=None, theme=None)
+        branding = template.portal.branding
+        return Brand(
+            name=branding.name or template.name,
+            logo_url=branding.logo_url,
+            theme=f"{template.key}/{found[0].template_version}" if branding.colour else None,
+        )
+
+    def brand_colour(self, template_key: str, version: int) -> str | None:
+        template = self._store.template(template_key, version)
+        return template.portal.branding.colour if template else None
+
+    def _limit_rate(self, key: str) -> None:
+        if self._store.hits(key, now=self._clock(), window_seconds=RATE_WINDOW_SECONDS) > self._limit:
+            raise RateLimitedError(key)
+
+    def landing(self, token: str, client: str) -> PortalLink:
+        """Looks only: a GET of the link (a mail scanner's, say) spends and changes nothing."""
+        self._limit_rate(f"client#{client}")
+        digest = token_hash(token)
+        self._limit_rate(f"link#{digest}")
+        link = self._store.link_by_token_hash(digest)
+        if link is None or not link.usable(self._clock()):
+            raise LinkUnavailableError
+        found = self._store.case(link.case_id)
+        if found is None or found[0].participant(link.participant_id) is None:
+            raise LinkUnavailableError
+        return link
+
+    def start_session(self, token: str, client: str) -> tuple[str, Session]:
+        link = self.landing(token, client)
+        now = self._clock()
+        session_id = new_token()
+        session = Session(
+            id_hash=token_hash(session_id),
+            link_id=link.id,
+            link_hash=link.token_hash,
+            case_id=link.case_id,
+            participant_id=link.participant_id,
+            csrf_token=new_token(),
+            expires_at=session_expiry(now, link, self._session_hours),
+        )
+        self._store.save_session(session)
+        self._store.update_link(link.model_copy(update={"last_used_at": now}))
+        return session_id, session
+
+    def session(self, session_id: str | None) -> Session:
+        """The live session of a cookie, as long as its link still works."""
+        if not session_id:
+            raise SessionEndedError
+        digest = token_hash(session_id)
+        self._limit_rate(f"session#{digest}")
+        session = self._store.session(digest)
+        now = self._clock()
+        if session is None or session.expires_at <= now:
+            raise SessionEndedError
+        link = self._store.link_by_token_hash(session.link_hash)
+        if link is None or not link.usable(now):
+            raise SessionEndedError
+        return session
+
+    def end_session(self, session_id: str) -> None:
+        self._store.delete_session(token_hash(session_id))
+
+    def _case_of(self, session: Session) -> tuple[PortalCase, TemplateDefinition, PortalParticipant]:
+        found = self._store.case(session.case_id)
+        if found is None:
+            raise SessionEndedError
+        case = found[0]
+        template = self._store.template(case.template_key, case.template_version)
+        participant = case.participant(session.participant_id)
+        if template is None or participant is None:
+            raise SessionEndedError
+        return case, template, participant
+
+    def page(self, session: Session) -> PortalView:
+        case, timeline, messages = self._store.case_page(session.case_id)
+        if case is None:
+            raise SessionEndedError
+        template = self._store.template(case.template_key, case.template_version)
+        participant = case.participant(session.participant_id)
+        if template is None or participant is None:
+            raise SessionEndedError
+        return build_view(template, case, participant, timeline=timeline, messages=messages)
+
+    def _command(self, session: Session, kind: PortalCommand, data: BaseModel) -> None:
+        self._bus.publish(
+            EventEnvelope.new(
+                tenant_id=self._tenant_id,
+                case_id=session.case_id,
+                type=kind.value,
+                actor=Actor(kind=ActorKind.EXTERNAL, id=session.participant_id),
+                correlation_id=self._new_id(),
+                occurred_at=self._clock(),
+                data=data.model_dump(mode="json"),
+            ),
+            command=True,
+        )
+
+    def post_message(self, session: Session, body: str) -> None:
+        case, template, participant = self._case_of(session)
+        if not participant_access(template, participant).can(Permission.COMMENT_EXTERNAL) or case.status != "open":
+            raise ForbiddenError("Messages cannot be sent on this case.")
+        text = body.strip()
+        if not 1 <= len(text) <= 10_000:
+            raise InvalidInputError(
+                "The message is empty or too long.",
+                [FieldIssue(pointer="/body", detail="write between 1 and 10,000 characters")],
+            )
+        self._command(session, PortalCommand.POST_MESSAGE, PostMessage(body=text))
+
+    def submit_fields(self, session: Session, form: dict[str, list[str]]) -> dict[str, Any]:
+        """Checks the form as the API would check it, then sends the values; returns what was sent."""
+        case, template, participant = self._case_of(session)
+        definitions = editable_fields(template, participant)
+        if not definitions or case.status != "open":
+            raise ForbiddenError("Nothing on this case can be changed here.")
+        values, issues = values_from_form(definitions, form, template.calendar.timezone)
+        try:
+            validate_field_values(
+                template, {k: v for k, v in values.items() if k not in _keys(issues)}, require_all=False
+            )
+        except InvalidInputError as error:
+            issues += error.issues
+        if issues:
+            raise InvalidInputError("Some answers need another look.", issues)
+        changed = {key: value for key, value in values.items() if case.fields.get(key) != value}
+        if changed:
+            self._command(session, PortalCommand.SUBMIT_FIELDS, SubmitFields(fields=changed))
+        return changed
+
+    def _upload_type(
+        self, template: TemplateDefinition, participant: PortalParticipant, key: str
+    ) -> DocumentTypeDefinition:
+        access = participant_access(template, participant)
+        for document in template.document_types:
+            if (
+                document.key == key
+                and document.external
+                and access.can(Permission.DOCUMENT_UPLOAD)
+                and (not document.uploader_roles or access.role_keys() & set(document.uploader_roles))
+            ):
+                return document
+        raise InvalidInputError(
+            "You cannot upload this kind of document.", [FieldIssue(pointer="/type", detail="not requested from you")]
+        )
+
+    def start_upload(self, session: Session, request: UploadRequest) -> UploadTarget:
+        case, template, participant = self._case_of(session)
+        if case.status != "open":
+            raise ForbiddenError("The case is closed.")
+        document = self._upload_type(template, participant, request.type)
+        if request.content_type not in document.content_types:
+            raise InvalidInputError(
+                f"{document.name} must be one of: {', '.join(document.content_types)}.",
+                [
+                    FieldIssue(
+                        pointer="/content_type", detail=f"{document.name} accepts {', '.join(document.content_types)}"
+                    )
+                ],
+            )
+        if request.size > document.max_size_bytes:
+            raise InvalidInputError(
+                f"{document.name} may be at most {document.max_size_bytes} bytes.",
+                [FieldIssue(pointer="/size", detail=f"at most {document.max_size_bytes} bytes")],
+            )
+        upload_id = self._new_id()
+        url, fields = self._documents.upload_target(
+            quarantine_key(case.case_id, upload_id),
+            content_type=request.content_type,
+            max_size=document.max_size_bytes,
+            metadata={
+                "case-id": case.case_id,
+                "document-type": document.key,
+                "filename": request.filename,
+                "uploaded-by": participant.id,
+            },
+            expires_in=UPLOAD_WINDOW,
+        )
+        return UploadTarget(upload_id=upload_id, url=url, fields=fields, expires_at=self._clock() + UPLOAD_WINDOW)
+
+    def confirm_upload(self, session: Session, upload_id: str) -> None:
+        """Asks the cases service to check the file and add it; it refuses anything the type does not allow."""
+        self._case_of(session)
+        self._command(session, PortalCommand.CONFIRM_UPLOAD, ConfirmUpload(upload_id=upload_id))
+
+    def download_url(self, session: Session, type_key: str, version: int) -> str:
+        case, _, _ = self._case_of(session)
+        document = next((d for d in case.documents if d.type == type_key and d.version == version), None)
+        if document is None:
+            raise NotFoundError("No such document.")
+        return self._documents.download_url(
+            document.object_key(case.case_id),
+            filename=document.filename,
+            content_type=document.content_type,
+            expires_in=DOWNLOAD_WINDOW,
+        )
+
+
+def _keys(issues: list[FieldIssue]) -> set[str]:
+    return {issue.pointer.removeprefix("/fields/").split("/")[0] for issue in issues}

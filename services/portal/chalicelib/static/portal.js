@@ -1,0 +1,80 @@
+// Uploads go straight to S3 with a presigned form: checked here first, progress shown, errors in words.
+(function () {
+  "use strict";
+  var form = document.getElementById("upload");
+  if (!form) { return; }
+  var type = document.getElementById("upload-type");
+  var file = document.getElementById("upload-file");
+  var hint = document.getElementById("upload-hint");
+  var bar = document.getElementById("upload-progress");
+  var status = document.getElementById("upload-status");
+  var csrf = form.getAttribute("data-csrf");
+
+  function chosen() { return type.options[type.selectedIndex]; }
+  function say(text, failed) {
+    status.textContent = text;
+    status.classList.toggle("error", !!failed);
+  }
+  function showHint() { hint.textContent = chosen().getAttribute("data-hint"); }
+  type.addEventListener("change", showHint);
+  showHint();
+
+  function postJson(url, body) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf},
+      body: JSON.stringify(body)
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (payload) {
+        if (!response.ok) { throw new Error(payload.detail || status.getAttribute("data-failed")); }
+        return payload;
+      });
+    });
+  }
+
+  function sendToStorage(target, picked) {
+    return new Promise(function (resolve, reject) {
+      var data = new FormData();
+      Object.keys(target.fields).forEach(function (name) { data.append(name, target.fields[name]); });
+      data.append("file", picked);
+      var request = new XMLHttpRequest();
+      request.open("POST", target.url);
+      request.upload.addEventListener("progress", function (event) {
+        if (event.lengthComputable) { bar.value = Math.round(100 * event.loaded / event.total); }
+      });
+      request.addEventListener("load", function () {
+        if (request.status >= 200 && request.status < 300) { resolve(); }
+        else { reject(new Error(status.getAttribute("data-failed"))); }
+      });
+      request.addEventListener("error", function () { reject(new Error(status.getAttribute("data-failed"))); });
+      request.send(data);
+    });
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var option = chosen();
+    var picked = file.files[0];
+    if (!picked) { file.focus(); return; }
+    var types = option.getAttribute("data-types").split(",");
+    if (types.indexOf(picked.type) < 0) { say(option.getAttribute("data-wrong-type"), true); file.focus(); return; }
+    if (picked.size > Number(option.getAttribute("data-max"))) {
+      say(option.getAttribute("data-too-big"), true); file.focus(); return;
+    }
+    var button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    bar.hidden = false;
+    bar.value = 0;
+    say(status.getAttribute("data-progress"), false);
+    postJson("/portal/uploads", {type: option.value, filename: picked.name, content_type: picked.type, size: picked.size})
+      .then(function (target) {
+        return sendToStorage(target, picked).then(function () {
+          return postJson("/portal/uploads/" + target.upload_id + "/confirm", {});
+        });
+      })
+      .then(function () { bar.value = 100; say(status.getAttribute("data-done"), false); form.reset(); showHint(); })
+      .catch(function (error) { bar.hidden = true; say(error.message, true); })
+      .then(function () { button.disabled = false; });
+  });
+})();
