@@ -48,7 +48,7 @@ def dev(
     port: Annotated[int, typer.Option(help="Port of the local API gateway.")] = 8000,
     host: Annotated[str, typer.Option(help="Address to bind; keep it on loopback.")] = "127.0.0.1",
     tenant: Annotated[str, typer.Option(help="Tenant to provision and seed.")] = "demo",
-    seed: Annotated[bool, typer.Option(help="Seed a sample template and two cases.")] = True,
+    seed: Annotated[bool, typer.Option(help="Seed the demo templates and cases.")] = True,
 ) -> None:
     """Start the whole product locally: emulator, four services, pumps, gateway, demo tenant."""
     stop = threading.Event()
@@ -72,6 +72,9 @@ def dev(
             border_style="green",
         )
     )
+    portal = stack.demo_portal_link() if seed else None
+    if portal:
+        console.print(f"[bold]Portal[/bold]     {portal}  (the demo claimant's link to the insurance claim)")
     console.print("[bold]Try this:[/bold]")
     console.print(_try_this(stack, token), soft_wrap=True, highlight=False)
     console.print("\nPress Ctrl-C to stop.")

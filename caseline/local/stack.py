@@ -4,6 +4,7 @@ import json
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from .pumps import Pump, QueuePump, SchedulePump, StreamPump
 LOCAL_REGION = "us-east-1"
 DEMO_DIR = Path(__file__).parent / "demo"
 EXAMPLES_DIR = ROOT / "examples" / "templates"
+DEMO_CLAIMANT = {"kind": "external", "role": "claimant", "name": "Lukas Becker", "email": "lukas.becker@example.org"}
 log = logging.getLogger("caseline.local")
 
 
@@ -58,6 +60,7 @@ class LocalStack:
         self.aws: AwsClients
         self.tenant: ProvisionedTenant
         self.seeded_case_ids: list[str] = []
+        self.demo_claimant = ""
 
     @property
     def url(self) -> str:
@@ -177,6 +180,23 @@ class LocalStack:
             if status != 201:
                 raise RuntimeError(f"seeding a demo case failed: {status} {body}")
             self.seeded_case_ids.append(body["id"])
+        claim = self.seeded_case_ids[4]  # the insurance claim: its policyholder follows it in the portal
+        status, body = self.request("POST", f"/cases/{claim}/participants", DEMO_CLAIMANT)
+        if status != 200:
+            raise RuntimeError(f"seeding the demo claimant failed: {status} {body}")
+        self.demo_claimant = next(p["id"] for p in body["participants"] if p["kind"] == "external")
+
+    def demo_portal_link(self, timeout: float = 15.0) -> str | None:
+        """A portal link for the demo claimant, once the portal's read model has caught up with the seed."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status, body = self.request(
+                "POST", f"/cases/{self.seeded_case_ids[4]}/portal-links", {"participant_id": self.demo_claimant}
+            )
+            if status == 201:
+                return str(body["url"])
+            time.sleep(0.2)
+        return None
 
     def stop(self) -> None:
         for pump in self.pumps:
