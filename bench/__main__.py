@@ -153,6 +153,40 @@ def api_operations(stack: LocalStack) -> None:
     console.print(table)
 
 
+def portal_page(stack: LocalStack) -> None:
+    """The external participant's case page: AWS calls, server time and bytes sent to a phone."""
+    url = stack.demo_portal_link()
+    assert url is not None, "the demo claimant's link"
+    path = url.removeprefix(stack.url)
+    _status, landing_headers, landing = stack.api.handle("GET", path, {}, None)
+    csrf = landing.decode().split('name="csrf" value="')[1].split('"')[0]
+    landing_cookie = str(landing_headers["Set-Cookie"]).split(";")[0]
+    form = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": landing_cookie}
+    _status, session_headers, _ = stack.api.handle("POST", f"{path}/session", form, f"csrf={csrf}".encode())
+    cookies = session_headers["Set-Cookie"]
+    session_cookie = next(
+        c for c in (cookies if isinstance(cookies, list) else [cookies]) if c.startswith("cl_session")
+    )
+    headers = {"Cookie": session_cookie.split(";")[0]}
+    portal_client = stack.api.service("portal").module("chalicelib.runtime").runtime.aws.dynamodb()
+
+    def page() -> bytes:
+        status, _headers, body = stack.api.handle("GET", "/portal/case", headers, None)
+        assert status == 200, body[:200]
+        return body
+
+    with counting(portal_client) as calls:
+        size = len(page())
+    described = ", ".join(f"{count}x {op}" for op, count in sorted(calls.items()))
+    assets = sum(
+        len(stack.api.handle("GET", f"/portal/assets/{name}", {}, None)[2]) for name in ("portal.css", "portal.js")
+    )
+    console.print(
+        f"Portal case page: {described}; median {median_ms(page, rounds=100):.1f} ms in process; "
+        f"{size / 1024:.1f} KiB of HTML plus {assets / 1024:.1f} KiB of CSS and JS (cacheable), no other requests"
+    )
+
+
 def event_lag(stack: LocalStack) -> None:
     token = stack.staff_token()
     lags = []
@@ -346,6 +380,7 @@ def main() -> None:
         for pump in stack.pumps:
             pump.paused.clear()
         event_lag(stack)
+        portal_page(stack)
         timeline_ingestion(stack)
         verification_times(stack)
     console.print(json.dumps({"python": sys.version.split()[0]}))
