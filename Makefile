@@ -10,7 +10,10 @@ export UV_PYTHON_DOWNLOADS := never
 # jsii warns on every run that Node 20 is past its end of life; the machine ships Node 20.
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: help install dev test lint format build bench clean
+CHROMIUM := /usr/bin/chromium
+AXE := tests/e2e/axe/node_modules/axe-core/axe.min.js
+
+.PHONY: help install browser dev test lint format build bench clean
 
 help:
 	@echo "make dev    start the whole product locally (moto, four services, demo tenant)"
@@ -29,6 +32,21 @@ $(VENV)/.synced: uv.lock pyproject.toml services/common/pyproject.toml | $(UV)
 
 install: $(VENV)/.synced
 
+# The portal's browser tests: Debian's Chromium (never a browser build of Playwright's own) and axe-core from npm.
+browser: $(CHROMIUM) $(AXE)
+
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then sudo=; \
+	elif command -v sudo >/dev/null 2>&1; then sudo=sudo; \
+	else echo "Chromium ($(CHROMIUM)) is missing: run 'make browser' as root or install sudo." >&2; exit 1; fi; \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
+	@test -x $@ || { echo "apt-get finished but $@ is still missing" >&2; exit 1; }
+
+$(AXE): tests/e2e/axe/package.json tests/e2e/axe/package-lock.json
+	npm ci --prefix tests/e2e/axe --no-audit --no-fund
+	@touch $@
+
 dev: install
 	$(VENV)/bin/caseline dev
 
@@ -44,7 +62,7 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: lint
+test: lint browser
 	$(VENV)/bin/pytest
 
 build: install
@@ -54,4 +72,4 @@ bench: install
 	$(PY) -m bench
 
 clean:
-	rm -rf build .pytest_cache .mypy_cache .ruff_cache services/*/vendor
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache services/*/vendor test-output

@@ -95,8 +95,13 @@ def test_seeded_demo_is_there(running: LocalStack, client: httpx.Client) -> None
         "university-admission",
         "kyc-compliance-review",
     } <= {template["key"] for template in templates}
+    claim = running.seeded_case_ids[4]  # the insurance claim, whose policyholder joins for the portal demo
     for case_id in running.seeded_case_ids:
-        assert [entry["event"]["type"] for entry in _wait_for_timeline(client, case_id)] == ["case.opened"]
+        expected = ["case.opened", "participant.added"] if case_id == claim else ["case.opened"]
+        deadline = time.monotonic() + TIMELINE_WAIT_SECONDS
+        while [entry["event"]["type"] for entry in _wait_for_timeline(client, case_id)] != expected:
+            assert time.monotonic() < deadline, f"the timeline of {case_id} never became {expected}"
+            time.sleep(0.1)
 
 
 def test_docs_and_openapi_are_served(client: httpx.Client) -> None:

@@ -1,3 +1,10 @@
+// A form that came back with errors: their summary takes the focus, so it is read out and its links are next.
+(function () {
+  "use strict";
+  var errors = document.getElementById("form-errors");
+  if (errors) { errors.focus(); }
+})();
+
 // Uploads go straight to S3 with a presigned form: checked here first, progress shown, errors in words.
 (function () {
   "use strict";

@@ -1,0 +1,333 @@
+"""The portal in a real browser (Debian's Chromium, headless, phone-sized).
+
+A claimant opens the link from their e-mail, passes the landing page by keyboard, sees where the claim
+stands, uploads a police report straight to storage, answers the form (first wrongly, then rightly) and
+writes to the team; staff then find each of these on the case, its comments and its timeline, done by
+that external participant. Every page is screenshotted into test-output/portal/ and checked with axe-core
+from npm; the browser must meet no Content-Security-Policy violation and ask no third-party origin.
+
+`make browser` (a prerequisite of `make test`) installs Chromium from apt and axe-core from npm.
+"""
+
+import os
+import re
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request, expect, sync_playwright
+
+from caseline.local.stack import LocalStack
+
+OUTPUT = Path(__file__).parents[2] / "test-output" / "portal"
+AXE = Path(__file__).parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_PATH = "/__test__/axe.min.js"  # answered by the browser context from AXE, never by the server
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"]  # root, and a small /dev/shm
+WAIT_SECONDS = 20
+FAILED_LOAD = "Failed to load resource: the server responded with a status of {}"
+# The insurance template's logo lives on the insurer's own site, which does not exist here.
+LOGO_ORIGIN = "https://www.nordlicht-versicherung.example"
+LOGO_SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="32"><rect width="64" height="32"/></svg>'
+PDF = (  # a tiny but well-formed PDF: the police report
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+POLICE_REFERENCE = "HB-2026-0217-44"
+MESSAGE = "The roofer can come on Monday; may I let him start the repair?"
+
+# Run by hand without `make browser`, the tests skip; in CI (`make test`) a missing browser fails them.
+pytestmark = pytest.mark.skipif(
+    (not CHROMIUM.exists() or not AXE.exists()) and not os.environ.get("CI"),
+    reason="Chromium or axe-core is missing: run `make browser`",
+)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _wait_for(what: str, probe: Callable[[], Any], every: float = 0.1) -> Any:
+    """Polls until `probe` returns something truthy: what the portal sends is applied asynchronously."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(every)
+    pytest.fail(f"{what} did not happen within {WAIT_SECONDS} s")
+
+
+class Watch:
+    """What a browser context did besides showing pages: the origins it asked, the policy violations and
+    console errors it met. It also serves axe-core on a same-origin path, so the policy stays as it is."""
+
+    def __init__(self, context: BrowserContext, base_url: str) -> None:
+        self.origins: set[str] = set()
+        self.violations: list[str] = []
+        self.errors: list[str] = []
+        context.route(f"{base_url}{AXE_PATH}", lambda route: route.fulfill(path=AXE, content_type="text/javascript"))
+        context.on("request", self._request)
+        context.expose_binding("__cspViolation", lambda _source, text: self.violations.append(text))
+        context.add_init_script(
+            "document.addEventListener('securitypolicyviolation',"
+            " (e) => window.__cspViolation(`${e.effectiveDirective} blocked ${e.blockedURI}`));"
+        )
+
+    def _request(self, request: Request) -> None:
+        self.origins.add(_origin(request.url))
+
+    def page(self, page: Page) -> Page:
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
+        return page
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            self.violations.append(message.text)
+        elif message.type == "error":
+            self.errors.append(f"{message.location.get('url')}: {message.text}")
+
+
+def _axe(page: Page, name: str) -> None:
+    """axe-core's full rule set on the page: nothing serious or critical; the rest is printed to weigh."""
+    page.add_script_tag(url=AXE_PATH)
+    results = page.evaluate("() => axe.run(document, {resultTypes: ['violations', 'incomplete']})")
+    blocking = []
+    for violation in results["violations"]:
+        line = f"axe {name}: {violation['impact']} {violation['id']} ({violation['help']}) at " + ", ".join(
+            " ".join(node["target"]) for node in violation["nodes"]
+        )
+        print(line)
+        if violation["impact"] in ("serious", "critical"):
+            blocking.append(line)
+    for review in results["incomplete"]:
+        print(f"axe {name}: needs review {review['id']} ({review['help']}), {len(review['nodes'])} element(s)")
+    assert not blocking, "\n".join(blocking)
+
+
+def _shot(page: Page, name: str) -> None:
+    page.screenshot(path=OUTPUT / f"{name}.png", full_page=True)
+
+
+@pytest.fixture(scope="module")
+def staff(stack: LocalStack) -> Iterator[httpx.Client]:
+    headers = {"Authorization": f"Bearer {stack.staff_token()}"}
+    with httpx.Client(base_url=stack.url, headers=headers, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def claim(stack: LocalStack, staff: httpx.Client) -> dict[str, str]:
+    """A claim of its own on the seeded insurance template, a claimant added by staff, and their link."""
+    opened = staff.post(
+        "/cases",
+        json={
+            "template_key": "insurance-claim",
+            "title": "Storm damage to a garden shed, Bremen",
+            "fields": {
+                "policyholder": {"kind": "person", "name": "Jana Vogt", "email": "jana.vogt@example.de"},
+                "policyholder_email": "jana.vogt@example.de",
+                "policy_number": "POL-30571942",
+                "claim_type": "buildings",
+                "incident_at": "2026-02-17T03:10:00+01:00",
+                "incident_description": "A falling branch broke the roof of the garden shed during the storm.",
+                "claim_amount": {"amount": "2400.00", "currency": "EUR"},
+            },
+        },
+    )
+    assert opened.status_code == 201, opened.text
+    case_id = opened.json()["id"]
+    added = staff.post(
+        f"/cases/{case_id}/participants",
+        json={"kind": "external", "role": "claimant", "name": "Jana Vogt", "email": "jana.vogt@example.de"},
+    )
+    assert added.status_code == 200, added.text
+    participant_id = next(
+        p["id"] for p in reversed(added.json()["participants"]) if p["kind"] == "external" and p["role"] == "claimant"
+    )
+
+    def issue() -> dict[str, Any] | None:
+        # The portal's read model learns of the case and the participant from events, a moment later.
+        issued = staff.post(f"/cases/{case_id}/portal-links", json={"participant_id": participant_id})
+        assert issued.status_code in (201, 404, 422), issued.text
+        return dict(issued.json()) if issued.status_code == 201 else None
+
+    link = _wait_for("the portal learning of the participant", issue)
+    assert link["url"].startswith(f"{stack.url}/p/"), link
+    return {"case_id": case_id, "participant_id": participant_id, "url": link["url"]}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    with (
+        sync_playwright() as playwright,
+        playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS) as launched,
+    ):
+        yield launched
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    with browser.new_context(viewport={"width": 412, "height": 915}, locale="en-GB") as opened:
+        opened.set_default_timeout(10_000)
+        yield opened
+
+
+def test_a_claimant_follows_and_acts_on_their_claim(
+    stack: LocalStack, staff: httpx.Client, claim: dict[str, str], context: BrowserContext
+) -> None:
+    watch = Watch(context, stack.url)
+    context.route(f"{LOGO_ORIGIN}/**", lambda route: route.fulfill(body=LOGO_SVG, content_type="image/svg+xml"))
+    page = watch.page(context.new_page())
+
+    page.goto(claim["url"])
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your case")
+    expect(page).to_have_title("Your case · Nordlicht Versicherung")
+    _shot(page, "1-landing")
+    _axe(page, "landing")
+
+    # By keyboard alone: the skip link comes first, then the one button.
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to the content")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Open my case")).to_be_focused()
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{stack.url}/portal/case")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Storm damage to a garden shed, Bremen")
+    current = page.locator('.progress [aria-current="step"]')
+    expect(current).to_have_count(1)
+    expect(current).to_contain_text("Claim submitted")
+    expect(current).to_have_css("border-top-color", "rgb(0, 59, 113)")  # the template's brand colour
+    _shot(page, "2-case")
+    _axe(page, "case")
+
+    # An upload: a presigned POST straight to storage, with progress, then confirmed.
+    page.get_by_label("Kind of document").select_option(label="Police report")
+    page.get_by_label("File", exact=True).set_input_files(
+        {"name": "police-report.pdf", "mimeType": "application/pdf", "buffer": PDF}
+    )
+    page.get_by_role("button", name="Upload").click()
+    expect(page.locator("#upload-status")).to_have_text(re.compile("^Received"), timeout=WAIT_SECONDS * 1000)
+    _shot(page, "3-uploaded")
+    _axe(page, "case after upload")
+
+    # The form validates as the API does, says so in words, and keeps what was typed.
+    details = page.locator("form#details")
+    email = details.get_by_label("Policyholder e-mail")
+    email.fill("not an e-mail")
+    details.get_by_label("Police reference number").fill(POLICE_REFERENCE)
+    details.get_by_role("button", name="Save").click()
+    summary = page.get_by_role("alert")
+    expect(summary).to_contain_text("Policyholder e-mail: Enter an e-mail address")
+    expect(summary).to_be_focused()
+    expect(email).to_have_attribute("aria-invalid", "true")
+    expect(email).to_have_accessible_description(re.compile("^Enter an e-mail address"))
+    expect(details.get_by_label("Police reference number")).to_have_value(POLICE_REFERENCE)
+    _shot(page, "4-form-errors")
+    _axe(page, "form with errors")
+
+    email.fill("jana.vogt@example.de")
+    details.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status").filter(has_text="Your answers were sent")).to_be_visible()
+    _shot(page, "5-form-sent")
+
+    page.get_by_label("Your message").fill(MESSAGE)
+    page.get_by_role("button", name="Send message").click()
+    expect(page.get_by_role("status").filter(has_text="Your message was sent")).to_be_visible()
+    _shot(page, "6-message-sent")
+
+    # Staff see all of it on the case, done by the claimant.
+    case_id, participant_id = claim["case_id"], claim["participant_id"]
+
+    def case_with_both() -> dict[str, Any] | None:
+        case: dict[str, Any] = staff.get(f"/cases/{case_id}").json()
+        uploaded = any(document["type"] == "police_report" for document in case["documents"])
+        return case if uploaded and case["fields"].get("police_reference") == POLICE_REFERENCE else None
+
+    case = _wait_for("the upload and the answers reaching the case", case_with_both)
+    (report,) = [document for document in case["documents"] if document["type"] == "police_report"]
+    (version,) = report["versions"]
+    assert version["filename"] == "police-report.pdf"
+    assert version["content_type"] == "application/pdf"
+    assert version["size"] == len(PDF)
+    assert version["uploaded_by"] == participant_id
+    assert case["fields"]["policyholder_email"] == "jana.vogt@example.de"
+
+    def comment() -> dict[str, Any] | None:
+        listed = staff.get(f"/cases/{case_id}/comments")
+        assert listed.status_code == 200, listed.text
+        return next((each for each in listed.json()["items"] if each["body"] == MESSAGE), None)
+
+    posted = _wait_for("the message reaching the case", comment)
+    assert posted["external"] is True
+    assert posted["author"] == participant_id
+
+    wanted = {"document.added", "case.fields_changed", "comment.added"}
+
+    def by_the_claimant() -> dict[str, dict[str, Any]] | None:
+        listed = staff.get(f"/cases/{case_id}/timeline", params={"limit": 100})
+        assert listed.status_code == 200, listed.text
+        events = {entry["event"]["type"]: entry["event"] for entry in listed.json()["items"]}
+        return events if wanted <= events.keys() else None
+
+    events = _wait_for("the timeline showing what the claimant did", by_the_claimant)
+    for kind in sorted(wanted):
+        assert events[kind]["actor"]["kind"] == "external", events[kind]
+        assert events[kind]["actor"]["id"] == participant_id, events[kind]
+    assert events["case.fields_changed"]["data"]["changes"]["police_reference"]["after"] == POLICE_REFERENCE
+
+    # The claimant sees their upload and message on the page once the portal's read model has them.
+    def page_shows_both() -> bool:
+        page.goto(f"{stack.url}/portal/case")
+        shown = page.locator(".documents", has_text="police-report.pdf").count()
+        return bool(shown and page.locator(".messages", has_text=MESSAGE).count())
+
+    _wait_for("the portal page showing the upload and the message", page_shows_both, every=0.5)
+    _shot(page, "7-case-after")
+    _axe(page, "case after everything")
+
+    assert not watch.violations, watch.violations
+    # The one error in the console is the form's own 422, for the answers that needed another look.
+    assert watch.errors == [f"{stack.url}/portal/fields: {FAILED_LOAD.format('422 (Unprocessable Entity)')}"]
+    storage = _origin(stack.aws_endpoint)
+    assert storage in watch.origins, watch.origins  # the file went straight to storage
+    assert watch.origins <= {stack.url, storage, LOGO_ORIGIN}, watch.origins
+
+
+def test_error_pages_are_plain_accessible_and_under_the_policy(stack: LocalStack, context: BrowserContext) -> None:
+    watch = Watch(context, stack.url)
+    page = watch.page(context.new_page())
+
+    response = page.goto(f"{stack.url}/p/{'x' * 43}")  # shaped like a token, but none
+    assert response is not None
+    assert response.status == 404
+    expect(page.get_by_role("heading", level=1)).to_have_text("This link does not work")
+    _shot(page, "8-missing")
+    _axe(page, "missing link")
+
+    response = page.goto(f"{stack.url}/portal/case")  # no session
+    assert response is not None
+    assert response.status == 401
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your session has ended")
+    _shot(page, "9-session-ended")
+    _axe(page, "session ended")
+
+    assert not watch.violations, watch.violations
+    assert watch.errors == [
+        f"{stack.url}/p/{'x' * 43}: {FAILED_LOAD.format('404 (Not Found)')}",
+        f"{stack.url}/portal/case: {FAILED_LOAD.format('401 (Unauthorized)')}",
+    ]
+    assert watch.origins == {stack.url}
+
+    # The watch does see a violation: an inline script, which the policy refuses.
+    with pytest.raises(Exception, match="Content Security Policy"):
+        page.add_script_tag(content="document.title = 'injected'")
+    expect(page).not_to_have_title("injected")
+    _wait_for("the violation being reported", lambda: any("script-src" in each for each in watch.violations))
