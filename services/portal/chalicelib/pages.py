@@ -10,7 +10,6 @@ import json
 from collections.abc import Callable
 from datetime import timedelta
 from functools import cache
-from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -100,9 +99,14 @@ def _request() -> Request:
 
 
 def _cookies() -> dict[str, str]:
-    jar: SimpleCookie = SimpleCookie()
-    jar.load(_header("cookie"))
-    return {name: morsel.value for name, morsel in jar.items()}
+    """The request's cookies. Parsed by hand: `SimpleCookie` raises on one odd cookie of another page on the
+    same host, which would lock the person out of their case."""
+    found: dict[str, str] = {}
+    for pair in _header("cookie").split(";"):
+        name, sep, value = pair.strip().partition("=")
+        if sep and name and name not in found:
+            found[name] = value.strip()
+    return found
 
 
 def _client() -> str:
@@ -263,15 +267,20 @@ def _json_call(action: Callable[[Session, dict[str, Any]], Any]) -> Response:
     correlation_id = new_token()
     try:
         _, session = _session(csrf=_header("x-csrf-token"))
-        body = json.loads(request.raw_body or b"{}")
+        raw = request.raw_body or b"{}"
+        if len(raw) > runtime.settings.max_request_bytes:
+            raise ProblemError(413, "payload-too-large", "Payload too large", "The request body is too large.")
+        body = json.loads(raw)
         result = action(session, body if isinstance(body, dict) else {})
+    except ProblemError as problem:
+        refusal = problem
     except SessionEndedError:
         refusal = ProblemError(401, "session-ended", "Session ended", EN["ended.body"])
     except RateLimitedError:
         refusal = ProblemError(429, "rate-limited", "Too many requests", EN["limited.body"])
     except ValidationError as invalid:
         refusal = problem_for(InvalidInputError("The upload is invalid.", issues_from_validation(invalid, "body")))
-    except (DomainError, ValueError) as error:
+    except (DomainError, ValueError, RecursionError) as error:  # RecursionError: JSON nested too deep
         refusal = problem_for(error if isinstance(error, DomainError) else InvalidInputError("Send JSON.", []))
     else:
         return Response(body=json.dumps(result), status_code=200, headers=_headers("application/json"))
@@ -300,7 +309,7 @@ def confirm_upload(upload_id: str) -> Response:
 @_guarded
 def download(document_type: str, version: str) -> Response:
     _, session = _session()
-    if not version.isdigit():
+    if not version.isdigit() or len(version) > 6:
         return _notice("missing", 404)
     try:
         return _redirect(portal_service().download_url(session, document_type, int(version)))
@@ -330,7 +339,7 @@ def asset(name: str) -> Response:
 def theme(template_key: str, version: str) -> Response:
     """A template's portal colour, with text that keeps a readable contrast on it."""
     number = version.removesuffix(".css")
-    colour = portal_service().brand_colour(template_key, int(number)) if number.isdigit() else None
+    colour = portal_service().brand_colour(template_key, int(number)) if number.isdigit() and len(number) <= 6 else None
     css = f":root {{ --brand: {colour}; --on-brand: {_readable_on(colour)}; }}\n" if colour else ""
     return Response(body=css, status_code=200, headers={**_headers("text/css; charset=utf-8")})
 

@@ -9,6 +9,7 @@ from caseline_common.access import roles_held
 from caseline_common.adapters.documents import quarantine_key
 from caseline_common.contracts import (
     DocumentTypeDefinition,
+    FieldType,
     Participant,
     ParticipantKind,
     Permission,
@@ -29,6 +30,7 @@ from .domain.projection import (
     PortalEntry,
     PortalParticipant,
     apply,
+    concerns_portal,
     message,
     new_case,
     timeline_entry,
@@ -145,7 +147,7 @@ class PortalService:
             definition = TemplateDefinition.model_validate(event.data["definition"])
             self._store.save_template(event.data["template_key"], event.data["version"], definition)
             return
-        if event.case_id is None or event.type.startswith("portal."):
+        if event.case_id is None or event.type.startswith("portal.") or not concerns_portal(event):
             return
         found = self._store.case(event.case_id)
         if found is None and event.type != "case.opened":
@@ -398,15 +400,19 @@ class PortalService:
         if not definitions or case.status != "open":
             raise ForbiddenError("Nothing on this case can be changed here.")
         values, issues = values_from_form(definitions, form, template.calendar.timezone)
+        clean: dict[str, Any] = {}
         try:
-            validate_field_values(
+            clean = validate_field_values(
                 template, {k: v for k, v in values.items() if k not in _keys(issues)}, require_all=False
             )
         except InvalidInputError as error:
             issues += error.issues
         if issues:
             raise InvalidInputError("Some answers need another look.", issues)
-        changed = {key: value for key, value in values.items() if case.fields.get(key) != value}
+        # Compared in the form the cases service keeps, so an untouched answer is not sent as a change.
+        changed = {
+            key: clean.get(key) for key in values if not _same(case.fields.get(key), clean.get(key), template, key)
+        }
         if changed:
             self._command(session, PortalCommand.SUBMIT_FIELDS, SubmitFields(fields=changed))
         return changed
@@ -467,9 +473,9 @@ class PortalService:
         self._command(session, PortalCommand.CONFIRM_UPLOAD, ConfirmUpload(upload_id=upload_id))
 
     def download_url(self, session: Session, type_key: str, version: int) -> str:
-        case, _, _ = self._case_of(session)
+        case, template, participant = self._case_of(session)
         document = next((d for d in case.documents if d.type == type_key and d.version == version), None)
-        if document is None:
+        if document is None or not participant_access(template, participant).can(Permission.DOCUMENT_VIEW):
             raise NotFoundError("No such document.")
         return self._documents.download_url(
             document.object_key(case.case_id),
@@ -481,3 +487,16 @@ class PortalService:
 
 def _keys(issues: list[FieldIssue]) -> set[str]:
     return {issue.pointer.removeprefix("/fields/").split("/")[0] for issue in issues}
+
+
+def _same(before: Any, after: Any, template: TemplateDefinition, key: str) -> bool:
+    """Equal values; a date and time is the same answer at another offset (the form sends local time)."""
+    if before == after:
+        return True
+    definition = next((each for each in template.fields if each.key == key), None)
+    if definition is None or definition.type is not FieldType.DATETIME or not before or not after:
+        return False
+    try:
+        return datetime.fromisoformat(before) == datetime.fromisoformat(after)
+    except (TypeError, ValueError):
+        return False

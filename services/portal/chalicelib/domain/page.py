@@ -111,13 +111,22 @@ def _uploadable(template: TemplateDefinition, access: Any) -> list[DocumentTypeD
     ]
 
 
-def _field_view(definition: FieldDefinition, case: PortalCase, access: Any) -> FieldView:
+def _local(value: Any, timezone: str) -> Any:
+    """A date and time in the template's time zone, as the form's datetime-local input shows and sends it."""
+    try:
+        return datetime.fromisoformat(value).astimezone(ZoneInfo(timezone)).isoformat()
+    except (TypeError, ValueError):
+        return value
+
+
+def _field_view(definition: FieldDefinition, case: PortalCase, access: Any, timezone: str) -> FieldView:
+    value = case.fields.get(definition.key)
     return FieldView(
         key=definition.key,
         label=definition.label,
         type=definition.type.value,
         description=definition.description,
-        value=case.fields.get(definition.key),
+        value=_local(value, timezone) if definition.type is FieldType.DATETIME else value,
         editable=access.field_access(definition.key) == FieldAccess.EDIT and definition.type in FORM_TYPES,
         required=definition.required,
         options=definition.options or [],
@@ -135,7 +144,7 @@ def build_view(
 ) -> PortalView:
     access = participant_access(template, participant)
     fields = [
-        _field_view(definition, case, access)
+        _field_view(definition, case, access, template.calendar.timezone)
         for definition in template.fields
         if access.field_access(definition.key) is not None
     ]
@@ -147,7 +156,7 @@ def build_view(
         for document in upload_types
         if stage is not None and stage.key in document.required_in_stages and document.key not in uploaded
     ]
-    editable = {view.key: view for view in fields if view.editable}
+    editable = {view.key: view for view in fields if view.editable} if case.status == "open" else {}
     needs += [
         Need(kind="field", key=key, label=editable[key].label)
         for key in (stage.required_fields if stage else [])
@@ -167,7 +176,9 @@ def build_view(
         needs=needs,
         fields=fields if case.status == "open" else [view.model_copy(update={"editable": False}) for view in fields],
         upload_types=upload_types,
-        documents=sorted(case.documents, key=lambda document: document.added_at, reverse=True),
+        documents=sorted(case.documents, key=lambda document: document.added_at, reverse=True)
+        if access.can(Permission.DOCUMENT_VIEW)
+        else [],
         timeline=timeline,
         messages=messages,
         can_message=access.can(Permission.COMMENT_EXTERNAL) and case.status == "open",
@@ -208,7 +219,15 @@ def values_from_form(
         elif definition.type is FieldType.NUMBER:
             try:
                 number = Decimal(raw)
-                values[key] = int(number) if number == number.to_integral_value() else float(number)
+                if not number.is_finite():
+                    raise InvalidOperation(raw)
+                if number != number.to_integral_value():
+                    values[key] = float(number)
+                elif number.adjusted() < 16:  # int() of "1e999999999" would take the function down
+                    values[key] = int(number)
+                else:
+                    detail = "must be between -(2**53 - 1) and 2**53 - 1"
+                    issues.append(FieldIssue(pointer=f"/fields/{key}", detail=detail))
             except InvalidOperation:
                 issues.append(FieldIssue(pointer=f"/fields/{key}", detail="not a number"))
         elif definition.type is FieldType.DATETIME:

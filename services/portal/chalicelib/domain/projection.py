@@ -73,6 +73,30 @@ class PortalCase(BaseModel):
         return found if found is not None and not found.removed else None
 
 
+# The event types `apply` reads; with external comments and external-visible events, all the portal keeps.
+MODEL_EVENTS = frozenset(
+    {
+        "case.opened",
+        "case.fields_changed",
+        "case.stage_changed",
+        "case.closed",
+        "case.cancelled",
+        "case.reopened",
+        "case.assigned",
+        "case.migrated",
+        "participant.added",
+        "participant.role_changed",
+        "participant.removed",
+        "document.added",
+    }
+)
+
+
+def concerns_portal(event: EventEnvelope) -> bool:
+    """Whether the read model can take anything from the event. Others need not wait for their case."""
+    return event.type in MODEL_EVENTS or event.type == "comment.added" or event.visibility is Visibility.EXTERNAL
+
+
 def external_fields(template: TemplateDefinition) -> set[str]:
     """Fields some external role may view: the only field values the read model keeps."""
     keys = {field.key for field in template.fields}
@@ -147,23 +171,38 @@ def apply(case: PortalCase, template: TemplateDefinition, event: EventEnvelope) 
         set_attribute("template_version", data["to_version"])
     elif kind == "participant.added":
         participant_id = data["participant_id"]
-        if participant_id not in case.participants:
+        found = case.participants.get(participant_id)
+        details = {"user_id": data.get("user_id"), "name": personal.get("name"), "email": personal.get("email")}
+        if found is None:
             case.participants[participant_id] = PortalParticipant(
-                id=participant_id,
-                kind=data["kind"],
-                role=data["role"],
-                user_id=data.get("user_id"),
-                name=personal.get("name"),
-                email=personal.get("email"),
+                id=participant_id, kind=data["kind"], role=data["role"], **details
             )
             changed = True
+        elif (found.user_id, found.name, found.email) == (None, None, None) and any(details.values()):
+            # a later role change or removal arrived first and kept only what it knew: who it is comes now
+            found.user_id, found.name, found.email = details["user_id"], details["name"], details["email"]
+            changed = True
+        if f"participant:{participant_id}" not in case.versions:  # its role is older than any role change
+            case.versions[f"participant:{participant_id}"], changed = version, True
     elif kind == "participant.role_changed":
-        found = case.participants.get(data["participant_id"])
-        if found is not None and _newer(case, f"participant:{found.id}", version):
+        participant_id = data["participant_id"]
+        if _newer(case, f"participant:{participant_id}", version):
+            found = case.participants.get(participant_id)
+            if found is None:  # before its `participant.added`: keep the role, which that event must not undo
+                kinds = {role.key: role.kind.value for role in template.roles}
+                found = case.participants[participant_id] = PortalParticipant(
+                    id=participant_id, kind=kinds.get(data["after"], RoleKind.EXTERNAL.value), role=data["after"]
+                )
             found.role, changed = data["after"], True
     elif kind == "participant.removed":
-        found = case.participants.get(data["participant_id"])
-        if found is not None and not found.removed:
+        participant_id = data["participant_id"]
+        found = case.participants.get(participant_id)
+        if found is None:  # before its `participant.added`: remembered as removed, so that event cannot add it
+            case.participants[participant_id] = PortalParticipant(
+                id=participant_id, kind=data["kind"], role=data["role"], removed=True
+            )
+            changed = True
+        elif not found.removed:
             found.removed, changed = True, True
     elif kind == "document.added":
         shown = {document.key for document in template.document_types if document.external}
