@@ -102,6 +102,8 @@ class LocalStack:
             "CASELINE_OIDC_CLIENT_IDS": json.dumps([self.idp.client_id]),
             # Links point at the local gateway, which serves the portal's pages like every other route.
             "CASELINE_PORTAL_BASE_URL": self.url,
+            # Locally every browser, test and script is the one client 127.0.0.1, so the per-client limit is wider.
+            "CASELINE_PORTAL_REQUESTS_PER_MINUTE": os.environ.get("CASELINE_PORTAL_REQUESTS_PER_MINUTE", "1000"),
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_NAMESPACE": "Caseline",
             # EMF metrics are CloudWatch's business; locally they would only flood the console.

@@ -156,6 +156,7 @@ def test_the_case_opened_event_records_who_opened_what(domain: ModuleType, staff
         "stage": "submitted",
         "status": "open",
         "owner": "user-1",
+        "participants": [{"participant_id": "id-1", "kind": "internal", "role": "team", "user_id": "user-1"}],
         "fields": {"amount": {"amount": "12.5", "currency": "EUR"}},
         "tasks_created": [],
     }

@@ -200,6 +200,16 @@ def stage_tasks(
     ]
 
 
+def _participant_summary(participant: Participant) -> dict[str, Any]:
+    """An internal participant as events name them (staff ids are not personal data; names and e-mails are)."""
+    return {
+        "participant_id": participant.id,
+        "kind": participant.kind.value,
+        "role": participant.role,
+        "user_id": participant.user_id,
+    }
+
+
 def _task_summary(task: Task) -> dict[str, Any]:
     return {
         "task_id": task.id,
@@ -315,6 +325,7 @@ def open_case(
             "stage": case.stage,
             "status": case.status.value,
             "owner": case.owner,
+            "participants": [_participant_summary(owner_participant)],
             "fields": {key: value for key, value in fields.items() if key not in personal_keys},
             "tasks_created": [_task_summary(task) for task in tasks],
         },
@@ -529,15 +540,16 @@ class CaseWork:
         if request.owner == self.case.owner:
             raise _issue("/owner", "already the owner")
         participants = list(self.case.participants)
+        data: dict[str, Any] = {"before": self.case.owner, "after": request.owner}
         if not any(p.kind is ParticipantKind.INTERNAL and p.user_id == request.owner for p in participants):
-            participants.append(
-                self._participant(
-                    ParticipantKind.INTERNAL, self.definition.effective_owner_role(), user_id=request.owner
-                )
+            joined = self._participant(
+                ParticipantKind.INTERNAL, self.definition.effective_owner_role(), user_id=request.owner
             )
+            participants.append(joined)
+            data["participant"] = _participant_summary(joined)
         return self._change(
             "case.assigned",
-            {"before": self.case.owner, "after": request.owner},
+            data,
             owner=request.owner,
             participants=participants,
         )

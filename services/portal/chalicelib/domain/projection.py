@@ -148,8 +148,31 @@ def apply(case: PortalCase, template: TemplateDefinition, event: EventEnvelope) 
                 case.fields[key] = value
             changed = True
 
+    def add_participant(summary: dict[str, Any], details_of: dict[str, Any]) -> None:
+        nonlocal changed
+        participant_id = summary["participant_id"]
+        found = case.participants.get(participant_id)
+        details = {
+            "user_id": summary.get("user_id"),
+            "name": details_of.get("name"),
+            "email": details_of.get("email"),
+        }
+        if found is None:
+            case.participants[participant_id] = PortalParticipant(
+                id=participant_id, kind=summary["kind"], role=summary["role"], **details
+            )
+            changed = True
+        elif (found.user_id, found.name, found.email) == (None, None, None) and any(details.values()):
+            # a later role change or removal arrived first and kept only what it knew: who it is comes now
+            found.user_id, found.name, found.email = details["user_id"], details["name"], details["email"]
+            changed = True
+        if f"participant:{participant_id}" not in case.versions:  # its role is older than any role change
+            case.versions[f"participant:{participant_id}"], changed = version, True
+
     kind = event.type
     if kind == "case.opened":
+        for summary in data.get("participants", []):  # the owner
+            add_participant(summary, {})
         for attribute in ("title", "stage", "status", "owner"):
             set_attribute(attribute, data[attribute])
         if case.opened_at is None:
@@ -167,23 +190,12 @@ def apply(case: PortalCase, template: TemplateDefinition, event: EventEnvelope) 
         set_attribute("status", data["after"])
     elif kind == "case.assigned":
         set_attribute("owner", data["after"])
+        if "participant" in data:  # the new owner joined with the owner role
+            add_participant(data["participant"], {})
     elif kind == "case.migrated":
         set_attribute("template_version", data["to_version"])
     elif kind == "participant.added":
-        participant_id = data["participant_id"]
-        found = case.participants.get(participant_id)
-        details = {"user_id": data.get("user_id"), "name": personal.get("name"), "email": personal.get("email")}
-        if found is None:
-            case.participants[participant_id] = PortalParticipant(
-                id=participant_id, kind=data["kind"], role=data["role"], **details
-            )
-            changed = True
-        elif (found.user_id, found.name, found.email) == (None, None, None) and any(details.values()):
-            # a later role change or removal arrived first and kept only what it knew: who it is comes now
-            found.user_id, found.name, found.email = details["user_id"], details["name"], details["email"]
-            changed = True
-        if f"participant:{participant_id}" not in case.versions:  # its role is older than any role change
-            case.versions[f"participant:{participant_id}"], changed = version, True
+        add_participant(data, personal)
     elif kind == "participant.role_changed":
         participant_id = data["participant_id"]
         if _newer(case, f"participant:{participant_id}", version):
