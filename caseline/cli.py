@@ -14,10 +14,12 @@ from rich.panel import Panel
 from .local.idp import DevIdentityProvider
 from .local.stack import LocalStack, StackOptions
 from .paths import STATE_DIR
+from .tenant_cli import tenant_app
 
 app = typer.Typer(help="Caseline: case orchestration on serverless AWS.", no_args_is_help=True)
 timeline_app = typer.Typer(help="Timeline bundles: verify them offline.", no_args_is_help=True)
 app.add_typer(timeline_app, name="timeline")
+app.add_typer(tenant_app, name="tenant")
 console = Console()
 
 

@@ -1,97 +1,339 @@
-"""The CDK app synthesizes each tenant's resources from the same specs the local stack provisions."""
+"""What each tenant's stacks hold: the resources of the specs, hardened, and the functions wired to them."""
 
 import json
+from typing import Any
 
 import pytest
-from aws_cdk.assertions import Match, Template
-from caseline_common.resources import CASES_TABLE, CONSUMERS, TABLES, TenantResourceNames
+from caseline_common.resources import (
+    BUCKETS,
+    CASES_TABLE,
+    CONSUMERS,
+    SCHEDULES,
+    SERVICES,
+    STREAM_HANDLERS,
+    TABLES,
+    TenantResourceNames,
+)
+from caseline_common.tenant import StaffRole
 
-from infra.app import build_app
-from infra.tenant_stage import TenantStage
+from infra.functions import all_functions, service_functions
+from infra.package import LambdaPackage
+from infra.tenants import TenantRegistry
+from tests.infra.conftest import Synthesized, resources
 
-NAMES = TenantResourceNames(tenant_id="demo")
+TENANT = "demo"
+NAMES = TenantResourceNames(tenant_id=TENANT)
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
-    app = build_app(str(tmp_path_factory.mktemp("cdk.out")))
-    stage = app.node.find_child("tenant-demo")
-    assert isinstance(stage, TenantStage)
-    return Template.from_stack(stage.data)
+def shared(assembly: Synthesized) -> dict[str, Any]:
+    return assembly.template(TENANT, "shared")
 
 
-def test_tables_match_the_specs_and_are_protected(template: Template) -> None:
-    template.resource_count_is("AWS::DynamoDB::Table", len(TABLES))
+@pytest.fixture(scope="module")
+def api(assembly: Synthesized) -> dict[str, Any]:
+    return assembly.template(TENANT, "api")
+
+
+def _one(template: dict[str, Any], resource_type: str, **properties: Any) -> dict[str, Any]:
+    matches = [
+        body["Properties"]
+        for body in resources(template, resource_type).values()
+        if all(body["Properties"].get(key) == value for key, value in properties.items())
+    ]
+    assert len(matches) == 1, f"{resource_type} {properties}: {len(matches)} matches"
+    return matches[0]
+
+
+def test_every_tenant_gets_a_shared_stack_a_stack_per_service_and_an_api(
+    assembly: Synthesized, registry: TenantRegistry
+) -> None:
+    for tenant_id in registry.tenants:
+        names = sorted(stack.stack_name for stack in assembly.stacks(tenant_id))
+        assert names == sorted(f"caseline-{tenant_id}-{part}" for part in ("shared", "api", *SERVICES))
+
+
+def test_tables_match_the_specs_with_pitr_deletion_protection_and_a_customer_key(shared: dict[str, Any]) -> None:
+    tables = resources(shared, "AWS::DynamoDB::Table")
+    assert len(tables) == len(TABLES)
     for spec in TABLES:
-        template.has_resource(
-            "AWS::DynamoDB::Table",
-            {
-                "Properties": Match.object_like(
-                    {
-                        "TableName": NAMES.table(spec),
-                        "BillingMode": "PAY_PER_REQUEST",
-                        "DeletionProtectionEnabled": True,
-                        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
-                    }
-                ),
-                "DeletionPolicy": "Retain",
-            },
+        (body,) = [body for body in tables.values() if body["Properties"]["TableName"] == NAMES.table(spec)]
+        table = body["Properties"]
+        assert body["DeletionPolicy"] == "Retain"
+        assert table["DeletionProtectionEnabled"] is True
+        assert table["PointInTimeRecoverySpecification"] == {
+            "PointInTimeRecoveryEnabled": True,
+            "RecoveryPeriodInDays": 35,
+        }
+        assert table["SSESpecification"]["SSEEnabled"] is True
+        assert table["SSESpecification"]["SSEType"] == "KMS"
+        assert "KMSMasterKeyId" in table["SSESpecification"]
+        assert [index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])] == [
+            index.name for index in spec.indexes
+        ]
+        if spec.ttl_attribute:
+            assert table["TimeToLiveSpecification"] == {"AttributeName": spec.ttl_attribute, "Enabled": True}
+    cases = _one(shared, "AWS::DynamoDB::Table", TableName=NAMES.table(CASES_TABLE))
+    assert cases["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
+
+
+def test_buckets_are_private_versioned_kms_encrypted_logged_and_tls_only(shared: dict[str, Any]) -> None:
+    buckets = resources(shared, "AWS::S3::Bucket")
+    assert len(buckets) == len(BUCKETS) + 1  # and the access log bucket
+    for body in buckets.values():
+        bucket = body["Properties"]
+        assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+        assert bucket["PublicAccessBlockConfiguration"] == dict.fromkeys(
+            ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"), True
         )
-    template.has_resource_properties(
-        "AWS::DynamoDB::Table",
-        {
-            "TableName": NAMES.table(CASES_TABLE),
-            "StreamSpecification": {"StreamViewType": "NEW_IMAGE"},
-            "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
-            "GlobalSecondaryIndexes": [Match.object_like({"IndexName": index.name}) for index in CASES_TABLE.indexes],
-        },
-    )
+        assert body["DeletionPolicy"] == "Retain"
+        encryption = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+        if "access-logs" in json.dumps(bucket["BucketName"]):
+            assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"  # all S3 logging accepts
+        else:
+            assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+            assert encryption["BucketKeyEnabled"] is True
+            assert "LoggingConfiguration" in bucket
+    policies = resources(shared, "AWS::S3::BucketPolicy")
+    assert len(policies) == len(buckets)
+    for body in policies.values():
+        statements = body["Properties"]["PolicyDocument"]["Statement"]
+        assert any(
+            statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            for statement in statements
+        )
 
 
-def test_documents_bucket_is_private_versioned_and_encrypted(template: Template) -> None:
-    template.has_resource_properties(
-        "AWS::S3::Bucket",
-        {
-            "VersioningConfiguration": {"Status": "Enabled"},
-            "BucketEncryption": Match.any_value(),
-            "PublicAccessBlockConfiguration": {
-                "BlockPublicAcls": True,
-                "BlockPublicPolicy": True,
-                "IgnorePublicAcls": True,
-                "RestrictPublicBuckets": True,
-            },
-        },
-    )
+def test_anchors_bucket_has_compliance_object_lock_and_the_signing_key_is_asymmetric(shared: dict[str, Any]) -> None:
+    locked = [
+        body["Properties"]
+        for body in resources(shared, "AWS::S3::Bucket").values()
+        if body["Properties"].get("ObjectLockEnabled")
+    ]
+    assert len(locked) == 1
+    assert locked[0]["ObjectLockConfiguration"]["Rule"]["DefaultRetention"] == {"Days": 3650, "Mode": "COMPLIANCE"}
+    _one(shared, "AWS::KMS::Key", KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")
+    _one(shared, "AWS::KMS::Alias", AliasName="alias/caseline-demo-timeline-signing")
+    for key in resources(shared, "AWS::KMS::Key").values():
+        if key["Properties"].get("KeySpec") is None:
+            assert key["Properties"]["EnableKeyRotation"] is True
 
 
-def test_each_consumer_gets_a_rule_a_queue_and_a_dead_letter_queue(template: Template) -> None:
-    template.resource_count_is("AWS::SQS::Queue", 2 * len(CONSUMERS))
-    template.resource_count_is("AWS::Events::Rule", len(CONSUMERS))
+def test_each_consumer_gets_a_rule_and_an_encrypted_queue_with_a_dead_letter_queue(shared: dict[str, Any]) -> None:
     for consumer in CONSUMERS:
-        template.has_resource_properties(
-            "AWS::SQS::Queue",
+        queue = _one(shared, "AWS::SQS::Queue", QueueName=NAMES.queue(consumer))
+        assert queue["RedrivePolicy"]["maxReceiveCount"] == consumer.max_receive_count
+        assert queue["VisibilityTimeout"] == consumer.visibility_timeout_seconds
+        assert "KmsMasterKeyId" in queue
+        _one(shared, "AWS::SQS::Queue", QueueName=NAMES.dead_letter_queue(consumer))
+        rule = _one(shared, "AWS::Events::Rule", Name=NAMES.rule(consumer))
+        assert rule["EventBusName"] == NAMES.event_bus()
+        assert rule["EventPattern"] == consumer.event_pattern
+        (target,) = rule["Targets"]
+        assert "DeadLetterConfig" in target
+        assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185}
+    _one(shared, "AWS::Events::EventBus", Name=NAMES.event_bus())
+    _one(shared, "AWS::Events::Archive", RetentionDays=30)
+
+
+def test_user_pool_requires_mfa_and_has_the_staff_groups_and_both_clients(shared: dict[str, Any]) -> None:
+    pool = _one(shared, "AWS::Cognito::UserPool", UserPoolName="caseline-demo-users")
+    assert pool["MfaConfiguration"] == "ON"
+    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert pool["UserPoolAddOns"] == {"AdvancedSecurityMode": "ENFORCED"}
+    groups = {body["Properties"]["GroupName"] for body in resources(shared, "AWS::Cognito::UserPoolGroup").values()}
+    assert groups == {role.value for role in StaffRole}
+    staff = _one(shared, "AWS::Cognito::UserPoolClient", ClientName="caseline-demo-staff")
+    assert staff["GenerateSecret"] is False  # a public client: authorization code with PKCE
+    assert staff["AllowedOAuthFlows"] == ["code"]
+    assert staff["CallbackURLs"] == ["https://demo.caseline.example/auth/callback"]
+    integrators = _one(shared, "AWS::Cognito::UserPoolClient", ClientName="caseline-demo-integrators")
+    assert integrators["GenerateSecret"] is True
+    assert integrators["AllowedOAuthFlows"] == ["client_credentials"]
+    assert len(integrators["AllowedOAuthScopes"]) == 2
+    server = _one(shared, "AWS::Cognito::UserPoolResourceServer", Identifier="caseline")
+    assert {scope["ScopeName"] for scope in server["Scopes"]} == {"read", "write"}
+    admin = _one(shared, "AWS::Cognito::UserPoolUser", Username="dana.admin@demo.caseline.example")
+    assert admin["DesiredDeliveryMediums"] == ["EMAIL"]
+    assert len(resources(shared, "AWS::Cognito::UserPoolUserToGroupAttachment")) == 2
+    _one(shared, "AWS::Cognito::UserPoolDomain", Domain="caseline-demo-example")
+
+
+def test_functions_are_arm64_traced_sized_and_capped(assembly: Synthesized, packages: dict[str, LambdaPackage]) -> None:
+    for service in SERVICES:
+        template = assembly.template(TENANT, service)
+        functions = {body["Properties"]["FunctionName"]: body["Properties"] for body in resources(
+            template, "AWS::Lambda::Function").values()}  # fmt: skip
+        specs = service_functions(service)
+        assert len(functions) == len(specs)
+        for spec in specs:
+            function = functions[spec.function_name(NAMES)]
+            assert function["Architectures"] == ["arm64"]
+            assert function["Runtime"] == "python3.11"
+            assert function["TracingConfig"] == {"Mode": "Active"}
+            assert function["MemorySize"] == spec.memory_mb
+            assert function["Timeout"] == spec.timeout_seconds
+            assert function["Handler"] == packages[service].handlers[spec.name]
+            assert function["ReservedConcurrentExecutions"] >= 1
+            # The asset uploaded is the package's zip itself (CDK names it after a hash of the content hash).
+            staged = assembly.outdir / f"asset.{function['Code']['S3Key']}"
+            assert staged.read_bytes() == packages[service].zip_path.read_bytes()
+            variables = function["Environment"]["Variables"]
+            assert variables["CASELINE_TENANT_ID"] == TENANT
+            assert "CASELINE_OIDC_ISSUER" in variables
+            assert "CASELINE_OIDC_CLIENT_IDS" in variables
+
+
+def test_handlers_go_through_the_entry_module_so_app_middleware_applies(packages: dict[str, LambdaPackage]) -> None:
+    for spec in all_functions():
+        handler = packages[spec.service].handlers[spec.name]
+        assert handler == ("app.app" if spec.kind == "api" else f"caseline_lambda.{spec.name}")
+
+
+def test_the_outbox_stream_bisects_retries_reports_partial_failures_and_keeps_what_fails(
+    assembly: Synthesized,
+) -> None:
+    (stream,) = STREAM_HANDLERS
+    template = assembly.template(TENANT, stream.service)
+    (mapping,) = [
+        body["Properties"]
+        for body in resources(template, "AWS::Lambda::EventSourceMapping").values()
+        if "StartingPosition" in body["Properties"]
+    ]
+    assert mapping["StartingPosition"] == "TRIM_HORIZON"
+    assert mapping["BatchSize"] == stream.batch_size
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert mapping["MaximumRetryAttempts"] == 10
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert "OnFailure" in mapping["DestinationConfig"]
+
+
+def test_each_consumer_reads_its_queue_with_partial_batch_responses(assembly: Synthesized) -> None:
+    for consumer in CONSUMERS:
+        template = assembly.template(TENANT, consumer.service)
+        (mapping,) = [
+            body["Properties"]
+            for body in resources(template, "AWS::Lambda::EventSourceMapping").values()
+            if NAMES.queue(consumer) in json.dumps(body["Properties"]["EventSourceArn"])
+        ]
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert mapping["BatchSize"] == consumer.batch_size
+        assert mapping["ScalingConfig"]["MaximumConcurrency"] >= 2
+
+
+def test_schedules_run_their_function_at_the_spec_rate_with_a_dead_letter_queue(assembly: Synthesized) -> None:
+    for schedule in SCHEDULES:
+        template = assembly.template(TENANT, schedule.service)
+        (found,) = resources(template, "AWS::Scheduler::Schedule").values()
+        assert found["Properties"]["ScheduleExpression"] == f"rate({schedule.every_minutes} minutes)"
+        assert "DeadLetterConfig" in found["Properties"]["Target"]
+
+
+def test_alarms_watch_dead_letters_errors_throttles_the_stream_and_sla_breaches(assembly: Synthesized) -> None:
+    alarms: dict[str, dict[str, Any]] = {}
+    for part in ("api", *SERVICES):
+        alarms.update(
             {
-                "QueueName": NAMES.queue(consumer),
-                "RedrivePolicy": Match.object_like({"maxReceiveCount": consumer.max_receive_count}),
-            },
+                body["Properties"]["AlarmName"]: body["Properties"]
+                for body in resources(assembly.template(TENANT, part), "AWS::CloudWatch::Alarm").values()
+            }
         )
-        template.has_resource_properties("AWS::SQS::Queue", {"QueueName": NAMES.dead_letter_queue(consumer)})
-        template.has_resource_properties(
-            "AWS::Events::Rule",
-            {"Name": NAMES.rule(consumer), "EventPattern": json.loads(json.dumps(consumer.event_pattern))},
-        )
+    for spec in all_functions():
+        assert f"caseline-demo-{spec.short_name}-errors" in alarms
+        assert f"caseline-demo-{spec.short_name}-throttles" in alarms
+    for consumer in CONSUMERS:
+        assert alarms[f"caseline-demo-{consumer.id}-dlq-depth"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert alarms["caseline-demo-outbox-publisher-iterator-age"]["MetricName"] == "IteratorAge"
+    assert "caseline-demo-cases-stream-failures" in alarms
+    assert "caseline-demo-timeline-async-failures" in alarms
+    assert len(alarms) == 2 * len(all_functions()) + len(CONSUMERS) + 6  # as infra/cost.py counts them
+    sla = alarms["caseline-demo-sla-breaches"]
+    assert (sla["Namespace"], sla["MetricName"]) == ("Caseline", "SlaBreaches")
+    assert "caseline-demo-api-5xx" in alarms
+    assert all(alarm["AlarmActions"] for alarm in alarms.values())
 
 
-def test_anchors_bucket_has_object_lock_and_the_signing_key_is_asymmetric(template: Template) -> None:
-    template.has_resource_properties(
-        "AWS::S3::Bucket",
-        {
-            "ObjectLockEnabled": True,
-            "ObjectLockConfiguration": {
-                "ObjectLockEnabled": "Enabled",
-                "Rule": {"DefaultRetention": Match.object_like({"Mode": "COMPLIANCE"})},
-            },
-        },
-    )
-    template.has_resource_properties("AWS::KMS::Key", {"KeySpec": "ECC_NIST_P256", "KeyUsage": "SIGN_VERIFY"})
-    template.has_resource_properties("AWS::KMS::Alias", {"AliasName": "alias/caseline-demo-timeline-signing"})
+def test_every_route_of_every_service_is_on_the_api_with_the_right_authorization(
+    api: dict[str, Any], packages: dict[str, LambdaPackage]
+) -> None:
+    paths = _resource_paths(api)
+    methods = {
+        (body["Properties"]["HttpMethod"], paths[body["Properties"]["ResourceId"]["Ref"]]): body["Properties"]
+        for body in resources(api, "AWS::ApiGateway::Method").values()
+        if body["Properties"]["ResourceId"].get("Ref") in paths
+    }
+    routes = [route for package in packages.values() for route in package.routes]
+    assert len(methods) == len(routes)
+    for route in routes:
+        method = methods[route.method, route.path]
+        if route.public:
+            assert method["AuthorizationType"] == "NONE", route
+        else:
+            assert method["AuthorizationType"] == "COGNITO_USER_POOLS", route
+            scope = "caseline/read" if route.method == "GET" else "caseline/write"
+            assert method["AuthorizationScopes"] == [scope], route
+        assert method["Integration"]["Type"] == "AWS_PROXY"
+    public = {route.path for route in routes if route.public}
+    assert {"/health/cases", "/openapi/cases.json", "/schemas/template", "/p/{token}"} <= public
+    # One invoke permission per service, not one per method.
+    assert len(resources(api, "AWS::Lambda::Permission")) == len(SERVICES)
+
+
+def test_the_api_stage_is_traced_logged_throttled_and_behind_a_firewall(api: dict[str, Any]) -> None:
+    (stage,) = resources(api, "AWS::ApiGateway::Stage").values()
+    assert stage["Properties"]["TracingEnabled"] is True
+    assert "AccessLogSetting" in stage["Properties"]
+    (settings,) = stage["Properties"]["MethodSettings"]
+    assert settings["LoggingLevel"] == "ERROR"
+    assert settings["DataTraceEnabled"] is False
+    assert settings["ThrottlingRateLimit"] == 50
+    assert len(resources(api, "AWS::WAFv2::WebACLAssociation")) == 1
+    assert len(resources(api, "AWS::WAFv2::LoggingConfiguration")) == 1
+    assert len(resources(api, "AWS::CloudWatch::Dashboard")) == 1
+    responses = {
+        body["Properties"]["ResponseType"]: body["Properties"]
+        for body in resources(api, "AWS::ApiGateway::GatewayResponse").values()
+    }
+    assert {"MISSING_AUTHENTICATION_TOKEN", "UNAUTHORIZED", "ACCESS_DENIED", "THROTTLED"} <= set(responses)
+    assert responses["MISSING_AUTHENTICATION_TOKEN"]["StatusCode"] == "404"
+    assert "StatusCode" not in responses["DEFAULT_4XX"]  # keeps API Gateway's own status
+    for response in responses.values():
+        assert response["ResponseParameters"] == {"gatewayresponse.header.Content-Type": "'application/problem+json'"}
+        json.loads(response["ResponseTemplates"]["application/json"].replace("$context.error.messageString", '"m"'))
+
+
+def test_a_tenant_with_a_certificate_gets_its_custom_domain(assembly: Synthesized) -> None:
+    api = assembly.template("acme", "api")
+    (domain,) = resources(api, "AWS::ApiGateway::DomainName").values()
+    assert domain["Properties"]["DomainName"] == "cases.acme.example"
+    assert domain["Properties"]["SecurityPolicy"] == "TLS_1_2"
+    (rest_api,) = resources(api, "AWS::ApiGateway::RestApi").values()
+    assert rest_api["Properties"]["DisableExecuteApiEndpoint"] is True
+
+
+def test_no_inline_policies_and_no_scan_anywhere(assembly: Synthesized, registry: TenantRegistry) -> None:
+    for tenant_id in registry.tenants:
+        for stack in assembly.stacks(tenant_id):
+            template = assembly.template(tenant_id, stack.stack_name.removeprefix(f"caseline-{tenant_id}-"))
+            assert not resources(template, "AWS::IAM::Policy"), stack.stack_name
+            assert "dynamodb:Scan" not in json.dumps(template)
+            for role in resources(template, "AWS::IAM::Role").values():
+                assert "Policies" not in role["Properties"]
+
+
+def _resource_paths(api: dict[str, Any]) -> dict[str, str]:
+    """Logical id of each API Gateway resource -> its full path."""
+    found = resources(api, "AWS::ApiGateway::Resource")
+    paths: dict[str, str] = {}
+
+    def path_of(logical_id: str) -> str:
+        if logical_id not in paths:
+            properties = found[logical_id]["Properties"]
+            parent = properties["ParentId"]
+            prefix = path_of(parent["Ref"]) if "Ref" in parent else ""
+            paths[logical_id] = f"{prefix}/{properties['PathPart']}"
+        return paths[logical_id]
+
+    for logical_id in found:
+        path_of(logical_id)
+    return paths

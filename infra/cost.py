@@ -1,0 +1,262 @@
+"""What one tenant costs per month: AWS list prices (us-east-1) times requests counted per operation.
+
+`python -m infra.cost` prints the line items at 1,000 and 100,000 cases a month; docs/operations.md explains
+every assumption. The counts per operation are the ones `make bench` measures (an opened case is 1 GetItem +
+1 TransactWriteItems; a change is 1 GetItem + 1 TransactWriteItems of 3 items: the case, a membership item and
+the outbox event); everything else (how often people read, how big items are) is an assumption, stated here.
+Free tiers are ignored: a tenant should not depend on the account's other use of them.
+"""
+
+import math
+from dataclasses import dataclass, field
+
+from infra.functions import all_functions, data_owners
+
+HOURS_PER_MONTH = 730
+SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
+
+
+@dataclass(frozen=True)
+class Prices:
+    """us-east-1 on-demand list prices in USD (AWS pricing pages, late 2025). Check before quoting."""
+
+    lambda_gb_second_arm: float = 0.0000133334
+    lambda_per_million: float = 0.20
+    api_gateway_rest_per_million: float = 3.50
+    waf_web_acl_month: float = 5.00
+    waf_rule_month: float = 1.00
+    waf_per_million: float = 0.60
+    dynamodb_write_per_million: float = 0.625  # on-demand write request units
+    dynamodb_read_per_million: float = 0.125  # on-demand read request units
+    dynamodb_storage_gb_month: float = 0.25
+    dynamodb_pitr_gb_month: float = 0.20
+    backup_dynamodb_gb_month: float = 0.10
+    eventbridge_events_per_million: float = 1.00  # custom events put on a bus
+    eventbridge_archive_gb: float = 0.10
+    eventbridge_archive_gb_month: float = 0.023
+    scheduler_per_million: float = 1.00
+    sqs_per_million: float = 0.40
+    s3_gb_month: float = 0.023
+    s3_put_per_thousand: float = 0.005
+    s3_get_per_thousand: float = 0.0004
+    kms_key_month: float = 1.00
+    kms_per_ten_thousand: float = 0.03
+    cognito_plus_mau: float = 0.02
+    cognito_m2m_client_month: float = 6.00
+    cognito_m2m_token_per_thousand: float = 2.25
+    logs_ingest_gb: float = 0.50
+    logs_storage_gb_month: float = 0.03
+    cloudwatch_alarm_month: float = 0.10
+    cloudwatch_dashboard_month: float = 3.00
+    cloudwatch_custom_metric_month: float = 0.30
+    xray_traces_per_million: float = 5.00
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What a case does in its month, and what a tenant of that size looks like. All assumptions."""
+
+    commands_per_case: int = 12  # field changes, transitions, task completions, a decision
+    comments_per_case: int = 3
+    documents_per_case: int = 2
+    reads_per_case: int = 30  # GET case, timeline, lists by staff and integrators
+    portal_requests_per_case: int = 10  # pages an external participant opens or posts
+    case_item_kb: float = 4.0
+    membership_item_kb: float = 1.0
+    outbox_item_kb: float = 2.0
+    timeline_entry_kb: float = 2.0
+    document_mb: float = 0.5
+    case_indexes: int = 5  # by_status, by_stage, by_updated, by_template, by_owner: ALL projection
+    retained_months: int = 12  # cases kept in the tables (storage, PITR, backups)
+    staff_per_thousand_cases: float = 20.0
+    min_staff: int = 5
+    integrator_clients: int = 1
+    integrator_token_requests_month: int = 744  # one token an hour, cached
+    log_kb_per_invocation: float = 1.5
+    access_log_kb_per_request: float = 0.5
+    waf_log_kb_per_request: float = 1.5
+    event_kb: float = 2.0
+    idle_sqs_receives_month: int = 5 * 3 * 60 * HOURS_PER_MONTH  # 5 long-polling pollers, one poll per 20 s
+    warm_ms: dict[str, float] = field(
+        default_factory=lambda: {"api": 60.0, "stream": 40.0, "consumer": 50.0, "schedule": 300.0}
+    )
+    xray_reservoir_per_second: float = 1.0
+    xray_sample_rate: float = 0.05
+
+    @property
+    def events_per_case(self) -> int:
+        return 1 + self.commands_per_case + self.comments_per_case + self.documents_per_case
+
+    @property
+    def api_requests_per_case(self) -> int:
+        # open + commands + comments + 2 calls per document (upload target, confirm) + reads + portal pages
+        return (
+            1
+            + self.commands_per_case
+            + self.comments_per_case
+            + 2 * self.documents_per_case
+            + self.reads_per_case
+            + self.portal_requests_per_case
+        )
+
+
+def _units(kb: float) -> int:
+    return max(1, math.ceil(kb))
+
+
+def dynamodb_units_per_case(workload: Workload) -> tuple[float, float]:
+    """(write request units, read request units) one case consumes in its month, all tables."""
+    w = workload
+    # A command: 1 GetItem + 1 TransactWriteItems (case, membership, outbox); transactions cost twice.
+    transaction = 2 * (_units(w.case_item_kb) + _units(w.membership_item_kb) + _units(w.outbox_item_kb))
+    # Each case index holds a full copy and its sort key (updated_at) moves: a delete and a put per index,
+    # the membership item's index likewise.
+    indexes = w.case_indexes * 2 * _units(w.case_item_kb) + 2 * _units(w.membership_item_kb)
+    change_writes = transaction + indexes
+    changes = 1 + w.commands_per_case + w.documents_per_case  # open, commands, document confirmations
+    comment_writes = 2 * (_units(1.0) + _units(w.outbox_item_kb))  # the comment item and its event
+    # The timeline per event: consistent GetItem of the head, then a transaction of the entry, the head (and its
+    # sparse index), the event-id marker and one subject item.
+    timeline_writes = 2 * (_units(w.timeline_entry_kb) + 3) + 2
+    writes = (
+        changes * change_writes
+        + w.comments_per_case * comment_writes
+        + w.events_per_case * timeline_writes
+        + w.portal_requests_per_case * 1  # the portal's rate-limit counter
+    )
+    case_read = math.ceil(w.case_item_kb / 4)  # strongly consistent: 1 unit per 4 KB
+    reads = (
+        (1 + w.commands_per_case + w.comments_per_case + 2 * w.documents_per_case) * case_read
+        + w.reads_per_case * 2  # a Query page or a GetItem with its template
+        + w.events_per_case * 1  # the timeline head
+        + w.portal_requests_per_case * 2
+    )
+    return float(writes), float(reads)
+
+
+@dataclass(frozen=True)
+class LineItem:
+    service: str
+    what: str
+    usd: float
+
+
+def monthly_cost(cases: int, workload: Workload | None = None, prices: Prices | None = None) -> list[LineItem]:
+    w, p = workload or Workload(), prices or Prices()
+    items: list[LineItem] = []
+
+    def add(service: str, what: str, usd: float) -> None:
+        items.append(LineItem(service, what, usd))
+
+    events = cases * w.events_per_case
+    api_requests = cases * w.api_requests_per_case
+    functions = all_functions()
+    memory = {(spec.service, spec.name): spec.memory_mb / 1024 for spec in functions}
+    consumers = [spec for spec in functions if spec.kind == "consumer"]
+    schedules = [spec for spec in functions if spec.kind == "schedule"]
+
+    # Lambda: one API invocation per request (the services' API function), one publisher invocation per event
+    # (at these rates batches hold one record), one invocation per event per consumer, schedules on their rate.
+    api_memory = sum(memory[spec.service, spec.name] for spec in functions if spec.kind == "api") / 4
+    schedule_runs = sum(SECONDS_PER_MONTH / 60 / 15 for _ in schedules)
+    invocations = api_requests + events + events * len(consumers) + schedule_runs
+    gb_seconds = (
+        api_requests * w.warm_ms["api"] / 1000 * api_memory
+        + events * w.warm_ms["stream"] / 1000 * memory["cases", "outbox_publisher"]
+        + sum(events * w.warm_ms["consumer"] / 1000 * memory[spec.service, spec.name] for spec in consumers)
+        + sum(schedule_runs * w.warm_ms["schedule"] / 1000 * memory[spec.service, spec.name] for spec in schedules)
+    )
+    add("Lambda", f"{invocations / 1e6:.2f} M invocations", invocations / 1e6 * p.lambda_per_million)
+    add("Lambda", f"{gb_seconds:,.0f} GB-s on arm64", gb_seconds * p.lambda_gb_second_arm)
+
+    add("API Gateway", f"{api_requests / 1e6:.2f} M REST requests", api_requests / 1e6 * p.api_gateway_rest_per_million)
+    add("WAF", "web ACL + 4 rules", p.waf_web_acl_month + 4 * p.waf_rule_month)
+    add("WAF", "requests", api_requests / 1e6 * p.waf_per_million)
+
+    writes, reads = dynamodb_units_per_case(w)
+    add("DynamoDB", f"{cases * writes / 1e6:.1f} M write units", cases * writes / 1e6 * p.dynamodb_write_per_million)
+    add("DynamoDB", f"{cases * reads / 1e6:.1f} M read units", cases * reads / 1e6 * p.dynamodb_read_per_million)
+    stored_kb = (
+        w.case_item_kb * (1 + w.case_indexes)
+        + w.membership_item_kb * 2
+        + w.comments_per_case * 1.0
+        + w.events_per_case * (w.timeline_entry_kb + 1.0)
+    )
+    stored_gb = cases * w.retained_months * stored_kb / 1024 / 1024
+    add("DynamoDB", f"{stored_gb:.2f} GB stored", stored_gb * p.dynamodb_storage_gb_month)
+    add("DynamoDB", "PITR (35 days)", stored_gb * p.dynamodb_pitr_gb_month)
+    # Daily backups kept 35 days and monthly ones kept a year: incremental, about two full copies.
+    add("AWS Backup", "table backups", 2 * stored_gb * p.backup_dynamodb_gb_month)
+
+    add("EventBridge", f"{events / 1e6:.2f} M events", events / 1e6 * p.eventbridge_events_per_million)
+    archived_gb = events * w.event_kb / 1024 / 1024
+    add("EventBridge", "archive (30 days)", archived_gb * (p.eventbridge_archive_gb + p.eventbridge_archive_gb_month))
+    add("EventBridge", "Scheduler", schedule_runs / 1e6 * p.scheduler_per_million)
+
+    # SQS per event per consumer queue: EventBridge's send, Lambda's receive and delete; plus idle long polls.
+    sqs_requests = events * len(consumers) * 3 + len(consumers) * w.idle_sqs_receives_month
+    add("SQS", f"{sqs_requests / 1e6:.2f} M requests", sqs_requests / 1e6 * p.sqs_per_million)
+
+    documents = cases * w.documents_per_case
+    s3_gb = documents * w.retained_months * w.document_mb / 1024
+    add("S3", f"{s3_gb:.1f} GB documents", s3_gb * p.s3_gb_month)
+    # A document: presigned POST, confirm (GET), copy, delete of the quarantine copy, 2 downloads; an anchor.
+    add("S3", "requests", (documents * 3 + cases) / 1000 * p.s3_put_per_thousand
+        + documents * 3 / 1000 * p.s3_get_per_thousand)  # fmt: skip
+
+    keys = len(data_owners()) + 4  # data keys, messaging, logs, backup, signing
+    add("KMS", f"{keys} customer-managed keys", keys * p.kms_key_month)
+    # DynamoDB and S3 (bucket keys) and SQS (1 h data key reuse) cache data keys: about one call per function
+    # environment and key per few minutes. A generous flat allowance:
+    add("KMS", "requests", 200_000 / 10_000 * p.kms_per_ten_thousand)
+
+    staff = max(w.min_staff, math.ceil(cases / 1000 * w.staff_per_thousand_cases))
+    add("Cognito", f"{staff} staff (Plus)", staff * p.cognito_plus_mau)
+    add(
+        "Cognito",
+        "integrator client",
+        w.integrator_clients
+        * (p.cognito_m2m_client_month + w.integrator_token_requests_month / 1000 * p.cognito_m2m_token_per_thousand),
+    )
+
+    log_gb = (
+        (
+            invocations * w.log_kb_per_invocation
+            + api_requests * w.access_log_kb_per_request
+            + api_requests * w.waf_log_kb_per_request
+        )
+        / 1024
+        / 1024
+    )
+    add("CloudWatch", f"{log_gb:.1f} GB logs", log_gb * p.logs_ingest_gb + log_gb * 6 * p.logs_storage_gb_month)
+    # Errors and throttles per function, a DLQ per consumer, iterator age, two failure queues, SLA, API 5xx, p99.
+    alarms = 2 * len(functions) + len(consumers) + 6
+    add("CloudWatch", f"{alarms} alarms + dashboard", alarms * p.cloudwatch_alarm_month + p.cloudwatch_dashboard_month)
+    metrics = 10 + len(functions)  # Caseline business metrics, plus Powertools' ColdStart per function
+    add("CloudWatch", f"{metrics} custom metrics", metrics * p.cloudwatch_custom_metric_month)
+    rate = api_requests / SECONDS_PER_MONTH
+    traced = SECONDS_PER_MONTH * (min(rate, w.xray_reservoir_per_second) + max(0.0, rate - 1) * w.xray_sample_rate)
+    add("X-Ray", f"{traced / 1e6:.2f} M traces", traced / 1e6 * p.xray_traces_per_million)
+    return items
+
+
+def total(items: list[LineItem]) -> float:
+    return sum(item.usd for item in items)
+
+
+def main() -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    for cases in (1_000, 100_000):
+        items = monthly_cost(cases)
+        table = Table(title=f"{cases:,} cases a month: ${total(items):,.2f}")
+        for column in ("service", "what", "USD/month"):
+            table.add_column(column, justify="right" if column == "USD/month" else "left")
+        for item in items:
+            table.add_row(item.service, item.what, f"{item.usd:,.2f}")
+        Console().print(table)
+
+
+if __name__ == "__main__":
+    main()

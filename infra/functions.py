@@ -1,0 +1,116 @@
+"""Every Lambda function a tenant runs: derived from the resource specs, sized from measured figures.
+
+One API function per service (`app.app`), plus the event functions the specs wire: stream handlers, queue
+consumers and schedules. Memory comes from `infra.sizing.memory_for` applied to the figures in `MEASURED`
+(`python -m infra.sizing` measures them again; docs/operations.md shows the table and the rule).
+"""
+
+from dataclasses import dataclass
+
+from caseline_common.resources import (
+    BUCKETS,
+    CONSUMERS,
+    SCHEDULES,
+    STREAM_HANDLERS,
+    TABLES,
+    TenantResourceNames,
+)
+
+from infra.sizing import Kind, functions, memory_for
+
+API_TIMEOUT_SECONDS = 29  # API Gateway's integration timeout
+STREAM_TIMEOUT_SECONDS = 60
+SCHEDULE_TIMEOUT_SECONDS = 300
+DEFAULT_MEMORY_MB = 1024  # a function nobody measured yet (a test fails until someone does)
+
+
+@dataclass(frozen=True)
+class Measured:
+    import_ms: float
+    invoke_ms: float
+    rss_peak_mb: float
+
+
+# `python -m infra.sizing` on the development machine (x86-64, one core per process, Python 3.11.7), 2026-11-26:
+# median import and first-invocation time of 3 cold starts, highest peak RSS. See docs/operations.md.
+MEASURED: dict[tuple[str, str], Measured] = {
+    ("cases", "api"): Measured(import_ms=476, invoke_ms=140, rss_peak_mb=82),
+    ("timeline", "api"): Measured(import_ms=420, invoke_ms=9, rss_peak_mb=80),
+    ("automations", "api"): Measured(import_ms=429, invoke_ms=4, rss_peak_mb=79),
+    ("portal", "api"): Measured(import_ms=478, invoke_ms=73, rss_peak_mb=82),
+    ("cases", "outbox_publisher"): Measured(import_ms=487, invoke_ms=214, rss_peak_mb=85),
+    ("timeline", "timeline_consumer"): Measured(import_ms=419, invoke_ms=225, rss_peak_mb=90),
+    ("automations", "automations_consumer"): Measured(import_ms=422, invoke_ms=1, rss_peak_mb=79),
+    ("portal", "portal_consumer"): Measured(import_ms=485, invoke_ms=190, rss_peak_mb=93),
+    ("cases", "portal_commands"): Measured(import_ms=483, invoke_ms=139, rss_peak_mb=90),
+    ("timeline", "anchor_heads"): Measured(import_ms=424, invoke_ms=162, rss_peak_mb=89),
+}
+
+# Who may put what on the tenant bus (IAM condition `events:source`): the outbox publisher relays the cases
+# service's events; the portal's API publishes its own events and the commands external participants send.
+BUS_SOURCES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("cases", "outbox_publisher"): ("caseline.cases",),
+    ("portal", "api"): ("caseline.portal", "caseline-command.portal"),
+}
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    service: str
+    name: str  # Chalice's name of the function; "api" for the service's HTTP API
+    kind: Kind
+    timeout_seconds: int
+
+    @property
+    def measured(self) -> Measured | None:
+        return MEASURED.get((self.service, self.name))
+
+    @property
+    def memory_mb(self) -> int:
+        measured = self.measured
+        if measured is None:
+            return DEFAULT_MEMORY_MB
+        return memory_for(self.kind, measured.import_ms, measured.invoke_ms, measured.rss_peak_mb, self.timeout_seconds)
+
+    @property
+    def bus_sources(self) -> tuple[str, ...]:
+        return BUS_SOURCES.get((self.service, self.name), ())
+
+    @property
+    def short_name(self) -> str:
+        return f"{self.service}-api" if self.kind == "api" else self.name.replace("_", "-")
+
+    def function_name(self, names: TenantResourceNames) -> str:
+        """At most 9 + 31 + 1 + 23 characters: within Lambda's 64."""
+        return f"{names.prefix()}-{self.short_name}"
+
+
+def _timeout(service: str, name: str, kind: Kind) -> int:
+    if kind == "api":
+        return API_TIMEOUT_SECONDS
+    if kind == "stream":
+        return STREAM_TIMEOUT_SECONDS
+    if kind == "schedule":
+        return SCHEDULE_TIMEOUT_SECONDS
+    consumer = next(spec for spec in CONSUMERS if (spec.service, spec.function) == (service, name))
+    # AWS: a queue's visibility timeout should be at least six times its consumer's timeout.
+    return max(3, consumer.visibility_timeout_seconds // 6)
+
+
+def all_functions() -> list[FunctionSpec]:
+    return [FunctionSpec(service, name, kind, _timeout(service, name, kind)) for service, name, kind in functions()]
+
+
+def service_functions(service: str) -> list[FunctionSpec]:
+    return [spec for spec in all_functions() if spec.service == service]
+
+
+def wired_function_names(service: str) -> set[str]:
+    """The event functions of a service that some spec wires (the API function aside)."""
+    return {spec.function for spec in (*STREAM_HANDLERS, *CONSUMERS, *SCHEDULES) if spec.service == service}
+
+
+def data_owners() -> list[str]:
+    """Services that own a table or a bucket: each gets its own data key."""
+    owners: list[str] = [spec.owner for spec in (*TABLES, *BUCKETS)]
+    return list(dict.fromkeys(owners))

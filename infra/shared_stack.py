@@ -1,0 +1,516 @@
+"""The tenant-shared stack: data, messaging, keys and identity that every service stack of the tenant uses.
+
+Built from the same specs (`caseline_common.resources`) the local stack provisions from: tables, buckets, the
+signing key, the bus, and per consumer a rule -> queue (+ DLQ). Around them what AWS needs and the laptop
+does not: customer-managed KMS keys (one per service that owns data, one for messages, one for logs, one for
+backups), S3 access logs, a backup plan, the Cognito user pool, and the alarm topic.
+"""
+
+import json
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_backup as backup
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from caseline_common.resources import (
+    BUCKETS,
+    CONSUMERS,
+    SIGNING_KEYS,
+    TABLES,
+    BucketSpec,
+    ConsumerSpec,
+    TableSpec,
+    TenantResourceNames,
+)
+from caseline_common.tenant import StaffRole
+from constructs import Construct
+
+from infra import nag
+from infra.functions import data_owners
+from infra.tenants import Tenant
+
+ANCHOR_RETENTION_DAYS = 10 * 365
+PITR_DAYS = 35
+QUEUE_RETENTION = cdk.Duration.days(14)
+ARCHIVE_RETENTION = cdk.Duration.days(30)
+QUARANTINE_PREFIX = "quarantine/"
+API_SCOPES = {"read": "Read cases, templates, timelines", "write": "Change cases and templates"}
+RESOURCE_SERVER = "caseline"
+_STREAM_VIEWS = {
+    "NEW_IMAGE": dynamodb.StreamViewType.NEW_IMAGE,
+    "NEW_AND_OLD_IMAGES": dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+}
+
+
+def _attribute(name: str | None) -> dynamodb.Attribute | None:
+    return dynamodb.Attribute(name=name, type=dynamodb.AttributeType.STRING) if name else None
+
+
+def log_group_prefix(names: TenantResourceNames) -> str:
+    """Every log group of the tenant lives under this prefix (the logs key only serves those)."""
+    return f"/caseline/{names.tenant_id}/"
+
+
+def alarm_topic_name(names: TenantResourceNames) -> str:
+    return f"{names.prefix()}-alarms"
+
+
+def waf_log_group_name(names: TenantResourceNames) -> str:
+    return f"aws-waf-logs-{names.prefix()}-api"
+
+
+class TenantSharedStack(cdk.Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, tenant: Tenant, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.tenant = tenant
+        self.names = names = TenantResourceNames(tenant_id=tenant.id)
+        self.data_keys = {owner: self._key(f"{owner}-data", f"{owner} tables and buckets") for owner in data_owners()}
+        self.messaging_key = self._key("messaging", "queues and the alarm topic")
+        self.logs_key = self._logs_key()
+        self.backup_key = self._key("backup", "the backup vault")
+        self.signing_keys = {
+            spec.id: kms.Key(
+                self,
+                f"{spec.id}-key",
+                alias=names.signing_key_alias(spec),
+                key_spec=kms.KeySpec.ECC_NIST_P256,
+                key_usage=kms.KeyUsage.SIGN_VERIFY,
+                description=f"Signs {names.prefix()} {spec.id} exports",
+                removal_policy=cdk.RemovalPolicy.RETAIN,
+            )
+            for spec in SIGNING_KEYS
+        }
+        self.access_logs = self._access_logs_bucket()
+        self.tables = {spec.id: self._table(spec) for spec in TABLES}
+        self.buckets = {spec.id: self._bucket(spec) for spec in BUCKETS}
+        self._backup_plan()
+        self._messaging()
+        self._identity()
+        self.alarm_topic = sns.Topic(
+            self,
+            "alarms",
+            topic_name=alarm_topic_name(names),
+            display_name=f"Caseline {tenant.id} alarms",
+            master_key=self.messaging_key,
+            enforce_ssl=True,
+        )
+        if tenant.alarm_email:
+            sns.Subscription(
+                self, "alarm-email", topic=self.alarm_topic, protocol=sns.SubscriptionProtocol.EMAIL,
+                endpoint=tenant.alarm_email,
+            )  # fmt: skip
+
+    # Keys ---------------------------------------------------------------------------------------------------
+
+    def _key(self, key_id: str, purpose: str) -> kms.Key:
+        return kms.Key(
+            self,
+            f"{key_id}-key",
+            alias=f"alias/{self.names.prefix()}-{key_id}",
+            description=f"Caseline {self.tenant.id}: {purpose}",
+            enable_key_rotation=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+
+    def _logs_key(self) -> kms.Key:
+        key = self._key("logs", "CloudWatch log groups")
+        log_groups = [
+            f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:{log_group_prefix(self.names)}*",
+            f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:{waf_log_group_name(self.names)}",
+            # API Gateway names its execution log group after the API id, which this stack cannot know.
+            f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:API-Gateway-Execution-Logs_*",
+        ]
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchLogsOfThisTenant",
+                principals=[iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com")],
+                actions=["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                resources=["*"],
+                conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}},
+            )
+        )
+        return key
+
+    # Data ---------------------------------------------------------------------------------------------------
+
+    def _access_logs_bucket(self) -> s3.Bucket:
+        bucket = s3.Bucket(
+            self,
+            "access-logs-bucket",
+            bucket_name=f"{self.names.prefix()}-access-logs-{self.account}",
+            # S3 server access logging delivers only to buckets encrypted with S3-managed keys.
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            versioned=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-access-logs",
+                    expiration=cdk.Duration.days(400),
+                    noncurrent_version_expiration=cdk.Duration.days(30),
+                )
+            ],
+        )
+        nag.acknowledge(
+            bucket,
+            "HIPAA.Security-S3DefaultEncryptionKMS",
+            "S3 server access logging can only deliver to a bucket encrypted with SSE-S3 (AES-256), not SSE-KMS; "
+            "the logs hold request metadata, no case data.",
+        )
+        nag.acknowledge(
+            bucket,
+            "HIPAA.Security-S3BucketReplicationEnabled",
+            "Access logs are kept 400 days in one region; a second copy would be a copy of request metadata only.",
+        )
+        return bucket
+
+    def _bucket(self, spec: BucketSpec) -> s3.Bucket:
+        lifecycle_rules = []
+        if not spec.object_lock:
+            lifecycle_rules = [
+                s3.LifecycleRule(
+                    id="abandoned-uploads", prefix=QUARANTINE_PREFIX, expiration=cdk.Duration.days(2),
+                    noncurrent_version_expiration=cdk.Duration.days(1),
+                ),
+                s3.LifecycleRule(id="old-versions", noncurrent_version_expiration=cdk.Duration.days(90)),
+            ]  # fmt: skip
+        bucket = s3.Bucket(
+            self,
+            f"{spec.id}-bucket",
+            bucket_name=self.names.bucket(spec, self.account),
+            versioned=True,
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.data_keys[spec.owner],
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix=f"{spec.id}/",
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+            lifecycle_rules=lifecycle_rules or None,
+            # Browsers upload straight to the bucket (presigned POST) and download by presigned GET.
+            cors=None
+            if spec.object_lock
+            else [
+                s3.CorsRule(
+                    allowed_methods=[s3.HttpMethods.POST, s3.HttpMethods.GET],
+                    allowed_origins=[self.tenant.public_url],
+                    allowed_headers=["*"],
+                    max_age=600,
+                )
+            ],
+            # Anchors must outlive any attempt to rewrite history: compliance mode cannot be lifted.
+            object_lock_enabled=spec.object_lock or None,
+            object_lock_default_retention=(
+                s3.ObjectLockRetention.compliance(cdk.Duration.days(ANCHOR_RETENTION_DAYS))
+                if spec.object_lock
+                else None
+            ),
+        )
+        nag.acknowledge(
+            bucket,
+            "HIPAA.Security-S3BucketReplicationEnabled",
+            "Versioning (and Object Lock on anchors) protects against loss and rewrite in the region; cross-region "
+            "replication needs a second region's bucket and key, decided per tenant contract "
+            "(docs/operations.md, Backup and restore).",
+        )
+        return bucket
+
+    def _table(self, spec: TableSpec) -> dynamodb.Table:
+        table = dynamodb.Table(
+            self,
+            f"{spec.id}-table",
+            table_name=self.names.table(spec),
+            partition_key=_attribute(spec.key.partition),
+            sort_key=_attribute(spec.key.sort),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True, recovery_period_in_days=PITR_DAYS
+            ),
+            deletion_protection=True,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=self.data_keys[spec.owner],
+            stream=_STREAM_VIEWS[spec.stream] if spec.stream else None,
+            time_to_live_attribute=spec.ttl_attribute,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        for index in spec.indexes:
+            table.add_global_secondary_index(
+                index_name=index.name,
+                partition_key=_attribute(index.key.partition),
+                sort_key=_attribute(index.key.sort),
+                projection_type=dynamodb.ProjectionType.ALL,
+            )
+        return table
+
+    def _backup_plan(self) -> None:
+        vault = backup.BackupVault(
+            self,
+            "backup-vault",
+            backup_vault_name=f"{self.names.prefix()}-backups",
+            encryption_key=self.backup_key,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        plan = backup.BackupPlan(
+            self,
+            "backup-plan",
+            backup_plan_name=f"{self.names.prefix()}-tables",
+            backup_vault=vault,
+            backup_plan_rules=[
+                backup.BackupPlanRule.daily(),
+                backup.BackupPlanRule(
+                    rule_name="Monthly1Year",
+                    schedule_expression=cdk.aws_events.Schedule.cron(day="1", hour="5", minute="0"),
+                    delete_after=cdk.Duration.days(365),
+                ),
+            ],
+        )
+        selection = plan.add_selection(
+            "tables",
+            resources=[backup.BackupResource.from_dynamo_db_table(table) for table in self.tables.values()],
+        )
+        nag.acknowledge(
+            selection,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]",
+            "AWS Backup's own service-role policy, maintained by AWS as backup features change; the selection "
+            "limits the role to this tenant's tables.",
+        )
+
+    # Messaging ----------------------------------------------------------------------------------------------
+
+    def _messaging(self) -> None:
+        names = self.names
+        self.bus = events.EventBus(self, "bus", event_bus_name=names.event_bus())
+        # Replays after a consumer bug or a restore (docs/operations.md): every event of the last 30 days.
+        self.bus.archive(
+            "archive",
+            archive_name=f"{names.prefix()}-events",
+            description="Every event on the tenant bus, for replay",
+            event_pattern=events.EventPattern(account=[self.account]),
+            retention=ARCHIVE_RETENTION,
+        )
+        rules = f"arn:{self.partition}:events:{self.region}:{self.account}:rule/{names.event_bus()}/*"
+        self.messaging_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="EventBridgeDeliversToTheTenantQueues",
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=["*"],
+                conditions={"ArnLike": {"aws:SourceArn": rules}},
+            )
+        )
+        self.messaging_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsPublishToTheAlarmTopic",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": self.account}},
+            )
+        )
+        # Events EventBridge could not deliver to a consumer queue (after 24 h of retries) land here.
+        self.delivery_dlq = self._queue(
+            "delivery-dlq", f"{names.prefix()}-delivery-dlq", retention_period=QUEUE_RETENTION
+        )
+        self._allow_events(self.delivery_dlq, rules)
+        nag.acknowledge(
+            self.delivery_dlq,
+            "AwsSolutions-SQS3",
+            "This queue is a dead-letter queue itself: the rules' targets send it what they could not deliver.",
+        )
+        self.queues: dict[str, sqs.Queue] = {}
+        self.dead_letter_queues: dict[str, sqs.Queue] = {}
+        for consumer in CONSUMERS:
+            self._consumer(consumer, rules)
+
+    def _queue(self, construct_id: str, name: str, **kwargs: Any) -> sqs.Queue:
+        return sqs.Queue(
+            self,
+            construct_id,
+            queue_name=name,
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=self.messaging_key,
+            data_key_reuse=cdk.Duration.hours(1),
+            enforce_ssl=True,
+            **kwargs,
+        )
+
+    def _allow_events(self, queue: sqs.Queue, rule_arns: str) -> None:
+        queue.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="TenantRulesSend",
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["sqs:SendMessage"],
+                resources=[queue.queue_arn],
+                conditions={"ArnLike": {"aws:SourceArn": rule_arns}},
+            )
+        )
+
+    def _consumer(self, consumer: ConsumerSpec, rules: str) -> None:
+        names = self.names
+        dead_letters = self._queue(
+            f"{consumer.id}-dlq", names.dead_letter_queue(consumer), retention_period=QUEUE_RETENTION
+        )
+        queue = self._queue(
+            f"{consumer.id}-queue",
+            names.queue(consumer),
+            visibility_timeout=cdk.Duration.seconds(consumer.visibility_timeout_seconds),
+            retention_period=cdk.Duration.days(4),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=consumer.max_receive_count),
+        )
+        rule = events.CfnRule(
+            self,
+            f"{consumer.id}-rule",
+            name=names.rule(consumer),
+            description=f"Events for {consumer.service}: {consumer.function}",
+            # The bus by name (not Ref), so the rule names exactly the bus the local stack names.
+            event_bus_name=names.event_bus(),
+            event_pattern=json.loads(json.dumps(consumer.event_pattern)),
+            targets=[
+                events.CfnRule.TargetProperty(
+                    id="queue",
+                    arn=queue.queue_arn,
+                    dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=self.delivery_dlq.queue_arn),
+                    retry_policy=events.CfnRule.RetryPolicyProperty(
+                        maximum_event_age_in_seconds=24 * 3600, maximum_retry_attempts=185
+                    ),
+                )
+            ],
+        )
+        rule.add_resource_dependency(self.bus.node.default_child)  # type: ignore[arg-type]
+        self._allow_events(queue, rules)
+        self.queues[consumer.id] = queue
+        self.dead_letter_queues[consumer.id] = dead_letters
+
+    # Identity -----------------------------------------------------------------------------------------------
+
+    def _identity(self) -> None:
+        tenant, names = self.tenant, self.names
+        self.user_pool = pool = cognito.UserPool(
+            self,
+            "users",
+            user_pool_name=f"{names.prefix()}-users",
+            self_sign_up_enabled=False,
+            sign_in_aliases=cognito.SignInAliases(email=True),
+            auto_verify=cognito.AutoVerifiedAttrs(email=True),
+            standard_attributes=cognito.StandardAttributes(
+                email=cognito.StandardAttribute(required=True, mutable=True)
+            ),
+            mfa=cognito.Mfa.REQUIRED,
+            mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
+            password_policy=cognito.PasswordPolicy(
+                min_length=12,
+                require_lowercase=True,
+                require_uppercase=True,
+                require_digits=True,
+                require_symbols=True,
+                temp_password_validity=cdk.Duration.days(3),
+            ),
+            account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+            feature_plan=cognito.FeaturePlan.PLUS,
+            standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION,
+            user_invitation=cognito.UserInvitationConfig(
+                email_subject=f"Your {tenant.branding.display_name} account",
+                email_body=(
+                    f"You have been invited to {tenant.branding.display_name} ({tenant.public_url}). "
+                    "Your user name is {username} and your temporary password is {####}"
+                ),
+            ),
+            deletion_protection=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        scopes = {
+            name: cognito.ResourceServerScope(scope_name=name, scope_description=description)
+            for name, description in API_SCOPES.items()
+        }
+        server = pool.add_resource_server(
+            "api", identifier=RESOURCE_SERVER, user_pool_resource_server_name=f"{names.prefix()}-api",
+            scopes=list(scopes.values()),
+        )  # fmt: skip
+        api_scopes = [cognito.OAuthScope.resource_server(server, scope) for scope in scopes.values()]
+        self.api_scopes = {name: f"{RESOURCE_SERVER}/{name}" for name in API_SCOPES}
+        self.staff_client = pool.add_client(
+            "staff",
+            user_pool_client_name=f"{names.prefix()}-staff",
+            generate_secret=False,  # a browser app: authorization code with PKCE, no secret to leak
+            auth_flows=cognito.AuthFlow(user_srp=True),
+            o_auth=cognito.OAuthSettings(
+                flows=cognito.OAuthFlows(authorization_code_grant=True),
+                scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE, *api_scopes],
+                callback_urls=[f"{tenant.public_url}/auth/callback"],
+                logout_urls=[f"{tenant.public_url}/"],
+            ),
+            supported_identity_providers=[cognito.UserPoolClientIdentityProvider.COGNITO],
+            prevent_user_existence_errors=True,
+            enable_token_revocation=True,
+            access_token_validity=cdk.Duration.hours(1),
+            id_token_validity=cdk.Duration.hours(1),
+            refresh_token_validity=cdk.Duration.hours(12),
+        )
+        self.integrator_client = pool.add_client(
+            "integrators",
+            user_pool_client_name=f"{names.prefix()}-integrators",
+            generate_secret=True,  # machine to machine: client credentials
+            auth_flows=cognito.AuthFlow(),
+            o_auth=cognito.OAuthSettings(flows=cognito.OAuthFlows(client_credentials=True), scopes=api_scopes),
+            prevent_user_existence_errors=True,
+            enable_token_revocation=True,
+            access_token_validity=cdk.Duration.hours(1),
+        )
+        if tenant.auth_domain_prefix:
+            self.auth_domain: cognito.UserPoolDomain | None = pool.add_domain(
+                "domain", cognito_domain=cognito.CognitoDomainOptions(domain_prefix=tenant.auth_domain_prefix)
+            )
+        else:
+            self.auth_domain = None
+        groups = {
+            role: cognito.CfnUserPoolGroup(
+                self,
+                f"group-{role.value}",
+                user_pool_id=pool.user_pool_id,
+                group_name=role.value,
+                precedence=index,
+                description=description,
+            )
+            for index, (role, description) in enumerate(
+                [
+                    (StaffRole.ADMIN, "Manage templates; every right on every case"),
+                    (StaffRole.STAFF, "Open cases; rights on a case come from its template's roles"),
+                ]
+            )
+        }
+        # The first administrator: Cognito e-mails an invitation with a temporary password.
+        admin = cognito.CfnUserPoolUser(
+            self,
+            "first-admin",
+            user_pool_id=pool.user_pool_id,
+            username=tenant.admin_email,
+            desired_delivery_mediums=["EMAIL"],
+            user_attributes=[
+                cognito.CfnUserPoolUser.AttributeTypeProperty(name="email", value=tenant.admin_email),
+                cognito.CfnUserPoolUser.AttributeTypeProperty(name="email_verified", value="true"),
+            ],
+        )
+        for role, group in groups.items():
+            attachment = cognito.CfnUserPoolUserToGroupAttachment(
+                self, f"first-admin-{role.value}", user_pool_id=pool.user_pool_id, username=tenant.admin_email,
+                group_name=role.value,
+            )  # fmt: skip
+            attachment.add_resource_dependency(admin)
+            attachment.add_resource_dependency(group)
+        self.oidc_issuer = f"https://cognito-idp.{self.region}.amazonaws.com/{pool.user_pool_id}"
+        cdk.CfnOutput(self, "UserPoolId", value=pool.user_pool_id)
+        cdk.CfnOutput(self, "StaffClientId", value=self.staff_client.user_pool_client_id)
+        cdk.CfnOutput(self, "IntegratorClientId", value=self.integrator_client.user_pool_client_id)
+        if self.auth_domain is not None:
+            cdk.CfnOutput(self, "AuthDomain", value=self.auth_domain.base_url())

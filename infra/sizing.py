@@ -1,0 +1,275 @@
+"""Measures each Lambda function's cold-start import time and peak memory, and turns them into memory sizes.
+
+`python -m infra.sizing` starts the AWS emulator, provisions a tenant from the resource specs, and for every
+function runs, in a fresh interpreter each time (a cold start):
+
+1. the import Lambda performs (`app` for the API; the entry module, which imports `app` too, for the others),
+   timed with `time.perf_counter`;
+2. one representative invocation against the emulator: the API renders its OpenAPI document (the heaviest
+   request that needs no caller: pydantic builds every schema) and answers its health route; a stream handler
+   gets a full batch of 100 outbox INSERT records and publishes them; a queue consumer gets a full batch of 10
+   bus events; a scheduled function runs once;
+3. `resource.getrusage(RUSAGE_SELF).ru_maxrss` after the import and after the invocation (the peak).
+
+Tracing runs as in Lambda (X-Ray SDK loaded, segments sent over UDP to nowhere), metrics are written as EMF.
+
+The sizing rule (`memory_for`) and the figures it was applied to are in docs/operations.md; `FUNCTION_SIZES`
+in infra/functions.py holds the result, so synth never measures anything.
+"""
+
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+from dataclasses import dataclass
+from typing import Literal
+
+from caseline_common.resources import (
+    CONSUMERS,
+    SCHEDULES,
+    SERVICES,
+    STREAM_HANDLERS,
+    TenantResourceNames,
+    service_environment,
+)
+
+from caseline.paths import COMMON_DIR, SERVICES_DIR
+
+Kind = Literal["api", "stream", "consumer", "schedule"]
+RUNS = 3
+ONE_VCPU_MB = 1769  # Lambda allocates one full vCPU at 1,769 MB, proportionally less below
+MEMORY_STEPS = (256, 384, 512, 640, 768, 1024, 1280, 1536, 1769)
+HEADROOM = 2.0
+# Cold-start budget for functions a person or the event lag waits on; queue consumers absorb cold starts.
+LATENCY_BUDGET_MS = {"api": 600.0, "stream": 1000.0}
+
+_PROBE = r"""
+import json, resource, sys, time
+service, function, kind = sys.argv[1:4]
+started = time.perf_counter()
+import app as app_module
+if kind != "api":
+    import importlib
+    handler = None
+    for candidate in app_module.app.pure_lambda_functions:
+        if candidate.name == function:
+            module, attribute = candidate.handler_string.rsplit(".", 1)
+            handler = getattr(importlib.import_module(module), attribute)
+    assert handler is not None, function
+else:
+    handler = app_module.app
+import_ms = (time.perf_counter() - started) * 1000
+rss_import = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+from chalice.local import LambdaContext
+from caseline_common.envelope import Actor, ActorKind, EventEnvelope, new_id
+context = LambdaContext(function_name=function, memory_size=1024, max_runtime_ms=30_000)
+actor = Actor(kind=ActorKind.USER, id="sizing", display_name="sizing@example.org")
+def envelopes(count):
+    case_id = new_id()
+    return [EventEnvelope.new(tenant_id="sizing", case_id=case_id, type="comment.added", actor=actor,
+                              correlation_id="sizing", data={"index": index, "text": "x" * 400})
+            for index in range(count)]
+def api_event(path):
+    return {"resource": path, "path": path, "httpMethod": "GET", "headers": {"accept": "application/json"},
+            "multiValueHeaders": {}, "queryStringParameters": None, "multiValueQueryStringParameters": None,
+            "pathParameters": None, "stageVariables": None, "body": None, "isBase64Encoded": False,
+            "requestContext": {"resourcePath": path, "httpMethod": "GET", "path": "/api" + path, "stage": "api",
+                               "requestId": "sizing", "identity": {"sourceIp": "127.0.0.1"}}}
+started = time.perf_counter()
+if kind == "api":
+    for path in (f"/openapi/{service}.json", f"/health/{service}"):
+        reply = handler(api_event(path), context)
+        assert reply["statusCode"] == 200, reply
+elif kind == "stream":
+    records = []
+    for index, event in enumerate(envelopes(100)):
+        image = {"pk": {"S": "OUTBOX#" + event.event_id}, "sk": {"S": "OUTBOX"}, "source": {"S": service},
+                 "event": {"S": event.to_json()}, "expires_at": {"N": "4102444800"}}
+        records.append({"eventID": str(index), "eventName": "INSERT", "eventVersion": "1.1",
+                        "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
+                        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2026",
+                        "dynamodb": {"ApproximateCreationDateTime": 1767225600, "Keys": {"pk": image["pk"],
+                                     "sk": image["sk"]}, "NewImage": image, "SequenceNumber": str(10**20 + index),
+                                     "SizeBytes": 900, "StreamViewType": "NEW_IMAGE"}})
+    reply = handler({"Records": records}, context)
+    assert not reply["batchItemFailures"], reply
+elif kind == "consumer":
+    records = []
+    for index, event in enumerate(envelopes(10)):
+        source = "caseline-command.portal" if function == "portal_commands" else "caseline.cases"
+        body = json.dumps({"version": "0", "id": new_id(), "detail-type": event.type, "source": source,
+                           "account": "123456789012", "time": "2027-01-04T09:00:00Z", "region": "us-east-1",
+                           "resources": [], "detail": event.model_dump(mode="json")})
+        records.append({"messageId": new_id(), "receiptHandle": "sizing", "body": body,
+                        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0", "SenderId": "sizing",
+                                       "ApproximateFirstReceiveTimestamp": "0"},
+                        "messageAttributes": {}, "md5OfBody": "0", "eventSource": "aws:sqs",
+                        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:sizing", "awsRegion": "us-east-1"})
+    try:  # a consumer whose records all fail raises (Powertools); the work was done all the same
+        handler({"Records": records}, context)
+    except Exception as error:
+        print(f"consumer raised {type(error).__name__}", file=sys.stderr)
+else:
+    handler({}, context)
+invoke_ms = (time.perf_counter() - started) * 1000
+rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print("SIZING " + json.dumps({"import_ms": import_ms, "invoke_ms": invoke_ms, "rss_import_kb": rss_import,
+                              "rss_peak_kb": rss_peak}))
+"""
+
+
+@dataclass(frozen=True)
+class Measurement:
+    service: str
+    function: str
+    kind: Kind
+    import_ms: float
+    invoke_ms: float
+    rss_import_mb: float
+    rss_peak_mb: float
+
+
+def functions() -> list[tuple[str, str, Kind]]:
+    """Every function infra deploys: one API function per service, and the spec'd event functions."""
+    found: list[tuple[str, str, Kind]] = [(service, "api", "api") for service in SERVICES]
+    found += [(spec.service, spec.function, "stream") for spec in STREAM_HANDLERS]
+    found += [(spec.service, spec.function, "consumer") for spec in CONSUMERS]
+    found += [(spec.service, spec.function, "schedule") for spec in SCHEDULES]
+    return found
+
+
+def memory_for(kind: Kind, import_ms: float, invoke_ms: float, rss_peak_mb: float, timeout_seconds: int) -> int:
+    """The sizing rule. Lambda gives CPU in proportion to memory (one vCPU at 1,769 MB), so work that takes
+    `t` ms on one full core takes about `t * 1769 / memory` ms in Lambda. The smallest step that
+
+    1. holds twice the measured peak (the Lambda runtime's own process, bigger batches and fragmentation), and
+    2. for the API and the outbox publisher, imports within the cold-start budget (a person or the event lag
+       waits on it): `import_ms * 1769 / memory <= LATENCY_BUDGET_MS[kind]`;
+       for queue consumers and schedules, finishes a cold invocation within half its timeout:
+       `(import_ms + invoke_ms) * 1769 / memory <= timeout / 2`, so a cold start never times out a batch.
+    """
+    floor = max(MEMORY_STEPS[0], math.ceil(rss_peak_mb * HEADROOM))
+    budget = LATENCY_BUDGET_MS.get(kind)
+    for memory in MEMORY_STEPS:
+        if memory < floor:
+            continue
+        scale = ONE_VCPU_MB / memory
+        if budget is not None and import_ms * scale <= budget:
+            return memory
+        if budget is None and (import_ms + invoke_ms) * scale <= timeout_seconds * 1000 / 2:
+            return memory
+    return MEMORY_STEPS[-1]
+
+
+def _probe_environment(service: str, function: str, endpoint: str, tenant_id: str) -> dict[str, str]:
+    from caseline.local.provision import LOCAL_ACCOUNT_ID
+
+    environment = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": os.pathsep.join([str(SERVICES_DIR / service), str(COMMON_DIR)]),
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_LAMBDA_FUNCTION_NAME": f"caseline-{tenant_id}-{function}",
+        "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+        "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+        "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
+        "CASELINE_AWS_REGION": "us-east-1",
+        "CASELINE_AWS_ENDPOINT_URL": endpoint,
+        "CASELINE_OIDC_ISSUER": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_sizing",
+        "CASELINE_OIDC_CLIENT_IDS": json.dumps(["sizing"]),
+        "CASELINE_PORTAL_BASE_URL": "https://sizing.example.org",
+        "POWERTOOLS_SERVICE_NAME": service,
+        "POWERTOOLS_METRICS_NAMESPACE": "Caseline",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }
+    environment.update(service_environment(TenantResourceNames(tenant_id=tenant_id), service, LOCAL_ACCOUNT_ID))
+    return environment
+
+
+def measure(service: str, function: str, kind: Kind, endpoint: str, tenant_id: str, runs: int = RUNS) -> Measurement:
+    samples = []
+    for _ in range(runs):
+        completed = subprocess.run(  # noqa: S603 - our own interpreter and probe
+            [sys.executable, "-c", _PROBE, service, function, kind],
+            cwd=SERVICES_DIR / service,
+            env=_probe_environment(service, function, endpoint, tenant_id),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        lines = [line for line in completed.stdout.splitlines() if line.startswith("SIZING ")]
+        if completed.returncode != 0 or not lines:
+            raise RuntimeError(f"{service}/{function}: the probe failed:\n{completed.stderr[-3000:]}")
+        samples.append(json.loads(lines[-1].removeprefix("SIZING ")))
+    return Measurement(
+        service=service,
+        function=function,
+        kind=kind,
+        import_ms=statistics.median(sample["import_ms"] for sample in samples),
+        invoke_ms=statistics.median(sample["invoke_ms"] for sample in samples),
+        rss_import_mb=max(sample["rss_import_kb"] for sample in samples) / 1024,
+        rss_peak_mb=max(sample["rss_peak_kb"] for sample in samples) / 1024,
+    )
+
+
+def measure_all(runs: int = RUNS) -> list[Measurement]:
+    from caseline_common.aws import AwsClients
+
+    from caseline.local.emulator import EmulatorProcess
+    from caseline.local.provision import provision_tenant
+
+    tenant_id = "sizing"
+    emulator = EmulatorProcess("127.0.0.1", 0)
+    try:
+        previous = {name: os.environ.get(name) for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+        os.environ.update({"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"})
+        try:
+            provision_tenant(AwsClients("us-east-1", emulator.endpoint), tenant_id)
+        finally:
+            for name, value in previous.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+        return [
+            measure(service, function, kind, emulator.endpoint, tenant_id, runs)
+            for service, function, kind in functions()
+        ]
+    finally:
+        emulator.stop()
+
+
+def main() -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Cold start per function (fresh interpreter, median of {RUNS}; peak = max)")
+    for column in ("service", "function", "kind", "import ms", "1st invoke ms", "RSS import MB", "RSS peak MB"):
+        table.add_column(column, justify="left" if column in ("service", "function", "kind") else "right")
+    table.add_column("memory MB (rule)", justify="right")
+    from infra.functions import all_functions
+
+    timeouts = {(spec.service, spec.name): spec.timeout_seconds for spec in all_functions()}
+
+    def key(found: Measurement) -> tuple[str, str]:
+        return (found.service, found.function)
+
+    for found in measure_all():
+        table.add_row(
+            found.service,
+            found.function,
+            found.kind,
+            f"{found.import_ms:.0f}",
+            f"{found.invoke_ms:.0f}",
+            f"{found.rss_import_mb:.0f}",
+            f"{found.rss_peak_mb:.0f}",
+            str(memory_for(found.kind, found.import_ms, found.invoke_ms, found.rss_peak_mb, timeouts[key(found)])),
+        )
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()

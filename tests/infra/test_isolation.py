@@ -1,0 +1,92 @@
+"""Two tenants synthesized side by side: each tenant's stacks name nothing of the other's, and every IAM
+statement is scoped to the tenant's own resources."""
+
+import itertools
+import json
+from typing import Any
+
+from infra.tenants import Tenant, TenantRegistry
+from tests.infra.conftest import Synthesized, resources
+
+# The only actions allowed on Resource "*": AWS offers no resource-level permission for them.
+UNSCOPED_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "dynamodb:ListStreams"}
+
+
+def _markers(tenant: Tenant) -> list[str]:
+    """Strings that can only come from this tenant: its resource prefix, stage, log groups, domain, people."""
+    found = [
+        f"caseline-{tenant.id}-",
+        f"caseline-{tenant.id}:",
+        f"tenant-{tenant.id}/",
+        f"/caseline/{tenant.id}/",
+        f"caseline:tenant={tenant.id}",
+        tenant.domain,
+        tenant.admin_email,
+    ]
+    found += [value for value in (tenant.account, tenant.auth_domain_prefix, tenant.alarm_email) if value]
+    return found + ([tenant.certificate_arn] if tenant.certificate_arn else [])
+
+
+def _texts(assembly: Synthesized, tenant_id: str) -> dict[str, str]:
+    return {
+        stack.stack_name: json.dumps(assembly.template(tenant_id, stack.stack_name.split("-", 2)[2]))
+        for stack in assembly.stacks(tenant_id)
+    }
+
+
+def test_the_registry_has_two_tenants_to_compare(registry: TenantRegistry) -> None:
+    assert len(registry.tenants) >= 2
+
+
+def test_no_tenant_names_anything_of_another(assembly: Synthesized, registry: TenantRegistry) -> None:
+    texts = {tenant_id: _texts(assembly, tenant_id) for tenant_id in registry.tenants}
+    for own, other in itertools.permutations(registry.tenants.values(), 2):
+        assert any(f"caseline-{own.id}-" in text for text in texts[own.id].values())
+        for stack_name, text in texts[own.id].items():
+            leaked = [marker for marker in _markers(other) if marker in text]
+            assert not leaked, f"{stack_name} names {other.id}'s {leaked}"
+
+
+def test_cross_stack_references_stay_within_the_tenant(assembly: Synthesized, registry: TenantRegistry) -> None:
+    for tenant_id in registry.tenants:
+        for stack_name, text in _texts(assembly, tenant_id).items():
+            imports = _find(json.loads(text), "Fn::ImportValue")
+            assert all(str(name).startswith(f"caseline-{tenant_id}-shared:") for name in imports), stack_name
+
+
+def test_every_iam_statement_is_scoped_to_the_tenants_own_resources(
+    assembly: Synthesized, registry: TenantRegistry
+) -> None:
+    for tenant_id in registry.tenants:
+        for stack in assembly.stacks(tenant_id):
+            template = assembly.template(tenant_id, stack.stack_name.split("-", 2)[2])
+            for kind in ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"):
+                for name, body in resources(template, kind).items():
+                    for statement in body["Properties"]["PolicyDocument"]["Statement"]:
+                        _check_statement(tenant_id, template, f"{stack.stack_name}/{name}", statement)
+
+
+def _check_statement(tenant_id: str, template: dict[str, Any], where: str, statement: dict[str, Any]) -> None:
+    assert statement["Effect"] == "Allow", where
+    actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+    targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+    for target in targets:
+        if target == "*":
+            assert set(actions) <= UNSCOPED_ACTIONS, f"{where}: {actions} on *"
+            continue
+        text = json.dumps(target)
+        own_name = f"caseline-{tenant_id}-" in text or f"/caseline/{tenant_id}/" in text
+        own_import = f'"caseline-{tenant_id}-shared:' in text
+        refs = _find(target, "Ref") + [attribute[0] for attribute in _find(target, "Fn::GetAtt")]
+        own_resource = any(ref in template["Resources"] for ref in refs)
+        assert own_name or own_import or own_resource, f"{where}: {actions} on {text}"
+
+
+def _find(node: Any, function: str) -> list[Any]:
+    if isinstance(node, dict):
+        return [value for key, value in node.items() if key == function] + [
+            found for value in node.values() for found in _find(value, function)
+        ]
+    if isinstance(node, list):
+        return [found for value in node for found in _find(value, function)]
+    return []
