@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from types_boto3_dynamodb.client import DynamoDBClient
 
 _ENTRY, _MESSAGE, _LINK = "ENTRY#", "MSG#", "LINK#"
-_CASE_PAGE_LIMIT = 400  # the newest timeline lines and messages a page shows
+_CASE_PAGE_LIMIT = 400
+_TEMPLATE_CACHE_SIZE = 256  # the newest timeline lines and messages a page shows
 
 
 def _s(value: str) -> dict[str, str]:
@@ -34,6 +35,7 @@ class DynamoPortalStore:
     def __init__(self, client: "DynamoDBClient", table: str) -> None:
         self._client = client
         self._table = table
+        self._templates: dict[tuple[str, int], TemplateDefinition] = {}
 
     def _get(self, pk: str, sk: str, *, consistent: bool = False) -> dict[str, Any] | None:
         item: dict[str, Any] | None = self._client.get_item(
@@ -50,8 +52,17 @@ class DynamoPortalStore:
         self._put({"pk": _s(f"TEMPLATE#{key}"), "sk": _s(f"V#{version:06d}"), "doc": _s(definition.model_dump_json())})
 
     def template(self, key: str, version: int) -> TemplateDefinition | None:
+        """Published versions never change, so each is read once per container."""
+        cached = self._templates.get((key, version))
+        if cached is not None:
+            return cached
         item = self._get(f"TEMPLATE#{key}", f"V#{version:06d}")
-        return TemplateDefinition.model_validate_json(item["doc"]["S"]) if item else None
+        if not item:
+            return None
+        if len(self._templates) >= _TEMPLATE_CACHE_SIZE:
+            self._templates.clear()
+        template = self._templates[(key, version)] = TemplateDefinition.model_validate_json(item["doc"]["S"])
+        return template
 
     # the case read model
 

@@ -59,6 +59,7 @@ class PortalView(BaseModel):
     brand_name: str
     logo_url: str | None
     template_key: str
+    theme: str | None  # "<template key>/<version>" of its colour sheet, when the template sets a colour
     stages: list[StageStep]
     needs: list[Need]
     fields: list[FieldView]
@@ -172,6 +173,7 @@ def build_view(
         brand_name=branding.name or template.name,
         logo_url=branding.logo_url,
         template_key=template.key,
+        theme=f"{template.key}/{case.template_version}" if branding.colour else None,
         stages=_stages(template, case),
         needs=needs,
         fields=fields if case.status == "open" else [view.model_copy(update={"editable": False}) for view in fields],
