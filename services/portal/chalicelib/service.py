@@ -10,8 +10,6 @@ from caseline_common.adapters.documents import quarantine_key
 from caseline_common.contracts import (
     DocumentTypeDefinition,
     FieldType,
-    Participant,
-    ParticipantKind,
     Permission,
     TemplateDefinition,
 )
@@ -175,28 +173,8 @@ class PortalService:
         if found is None or template is None:
             raise NotFoundError(f"No case {case_id}.")
         case = found[0]
-        staff = [
-            Participant(
-                id=p.id,
-                kind=ParticipantKind.INTERNAL,
-                role=p.role,
-                user_id=p.user_id,
-                added_at=datetime.min,
-                added_by="portal",
-            )
-            for p in case.participants.values()
-            if p.kind == "internal" and not p.removed
-        ]
-        staff.append(
-            Participant(
-                id="owner",
-                kind=ParticipantKind.INTERNAL,
-                role=template.effective_owner_role(),
-                user_id=case.owner,
-                added_at=datetime.min,
-                added_by="portal",
-            )
-        )
+        # the owner and every other staff participant: events name each one's participation
+        staff = [p.as_participant() for p in case.participants.values() if p.kind == "internal" and not p.removed]
         access = roles_held(template, staff, context.principal)
         if not access.can_view:
             raise NotFoundError(f"No case {case_id}.")

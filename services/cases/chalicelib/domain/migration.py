@@ -35,6 +35,8 @@ def _migrated_fields(case: CaseSnapshot, target: PublishedTemplate) -> tuple[dic
 
 def preview_migration(case: CaseSnapshot, target: PublishedTemplate) -> MigrationPreview:
     fields, dropped, problems = _migrated_fields(case, target)
+    if case.template_key != target.definition.key:
+        problems.insert(0, f"{case.id} is not a {target.definition.key}")
     stage_keys = {stage.key for stage in target.definition.stages}
     if case.stage not in stage_keys:
         problems.insert(0, f'version {target.version} has no stage "{case.stage}"')

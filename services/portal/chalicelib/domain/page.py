@@ -5,14 +5,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from caseline_common.access import roles_held
+from caseline_common.access import CaseAccess, roles_held
 from caseline_common.contracts import (
     DocumentTypeDefinition,
     FieldAccess,
     FieldDefinition,
     FieldType,
-    Participant,
-    ParticipantKind,
     Permission,
     TemplateDefinition,
 )
@@ -78,15 +76,9 @@ def reference(case_id: str) -> str:
     return f"{tail[:4]}-{tail[4:]}"
 
 
-def participant_access(template: TemplateDefinition, participant: PortalParticipant) -> Any:
-    as_participant = Participant(
-        id=participant.id,
-        kind=ParticipantKind.EXTERNAL,
-        role=participant.role,
-        added_at=datetime.min,
-        added_by="portal",
-    )
-    return roles_held(template, [as_participant], Principal(subject=participant.id, external=True))
+def participant_access(template: TemplateDefinition, participant: PortalParticipant) -> CaseAccess:
+    principal = Principal(subject=participant.id, external=True)
+    return roles_held(template, [participant.as_participant()], principal)
 
 
 def _stages(template: TemplateDefinition, case: PortalCase) -> list[StageStep]:
@@ -102,7 +94,7 @@ def _stages(template: TemplateDefinition, case: PortalCase) -> list[StageStep]:
     return steps
 
 
-def _uploadable(template: TemplateDefinition, access: Any) -> list[DocumentTypeDefinition]:
+def _uploadable(template: TemplateDefinition, access: CaseAccess) -> list[DocumentTypeDefinition]:
     if not access.can(Permission.DOCUMENT_UPLOAD):
         return []
     return [
@@ -120,7 +112,7 @@ def _local(value: Any, timezone: str) -> Any:
         return value
 
 
-def _field_view(definition: FieldDefinition, case: PortalCase, access: Any, timezone: str) -> FieldView:
+def _field_view(definition: FieldDefinition, case: PortalCase, access: CaseAccess, timezone: str) -> FieldView:
     value = case.fields.get(definition.key)
     return FieldView(
         key=definition.key,

@@ -9,7 +9,7 @@ the consumer retries them until the case has been projected.
 from datetime import datetime
 from typing import Any
 
-from caseline_common.contracts import FieldAccess, RoleKind, TemplateDefinition
+from caseline_common.contracts import FieldAccess, Participant, ParticipantKind, RoleKind, TemplateDefinition
 from caseline_common.envelope import EventEnvelope, Visibility
 from pydantic import BaseModel, Field
 
@@ -26,6 +26,17 @@ class PortalParticipant(BaseModel):
     name: str | None = None
     email: str | None = None
     removed: bool = False
+
+    def as_participant(self) -> Participant:
+        """The shape access rules take (caseline_common.access)."""
+        return Participant(
+            id=self.id,
+            kind=ParticipantKind(self.kind),
+            role=self.role,
+            user_id=self.user_id,
+            added_at=datetime.min,
+            added_by="portal",
+        )
 
 
 class PortalDocument(BaseModel):
