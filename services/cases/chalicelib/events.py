@@ -1,21 +1,49 @@
 """The cases service's event handlers: the outbox publisher (the table's stream in, the tenant bus out) and
-the consumer of commands the portal sends on behalf of external participants."""
+the consumer of commands that the portal sends for external participants and automation rules send."""
 
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamModel
+from caseline_common.automation_commands import AutomationCommand
+from caseline_common.calendar import deadline
 from caseline_common.consumer import sqs_consumer
-from caseline_common.envelope import EventEnvelope
-from caseline_common.errors import DomainError
+from caseline_common.contracts import (
+    AddCommentAction,
+    AddParticipantAction,
+    AssignAction,
+    CreateTaskAction,
+    MoveStageAction,
+    ParticipantKind,
+    RequestDocumentAction,
+    RuleAction,
+    SetFieldsAction,
+    TaskStatus,
+)
+from caseline_common.envelope import ActorKind, EventEnvelope, derived_id
+from caseline_common.errors import DomainError, InvalidInputError, NotFoundError
 from caseline_common.portal_commands import ConfirmUpload, PortalCommand, PostMessage, SubmitFields
-from caseline_common.tenant import Principal, TenantContext
+from caseline_common.tenant import Principal, StaffRole, TenantContext
 from chalice.app import Blueprint
+from pydantic import TypeAdapter
 
 from .adapters.dynamo import OUTBOX_PREFIX
 from .adapters.publisher import Outgoing
-from .domain.cases import CommentRequest, UpdateCaseRequest
+from .domain.cases import (
+    AddParticipantRequest,
+    AddTaskRequest,
+    AssignRequest,
+    AssignRoleRequest,
+    AssignTaskRequest,
+    CaseWork,
+    Change,
+    CommentRequest,
+    DueTimer,
+    RequestDocumentRequest,
+    TransitionRequest,
+    UpdateCaseRequest,
+)
 from .runtime import cases_service, outbox_publisher, runtime
 from .service import RaceLostError
 
@@ -30,6 +58,7 @@ def publish_outbox(event: dict[str, Any], _context: Any) -> dict[str, Any]:
             record_id=record.dynamodb.SequenceNumber,
             source=image["source"],
             event=EventEnvelope.model_validate_json(image["event"]),
+            case=image.get("case"),
         )
         for record in stream.Records
         if record.eventName == "INSERT"
@@ -47,46 +76,145 @@ def publish_outbox(event: dict[str, Any], _context: Any) -> dict[str, Any]:
     return {"batchItemFailures": [{"itemIdentifier": sequence} for sequence in failed]}
 
 
-def _apply_portal_command(command: EventEnvelope) -> None:
-    """Runs one portal command as the external participant who sent it. Each command's event id is its
-    idempotency key, so a redelivered command changes nothing twice. A refusal (the role does not allow it,
-    a value is invalid) is final and logged; a lost race is retried by SQS."""
+def _apply_command(command: EventEnvelope) -> None:
+    """Runs one command from the portal (as the external participant who sent it) or from an automation rule
+    (as that rule). Each command's id is its idempotency key, so a redelivered command changes nothing twice.
+    A refusal (the role does not allow it, a value is invalid) is final: logged, and for a rule recorded on
+    the case's timeline. A lost race is retried by SQS."""
     if command.tenant_id != runtime.settings.tenant_id or command.case_id is None:
-        runtime.observability.logger.warning("portal command for another tenant or no case dropped")
+        runtime.observability.logger.warning("command for another tenant or no case dropped")
         return
-    principal = Principal(subject=command.actor.id, external=True)
-    context = TenantContext(tenant_id=command.tenant_id, principal=principal, correlation_id=command.correlation_id)
-    service, case_id, key = cases_service(), command.case_id, command.event_id
     try:
-        if command.type == PortalCommand.POST_MESSAGE:
-            body = PostMessage.model_validate(command.data).body
-            service.add_comment(context, case_id, CommentRequest(body=body, external=True), key)
-        elif command.type == PortalCommand.SUBMIT_FIELDS:
-            update = UpdateCaseRequest(fields=SubmitFields.model_validate(command.data).fields)
-            service.command(
-                context,
-                case_id,
-                lambda work: work.update(update),
-                operation="portal_fields",
-                idempotency_key=key,
-                body=update,
-            )
-        elif command.type == PortalCommand.CONFIRM_UPLOAD:
-            service.confirm_upload(context, case_id, ConfirmUpload.model_validate(command.data).upload_id)
+        if command.type in AutomationCommand._value2member_map_:
+            _apply_automation_command(command, command.case_id)
         else:
-            runtime.observability.logger.warning("unknown portal command dropped", extra={"type": command.type})
+            _apply_portal_command(command, command.case_id)
     except RaceLostError:
         raise
     except DomainError as refusal:
-        runtime.observability.metrics.add_metric(name="PortalCommandsRefused", unit=MetricUnit.Count, value=1)
-        runtime.observability.logger.warning("portal command refused", extra={"reason": refusal.detail})
+        runtime.observability.metrics.add_metric(name="CommandsRefused", unit=MetricUnit.Count, value=1)
+        runtime.observability.logger.warning("command refused", extra={"reason": refusal.detail})
+        if command.actor.kind is ActorKind.AUTOMATION:
+            cases_service().record_refusal(_automation_context(command), command.case_id, command, refusal.detail)
+
+
+def _apply_portal_command(command: EventEnvelope, case_id: str) -> None:
+    principal = Principal(subject=command.actor.id, external=True)
+    context = TenantContext(tenant_id=command.tenant_id, principal=principal, correlation_id=command.correlation_id)
+    service, key = cases_service(), command.event_id
+    if command.type == PortalCommand.POST_MESSAGE:
+        body = PostMessage.model_validate(command.data).body
+        service.add_comment(context, case_id, CommentRequest(body=body, external=True), key)
+    elif command.type == PortalCommand.SUBMIT_FIELDS:
+        update = UpdateCaseRequest(fields=SubmitFields.model_validate(command.data).fields)
+        service.command(
+            context,
+            case_id,
+            lambda work: work.update(update),
+            operation="portal_fields",
+            idempotency_key=key,
+            body=update,
+        )
+    elif command.type == PortalCommand.CONFIRM_UPLOAD:
+        service.confirm_upload(context, case_id, ConfirmUpload.model_validate(command.data).upload_id)
+    else:
+        runtime.observability.logger.warning("unknown portal command dropped", extra={"type": command.type})
+
+
+def _automation_context(command: EventEnvelope) -> TenantContext:
+    """A rule acts with every right on the case; its events name it and carry the command as their cause."""
+    principal = Principal(subject=command.actor.id, groups=frozenset({StaffRole.ADMIN}), automation=True)
+    return TenantContext(
+        tenant_id=command.tenant_id,
+        principal=principal,
+        correlation_id=command.correlation_id,
+        causation_id=command.event_id,
+        causation_depth=command.causation_depth,
+    )
+
+
+_RULE_ACTION: TypeAdapter[Any] = TypeAdapter(RuleAction)
+
+
+def _apply_automation_command(command: EventEnvelope, case_id: str) -> None:
+    service, context, key = cases_service(), _automation_context(command), command.event_id
+    if command.type == AutomationCommand.TIMER_DUE:
+        event_id = derived_id(command.occurred_at, command.event_id, "event")
+        service.timer_due(context, case_id, DueTimer.model_validate(command.data), event_id)
+        return
+    action = _RULE_ACTION.validate_python(command.data)
+    if isinstance(action, AddCommentAction):
+        service.add_comment(context, case_id, CommentRequest(body=action.body, external=action.external), key)
+        return
+    service.command(
+        context,
+        case_id,
+        lambda work: _rule_change(work, action),
+        operation="automation",
+        idempotency_key=key,
+        body=action,
+    )
+
+
+def _rule_change(work: CaseWork, action: Any) -> Change | None:
+    """The case change one rule action asks for."""
+    if isinstance(action, SetFieldsAction):
+        return work.update(UpdateCaseRequest(fields=action.values))
+    if isinstance(action, CreateTaskAction):
+        due_at = deadline(work.now, action.due_in, work.definition.calendar) if action.due_in else None
+        request = AddTaskRequest(
+            title=action.title,
+            reason=f"Added by the rule {work.subject}.",
+            assignee_role=action.assignee_role,
+            due_at=due_at,
+            required=action.required,
+        )
+        return work.add_task(request)
+    if isinstance(action, AssignAction):
+        if action.task_key is not None:
+            task = next((t for t in work.case.tasks if t.key == action.task_key and t.status == TaskStatus.OPEN), None)
+            if task is None:
+                raise NotFoundError(f'No open task "{action.task_key}" on this case.')
+            return work.assign_task(task.id, AssignTaskRequest(assignee=action.owner, assignee_role=action.role))
+        if action.owner is not None:
+            return work.assign(AssignRequest(owner=action.owner)) if action.owner != work.case.owner else None
+        return work.assign_role(AssignRoleRequest(role=str(action.role)))
+    if isinstance(action, MoveStageAction):
+        return work.transition(TransitionRequest(to=action.to)) if action.to != work.case.stage else None
+    if isinstance(action, AddParticipantAction):
+        return _add_participant(work, action)
+    if isinstance(action, RequestDocumentAction):
+        return work.request_document(
+            RequestDocumentRequest(
+                document_type=action.document_type, from_role=action.from_role, message=action.message
+            )
+        )
+    raise InvalidInputError(f"The action {action.type} is not a case command.", [])
+
+
+def _add_participant(work: CaseWork, action: AddParticipantAction) -> Change | None:
+    """Adds the person the action names, unless they already take part with that role."""
+    if action.user_id is not None:
+        if any(p.user_id == action.user_id for p in work.case.participants):
+            return None
+        request = AddParticipantRequest(kind=ParticipantKind.INTERNAL, role=action.role, user_id=action.user_id)
+        return work.add_participant(request)
+    party = work.case.fields.get(str(action.party_field))
+    if not isinstance(party, dict) or not party.get("email"):
+        raise InvalidInputError(f'The field "{action.party_field}" names nobody with an e-mail address.', [])
+    if any(p.role == action.role and p.email == party["email"] for p in work.case.participants):
+        return None
+    request = AddParticipantRequest(
+        kind=ParticipantKind.EXTERNAL, role=action.role, name=party["name"], email=party["email"]
+    )
+    return work.add_participant(request)
 
 
 _consume_commands = sqs_consumer(
-    _apply_portal_command, logger=runtime.observability.logger, metrics=runtime.observability.metrics
+    _apply_command, logger=runtime.observability.logger, metrics=runtime.observability.metrics
 )
 
 
-@events.lambda_function(name="portal_commands")
-def portal_commands(event: dict[str, Any], context: Any) -> Any:
+@events.lambda_function(name="case_commands")
+def case_commands(event: dict[str, Any], context: Any) -> Any:
     return _consume_commands(event, context)

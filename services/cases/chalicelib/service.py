@@ -17,7 +17,7 @@ from caseline_common.contracts import (
     PublishedTemplate,
     TemplateDefinition,
 )
-from caseline_common.envelope import EventEnvelope
+from caseline_common.envelope import EventEnvelope, derived_id
 from caseline_common.errors import (
     ConflictError,
     FieldIssue,
@@ -35,6 +35,7 @@ from .domain.cases import (
     Change,
     Comment,
     CommentRequest,
+    DueTimer,
     OpenCaseRequest,
     Unmet,
     open_case,
@@ -166,9 +167,13 @@ class CasesRepository(Protocol):
 
     def list_cases(self, case_filter: CaseFilter, *, limit: int, cursor: str | None) -> Page[CaseSnapshot]: ...
 
-    def add_comment(self, comment: Comment, event: EventEnvelope, claim: IdempotencyClaim | None) -> None: ...
+    def add_comment(
+        self, comment: Comment, event: EventEnvelope, claim: IdempotencyClaim | None, case: CaseSnapshot
+    ) -> None: ...
 
     def list_comments(self, case_id: str, *, limit: int, cursor: str | None) -> Page[Comment]: ...
+
+    def record_event(self, event: EventEnvelope, case: CaseSnapshot) -> None: ...
 
     def idempotency_claim(self, scope: str) -> IdempotencyClaim | None: ...
 
@@ -531,7 +536,7 @@ class CasesService:
         comment, event = CaseWork(template, case, access, context, self._clock(), self._new_id).comment(request)
         claim = self._claim(context, f"comment#{case_id}", idempotency_key, request, comment.id)
         try:
-            self._repository.add_comment(comment, event, claim)
+            self._repository.add_comment(comment, event, claim, case)
         except IdempotencyKeyUsedError:
             assert claim is not None
             comment_id = self._replayed_resource_id(claim)
@@ -539,6 +544,31 @@ class CasesService:
             earlier = next((each for each in page.items if each.id == comment_id), comment)
             return Created(earlier, replayed=True)
         return Created(comment, replayed=False)
+
+    def timer_due(self, context: TenantContext, case_id: str, timer: DueTimer, event_id: str) -> bool:
+        """Records what a due timer stands for (an SLA breach, a reminder, a custom timer) if its reason still
+        holds. The event id comes from the timer, so firing twice records it once."""
+        case, template, access = self._case(context, case_id)
+        event = CaseWork(template, case, access, context, self._clock(), self._new_id).timer_event(timer)
+        if event is None:
+            return False
+        self._repository.record_event(event.model_copy(update={"event_id": event_id}), case)
+        return True
+
+    def record_refusal(self, context: TenantContext, case_id: str, command: EventEnvelope, detail: str) -> None:
+        """Puts a rule's refused command on the case's timeline, so the team sees what did not happen and why."""
+        case, _template, _access = self._case(context, case_id)
+        event = EventEnvelope.new(
+            tenant_id=context.tenant_id,
+            case_id=case_id,
+            type="automation.refused",
+            actor=context.principal.actor(),
+            **context.caused(),
+            occurred_at=self._clock(),
+            event_id=derived_id(command.occurred_at, command.event_id, "refused"),
+            data={"command_id": command.event_id, "command": command.type, "action": command.data, "detail": detail},
+        )
+        self._repository.record_event(event, case)
 
     def list_comments(self, context: TenantContext, case_id: str, *, limit: int, cursor: str | None) -> Page[Comment]:
         self._case(context, case_id)

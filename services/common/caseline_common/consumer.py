@@ -1,7 +1,7 @@
 """Consumers read the tenant bus through SQS: parse with Powertools, report partial batch failures."""
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -9,7 +9,15 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, SqsRecordModel
 from pydantic import Json
 
+from .contracts import CaseSnapshot
 from .envelope import EventEnvelope
+
+
+class StatefulEvent(EventEnvelope):
+    """An event with the case as it stood right after it, which the cases service carries beside the envelope
+    (absent for tenant-level events, and when the case would not fit in the bus entry)."""
+
+    case: CaseSnapshot | None = None
 
 
 class CaseEventBridgeModel(EventBridgeModel):
@@ -20,15 +28,29 @@ class CaseEventRecord(SqsRecordModel):
     body: Json[CaseEventBridgeModel]
 
 
-EventHandler = Callable[[EventEnvelope], None]
+class StatefulEventBridgeModel(EventBridgeModel):
+    detail: StatefulEvent
 
 
-def sqs_consumer(handle: EventHandler, *, logger: Logger, metrics: Metrics) -> Callable[[dict[str, Any], Any], Any]:
+class StatefulEventRecord(SqsRecordModel):
+    body: Json[StatefulEventBridgeModel]
+
+
+EnvelopeT = TypeVar("EnvelopeT", bound=EventEnvelope)
+
+
+def sqs_consumer(
+    handle: Callable[[EnvelopeT], None],
+    *,
+    logger: Logger,
+    metrics: Metrics,
+    record_model: type[CaseEventRecord] | type[StatefulEventRecord] = CaseEventRecord,
+) -> Callable[[dict[str, Any], Any], Any]:
     """A Lambda handler for one consumer queue. Records that fail are retried by SQS, then go to the DLQ."""
-    processor = BatchProcessor(event_type=EventType.SQS, model=CaseEventRecord)
+    processor = BatchProcessor(event_type=EventType.SQS, model=record_model)
 
-    def handle_record(record: CaseEventRecord) -> None:
-        envelope = record.body.detail
+    def handle_record(record: CaseEventRecord | StatefulEventRecord) -> None:
+        envelope: Any = record.body.detail
         logger.set_correlation_id(envelope.correlation_id)
         logger.append_keys(event_id=envelope.event_id, event_type=envelope.type, case_id=envelope.case_id)
         handle(envelope)

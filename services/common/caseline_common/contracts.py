@@ -188,6 +188,12 @@ class RoleDefinition(Contract):
         default_factory=list,
         description="Token groups whose members hold this role on every case of the template (internal roles).",
     )
+    email: str | None = Field(
+        default=None,
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        max_length=320,
+        description="The team mailbox that e-mail to this (internal) role goes to.",
+    )
 
 
 DEFAULT_ROLES = (
@@ -419,6 +425,15 @@ class Decision(Contract):
     template_version: int = Field(description="The template version whose policy applied.")
 
 
+class DocumentRequest(Contract):
+    id: str
+    document_type: str
+    from_role: str
+    message: str | None = None
+    requested_at: datetime
+    requested_by: str
+
+
 class CaseSnapshot(Contract):
     """A case as it is stored and served."""
 
@@ -433,6 +448,10 @@ class CaseSnapshot(Contract):
     stage_due_at: datetime | None = Field(default=None, description="When the stage's SLA runs out.")
     status: CaseStatus
     status_reason: str | None = None
+    assigned_role: str | None = Field(default=None, description="The role expected to pick the case up.")
+    requests: list["DocumentRequest"] = Field(
+        default_factory=list, description="Documents asked of external participants."
+    )
     fields: dict[str, Any]
     participants: list[Participant] = Field(default_factory=list)
     tasks: list[Task] = Field(default_factory=list)

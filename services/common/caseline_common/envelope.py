@@ -1,5 +1,6 @@
 """The case event envelope: the `detail` of every event on the tenant bus."""
 
+import hashlib
 import json
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -38,6 +39,13 @@ def new_id() -> str:
     return str(ULID())
 
 
+def derived_id(moment: datetime, *parts: str) -> str:
+    """A ULID that is always the same for the same parts: what makes a retried step publish the same
+    command or event (which its consumer then drops as a duplicate) rather than a new one."""
+    digest = hashlib.sha256("\x1f".join(parts).encode()).digest()[:10]
+    return str(ULID.from_bytes(int(moment.timestamp() * 1000).to_bytes(6, "big") + digest))
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -63,6 +71,12 @@ class EventEnvelope(BaseModel):
     visibility: Visibility = Visibility.INTERNAL
     correlation_id: str
     causation_id: str | None = None
+    causation_depth: int = Field(
+        default=0,
+        ge=0,
+        description="How many automation steps led here: 0 for what a person did, one more for each rule "
+        "whose command caused it. Rule chains stop at a limit.",
+    )
 
     @classmethod
     def new(
@@ -78,10 +92,12 @@ class EventEnvelope(BaseModel):
         subjects: list[str] | None = None,
         visibility: Visibility = Visibility.INTERNAL,
         causation_id: str | None = None,
+        causation_depth: int = 0,
         occurred_at: datetime | None = None,
+        event_id: str | None = None,
     ) -> "EventEnvelope":
         return cls(
-            event_id=new_id(),
+            event_id=event_id or new_id(),
             tenant_id=tenant_id,
             case_id=case_id,
             type=type,
@@ -93,17 +109,24 @@ class EventEnvelope(BaseModel):
             visibility=visibility,
             correlation_id=correlation_id,
             causation_id=causation_id,
+            causation_depth=causation_depth,
         )
 
     def to_json(self) -> str:
         return self.model_dump_json()
 
-    def bus_entry(self, *, source_service: str, bus_name: str, command: bool = False) -> dict[str, Any]:
-        """The PutEvents entry that carries this event (or command) on the tenant bus."""
+    def bus_entry(
+        self, *, source_service: str, bus_name: str, command: bool = False, case: str | None = None
+    ) -> dict[str, Any]:
+        """The PutEvents entry that carries this event (or command) on the tenant bus. `case` is the case as
+        it stood after the change (JSON), carried beside the envelope for consumers that act on its state."""
+        detail = self.model_dump(mode="json")
+        if case is not None:
+            detail["case"] = json.loads(case)
         return {
             "Source": f"{COMMAND_SOURCE_PREFIX if command else EVENT_SOURCE_PREFIX}{source_service}",
             "DetailType": self.type,
-            "Detail": json.dumps(self.model_dump(mode="json"), separators=(",", ":"), ensure_ascii=False),
+            "Detail": json.dumps(detail, separators=(",", ":"), ensure_ascii=False),
             "EventBusName": bus_name,
             "Time": self.occurred_at,
         }

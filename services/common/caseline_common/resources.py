@@ -121,26 +121,40 @@ PORTAL_TABLE = TableSpec(
     ttl_attribute="expires_at",
     env_var="CASELINE_PORTAL_TABLE",
 )
+AUTOMATIONS_TABLE = TableSpec(
+    id="automations",
+    owner="automations",
+    key=KeySpec(partition="pk", sort="sk"),
+    # Sparse: only pending work (timers, webhook and e-mail deliveries awaiting an attempt) carries gsi1pk,
+    # sorted by when it is due, so the scheduled sweep reads exactly what is due.
+    indexes=(IndexSpec(name="by_due", key=KeySpec(partition="gsi1pk", sort="gsi1sk")),),
+    ttl_attribute="expires_at",
+    env_var="CASELINE_AUTOMATIONS_TABLE",
+)
 DOCUMENTS_BUCKET = BucketSpec(
     id="documents", owner="cases", env_var="CASELINE_DOCUMENTS_BUCKET", shared_with=("portal",)
 )
 ANCHORS_BUCKET = BucketSpec(id="anchors", owner="timeline", env_var="CASELINE_ANCHORS_BUCKET", object_lock=True)
 TIMELINE_SIGNING_KEY = SigningKeySpec(id="timeline-signing", owner="timeline", env_var="CASELINE_SIGNING_KEY_ID")
 
-TABLES = (CASES_TABLE, TIMELINE_TABLE, PORTAL_TABLE)
+TABLES = (CASES_TABLE, TIMELINE_TABLE, PORTAL_TABLE, AUTOMATIONS_TABLE)
 BUCKETS = (DOCUMENTS_BUCKET, ANCHORS_BUCKET)
 SIGNING_KEYS = (TIMELINE_SIGNING_KEY,)
-SCHEDULES = (ScheduleSpec(service="timeline", function="anchor_heads", every_minutes=15),)
+SCHEDULES = (
+    ScheduleSpec(service="timeline", function="anchor_heads", every_minutes=15),
+    # Timers and delivery retries: one sweep a minute over the due-time index (see docs/architecture.md).
+    ScheduleSpec(service="automations", function="run_due_work", every_minutes=1),
+)
 CONSUMERS = (
     ConsumerSpec(service="timeline", function="timeline_consumer", event_pattern=ALL_CASELINE_EVENTS),
     ConsumerSpec(service="automations", function="automations_consumer", event_pattern=ALL_CASELINE_EVENTS),
     ConsumerSpec(service="portal", function="portal_consumer", event_pattern=ALL_CASELINE_EVENTS),
-    # What external participants do in the portal reaches the cases service as commands, never as writes
-    # to its table; their source is outside `caseline.` so only this consumer receives them.
+    # What external participants do in the portal, and what automation rules do, reaches the cases service
+    # as commands, never as writes to its table; their source is outside `caseline.` so only it receives them.
     ConsumerSpec(
         service="cases",
-        function="portal_commands",
-        event_pattern={"source": [f"{COMMAND_SOURCE_PREFIX}portal"]},
+        function="case_commands",
+        event_pattern={"source": [f"{COMMAND_SOURCE_PREFIX}portal", f"{COMMAND_SOURCE_PREFIX}automations"]},
     ),
 )
 STREAM_HANDLERS = (StreamHandlerSpec(table_id="cases", service="cases", function="outbox_publisher"),)

@@ -1,6 +1,7 @@
 """Who is calling, for which tenant. Built from a verified token, never from request data."""
 
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -21,6 +22,7 @@ class Principal(BaseModel):
     email: str | None = None
     groups: frozenset[str] = frozenset()
     external: bool = False  # an external participant acting through the portal; subject is the participant id
+    automation: bool = False  # a template rule acting through a command; subject names the rule
 
     @property
     def roles(self) -> frozenset[StaffRole]:
@@ -30,6 +32,8 @@ class Principal(BaseModel):
         return not self.external and bool(self.roles.intersection(roles))
 
     def actor(self) -> Actor:
+        if self.automation:
+            return Actor(kind=ActorKind.AUTOMATION, id=self.subject)
         return Actor(
             kind=ActorKind.EXTERNAL if self.external else ActorKind.USER, id=self.subject, display_name=self.email
         )
@@ -43,3 +47,13 @@ class TenantContext(BaseModel):
     tenant_id: str
     principal: Principal
     correlation_id: str
+    causation_id: str | None = None  # the command (or event) this request carries out, if any
+    causation_depth: int = 0
+
+    def caused(self) -> dict[str, Any]:
+        """What each event written for this request says about its cause."""
+        return {
+            "correlation_id": self.correlation_id,
+            "causation_id": self.causation_id,
+            "causation_depth": self.causation_depth,
+        }

@@ -4,6 +4,7 @@ Every state change is one TransactWriteItems together with its outbox event, so 
 published if and only if the change happened.
 """
 
+import contextlib
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 DocT = TypeVar("DocT", bound=BaseModel)
 OUTBOX_PREFIX = "OUTBOX#"
 OUTBOX_RETENTION_SECONDS = 7 * 24 * 3600
+# An outbox item travels as one bus entry (256 KB at most) and is one table item (400 KB at most).
+OUTBOX_STATE_MAX_CHARS = 200_000
 TEMPLATES_PARTITION = "TEMPLATES"
 CASES_PARTITION = "CASES"
 MEMBER_PREFIX = "MEMBER#"
@@ -89,17 +92,19 @@ class DynamoCasesRepository:
     def _delete(self, pk: str, sk: str) -> "TransactWriteItemTypeDef":
         return {"Delete": {"TableName": self._table, "Key": {"pk": _s(pk), "sk": _s(sk)}}}
 
-    def _outbox(self, event: EventEnvelope) -> "TransactWriteItemTypeDef":
-        return self._put(
-            {
-                "pk": _s(f"{OUTBOX_PREFIX}{event.event_id}"),
-                "sk": _s("OUTBOX"),
-                "source": _s(self._source),
-                "event": _s(event.to_json()),
-                "expires_at": _n(int(time.time()) + OUTBOX_RETENTION_SECONDS),
-            },
-            new_only=True,
-        )
+    def _outbox(self, event: EventEnvelope, case: CaseSnapshot | None = None) -> "TransactWriteItemTypeDef":
+        item = {
+            "pk": _s(f"{OUTBOX_PREFIX}{event.event_id}"),
+            "sk": _s("OUTBOX"),
+            "source": _s(self._source),
+            "event": _s(event.to_json()),
+            "expires_at": _n(int(time.time()) + OUTBOX_RETENTION_SECONDS),
+        }
+        state = case.model_dump_json() if case is not None else ""
+        # The state the event leaves the case in, for consumers that act on it, when the item can hold it.
+        if state and len(state) + len(item["event"]["S"]) <= OUTBOX_STATE_MAX_CHARS:
+            item["case"] = _s(state)
+        return self._put(item, new_only=True)
 
     def _claim(self, claim: IdempotencyClaim) -> "TransactWriteItemTypeDef":
         return {
@@ -189,7 +194,7 @@ class DynamoCasesRepository:
         return TemplateDraft.model_validate_json(item["doc"]["S"]) if item else None
 
     def create_case(self, case: CaseSnapshot, event: EventEnvelope, claim: IdempotencyClaim | None) -> None:
-        items = [self._put(self._case_item(case), new_only=True), *self._memberships(case), self._outbox(event)]
+        items = [self._put(self._case_item(case), new_only=True), *self._memberships(case), self._outbox(event, case)]
         failed = self._write_with_claim(items, claim)
         if failed:
             raise RuntimeError(f"case id {case.id} collided: {sorted(failed.failed_positions)}")
@@ -215,7 +220,7 @@ class DynamoCasesRepository:
             put_case,
             *self._memberships(case),
             *(self._delete(f"CASE#{case.id}", f"{MEMBER_PREFIX}{user}") for user in sorted(left)),
-            self._outbox(change.event),
+            self._outbox(change.event, case),
         ]
         failed = self._write_with_claim(items, claim)  # type: ignore[arg-type]
         if failed is None:
@@ -225,13 +230,21 @@ class DynamoCasesRepository:
         current = self.get_case(case.id)
         raise StaleVersionError(current.version if current else None)
 
-    def add_comment(self, comment: Comment, event: EventEnvelope, claim: IdempotencyClaim | None) -> None:
+    def record_event(self, event: EventEnvelope, case: CaseSnapshot) -> None:
+        """An event that changes no state (a due timer): only its outbox item, once per event id."""
+        # Already recorded when it fails: the id is derived from the timer, so a repeat is the same event.
+        with contextlib.suppress(self._client.exceptions.TransactionCanceledException):
+            self._client.transact_write_items(TransactItems=[self._outbox(event, case)])
+
+    def add_comment(
+        self, comment: Comment, event: EventEnvelope, claim: IdempotencyClaim | None, case: CaseSnapshot
+    ) -> None:
         item = {
             "pk": _s(f"CASE#{comment.case_id}"),
             "sk": _s(f"{COMMENT_PREFIX}{comment.id}"),
             "doc": _s(comment.model_dump_json()),
         }
-        if self._write_with_claim([self._put(item, new_only=True), self._outbox(event)], claim):
+        if self._write_with_claim([self._put(item, new_only=True), self._outbox(event, case)], claim):
             raise RuntimeError(f"comment id {comment.id} collided")
 
     @staticmethod

@@ -26,6 +26,13 @@ class Outgoing:
     record_id: str
     source: str
     event: EventEnvelope
+    case: str | None = None  # the case after the event (JSON), carried beside it when the entry can hold it
+
+    def entry(self, bus_name: str) -> dict[str, object]:
+        with_case = self.event.bus_entry(source_service=self.source, bus_name=bus_name, case=self.case)
+        if self.case is None or _entry_size(with_case) <= PUT_EVENTS_MAX_BYTES:
+            return with_case
+        return self.event.bus_entry(source_service=self.source, bus_name=bus_name)
 
 
 class EventBridgePublisher:
@@ -50,7 +57,7 @@ class EventBridgePublisher:
         chunk: list[Outgoing] = []
         chunk_bytes = 0
         for item in outgoing:
-            size = _entry_size(item.event.bus_entry(source_service=item.source, bus_name=self._bus))
+            size = _entry_size(item.entry(self._bus))
             if size > PUT_EVENTS_MAX_BYTES:  # can never be accepted: report it rather than retry forever
                 failed.append(item.record_id)
                 continue
@@ -67,7 +74,7 @@ class EventBridgePublisher:
         for attempt in range(self._attempts):
             if attempt:
                 self._sleep(self._base_delay * 2 ** (attempt - 1))
-            entries = [item.event.bus_entry(source_service=item.source, bus_name=self._bus) for item in pending]
+            entries = [item.entry(self._bus) for item in pending]
             response = self._client.put_events(Entries=entries)  # type: ignore[arg-type]
             if not response.get("FailedEntryCount"):
                 return []

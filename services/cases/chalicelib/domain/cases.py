@@ -4,6 +4,7 @@ snapshot (version + 1) with exactly one event that records what changed, before 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
 from caseline_common.access import CaseAccess
@@ -14,6 +15,7 @@ from caseline_common.contracts import (
     CaseSnapshot,
     CaseStatus,
     Decision,
+    DocumentRequest,
     DocumentTypeDefinition,
     DocumentVersion,
     Duration,
@@ -87,6 +89,35 @@ class StatusChangeRequest(Request):
 
 class AssignRequest(Request):
     owner: str = Field(min_length=1, max_length=256)
+
+
+class AssignRoleRequest(Request):
+    role: Key = Field(description="The internal role expected to pick the case up.")
+
+
+class RequestDocumentRequest(Request):
+    document_type: Key
+    from_role: Key = Field(description="The external role whose participants are asked.")
+    message: LongProse | None = None
+
+
+class TimerKind(StrEnum):
+    STAGE_SLA = "stage_sla"
+    STAGE_REMINDER = "stage_reminder"
+    TASK_DUE = "task_due"
+    TASK_REMINDER = "task_reminder"
+    CUSTOM = "custom"
+
+
+class DueTimer(Request):
+    """A timer the automations service set, now due; the case decides whether its reason still holds."""
+
+    timer_id: str = Field(min_length=1, max_length=200)
+    kind: TimerKind
+    due_at: AwareDatetime
+    stage: Key | None = None
+    task_id: str | None = Field(default=None, max_length=64)
+    name: Key | None = Field(default=None, description="A custom timer's name (start_timer).")
 
 
 class AddTaskRequest(Request):
@@ -316,7 +347,7 @@ def open_case(
         case_id=case.id,
         type="case.opened",
         actor=principal.actor(),
-        correlation_id=context.correlation_id,
+        **context.caused(),
         occurred_at=now,
         data={
             "title": case.title,
@@ -375,7 +406,7 @@ class CaseWork:
             case_id=case.id,
             type=event_type,
             actor=self.context.principal.actor(),
-            correlation_id=self.context.correlation_id,
+            **self.context.caused(),
             occurred_at=self.now,
             data={"version": case.version, **data},
             personal=personal,
@@ -552,6 +583,93 @@ class CaseWork:
             data,
             owner=request.owner,
             participants=participants,
+        )
+
+    def assign_role(self, request: AssignRoleRequest) -> Change | None:
+        self._require_open()
+        self.access.require(Permission.ASSIGN, "assign the case")
+        if self._role_kind(request.role) is not RoleKind.INTERNAL:
+            raise _issue("/role", f'role "{request.role}" is not an internal role')
+        if request.role == self.case.assigned_role:
+            return None
+        data = {"before": self.case.assigned_role, "after": request.role}
+        return self._change("case.role_assigned", data, assigned_role=request.role)
+
+    def request_document(self, request: RequestDocumentRequest) -> Change:
+        """Asks the external participants of a role for a document; the portal shows it and sends them a link."""
+        self._require_open()
+        self.access.require(Permission.PARTICIPANT_MANAGE, "ask participants for documents")
+        known = {document.key: document for document in self.definition.document_types}
+        if request.document_type not in known:
+            raise _issue("/document_type", f'unknown document type "{request.document_type}"')
+        if self._role_kind(request.from_role, "/from_role") is not RoleKind.EXTERNAL:
+            raise _issue("/from_role", f'role "{request.from_role}" is not an external role')
+        asked = [
+            p for p in self.case.participants if p.kind is ParticipantKind.EXTERNAL and p.role == request.from_role
+        ]
+        if not asked:
+            raise ConflictError(
+                f'No external participant has the role "{request.from_role}" yet.', current_version=self.case.version
+            )
+        pending = next(
+            (
+                each
+                for each in self.case.requests
+                if (each.document_type, each.from_role) == (request.document_type, request.from_role)
+            ),
+            None,
+        )
+        if pending is not None:
+            raise ConflictError("That document has been asked for already.", current_version=self.case.version)
+        asked_for = DocumentRequest(
+            id=self.new_id(),
+            document_type=request.document_type,
+            from_role=request.from_role,
+            message=request.message,
+            requested_at=self.now,
+            requested_by=self.subject,
+        )
+        return self._change(
+            "document.requested",
+            {
+                "request_id": asked_for.id,
+                "document_type": request.document_type,
+                "from_role": request.from_role,
+                "participant_ids": [participant.id for participant in asked],
+                "message": request.message,
+            },
+            shown=True,
+            requests=[*self.case.requests, asked_for],
+        )
+
+    def timer_event(self, timer: DueTimer) -> EventEnvelope | None:
+        """The event a due timer stands for, or None when its reason is gone (the stage was left, the task
+        done, the case closed): a cancelled timer that fired anyway changes nothing."""
+        if self.case.status is not CaseStatus.OPEN:
+            return None
+        data: dict[str, Any] = {"timer_id": timer.timer_id, "due_at": timer.due_at.isoformat()}
+        if timer.kind in (TimerKind.STAGE_SLA, TimerKind.STAGE_REMINDER):
+            if timer.stage != self.case.stage or self.case.stage_due_at is None:
+                return None
+            event_type = "sla.breached" if timer.kind is TimerKind.STAGE_SLA else "sla.reminder"
+            data |= {"scope": "stage", "stage": timer.stage, "stage_due_at": self.case.stage_due_at.isoformat()}
+        elif timer.kind in (TimerKind.TASK_DUE, TimerKind.TASK_REMINDER):
+            task = next((each for each in self.case.tasks if each.id == timer.task_id), None)
+            if task is None or task.status is TaskStatus.DONE or task.due_at is None:
+                return None
+            event_type = "sla.breached" if timer.kind is TimerKind.TASK_DUE else "sla.reminder"
+            data |= {"scope": "task", "task_id": task.id, "title": task.title, "task_due_at": task.due_at.isoformat()}
+        else:
+            event_type, data = "timer.fired", data | {"name": timer.name}
+        return EventEnvelope.new(
+            tenant_id=self.context.tenant_id,
+            case_id=self.case.id,
+            type=event_type,
+            actor=self.context.principal.actor(),
+            **self.context.caused(),
+            occurred_at=self.now,
+            data=data,
+            visibility=_visibility(self.definition, event_type, shown=False),
         )
 
     # tasks
@@ -779,6 +897,7 @@ class CaseWork:
             personal={"filename": version.filename},
             shown=definition.external,
             documents=documents,
+            requests=[each for each in self.case.requests if each.document_type != type_key],  # fulfilled
         )
 
     # decisions
@@ -837,7 +956,7 @@ class CaseWork:
             case_id=self.case.id,
             type="comment.added",
             actor=self.context.principal.actor(),
-            correlation_id=self.context.correlation_id,
+            **self.context.caused(),
             occurred_at=self.now,
             data={"comment_id": comment.id, "external": comment.external, "body": comment.body},
             visibility=_visibility(self.definition, "comment.added", shown=request.external),
