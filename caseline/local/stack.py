@@ -104,6 +104,10 @@ class LocalStack:
             "CASELINE_PORTAL_BASE_URL": self.url,
             # Locally every browser, test and script is the one client 127.0.0.1, so the per-client limit is wider.
             "CASELINE_PORTAL_REQUESTS_PER_MINUTE": os.environ.get("CASELINE_PORTAL_REQUESTS_PER_MINUTE", "1000"),
+            # Rule e-mails and portal invitations; locally they land in the emulator's SES, shown at /_dev/mailbox.
+            "CASELINE_MAIL_FROM": f"caseline@{self.options.tenant_id}.caseline.local",
+            # Webhook receivers in tests and demos listen on 127.0.0.1 without TLS.
+            "CASELINE_ALLOW_INSECURE_WEBHOOKS": "true",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_NAMESPACE": "Caseline",
             # EMF metrics are CloudWatch's business; locally they would only flood the console.
