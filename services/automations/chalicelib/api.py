@@ -1,8 +1,5 @@
-"""HTTP routes of the automations service: for now its health and OpenAPI document."""
+"""HTTP routes of the automations service for runs and dry runs (webhooks: webhook_api.py)."""
 
-from chalice.app import Blueprint
+from .http import http
 
-from .runtime import runtime
-
-api = Blueprint(__name__)
-http = runtime.http_api(api)
+__all__ = ["http"]

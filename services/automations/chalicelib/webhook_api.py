@@ -1,0 +1,1 @@
+"""HTTP routes for webhook subscriptions and their deliveries."""
