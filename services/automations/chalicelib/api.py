@@ -1,5 +1,43 @@
 """HTTP routes of the automations service for runs and dry runs (webhooks: webhook_api.py)."""
 
-from .http import http
+from caseline_common.http import Call, Reply
+from caseline_common.pagination import Page
+from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["http"]
+from .domain.runs import AutomationRun
+from .http import http
+from .runtime import automations_service
+from .service import DryRunRequest, DryRunResult
+
+
+class RunsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    case_id: str = Field(pattern=r"^[A-Za-z0-9._:@-]{1,256}$", description="The case whose runs to list.")
+    limit: int = Field(default=25, ge=1, le=100)
+    cursor: str | None = Field(default=None, max_length=2048)
+
+
+@http.operation(
+    "GET",
+    "/automations/runs",
+    summary="The rule runs on a case, newest first: trigger, condition result, each action's outcome",
+    query=RunsQuery,
+    response=Page[AutomationRun],
+    errors=(422,),
+)
+def list_runs(call: Call) -> Reply:
+    query = call.query_as(RunsQuery)
+    return Reply(automations_service().list_runs(call.tenant(), query.case_id, limit=query.limit, cursor=query.cursor))
+
+
+@http.operation(
+    "POST",
+    "/templates/{key}/rules/test",
+    summary="Dry run: which rules an event would fire on a case, and what they would do; changes nothing",
+    request=DryRunRequest,
+    response=DryRunResult,
+    errors=(404, 413, 415, 422),
+)
+def test_rules(call: Call) -> Reply:
+    return Reply(automations_service().dry_run(call.tenant(), call.path["key"], call.body_as(DryRunRequest)))

@@ -1,9 +1,16 @@
 """Composition root of the automations service, built once per cold start."""
 
-from pydantic import Field
+from functools import cache
 
+from caseline_common.adapters.mail import SesMailer
+from caseline_common.envelope import utc_now
 from caseline_common.runtime import ServiceRuntime
 from caseline_common.settings import ServiceSettings
+from pydantic import Field
+
+from .adapters.bus import EventBridgeBus
+from .adapters.dynamo import DynamoAutomationsStore
+from .service import AutomationsService
 
 
 class AutomationsSettings(ServiceSettings):
@@ -18,3 +25,19 @@ class AutomationsSettings(ServiceSettings):
 
 
 runtime = ServiceRuntime("automations", AutomationsSettings)
+
+
+@cache
+def automations_service() -> AutomationsService:
+    from .webhook_api import webhook_service
+
+    settings = runtime.settings
+    return AutomationsService(
+        DynamoAutomationsStore(runtime.aws.dynamodb(), settings.automations_table),
+        EventBridgeBus(runtime.aws.events(), settings.event_bus_name),
+        SesMailer(runtime.aws.ses(), settings.mail_from),
+        webhook_service(),
+        tenant_id=settings.tenant_id,
+        max_depth=settings.automation_max_depth,
+        clock=utc_now,
+    )

@@ -651,13 +651,13 @@ class CaseWork:
         if timer.kind in (TimerKind.STAGE_SLA, TimerKind.STAGE_REMINDER):
             if timer.stage != self.case.stage or self.case.stage_due_at is None:
                 return None
-            event_type = "sla.breached" if timer.kind is TimerKind.STAGE_SLA else "sla.reminder"
+            event_type = "sla.breached" if timer.kind is TimerKind.STAGE_SLA else "sla.warning"
             data |= {"scope": "stage", "stage": timer.stage, "stage_due_at": self.case.stage_due_at.isoformat()}
         elif timer.kind in (TimerKind.TASK_DUE, TimerKind.TASK_REMINDER):
             task = next((each for each in self.case.tasks if each.id == timer.task_id), None)
             if task is None or task.status is TaskStatus.DONE or task.due_at is None:
                 return None
-            event_type = "sla.breached" if timer.kind is TimerKind.TASK_DUE else "sla.reminder"
+            event_type = "sla.breached" if timer.kind is TimerKind.TASK_DUE else "sla.warning"
             data |= {"scope": "task", "task_id": task.id, "title": task.title, "task_due_at": task.due_at.isoformat()}
         else:
             event_type, data = "timer.fired", data | {"name": timer.name}

@@ -22,6 +22,7 @@ from caseline_common.contracts import (
 )
 from caseline_common.errors import FieldIssue, InvalidInputError
 from caseline_common.fields import validate_field_values
+from caseline_common.patterns import check as check_pattern
 
 _ATTRIBUTES_BY_TYPE: dict[str, set[FieldType]] = {
     "options": {FieldType.ENUM, FieldType.MULTI_ENUM},
@@ -39,6 +40,7 @@ EVENT_TYPES = frozenset(
         "case.fields_changed",
         "case.stage_changed",
         "case.assigned",
+        "case.role_assigned",
         "case.closed",
         "case.cancelled",
         "case.reopened",
@@ -51,12 +53,14 @@ EVENT_TYPES = frozenset(
         "participant.role_changed",
         "participant.removed",
         "document.added",
+        "document.requested",
         "decision.recorded",
         "comment.added",
         "sla.breached",
         "sla.warning",
         "timer.fired",
         "automation.ran",
+        "automation.refused",
         "portal.link_issued",
         "portal.link_revoked",
     }
@@ -293,6 +297,8 @@ class _Checker:
     def _rule(self, path: str, rule: AutomationRule) -> None:
         if rule.trigger.event_type not in EVENT_TYPES:
             self.add(f"{path}/trigger/event_type", f'unknown event type "{rule.trigger.event_type}"')
+        for pointer, problem in check_pattern(rule.trigger.pattern or {}, f"{path}/trigger/pattern"):
+            self.add(pointer, problem)
         if rule.condition is not None:
             self.condition(f"{path}/condition", rule.condition, in_rule=True)
         for index, action in enumerate(rule.actions):
@@ -324,6 +330,10 @@ class _Checker:
             self.add(path, "assign names either an owner or a role")
         if action.type == "send_email" and (action.to_role is None) == (action.to_field is None):
             self.add(path, "send_email names either to_role or to_field")
+        if action.type == "send_email" and action.to_role in self.roles:
+            role = self.roles[action.to_role]
+            if role.kind is RoleKind.INTERNAL and role.email is None:
+                self.add(f"{path}/to_role", f'the role "{role.key}" has no team mailbox: give it an email')
         field_key = getattr(action, "to_field", None) or getattr(action, "party_field", None)
         if field_key in self.fields and self.fields[field_key].type not in (FieldType.EMAIL, FieldType.PARTY):
             self.add(

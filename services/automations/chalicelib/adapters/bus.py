@@ -1,0 +1,29 @@
+"""Puts the automations service's commands and events on the tenant bus."""
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from caseline_common.envelope import EventEnvelope
+from caseline_common.errors import UnavailableError
+
+if TYPE_CHECKING:
+    from types_boto3_events.client import EventBridgeClient
+
+PUT_EVENTS_MAX_ENTRIES = 10
+
+
+class EventBridgeBus:
+    def __init__(self, client: "EventBridgeClient", bus_name: str) -> None:
+        self._client = client
+        self._bus = bus_name
+
+    def publish(self, events: Sequence[EventEnvelope], *, command: bool = False) -> None:
+        """All or an error: entries that failed are retried by the caller's redelivery, and every entry has
+        a derived id, so what did get through is dropped as a duplicate by its consumer."""
+        for start in range(0, len(events), PUT_EVENTS_MAX_ENTRIES):
+            chunk = events[start : start + PUT_EVENTS_MAX_ENTRIES]
+            entries = [e.bus_entry(source_service="automations", bus_name=self._bus, command=command) for e in chunk]
+            response = self._client.put_events(Entries=entries)  # type: ignore[arg-type]
+            if response.get("FailedEntryCount"):
+                codes = sorted({str(entry.get("ErrorCode")) for entry in response["Entries"] if "ErrorCode" in entry})
+                raise UnavailableError(f"The event bus did not take {response['FailedEntryCount']} entries: {codes}")

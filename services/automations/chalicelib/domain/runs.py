@@ -1,0 +1,67 @@
+"""A run: one rule on one triggering event, with what became of each action."""
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from .rules import RuleDecision
+
+
+class ActionOutcome(BaseModel):
+    index: int
+    type: str
+    status: str = Field(description="sent (a command to the cases service), done, skipped or failed")
+    detail: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+
+
+class AutomationRun(BaseModel):
+    run_id: str = Field(description="<triggering event id>:<rule key>; one run per pair, however often it arrives.")
+    case_id: str
+    template_key: str
+    template_version: int
+    rule: str
+    rule_name: str
+    event_id: str
+    event_type: str
+    verdict: str
+    condition: bool | None
+    causation_depth: int
+    started_at: datetime
+    finished_at: datetime
+    outcomes: list[ActionOutcome] = Field(default_factory=list)
+    error: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        decision: RuleDecision,
+        *,
+        case_id: str,
+        template_key: str,
+        template_version: int,
+        event_id: str,
+        event_type: str,
+        causation_depth: int,
+        started_at: datetime,
+        finished_at: datetime,
+        outcomes: list[ActionOutcome],
+    ) -> "AutomationRun":
+        return cls(
+            run_id=f"{event_id}:{decision.rule}",
+            case_id=case_id,
+            template_key=template_key,
+            template_version=template_version,
+            rule=decision.rule,
+            rule_name=decision.name,
+            event_id=event_id,
+            event_type=event_type,
+            verdict=decision.verdict.value,
+            condition=decision.condition,
+            causation_depth=causation_depth,
+            started_at=started_at,
+            finished_at=finished_at,
+            outcomes=outcomes,
+            error=decision.error,
+        )

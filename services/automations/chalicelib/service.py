@@ -1,0 +1,350 @@
+"""Use cases of the automations service: run a template's rules on each case event, keep the case's timers,
+fire what is due, and answer what rules would do (dry run) and what they did (runs).
+
+Exactly once: a run is one (rule, triggering event) pair, and every effect of it has an id derived from that
+pair. Commands to the cases service and timers are idempotent by that id; a rule e-mail is claimed before it
+is sent. A redelivered event, or one whose first attempt died half-way, repeats the run, and the repeat
+changes nothing that already happened.
+"""
+
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from caseline_common.automation_commands import ACTION_COMMANDS, AutomationCommand
+from caseline_common.consumer import StatefulEvent
+from caseline_common.contracts import (
+    AutomationRule,
+    CallWebhookAction,
+    CaseSnapshot,
+    PublishedTemplate,
+    SendEmailAction,
+    StartTimerAction,
+    TemplateDefinition,
+)
+from caseline_common.envelope import Actor, ActorKind, EventEnvelope, derived_id
+from caseline_common.errors import DomainError, FieldIssue, ForbiddenError, InvalidInputError, NotFoundError
+from caseline_common.pagination import Page
+from caseline_common.tenant import StaffRole, TenantContext
+from pydantic import BaseModel, Field
+
+from .adapters.dynamo import RUN_RETENTION_SECONDS
+from .domain.rules import PlannedAction, RuleDecision, Verdict, decide, timer_due
+from .domain.runs import ActionOutcome, AutomationRun
+from .domain.timers import Timer, TimerKind, reconcile
+
+TIMERS_ACTOR = Actor(kind=ActorKind.AUTOMATION, id="timers", display_name="Timers and SLAs")
+
+
+class TemplateNotKnownError(Exception):
+    """The case's template version has not reached this service yet; the event is retried."""
+
+
+class AutomationsStore(Protocol):
+    def save_template(self, template: PublishedTemplate) -> None: ...
+
+    def template(self, key: str, version: int) -> PublishedTemplate | None: ...
+
+    def latest_template(self, key: str) -> PublishedTemplate | None: ...
+
+    def save_run(self, run: AutomationRun, expires_at: int) -> None: ...
+
+    def runs(self, case_id: str, *, limit: int, cursor: str | None) -> Page[AutomationRun]: ...
+
+    def timers(self, case_id: str) -> list[Timer]: ...
+
+    def start_timer(self, timer: Timer) -> None: ...
+
+    def cancel_timer(self, timer: Timer) -> None: ...
+
+    def due_timers(self, now: datetime, *, limit: int = 100) -> list[Timer]: ...
+
+    def mark_fired(self, timer: Timer, fired_at: datetime) -> None: ...
+
+    def claim_mail(self, mail_id: str, expires_at: int) -> bool: ...
+
+    def release_mail(self, mail_id: str) -> None: ...
+
+
+class Bus(Protocol):
+    def publish(self, events: Sequence[EventEnvelope], *, command: bool = False) -> None: ...
+
+
+class Mailer(Protocol):
+    def send(self, to: list[str], subject: str, text: str, html: str | None = None) -> str: ...
+
+
+class Webhooks(Protocol):
+    def enqueue_event(self, event: EventEnvelope) -> list[str]: ...
+
+    def call(self, url: str, event: EventEnvelope, key: str) -> str: ...
+
+    def retry_due(self, now: datetime) -> int: ...
+
+
+class DryRunEvent(BaseModel):
+    type: str = Field(pattern=r"^[a-z]+(_[a-z]+)*\.[a-z]+(_[a-z]+)*$")
+    data: dict[str, Any] = Field(default_factory=dict)
+    causation_depth: int = Field(default=0, ge=0)
+
+
+class DryRunRequest(BaseModel):
+    case: CaseSnapshot = Field(description="The case as the rules should see it.")
+    event: DryRunEvent
+    definition: TemplateDefinition | None = Field(
+        default=None, description="A template not yet published (a draft); the latest published version if absent."
+    )
+
+
+class DryRunResult(BaseModel):
+    template_key: str
+    template_version: int | None = Field(description="None when a draft definition was tested.")
+    decisions: list[RuleDecision] = Field(description="Every rule the event triggers: fired or not, and why.")
+
+
+class DueWork(BaseModel):
+    timers_fired: int
+    deliveries_attempted: int
+    lateness_seconds: list[float] = Field(description="How long after its due time each timer fired.")
+
+
+class AutomationsService:
+    def __init__(
+        self,
+        store: AutomationsStore,
+        bus: Bus,
+        mailer: Mailer,
+        webhooks: Webhooks,
+        *,
+        tenant_id: str,
+        max_depth: int,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._store = store
+        self._bus = bus
+        self._mailer = mailer
+        self._webhooks = webhooks
+        self._tenant_id = tenant_id
+        self._max_depth = max_depth
+        self._clock = clock
+
+    # events
+
+    def handle(self, event: StatefulEvent) -> list[AutomationRun]:
+        """Everything one event sets off. Raises to have it delivered again (its template not known yet)."""
+        if event.tenant_id != self._tenant_id:
+            return []
+        if event.type == "template.published":
+            definition = TemplateDefinition.model_validate(event.data["definition"])
+            template = PublishedTemplate(
+                definition=definition,
+                version=event.data["version"],
+                published_at=event.occurred_at,
+                published_by=event.actor.id,
+            )
+            self._store.save_template(template)
+            return []
+        self._webhooks.enqueue_event(event)
+        if event.case_id is None or event.case is None:
+            return []
+        case = event.case
+        template = self._store.template(case.template_key, case.template_version)
+        if template is None:
+            raise TemplateNotKnownError(f"template {case.template_key} v{case.template_version} not received yet")
+        self._keep_timers(case, event)
+        return [
+            self._run(template, case, event, decision)
+            for decision in decide(template.definition, case, event, max_depth=self._max_depth)
+        ]
+
+    def _keep_timers(self, case: CaseSnapshot, event: EventEnvelope) -> None:
+        changes = reconcile(case, self._store.timers(case.id), correlation_id=event.correlation_id)
+        for timer in changes.cancel:
+            self._store.cancel_timer(timer)
+        for timer in changes.start:
+            self._store.start_timer(timer)
+
+    def _run(
+        self, template: PublishedTemplate, case: CaseSnapshot, event: EventEnvelope, decision: RuleDecision
+    ) -> AutomationRun:
+        started = self._clock()
+        rule = next(rule for rule in template.definition.rules if rule.key == decision.rule)
+        outcomes = (
+            [self._act(rule, case, event, planned) for planned in decision.actions]
+            if decision.verdict is Verdict.FIRED
+            else []
+        )
+        run = AutomationRun.of(
+            decision,
+            case_id=case.id,
+            template_key=case.template_key,
+            template_version=case.template_version,
+            event_id=event.event_id,
+            event_type=event.type,
+            causation_depth=event.causation_depth,
+            started_at=started,
+            finished_at=self._clock(),
+            outcomes=outcomes,
+        )
+        self._store.save_run(run, int(time.time()) + RUN_RETENTION_SECONDS)
+        self._bus.publish([self._ran_event(rule, event, run)])
+        return run
+
+    def _ran_event(self, rule: AutomationRule, event: EventEnvelope, run: AutomationRun) -> EventEnvelope:
+        """`automation.ran` on the case's timeline. One step deeper than its trigger, so a rule triggered by
+        runs cannot go on for ever."""
+        return EventEnvelope.new(
+            event_id=derived_id(event.occurred_at, event.event_id, rule.key, "ran"),
+            tenant_id=self._tenant_id,
+            case_id=run.case_id,
+            type="automation.ran",
+            actor=Actor(kind=ActorKind.AUTOMATION, id=rule.key, display_name=rule.name),
+            correlation_id=event.correlation_id,
+            causation_id=event.event_id,
+            causation_depth=event.causation_depth + 1,
+            occurred_at=run.finished_at,
+            data={
+                "rule": run.rule,
+                "rule_name": run.rule_name,
+                "trigger": {"event_id": event.event_id, "type": event.type},
+                "verdict": run.verdict,
+                "condition": run.condition,
+                "error": run.error,
+                "actions": [outcome.model_dump(mode="json", exclude={"detail"}) for outcome in run.outcomes],
+            },
+        )
+
+    def _act(
+        self, rule: AutomationRule, case: CaseSnapshot, event: EventEnvelope, planned: PlannedAction
+    ) -> ActionOutcome:
+        outcome = ActionOutcome(index=planned.index, type=planned.type, status="failed", error=planned.error)
+        if planned.error is not None:
+            return outcome
+        action = rule.actions[planned.index]
+        key = derived_id(event.occurred_at, event.event_id, rule.key, str(planned.index))
+        try:
+            if type(action) in ACTION_COMMANDS:
+                self._bus.publish([self._command(rule, case, event, action, key)], command=True)
+                return outcome.model_copy(update={"status": "sent", "detail": {"command_id": key}})
+            if isinstance(action, SendEmailAction):
+                return self._send_mail(planned, key, outcome)
+            if isinstance(action, CallWebhookAction):
+                delivery = self._webhooks.call(action.url, event, key)
+                return outcome.model_copy(update={"status": "sent", "detail": {"delivery_id": delivery}})
+            if isinstance(action, StartTimerAction):
+                timer = Timer(
+                    timer_id=f"custom:{key}",
+                    case_id=case.id,
+                    kind=TimerKind.CUSTOM,
+                    due_at=timer_due(self._template_definition(case), event.occurred_at, action),
+                    name=action.name,
+                    case_version=case.version,
+                    causation_depth=event.causation_depth + 1,
+                    correlation_id=event.correlation_id,
+                )
+                self._store.start_timer(timer)
+                return outcome.model_copy(update={"status": "done", "detail": {"due_at": timer.due_at.isoformat()}})
+        except DomainError as refusal:
+            return outcome.model_copy(update={"error": refusal.detail})
+        return outcome.model_copy(update={"error": f"unknown action {planned.type}"})
+
+    def _template_definition(self, case: CaseSnapshot) -> TemplateDefinition:
+        template = self._store.template(case.template_key, case.template_version)
+        assert template is not None  # the run that asks was planned from it
+        return template.definition
+
+    def _command(
+        self, rule: AutomationRule, case: CaseSnapshot, event: EventEnvelope, action: Any, key: str
+    ) -> EventEnvelope:
+        return EventEnvelope.new(
+            event_id=key,
+            tenant_id=self._tenant_id,
+            case_id=case.id,
+            type=ACTION_COMMANDS[type(action)],
+            actor=Actor(kind=ActorKind.AUTOMATION, id=rule.key, display_name=rule.name),
+            correlation_id=event.correlation_id,
+            causation_id=event.event_id,
+            causation_depth=event.causation_depth + 1,
+            occurred_at=self._clock(),
+            data=action.model_dump(mode="json"),
+        )
+
+    def _send_mail(self, planned: PlannedAction, key: str, outcome: ActionOutcome) -> ActionOutcome:
+        """At most once: claimed before it is sent, released if sending fails so the retry sends it."""
+        detail = planned.detail
+        if not self._store.claim_mail(key, int(time.time()) + RUN_RETENTION_SECONDS):
+            return outcome.model_copy(update={"status": "skipped", "error": None, "detail": {"reason": "sent before"}})
+        try:
+            message_id = self._mailer.send(detail["recipients"], detail["subject"], detail["body"])
+        except Exception:
+            self._store.release_mail(key)
+            raise
+        sent = {"message_id": message_id, "recipients": len(detail["recipients"]), "subject": detail["subject"]}
+        return outcome.model_copy(update={"status": "done", "detail": sent})
+
+    # timers and retries
+
+    def run_due_work(self, now: datetime) -> DueWork:
+        """Fires every timer due by `now` (as a command the cases service checks against the case) and retries
+        the webhook deliveries that are due."""
+        due = self._store.due_timers(now)
+        for timer in due:
+            command = EventEnvelope.new(
+                event_id=derived_id(timer.due_at, timer.case_id, timer.timer_id),
+                tenant_id=self._tenant_id,
+                case_id=timer.case_id,
+                type=AutomationCommand.TIMER_DUE,
+                actor=TIMERS_ACTOR,
+                correlation_id=timer.correlation_id,
+                causation_depth=timer.causation_depth,
+                occurred_at=now,
+                data=timer.model_dump(mode="json", include={"timer_id", "kind", "due_at", "stage", "task_id", "name"}),
+            )
+            self._bus.publish([command], command=True)
+            self._store.mark_fired(timer, now)
+        attempted = self._webhooks.retry_due(now)
+        return DueWork(
+            timers_fired=len(due),
+            deliveries_attempted=attempted,
+            lateness_seconds=[(now - timer.due_at).total_seconds() for timer in due],
+        )
+
+    # queries
+
+    def list_runs(self, context: TenantContext, case_id: str, *, limit: int, cursor: str | None) -> Page[AutomationRun]:
+        _require_staff(context)
+        return self._store.runs(case_id, limit=limit, cursor=cursor)
+
+    def dry_run(self, context: TenantContext, key: str, request: DryRunRequest) -> DryRunResult:
+        """What the rules would do with this case and event, with no side effect at all."""
+        _require_staff(context)
+        version: int | None = None
+        if request.definition is not None:
+            definition = request.definition
+            if definition.key != key:
+                raise InvalidInputError(
+                    "The key differs.", [FieldIssue(pointer="/definition/key", detail=f"must be {key}")]
+                )
+        else:
+            published = self._store.latest_template(key)
+            if published is None:
+                raise NotFoundError(f"No published template {key}.")
+            definition, version = published.definition, published.version
+        event = EventEnvelope.new(
+            tenant_id=self._tenant_id,
+            case_id=request.case.id,
+            type=request.event.type,
+            actor=context.principal.actor(),
+            correlation_id=context.correlation_id,
+            causation_depth=request.event.causation_depth,
+            occurred_at=self._clock(),
+            data=request.event.data,
+        )
+        decisions = decide(definition, request.case, event, max_depth=self._max_depth)
+        return DryRunResult(template_key=definition.key, template_version=version, decisions=decisions)
+
+
+def _require_staff(context: TenantContext) -> None:
+    if not context.principal.has_any(StaffRole.ADMIN, StaffRole.STAFF):
+        raise ForbiddenError("Only staff may see automations.")
