@@ -239,31 +239,39 @@ class QueuePump(Pump):
 class SchedulePump(Pump):
     """EventBridge Scheduler: invokes a function at a fixed rate with a scheduled-event payload."""
 
-    def __init__(self, handler: LambdaHandler, function_name: str, *, every_seconds: float) -> None:
+    def __init__(
+        self,
+        handler: LambdaHandler,
+        function_name: str,
+        *,
+        every_seconds: float,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         super().__init__(f"schedule:{function_name}", min(every_seconds, 1.0))
         self.max_idle_interval = min(every_seconds, 1.0)
         self.handler = handler  # public: tests wrap it to inject faults
         self._function = function_name
         self._every = every_seconds
         self._next_run = time.monotonic() + every_seconds
+        self._clock = clock
 
     def poll_once(self) -> bool:
         if time.monotonic() < self._next_run:
             return False
         self._next_run = time.monotonic() + self._every
         self.invocations += 1
-        invoke(self.handler, self._function, scheduled_event(self._function))
+        invoke(self.handler, self._function, scheduled_event(self._function, self._clock()))
         return False
 
 
-def scheduled_event(function_name: str) -> dict[str, Any]:
+def scheduled_event(function_name: str, at: datetime | None = None) -> dict[str, Any]:
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
         "detail-type": "Scheduled Event",
         "source": "aws.scheduler",
         "account": "123456789012",
-        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "time": (at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": "us-east-1",
         "resources": [f"arn:aws:scheduler:us-east-1:123456789012:schedule/default/{function_name}"],
         "detail": {},

@@ -6,6 +6,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from .pumps import Pump, QueuePump, SchedulePump, StreamPump
 LOCAL_REGION = "us-east-1"
 DEMO_DIR = Path(__file__).parent / "demo"
 EXAMPLES_DIR = ROOT / "examples" / "templates"
-DEMO_CLAIMANT = {"kind": "external", "role": "claimant", "name": "Lukas Becker", "email": "lukas.becker@example.org"}
+DUE_WORK_FUNCTION = "run_due_work"
 log = logging.getLogger("caseline.local")
 
 
@@ -45,6 +46,25 @@ class StackOptions:
     state_dir: Path = STATE_DIR
     queue_retry_delay_seconds: int = 1
     schedule_every_seconds: float | None = 60.0  # None: the rate in the spec; locally a minute is handier
+    # Timers and webhook retries: swept every second locally (every minute in AWS), so demos and tests
+    # see a moved clock take effect at once.
+    due_work_every_seconds: float = 1.0
+
+
+class LocalClock:
+    """The time the local scheduler stamps on its events. Tests move it forward instead of sleeping."""
+
+    def __init__(self) -> None:
+        self._offset = timedelta()
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return datetime.now(UTC) + self._offset
+
+    def advance(self, by: timedelta) -> None:
+        with self._lock:
+            self._offset += by
 
 
 class LocalStack:
@@ -60,6 +80,7 @@ class LocalStack:
         self.aws: AwsClients
         self.tenant: ProvisionedTenant
         self.seeded_case_ids: list[str] = []
+        self.clock = LocalClock()
         self.demo_claimant = ""
 
     @property
@@ -155,7 +176,10 @@ class LocalStack:
                 SchedulePump(
                     self._function(schedule.service, schedule.function),
                     schedule.function,
-                    every_seconds=self.options.schedule_every_seconds or schedule.every_minutes * 60,
+                    every_seconds=self.options.due_work_every_seconds
+                    if schedule.function == DUE_WORK_FUNCTION
+                    else self.options.schedule_every_seconds or schedule.every_minutes * 60,
+                    clock=self.clock.now,
                 )
             )
         for pump in self.pumps:
@@ -186,11 +210,16 @@ class LocalStack:
             if status != 201:
                 raise RuntimeError(f"seeding a demo case failed: {status} {body}")
             self.seeded_case_ids.append(body["id"])
-        claim = self.seeded_case_ids[4]  # the insurance claim: its policyholder follows it in the portal
-        status, body = self.request("POST", f"/cases/{claim}/participants", DEMO_CLAIMANT)
-        if status != 200:
-            raise RuntimeError(f"seeding the demo claimant failed: {status} {body}")
-        self.demo_claimant = next(p["id"] for p in body["participants"] if p["kind"] == "external")
+        # The insurance claim: its rules invite the policyholder, who then follows the claim in the portal.
+        claim = self.seeded_case_ids[4]
+        deadline = time.monotonic() + 30
+        while not self.demo_claimant and time.monotonic() < deadline:
+            status, body = self.request("GET", f"/cases/{claim}")
+            externals = [p["id"] for p in body["participants"] if p["kind"] == "external"] if status == 200 else []
+            self.demo_claimant = externals[0] if externals else ""
+            time.sleep(0.1)
+        if not self.demo_claimant:
+            raise RuntimeError("the insurance claim's rules did not invite the policyholder")
 
     def demo_portal_link(self, timeout: float = 15.0) -> str | None:
         """A portal link for the demo claimant, once the portal's read model has caught up with the seed."""

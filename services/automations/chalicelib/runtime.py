@@ -3,14 +3,17 @@
 from functools import cache
 
 from caseline_common.adapters.mail import SesMailer
-from caseline_common.envelope import utc_now
+from caseline_common.envelope import new_id, utc_now
 from caseline_common.runtime import ServiceRuntime
 from caseline_common.settings import ServiceSettings
 from pydantic import Field
 
 from .adapters.bus import EventBridgeBus
 from .adapters.dynamo import DynamoAutomationsStore
+from .adapters.webhook_sender import UrllibWebhookSender
+from .adapters.webhook_store import DynamoWebhookStore
 from .service import AutomationsService
+from .webhooks import WebhookService
 
 
 class AutomationsSettings(ServiceSettings):
@@ -28,9 +31,19 @@ runtime = ServiceRuntime("automations", AutomationsSettings)
 
 
 @cache
-def automations_service() -> AutomationsService:
-    from .webhook_api import webhook_service
+def webhook_service() -> WebhookService:
+    settings = runtime.settings
+    return WebhookService(
+        DynamoWebhookStore(runtime.aws.dynamodb(), settings.automations_table),
+        UrllibWebhookSender(),
+        clock=utc_now,
+        new_id=new_id,
+        allow_insecure_urls=settings.allow_insecure_webhooks,
+    )
 
+
+@cache
+def automations_service() -> AutomationsService:
     settings = runtime.settings
     return AutomationsService(
         DynamoAutomationsStore(runtime.aws.dynamodb(), settings.automations_table),

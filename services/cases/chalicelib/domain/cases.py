@@ -596,7 +596,8 @@ class CaseWork:
         return self._change("case.role_assigned", data, assigned_role=request.role)
 
     def request_document(self, request: RequestDocumentRequest) -> Change:
-        """Asks the external participants of a role for a document; the portal shows it and sends them a link."""
+        """Asks the external participants of a role for a document: the portal shows the request to whoever
+        holds the role, and sends those who hold it now a link."""
         self._require_open()
         self.access.require(Permission.PARTICIPANT_MANAGE, "ask participants for documents")
         known = {document.key: document for document in self.definition.document_types}
@@ -607,10 +608,6 @@ class CaseWork:
         asked = [
             p for p in self.case.participants if p.kind is ParticipantKind.EXTERNAL and p.role == request.from_role
         ]
-        if not asked:
-            raise ConflictError(
-                f'No external participant has the role "{request.from_role}" yet.', current_version=self.case.version
-            )
         pending = next(
             (
                 each
