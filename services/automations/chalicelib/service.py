@@ -137,13 +137,13 @@ class AutomationsService:
             return []
         if event.type == "template.published":
             definition = TemplateDefinition.model_validate(event.data["definition"])
-            template = PublishedTemplate(
+            published = PublishedTemplate(
                 definition=definition,
                 version=event.data["version"],
                 published_at=event.occurred_at,
                 published_by=event.actor.id,
             )
-            self._store.save_template(template)
+            self._store.save_template(published)
             return []
         self._webhooks.enqueue_event(event)
         if event.case_id is None or event.case is None:

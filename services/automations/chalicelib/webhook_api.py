@@ -1,1 +1,119 @@
 """HTTP routes for webhook subscriptions and their deliveries."""
+
+from caseline_common.http import Call, Reply
+from caseline_common.pagination import Page
+from pydantic import BaseModel, ConfigDict, Field
+
+from .domain.webhooks import CreateWebhookRequest, Delivery, DeliveryStatus, RotatedSecret, Webhook, WebhookCreated
+from .http import http
+from .runtime import webhook_service
+
+_ULID = r"^[0-9A-HJKMNP-TV-Z]{26}$"
+
+
+class PageQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=25, ge=1, le=100)
+    cursor: str | None = Field(default=None, max_length=2048)
+
+
+class DeliveryQuery(PageQuery):
+    status: DeliveryStatus | None = None
+
+
+class DeadLetterQuery(PageQuery):
+    webhook_id: str | None = Field(default=None, pattern=_ULID, description="Only this webhook's dead letters.")
+
+
+@http.operation(
+    "POST",
+    "/webhooks",
+    summary="Subscribe an endpoint to events; the answer shows its signing secret, once",
+    request=CreateWebhookRequest,
+    response=WebhookCreated,
+    status=201,
+    errors=(413, 415, 422),
+)
+def create_webhook(call: Call) -> Reply:
+    created = webhook_service().create(call.tenant(), call.body_as(CreateWebhookRequest))
+    return Reply(created, status=201, headers={"Location": f"/webhooks/{created.id}"})
+
+
+@http.operation(
+    "GET", "/webhooks", summary="List webhook subscriptions", query=PageQuery, response=Page[Webhook], errors=(422,)
+)
+def list_webhooks(call: Call) -> Reply:
+    query = call.query_as(PageQuery)
+    return Reply(webhook_service().list(call.tenant(), limit=query.limit, cursor=query.cursor))
+
+
+@http.operation(
+    "GET",
+    "/webhooks/dead-letters",
+    summary="Deliveries that ran out of attempts, most recently dead first",
+    query=DeadLetterQuery,
+    response=Page[Delivery],
+    errors=(404, 422),
+)
+def list_dead_letters(call: Call) -> Reply:
+    query = call.query_as(DeadLetterQuery)
+    return Reply(
+        webhook_service().dead_letters(
+            call.tenant(), webhook_id=query.webhook_id, limit=query.limit, cursor=query.cursor
+        )
+    )
+
+
+@http.operation("GET", "/webhooks/{webhook_id}", summary="One webhook subscription", response=Webhook, errors=(404,))
+def get_webhook(call: Call) -> Reply:
+    return Reply(webhook_service().get(call.tenant(), call.path["webhook_id"]))
+
+
+@http.operation(
+    "DELETE", "/webhooks/{webhook_id}", summary="Unsubscribe, removing the delivery log", status=204, errors=(404,)
+)
+def delete_webhook(call: Call) -> Reply:
+    webhook_service().delete(call.tenant(), call.path["webhook_id"])
+    return Reply(None, status=204)
+
+
+@http.operation(
+    "POST",
+    "/webhooks/{webhook_id}/secret",
+    summary="Rotate the signing secret; the previous one keeps signing alongside for 24 hours",
+    response=RotatedSecret,
+    errors=(404, 409),
+)
+def rotate_webhook_secret(call: Call) -> Reply:
+    return Reply(webhook_service().rotate_secret(call.tenant(), call.path["webhook_id"]))
+
+
+@http.operation(
+    "GET",
+    "/webhooks/{webhook_id}/deliveries",
+    summary="The delivery log of a webhook, newest first",
+    query=DeliveryQuery,
+    response=Page[Delivery],
+    errors=(404, 422),
+)
+def list_webhook_deliveries(call: Call) -> Reply:
+    query = call.query_as(DeliveryQuery)
+    return Reply(
+        webhook_service().deliveries(
+            call.tenant(), call.path["webhook_id"], status=query.status, limit=query.limit, cursor=query.cursor
+        )
+    )
+
+
+@http.operation(
+    "POST",
+    "/webhooks/{webhook_id}/deliveries/{delivery_id}/replay",
+    summary="Send a dead delivery again, with a fresh round of attempts starting now",
+    response=Delivery,
+    status=202,
+    errors=(404, 409),
+)
+def replay_webhook_delivery(call: Call) -> Reply:
+    delivery = webhook_service().replay(call.tenant(), call.path["webhook_id"], call.path["delivery_id"])
+    return Reply(delivery, status=202)

@@ -95,7 +95,9 @@ def _apply_command(command: EventEnvelope) -> None:
         runtime.observability.metrics.add_metric(name="CommandsRefused", unit=MetricUnit.Count, value=1)
         runtime.observability.logger.warning("command refused", extra={"reason": refusal.detail})
         if command.actor.kind is ActorKind.AUTOMATION:
-            cases_service().record_refusal(_automation_context(command), command.case_id, command, refusal.detail)
+            issues = refusal.issues if isinstance(refusal, InvalidInputError) else []
+            detail = " ".join([refusal.detail, *(f"{issue.pointer}: {issue.detail}." for issue in issues)])
+            cases_service().record_refusal(_automation_context(command), command.case_id, command, detail)
 
 
 def _apply_portal_command(command: EventEnvelope, case_id: str) -> None:

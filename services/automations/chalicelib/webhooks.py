@@ -1,0 +1,257 @@
+"""Use cases of webhooks: subscriptions managed by tenant admins, and deliveries with retries.
+
+A delivery is attempted by whoever claims it: a conditional write on its revision moves its due time a
+lease ahead, so two sweeps (or a sweep and the consumer) never send the same attempt twice, and a
+delivery that succeeded is never sent again.
+"""
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from caseline_common.envelope import EventEnvelope, derived_id
+from caseline_common.errors import ConflictError, ForbiddenError, NotFoundError
+from caseline_common.pagination import Page
+from caseline_common.tenant import StaffRole, TenantContext
+
+from .domain.webhooks import (
+    Attempt,
+    CreateWebhookRequest,
+    Delivery,
+    DeliveryStatus,
+    RotatedSecret,
+    Subscription,
+    Webhook,
+    WebhookCreated,
+    check_url,
+    new_secret,
+    signed_headers,
+)
+
+# Longer than a send can take (the sender gives up after 5 s), so a claim only lapses if its holder died.
+CLAIM_LEASE = timedelta(minutes=2)
+SWEEP_LIMIT = 50
+_SUBSCRIPTION_PAGE = 100
+
+
+@dataclass(frozen=True)
+class SendResult:
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+class WebhookSender(Protocol):
+    def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> SendResult:
+        """Never raises for network errors: they come back as `error`."""
+        ...
+
+
+class WebhookStore(Protocol):
+    def create_subscription(self, subscription: Subscription) -> None: ...
+
+    def save_subscription(self, subscription: Subscription, *, expected_revision: int) -> bool:
+        """False when the stored revision is not `expected_revision`."""
+        ...
+
+    def get_subscription(self, subscription_id: str) -> Subscription | None: ...
+
+    def list_subscriptions(self, *, limit: int, cursor: str | None) -> Page[Subscription]: ...
+
+    def delete_subscription(self, subscription_id: str) -> bool:
+        """Deletes the subscription and its deliveries; False when it did not exist."""
+        ...
+
+    def create_delivery(self, delivery: Delivery) -> bool:
+        """False when a delivery with its id exists already."""
+        ...
+
+    def save_delivery(self, delivery: Delivery, *, expected_revision: int) -> bool:
+        """False when the stored revision is not `expected_revision` (or the delivery is gone)."""
+        ...
+
+    def remove_delivery(self, delivery: Delivery) -> None: ...
+
+    def get_delivery(self, subscription_id: str, delivery_id: str) -> Delivery | None: ...
+
+    def list_deliveries(
+        self, subscription_id: str, *, status: DeliveryStatus | None, limit: int, cursor: str | None
+    ) -> Page[Delivery]: ...
+
+    def dead_deliveries(self, *, limit: int, cursor: str | None) -> Page[Delivery]: ...
+
+    def due_deliveries(self, now: datetime, *, limit: int) -> list[Delivery]: ...
+
+
+class WebhookService:
+    def __init__(
+        self,
+        store: WebhookStore,
+        sender: WebhookSender,
+        *,
+        clock: Callable[[], datetime],
+        new_id: Callable[[], str],
+        allow_insecure_urls: bool,
+    ) -> None:
+        self._store = store
+        self._sender = sender
+        self._clock = clock
+        self._new_id = new_id
+        self._allow_insecure_urls = allow_insecure_urls
+
+    # management, for tenant admins
+
+    def create(self, context: TenantContext, request: CreateWebhookRequest) -> WebhookCreated:
+        _require_admin(context)
+        check_url(request.url, allow_insecure=self._allow_insecure_urls)
+        now = self._clock()
+        subscription = Subscription(
+            id=self._new_id(),
+            url=request.url,
+            event_types=sorted(set(request.event_types)),
+            description=request.description,
+            created_at=now,
+            created_by=context.principal.subject,
+            secret=new_secret(),
+        )
+        self._store.create_subscription(subscription)
+        return WebhookCreated(**subscription.view(now).model_dump(), secret=subscription.secret)
+
+    def get(self, context: TenantContext, webhook_id: str) -> Webhook:
+        _require_admin(context)
+        return self._subscription(webhook_id).view(self._clock())
+
+    def delete(self, context: TenantContext, webhook_id: str) -> None:
+        _require_admin(context)
+        if not self._store.delete_subscription(webhook_id):
+            raise NotFoundError(f"No webhook {webhook_id}.")
+
+    def rotate_secret(self, context: TenantContext, webhook_id: str) -> RotatedSecret:
+        _require_admin(context)
+        subscription = self._subscription(webhook_id)
+        now = self._clock()
+        rotated = subscription.rotated(new_secret(), now)
+        if not self._store.save_subscription(rotated, expected_revision=subscription.revision):
+            raise ConflictError("The webhook changed at the same moment (another rotation?); retry.")
+        assert rotated.previous_secret is not None
+        return RotatedSecret(
+            webhook_id=webhook_id, secret=rotated.secret, previous_secret_expires_at=rotated.previous_secret.expires_at
+        )
+
+    def deliveries(
+        self,
+        context: TenantContext,
+        webhook_id: str,
+        *,
+        status: DeliveryStatus | None = None,
+        limit: int = 25,
+        cursor: str | None = None,
+    ) -> Page[Delivery]:
+        """The delivery log of one subscription, newest first."""
+        _require_admin(context)
+        self._subscription(webhook_id)
+        return self._store.list_deliveries(webhook_id, status=status, limit=limit, cursor=cursor)
+
+    def dead_letters(
+        self, context: TenantContext, *, webhook_id: str | None = None, limit: int = 25, cursor: str | None = None
+    ) -> Page[Delivery]:
+        """Deliveries that ran out of attempts, of one subscription or of all, most recently dead first."""
+        if webhook_id is not None:
+            return self.deliveries(context, webhook_id, status=DeliveryStatus.DEAD, limit=limit, cursor=cursor)
+        _require_admin(context)
+        return self._store.dead_deliveries(limit=limit, cursor=cursor)
+
+    def replay(self, context: TenantContext, webhook_id: str, delivery_id: str) -> Delivery:
+        """A dead delivery goes back to pending, due now, with a fresh round of attempts; the sweep sends it."""
+        _require_admin(context)
+        delivery = self._store.get_delivery(webhook_id, delivery_id)
+        if delivery is None:
+            raise NotFoundError(f"No delivery {delivery_id} of webhook {webhook_id}.")
+        if delivery.status is not DeliveryStatus.DEAD:
+            raise ConflictError(f"Only a dead delivery can be replayed; this one is {delivery.status.value}.")
+        replayed = delivery.replayed(self._clock())
+        if not self._store.save_delivery(replayed, expected_revision=delivery.revision):
+            raise ConflictError("The delivery changed at the same moment; read it again.")
+        return replayed
+
+    # delivery, for the consumer, rules and the scheduled sweep
+
+    def enqueue_event(self, event: EventEnvelope) -> list[str]:
+        """One delivery per subscription the event matches, each attempted once now; a redelivered event
+        finds its deliveries made already (their ids derive from the event) and creates nothing."""
+        return [
+            self._deliver(subscription, event, derived_id(event.occurred_at, subscription.id, event.event_id))
+            for subscription in self._all_subscriptions()
+            if subscription.matches(event.type)
+        ]
+
+    def call(self, url: str, event: EventEnvelope, key: str) -> str:
+        """A rule's call_webhook action: delivers to the subscription registered for `url`, whatever its
+        event filter. `key` identifies the rule's step, so running the step again sends nothing new."""
+        subscription = next((found for found in self._all_subscriptions() if found.url == url), None)
+        if subscription is None:
+            raise NotFoundError(f"No webhook is registered for {url}; register it with POST /webhooks.")
+        return self._deliver(subscription, event, derived_id(event.occurred_at, subscription.id, key))
+
+    def retry_due(self, now: datetime, *, limit: int = SWEEP_LIMIT) -> int:
+        """Attempts pending deliveries due by `now`, oldest first; returns how many it attempted."""
+        subscriptions: dict[str, Subscription | None] = {}
+        attempted = 0
+        for delivery in self._store.due_deliveries(now, limit=limit):
+            claimed = delivery.claimed(self._clock() + CLAIM_LEASE)
+            if not self._store.save_delivery(claimed, expected_revision=delivery.revision):
+                continue  # another sweep took it, or it changed since the index was read
+            if delivery.subscription_id not in subscriptions:
+                subscriptions[delivery.subscription_id] = self._store.get_subscription(delivery.subscription_id)
+            subscription = subscriptions[delivery.subscription_id]
+            if subscription is None:  # deleted while this delivery was pending
+                self._store.remove_delivery(claimed)
+                continue
+            self._attempt(claimed, subscription)
+            attempted += 1
+        return attempted
+
+    def _deliver(self, subscription: Subscription, event: EventEnvelope, delivery_id: str) -> str:
+        # Created already claimed: its creator makes the first attempt without another write.
+        delivery = Delivery.claimed_new(delivery_id, subscription.id, event, self._clock(), CLAIM_LEASE)
+        if self._store.create_delivery(delivery):
+            self._attempt(delivery, subscription)
+        return delivery_id
+
+    def _attempt(self, claimed: Delivery, subscription: Subscription) -> Delivery:
+        now = self._clock()
+        headers = signed_headers(claimed.id, claimed.payload, subscription.signing_secrets(now), now)
+        result = self._sender.post(subscription.url, claimed.payload.encode(), headers)
+        attempt = Attempt(at=now, status_code=result.status_code, error=result.error, duration_ms=result.duration_ms)
+        recorded = claimed.recorded(attempt)
+        # Lost only if the claim lapsed and another sender took it over; its record then stands.
+        self._store.save_delivery(recorded, expected_revision=claimed.revision)
+        return recorded
+
+    def _subscription(self, webhook_id: str) -> Subscription:
+        subscription = self._store.get_subscription(webhook_id)
+        if subscription is None:
+            raise NotFoundError(f"No webhook {webhook_id}.")
+        return subscription
+
+    def _all_subscriptions(self) -> Iterator[Subscription]:
+        cursor: str | None = None
+        while True:
+            page = self._store.list_subscriptions(limit=_SUBSCRIPTION_PAGE, cursor=cursor)
+            yield from page.items
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    # Declared last: from here on `list` in this class body names the method, not the builtin.
+    def list(self, context: TenantContext, *, limit: int = 25, cursor: str | None = None) -> Page[Webhook]:
+        _require_admin(context)
+        now = self._clock()
+        page = self._store.list_subscriptions(limit=limit, cursor=cursor)
+        return Page(items=[subscription.view(now) for subscription in page.items], next_cursor=page.next_cursor)
+
+
+def _require_admin(context: TenantContext) -> None:
+    if not context.principal.has_any(StaffRole.ADMIN):
+        raise ForbiddenError(f"Managing webhooks needs the {StaffRole.ADMIN.value} group.")

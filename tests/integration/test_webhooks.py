@@ -1,0 +1,281 @@
+"""Webhook deliveries against the emulator (moto, in-process) and a real receiver on 127.0.0.1.
+
+Retries are driven by calling the sweep with a later `now`, never by sleeping. Signatures carry the real
+time of sending, so the receiver verifies them with standardwebhooks as any integrator would.
+"""
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import ModuleType
+from typing import Any
+
+import pytest
+from caseline_common.aws import AwsClients
+from caseline_common.envelope import Actor, ActorKind, EventEnvelope, new_id, utc_now
+from caseline_common.errors import ConflictError, NotFoundError
+from caseline_common.resources import AUTOMATIONS_TABLE, TenantResourceNames
+from caseline_common.tenant import Principal, StaffRole, TenantContext
+from moto import mock_aws
+from standardwebhooks import Webhook as StandardWebhook
+from standardwebhooks.webhooks import WebhookVerificationError
+
+from caseline.local.loader import LoadedService, load_service
+from caseline.local.provision import _create_table
+
+from .support import recording
+
+ADMIN = TenantContext(
+    tenant_id="hooks",
+    principal=Principal(subject="admin-1", groups=frozenset({StaffRole.ADMIN.value})),
+    correlation_id="corr-1",
+)
+LATER = timedelta(days=1)  # past any single wait of the backoff
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    body: str
+    verified: bool
+    answered: int
+
+
+@dataclass
+class Receiver:
+    """Answers 500 to the first `failures` requests (all of them when None), then 204."""
+
+    url: str
+    failures: int | None = 0
+    secret: str = ""
+    requests: list[Received] = field(default_factory=list)
+
+    @property
+    def successes(self) -> list[Received]:
+        return [request for request in self.requests if request.answered == 204]
+
+    def answer(self, headers: dict[str, str], body: str) -> int:
+        try:
+            StandardWebhook(self.secret).verify(body, headers)
+            verified = True
+        except WebhookVerificationError:
+            verified = False
+        failing = self.failures is None or len(self.requests) < self.failures
+        status = 500 if failing or not verified else 204
+        self.requests.append(Received(headers, body, verified, status))
+        return status
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state: list[Receiver] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+            status = state[0].answer({name.lower(): value for name, value in self.headers.items()}, body)
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.append(Receiver(url=f"http://127.0.0.1:{server.server_port}/hook"))
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield state[0]
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def automations() -> LoadedService:
+    return load_service("automations")
+
+
+@dataclass
+class Webhooks:
+    service: Any
+    store: Any
+    client: Any
+    domain: ModuleType
+
+    def subscribe(self, receiver: Receiver, event_types: list[str] | None = None) -> str:
+        request = self.domain.CreateWebhookRequest(url=receiver.url, event_types=event_types or [])
+        created = self.service.create(ADMIN, request)
+        receiver.secret = created.secret
+        subscription_id: str = created.id
+        return subscription_id
+
+    def delivery(self, subscription_id: str, delivery_id: str) -> Any:
+        return self.store.get_delivery(subscription_id, delivery_id)
+
+
+@pytest.fixture
+def webhooks(automations: LoadedService) -> Iterator[Webhooks]:
+    with mock_aws():
+        aws = AwsClients("eu-west-1")
+        names = TenantResourceNames(tenant_id="hooks")
+        _create_table(aws, names, AUTOMATIONS_TABLE)
+        client = aws.dynamodb()
+        store = automations.module("chalicelib.adapters.webhook_store").DynamoWebhookStore(
+            client, names.table(AUTOMATIONS_TABLE)
+        )
+        sender = automations.module("chalicelib.adapters.webhook_sender").UrllibWebhookSender()
+        service = automations.module("chalicelib.webhooks").WebhookService(
+            store, sender, clock=utc_now, new_id=new_id, allow_insecure_urls=True
+        )
+        with recording(client) as calls:
+            yield Webhooks(service, store, client, automations.module("chalicelib.domain.webhooks"))
+        assert "Scan" not in calls.operations
+
+
+def make_event(event_type: str = "case.opened") -> EventEnvelope:
+    return EventEnvelope.new(
+        tenant_id="hooks",
+        case_id=new_id(),
+        type=event_type,
+        actor=Actor(kind=ActorKind.USER, id="user-1"),
+        correlation_id="corr-1",
+        data={"stage": "intake"},
+    )
+
+
+def test_an_endpoint_failing_three_times_then_succeeding_gets_exactly_one_success(
+    webhooks: Webhooks, receiver: Receiver
+) -> None:
+    receiver.failures = 3
+    subscription_id = webhooks.subscribe(receiver)
+    [delivery_id] = webhooks.service.enqueue_event(make_event())
+
+    first = webhooks.delivery(subscription_id, delivery_id)
+    assert first.status == "pending"
+    assert first.next_attempt_at == first.attempts[0].at + timedelta(seconds=10)
+    assert webhooks.service.retry_due(utc_now()) == 0  # not due yet
+
+    assert [webhooks.service.retry_due(utc_now() + LATER) for _ in range(3)] == [1, 1, 1]
+    assert webhooks.service.retry_due(utc_now() + 30 * LATER) == 0  # succeeded: never sent again
+
+    assert len(receiver.requests) == 4
+    assert len(receiver.successes) == 1
+    assert all(request.verified for request in receiver.requests)
+    assert {request.headers["webhook-id"] for request in receiver.requests} == {delivery_id}
+    delivered = webhooks.delivery(subscription_id, delivery_id)
+    assert delivered.status == "succeeded"
+    assert [attempt.status_code for attempt in delivered.attempts] == [500, 500, 500, 204]
+    log = webhooks.service.deliveries(ADMIN, subscription_id)
+    assert [entry.id for entry in log.items] == [delivery_id]
+    assert (
+        webhooks.service.deliveries(ADMIN, subscription_id, status=webhooks.domain.DeliveryStatus.PENDING).items == []
+    )
+
+
+def test_an_endpoint_that_never_succeeds_ends_dead_and_a_replay_delivers_it(
+    webhooks: Webhooks, receiver: Receiver
+) -> None:
+    receiver.failures = None
+    subscription_id = webhooks.subscribe(receiver)
+    [delivery_id] = webhooks.service.enqueue_event(make_event())
+    while webhooks.service.retry_due(utc_now() + LATER):
+        pass
+
+    dead = webhooks.delivery(subscription_id, delivery_id)
+    assert dead.status == "dead"
+    assert len(dead.attempts) == len(receiver.requests) == webhooks.domain.MAX_ATTEMPTS
+    assert [entry.id for entry in webhooks.service.dead_letters(ADMIN).items] == [delivery_id]
+    assert [entry.id for entry in webhooks.service.dead_letters(ADMIN, webhook_id=subscription_id).items] == [
+        delivery_id
+    ]
+
+    replayed = webhooks.service.replay(ADMIN, subscription_id, delivery_id)
+    assert replayed.status == "pending"
+    assert webhooks.service.dead_letters(ADMIN).items == []
+    with pytest.raises(ConflictError, match="pending"):
+        webhooks.service.replay(ADMIN, subscription_id, delivery_id)
+
+    receiver.failures = 0  # the integrator fixed the endpoint
+    assert webhooks.service.retry_due(utc_now()) == 1
+    delivered = webhooks.delivery(subscription_id, delivery_id)
+    assert delivered.status == "succeeded"
+    assert len(delivered.attempts) == webhooks.domain.MAX_ATTEMPTS + 1
+    assert len(receiver.successes) == 1
+    assert webhooks.service.retry_due(utc_now() + 30 * LATER) == 0
+
+
+def test_a_redelivered_event_creates_one_delivery(webhooks: Webhooks, receiver: Receiver) -> None:
+    subscription_id = webhooks.subscribe(receiver)
+    event = make_event()
+    first = webhooks.service.enqueue_event(event)
+    again = webhooks.service.enqueue_event(event)
+    assert first == again
+    assert len(webhooks.service.deliveries(ADMIN, subscription_id).items) == 1
+    assert len(receiver.requests) == 1
+
+
+def test_only_subscriptions_whose_filter_matches_get_the_event(webhooks: Webhooks, receiver: Receiver) -> None:
+    cases = webhooks.subscribe(receiver, ["case.*"])
+    tasks = webhooks.subscribe(receiver, ["task.completed"])
+    webhooks.service.enqueue_event(make_event("case.stage_changed"))
+    assert len(webhooks.service.deliveries(ADMIN, cases).items) == 1
+    assert webhooks.service.deliveries(ADMIN, tasks).items == []
+
+
+def test_a_stale_copy_of_a_delivery_cannot_be_claimed(webhooks: Webhooks, receiver: Receiver) -> None:
+    receiver.failures = 1
+    subscription_id = webhooks.subscribe(receiver)
+    [delivery_id] = webhooks.service.enqueue_event(make_event())
+    read_by_two_sweeps = webhooks.delivery(subscription_id, delivery_id)
+    until = utc_now() + timedelta(minutes=2)
+    assert webhooks.store.save_delivery(
+        read_by_two_sweeps.claimed(until), expected_revision=read_by_two_sweeps.revision
+    )
+    assert not webhooks.store.save_delivery(
+        read_by_two_sweeps.claimed(until), expected_revision=read_by_two_sweeps.revision
+    )
+
+
+def test_a_rule_calls_only_a_registered_webhook_once_per_key(webhooks: Webhooks, receiver: Receiver) -> None:
+    event = make_event()
+    with pytest.raises(NotFoundError, match="register it with POST /webhooks"):
+        webhooks.service.call(receiver.url, event, "rule-1#step-1")
+    subscription_id = webhooks.subscribe(receiver, ["task.completed"])  # a rule's call ignores the filter
+    first = webhooks.service.call(receiver.url, event, "rule-1#step-1")
+    assert webhooks.service.call(receiver.url, event, "rule-1#step-1") == first
+    assert webhooks.service.call(receiver.url, event, "rule-2#step-1") != first
+    assert len(webhooks.service.deliveries(ADMIN, subscription_id).items) == 2
+    assert len(receiver.successes) == 2
+
+
+def test_rotation_signs_with_both_secrets_and_deleting_removes_the_log(webhooks: Webhooks, receiver: Receiver) -> None:
+    subscription_id = webhooks.subscribe(receiver)
+    old_secret = receiver.secret
+    rotated = webhooks.service.rotate_secret(ADMIN, subscription_id)
+    assert rotated.previous_secret_expires_at > datetime.now(UTC) + timedelta(hours=23)
+    webhooks.service.enqueue_event(make_event())
+    [request] = receiver.requests
+    assert len(request.headers["webhook-signature"].split(" ")) == 2
+    for secret in (old_secret, rotated.secret):
+        assert StandardWebhook(secret).verify(request.body, request.headers)
+    shown = webhooks.service.get(ADMIN, subscription_id)
+    assert shown.previous_secret_expires_at == rotated.previous_secret_expires_at
+    assert [webhook.id for webhook in webhooks.service.list(ADMIN).items] == [subscription_id]
+
+    webhooks.service.delete(ADMIN, subscription_id)
+    assert webhooks.service.list(ADMIN).items == []
+    with pytest.raises(NotFoundError):
+        webhooks.service.deliveries(ADMIN, subscription_id)
+    with pytest.raises(NotFoundError):
+        webhooks.service.delete(ADMIN, subscription_id)
+    assert (
+        webhooks.client.query(
+            TableName=webhooks.store._table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"DELIVERY#{subscription_id}"}},
+        )["Items"]
+        == []
+    )
