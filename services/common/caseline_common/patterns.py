@@ -43,7 +43,7 @@ def check(pattern: dict[str, Any], pointer: str = "") -> list[tuple[str, str]]:
     """Every mistake in a pattern, each with its JSON Pointer."""
     problems: list[tuple[str, str]] = []
     for key, expected in pattern.items():
-        here = f"{pointer}/{key}"
+        here = f"{pointer}/{key.replace('~', '~0').replace('/', '~1')}"
         if isinstance(expected, dict):
             problems += check(expected, here)
         elif not isinstance(expected, list) or not expected:
@@ -62,13 +62,19 @@ def _check_matcher(matcher: dict[str, Any], pointer: str) -> list[tuple[str, str
     if name == "numeric":
         pairs = argument if isinstance(argument, list) else []
         valid = len(pairs) in (2, 4) and all(
-            pairs[i] in _NUMERIC and isinstance(pairs[i + 1], int | float) for i in range(0, len(pairs), 2)
+            isinstance(pairs[i], str)
+            and pairs[i] in _NUMERIC
+            and isinstance(pairs[i + 1], int | float)
+            and not isinstance(pairs[i + 1], bool)
+            for i in range(0, len(pairs), 2)
         )
         return [] if valid else [(pointer, 'numeric takes ["<op>", number] or two such pairs')]
     if name == "exists" and not isinstance(argument, bool):
         return [(pointer, "exists takes true or false")]
     if name in ("prefix", "suffix", "equals-ignore-case") and not isinstance(argument, str):
         return [(pointer, f"{name} takes a string")]
+    if name == "anything-but" and isinstance(argument, dict):
+        return [(pointer, "anything-but takes a value or a list of values")]
     return []
 
 
@@ -79,7 +85,7 @@ def _leaf_matches(allowed: list[Any], value: Any) -> bool:
 
 def _one_matches(matcher: Any, whole: Any, value: Any) -> bool:
     if not isinstance(matcher, dict):
-        return value is not _MISSING and value == matcher
+        return value is not _MISSING and _same(value, matcher)
     ((name, argument),) = matcher.items()
     if name == "exists":
         return (whole is not _MISSING) is argument
@@ -93,9 +99,14 @@ def _one_matches(matcher: Any, whole: Any, value: Any) -> bool:
         return isinstance(value, str) and value.casefold() == str(argument).casefold()
     if name == "anything-but":
         excluded = argument if isinstance(argument, list) else [argument]
-        return value not in excluded
+        return not any(_same(value, each) for each in excluded)
     if name == "numeric":
         if isinstance(value, bool) or not isinstance(value, int | float):
             return False
         return all(_NUMERIC[argument[i]](value, argument[i + 1]) for i in range(0, len(argument), 2))
     raise PatternError(f"unknown matcher {name}")
+
+
+def _same(value: Any, expected: Any) -> bool:
+    """Equal as JSON values are: true is not 1, as EventBridge sees it."""
+    return isinstance(value, bool) == isinstance(expected, bool) and value == expected

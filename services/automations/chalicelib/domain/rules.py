@@ -191,7 +191,7 @@ def render_mail(case: CaseSnapshot, event: EventEnvelope, action: SendEmailActio
     try:
         subject = _MAIL_TEMPLATES.from_string(action.subject).render(variables)
         body = _MAIL_TEMPLATES.from_string(action.body).render(variables)
-    except TemplateError as error:
+    except (TemplateError, ArithmeticError, TypeError, ValueError) as error:  # the case's data can break it
         raise _CannotRun(f"the e-mail text does not render: {error}") from None
     return " ".join(subject.split()), body
 
