@@ -1,0 +1,184 @@
+"""The insurance claim, end to end over HTTP: a claim over EUR 10,000 is assigned to the senior reviewers,
+the claimant is asked for the police report (and e-mailed a portal link), the stage's SLA breaches once the
+clock is moved, and a webhook receiver on 127.0.0.1 gets the signed `sla.breached` delivery and verifies it
+with the `standardwebhooks` library.
+
+This module moves the local clock, so it runs a stack of its own: the session's stack keeps real time.
+"""
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
+
+from caseline.local.stack import LocalStack, StackOptions
+
+INSURANCE_CLAIM = Path(__file__).parents[2] / "examples" / "templates" / "insurance-claim.json"
+POLICYHOLDER = {"kind": "person", "name": "Mira Jansen", "email": "mira.jansen@example.nl"}
+
+
+class Receiver:
+    """A webhook endpoint on 127.0.0.1 that keeps what it is sent."""
+
+    def __init__(self) -> None:
+        received: list[tuple[dict[str, str], bytes]] = []
+        self.received = received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                received.append(({name.lower(): value for name, value in self.headers.items()}, body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hooks/caseline"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> "Receiver":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture(scope="module")
+def clock_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    options = StackOptions(port=0, state_dir=tmp_path_factory.mktemp("clock-stack"), seed=False)
+    with LocalStack(options) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def api(clock_stack: LocalStack) -> Iterator[httpx.Client]:
+    headers = {"Authorization": f"Bearer {clock_stack.staff_token()}"}
+    with httpx.Client(base_url=clock_stack.url, headers=headers, timeout=10) as client:
+        yield client
+
+
+def _eventually(probe: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"{what}: not within {timeout} s")
+
+
+def _events(api: httpx.Client, case_id: str, event_type: str) -> list[dict[str, Any]]:
+    response = api.get(f"/cases/{case_id}/timeline", params={"limit": 200})
+    items = response.json()["items"] if response.status_code == 200 else []
+    return [item["event"] for item in items if item["event"]["type"] == event_type]
+
+
+def _mails(api: httpx.Client, to: str) -> list[dict[str, Any]]:
+    return [mail for mail in api.get("/_dev/mailbox.json").json() if to in mail["destinations"]]
+
+
+def test_a_large_claim_is_escalated_and_its_breached_deadline_reaches_the_integrator(
+    clock_stack: LocalStack, api: httpx.Client
+) -> None:
+    assert api.post("/templates", json=json.loads(INSURANCE_CLAIM.read_text())).status_code == 201
+    with Receiver() as receiver:
+        created = api.post("/webhooks", json={"url": receiver.url, "event_types": ["sla.breached"]})
+        assert created.status_code == 201, created.text
+        secret = created.json()["secret"]
+
+        opened = api.post(
+            "/cases",
+            json={
+                "template_key": "insurance-claim",
+                "title": "Water damage after a burst pipe, Utrecht",
+                "fields": {
+                    "policyholder": POLICYHOLDER,
+                    "policyholder_email": POLICYHOLDER["email"],
+                    "policy_number": "POL-77120045",
+                    "claim_type": "buildings",
+                    "incident_at": "2026-11-20T07:15:00+01:00",
+                    "incident_description": "A pipe burst in the kitchen wall and flooded the ground floor.",
+                    "claim_amount": {"amount": "18400.00", "currency": "EUR"},
+                },
+            },
+        )
+        assert opened.status_code == 201, opened.text
+        case_id = opened.json()["id"]
+
+        # Over EUR 10,000: the senior reviewers take it, and the claimant is asked for the police report.
+        def escalated() -> dict[str, Any] | None:
+            case = api.get(f"/cases/{case_id}").json()
+            return case if case["assigned_role"] and case["requests"] else None
+
+        case = _eventually(escalated, "the large-claim rule applied")
+        assert case["assigned_role"] == "senior_reviewer"
+        assert [(r["document_type"], r["from_role"]) for r in case["requests"]] == [("police_report", "claimant")]
+        [claimant] = [p for p in case["participants"] if p["kind"] == "external"]
+        assert (claimant["role"], claimant["email"]) == ("claimant", POLICYHOLDER["email"])
+        asked = _eventually(
+            lambda: [m for m in _mails(api, POLICYHOLDER["email"]) if "/p/" in m["body"]] or None,
+            "the claimant's e-mail with a portal link",
+        )
+        assert len(asked) == 1
+        assert "police report" in asked[0]["body"].lower()
+
+        # Nothing is due yet; two weeks later the first stage's one-business-day SLA has long passed.
+        assert not _events(api, case_id, "sla.breached")
+        clock_stack.clock.advance(timedelta(days=14))
+
+        def stage_breached() -> list[dict[str, Any]] | None:
+            breaches = _events(api, case_id, "sla.breached")
+            return breaches if any(b["data"]["scope"] == "stage" for b in breaches) else None
+
+        breaches = _eventually(stage_breached, "the stage's SLA breach")
+        [stage_breach] = [b for b in breaches if b["data"]["scope"] == "stage"]
+        assert stage_breach["data"]["stage"] == "submitted"
+        assert _events(api, case_id, "sla.warning")  # four fifths of the way to the deadline
+
+        # Every breach (the stage's, and its task's) reaches the receiver once, signed.
+        deliveries = _eventually(
+            lambda: receiver.received if len(receiver.received) >= len(_events(api, case_id, "sla.breached")) else None,
+            "the signed webhook deliveries",
+        )
+        payloads = [Webhook(secret).verify(body, headers) for headers, body in deliveries]
+        assert {p["type"] for p in payloads} == {"sla.breached"}
+        assert stage_breach["event_id"] in {p["data"]["event_id"] for p in payloads}
+        assert all(p["data"]["case_id"] == case_id for p in payloads)
+        with pytest.raises(WebhookVerificationError):
+            Webhook(secret).verify(deliveries[0][1] + b" ", deliveries[0][0])
+
+        # The template's own escalation: the senior reviewers' mailbox and a comment on the case.
+        _eventually(
+            lambda: _mails(api, "senior-reviewer@nordlicht-versicherung.example") or None, "the escalation e-mail"
+        )
+        comments = api.get(f"/cases/{case_id}/comments").json()["items"]
+        assert any("service level was breached" in comment["body"] for comment in comments) or _eventually(
+            lambda: (
+                any(
+                    "service level was breached" in c["body"]
+                    for c in api.get(f"/cases/{case_id}/comments").json()["items"]
+                )
+                or None
+            ),
+            "the escalation comment",
+        )
+        runs = api.get("/automations/runs", params={"case_id": case_id}).json()["items"]
+        assert {run["rule"] for run in runs if run["verdict"] == "fired"} >= {
+            "invite_claimant",
+            "large_claim_opened",
+            "sla_breached",
+        }
+    assert len(receiver.received) == len(_events(api, case_id, "sla.breached"))
