@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.panel import Panel
 
 from .local.idp import DevIdentityProvider
+from .local.mailbox import MAILBOX_PATH
 from .local.stack import LocalStack, StackOptions
 from .paths import STATE_DIR
 from .tenant_cli import tenant_app
@@ -68,6 +69,7 @@ def dev(
             f"[bold]API[/bold]        {stack.url}\n"
             f"[bold]API docs[/bold]   {stack.url}/docs\n"
             f"[bold]OpenAPI[/bold]    {stack.url}/openapi.json\n"
+            f"[bold]Mailbox[/bold]    {stack.url}{MAILBOX_PATH}  (e-mail the services sent)\n"
             f"[bold]Tenant[/bold]     {tenant}  (emulator at {stack.aws_endpoint})\n"
             "[bold]Staff token[/bold]  $TOKEN below: admin and staff, valid 12 h; `caseline token` makes more",
             title="Caseline is running",

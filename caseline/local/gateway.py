@@ -1,12 +1,13 @@
 """One local HTTP endpoint for the whole API, as API Gateway is in AWS.
 
 It dispatches by the merged route table of the four services, serves the merged OpenAPI document with
-interactive docs, and the development issuer's JWKS.
+interactive docs, the development issuer's JWKS, and the development mailbox.
 """
 
 import base64
 import json
 import mimetypes
+import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from chalice.local import LocalGateway, RouteMatcher
 
 from .idp import DevIdentityProvider
 from .loader import LoadedService
+from .mailbox import MAILBOX_PATH, Mailbox, mailbox_json, mailbox_page
 
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024
 SWAGGER_STATIC = Path(swagger_ui.__file__).parent / "static"
@@ -48,8 +50,9 @@ class RouteConflictError(ValueError):
 class LocalApi:
     """The routing and the extra local pages, independent of the HTTP server so tests can call it."""
 
-    def __init__(self, services: list[LoadedService], idp: DevIdentityProvider) -> None:
+    def __init__(self, services: list[LoadedService], idp: DevIdentityProvider, mailbox: Mailbox | None = None) -> None:
         self._idp = idp
+        self._mailbox = mailbox
         self._backends: dict[str, _Backend] = {}
         self._owners: dict[str, _Backend] = {}
         for service in services:
@@ -120,6 +123,21 @@ class LocalApi:
             return response["statusCode"], response_headers, base64.b64decode(raw)
         return response["statusCode"], response_headers, raw.encode() if isinstance(raw, str) else raw
 
+    def _mailbox_page(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        if self._mailbox is None:
+            endpoint = os.environ.get("CASELINE_AWS_ENDPOINT_URL")  # the emulator the local stack started
+            if not endpoint:
+                return _problem(404, "Not found", "No emulator, so no mailbox.")
+            self._mailbox = Mailbox(endpoint)
+        try:
+            mails = self._mailbox.mails()
+        except OSError as error:
+            return _problem(502, "Bad gateway", f"The emulator did not answer: {error}.")
+        headers = {"Cache-Control": "no-store"}
+        if path.endswith(".json"):
+            return 200, {**headers, "Content-Type": "application/json"}, mailbox_json(mails)
+        return 200, {**headers, "Content-Type": "text/html; charset=utf-8"}, mailbox_page(mails).encode()
+
     def _local_page(self, method: str, path: str) -> tuple[int, dict[str, str], bytes] | None:
         if method != "GET":
             return None
@@ -135,6 +153,8 @@ class LocalApi:
                 return _problem(404, "Not found", f"No asset {path}.")
             content_type = mimetypes.guess_type(asset.name)[0] or "application/octet-stream"
             return 200, {"Content-Type": content_type, "Cache-Control": "max-age=3600"}, asset.read_bytes()
+        if path in (MAILBOX_PATH, f"{MAILBOX_PATH}.json"):
+            return self._mailbox_page(path)
         if path == "/":
             return 200, {"Content-Type": "text/html; charset=utf-8"}, _INDEX_PAGE.encode()
         return None
@@ -152,7 +172,8 @@ _INDEX_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Caseline (local)</title></head>
 <body><h1>Caseline, running locally</h1>
 <ul><li><a href="/docs">Interactive API docs</a></li><li><a href="/openapi.json">OpenAPI 3.1 document</a></li>
-<li><a href="/health/cases">Health of the cases service</a></li></ul></body></html>"""
+<li><a href="/health/cases">Health of the cases service</a></li>
+<li><a href="/_dev/mailbox">Mailbox: e-mail sent locally</a></li></ul></body></html>"""
 
 
 class _RequestHandler(BaseHTTPRequestHandler):

@@ -21,6 +21,11 @@ if TYPE_CHECKING:
 LOCAL_ACCOUNT_ID = "123456789012"
 
 
+def local_mail_domain(tenant_id: str) -> str:
+    """The domain the local stack sends from (`caseline@<domain>`)."""
+    return f"{tenant_id}.caseline.local"
+
+
 @dataclass(frozen=True)
 class ConsumerQueue:
     spec: ConsumerSpec
@@ -130,4 +135,6 @@ def provision_tenant(aws: "AwsClients", tenant_id: str) -> ProvisionedTenant:
         kms.create_alias(AliasName=names.signing_key_alias(key), TargetKeyId=key_id)
     aws.events().create_event_bus(Name=names.event_bus())
     queues: dict[str, ConsumerQueue] = {spec.service: _create_consumer(aws, names, spec) for spec in CONSUMERS}
+    # SES refuses to send from an unverified identity; in AWS the tenant's domain is verified by DNS.
+    aws.ses().verify_domain_identity(Domain=local_mail_domain(tenant_id))
     return ProvisionedTenant(names=names, stream_arns=stream_arns, queues=queues)

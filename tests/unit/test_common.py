@@ -284,11 +284,11 @@ def test_the_timeline_service_gets_its_table_anchor_bucket_and_signing_key() -> 
     }
 
 
-@pytest.mark.parametrize("service", ["automations"])
-def test_services_without_tables_get_only_tenant_and_bus(service: str) -> None:
-    assert service_environment(NAMES, service, ACCOUNT) == {
+def test_the_automations_service_gets_only_its_table() -> None:
+    assert service_environment(NAMES, "automations", ACCOUNT) == {
         "CASELINE_TENANT_ID": "acme",
         "CASELINE_EVENT_BUS_NAME": "caseline-acme-bus",
+        "CASELINE_AUTOMATIONS_TABLE": "caseline-acme-automations",
     }
 
 

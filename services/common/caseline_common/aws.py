@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from types_boto3_events.client import EventBridgeClient
     from types_boto3_kms.client import KMSClient
     from types_boto3_s3.client import S3Client
+    from types_boto3_ses.client import SESClient
     from types_boto3_sqs.client import SQSClient
 
 _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
@@ -43,6 +44,9 @@ class AwsClients:
 
     def s3(self) -> "S3Client":
         return self._client("s3")  # type: ignore[no-any-return]
+
+    def ses(self) -> "SESClient":
+        return self._client("ses")  # type: ignore[no-any-return]
 
     def sqs(self) -> "SQSClient":
         return self._client("sqs")  # type: ignore[no-any-return]

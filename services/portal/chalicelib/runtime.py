@@ -3,6 +3,7 @@
 from functools import cache
 
 from caseline_common.adapters.documents import S3DocumentStore
+from caseline_common.adapters.mail import SesMailer
 from caseline_common.envelope import new_id, utc_now
 from caseline_common.runtime import ServiceRuntime
 from caseline_common.settings import ServiceSettings
@@ -20,6 +21,7 @@ class PortalSettings(ServiceSettings):
     portal_link_days: int = Field(default=14, ge=1, le=90, description="How long a link works unless told.")
     portal_session_hours: int = Field(default=12, ge=1, le=72)
     portal_requests_per_minute: int = Field(default=120, ge=1, description="Per link, session and client.")
+    mail_from: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="The sender of portal links.")
 
 
 runtime = ServiceRuntime("portal", PortalSettings)
@@ -44,4 +46,5 @@ def portal_service() -> PortalService:
         requests_per_minute=settings.portal_requests_per_minute,
         clock=utc_now,
         new_id=new_id,
+        mailer=SesMailer(runtime.aws.ses(), settings.mail_from),
     )

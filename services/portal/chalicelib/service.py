@@ -20,8 +20,17 @@ from caseline_common.portal_commands import ConfirmUpload, PortalCommand, PostMe
 from caseline_common.tenant import StaffRole, TenantContext
 from pydantic import BaseModel, Field
 
-from .domain.links import IssuedLink, LinkSummary, PortalLink, Session, new_token, session_expiry, token_hash
-from .domain.page import PortalView, build_view, editable_fields, participant_access, values_from_form
+from .domain.links import (
+    IssuedLink,
+    LinkNotice,
+    LinkSummary,
+    PortalLink,
+    Session,
+    new_token,
+    session_expiry,
+    token_hash,
+)
+from .domain.page import PortalView, build_view, editable_fields, participant_access, reference, values_from_form
 from .domain.projection import (
     CaseNotProjectedError,
     PortalCase,
@@ -33,10 +42,14 @@ from .domain.projection import (
     new_case,
     timeline_entry,
 )
+from .strings import EN
 
 UPLOAD_WINDOW = timedelta(minutes=15)
 DOWNLOAD_WINDOW = timedelta(minutes=5)
 RATE_WINDOW_SECONDS = 60
+# How long a claim on an e-mail holds off another delivery of its event; after it, the sender is presumed dead.
+NOTICE_LEASE = timedelta(minutes=2)
+PORTAL_ACTOR = Actor(kind=ActorKind.SYSTEM, id="portal", display_name="Portal")
 
 
 class LinkUnavailableError(Exception):
@@ -49,6 +62,10 @@ class SessionEndedError(Exception):
 
 class RateLimitedError(Exception):
     pass
+
+
+class NoticeInProgressError(Exception):
+    """Another delivery of the event is sending this e-mail right now; the event comes again later."""
 
 
 class IssueLinkRequest(BaseModel):
@@ -105,6 +122,12 @@ class PortalStore(Protocol):
 
     def hits(self, key: str, *, now: datetime, window_seconds: int) -> int: ...
 
+    def claim_notice(self, notice: LinkNotice) -> LinkNotice | None: ...
+
+    def take_over_notice(self, notice: LinkNotice, earlier: LinkNotice) -> bool: ...
+
+    def save_notice(self, notice: LinkNotice) -> None: ...
+
 
 class Documents(Protocol):
     def upload_target(
@@ -116,6 +139,10 @@ class Documents(Protocol):
 
 class Bus(Protocol):
     def publish(self, event: EventEnvelope, *, command: bool = False) -> None: ...
+
+
+class Mailer(Protocol):
+    def send(self, to: list[str], subject: str, text: str, html: str | None = None) -> str: ...
 
 
 class PortalService:
@@ -132,8 +159,10 @@ class PortalService:
         requests_per_minute: int,
         clock: Callable[[], datetime],
         new_id: Callable[[], str],
+        mailer: Mailer | None = None,
     ) -> None:
-        self._store, self._documents, self._bus = store, documents, bus
+        """Without a mailer, requested documents are shown on the page but nobody is e-mailed a link."""
+        self._store, self._documents, self._bus, self._mailer = store, documents, bus, mailer
         self._tenant_id, self._base_url = tenant_id, base_url.rstrip("/")
         self._link_days, self._session_hours, self._limit = link_days, session_hours, requests_per_minute
         self._clock, self._new_id = clock, new_id
@@ -162,6 +191,75 @@ class PortalService:
         shared = message(event)
         if shared is not None:
             self._store.add_entry(case.case_id, shared, message=True)
+        if event.type == "document.requested":
+            self._send_links_for_request(case, template, event)
+
+    def _send_links_for_request(self, case: PortalCase, template: TemplateDefinition, event: EventEnvelope) -> None:
+        """E-mails each asked participant a new link, once per event and participant."""
+        still_open = any(request.id == event.data["request_id"] for request in case.requests)
+        if self._mailer is None or case.status != "open" or not still_open:
+            return
+        for participant_id in event.data.get("participant_ids", []):
+            if participant_id not in case.participants:  # its `participant.added` is still on the way
+                raise CaseNotProjectedError(f"participant {participant_id} of case {case.case_id}")
+            participant = case.participant(participant_id)
+            if participant is not None and participant.kind == "external" and participant.email:
+                self._send_link_once(case, template, participant, event)
+
+    def _send_link_once(
+        self, case: PortalCase, template: TemplateDefinition, participant: PortalParticipant, event: EventEnvelope
+    ) -> None:
+        assert self._mailer is not None
+        now = self._clock()
+        notice = LinkNotice(event_id=event.event_id, participant_id=participant.id, claimed_at=now)
+        earlier = self._store.claim_notice(notice)
+        if earlier is not None:
+            if earlier.message_id is not None:
+                return
+            if earlier.claimed_at > now - NOTICE_LEASE or not self._store.take_over_notice(notice, earlier):
+                raise NoticeInProgressError(f"{event.event_id} to {participant.id}")
+            if earlier.link_id is not None:  # issued by a delivery that died; its token may never have been sent
+                for unsent in self._store.links_of_case(case.case_id):
+                    if unsent.id == earlier.link_id and unsent.revoked_at is None:
+                        self._revoke(unsent, PORTAL_ACTOR, event.correlation_id, event.event_id)
+        link = self._issue(
+            case,
+            participant,
+            self._link_days,
+            actor=PORTAL_ACTOR,
+            correlation_id=event.correlation_id,
+            causation_id=event.event_id,
+        )
+        notice = notice.model_copy(update={"link_id": link.id})
+        self._store.save_notice(notice)
+        subject, text = self._request_mail(case, template, participant, event, link)
+        message_id = self._mailer.send([str(participant.email)], subject, text)
+        self._store.save_notice(notice.model_copy(update={"message_id": message_id}))
+
+    def _request_mail(
+        self,
+        case: PortalCase,
+        template: TemplateDefinition,
+        participant: PortalParticipant,
+        event: EventEnvelope,
+        link: IssuedLink,
+    ) -> tuple[str, str]:
+        brand = template.portal.branding.name or template.name
+        names = {document.key: document.name for document in template.document_types}
+        document = names.get(event.data["document_type"], event.data["document_type"])
+        note = event.data.get("message")
+        subject = EN["mail.request.subject"].format(brand=brand, reference=reference(case.case_id))
+        text = EN["mail.request.text"].format(
+            greeting=EN["mail.greeting"].format(name=participant.name) if participant.name else EN["mail.hello"],
+            title=case.title,
+            reference=reference(case.case_id),
+            document=document,
+            note=EN["mail.request.note"].format(message=note) if note else "",
+            url=link.url,
+            expires=link.expires_at.strftime("%d %B %Y"),
+            brand=brand,
+        )
+        return subject, text
 
     # staff: access links
 
@@ -190,13 +288,16 @@ class PortalService:
             )
         return participant
 
-    def _link_event(self, context: TenantContext, kind: str, link: PortalLink) -> EventEnvelope:
+    def _link_event(
+        self, kind: str, link: PortalLink, actor: Actor, correlation_id: str, causation_id: str | None = None
+    ) -> EventEnvelope:
         return EventEnvelope.new(
             tenant_id=self._tenant_id,
             case_id=link.case_id,
             type=kind,
-            actor=context.principal.actor(),
-            correlation_id=context.correlation_id,
+            actor=actor,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
             occurred_at=self._clock(),
             data={"link_id": link.id, "participant_id": link.participant_id, "expires_at": link.expires_at.isoformat()},
             subjects=[link.participant_id],
@@ -205,9 +306,21 @@ class PortalService:
     def issue_link(self, context: TenantContext, case_id: str, request: IssueLinkRequest) -> IssuedLink:
         case, _ = self._staff_case(context, case_id)
         participant = self._external(case, request.participant_id)
-        return self._issue(context, case, participant, request.expires_in_days or self._link_days)
+        days = request.expires_in_days or self._link_days
+        return self._issue(
+            case, participant, days, actor=context.principal.actor(), correlation_id=context.correlation_id
+        )
 
-    def _issue(self, context: TenantContext, case: PortalCase, participant: PortalParticipant, days: int) -> IssuedLink:
+    def _issue(
+        self,
+        case: PortalCase,
+        participant: PortalParticipant,
+        days: int,
+        *,
+        actor: Actor,
+        correlation_id: str,
+        causation_id: str | None = None,
+    ) -> IssuedLink:
         now = self._clock()
         token = new_token()
         link = PortalLink(
@@ -216,12 +329,12 @@ class PortalService:
             case_id=case.case_id,
             participant_id=participant.id,
             created_at=now,
-            created_by=context.principal.subject,
+            created_by=actor.id,
             expires_at=now + timedelta(days=days),
         )
         self._store.save_link(link)
         try:
-            self._bus.publish(self._link_event(context, "portal.link_issued", link))
+            self._bus.publish(self._link_event("portal.link_issued", link, actor, correlation_id, causation_id))
         except Exception:
             self._store.update_link(link.model_copy(update={"revoked_at": now}))  # unrecorded links never work
             raise
@@ -241,10 +354,16 @@ class PortalService:
         self._staff_case(context, case_id)
         link = self._link(case_id, link_id)
         if link.revoked_at is None:
-            link = link.model_copy(update={"revoked_at": self._clock()})
-            self._store.update_link(link)
-            self._bus.publish(self._link_event(context, "portal.link_revoked", link))
+            link = self._revoke(link, context.principal.actor(), context.correlation_id)
         return LinkSummary.of(link)
+
+    def _revoke(
+        self, link: PortalLink, actor: Actor, correlation_id: str, causation_id: str | None = None
+    ) -> PortalLink:
+        link = link.model_copy(update={"revoked_at": self._clock()})
+        self._store.update_link(link)
+        self._bus.publish(self._link_event("portal.link_revoked", link, actor, correlation_id, causation_id))
+        return link
 
     def rotate_link(self, context: TenantContext, case_id: str, link_id: str) -> IssuedLink:
         """A new token for the same participant; the old one stops working at once."""
@@ -252,7 +371,9 @@ class PortalService:
         old = self._link(case_id, link_id)
         participant = self._external(case, old.participant_id)
         self.revoke_link(context, case_id, link_id)
-        return self._issue(context, case, participant, self._link_days)
+        return self._issue(
+            case, participant, self._link_days, actor=context.principal.actor(), correlation_id=context.correlation_id
+        )
 
     # external participants
 

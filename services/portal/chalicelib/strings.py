@@ -28,6 +28,7 @@ EN: dict[str, str] = {
     "needs.none": "Nothing at the moment. We will let you know when we need something.",
     "needs.document": "Upload: {label}",
     "needs.field": "Fill in: {label}",
+    "needs.message": "Our note: {message}",
     "upload.title": "Send a document",
     "upload.type": "Kind of document",
     "upload.file": "File",
@@ -63,6 +64,7 @@ EN: dict[str, str] = {
     "timeline.case.opened": "Your case was opened",
     "timeline.case.stage_changed": "Your case moved to: {to}",
     "timeline.document.added": "Document added: {document}",
+    "timeline.document.requested": "We asked for a document",
     "timeline.case.closed": "Your case was closed",
     "timeline.case.cancelled": "Your case was cancelled",
     "timeline.case.reopened": "Your case was reopened",
@@ -78,6 +80,18 @@ EN: dict[str, str] = {
     "signout": "Sign out",
     "signedout.title": "You are signed out",
     "signedout.body": "Open the link from your e-mail to come back.",
+    "mail.hello": "Hello,",
+    "mail.greeting": "Hello {name},",
+    "mail.request.subject": "{brand}: we need a document for your case {reference}",
+    "mail.request.note": "\nOur note: {message}\n",
+    "mail.request.text": (
+        "{greeting}\n\n"
+        "for your case {title} (reference {reference}) we need a document from you: {document}.\n"
+        "{note}\n"
+        "Open your case to send it:\n{url}\n\n"
+        "The link works until {expires}. Only you should use it; please do not forward this e-mail.\n\n"
+        "{brand}\n"
+    ),
 }
 
 

@@ -8,15 +8,16 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 from caseline_common.contracts import TemplateDefinition
 
-from ..domain.links import PortalLink, Session
+from ..domain.links import LinkNotice, PortalLink, Session
 from ..domain.projection import PortalCase, PortalEntry
 
 if TYPE_CHECKING:
     from types_boto3_dynamodb.client import DynamoDBClient
 
 _ENTRY, _MESSAGE, _LINK = "ENTRY#", "MSG#", "LINK#"
-_CASE_PAGE_LIMIT = 400
-_TEMPLATE_CACHE_SIZE = 256  # the newest timeline lines and messages a page shows
+_CASE_PAGE_LIMIT = 400  # the newest timeline lines and messages a page shows
+_TEMPLATE_CACHE_SIZE = 256
+_NOTICE_DAYS = 30
 
 
 def _s(value: str) -> dict[str, str]:
@@ -146,6 +147,49 @@ class DynamoPortalStore:
         found = self._client.batch_get_item(RequestItems={self._table: {"Keys": keys}})["Responses"][self._table]
         links = [PortalLink.model_validate_json(item["doc"]["S"]) for item in found]
         return sorted(links, key=lambda link: link.created_at)
+
+    # e-mails with links
+
+    @staticmethod
+    def _notice_item(notice: LinkNotice) -> dict[str, Any]:
+        return {
+            "pk": _s(f"NOTICE#{notice.event_id}#{notice.participant_id}"),
+            "sk": _s("NOTICE"),
+            "doc": _s(notice.model_dump_json()),
+            "claimed_at": _s(notice.claimed_at.isoformat()),
+            # an event is redelivered for days at most (the queue's retention), so the claim can go after that
+            "expires_at": _n(int(notice.claimed_at.timestamp()) + _NOTICE_DAYS * 86400),
+        }
+
+    def claim_notice(self, notice: LinkNotice) -> LinkNotice | None:
+        """Claims the notice, or returns the earlier claim on it."""
+        try:
+            self._put(self._notice_item(notice), ConditionExpression="attribute_not_exists(pk)")
+            return None
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        item = self._get(f"NOTICE#{notice.event_id}#{notice.participant_id}", "NOTICE", consistent=True)
+        if not item:  # expired between the two calls: let the event come again
+            raise ReadModelConflict(notice.event_id)
+        return LinkNotice.model_validate_json(item["doc"]["S"])
+
+    def take_over_notice(self, notice: LinkNotice, earlier: LinkNotice) -> bool:
+        """Replaces a stale claim, unless another delivery took it over first."""
+        try:
+            self._put(
+                self._notice_item(notice),
+                ConditionExpression="claimed_at = :earlier",
+                ExpressionAttributeValues={":earlier": _s(earlier.claimed_at.isoformat())},
+            )
+            return True
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    def save_notice(self, notice: LinkNotice) -> None:
+        self._put(self._notice_item(notice))
 
     # sessions
 

@@ -67,3 +67,14 @@ class Session(BaseModel):
 
 def session_expiry(now: datetime, link: PortalLink, hours: int) -> datetime:
     return min(now + timedelta(hours=hours), link.expires_at)
+
+
+class LinkNotice(BaseModel):
+    """The e-mail that sends one participant a new link because of one event. It is claimed before the link
+    is issued, so a redelivered event issues and sends nothing twice."""
+
+    event_id: str
+    participant_id: str
+    claimed_at: datetime
+    link_id: str | None = None
+    message_id: str | None = None  # SES's, once sent

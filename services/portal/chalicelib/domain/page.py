@@ -34,6 +34,7 @@ class Need(BaseModel):
     kind: str  # document or field
     key: str
     label: str
+    message: str | None = None  # the team's words when they asked for this document
 
 
 class FieldView(BaseModel):
@@ -127,6 +128,29 @@ def _field_view(definition: FieldDefinition, case: PortalCase, access: CaseAcces
     )
 
 
+def _requested(
+    template: TemplateDefinition, case: PortalCase, participant: PortalParticipant, needs: list[Need]
+) -> list[Need]:
+    """Documents the team asked this participant's role for: the stage's own need carries the message,
+    any other request is a need of its own."""
+    if case.status != "open":
+        return []
+    names = {document.key: document.name for document in template.document_types}
+    added: list[Need] = []
+    for request in sorted(case.requests, key=lambda each: each.requested_at):
+        if request.from_role != participant.role:
+            continue
+        same = next(
+            (need for need in [*needs, *added] if (need.kind, need.key) == ("document", request.document_type)), None
+        )
+        if same is None:
+            label = names.get(request.document_type, request.document_type)
+            added.append(Need(kind="document", key=request.document_type, label=label, message=request.message))
+        elif request.message and not same.message:
+            same.message = request.message
+    return added
+
+
 def build_view(
     template: TemplateDefinition,
     case: PortalCase,
@@ -149,6 +173,7 @@ def build_view(
         for document in upload_types
         if stage is not None and stage.key in document.required_in_stages and document.key not in uploaded
     ]
+    needs += _requested(template, case, participant, needs)
     editable = {view.key: view for view in fields if view.editable} if case.status == "open" else {}
     needs += [
         Need(kind="field", key=key, label=editable[key].label)

@@ -53,6 +53,17 @@ class PortalDocument(BaseModel):
         return f"cases/{case_id}/{self.type}/{self.upload_id}"
 
 
+class PortalRequest(BaseModel):
+    """A document the team asked the external participants of a role for, until one of its type arrives."""
+
+    id: str
+    version: int  # the case's, when asked
+    document_type: str
+    from_role: str
+    message: str | None = None
+    requested_at: datetime
+
+
 class PortalEntry(BaseModel):
     """One line of the external timeline, or one message of the thread."""
 
@@ -76,7 +87,9 @@ class PortalCase(BaseModel):
     fields: dict[str, Any] = Field(default_factory=dict)
     participants: dict[str, PortalParticipant] = Field(default_factory=dict)
     documents: list[PortalDocument] = Field(default_factory=list)
-    # The case version that last set each attribute ("title", "stage", "field:<key>", ...).
+    requests: list[PortalRequest] = Field(default_factory=list)
+    # The case version that last set each attribute ("title", "stage", "field:<key>", ...), and of the newest
+    # document of each type ("documents:<type>").
     versions: dict[str, int] = Field(default_factory=dict)
 
     def participant(self, participant_id: str) -> PortalParticipant | None:
@@ -99,6 +112,7 @@ MODEL_EVENTS = frozenset(
         "participant.role_changed",
         "participant.removed",
         "document.added",
+        "document.requested",
     }
 )
 
@@ -227,7 +241,28 @@ def apply(case: PortalCase, template: TemplateDefinition, event: EventEnvelope) 
             changed = True
         elif not found.removed:
             found.removed, changed = True, True
+    elif kind == "document.requested":
+        # a request older than a document of its type that arrived first was fulfilled by it
+        type_key = data["document_type"]
+        fresh = version > case.versions.get(f"documents:{type_key}", 0)
+        if fresh and all(request.id != data["request_id"] for request in case.requests):
+            case.requests.append(
+                PortalRequest(
+                    id=data["request_id"],
+                    version=version,
+                    document_type=type_key,
+                    from_role=data["from_role"],
+                    message=data.get("message"),
+                    requested_at=event.occurred_at,
+                )
+            )
+            changed = True
     elif kind == "document.added":
+        # the case drops every request of the type made before the document, whoever was asked
+        type_key = data["document_type"]
+        if _newer(case, f"documents:{type_key}", version):
+            case.requests = [r for r in case.requests if not (r.document_type == type_key and r.version < version)]
+            changed = True
         shown = {document.key for document in template.document_types if document.external}
         known = {(document.type, document.version) for document in case.documents}
         key = (data["document_type"], data["document_version"])
@@ -259,6 +294,7 @@ def timeline_entry(template: TemplateDefinition, event: EventEnvelope) -> Portal
         "case.opened": ("title",),
         "case.stage_changed": ("from", "to"),
         "document.added": ("document_type", "document_version"),
+        "document.requested": ("document_type",),
         "case.closed": ("reason",),
         "case.cancelled": ("reason",),
         "case.reopened": ("reason",),
