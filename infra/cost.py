@@ -10,6 +10,8 @@ Free tiers are ignored: a tenant should not depend on the account's other use of
 import math
 from dataclasses import dataclass, field
 
+from caseline_common.resources import SCHEDULES, STREAM_HANDLERS
+
 from infra.functions import all_functions, data_owners
 
 HOURS_PER_MONTH = 730
@@ -158,13 +160,18 @@ def monthly_cost(cases: int, workload: Workload | None = None, prices: Prices | 
     # Lambda: one API invocation per request (the services' API function), one publisher invocation per event
     # (at these rates batches hold one record), one invocation per event per consumer, schedules on their rate.
     api_memory = sum(memory[spec.service, spec.name] for spec in functions if spec.kind == "api") / 4
-    schedule_runs = sum(SECONDS_PER_MONTH / 60 / 15 for _ in schedules)
+    every: dict[tuple[str, str], int] = {(spec.service, spec.function): spec.every_minutes for spec in SCHEDULES}
+    runs = {(spec.service, spec.name): SECONDS_PER_MONTH / 60 / every[spec.service, spec.name] for spec in schedules}
+    schedule_runs = sum(runs.values())
     invocations = api_requests + events + events * len(consumers) + schedule_runs
     gb_seconds = (
         api_requests * w.warm_ms["api"] / 1000 * api_memory
         + events * w.warm_ms["stream"] / 1000 * memory["cases", "outbox_publisher"]
         + sum(events * w.warm_ms["consumer"] / 1000 * memory[spec.service, spec.name] for spec in consumers)
-        + sum(schedule_runs * w.warm_ms["schedule"] / 1000 * memory[spec.service, spec.name] for spec in schedules)
+        + sum(
+            runs[spec.service, spec.name] * w.warm_ms["schedule"] / 1000 * memory[spec.service, spec.name]
+            for spec in schedules
+        )
     )
     add("Lambda", f"{invocations / 1e6:.2f} M invocations", invocations / 1e6 * p.lambda_per_million)
     add("Lambda", f"{gb_seconds:,.0f} GB-s on arm64", gb_seconds * p.lambda_gb_second_arm)
@@ -229,8 +236,9 @@ def monthly_cost(cases: int, workload: Workload | None = None, prices: Prices | 
         / 1024
     )
     add("CloudWatch", f"{log_gb:.1f} GB logs", log_gb * p.logs_ingest_gb + log_gb * 6 * p.logs_storage_gb_month)
-    # Errors and throttles per function, a DLQ per consumer, iterator age, two failure queues, SLA, API 5xx, p99.
-    alarms = 2 * len(functions) + len(consumers) + 6
+    # Errors and throttles per function, a DLQ per consumer, per stream its iterator age and failure queue, a
+    # failure queue per service with schedules, SLA breaches and webhook dead letters, API 5xx and p99.
+    alarms = 2 * len(functions) + len(consumers) + 2 * len(STREAM_HANDLERS) + len({s.service for s in SCHEDULES}) + 4
     add("CloudWatch", f"{alarms} alarms + dashboard", alarms * p.cloudwatch_alarm_month + p.cloudwatch_dashboard_month)
     metrics = 10 + len(functions)  # Caseline business metrics, plus Powertools' ColdStart per function
     add("CloudWatch", f"{metrics} custom metrics", metrics * p.cloudwatch_custom_metric_month)

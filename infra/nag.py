@@ -41,9 +41,10 @@ BUCKET_OBJECTS = (
     "tenant's own bucket (or its quarantine/ prefix) only."
 )
 NOT_IN_VPC = (
-    "The functions reach only AWS regional APIs (DynamoDB, S3, EventBridge, SQS, KMS, X-Ray) over TLS with "
-    "SigV4, the Cognito JWKS and, later, integrators' webhook URLs. A VPC would add NAT and interface endpoints "
-    "without narrowing what the functions can reach; the data perimeter is IAM scoped to the tenant plus KMS."
+    "The functions reach only AWS regional APIs (DynamoDB, S3, EventBridge, SQS, KMS, SES, X-Ray) over TLS with "
+    "SigV4, the Cognito JWKS and integrators' HTTPS webhook URLs on the internet. A VPC would add NAT and "
+    "interface endpoints without narrowing what the functions can reach; the data perimeter is IAM scoped to the "
+    "tenant plus KMS."
 )
 SYNC_INVOCATION = (
     "Invoked synchronously (API Gateway) or by an event source mapping, never asynchronously, so Lambda's "

@@ -35,7 +35,7 @@ from caseline_common.resources import (
 from constructs import Construct
 
 from infra import nag
-from infra.functions import FunctionSpec, service_functions, wired_function_names
+from infra.functions import MAIL_SENDERS, FunctionSpec, service_functions, wired_function_names
 from infra.package import LambdaPackage
 from infra.shared_stack import QUARANTINE_PREFIX, TenantSharedStack, alarm_topic_name, log_group_prefix
 from infra.tenants import Tenant
@@ -43,6 +43,7 @@ from infra.tenants import Tenant
 LOG_RETENTION = logs.RetentionDays.ONE_YEAR
 STREAM_RETRY_ATTEMPTS = 10
 SLA_BREACH_METRIC = "SlaBreaches"
+WEBHOOK_DEAD_LETTER_METRIC = "WebhookDeadLettered"
 _DATA_ACTIONS = [
     "dynamodb:GetItem",
     "dynamodb:BatchGetItem",
@@ -53,6 +54,11 @@ _DATA_ACTIONS = [
     "dynamodb:ConditionCheckItem",
     "dynamodb:BatchWriteItem",
 ]  # no Scan: the services never scan, and now they cannot
+
+
+def rate_expression(every_minutes: int) -> str:
+    """A Scheduler rate expression: the unit is singular for 1 and plural above (`rate(1 hours)` is invalid)."""
+    return f"rate({every_minutes} {'minute' if every_minutes == 1 else 'minutes'})"
 
 
 class PackageMismatchError(ValueError):
@@ -97,6 +103,7 @@ class ServiceStack(cdk.Stack):
         self._async_failures: sqs.Queue | None = None
         for spec in service_functions(service):
             self.functions[spec.name] = self._function(spec)
+        self._service_alarms()
 
     # Shared pieces ------------------------------------------------------------------------------------------
 
@@ -115,6 +122,8 @@ class ServiceStack(cdk.Stack):
         }
         if self.service == "portal":
             environment["CASELINE_PORTAL_BASE_URL"] = self.tenant.public_url
+        if self.service in MAIL_SENDERS:
+            environment["CASELINE_MAIL_FROM"] = self.tenant.mail_from
         return environment
 
     def _failure_queue(self, construct_id: str, name: str) -> sqs.Queue:
@@ -182,6 +191,10 @@ class ServiceStack(cdk.Stack):
 
     def _queue_arn(self, queue_name: str) -> str:
         return self.format_arn(service="sqs", resource=queue_name, arn_format=cdk.ArnFormat.NO_RESOURCE_NAME)
+
+    def _mail_identity_arn(self) -> str:
+        """The SES identity of the tenant's domain (created and verified in the shared stack's region)."""
+        return self.format_arn(service="ses", resource="identity", resource_name=self.tenant.domain)
 
     def _bus_arn(self) -> str:
         return self.format_arn(service="events", resource="event-bus", resource_name=self.names.event_bus())
@@ -290,6 +303,15 @@ class ServiceStack(cdk.Stack):
                     actions=["events:PutEvents"],
                     resources=[self._bus_arn()],
                     conditions={"StringEquals": {"events:source": list(spec.bus_sources)}},
+                )
+            )
+        if self.service in MAIL_SENDERS and spec.kind != "stream":
+            # Only from the tenant's own identity, and only as its one sender address.
+            statements.append(
+                iam.PolicyStatement(
+                    actions=["ses:SendEmail", "ses:SendRawEmail"],
+                    resources=[self._mail_identity_arn()],
+                    conditions={"StringEquals": {"ses:FromAddress": self.tenant.mail_from}},
                 )
             )
         statements.append(iam.PolicyStatement(actions=unscoped, resources=["*"]))
@@ -470,8 +492,8 @@ class ServiceStack(cdk.Stack):
             self,
             f"{trigger.function}-schedule",
             name=name,
-            description=f"Runs {trigger.function} every {trigger.every_minutes} minutes",
-            schedule_expression=f"rate({trigger.every_minutes} minutes)",
+            description=f"Runs {trigger.function} on {rate_expression(trigger.every_minutes)}",
+            schedule_expression=rate_expression(trigger.every_minutes),
             flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
             state="ENABLED",
             target=scheduler.CfnSchedule.TargetProperty(
@@ -496,15 +518,26 @@ class ServiceStack(cdk.Stack):
             function.metric_throttles(period=period, statistic="Sum"),
             f"{name} was throttled: its reserved concurrency ({self._reserved_concurrency(spec)}) is exhausted",
         )
-        if spec.kind == "consumer" and self.service == "automations":
-            self._alarm(
-                "sla-breaches",
-                cloudwatch.Metric(
-                    namespace=METRICS_NAMESPACE,
-                    metric_name=SLA_BREACH_METRIC,
-                    dimensions_map={"service": self.service},
-                    statistic="Sum",
-                    period=period,
-                ),
-                "Cases breached their SLA (automations' SlaBreaches metric)",
+
+    def _service_alarms(self) -> None:
+        """Business alarms on the Powertools metrics a service emits (namespace Caseline, dimension service)."""
+        if self.service != "automations":
+            return
+
+        def metric(name: str) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name=name,
+                dimensions_map={"service": self.service},
+                statistic="Sum",
+                period=cdk.Duration.minutes(5),
             )
+
+        self._alarm(
+            "sla-breaches", metric(SLA_BREACH_METRIC), "Cases breached their SLA (automations' SlaBreaches metric)"
+        )
+        self._alarm(
+            "webhook-dead-letters",
+            metric(WEBHOOK_DEAD_LETTER_METRIC),
+            "Webhook deliveries failed every attempt and were dead-lettered (automations' WebhookDeadLettered metric)",
+        )

@@ -3,7 +3,8 @@
 Built from the same specs (`caseline_common.resources`) the local stack provisions from: tables, buckets, the
 signing key, the bus, and per consumer a rule -> queue (+ DLQ). Around them what AWS needs and the laptop
 does not: customer-managed KMS keys (one per service that owns data, one for messages, one for logs, one for
-backups), S3 access logs, a backup plan, the Cognito user pool, and the alarm topic.
+backups), S3 access logs, a backup plan, the Cognito user pool, the SES identity of the tenant's domain (the
+services' mail sender) and the alarm topic.
 """
 
 import json
@@ -17,6 +18,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from caseline_common.resources import (
@@ -93,6 +95,7 @@ class TenantSharedStack(cdk.Stack):
         self._backup_plan()
         self._messaging()
         self._identity()
+        self._mail()
         self.alarm_topic = sns.Topic(
             self,
             "alarms",
@@ -391,6 +394,16 @@ class TenantSharedStack(cdk.Stack):
         self._allow_events(queue, rules)
         self.queues[consumer.id] = queue
         self.dead_letter_queues[consumer.id] = dead_letters
+
+    # Mail ---------------------------------------------------------------------------------------------------
+
+    def _mail(self) -> None:
+        """The SES identity the services send from (`Tenant.mail_from`). SES verifies it once the DKIM records in
+        the outputs are published in the domain's DNS; until then, and while the account is in the SES sandbox,
+        sending fails (docs/operations.md)."""
+        self.mail_identity = ses.EmailIdentity(self, "mail-identity", identity=ses.Identity.domain(self.tenant.domain))
+        for index, record in enumerate(self.mail_identity.dkim_records, start=1):
+            cdk.CfnOutput(self, f"MailDkim{index}", value=f"{record.name} CNAME {record.value}")
 
     # Identity -----------------------------------------------------------------------------------------------
 

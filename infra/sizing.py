@@ -98,7 +98,7 @@ elif kind == "stream":
 elif kind == "consumer":
     records = []
     for index, event in enumerate(envelopes(10)):
-        source = "caseline-command.portal" if function == "portal_commands" else "caseline.cases"
+        source = "caseline-command.portal" if function == "case_commands" else "caseline.cases"
         body = json.dumps({"version": "0", "id": new_id(), "detail-type": event.type, "source": source,
                            "account": "123456789012", "time": "2027-01-04T09:00:00Z", "region": "us-east-1",
                            "resources": [], "detail": event.model_dump(mode="json")})
@@ -181,6 +181,7 @@ def _probe_environment(service: str, function: str, endpoint: str, tenant_id: st
         "CASELINE_OIDC_ISSUER": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_sizing",
         "CASELINE_OIDC_CLIENT_IDS": json.dumps(["sizing"]),
         "CASELINE_PORTAL_BASE_URL": "https://sizing.example.org",
+        "CASELINE_MAIL_FROM": "caseline@sizing.example.org",
         "POWERTOOLS_SERVICE_NAME": service,
         "POWERTOOLS_METRICS_NAMESPACE": "Caseline",
         "POWERTOOLS_LOG_LEVEL": "WARNING",

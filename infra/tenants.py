@@ -130,6 +130,11 @@ class Tenant(BaseModel):
     def public_url(self) -> str:
         return f"https://{self.domain}"
 
+    @property
+    def mail_from(self) -> str:
+        """The sender of the e-mails the services send with SES (its domain is the SES identity)."""
+        return f"caseline@{self.domain}"
+
 
 class RegistryError(ValueError):
     """The registry cannot be read or is invalid; the message says where."""

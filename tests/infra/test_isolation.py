@@ -10,6 +10,7 @@ from tests.infra.conftest import Synthesized, resources
 
 # The only actions allowed on Resource "*": AWS offers no resource-level permission for them.
 UNSCOPED_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "dynamodb:ListStreams"}
+SES_SEND_ACTIONS = {"ses:SendEmail", "ses:SendRawEmail"}
 
 
 def _markers(tenant: Tenant) -> list[str]:
@@ -63,10 +64,11 @@ def test_every_iam_statement_is_scoped_to_the_tenants_own_resources(
             for kind in ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"):
                 for name, body in resources(template, kind).items():
                     for statement in body["Properties"]["PolicyDocument"]["Statement"]:
-                        _check_statement(tenant_id, template, f"{stack.stack_name}/{name}", statement)
+                        _check_statement(registry.get(tenant_id), template, f"{stack.stack_name}/{name}", statement)
 
 
-def _check_statement(tenant_id: str, template: dict[str, Any], where: str, statement: dict[str, Any]) -> None:
+def _check_statement(tenant: Tenant, template: dict[str, Any], where: str, statement: dict[str, Any]) -> None:
+    tenant_id = tenant.id
     assert statement["Effect"] == "Allow", where
     actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
     targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
@@ -79,7 +81,11 @@ def _check_statement(tenant_id: str, template: dict[str, Any], where: str, state
         own_import = f'"caseline-{tenant_id}-shared:' in text
         refs = _find(target, "Ref") + [attribute[0] for attribute in _find(target, "Fn::GetAtt")]
         own_resource = any(ref in template["Resources"] for ref in refs)
-        assert own_name or own_import or own_resource, f"{where}: {actions} on {text}"
+        # The SES identity is named by the tenant's domain, which the registry keeps unique per tenant.
+        own_identity = f':identity/{tenant.domain}"' in text and set(actions) <= SES_SEND_ACTIONS
+        if own_identity:
+            assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": tenant.mail_from}}, where
+        assert own_name or own_import or own_resource or own_identity, f"{where}: {actions} on {text}"
 
 
 def _find(node: Any, function: str) -> list[Any]:

@@ -7,10 +7,11 @@ must be the same, and an event put on the deployed bus must reach the deployed q
 
 What moto's CloudFormation cannot create is left out of the deployed copy, by type, and the test insists on
 exactly this list: Cognito (not implemented), AWS Backup (not implemented), bucket/queue/topic policies (not
-implemented), the EventBridge archive (moto passes its pattern as an object where its model wants a string).
-The stack's Outputs (exports for the service stacks) go too, since several name Cognito resources. moto also
-ignores TTL, PITR, versioning and public-access blocks: test_synth.py asserts those on the template. The
-service stacks (Lambda, event source mappings, Scheduler) and the API stack are not deployed here.
+implemented), the SES identity (not implemented), the EventBridge archive (moto passes its pattern as an object
+where its model wants a string). The stack's Outputs (exports for the service stacks) go too, since several name
+Cognito resources. moto also ignores TTL, PITR, versioning and public-access blocks: test_synth.py asserts those
+on the template. The service stacks (Lambda, event source mappings, Scheduler) and the API stack are not
+deployed here.
 """
 
 import json
@@ -45,6 +46,7 @@ NOT_DEPLOYED_IN_MOTO = {
     "AWS::Events::Archive",
     "AWS::S3::BucketPolicy",
     "AWS::SNS::Subscription",
+    "AWS::SES::EmailIdentity",
     "AWS::SNS::TopicPolicy",
     "AWS::SQS::QueuePolicy",
 }
@@ -263,18 +265,29 @@ def test_an_event_on_the_deployed_bus_reaches_the_queues_its_rules_select(
     aws, _ = deployed
     event = {"event_id": "01J0000000000000000000TEST", "type": "case.opened", "case_id": "01J00000000000000000000CASE"}
     command = {"event_id": "01J0000000000000000000CMND", "type": "portal.message_posted", "case_id": "x"}
+    rule_command = {"event_id": "01J0000000000000000000RULE", "type": "automation.set_fields", "case_id": "x"}
     response = aws.events().put_events(
         Entries=[
             {"EventBusName": NAMES.event_bus(), "Source": "caseline.cases", "DetailType": "case.opened",
              "Detail": json.dumps(event)},
             {"EventBusName": NAMES.event_bus(), "Source": "caseline-command.portal",
              "DetailType": "portal.message_posted", "Detail": json.dumps(command)},
+            {"EventBusName": NAMES.event_bus(), "Source": "caseline-command.automations",
+             "DetailType": "automation.set_fields", "Detail": json.dumps(rule_command)},
         ]
     )  # fmt: skip
     assert response["FailedEntryCount"] == 0
     for consumer in CONSUMERS:
         received = _receive(aws, NAMES.queue(consumer), wait_seconds=2)
-        assert len(received) == 1, (consumer.id, received)
-        expected = command if consumer.service == "cases" else event
-        assert received[0]["detail"] == expected
-        assert received[0]["account"]  # the whole event, as EventBridge delivers it
+        if consumer.service == "cases":  # commands only, from the portal and from automation rules
+            while len(received) < 2:
+                more = _receive(aws, NAMES.queue(consumer), wait_seconds=2)
+                assert more, (consumer.id, received)
+                received += more
+            assert sorted(message["detail"]["event_id"] for message in received) == sorted(
+                [command["event_id"], rule_command["event_id"]]
+            )
+        else:
+            assert len(received) == 1, (consumer.id, received)
+            assert received[0]["detail"] == event
+        assert all(message["account"] for message in received)  # the whole event, as EventBridge delivers it

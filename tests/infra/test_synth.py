@@ -16,8 +16,9 @@ from caseline_common.resources import (
 )
 from caseline_common.tenant import StaffRole
 
-from infra.functions import all_functions, service_functions
+from infra.functions import MAIL_SENDERS, all_functions, service_functions
 from infra.package import LambdaPackage
+from infra.service_stack import rate_expression
 from infra.tenants import TenantRegistry
 from tests.infra.conftest import Synthesized, resources
 
@@ -225,7 +226,10 @@ def test_schedules_run_their_function_at_the_spec_rate_with_a_dead_letter_queue(
     for schedule in SCHEDULES:
         template = assembly.template(TENANT, schedule.service)
         (found,) = resources(template, "AWS::Scheduler::Schedule").values()
-        assert found["Properties"]["ScheduleExpression"] == f"rate({schedule.every_minutes} minutes)"
+        expression = found["Properties"]["ScheduleExpression"]
+        assert expression == rate_expression(schedule.every_minutes)
+        plural = "" if schedule.every_minutes == 1 else "s"
+        assert expression == f"rate({schedule.every_minutes} minute{plural})"
         assert "DeadLetterConfig" in found["Properties"]["Target"]
 
 
@@ -245,10 +249,13 @@ def test_alarms_watch_dead_letters_errors_throttles_the_stream_and_sla_breaches(
         assert alarms[f"caseline-demo-{consumer.id}-dlq-depth"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
     assert alarms["caseline-demo-outbox-publisher-iterator-age"]["MetricName"] == "IteratorAge"
     assert "caseline-demo-cases-stream-failures" in alarms
-    assert "caseline-demo-timeline-async-failures" in alarms
-    assert len(alarms) == 2 * len(all_functions()) + len(CONSUMERS) + 6  # as infra/cost.py counts them
-    sla = alarms["caseline-demo-sla-breaches"]
-    assert (sla["Namespace"], sla["MetricName"]) == ("Caseline", "SlaBreaches")
+    for service in {schedule.service for schedule in SCHEDULES}:
+        assert f"caseline-demo-{service}-async-failures" in alarms
+    assert len(alarms) == 2 * len(all_functions()) + len(CONSUMERS) + 8  # as infra/cost.py counts them
+    for name, metric in (("sla-breaches", "SlaBreaches"), ("webhook-dead-letters", "WebhookDeadLettered")):
+        alarm = alarms[f"caseline-demo-{name}"]
+        assert (alarm["Namespace"], alarm["MetricName"]) == ("Caseline", metric)
+        assert alarm["Dimensions"] == [{"Name": "service", "Value": "automations"}]
     assert "caseline-demo-api-5xx" in alarms
     assert all(alarm["AlarmActions"] for alarm in alarms.values())
 
@@ -337,3 +344,29 @@ def _resource_paths(api: dict[str, Any]) -> dict[str, str]:
     for logical_id in found:
         path_of(logical_id)
     return paths
+
+
+def test_mail_senders_send_only_from_the_tenants_ses_identity(
+    assembly: Synthesized, shared: dict[str, Any], registry: TenantRegistry
+) -> None:
+    tenant = registry.get(TENANT)
+    _one(shared, "AWS::SES::EmailIdentity", EmailIdentity=tenant.domain)
+    for service in SERVICES:
+        template = assembly.template(TENANT, service)
+        for function in resources(template, "AWS::Lambda::Function").values():
+            variables = function["Properties"]["Environment"]["Variables"]
+            assert variables.get("CASELINE_MAIL_FROM") == (tenant.mail_from if service in MAIL_SENDERS else None)
+        sends = [
+            statement
+            for policy in resources(template, "AWS::IAM::ManagedPolicy").values()
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+            if "ses:SendEmail" in json.dumps(statement["Action"])
+        ]
+        if service not in MAIL_SENDERS:
+            assert not sends, service
+            continue
+        assert len(sends) == len(service_functions(service))
+        for statement in sends:
+            assert statement["Action"] == ["ses:SendEmail", "ses:SendRawEmail"]
+            assert f":identity/{tenant.domain}" in json.dumps(statement["Resource"])
+            assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": tenant.mail_from}}
