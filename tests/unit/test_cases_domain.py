@@ -251,7 +251,7 @@ class InMemoryCasesRepository:
         self.outbox.append(change.event)
         self._store_claim(claim)
 
-    def add_comment(self, comment: Any, event: EventEnvelope, claim: Any) -> None:
+    def add_comment(self, comment: Any, event: EventEnvelope, claim: Any, case: Any) -> None:
         self._check_claim(claim)
         self.comments.append(comment)
         self.outbox.append(event)
