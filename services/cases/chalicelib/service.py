@@ -27,7 +27,7 @@ from caseline_common.errors import (
     PreconditionFailedError,
 )
 from caseline_common.pagination import Page
-from caseline_common.tenant import StaffRole, TenantContext
+from caseline_common.tenant import READERS, StaffRole, TenantContext
 from pydantic import BaseModel, Field
 
 from .domain.cases import (
@@ -357,14 +357,14 @@ class CasesService:
         return draft
 
     def get_template(self, context: TenantContext, key: str) -> PublishedTemplate:
-        self._require(context, StaffRole.ADMIN, StaffRole.STAFF)
+        self._require(context, *READERS)
         template = self._repository.latest_template(key)
         if template is None:
             raise NotFoundError(f"No template {key}.")
         return template
 
     def get_template_version(self, context: TenantContext, key: str, version: int) -> PublishedTemplate:
-        self._require(context, StaffRole.ADMIN, StaffRole.STAFF)
+        self._require(context, *READERS)
         template = self._repository.template_version(key, version)
         if template is None:
             raise NotFoundError(f"No version {version} of template {key}.")
@@ -373,11 +373,11 @@ class CasesService:
     def list_template_versions(
         self, context: TenantContext, key: str, *, limit: int, cursor: str | None
     ) -> Page[PublishedTemplate]:
-        self._require(context, StaffRole.ADMIN, StaffRole.STAFF)
+        self._require(context, *READERS)
         return self._repository.list_template_versions(key, limit=limit, cursor=cursor)
 
     def list_templates(self, context: TenantContext, *, limit: int, cursor: str | None) -> Page[TemplateSummary]:
-        self._require(context, StaffRole.ADMIN, StaffRole.STAFF)
+        self._require(context, *READERS)
         return self._repository.list_templates(limit=limit, cursor=cursor)
 
     def diff_template(self, context: TenantContext, key: str, before: int, after: int) -> TemplateDiff:
@@ -421,7 +421,7 @@ class CasesService:
 
     def _case(self, context: TenantContext, case_id: str) -> tuple[CaseSnapshot, PublishedTemplate, CaseAccess]:
         if not context.principal.external:  # externals come only from portal commands; their role decides
-            self._require(context, StaffRole.ADMIN, StaffRole.STAFF)
+            self._require(context, *READERS)
         case = self._repository.get_case(case_id)
         if case is None or case.tenant_id != context.tenant_id:
             raise NotFoundError(f"No case {case_id}.")
@@ -470,7 +470,7 @@ class CasesService:
         self, context: TenantContext, case_filter: CaseFilter, *, limit: int, cursor: str | None
     ) -> Page[CaseSnapshot]:
         """Cases the caller may see. For non-admins, cases they may not see are left out of the page."""
-        self._require(context, StaffRole.ADMIN, StaffRole.STAFF)
+        self._require(context, *READERS)
         page = self._repository.list_cases(case_filter, limit=limit, cursor=cursor)
         visible = []
         for case in page.items:

@@ -15,6 +15,14 @@ from .contracts import (
 from .errors import ForbiddenError, NotFoundError
 from .tenant import Principal, StaffRole
 
+# What a tenant viewer holds on every case: reading, nothing else.
+VIEWER_ROLE = RoleDefinition(
+    key="viewer",
+    name="Viewer",
+    permissions=[Permission.VIEW, Permission.DOCUMENT_VIEW],
+    fields={"*": FieldAccess.VIEW},
+)
+
 
 @dataclass(frozen=True)
 class CaseAccess:
@@ -54,6 +62,8 @@ def roles_held(template: TemplateDefinition, participants: Iterable[Participant]
         return CaseAccess(admin=False, roles=tuple(role for role in template.roles if role.key in held))
     if principal.has_any(StaffRole.ADMIN):
         return CaseAccess(admin=True, roles=tuple(template.roles))
+    if principal.has_any(StaffRole.VIEWER) and not principal.has_any(StaffRole.STAFF):
+        return CaseAccess(admin=False, roles=(VIEWER_ROLE,))
     held = {p.role for p in participants if p.kind is ParticipantKind.INTERNAL and p.user_id == principal.subject}
     roles = tuple(role for role in template.roles if role.key in held or principal.groups & set(role.groups))
     return CaseAccess(admin=False, roles=roles)

@@ -425,6 +425,15 @@ class Decision(Contract):
     template_version: int = Field(description="The template version whose policy applied.")
 
 
+class StageVisit(Contract):
+    """A stage the case has left: how long it stayed, and whether it overran the stage's SLA."""
+
+    stage: str
+    entered_at: datetime
+    due_at: datetime | None = None
+    left_at: datetime
+
+
 class DocumentRequest(Contract):
     id: str
     document_type: str
@@ -446,8 +455,10 @@ class CaseSnapshot(Contract):
     stage: str
     stage_entered_at: datetime
     stage_due_at: datetime | None = Field(default=None, description="When the stage's SLA runs out.")
+    stage_history: list[StageVisit] = Field(default_factory=list, description="Stages left, oldest first.")
     status: CaseStatus
     status_reason: str | None = None
+    closed_at: datetime | None = Field(default=None, description="When it was closed or cancelled.")
     assigned_role: str | None = Field(default=None, description="The role expected to pick the case up.")
     requests: list["DocumentRequest"] = Field(
         default_factory=list, description="Documents asked of external participants."

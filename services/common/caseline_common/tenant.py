@@ -13,6 +13,11 @@ class StaffRole(StrEnum):
 
     ADMIN = "caseline-admins"
     STAFF = "caseline-staff"
+    VIEWER = "caseline-viewers"  # reads every case of the tenant, changes nothing
+
+
+# Who may read cases, templates and timelines.
+READERS = (StaffRole.ADMIN, StaffRole.STAFF, StaffRole.VIEWER)
 
 
 class Principal(BaseModel):

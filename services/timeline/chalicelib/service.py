@@ -10,7 +10,7 @@ from caseline_common.chain import GENESIS_HASH, Anchor, Link, Verification, link
 from caseline_common.envelope import EventEnvelope, new_id
 from caseline_common.errors import ConflictError, ForbiddenError, NotFoundError
 from caseline_common.pagination import Page
-from caseline_common.tenant import StaffRole, TenantContext
+from caseline_common.tenant import READERS, StaffRole, TenantContext
 from pydantic import BaseModel
 
 from .domain.timeline import CLOSING_EVENT_TYPES, Order, TimelineEntry, TimelineFilter, render_history
@@ -176,7 +176,7 @@ class TimelineService:
         limit: int,
         cursor: str | None,
     ) -> Page[TimelineEntry]:
-        self._require(context, StaffRole.ADMIN, StaffRole.STAFF)
+        self._require(context, *READERS)
         page = self._repository.page(case_id, timeline_filter, order=order, limit=limit, cursor=cursor)
         if not page.items and cursor is None and (not timeline_filter.active or self._repository.head(case_id) is None):
             raise NotFoundError(f"No timeline for case {case_id}.")  # unknown and invisible cases answer alike
@@ -189,11 +189,11 @@ class TimelineService:
         return links
 
     def verify(self, context: TenantContext, case_id: str) -> Verification:
-        self._require(context, StaffRole.ADMIN, StaffRole.STAFF)
+        self._require(context, *READERS)
         return verify_chain(self._links(case_id), self._anchors.latest(case_id))
 
     def export(self, context: TenantContext, case_id: str) -> bytes:
-        self._require(context, StaffRole.ADMIN, StaffRole.STAFF)
+        self._require(context, *READERS)
         links = self._links(case_id)
         anchor = self._anchors.latest(case_id)
         verification = verify_chain(links, anchor)
@@ -214,7 +214,7 @@ class TimelineService:
         )
 
     def signing_key(self, context: TenantContext) -> SigningKey:
-        self._require(context, StaffRole.ADMIN, StaffRole.STAFF)
+        self._require(context, *READERS)
         return SigningKey(key_id=self._signer.key_id, public_key_pem=self._signer.public_key_pem())
 
     # erasure

@@ -27,6 +27,7 @@ from caseline_common.contracts import (
     PublishedTemplate,
     RoleKind,
     StageDefinition,
+    StageVisit,
     Task,
     TaskStatus,
     TemplateDefinition,
@@ -46,6 +47,7 @@ MAX_PARTICIPANTS = 50  # each internal one is a membership item in every change'
 MAX_TASKS = 500
 MAX_DOCUMENT_VERSIONS = 500
 MAX_DECISIONS = 200
+MAX_STAGE_VISITS = 200  # the oldest visits give way: insight needs recent history, not all of it
 
 # Text a person writes: surrounding whitespace is dropped, and what remains may not be empty.
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -518,7 +520,14 @@ class CaseWork:
             stage=target.key,
             stage_entered_at=self.now,
             stage_due_at=_due(self.now, target.sla, definition),
+            stage_history=[*self.case.stage_history[-(MAX_STAGE_VISITS - 1) :], self._visit_ending()],
             tasks=[*self.case.tasks, *created],
+        )
+
+    def _visit_ending(self) -> StageVisit:
+        case = self.case
+        return StageVisit(
+            stage=case.stage, entered_at=case.stage_entered_at, due_at=case.stage_due_at, left_at=self.now
         )
 
     # status
@@ -563,7 +572,8 @@ class CaseWork:
         data: dict[str, Any] = {"before": self.case.status.value, "after": status.value, "reason": reason}
         if overridden:
             data["overridden"] = overridden
-        return self._change(event_type, data, shown=True, status=status, status_reason=reason)
+        closed_at = self.now if status is not CaseStatus.OPEN else None
+        return self._change(event_type, data, shown=True, status=status, status_reason=reason, closed_at=closed_at)
 
     def assign(self, request: AssignRequest) -> Change:
         self._require_open()
