@@ -27,6 +27,8 @@ from rich.table import Table
 from caseline.local.stack import LocalStack, StackOptions
 from caseline.paths import COMMON_DIR, SERVICES_DIR
 
+from .automations import automations
+
 ROUNDS = 200
 IMPORT_RUNS = 7
 LAG_SAMPLES = 40
@@ -383,6 +385,7 @@ def main() -> None:
         portal_page(stack)
         timeline_ingestion(stack)
         verification_times(stack)
+        automations(stack)  # last: it moves the stack's clock
     console.print(json.dumps({"python": sys.version.split()[0]}))
 
 

@@ -6,6 +6,7 @@ attempt planned, and the dry run shows exactly what a real run would do.
 
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from caseline_common.calendar import deadline
@@ -29,7 +30,7 @@ from caseline_common.contracts import (
 )
 from caseline_common.envelope import EventEnvelope
 from caseline_common.patterns import PatternError, matches
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, Field
 
@@ -181,6 +182,12 @@ def email_recipients(template: TemplateDefinition, case: CaseSnapshot, action: S
     return sorted({p.email for p in case.participants if p.role == role.key and p.email})
 
 
+@lru_cache(maxsize=1024)
+def _compiled(text: str) -> Template:
+    """Compiling is most of the cost of rendering; a template's texts are few and never change."""
+    return _MAIL_TEMPLATES.from_string(text)
+
+
 def render_mail(case: CaseSnapshot, event: EventEnvelope, action: SendEmailAction) -> tuple[str, str]:
     """Subject and body with `{{ case.title }}`, `{{ fields.<key> }}` and `{{ event.type }}` filled in."""
     variables = {
@@ -189,8 +196,8 @@ def render_mail(case: CaseSnapshot, event: EventEnvelope, action: SendEmailActio
         "event": {"type": event.type, "data": event.data, "occurred_at": event.occurred_at.isoformat()},
     }
     try:
-        subject = _MAIL_TEMPLATES.from_string(action.subject).render(variables)
-        body = _MAIL_TEMPLATES.from_string(action.body).render(variables)
+        subject = _compiled(action.subject).render(variables)
+        body = _compiled(action.body).render(variables)
     except (TemplateError, ArithmeticError, TypeError, ValueError) as error:  # the case's data can break it
         raise _CannotRun(f"the e-mail text does not render: {error}") from None
     return " ".join(subject.split()), body
