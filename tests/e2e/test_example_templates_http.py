@@ -1,4 +1,5 @@
-"""Each example template's main path, over real HTTP against the local stack: publish the template, open a
+"""Each example template's main path, over real HTTP against the local stack: publish the template (without
+its automation rules), open a
 case, and at every stage first see the forward move (or the close) refused with exactly the unmet criteria
 the unit driver expects, then satisfy them (fields, tasks, documents uploaded to the emulator's S3, decisions,
 the external participant) and move on, until the case closes. Its timeline then lists every change, in
@@ -203,8 +204,11 @@ class HttpDriver:
 
 
 def publish_copy(client: httpx.Client, name: str) -> TemplateDefinition:
-    """Publishes the example under a key of its own, so other tests on the shared stack cannot interfere."""
-    template = {**document(name), "key": f"{name}-{uuid.uuid4().hex[:8]}"}
+    """Publishes the example under a key of its own, so other tests on the shared stack cannot interfere, and
+    without its automation rules: this path is what people do, step by step and version by version, while
+    what the rules add to it is tested on its own (tests/integration/test_automations.py and
+    tests/e2e/test_automations_insurance.py)."""
+    template = {**document(name), "key": f"{name}-{uuid.uuid4().hex[:8]}", "rules": []}
     response = client.post("/templates", json=template)
     assert response.status_code == 201, response.text
     published = response.json()
