@@ -66,6 +66,7 @@ def dev(
     token = stack.staff_token()
     console.print(
         Panel.fit(
+            f"[bold]Console[/bold]    {stack.url}/console/  (sign in as admin, agent or viewer)\n"
             f"[bold]API[/bold]        {stack.url}\n"
             f"[bold]API docs[/bold]   {stack.url}/docs\n"
             f"[bold]OpenAPI[/bold]    {stack.url}/openapi.json\n"

@@ -22,6 +22,7 @@ from caseline_common.runtime import API_VERSION
 from chalice.config import Config
 from chalice.local import LocalGateway, RouteMatcher
 
+from .console import CONSOLE_PREFIX, TOKEN_PATH, console_config, console_file, dev_token
 from .idp import DevIdentityProvider
 from .loader import LoadedService
 from .mailbox import MAILBOX_PATH, Mailbox, mailbox_json, mailbox_page
@@ -92,8 +93,9 @@ class LocalApi:
     def handle(
         self, method: str, target: str, headers: Mapping[str, str], body: bytes | None
     ) -> tuple[int, dict[str, Any], bytes]:
-        path = urlparse(target).path
-        local = self._local_page(method, path)
+        parsed = urlparse(target)
+        path = parsed.path
+        local = self._local_page(method, path, parsed.query)
         if local is not None:
             return local
         if body is not None and len(body) > API_GATEWAY_MAX_BODY:
@@ -138,9 +140,16 @@ class LocalApi:
             return 200, {**headers, "Content-Type": "application/json"}, mailbox_json(mails)
         return 200, {**headers, "Content-Type": "text/html; charset=utf-8"}, mailbox_page(mails).encode()
 
-    def _local_page(self, method: str, path: str) -> tuple[int, dict[str, str], bytes] | None:
+    def _local_page(self, method: str, path: str, query: str = "") -> tuple[int, dict[str, str], bytes] | None:
         if method != "GET":
             return None
+        if path in ("/console", CONSOLE_PREFIX) or path.startswith(CONSOLE_PREFIX):
+            if path == f"{CONSOLE_PREFIX}config.json":
+                return 200, {"Content-Type": "application/json", "Cache-Control": "no-store"}, console_config()
+            found = console_file("/console/index.html" if path == "/console" else path)
+            return found or _problem(404, "Not found", f"No console file {path}.")
+        if path == TOKEN_PATH:
+            return dev_token(self._idp, query) or _problem(404, "Not found", "No such development user.")
         if path == "/openapi.json":
             return 200, {"Content-Type": "application/json"}, json.dumps(self.openapi()).encode()
         if path == f"{IDP_PREFIX}/.well-known/jwks.json":
@@ -171,7 +180,8 @@ _DOCS_PAGE = """<!doctype html>
 _INDEX_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Caseline (local)</title></head>
 <body><h1>Caseline, running locally</h1>
-<ul><li><a href="/docs">Interactive API docs</a></li><li><a href="/openapi.json">OpenAPI 3.1 document</a></li>
+<ul><li><a href="/console/">Staff console</a></li>
+<li><a href="/docs">Interactive API docs</a></li><li><a href="/openapi.json">OpenAPI 3.1 document</a></li>
 <li><a href="/health/cases">Health of the cases service</a></li>
 <li><a href="/_dev/mailbox">Mailbox: e-mail sent locally</a></li></ul></body></html>"""
 

@@ -1,0 +1,80 @@
+"""The staff console as the local gateway serves it: its static files, its configuration, and the
+development sign-in (a user picker whose tokens come from the development issuer).
+
+In AWS the same files are served from S3 behind CloudFront, and `config.json` names Cognito's hosted UI.
+"""
+
+import json
+import mimetypes
+import os
+from dataclasses import dataclass
+from urllib.parse import parse_qs
+
+from caseline_common.tenant import StaffRole
+
+from ..paths import ROOT
+from .idp import DevIdentityProvider
+
+CONSOLE_DIR = ROOT / "console"
+CONSOLE_PREFIX = "/console/"
+TOKEN_PATH = "/_dev/console/token"  # noqa: S105 - a path, not a secret
+
+
+@dataclass(frozen=True)
+class DevUser:
+    id: str
+    label: str
+    email: str
+    groups: tuple[str, ...]
+
+
+DEV_USERS = (
+    DevUser(
+        "admin", "Dana Admin (administrator)", "dana.admin@demo.caseline.local", (StaffRole.ADMIN, StaffRole.STAFF)
+    ),
+    DevUser("agent", "Sam Agent (case worker)", "sam.agent@demo.caseline.local", (StaffRole.STAFF,)),
+    DevUser("viewer", "Vic Viewer (read only)", "vic.viewer@demo.caseline.local", (StaffRole.VIEWER,)),
+)
+
+
+def _security_headers() -> dict[str, str]:
+    # Uploads go by presigned POST straight to the bucket, which locally is the emulator's endpoint.
+    storage = os.environ.get("CASELINE_AWS_ENDPOINT_URL", "")
+    return {
+        "Content-Security-Policy": (
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            f"connect-src 'self' {storage}; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+        ).replace("  ", " "),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }
+
+
+def console_file(path: str) -> tuple[int, dict[str, str], bytes] | None:
+    """A file of the console, or None when there is none (the gateway answers 404)."""
+    relative = path.removeprefix(CONSOLE_PREFIX) or "index.html"
+    asset = (CONSOLE_DIR / relative).resolve()
+    if not asset.is_relative_to(CONSOLE_DIR.resolve()) or not asset.is_file():
+        return None
+    content_type = mimetypes.guess_type(asset.name)[0] or "application/octet-stream"
+    if content_type.startswith("text/") or asset.suffix in (".js", ".json", ".svg"):
+        content_type = f"{'text/javascript' if asset.suffix == '.js' else content_type}; charset=utf-8"
+    headers = {**_security_headers(), "Content-Type": content_type, "Cache-Control": "no-cache"}
+    return 200, headers, asset.read_bytes()
+
+
+def console_config() -> bytes:
+    """Where the API is and how to sign in: locally the same origin and the development user picker."""
+    users = [{"id": user.id, "label": user.label} for user in DEV_USERS]
+    return json.dumps({"api": "", "auth": {"mode": "dev", "token_url": TOKEN_PATH, "users": users}}).encode()
+
+
+def dev_token(idp: DevIdentityProvider, query: str) -> tuple[int, dict[str, str], bytes] | None:
+    """A token for one of the development users, as the hosted UI would give after sign-in."""
+    wanted = parse_qs(query).get("user", [""])[0]
+    user = next((user for user in DEV_USERS if user.id == wanted), None)
+    if user is None:
+        return None
+    token = idp.issue(subject=f"dev-{user.id}", email=user.email, groups=[str(group) for group in user.groups])
+    body = {"id_token": token, "user": {"id": user.id, "label": user.label, "email": user.email}}
+    return 200, {"Content-Type": "application/json", "Cache-Control": "no-store"}, json.dumps(body).encode()

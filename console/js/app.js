@@ -1,0 +1,70 @@
+// The console's shell: configuration, sign-in, navigation, and the view for the current route.
+import { configureApi } from "./api.js";
+import { session } from "./auth.js";
+import { currentRoute, navigate, route } from "./router.js";
+import { clear, h, problemBox } from "./ui.js";
+import * as board from "./views/board.js";
+import * as caseView from "./views/case.js";
+import * as cases from "./views/cases.js";
+import * as insight from "./views/insight.js";
+import * as signin from "./views/signin.js";
+import * as tasks from "./views/tasks.js";
+import * as templates from "./views/templates.js";
+
+const main = document.getElementById("view");
+
+for (const module of [board, cases, tasks, caseView, templates, insight]) module.register(route);
+route("/", async () => navigate("#/board"));
+
+function renderChrome(user) {
+  document.getElementById("nav").hidden = !user;
+  document.getElementById("user").hidden = !user;
+  document.getElementById("user-name").textContent = user ? `${user.email} · ${user.role}` : "";
+  for (const item of document.querySelectorAll("[data-admin-only]")) item.hidden = user?.role !== "admin";
+}
+
+async function render() {
+  const user = session.user();
+  renderChrome(user);
+  if (!user) {
+    await signin.render(main);
+    return;
+  }
+  const found = currentRoute();
+  for (const link of document.querySelectorAll("[data-nav]")) {
+    if (found?.nav === link.dataset.nav) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  if (!found) {
+    clear(main).append(h("h1", {}, "Not found"), h("p", {}, "There is no such page."), h("a", { href: "#/board" }, "Go to the board"));
+    return;
+  }
+  if (found.adminOnly && user.role !== "admin") {
+    clear(main).append(h("h1", {}, "Not for your role"),
+      h("p", {}, "Only administrators may build templates. Ask one of them to change a template for you."));
+    return;
+  }
+  try {
+    await found.view(main, found.params, found.query, user);
+  } catch (problem) {
+    clear(main).append(h("h1", {}, "This page could not be shown"), problemBox(problem));
+  }
+  main.focus({ preventScroll: true });
+}
+
+async function start() {
+  const config = await (await fetch("config.json", { cache: "no-store" })).json();
+  configureApi(config.api);
+  session.configure(config.auth);
+  try {
+    await session.finishHostedSignIn();
+  } catch (error) {
+    clear(main).append(problemBox({ title: "Sign-in failed", detail: error.message }));
+  }
+  session.onChange(render);
+  document.getElementById("sign-out").addEventListener("click", () => session.signOut());
+  window.addEventListener("hashchange", render);
+  await render();
+}
+
+start();
