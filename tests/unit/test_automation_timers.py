@@ -236,14 +236,16 @@ def test_leaving_the_stage_keeps_its_fired_timers_and_cancels_the_others(timers:
     assert ids(changes.cancel) == [f"{STAGE_VISIT}:sla", "task:t1:due"]
 
 
-def test_closing_the_case_cancels_every_timer_fired_and_custom_too(timers: ModuleType) -> None:
+def test_closing_the_case_cancels_every_pending_timer_and_keeps_what_fired(timers: ModuleType) -> None:
+    """What fired stays on record, so reopening the case does not fire it a second time."""
     existing = [*running(timers, case(tasks=(task("t1"),)), fired=(f"{STAGE_VISIT}:warning",)), custom(timers)]
 
     for status in (CaseStatus.CLOSED, CaseStatus.CANCELLED):
         changes = timers.reconcile(case(version=2, status=status, tasks=(task("t1"),)), existing, correlation_id="c")
 
         assert changes.start == []
-        assert changes.cancel == existing
+        assert changes.cancel == [timer for timer in existing if timer.fired_at is None]
+        assert f"{STAGE_VISIT}:warning" not in ids(changes.cancel)
 
 
 def test_custom_timers_are_kept_while_the_case_is_open(timers: ModuleType) -> None:

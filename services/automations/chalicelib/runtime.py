@@ -35,7 +35,7 @@ def webhook_service() -> WebhookService:
     settings = runtime.settings
     return WebhookService(
         DynamoWebhookStore(runtime.aws.dynamodb(), settings.automations_table),
-        UrllibWebhookSender(),
+        UrllibWebhookSender(allow_loopback=settings.allow_insecure_webhooks),
         clock=utc_now,
         new_id=new_id,
         allow_insecure_urls=settings.allow_insecure_webhooks,

@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from caseline_common.access import visible_case
+from caseline_common.adapters.mail import MailRefusedError
 from caseline_common.automation_commands import ACTION_COMMANDS, AutomationCommand
 from caseline_common.consumer import StatefulEvent
 from caseline_common.contracts import (
@@ -24,13 +26,21 @@ from caseline_common.contracts import (
     TemplateDefinition,
 )
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope, derived_id
-from caseline_common.errors import DomainError, FieldIssue, ForbiddenError, InvalidInputError, NotFoundError
+from caseline_common.errors import (
+    DomainError,
+    FieldIssue,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+    UnavailableError,
+)
 from caseline_common.pagination import Page
-from caseline_common.tenant import StaffRole, TenantContext
+from caseline_common.patterns import check as check_pattern
+from caseline_common.tenant import READERS, StaffRole, TenantContext
 from pydantic import BaseModel, Field
 
 from .adapters.dynamo import RUN_RETENTION_SECONDS
-from .domain.rules import PlannedAction, RuleDecision, Verdict, decide, timer_due
+from .domain.rules import PlannedAction, RuleDecision, Verdict, decide, timer_due, triggered
 from .domain.runs import ActionOutcome, AutomationRun
 from .domain.timers import Timer, TimerKind, reconcile
 
@@ -43,6 +53,10 @@ class TemplateNotKnownError(Exception):
 
 class AutomationsStore(Protocol):
     def save_template(self, template: PublishedTemplate) -> None: ...
+
+    def save_case(self, case: CaseSnapshot) -> None: ...
+
+    def case(self, case_id: str) -> CaseSnapshot | None: ...
 
     def template(self, key: str, version: int) -> PublishedTemplate | None: ...
 
@@ -68,7 +82,9 @@ class AutomationsStore(Protocol):
 
 
 class Bus(Protocol):
-    def publish(self, events: Sequence[EventEnvelope], *, command: bool = False) -> None: ...
+    def publish(
+        self, events: Sequence[EventEnvelope], *, command: bool = False, case: CaseSnapshot | None = None
+    ) -> None: ...
 
 
 class Mailer(Protocol):
@@ -146,17 +162,40 @@ class AutomationsService:
             self._store.save_template(published)
             return []
         self._webhooks.enqueue_event(event)
-        if event.case_id is None or event.case is None:
+        if event.case_id is None:
             return []
+        if event.case is None:
+            return self._runs_without_state(event)
         case = event.case
         template = self._store.template(case.template_key, case.template_version)
         if template is None:
             raise TemplateNotKnownError(f"template {case.template_key} v{case.template_version} not received yet")
+        self._store.save_case(case)
         self._keep_timers(case, event)
         return [
             self._run(template, case, event, decision)
             for decision in decide(template.definition, case, event, max_depth=self._max_depth)
         ]
+
+    def _runs_without_state(self, event: EventEnvelope) -> list[AutomationRun]:
+        """An event that came without its case (too large for the bus entry): the rules it triggers are
+        recorded as failed, so the team sees what did not run, rather than nothing."""
+        known = self._store.case(str(event.case_id))
+        template = self._store.template(known.template_key, known.template_version) if known else None
+        if known is None or template is None:
+            return []
+        failed = [
+            RuleDecision(
+                rule=rule.key,
+                name=rule.name,
+                verdict=Verdict.FAILED,
+                condition=None,
+                error="The event came without the case (too large for the event bus), so the rule could not run.",
+            )
+            for rule in template.definition.rules
+            if triggered(rule, event)
+        ]
+        return [self._run(template, known, event, decision) for decision in failed]
 
     def _keep_timers(self, case: CaseSnapshot, event: EventEnvelope) -> None:
         changes = reconcile(case, self._store.timers(case.id), correlation_id=event.correlation_id)
@@ -188,7 +227,7 @@ class AutomationsService:
             outcomes=outcomes,
         )
         self._store.save_run(run, int(time.time()) + RUN_RETENTION_SECONDS)
-        self._bus.publish([self._ran_event(rule, event, run)])
+        self._bus.publish([self._ran_event(rule, event, run)], case=case)  # rules may run on runs too
         return run
 
     def _ran_event(self, rule: AutomationRule, event: EventEnvelope, run: AutomationRun) -> EventEnvelope:
@@ -245,6 +284,8 @@ class AutomationsService:
                 )
                 self._store.start_timer(timer)
                 return outcome.model_copy(update={"status": "done", "detail": {"due_at": timer.due_at.isoformat()}})
+        except UnavailableError:
+            raise  # nothing was decided: the event is delivered again, and what did get through is dropped
         except DomainError as refusal:
             return outcome.model_copy(update={"error": refusal.detail})
         return outcome.model_copy(update={"error": f"unknown action {planned.type}"})
@@ -271,15 +312,21 @@ class AutomationsService:
         )
 
     def _send_mail(self, planned: PlannedAction, key: str, outcome: ActionOutcome) -> ActionOutcome:
-        """At most once: claimed before it is sent, released if sending fails so the retry sends it."""
+        """At most once: claimed before it is sent. If SES answers that it did not take the message, the claim
+        is released (a throttle: the event is retried) or the action fails (a refusal). With no answer at all it
+        may have gone out, so it is not sent again and the run says so."""
         detail = planned.detail
         if not self._store.claim_mail(key, int(time.time()) + RUN_RETENTION_SECONDS):
             return outcome.model_copy(update={"status": "skipped", "error": None, "detail": {"reason": "sent before"}})
         try:
             message_id = self._mailer.send(detail["recipients"], detail["subject"], detail["body"])
-        except Exception:
-            self._store.release_mail(key)
-            raise
+        except MailRefusedError as refused:
+            if refused.retryable:
+                self._store.release_mail(key)
+                raise UnavailableError(f"SES did not take the e-mail now: {refused}") from refused
+            return outcome.model_copy(update={"error": f"SES refused the e-mail: {refused}"})
+        except Exception as unknown:
+            return outcome.model_copy(update={"error": f"not known whether the e-mail was sent: {unknown}"})
         sent = {"message_id": message_id, "recipients": len(detail["recipients"]), "subject": detail["subject"]}
         return outcome.model_copy(update={"status": "done", "detail": sent})
 
@@ -313,7 +360,14 @@ class AutomationsService:
     # queries
 
     def list_runs(self, context: TenantContext, case_id: str, *, limit: int, cursor: str | None) -> Page[AutomationRun]:
-        _require_staff(context)
+        """Runs show rendered e-mails and refusals: only for those who may see the case (404 otherwise)."""
+        if not context.principal.has_any(*READERS):
+            raise ForbiddenError("Only staff may see automations.")
+        case = self._store.case(case_id)
+        template = self._store.template(case.template_key, case.template_version) if case else None
+        if case is None or template is None:
+            raise NotFoundError(f"No case {case_id}.")
+        visible_case(template.definition, case, context.principal)
         return self._store.runs(case_id, limit=limit, cursor=cursor)
 
     def dry_run(self, context: TenantContext, key: str, request: DryRunRequest) -> DryRunResult:
@@ -326,6 +380,13 @@ class AutomationsService:
                 raise InvalidInputError(
                     "The key differs.", [FieldIssue(pointer="/definition/key", detail=f"must be {key}")]
                 )
+            issues = [
+                FieldIssue(pointer=f"/definition{pointer}", detail=problem)
+                for index, rule in enumerate(definition.rules)
+                for pointer, problem in check_pattern(rule.trigger.pattern or {}, f"/rules/{index}/trigger/pattern")
+            ]
+            if issues:
+                raise InvalidInputError("A rule's pattern has mistakes.", issues)
         else:
             published = self._store.latest_template(key)
             if published is None:

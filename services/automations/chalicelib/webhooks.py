@@ -198,8 +198,10 @@ class WebhookService:
         """Attempts pending deliveries due by `now`, oldest first; returns how many it attempted."""
         subscriptions: dict[str, Subscription | None] = {}
         attempted = 0
+        # Leases and backoff count from the sweep's time (which a test, or a late scheduler, moves ahead).
+        moment = max(now, self._clock())
         for delivery in self._store.due_deliveries(now, limit=limit):
-            claimed = delivery.claimed(self._clock() + CLAIM_LEASE)
+            claimed = delivery.claimed(moment + CLAIM_LEASE)
             if not self._store.save_delivery(claimed, expected_revision=delivery.revision):
                 continue  # another sweep took it, or it changed since the index was read
             if delivery.subscription_id not in subscriptions:
@@ -208,7 +210,7 @@ class WebhookService:
             if subscription is None:  # deleted while this delivery was pending
                 self._store.remove_delivery(claimed)
                 continue
-            self._attempt(claimed, subscription)
+            self._attempt(claimed, subscription, moment)
             attempted += 1
         return attempted
 
@@ -216,14 +218,15 @@ class WebhookService:
         # Created already claimed: its creator makes the first attempt without another write.
         delivery = Delivery.claimed_new(delivery_id, subscription.id, event, self._clock(), CLAIM_LEASE)
         if self._store.create_delivery(delivery):
-            self._attempt(delivery, subscription)
+            self._attempt(delivery, subscription, self._clock())
         return delivery_id
 
-    def _attempt(self, claimed: Delivery, subscription: Subscription) -> Delivery:
+    def _attempt(self, claimed: Delivery, subscription: Subscription, moment: datetime) -> Delivery:
+        """Signed with the real time (receivers check it); recorded at `moment`, which the backoff counts from."""
         now = self._clock()
         headers = signed_headers(claimed.id, claimed.payload, subscription.signing_secrets(now), now)
         result = self._sender.post(subscription.url, claimed.payload.encode(), headers)
-        attempt = Attempt(at=now, status_code=result.status_code, error=result.error, duration_ms=result.duration_ms)
+        attempt = Attempt(at=moment, status_code=result.status_code, error=result.error, duration_ms=result.duration_ms)
         recorded = claimed.recorded(attempt)
         # Lost only if the claim lapsed and another sender took it over; its record then stands.
         self._store.save_delivery(recorded, expected_revision=claimed.revision)

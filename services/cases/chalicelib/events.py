@@ -94,10 +94,13 @@ def _apply_command(command: EventEnvelope) -> None:
     except DomainError as refusal:
         runtime.observability.metrics.add_metric(name="CommandsRefused", unit=MetricUnit.Count, value=1)
         runtime.observability.logger.warning("command refused", extra={"reason": refusal.detail})
-        if command.actor.kind is ActorKind.AUTOMATION:
+        context = _automation_context(command) if command.actor.kind is ActorKind.AUTOMATION else None
+        if context is not None and cases_service().applied_before(context, command.case_id, command.event_id):
+            return  # a redelivered command that did its work the first time, against a case that moved on since
+        if context is not None:
             issues = refusal.issues if isinstance(refusal, InvalidInputError) else []
             detail = " ".join([refusal.detail, *(f"{issue.pointer}: {issue.detail}." for issue in issues)])
-            cases_service().record_refusal(_automation_context(command), command.case_id, command, detail)
+            cases_service().record_refusal(context, command.case_id, command, detail)
 
 
 def _apply_portal_command(command: EventEnvelope, case_id: str) -> None:
@@ -141,8 +144,9 @@ _RULE_ACTION: TypeAdapter[Any] = TypeAdapter(RuleAction)
 def _apply_automation_command(command: EventEnvelope, case_id: str) -> None:
     service, context, key = cases_service(), _automation_context(command), command.event_id
     if command.type == AutomationCommand.TIMER_DUE:
-        event_id = derived_id(command.occurred_at, command.event_id, "event")
-        service.timer_due(context, case_id, DueTimer.model_validate(command.data), event_id)
+        timer = DueTimer.model_validate(command.data)
+        # From the timer alone (the command's id is too), so however often it fires it is recorded once.
+        service.timer_due(context, case_id, timer, derived_id(timer.due_at, command.event_id, "event"))
         return
     action = _RULE_ACTION.validate_python(command.data)
     if isinstance(action, AddCommentAction):

@@ -29,6 +29,7 @@ from caseline_common.errors import (
 from caseline_common.pagination import Page
 from caseline_common.tenant import READERS, StaffRole, TenantContext
 from pydantic import BaseModel, Field
+from ulid import ULID
 
 from .domain.cases import (
     CaseWork,
@@ -555,6 +556,14 @@ class CasesService:
         self._repository.record_event(event.model_copy(update={"event_id": event_id}), case)
         return True
 
+    def applied_before(self, context: TenantContext, case_id: str, key: str) -> bool:
+        """Whether a command with this idempotency key already changed the case (within the claims' window)."""
+        subject = context.principal.subject
+        return any(
+            self._repository.idempotency_claim(f"{operation}#{case_id}#{subject}#{key}") is not None
+            for operation in ("automation", "comment")
+        )
+
     def record_refusal(self, context: TenantContext, case_id: str, command: EventEnvelope, detail: str) -> None:
         """Puts a rule's refused command on the case's timeline, so the team sees what did not happen and why."""
         case, _template, _access = self._case(context, case_id)
@@ -565,7 +574,7 @@ class CasesService:
             actor=context.principal.actor(),
             **context.caused(),
             occurred_at=self._clock(),
-            event_id=derived_id(command.occurred_at, command.event_id, "refused"),
+            event_id=derived_id(ULID.from_str(command.event_id).datetime, command.event_id, "refused"),
             data={"command_id": command.event_id, "command": command.type, "action": command.data, "detail": detail},
         )
         self._repository.record_event(event, case)

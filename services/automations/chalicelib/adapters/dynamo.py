@@ -5,10 +5,10 @@ starts with their due time, so the sweep queries what is due and nothing else.
 """
 
 import contextlib
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from caseline_common.contracts import PublishedTemplate
+from caseline_common.contracts import CaseSnapshot, PublishedTemplate
 from caseline_common.pagination import Page, decode_cursor, encode_cursor, query_page
 
 from ..domain.runs import AutomationRun
@@ -25,8 +25,13 @@ def _s(value: str) -> dict[str, str]:
     return {"S": value}
 
 
+def _stamp(moment: datetime) -> str:
+    """UTC and fixed width, so that comparing the text compares the times."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def _due_key(timer: Timer) -> str:
-    return f"{timer.due_at.isoformat()}#{timer.case_id}#{timer.timer_id}"
+    return f"{_stamp(timer.due_at)}#{timer.case_id}#{timer.timer_id}"
 
 
 class DynamoAutomationsStore:
@@ -72,6 +77,29 @@ class DynamoAutomationsStore:
             Limit=1,
         )["Items"]
         return PublishedTemplate.model_validate_json(items[0]["doc"]["S"]) if items else None
+
+    # the latest case state seen, for access checks and for events that come without it
+
+    def save_case(self, case: CaseSnapshot) -> None:
+        """Only a newer version replaces what is kept: events arrive in any order."""
+        with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    "pk": _s(f"CASE#{case.id}"),
+                    "sk": _s("CASE"),
+                    "version": {"N": str(case.version)},
+                    "doc": _s(case.model_dump_json()),
+                },
+                ConditionExpression="attribute_not_exists(pk) OR version < :version",
+                ExpressionAttributeValues={":version": {"N": str(case.version)}},
+            )
+
+    def case(self, case_id: str) -> CaseSnapshot | None:
+        item = self._client.get_item(TableName=self._table, Key={"pk": _s(f"CASE#{case_id}"), "sk": _s("CASE")}).get(
+            "Item"
+        )
+        return CaseSnapshot.model_validate_json(item["doc"]["S"]) if item else None
 
     # runs
 
@@ -137,7 +165,7 @@ class DynamoAutomationsStore:
             TableName=self._table,
             IndexName="by_due",
             KeyConditionExpression="gsi1pk = :due AND gsi1sk <= :now",
-            ExpressionAttributeValues={":due": _s(DUE_TIMERS), ":now": _s(f"{now.isoformat()}~")},
+            ExpressionAttributeValues={":due": _s(DUE_TIMERS), ":now": _s(f"{_stamp(now)}~")},
             Limit=limit,
         )["Items"]
         return [Timer.model_validate_json(item["doc"]["S"]) for item in items]

@@ -1,11 +1,14 @@
 """Sends a webhook with the standard library: one POST, a short timeout, no redirects."""
 
 import http.client
+import ipaddress
+import socket
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..webhooks import SendResult
 
@@ -21,13 +24,34 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
+def _unreachable(host: str, *, allow_loopback: bool) -> str | None:
+    """Why the host must not be called: a name can resolve to an internal address (cloud metadata, the
+    VPC) however public it looks, so every address it resolves to now is checked."""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except OSError as error:
+        return f"the host does not resolve: {error}"
+    for raw in addresses:
+        address = ipaddress.ip_address(str(raw).split("%")[0])
+        if address.is_loopback and allow_loopback:
+            continue
+        if not address.is_global or address.is_multicast:
+            return f"the host resolves to {address}, which is not a public address"
+    return None
+
+
 class UrllibWebhookSender:
-    def __init__(self, *, timeout_seconds: float = TIMEOUT_SECONDS) -> None:
+    def __init__(self, *, timeout_seconds: float = TIMEOUT_SECONDS, allow_loopback: bool = False) -> None:
         self._timeout = timeout_seconds
+        self._allow_loopback = allow_loopback
         self._opener = urllib.request.build_opener(_NoRedirects())
 
     def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> SendResult:
-        # The URL was checked (https, or loopback where allowed) when the subscription was made.
+        # The URL was checked (https, or loopback where allowed) when the subscription was made; where its
+        # name points is checked now, just before the call.
+        refused = _unreachable(urlsplit(url).hostname or "", allow_loopback=self._allow_loopback)
+        if refused is not None:
+            return SendResult(status_code=None, error=refused, duration_ms=0)
         request = urllib.request.Request(  # noqa: S310
             url, data=body, method="POST", headers={**headers, "user-agent": USER_AGENT}
         )

@@ -30,12 +30,37 @@ from caseline_common.contracts import (
 )
 from caseline_common.envelope import EventEnvelope
 from caseline_common.patterns import PatternError, matches
-from jinja2 import StrictUndefined, Template, TemplateError
+from caseline_common.patterns import check as check_pattern
+from jinja2 import StrictUndefined, Template
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, Field
 
-# Rule e-mails are written by the people who configure templates: rendered in a sandbox, and plain text.
-_MAIL_TEMPLATES = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
+MAX_MAIL_CHARS = 100_000
+_MAX_PRODUCT = 10_000  # the longest string or list a template may build with * (and the largest power)
+
+
+class _MailSandbox(SandboxedEnvironment):
+    """Rule e-mails are written by the people who configure templates: rendered in a sandbox that also
+    refuses to build huge values ("a" * 10**9), and as plain text."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int | float) and abs(right) > 64:
+            raise SecurityError("the power is too large")
+        if operator == "*":
+            for value, times in ((left, right), (right, left)):
+                if (
+                    isinstance(value, str | list | tuple)
+                    and isinstance(times, int)
+                    and len(value) * times > _MAX_PRODUCT
+                ):
+                    raise SecurityError("the repeated value is too long")
+        return super().call_binop(context, operator, left, right)
+
+
+_MAIL_TEMPLATES = _MailSandbox(autoescape=False, undefined=StrictUndefined)
 
 
 class Verdict(StrEnum):
@@ -70,9 +95,13 @@ def event_facts(event: EventEnvelope) -> dict[str, Any]:
 def triggered(rule: AutomationRule, event: EventEnvelope) -> bool:
     if not rule.enabled or rule.trigger.event_type != event.type:
         return False
+    if rule.trigger.pattern is None:
+        return True
+    if check_pattern(rule.trigger.pattern):  # published templates are checked; a draft in a dry run may not be
+        return False
     try:
-        return rule.trigger.pattern is None or matches(rule.trigger.pattern, event_facts(event))
-    except PatternError:
+        return matches(rule.trigger.pattern, event_facts(event))
+    except (PatternError, TypeError, ValueError):
         return False
 
 
@@ -185,7 +214,7 @@ def email_recipients(template: TemplateDefinition, case: CaseSnapshot, action: S
 @lru_cache(maxsize=1024)
 def _compiled(text: str) -> Template:
     """Compiling is most of the cost of rendering; a template's texts are few and never change."""
-    return _MAIL_TEMPLATES.from_string(text)
+    return _MAIL_TEMPLATES.from_string(text)  # a syntax error is raised, and reported, at each use
 
 
 def render_mail(case: CaseSnapshot, event: EventEnvelope, action: SendEmailAction) -> tuple[str, str]:
@@ -198,8 +227,10 @@ def render_mail(case: CaseSnapshot, event: EventEnvelope, action: SendEmailActio
     try:
         subject = _compiled(action.subject).render(variables)
         body = _compiled(action.body).render(variables)
-    except (TemplateError, ArithmeticError, TypeError, ValueError) as error:  # the case's data can break it
-        raise _CannotRun(f"the e-mail text does not render: {error}") from None
+    except Exception as error:
+        raise _CannotRun(f"the e-mail text does not render: {type(error).__name__}: {error}") from None
+    if len(subject) + len(body) > MAX_MAIL_CHARS:
+        raise _CannotRun(f"the e-mail text is longer than {MAX_MAIL_CHARS} characters")
     return " ".join(subject.split()), body
 
 

@@ -79,13 +79,12 @@ class TimerChanges(BaseModel):
 
 
 def reconcile(case: CaseSnapshot, existing: list[Timer], *, correlation_id: str) -> TimerChanges:
-    """What to start and cancel so the case's timers are what it needs. A timer that fired stays on record
-    (so it is not started again) until the case closes; state older than the timers' (an event arriving
-    late) changes nothing."""
+    """What to start and cancel so the case's timers are what it needs. A timer that fired stays on record,
+    so it is not started again; state older than the timers' (an event arriving late) changes nothing."""
     if any(timer.case_version > case.version for timer in existing):
         return TimerChanges(start=[], cancel=[])
-    if case.status is not CaseStatus.OPEN:
-        return TimerChanges(start=[], cancel=existing)
+    if case.status is not CaseStatus.OPEN:  # what fired stays on record, so reopening does not fire it again
+        return TimerChanges(start=[], cancel=[timer for timer in existing if timer.fired_at is None])
     wanted = {timer.timer_id: timer for timer in case_timers(case, correlation_id=correlation_id)}
     have = {timer.timer_id for timer in existing}
     return TimerChanges(

@@ -89,6 +89,8 @@ def url_problems(url: str, *, allow_insecure: bool) -> list[str]:
     """What makes `url` unfit to receive webhooks. Plain http only reaches loopback, and only locally."""
     if len(url) > MAX_URL_LENGTH:
         return [f"must be at most {MAX_URL_LENGTH} characters"]
+    if any(ord(character) < 0x21 or ord(character) == 0x7F for character in url):
+        return ["must not contain spaces or control characters"]
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""

@@ -4,7 +4,6 @@ Every state change is one TransactWriteItems together with its outbox event, so 
 published if and only if the change happened.
 """
 
-import contextlib
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,7 +36,7 @@ DocT = TypeVar("DocT", bound=BaseModel)
 OUTBOX_PREFIX = "OUTBOX#"
 OUTBOX_RETENTION_SECONDS = 7 * 24 * 3600
 # An outbox item travels as one bus entry (256 KB at most) and is one table item (400 KB at most).
-OUTBOX_STATE_MAX_CHARS = 200_000
+OUTBOX_STATE_MAX_BYTES = 200_000
 TEMPLATES_PARTITION = "TEMPLATES"
 CASES_PARTITION = "CASES"
 MEMBER_PREFIX = "MEMBER#"
@@ -102,7 +101,7 @@ class DynamoCasesRepository:
         }
         state = case.model_dump_json() if case is not None else ""
         # The state the event leaves the case in, for consumers that act on it, when the item can hold it.
-        if state and len(state) + len(item["event"]["S"]) <= OUTBOX_STATE_MAX_CHARS:
+        if state and len(state.encode()) + len(item["event"]["S"].encode()) <= OUTBOX_STATE_MAX_BYTES:
             item["case"] = _s(state)
         return self._put(item, new_only=True)
 
@@ -232,9 +231,13 @@ class DynamoCasesRepository:
 
     def record_event(self, event: EventEnvelope, case: CaseSnapshot) -> None:
         """An event that changes no state (a due timer): only its outbox item, once per event id."""
-        # Already recorded when it fails: the id is derived from the timer, so a repeat is the same event.
-        with contextlib.suppress(self._client.exceptions.TransactionCanceledException):
+        try:
             self._client.transact_write_items(TransactItems=[self._outbox(event, case)])
+        except self._client.exceptions.TransactionCanceledException as cancelled:
+            reasons = [reason.get("Code") for reason in cancelled.response.get("CancellationReasons", [])]
+            if reasons != ["ConditionalCheckFailed"]:
+                raise  # throttled or in conflict: the command is retried
+            # Already recorded: the id is derived from the timer, so a repeat is the same event.
 
     def add_comment(
         self, comment: Comment, event: EventEnvelope, claim: IdempotencyClaim | None, case: CaseSnapshot

@@ -656,8 +656,8 @@ class CaseWork:
             return None
         data: dict[str, Any] = {"timer_id": timer.timer_id, "due_at": timer.due_at.isoformat()}
         if timer.kind in (TimerKind.STAGE_SLA, TimerKind.STAGE_REMINDER):
-            if timer.stage != self.case.stage or self.case.stage_due_at is None:
-                return None
+            if timer.stage != self.case.stage or self.case.stage_due_at != timer.due_at:
+                return None  # the stage was left (or left and entered again: a new visit has its own timers)
             event_type = "sla.breached" if timer.kind is TimerKind.STAGE_SLA else "sla.warning"
             data |= {"scope": "stage", "stage": timer.stage, "stage_due_at": self.case.stage_due_at.isoformat()}
         elif timer.kind in (TimerKind.TASK_DUE, TimerKind.TASK_REMINDER):

@@ -67,6 +67,11 @@ EVENT_TYPES = frozenset(
 )
 
 
+# What rules can be triggered by: every event that carries the case it leaves behind. The portal's own
+# events (links issued, revoked) do not, so no condition could read the case on them.
+RULE_TRIGGERS = EVENT_TYPES - {"portal.link_issued", "portal.link_revoked"}
+
+
 def _article(word: str) -> str:
     return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"
 
@@ -295,8 +300,8 @@ class _Checker:
             self.add("/calendar/closes", "the working day must close after it opens")
 
     def _rule(self, path: str, rule: AutomationRule) -> None:
-        if rule.trigger.event_type not in EVENT_TYPES:
-            self.add(f"{path}/trigger/event_type", f'unknown event type "{rule.trigger.event_type}"')
+        if rule.trigger.event_type not in RULE_TRIGGERS:
+            self.add(f"{path}/trigger/event_type", f'"{rule.trigger.event_type}" is not an event rules can run on')
         for pointer, problem in check_pattern(rule.trigger.pattern or {}, f"{path}/trigger/pattern"):
             self.add(pointer, problem)
         if rule.condition is not None:
