@@ -24,14 +24,13 @@ class EventBridgeBus:
     ) -> None:
         """All or an error: entries that failed are retried by the caller's redelivery, and every entry has
         a derived id, so what did get through is dropped as a duplicate by its consumer."""
-        for start in range(0, len(events), PUT_EVENTS_MAX_ENTRIES):
-            chunk = events[start : start + PUT_EVENTS_MAX_ENTRIES]
-            state = case.model_dump_json() if case is not None else None
+        state = case.model_dump_json() if case is not None else None
         if state is not None and len(state.encode()) > MAX_STATE_BYTES:
             state = None  # too large for an entry: consumers record what could not run without it
+        for start in range(0, len(events), PUT_EVENTS_MAX_ENTRIES):
             entries = [
-                e.bus_entry(source_service="automations", bus_name=self._bus, command=command, case=state)
-                for e in chunk
+                each.bus_entry(source_service="automations", bus_name=self._bus, command=command, case=state)
+                for each in events[start : start + PUT_EVENTS_MAX_ENTRIES]
             ]
             response = self._client.put_events(Entries=entries)  # type: ignore[arg-type]
             if response.get("FailedEntryCount"):
