@@ -1,0 +1,322 @@
+// The visual condition builder: rows of (field or fact, operator, value) in all/any groups, written as JSONLogic.
+// What it cannot show as rows (other operators, literals, deeper nesting) it leaves to the JSON textarea.
+import { clear, h } from "../../ui.js";
+import { ptr, uid } from "./common.js";
+
+export const OPERATORS = [
+  ["==", "equals"], ["!=", "does not equal"], [">", "is greater than"], [">=", "is at least"],
+  ["<", "is less than"], ["<=", "is at most"], ["in", "is one of"], ["contains", "contains (a list holds the value)"],
+  ["!!", "has a value"], ["!", "is empty"],
+];
+const BINARY = new Set(["==", "!=", ">", ">=", "<", "<=", "in"]);
+const UNARY = new Set(["!!", "!"]);
+const MAX_DEPTH = 3;
+
+function isVar(node) {
+  if (!node || typeof node !== "object" || Array.isArray(node)) return false;
+  const keys = Object.keys(node);
+  if (keys.length !== 1 || keys[0] !== "var") return false;
+  const name = Array.isArray(node.var) ? node.var[0] : node.var;
+  return typeof name === "string";
+}
+
+function varName(node) {
+  return Array.isArray(node.var) ? node.var[0] : node.var;
+}
+
+function isLiteral(value) {
+  return value === null || ["string", "number", "boolean"].includes(typeof value);
+}
+
+// JSONLogic → {kind: "group", op, items} tree, or null when it does not fit the rows.
+export function parseCondition(condition) {
+  if (condition === null || condition === undefined) return { kind: "group", op: "and", items: [] };
+  const node = parseNode(condition, 0);
+  if (!node) return null;
+  return node.kind === "group" ? node : { kind: "group", op: "and", items: [node] };
+}
+
+function parseNode(node, depth) {
+  if (!node || typeof node !== "object" || Array.isArray(node)) return null;
+  const keys = Object.keys(node);
+  if (keys.length !== 1) return null;
+  const [op] = keys;
+  let args = node[op];
+  if ((op === "and" || op === "or") && Array.isArray(args)) {
+    if (depth >= MAX_DEPTH) return null;
+    const items = args.map((arg) => parseNode(arg, depth + 1));
+    if (items.some((item) => !item)) return null;
+    return { kind: "group", op, items };
+  }
+  if (UNARY.has(op)) {
+    if (Array.isArray(args)) { if (args.length !== 1) return null; [args] = args; }
+    if (!isVar(args)) return null;
+    return { kind: "row", fact: varName(args), op, value: null };
+  }
+  if (op === "in" && Array.isArray(args) && args.length === 2 && isLiteral(args[0]) && isVar(args[1])) {
+    return { kind: "row", fact: varName(args[1]), op: "contains", value: args[0] };
+  }
+  if (BINARY.has(op) && Array.isArray(args) && args.length === 2 && isVar(args[0])) {
+    const value = args[1];
+    if (op === "in") {
+      if (!Array.isArray(value) || !value.every(isLiteral)) return null;
+    } else if (!isLiteral(value)) {
+      return null;
+    }
+    return { kind: "row", fact: varName(args[0]), op, value };
+  }
+  return null;
+}
+
+// The variables a condition can read, for the fact suggestions and for typing values.
+export function factsOf(definition, { events = false } = {}) {
+  const facts = [];
+  for (const field of definition.fields || []) {
+    if (!field.key) continue;
+    const label = field.label || field.key;
+    if (field.type === "money") {
+      facts.push({ name: `fields.${field.key}.amount`, label: `${label}: amount`, kind: "number" });
+      facts.push({ name: `fields.${field.key}.currency`, label: `${label}: currency`, kind: "text", options: field.currencies });
+    } else if (field.type === "party") {
+      facts.push({ name: `fields.${field.key}`, label, kind: "text" });
+      facts.push({ name: `fields.${field.key}.name`, label: `${label}: name`, kind: "text" });
+    } else {
+      facts.push({ name: `fields.${field.key}`, label, kind: field.type === "number" ? "number" : field.type === "boolean" ? "boolean" : "text",
+        options: field.options || undefined });
+    }
+  }
+  facts.push({ name: "case.stage", label: "Case stage", kind: "text", options: (definition.stages || []).map((stage) => stage.key).filter(Boolean) });
+  facts.push({ name: "case.status", label: "Case status", kind: "text", options: ["open", "closed", "cancelled"] });
+  facts.push({ name: "case.owner", label: "Case owner", kind: "text" });
+  facts.push({ name: "case.title", label: "Case title", kind: "text" });
+  for (const type of definition.document_types || []) {
+    if (type.key) facts.push({ name: `documents.${type.key}`, label: `${type.name || type.key}: documents uploaded`, kind: "count" });
+  }
+  for (const decision of definition.decisions || []) {
+    if (decision.key) facts.push({ name: `decisions.${decision.key}`, label: `Decision: ${decision.label || decision.key}`, kind: "text", options: decision.options });
+  }
+  facts.push({ name: "tasks.open_required", label: "Open required tasks", kind: "number" });
+  facts.push({ name: "tasks.open", label: "Open tasks", kind: "number" });
+  if (events) {
+    facts.push({ name: "event.type", label: "Event type", kind: "text" });
+    facts.push({ name: "event.data.", label: "Event data: type the rest of the path", kind: "text" });
+  }
+  return facts;
+}
+
+function typed(fact, text) {
+  const trimmed = text.trim();
+  if (fact && (fact.kind === "number" || fact.kind === "count") && trimmed !== "" && !Number.isNaN(Number(trimmed))) return Number(trimmed);
+  if (fact && fact.kind === "boolean" && (trimmed === "true" || trimmed === "false")) return trimmed === "true";
+  if (!fact && trimmed !== "" && !Number.isNaN(Number(trimmed))) return Number(trimmed);
+  if (!fact && (trimmed === "true" || trimmed === "false")) return trimmed === "true";
+  return trimmed;
+}
+
+function shown(value) {
+  if (Array.isArray(value)) return value.map((item) => (item === null ? "" : String(item))).join(", ");
+  return value === null || value === undefined ? "" : String(value);
+}
+
+function rowJson(row, facts) {
+  const fact = facts.find((candidate) => candidate.name === row.fact);
+  const variable = fact?.kind === "count" ? { var: [row.fact, 0] } : { var: row.fact };
+  if (UNARY.has(row.op)) return { [row.op]: [variable] };
+  if (row.op === "contains") return { in: [row.value ?? "", variable] };
+  return { [row.op]: [variable, row.value ?? (row.op === "in" ? [] : "")] };
+}
+
+function nodeJson(node, facts) {
+  if (node.kind === "row") return rowJson(node, facts);
+  return { [node.op]: node.items.map((item) => nodeJson(item, facts)) };
+}
+
+// The root group as JSONLogic: a single row stands alone; an empty group is null.
+export function writeCondition(tree, facts) {
+  if (!tree.items.length) return null;
+  if (tree.items.length === 1 && tree.items[0].kind === "row") return rowJson(tree.items[0], facts);
+  return nodeJson(tree, facts);
+}
+
+// Where each node of the tree ends up in the written JSON, as a JSON Pointer below `base`.
+function pointerOf(tree, path, base) {
+  if (tree.items.length === 1 && tree.items[0].kind === "row" && path.length === 1) return base;
+  let pointer = base;
+  let node = tree;
+  for (const index of path) {
+    pointer += ptr(node.op, index);
+    node = node.items[index];
+  }
+  return pointer;
+}
+
+/**
+ * A condition editor. `get()` reads the current JSONLogic, `set(json)` writes it; `pointer` is where it lives.
+ * `label` names it for assistive technology ("Exit criterion 1 condition").
+ */
+export function conditionBuilder(ctx, { get, set, pointer, label, events = false, optional = false }) {
+  const root = h("div", { class: "cb", role: "group", "aria-label": label });
+  let tree = parseCondition(get());
+  let advanced = tree === null;
+  const listId = uid("facts");
+
+  const write = () => {
+    set(writeCondition(tree, factsOf(ctx.def, { events })));
+    ctx.touch();
+  };
+
+  function draw(focusSelector, initial = false) {
+    clear(root);
+    const facts = factsOf(ctx.def, { events });
+    root.append(h("datalist", { id: listId }, facts.map((fact) => h("option", { value: fact.name }, fact.label))));
+    if (advanced) drawAdvanced(); else drawVisual(facts);
+    const toggle = h("button", { type: "button", class: "link cb-toggle", "aria-pressed": advanced ? "true" : "false",
+      onclick: () => {
+        if (advanced) {
+          const parsed = parseCondition(get());
+          if (!parsed) {
+            ctx.say("This condition uses JSONLogic the visual builder cannot show; keep editing it as JSON.");
+            status.textContent = "The visual builder cannot show this condition; edit it as JSON.";
+            return;
+          }
+          tree = parsed;
+          advanced = false;
+        } else {
+          advanced = true;
+        }
+        draw(advanced ? "textarea" : ".cb-toggle");
+      } }, "Advanced: edit JSONLogic");
+    const status = h("p", { class: "hint cb-status", role: "status" });
+    root.append(h("div", { class: "cb-footer" }, toggle, status));
+    if (focusSelector) root.querySelector(focusSelector)?.focus();
+    if (!initial) ctx.reapply?.();
+  }
+
+  function drawAdvanced() {
+    const area = h("textarea", { id: uid("json"), rows: 6, spellcheck: "false", class: "code" });
+    area.dataset.pointer = pointer;
+    const current = get();
+    area.value = current === null || current === undefined ? "" : JSON.stringify(current, null, 2);
+    const message = h("p", { class: "hint", id: `${area.id}-hint` },
+      optional ? "JSONLogic; leave empty for no condition." : "JSONLogic, e.g. {\">\": [{\"var\": \"fields.amount\"}, 10000]}.");
+    area.setAttribute("aria-describedby", message.id);
+    area.addEventListener("input", () => {
+      if (area.value.trim() === "") { set(null); ctx.touch(); message.textContent = "No condition."; return; }
+      try {
+        set(JSON.parse(area.value));
+        ctx.touch();
+        message.textContent = "Valid JSON.";
+        area.classList.remove("json-bad");
+      } catch (error) {
+        message.textContent = `Not valid JSON yet: ${error.message}`;
+        area.classList.add("json-bad");
+      }
+    });
+    root.append(h("div", { class: "field" }, h("label", { for: area.id }, `${label} (JSONLogic)`), area, message));
+  }
+
+  function drawVisual(facts) {
+    root.append(drawGroup(tree, [], 0, facts));
+  }
+
+  function drawGroup(group, path, depth, facts) {
+    const isRoot = path.length === 0;
+    const groupPointer = isRoot ? pointer : pointerOf(tree, path, pointer);
+    const match = h("select", { id: uid("match") }, [["and", "all of these hold"], ["or", "any of these holds"]].map(([value, text]) =>
+      h("option", { value, selected: group.op === value }, text)));
+    if (!(isRoot && group.items.length === 1 && group.items[0].kind === "row")) match.dataset.pointer = groupPointer;
+    match.addEventListener("change", () => { group.op = match.value; write(); draw(); });
+    const box = h("div", { class: `cb-group depth-${depth}`, role: "group",
+      "aria-label": isRoot ? `${label}: conditions` : `Group ${path[path.length - 1] + 1}` });
+    box.append(h("div", { class: "field cb-match" }, h("label", { for: match.id }, isRoot ? "Match when" : "Group matches when"), match));
+    const list = h("ol", { class: "cb-items" });
+    group.items.forEach((item, index) => {
+      const itemPath = [...path, index];
+      if (item.kind === "group") {
+        list.append(h("li", {}, drawGroup(item, itemPath, depth + 1, facts)));
+      } else {
+        list.append(h("li", {}, drawRow(group, item, itemPath, facts)));
+      }
+    });
+    if (!group.items.length) list.append(h("li", { class: "hint" }, optional && isRoot ? "No condition: always applies." : "No conditions yet."));
+    box.append(list);
+    const pathKey = path.join(".");
+    const tools = h("div", { class: "actions cb-tools" },
+      h("button", { type: "button", "data-cb-add": pathKey, onclick: () => {
+        group.items.push({ kind: "row", fact: "", op: "==", value: "" });
+        write();
+        draw(`[data-cb-row="${[...path, group.items.length - 1].join(".")}"]`);
+      } }, "Add condition"));
+    if (depth < 1) {
+      tools.append(h("button", { type: "button", onclick: () => {
+        group.items.push({ kind: "group", op: group.op === "and" ? "or" : "and", items: [{ kind: "row", fact: "", op: "==", value: "" }] });
+        write();
+        draw(`[data-cb-row="${[...path, group.items.length - 1, 0].join(".")}"]`);
+      } }, "Add group"));
+    }
+    if (!isRoot) {
+      tools.append(h("button", { type: "button", class: "danger", onclick: () => {
+        const parent = path.slice(0, -1).reduce((node, index) => node.items[index], tree);
+        parent.items.splice(path[path.length - 1], 1);
+        write();
+        draw(`[data-cb-add="${path.slice(0, -1).join(".")}"]`);
+      } }, "Remove group"));
+    }
+    box.append(tools);
+    return box;
+  }
+
+  function drawRow(group, row, path, facts) {
+    const number = path.map((index) => index + 1).join(".");
+    const rowPointer = pointerOf(tree, path, pointer);
+    const fact = h("input", { type: "text", list: listId, id: uid("fact"), autocomplete: "off", spellcheck: "false",
+      placeholder: "fields.amount" });
+    fact.dataset.cbRow = path.join(".");
+    fact.dataset.pointer = rowPointer;
+    fact.value = row.fact || "";
+    const operator = h("select", { id: uid("op") }, OPERATORS.map(([value, text]) =>
+      h("option", { value, selected: row.op === value }, `${value === "!!" || value === "!" ? "" : `${value} `}${text}`.trim())));
+    const value = h("input", { type: "text", id: uid("val"), autocomplete: "off" });
+    value.value = shown(row.value);
+    const valueField = h("div", { class: "field cb-value" }, h("label", { for: value.id }, "Value"), value);
+    const syncValue = () => {
+      const unary = UNARY.has(row.op);
+      valueField.hidden = unary;
+      value.disabled = unary;
+      const known = facts.find((candidate) => candidate.name === row.fact);
+      value.placeholder = row.op === "in" ? "a, b, c" : known?.kind === "number" || known?.kind === "count" ? "10000" : "";
+      const options = known?.options || (known?.kind === "boolean" ? ["true", "false"] : null);
+      if (options?.length) {
+        const listIdValue = `${value.id}-list`;
+        valueField.querySelector("datalist")?.remove();
+        valueField.append(h("datalist", { id: listIdValue }, options.map((option) => h("option", { value: option }))));
+        value.setAttribute("list", listIdValue);
+      } else {
+        value.removeAttribute("list");
+      }
+    };
+    const readValue = () => {
+      const known = facts.find((candidate) => candidate.name === row.fact);
+      if (UNARY.has(row.op)) row.value = null;
+      else if (row.op === "in") row.value = value.value.split(",").map((item) => item.trim()).filter(Boolean).map((item) => typed(known, item));
+      else row.value = typed(known, value.value);
+    };
+    fact.addEventListener("input", () => { row.fact = fact.value.trim(); readValue(); write(); });
+    fact.addEventListener("change", syncValue);
+    operator.addEventListener("change", () => { row.op = operator.value; readValue(); syncValue(); write(); });
+    value.addEventListener("input", () => { readValue(); write(); });
+    syncValue();
+    return h("div", { class: "cb-row issue-host", role: "group", "aria-label": `Condition ${number}` },
+      h("div", { class: "field" }, h("label", { for: fact.id }, "Field or fact"), fact),
+      h("div", { class: "field" }, h("label", { for: operator.id }, "Operator"), operator),
+      valueField,
+      h("button", { type: "button", class: "danger cb-remove", "aria-label": `Remove condition ${number}`, onclick: () => {
+        group.items.splice(path[path.length - 1], 1);
+        write();
+        draw(`[data-cb-add="${path.slice(0, -1).join(".")}"]`);
+      } }, "Remove"));
+  }
+
+  draw(null, true);
+  return root;
+}

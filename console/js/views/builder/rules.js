@@ -1,0 +1,314 @@
+// Automation rules: trigger, condition, a form per action type, and the dry run against the current draft.
+import { api } from "../../api.js";
+import { clear, h, problemBox } from "../../ui.js";
+import {
+  EVENT_TYPES, addButton, checkbox, choicesOf, durationInput, itemTools, labelled, ptr,
+  selectInput, textInput, uid,
+} from "./common.js";
+import { conditionBuilder } from "./condition.js";
+import { section } from "./sections.js";
+
+export const ACTION_TYPES = [
+  ["set_fields", "Set fields"], ["create_task", "Create a task"], ["assign", "Assign"], ["move_stage", "Move to a stage"],
+  ["add_participant", "Add a participant"], ["request_document", "Request a document"], ["send_email", "Send an e-mail"],
+  ["call_webhook", "Call a webhook"], ["start_timer", "Start a timer"], ["add_comment", "Add a comment"],
+];
+
+const ACTION_DEFAULTS = {
+  set_fields: () => ({ values: {} }),
+  create_task: () => ({ title: "", required: false }),
+  assign: () => ({ role: null }),
+  move_stage: () => ({ to: "" }),
+  add_participant: () => ({ role: "" }),
+  request_document: () => ({ document_type: "", from_role: "" }),
+  send_email: () => ({ to_role: null, subject: "", body: "" }),
+  call_webhook: () => ({ url: "https://" }),
+  start_timer: () => ({ name: "", after: { amount: 1, unit: "days" } }),
+  add_comment: () => ({ body: "", external: false }),
+};
+
+function fieldValue(field, text) {
+  if (!field) { try { return JSON.parse(text); } catch { return text; } }
+  if (field.type === "number") return text.trim() === "" || Number.isNaN(Number(text)) ? text : Number(text);
+  if (field.type === "boolean") return text === "true" ? true : text === "false" ? false : text;
+  if (["text", "long_text", "date", "datetime", "enum", "email", "phone", "file"].includes(field.type)) return text;
+  if (field.type === "multi_enum" && !text.trim().startsWith("[")) return text.split(",").map((item) => item.trim()).filter(Boolean);
+  try { return JSON.parse(text); } catch { return text; }
+}
+
+function fieldText(value) {
+  if (value === null || value === undefined) return "";
+  if (typeof value === "string") return value;
+  if (Array.isArray(value) && value.every((item) => typeof item === "string")) return value.join(", ");
+  return JSON.stringify(value);
+}
+
+function setFieldsForm(ctx, action, p) {
+  action.values = action.values && typeof action.values === "object" ? action.values : {};
+  const fields = (ctx.def.fields || []).filter((field) => field.key);
+  const rows = h("ol", { class: "value-rows" });
+  Object.entries(action.values).forEach(([key, value], index) => {
+    const field = fields.find((candidate) => candidate.key === key);
+    const keySelect = h("select", { id: uid("sf") }, [["", "Choose a field"], ...fields.map((candidate) => [candidate.key, candidate.label || candidate.key])]
+      .concat(key && !field ? [[key, `${key} (unknown)`]] : [])
+      .map(([value2, text]) => h("option", { value: value2, selected: value2 === key }, text)));
+    keySelect.dataset.pointer = ptr(...p.steps, "values", key);
+    const input = h("input", { type: "text", id: uid("sv"), autocomplete: "off", placeholder: field?.type === "money" ? '{"amount": "100.00", "currency": "EUR"}' : "" });
+    input.value = fieldText(value);
+    keySelect.addEventListener("change", () => {
+      const entries = Object.entries(action.values);
+      entries[index] = [keySelect.value, entries[index][1]];
+      action.values = Object.fromEntries(entries);
+      ctx.touch();
+      ctx.render({ focus: `[data-pointer="${ptr(...p.steps, "values", keySelect.value)}"]` });
+    });
+    input.addEventListener("input", () => {
+      action.values[key] = fieldValue(field, input.value);
+      ctx.touch();
+    });
+    rows.append(h("li", { class: "inline issue-host" },
+      labelled(`Field ${index + 1}`, keySelect),
+      labelled(`Value ${index + 1}`, input, { hint: field ? `A ${field.type.replace("_", " ")} value.` : "Text, or JSON." }),
+      h("button", { type: "button", class: "danger", "aria-label": `Remove value ${index + 1}`, onclick: () => {
+        delete action.values[key];
+        ctx.touch();
+        ctx.render({ focus: `[data-add="${ptr(...p.steps, "values")}"]` });
+      } }, "Remove")));
+  });
+  return h("div", { class: "subpanel" }, h("p", { class: "hint" }, "Values are checked like any change."),
+    rows,
+    h("button", { type: "button", class: "add", "data-add": ptr(...p.steps, "values"), onclick: () => {
+      const free = fields.find((field) => !(field.key in action.values));
+      const key = free ? free.key : "";
+      if (key in action.values) return;
+      action.values[key] = "";
+      ctx.touch();
+      ctx.render({ focus: `[data-pointer="${ptr(...p.steps, "values", key)}"]` });
+    } }, "Add value"));
+}
+
+function actionForm(ctx, action, p) {
+  const def = ctx.def;
+  const roles = choicesOf(def.roles);
+  const externalRoles = choicesOf((def.roles || []).filter((role) => role.kind === "external"));
+  const fieldsOfType = (types) => choicesOf((def.fields || []).filter((field) => types.includes(field.type)), "label");
+  const tasks = (def.stages || []).flatMap((stage) => (stage.tasks || []).filter((task) => task.key).map((task) => [task.key, `${task.title || task.key} (${task.key})`]));
+  const at = (...steps) => ptr(...p.steps, ...steps);
+  switch (action.type) {
+    case "set_fields": return setFieldsForm(ctx, action, p);
+    case "create_task": return h("div", { class: "subpanel" },
+      h("div", { class: "grid two" },
+        textInput(ctx, "Task title", action, "title", at("title"), { nullable: false }),
+        selectInput(ctx, "Assignee role", action, "assignee_role", at("assignee_role"), [["", "Nobody in particular"], ...roles])),
+      durationInput(ctx, "Due in", action, "due_in", at("due_in")),
+      checkbox(ctx, "Required to leave the stage", action, "required", at("required")));
+    case "assign": return h("div", { class: "subpanel" },
+      h("div", { class: "grid three" },
+        selectInput(ctx, "Assign to role", action, "role", at("role"), [["", "No role"], ...roles]),
+        textInput(ctx, "Or to a person (user id)", action, "owner", at("owner")),
+        selectInput(ctx, "Task (instead of the case)", action, "task_key", at("task_key"), [["", "The case itself"], ...tasks])));
+    case "move_stage": return h("div", { class: "subpanel" },
+      selectInput(ctx, "Move to stage", action, "to", at("to"), [["", "Choose a stage"], ...choicesOf(def.stages)], { nullable: false }));
+    case "add_participant": return h("div", { class: "subpanel grid three" },
+      selectInput(ctx, "Participant role", action, "role", at("role"), [["", "Choose a role"], ...roles], { nullable: false }),
+      textInput(ctx, "User id (internal)", action, "user_id", at("user_id")),
+      selectInput(ctx, "Party field (external)", action, "party_field", at("party_field"), [["", "None"], ...fieldsOfType(["party", "email"])]));
+    case "request_document": return h("div", { class: "subpanel" },
+      h("div", { class: "grid two" },
+        selectInput(ctx, "Document type", action, "document_type", at("document_type"), [["", "Choose a document type"], ...choicesOf(def.document_types)], { nullable: false }),
+        selectInput(ctx, "From role (external)", action, "from_role", at("from_role"), [["", "Choose a role"], ...externalRoles], { nullable: false })),
+      textInput(ctx, "Message", action, "message", at("message"), { multiline: true }));
+    case "send_email": return h("div", { class: "subpanel" },
+      h("div", { class: "grid two" },
+        selectInput(ctx, "To role", action, "to_role", at("to_role"), [["", "No role"], ...roles]),
+        selectInput(ctx, "Or to the address in field", action, "to_field", at("to_field"), [["", "No field"], ...fieldsOfType(["email", "party"])])),
+      textInput(ctx, "Subject", action, "subject", at("subject"), { nullable: false }),
+      textInput(ctx, "Body", action, "body", at("body"), { nullable: false, multiline: true,
+        hint: "May use {{ case.title }}, {{ fields.<key> }} and {{ event.type }}." }));
+    case "call_webhook": return h("div", { class: "subpanel" },
+      textInput(ctx, "Webhook URL", action, "url", at("url"), { nullable: false, type: "url", hint: "https:// only; the event is posted to it." }));
+    case "start_timer": return h("div", { class: "subpanel" },
+      textInput(ctx, "Timer name", action, "name", at("name"), { nullable: false, hint: "timer.fired carries this name." }),
+      durationInput(ctx, "Fires after", action, "after", at("after")));
+    case "add_comment": return h("div", { class: "subpanel" },
+      textInput(ctx, "Comment", action, "body", at("body"), { nullable: false, multiline: true }),
+      checkbox(ctx, "Shared with external participants", action, "external", at("external")));
+    default: return h("p", { class: "hint" }, `Unknown action type ${action.type}.`);
+  }
+}
+
+function patternInput(ctx, rule, p) {
+  const area = h("textarea", { rows: 2, spellcheck: "false", class: "code" });
+  area.value = rule.trigger.pattern ? JSON.stringify(rule.trigger.pattern) : "";
+  const message = h("p", { class: "hint", id: uid("pat") }, 'Optional, an EventBridge-style pattern, e.g. {"data": {"to": ["payment"]}}.');
+  area.setAttribute("aria-describedby", message.id);
+  area.addEventListener("input", () => {
+    if (!area.value.trim()) { rule.trigger.pattern = null; ctx.touch(); return; }
+    try {
+      rule.trigger.pattern = JSON.parse(area.value);
+      message.textContent = "Valid JSON.";
+      ctx.touch();
+    } catch (error) {
+      message.textContent = `Not valid JSON yet: ${error.message}`;
+    }
+  });
+  area.id = uid("pattern");
+  area.dataset.pointer = ptr(...p, "trigger", "pattern");
+  return h("div", { class: "field" }, h("label", { for: area.id }, "Event pattern (JSON)"), area, message);
+}
+
+export function rulesSection(ctx) {
+  const def = ctx.def;
+  def.rules = def.rules || [];
+  const rules = def.rules;
+  const list = h("ol", { class: "cards" });
+  rules.forEach((rule, index) => {
+    const steps = ["rules", index];
+    const p = (...more) => ptr(...steps, ...more);
+    rule.trigger = rule.trigger || { event_type: "case.opened" };
+    rule.actions = rule.actions || [];
+    const actions = h("ol", { class: "cards compact" });
+    rule.actions.forEach((action, actionIndex) => {
+      const ap = { steps: [...steps, "actions", actionIndex] };
+      const typeSelect = selectInput(ctx, "Action type", action, "type", ptr(...ap.steps, "type"),
+        ACTION_TYPES, { nullable: false, onChange: (type) => {
+          for (const key of Object.keys(action)) if (key !== "type") delete action[key];
+          Object.assign(action, ACTION_DEFAULTS[type]());
+          ctx.render({ focus: `[data-pointer="${ptr(...ap.steps, "type")}"]` });
+        } });
+      actions.append(h("li", { class: "card" }, h("fieldset", {}, h("legend", {}, `Action ${actionIndex + 1}`),
+        typeSelect, actionForm(ctx, action, ap),
+        itemTools(ctx, rule.actions, actionIndex, "Action", (i) => ptr(...steps, "actions", i)))));
+    });
+    list.append(h("li", { class: "card" }, h("fieldset", {}, h("legend", {}, `Rule ${index + 1}${rule.key ? ` (${rule.key})` : ""}`),
+      h("div", { class: "grid two" },
+        textInput(ctx, "Key", rule, "key", p("key"), { nullable: false, onChange: () => ctx.render({ keepFocus: true }) }),
+        textInput(ctx, "Name", rule, "name", p("name"), { nullable: false })),
+      checkbox(ctx, "Enabled", rule, "enabled", p("enabled"), { defaultValue: true }),
+      selectInput(ctx, "Trigger event", rule.trigger, "event_type", p("trigger", "event_type"),
+        EVENT_TYPES.map((type) => [type, type]), { nullable: false }),
+      patternInput(ctx, rule, steps),
+      h("div", { class: "subpanel" }, h("h4", {}, "Condition (optional)"),
+        conditionBuilder(ctx, { get: () => rule.condition ?? null, set: (value) => { rule.condition = value; },
+          pointer: p("condition"), label: `Rule ${index + 1} condition`, events: true, optional: true })),
+      h("div", { class: "subpanel" }, h("h4", {}, "Actions"),
+        rule.actions.length ? actions : h("p", { class: "hint" }, "A rule needs 1 to 20 actions."),
+        h("button", { type: "button", class: "add", "data-add": p("actions"), "aria-label": `Add action to rule ${index + 1}`, onclick: () => {
+          rule.actions.push({ type: "add_comment", ...ACTION_DEFAULTS.add_comment() });
+          ctx.touch();
+          ctx.render({ focus: `[data-pointer="${p("actions", rule.actions.length - 1, "type")}"]` });
+        } }, "Add action")),
+      itemTools(ctx, rules, index, "Rule", (i) => ptr("rules", i)))));
+  });
+  return section("rules", "Automation rules",
+    h("p", { class: "hint" }, "A rule runs its actions when its trigger event happens on a case and its condition holds."),
+    rules.length ? list : h("p", {}, "No rules yet."),
+    addButton(ctx, "Add rule", "/rules", () => {
+      rules.push({ key: "", name: "", enabled: true, trigger: { event_type: "case.opened", pattern: null }, condition: null, actions: [] });
+      return `[data-pointer="${ptr("rules", rules.length - 1, "key")}"]`;
+    }),
+    reusedDryRunPanel(ctx));
+}
+
+// The dry run keeps what was typed and found across re-renders of the builder.
+function reusedDryRunPanel(ctx) {
+  if (!ctx.dryRunPanel) ctx.dryRunPanel = dryRunPanel(ctx);
+  ctx.dryRunPanel.refreshStages();
+  return ctx.dryRunPanel;
+}
+
+// A case as the rules would see it, for trying rules without a real case.
+function blankSnapshot(ctx, fields, stage) {
+  const now = new Date().toISOString();
+  return {
+    id: "dry-run", tenant_id: "dry-run", template_key: ctx.key, template_version: ctx.latestVersion || 1,
+    title: "Dry run", owner: ctx.user?.id || "dry-run", stage: stage || ctx.def.stages?.[0]?.key || "",
+    stage_entered_at: now, status: "open", fields, created_at: now, created_by: ctx.user?.id || "dry-run",
+    updated_at: now, version: 1,
+  };
+}
+
+function dryRunPanel(ctx) {
+  const caseSelect = h("select", { id: uid("dr-case") }, h("option", { value: "" }, "A blank snapshot"));
+  const stageSelect = h("select", { id: uid("dr-stage") });
+  const refreshStages = () => {
+    const chosen = stageSelect.value;
+    clear(stageSelect).append(...(ctx.def.stages || []).filter((stage) => stage.key)
+      .map((stage) => h("option", { value: stage.key, selected: stage.key === chosen }, stage.name || stage.key)));
+  };
+  const fieldsArea = h("textarea", { id: uid("dr-fields"), rows: 3, spellcheck: "false", class: "code" }, "{}");
+  const eventSelect = h("select", { id: uid("dr-event") }, EVENT_TYPES.map((type) => h("option", { value: type }, type)));
+  const firstTrigger = ctx.def.rules?.[0]?.trigger?.event_type;
+  if (firstTrigger) eventSelect.value = firstTrigger;
+  const dataArea = h("textarea", { id: uid("dr-data"), rows: 2, spellcheck: "false", class: "code" }, "{}");
+  const results = h("div", { class: "dry-run-results", "aria-live": "polite" });
+  const blankOnly = h("div", { class: "grid two" },
+    labelled("Stage of the snapshot", stageSelect),
+    labelled("Field values of the snapshot (JSON)", fieldsArea, { hint: 'e.g. {"amount": 12000}' }));
+  let cases = [];
+  caseSelect.addEventListener("change", () => { blankOnly.hidden = caseSelect.value !== ""; });
+  const loadCases = async () => {
+    try {
+      cases = await api.all("/cases", { template_key: ctx.key }, 100);
+      for (const item of cases) caseSelect.append(h("option", { value: item.id }, `${item.title} (${item.stage}, ${item.id})`));
+    } catch { /* a template not yet published has no cases */ }
+  };
+  if (ctx.latestVersion) loadCases();
+
+  const run = async () => {
+    clear(results).append(h("p", { class: "loading", role: "status" }, "Running…"));
+    let snapshot;
+    let eventData;
+    try {
+      eventData = JSON.parse(dataArea.value || "{}");
+      snapshot = caseSelect.value ? cases.find((item) => item.id === caseSelect.value)
+        : blankSnapshot(ctx, JSON.parse(fieldsArea.value || "{}"), stageSelect.value);
+    } catch (error) {
+      clear(results).append(problemBox({ title: "Not valid JSON", detail: error.message }));
+      return;
+    }
+    try {
+      const answer = await api.post(`/templates/${encodeURIComponent(ctx.key)}/rules/test`,
+        { case: snapshot, event: { type: eventSelect.value, data: eventData }, definition: ctx.def });
+      clear(results).append(decisionsView(answer));
+      ctx.say(`Dry run: ${answer.decisions.length} rule${answer.decisions.length === 1 ? "" : "s"} triggered.`);
+    } catch (problem) {
+      // Mistakes in the draft come back under /definition: show them on their inputs too.
+      const errors = problem.errors || [];
+      const inDefinition = errors.filter((error) => error.pointer?.startsWith("/definition/"))
+        .map((error) => ({ ...error, pointer: error.pointer.slice("/definition".length) }));
+      if (inDefinition.length) ctx.showIssues(inDefinition);
+      clear(results).append(problemBox(problem));
+    }
+  };
+  const panel = h("div", { class: "panel dry-run", role: "region", "aria-labelledby": "dry-run-title" },
+    h("h3", { id: "dry-run-title" }, "Dry run"),
+    h("p", { class: "hint" }, "What the rules of this draft would do for an event on a case. Nothing is changed."),
+    h("div", { class: "grid two" },
+      labelled("Case", caseSelect, { hint: ctx.latestVersion ? "Cases of this template, or a blank snapshot." : "Publish to try real cases; until then, a blank snapshot." }),
+      labelled("Event type", eventSelect)),
+    blankOnly,
+    labelled("Event data (JSON)", dataArea, { hint: 'e.g. {"to": "review"} for case.stage_changed' }),
+    h("div", { class: "actions" }, h("button", { type: "button", class: "primary", onclick: run }, "Run dry run")),
+    results);
+  panel.refreshStages = refreshStages;
+  ctx.reloadDryRunCases = () => {
+    while (caseSelect.options.length > 1) caseSelect.remove(1);
+    loadCases();
+  };
+  return panel;
+}
+
+function decisionsView(answer) {
+  if (!answer.decisions.length) return h("p", {}, "No rule is triggered by this event.");
+  return h("ul", { class: "decisions" }, answer.decisions.map((decision) =>
+    h("li", { class: "decision" },
+      h("p", {}, h("strong", {}, decision.name), ` (${decision.rule}) `,
+        h("span", { class: `badge verdict-${decision.verdict}` }, decision.verdict),
+        ` · condition: ${decision.condition === null ? "not evaluated" : decision.condition ? "holds" : "does not hold"}`),
+      decision.error ? h("p", { class: "dr-error" }, decision.error) : null,
+      decision.actions.length ? h("ol", { class: "planned" }, decision.actions.map((action) =>
+        h("li", {}, `${action.type}: ${action.summary}`,
+          action.error ? h("span", { class: "dr-error" }, ` — cannot run: ${action.error}`) : null))) : null)));
+}
+
