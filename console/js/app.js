@@ -7,13 +7,15 @@ import * as board from "./views/board.js";
 import * as caseView from "./views/case.js";
 import * as cases from "./views/cases.js";
 import * as insight from "./views/insight.js";
+import * as newCase from "./views/newcase.js";
 import * as signin from "./views/signin.js";
 import * as tasks from "./views/tasks.js";
 import * as templates from "./views/templates.js";
 
 const main = document.getElementById("view");
 
-for (const module of [board, cases, tasks, caseView, templates, insight]) module.register(route);
+// "/cases/new" before "/cases/:id", which would take it otherwise.
+for (const module of [board, cases, tasks, newCase, caseView, templates, insight]) module.register(route);
 route("/", async () => navigate("#/board"));
 
 function renderChrome(user) {

@@ -15,19 +15,15 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request, expect, sync_playwright
+from browser import AXE, CHROMIUM, Watch, axe_check, launch_chromium, origin_of
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from caseline.local.stack import LocalStack
 
 OUTPUT = Path(__file__).parents[2] / "test-output" / "portal"
-AXE = Path(__file__).parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
-AXE_PATH = "/__test__/axe.min.js"  # answered by the browser context from AXE, never by the server
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"]  # root, and a small /dev/shm
 WAIT_SECONDS = 20
 FAILED_LOAD = "Failed to load resource: the server responded with a status of {}"
 # The insurance template's logo lives on the insurer's own site, which does not exist here.
@@ -47,11 +43,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
 def _wait_for(what: str, probe: Callable[[], Any], every: float = 0.1) -> Any:
     """Polls until `probe` returns something truthy: what the portal sends is applied asynchronously."""
     deadline = time.monotonic() + WAIT_SECONDS
@@ -61,54 +52,6 @@ def _wait_for(what: str, probe: Callable[[], Any], every: float = 0.1) -> Any:
             return found
         time.sleep(every)
     pytest.fail(f"{what} did not happen within {WAIT_SECONDS} s")
-
-
-class Watch:
-    """What a browser context did besides showing pages: the origins it asked, the policy violations and
-    console errors it met. It also serves axe-core on a same-origin path, so the policy stays as it is."""
-
-    def __init__(self, context: BrowserContext, base_url: str) -> None:
-        self.origins: set[str] = set()
-        self.violations: list[str] = []
-        self.errors: list[str] = []
-        context.route(f"{base_url}{AXE_PATH}", lambda route: route.fulfill(path=AXE, content_type="text/javascript"))
-        context.on("request", self._request)
-        context.expose_binding("__cspViolation", lambda _source, text: self.violations.append(text))
-        context.add_init_script(
-            "document.addEventListener('securitypolicyviolation',"
-            " (e) => window.__cspViolation(`${e.effectiveDirective} blocked ${e.blockedURI}`));"
-        )
-
-    def _request(self, request: Request) -> None:
-        self.origins.add(_origin(request.url))
-
-    def page(self, page: Page) -> Page:
-        page.on("console", self._console)
-        page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
-        return page
-
-    def _console(self, message: ConsoleMessage) -> None:
-        if "Content Security Policy" in message.text:
-            self.violations.append(message.text)
-        elif message.type == "error":
-            self.errors.append(f"{message.location.get('url')}: {message.text}")
-
-
-def _axe(page: Page, name: str) -> None:
-    """axe-core's full rule set on the page: nothing serious or critical; the rest is printed to weigh."""
-    page.add_script_tag(url=AXE_PATH)
-    results = page.evaluate("() => axe.run(document, {resultTypes: ['violations', 'incomplete']})")
-    blocking = []
-    for violation in results["violations"]:
-        line = f"axe {name}: {violation['impact']} {violation['id']} ({violation['help']}) at " + ", ".join(
-            " ".join(node["target"]) for node in violation["nodes"]
-        )
-        print(line)
-        if violation["impact"] in ("serious", "critical"):
-            blocking.append(line)
-    for review in results["incomplete"]:
-        print(f"axe {name}: needs review {review['id']} ({review['help']}), {len(review['nodes'])} element(s)")
-    assert not blocking, "\n".join(blocking)
 
 
 def _shot(page: Page, name: str) -> None:
@@ -166,10 +109,7 @@ def claim(stack: LocalStack, staff: httpx.Client) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     OUTPUT.mkdir(parents=True, exist_ok=True)
-    with (
-        sync_playwright() as playwright,
-        playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS) as launched,
-    ):
+    with launch_chromium() as launched:
         yield launched
 
 
@@ -191,7 +131,7 @@ def test_a_claimant_follows_and_acts_on_their_claim(
     expect(page.get_by_role("heading", level=1)).to_have_text("Your case")
     expect(page).to_have_title("Your case · Nordlicht Versicherung")
     _shot(page, "1-landing")
-    _axe(page, "landing")
+    axe_check(page, "landing")
 
     # By keyboard alone: the skip link comes first, then the one button.
     page.keyboard.press("Tab")
@@ -206,7 +146,7 @@ def test_a_claimant_follows_and_acts_on_their_claim(
     expect(current).to_contain_text("Claim submitted")
     expect(current).to_have_css("border-top-color", "rgb(0, 59, 113)")  # the template's brand colour
     _shot(page, "2-case")
-    _axe(page, "case")
+    axe_check(page, "case")
 
     # An upload: a presigned POST straight to storage, with progress, then confirmed.
     page.get_by_label("Kind of document").select_option(label="Police report")
@@ -216,7 +156,7 @@ def test_a_claimant_follows_and_acts_on_their_claim(
     page.get_by_role("button", name="Upload").click()
     expect(page.locator("#upload-status")).to_have_text(re.compile("^Received"), timeout=WAIT_SECONDS * 1000)
     _shot(page, "3-uploaded")
-    _axe(page, "case after upload")
+    axe_check(page, "case after upload")
 
     # The form validates as the API does, says so in words, and keeps what was typed.
     details = page.locator("form#details")
@@ -231,7 +171,7 @@ def test_a_claimant_follows_and_acts_on_their_claim(
     expect(email).to_have_accessible_description(re.compile("^Enter an e-mail address"))
     expect(details.get_by_label("Police reference number")).to_have_value(POLICE_REFERENCE)
     _shot(page, "4-form-errors")
-    _axe(page, "form with errors")
+    axe_check(page, "form with errors")
 
     email.fill("jana.vogt@example.de")
     details.get_by_role("button", name="Save").click()
@@ -291,12 +231,12 @@ def test_a_claimant_follows_and_acts_on_their_claim(
 
     _wait_for("the portal page showing the upload and the message", page_shows_both, every=0.5)
     _shot(page, "7-case-after")
-    _axe(page, "case after everything")
+    axe_check(page, "case after everything")
 
     assert not watch.violations, watch.violations
     # The one error in the console is the form's own 422, for the answers that needed another look.
     assert watch.errors == [f"{stack.url}/portal/fields: {FAILED_LOAD.format('422 (Unprocessable Entity)')}"]
-    storage = _origin(stack.aws_endpoint)
+    storage = origin_of(stack.aws_endpoint)
     assert storage in watch.origins, watch.origins  # the file went straight to storage
     assert watch.origins <= {stack.url, storage, LOGO_ORIGIN}, watch.origins
 
@@ -310,14 +250,14 @@ def test_error_pages_are_plain_accessible_and_under_the_policy(stack: LocalStack
     assert response.status == 404
     expect(page.get_by_role("heading", level=1)).to_have_text("This link does not work")
     _shot(page, "8-missing")
-    _axe(page, "missing link")
+    axe_check(page, "missing link")
 
     response = page.goto(f"{stack.url}/portal/case")  # no session
     assert response is not None
     assert response.status == 401
     expect(page.get_by_role("heading", level=1)).to_have_text("Your session has ended")
     _shot(page, "9-session-ended")
-    _axe(page, "session ended")
+    axe_check(page, "session ended")
 
     assert not watch.violations, watch.violations
     assert watch.errors == [

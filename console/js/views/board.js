@@ -233,7 +233,9 @@ async function showBoard(main, params, _query, user) {
     h("div", { class: "toolbar" },
       field("Template", switcher),
       h("p", { class: "board-version" }, `Version ${published.version}`),
-      h("a", { href: "#/board?choose=1" }, "All templates")),
+      h("a", { href: "#/board?choose=1" }, "All templates"),
+      user.role === "viewer" ? null
+        : h("a", { class: "button primary", href: `#/cases/new?template=${encodeURIComponent(key)}` }, "Open a case")),
     summary, alerts, boardElement);
 
   function showRefusal(item, target, error) {

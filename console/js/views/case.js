@@ -178,7 +178,7 @@ async function attempt(status, button, work, success) {
 // ---------------------------------------------------------------------------------------------------------
 // Field controls: one per field type; `read()` gives the value to send, `state()` what to compare.
 
-function fieldControl(def, value) {
+export function fieldControl(def, value) {
   const key = def.key;
   const pointer = `/fields/${key}`;
   const id = `field-${key}`;
@@ -1406,7 +1406,10 @@ class CasePage {
     try {
       page = await api.get(this.path("/timeline"), params);
     } catch (error) {
-      clear(this.timelineList).append(problemBox(toProblem(error)));
+      // A case only just opened: the timeline service records its first event a moment later.
+      const waiting = error.status === 404 ? h("p", { class: "hint" }, "The timeline is catching up with this case…") : null;
+      clear(this.timelineList).append(waiting || problemBox(toProblem(error)));
+      if (waiting) window.setTimeout(() => this.loadTimeline(), 1000);
       return;
     }
     const items = page.items || [];
@@ -1484,29 +1487,30 @@ class CasePage {
       clear(this.verifyBadge).append(badge, h("span", { class: "hint" }, detail));
     } catch (error) {
       const problem = toProblem(error);
+      const why = error.status === 404 ? "No entries yet." : problem.detail || problem.title;
       clear(this.verifyBadge).append(h("span", { class: "badge chain-unknown" }, "Chain not checked"),
-        h("span", { class: "hint" }, ` ${problem.detail || problem.title}`));
+        h("span", { class: "hint" }, ` ${why}`));
+      if (error.status === 404) window.setTimeout(() => this.loadVerification(), 1000);
     }
   }
 
   // -- automation runs ------------------------------------------------------------------------------------
 
   async loadRuns() {
-    if (this.user.role === "viewer") { this.runs = null; this.renderRuns(); return; }
     try {
       const page = await api.get("/automations/runs", { case_id: this.id, limit: 25 });
       this.runs = page.items || [];
       this.runsProblem = null;
     } catch (error) {
+      // 404: the automations service has not seen the case yet, so no rule has run on it.
       this.runs = [];
-      this.runsProblem = toProblem(error);
+      this.runsProblem = error.status === 404 ? null : toProblem(error);
     }
     this.renderRuns();
   }
 
   renderRuns() {
     const slot = clear(this.slots.runs);
-    if (this.runs === null) { slot.append(h("p", {}, "Automation runs are shown to staff only.")); return; }
     if (this.runsProblem) { slot.append(problemBox(this.runsProblem)); return; }
     if (this.runs === undefined) { slot.append(h("p", { class: "loading" }, "Loading…")); return; }
     if (!this.runs.length) { slot.append(h("p", {}, "No automation rule has run on this case.")); return; }

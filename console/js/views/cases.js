@@ -62,7 +62,7 @@ async function definitionOf(key) {
   return definitions.get(key);
 }
 
-async function listCases(main, _params, query) {
+async function listCases(main, _params, query, user) {
   loading(main, "Loading cases…");
   const filters = filtersFrom(query);
   const search = (query.get("q") || "").trim();
@@ -281,6 +281,7 @@ async function listCases(main, _params, query) {
   const active = FILTERS.filter((name) => filters[name]);
   clear(main).append(
     h("h1", {}, "Cases"),
+    user.role === "viewer" ? null : h("p", {}, h("a", { class: "button primary", href: "#/cases/new" }, "Open a case")),
     filterForm,
     h("div", { class: "toolbar case-search-bar" },
       h("div", { class: "field" },

@@ -461,6 +461,9 @@ class CaseWork:
         title = request.title.strip() if request.title else self.case.title
         if not changes and title == self.case.title:
             return None
+        if title != self.case.title and self.access.field_access("*") != "edit":
+            # The title is governed like the fields a role does not name: by its "*" access.
+            raise ForbiddenError("Your role may not rename the case.")
         personal_keys = _personal_keys(self.definition)
         data: dict[str, Any] = {"changes": {key: diff for key, diff in changes.items() if key not in personal_keys}}
         if title != self.case.title:

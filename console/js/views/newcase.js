@@ -1,0 +1,57 @@
+// Opening a case: a template, a title and the template's fields, checked by the API like any change.
+import { api } from "../api.js";
+import { navigate } from "../router.js";
+import { announce, clear, field, h, problemBox, showFieldErrors } from "../ui.js";
+import { fieldControl } from "./case.js";
+
+export function register(route) {
+  route("/cases/new", render, { nav: "cases" });
+}
+
+async function render(main, _params, query, user) {
+  clear(main).append(h("h1", {}, "Open a case"));
+  if (user.role === "viewer") {
+    main.append(h("p", {}, "Viewers read cases; opening one is for case workers and administrators."));
+    return;
+  }
+  const templates = await api.all("/templates");
+  if (!templates.length) {
+    main.append(h("p", {}, "There is no published template yet. An administrator publishes one in Templates."));
+    return;
+  }
+  const chosen = query.get("template") || templates[0].key;
+  const picker = h("select", { id: "new-case-template", name: "template" },
+    templates.map((t) => h("option", { value: t.key, selected: t.key === chosen }, t.name)));
+  picker.addEventListener("change", () => navigate(`#/cases/new?template=${encodeURIComponent(picker.value)}`));
+  main.append(field("Template", picker));
+
+  const { definition } = await api.get(`/templates/${encodeURIComponent(chosen)}`);
+  const title = h("input", { id: "new-case-title", name: "title", type: "text", required: true, maxlength: 200,
+    dataset: { pointer: "/title" }, autocomplete: "off" });
+  const controls = definition.fields.map((def) => ({ def, control: fieldControl(def, undefined) }));
+  const status = h("div", { id: "new-case-status" });
+  const form = h("form", { class: "panel", novalidate: true },
+    field("Title", title, "What the case is about, in a few words."),
+    controls.length ? h("h2", {}, "Fields") : null,
+    controls.map(({ control }) => control.element),
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Open case")),
+    status);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const fields = {};
+    for (const { def, control } of controls) {
+      const value = control.read();
+      if (value !== null && value !== undefined) fields[def.key] = value;
+    }
+    try {
+      const opened = await api.post("/cases", { template_key: chosen, title: title.value, fields },
+        { headers: { "Idempotency-Key": crypto.randomUUID() } });
+      announce(`Opened “${opened.title}”.`);
+      navigate(`#/cases/${opened.id}`);
+    } catch (problem) {
+      const left = showFieldErrors(form, problem);
+      clear(status).append(problemBox({ ...problem, errors: left }));
+    }
+  });
+  main.append(form);
+}
