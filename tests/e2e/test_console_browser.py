@@ -55,6 +55,8 @@ def _signed_in(browser: Browser, stack: LocalStack, user: str) -> tuple[BrowserC
     page = watch.page(context.new_page())
     page.goto(f"{stack.url}/console/")
     expect(page.get_by_role("heading", name="Sign in to Caseline")).to_be_visible()
+    if user == "admin":
+        _screen(page, "0-sign-in")
     page.get_by_label(USERS[user]).check()
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator("#user-name")).to_contain_text(user)
