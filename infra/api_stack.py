@@ -33,6 +33,10 @@ from infra.tenants import Tenant
 STAGE = "api"
 PROBLEM_JSON = "application/problem+json"
 WAF_RATE_LIMIT_PER_5_MINUTES = 3000  # per client IP
+# The staff console calls the API from its own origin (CloudFront): what its requests may carry.
+CORS_HEADERS = ("Authorization", "Content-Type", "If-Match", "Idempotency-Key")
+CORS_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+CORS_MAX_AGE = cdk.Duration.minutes(10)
 
 
 def _problem(status: int | None, title: str, detail: str) -> str:
@@ -103,6 +107,14 @@ class ApiStack(cdk.Stack):
             cloud_watch_role=False,
             binary_media_types=sorted({media for package in packages.values() for media in package.binary_media_types}),
             disable_execute_api_endpoint=tenant.certificate_arn is not None,
+            # Preflights are answered by API Gateway itself (a mock integration on every resource), for the
+            # console's origin only. No credentials mode: the console sends its token in Authorization.
+            default_cors_preflight_options=apigateway.CorsOptions(
+                allow_origins=[shared.console.origin],
+                allow_headers=list(CORS_HEADERS),
+                allow_methods=list(CORS_METHODS),
+                max_age=CORS_MAX_AGE,
+            ),
             deploy_options=apigateway.StageOptions(
                 stage_name=STAGE,
                 tracing_enabled=True,
@@ -141,7 +153,11 @@ class ApiStack(cdk.Stack):
                 response_id,
                 type=response_type,
                 status_code=str(status) if status is not None else None,
-                response_headers={"Content-Type": f"'{PROBLEM_JSON}'"},
+                # The console must be able to read API Gateway's own refusals (401, 403, 429...) too.
+                response_headers={
+                    "Content-Type": f"'{PROBLEM_JSON}'",
+                    "Access-Control-Allow-Origin": f"'{shared.console.origin}'",
+                },
                 templates={"application/json": _problem(status, title, detail)},
             )
         self.authorizer = apigateway.CognitoUserPoolsAuthorizer(

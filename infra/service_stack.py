@@ -116,6 +116,7 @@ class ServiceStack(cdk.Stack):
             "CASELINE_OIDC_CLIENT_IDS": self.to_json_string(
                 [shared.staff_client.user_pool_client_id, shared.integrator_client.user_pool_client_id]
             ),
+            "CASELINE_CONSOLE_ORIGIN": shared.console.origin,
             "POWERTOOLS_SERVICE_NAME": self.service,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",

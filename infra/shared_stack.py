@@ -35,6 +35,7 @@ from caseline_common.tenant import StaffRole
 from constructs import Construct
 
 from infra import nag
+from infra.console import ConsoleSite
 from infra.functions import data_owners
 from infra.tenants import Tenant
 
@@ -90,6 +91,8 @@ class TenantSharedStack(cdk.Stack):
             for spec in SIGNING_KEYS
         }
         self.access_logs = self._access_logs_bucket()
+        # Before the buckets and the user pool: the documents bucket's CORS and the staff client's URLs name it.
+        self.console = ConsoleSite(self, "console", tenant=tenant, access_logs=self.access_logs)
         self.tables = {spec.id: self._table(spec) for spec in TABLES}
         self.buckets = {spec.id: self._bucket(spec) for spec in BUCKETS}
         self._backup_plan()
@@ -201,13 +204,14 @@ class TenantSharedStack(cdk.Stack):
             server_access_logs_prefix=f"{spec.id}/",
             removal_policy=cdk.RemovalPolicy.RETAIN,
             lifecycle_rules=lifecycle_rules or None,
-            # Browsers upload straight to the bucket (presigned POST) and download by presigned GET.
+            # Browsers upload straight to the bucket (presigned POST) and download by presigned GET: the portal's
+            # pages (the tenant's domain) and the staff console.
             cors=None
             if spec.object_lock
             else [
                 s3.CorsRule(
                     allowed_methods=[s3.HttpMethods.POST, s3.HttpMethods.GET],
-                    allowed_origins=[self.tenant.public_url],
+                    allowed_origins=[self.tenant.public_url, self.console.origin],
                     allowed_headers=["*"],
                     max_age=600,
                 )
@@ -460,8 +464,9 @@ class TenantSharedStack(cdk.Stack):
             o_auth=cognito.OAuthSettings(
                 flows=cognito.OAuthFlows(authorization_code_grant=True),
                 scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE, *api_scopes],
-                callback_urls=[f"{tenant.public_url}/auth/callback"],
-                logout_urls=[f"{tenant.public_url}/"],
+                # The staff console: the hosted UI sends staff back there after signing in and after signing out.
+                callback_urls=[self.console.redirect_uri],
+                logout_urls=[self.console.redirect_uri],
             ),
             supported_identity_providers=[cognito.UserPoolClientIdentityProvider.COGNITO],
             prevent_user_existence_errors=True,
@@ -480,12 +485,10 @@ class TenantSharedStack(cdk.Stack):
             enable_token_revocation=True,
             access_token_validity=cdk.Duration.hours(1),
         )
-        if tenant.auth_domain_prefix:
-            self.auth_domain: cognito.UserPoolDomain | None = pool.add_domain(
-                "domain", cognito_domain=cognito.CognitoDomainOptions(domain_prefix=tenant.auth_domain_prefix)
-            )
-        else:
-            self.auth_domain = None
+        # The hosted UI the console signs in with, and the integrators' token endpoint.
+        self.auth_domain = pool.add_domain(
+            "domain", cognito_domain=cognito.CognitoDomainOptions(domain_prefix=tenant.auth_prefix)
+        )
         groups = {
             role: cognito.CfnUserPoolGroup(
                 self,
@@ -499,6 +502,7 @@ class TenantSharedStack(cdk.Stack):
                 [
                     (StaffRole.ADMIN, "Manage templates; every right on every case"),
                     (StaffRole.STAFF, "Open cases; rights on a case come from its template's roles"),
+                    (StaffRole.VIEWER, "Read every case, template and timeline; change nothing"),
                 ]
             )
         }
@@ -514,7 +518,8 @@ class TenantSharedStack(cdk.Stack):
                 cognito.CfnUserPoolUser.AttributeTypeProperty(name="email_verified", value="true"),
             ],
         )
-        for role, group in groups.items():
+        for role in (StaffRole.ADMIN, StaffRole.STAFF):
+            group = groups[role]
             attachment = cognito.CfnUserPoolUserToGroupAttachment(
                 self, f"first-admin-{role.value}", user_pool_id=pool.user_pool_id, username=tenant.admin_email,
                 group_name=role.value,
@@ -525,5 +530,5 @@ class TenantSharedStack(cdk.Stack):
         cdk.CfnOutput(self, "UserPoolId", value=pool.user_pool_id)
         cdk.CfnOutput(self, "StaffClientId", value=self.staff_client.user_pool_client_id)
         cdk.CfnOutput(self, "IntegratorClientId", value=self.integrator_client.user_pool_client_id)
-        if self.auth_domain is not None:
-            cdk.CfnOutput(self, "AuthDomain", value=self.auth_domain.base_url())
+        cdk.CfnOutput(self, "AuthDomain", value=self.auth_domain.base_url())
+        cdk.CfnOutput(self, "ConsoleUrl", value=self.console.redirect_uri, description="The staff console")

@@ -1,7 +1,9 @@
-"""A tenant's stage: the shared stack, one stack per service, and the API stack, all in the tenant's environment.
+"""A tenant's stage: the shared stack, one stack per service, the API stack and the console stack, all in the
+tenant's environment.
 
 Stacks are named `caseline-<tenant>-<part>`; the service stacks depend on the shared stack (tables, queues,
-keys, user pool) and the API stack on the service stacks (it integrates with their API functions by name).
+keys, user pool, the console's bucket and distribution) and the API stack on the service stacks (it integrates
+with their API functions by name); the console stack, which deploys the console's files, comes last.
 """
 
 from typing import Any
@@ -11,9 +13,10 @@ from caseline_common.resources import SERVICES
 from constructs import Construct
 
 from infra.api_stack import ApiStack
+from infra.console import ConsoleStack
 from infra.package import LambdaPackage
 from infra.service_stack import ServiceStack
-from infra.shared_stack import TenantSharedStack
+from infra.shared_stack import TenantSharedStack, log_group_prefix
 from infra.tenants import Tenant
 
 
@@ -64,7 +67,19 @@ class TenantStage(cdk.Stage):
         )
         for stack in self.services.values():
             self.api.add_stack_dependency(stack)
+        self.console = ConsoleStack(
+            self,
+            "console",
+            tenant=tenant,
+            site=self.shared.console,
+            staff_client_id=self.shared.staff_client.user_pool_client_id,
+            logs_key=self.shared.logs_key,
+            log_group_prefix=log_group_prefix(self.shared.names),
+            stack_name=stack_name(tenant.id, "console"),
+            description=f"Caseline {tenant.id}: the staff console's files",
+        )
+        self.console.add_stack_dependency(self.api)  # the console is of no use before the API answers
 
     @property
     def stacks(self) -> list[cdk.Stack]:
-        return [self.shared, *self.services.values(), self.api]
+        return [self.shared, *self.services.values(), self.api, self.console]

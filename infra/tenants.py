@@ -4,6 +4,7 @@ Each `[tenants.<id>]` table describes one tenant's stack set. The id becomes eve
 (`caseline-<id>-...`), so it follows the same pattern the services accept for `CASELINE_TENANT_ID`.
 """
 
+import hashlib
 import re
 import tomllib
 from enum import StrEnum
@@ -131,6 +132,22 @@ class Tenant(BaseModel):
         return f"https://{self.domain}"
 
     @property
+    def auth_prefix(self) -> str:
+        """The Cognito domain prefix: `auth_domain_prefix`, or one derived from the tenant id and its domain (which
+        the tenant owns, so no other Caseline installation derives the same). Deterministic, so synth stays offline."""
+        if self.auth_domain_prefix:
+            return self.auth_domain_prefix
+        digest = hashlib.sha256(self.domain.encode()).hexdigest()[:8]
+        prefix = f"caseline-{self.id}-{digest}"
+        # Cognito refuses prefixes with these words in them.
+        return f"caseline-{digest}" if any(word in prefix for word in ("aws", "amazon", "cognito")) else prefix
+
+    @property
+    def auth_host(self) -> str:
+        """The Cognito domain: hosted sign-in pages, the token and logout endpoints."""
+        return f"{self.auth_prefix}.auth.{self.region}.amazoncognito.com"
+
+    @property
     def mail_from(self) -> str:
         """The sender of the e-mails the services send with SES (its domain is the SES identity)."""
         return f"caseline@{self.domain}"
@@ -150,7 +167,7 @@ class TenantRegistry(BaseModel):
         for key, tenant in self.tenants.items():
             if key != tenant.id:
                 raise ValueError(f"tenants.{key} has id {tenant.id!r}")
-        for attribute in ("domain", "auth_domain_prefix"):
+        for attribute in ("domain", "auth_prefix"):
             seen: dict[str, str] = {}
             for tenant in self.tenants.values():
                 value = getattr(tenant, attribute)

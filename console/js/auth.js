@@ -1,7 +1,9 @@
 // Who is signed in. Locally: the development issuer's user picker. In AWS: Cognito's hosted UI with the
-// authorization code flow and PKCE. The ID token is kept for this browser tab only (sessionStorage).
+// authorization code flow and PKCE. Tokens are kept for this browser tab only (sessionStorage). The API is
+// called with the access token where Cognito gives one (its authorizer checks scopes), else the ID token.
 
-const TOKEN_KEY = "caseline.token";
+const TOKEN_KEY = "caseline.token"; // the ID token: who is signed in
+const ACCESS_KEY = "caseline.access"; // Cognito's access token: what the API takes (scopes), when there is one
 const PKCE_KEY = "caseline.pkce";
 let config = null;
 const listeners = [];
@@ -19,6 +21,9 @@ export const session = {
   configure(authConfig) { config = authConfig; },
   config() { return config; },
   token() {
+    return this.idToken() && (sessionStorage.getItem(ACCESS_KEY) || sessionStorage.getItem(TOKEN_KEY));
+  },
+  idToken() {
     const token = sessionStorage.getItem(TOKEN_KEY);
     if (!token) return null;
     try {
@@ -27,7 +32,7 @@ export const session = {
     return token;
   },
   user() {
-    const token = this.token();
+    const token = this.idToken();
     if (!token) return null;
     const claims = decode(token);
     const groups = claims["cognito:groups"] || [];
@@ -35,12 +40,15 @@ export const session = {
     return { sub: claims.sub, email: claims.email, groups, role };
   },
   onChange(listener) { listeners.push(listener); },
-  store(token) {
+  store(token, accessToken = null) {
     sessionStorage.setItem(TOKEN_KEY, token);
+    if (accessToken) sessionStorage.setItem(ACCESS_KEY, accessToken);
+    else sessionStorage.removeItem(ACCESS_KEY);
     listeners.forEach((listener) => listener());
   },
   expired() {
     sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(ACCESS_KEY);
     listeners.forEach((listener) => listener());
   },
   async signInAs(userId) {
@@ -79,11 +87,13 @@ export const session = {
       }),
     });
     if (!response.ok) throw new Error("Cognito did not accept the sign-in.");
-    this.store((await response.json()).id_token);
+    const tokens = await response.json();
+    this.store(tokens.id_token, tokens.access_token);
     return true;
   },
   signOut() {
     sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(ACCESS_KEY);
     if (config?.mode === "cognito") {
       const url = new URL(`https://${config.domain}/logout`);
       url.search = new URLSearchParams({ client_id: config.client_id, logout_uri: config.redirect_uri }).toString();

@@ -46,4 +46,4 @@ def test_cfn_lint_finds_no_errors_and_only_the_explained_warning(
         if finding["Level"] == "Error" or finding["Rule"]["Id"] not in ALLOWED_WARNINGS
     ]
     assert not problems, "\n".join(problems)
-    assert sum(len(templates) for _region, templates in jobs) == 6 * len(registry.tenants)
+    assert sum(len(templates) for _region, templates in jobs) == 7 * len(registry.tenants)

@@ -85,7 +85,11 @@ def _check_statement(tenant: Tenant, template: dict[str, Any], where: str, state
         own_identity = f':identity/{tenant.domain}"' in text and set(actions) <= SES_SEND_ACTIONS
         if own_identity:
             assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": tenant.mail_from}}, where
-        assert own_name or own_import or own_resource or own_identity, f"{where}: {actions} on {text}"
+        # CDK's bootstrap bucket (per account and region, assets named by content hash): only read, by the
+        # function that deploys the console's files.
+        account = tenant.account or '{"Ref": "AWS::AccountId"}'
+        assets = ":s3:::cdk-hnb659fds-assets-" in text and account in text and actions == ["s3:GetObject"]
+        assert own_name or own_import or own_resource or own_identity or assets, f"{where}: {actions} on {text}"
 
 
 def _find(node: Any, function: str) -> list[Any]:

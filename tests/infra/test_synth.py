@@ -46,12 +46,12 @@ def _one(template: dict[str, Any], resource_type: str, **properties: Any) -> dic
     return matches[0]
 
 
-def test_every_tenant_gets_a_shared_stack_a_stack_per_service_and_an_api(
+def test_every_tenant_gets_a_shared_stack_a_stack_per_service_an_api_and_a_console(
     assembly: Synthesized, registry: TenantRegistry
 ) -> None:
     for tenant_id in registry.tenants:
         names = sorted(stack.stack_name for stack in assembly.stacks(tenant_id))
-        assert names == sorted(f"caseline-{tenant_id}-{part}" for part in ("shared", "api", *SERVICES))
+        assert names == sorted(f"caseline-{tenant_id}-{part}" for part in ("shared", "api", "console", *SERVICES))
 
 
 def test_tables_match_the_specs_with_pitr_deletion_protection_and_a_customer_key(shared: dict[str, Any]) -> None:
@@ -80,7 +80,7 @@ def test_tables_match_the_specs_with_pitr_deletion_protection_and_a_customer_key
 
 def test_buckets_are_private_versioned_kms_encrypted_logged_and_tls_only(shared: dict[str, Any]) -> None:
     buckets = resources(shared, "AWS::S3::Bucket")
-    assert len(buckets) == len(BUCKETS) + 1  # and the access log bucket
+    assert len(buckets) == len(BUCKETS) + 3  # and the access-log bucket, the console's and its CloudFront logs'
     for body in buckets.values():
         bucket = body["Properties"]
         assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
@@ -89,8 +89,12 @@ def test_buckets_are_private_versioned_kms_encrypted_logged_and_tls_only(shared:
         )
         assert body["DeletionPolicy"] == "Retain"
         encryption = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
-        if "access-logs" in json.dumps(bucket["BucketName"]):
-            assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"  # all S3 logging accepts
+        name = json.dumps(bucket["BucketName"])
+        if "access-logs" in name or "cdn-logs" in name or "-console-" in name:
+            # What S3 and CloudFront logging accept; the console's files are public static files.
+            assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+            if "access-logs" not in name:
+                assert bucket["LoggingConfiguration"]["DestinationBucketName"]["Ref"].startswith("accesslogs")
         else:
             assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
             assert encryption["BucketKeyEnabled"] is True
@@ -137,6 +141,11 @@ def test_each_consumer_gets_a_rule_and_an_encrypted_queue_with_a_dead_letter_que
     _one(shared, "AWS::Events::Archive", RetentionDays=30)
 
 
+def _distribution(template: dict[str, Any]) -> str:
+    (logical_id,) = resources(template, "AWS::CloudFront::Distribution")
+    return logical_id
+
+
 def test_user_pool_requires_mfa_and_has_the_staff_groups_and_both_clients(shared: dict[str, Any]) -> None:
     pool = _one(shared, "AWS::Cognito::UserPool", UserPoolName="caseline-demo-users")
     assert pool["MfaConfiguration"] == "ON"
@@ -147,7 +156,8 @@ def test_user_pool_requires_mfa_and_has_the_staff_groups_and_both_clients(shared
     staff = _one(shared, "AWS::Cognito::UserPoolClient", ClientName="caseline-demo-staff")
     assert staff["GenerateSecret"] is False  # a public client: authorization code with PKCE
     assert staff["AllowedOAuthFlows"] == ["code"]
-    assert staff["CallbackURLs"] == ["https://demo.caseline.example/auth/callback"]
+    console_url = {"Fn::Join": ["", ["https://", {"Fn::GetAtt": [_distribution(shared), "DomainName"]}, "/"]]}
+    assert staff["CallbackURLs"] == staff["LogoutURLs"] == [console_url]  # the staff console
     integrators = _one(shared, "AWS::Cognito::UserPoolClient", ClientName="caseline-demo-integrators")
     assert integrators["GenerateSecret"] is True
     assert integrators["AllowedOAuthFlows"] == ["client_credentials"]
@@ -156,7 +166,8 @@ def test_user_pool_requires_mfa_and_has_the_staff_groups_and_both_clients(shared
     assert {scope["ScopeName"] for scope in server["Scopes"]} == {"read", "write"}
     admin = _one(shared, "AWS::Cognito::UserPoolUser", Username="dana.admin@demo.caseline.example")
     assert admin["DesiredDeliveryMediums"] == ["EMAIL"]
-    assert len(resources(shared, "AWS::Cognito::UserPoolUserToGroupAttachment")) == 2
+    attachments = resources(shared, "AWS::Cognito::UserPoolUserToGroupAttachment").values()
+    assert sorted(body["Properties"]["GroupName"] for body in attachments) == [StaffRole.ADMIN, StaffRole.STAFF]
     _one(shared, "AWS::Cognito::UserPoolDomain", Domain="caseline-demo-example")
 
 
@@ -267,7 +278,7 @@ def test_every_route_of_every_service_is_on_the_api_with_the_right_authorization
     methods = {
         (body["Properties"]["HttpMethod"], paths[body["Properties"]["ResourceId"]["Ref"]]): body["Properties"]
         for body in resources(api, "AWS::ApiGateway::Method").values()
-        if body["Properties"]["ResourceId"].get("Ref") in paths
+        if body["Properties"]["ResourceId"].get("Ref") in paths and body["Properties"]["HttpMethod"] != "OPTIONS"
     }
     routes = [route for package in packages.values() for route in package.routes]
     assert len(methods) == len(routes)
@@ -305,7 +316,12 @@ def test_the_api_stage_is_traced_logged_throttled_and_behind_a_firewall(api: dic
     assert responses["MISSING_AUTHENTICATION_TOKEN"]["StatusCode"] == "404"
     assert "StatusCode" not in responses["DEFAULT_4XX"]  # keeps API Gateway's own status
     for response in responses.values():
-        assert response["ResponseParameters"] == {"gatewayresponse.header.Content-Type": "'application/problem+json'"}
+        parameters = response["ResponseParameters"]
+        assert parameters["gatewayresponse.header.Content-Type"] == "'application/problem+json'"
+        assert set(parameters) == {
+            "gatewayresponse.header.Content-Type",
+            "gatewayresponse.header.Access-Control-Allow-Origin",
+        }
         json.loads(response["ResponseTemplates"]["application/json"].replace("$context.error.messageString", '"m"'))
 
 

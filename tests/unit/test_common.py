@@ -24,7 +24,7 @@ from caseline_common.resources import (
     service_environment,
 )
 from caseline_common.tenant import Principal, StaffRole
-from chalice.app import Blueprint
+from chalice.app import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from caseline.local.loader import load_service
@@ -518,3 +518,22 @@ def test_a_principal_acts_as_a_user() -> None:
     actor = Principal(subject="sub-1", email="ada@example.org").actor()
 
     assert actor == Actor(kind=ActorKind.USER, id="sub-1", display_name="ada@example.org")
+
+
+def test_only_the_console_origin_may_read_api_answers() -> None:
+    api = HttpApi(
+        service="cases",
+        blueprint=Blueprint("tests.cors"),
+        tenant_id=lambda: "acme",
+        verifier=lambda: TokenVerifier(issuer="https://issuer.example", client_ids=["c"], jwks_url="https://x"),
+        max_request_bytes=lambda: 1024,
+        logger=Logger(service="cases"),
+        console_origin=lambda: "https://console.acme.example",
+    )
+
+    allowed = api._cors(Response(body="", status_code=200), {"origin": "https://console.acme.example"})
+    other = api._cors(Response(body="", status_code=200), {"origin": "https://evil.example"})
+
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://console.acme.example"
+    assert "ETag" in allowed.headers["Access-Control-Expose-Headers"]
+    assert "Access-Control-Allow-Origin" not in other.headers

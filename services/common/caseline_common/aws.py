@@ -1,6 +1,6 @@
 """The one place that creates boto3 clients, so the local stack can point every service at one endpoint."""
 
-from functools import cache
+from functools import cache, cached_property
 from typing import TYPE_CHECKING
 
 import boto3
@@ -43,7 +43,15 @@ class AwsClients:
         return self._client("kms")  # type: ignore[no-any-return]
 
     def s3(self) -> "S3Client":
-        return self._client("s3")  # type: ignore[no-any-return]
+        # Presigned uploads and downloads: Signature Version 4 on the bucket's regional endpoint, which every
+        # bucket accepts (the global endpoint and older signatures are refused for new buckets).
+        return self._s3  # type: ignore[no-any-return]
+
+    @cached_property
+    def _s3(self):  # type: ignore[no-untyped-def]
+        config = _CLIENT_CONFIG.merge(Config(signature_version="s3v4", s3={"addressing_style": "virtual"}))
+        endpoint = self.endpoint_url or f"https://s3.{self.region}.amazonaws.com"
+        return self._session.client("s3", endpoint_url=endpoint, config=config)
 
     def ses(self) -> "SESClient":
         return self._client("ses")  # type: ignore[no-any-return]

@@ -194,6 +194,7 @@ class HttpApi:
         verifier: Callable[[], TokenVerifier],
         max_request_bytes: Callable[[], int],
         logger: Logger,
+        console_origin: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.service = service
         self.blueprint = blueprint
@@ -202,6 +203,7 @@ class HttpApi:
         self._verifier = verifier
         self._max_request_bytes = max_request_bytes
         self._logger = logger
+        self._console_origin = console_origin
 
     def operation(
         self,
@@ -259,8 +261,21 @@ class HttpApi:
             problem = problem_for(error)
             if problem.status >= 500:
                 self._logger.exception("request failed", extra={"operation": spec.operation_id})
-            return problem_response(problem, instance=instance, correlation_id=correlation_id)
-        return self._respond(reply, correlation_id)
+            return self._cors(problem_response(problem, instance=instance, correlation_id=correlation_id), headers)
+        return self._cors(self._respond(reply, correlation_id), headers)
+
+    def _cors(self, response: Response, headers: dict[str, str]) -> Response:
+        """The staff console calls the API from its own origin; only that origin may read the answers."""
+        origin = headers.get("origin")
+        if origin and origin == self._console_origin():
+            response.headers.update(
+                {
+                    "Access-Control-Allow-Origin": origin,
+                    "Access-Control-Expose-Headers": "ETag, Location, X-Correlation-Id",
+                    "Vary": "Origin",
+                }
+            )
+        return response
 
     def _parse(
         self,

@@ -46,6 +46,7 @@ class ServiceRuntime(Generic[SettingsT]):
             verifier=lambda: self.verifier,
             max_request_bytes=lambda: self.settings.max_request_bytes,
             logger=self.observability.logger,
+            console_origin=lambda: self.settings.console_origin,
         )
 
         def health(_call: Any) -> Reply:

@@ -21,6 +21,9 @@ class ServiceSettings(BaseSettings):
     # An event carries about its request's data, and EventBridge takes at most 256 KB per entry and per
     # PutEvents call: 200 KiB leaves room for the envelope.
     max_request_bytes: int = 200 * 1024
+    console_origin: str | None = Field(
+        default=None, pattern=r"^https?://[^/]+$", description="The staff console's origin, allowed by CORS."
+    )
 
     @property
     def jwks_url(self) -> str:
