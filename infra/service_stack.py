@@ -500,6 +500,8 @@ class ServiceStack(cdk.Stack):
             target=scheduler.CfnSchedule.TargetProperty(
                 arn=function.function_arn,
                 role_arn=role.role_arn,
+                # The time the run was scheduled for, so a late or retried run still handles what was due then.
+                input='{"time": "<aws.scheduler.scheduled-time>"}',
                 retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
                     maximum_event_age_in_seconds=trigger.every_minutes * 60, maximum_retry_attempts=3
                 ),
