@@ -1,8 +1,8 @@
 """HTTP routes of the automations service for runs and dry runs (webhooks: webhook_api.py)."""
 
 from caseline_common.http import Call, Reply
-from caseline_common.pagination import Page
-from pydantic import BaseModel, ConfigDict, Field
+from caseline_common.pagination import Page, PageQuery
+from pydantic import Field
 
 from .domain.runs import AutomationRun
 from .http import http
@@ -10,12 +10,8 @@ from .runtime import automations_service
 from .service import DryRunRequest, DryRunResult
 
 
-class RunsQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RunsQuery(PageQuery):
     case_id: str = Field(pattern=r"^[A-Za-z0-9._:@-]{1,256}$", description="The case whose runs to list.")
-    limit: int = Field(default=25, ge=1, le=100)
-    cursor: str | None = Field(default=None, max_length=2048)
 
 
 @http.operation(

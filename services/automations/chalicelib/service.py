@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from caseline_common.access import visible_case
 from caseline_common.adapters.mail import MailRefusedError
-from caseline_common.automation_commands import ACTION_COMMANDS, AutomationCommand
+from caseline_common.automation_commands import ACTION_COMMANDS, AutomationCommand, TimerKind
 from caseline_common.consumer import StatefulEvent
 from caseline_common.contracts import (
     AutomationRule,
@@ -42,7 +42,7 @@ from pydantic import BaseModel, Field
 from .adapters.dynamo import RUN_RETENTION_SECONDS
 from .domain.rules import PlannedAction, RuleDecision, Verdict, decide, timer_due, triggered
 from .domain.runs import ActionOutcome, AutomationRun
-from .domain.timers import Timer, TimerKind, reconcile
+from .domain.timers import Timer, reconcile
 
 TIMERS_ACTOR = Actor(kind=ActorKind.AUTOMATION, id="timers", display_name="Timers and SLAs")
 

@@ -1,21 +1,14 @@
 """HTTP routes for webhook subscriptions and their deliveries."""
 
 from caseline_common.http import Call, Reply
-from caseline_common.pagination import Page
-from pydantic import BaseModel, ConfigDict, Field
+from caseline_common.pagination import Page, PageQuery
+from pydantic import Field
 
 from .domain.webhooks import CreateWebhookRequest, Delivery, DeliveryStatus, RotatedSecret, Webhook, WebhookCreated
 from .http import http
 from .runtime import webhook_service
 
 _ULID = r"^[0-9A-HJKMNP-TV-Z]{26}$"
-
-
-class PageQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    limit: int = Field(default=25, ge=1, le=100)
-    cursor: str | None = Field(default=None, max_length=2048)
 
 
 class DeliveryQuery(PageQuery):

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from caseline_common.contracts import CaseSnapshot, CaseStatus, PublishedTemplate, TemplateDefinition
 from caseline_common.http import Call, ProblemError, Reply, problem_for
-from caseline_common.pagination import Page
+from caseline_common.pagination import Page, PageQuery
 from chalice.app import Blueprint
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -45,13 +45,6 @@ def _in_utc(value: datetime) -> datetime:
         return value.astimezone(UTC)
     except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00, past the last datetime in UTC
         raise ValueError("must fall within the years 1 to 9999 in UTC") from None
-
-
-class PageQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    limit: int = Field(default=25, ge=1, le=100)
-    cursor: str | None = Field(default=None, max_length=2048)
 
 
 class CaseListQuery(PageQuery):

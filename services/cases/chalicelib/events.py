@@ -6,7 +6,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamModel
-from caseline_common.automation_commands import AutomationCommand
+from caseline_common.automation_commands import AutomationCommand, DueTimer
 from caseline_common.calendar import deadline
 from caseline_common.consumer import sqs_consumer
 from caseline_common.contracts import (
@@ -39,7 +39,6 @@ from .domain.cases import (
     CaseWork,
     Change,
     CommentRequest,
-    DueTimer,
     RequestDocumentRequest,
     TransitionRequest,
     UpdateCaseRequest,

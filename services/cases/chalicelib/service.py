@@ -9,6 +9,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from caseline_common.access import CaseAccess, case_access, redact, visible_case
 from caseline_common.adapters.documents import StoredUpload, document_key, quarantine_key
+from caseline_common.automation_commands import DueTimer
 from caseline_common.contracts import (
     CaseSnapshot,
     CaseStatus,
@@ -36,7 +37,6 @@ from .domain.cases import (
     Change,
     Comment,
     CommentRequest,
-    DueTimer,
     OpenCaseRequest,
     Unmet,
     open_case,

@@ -8,6 +8,8 @@ The command carries its cause: `causation_id` is the triggering event, `causatio
 
 from enum import StrEnum
 
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
 from .contracts import (
     AddCommentAction,
     AddParticipantAction,
@@ -40,3 +42,25 @@ ACTION_COMMANDS: dict[type, AutomationCommand] = {
     RequestDocumentAction: AutomationCommand.REQUEST_DOCUMENT,
     AddCommentAction: AutomationCommand.ADD_COMMENT,
 }
+
+
+class TimerKind(StrEnum):
+    STAGE_SLA = "stage_sla"
+    STAGE_REMINDER = "stage_reminder"
+    TASK_DUE = "task_due"
+    TASK_REMINDER = "task_reminder"
+    CUSTOM = "custom"
+
+
+class DueTimer(BaseModel):
+    """The data of `automation.timer_due`: a timer the automations service set, now due. The cases service
+    decides whether its reason still holds."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    timer_id: str = Field(min_length=1, max_length=200)
+    kind: TimerKind
+    due_at: AwareDatetime
+    stage: str | None = Field(default=None, max_length=63)
+    task_id: str | None = Field(default=None, max_length=64)
+    name: str | None = Field(default=None, max_length=63, description="A custom timer's name (start_timer).")

@@ -6,7 +6,7 @@ import json
 from typing import Any, Generic, TypeVar
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 ItemT = TypeVar("ItemT")
 
@@ -40,6 +40,15 @@ def decode_cursor(cursor: str | None, *, expected: dict[str, str], key_names: se
     ):
         raise InvalidCursorError("The cursor does not belong to this query.")
     return {name: {"S": value} for name, value in plain.items()}
+
+
+class PageQuery(BaseModel):
+    """The query of a list operation: how many, and from where."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=25, ge=1, le=100)
+    cursor: str | None = Field(default=None, max_length=2048)
 
 
 class Page(BaseModel, Generic[ItemT]):

@@ -3,22 +3,12 @@ rules started. Derived from the case after each event, so leaving a stage or fin
 theirs, and a new visit to a stage starts new ones."""
 
 from datetime import datetime
-from enum import StrEnum
 
+from caseline_common.automation_commands import TimerKind
 from caseline_common.contracts import CaseSnapshot, CaseStatus, TaskStatus
 from pydantic import BaseModel, Field
 
 from .rules import reminder_at
-
-
-class TimerKind(StrEnum):
-    """As the cases service's DueTimer names them."""
-
-    STAGE_SLA = "stage_sla"
-    STAGE_REMINDER = "stage_reminder"
-    TASK_DUE = "task_due"
-    TASK_REMINDER = "task_reminder"
-    CUSTOM = "custom"
 
 
 class Timer(BaseModel):

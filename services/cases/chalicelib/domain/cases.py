@@ -4,10 +4,10 @@ snapshot (version + 1) with exactly one event that records what changed, before 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Any
 
 from caseline_common.access import CaseAccess
+from caseline_common.automation_commands import DueTimer, TimerKind
 from caseline_common.calendar import deadline
 from caseline_common.conditions import ConditionError, case_facts, evaluate
 from caseline_common.contracts import (
@@ -101,25 +101,6 @@ class RequestDocumentRequest(Request):
     document_type: Key
     from_role: Key = Field(description="The external role whose participants are asked.")
     message: LongProse | None = None
-
-
-class TimerKind(StrEnum):
-    STAGE_SLA = "stage_sla"
-    STAGE_REMINDER = "stage_reminder"
-    TASK_DUE = "task_due"
-    TASK_REMINDER = "task_reminder"
-    CUSTOM = "custom"
-
-
-class DueTimer(Request):
-    """A timer the automations service set, now due; the case decides whether its reason still holds."""
-
-    timer_id: str = Field(min_length=1, max_length=200)
-    kind: TimerKind
-    due_at: AwareDatetime
-    stage: Key | None = None
-    task_id: str | None = Field(default=None, max_length=64)
-    name: Key | None = Field(default=None, description="A custom timer's name (start_timer).")
 
 
 class AddTaskRequest(Request):
