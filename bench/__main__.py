@@ -28,6 +28,7 @@ from caseline.local.stack import LocalStack, StackOptions
 from caseline.paths import COMMON_DIR, SERVICES_DIR
 
 from .automations import automations
+from .console import console_pages
 
 ROUNDS = 200
 IMPORT_RUNS = 7
@@ -385,6 +386,7 @@ def main() -> None:
         portal_page(stack)
         timeline_ingestion(stack)
         verification_times(stack)
+        console_pages(stack)
         automations(stack)  # last: it moves the stack's clock
     console.print(json.dumps({"python": sys.version.split()[0]}))
 
