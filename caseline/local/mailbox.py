@@ -70,7 +70,7 @@ def _text(body: str) -> str:
 
 class Mailbox:
     def __init__(self, emulator_endpoint: str, timeout: float = 10.0) -> None:
-        self._data_url = f"{emulator_endpoint.rstrip('/')}/moto-api/data.json"
+        self._data_url = f"{emulator_endpoint.rstrip('/')}/moto-api/data.json?service=ses"  # see moto_fixes
         self._timeout = timeout
         self._first_seen: dict[str, str] = {}
         self._lock = threading.Lock()

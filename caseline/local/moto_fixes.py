@@ -3,7 +3,9 @@
 import json
 from collections.abc import Iterator, Mapping
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+from moto.core.model_instances import model_data as tracked_models
 from moto.core.utils import camelcase_to_underscores
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
@@ -13,6 +15,7 @@ from moto.dynamodb.exceptions import (
 )
 from moto.dynamodb.models import DynamoDBBackend
 from moto.events.utils import EventTemplateParser
+from moto.moto_api._internal.responses import MotoAPIResponse
 from moto.moto_server.werkzeug_app import MotoRequestHandler
 from moto.sqs.models import Queue
 
@@ -22,6 +25,7 @@ def apply() -> None:
     _targets_receive_the_whole_event()
     _transactions_check_then_write()
     _queue_attributes_computed_on_demand()
+    _model_data_of_one_service()
 
 
 class _QueueAttributes(Mapping[str, Any]):
@@ -158,3 +162,36 @@ def _transactions_check_then_write() -> None:
 
     transact_write_items.caseline_fixed = True  # type: ignore[attr-defined]
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def _model_data_of_one_service() -> None:
+    """`/moto-api/data.json?service=ses`: the dev mailbox reads sent e-mail from moto's data dump, which
+    otherwise serialises every attribute of every instance of every service (every table item, every queued
+    message) and after a busy test session takes longer than any sensible timeout."""
+    everything = MotoAPIResponse.model_data
+
+    def model_data(self: MotoAPIResponse, request: Any, full_url: str, headers: Any) -> Any:
+        service = parse_qs(urlsplit(full_url).query).get("service", [None])[0]
+        if service is None:
+            return everything(self, request, full_url, headers)
+        results: dict[str, dict[str, list[dict[str, Any]]]] = {service: {}}
+        for name, model in sorted(tracked_models.get(service, {}).items()):
+            instances = model.instances_tracked  # type: ignore[attr-defined]
+            results[service][name] = [_plain_attributes(instance) for instance in instances]
+        return 200, {"Content-Type": "application/json"}, json.dumps(results)
+
+    MotoAPIResponse.model_data = model_data  # type: ignore[method-assign]
+
+
+def _plain_attributes(instance: Any) -> dict[str, Any]:
+    plain = {}
+    for name in dir(instance):
+        if name.startswith("_"):
+            continue
+        try:
+            value = getattr(instance, name)
+            json.dumps(value)
+        except (TypeError, AttributeError, ValueError):
+            continue
+        plain[name] = value
+    return plain
