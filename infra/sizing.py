@@ -9,7 +9,7 @@ function runs, in a fresh interpreter each time (a cold start):
    request that needs no caller: pydantic builds every schema) and answers its health route; a stream handler
    gets a full batch of 100 outbox INSERT records and publishes them; a queue consumer gets a full batch of 10
    bus events; a scheduled function runs once;
-3. `resource.getrusage(RUSAGE_SELF).ru_maxrss` after the import and after the invocation (the peak).
+3. the process's own peak resident set (`VmHWM`) after the import and after the invocation (the peak).
 
 Tracing runs as in Lambda (X-Ray SDK loaded, segments sent over UDP to nowhere), metrics are written as EMF.
 
@@ -48,6 +48,13 @@ LATENCY_BUDGET_MS = {"api": 600.0, "stream": 1000.0}
 _PROBE = r"""
 import json, resource, sys, time
 service, function, kind = sys.argv[1:4]
+def high_water_kb():
+    # VmHWM is this process's own peak; ru_maxrss also keeps the parent's size from before exec on Linux.
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 started = time.perf_counter()
 import app as app_module
 if kind != "api":
@@ -61,7 +68,7 @@ if kind != "api":
 else:
     handler = app_module.app
 import_ms = (time.perf_counter() - started) * 1000
-rss_import = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+rss_import = high_water_kb()
 from chalice.local import LambdaContext
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope, new_id
 context = LambdaContext(function_name=function, memory_size=1024, max_runtime_ms=30_000)
@@ -114,7 +121,7 @@ elif kind == "consumer":
 else:
     handler({}, context)
 invoke_ms = (time.perf_counter() - started) * 1000
-rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+rss_peak = high_water_kb()
 print("SIZING " + json.dumps({"import_ms": import_ms, "invoke_ms": invoke_ms, "rss_import_kb": rss_import,
                               "rss_peak_kb": rss_peak}))
 """

@@ -203,7 +203,9 @@ def test_an_edited_link_breaks_the_chain_at_that_link(stack: LocalStack) -> None
 def test_a_truncated_chain_fails_against_its_anchor(stack: LocalStack) -> None:
     case_id, entries = chained_case(stack, 3)
     assert run_scheduled(stack, "anchor_heads")["anchored"] >= 1
-    assert anchor_keys(stack, case_id) == [f"anchors/{case_id}/{3:012d}.json"]
+    # The latest anchor is at the head (a scheduled run already under way as the module began may have
+    # anchored an earlier head too).
+    assert anchor_keys(stack, case_id)[-1] == f"anchors/{case_id}/{3:012d}.json"
     [head] = stored_items(stack, case_id, "HEAD")
     assert "gsi1pk" not in head, "an anchored head leaves the unanchored index"
     anchored = verify(stack, case_id)
