@@ -25,11 +25,20 @@ function renderChrome(user) {
   for (const item of document.querySelectorAll("[data-admin-only]")) item.hidden = user?.role !== "admin";
 }
 
+// Each render draws into a container of its own: a view still loading when the person has moved on
+// (a slow board, then a quick click on Templates) finishes in a container no longer on the page.
+function freshContainer() {
+  const container = h("div", { class: "view-container" });
+  clear(main).append(container);
+  return container;
+}
+
 async function render() {
   const user = session.user();
   renderChrome(user);
+  const container = freshContainer();
   if (!user) {
-    await signin.render(main);
+    await signin.render(container);
     return;
   }
   const found = currentRoute();
@@ -38,20 +47,20 @@ async function render() {
     else link.removeAttribute("aria-current");
   }
   if (!found) {
-    clear(main).append(h("h1", {}, "Not found"), h("p", {}, "There is no such page."), h("a", { href: "#/board" }, "Go to the board"));
+    clear(container).append(h("h1", {}, "Not found"), h("p", {}, "There is no such page."), h("a", { href: "#/board" }, "Go to the board"));
     return;
   }
   if (found.adminOnly && user.role !== "admin") {
-    clear(main).append(h("h1", {}, "Not for your role"),
+    clear(container).append(h("h1", {}, "Not for your role"),
       h("p", {}, "Only administrators may build templates. Ask one of them to change a template for you."));
     return;
   }
   try {
-    await found.view(main, found.params, found.query, user);
+    await found.view(container, found.params, found.query, user);
   } catch (problem) {
-    clear(main).append(h("h1", {}, "This page could not be shown"), problemBox(problem));
+    clear(container).append(h("h1", {}, "This page could not be shown"), problemBox(problem));
   }
-  main.focus({ preventScroll: true });
+  if (container.isConnected) main.focus({ preventScroll: true });
 }
 
 async function start() {
