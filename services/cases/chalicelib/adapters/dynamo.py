@@ -409,6 +409,7 @@ class DynamoCasesRepository:
         if case_filter.updated_since is not None:
             condition += f" AND {sort_name} >= :since"
             values[":since"] = _s(case_filter.updated_since.astimezone(UTC).isoformat())
+        by_member = plan.index is _BY_MEMBER
         query: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": plan.index.name,
@@ -416,6 +417,8 @@ class DynamoCasesRepository:
             "ExpressionAttributeValues": values,
             "ScanIndexForward": False,
             "Limit": limit,
+            # Only what the page is built from: the index keys and copies of the case's fields stay behind.
+            "ProjectionExpression": "case_id" if by_member else "doc",
         }
         if plan.filters:
             query["FilterExpression"] = " AND ".join(f"{name} = :{name}" for name in plan.filters)
@@ -424,7 +427,7 @@ class DynamoCasesRepository:
             cursor, expected={partition_name: plan.partition}, key_names={"pk", "sk", partition_name, sort_name}
         )
         response = query_page(self._client, query, start)
-        if plan.index is _BY_MEMBER:
+        if by_member:
             cases = self._cases_by_id([item["case_id"]["S"] for item in response["Items"]])
         else:
             cases = [CaseSnapshot.model_validate_json(item["doc"]["S"]) for item in response["Items"]]
