@@ -82,6 +82,7 @@ class LocalStack:
         self.seeded_case_ids: list[str] = []
         self.clock = LocalClock()
         self.demo_claimant = ""
+        self._replaced_environment: dict[str, str | None] = {}
 
     @property
     def url(self) -> str:
@@ -139,6 +140,9 @@ class LocalStack:
         names = TenantResourceNames(tenant_id=self.options.tenant_id)
         for service in SERVICES:
             environment.update(service_environment(names, service, LOCAL_ACCOUNT_ID))
+        # Put back on stop: a stack started beside another (a test's own) must not leave the first one's
+        # services pointing at an emulator that is gone.
+        self._replaced_environment = {name: os.environ.get(name) for name in environment}
         os.environ.update(environment)
 
     def _function(self, service: str, function: str) -> Any:
@@ -244,6 +248,12 @@ class LocalStack:
             self._gateway.server_close()
         if self._emulator is not None:
             self._emulator.stop()
+        for name, value in self._replaced_environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._replaced_environment = {}
 
     def __enter__(self) -> "LocalStack":
         try:

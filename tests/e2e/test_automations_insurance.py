@@ -8,8 +8,7 @@ This module moves the local clock, so it runs a stack of its own: the session's 
 
 import json
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -19,10 +18,12 @@ import httpx
 import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
+from waiting import wait_until
 
 from caseline.local.stack import LocalStack, StackOptions
 
 INSURANCE_CLAIM = Path(__file__).parents[2] / "examples" / "templates" / "insurance-claim.json"
+WAIT_SECONDS = 30
 POLICYHOLDER = {"kind": "person", "name": "Mira Jansen", "email": "mira.jansen@example.nl"}
 
 
@@ -70,16 +71,6 @@ def api(clock_stack: LocalStack) -> Iterator[httpx.Client]:
         yield client
 
 
-def _eventually(probe: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"{what}: not within {timeout} s")
-
-
 def _events(api: httpx.Client, case_id: str, event_type: str) -> list[dict[str, Any]]:
     response = api.get(f"/cases/{case_id}/timeline", params={"limit": 200})
     items = response.json()["items"] if response.status_code == 200 else []
@@ -123,14 +114,15 @@ def test_a_large_claim_is_escalated_and_its_breached_deadline_reaches_the_integr
             case = api.get(f"/cases/{case_id}").json()
             return case if case["assigned_role"] and case["requests"] else None
 
-        case = _eventually(escalated, "the large-claim rule applied")
+        case = wait_until(escalated, what="the large-claim rule applied", timeout=WAIT_SECONDS)
         assert case["assigned_role"] == "senior_reviewer"
         assert [(r["document_type"], r["from_role"]) for r in case["requests"]] == [("police_report", "claimant")]
         [claimant] = [p for p in case["participants"] if p["kind"] == "external"]
         assert (claimant["role"], claimant["email"]) == ("claimant", POLICYHOLDER["email"])
-        asked = _eventually(
+        asked = wait_until(
             lambda: [m for m in _mails(api, POLICYHOLDER["email"]) if "/p/" in m["body"]] or None,
-            "the claimant's e-mail with a portal link",
+            what="the claimant's e-mail with a portal link",
+            timeout=WAIT_SECONDS,
         )
         assert len(asked) == 1
         assert "police report" in asked[0]["body"].lower()
@@ -143,15 +135,16 @@ def test_a_large_claim_is_escalated_and_its_breached_deadline_reaches_the_integr
             breaches = _events(api, case_id, "sla.breached")
             return breaches if any(b["data"]["scope"] == "stage" for b in breaches) else None
 
-        breaches = _eventually(stage_breached, "the stage's SLA breach")
+        breaches = wait_until(stage_breached, what="the stage's SLA breach", timeout=WAIT_SECONDS)
         [stage_breach] = [b for b in breaches if b["data"]["scope"] == "stage"]
         assert stage_breach["data"]["stage"] == "submitted"
         assert _events(api, case_id, "sla.warning")  # four fifths of the way to the deadline
 
         # Every breach (the stage's, and its task's) reaches the receiver once, signed.
-        deliveries = _eventually(
+        deliveries = wait_until(
             lambda: receiver.received if len(receiver.received) >= len(_events(api, case_id, "sla.breached")) else None,
-            "the signed webhook deliveries",
+            what="the signed webhook deliveries",
+            timeout=WAIT_SECONDS,
         )
         payloads = [Webhook(secret).verify(body, headers) for headers, body in deliveries]
         assert {p["type"] for p in payloads} == {"sla.breached"}
@@ -161,11 +154,13 @@ def test_a_large_claim_is_escalated_and_its_breached_deadline_reaches_the_integr
             Webhook(secret).verify(deliveries[0][1] + b" ", deliveries[0][0])
 
         # The template's own escalation: the senior reviewers' mailbox and a comment on the case.
-        _eventually(
-            lambda: _mails(api, "senior-reviewer@nordlicht-versicherung.example") or None, "the escalation e-mail"
+        wait_until(
+            lambda: _mails(api, "senior-reviewer@nordlicht-versicherung.example") or None,
+            what="the escalation e-mail",
+            timeout=WAIT_SECONDS,
         )
         comments = api.get(f"/cases/{case_id}/comments").json()["items"]
-        assert any("service level was breached" in comment["body"] for comment in comments) or _eventually(
+        assert any("service level was breached" in comment["body"] for comment in comments) or wait_until(
             lambda: (
                 any(
                     "service level was breached" in c["body"]
@@ -173,7 +168,8 @@ def test_a_large_claim_is_escalated_and_its_breached_deadline_reaches_the_integr
                 )
                 or None
             ),
-            "the escalation comment",
+            what="the escalation comment",
+            timeout=WAIT_SECONDS,
         )
         runs = api.get("/automations/runs", params={"case_id": case_id}).json()["items"]
         assert {run["rule"] for run in runs if run["verdict"] == "fired"} >= {

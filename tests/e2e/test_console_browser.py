@@ -18,6 +18,7 @@ import httpx
 import pytest
 from browser import AXE, CHROMIUM, Watch, axe_check, launch_chromium
 from playwright.sync_api import Browser, BrowserContext, Page, expect
+from waiting import wait_until
 
 from caseline.local.stack import LocalStack
 
@@ -239,3 +240,98 @@ def test_a_viewer_reads_every_screen_and_can_change_nothing(
             ),
         ]
         assert [response.status_code for response in refused] == [403] * len(refused), [r.text for r in refused]
+
+
+def test_an_admin_moves_cases_by_dragging_them_and_migrates_them_to_a_new_version(
+    stack: LocalStack, browser: Browser
+) -> None:
+    key = f"travel-{uuid.uuid4().hex[:8]}"
+    definition = {
+        "key": key,
+        "name": "Travel request",
+        "fields": [{"key": "amount", "label": "Amount", "type": "number"}],
+        "stages": [
+            {
+                "key": "submitted",
+                "name": "Submitted",
+                "exit_criteria": [
+                    {"description": CONDITION, "condition": {">": [{"var": "fields.amount"}, 0]}},
+                ],
+            },
+            {"key": "review", "name": "Review"},
+            {"key": "booked", "name": "Booked", "next": []},
+        ],
+    }
+    staff = {"Authorization": f"Bearer {stack.staff_token()}"}
+    with httpx.Client(base_url=stack.url, headers=staff, timeout=10) as api:
+        assert api.post("/templates", json=definition).status_code == 201
+        opened = {
+            title: api.post("/cases", json={"template_key": key, "title": title, "fields": fields}).json()["id"]
+            for title, fields in [("Taxi to the airport", {"amount": 45}), ("Hotel, two nights", {})]
+        }
+
+    context, page, watch = _signed_in(browser, stack, "admin")
+    with context:
+        page.goto(f"{stack.url}/console/#/board/{key}")
+        expect(page.get_by_role("heading", name="Board: Travel request")).to_be_visible()
+        column = {
+            stage: page.locator(f"section.board-column[data-stage='{stage}']") for stage in ("submitted", "review")
+        }
+        card = {title: page.locator(f"li.board-card[data-case-id='{case_id}']") for title, case_id in opened.items()}
+        expect(column["submitted"].locator("li.board-card")).to_have_count(2)
+
+        # Dragged onto the next column, a case that meets the exit criterion moves there.
+        card["Taxi to the airport"].drag_to(column["review"])
+        expect(column["review"].locator(f"li[data-case-id='{opened['Taxi to the airport']}']")).to_be_visible()
+        expect(page.locator("#announcer")).to_contain_text("Moved “Taxi to the airport” to Review")
+        # One that does not stays put, and the board says why in words.
+        card["Hotel, two nights"].drag_to(column["review"])
+        refusal = page.locator("#board-alerts [role=alert]")
+        expect(refusal).to_contain_text("cannot move to Review")
+        expect(refusal).to_contain_text(CONDITION)
+        expect(column["submitted"].locator(f"li[data-case-id='{opened['Hotel, two nights']}']")).to_be_visible()
+        _screen(page, "13-board-drag-refused")
+
+        # Version 2 adds a field; both open cases are previewed and migrated to it from the builder.
+        page.goto(f"{stack.url}/console/#/templates/{key}")
+        expect(page.get_by_role("heading", name="Template builder: Travel request")).to_be_visible()
+        page.get_by_role("button", name="Add field").click()
+        field = page.get_by_role("group", name=re.compile(r"^Field 2\b"))
+        field.get_by_label("Key", exact=True).fill("cost_centre")
+        field.get_by_label("Label", exact=True).fill("Cost centre")
+        page.get_by_role("button", name="Publish", exact=True).click()
+        expect(page.locator(".builder-summary")).to_contain_text("Published version 2.")
+
+        versions = page.locator("#sec-versions")
+        versions.get_by_role("button", name="Show diff").click()
+        added = versions.locator("table.diff tr.change-added")
+        expect(added).to_have_count(1)
+        expect(added).to_contain_text("cost_centre")
+        versions.get_by_role("button", name="Preview migration").click()
+        for title in opened:
+            expect(versions.get_by_label(f"Migrate {title}")).to_be_checked()
+        _screen(page, "14-migration-preview")
+        versions.get_by_role("button", name="Migrate selected cases").click()
+        expect(versions.get_by_role("table").filter(has_text="Migration results")).to_contain_text(
+            "Migrated to version 2"
+        )
+        expect(page.locator("#announcer")).to_contain_text("2 of 2 cases migrated")
+        _screen(page, "15-migrated")
+        _clean(watch, stack)
+
+    with httpx.Client(base_url=stack.url, headers=staff, timeout=10) as api:
+        cases = {title: api.get(f"/cases/{case_id}").json() for title, case_id in opened.items()}
+        assert {title: (case["stage"], case["template_version"]) for title, case in cases.items()} == {
+            "Taxi to the airport": ("review", 2),
+            "Hotel, two nights": ("submitted", 2),
+        }
+
+        def migration_on_the_timeline() -> set[str] | None:
+            timeline = api.get(f"/cases/{opened['Taxi to the airport']}/timeline", params={"limit": 200})
+            types = {item["event"]["type"] for item in timeline.json().get("items", [])}
+            return types if "case.migrated" in types else None
+
+        types = wait_until(
+            migration_on_the_timeline, what="the migration on the case's timeline", timeout=WAIT_MS / 1000
+        )
+        assert "case.stage_changed" in types

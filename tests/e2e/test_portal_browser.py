@@ -11,8 +11,7 @@ from npm; the browser must meet no Content-Security-Policy violation and ask no 
 
 import os
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import httpx
 import pytest
 from browser import AXE, CHROMIUM, Watch, axe_check, launch_chromium, origin_of
 from playwright.sync_api import Browser, BrowserContext, Page, expect
+from waiting import wait_until
 
 from caseline.local.stack import LocalStack
 
@@ -41,17 +41,6 @@ pytestmark = pytest.mark.skipif(
     (not CHROMIUM.exists() or not AXE.exists()) and not os.environ.get("CI"),
     reason="Chromium or axe-core is missing: run `make browser`",
 )
-
-
-def _wait_for(what: str, probe: Callable[[], Any], every: float = 0.1) -> Any:
-    """Polls until `probe` returns something truthy: what the portal sends is applied asynchronously."""
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(every)
-    pytest.fail(f"{what} did not happen within {WAIT_SECONDS} s")
 
 
 def _shot(page: Page, name: str) -> None:
@@ -101,7 +90,7 @@ def claim(stack: LocalStack, staff: httpx.Client) -> dict[str, str]:
         assert issued.status_code in (201, 404, 422), issued.text
         return dict(issued.json()) if issued.status_code == 201 else None
 
-    link = _wait_for("the portal learning of the participant", issue)
+    link = wait_until(issue, what="the portal learning of the participant", timeout=WAIT_SECONDS)
     assert link["url"].startswith(f"{stack.url}/p/"), link
     return {"case_id": case_id, "participant_id": participant_id, "url": link["url"]}
 
@@ -191,7 +180,7 @@ def test_a_claimant_follows_and_acts_on_their_claim(
         uploaded = any(document["type"] == "police_report" for document in case["documents"])
         return case if uploaded and case["fields"].get("police_reference") == POLICE_REFERENCE else None
 
-    case = _wait_for("the upload and the answers reaching the case", case_with_both)
+    case = wait_until(case_with_both, what="the upload and the answers reaching the case", timeout=WAIT_SECONDS)
     (report,) = [document for document in case["documents"] if document["type"] == "police_report"]
     (version,) = report["versions"]
     assert version["filename"] == "police-report.pdf"
@@ -205,7 +194,7 @@ def test_a_claimant_follows_and_acts_on_their_claim(
         assert listed.status_code == 200, listed.text
         return next((each for each in listed.json()["items"] if each["body"] == MESSAGE), None)
 
-    posted = _wait_for("the message reaching the case", comment)
+    posted = wait_until(comment, what="the message reaching the case", timeout=WAIT_SECONDS)
     assert posted["external"] is True
     assert posted["author"] == participant_id
 
@@ -217,7 +206,7 @@ def test_a_claimant_follows_and_acts_on_their_claim(
         events = {entry["event"]["type"]: entry["event"] for entry in listed.json()["items"]}
         return events if wanted <= events.keys() else None
 
-    events = _wait_for("the timeline showing what the claimant did", by_the_claimant)
+    events = wait_until(by_the_claimant, what="the timeline showing what the claimant did", timeout=WAIT_SECONDS)
     for kind in sorted(wanted):
         assert events[kind]["actor"]["kind"] == "external", events[kind]
         assert events[kind]["actor"]["id"] == participant_id, events[kind]
@@ -229,7 +218,9 @@ def test_a_claimant_follows_and_acts_on_their_claim(
         shown = page.locator(".documents", has_text="police-report.pdf").count()
         return bool(shown and page.locator(".messages", has_text=MESSAGE).count())
 
-    _wait_for("the portal page showing the upload and the message", page_shows_both, every=0.5)
+    wait_until(
+        page_shows_both, what="the portal page showing the upload and the message", timeout=WAIT_SECONDS, interval=0.5
+    )
     _shot(page, "7-case-after")
     axe_check(page, "case after everything")
 
@@ -270,4 +261,8 @@ def test_error_pages_are_plain_accessible_and_under_the_policy(stack: LocalStack
     with pytest.raises(Exception, match="Content Security Policy"):
         page.add_script_tag(content="document.title = 'injected'")
     expect(page).not_to_have_title("injected")
-    _wait_for("the violation being reported", lambda: any("script-src" in each for each in watch.violations))
+    wait_until(
+        lambda: any("script-src" in each for each in watch.violations),
+        what="the violation being reported",
+        timeout=WAIT_SECONDS,
+    )

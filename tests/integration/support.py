@@ -1,9 +1,8 @@
 """Helpers shared by the integration tests: bounded waits, AWS call recording, problem checks, counts."""
 
 import json
-import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -11,25 +10,16 @@ from typing import Any, TypeVar
 from caseline_common.envelope import EventEnvelope
 from caseline_common.resources import CASES_TABLE, TIMELINE_TABLE
 from chalice.local import LambdaContext
+from waiting import wait_until
 
 from caseline.local.pumps import scheduled_event
 from caseline.local.stack import LocalStack
 
+__all__ = ["wait_until"]  # shared with the end-to-end tests; integration tests import it from here
+
 T = TypeVar("T")
 
 PROBLEM_JSON = "application/problem+json"
-
-
-def wait_until(probe: Callable[[], T], *, what: str, timeout: float = 15.0, interval: float = 0.1) -> T:
-    """Polls `probe` until it returns something truthy; fails the test after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = probe()
-        if result:
-            return result
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {result!r})")
-        time.sleep(interval)
 
 
 class CallRecorder:

@@ -1,0 +1,19 @@
+"""Waiting for what the stack does asynchronously (streams, queues, the bus): poll, never sleep blindly."""
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def wait_until(probe: Callable[[], T], *, what: str, timeout: float = 15.0, interval: float = 0.1) -> T:
+    """Polls `probe` until it returns something truthy; fails the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = probe()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {result!r})")
+        time.sleep(interval)
