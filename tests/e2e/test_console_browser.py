@@ -267,7 +267,11 @@ def test_an_admin_moves_cases_by_dragging_them_and_migrates_them_to_a_new_versio
         assert api.post("/templates", json=definition).status_code == 201
         opened = {
             title: api.post("/cases", json={"template_key": key, "title": title, "fields": fields}).json()["id"]
-            for title, fields in [("Taxi to the airport", {"amount": 45}), ("Hotel, two nights", {})]
+            for title, fields in [
+                ("Taxi to the airport", {"amount": 45}),
+                ("Hotel, two nights", {}),
+                ("Train to Utrecht", {"amount": 38}),
+            ]
         }
 
     context, page, watch = _signed_in(browser, stack, "admin")
@@ -278,7 +282,7 @@ def test_an_admin_moves_cases_by_dragging_them_and_migrates_them_to_a_new_versio
             stage: page.locator(f"section.board-column[data-stage='{stage}']") for stage in ("submitted", "review")
         }
         card = {title: page.locator(f"li.board-card[data-case-id='{case_id}']") for title, case_id in opened.items()}
-        expect(column["submitted"].locator("li.board-card")).to_have_count(2)
+        expect(column["submitted"].locator("li.board-card")).to_have_count(3)
 
         # Dragged onto the next column, a case that meets the exit criterion moves there.
         card["Taxi to the airport"].drag_to(column["review"])
@@ -291,6 +295,18 @@ def test_an_admin_moves_cases_by_dragging_them_and_migrates_them_to_a_new_versio
         expect(refusal).to_contain_text(CONDITION)
         expect(column["submitted"].locator(f"li[data-case-id='{opened['Hotel, two nights']}']")).to_be_visible()
         _screen(page, "13-board-drag-refused")
+        page.get_by_role("button", name="Dismiss").click()
+
+        # Without a mouse: the card's "Move to" control, by keyboard alone.
+        card["Train to Utrecht"].get_by_label("Move to").focus()
+        page.keyboard.press("ArrowDown")  # the first choice after the prompt: the next stage, Review
+        expect(card["Train to Utrecht"].get_by_label("Move to")).to_have_value("review")
+        page.keyboard.press("Tab")
+        expect(card["Train to Utrecht"].get_by_role("button", name="Move")).to_be_focused()
+        page.keyboard.press("Enter")
+        expect(column["review"].locator(f"li[data-case-id='{opened['Train to Utrecht']}']")).to_be_visible()
+        expect(page.locator("#announcer")).to_contain_text("Moved “Train to Utrecht” to Review")
+        expect(column["review"].locator("li.board-card")).to_have_count(2)
 
         # Version 2 adds a field; both open cases are previewed and migrated to it from the builder.
         page.goto(f"{stack.url}/console/#/templates/{key}")
@@ -315,7 +331,7 @@ def test_an_admin_moves_cases_by_dragging_them_and_migrates_them_to_a_new_versio
         expect(versions.get_by_role("table").filter(has_text="Migration results")).to_contain_text(
             "Migrated to version 2"
         )
-        expect(page.locator("#announcer")).to_contain_text("2 of 2 cases migrated")
+        expect(page.locator("#announcer")).to_contain_text("3 of 3 cases migrated")
         _screen(page, "15-migrated")
         _clean(watch, stack)
 
@@ -324,6 +340,7 @@ def test_an_admin_moves_cases_by_dragging_them_and_migrates_them_to_a_new_versio
         assert {title: (case["stage"], case["template_version"]) for title, case in cases.items()} == {
             "Taxi to the airport": ("review", 2),
             "Hotel, two nights": ("submitted", 2),
+            "Train to Utrecht": ("review", 2),
         }
 
         def migration_on_the_timeline() -> set[str] | None:
@@ -335,3 +352,38 @@ def test_an_admin_moves_cases_by_dragging_them_and_migrates_them_to_a_new_versio
             migration_on_the_timeline, what="the migration on the case's timeline", timeout=WAIT_MS / 1000
         )
         assert "case.stage_changed" in types
+
+
+TABLET = {"width": 768, "height": 1024}  # a tablet held upright: the narrowest screen the console is made for
+
+
+def test_every_screen_fits_a_tablet_held_upright(stack: LocalStack, browser: Browser) -> None:
+    claim = stack.seeded_case_ids[4]
+    screens = {
+        "board": ("#/board/insurance-claim", "li.board-card"),
+        "cases": ("#/cases", "#case-table tr[data-case-id]"),
+        "tasks": ("#/tasks", "main h1"),
+        "case": (f"#/cases/{claim}", "#timeline-chain"),
+        "new-case": ("#/cases/new?template=insurance-claim", "main form"),
+        "builder": ("#/templates/insurance-claim", "#sec-versions-title"),
+        "insight": ("#/insight/insurance-claim", "svg[role=img]"),
+    }
+    context, page, watch = _signed_in(browser, stack, "admin")
+    with context:
+        page.set_viewport_size(TABLET)
+        for name, (route, ready) in screens.items():
+            page.goto(f"{stack.url}/console/{route}")
+            expect(page.locator(ready).first).to_be_visible()
+            # Wide content (the board's columns, long tables) scrolls inside its own region, never the page.
+            overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"the {name} screen is {overflow} px wider than a tablet"
+            page.screenshot(path=OUTPUT / f"tablet-{name}.png", full_page=True)
+            axe_check(page, f"tablet-{name}")
+        # The navigation stays reachable: every main entry is on screen without scrolling sideways.
+        for entry in ("Board", "Cases", "My tasks", "Templates", "Insight"):
+            link = page.get_by_role("link", name=entry, exact=True)
+            expect(link).to_be_visible()
+            box = link.bounding_box()
+            assert box is not None, entry
+            assert box["x"] + box["width"] <= TABLET["width"], entry
+        _clean(watch, stack)
