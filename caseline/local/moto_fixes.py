@@ -2,10 +2,14 @@
 
 import base64
 import json
+import time
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import moto.backends
+import moto.sqs.models
 from moto.core.model_instances import model_data as tracked_models
 from moto.core.serialize import BaseJSONSerializer
 from moto.core.utils import camelcase_to_underscores
@@ -31,6 +35,8 @@ def apply() -> None:
     _model_data_of_one_service()
     _attribute_values_written_as_they_are()
     _strings_compared_directly()
+    _services_listed_once()
+    _queue_clock_read_directly()
 
 
 class _QueueAttributes(Mapping[str, Any]):
@@ -203,6 +209,35 @@ def _strings_compared_directly() -> None:
 
     cast_value.caseline_fixed = True  # type: ignore[attr-defined]
     DynamoType.cast_value = property(cast_value)  # type: ignore[method-assign,assignment]
+
+
+def _services_listed_once() -> None:
+    """moto's server lists its own package directory (a stat per service) on every request to find which
+    service a host name means; the list never changes while it runs."""
+    listed = moto.backends.list_of_moto_modules
+    if getattr(listed, "caseline_fixed", False):
+        return
+    services = tuple(listed())
+
+    def list_of_moto_modules() -> tuple[str, ...]:
+        return services
+
+    list_of_moto_modules.caseline_fixed = True  # type: ignore[attr-defined]
+    moto.backends.list_of_moto_modules = list_of_moto_modules
+
+
+def _queue_clock_read_directly() -> None:
+    """SQS decides every message's visibility on every receive by building two naive datetimes and
+    subtracting them; reading the epoch clock directly gives the same milliseconds at a fraction of the cost."""
+    general = moto.sqs.models.unix_time_millis  # type: ignore[attr-defined]
+    if getattr(general, "caseline_fixed", False):
+        return
+
+    def unix_time_millis(dt: datetime | None = None) -> float:
+        return time.time() * 1000.0 if dt is None else general(dt)
+
+    unix_time_millis.caseline_fixed = True  # type: ignore[attr-defined]
+    moto.sqs.models.unix_time_millis = unix_time_millis  # type: ignore[attr-defined]
 
 
 def _wire_attribute_value(value: dict[str, Any]) -> dict[str, Any]:
