@@ -2,7 +2,7 @@
 import { configureApi } from "./api.js";
 import { session } from "./auth.js";
 import { currentRoute, navigate, route } from "./router.js";
-import { clear, h, problemBox } from "./ui.js";
+import { fill, h, problemBox } from "./ui.js";
 import * as board from "./views/board.js";
 import * as caseView from "./views/case.js";
 import * as cases from "./views/cases.js";
@@ -29,7 +29,7 @@ function renderChrome(user) {
 // (a slow board, then a quick click on Templates) finishes in a container no longer on the page.
 function freshContainer() {
   const container = h("div", { class: "view-container" });
-  clear(main).append(container);
+  fill(main, container);
   return container;
 }
 
@@ -47,18 +47,18 @@ async function render() {
     else link.removeAttribute("aria-current");
   }
   if (!found) {
-    clear(container).append(h("h1", {}, "Not found"), h("p", {}, "There is no such page."), h("a", { href: "#/board" }, "Go to the board"));
+    fill(container, h("h1", {}, "Not found"), h("p", {}, "There is no such page."), h("a", { href: "#/board" }, "Go to the board"));
     return;
   }
   if (found.adminOnly && user.role !== "admin") {
-    clear(container).append(h("h1", {}, "Not for your role"),
+    fill(container, h("h1", {}, "Not for your role"),
       h("p", {}, "Only administrators may build templates. Ask one of them to change a template for you."));
     return;
   }
   try {
     await found.view(container, found.params, found.query, user);
   } catch (problem) {
-    clear(container).append(h("h1", {}, "This page could not be shown"), problemBox(problem));
+    fill(container, h("h1", {}, "This page could not be shown"), problemBox(problem));
   }
   if (container.isConnected) main.focus({ preventScroll: true });
 }
@@ -70,7 +70,7 @@ async function start() {
   try {
     await session.finishHostedSignIn();
   } catch (error) {
-    clear(main).append(problemBox({ title: "Sign-in failed", detail: error.message }));
+    fill(main, problemBox({ title: "Sign-in failed", detail: error.message }));
   }
   session.onChange(render);
   document.getElementById("sign-out").addEventListener("click", () => session.signOut());

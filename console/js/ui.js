@@ -14,6 +14,11 @@ export function h(tag, attributes = {}, ...children) {
       element.setAttribute(name, String(value));
     }
   }
+  return appendChildren(element, children);
+}
+
+// Children as `h` takes them: nested arrays flattened, and null, undefined or false (a part left out) skipped.
+function appendChildren(element, children) {
   for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;
     element.append(child instanceof Node ? child : document.createTextNode(String(child)));
@@ -26,10 +31,21 @@ export function clear(element) {
   return element;
 }
 
+// Replaces what an element shows.
+export function fill(element, ...children) {
+  return appendChildren(clear(element), children);
+}
+
 export function announce(text) {
   const region = document.getElementById("announcer");
   region.textContent = "";
   window.setTimeout(() => { region.textContent = text; }, 50);
+}
+
+// The short reference people quote, as the API's search understands it: the id's last eight characters.
+export function caseReference(caseId) {
+  const tail = String(caseId).slice(-8).toUpperCase();
+  return `${tail.slice(0, 4)}-${tail.slice(4)}`;
 }
 
 export function formatDate(value) {
@@ -112,7 +128,7 @@ export function dialog(title, body, { submitLabel = "Save", onSubmit } = {}) {
           await onSubmit(values, form);
         } catch (problem) {
           const left = showFieldErrors(form, problem);
-          clear(status).append(problemBox({ ...problem, errors: left }));
+          fill(status, problemBox({ ...problem, errors: left }));
           return;
         }
       }
@@ -133,5 +149,5 @@ export function field(label, control, hint) {
 }
 
 export function loading(main, text = "Loading…") {
-  clear(main).append(h("p", { class: "loading", role: "status" }, text));
+  fill(main, h("p", { class: "loading", role: "status" }, text));
 }

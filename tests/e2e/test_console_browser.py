@@ -64,9 +64,22 @@ def _signed_in(browser: Browser, stack: LocalStack, user: str) -> tuple[BrowserC
     return context, page, watch
 
 
+# Text nodes that are only a JavaScript value's name: a null or undefined that slipped into the page.
+STRAY_VALUES_JS = """() => {
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const stray = [];
+  while (walker.nextNode()) {
+    const text = walker.currentNode.textContent.trim();
+    if (["null", "undefined", "NaN", "[object Object]"].includes(text)) stray.push(text);
+  }
+  return stray;
+}"""
+
+
 def _screen(page: Page, name: str) -> None:
     page.screenshot(path=OUTPUT / f"{name}.png", full_page=True)
     axe_check(page, name)
+    assert page.evaluate(STRAY_VALUES_JS) == [], f"the {name} screen shows a stray JavaScript value"
 
 
 def _clean(watch: Watch, stack: LocalStack) -> None:
@@ -202,6 +215,13 @@ def test_a_viewer_reads_every_screen_and_can_change_nothing(
         page.goto(f"{stack.url}/console/#/cases")
         expect(page.locator("#case-table tr[data-case-id]").first).to_be_visible()
         _screen(page, "9-viewer-cases")
+        # The search is the API's: every word, any letter case, over every case the viewer may see.
+        page.get_by_label("Search", exact=True).fill("KÖLN theft")
+        page.get_by_role("button", name="Search", exact=True).click()
+        found = page.locator("#case-table tr[data-case-id]")
+        expect(found).to_have_count(1)
+        expect(found).to_have_attribute("data-case-id", claim)
+        expect(page.locator(".case-active-filters")).to_contain_text("“KÖLN theft”")
 
         page.goto(f"{stack.url}/console/#/tasks")
         expect(page.get_by_role("heading", name="My tasks")).to_be_visible()
@@ -377,8 +397,7 @@ def test_every_screen_fits_a_tablet_held_upright(stack: LocalStack, browser: Bro
             # Wide content (the board's columns, long tables) scrolls inside its own region, never the page.
             overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, f"the {name} screen is {overflow} px wider than a tablet"
-            page.screenshot(path=OUTPUT / f"tablet-{name}.png", full_page=True)
-            axe_check(page, f"tablet-{name}")
+            _screen(page, f"tablet-{name}")
         # The navigation stays reachable: every main entry is on screen without scrolling sideways.
         for entry in ("Board", "Cases", "My tasks", "Templates", "Insight"):
             link = page.get_by_role("link", name=entry, exact=True)

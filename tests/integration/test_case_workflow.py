@@ -4,6 +4,7 @@ comments, closing and reopening; then template drafts, versions, diffs and migra
 
 import hashlib
 import json
+import urllib.parse
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -349,6 +350,43 @@ def test_external_participants_and_list_filters(stack: LocalStack, published: di
 
     removed = ok(call(stack, "DELETE", f"/cases/{mine['id']}/participants/{external['id']}", as_="casey"))
     assert all(p["kind"] == "internal" for p in removed["participants"])
+
+
+def test_search_finds_cases_by_title_words_and_reference_and_reads_on_by_cursor(
+    stack: LocalStack, published: dict[str, Any], key: str
+) -> None:
+    titles = ["Flug nach Zürich", "Hotel in Zürich", "Taxi zum Flughafen", "Flug nach Wien"]
+    opened = {
+        title: ok(call(stack, "POST", "/cases", {"template_key": key, "title": title, "fields": {}}), 201)["id"]
+        for title in titles
+    }
+
+    def searched(text: str, limit: int = 100) -> list[str]:
+        found, cursor = [], None
+        while True:
+            query = f"/cases?template_key={key}&q={urllib.parse.quote(text)}&limit={limit}"
+            page = ok(call(stack, "GET", query + (f"&cursor={cursor}" if cursor else "")))
+            assert len(page["items"]) <= limit
+            found += [case["id"] for case in page["items"]]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return found
+
+    assert searched("ZÜRICH") == [opened["Hotel in Zürich"], opened["Flug nach Zürich"]], "newest first"
+    assert searched("flug zürich") == [opened["Flug nach Zürich"]], "every word"
+    assert searched("flug", limit=1) == [
+        opened["Flug nach Wien"],
+        opened["Taxi zum Flughafen"],
+        opened["Flug nach Zürich"],
+    ]
+    reference = opened["Taxi zum Flughafen"][-8:]
+    assert searched(f"{reference[:4]}-{reference[4:]}".lower()) == [opened["Taxi zum Flughafen"]]
+    assert searched("Bahn") == []
+    for bad in ("", " " * 3, "x" * 201):
+        status, headers, problem = call(stack, "GET", f"/cases?q={urllib.parse.quote(bad)}")
+        assert status == 422, problem
+        assert headers["Content-Type"] == PROBLEM_JSON
+        assert problem["errors"][0]["pointer"] == "/q"
 
 
 def test_versions_drafts_diffs_and_migration(stack: LocalStack, published: dict[str, Any], key: str) -> None:

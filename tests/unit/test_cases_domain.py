@@ -205,6 +205,7 @@ class InMemoryCasesRepository:
     cases: dict[str, CaseSnapshot] = field(default_factory=dict)
     claims: dict[str, Any] = field(default_factory=dict)
     outbox: list[EventEnvelope] = field(default_factory=list)
+    list_limits: list[int] = field(default_factory=list)
 
     def _check_claim(self, claim: Any) -> None:
         if claim is None:
@@ -274,7 +275,12 @@ class InMemoryCasesRepository:
         return self.cases.get(case_id)
 
     def list_cases(self, case_filter: Any, *, limit: int, cursor: str | None) -> Page[CaseSnapshot]:
-        return Page(items=list(self.cases.values())[:limit])
+        """Pages in insertion order; the cursor is where the next page starts."""
+        self.list_limits.append(limit)
+        start = int(cursor or 0)
+        cases = list(self.cases.values())
+        end = start + limit
+        return Page(items=cases[start:end], next_cursor=str(end) if end < len(cases) else None)
 
     def idempotency_claim(self, scope: str) -> Any:
         claim = self.claims.get(scope)
@@ -634,3 +640,54 @@ def test_a_command_that_changes_nothing_writes_nothing(
     )
     assert unchanged.version == 1
     assert len(world.repository.outbox) == outbox
+
+
+# Searching cases
+
+
+def test_a_search_needs_every_word_in_the_title_id_or_reference_in_any_letter_case(
+    domain: ModuleType, staff: TenantContext
+) -> None:
+    case, _ = opened(domain, request(domain, title="Umzug Hauptstraße 12"), staff, case_id="01JD7Z4Q8N2C5VXK3M9TBW6RAH")
+
+    assert domain.case_reference(case.id) == "9TBW-6RAH"
+    for text in ("umzug", "HAUPTSTRASSE", "  umzug   12 ", "9tbw-6rah", "6RAH", "01jd7z4q"):
+        assert domain.CaseSearch.parse(text).matches(case), text
+    for text in ("umzug 13", "berlin", "9tbw6rah-"):
+        assert not domain.CaseSearch.parse(text).matches(case), text
+
+
+def test_a_searched_page_reads_on_until_it_is_full_and_never_asks_for_more_than_it_has_room_for(
+    world: World, domain: ModuleType, staff: TenantContext
+) -> None:
+    titles = [f"{'Taxi' if index % 7 == 0 else 'Hotel'} {index:02d}" for index in range(40)]
+    for title in titles:
+        world.service.open_case(staff, request(domain, title=title), None)
+    search = world.service_module.CaseFilter(search=domain.CaseSearch.parse("taxi"))
+
+    pages, cursor = [], None
+    while True:
+        page = world.service.list_cases(staff, search, limit=3, cursor=cursor)
+        pages.append([case.title for case in page.items])
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+
+    assert pages[0] == ["Taxi 00", "Taxi 07", "Taxi 14"]
+    assert [title for page in pages for title in page] == [title for title in titles if title.startswith("Taxi")]
+    assert all(len(page) <= 3 for page in pages)
+    assert max(world.repository.list_limits) == 3
+
+
+def test_a_search_that_finds_nothing_stops_after_its_query_budget_with_a_cursor_to_read_on(
+    world: World, domain: ModuleType, staff: TenantContext
+) -> None:
+    for index in range(30):
+        world.service.open_case(staff, request(domain, title=f"Hotel {index}"), None)
+    search = world.service_module.CaseFilter(search=domain.CaseSearch.parse("taxi"))
+
+    page = world.service.list_cases(staff, search, limit=2, cursor=None)
+
+    assert page.items == []
+    assert page.next_cursor == str(2 * world.service_module.SEARCH_QUERIES_PER_PAGE)
+    assert len(world.repository.list_limits) == world.service_module.SEARCH_QUERIES_PER_PAGE

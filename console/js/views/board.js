@@ -2,7 +2,7 @@
 // control, to ask for a transition; a refused move shows the unmet criteria and leaves the card in place.
 import { api } from "../api.js";
 import { navigate } from "../router.js";
-import { announce, clear, dialog, field, h, loading, problemBox, slaState } from "../ui.js";
+import { announce, clear, dialog, field, fill, h, loading, problemBox, slaState } from "../ui.js";
 
 const LAST_TEMPLATE = "caseline.board.template";
 const MAX_CASES = 500;
@@ -52,7 +52,7 @@ async function chooseTemplate(main, _params, query) {
     window.location.replace(`#/board/${encodeURIComponent(last)}`);
     return;
   }
-  clear(main).append(
+  fill(main, 
     h("h1", {}, "Board"),
     h("p", {}, "Choose a template to see its open cases, a column per stage."),
     templates.length
@@ -74,7 +74,7 @@ function forwardStages(definition, stageKey) {
 }
 
 function countText(element, count) {
-  clear(element).append(String(count), h("span", { class: "visually-hidden" }, count === 1 ? " case" : " cases"));
+  fill(element, String(count), h("span", { class: "visually-hidden" }, count === 1 ? " case" : " cases"));
 }
 
 function byDue(a, b) {
@@ -228,7 +228,7 @@ async function showBoard(main, params, _query, user) {
       h("option", { value: template.key, selected: template.key === key }, template.name)));
   switcher.addEventListener("change", () => navigate(`#/board/${encodeURIComponent(switcher.value)}`));
 
-  clear(main).append(
+  fill(main, 
     h("h1", {}, `Board: ${definition.name}`),
     h("div", { class: "toolbar" },
       field("Template", switcher),
@@ -249,7 +249,7 @@ async function showBoard(main, params, _query, user) {
     box.tabIndex = -1;
     box.append(h("div", { class: "actions" },
       h("button", { type: "button", onclick: () => { box.remove(); focusCard(item.id); } }, "Dismiss")));
-    clear(alerts).append(box);
+    fill(alerts, box);
     box.focus();
   }
 

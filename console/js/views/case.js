@@ -3,7 +3,7 @@
 // What a person may change is worked out from the template's roles as the API does (caseline_common/access.py);
 // the API stays the authority, and its refusals are shown as it words them.
 import { ApiProblem, api } from "../api.js";
-import { announce, clear, dialog, formatDate, h, loading, problemBox, showFieldErrors, slaBadge } from "../ui.js";
+import { announce, caseReference, clear, dialog, fill, formatDate, h, loading, problemBox, showFieldErrors, slaBadge } from "../ui.js";
 
 export function register(route) {
   route("/cases/:id", render, { nav: "cases" });
@@ -69,11 +69,6 @@ export function caseAccess(template, caseItem, user) {
 
 let idCounter = 0;
 const uid = (prefix) => `${prefix}-${++idCounter}`;
-
-export function reference(caseId) {
-  const tail = String(caseId).slice(-8).toUpperCase();
-  return `${tail.slice(0, 4)}-${tail.slice(4)}`;
-}
 
 function humanize(value) {
   const text = String(value ?? "").replace(/[_.]/g, " ").trim();
@@ -382,7 +377,7 @@ class CasePage {
           section("comments", "Comments", slot("comments")),
           section("automations", "Automation runs", slot("runs")))),
       section("timeline", "Timeline", slot("timeline")));
-    clear(this.main).append(page);
+    fill(this.main, page);
   }
 
   renderAll() {
@@ -483,7 +478,7 @@ class CasePage {
           hidden(current ? " (current stage)" : done ? " (done)" : " (not reached)"));
       }));
     const meta = h("dl", { class: "case-meta" },
-      h("div", {}, h("dt", {}, "Reference"), h("dd", { class: "reference" }, reference(c.id))),
+      h("div", {}, h("dt", {}, "Reference"), h("dd", { class: "reference" }, caseReference(c.id))),
       h("div", {}, h("dt", {}, "Status"), h("dd", {}, h("span", { class: `badge status-${c.status}` }, statusText),
         c.status_reason ? ` — ${c.status_reason}` : "")),
       h("div", {}, h("dt", {}, "Stage"), h("dd", {}, this.stageName(c.stage), " ", slaBadge(c))),
@@ -493,8 +488,8 @@ class CasePage {
       c.stage_due_at ? h("div", {}, h("dt", {}, "Stage due"), h("dd", {}, formatDate(c.stage_due_at))) : null,
       h("div", {}, h("dt", {}, "Template"), h("dd", {}, `${this.template.name} (version ${c.template_version})`)),
       h("div", {}, h("dt", {}, "Your access"), h("dd", {}, this.accessSummary())));
-    clear(this.slots.header).append(
-      h("p", { class: "crumbs" }, h("a", { href: "#/cases" }, "Cases"), " / ", reference(c.id)),
+    fill(this.slots.header, 
+      h("p", { class: "crumbs" }, h("a", { href: "#/cases" }, "Cases"), " / ", caseReference(c.id)),
       h("h1", { id: "case-title" }, c.title),
       meta,
       progress);
@@ -555,7 +550,7 @@ class CasePage {
       try {
         const next = await api.patch(this.path(), { fields: changed }, { ifMatch: this.case.version });
         this.applyCase(next, { fields: true, focus: "case-fields-save" });
-        clear(this.fieldsStatus).append(h("p", { class: "note ok" }, `Saved ${count} ${count === 1 ? "field" : "fields"}.`));
+        fill(this.fieldsStatus, h("p", { class: "note ok" }, `Saved ${count} ${count === 1 ? "field" : "fields"}.`));
         announce(`Saved ${count} ${count === 1 ? "field" : "fields"}.`);
       } catch (error) {
         const problem = toProblem(error);
@@ -962,7 +957,7 @@ class CasePage {
       } catch (error) {
         const problem = toProblem(error);
         const shown = document.getElementById(`doc-${type.key}-status`) || status;
-        clear(shown).append(problemBox(problem));
+        fill(shown, problemBox(problem));
         progressBox.hidden = true;
         announce(`Upload failed: ${problem.detail || problem.title}`);
       } finally {
@@ -997,7 +992,7 @@ class CasePage {
     const status = document.getElementById("participants-status");
     for (const participant of (this.case.participants || []).filter((p) => p.kind === "external")) {
       const slot = document.getElementById(`links-${participant.id}`);
-      if (slot) clear(slot).append(this.linksFor(participant, status));
+      if (slot) fill(slot, this.linksFor(participant, status));
     }
     const problemSlot = document.getElementById("links-problem");
     if (problemSlot) {
@@ -1088,7 +1083,7 @@ class CasePage {
 
   showIssued() {
     const slot = document.getElementById("issued-link-slot");
-    if (slot) clear(slot).append(this.issued ? this.issuedBox() : "");
+    if (slot) fill(slot, this.issued ? this.issuedBox() : "");
   }
 
   issuedBox() {
@@ -1146,7 +1141,7 @@ class CasePage {
       internalFields.hidden = kind !== "internal";
       externalFields.hidden = kind !== "external";
       const options = this.roleOptions(kind).slice(1);
-      clear(role).append(...options.map(([value, label]) => h("option", { value }, label)));
+      fill(role, ...options.map(([value, label]) => h("option", { value }, label)));
       if (!options.length) role.append(h("option", { value: "" }, `No ${kind} roles in this template`));
     };
     internalRadio.addEventListener("change", setKind);
@@ -1393,7 +1388,7 @@ class CasePage {
     const chosen = this.timelineFilter.type;
     const types = [...this.eventTypes].sort();
     if (chosen && !types.includes(chosen)) types.push(chosen);
-    clear(this.typeSelect).append(h("option", { value: "" }, "All events"),
+    fill(this.typeSelect, h("option", { value: "" }, "All events"),
       ...types.map((t) => h("option", { value: t, selected: t === chosen }, `${humanize(t)} (${t})`)));
   }
 
@@ -1408,7 +1403,7 @@ class CasePage {
     } catch (error) {
       // A case only just opened: the timeline service records its first event a moment later.
       const waiting = error.status === 404 ? h("p", { class: "hint" }, "The timeline is catching up with this case…") : null;
-      clear(this.timelineList).append(waiting || problemBox(toProblem(error)));
+      fill(this.timelineList, waiting || problemBox(toProblem(error)));
       if (waiting) window.setTimeout(() => this.loadTimeline(), 1000);
       return;
     }
@@ -1417,7 +1412,7 @@ class CasePage {
     for (const item of items) this.eventTypes.add(item.event.type);
     if (this.eventTypes.size !== before) this.fillTypes();
     const filtered = this.timelineFilter.type || this.timelineFilter.actor_kind;
-    clear(this.timelineList).append(
+    fill(this.timelineList, 
       h("p", { class: "hint", id: "timeline-count" }, `${items.length} ${items.length === 1 ? "entry" : "entries"}${filtered ? " match the filter" : ""}, newest first.`),
       items.length ? h("ol", { class: "timeline", "aria-label": "Timeline entries" }, items.map((item) => this.timelineEntry(item))) : null);
     if (announceCount) announce(`${items.length} timeline ${items.length === 1 ? "entry" : "entries"}.`);
@@ -1484,11 +1479,11 @@ class CasePage {
       const detail = result.valid
         ? ` ${result.length} ${result.length === 1 ? "entry" : "entries"} hash-chained${result.anchor ? " and anchored" : ""}.`
         : ` At entry #${result.first_bad_seq ?? "?"}: ${result.reason || "the hashes do not match"}.`;
-      clear(this.verifyBadge).append(badge, h("span", { class: "hint" }, detail));
+      fill(this.verifyBadge, badge, h("span", { class: "hint" }, detail));
     } catch (error) {
       const problem = toProblem(error);
       const why = error.status === 404 ? "No entries yet." : problem.detail || problem.title;
-      clear(this.verifyBadge).append(h("span", { class: "badge chain-unknown" }, "Chain not checked"),
+      fill(this.verifyBadge, h("span", { class: "badge chain-unknown" }, "Chain not checked"),
         h("span", { class: "hint" }, ` ${why}`));
       if (error.status === 404) window.setTimeout(() => this.loadVerification(), 1000);
     }

@@ -1,16 +1,15 @@
-// The list of cases: filters kept in the URL (so a view can be shared), a search over the loaded cases,
+// The list of cases: filters and search kept in the URL (so a view can be shared) and answered by the API,
 // "Load more" by cursor, and saved views kept in this browser.
 import { api } from "../api.js";
 import { navigate } from "../router.js";
-import { announce, clear, field, formatDate, h, loading, problemBox, showFieldErrors, slaBadge } from "../ui.js";
+import { announce, caseReference, clear, field, fill, formatDate, h, loading, problemBox, showFieldErrors, slaBadge } from "../ui.js";
 
 const SAVED_VIEWS = "caseline.savedViews";
-const FILTERS = ["template_key", "stage", "status", "owner", "updated_since"];
-const PAGE_TARGET = 25; // fetch pages until this many cases arrived (filtered pages may come back short)
+const FILTERS = ["q", "template_key", "stage", "status", "owner", "updated_since"];
+const PAGE_TARGET = 25; // fetch pages until this many cases arrived (searched pages may come back short)
 const MAX_REQUESTS_PER_LOAD = 10;
 
 const definitions = new Map(); // template key → latest definition, for stage names
-const searchText = new WeakMap(); // table row → the text the search looks in
 
 export function register(route) {
   route("/cases", listCases, { nav: "cases" });
@@ -46,10 +45,9 @@ function filtersFrom(query) {
   return filters;
 }
 
-function queryString(filters, search) {
+function queryString(filters) {
   const params = new URLSearchParams();
   for (const name of FILTERS) if (filters[name]) params.set(name, filters[name]);
-  if (search) params.set("q", search);
   return params.toString();
 }
 
@@ -65,7 +63,6 @@ async function definitionOf(key) {
 async function listCases(main, _params, query, user) {
   loading(main, "Loading cases…");
   const filters = filtersFrom(query);
-  const search = (query.get("q") || "").trim();
   const templates = await api.all("/templates");
   const templateNames = new Map(templates.map((template) => [template.key, template.name]));
   const chosen = filters.template_key ? await definitionOf(filters.template_key) : null;
@@ -79,7 +76,7 @@ async function listCases(main, _params, query, user) {
     dataset: { pointer: "/stage" } });
   const stageHint = h("p", { class: "hint", id: "filter-stage-hint" });
   function fillStages(definition) {
-    clear(stageSelect).append(h("option", { value: "" }, "Any stage"));
+    fill(stageSelect, h("option", { value: "" }, "Any stage"));
     if (definition) {
       stageSelect.append(...definition.stages.map((stage) =>
         h("option", { value: stage.key, selected: stage.key === filters.stage }, stage.name)));
@@ -105,8 +102,14 @@ async function listCases(main, _params, query, user) {
     dataset: { pointer: "/updated_since" },
     value: /^\d{4}-\d\d-\d\d$/.test(filters.updated_since || "") ? filters.updated_since : "" });
 
-  const filterForm = h("form", { class: "case-filters", role: "search", "aria-label": "Filter cases" },
+  const searchInput = h("input", { id: "case-search", name: "q", type: "search", value: filters.q || "",
+    autocomplete: "off", maxlength: 200, "aria-describedby": "case-search-hint", dataset: { pointer: "/q" } });
+
+  const filterForm = h("form", { class: "case-filters", role: "search", "aria-label": "Search and filter cases" },
     h("div", { class: "toolbar" },
+      h("div", { class: "field case-search-field" }, h("label", { for: searchInput.id }, "Search"), searchInput,
+        h("p", { class: "hint", id: "case-search-hint" },
+          "Words in the title, or the reference (XXXX-XXXX); every word must match.")),
       field("Template", templateSelect),
       h("div", { class: "field" }, h("label", { for: stageSelect.id }, "Stage"), stageSelect, stageHint),
       field("Status", statusSelect),
@@ -114,22 +117,17 @@ async function listCases(main, _params, query, user) {
         h("p", { class: "hint", id: "filter-owner-hint" }, "The owner's user id, e.g. dev-agent.")),
       field("Updated since", sinceInput),
       h("div", { class: "actions case-filter-actions" },
-        h("button", { type: "submit", class: "primary" }, "Apply filters"),
+        h("button", { type: "submit", class: "primary" }, "Search"),
         h("a", { href: "#/cases", class: "button" }, "Clear filters"))));
   filterForm.addEventListener("submit", (event) => {
     event.preventDefault();
     const chosenFilters = {
-      template_key: templateSelect.value, stage: stageSelect.value, status: statusSelect.value,
+      q: searchInput.value.trim(), template_key: templateSelect.value, stage: stageSelect.value, status: statusSelect.value,
       owner: ownerInput.value.trim(), updated_since: sinceInput.value,
     };
-    const target = queryString(chosenFilters, searchInput.value.trim());
+    const target = queryString(chosenFilters);
     navigate(target ? `#/cases?${target}` : "#/cases");
   });
-
-  // --- Search over what is loaded -----------------------------------------------------------------
-  const searchInput = h("input", { id: "case-search", type: "search", value: search, autocomplete: "off",
-    "aria-describedby": "case-search-hint", "aria-controls": "case-table" });
-  const searchStatus = h("p", { class: "case-search-status", id: "case-search-status" });
 
   // --- Saved views --------------------------------------------------------------------------------
   const savedList = h("ul", { class: "saved-views", id: "saved-views" });
@@ -167,12 +165,12 @@ async function listCases(main, _params, query, user) {
     const name = savedName.value.trim();
     if (!name) { savedName.focus(); return; }
     const views = readSaved().filter((view) => view.name !== name);
-    views.push({ name, query: queryString(filters, searchInput.value.trim()) });
+    views.push({ name, query: queryString(filters) });
     views.sort((a, b) => a.name.localeCompare(b.name));
     try {
       writeSaved(views);
     } catch (error) {
-      clear(savedStatus).append(problemBox({ title: "The view could not be saved", detail: error.message }));
+      fill(savedStatus, problemBox({ title: "The view could not be saved", detail: error.message }));
       return;
     }
     clear(savedStatus);
@@ -199,37 +197,15 @@ async function listCases(main, _params, query, user) {
     const element = h("tr", { dataset: { caseId: item.id } },
       h("td", {},
         h("a", { href: `#/cases/${encodeURIComponent(item.id)}` }, item.title),
-        h("span", { class: "case-ref" }, `Ref. ${item.id}`)),
+        h("span", { class: "case-ref" }, `Ref. ${caseReference(item.id)}`)),
       h("td", {}, templateNames.get(item.template_key) || item.template_key),
       h("td", {}, stage ? stage.name : item.stage),
       h("td", {}, h("span", { class: `badge status-${item.status}` }, item.status)),
       h("td", {}, item.owner),
       h("td", {}, slaBadge(item) || h("span", { class: "hint" }, "—")),
       h("td", {}, h("time", { datetime: item.updated_at }, formatDate(item.updated_at))));
-    searchText.set(element, `${item.title} ${item.id}`.toLowerCase());
     return element;
   }
-
-  function applySearch({ speak = false } = {}) {
-    const words = searchInput.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
-    let shown = 0;
-    for (const element of body.rows) {
-      const match = words.every((word) => searchText.get(element).includes(word));
-      element.hidden = !match;
-      if (match) shown += 1;
-    }
-    searchStatus.textContent = words.length
-      ? `${shown} of ${loaded.length} loaded ${loaded.length === 1 ? "case matches" : "cases match"}.`
-      : "";
-    if (speak) announce(searchStatus.textContent || `${loaded.length} cases loaded.`);
-  }
-  searchInput.addEventListener("input", () => applySearch());
-  searchInput.addEventListener("change", () => {
-    applySearch({ speak: true });
-    // Keep the search in the URL too (without reloading), so the address shares exactly this list.
-    const target = queryString(filters, searchInput.value.trim());
-    window.history.replaceState(null, "", target ? `#/cases?${target}` : "#/cases");
-  });
 
   async function loadMore({ first = false } = {}) {
     moreButton.disabled = true;
@@ -248,7 +224,7 @@ async function listCases(main, _params, query, user) {
     } catch (problem) {
       // A filter the API refused (422) is shown on its control; anything else above the table.
       const left = first ? showFieldErrors(filterForm, problem) : problem.errors || [];
-      clear(problems).append(problemBox({ ...problem, errors: left }));
+      fill(problems, problemBox({ ...problem, errors: left }));
       moreButton.disabled = false;
       moreButton.textContent = "Load more";
       if (first) listStatus.textContent = "The cases could not be loaded.";
@@ -265,10 +241,9 @@ async function listCases(main, _params, query, user) {
     moreButton.disabled = false;
     moreButton.textContent = "Load more";
     listStatus.textContent = loaded.length
-      ? `${loaded.length} ${loaded.length === 1 ? "case" : "cases"} loaded${cursor ? "; more match the filters" : ""}.`
-      : "No cases match these filters.";
+      ? `${loaded.length} ${loaded.length === 1 ? "case" : "cases"} loaded${cursor ? "; “Load more” reads on" : ""}.`
+      : cursor ? "None found yet; “Load more” reads on through older cases." : "No cases match these filters.";
     table.hidden = !loaded.length;
-    applySearch();
     if (!first) {
       announce(`${arrived.length} more ${arrived.length === 1 ? "case" : "cases"} loaded.`);
       // Keep keyboard users in place: focus the first new row's link, or the button when nothing came.
@@ -278,20 +253,15 @@ async function listCases(main, _params, query, user) {
   }
   moreButton.addEventListener("click", () => loadMore());
 
+  const FILTER_NAMES = { q: `“${filters.q}”`, template_key: "template", stage: "stage", status: "status", owner: "owner",
+    updated_since: "updated since" };
   const active = FILTERS.filter((name) => filters[name]);
-  clear(main).append(
+  fill(main, 
     h("h1", {}, "Cases"),
     user.role === "viewer" ? null : h("p", {}, h("a", { class: "button primary", href: "#/cases/new" }, "Open a case")),
     filterForm,
-    h("div", { class: "toolbar case-search-bar" },
-      h("div", { class: "field" },
-        h("label", { for: searchInput.id }, "Search"),
-        searchInput,
-        h("p", { class: "hint", id: "case-search-hint" },
-          "Searches the cases loaded below, by title or reference; use the filters to ask the server.")),
-      searchStatus),
     h("p", { class: "case-active-filters" }, active.length
-      ? `Filtered by ${active.map((name) => name.replace("_key", "").replace("_", " ")).join(", ")}.`
+      ? `Filtered by ${active.map((name) => FILTER_NAMES[name]).join(", ")}.`
       : "Showing every case you may see."),
     problems,
     listStatus,

@@ -3,7 +3,7 @@
 // stay in each stage, SLA breaches per ISO week, and cases opened and closed per week.
 import { api } from "../api.js";
 import { barChart, DANGER, formatNumber, lineChart } from "../charts.js";
-import { clear, formatDate, formatDay, h, loading } from "../ui.js";
+import { fill, formatDate, formatDay, h, loading } from "../ui.js";
 
 export const MAX_CASES = 2000;
 export const WEEKS = 12;
@@ -167,7 +167,7 @@ export function durationUnit(maxMs) {
 async function pickTemplate(main) {
   loading(main, "Loading templates…");
   const templates = await api.all("/templates", {}, 1000);
-  clear(main).append(h("h1", {}, "Insight"));
+  fill(main, h("h1", {}, "Insight"));
   if (!templates.length) {
     main.append(h("p", { "data-insight": "empty" }, "No template has been published yet, so there is nothing to analyse."));
     return;
@@ -253,7 +253,7 @@ function timeSection(cases, stages, now) {
         + "in the stage they are in now, which is less than they will finally spend there."
       : "Counting only stage visits that have ended: the time from entering the stage to leaving it. "
         + "Cases still in a stage are left out until they move on.";
-    clear(holder).append(timeChart(cases, stages, now, toggle.checked));
+    fill(holder, timeChart(cases, stages, now, toggle.checked));
   };
   toggle.addEventListener("change", show);
   show();
@@ -327,7 +327,7 @@ async function dashboard(main, params) {
     ]);
   } catch (problem) {
     if (problem.status !== 404) throw problem;
-    clear(main).append(h("h1", {}, "Insight"),
+    fill(main, h("h1", {}, "Insight"),
       h("p", { "data-insight": "empty" }, `There is no published template “${key}”.`),
       h("a", { href: "#/insight" }, "Choose a template"));
     return;
@@ -339,7 +339,7 @@ async function dashboard(main, params) {
   const open = cases.filter((item) => item.status === "open").length;
   const capped = cases.length >= MAX_CASES;
   const container = h("div", { class: "insight" });
-  clear(main).append(
+  fill(main, 
     h("p", { class: "insight-back" }, h("a", { href: "#/insight" }, "All templates")),
     h("h1", {}, `Insight: ${definition.name}`),
     h("p", { class: "hint", "data-insight": "summary" },

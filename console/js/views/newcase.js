@@ -1,7 +1,7 @@
 // Opening a case: a template, a title and the template's fields, checked by the API like any change.
 import { api } from "../api.js";
 import { navigate } from "../router.js";
-import { announce, clear, field, h, problemBox, showFieldErrors } from "../ui.js";
+import { announce, field, fill, h, problemBox, showFieldErrors } from "../ui.js";
 import { fieldControl } from "./case.js";
 
 export function register(route) {
@@ -9,7 +9,7 @@ export function register(route) {
 }
 
 async function render(main, _params, query, user) {
-  clear(main).append(h("h1", {}, "Open a case"));
+  fill(main, h("h1", {}, "Open a case"));
   if (user.role === "viewer") {
     main.append(h("p", {}, "Viewers read cases; opening one is for case workers and administrators."));
     return;
@@ -50,7 +50,7 @@ async function render(main, _params, query, user) {
       navigate(`#/cases/${opened.id}`);
     } catch (problem) {
       const left = showFieldErrors(form, problem);
-      clear(status).append(problemBox({ ...problem, errors: left }));
+      fill(status, problemBox({ ...problem, errors: left }));
     }
   });
   main.append(form);

@@ -1,6 +1,6 @@
 // Sign-in: locally a user picker for the development issuer; in AWS a button to Cognito's hosted UI.
 import { session } from "../auth.js";
-import { clear, h, problemBox } from "../ui.js";
+import { clear, fill, h, problemBox } from "../ui.js";
 
 export async function render(main) {
   const config = session.config();
@@ -25,7 +25,7 @@ export async function render(main) {
     try {
       await session.signInAs(new FormData(form).get("user"));
     } catch (error) {
-      clear(status).append(problemBox({ title: "Sign-in failed", detail: error.message }));
+      fill(status, problemBox({ title: "Sign-in failed", detail: error.message }));
     }
   });
   main.append(form);

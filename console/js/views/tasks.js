@@ -1,7 +1,7 @@
 // "My tasks": the open tasks of open cases that are mine — assigned to me, or to a role I hold on the case
 // (the role I participate with, or a template role whose groups include one of my groups) — soonest due first.
 import { api } from "../api.js";
-import { announce, clear, formatDate, h, loading, problemBox } from "../ui.js";
+import { announce, clear, fill, formatDate, h, loading, problemBox } from "../ui.js";
 
 const MAX_CASES = 500;
 const versions = new Map(); // "key@version" → definition; a published version never changes
@@ -113,7 +113,7 @@ async function myTasks(main, _params, _query, user) {
       const problem = error?.status ? error : { title: "The task could not be completed", detail: error?.message };
       const box = problemBox({ ...problem, title: `“${entry.task.title}” could not be completed: ${problem.title || "error"}` });
       box.tabIndex = -1;
-      clear(alerts).append(box);
+      fill(alerts, box);
       box.focus();
     }
   }
@@ -149,7 +149,7 @@ async function myTasks(main, _params, _query, user) {
     body);
   setSummary();
 
-  clear(main).append(
+  fill(main, 
     h("h1", {}, "My tasks"),
     h("p", { class: "hint" },
       "Open tasks assigned to you, or to a role you hold on the case, on the open cases you may see. Soonest due first."),

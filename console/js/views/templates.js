@@ -1,7 +1,7 @@
 // Templates (admins): the list, a new template from blank or from an example, and the builder.
 import { ApiProblem, api } from "../api.js";
 import { navigate } from "../router.js";
-import { announce, clear, formatDate, h, loading, problemBox, showFieldErrors } from "../ui.js";
+import { announce, clear, fill, formatDate, h, loading, problemBox, showFieldErrors } from "../ui.js";
 import { PERMISSIONS, placeIssues } from "./builder/common.js";
 import { rulesSection } from "./builder/rules.js";
 import {
@@ -99,14 +99,14 @@ async function listView(main) {
       try {
         const example = await api.get(path(source.value));
         definition = { ...structuredClone(example.definition), key, name };
-      } catch (problem) { clear(status).append(problemBox(problem)); return; }
+      } catch (problem) { fill(status, problemBox(problem)); return; }
     }
     pending.set(key, definition);
     announce(`Template ${name} created; build it and save a draft.`);
     navigate(`#/templates/${encodeURIComponent(key)}`);
   });
 
-  clear(main).append(
+  fill(main, 
     h("h1", {}, "Templates"),
     h("p", { class: "hint" }, "A template describes one kind of case: its data, stages, roles and rules. Open one to change it."),
     table,
@@ -157,7 +157,7 @@ async function builderView(main, params, _query, user) {
     : await Promise.all([optional(api.get(path(key, "/draft"))), optional(api.get(path(key)))]);
   let definition = draft?.definition || latest?.definition || pending.get(key);
   if (!definition) {
-    clear(main).append(h("h1", {}, "No such template"), h("p", {}, `There is no template ${key}, published or drafted.`),
+    fill(main, h("h1", {}, "No such template"), h("p", {}, `There is no template ${key}, published or drafted.`),
       h("a", { href: "#/templates" }, "Back to the templates"));
     return;
   }
@@ -237,7 +237,7 @@ async function builderView(main, params, _query, user) {
     pendingRender = null;
     const remembered = focusKeyOf(form, document.activeElement);
     const scroll = window.scrollY;
-    clear(form).append(
+    fill(form, 
       basicsSection(ctx), fieldsSection(ctx), stagesSection(ctx), documentsSection(ctx), decisionsSection(ctx),
       rolesSection(ctx), rulesSection(ctx), portalSection(ctx));
     placeIssues(form, ctx.issues);
@@ -304,12 +304,12 @@ async function builderView(main, params, _query, user) {
       describeState();
       ctx.showIssues(saved.issues || [], { title: saved.issues?.length ? `Draft saved with ${saved.issues.length} mistake${saved.issues.length === 1 ? "" : "s"} to fix before publishing` : undefined });
       if (!saved.issues?.length) {
-        clear(summary).append(h("p", { class: "ok-note", role: "status" }, "Draft saved. No mistakes found: it can be published."));
+        fill(summary, h("p", { class: "ok-note", role: "status" }, "Draft saved. No mistakes found: it can be published."));
       }
       announce(saved.issues?.length ? `Draft saved with ${saved.issues.length} mistake${saved.issues.length === 1 ? "" : "s"}.` : "Draft saved; no mistakes found.");
     } catch (problem) {
       if (problem.status === 422) ctx.showIssues(problem.errors || [], { title: "The draft was not saved: fix these first" });
-      else clear(summary).append(problemBox(problem));
+      else fill(summary, problemBox(problem));
     }
   }));
 
@@ -325,19 +325,19 @@ async function builderView(main, params, _query, user) {
       rememberDraft(key, false);
       ctx.showIssues([], { focus: false });
       describeState();
-      clear(summary).append(h("p", { class: "ok-note", role: "status" }, `Published version ${published.version}.`));
+      fill(summary, h("p", { class: "ok-note", role: "status" }, `Published version ${published.version}.`));
       announce(`Published version ${published.version}.`);
       ctx.reloadVersions?.();
       if (published.version === 1) ctx.reloadDryRunCases?.();
     } catch (problem) {
       if (problem.status === 422) ctx.showIssues(problem.errors || [], { title: problem.detail || "The template has mistakes" });
-      else clear(summary).append(problemBox(problem));
+      else fill(summary, problemBox(problem));
     }
   }));
 
   updateTitle();
   describeState();
-  clear(main).append(
+  fill(main, 
     h("p", {}, h("a", { href: "#/templates" }, "← All templates")),
     heading, stateLine,
     h("div", { class: "toolbar builder-toolbar" }, saveButton, publishButton),

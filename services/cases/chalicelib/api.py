@@ -11,7 +11,7 @@ from chalice.app import Blueprint
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from .domain import cases as commands
-from .domain.cases import Comment, CommentRequest, OpenCaseRequest
+from .domain.cases import CaseSearch, Comment, CommentRequest, OpenCaseRequest
 from .domain.migration import MigrationPreview
 from .runtime import cases_service, runtime
 from .service import (
@@ -54,6 +54,15 @@ class CaseListQuery(PageQuery):
     owner: str | None = Field(default=None, pattern=_SUBJECT)
     participant: str | None = Field(default=None, pattern=_SUBJECT, description="A participating user's subject.")
     updated_since: Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_in_utc)] | None = None
+    q: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        pattern=r"\S",
+        description="Words that must all appear in the title, id or short reference (XXXX-XXXX), in any letter "
+        "case. Read on through the other filters' cases, a searched page may come back short, even empty, "
+        "with a `next_cursor` to read on from.",
+    )
 
 
 class DiffQuery(BaseModel):
@@ -318,6 +327,7 @@ def list_cases(call: Call) -> Reply:
         owner=query.owner,
         participant=query.participant,
         updated_since=query.updated_since,
+        search=CaseSearch.parse(query.q) if query.q else None,
     )
     return Reply(cases_service().list_cases(call.tenant(), case_filter, limit=query.limit, cursor=query.cursor))
 

@@ -33,6 +33,7 @@ from pydantic import BaseModel, Field
 from ulid import ULID
 
 from .domain.cases import (
+    CaseSearch,
     CaseWork,
     Change,
     Comment,
@@ -49,6 +50,7 @@ from .domain.templates import diff_templates, following_stages, template_issues
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 UPLOAD_WINDOW = timedelta(minutes=15)
 DOWNLOAD_WINDOW = timedelta(minutes=5)
+SEARCH_QUERIES_PER_PAGE = 10  # bounds what one searched page reads; the cursor reads on from there
 
 
 class TemplateSummary(BaseModel):
@@ -80,6 +82,7 @@ class CaseFilter:
     owner: str | None = None
     participant: str | None = None
     updated_since: datetime | None = None
+    search: CaseSearch | None = None
 
 
 @dataclass(frozen=True)
@@ -470,15 +473,26 @@ class CasesService:
     def list_cases(
         self, context: TenantContext, case_filter: CaseFilter, *, limit: int, cursor: str | None
     ) -> Page[CaseSnapshot]:
-        """Cases the caller may see. For non-admins, cases they may not see are left out of the page."""
+        """Cases the caller may see. For non-admins, cases they may not see are left out of the page.
+
+        A search reads on through the filtered cases, at most SEARCH_QUERIES_PER_PAGE queries per page, each
+        asking for no more than the page still has room for; so a page may come back short (even empty)
+        with a cursor to read on from, as DynamoDB's own filtered pages do."""
         self._require(context, *READERS)
-        page = self._repository.list_cases(case_filter, limit=limit, cursor=cursor)
-        visible = []
-        for case in page.items:
-            access = case_access(self._template_of(case).definition, case, context.principal)
-            if access.can_view:
-                visible.append(redact(case, access))
-        return Page(items=visible, next_cursor=page.next_cursor)
+        found: list[CaseSnapshot] = []
+        queries = 0
+        while True:
+            page = self._repository.list_cases(case_filter, limit=limit - len(found), cursor=cursor)
+            queries += 1
+            for case in page.items:
+                if case_filter.search is not None and not case_filter.search.matches(case):
+                    continue
+                access = case_access(self._template_of(case).definition, case, context.principal)
+                if access.can_view:
+                    found.append(redact(case, access))
+            cursor = page.next_cursor
+            if case_filter.search is None or not cursor or len(found) >= limit or queries >= SEARCH_QUERIES_PER_PAGE:
+                return Page(items=found, next_cursor=cursor)
 
     def command(
         self,

@@ -1,6 +1,6 @@
 // Automation rules: trigger, condition, a form per action type, and the dry run against the current draft.
 import { api } from "../../api.js";
-import { clear, h, problemBox } from "../../ui.js";
+import { fill, h, problemBox } from "../../ui.js";
 import {
   EVENT_TYPES, addButton, checkbox, choicesOf, durationInput, itemTools, labelled, ptr,
   selectInput, textInput, uid,
@@ -233,7 +233,7 @@ function dryRunPanel(ctx) {
   const stageSelect = h("select", { id: uid("dr-stage") });
   const refreshStages = () => {
     const chosen = stageSelect.value;
-    clear(stageSelect).append(...(ctx.def.stages || []).filter((stage) => stage.key)
+    fill(stageSelect, ...(ctx.def.stages || []).filter((stage) => stage.key)
       .map((stage) => h("option", { value: stage.key, selected: stage.key === chosen }, stage.name || stage.key)));
   };
   const fieldsArea = h("textarea", { id: uid("dr-fields"), rows: 3, spellcheck: "false", class: "code" }, "{}");
@@ -256,7 +256,7 @@ function dryRunPanel(ctx) {
   if (ctx.latestVersion) loadCases();
 
   const run = async () => {
-    clear(results).append(h("p", { class: "loading", role: "status" }, "Running…"));
+    fill(results, h("p", { class: "loading", role: "status" }, "Running…"));
     let snapshot;
     let eventData;
     try {
@@ -264,13 +264,13 @@ function dryRunPanel(ctx) {
       snapshot = caseSelect.value ? cases.find((item) => item.id === caseSelect.value)
         : blankSnapshot(ctx, JSON.parse(fieldsArea.value || "{}"), stageSelect.value);
     } catch (error) {
-      clear(results).append(problemBox({ title: "Not valid JSON", detail: error.message }));
+      fill(results, problemBox({ title: "Not valid JSON", detail: error.message }));
       return;
     }
     try {
       const answer = await api.post(`/templates/${encodeURIComponent(ctx.key)}/rules/test`,
         { case: snapshot, event: { type: eventSelect.value, data: eventData }, definition: ctx.def });
-      clear(results).append(decisionsView(answer));
+      fill(results, decisionsView(answer));
       ctx.say(`Dry run: ${answer.decisions.length} rule${answer.decisions.length === 1 ? "" : "s"} triggered.`);
     } catch (problem) {
       // Mistakes in the draft come back under /definition: show them on their inputs too.
@@ -278,7 +278,7 @@ function dryRunPanel(ctx) {
       const inDefinition = errors.filter((error) => error.pointer?.startsWith("/definition/"))
         .map((error) => ({ ...error, pointer: error.pointer.slice("/definition".length) }));
       if (inDefinition.length) ctx.showIssues(inDefinition);
-      clear(results).append(problemBox(problem));
+      fill(results, problemBox(problem));
     }
   };
   const panel = h("div", { class: "panel dry-run", role: "region", "aria-labelledby": "dry-run-title" },

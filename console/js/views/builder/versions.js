@@ -1,6 +1,6 @@
 // Published versions: the list, the diff between two of them, and migrating open cases to a newer one.
 import { api } from "../../api.js";
-import { clear, formatDate, h, problemBox } from "../../ui.js";
+import { clear, fill, formatDate, h, problemBox } from "../../ui.js";
 import { labelled, uid } from "./common.js";
 
 function brief(value) {
@@ -40,7 +40,7 @@ export function versionsSection(ctx) {
     try {
       versions = await api.all(`/templates/${encodeURIComponent(ctx.key)}/versions`, {}, 500);
     } catch (problem) {
-      clear(body).append(problemBox(problem));
+      fill(body, problemBox(problem));
       return;
     }
     clear(body);
@@ -69,12 +69,12 @@ function diffPanel(ctx, numbers) {
   const to = versionSelect(numbers, numbers[numbers.length - 1]);
   const out = h("div", { "aria-live": "polite" });
   const show = async () => {
-    clear(out).append(h("p", { class: "loading", role: "status" }, "Comparing…"));
+    fill(out, h("p", { class: "loading", role: "status" }, "Comparing…"));
     try {
       const diff = await api.get(`/templates/${encodeURIComponent(ctx.key)}/diff`, { from: from.value, to: to.value });
-      clear(out).append(diffTable(diff));
+      fill(out, diffTable(diff));
     } catch (problem) {
-      clear(out).append(problemBox(problem));
+      fill(out, problemBox(problem));
     }
   };
   return h("div", { class: "panel", role: "region", "aria-labelledby": "diff-title" },
@@ -88,12 +88,12 @@ function migrationPanel(ctx, numbers) {
   const target = versionSelect(numbers.slice(1), numbers[numbers.length - 1]);
   const out = h("div", { "aria-live": "polite" });
   const preview = async () => {
-    clear(out).append(h("p", { class: "loading", role: "status" }, "Previewing…"));
+    fill(out, h("p", { class: "loading", role: "status" }, "Previewing…"));
     let items;
     try {
       items = await api.all(`/templates/${encodeURIComponent(ctx.key)}/migrations`, { to_version: target.value }, 500);
     } catch (problem) {
-      clear(out).append(problemBox(problem));
+      fill(out, problemBox(problem));
       return;
     }
     clear(out);
@@ -114,7 +114,7 @@ function migrationPanel(ctx, numbers) {
     const results = h("div", { "aria-live": "polite" });
     const apply = async () => {
       const chosen = boxes.filter((box) => box.checked).map((box) => box.value);
-      if (!chosen.length) { clear(results).append(problemBox({ title: "No case selected", detail: "Select the cases to migrate." })); return; }
+      if (!chosen.length) { fill(results, problemBox({ title: "No case selected", detail: "Select the cases to migrate." })); return; }
       const done = [];
       try {
         for (let start = 0; start < chosen.length; start += 25) {
@@ -123,11 +123,11 @@ function migrationPanel(ctx, numbers) {
           done.push(...answer.results);
         }
       } catch (problem) {
-        clear(results).append(problemBox(problem));
+        fill(results, problemBox(problem));
         return;
       }
       const titles = Object.fromEntries(items.map((item) => [item.case_id, item.title]));
-      clear(results).append(h("table", {},
+      fill(results, h("table", {},
         h("caption", {}, "Migration results"),
         h("thead", {}, h("tr", {}, ["Case", "Result"].map((title) => h("th", { scope: "col" }, title)))),
         h("tbody", {}, done.map((result) => h("tr", {},

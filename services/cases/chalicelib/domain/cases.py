@@ -56,6 +56,28 @@ LongProse = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1
 Reason = Field(default=None, description="Why; needed to move back, skip, override, cancel or reopen.")
 
 
+def case_reference(case_id: str) -> str:
+    """The short reference people quote (the console shows it): the id's last eight characters, as XXXX-XXXX."""
+    tail = case_id[-8:].upper()
+    return f"{tail[:4]}-{tail[4:]}"
+
+
+@dataclass(frozen=True)
+class CaseSearch:
+    """What a person typed to find a case: every word must appear in its title, id or reference, in any
+    letter case (Unicode case folding, so "STRASSE" finds "Straße")."""
+
+    words: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> "CaseSearch":
+        return cls(words=tuple(text.casefold().split()))
+
+    def matches(self, case: CaseSnapshot) -> bool:
+        haystack = f"{case.title} {case.id} {case_reference(case.id)}".casefold()
+        return all(word in haystack for word in self.words)
+
+
 class Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
