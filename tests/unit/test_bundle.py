@@ -422,7 +422,7 @@ def test_a_malformed_link_is_reported_not_raised(mangle: Callable[[Link], dict[s
 def test_a_zip_with_a_second_entry_of_the_same_name_is_refused() -> None:
     genuine = bundle()
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
+    with zipfile.ZipFile(buffer, "w") as archive, pytest.warns(UserWarning, match="Duplicate name"):
         archive.writestr(HISTORY_FILE, b"<html>forged</html>")
         for name, content in files_of(genuine).items():
             archive.writestr(name, content)
