@@ -12,7 +12,7 @@ from urllib.parse import parse_qs
 
 from caseline_common.tenant import StaffRole
 
-from ..paths import ROOT
+from ..paths import EXAMPLES_DIR, ROOT
 from .idp import DevIdentityProvider
 
 CONSOLE_DIR = ROOT / "console"
@@ -28,11 +28,24 @@ class DevUser:
     groups: tuple[str, ...]
 
 
+def _front_line_groups() -> tuple[str, ...]:
+    """The groups of each example template's owner role: the demo's case worker works every example's cases."""
+    groups: set[str] = set()
+    for path in EXAMPLES_DIR.glob("*.json"):
+        definition = json.loads(path.read_text())
+        for role in definition.get("roles", []):
+            if role["key"] == definition.get("owner_role"):
+                groups.update(role.get("groups", []))
+    return tuple(sorted(groups))
+
+
 DEV_USERS = (
     DevUser(
         "admin", "Dana Admin (administrator)", "dana.admin@demo.caseline.local", (StaffRole.ADMIN, StaffRole.STAFF)
     ),
-    DevUser("agent", "Sam Agent (case worker)", "sam.agent@demo.caseline.local", (StaffRole.STAFF,)),
+    DevUser(
+        "agent", "Sam Agent (case worker)", "sam.agent@demo.caseline.local", (StaffRole.STAFF, *_front_line_groups())
+    ),
     DevUser("viewer", "Vic Viewer (read only)", "vic.viewer@demo.caseline.local", (StaffRole.VIEWER,)),
 )
 

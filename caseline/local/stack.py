@@ -21,7 +21,7 @@ from caseline_common.resources import (
 )
 from caseline_common.tenant import StaffRole
 
-from ..paths import ROOT, STATE_DIR
+from ..paths import EXAMPLES_DIR, STATE_DIR
 from .emulator import EmulatorProcess
 from .gateway import IDP_PREFIX, GatewayServer, LocalApi
 from .idp import DevIdentityProvider
@@ -31,7 +31,6 @@ from .pumps import Pump, QueuePump, SchedulePump, StreamPump
 
 LOCAL_REGION = "us-east-1"
 DEMO_DIR = Path(__file__).parent / "demo"
-EXAMPLES_DIR = ROOT / "examples" / "templates"
 DUE_WORK_FUNCTION = "run_due_work"
 log = logging.getLogger("caseline.local")
 

@@ -155,6 +155,9 @@ def test_an_admin_builds_a_template_and_an_agent_works_a_case_through_it(
         page.goto(f"{stack.url}/console/#/templates")
         expect(page.get_by_role("heading", name="Not for your role")).to_be_visible()
         _screen(page, "4-builder-refused")
+        # The demo's case worker is in every example's front-line group: the seeded claim is theirs to work.
+        page.goto(f"{stack.url}/console/#/board/insurance-claim")
+        expect(page.locator("li.board-card").first.get_by_label("Move to")).to_be_visible()
 
         page.goto(f"{stack.url}/console/#/cases/new?template={template_key}")
         expect(page.get_by_role("heading", name="Open a case")).to_be_visible()
