@@ -175,6 +175,9 @@ def _transactions_check_then_write() -> None:
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
+_DYNAMODB_SERVICES = frozenset({"dynamodb", "dynamodbstreams"})  # other services have shapes of that name too
+
+
 def _attribute_values_written_as_they_are() -> None:
     """moto 5.2 writes every DynamoDB response by walking botocore's shape of each attribute value, about
     25 Python calls per attribute: a page of 100 cases took some 190 ms to write and almost nothing to find.
@@ -185,7 +188,12 @@ def _attribute_values_written_as_they_are() -> None:
         return
 
     def serialize_structure(self: BaseJSONSerializer, serialized: Any, value: Any, shape: Any, key: str) -> None:
-        if key and shape.name == "AttributeValue" and isinstance(value, dict):
+        if (
+            key
+            and shape.name == "AttributeValue"
+            and isinstance(value, dict)
+            and self.service_model.service_name in _DYNAMODB_SERVICES
+        ):
             serialized[key] = _wire_attribute_value(value)
             return
         original(self, serialized, value, shape, key)

@@ -140,8 +140,9 @@ class LocalStack:
         for service in SERVICES:
             environment.update(service_environment(names, service, LOCAL_ACCOUNT_ID))
         # Put back on stop: a stack started beside another (a test's own) must not leave the first one's
-        # services pointing at an emulator that is gone.
-        self._replaced_environment = {name: os.environ.get(name) for name in environment}
+        # services pointing at an emulator that is gone. Stacks started beside each other stop in reverse order.
+        for name in environment:
+            self._replaced_environment.setdefault(name, os.environ.get(name))
         os.environ.update(environment)
 
     def _function(self, service: str, function: str) -> Any:

@@ -382,7 +382,7 @@ def test_search_finds_cases_by_title_words_and_reference_and_reads_on_by_cursor(
     reference = opened["Taxi zum Flughafen"][-8:]
     assert searched(f"{reference[:4]}-{reference[4:]}".lower()) == [opened["Taxi zum Flughafen"]]
     assert searched("Bahn") == []
-    for bad in ("", " " * 3, "x" * 201):
+    for bad in ("", " " * 3, "\x1c\x1f", "x" * 201):
         status, headers, problem = call(stack, "GET", f"/cases?q={urllib.parse.quote(bad)}")
         assert status == 422, problem
         assert headers["Content-Type"] == PROBLEM_JSON

@@ -52,7 +52,7 @@ async function chooseTemplate(main, _params, query) {
     window.location.replace(`#/board/${encodeURIComponent(last)}`);
     return;
   }
-  fill(main, 
+  fill(main,
     h("h1", {}, "Board"),
     h("p", {}, "Choose a template to see its open cases, a column per stage."),
     templates.length
@@ -228,7 +228,7 @@ async function showBoard(main, params, _query, user) {
       h("option", { value: template.key, selected: template.key === key }, template.name)));
   switcher.addEventListener("change", () => navigate(`#/board/${encodeURIComponent(switcher.value)}`));
 
-  fill(main, 
+  fill(main,
     h("h1", {}, `Board: ${definition.name}`),
     h("div", { class: "toolbar" },
       field("Template", switcher),

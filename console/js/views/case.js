@@ -488,7 +488,7 @@ class CasePage {
       c.stage_due_at ? h("div", {}, h("dt", {}, "Stage due"), h("dd", {}, formatDate(c.stage_due_at))) : null,
       h("div", {}, h("dt", {}, "Template"), h("dd", {}, `${this.template.name} (version ${c.template_version})`)),
       h("div", {}, h("dt", {}, "Your access"), h("dd", {}, this.accessSummary())));
-    fill(this.slots.header, 
+    fill(this.slots.header,
       h("p", { class: "crumbs" }, h("a", { href: "#/cases" }, "Cases"), " / ", caseReference(c.id)),
       h("h1", { id: "case-title" }, c.title),
       meta,
@@ -1412,7 +1412,7 @@ class CasePage {
     for (const item of items) this.eventTypes.add(item.event.type);
     if (this.eventTypes.size !== before) this.fillTypes();
     const filtered = this.timelineFilter.type || this.timelineFilter.actor_kind;
-    fill(this.timelineList, 
+    fill(this.timelineList,
       h("p", { class: "hint", id: "timeline-count" }, `${items.length} ${items.length === 1 ? "entry" : "entries"}${filtered ? " match the filter" : ""}, newest first.`),
       items.length ? h("ol", { class: "timeline", "aria-label": "Timeline entries" }, items.map((item) => this.timelineEntry(item))) : null);
     if (announceCount) announce(`${items.length} timeline ${items.length === 1 ? "entry" : "entries"}.`);

@@ -256,7 +256,7 @@ async function listCases(main, _params, query, user) {
   const FILTER_NAMES = { q: `“${filters.q}”`, template_key: "template", stage: "stage", status: "status", owner: "owner",
     updated_since: "updated since" };
   const active = FILTERS.filter((name) => filters[name]);
-  fill(main, 
+  fill(main,
     h("h1", {}, "Cases"),
     user.role === "viewer" ? null : h("p", {}, h("a", { class: "button primary", href: "#/cases/new" }, "Open a case")),
     filterForm,

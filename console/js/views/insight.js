@@ -339,7 +339,7 @@ async function dashboard(main, params) {
   const open = cases.filter((item) => item.status === "open").length;
   const capped = cases.length >= MAX_CASES;
   const container = h("div", { class: "insight" });
-  fill(main, 
+  fill(main,
     h("p", { class: "insight-back" }, h("a", { href: "#/insight" }, "All templates")),
     h("h1", {}, `Insight: ${definition.name}`),
     h("p", { class: "hint", "data-insight": "summary" },

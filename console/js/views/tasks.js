@@ -149,7 +149,7 @@ async function myTasks(main, _params, _query, user) {
     body);
   setSummary();
 
-  fill(main, 
+  fill(main,
     h("h1", {}, "My tasks"),
     h("p", { class: "hint" },
       "Open tasks assigned to you, or to a role you hold on the case, on the open cases you may see. Soonest due first."),

@@ -106,7 +106,7 @@ async function listView(main) {
     navigate(`#/templates/${encodeURIComponent(key)}`);
   });
 
-  fill(main, 
+  fill(main,
     h("h1", {}, "Templates"),
     h("p", { class: "hint" }, "A template describes one kind of case: its data, stages, roles and rules. Open one to change it."),
     table,
@@ -237,7 +237,7 @@ async function builderView(main, params, _query, user) {
     pendingRender = null;
     const remembered = focusKeyOf(form, document.activeElement);
     const scroll = window.scrollY;
-    fill(form, 
+    fill(form,
       basicsSection(ctx), fieldsSection(ctx), stagesSection(ctx), documentsSection(ctx), decisionsSection(ctx),
       rolesSection(ctx), rulesSection(ctx), portalSection(ctx));
     placeIssues(form, ctx.issues);
@@ -337,7 +337,7 @@ async function builderView(main, params, _query, user) {
 
   updateTitle();
   describeState();
-  fill(main, 
+  fill(main,
     h("p", {}, h("a", { href: "#/templates" }, "← All templates")),
     heading, stateLine,
     h("div", { class: "toolbar builder-toolbar" }, saveButton, publishButton),

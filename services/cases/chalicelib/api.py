@@ -47,6 +47,12 @@ def _in_utc(value: datetime) -> datetime:
         raise ValueError("must fall within the years 1 to 9999 in UTC") from None
 
 
+def _has_words(value: str) -> str:
+    if not value.split():  # what the search splits on, which counts more characters as space than regex \s
+        raise ValueError("must contain a word to search for")
+    return value
+
+
 class CaseListQuery(PageQuery):
     status: CaseStatus | None = None
     stage: str | None = Field(default=None, pattern=_KEY)
@@ -54,14 +60,13 @@ class CaseListQuery(PageQuery):
     owner: str | None = Field(default=None, pattern=_SUBJECT)
     participant: str | None = Field(default=None, pattern=_SUBJECT, description="A participating user's subject.")
     updated_since: Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_in_utc)] | None = None
-    q: str | None = Field(
+    q: Annotated[str, AfterValidator(_has_words)] | None = Field(
         default=None,
         min_length=1,
         max_length=200,
-        pattern=r"\S",
         description="Words that must all appear in the title, id or short reference (XXXX-XXXX), in any letter "
-        "case. Read on through the other filters' cases, a searched page may come back short, even empty, "
-        "with a `next_cursor` to read on from.",
+        "case. The search reads on through the cases the other filters select, so a page may come back "
+        "short, even empty, with a `next_cursor` to read on from.",
     )
 
 
