@@ -176,6 +176,29 @@ def test_an_endpoint_failing_three_times_then_succeeding_gets_exactly_one_succes
     )
 
 
+def test_a_receiver_that_just_failed_is_left_to_the_sweep_so_it_slows_no_other_event(
+    webhooks: Webhooks, receiver: Receiver, automations: LoadedService
+) -> None:
+    receiver.failures = 1
+    subscription_id = webhooks.subscribe(receiver)
+    webhooks.service.enqueue_event(make_event())
+    assert len(receiver.requests) == 1, "the first event's delivery is tried at once, and fails"
+
+    # The next events arrive while the receiver is in its quiet time: recorded, but nobody waits on it.
+    later = [webhooks.service.enqueue_event(make_event()) for _ in range(3)]
+    assert len(receiver.requests) == 1
+    for [delivery_id] in later:
+        waiting = webhooks.delivery(subscription_id, delivery_id)
+        assert (waiting.status, waiting.attempts) == ("pending", [])
+
+    # Once the quiet time is over the sweep sends each, once; a success ends the quiet time.
+    quiet = automations.module("chalicelib.webhooks").QUIET_AFTER_FAILURE
+    assert webhooks.service.retry_due(utc_now() + quiet + timedelta(seconds=1)) == 4  # with the first's retry
+    assert len(receiver.successes) == 4
+    webhooks.service.enqueue_event(make_event())
+    assert len(receiver.successes) == 5, "tried at once again"
+
+
 def test_an_endpoint_that_never_succeeds_ends_dead_and_a_replay_delivers_it(
     webhooks: Webhooks, receiver: Receiver
 ) -> None:

@@ -31,6 +31,9 @@ from .domain.webhooks import (
 
 # Longer than a send can take (the sender gives up after 5 s), so a claim only lapses if its holder died.
 CLAIM_LEASE = timedelta(minutes=2)
+# After a receiver fails, its next deliveries wait this long for the sweep instead of being tried inline, so
+# one receiver that is down (each try may take the sender's whole timeout) does not slow every rule's batch.
+QUIET_AFTER_FAILURE = timedelta(seconds=10)
 SWEEP_LIMIT = 50
 _SUBSCRIPTION_PAGE = 100
 
@@ -99,6 +102,7 @@ class WebhookService:
         self._clock = clock
         self._new_id = new_id
         self._allow_insecure_urls = allow_insecure_urls
+        self._quiet_until: dict[str, datetime] = {}  # subscription id → until when not to try it inline
 
     # management, for tenant admins
 
@@ -178,8 +182,9 @@ class WebhookService:
     # delivery, for the consumer, rules and the scheduled sweep
 
     def enqueue_event(self, event: EventEnvelope) -> list[str]:
-        """One delivery per subscription the event matches, each attempted once now; a redelivered event
-        finds its deliveries made already (their ids derive from the event) and creates nothing."""
+        """One delivery per subscription the event matches, each attempted once now (unless its receiver
+        failed moments ago: then the sweep makes the attempt); a redelivered event finds its deliveries made
+        already (their ids derive from the event) and creates nothing."""
         return [
             self._deliver(subscription, event, derived_id(event.occurred_at, subscription.id, event.event_id))
             for subscription in self._all_subscriptions()
@@ -215,10 +220,18 @@ class WebhookService:
         return attempted
 
     def _deliver(self, subscription: Subscription, event: EventEnvelope, delivery_id: str) -> str:
+        now = self._clock()
+        quiet_until = self._quiet_until.get(subscription.id)
+        if quiet_until is not None and now < quiet_until:
+            # Its receiver failed moments ago: the sweep makes the first attempt once the quiet time is over.
+            self._store.create_delivery(
+                Delivery.claimed_new(delivery_id, subscription.id, event, now, quiet_until - now)
+            )
+            return delivery_id
         # Created already claimed: its creator makes the first attempt without another write.
-        delivery = Delivery.claimed_new(delivery_id, subscription.id, event, self._clock(), CLAIM_LEASE)
+        delivery = Delivery.claimed_new(delivery_id, subscription.id, event, now, CLAIM_LEASE)
         if self._store.create_delivery(delivery):
-            self._attempt(delivery, subscription, self._clock())
+            self._attempt(delivery, subscription, now)
         return delivery_id
 
     def _attempt(self, claimed: Delivery, subscription: Subscription, moment: datetime) -> Delivery:
@@ -227,6 +240,10 @@ class WebhookService:
         headers = signed_headers(claimed.id, claimed.payload, subscription.signing_secrets(now), now)
         result = self._sender.post(subscription.url, claimed.payload.encode(), headers)
         attempt = Attempt(at=moment, status_code=result.status_code, error=result.error, duration_ms=result.duration_ms)
+        if attempt.succeeded:
+            self._quiet_until.pop(subscription.id, None)
+        else:
+            self._quiet_until[subscription.id] = now + QUIET_AFTER_FAILURE
         recorded = claimed.recorded(attempt)
         # Lost only if the claim lapsed and another sender took it over; its record then stands.
         self._store.save_delivery(recorded, expected_revision=claimed.revision)
