@@ -8,39 +8,26 @@ administrators reach the template builder. Every screen is screenshotted into te
 checked with axe-core; no screen asks a third-party origin or meets a Content-Security-Policy violation.
 """
 
-import os
 import re
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-from browser import AXE, CHROMIUM, Watch, axe_check, launch_chromium
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from console_session import WAIT_MS, clean, console_browser, requires_browser, screen, signed_in
+from playwright.sync_api import Browser, expect
 from waiting import wait_until
 
 from caseline.local.stack import LocalStack
 
-OUTPUT = Path(__file__).parents[2] / "test-output" / "console"
-WAIT_MS = 20_000
-USERS = {
-    "admin": "Dana Admin (administrator)",
-    "agent": "Sam Agent (case worker)",
-    "viewer": "Vic Viewer (read only)",
-}
 CONDITION = "The amount is entered and above zero"
 
-pytestmark = pytest.mark.skipif(
-    (not CHROMIUM.exists() or not AXE.exists()) and not os.environ.get("CI"),
-    reason="Chromium or axe-core is missing: run `make browser`",
-)
+pytestmark = requires_browser
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    with launch_chromium() as launched:
+    with console_browser() as launched:
         yield launched
 
 
@@ -49,56 +36,14 @@ def template_key() -> str:
     return f"expense-{uuid.uuid4().hex[:8]}"
 
 
-def _signed_in(browser: Browser, stack: LocalStack, user: str) -> tuple[BrowserContext, Page, Watch]:
-    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="en-GB")
-    context.set_default_timeout(WAIT_MS)
-    watch = Watch(context, stack.url)
-    page = watch.page(context.new_page())
-    page.goto(f"{stack.url}/console/")
-    expect(page.get_by_role("heading", name="Sign in to Caseline")).to_be_visible()
-    if user == "admin":
-        _screen(page, "0-sign-in")
-    page.get_by_label(USERS[user]).check()
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("#user-name")).to_contain_text(user)
-    return context, page, watch
-
-
-# Text nodes that are only a JavaScript value's name: a null or undefined that slipped into the page.
-STRAY_VALUES_JS = """() => {
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  const stray = [];
-  while (walker.nextNode()) {
-    if (walker.currentNode.parentElement.closest("pre, code")) continue;  // JSON shown as JSON
-    const text = walker.currentNode.textContent.trim();
-    if (["null", "undefined", "NaN", "[object Object]"].includes(text)) stray.push(text);
-  }
-  return stray;
-}"""
-
-
-def _screen(page: Page, name: str) -> None:
-    page.screenshot(path=OUTPUT / f"{name}.png", full_page=True)
-    axe_check(page, name)
-    assert page.evaluate(STRAY_VALUES_JS) == [], f"the {name} screen shows a stray JavaScript value"
-
-
-def _clean(watch: Watch, stack: LocalStack) -> None:
-    """No policy violation, no third-party request; console errors only for refusals the test asked for."""
-    assert not watch.violations, watch.violations
-    assert watch.origins <= {stack.url, stack.aws_endpoint.rstrip("/")}, watch.origins
-    unexpected = [error for error in watch.errors if "Failed to load resource" not in error]
-    assert not unexpected, unexpected
-
-
 def test_an_admin_builds_a_template_and_an_agent_works_a_case_through_it(
     stack: LocalStack, browser: Browser, template_key: str
 ) -> None:
-    context, page, watch = _signed_in(browser, stack, "admin")
+    context, page, watch = signed_in(browser, stack, "admin")
     with context:
         page.goto(f"{stack.url}/console/#/templates")
         expect(page.get_by_role("heading", level=1)).to_be_visible()
-        _screen(page, "1-templates")
+        screen(page, "1-templates")
         page.get_by_label("Template key").fill(template_key)
         page.get_by_label("Template name").fill("Expense claim")
         page.get_by_label("Start from").select_option("")
@@ -143,19 +88,19 @@ def test_an_admin_builds_a_template_and_an_agent_works_a_case_through_it(
 
         page.get_by_role("button", name="Save draft").click()
         expect(page.locator(".builder-summary")).to_contain_text("No mistakes found")
-        _screen(page, "2-builder")
+        screen(page, "2-builder")
         page.get_by_role("button", name="Publish", exact=True).click()
         expect(page.locator(".builder-summary")).to_contain_text("Published version 1.")
-        _screen(page, "3-published")
-        _clean(watch, stack)
+        screen(page, "3-published")
+        clean(watch, stack)
 
-    context, page, watch = _signed_in(browser, stack, "agent")
+    context, page, watch = signed_in(browser, stack, "agent")
     with context:
         # Only administrators build templates: no menu entry, and the page says so.
         expect(page.get_by_role("link", name="Templates")).to_be_hidden()
         page.goto(f"{stack.url}/console/#/templates")
         expect(page.get_by_role("heading", name="Not for your role")).to_be_visible()
-        _screen(page, "4-builder-refused")
+        screen(page, "4-builder-refused")
         # The demo's case worker is in every example's front-line group: the seeded claim is theirs to work.
         page.goto(f"{stack.url}/console/#/board/insurance-claim")
         expect(page.locator("li.board-card").first.get_by_label("Move to")).to_be_visible()
@@ -164,7 +109,7 @@ def test_an_admin_builds_a_template_and_an_agent_works_a_case_through_it(
         expect(page.get_by_role("heading", name="Open a case")).to_be_visible()
         page.get_by_label("Title").fill("Conference travel, Lisbon")
         page.get_by_label("Purpose").fill("Speaking at a public-sector records conference")
-        _screen(page, "5-new-case")
+        screen(page, "5-new-case")
         page.get_by_role("button", name="Open case").click()
         expect(page.get_by_role("heading", name="Conference travel, Lisbon")).to_be_visible()
         case_id = page.url.rsplit("/", 1)[1]
@@ -174,7 +119,7 @@ def test_an_admin_builds_a_template_and_an_agent_works_a_case_through_it(
         page.get_by_role("button", name="Move case").click()
         refusal = page.locator("#case-move-status [role=alert]")
         expect(refusal).to_contain_text(CONDITION)
-        _screen(page, "6-move-refused")
+        screen(page, "6-move-refused")
 
         page.get_by_label("Amount", exact=True).fill("412.50")
         page.get_by_role("button", name="Save changes").click()
@@ -189,8 +134,8 @@ def test_an_admin_builds_a_template_and_an_agent_works_a_case_through_it(
         # Every step is on the timeline, and its hash chain verifies.
         expected = {"case.opened", "case.fields_changed", "case.stage_changed", "comment.added", "automation.ran"}
         expect(page.locator("#timeline-chain")).to_contain_text("Chain verified")
-        _screen(page, "7-case-done")
-        _clean(watch, stack)
+        screen(page, "7-case-done")
+        clean(watch, stack)
 
     staff = {"Authorization": f"Bearer {stack.staff_token()}"}
     with httpx.Client(base_url=stack.url, headers=staff, timeout=10) as api:
@@ -207,18 +152,18 @@ def test_a_viewer_reads_every_screen_and_can_change_nothing(
     stack: LocalStack, browser: Browser, template_key: str
 ) -> None:
     claim = stack.seeded_case_ids[4]
-    context, page, watch = _signed_in(browser, stack, "viewer")
+    context, page, watch = signed_in(browser, stack, "viewer")
     with context:
         expect(page.get_by_role("link", name="Templates")).to_be_hidden()
         page.goto(f"{stack.url}/console/#/board/insurance-claim")
         expect(page.get_by_role("heading", name=re.compile("^Board: "))).to_be_visible()
         expect(page.locator("li.board-card").first).to_be_visible()
         expect(page.get_by_label("Move to")).to_have_count(0)
-        _screen(page, "8-viewer-board")
+        screen(page, "8-viewer-board")
 
         page.goto(f"{stack.url}/console/#/cases")
         expect(page.locator("#case-table tr[data-case-id]").first).to_be_visible()
-        _screen(page, "9-viewer-cases")
+        screen(page, "9-viewer-cases")
         # The search is the API's: every word, any letter case, over every case the viewer may see.
         page.get_by_label("Search", exact=True).fill("KÖLN theft")
         page.get_by_role("button", name="Search", exact=True).click()
@@ -229,23 +174,23 @@ def test_a_viewer_reads_every_screen_and_can_change_nothing(
 
         page.goto(f"{stack.url}/console/#/tasks")
         expect(page.get_by_role("heading", name="My tasks")).to_be_visible()
-        _screen(page, "10-viewer-tasks")
+        screen(page, "10-viewer-tasks")
 
         page.goto(f"{stack.url}/console/#/insight/insurance-claim")
         expect(page.get_by_role("heading", level=1)).to_be_visible()
         expect(page.locator("svg[role=img]").first).to_be_visible()
-        _screen(page, "11-viewer-insight")
+        screen(page, "11-viewer-insight")
 
         page.goto(f"{stack.url}/console/#/cases/{claim}")
         expect(page.locator("#timeline-chain")).to_contain_text("Chain verified")
         for control in ("Save changes", "Move case", "Add comment", "Add participant", "Add task"):
             expect(page.get_by_role("button", name=control)).to_have_count(0)
         expect(page.locator("main form:not(:has(#timeline-type))")).to_have_count(0)
-        _screen(page, "12-viewer-case")
+        screen(page, "12-viewer-case")
 
         page.goto(f"{stack.url}/console/#/templates")
         expect(page.get_by_role("heading", name="Not for your role")).to_be_visible()
-        _clean(watch, stack)
+        clean(watch, stack)
 
     # The API is the authority: the viewer's own token changes nothing either.
     token = stack.idp.issue(subject="dev-viewer", email="vic.viewer@demo.caseline.local", groups=["caseline-viewers"])
@@ -298,7 +243,7 @@ def test_an_admin_moves_cases_by_dragging_them_and_migrates_them_to_a_new_versio
             ]
         }
 
-    context, page, watch = _signed_in(browser, stack, "admin")
+    context, page, watch = signed_in(browser, stack, "admin")
     with context:
         page.goto(f"{stack.url}/console/#/board/{key}")
         expect(page.get_by_role("heading", name="Board: Travel request")).to_be_visible()
@@ -318,7 +263,7 @@ def test_an_admin_moves_cases_by_dragging_them_and_migrates_them_to_a_new_versio
         expect(refusal).to_contain_text("cannot move to Review")
         expect(refusal).to_contain_text(CONDITION)
         expect(column["submitted"].locator(f"li[data-case-id='{opened['Hotel, two nights']}']")).to_be_visible()
-        _screen(page, "13-board-drag-refused")
+        screen(page, "13-board-drag-refused")
         page.get_by_role("button", name="Dismiss").click()
 
         # Without a mouse: the card's "Move to" control, by keyboard alone.
@@ -350,14 +295,14 @@ def test_an_admin_moves_cases_by_dragging_them_and_migrates_them_to_a_new_versio
         versions.get_by_role("button", name="Preview migration").click()
         for title in opened:
             expect(versions.get_by_label(f"Migrate {title}")).to_be_checked()
-        _screen(page, "14-migration-preview")
+        screen(page, "14-migration-preview")
         versions.get_by_role("button", name="Migrate selected cases").click()
         expect(versions.get_by_role("table").filter(has_text="Migration results")).to_contain_text(
             "Migrated to version 2"
         )
         expect(page.locator("#announcer")).to_contain_text("3 of 3 cases migrated")
-        _screen(page, "15-migrated")
-        _clean(watch, stack)
+        screen(page, "15-migrated")
+        clean(watch, stack)
 
     with httpx.Client(base_url=stack.url, headers=staff, timeout=10) as api:
         cases = {title: api.get(f"/cases/{case_id}").json() for title, case_id in opened.items()}
@@ -392,7 +337,7 @@ def test_every_screen_fits_a_tablet_held_upright(stack: LocalStack, browser: Bro
         "builder": ("#/templates/insurance-claim", "#sec-versions-title"),
         "insight": ("#/insight/insurance-claim", "svg[role=img]"),
     }
-    context, page, watch = _signed_in(browser, stack, "admin")
+    context, page, watch = signed_in(browser, stack, "admin")
     with context:
         page.set_viewport_size(TABLET)
         for name, (route, ready) in screens.items():
@@ -401,7 +346,7 @@ def test_every_screen_fits_a_tablet_held_upright(stack: LocalStack, browser: Bro
             # Wide content (the board's columns, long tables) scrolls inside its own region, never the page.
             overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, f"the {name} screen is {overflow} px wider than a tablet"
-            _screen(page, f"tablet-{name}")
+            screen(page, f"tablet-{name}")
         # The navigation stays reachable: every main entry is on screen without scrolling sideways.
         for entry in ("Board", "Cases", "My tasks", "Templates", "Insight"):
             link = page.get_by_role("link", name=entry, exact=True)
@@ -409,4 +354,4 @@ def test_every_screen_fits_a_tablet_held_upright(stack: LocalStack, browser: Bro
             box = link.bounding_box()
             assert box is not None, entry
             assert box["x"] + box["width"] <= TABLET["width"], entry
-        _clean(watch, stack)
+        clean(watch, stack)

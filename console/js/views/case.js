@@ -1052,7 +1052,11 @@ class CasePage {
           !link.revoked_at && !expired ? h("button", { type: "button", class: "link-button", id: `link-${link.id}-revoke`, onclick: async (e) => {
             const outcome = await attempt(status, e.currentTarget, () => api.post(this.path(`/portal-links/${encodeURIComponent(link.id)}/revoke`)),
               `Revoked the portal link for ${participant.name}.`);
-            if (outcome.ok) { await this.loadLinks(); document.getElementById(`participant-${participant.id}-issue`)?.focus(); }
+            if (!outcome.ok) return;
+            // a revoked link is no longer one to copy and send
+            if (this.issued?.link.id === link.id) { this.issued = null; this.showIssued(); }
+            await this.loadLinks();
+            document.getElementById(`participant-${participant.id}-issue`)?.focus();
           } }, "Revoke", hidden(` link issued ${formatDate(link.created_at)}`)) : null);
       })));
     }
