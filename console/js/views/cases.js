@@ -109,7 +109,7 @@ async function listCases(main, _params, query, user) {
     h("div", { class: "toolbar" },
       h("div", { class: "field case-search-field" }, h("label", { for: searchInput.id }, "Search"), searchInput,
         h("p", { class: "hint", id: "case-search-hint" },
-          "Words in the title, or the reference (XXXX-XXXX); every word must match.")),
+          "Words in the title, or the reference (such as 9TBW-6RAH); every word must match.")),
       field("Template", templateSelect),
       h("div", { class: "field" }, h("label", { for: stageSelect.id }, "Stage"), stageSelect, stageHint),
       field("Status", statusSelect),

@@ -64,7 +64,7 @@ class CaseListQuery(PageQuery):
         default=None,
         min_length=1,
         max_length=200,
-        description="Words that must all appear in the title, id or short reference (XXXX-XXXX), in any letter "
+        description="Words that must all appear in the title, id or short reference (such as 9TBW-6RAH), in any letter "
         "case. The search reads on through the cases the other filters select, so a page may come back "
         "short, even empty, with a `next_cursor` to read on from.",
     )

@@ -57,7 +57,8 @@ Reason = Field(default=None, description="Why; needed to move back, skip, overri
 
 
 def case_reference(case_id: str) -> str:
-    """The short reference people quote (the console shows it): the id's last eight characters, as XXXX-XXXX."""
+    """The short reference people quote (the console shows it): the id's last eight characters in two groups
+    of four, such as 9TBW-6RAH."""
     tail = case_id[-8:].upper()
     return f"{tail[:4]}-{tail[4:]}"
 
