@@ -29,6 +29,7 @@ from constructs import Construct
 
 from caseline.paths import ROOT
 from infra import nag
+from infra.buckets import sse_s3_bucket
 from infra.tenants import Tenant
 
 CONSOLE_DIR = ROOT / "console"
@@ -70,19 +71,13 @@ class ConsoleSite(Construct):
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         names = TenantResourceNames(tenant_id=tenant.id)
-        self.bucket = s3.Bucket(
+        self.bucket = sse_s3_bucket(
             self,
             "bucket",
             bucket_name=console_bucket_name(names, stack.account),
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            versioned=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            enforce_ssl=True,
-            server_access_logs_bucket=access_logs,
-            server_access_logs_prefix="console/",
-            removal_policy=cdk.RemovalPolicy.RETAIN,
-            lifecycle_rules=[s3.LifecycleRule(id="old-versions", noncurrent_version_expiration=cdk.Duration.days(30))],
+            lifecycle_rule=s3.LifecycleRule(id="old-versions", noncurrent_version_expiration=cdk.Duration.days(30)),
+            access_logs=access_logs,
+            access_log_prefix="console/",
         )
         nag.acknowledge(
             self.bucket,
@@ -99,25 +94,18 @@ class ConsoleSite(Construct):
         )
         # CloudFront's standard logs are delivered with object ACLs, which the access-log bucket has turned off
         # (bucket owner enforced): they get a bucket of their own where ACLs stay with the bucket owner.
-        self.logs_bucket = s3.Bucket(
+        self.logs_bucket = sse_s3_bucket(
             self,
             "logs-bucket",
             bucket_name=f"{names.prefix()}-cdn-logs-{stack.account}",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            versioned=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            lifecycle_rule=s3.LifecycleRule(
+                id="expire-cdn-logs",
+                expiration=cdk.Duration.days(400),
+                noncurrent_version_expiration=cdk.Duration.days(30),
+            ),
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-            enforce_ssl=True,
-            server_access_logs_bucket=access_logs,
-            server_access_logs_prefix="cdn-logs/",
-            removal_policy=cdk.RemovalPolicy.RETAIN,
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="expire-cdn-logs",
-                    expiration=cdk.Duration.days(400),
-                    noncurrent_version_expiration=cdk.Duration.days(30),
-                )
-            ],
+            access_logs=access_logs,
+            access_log_prefix="cdn-logs/",
         )
         nag.acknowledge(
             self.logs_bucket,

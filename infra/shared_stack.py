@@ -35,6 +35,7 @@ from caseline_common.tenant import StaffRole
 from constructs import Construct
 
 from infra import nag
+from infra.buckets import sse_s3_bucket
 from infra.console import ConsoleSite
 from infra.functions import data_owners
 from infra.tenants import Tenant
@@ -147,24 +148,16 @@ class TenantSharedStack(cdk.Stack):
     # Data ---------------------------------------------------------------------------------------------------
 
     def _access_logs_bucket(self) -> s3.Bucket:
-        bucket = s3.Bucket(
+        # S3 server access logging delivers only to buckets encrypted with S3-managed keys.
+        bucket = sse_s3_bucket(
             self,
             "access-logs-bucket",
             bucket_name=f"{self.names.prefix()}-access-logs-{self.account}",
-            # S3 server access logging delivers only to buckets encrypted with S3-managed keys.
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            versioned=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            enforce_ssl=True,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="expire-access-logs",
-                    expiration=cdk.Duration.days(400),
-                    noncurrent_version_expiration=cdk.Duration.days(30),
-                )
-            ],
+            lifecycle_rule=s3.LifecycleRule(
+                id="expire-access-logs",
+                expiration=cdk.Duration.days(400),
+                noncurrent_version_expiration=cdk.Duration.days(30),
+            ),
         )
         nag.acknowledge(
             bucket,
