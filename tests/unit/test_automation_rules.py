@@ -608,6 +608,29 @@ def test_start_timer_is_due_after_the_duration_in_the_templates_calendar(
     assert action.summary == f'start the timer "follow_up", due {due_at}'
 
 
+@pytest.mark.parametrize(
+    ("calendar", "after", "why"),
+    [
+        ({"timezone": "Nowhere/Land"}, {"amount": 1, "unit": "business_days"}, 'unknown time zone "Nowhere/Land"'),
+        ({"timezone": "../etc/passwd"}, {"amount": 1, "unit": "business_hours"}, 'unknown time zone "../etc/passwd"'),
+        ({"opens": "09:00", "closes": "09:00"}, {"amount": 1, "unit": "business_days"}, "not that much working time"),
+        ({}, {"amount": 100_000, "unit": "business_days"}, "not that much working time within 30 years"),
+    ],
+)
+def test_a_timer_the_calendar_cannot_place_is_an_action_that_cannot_run(
+    rules: ModuleType, calendar: dict[str, Any], after: dict[str, Any], why: str
+) -> None:
+    """A draft in the dry run has not been through the publish checks: its timer fails as an action, not the call."""
+    definition = template(rule("t", {"type": "start_timer", "name": "chase", "after": after}), calendar=calendar)
+
+    (decision,) = rules.decide(definition, CASE, event("case.opened"), max_depth=5)
+
+    (action,) = decision.actions
+    assert action.error is not None
+    assert action.error.startswith("the timer has no due time: ")
+    assert why in action.error
+
+
 def test_start_timer_skips_holidays(rules: ModuleType) -> None:
     definition = template(
         rule("t", {"type": "start_timer", "name": "follow_up", "after": {"amount": 1, "unit": "business_days"}}),

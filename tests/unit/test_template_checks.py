@@ -176,6 +176,27 @@ def test_the_calendar_is_checked(templates: ModuleType) -> None:
     }
 
 
+def test_every_business_duration_must_end_on_the_calendar(templates: ModuleType) -> None:
+    forever = {"amount": 100_000, "unit": "business_days"}  # about 400 years of working days
+    stages = stages_with(sla=forever, tasks=[{"key": "check", "title": "Check", "due_in": forever}])
+    rules = [
+        rule(
+            {"type": "start_timer", "name": "chase", "after": forever},
+            {"type": "create_task", "title": "Call", "due_in": {"amount": 100_000, "unit": "business_hours"}},
+            {"type": "start_timer", "name": "soon", "after": {"amount": 100_000, "unit": "hours"}},
+        )
+    ]
+    found = issues(templates, stages=stages, rules=rules)
+    too_long = "the calendar has not that much working time within 30 years"
+    assert set(found) == {
+        ("/stages/0/sla", too_long),
+        ("/stages/0/tasks/0/due_in", too_long),
+        ("/rules/0/actions/0/after", too_long),
+        ("/rules/0/actions/1/due_in", too_long),
+    }
+    assert issues(templates, stages=stages_with(sla={"amount": 250, "unit": "business_days"})) == []
+
+
 def rule(*actions: dict[str, Any], **changes: Any) -> dict[str, Any]:
     return {"key": "r", "name": "R", "trigger": {"event_type": "case.opened"}, "actions": list(actions), **changes}
 

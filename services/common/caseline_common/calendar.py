@@ -1,13 +1,25 @@
 """Deadlines from durations, counting only working time for business units."""
 
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .contracts import BusinessCalendar, Duration, DurationUnit
 
 # A calendar with any working time finds it within a year; the bound stops a loop over a calendar whose
-# every workday is a holiday.
-_SEARCH_DAYS = 366 * 30
+# every workday is a holiday, and over a business duration longer than this many years of working time.
+_SEARCH_YEARS = 30
+_SEARCH_DAYS = 366 * _SEARCH_YEARS
+
+
+class CalendarError(ValueError):
+    """A deadline the calendar cannot give: an unknown time zone, or no working time left to count."""
+
+
+def zone_of(calendar: BusinessCalendar) -> ZoneInfo:
+    try:
+        return ZoneInfo(calendar.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CalendarError(f'unknown time zone "{calendar.timezone}"') from None
 
 
 def _window(calendar: BusinessCalendar, day: date, zone: ZoneInfo) -> tuple[datetime, datetime] | None:
@@ -23,7 +35,7 @@ def business_day_length(calendar: BusinessCalendar) -> timedelta:
 
 
 def _add_working_time(start: datetime, amount: timedelta, calendar: BusinessCalendar) -> datetime:
-    zone = ZoneInfo(calendar.timezone)
+    zone = zone_of(calendar)
     cursor = start.astimezone(zone)
     remaining = amount
     for _ in range(_SEARCH_DAYS):
@@ -36,7 +48,7 @@ def _add_working_time(start: datetime, amount: timedelta, calendar: BusinessCale
                     return (begin + remaining).astimezone(UTC)
                 remaining -= available
         cursor = datetime.combine(cursor.date() + timedelta(days=1), time.min, zone)
-    raise ValueError("the calendar has no working time")
+    raise CalendarError(f"the calendar has not that much working time within {_SEARCH_YEARS} years")
 
 
 def deadline(start: datetime, duration: Duration, calendar: BusinessCalendar) -> datetime:

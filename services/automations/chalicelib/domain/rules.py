@@ -9,7 +9,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-from caseline_common.calendar import deadline
+from caseline_common.calendar import CalendarError, deadline
 from caseline_common.conditions import ConditionError, case_facts, evaluate
 from caseline_common.contracts import (
     AddCommentAction,
@@ -186,7 +186,10 @@ def _describe(
     if isinstance(action, CallWebhookAction):
         return f"post the event to {action.url}"
     if isinstance(action, StartTimerAction):
-        due_at = timer_due(template, event.occurred_at, action)
+        try:
+            due_at = timer_due(template, event.occurred_at, action)
+        except CalendarError as error:
+            raise _CannotRun(f"the timer has no due time: {error}") from None
         detail["due_at"] = due_at.isoformat()
         return f'start the timer "{action.name}", due {due_at.isoformat()}'
     if isinstance(action, AddCommentAction):

@@ -7,17 +7,22 @@ Pointer to where it is, so all of them can be fixed in one go.
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from caseline_common.calendar import CalendarError, deadline, zone_of
 from caseline_common.conditions import FACT_ROOTS, evaluate, references, unknown_operators
 from caseline_common.contracts import (
     EXTERNAL_PERMISSIONS,
     AutomationRule,
+    CreateTaskAction,
+    Duration,
+    DurationUnit,
     FieldDefinition,
     FieldType,
     RoleKind,
     StageDefinition,
+    StartTimerAction,
     TemplateDefinition,
 )
 from caseline_common.errors import FieldIssue, InvalidInputError
@@ -70,6 +75,9 @@ EVENT_TYPES = frozenset(
 # What rules can be triggered by: every event that carries the case it leaves behind. The portal's own
 # events (links issued, revoked) do not, so no condition could read the case on them.
 RULE_TRIGGERS = EVENT_TYPES - {"portal.link_issued", "portal.link_revoked"}
+# Where the publish check starts counting each business duration; any start gives the same verdict but for
+# holidays, which only move the end.
+_CALENDAR_PROBE_START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def _article(word: str) -> str:
@@ -292,12 +300,39 @@ class _Checker:
 
     def _calendar(self) -> None:
         calendar = self.template.calendar
+        usable = True
         try:
-            ZoneInfo(calendar.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            self.add("/calendar/timezone", f'unknown time zone "{calendar.timezone}"')
+            zone_of(calendar)
+        except CalendarError as error:
+            self.add("/calendar/timezone", str(error))
+            usable = False
         if calendar.opens >= calendar.closes:
             self.add("/calendar/closes", "the working day must close after it opens")
+            usable = False
+        if not usable:
+            return
+        # Every business duration must end somewhere on this calendar, or opening a case (an SLA, a task's
+        # due date) or running a rule (a timer) could never compute its deadline.
+        for pointer, duration in self._durations():
+            if duration.unit in (DurationUnit.BUSINESS_HOURS, DurationUnit.BUSINESS_DAYS):
+                try:
+                    deadline(_CALENDAR_PROBE_START, duration, calendar)
+                except CalendarError as error:
+                    self.add(pointer, str(error))
+
+    def _durations(self) -> Iterator[tuple[str, Duration]]:
+        for index, stage in enumerate(self.template.stages):
+            if stage.sla is not None:
+                yield f"/stages/{index}/sla", stage.sla
+            for position, task in enumerate(stage.tasks):
+                if task.due_in is not None:
+                    yield f"/stages/{index}/tasks/{position}/due_in", task.due_in
+        for index, rule in enumerate(self.template.rules):
+            for position, action in enumerate(rule.actions):
+                if isinstance(action, CreateTaskAction) and action.due_in is not None:
+                    yield f"/rules/{index}/actions/{position}/due_in", action.due_in
+                if isinstance(action, StartTimerAction):
+                    yield f"/rules/{index}/actions/{position}/after", action.after
 
     def _rule(self, path: str, rule: AutomationRule) -> None:
         if rule.trigger.event_type not in RULE_TRIGGERS:
