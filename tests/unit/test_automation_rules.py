@@ -525,6 +525,17 @@ def test_rendering_is_plain_text(rules: ModuleType) -> None:
     assert action.detail["body"] == "<b>A & B</b>"
 
 
+def test_ordinary_formatting_still_renders(rules: ModuleType) -> None:
+    case = snapshot({"policy_number": "POL-1", "count": 3})
+
+    action = planned_mail(
+        rules, case, to_role="team", body="{{ '%05d' % fields.count }} at 100% for {{ fields.policy_number }}"
+    )
+
+    assert action.error is None
+    assert action.detail["body"] == "00003 at 100% for POL-1"
+
+
 @pytest.mark.parametrize(
     ("subject", "body"),
     [
@@ -560,6 +571,15 @@ def test_text_that_does_not_render_is_an_action_error(rules: ModuleType, subject
         "{{ 10 / fields.count }}",  # count is 0 on this case
         "{{ fields.policy_number + 1 }}",
         "{{ range(1000000) | list | length }}",
+        # what would build a huge string from a short template
+        "{{ 'x'.ljust(10**9) }}",
+        "{{ 'x'.center(10**9) }}",
+        "{{ '{:>1000000000}'.format('x') }}",
+        "{{ '%1000000000s' % 'x' }}",
+        "{{ '%.1000000000f' % 1 }}",
+        "{{ '%*s' % (10**9, 'x') }}",
+        "{{ 'x' | center(10**9) }}",
+        "{{ 'x\ny' | indent(10**9) }}",
     ],
 )
 def test_a_runtime_error_while_rendering_is_an_action_error(rules: ModuleType, body: str) -> None:

@@ -4,6 +4,8 @@ Pure: the same event and case always give the same decisions, so a retried run p
 attempt planned, and the dry run shows exactly what a real run would do.
 """
 
+import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
@@ -40,15 +42,42 @@ MAX_MAIL_CHARS = 100_000
 _MAX_PRODUCT = 10_000  # the longest string or list a template may build with * (and the largest power)
 
 
+# String methods and filters that pad or repeat to a width the template names: "x".ljust(10**9) builds a
+# gigabyte whatever the template's own size.
+_WIDENING_METHODS = frozenset({"center", "ljust", "rjust", "zfill", "expandtabs"})
+_WIDENING_FILTERS = ("center", "indent", "format")
+_CONVERSION_WIDTHS = re.compile(r"%[#0 +-]*(\*|\d+)?(?:\.(\*|\d+))?")
+
+
 class _MailSandbox(SandboxedEnvironment):
     """Rule e-mails are written by the people who configure templates: rendered in a sandbox that also
-    refuses to build huge values ("a" * 10**9), and as plain text."""
+    refuses to build huge values ("a" * 10**9, "%1000000000s" % x, padding methods), and as plain text."""
 
-    intercepted_binops = frozenset({"*", "**"})
+    intercepted_binops = frozenset({"*", "**", "%"})
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        if isinstance(obj, str) and attr in _WIDENING_METHODS:
+            return False
+        return super().is_safe_attribute(obj, attr, value)
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        # Jinja hands out its own str.format and format_map, around the attribute check; a width in the
+        # format spec pads like ljust does. E-mail text has {{ }} for formatting.
+        if super().wrap_str_format(value) is None:
+            return None
+
+        def refused(*_: Any, **__: Any) -> str:
+            raise SecurityError("str.format is not available in e-mail text")
+
+        return refused
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "**" and isinstance(right, int | float) and abs(right) > 64:
             raise SecurityError("the power is too large")
+        if operator == "%" and isinstance(left, str):
+            for width in (number for pair in _CONVERSION_WIDTHS.findall(left) for number in pair if number):
+                if width == "*" or int(width) > _MAX_PRODUCT:
+                    raise SecurityError("the formatted width is too large")
         if operator == "*":
             for value, times in ((left, right), (right, left)):
                 if (
@@ -61,6 +90,8 @@ class _MailSandbox(SandboxedEnvironment):
 
 
 _MAIL_TEMPLATES = _MailSandbox(autoescape=False, undefined=StrictUndefined)
+for _filter in _WIDENING_FILTERS:
+    del _MAIL_TEMPLATES.filters[_filter]
 
 
 class Verdict(StrEnum):
