@@ -21,6 +21,8 @@ class DomainError(Exception):
         self.detail = detail
         # Extra members of the problem document (RFC 9457 extensions), e.g. the current version.
         self.extensions: dict[str, Any] = {}
+        # Extra response headers, e.g. Retry-After.
+        self.headers: dict[str, str] = {}
 
 
 class NotFoundError(DomainError):

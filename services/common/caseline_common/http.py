@@ -72,10 +72,12 @@ class ProblemError(Exception):
         detail: str,
         issues: list[FieldIssue] | None = None,
         extensions: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ):
         super().__init__(detail)
         self.status, self.slug, self.title, self.detail, self.issues = status, slug, title, detail, issues
         self.extensions = extensions or {}
+        self.headers = headers or {}
 
 
 def problem_for(error: Exception) -> ProblemError:
@@ -96,7 +98,9 @@ def problem_for(error: Exception) -> ProblemError:
     }
     for error_type, (status, slug) in statuses.items():
         if isinstance(error, error_type):
-            return ProblemError(status, slug, error.title, error.detail, extensions=error.extensions)
+            return ProblemError(
+                status, slug, error.title, error.detail, extensions=error.extensions, headers=error.headers
+            )
     if isinstance(error, DomainError):
         return ProblemError(400, "bad-request", error.title, error.detail, extensions=error.extensions)
     return ProblemError(500, "internal-error", "Internal error", "The request failed; it has been logged.")
@@ -116,7 +120,7 @@ def problem_response(problem: ProblemError, *, instance: str | None, correlation
     return Response(
         body=body.model_dump_json(exclude_none=True),
         status_code=problem.status,
-        headers={"Content-Type": PROBLEM_JSON, "X-Correlation-Id": correlation_id},
+        headers={**problem.headers, "Content-Type": PROBLEM_JSON, "X-Correlation-Id": correlation_id},
     )
 
 
