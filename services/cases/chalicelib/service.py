@@ -5,7 +5,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from caseline_common.access import CaseAccess, case_access, redact, visible_case
 from caseline_common.adapters.documents import StoredUpload, document_key, quarantine_key
@@ -45,7 +45,7 @@ from .domain.cases import (
     unmet_exit_criteria,
 )
 from .domain.migration import MigrationPreview, migrate, preview_migration
-from .domain.templates import diff_templates, following_stages, template_issues
+from .domain.templates import TemplateChange, diff_templates, following_stages, template_issues
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 UPLOAD_WINDOW = timedelta(minutes=15)
@@ -71,7 +71,7 @@ class TemplateDiff(BaseModel):
     key: str
     from_version: int
     to_version: int
-    changes: list[dict[str, Any]]
+    changes: list[TemplateChange]
 
 
 @dataclass(frozen=True)
@@ -387,12 +387,8 @@ class CasesService:
     def diff_template(self, context: TenantContext, key: str, before: int, after: int) -> TemplateDiff:
         old = self.get_template_version(context, key, before)
         new = self.get_template_version(context, key, after)
-        changes = diff_templates(old.definition, new.definition)
         return TemplateDiff(
-            key=key,
-            from_version=before,
-            to_version=after,
-            changes=[{k: v for k, v in vars(change).items() if v is not None} for change in changes],
+            key=key, from_version=before, to_version=after, changes=diff_templates(old.definition, new.definition)
         )
 
     # Migration

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from caseline_common.calendar import CalendarError, deadline, zone_of
@@ -28,6 +29,7 @@ from caseline_common.contracts import (
 from caseline_common.errors import FieldIssue, InvalidInputError
 from caseline_common.fields import validate_field_values
 from caseline_common.patterns import check as check_pattern
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 _ATTRIBUTES_BY_TYPE: dict[str, set[FieldType]] = {
     "options": {FieldType.ENUM, FieldType.MULTI_ENUM},
@@ -404,12 +406,22 @@ def _keyed(items: list[Any]) -> Iterator[tuple[str, Any]]:
         yield (str(item["key"]) if isinstance(item, dict) and "key" in item else str(index)), item
 
 
-@dataclass(frozen=True)
-class TemplateChange:
-    path: str
-    change: str
-    before: Any = None
-    after: Any = None
+class ChangeKind(StrEnum):
+    ADDED = "added"
+    REMOVED = "removed"
+    CHANGED = "changed"
+    REORDERED = "reordered"
+
+
+class TemplateChange(BaseModel):
+    """One difference between two versions of a template: where, what kind, and the values on either side."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: str = Field(description="JSON Pointer into the definition; list items by their key, e.g. /fields/iban.")
+    change: ChangeKind
+    before: JsonValue = Field(default=None, description="The old value (the old order of keys when reordered).")
+    after: JsonValue = Field(default=None, description="The new value (the new order of keys when reordered).")
 
 
 def diff_templates(before: TemplateDefinition, after: TemplateDefinition) -> list[TemplateChange]:
@@ -422,17 +434,19 @@ def diff_templates(before: TemplateDefinition, after: TemplateDefinition) -> lis
         if isinstance(old, list) and isinstance(new, list):  # compared as objects keyed by `key` (or position)
             old, new = dict(_keyed(old)), dict(_keyed(new))
             if list(old) != list(new) and set(old) == set(new):
-                changes.append(TemplateChange(path, "reordered", before=list(old), after=list(new)))
+                changes.append(
+                    TemplateChange(path=path, change=ChangeKind.REORDERED, before=list(old), after=list(new))
+                )
         if isinstance(old, dict) and isinstance(new, dict):
             for key in [*old, *(key for key in new if key not in old)]:
                 if key not in new:
-                    changes.append(TemplateChange(f"{path}/{key}", "removed", before=old[key]))
+                    changes.append(TemplateChange(path=f"{path}/{key}", change=ChangeKind.REMOVED, before=old[key]))
                 elif key not in old:
-                    changes.append(TemplateChange(f"{path}/{key}", "added", after=new[key]))
+                    changes.append(TemplateChange(path=f"{path}/{key}", change=ChangeKind.ADDED, after=new[key]))
                 else:
                     walk(f"{path}/{key}", old[key], new[key])
             return
-        changes.append(TemplateChange(path, "changed", before=old, after=new))
+        changes.append(TemplateChange(path=path, change=ChangeKind.CHANGED, before=old, after=new))
 
     walk("", before.model_dump(mode="json"), after.model_dump(mode="json"))
     return changes
