@@ -68,7 +68,7 @@ def test_the_time_an_event_occurred_is_stored_in_utc(dynamo: ModuleType) -> None
         case_id="case-1", seq=1, previous_hash=GENESIS_HASH, event=event, recorded_at=datetime.now(UTC), salt="00" * 16
     )
 
-    repository.append(link, event, None)
+    repository.append(link, event, None, None)
 
     [link_put] = [
         item["Put"]["Item"] for item in client.transactions[0] if item["Put"]["Item"]["sk"]["S"] == "LINK#000000000001"

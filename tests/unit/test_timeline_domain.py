@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 from caseline_common.bundle import EVENTS_FILE, HISTORY_FILE, verify_bundle
 from caseline_common.chain import GENESIS_HASH, Anchor, Link, chain_hash, verify_chain
+from caseline_common.contracts import CaseSnapshot, CaseStatus, TemplateDefinition
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope, Visibility
 from caseline_common.errors import ForbiddenError, NotFoundError
+from caseline_common.freshness import CaseArrival
 from caseline_common.pagination import Page
 from caseline_common.tenant import TenantContext
 from chains import T0, case_event
@@ -59,10 +61,18 @@ class InMemoryTimelineRepository:
     page_calls: list[dict[str, Any]] = field(default_factory=list)
     marked: list[Any] = field(default_factory=list)
 
+    templates: dict[tuple[str, int], TemplateDefinition] = field(default_factory=dict)
+
     def head(self, case_id: str) -> Any:
         return self.heads.get(case_id)
 
-    def append(self, link: Link, event: EventEnvelope, previous: Any) -> None:
+    def save_template(self, key: str, version: int, definition: TemplateDefinition) -> None:
+        self.templates[(key, version)] = definition
+
+    def template(self, key: str, version: int) -> TemplateDefinition | None:
+        return self.templates.get((key, version))
+
+    def append(self, link: Link, event: EventEnvelope, previous: Any, members: Any) -> None:
         self.attempts += 1
         if self.before_append is not None:  # another writer gets in between the service's read and write
             hook, self.before_append = self.before_append, None
@@ -77,7 +87,7 @@ class InMemoryTimelineRepository:
         self.links_by_case.setdefault(case_id, []).append(link)
         self.filter_attributes[(case_id, link.seq)] = event
         self.event_ids.setdefault(case_id, set()).add(event.event_id)
-        head = self.errors.Head(case_id=case_id, seq=link.seq, hash=link.hash)
+        head = self.errors.Head(case_id=case_id, seq=link.seq, hash=link.hash, members=members)
         self.heads[case_id] = head
         self.unanchored[case_id] = head
         people = set(event.subjects) | ({event.actor.id} if event.actor.display_name else set())
@@ -188,6 +198,61 @@ def clock() -> Clock:
     return Clock()
 
 
+def published(definition: TemplateDefinition, version: int = 1) -> EventEnvelope:
+    return case_event(
+        "template.published",
+        case_id=None,
+        data={"template_key": definition.key, "version": version, "definition": definition.model_dump(mode="json")},
+    )
+
+
+# A template with the default "team" role, which every caseline-staff member holds through their group.
+TEAM_TEMPLATE = TemplateDefinition.model_validate(
+    {"key": "onboarding", "name": "Onboarding", "stages": [{"key": "start", "name": "Start"}]}
+)
+
+
+def snapshot(case_id: str, version: int, template: TemplateDefinition = TEAM_TEMPLATE, **changes: Any) -> CaseSnapshot:
+    return CaseSnapshot.model_validate(
+        {
+            "id": case_id,
+            "tenant_id": TENANT_ID,
+            "template_key": template.key,
+            "template_version": 1,
+            "title": "A case",
+            "owner": "user-1",
+            "stage": template.stages[0].key,
+            "stage_entered_at": T0,
+            "status": CaseStatus.OPEN,
+            "fields": {},
+            "created_at": T0,
+            "created_by": "user-1",
+            "updated_at": T0,
+            "version": version,
+            **changes,
+        }
+    )
+
+
+class FedLikeTheBus:
+    """The service as the bus feeds it: each case event comes with the case it left behind, a case of
+    TEAM_TEMPLATE that every staff member may read, unless the test passes its own."""
+
+    def __init__(self, service: Any) -> None:
+        self._service = service
+        self._versions: dict[str, int] = {}
+        service.record(published(TEAM_TEMPLATE))
+
+    def record(self, sent: EventEnvelope, case: CaseSnapshot | None = None) -> Any:
+        if case is None and sent.case_id:
+            self._versions[sent.case_id] = self._versions.get(sent.case_id, 0) + 1
+            case = snapshot(sent.case_id, self._versions[sent.case_id])
+        return self._service.record(sent, case)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._service, name)
+
+
 @pytest.fixture
 def service(
     service_module: ModuleType,
@@ -196,8 +261,11 @@ def service(
     signer: EcdsaSigner,
     clock: Clock,
 ) -> Any:
-    return service_module.TimelineService(
-        repository, anchors, signer, tenant_id=TENANT_ID, clock=clock, new_salt=salts()
+    arrival = CaseArrival(clock=clock, sleep=lambda _: None)
+    return FedLikeTheBus(
+        service_module.TimelineService(
+            repository, anchors, signer, tenant_id=TENANT_ID, clock=clock, new_salt=salts(), arrival=arrival
+        )
     )
 
 
@@ -213,6 +281,10 @@ def event(event_type: str = "case.stage_changed", **changes: Any) -> EventEnvelo
 
 def everything(domain: ModuleType) -> Any:
     return domain.TimelineFilter()
+
+
+def domain_members(service_module: ModuleType, case: CaseSnapshot) -> Any:
+    return service_module.CaseMembers.of(case)
 
 
 # Recording events from the bus
@@ -233,7 +305,9 @@ def test_a_case_event_is_appended_as_the_first_link_of_its_chain(
     assert link.record["recorded_at"] == (T0 + timedelta(seconds=1)).isoformat()
     assert link.salt == f"{1:032x}"
     assert link.event() == opened
-    assert repository.heads["case-1"] == service_module.Head(case_id="case-1", seq=1, hash=link.hash)
+    head = repository.heads["case-1"]
+    assert (head.case_id, head.seq, head.hash) == ("case-1", 1, link.hash)
+    assert head.members == domain_members(service_module, snapshot("case-1", 1))
 
 
 def test_events_of_a_case_are_numbered_1_to_n_and_each_chains_to_the_one_before(
@@ -284,9 +358,9 @@ def test_the_same_event_id_on_another_case_is_not_a_duplicate(
 def test_an_event_without_a_case_is_not_recorded(
     service: Any, service_module: ModuleType, repository: InMemoryTimelineRepository, case_id: str | None
 ) -> None:
-    published = event("template.published", case_id=case_id)
+    tenant_level = event("tenant.settings_changed", case_id=case_id)
 
-    assert service.record(published) is service_module.Recorded.NOT_A_CASE_EVENT
+    assert service.record(tenant_level) is service_module.Recorded.NOT_A_CASE_EVENT
     assert repository.links_by_case == {}
     assert repository.attempts == 0
 
@@ -297,7 +371,13 @@ def test_an_append_that_loses_a_race_is_retried_on_the_new_head(
     service.record(event("case.opened"))
     theirs, ours = event("case.comment_added"), event("case.stage_changed")
     other_writer = service_module.TimelineService(
-        repository, InMemoryAnchorStore(), EcdsaSigner(), tenant_id=TENANT_ID, clock=clock, new_salt=salts()
+        repository,
+        InMemoryAnchorStore(),
+        EcdsaSigner(),
+        tenant_id=TENANT_ID,
+        clock=clock,
+        new_salt=salts(),
+        arrival=CaseArrival(clock=clock),
     )
     repository.before_append = lambda: other_writer.record(theirs)
     repository.attempts = 0
@@ -317,7 +397,13 @@ def test_a_race_with_a_redelivery_of_the_same_event_ends_as_a_duplicate(
 ) -> None:
     ours = event()
     twin = service_module.TimelineService(
-        repository, InMemoryAnchorStore(), EcdsaSigner(), tenant_id=TENANT_ID, clock=clock, new_salt=salts()
+        repository,
+        InMemoryAnchorStore(),
+        EcdsaSigner(),
+        tenant_id=TENANT_ID,
+        clock=clock,
+        new_salt=salts(),
+        arrival=CaseArrival(clock=clock),
     )
     repository.before_append = lambda: twin.record(EventEnvelope.model_validate_json(ours.to_json()))
 
@@ -328,7 +414,7 @@ def test_a_race_with_a_redelivery_of_the_same_event_ends_as_a_duplicate(
 def test_an_append_gives_up_when_the_head_keeps_moving(
     service: Any, service_module: ModuleType, repository: InMemoryTimelineRepository
 ) -> None:
-    def always_conflict(link: Link, event: EventEnvelope, previous: Any) -> None:
+    def always_conflict(link: Link, event: EventEnvelope, previous: Any, members: Any) -> None:
         repository.attempts += 1
         raise service_module.AppendConflictError(link.record["case_id"])
 
@@ -631,6 +717,7 @@ def test_an_export_verifies_offline_with_the_signers_public_key(
 ) -> None:
     service.record(event("case.opened", personal={"email": "pat@example.org"}, subjects=[PAT]))
     service.record(event("case.closed"))
+    head = repository.heads["case-1"]
 
     data = service.export(staff, "case-1")
 
@@ -638,7 +725,7 @@ def test_an_export_verifies_offline_with_the_signers_public_key(
     assert result.valid, result.problems
     assert result.case_id == "case-1"
     assert result.length == 2
-    assert result.head_hash == repository.heads["case-1"].hash
+    assert result.head_hash == head.hash
     assert not verify_bundle(data, EcdsaSigner().public_key_pem().encode()).valid
 
 
@@ -828,3 +915,221 @@ def test_only_admins_may_erase(
 
     assert repository.links_by_case["case-1"][0].personal is not None
     assert PAT in repository.subject_markers
+
+
+# Who may read a timeline: the cases service's rule, from what the events told the timeline
+
+CLAIM = TemplateDefinition.model_validate(
+    {
+        "key": "claim",
+        "name": "Claim",
+        "fields": [
+            {"key": "amount", "label": "Amount", "type": "number"},
+            {"key": "diagnosis", "label": "Diagnosis", "type": "text"},
+            {"key": "claimant", "label": "Claimant", "type": "party"},
+        ],
+        "stages": [{"key": "submitted", "name": "Submitted"}],
+        "roles": [
+            {
+                "key": "handler",
+                "name": "Handler",
+                "permissions": ["case.view", "timeline.export"],
+                "fields": {"*": "edit"},
+            },
+            {
+                "key": "auditor",
+                "name": "Auditor",
+                "permissions": ["case.view"],
+                "fields": {"amount": "view"},
+                "groups": ["auditors"],
+            },
+        ],
+        "owner_role": "handler",
+    }
+)
+CLAIM_ID = "01H00000000000000000000001"  # minted in 2023, long before the test clock
+
+
+def claim_case(version: int, *handlers: str) -> CaseSnapshot:
+    participants = [
+        {
+            "id": f"p-{user}",
+            "kind": "internal",
+            "role": "handler",
+            "user_id": user,
+            "added_at": T0,
+            "added_by": "user-1",
+        }
+        for user in handlers
+    ]
+    return snapshot(CLAIM_ID, version, CLAIM, participants=participants)
+
+
+@pytest.fixture
+def claim(service: Any) -> Any:
+    """A claim handled by user-1, opened with a hidden diagnosis and a claimant (personal), then changed."""
+    service.record(published(CLAIM))
+    fields = {"amount": 1200, "diagnosis": "DIAG-SECRET"}
+    service.record(
+        event(
+            "case.opened",
+            case_id=CLAIM_ID,
+            fields=fields,
+            personal={"fields": {"claimant": "CLAIMANT-SECRET"}},
+        ),
+        claim_case(1, "user-1"),
+    )
+    service.record(
+        event(
+            "case.fields_changed",
+            case_id=CLAIM_ID,
+            changes={
+                "diagnosis": {"before": "DIAG-SECRET", "after": "DIAG-2"},
+                "amount": {"before": 1200, "after": 900},
+            },
+            personal={"changes": {"claimant": {"before": "CLAIMANT-SECRET", "after": "CLAIMANT-2"}}},
+        ),
+        claim_case(2, "user-1"),
+    )
+    return service
+
+
+def read(service: Any, domain: ModuleType, context: TenantContext) -> list[Any]:
+    page = service.timeline(
+        context, CLAIM_ID, everything(domain), order=domain.Order.OLDEST_FIRST, limit=50, cursor=None
+    )
+    return [entry.event for entry in page.items]
+
+
+def test_a_participant_reads_the_whole_timeline(claim: Any, domain: ModuleType, context_for: Any) -> None:
+    events = read(claim, domain, context_for("caseline-staff", subject="user-1"))
+
+    assert events[0].data["fields"] == {"amount": 1200, "diagnosis": "DIAG-SECRET"}
+    assert events[0].personal == {"fields": {"claimant": "CLAIMANT-SECRET"}}
+
+
+@pytest.mark.parametrize("use_case", ["timeline", "verify", "export"])
+def test_staff_outside_the_case_get_not_found_as_for_an_unknown_id(
+    claim: Any, domain: ModuleType, context_for: Any, signer: EcdsaSigner, use_case: str
+) -> None:
+    outsider = context_for("caseline-staff", subject="user-2")
+    calls = {
+        "timeline": lambda: read(claim, domain, outsider),
+        "verify": lambda: claim.verify(outsider, CLAIM_ID),
+        "export": lambda: claim.export(outsider, CLAIM_ID),
+    }
+    signed = len(signer.signed)
+
+    with pytest.raises(NotFoundError) as refused:
+        calls[use_case]()
+
+    assert str(refused.value) == f"No case {CLAIM_ID}."
+    assert len(signer.signed) == signed
+
+
+def test_a_role_that_sees_some_fields_reads_the_others_redacted_everywhere(
+    claim: Any, domain: ModuleType, context_for: Any
+) -> None:
+    auditor = context_for("caseline-staff", "auditors", subject="user-3")
+
+    opened, changed = read(claim, domain, auditor)
+
+    assert opened.data["fields"] == {"amount": 1200}
+    assert opened.personal == {"fields": {}}
+    assert changed.data["changes"] == {"amount": {"before": 1200, "after": 900}}
+    assert changed.personal == {"changes": {}}
+    assert "SECRET" not in str([opened, changed])
+
+
+def test_a_redacted_reader_still_verifies_the_whole_chain(claim: Any, context_for: Any) -> None:
+    auditor = context_for("caseline-staff", "auditors", subject="user-3")
+
+    result = claim.verify(auditor, CLAIM_ID)
+
+    assert result.valid
+    assert result.length == 2
+
+
+def test_only_admins_and_roles_with_timeline_export_take_the_signed_export(
+    claim: Any, context_for: Any, admin: TenantContext
+) -> None:
+    auditor = context_for("caseline-staff", "auditors", subject="user-3")
+    handler = context_for("caseline-staff", subject="user-1")
+
+    with pytest.raises(ForbiddenError, match=r"timeline\.export"):
+        claim.export(auditor, CLAIM_ID)
+    assert claim.export(handler, CLAIM_ID)
+    assert claim.export(admin, CLAIM_ID)
+
+
+def test_each_export_is_recorded_on_the_timeline_with_who_took_it(
+    claim: Any, domain: ModuleType, context_for: Any, repository: InMemoryTimelineRepository
+) -> None:
+    handler = context_for("caseline-staff", subject="user-1")
+
+    claim.export(handler, CLAIM_ID)
+
+    last = read(claim, domain, handler)[-1]
+    assert last.type == "timeline.exported"
+    assert last.actor.id == "user-1"
+    assert last.data == {"length": 2, "head_hash": repository.links_by_case[CLAIM_ID][1].hash}
+    assert verify_chain(repository.links_by_case[CLAIM_ID]).valid
+
+
+def test_a_participant_added_later_may_read_and_one_removed_may_not(
+    claim: Any, domain: ModuleType, context_for: Any
+) -> None:
+    newcomer = context_for("caseline-staff", subject="user-4")
+    claim.record(event("participant.added", case_id=CLAIM_ID), claim_case(3, "user-1", "user-4"))
+    assert len(read(claim, domain, newcomer)) == 3
+
+    claim.record(event("participant.removed", case_id=CLAIM_ID), claim_case(4, "user-1"))
+    with pytest.raises(NotFoundError):
+        read(claim, domain, newcomer)
+
+
+def test_a_late_event_does_not_bring_back_who_the_case_had_before(
+    claim: Any, domain: ModuleType, context_for: Any
+) -> None:
+    newcomer = context_for("caseline-staff", subject="user-4")
+    claim.record(event("participant.added", case_id=CLAIM_ID), claim_case(4, "user-1", "user-4"))
+
+    claim.record(event("case.stage_changed", case_id=CLAIM_ID), claim_case(3, "user-1"))  # delivered late
+
+    assert len(read(claim, domain, newcomer)) == 4
+
+
+def test_a_case_whose_template_has_not_arrived_is_not_shown_to_staff_yet(
+    service: Any, domain: ModuleType, context_for: Any, admin: TenantContext
+) -> None:
+    service.record(event("case.opened", case_id=CLAIM_ID), claim_case(1, "user-1"))
+
+    with pytest.raises(NotFoundError):  # an id minted long before the test clock's now: not on its way
+        read(service, domain, context_for("caseline-staff", subject="user-1"))
+    assert len(read(service, domain, admin)) == 1
+
+    service.record(published(CLAIM))
+    assert len(read(service, domain, context_for("caseline-staff", subject="user-1"))) == 1
+
+
+def test_a_viewer_reads_every_field_but_may_not_export(claim: Any, domain: ModuleType, context_for: Any) -> None:
+    viewer = context_for("caseline-viewers", subject="user-5")
+
+    assert read(claim, domain, viewer)[0].data["fields"]["diagnosis"] == "DIAG-SECRET"
+    with pytest.raises(ForbiddenError):
+        claim.export(viewer, CLAIM_ID)
+
+
+def test_a_damaged_stored_entry_is_shown_as_damaged_and_verify_reports_it(
+    claim: Any, domain: ModuleType, context_for: Any, repository: InMemoryTimelineRepository
+) -> None:
+    handler = context_for("caseline-staff", subject="user-1")
+    links = repository.links_by_case[CLAIM_ID]
+    links[1] = links[1].model_copy(update={"record": {"seq": 2, "unreadable": True}})
+
+    page = claim.timeline(handler, CLAIM_ID, everything(domain), order=domain.Order.OLDEST_FIRST, limit=9, cursor=None)
+    result = claim.verify(handler, CLAIM_ID)
+
+    assert page.items[1].event is None
+    assert page.items[1].damaged
+    assert (result.valid, result.first_bad_seq) == (False, 2)

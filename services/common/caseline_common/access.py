@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from .contracts import (
     CaseSnapshot,
@@ -12,6 +13,7 @@ from .contracts import (
     RoleDefinition,
     TemplateDefinition,
 )
+from .envelope import EventEnvelope
 from .errors import ForbiddenError, NotFoundError
 from .tenant import Principal, StaffRole
 
@@ -87,3 +89,34 @@ def redact(case: CaseSnapshot, access: CaseAccess) -> CaseSnapshot:
         return case
     fields = {key: value for key, value in case.fields.items() if access.field_access(key) is not None}
     return case if fields == case.fields else case.model_copy(update={"fields": fields})
+
+
+# Events carry field values in maps keyed by field: `case.opened` its `fields`, `case.fields_changed` its `changes`
+# (before/after per field), in `data` and, for fields about people, in `personal`; automation runs and refused
+# commands nest the fields an action would set. Every such map, at any depth, keeps only the visible keys.
+_FIELD_MAPS = frozenset({"fields", "changes"})
+
+
+def _without_hidden_fields(value: Any, access: CaseAccess) -> Any:
+    if isinstance(value, list):
+        return [_without_hidden_fields(each, access) for each in value]
+    if not isinstance(value, dict):
+        return value
+    return {
+        name: (
+            {key: each for key, each in part.items() if access.field_access(key) is not None}
+            if name in _FIELD_MAPS and isinstance(part, dict)
+            else _without_hidden_fields(part, access)
+        )
+        for name, part in value.items()
+    }
+
+
+def redact_event(event: EventEnvelope, access: CaseAccess) -> EventEnvelope:
+    """The event with only the field values the caller's roles may view, in `data` and in `personal`."""
+    if access.admin:
+        return event
+    data, personal = _without_hidden_fields(event.data, access), _without_hidden_fields(event.personal, access)
+    if data == event.data and personal == event.personal:
+        return event
+    return event.model_copy(update={"data": data, "personal": personal})

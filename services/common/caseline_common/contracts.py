@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .text import MULTI_LINE, SINGLE_LINE, SingleLineText
+
 Key = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$", description="Lower-case identifier: a-z, 0-9, _")]
 TemplateKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,62}$", description="Lower-case slug: a-z, 0-9, -")]
 Condition = Annotated[
@@ -23,8 +25,9 @@ Condition = Annotated[
     ),
 ]
 ContentType = Annotated[str, Field(pattern=r"^[a-z]+/[a-z0-9.+-]+$", max_length=127)]
-ShortText = Annotated[str, Field(min_length=1, max_length=200)]
-LongText = Annotated[str, Field(max_length=5000)]
+# What people write in a template: labels and names on one line, descriptions and messages on several.
+ShortText = Annotated[str, Field(min_length=1, max_length=200), SINGLE_LINE]
+LongText = Annotated[str, Field(max_length=5000), MULTI_LINE]
 
 
 class Contract(BaseModel):
@@ -52,12 +55,16 @@ class FieldDefinition(Contract):
     label: ShortText
     type: FieldType
     required: bool = Field(default=False, description="Needed to open the case, and cannot be cleared.")
-    description: str | None = Field(default=None, max_length=2000)
-    options: list[str] | None = Field(default=None, description="Allowed values of an enum or multi_enum field.")
+    description: Annotated[str, Field(max_length=2000), MULTI_LINE] | None = None
+    options: list[SingleLineText] | None = Field(
+        default=None, description="Allowed values of an enum or multi_enum field."
+    )
     minimum: float | None = Field(default=None, allow_inf_nan=False, description="Smallest number, or money amount.")
     maximum: float | None = Field(default=None, allow_inf_nan=False, description="Largest number, or money amount.")
     max_length: int | None = Field(default=None, ge=1, le=100_000, description="Longest text.")
-    pattern: str | None = Field(default=None, max_length=500, description="Regular expression a text must match.")
+    pattern: Annotated[str, Field(max_length=500), SINGLE_LINE] | None = Field(
+        default=None, description="Regular expression a text must match."
+    )
     currencies: list[Annotated[str, Field(pattern=r"^[A-Z]{3}$")]] | None = Field(
         default=None, description="ISO 4217 currencies a money field accepts; any when absent."
     )
@@ -79,7 +86,9 @@ class Duration(Contract):
 class BusinessCalendar(Contract):
     """When the team works; business_hours and business_days durations count only this time."""
 
-    timezone: str = Field(default="UTC", max_length=64, description="IANA time zone, e.g. Europe/Amsterdam.")
+    timezone: Annotated[str, Field(max_length=64), SINGLE_LINE] = Field(
+        default="UTC", description="IANA time zone, e.g. Europe/Amsterdam."
+    )
     workdays: list[Annotated[int, Field(ge=1, le=7)]] = Field(
         default=[1, 2, 3, 4, 5], min_length=1, max_length=7, description="ISO weekdays: 1 is Monday."
     )
@@ -133,7 +142,7 @@ class DocumentTypeDefinition(Contract):
 class DecisionDefinition(Contract):
     key: Key
     label: ShortText
-    options: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(min_length=1, max_length=50)
+    options: list[Annotated[str, Field(min_length=1, max_length=100), SINGLE_LINE]] = Field(min_length=1, max_length=50)
     decider_roles: list[Key] = Field(min_length=1)
     rationale_required: bool = True
     required_in_stages: list[Key] = Field(default_factory=list)
@@ -153,6 +162,8 @@ class Permission(StrEnum):
     DOCUMENT_VIEW = "document.view"
     COMMENT_INTERNAL = "comment.internal"
     COMMENT_EXTERNAL = "comment.external"
+    # Taking the full signed export of the timeline, with every value a reader's roles would hide.
+    TIMELINE_EXPORT = "timeline.export"
 
 
 EXTERNAL_PERMISSIONS = frozenset(
@@ -184,15 +195,12 @@ class RoleDefinition(Contract):
     fields: dict[str, FieldAccess] = Field(
         default_factory=dict, description='Access per field key; "*" sets the default. Fields not listed are hidden.'
     )
-    groups: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(
+    groups: list[Annotated[str, Field(min_length=1, max_length=128), SINGLE_LINE]] = Field(
         default_factory=list,
         description="Token groups whose members hold this role on every case of the template (internal roles).",
     )
-    email: str | None = Field(
-        default=None,
-        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
-        max_length=320,
-        description="The team mailbox that e-mail to this (internal) role goes to.",
+    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320), SINGLE_LINE] | None = Field(
+        default=None, description="The team mailbox that e-mail to this (internal) role goes to."
     )
 
 
@@ -227,7 +235,7 @@ class CreateTaskAction(Contract):
 
 class AssignAction(Contract):
     type: Literal["assign"]
-    owner: str | None = Field(default=None, min_length=1, max_length=256)
+    owner: Annotated[str, Field(min_length=1, max_length=256), SINGLE_LINE] | None = None
     role: Key | None = Field(default=None, description="Assign to the role rather than a person.")
     task_key: Key | None = Field(default=None, description="Assign this task rather than the case.")
 
@@ -240,7 +248,7 @@ class MoveStageAction(Contract):
 class AddParticipantAction(Contract):
     type: Literal["add_participant"]
     role: Key
-    user_id: str | None = Field(default=None, min_length=1, max_length=256)
+    user_id: Annotated[str, Field(min_length=1, max_length=256), SINGLE_LINE] | None = None
     party_field: Key | None = Field(default=None, description="A party field naming the external participant.")
 
 
@@ -261,7 +269,7 @@ class SendEmailAction(Contract):
 
 class CallWebhookAction(Contract):
     type: Literal["call_webhook"]
-    url: str = Field(pattern=r"^https://", max_length=2000)
+    url: Annotated[str, Field(pattern=r"^https://", max_length=2000), SINGLE_LINE]
 
 
 class StartTimerAction(Contract):
@@ -303,7 +311,7 @@ class AutomationRule(Contract):
 class Branding(Contract):
     name: ShortText | None = None
     colour: str | None = Field(default=None, pattern=r"^#[0-9a-fA-F]{6}$")
-    logo_url: str | None = Field(default=None, pattern=r"^https://", max_length=2000)
+    logo_url: Annotated[str, Field(pattern=r"^https://", max_length=2000), SINGLE_LINE] | None = None
 
 
 class PortalSettings(Contract):
@@ -311,7 +319,7 @@ class PortalSettings(Contract):
 
     enabled: bool = True
     stages: list[Key] | None = Field(default=None, description="Stages shown on the progress line; all when absent.")
-    timeline_events: list[str] = Field(
+    timeline_events: list[SingleLineText] = Field(
         default_factory=lambda: ["case.opened", "case.stage_changed", "document.added", "comment.added"],
         description="Event types externals see on their timeline (external comments and documents only).",
     )

@@ -114,6 +114,7 @@ def signing_key(call: Call) -> Reply:
     "/participants/{participant_id}/erase",
     summary="Erase a person's personal data from every timeline (the chains still verify)",
     response=ErasureReport,
+    idempotent_create=True,
     errors=(403,),
 )
 def erase_participant(call: Call) -> Reply:

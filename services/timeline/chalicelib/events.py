@@ -3,7 +3,7 @@
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from caseline_common.consumer import sqs_consumer
+from caseline_common.consumer import StatefulEvent, StatefulEventRecord, sqs_consumer
 from caseline_common.envelope import EventEnvelope
 from chalice.app import Blueprint
 
@@ -13,12 +13,19 @@ from .service import Recorded
 events = Blueprint(__name__)
 
 
-def _record(event: EventEnvelope) -> None:
-    if timeline_service().record(event) is Recorded.DUPLICATE:
+def _record(event: StatefulEvent) -> None:
+    # The chain holds the envelope as it was published; the case beside it only says who may read the chain.
+    envelope = EventEnvelope.model_validate(event.model_dump(exclude={"case"}))
+    if timeline_service().record(envelope, event.case) is Recorded.DUPLICATE:
         runtime.observability.metrics.add_metric(name="DuplicateEventsDropped", unit=MetricUnit.Count, value=1)
 
 
-_consume = sqs_consumer(_record, logger=runtime.observability.logger, metrics=runtime.observability.metrics)
+_consume = sqs_consumer(
+    _record,
+    logger=runtime.observability.logger,
+    metrics=runtime.observability.metrics,
+    record_model=StatefulEventRecord,
+)
 
 
 @events.lambda_function(name="timeline_consumer")

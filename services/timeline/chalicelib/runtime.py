@@ -4,6 +4,7 @@ from functools import cache
 
 from caseline_common.chain import new_salt
 from caseline_common.envelope import utc_now
+from caseline_common.freshness import CaseArrival
 from caseline_common.runtime import ServiceRuntime
 from caseline_common.settings import ServiceSettings
 from pydantic import Field
@@ -33,4 +34,5 @@ def timeline_service() -> TimelineService:
         tenant_id=settings.tenant_id,
         clock=utc_now,
         new_salt=new_salt,
+        arrival=CaseArrival(clock=utc_now),
     )

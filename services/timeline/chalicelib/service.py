@@ -5,26 +5,40 @@ from datetime import datetime
 from enum import Enum
 from typing import Protocol
 
+from caseline_common.access import CaseAccess, redact_event, roles_held
 from caseline_common.bundle import build_bundle
 from caseline_common.chain import GENESIS_HASH, Anchor, Link, Verification, link_event, verify_chain
+from caseline_common.contracts import CaseSnapshot, Permission, TemplateDefinition
 from caseline_common.envelope import EventEnvelope, new_id
 from caseline_common.errors import ConflictError, ForbiddenError, NotFoundError
+from caseline_common.freshness import CaseArrival
 from caseline_common.pagination import Page
 from caseline_common.tenant import READERS, StaffRole, TenantContext
 from pydantic import BaseModel
 
-from .domain.timeline import CLOSING_EVENT_TYPES, Order, TimelineEntry, TimelineFilter, render_history
+from .domain.timeline import (
+    CLOSING_EVENT_TYPES,
+    CaseMembers,
+    Order,
+    TimelineEntry,
+    TimelineFilter,
+    render_history,
+)
 
 
 class Head(BaseModel):
+    """The end of a case's chain, and who may read it (absent until an event carried the case)."""
+
     case_id: str
     seq: int
     hash: str
+    members: CaseMembers | None = None
 
 
 class Recorded(Enum):
     APPENDED = "appended"
     DUPLICATE = "duplicate"
+    TEMPLATE_KEPT = "template_kept"
     NOT_A_CASE_EVENT = "not_a_case_event"
 
 
@@ -39,10 +53,14 @@ class DuplicateEventError(Exception):
 class TimelineRepository(Protocol):
     def head(self, case_id: str) -> Head | None: ...
 
-    def append(self, link: Link, event: EventEnvelope, previous: Head | None) -> None:
-        """Writes the link and moves the head, atomically, only if the head is still `previous` and the event
-        is not on the timeline yet (raises AppendConflictError / DuplicateEventError)."""
+    def append(self, link: Link, event: EventEnvelope, previous: Head | None, members: CaseMembers | None) -> None:
+        """Writes the link and moves the head (with `members`), atomically, only if the head is still `previous`
+        and the event is not on the timeline yet (raises AppendConflictError / DuplicateEventError)."""
         ...
+
+    def save_template(self, key: str, version: int, definition: TemplateDefinition) -> None: ...
+
+    def template(self, key: str, version: int) -> TemplateDefinition | None: ...
 
     def page(
         self, case_id: str, timeline_filter: TimelineFilter, *, order: Order, limit: int, cursor: str | None
@@ -98,6 +116,7 @@ class TimelineService:
         tenant_id: str,
         clock: Callable[[], datetime],
         new_salt: Callable[[], str],
+        arrival: CaseArrival,
     ) -> None:
         self._repository = repository
         self._anchors = anchors
@@ -105,6 +124,7 @@ class TimelineService:
         self._tenant_id = tenant_id
         self._clock = clock
         self._new_salt = new_salt
+        self._arrival = arrival
 
     @staticmethod
     def _require(context: TenantContext, *roles: StaffRole) -> None:
@@ -113,18 +133,23 @@ class TimelineService:
 
     # ingestion
 
-    def record(self, event: EventEnvelope) -> Recorded:
-        """Appends an event from the bus at the end of its case's chain; a redelivered event is dropped."""
-        if not event.case_id:  # tenant-level events carry no case id, or an empty one
+    def record(self, event: EventEnvelope, case: CaseSnapshot | None = None) -> Recorded:
+        """Appends an event from the bus at the end of its case's chain; a redelivered event is dropped. The case
+        it left behind, when the event carries it, updates who may read the chain."""
+        if event.type == "template.published":
+            definition = TemplateDefinition.model_validate(event.data["definition"])
+            self._repository.save_template(event.data["template_key"], event.data["version"], definition)
+            return Recorded.TEMPLATE_KEPT
+        if not event.case_id:  # other tenant-level events carry no case id, or an empty one
             return Recorded.NOT_A_CASE_EVENT
-        head = self._append(event.case_id, event)
+        head = self._append(event.case_id, event, CaseMembers.of(case) if case is not None else None)
         if head is None:
             return Recorded.DUPLICATE
         if event.type in CLOSING_EVENT_TYPES:
             self._anchor(head)
         return Recorded.APPENDED
 
-    def _append(self, case_id: str, event: EventEnvelope) -> Head | None:
+    def _append(self, case_id: str, event: EventEnvelope, members: CaseMembers | None = None) -> Head | None:
         for _ in range(APPEND_ATTEMPTS):
             previous = self._repository.head(case_id)
             link = link_event(
@@ -135,13 +160,15 @@ class TimelineService:
                 recorded_at=self._clock(),
                 salt=self._new_salt(),
             )
+            kept = previous.members if previous else None
+            latest = members.newer(kept) if members is not None else kept
             try:
-                self._repository.append(link, event, previous)
+                self._repository.append(link, event, previous, latest)
             except DuplicateEventError:
                 return None
             except AppendConflictError:
                 continue
-            return Head(case_id=case_id, seq=link.seq, hash=link.hash)
+            return Head(case_id=case_id, seq=link.seq, hash=link.hash, members=latest)
         raise AppendConflictError(f"the head of case {case_id} kept moving; the message will be retried")
 
     # anchoring
@@ -164,7 +191,26 @@ class TimelineService:
                 anchored.add((head.case_id, head.seq))
         return len(anchored)
 
-    # queries
+    # queries: each answers as the cases service would, from what the timeline learnt of the case
+
+    def _access(self, context: TenantContext, case_id: str) -> CaseAccess:
+        """The caller's rights on the case, or NotFound for a case they may not see (as for an unknown id)."""
+        self._require(context, *READERS)
+        if context.principal.has_any(StaffRole.ADMIN):  # admins read every chain, even one older than its members
+            self._arrival.await_case(case_id, lambda: self._repository.head(case_id))
+            return CaseAccess(admin=True, roles=())
+        members, template = self._arrival.await_case(case_id, lambda: self._members(case_id))
+        access = roles_held(template, members.participants, context.principal)
+        if not access.can_view:
+            raise NotFoundError(f"No case {case_id}.")
+        return access
+
+    def _members(self, case_id: str) -> tuple[CaseMembers, TemplateDefinition] | None:
+        """Who takes part in the case and its template's roles, once both have reached the timeline."""
+        head = self._repository.head(case_id)
+        members = head.members if head else None
+        template = self._repository.template(members.template_key, members.template_version) if members else None
+        return (members, template) if members is not None and template is not None else None
 
     def timeline(
         self,
@@ -176,11 +222,16 @@ class TimelineService:
         limit: int,
         cursor: str | None,
     ) -> Page[TimelineEntry]:
-        self._require(context, *READERS)
+        access = self._access(context, case_id)
         page = self._repository.page(case_id, timeline_filter, order=order, limit=limit, cursor=cursor)
-        if not page.items and cursor is None and (not timeline_filter.active or self._repository.head(case_id) is None):
-            raise NotFoundError(f"No timeline for case {case_id}.")  # unknown and invisible cases answer alike
-        return Page(items=[TimelineEntry.of(link) for link in page.items], next_cursor=page.next_cursor)
+        return Page(items=[self._shown(link, access) for link in page.items], next_cursor=page.next_cursor)
+
+    @staticmethod
+    def _shown(link: Link, access: CaseAccess) -> TimelineEntry:
+        entry = TimelineEntry.of(link)
+        if entry.event is None:
+            return entry
+        return entry.model_copy(update={"event": redact_event(entry.event, access)})
 
     def _links(self, case_id: str) -> list[Link]:
         links = self._repository.links(case_id)
@@ -189,11 +240,13 @@ class TimelineService:
         return links
 
     def verify(self, context: TenantContext, case_id: str) -> Verification:
-        self._require(context, *READERS)
+        """Computed over the whole chain, whatever the caller's roles hide: the answer holds hashes only."""
+        self._access(context, case_id)
         return verify_chain(self._links(case_id), self._anchors.latest(case_id))
 
     def export(self, context: TenantContext, case_id: str) -> bytes:
-        self._require(context, *READERS)
+        """The full signed bundle, for admins and roles with `timeline.export`; the export is then recorded."""
+        self._access(context, case_id).require(Permission.TIMELINE_EXPORT, "export the signed timeline")
         links = self._links(case_id)
         anchor = self._anchors.latest(case_id)
         verification = verify_chain(links, anchor)
@@ -202,7 +255,7 @@ class TimelineService:
                 f"The timeline does not verify (sequence number {verification.first_bad_seq}: "
                 f"{verification.reason}); it will not be signed."
             )
-        return build_bundle(
+        bundle = build_bundle(
             tenant_id=self._tenant_id,
             case_id=case_id,
             links=links,
@@ -212,6 +265,19 @@ class TimelineService:
             sign=self._signer.sign,
             anchor=anchor,
         )
+        self._append(
+            case_id,
+            EventEnvelope.new(
+                tenant_id=self._tenant_id,
+                case_id=case_id,
+                type="timeline.exported",
+                actor=context.principal.actor(),
+                correlation_id=context.correlation_id,
+                occurred_at=self._clock(),
+                data={"length": verification.length, "head_hash": verification.head_hash},
+            ),
+        )
+        return bundle
 
     def signing_key(self, context: TenantContext) -> SigningKey:
         self._require(context, *READERS)

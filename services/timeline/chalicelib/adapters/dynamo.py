@@ -1,10 +1,12 @@
 """The timeline table.
 
-    CASE#<id> / HEAD              seq, hash of the last link; gsi1pk=UNANCHORED while not anchored
+    CASE#<id> / HEAD              seq, hash of the last link; gsi1pk=UNANCHORED while not anchored;
+                                  members: the case's template and participants, for access checks
     CASE#<id> / LINK#<seq:012>    the link: record (what the hash covers), hash, prev_hash, personal, salt,
                                   plus type / actor / visibility / occurred_at for filtering
     CASE#<id> / EVENT#<event_id>  marks the event as appended: a redelivery fails this condition
     SUBJECT#<person> / CASE#<id>#LINK#<seq:012>   which links hold a person's data, for erasure
+    TEMPLATE#<key> / VERSION#<n:06>  a published template version's definition (roles and field access)
 
 An append is one TransactWriteItems of the head (conditional on the head read before), the link, the event
 marker and the subject markers, so a chain can have neither gaps nor duplicates.
@@ -16,10 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 from caseline_common.chain import Link
+from caseline_common.contracts import TemplateDefinition
 from caseline_common.envelope import EventEnvelope
 from caseline_common.pagination import Page, decode_cursor, encode_cursor, query_page
+from pydantic import ValidationError
 
-from ..domain.timeline import Order, TimelineFilter
+from ..domain.timeline import CaseMembers, Order, TimelineFilter
 from ..service import AppendConflictError, DuplicateEventError, Head
 
 if TYPE_CHECKING:
@@ -27,6 +31,7 @@ if TYPE_CHECKING:
     from types_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 UNANCHORED = "UNANCHORED"
+_TEMPLATES_KEPT = 256
 _LINK_PREFIX = "LINK#"
 _LINK_ATTRIBUTES = "pk, sk, #record, #hash, prev_hash, personal, salt"
 
@@ -43,14 +48,27 @@ def _link_key(case_id: str, seq: int) -> dict[str, dict[str, str]]:
     return {"pk": _case(case_id), "sk": _s(f"{_LINK_PREFIX}{seq:012d}")}
 
 
+def _template_key(key: str, version: int) -> dict[str, dict[str, str]]:
+    return {"pk": _s(f"TEMPLATE#{key}"), "sk": _s(f"VERSION#{version:06d}")}
+
+
 def _link(item: dict[str, Any]) -> Link:
-    return Link(
-        record=json.loads(item["record"]["S"]),
-        hash=item["hash"]["S"],
-        prev_hash=item["prev_hash"]["S"],
-        personal=json.loads(item["personal"]["S"]) if "personal" in item else None,
-        salt=item["salt"]["S"] if "salt" in item else None,
-    )
+    try:
+        return Link(
+            record=json.loads(item["record"]["S"]),
+            hash=item["hash"]["S"],
+            prev_hash=item["prev_hash"]["S"],
+            personal=json.loads(item["personal"]["S"]) if "personal" in item else None,
+            salt=item["salt"]["S"] if "salt" in item else None,
+        )
+    except (KeyError, TypeError, ValueError, ValidationError):
+        # Stored links are never written like this: keep its place in the chain so that verification reports
+        # it (its hash cannot match) and reads show it as damaged instead of failing.
+        return Link(
+            record={"seq": int(item["sk"]["S"].removeprefix(_LINK_PREFIX)), "unreadable": True},
+            hash=str(item.get("hash", {}).get("S", "")),
+            prev_hash=str(item.get("prev_hash", {}).get("S", "")),
+        )
 
 
 def _subjects(event: EventEnvelope) -> set[str]:
@@ -64,14 +82,18 @@ class DynamoTimelineRepository:
     def __init__(self, client: "DynamoDBClient", table_name: str) -> None:
         self._client = client
         self._table = table_name
+        self._templates: dict[tuple[str, int], TemplateDefinition] = {}
 
     def head(self, case_id: str) -> Head | None:
         item = self._client.get_item(
             TableName=self._table, Key={"pk": _case(case_id), "sk": _s("HEAD")}, ConsistentRead=True
         ).get("Item")
-        return Head(case_id=case_id, seq=int(item["seq"]["N"]), hash=item["hash"]["S"]) if item else None
+        if item is None:
+            return None
+        members = CaseMembers.model_validate_json(item["members"]["S"]) if "members" in item else None
+        return Head(case_id=case_id, seq=int(item["seq"]["N"]), hash=item["hash"]["S"], members=members)
 
-    def append(self, link: Link, event: EventEnvelope, previous: Head | None) -> None:
+    def append(self, link: Link, event: EventEnvelope, previous: Head | None, members: CaseMembers | None) -> None:
         case_id = link.record["case_id"]
         link_item: dict[str, Any] = {
             **_link_key(case_id, link.seq),
@@ -99,6 +121,8 @@ class DynamoTimelineRepository:
                 "gsi1sk": _s(case_id),
             },
         }
+        if members is not None:
+            head_put["Item"]["members"] = _s(members.model_dump_json())
         if previous is None:
             head_put["ConditionExpression"] = "attribute_not_exists(pk)"
         else:
@@ -136,6 +160,24 @@ class DynamoTimelineRepository:
             if {"ConditionalCheckFailed", "TransactionConflict"} & set(reasons):
                 raise AppendConflictError(case_id) from error
             raise
+
+    def save_template(self, key: str, version: int, definition: TemplateDefinition) -> None:
+        self._client.put_item(
+            TableName=self._table,
+            Item={**_template_key(key, version), "doc": _s(definition.model_dump_json())},
+        )
+        self._templates[(key, version)] = definition
+
+    def template(self, key: str, version: int) -> TemplateDefinition | None:
+        """Published versions never change, so each container keeps those it has read."""
+        if (key, version) not in self._templates:
+            item = self._client.get_item(TableName=self._table, Key=_template_key(key, version)).get("Item")
+            if item is None:
+                return None
+            if len(self._templates) >= _TEMPLATES_KEPT:
+                self._templates.clear()
+            self._templates[(key, version)] = TemplateDefinition.model_validate_json(item["doc"]["S"])
+        return self._templates[(key, version)]
 
     def page(
         self, case_id: str, timeline_filter: TimelineFilter, *, order: Order, limit: int, cursor: str | None

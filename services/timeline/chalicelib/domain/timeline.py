@@ -6,8 +6,9 @@ from datetime import datetime
 from enum import StrEnum
 
 from caseline_common.chain import Link
+from caseline_common.contracts import CaseSnapshot, Participant
 from caseline_common.envelope import ActorKind, EventEnvelope, Visibility
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 CLOSING_EVENT_TYPES = frozenset({"case.closed", "case.cancelled"})
 
@@ -32,26 +33,63 @@ class TimelineFilter(BaseModel):
         return bool(self.types or self.actor_id or self.actor_kind or self.visibility or self.since or self.until)
 
 
+class CaseMembers(BaseModel):
+    """What the timeline keeps of a case to decide who may read its history: the pinned template and who takes
+    part (ids and roles, no names), as of the case version that last set them."""
+
+    template_key: str
+    template_version: int
+    participants: list[Participant]
+    version: int
+
+    @classmethod
+    def of(cls, case: CaseSnapshot) -> "CaseMembers":
+        return cls(
+            template_key=case.template_key,
+            template_version=case.template_version,
+            participants=[p.model_copy(update={"name": None, "email": None}) for p in case.participants],
+            version=case.version,
+        )
+
+    def newer(self, other: "CaseMembers | None") -> "CaseMembers":
+        """Events arrive in any order: the later case version wins."""
+        return self if other is None or self.version > other.version else other
+
+
 class TimelineEntry(BaseModel):
     """One entry as the API shows it: the event (with its personal data unless erased) and its link."""
 
     seq: int
     hash: str
     prev_hash: str
-    recorded_at: datetime
+    recorded_at: datetime | None
     personal_data_erased: bool = Field(description="True once the people it concerned were erased.")
-    event: EventEnvelope
+    event: EventEnvelope | None = Field(description="Absent only when the stored entry cannot be read.")
+    damaged: str | None = Field(
+        default=None, description="Why the stored entry cannot be read; verification reports where the chain breaks."
+    )
 
     @classmethod
     def of(cls, link: Link) -> "TimelineEntry":
-        return cls(
-            seq=link.seq,
-            hash=link.hash,
-            prev_hash=link.prev_hash,
-            recorded_at=link.record["recorded_at"],
-            personal_data_erased=link.record.get("personal_digest") is not None and link.personal is None,
-            event=link.event(),
-        )
+        try:
+            return cls(
+                seq=link.seq,
+                hash=link.hash,
+                prev_hash=link.prev_hash,
+                recorded_at=link.record["recorded_at"],
+                personal_data_erased=link.record.get("personal_digest") is not None and link.personal is None,
+                event=link.event(),
+            )
+        except (KeyError, TypeError, ValueError, ValidationError) as error:
+            return cls(
+                seq=link.seq,
+                hash=link.hash,
+                prev_hash=link.prev_hash,
+                recorded_at=None,
+                personal_data_erased=False,
+                event=None,
+                damaged=f"the stored entry cannot be read ({type(error).__name__})",
+            )
 
 
 def external_projection(entries: Sequence[TimelineEntry], participant_id: str) -> list[TimelineEntry]:
@@ -59,9 +97,9 @@ def external_projection(entries: Sequence[TimelineEntry], participant_id: str) -
     where it is about them."""
     visible = []
     for entry in entries:
-        if entry.event.visibility is not Visibility.EXTERNAL:
-            continue
         event = entry.event
+        if event is None or event.visibility is not Visibility.EXTERNAL:
+            continue
         if participant_id not in event.subjects:
             event = event.model_copy(
                 update={"personal": {}, "subjects": [], "actor": event.actor.model_copy(update={"display_name": None})}
@@ -70,19 +108,24 @@ def external_projection(entries: Sequence[TimelineEntry], participant_id: str) -
     return visible
 
 
+def _history_row(entry: TimelineEntry) -> str:
+    event = entry.event
+    cells = (
+        (event.occurred_at.isoformat(), event.type, event.actor.display_name or f"{event.actor.kind}:{event.actor.id}")
+        if event is not None
+        else ("", entry.damaged or "", "")
+    )
+    visibility = event.visibility if event is not None else ""
+    when, what, who = (html.escape(cell) for cell in cells)
+    return (
+        f"<tr><td>{entry.seq}</td><td>{when}</td><td>{what}</td><td>{who}</td><td>{html.escape(visibility)}</td>"
+        f"<td><code>{html.escape(entry.hash[:16])}</code></td></tr>"
+    )
+
+
 def render_history(case_id: str, entries: Sequence[TimelineEntry]) -> str:
     """A readable, self-contained HTML page of the case history (everything escaped)."""
-    rows = "\n".join(
-        "<tr><td>{seq}</td><td>{when}</td><td>{type}</td><td>{actor}</td><td>{visibility}</td><td><code>{hash}</code></td></tr>".format(
-            seq=entry.seq,
-            when=html.escape(entry.event.occurred_at.isoformat()),
-            type=html.escape(entry.event.type),
-            actor=html.escape(entry.event.actor.display_name or f"{entry.event.actor.kind}:{entry.event.actor.id}"),
-            visibility=html.escape(entry.event.visibility),
-            hash=html.escape(entry.hash[:16]),
-        )
-        for entry in entries
-    )
+    rows = "\n".join(_history_row(entry) for entry in entries)
     title = html.escape(f"History of case {case_id}")
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>' + title + "</title>"
