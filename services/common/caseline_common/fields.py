@@ -20,6 +20,7 @@ from pydantic_core import PydanticCustomError
 
 from .contracts import FieldDefinition, FieldType, TemplateDefinition
 from .errors import FieldIssue, InvalidInputError
+from .text import MULTI_LINE, SINGLE_LINE
 
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 _E164_PHONE = r"^\+[1-9][0-9]{6,14}$"
@@ -37,8 +38,8 @@ class Party(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["person", "organisation"] = "person"
-    name: str = Field(min_length=1, max_length=300)
-    email: str | None = Field(default=None, pattern=_EMAIL, max_length=320)
+    name: Annotated[str, Field(min_length=1, max_length=300), SINGLE_LINE]
+    email: Annotated[str, Field(pattern=_EMAIL, max_length=320), SINGLE_LINE] | None = None
 
 
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -62,16 +63,16 @@ def _number(value: Any) -> int | float:
 
 
 _ADAPTERS: dict[FieldType, TypeAdapter[Any]] = {
-    FieldType.TEXT: TypeAdapter(Annotated[str, Field(strict=True)]),
+    FieldType.TEXT: TypeAdapter(Annotated[str, Field(strict=True), SINGLE_LINE]),
     FieldType.NUMBER: TypeAdapter(Annotated[int | float, PlainValidator(_number)]),
     FieldType.MONEY: TypeAdapter(Money),
-    FieldType.LONG_TEXT: TypeAdapter(Annotated[str, Field(strict=True)]),
+    FieldType.LONG_TEXT: TypeAdapter(Annotated[str, Field(strict=True), MULTI_LINE]),
     FieldType.DATE: TypeAdapter(date),
     FieldType.DATETIME: TypeAdapter(AwareDatetime),
     FieldType.ENUM: TypeAdapter(Annotated[str, Field(strict=True)]),
     FieldType.MULTI_ENUM: TypeAdapter(Annotated[list[Annotated[str, Field(strict=True)]], Field(max_length=500)]),
     FieldType.BOOLEAN: TypeAdapter(StrictBool),
-    FieldType.EMAIL: TypeAdapter(Annotated[str, Field(pattern=_EMAIL, max_length=320, strict=True)]),
+    FieldType.EMAIL: TypeAdapter(Annotated[str, Field(pattern=_EMAIL, max_length=320, strict=True), SINGLE_LINE]),
     FieldType.PHONE: TypeAdapter(Annotated[str, Field(pattern=_E164_PHONE, strict=True)]),
     FieldType.PARTY: TypeAdapter(Party),
     FieldType.FILE: TypeAdapter(Annotated[str, Field(pattern=_ULID, strict=True)]),
