@@ -59,7 +59,7 @@ class TimelineQuery(BaseModel):
     summary="The case's history, filtered, oldest or newest first",
     query=TimelineQuery,
     response=Page[TimelineEntry],
-    errors=(404, 422),
+    errors=(404, 422, 503),
 )
 def get_timeline(call: Call) -> Reply:
     query = call.query_as(TimelineQuery)
@@ -79,7 +79,7 @@ def get_timeline(call: Call) -> Reply:
     "/cases/{case_id}/timeline/verify",
     summary="Recompute the hash chain and check it against its anchor",
     response=Verification,
-    errors=(404,),
+    errors=(404, 503),
 )
 def verify_timeline(call: Call) -> Reply:
     return Reply(timeline_service().verify(call.tenant(), call.path["case_id"]))
@@ -89,7 +89,7 @@ def verify_timeline(call: Call) -> Reply:
     "GET",
     "/cases/{case_id}/timeline/export",
     summary="A signed bundle of the case history (zip)",
-    errors=(404, 406, 409),
+    errors=(403, 404, 406, 409, 503),
     response_media_type=ZIP,
 )
 def export_timeline(call: Call) -> Reply:
