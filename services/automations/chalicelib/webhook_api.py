@@ -1,6 +1,6 @@
 """HTTP routes for webhook subscriptions and their deliveries."""
 
-from caseline_common.http import Call, Reply
+from caseline_common.http import LOCATION, Call, Reply
 from caseline_common.pagination import Page, PageQuery
 from pydantic import Field
 
@@ -26,7 +26,9 @@ class DeadLetterQuery(PageQuery):
     request=CreateWebhookRequest,
     response=WebhookCreated,
     status=201,
+    idempotent_create=True,
     errors=(413, 415, 422),
+    response_headers=(LOCATION,),
 )
 def create_webhook(call: Call) -> Reply:
     created = webhook_service().create(call.tenant(), call.body_as(CreateWebhookRequest))
@@ -76,6 +78,7 @@ def delete_webhook(call: Call) -> Reply:
     "/webhooks/{webhook_id}/secret",
     summary="Rotate the signing secret; the previous one keeps signing alongside for 24 hours",
     response=RotatedSecret,
+    idempotent_create=True,
     errors=(404, 409),
 )
 def rotate_webhook_secret(call: Call) -> Reply:
@@ -105,6 +108,7 @@ def list_webhook_deliveries(call: Call) -> Reply:
     summary="Send a dead delivery again, with a fresh round of attempts starting now",
     response=Delivery,
     status=202,
+    idempotent_create=True,
     errors=(404, 409),
 )
 def replay_webhook_delivery(call: Call) -> Reply:

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from caseline_common.contracts import CaseSnapshot, CaseStatus, PublishedTemplate, TemplateDefinition
-from caseline_common.http import Call, ProblemError, Reply, problem_for
+from caseline_common.http import LOCATION, Call, Header, ProblemError, Reply, problem_for
 from caseline_common.pagination import Page, PageQuery
 from chalice.app import Blueprint
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
@@ -31,6 +31,27 @@ http = runtime.http_api(api)
 _KEY = r"^[a-z][a-z0-9_]{0,62}$"
 _SUBJECT = r"^[A-Za-z0-9._:@-]{1,256}$"
 _ETAG = re.compile(r'^(?:W/)?"?(\d{1,12})"?$')
+_VERSION_DIGITS = 9
+# A version in a path, as _page_version reads it.
+_VERSION_PATH = {"version": Annotated[int, Field(ge=1, lt=10**_VERSION_DIGITS)]}
+_ETAG_HEADER = Header(
+    "ETag",
+    'The case\'s version, such as "3": send it back as If-Match.',
+    {"type": "string", "pattern": r'^"\d+"$'},
+    required=True,
+)
+_IF_MATCH = Header(
+    "If-Match",
+    'The ETag of the case as you read it, such as "3"; if the case has changed since, the answer is 412.',
+    {"type": "string", "pattern": _ETAG.pattern},
+)
+# PATCH needs a precondition: If-Match, or `version` in the body (the older way, kept for existing callers).
+_IF_MATCH_REQUIRED = Header(
+    _IF_MATCH.name,
+    f"{_IF_MATCH.description} Instead, the body may carry `version` (stale: 409); with neither the answer is 428.",
+    _IF_MATCH.schema,
+    required=True,
+)
 _RFC3339 = re.compile(r"^\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:\d\d)$")
 
 
@@ -127,7 +148,7 @@ def _if_match(call: Call) -> int | None:
 
 
 def _page_version(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > 9:
+    if not raw.isdigit() or len(raw) > _VERSION_DIGITS:
         raise ProblemError(404, "not-found", "Not found", f"No version {raw[:16]!r}.")
     return int(raw)
 
@@ -144,6 +165,7 @@ def _page_version(raw: str) -> int:
     status=201,
     idempotent_create=True,
     errors=(413, 415, 422),
+    response_headers=(LOCATION,),
 )
 def publish_template(call: Call) -> Reply:
     created = cases_service().publish_template(call.tenant(), call.body_as(TemplateDefinition), call.idempotency_key)
@@ -205,6 +227,7 @@ def get_draft(call: Call) -> Reply:
     status=201,
     idempotent_create=True,
     errors=(404, 409, 413, 415, 422),
+    response_headers=(LOCATION,),
 )
 def publish_version(call: Call) -> Reply:
     key = call.path["key"]
@@ -235,6 +258,7 @@ def list_template_versions(call: Call) -> Reply:
     summary="One published version",
     response=PublishedTemplate,
     errors=(404,),
+    path_types=_VERSION_PATH,
 )
 def get_template_version(call: Call) -> Reply:
     version = _page_version(call.path["version"])
@@ -277,6 +301,7 @@ def preview_migration(call: Call) -> Reply:
     summary="Move the selected open cases to a version; each case succeeds or fails on its own",
     request=MigrateRequest,
     response=MigrationResults,
+    idempotent_create=True,
     errors=(404, 413, 415, 422),
 )
 def migrate_cases(call: Call) -> Reply:
@@ -308,6 +333,7 @@ def migrate_cases(call: Call) -> Reply:
     status=201,
     idempotent_create=True,
     errors=(413, 415, 422),
+    response_headers=(LOCATION, _ETAG_HEADER),
 )
 def open_case(call: Call) -> Reply:
     created = cases_service().open_case(call.tenant(), call.body_as(OpenCaseRequest), call.idempotency_key)
@@ -337,7 +363,14 @@ def list_cases(call: Call) -> Reply:
     return Reply(cases_service().list_cases(call.tenant(), case_filter, limit=query.limit, cursor=query.cursor))
 
 
-@http.operation("GET", "/cases/{case_id}", summary="One case", response=CaseSnapshot, errors=(404,))
+@http.operation(
+    "GET",
+    "/cases/{case_id}",
+    summary="One case",
+    response=CaseSnapshot,
+    errors=(404,),
+    response_headers=(_ETAG_HEADER,),
+)
 def get_case(call: Call) -> Reply:
     return _case_reply(cases_service().get_case(call.tenant(), call.path["case_id"]))
 
@@ -360,6 +393,8 @@ def case_criteria(call: Call) -> Reply:
     request=commands.UpdateCaseRequest,
     response=CaseSnapshot,
     errors=(404, 409, 412, 413, 415, 422, 428),
+    headers=(_IF_MATCH_REQUIRED,),
+    response_headers=(_ETAG_HEADER,),
 )
 def update_case(call: Call) -> Reply:
     body = call.body_as(commands.UpdateCaseRequest)
@@ -413,6 +448,8 @@ def _case_command(
         response=CaseSnapshot,
         idempotent_create=method == "POST",
         errors=errors,
+        headers=(_IF_MATCH,),
+        response_headers=(_ETAG_HEADER,),
     )(view)
 
 
@@ -433,14 +470,14 @@ _case_command(
 _case_command(
     "/cases/{case_id}/cancel",
     "Cancel the case, with a reason",
-    commands.StatusChangeRequest,
+    commands.ReasonRequest,
     lambda work, _call, body: work.cancel(body),
     name="cancel_case",
 )
 _case_command(
     "/cases/{case_id}/reopen",
     "Reopen a closed or cancelled case, with a reason",
-    commands.StatusChangeRequest,
+    commands.ReasonRequest,
     lambda work, _call, body: work.reopen(body),
     name="reopen_case",
 )
@@ -524,6 +561,7 @@ _case_command(
     status=201,
     idempotent_create=True,
     errors=(404, 413, 415, 422),
+    response_headers=(LOCATION,),
 )
 def add_comment(call: Call) -> Reply:
     case_id = call.path["case_id"]
@@ -568,7 +606,9 @@ def start_upload(call: Call) -> Reply:
     "/cases/{case_id}/documents/uploads/{upload_id}/confirm",
     summary="Check an uploaded file (SHA-256, size, type) and add it as its type's next version",
     response=CaseSnapshot,
+    idempotent_create=True,
     errors=(404, 409, 422),
+    response_headers=(_ETAG_HEADER,),
 )
 def confirm_upload(call: Call) -> Reply:
     return _case_reply(cases_service().confirm_upload(call.tenant(), call.path["case_id"], call.path["upload_id"]))
@@ -580,6 +620,7 @@ def confirm_upload(call: Call) -> Reply:
     summary="A short-lived link to download one version of a document",
     response=DownloadLink,
     errors=(404,),
+    path_types=_VERSION_PATH,
 )
 def download_document(call: Call) -> Reply:
     version = _page_version(call.path["version"])

@@ -7,12 +7,12 @@ document, and every error leaves as RFC 9457 problem+json, mapped here and nowhe
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger
 from chalice.app import Blueprint, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic.json_schema import models_json_schema
 
 from .auth import AuthenticationError, TokenVerifier
@@ -170,6 +170,48 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class Header:
+    """A header an operation reads or answers with, as its OpenAPI document describes it."""
+
+    name: str
+    description: str
+    schema: Mapping[str, Any] = field(default_factory=lambda: {"type": "string"})
+    required: bool = False
+
+    def as_parameter(self) -> dict[str, Any]:
+        return {"name": self.name, "in": "header", **self.as_response_header()}
+
+    def as_response_header(self) -> dict[str, Any]:
+        return {"required": self.required, "description": self.description, "schema": dict(self.schema)}
+
+
+LOCATION = Header(
+    "Location", "Where the created resource can be read.", {"type": "string", "format": "uri-reference"}, required=True
+)
+IDEMPOTENCY_KEY = Header(
+    "Idempotency-Key",
+    "Send a key of your choosing to retry safely: within 24 hours the same key with the same request acts only "
+    "once and answers as the first time did; with a different request it answers 422.",
+    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": _IDEMPOTENCY_KEY.pattern},
+)
+IDEMPOTENT_REPLAYED = Header(
+    "Idempotent-Replayed",
+    "`true` when this answer replays an earlier request with the same Idempotency-Key, which acted once.",
+    {"type": "string", "enum": ["true"]},
+)
+CORRELATION_ID = Header(
+    "X-Correlation-Id",
+    "The request's correlation id (the client's X-Correlation-Id, or a new one); its events carry it too.",
+    required=True,
+)
+RETRY_AFTER = Header(
+    "Retry-After", "Seconds to wait before sending the same request again.", {"type": "string", "pattern": r"^\d+$"}
+)
+# API Gateway may refuse these itself (authorizer, WAF, size) before any service sets a correlation id.
+_GATEWAY_STATUSES = frozenset({401, 403, 413})
+
+
+@dataclass(frozen=True)
 class Operation:
     method: str
     path: str
@@ -184,6 +226,9 @@ class Operation:
     idempotent_create: bool
     errors: tuple[int, ...]
     response_media_type: str = JSON
+    headers: tuple[Header, ...] = ()
+    response_headers: tuple[Header, ...] = ()
+    path_types: Mapping[str, Any] = field(default_factory=dict)
 
 
 class HttpApi:
@@ -223,7 +268,18 @@ class HttpApi:
         idempotent_create: bool = False,
         errors: Iterable[int] = (),
         response_media_type: str = JSON,
+        headers: Iterable[Header] = (),
+        response_headers: Iterable[Header] = (),
+        path_types: Mapping[str, Any] | None = None,
     ) -> Callable[[Callable[[Call], Reply]], Callable[..., Response]]:
+        """Declares one operation. For the OpenAPI document, `headers` are the request headers the view reads,
+        `response_headers` those its success answer carries, and `path_types` the types of path parameters that
+        are not plain strings, e.g. `{"version": Annotated[int, Field(ge=1)]}`. X-Correlation-Id on every answer,
+        and with `idempotent_create` the Idempotency-Key parameter and Idempotent-Replayed header, come with them."""
+        unknown = set(path_types or {}) - set(_PATH_PARAMETER.findall(path))
+        if unknown:
+            raise ValueError(f"{path} has no parameters {sorted(unknown)}")
+
         def register(view: Callable[[Call], Reply]) -> Callable[..., Response]:
             spec = Operation(
                 method=method,
@@ -237,8 +293,21 @@ class HttpApi:
                 status=status,
                 public=public,
                 idempotent_create=idempotent_create,
-                errors=tuple(sorted({*errors, *((401, 403) if not public else ()), 400, 500})),
+                errors=tuple(
+                    sorted(
+                        {
+                            *errors,
+                            *((401, 403) if not public else ()),
+                            *((422,) if idempotent_create else ()),  # a key sent again with another request
+                            400,
+                            500,
+                        }
+                    )
+                ),
                 response_media_type=response_media_type,
+                headers=tuple(headers),
+                response_headers=tuple(response_headers),
+                path_types=dict(path_types or {}),
             )
             self.operations.append(spec)
 
@@ -378,56 +447,68 @@ def _component_models(operations: Iterable[Operation]) -> list[tuple[type[BaseMo
     return list(models)
 
 
+_REF_TEMPLATE = "#/components/schemas/{model}"
+
+
+def _parameters(spec: Operation, schemas: dict[str, Any]) -> list[dict[str, Any]]:
+    parameters: list[dict[str, Any]] = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": TypeAdapter(spec.path_types.get(name, str)).json_schema(ref_template=_REF_TEMPLATE),
+        }
+        for name in _PATH_PARAMETER.findall(spec.path)
+    ]
+    if spec.query_model is not None:
+        query_schema = spec.query_model.model_json_schema(ref_template=_REF_TEMPLATE)
+        required = set(query_schema.get("required", []))
+        for name, definition in query_schema.get("$defs", {}).items():  # e.g. an enum a parameter refers to
+            schemas.setdefault(name, definition)
+        parameters += [
+            {"name": name, "in": "query", "required": name in required, "schema": schema}
+            for name, schema in query_schema.get("properties", {}).items()
+        ]
+    headers = [*spec.headers, *((IDEMPOTENCY_KEY,) if spec.idempotent_create else ())]
+    return parameters + [header.as_parameter() for header in headers]
+
+
+def _responses(spec: Operation, refs: Mapping[Any, Any]) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    for status in spec.errors:
+        headers = [replace(CORRELATION_ID, required=status not in _GATEWAY_STATUSES)]
+        headers += [RETRY_AFTER] if status == 503 else []
+        responses[str(status)] = {
+            "description": "Problem details",
+            "headers": {header.name: header.as_response_header() for header in headers},
+            "content": {PROBLEM_JSON: {"schema": refs[(Problem, "serialization")]}},
+        }
+    headers = [CORRELATION_ID, *spec.response_headers, *((IDEMPOTENT_REPLAYED,) if spec.idempotent_create else ())]
+    success: dict[str, Any] = {
+        "description": spec.summary,
+        "headers": {header.name: header.as_response_header() for header in headers},
+    }
+    if spec.response_model is not None:
+        success["content"] = {JSON: {"schema": refs[(spec.response_model, "serialization")]}}
+    elif spec.response_media_type != JSON:  # raw bytes, such as a zip; `format` for generators that read only it
+        schema = {"type": "string", "format": "binary", "contentMediaType": spec.response_media_type}
+        success["content"] = {spec.response_media_type: {"schema": schema}}
+    responses[str(spec.status)] = success
+    return responses
+
+
 def build_openapi(*, title: str, version: str, operations: list[Operation]) -> dict[str, Any]:
     """An OpenAPI 3.1 document built from the same models that validate the requests."""
-    ref_template = "#/components/schemas/{model}"
-    refs, definitions = models_json_schema(_component_models(operations), ref_template=ref_template)
+    refs, definitions = models_json_schema(_component_models(operations), ref_template=_REF_TEMPLATE)
     schemas = definitions.get("$defs", {})
     paths: dict[str, dict[str, Any]] = {}
     for spec in operations:
-        parameters: list[dict[str, Any]] = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in _PATH_PARAMETER.findall(spec.path)
-        ]
-        if spec.query_model is not None:
-            query_schema = spec.query_model.model_json_schema(ref_template=ref_template)
-            required = set(query_schema.get("required", []))
-            for name, definition in query_schema.get("$defs", {}).items():  # e.g. an enum a parameter refers to
-                schemas.setdefault(name, definition)
-            parameters += [
-                {"name": name, "in": "query", "required": name in required, "schema": schema}
-                for name, schema in query_schema.get("properties", {}).items()
-            ]
-        if spec.idempotent_create:
-            parameters.append(
-                {
-                    "name": "Idempotency-Key",
-                    "in": "header",
-                    "required": False,
-                    "description": "Repeating a request with the same key returns the first result, creating nothing.",
-                    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": _IDEMPOTENCY_KEY.pattern},
-                }
-            )
-        problem_ref = refs[(Problem, "serialization")]
-        responses: dict[str, Any] = {
-            str(status): {
-                "description": "Problem details",
-                "content": {PROBLEM_JSON: {"schema": problem_ref}},
-            }
-            for status in spec.errors
-        }
-        success: dict[str, Any] = {"description": spec.summary}
-        if spec.response_model is not None:
-            success["content"] = {JSON: {"schema": refs[(spec.response_model, "serialization")]}}
-        elif spec.response_media_type != JSON:
-            success["content"] = {spec.response_media_type: {"schema": {"type": "string", "format": "binary"}}}
-        responses[str(spec.status)] = success
         operation: dict[str, Any] = {
             "operationId": spec.operation_id,
             "summary": spec.summary,
             "tags": [spec.tag],
-            "parameters": parameters,
-            "responses": responses,
+            "parameters": _parameters(spec, schemas),
+            "responses": _responses(spec, refs),
             "security": [] if spec.public else [{"bearer": []}],
         }
         if spec.request_model is not None:

@@ -23,6 +23,7 @@ class LinkList(BaseModel):
     request=IssueLinkRequest,
     response=IssuedLink,
     status=201,
+    idempotent_create=True,
     errors=(404, 413, 415, 422, 503),
 )
 def issue_portal_link(call: Call) -> Reply:
@@ -46,6 +47,7 @@ def list_portal_links(call: Call) -> Reply:
     "/cases/{case_id}/portal-links/{link_id}/revoke",
     summary="Revoke a link: it stops working at once, and so do sessions opened with it",
     response=LinkSummary,
+    idempotent_create=True,
     errors=(404, 503),
 )
 def revoke_portal_link(call: Call) -> Reply:
@@ -58,6 +60,7 @@ def revoke_portal_link(call: Call) -> Reply:
     summary="Replace a link with a new one for the same participant",
     response=IssuedLink,
     status=201,
+    idempotent_create=True,
     errors=(404, 422, 503),
 )
 def rotate_portal_link(call: Call) -> Reply:

@@ -53,7 +53,6 @@ MAX_STAGE_VISITS = 200  # the oldest visits give way: insight needs recent histo
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Prose = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 LongProse = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
-Reason = Field(default=None, description="Why; needed to move back, skip, override, cancel or reopen.")
 
 
 def case_reference(case_id: str) -> str:
@@ -103,13 +102,15 @@ class UpdateCaseRequest(Request):
 
 class TransitionRequest(Request):
     to: Key
-    reason: Prose | None = Reason
+    reason: Prose | None = Field(default=None, description="Why; required to move back, skip a stage or force.")
     force: bool = Field(default=False, description="Move despite unmet criteria (needs case.override and a reason).")
 
 
 class StatusChangeRequest(Request):
-    reason: Prose | None = Reason
-    force: bool = Field(default=False, description="Close despite unmet criteria (needs case.override).")
+    """Closing a case: from a final stage with its criteria met, or with force."""
+
+    reason: Prose | None = Field(default=None, description="Why; required with force.")
+    force: bool = Field(default=False, description="Close despite unmet criteria (needs case.override and a reason).")
 
 
 class AssignRequest(Request):
@@ -141,7 +142,7 @@ class AssignTaskRequest(Request):
 
 
 class ReasonRequest(Request):
-    reason: Prose | None = Reason
+    reason: Prose = Field(description="Why.")
 
 
 class AddParticipantRequest(Request):
@@ -159,7 +160,9 @@ class ChangeRoleRequest(Request):
 class RecordDecisionRequest(Request):
     key: Key
     outcome: str = Field(min_length=1, max_length=100)
-    rationale: LongProse | None = None
+    rationale: LongProse | None = Field(
+        default=None, description="Why this outcome; required unless the decision sets rationale_required to false."
+    )
 
 
 class CommentRequest(Request):
@@ -560,14 +563,14 @@ class CaseWork:
             "case.closed", CaseStatus.CLOSED, reason, overridden=[item.description for item in unmet]
         )
 
-    def cancel(self, request: StatusChangeRequest) -> Change:
+    def cancel(self, request: ReasonRequest) -> Change:
         self._require_open()
         self.access.require(Permission.CLOSE, "cancel the case")
         return self._status_change(
             "case.cancelled", CaseStatus.CANCELLED, self._require_reason(request.reason, "cancel a case")
         )
 
-    def reopen(self, request: StatusChangeRequest) -> Change:
+    def reopen(self, request: ReasonRequest) -> Change:
         if self.case.status is CaseStatus.OPEN:
             raise ConflictError("The case is already open.", current_version=self.case.version)
         self.access.require(Permission.REOPEN, "reopen the case")
