@@ -149,7 +149,21 @@ def test_a_timeline_is_one_query(stack: LocalStack, timeline_calls: CallRecorder
     assert status == 200, body
     assert [item["event"]["type"] for item in body["items"]] == ["case.opened"]
     assert [item["seq"] for item in body["items"]] == [1]
-    assert timeline_calls.operations == ["Query"]
+    assert timeline_calls.operations == ["GetItem", "Query"], "the head (who may read) and the page"
+
+
+def test_a_staff_members_timeline_reads_the_template_once_per_container(
+    stack: LocalStack, timeline_calls: CallRecorder
+) -> None:
+    status, case = stack.request("POST", "/cases", {**CASE, "title": "Budget: a staff reader"})
+    assert status == 201, case
+    wait_until(lambda: timeline(stack, case["id"]), what="the new case's timeline")
+    staff = stack.staff_token(admin=False, email="sam.staff@demo.caseline.local")
+    for _ in range(2):
+        timeline_calls.operations.clear()
+        status, body = stack.request("GET", f"/cases/{case['id']}/timeline", token=staff)
+        assert status == 200, body
+    assert timeline_calls.operations == ["GetItem", "Query"], "the template came from the container's cache"
 
 
 def test_a_filtered_newest_first_timeline_is_one_query(stack: LocalStack, timeline_calls: CallRecorder) -> None:
@@ -159,7 +173,7 @@ def test_a_filtered_newest_first_timeline_is_one_query(stack: LocalStack, timeli
     status, body = stack.request("GET", f"/cases/{case_id}/timeline?order=newest&type=case.opened&visibility=external")
     assert status == 200, body
     assert [item["event"]["type"] for item in body["items"]] == ["case.opened"]
-    assert timeline_calls.operations == ["Query"]
+    assert timeline_calls.operations == ["GetItem", "Query"]
 
 
 def test_verifying_a_short_timeline_is_one_query(stack: LocalStack, timeline_calls: CallRecorder) -> None:
@@ -169,7 +183,7 @@ def test_verifying_a_short_timeline_is_one_query(stack: LocalStack, timeline_cal
     status, body = stack.request("GET", f"/cases/{case_id}/timeline/verify")
     assert status == 200, body
     assert body["valid"] is True, body
-    assert timeline_calls.operations == ["Query"], "the links in one consistent Query; the anchor is in S3"
+    assert timeline_calls.operations == ["GetItem", "Query"], "the head, then the links in one consistent Query"
 
 
 def test_nothing_in_the_stack_scans(stack: LocalStack, stack_wide_calls: CallRecorder) -> None:

@@ -20,6 +20,7 @@ from caseline_common.pagination import encode_cursor
 from caseline_common.resources import ANCHORS_BUCKET
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from ulid import ULID
 
 from caseline.local.provision import LOCAL_ACCOUNT_ID
 from caseline.local.pumps import SchedulePump
@@ -177,9 +178,39 @@ def test_an_untouched_chain_verifies(stack: LocalStack) -> None:
     assert (result["length"], result["head_hash"], result["first_bad_seq"]) == (3, entries[-1]["hash"], None)
 
 
+def unknown_case_id() -> str:
+    """An id minted a day ago that no event ever named: no case is on its way under it."""
+    return str(ULID.from_datetime(datetime.now(UTC) - timedelta(days=1)))
+
+
 def test_verifying_an_unknown_case_is_not_found(stack: LocalStack) -> None:
-    response = call(stack, "GET", f"/cases/{new_id()}/timeline/verify")
+    response = call(stack, "GET", f"/cases/{unknown_case_id()}/timeline/verify")
     assert_problem(response, 404)
+
+
+def test_a_case_id_minted_moments_ago_that_has_not_arrived_is_retried_not_denied(stack: LocalStack) -> None:
+    status, headers, body = call(stack, "GET", f"/cases/{new_id()}/timeline")
+    assert status == 503, body
+    assert header(headers, "Retry-After") == "1"
+
+
+def test_a_damaged_stored_link_is_shown_as_damaged_reported_by_verify_and_not_signed(stack: LocalStack) -> None:
+    case_id, _entries = chained_case(stack, 3)
+    stack.aws.dynamodb().update_item(
+        TableName=timeline_table(stack),
+        Key=link_key(case_id, 2),
+        UpdateExpression="SET #record = :record",
+        ExpressionAttributeNames={"#record": "record"},
+        ExpressionAttributeValues={":record": {"S": '{"seq": 2, "event": {"type": 7'}},
+    )
+
+    status, page = stack.request("GET", f"/cases/{case_id}/timeline")
+    assert status == 200, page
+    assert [entry["event"] is None for entry in page["items"]] == [False, True, False]
+    assert "cannot be read" in page["items"][1]["damaged"]
+    result = verify(stack, case_id)
+    assert (result["valid"], result["first_bad_seq"]) == (False, 2), result
+    assert_problem(call(stack, "GET", f"/cases/{case_id}/timeline/export", accept=ZIP), 409)
 
 
 def test_an_edited_link_breaks_the_chain_at_that_link(stack: LocalStack) -> None:
@@ -302,7 +333,7 @@ def test_an_export_verifies_offline_and_a_changed_byte_does_not(stack: LocalStac
 def test_an_export_must_be_accepted_as_a_zip(stack: LocalStack) -> None:
     case_id, _entries = chained_case(stack, 1)
     assert_problem(call(stack, "GET", f"/cases/{case_id}/timeline/export", accept="text/html"), 406)
-    assert_problem(call(stack, "GET", f"/cases/{new_id()}/timeline/export", accept=ZIP), 404)
+    assert_problem(call(stack, "GET", f"/cases/{unknown_case_id()}/timeline/export", accept=ZIP), 404)
 
 
 # erasure
@@ -349,7 +380,8 @@ def test_erasing_a_participant_keeps_the_chain_verifiable(stack: LocalStack) -> 
     status, again = stack.request("POST", f"/participants/{person}/erase")
     assert status == 200, again
     assert again == {"participant_id": person, "erased_links": 0, "cases": []}
-    assert len(timeline(stack, case_id)) == 3, "nothing to erase, nothing recorded"
+    latest = timeline(stack, case_id)
+    assert [entry["event"]["type"] for entry in latest[3:]] == ["timeline.exported"], "nothing erased, nothing recorded"
 
 
 def test_erasing_an_actor_removes_their_name_from_every_case(stack: LocalStack) -> None:
@@ -488,7 +520,7 @@ def test_a_cursor_only_pages_the_case_it_came_from(
 
 
 def test_a_filter_matching_nothing_on_an_unknown_case_is_not_found(stack: LocalStack) -> None:
-    assert_problem(call(stack, "GET", f"/cases/{new_id()}/timeline?type=case.opened"), 404)
+    assert_problem(call(stack, "GET", f"/cases/{unknown_case_id()}/timeline?type=case.opened"), 404)
 
 
 # page cost
@@ -573,7 +605,7 @@ def test_every_page_of_a_long_timeline_is_one_query(
     while True:
         timeline_calls.operations.clear()
         body = _page(stack, long_case, limit=str(PAGE), **({"cursor": cursor} if cursor else {}))
-        assert timeline_calls.operations == ["Query"], f"page {pages + 1}"
+        assert timeline_calls.operations == ["GetItem", "Query"], f"page {pages + 1}: the head, one Query"
         pages += 1
         seqs += [entry["seq"] for entry in body["items"]]
         cursor = body["next_cursor"]
@@ -593,7 +625,7 @@ def test_a_filtered_page_deep_in_a_long_timeline_is_one_query(
     assert _page(stack, long_case, limit=str(PAGE), cursor=cursor)["items"][0]["seq"] == 24 * PAGE + 1
     timeline_calls.operations.clear()
     milestones = _page(stack, long_case, limit=str(PAGE), type="case.milestone", cursor=cursor)
-    assert timeline_calls.operations == ["Query"], "a filter reads one page of keys, whatever it keeps"
+    assert timeline_calls.operations == ["GetItem", "Query"], "a filter reads one page of keys, whatever it keeps"
     assert [entry["seq"] for entry in milestones["items"]] == [5000]
     assert milestones["next_cursor"]
 
@@ -602,7 +634,7 @@ def test_a_filtered_page_deep_in_a_long_timeline_is_one_query(
     assert [entry["seq"] for entry in newest["items"]] == [10_000, 9_999, 9_998]
     older = _page(stack, long_case, order="newest", limit="3", cursor=newest["next_cursor"])
     assert [entry["seq"] for entry in older["items"]] == [9_997, 9_996, 9_995]
-    assert timeline_calls.operations == ["Query", "Query"]
+    assert timeline_calls.operations == ["GetItem", "Query", "GetItem", "Query"]
 
 
 def test_a_chain_longer_than_one_query_page_verifies_and_exports(
@@ -613,8 +645,9 @@ def test_a_chain_longer_than_one_query_page_verifies_and_exports(
     assert write_chain(stack, case_id, (event(case_id, minutes=i, data={"note": filler}) for i in range(500))) == 500
     result = verify(stack, case_id)
     assert (result["valid"], result["length"]) == (True, 500), result
-    assert set(timeline_calls.operations) == {"Query"}
-    assert len(timeline_calls.operations) >= 2, "the links span more than one 1 MB page"
+    assert timeline_calls.operations[0] == "GetItem", "the head: who may read"
+    assert set(timeline_calls.operations[1:]) == {"Query"}
+    assert len(timeline_calls.operations) >= 3, "the links span more than one 1 MB page"
     verified = verify_bundle(export(stack, case_id), signing_key_pem(stack))
     assert (verified.valid, verified.length) == (True, 500), verified.problems
 
