@@ -1405,15 +1405,15 @@ class CasePage {
     try {
       page = await api.get(this.path("/timeline"), params);
     } catch (error) {
-      // A case only just opened: the timeline service records its first event a moment later.
-      const waiting = error.status === 404 ? h("p", { class: "hint" }, "The timeline is catching up with this case…") : null;
+      // A case only just opened: the timeline service records its first event a moment later (503 while it waits).
+      const waiting = error.status === 404 || error.status === 503 ? h("p", { class: "hint" }, "The timeline is catching up with this case…") : null;
       fill(this.timelineList, waiting || problemBox(toProblem(error)));
       if (waiting) window.setTimeout(() => this.loadTimeline(), 1000);
       return;
     }
     const items = page.items || [];
     const before = this.eventTypes.size;
-    for (const item of items) this.eventTypes.add(item.event.type);
+    for (const item of items) if (item.event) this.eventTypes.add(item.event.type);
     if (this.eventTypes.size !== before) this.fillTypes();
     const filtered = this.timelineFilter.type || this.timelineFilter.actor_kind;
     fill(this.timelineList,
@@ -1424,6 +1424,11 @@ class CasePage {
 
   timelineEntry(item) {
     const event = item.event;
+    if (!event) {
+      return h("li", { class: "entry damaged", dataset: { seq: String(item.seq) } },
+        h("div", { class: "entry-head" }, h("span", { class: "entry-seq" }, `#${item.seq}`), h("strong", { class: "entry-type" }, "Damaged entry")),
+        h("p", { class: "entry-summary" }, `${item.damaged}. The chain check below says where it breaks.`));
+    }
     const summary = this.describe(event);
     return h("li", { class: `entry actor-${event.actor?.kind}`, dataset: { type: event.type, seq: String(item.seq) } },
       h("div", { class: "entry-head" },
