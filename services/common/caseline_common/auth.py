@@ -2,11 +2,13 @@
 
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import jwt
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
 from .tenant import Principal
+from .text import SINGLE_LINE
 
 
 class AuthenticationError(Exception):
@@ -32,6 +34,28 @@ class _ThrottledJWKClient(jwt.PyJWKClient):
         return super().get_signing_keys(refresh)
 
 
+NumericDate = Annotated[float, Field(strict=True, allow_inf_nan=False)]  # a JSON number, as RFC 7519 says
+
+
+class _Claims(BaseModel):
+    """The claims the services read, in the shapes Cognito issues them: any other shape is not a valid token."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    sub: Annotated[StrictStr, Field(min_length=1, max_length=256), SINGLE_LINE]
+    use: Literal["id", "access"] = Field(alias="token_use")
+    exp: NumericDate
+    iat: NumericDate
+    nbf: NumericDate | None = None
+    aud: StrictStr | Annotated[list[StrictStr], Field(min_length=1, max_length=10)] | None = None
+    azp: StrictStr | None = None
+    client_id: StrictStr | None = None
+    email: Annotated[StrictStr, Field(max_length=320), SINGLE_LINE] | None = None
+    groups: list[Annotated[StrictStr, Field(max_length=128)]] = Field(
+        default_factory=list, alias="cognito:groups", max_length=100
+    )
+
+
 class TokenVerifier:
     def __init__(self, *, issuer: str, client_ids: list[str], jwks_url: str) -> None:
         self._issuer = issuer
@@ -48,7 +72,7 @@ class TokenVerifier:
     def verify(self, token: str) -> Principal:
         try:
             signing_key = self._jwks.get_signing_key_from_jwt(token)
-            claims: dict[str, Any] = jwt.decode(
+            payload: dict[str, Any] = jwt.decode(
                 token,
                 signing_key.key,
                 algorithms=["RS256"],
@@ -56,15 +80,22 @@ class TokenVerifier:
                 options={"require": ["exp", "iat", "sub", "token_use"], "verify_aud": False},
                 leeway=5,
             )
-        except (jwt.PyJWTError, jwt.PyJWKClientError, TypeError) as error:  # TypeError: `aud` given as a list
+            claims = _Claims.model_validate(payload)
+        except (jwt.PyJWTError, jwt.PyJWKClientError, ValidationError) as error:
             raise AuthenticationError("The bearer token is not valid.") from error
-        # Cognito puts the app client in `aud` for ID tokens and in `client_id` for access tokens.
-        use = claims["token_use"]
-        client = claims.get("aud") if use == "id" else claims.get("client_id")
-        if use not in ("id", "access") or client not in self._client_ids:
+        if not self._for_us(claims):
             raise AuthenticationError("The bearer token is not valid.")
-        return Principal(
-            subject=claims["sub"],
-            email=claims.get("email"),
-            groups=frozenset(claims.get("cognito:groups", [])),
-        )
+        return Principal(subject=claims.sub, email=claims.email, groups=frozenset(claims.groups))
+
+    def _for_us(self, claims: _Claims) -> bool:
+        """Cognito names the app client in `client_id` of access tokens and in `aud` of ID tokens. OIDC lets `aud`
+        be a list: then every audience must be one of ours (OIDC Core 3.1.3.7: tokens with audiences we do not
+        trust are rejected), and with several, `azp` must name one of ours too. `azp`, when present, always must."""
+        if claims.use == "access":
+            return claims.client_id in self._client_ids
+        audiences = [claims.aud] if isinstance(claims.aud, str) else claims.aud or []
+        if not audiences or not self._client_ids.issuperset(audiences):
+            return False
+        if claims.azp is not None or len(audiences) > 1:
+            return claims.azp in self._client_ids
+        return True

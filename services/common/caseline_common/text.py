@@ -11,7 +11,7 @@ Use the markers last, after any length or strip constraint on `str`, so those ap
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
 # Format characters (Unicode category Cf) that reorder or hide text: the bidi embeddings and overrides
@@ -59,3 +59,5 @@ MULTI_LINE = AfterValidator(_multi_line)
 
 SingleLineText = Annotated[str, SINGLE_LINE]
 MultiLineText = Annotated[str, MULTI_LINE]
+# A file's name as people see it: one line, no folders.
+FileName = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^/\\]+$"), SINGLE_LINE]

@@ -36,6 +36,7 @@ from caseline_common.envelope import EventEnvelope, Visibility
 from caseline_common.errors import ConflictError, FieldIssue, ForbiddenError, InvalidInputError, NotFoundError
 from caseline_common.fields import validate_field_values
 from caseline_common.tenant import TenantContext
+from caseline_common.text import MULTI_LINE, SINGLE_LINE
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from .templates import following_stages
@@ -49,10 +50,14 @@ MAX_DOCUMENT_VERSIONS = 500
 MAX_DECISIONS = 200
 MAX_STAGE_VISITS = 200  # the oldest visits give way: insight needs recent history, not all of it
 
-# Text a person writes: surrounding whitespace is dropped, and what remains may not be empty.
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Prose = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-LongProse = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+# Text a person writes: surrounding whitespace is dropped, and what remains may not be empty. Titles are one
+# line; reasons, messages and comments may have several.
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SINGLE_LINE]
+Prose = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), MULTI_LINE]
+LongProse = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000), MULTI_LINE]
+PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), SINGLE_LINE]
+Subject = Annotated[str, Field(min_length=1, max_length=256), SINGLE_LINE]  # a staff member's token subject
+Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320), SINGLE_LINE]
 
 
 def case_reference(case_id: str) -> str:
@@ -86,12 +91,7 @@ class OpenCaseRequest(Request):
     template_key: str = Field(min_length=1, max_length=63)
     title: Title
     fields: dict[str, Any] = Field(default_factory=dict, max_length=500)
-    owner: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=256,
-        description="Subject of the owning staff member; the caller if absent.",
-    )
+    owner: Subject | None = Field(default=None, description="Subject of the owning staff member; the caller if absent.")
 
 
 class UpdateCaseRequest(Request):
@@ -114,7 +114,7 @@ class StatusChangeRequest(Request):
 
 
 class AssignRequest(Request):
-    owner: str = Field(min_length=1, max_length=256)
+    owner: Subject
 
 
 class AssignRoleRequest(Request):
@@ -130,14 +130,14 @@ class RequestDocumentRequest(Request):
 class AddTaskRequest(Request):
     title: Title
     reason: Prose = Field(description="Why this ad hoc task is needed.")
-    assignee: str | None = Field(default=None, min_length=1, max_length=256)
+    assignee: Subject | None = None
     assignee_role: Key | None = None
     due_at: AwareDatetime | None = None
     required: bool = False
 
 
 class AssignTaskRequest(Request):
-    assignee: str | None = Field(default=None, min_length=1, max_length=256)
+    assignee: Subject | None = None
     assignee_role: Key | None = None
 
 
@@ -148,9 +148,9 @@ class ReasonRequest(Request):
 class AddParticipantRequest(Request):
     kind: ParticipantKind
     role: Key
-    user_id: str | None = Field(default=None, min_length=1, max_length=256)
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)] | None = None
-    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)
+    user_id: Subject | None = None
+    name: PersonName | None = None
+    email: Email | None = None
 
 
 class ChangeRoleRequest(Request):
@@ -429,6 +429,8 @@ class CaseWork:
         self._require_open()
         return self._change("case.migrated", data, **updates)
 
+    # Every command checks the caller's rights before the case's state, so that a refusal tells someone who may
+    # not act on the case nothing about where it stands.
     def _require_open(self) -> None:
         if self.case.status is not CaseStatus.OPEN:
             raise ConflictError(
@@ -444,7 +446,6 @@ class CaseWork:
 
     def update(self, request: UpdateCaseRequest) -> Change | None:
         """None when nothing would change: no version, no event."""
-        self._require_open()
         known = {field.key for field in self.definition.fields}
         hidden = [key for key in request.fields if key in known and self.access.field_access(key) is None]
         unknown = [key for key in request.fields if key not in known or key in hidden]
@@ -456,6 +457,11 @@ class CaseWork:
         read_only = [key for key in request.fields if self.access.field_access(key) != "edit"]
         if read_only:
             raise ForbiddenError(f"Your role may view but not edit: {', '.join(sorted(read_only))}.")
+        title = request.title.strip() if request.title else self.case.title
+        if title != self.case.title and self.access.field_access("*") != "edit":
+            # The title is governed like the fields a role does not name: by its "*" access.
+            raise ForbiddenError("Your role may not rename the case.")
+        self._require_open()
         clean = validate_field_values(self.definition, request.fields, require_all=False)
         after = {**self.case.fields, **clean}
         for key in (key for key, raw in request.fields.items() if raw is None):
@@ -465,12 +471,8 @@ class CaseWork:
             for key in request.fields
             if self.case.fields.get(key) != after.get(key)
         }
-        title = request.title.strip() if request.title else self.case.title
         if not changes and title == self.case.title:
             return None
-        if title != self.case.title and self.access.field_access("*") != "edit":
-            # The title is governed like the fields a role does not name: by its "*" access.
-            raise ForbiddenError("Your role may not rename the case.")
         personal_keys = _personal_keys(self.definition)
         data: dict[str, Any] = {"changes": {key: diff for key, diff in changes.items() if key not in personal_keys}}
         if title != self.case.title:
@@ -487,6 +489,7 @@ class CaseWork:
     # stages
 
     def transition(self, request: TransitionRequest) -> Change:
+        self.access.require(Permission.TRANSITION, "move the case between stages")
         self._require_open()
         definition = self.definition
         stage_keys = [stage.key for stage in definition.stages]
@@ -494,7 +497,6 @@ class CaseWork:
             raise _issue("/to", f'unknown stage "{request.to}"')
         if request.to == self.case.stage:
             raise _issue("/to", f'the case is already in stage "{request.to}"')
-        self.access.require(Permission.TRANSITION, "move the case between stages")
         current = _stage(definition, self.case.stage)
         if request.to in following_stages(definition, current):
             direction = "forward"
@@ -543,15 +545,16 @@ class CaseWork:
     # status
 
     def close(self, request: StatusChangeRequest) -> Change:
-        self._require_open()
         self.access.require(Permission.CLOSE, "close the case")
+        if request.force:
+            self.access.require(Permission.OVERRIDE, "close despite unmet criteria")
+        self._require_open()
         current = _stage(self.definition, self.case.stage)
         unmet = unmet_exit_criteria(self.definition, self.case)
         if following_stages(self.definition, current):
             unmet.insert(0, Unmet(stage=current.key, description="The case is in a final stage"))
         reason = request.reason.strip() if request.reason else None
         if request.force:
-            self.access.require(Permission.OVERRIDE, "close despite unmet criteria")
             reason = self._require_reason(reason, "override")
         elif unmet:
             raise TransitionBlockedError(
@@ -564,16 +567,16 @@ class CaseWork:
         )
 
     def cancel(self, request: ReasonRequest) -> Change:
-        self._require_open()
         self.access.require(Permission.CLOSE, "cancel the case")
+        self._require_open()
         return self._status_change(
             "case.cancelled", CaseStatus.CANCELLED, self._require_reason(request.reason, "cancel a case")
         )
 
     def reopen(self, request: ReasonRequest) -> Change:
+        self.access.require(Permission.REOPEN, "reopen the case")
         if self.case.status is CaseStatus.OPEN:
             raise ConflictError("The case is already open.", current_version=self.case.version)
-        self.access.require(Permission.REOPEN, "reopen the case")
         return self._status_change("case.reopened", CaseStatus.OPEN, self._require_reason(request.reason, "reopen"))
 
     def _status_change(
@@ -586,8 +589,8 @@ class CaseWork:
         return self._change(event_type, data, shown=True, status=status, status_reason=reason, closed_at=closed_at)
 
     def assign(self, request: AssignRequest) -> Change:
-        self._require_open()
         self.access.require(Permission.ASSIGN, "assign the case")
+        self._require_open()
         if request.owner == self.case.owner:
             raise _issue("/owner", "already the owner")
         participants = list(self.case.participants)
@@ -606,8 +609,8 @@ class CaseWork:
         )
 
     def assign_role(self, request: AssignRoleRequest) -> Change | None:
-        self._require_open()
         self.access.require(Permission.ASSIGN, "assign the case")
+        self._require_open()
         if self._role_kind(request.role) is not RoleKind.INTERNAL:
             raise _issue("/role", f'role "{request.role}" is not an internal role')
         if request.role == self.case.assigned_role:
@@ -618,8 +621,8 @@ class CaseWork:
     def request_document(self, request: RequestDocumentRequest) -> Change:
         """Asks the external participants of a role for a document: the portal shows the request to whoever
         holds the role, and sends those who hold it now a link."""
-        self._require_open()
         self.access.require(Permission.PARTICIPANT_MANAGE, "ask participants for documents")
+        self._require_open()
         known = {document.key: document for document in self.definition.document_types}
         if request.document_type not in known:
             raise _issue("/document_type", f'unknown document type "{request.document_type}"')
@@ -705,8 +708,8 @@ class CaseWork:
             raise _issue("/assignee_role", f'unknown role "{role}"')
 
     def add_task(self, request: AddTaskRequest) -> Change:
-        self._require_open()
         self.access.require(Permission.TASK_MANAGE, "add tasks")
+        self._require_open()
         self._check_assignee_role(request.assignee_role)
         if len(self.case.tasks) >= MAX_TASKS:
             raise ConflictError(f"A case holds at most {MAX_TASKS} tasks.", current_version=self.case.version)
@@ -734,9 +737,9 @@ class CaseWork:
         )
 
     def complete_task(self, task_id: str) -> Change:
+        self.access.require(Permission.TASK_COMPLETE, "complete tasks")
         self._require_open()
         task = self._task(task_id)
-        self.access.require(Permission.TASK_COMPLETE, "complete tasks")
         if task.status is TaskStatus.DONE:
             raise ConflictError(f'Task "{task.title}" is already done.', current_version=self.case.version)
         done = task.model_copy(
@@ -749,9 +752,9 @@ class CaseWork:
         )
 
     def reopen_task(self, task_id: str, request: ReasonRequest) -> Change:
+        self.access.require(Permission.TASK_MANAGE, "reopen tasks")
         self._require_open()
         task = self._task(task_id)
-        self.access.require(Permission.TASK_MANAGE, "reopen tasks")
         if task.status is TaskStatus.OPEN:
             raise ConflictError(f'Task "{task.title}" is already open.', current_version=self.case.version)
         reason = self._require_reason(request.reason, "reopen a task")
@@ -763,9 +766,9 @@ class CaseWork:
         )
 
     def assign_task(self, task_id: str, request: AssignTaskRequest) -> Change:
+        self.access.require(Permission.TASK_MANAGE, "assign tasks")
         self._require_open()
         task = self._task(task_id)
-        self.access.require(Permission.TASK_MANAGE, "assign tasks")
         self._check_assignee_role(request.assignee_role)
         if request.assignee is None and request.assignee_role is None:
             raise _issue("", "name an assignee, an assignee_role or both")
@@ -799,8 +802,8 @@ class CaseWork:
         raise NotFoundError(f"No participant {participant_id} on this case.")
 
     def add_participant(self, request: AddParticipantRequest) -> Change:
-        self._require_open()
         self.access.require(Permission.PARTICIPANT_MANAGE, "manage participants")
+        self._require_open()
         if self._role_kind(request.role).value != request.kind.value:
             raise _issue("/role", f'role "{request.role}" is for {self._role_kind(request.role).value} participants')
         if len(self.case.participants) >= MAX_PARTICIPANTS:
@@ -834,8 +837,8 @@ class CaseWork:
         )
 
     def change_participant_role(self, participant_id: str, request: ChangeRoleRequest) -> Change:
-        self._require_open()
         self.access.require(Permission.PARTICIPANT_MANAGE, "manage participants")
+        self._require_open()
         participant = self._participant_by_id(participant_id)
         if self._role_kind(request.role).value != participant.kind.value:
             raise _issue("/role", f'role "{request.role}" is not for {participant.kind.value} participants')
@@ -849,8 +852,8 @@ class CaseWork:
         )
 
     def remove_participant(self, participant_id: str) -> Change:
-        self._require_open()
         self.access.require(Permission.PARTICIPANT_MANAGE, "manage participants")
+        self._require_open()
         participant = self._participant_by_id(participant_id)
         if participant.user_id == self.case.owner:
             raise ConflictError(
@@ -866,17 +869,17 @@ class CaseWork:
 
     def document_type(self, type_key: str, *, content_type: str, size: int) -> DocumentTypeDefinition:
         """The document type an upload is for, once the caller, the content type and the size are allowed."""
-        self._require_open()
+        self.access.require(Permission.DOCUMENT_UPLOAD, "upload documents")
         definition = next((each for each in self.definition.document_types if each.key == type_key), None)
         if definition is None:
             raise _issue("/type", f'unknown document type "{type_key}"')
-        self.access.require(Permission.DOCUMENT_UPLOAD, "upload documents")
         if (
             definition.uploader_roles
             and not self.access.admin
             and not (self.access.role_keys() & set(definition.uploader_roles))
         ):
             raise ForbiddenError(f'Only {", ".join(definition.uploader_roles)} may upload "{definition.name}".')
+        self._require_open()
         if content_type not in definition.content_types:
             raise _issue("/content_type", f"{definition.name} accepts {', '.join(definition.content_types)}")
         if size > definition.max_size_bytes:
@@ -920,12 +923,12 @@ class CaseWork:
     # decisions
 
     def record_decision(self, request: RecordDecisionRequest) -> Change:
-        self._require_open()
         definition = next((each for each in self.definition.decisions if each.key == request.key), None)
         if definition is None:
             raise _issue("/key", f'unknown decision "{request.key}"')
         if not self.access.admin and not (self.access.role_keys() & set(definition.decider_roles)):
             raise ForbiddenError(f'Only {", ".join(definition.decider_roles)} may decide "{definition.label}".')
+        self._require_open()
         if request.outcome not in definition.options:
             raise _issue("/outcome", f"must be one of {', '.join(definition.options)}")
         if definition.rationale_required and not (request.rationale and request.rationale.strip()):
