@@ -2,26 +2,40 @@
 what arrived, presigned downloads."""
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
     from types_boto3_s3.client import S3Client
+    from types_boto3_s3.type_defs import CopySourceTypeDef
 
 _CHUNK = 1024 * 1024
+HEAD_BYTES = 64 * 1024  # where file signatures (puremagic reads 36 KB) and markup show
+TAIL_BYTES = 4 * 1024  # where formats that sign their end do (puremagic reads the last 516 bytes)
+# Bytes no text holds, in UTF-8 or any other ASCII-based encoding: C0 controls but tab, line feed, form feed and
+# carriage return; and DEL.
+_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+# Characters a filename* value may carry unencoded (RFC 8187 attr-char).
+_ATTR_CHARS = "!#$&+-.^_`|~"
 
 
 @dataclass(frozen=True)
 class StoredUpload:
-    """A file in quarantine, as S3 holds it."""
+    """A file in quarantine, as S3 holds it, with what its bytes look like."""
 
     size: int
     content_type: str
     sha256: str
     metadata: dict[str, str]
+    version_id: str | None  # the version that was read: the one promoted, whatever is uploaded meanwhile
+    head: bytes  # the first HEAD_BYTES
+    tail: bytes  # the last TAIL_BYTES
+    text: bool  # no byte is a control character text never holds
 
 
 def quarantine_key(case_id: str, upload_id: str) -> str:
@@ -57,7 +71,7 @@ class S3DocumentStore:
         return post["url"], {name: str(value) for name, value in post["fields"].items()}
 
     def inspect(self, key: str) -> StoredUpload | None:
-        """The object's size, type and metadata, and its SHA-256 computed from the bytes themselves."""
+        """The object's size, type and metadata, its SHA-256 and what its bytes look like, read in one pass."""
         try:
             response = self._client.get_object(Bucket=self._bucket, Key=key)
         except ClientError as error:
@@ -65,34 +79,51 @@ class S3DocumentStore:
                 return None
             raise
         digest = hashlib.sha256()
-        size = 0
+        size, head, tail, text = 0, b"", b"", True
         for chunk in response["Body"].iter_chunks(_CHUNK):
             digest.update(chunk)
             size += len(chunk)
+            head += chunk[: HEAD_BYTES - len(head)]
+            tail = (tail + chunk)[-TAIL_BYTES:]
+            text = text and _CONTROL_BYTES.search(chunk) is None
         return StoredUpload(
             size=size,
             content_type=response.get("ContentType", "application/octet-stream"),
             sha256=digest.hexdigest(),
             metadata=dict(response.get("Metadata", {})),
+            version_id=response.get("VersionId"),
+            head=head,
+            tail=tail,
+            text=text,
         )
 
-    def promote(self, source: str, destination: str) -> None:
-        self._client.copy_object(
-            Bucket=self._bucket, Key=destination, CopySource={"Bucket": self._bucket, "Key": source}
-        )
+    def promote(self, source: str, destination: str, *, version_id: str | None = None) -> None:
+        """Copies the version that was checked: a file posted again to the quarantine key meanwhile stays there."""
+        copy_source: CopySourceTypeDef = {"Bucket": self._bucket, "Key": source}
+        if version_id is not None:
+            copy_source["VersionId"] = version_id
+        self._client.copy_object(Bucket=self._bucket, Key=destination, CopySource=copy_source)
 
     def discard(self, key: str) -> None:
         self._client.delete_object(Bucket=self._bucket, Key=key)
 
     def download_url(self, key: str, *, filename: str, content_type: str, expires_in: timedelta) -> str:
-        safe_name = filename.replace('"', "")
+        """A presigned GET whose response saves the file under its name (never shows it inline) and carries the
+        content type the confirm checked against the bytes. S3 cannot add X-Content-Type-Options to it; see
+        docs/architecture.md (Documents) for why that is safe."""
         return self._client.generate_presigned_url(
             "get_object",
             Params={
                 "Bucket": self._bucket,
                 "Key": key,
-                "ResponseContentDisposition": f'attachment; filename="{safe_name}"',
+                "ResponseContentDisposition": content_disposition(filename),
                 "ResponseContentType": content_type,
             },
             ExpiresIn=int(expires_in.total_seconds()),
         )
+
+
+def content_disposition(filename: str) -> str:
+    """`attachment` with the name in UTF-8 (RFC 6266, RFC 8187), and an ASCII stand-in for old clients."""
+    fallback = "".join(char if " " <= char <= "~" and char not in '"\\%' else "_" for char in filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe=_ATTR_CHARS)}"
