@@ -63,9 +63,9 @@ def _comments(stack: LocalStack, case_id: str) -> list[str]:
 
 
 def _runs(stack: LocalStack, case_id: str) -> list[dict[str, Any]]:
-    """The case's runs; none (404) until the automations service has seen the case."""
+    """The case's runs; none (503, retry) while the case is still on its way to the automations service."""
     status, body = stack.request("GET", f"/automations/runs?case_id={case_id}&limit=100")
-    if status == 404:
+    if status == 503:
         return []
     assert status == 200, body
     return list(body["items"])

@@ -20,7 +20,7 @@ class RunsQuery(PageQuery):
     summary="The rule runs on a case, newest first: trigger, condition result, each action's outcome",
     query=RunsQuery,
     response=Page[AutomationRun],
-    errors=(422,),
+    errors=(404, 422, 503),
 )
 def list_runs(call: Call) -> Reply:
     query = call.query_as(RunsQuery)

@@ -4,6 +4,7 @@ from functools import cache
 
 from caseline_common.adapters.mail import SesMailer
 from caseline_common.envelope import new_id, utc_now
+from caseline_common.freshness import CaseArrival
 from caseline_common.runtime import ServiceRuntime
 from caseline_common.settings import ServiceSettings
 from pydantic import Field
@@ -53,4 +54,5 @@ def automations_service() -> AutomationsService:
         tenant_id=settings.tenant_id,
         max_depth=settings.automation_max_depth,
         clock=utc_now,
+        arrival=CaseArrival(clock=utc_now),
     )

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from caseline_common.access import visible_case
+from caseline_common.access import roles_held
 from caseline_common.adapters.mail import MailRefusedError
 from caseline_common.automation_commands import ACTION_COMMANDS, AutomationCommand, TimerKind
 from caseline_common.consumer import StatefulEvent
@@ -34,12 +34,14 @@ from caseline_common.errors import (
     NotFoundError,
     UnavailableError,
 )
+from caseline_common.freshness import CaseArrival
 from caseline_common.pagination import Page
 from caseline_common.patterns import check as check_pattern
 from caseline_common.tenant import READERS, StaffRole, TenantContext
 from pydantic import BaseModel, Field
 
 from .adapters.dynamo import RUN_RETENTION_SECONDS
+from .domain.members import CaseMembers
 from .domain.rules import PlannedAction, RuleDecision, Verdict, decide, timer_due, triggered
 from .domain.runs import ActionOutcome, AutomationRun
 from .domain.timers import Timer, reconcile
@@ -54,9 +56,9 @@ class TemplateNotKnownError(Exception):
 class AutomationsStore(Protocol):
     def save_template(self, template: PublishedTemplate) -> None: ...
 
-    def save_case(self, case: CaseSnapshot) -> None: ...
+    def save_members(self, members: CaseMembers) -> None: ...
 
-    def case(self, case_id: str) -> CaseSnapshot | None: ...
+    def members(self, case_id: str) -> CaseMembers | None: ...
 
     def template(self, key: str, version: int) -> PublishedTemplate | None: ...
 
@@ -136,6 +138,7 @@ class AutomationsService:
         tenant_id: str,
         max_depth: int,
         clock: Callable[[], datetime],
+        arrival: CaseArrival,
     ) -> None:
         self._store = store
         self._bus = bus
@@ -144,6 +147,7 @@ class AutomationsService:
         self._tenant_id = tenant_id
         self._max_depth = max_depth
         self._clock = clock
+        self._arrival = arrival
 
     # events
 
@@ -170,19 +174,19 @@ class AutomationsService:
         template = self._store.template(case.template_key, case.template_version)
         if template is None:
             raise TemplateNotKnownError(f"template {case.template_key} v{case.template_version} not received yet")
-        self._store.save_case(case)
+        self._store.save_members(CaseMembers.of(case))
         self._keep_timers(case, event)
         return [
-            self._run(template, case, event, decision)
+            self._run(template, event, decision, case)
             for decision in decide(template.definition, case, event, max_depth=self._max_depth)
         ]
 
     def _runs_without_state(self, event: EventEnvelope) -> list[AutomationRun]:
         """An event that came without its case (too large for the bus entry): the rules it triggers are
         recorded as failed, so the team sees what did not run, rather than nothing."""
-        known = self._store.case(str(event.case_id))
+        known = self._store.members(str(event.case_id))
         template = self._store.template(known.template_key, known.template_version) if known else None
-        if known is None or template is None:
+        if template is None:
             return []
         failed = [
             RuleDecision(
@@ -195,7 +199,7 @@ class AutomationsService:
             for rule in template.definition.rules
             if triggered(rule, event)
         ]
-        return [self._run(template, known, event, decision) for decision in failed]
+        return [self._run(template, event, decision, None) for decision in failed]
 
     def _keep_timers(self, case: CaseSnapshot, event: EventEnvelope) -> None:
         changes = reconcile(case, self._store.timers(case.id), correlation_id=event.correlation_id)
@@ -205,20 +209,21 @@ class AutomationsService:
             self._store.start_timer(timer)
 
     def _run(
-        self, template: PublishedTemplate, case: CaseSnapshot, event: EventEnvelope, decision: RuleDecision
+        self, template: PublishedTemplate, event: EventEnvelope, decision: RuleDecision, case: CaseSnapshot | None
     ) -> AutomationRun:
+        """`case` is the state the event carried; without it a rule cannot fire, only fail."""
         started = self._clock()
         rule = next(rule for rule in template.definition.rules if rule.key == decision.rule)
         outcomes = (
             [self._act(rule, case, event, planned) for planned in decision.actions]
-            if decision.verdict is Verdict.FIRED
+            if case is not None and decision.verdict is Verdict.FIRED
             else []
         )
         run = AutomationRun.of(
             decision,
-            case_id=case.id,
-            template_key=case.template_key,
-            template_version=case.template_version,
+            case_id=str(event.case_id),
+            template_key=template.definition.key,
+            template_version=template.version,
             event_id=event.event_id,
             event_type=event.type,
             causation_depth=event.causation_depth,
@@ -360,15 +365,25 @@ class AutomationsService:
     # queries
 
     def list_runs(self, context: TenantContext, case_id: str, *, limit: int, cursor: str | None) -> Page[AutomationRun]:
-        """Runs show rendered e-mails and refusals: only for those who may see the case (404 otherwise)."""
+        """Runs show rendered e-mails and refusals: only for those who may see the case (404 otherwise, as for an
+        unknown id), and e-mail subjects only for those whose roles show every field they may be made from. A
+        case opened moments ago is waited for (its first event may still be on the way here)."""
         if not context.principal.has_any(*READERS):
             raise ForbiddenError("Only staff may see automations.")
-        case = self._store.case(case_id)
-        template = self._store.template(case.template_key, case.template_version) if case else None
-        if case is None or template is None:
+        members, template = self._arrival.await_case(case_id, lambda: self._members(case_id))
+        access = roles_held(template, members.participants, context.principal)
+        if not access.can_view:
             raise NotFoundError(f"No case {case_id}.")
-        visible_case(template.definition, case, context.principal)
-        return self._store.runs(case_id, limit=limit, cursor=cursor)
+        page = self._store.runs(case_id, limit=limit, cursor=cursor)
+        if all(access.field_access(field.key) is not None for field in template.fields):
+            return page
+        return Page(items=[run.without_rendered_text() for run in page.items], next_cursor=page.next_cursor)
+
+    def _members(self, case_id: str) -> tuple[CaseMembers, TemplateDefinition] | None:
+        """Who takes part in the case and its template, once both have reached this service."""
+        members = self._store.members(case_id)
+        template = self._store.template(members.template_key, members.template_version) if members else None
+        return (members, template.definition) if members is not None and template is not None else None
 
     def dry_run(self, context: TenantContext, key: str, request: DryRunRequest) -> DryRunResult:
         """What the rules would do with this case and event, with no side effect at all."""

@@ -1,4 +1,5 @@
-"""The automations table: published templates (from events), runs, timers and sent-mail markers.
+"""The automations table: published templates and who may read each case (from events), runs, timers and
+sent-mail markers.
 
 Items keep their pydantic document in `doc`. Pending timers carry gsi1pk `DUE#TIMER` and a gsi1sk that
 starts with their due time, so the sweep queries what is due and nothing else.
@@ -8,9 +9,10 @@ import contextlib
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from caseline_common.contracts import CaseSnapshot, PublishedTemplate
+from caseline_common.contracts import PublishedTemplate
 from caseline_common.pagination import Page, decode_cursor, encode_cursor, query_page
 
+from ..domain.members import CaseMembers
 from ..domain.runs import AutomationRun
 from ..domain.timers import Timer
 
@@ -78,28 +80,28 @@ class DynamoAutomationsStore:
         )["Items"]
         return PublishedTemplate.model_validate_json(items[0]["doc"]["S"]) if items else None
 
-    # the latest case state seen, for access checks and for events that come without it
+    # who may read each case's runs, from the newest case version seen
 
-    def save_case(self, case: CaseSnapshot) -> None:
-        """Only a newer version replaces what is kept: events arrive in any order."""
+    def save_members(self, members: CaseMembers) -> None:
+        """Only a newer case version replaces what is kept: events arrive in any order."""
         with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
             self._client.put_item(
                 TableName=self._table,
                 Item={
-                    "pk": _s(f"CASE#{case.id}"),
-                    "sk": _s("CASE"),
-                    "version": {"N": str(case.version)},
-                    "doc": _s(case.model_dump_json()),
+                    "pk": _s(f"CASE#{members.case_id}"),
+                    "sk": _s("MEMBERS"),
+                    "version": {"N": str(members.version)},
+                    "doc": _s(members.model_dump_json()),
                 },
                 ConditionExpression="attribute_not_exists(pk) OR version < :version",
-                ExpressionAttributeValues={":version": {"N": str(case.version)}},
+                ExpressionAttributeValues={":version": {"N": str(members.version)}},
             )
 
-    def case(self, case_id: str) -> CaseSnapshot | None:
-        item = self._client.get_item(TableName=self._table, Key={"pk": _s(f"CASE#{case_id}"), "sk": _s("CASE")}).get(
+    def members(self, case_id: str) -> CaseMembers | None:
+        item = self._client.get_item(TableName=self._table, Key={"pk": _s(f"CASE#{case_id}"), "sk": _s("MEMBERS")}).get(
             "Item"
         )
-        return CaseSnapshot.model_validate_json(item["doc"]["S"]) if item else None
+        return CaseMembers.model_validate_json(item["doc"]["S"]) if item else None
 
     # runs
 

@@ -7,6 +7,9 @@ from pydantic import BaseModel, Field
 
 from .rules import RuleDecision
 
+# What an outcome shows that was rendered from the case's fields (a rule e-mail's subject).
+RENDERED_FROM_FIELDS = frozenset({"subject"})
+
 
 class ActionOutcome(BaseModel):
     index: int
@@ -65,3 +68,13 @@ class AutomationRun(BaseModel):
             outcomes=outcomes,
             error=decision.error,
         )
+
+    def without_rendered_text(self) -> "AutomationRun":
+        """For a reader whose roles hide some of the case's fields: text rendered from them is left out."""
+        outcomes = [
+            outcome.model_copy(
+                update={"detail": {k: v for k, v in outcome.detail.items() if k not in RENDERED_FROM_FIELDS}}
+            )
+            for outcome in self.outcomes
+        ]
+        return self.model_copy(update={"outcomes": outcomes})
