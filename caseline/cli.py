@@ -3,6 +3,9 @@
 import json
 import signal
 import threading
+import time
+from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +14,8 @@ from caseline_common.bundle import verify_bundle
 from rich.console import Console
 from rich.panel import Panel
 
-from .local.idp import DevIdentityProvider
+from .local.console import DEV_USERS
+from .local.idp import TOKEN_LIFETIME_SECONDS, DevIdentityProvider
 from .local.mailbox import MAILBOX_PATH
 from .local.stack import LocalStack, StackOptions
 from .paths import STATE_DIR
@@ -22,6 +26,15 @@ timeline_app = typer.Typer(help="Timeline bundles: verify them offline.", no_arg
 app.add_typer(timeline_app, name="timeline")
 app.add_typer(tenant_app, name="tenant")
 console = Console()
+errors = Console(stderr=True)  # what a command says about its output, so stdout stays that output alone
+
+
+class TokenRole(StrEnum):
+    """Who `caseline token --role` mints for: the console's development users, by id."""
+
+    ADMIN = "admin"
+    AGENT = "agent"
+    VIEWER = "viewer"
 
 
 def _try_this(stack: LocalStack, token: str) -> str:
@@ -72,7 +85,8 @@ def dev(
             f"[bold]OpenAPI[/bold]    {stack.url}/openapi.json\n"
             f"[bold]Mailbox[/bold]    {stack.url}{MAILBOX_PATH}  (e-mail the services sent)\n"
             f"[bold]Tenant[/bold]     {tenant}  (emulator at {stack.aws_endpoint})\n"
-            "[bold]Staff token[/bold]  $TOKEN below: admin and staff, valid 12 h; `caseline token` makes more",
+            "[bold]Staff token[/bold]  $TOKEN below: admin and staff, valid 12 h; "
+            "`caseline token --role agent|viewer|admin` makes more",
             title="Caseline is running",
             border_style="green",
         )
@@ -91,18 +105,42 @@ def dev(
 
 @app.command()
 def token(
-    email: Annotated[str, typer.Option(help="E-mail claim of the token.")] = "dana.admin@demo.caseline.local",
-    group: Annotated[list[str] | None, typer.Option(help="A cognito:groups entry; repeat for more.")] = None,
+    role: Annotated[
+        TokenRole | None,
+        typer.Option(help="One of the console's users: admin (every right), agent (case worker), viewer (reads only)."),
+    ] = None,
+    group: Annotated[
+        list[str] | None, typer.Option(help="Instead of --role: a cognito:groups entry; repeat for more.")
+    ] = None,
+    email: Annotated[
+        str | None, typer.Option(help="E-mail claim; the subject is dev-<its local part>. The role's user's if absent.")
+    ] = None,
     port: Annotated[int, typer.Option(help="Port of the running `caseline dev` gateway (the issuer).")] = 8000,
 ) -> None:
-    """Mint a development token for a running `caseline dev` (same signing key, same claims as Cognito)."""
+    """Mint a development token for a running `caseline dev` (same signing key, same claims as Cognito).
+
+    The token alone goes to stdout (`export TOKEN=$(caseline token --role agent)`); who it is for, to stderr."""
+    if (role is None) == (group is None):
+        errors.print(
+            "[red]Say who the token is for:[/red] --role admin|agent|viewer, or --group (repeat it).", soft_wrap=True
+        )
+        raise typer.Exit(2)
     key_file = STATE_DIR / "dev-signing-key.pem"
     if not key_file.exists():
-        console.print("[red]No development signing key yet:[/red] run `caseline dev` once first.")
+        errors.print("[red]No development signing key yet:[/red] run `caseline dev` once first.", soft_wrap=True)
         raise typer.Exit(1)
+    user = next(user for user in DEV_USERS if user.id == role) if role else None
+    groups = [str(each) for each in user.groups] if user else group or []
+    email = email or (user.email if user else "dev.user@demo.caseline.local")
+    subject, issued_at = f"dev-{email.split('@')[0]}", time.time()
     idp = DevIdentityProvider(f"http://127.0.0.1:{port}/dev-idp", key_file)
-    groups = group or ["caseline-admins", "caseline-staff"]
-    typer.echo(idp.issue(subject=f"dev-{email.split('@')[0]}", email=email, groups=groups))
+    typer.echo(idp.issue(subject=subject, email=email, groups=groups, now=issued_at))
+    expires = datetime.fromtimestamp(int(issued_at) + TOKEN_LIFETIME_SECONDS, UTC).isoformat().replace("+00:00", "Z")
+    errors.print(
+        f"Token for {subject} ({email}), groups {', '.join(groups) or 'none'}, expires {expires}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command()
