@@ -13,6 +13,7 @@ from caseline_common.contracts import TemplateDefinition
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope, Visibility
 from caseline_common.errors import ForbiddenError, InvalidInputError, NotFoundError
 from caseline_common.fields import validate_field_values
+from caseline_common.freshness import CaseArrival
 
 from caseline.local.loader import LoadedService, load_service
 
@@ -665,6 +666,7 @@ def portal_service(portal: LoadedService, store: FakeStore, bus: FakeBus) -> Any
         requests_per_minute=120,
         clock=lambda: T0,
         new_id=lambda: "01JPNEWID00000000000000000",
+        arrival=CaseArrival(clock=lambda: T0),
     )
 
 

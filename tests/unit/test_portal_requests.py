@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from caseline_common.contracts import TemplateDefinition
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope, Visibility
+from caseline_common.freshness import CaseArrival
 
 from caseline.local.loader import LoadedService, load_service
 
@@ -275,6 +276,7 @@ def service(portal: LoadedService, store: FakeStore, bus: FakeBus, mailer: FakeM
         requests_per_minute=120,
         clock=clock,
         new_id=lambda: next(ids),
+        arrival=CaseArrival(clock=clock),
         mailer=mailer,
     )
 

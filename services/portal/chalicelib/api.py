@@ -36,7 +36,7 @@ def issue_portal_link(call: Call) -> Reply:
     "/cases/{case_id}/portal-links",
     summary="The case's portal links, with when each was last used (never their tokens)",
     response=LinkList,
-    errors=(404,),
+    errors=(404, 503),
 )
 def list_portal_links(call: Call) -> Reply:
     return Reply(LinkList(items=portal_service().list_links(call.tenant(), call.path["case_id"])))

@@ -5,6 +5,7 @@ from functools import cache
 from caseline_common.adapters.documents import S3DocumentStore
 from caseline_common.adapters.mail import SesMailer
 from caseline_common.envelope import new_id, utc_now
+from caseline_common.freshness import CaseArrival
 from caseline_common.runtime import ServiceRuntime
 from caseline_common.settings import ServiceSettings
 from pydantic import Field
@@ -46,5 +47,6 @@ def portal_service() -> PortalService:
         requests_per_minute=settings.portal_requests_per_minute,
         clock=utc_now,
         new_id=new_id,
+        arrival=CaseArrival(clock=utc_now),
         mailer=SesMailer(runtime.aws.ses(), settings.mail_from),
     )

@@ -14,8 +14,9 @@ from caseline_common.contracts import (
     TemplateDefinition,
 )
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope
-from caseline_common.errors import FieldIssue, ForbiddenError, InvalidInputError, NotFoundError
+from caseline_common.errors import FieldIssue, ForbiddenError, InvalidInputError, NotFoundError, UnavailableError
 from caseline_common.fields import validate_field_values
+from caseline_common.freshness import RETRY_AFTER_SECONDS, CaseArrival, CaseNotYetVisibleError
 from caseline_common.portal_commands import ConfirmUpload, PortalCommand, PostMessage, SubmitFields
 from caseline_common.tenant import StaffRole, TenantContext
 from pydantic import BaseModel, Field
@@ -54,6 +55,16 @@ PORTAL_ACTOR = Actor(kind=ActorKind.SYSTEM, id="portal", display_name="Portal")
 
 class LinkUnavailableError(Exception):
     """Unknown, expired or revoked: all answer the same page, so a token cannot be probed."""
+
+
+class ParticipantNotYetVisibleError(UnavailableError):
+    """The participant was added moments ago and its event has not reached the read model yet."""
+
+    title = "Not available yet"
+
+    def __init__(self, participant_id: str) -> None:
+        super().__init__(f"Participant {participant_id} was added moments ago and is not known here yet; retry soon.")
+        self.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
 
 
 class SessionEndedError(Exception):
@@ -159,13 +170,14 @@ class PortalService:
         requests_per_minute: int,
         clock: Callable[[], datetime],
         new_id: Callable[[], str],
+        arrival: CaseArrival,
         mailer: Mailer | None = None,
     ) -> None:
         """Without a mailer, requested documents are shown on the page but nobody is e-mailed a link."""
         self._store, self._documents, self._bus, self._mailer = store, documents, bus, mailer
         self._tenant_id, self._base_url = tenant_id, base_url.rstrip("/")
         self._link_days, self._session_hours, self._limit = link_days, session_hours, requests_per_minute
-        self._clock, self._new_id = clock, new_id
+        self._clock, self._new_id, self._arrival = clock, new_id, arrival
 
     # the read model
 
@@ -266,11 +278,8 @@ class PortalService:
     def _staff_case(self, context: TenantContext, case_id: str) -> tuple[PortalCase, TemplateDefinition]:
         if not context.principal.has_any(StaffRole.ADMIN, StaffRole.STAFF):
             raise ForbiddenError("Your role does not allow this.")
-        found = self._store.case(case_id)
-        template = self._store.template(found[0].template_key, found[0].template_version) if found else None
-        if found is None or template is None:
-            raise NotFoundError(f"No case {case_id}.")
-        case = found[0]
+        # a case opened moments ago is waited for: its first event may still be on its way to the read model
+        case, template = self._arrival.await_case(case_id, lambda: self._case_and_template(case_id))
         # the owner and every other staff participant: events name each one's participation
         staff = [p.as_participant() for p in case.participants.values() if p.kind == "internal" and not p.removed]
         access = roles_held(template, staff, context.principal)
@@ -279,14 +288,32 @@ class PortalService:
         access.require(Permission.PARTICIPANT_MANAGE, "give participants access to the portal")
         return case, template
 
+    def _case_and_template(self, case_id: str) -> tuple[PortalCase, TemplateDefinition] | None:
+        found = self._store.case(case_id)
+        template = self._store.template(found[0].template_key, found[0].template_version) if found else None
+        return (found[0], template) if found is not None and template is not None else None
+
     def _external(self, case: PortalCase, participant_id: str) -> PortalParticipant:
-        participant = case.participant(participant_id)
-        if participant is None or participant.kind != "external":
+        """One added moments ago may not have reached the read model yet: its id is a ULID too, so it is waited
+        for as a case is. An id the case never had is the caller's mistake."""
+        try:
+            participant = case.participants.get(participant_id) or self._arrival.await_case(
+                participant_id, lambda: self._participant(case.case_id, participant_id)
+            )
+        except NotFoundError:
+            participant = None
+        except CaseNotYetVisibleError:
+            raise ParticipantNotYetVisibleError(participant_id) from None
+        if participant is None or participant.removed or participant.kind != "external":
             raise InvalidInputError(
                 "No such external participant.",
                 [FieldIssue(pointer="/participant_id", detail="not an external participant of this case")],
             )
         return participant
+
+    def _participant(self, case_id: str, participant_id: str) -> PortalParticipant | None:
+        found = self._store.case(case_id)
+        return found[0].participants.get(participant_id) if found else None
 
     def _link_event(
         self, kind: str, link: PortalLink, actor: Actor, correlation_id: str, causation_id: str | None = None
