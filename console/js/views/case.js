@@ -1506,9 +1506,9 @@ class CasePage {
       this.runs = page.items || [];
       this.runsProblem = null;
     } catch (error) {
-      // 404: the automations service has not seen the case yet, so no rule has run on it.
+      // 404 or 503: the automations service has not seen the case yet, so no rule has run on it.
       this.runs = [];
-      this.runsProblem = error.status === 404 ? null : toProblem(error);
+      this.runsProblem = error.status === 404 || error.status === 503 ? null : toProblem(error);
     }
     this.renderRuns();
   }
