@@ -307,10 +307,11 @@ def preview_migration(call: Call) -> Reply:
 def migrate_cases(call: Call) -> Reply:
     body = call.body_as(MigrateRequest)
     service = cases_service()
+    target = service.migration_target(call.tenant(), call.path["key"], body.to_version)  # 403, 404 before any case
     results = []
     for case_id in dict.fromkeys(body.case_ids):
         try:
-            case = service.migrate_case(call.tenant(), call.path["key"], body.to_version, case_id)
+            case = service.migrate_case(call.tenant(), target, case_id)
             results.append(MigrationResult(case_id=case_id, migrated=True, version=case.template_version))
         except Exception as error:
             problem = problem_for(error)

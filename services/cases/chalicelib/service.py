@@ -5,8 +5,10 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import chain
 from typing import Generic, Protocol, TypeVar
 
+import puremagic
 from caseline_common.access import CaseAccess, case_access, redact, visible_case
 from caseline_common.adapters.documents import StoredUpload, document_key, quarantine_key
 from caseline_common.automation_commands import DueTimer
@@ -29,6 +31,7 @@ from caseline_common.errors import (
 )
 from caseline_common.pagination import Page
 from caseline_common.tenant import READERS, StaffRole, TenantContext
+from caseline_common.text import FileName
 from pydantic import BaseModel, Field
 from ulid import ULID
 
@@ -44,6 +47,7 @@ from .domain.cases import (
     unmet_entry_criteria,
     unmet_exit_criteria,
 )
+from .domain.file_types import Detected, check_content, looks_like_markup
 from .domain.migration import MigrationPreview, migrate, preview_migration
 from .domain.templates import TemplateChange, diff_templates, following_stages, template_issues
 
@@ -51,6 +55,29 @@ IDEMPOTENCY_WINDOW = timedelta(hours=24)
 UPLOAD_WINDOW = timedelta(minutes=15)
 DOWNLOAD_WINDOW = timedelta(minutes=5)
 SEARCH_QUERIES_PER_PAGE = 10  # bounds what one searched page reads; the cursor reads on from there
+
+
+# Every content type some file signature in puremagic's table proves; a declared type outside it cannot be checked.
+IDENTIFIABLE = frozenset(
+    row.mime_type
+    for row in chain(puremagic.magic_header_array, puremagic.magic_footer_array, *puremagic.multi_part_dict.values())
+    if row.mime_type
+)
+
+
+def detected_content(stored: StoredUpload) -> Detected:
+    """What an upload's bytes look like: the types of every signature puremagic finds in their head and tail."""
+    # puremagic reads a string's first and last bytes; head + tail hands it exactly those of the whole file.
+    sample = stored.head if stored.size <= len(stored.head) else stored.head + stored.tail
+    try:
+        matches = puremagic.magic_string(sample) if sample else []
+    except puremagic.PureError:  # no signature it knows
+        matches = []
+    return Detected(
+        signatures=frozenset(match.mime_type for match in matches if match.mime_type),
+        text=stored.text,
+        markup=looks_like_markup(stored.head),
+    )
 
 
 class TemplateSummary(BaseModel):
@@ -135,7 +162,7 @@ class DownloadLink(BaseModel):
 
 class UploadRequest(BaseModel):
     type: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$", description="The document type's key.")
-    filename: str = Field(min_length=1, max_length=255, pattern=r"^[^/\\\x00-\x1f]+$")
+    filename: FileName
     content_type: str = Field(pattern=r"^[a-z]+/[a-z0-9.+-]+$", max_length=127)
     size: int = Field(ge=1, le=5 * 1024**3, description="Bytes; the upload may not be larger.")
 
@@ -189,7 +216,7 @@ class DocumentStore(Protocol):
 
     def inspect(self, key: str) -> StoredUpload | None: ...
 
-    def promote(self, source: str, destination: str) -> None: ...
+    def promote(self, source: str, destination: str, *, version_id: str | None) -> None: ...
 
     def discard(self, key: str) -> None: ...
 
@@ -406,9 +433,14 @@ class CasesService:
             next_cursor=page.next_cursor,
         )
 
-    def migrate_case(self, context: TenantContext, key: str, to_version: int, case_id: str) -> CaseSnapshot:
+    def migration_target(self, context: TenantContext, key: str, to_version: int) -> PublishedTemplate:
+        """The version cases are to move to. Only admins migrate: a request is refused as a whole, before any case
+        is read."""
         self._require(context, StaffRole.ADMIN)
-        target = self.get_template_version(context, key, to_version)
+        return self.get_template_version(context, key, to_version)
+
+    def migrate_case(self, context: TenantContext, target: PublishedTemplate, case_id: str) -> CaseSnapshot:
+        self._require(context, StaffRole.ADMIN)
         return self.command(context, case_id, lambda work: migrate(work, target))
 
     # Cases
@@ -635,6 +667,7 @@ class CasesService:
         work = CaseWork(template, case, access, context, self._clock(), self._new_id)
         try:  # what arrived is checked again: the form's conditions are the client's promise, not proof
             work.document_type(type_key, content_type=stored.content_type, size=stored.size)
+            check_content(stored.content_type, detected_content(stored), IDENTIFIABLE)
         except InvalidInputError:
             self._documents.discard(source)
             raise
@@ -650,7 +683,7 @@ class CasesService:
             uploaded_at=work.now,
         )
         # Copied first and removed from quarantine last, so a confirm that fails half-way can simply be retried.
-        self._documents.promote(source, upload.object_key)
+        self._documents.promote(source, upload.object_key, version_id=stored.version_id)
         confirmed = self.command(context, case_id, lambda work: work.add_document_version(type_key, upload))
         self._documents.discard(source)
         return confirmed
