@@ -28,6 +28,7 @@ from caseline.local.stack import LocalStack, StackOptions
 from caseline.paths import COMMON_DIR, SERVICES_DIR
 
 from .automations import automations
+from .conditions import conditions
 from .console import console_pages
 
 ROUNDS = 200
@@ -374,6 +375,7 @@ def _wait_for_seeded_timelines(stack: LocalStack) -> None:
 
 def main() -> None:
     import_times()
+    conditions()
     with tempfile.TemporaryDirectory() as state, LocalStack(StackOptions(port=0, state_dir=Path(state))) as stack:
         console.print(f"Local stack at {stack.url}; emulator at {stack.aws_endpoint}")
         _wait_for_seeded_timelines(stack)

@@ -30,10 +30,10 @@ def list_runs(call: Call) -> Reply:
 @http.operation(
     "POST",
     "/templates/{key}/rules/test",
-    summary="Dry run: which rules an event would fire on a case, and what they would do; changes nothing",
+    summary="Dry run for template editors: which rules an event would fire on a case, what they would do",
     request=DryRunRequest,
     response=DryRunResult,
-    errors=(404, 413, 415, 422),
+    errors=(403, 404, 413, 415, 422),
 )
 def test_rules(call: Call) -> Reply:
     return Reply(automations_service().dry_run(call.tenant(), call.path["key"], call.body_as(DryRunRequest)))

@@ -387,7 +387,7 @@ class AutomationsService:
 
     def dry_run(self, context: TenantContext, key: str, request: DryRunRequest) -> DryRunResult:
         """What the rules would do with this case and event, with no side effect at all."""
-        _require_staff(context)
+        _require_template_editor(context)
         version: int | None = None
         if request.definition is not None:
             definition = request.definition
@@ -421,6 +421,7 @@ class AutomationsService:
         return DryRunResult(template_key=definition.key, template_version=version, decisions=decisions)
 
 
-def _require_staff(context: TenantContext) -> None:
-    if not context.principal.has_any(StaffRole.ADMIN, StaffRole.STAFF):
-        raise ForbiddenError("Only staff may see automations.")
+def _require_template_editor(context: TenantContext) -> None:
+    # The cases service's rule for template routes: a dry run runs a template's (or a draft's) conditions.
+    if not context.principal.has_any(StaffRole.ADMIN):
+        raise ForbiddenError("Only those who may edit templates may dry-run their rules.")

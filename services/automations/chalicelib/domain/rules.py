@@ -98,7 +98,7 @@ class Verdict(StrEnum):
     FIRED = "fired"  # the condition held: the actions run
     SKIPPED = "skipped"  # the condition did not hold
     STOPPED = "stopped"  # it would fire, but the rule chain reached its depth limit
-    FAILED = "failed"  # the condition could not be evaluated
+    FAILED = "failed"  # the condition could not be evaluated, or went over its budget (`error` says which)
 
 
 class PlannedAction(BaseModel):

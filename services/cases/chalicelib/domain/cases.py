@@ -299,11 +299,11 @@ def _unmet_conditions(stage: StageDefinition, criteria: list[Any], case: CaseSna
     unmet = []
     for criterion in criteria:
         try:
-            met = evaluate(criterion.condition, facts)
-        except ConditionError:
-            met = False
+            met, description = evaluate(criterion.condition, facts), criterion.description
+        except ConditionError as error:  # e.g. over its budget: unmet, saying why, never a 500
+            met, description = False, f"{criterion.description} (cannot be checked: {error})"
         if not met:
-            unmet.append(Unmet(stage=stage.key, description=criterion.description))
+            unmet.append(Unmet(stage=stage.key, description=description))
     return unmet
 
 

@@ -12,7 +12,14 @@ from enum import StrEnum
 from typing import Any
 
 from caseline_common.calendar import CalendarError, deadline, zone_of
-from caseline_common.conditions import FACT_ROOTS, evaluate, references, unknown_operators
+from caseline_common.conditions import (
+    FACT_ROOTS,
+    ConditionBudgetExceeded,
+    check_budget,
+    evaluate,
+    references,
+    unknown_operators,
+)
 from caseline_common.contracts import (
     EXTERNAL_PERMISSIONS,
     AutomationRule,
@@ -133,6 +140,11 @@ class _Checker:
                 self.add(pointer + unknown.pointer, "an operation names exactly one operator")
         for reference in references(condition):
             self._reference(pointer + reference.pointer, reference.name, in_rule=in_rule)
+        try:  # it runs on every case event: what could exceed its budget on some case is refused now
+            check_budget(condition)
+        except ConditionBudgetExceeded as error:
+            self.add(pointer, str(error))
+            return
         if not references(condition) and not unknown_operators(condition):
             try:
                 constant = evaluate(condition, {})
