@@ -19,6 +19,7 @@ from caseline_common.fields import validate_field_values
 from caseline_common.freshness import RETRY_AFTER_SECONDS, CaseArrival, CaseNotYetVisibleError
 from caseline_common.portal_commands import ConfirmUpload, PortalCommand, PostMessage, SubmitFields
 from caseline_common.tenant import StaffRole, TenantContext
+from caseline_common.text import FileName
 from pydantic import BaseModel, Field
 
 from .domain.links import (
@@ -86,7 +87,7 @@ class IssueLinkRequest(BaseModel):
 
 class UploadRequest(BaseModel):
     type: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")
-    filename: str = Field(min_length=1, max_length=255, pattern=r"^[^/\\\x00-\x1f]+$")
+    filename: FileName
     content_type: str = Field(pattern=r"^[a-z]+/[a-z0-9.+-]+$", max_length=127)
     size: int = Field(ge=1, le=5 * 1024**3)
 
