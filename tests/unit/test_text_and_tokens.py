@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from jwt.algorithms import RSAAlgorithm
 from pydantic import TypeAdapter, ValidationError
 
-from caseline.local.loader import LoadedService
+from caseline.local.loader import LoadedService, load_service
 
 ONE_LINE = TypeAdapter(SingleLineText)
 LINES = TypeAdapter(MultiLineText)
@@ -297,3 +297,12 @@ def test_any_claim_of_any_shape_verifies_or_is_refused_never_crashes(
     except AuthenticationError:
         return
     assert isinstance(principal, Principal)
+
+
+def test_webhook_subscriptions_take_a_one_line_url_and_a_plain_description() -> None:
+    webhooks = load_service("automations").module("chalicelib.domain.webhooks")
+    good = {"url": "https://hooks.example.org/caseline", "description": "Claims desk\n\tand finance"}
+    assert webhooks.CreateWebhookRequest.model_validate(good).description == "Claims desk\n\tand finance"
+    for bad in ({"url": "https://hooks.example.org/\u202egpj.exe"}, {**good, "description": "desk\x1b[2J"}):
+        with pytest.raises(ValidationError):
+            webhooks.CreateWebhookRequest.model_validate(bad)

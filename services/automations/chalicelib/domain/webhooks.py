@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from caseline_common.envelope import EventEnvelope
 from caseline_common.errors import FieldIssue, InvalidInputError
+from caseline_common.text import MULTI_LINE, SINGLE_LINE
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from standardwebhooks import Webhook as StandardWebhook
 
@@ -125,11 +126,13 @@ def check_url(url: str, *, allow_insecure: bool) -> None:
 class CreateWebhookRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(min_length=8, max_length=MAX_URL_LENGTH, description="https:// endpoint that receives events.")
+    url: Annotated[str, Field(min_length=8, max_length=MAX_URL_LENGTH), SINGLE_LINE] = Field(
+        description="https:// endpoint that receives events."
+    )
     event_types: list[EventTypeFilter] = Field(
         default_factory=list, max_length=50, description="Which events to send; empty sends every event."
     )
-    description: str | None = Field(default=None, max_length=500)
+    description: Annotated[str, Field(max_length=500), MULTI_LINE] | None = None
 
 
 class RetiringSecret(BaseModel):
