@@ -92,8 +92,10 @@ def real_path_values(stack: LocalStack, admin_headers: dict[str, str]) -> dict[s
 
 def _sometimes_real(real: dict[str, list[str]]) -> Callable[[Any, Any], Any]:
     def before_generate_path_parameters(_context: Any, strategy: Any) -> Any:
-        def mix(generated: dict[str, Any] | None) -> Any:
-            if not generated:
+        def mix(generated: Any) -> Any:
+            # Invalid path values (such as a version that is not a positive integer) come wrapped with what was
+            # mutated, and stay as they are: a real id in their place would make the request valid again.
+            if not isinstance(generated, dict) or not generated:
                 return st.just(generated)
             return st.fixed_dictionaries(
                 {
@@ -114,6 +116,9 @@ def cases_schema(stack: LocalStack, admin_headers: dict[str, str], real_path_val
     # Invalid input may also be refused for its size before it is parsed: a generated body over the limit gets 413.
     rejection = schema.config.checks.negative_data_rejection
     rejection.expected_statuses = [*rejection.expected_statuses, "413"]
+    # A PATCH without its required If-Match is refused with 428 Precondition Required (RFC 6585).
+    missing_header = schema.config.checks.missing_required_header
+    missing_header.expected_statuses = [*missing_header.expected_statuses, "428"]
     schema.hook("before_generate_path_parameters")(_sometimes_real(real_path_values))
 
     @schema.auth()
