@@ -15,8 +15,8 @@ from caseline.local.loader import load_service
 
 IF_MATCH = Header("If-Match", "The version you read.", {"type": "string", "pattern": r'^"\d+"$'}, required=True)
 ETAG = Header("ETag", "The version.", required=True)
-# POSTs that create or change nothing, so a key has nothing to make safe.
-CHANGE_NOTHING = {"/cases/{case_id}/documents/uploads", "/templates/{key}/rules/test"}
+# The one POST that changes nothing (a dry run), so a key has nothing to make safe.
+CHANGE_NOTHING = {"/templates/{key}/rules/test"}
 
 
 class Thing(BaseModel):

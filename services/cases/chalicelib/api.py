@@ -595,6 +595,7 @@ def list_comments(call: Call) -> Reply:
     request=UploadRequest,
     response=UploadTarget,
     status=201,
+    idempotent_create=True,
     errors=(404, 409, 413, 415, 422),
 )
 def start_upload(call: Call) -> Reply:
