@@ -58,7 +58,7 @@ def template(key: str) -> dict[str, Any]:
                 "key": "client",
                 "name": "Client",
                 "kind": "external",
-                "permissions": ["case.view", "document.view"],
+                "permissions": ["case.view", "document.view", "comment.external"],
                 "fields": {},
             },
         ],
@@ -208,6 +208,26 @@ def test_a_portal_download_is_a_named_attachment(stack: LocalStack, with_receipt
 
     wait_until(redirected, what="the portal to know the receipt")
     assert_named_attachment(found["answer"].header("Location"))
+
+
+def test_a_portal_message_with_a_bidi_override_is_refused_and_not_sent(
+    stack: LocalStack, with_receipt: dict[str, Any]
+) -> None:
+    client = next(p["id"] for p in with_receipt["participants"] if p["kind"] == "external")
+    visitor = Browser(stack)
+    page = visitor.enter(issue(stack, Claim(with_receipt["id"], with_receipt["title"], client)))
+    refused = visitor.post("/portal/messages", {"csrf": page.csrf, "body": "Please pay IBAN \u202e0987 6543"})
+    assert refused.status == 422
+    assert "U+202E" in refused.text
+    sent = visitor.post("/portal/messages", {"csrf": page.csrf, "body": "Thank you,\r\nCleo"})
+    assert sent.status == 303
+
+    def arrived() -> list[str]:
+        comments = ok(call(stack, "GET", f"/cases/{with_receipt['id']}/comments", as_="alex"))["items"]
+        return [comment["body"] for comment in comments]
+
+    wait_until(arrived, what="the portal message on the case")
+    assert arrived() == ["Thank you,\nCleo"]
 
 
 # Migration

@@ -5,9 +5,11 @@ actor the external participant); the cases service applies it with that particip
 """
 
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from .text import MULTI_LINE
 
 
 class PortalCommand(StrEnum):
@@ -21,7 +23,7 @@ class _Command(BaseModel):
 
 
 class PostMessage(_Command):
-    body: str = Field(min_length=1, max_length=10_000)
+    body: Annotated[str, Field(min_length=1, max_length=10_000), MULTI_LINE]
 
 
 class SubmitFields(_Command):

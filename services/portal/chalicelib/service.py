@@ -20,7 +20,7 @@ from caseline_common.freshness import RETRY_AFTER_SECONDS, CaseArrival, CaseNotY
 from caseline_common.portal_commands import ConfirmUpload, PortalCommand, PostMessage, SubmitFields
 from caseline_common.tenant import StaffRole, TenantContext
 from caseline_common.text import FileName
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from .domain.links import (
     IssuedLink,
@@ -518,7 +518,12 @@ class PortalService:
                 "The message is empty or too long.",
                 [FieldIssue(pointer="/body", detail="write between 1 and 10,000 characters")],
             )
-        self._command(session, PortalCommand.POST_MESSAGE, PostMessage(body=text))
+        try:
+            message = PostMessage(body=text)
+        except ValidationError as error:  # a control character or a bidi override: said, not sent
+            detail = error.errors(include_url=False)[0]["msg"]
+            raise InvalidInputError(f"The message {detail}.", [FieldIssue(pointer="/body", detail=detail)]) from None
+        self._command(session, PortalCommand.POST_MESSAGE, message)
 
     def submit_fields(self, session: Session, form: dict[str, list[str]]) -> dict[str, Any]:
         """Checks the form as the API would check it, then sends the values; returns what was sent."""
