@@ -81,14 +81,14 @@ def test_opening_a_case_with_an_idempotency_key_costs_no_extra_call(
     }
     status, _headers, raw = stack.api.handle("POST", "/cases", headers, json.dumps(CASE).encode())
     assert status == 201, raw
-    assert cases_calls.operations == ["GetItem", "TransactWriteItems"]
+    assert cases_calls.operations == ["BatchGetItem", "TransactWriteItems"], "the template and the claim: one read"
 
     cases_calls.operations.clear()
     status, replay_headers, _raw = stack.api.handle("POST", "/cases", headers, json.dumps(CASE).encode())
     assert status == 201
     assert replay_headers.get("Idempotent-Replayed") == "true"
-    # template, failed write, the earlier claim, the earlier case
-    assert cases_calls.operations == ["GetItem", "TransactWriteItems", "GetItem", "GetItem"]
+    # the claim holds the first answer
+    assert cases_calls.operations == ["BatchGetItem"]
 
 
 def test_getting_a_case_is_one_get_item(stack: LocalStack, cases_calls: CallRecorder) -> None:

@@ -10,14 +10,18 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from caseline_common.adapters.claims import claim_key
 from caseline_common.contracts import CaseSnapshot, CaseStatus, PublishedTemplate, TemplateDefinition
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope, new_id
+from caseline_common.idempotency import Claim, KeyClaimedError
 from caseline_common.pagination import InvalidCursorError
 from caseline_common.resources import CASES_TABLE, TenantResourceNames
 
 from caseline.local.loader import load_service
 from caseline.local.provision import _create_table
 from caseline.local.stack import LocalStack
+
+from .support import recording
 
 ACTOR = Actor(kind=ActorKind.USER, id="dev-adapter", display_name="adapter@example.org")
 NOW = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
@@ -92,10 +96,8 @@ def make_template(key: str = "claims", name: str = "Claims") -> tuple[PublishedT
     return template, event
 
 
-def claim(repo: Repo, scope: str, resource_id: str, *, expires_in: timedelta = timedelta(hours=24)) -> Any:
-    return repo.service.IdempotencyClaim(
-        scope=scope, request_hash="hash-" + scope, resource_id=resource_id, expires_at=datetime.now(UTC) + expires_in
-    )
+def claim(scope: str, answer: str, *, expires_in: timedelta = timedelta(hours=24)) -> Claim:
+    return Claim(scope=scope, request_hash="hash-" + scope, expires_at=datetime.now(UTC) + expires_in, answer=answer)
 
 
 def outbox_item(repo: Repo, event: EventEnvelope) -> dict[str, Any] | None:
@@ -161,46 +163,58 @@ def test_publishing_an_existing_template_raises_and_writes_nothing(repo: Repo) -
 
 def test_an_idempotency_claim_is_written_with_the_case(repo: Repo) -> None:
     case = make_case()
-    repo.repository.create_case(case, opened(case), claim(repo, "open_case#dev-adapter#k1", case.id))
+    repo.repository.create_case(case, opened(case), claim("open_case#dev-adapter#k1", case.model_dump_json()))
     earlier = repo.repository.idempotency_claim("open_case#dev-adapter#k1")
     assert earlier is not None
-    assert earlier.resource_id == case.id
+    assert earlier.answer == case.model_dump_json()
     assert earlier.request_hash == "hash-open_case#dev-adapter#k1"
+
+
+def test_a_case_and_the_claim_on_a_key_are_one_read_and_the_key_is_not_stored(repo: Repo) -> None:
+    case = make_case()
+    repo.repository.create_case(case, opened(case), claim("open_case#dev-adapter#secret-key", case.id))
+    with recording(repo.client) as calls:
+        found, earlier = repo.repository.case_and_claim(case.id, "open_case#dev-adapter#secret-key")
+        missing, none = repo.repository.case_and_claim(new_id(), "open_case#dev-adapter#other-key")
+    assert (found, earlier.answer if earlier else None) == (case, case.id)
+    assert (missing, none) == (None, None)
+    assert calls.operations == ["BatchGetItem", "BatchGetItem"]
+    stored = repo.client.get_item(TableName=repo.table, Key=claim_key("open_case#dev-adapter#secret-key"))["Item"]
+    assert "secret-key" not in stored["pk"]["S"], "only a hash of the scope is kept"
 
 
 def test_a_used_idempotency_claim_raises_and_writes_nothing(repo: Repo) -> None:
     first = make_case()
-    repo.repository.create_case(first, opened(first), claim(repo, "open_case#dev-adapter#k2", first.id))
+    repo.repository.create_case(first, opened(first), claim("open_case#dev-adapter#k2", first.id))
     second = make_case()
     second_event = opened(second)
 
-    with pytest.raises(repo.service.IdempotencyKeyUsedError):
-        repo.repository.create_case(second, second_event, claim(repo, "open_case#dev-adapter#k2", second.id))
+    with pytest.raises(KeyClaimedError) as taken:
+        repo.repository.create_case(second, second_event, claim("open_case#dev-adapter#k2", second.id))
 
+    assert taken.value.earlier.answer == first.id, "the earlier claim comes back with the failed condition"
     assert repo.repository.get_case(second.id) is None
     assert outbox_item(repo, second_event) is None
-    assert repo.repository.idempotency_claim("open_case#dev-adapter#k2").resource_id == first.id
+    assert repo.repository.idempotency_claim("open_case#dev-adapter#k2").answer == first.id
 
 
 def test_a_used_claim_wins_over_an_existing_template(repo: Repo) -> None:
     template, event = make_template()
-    repo.repository.publish_template(template, event, claim(repo, "publish_template#dev-adapter#k", "claims"))
+    repo.repository.publish_template(template, event, claim("publish_template#dev-adapter#k", "claims"))
     again, again_event = make_template()
-    with pytest.raises(repo.service.IdempotencyKeyUsedError):
-        repo.repository.publish_template(again, again_event, claim(repo, "publish_template#dev-adapter#k", "claims"))
+    with pytest.raises(KeyClaimedError):
+        repo.repository.publish_template(again, again_event, claim("publish_template#dev-adapter#k", "claims"))
 
 
 def test_an_expired_claim_still_on_disk_does_not_block_its_key(repo: Repo) -> None:
     old = make_case()
-    repo.repository.create_case(
-        old, opened(old), claim(repo, "open_case#dev-adapter#k3", old.id, expires_in=-timedelta(1))
-    )
+    repo.repository.create_case(old, opened(old), claim("open_case#dev-adapter#k3", old.id, expires_in=-timedelta(1)))
     assert repo.repository.idempotency_claim("open_case#dev-adapter#k3") is None, "expired claims are not replayed"
 
     new = make_case()
-    repo.repository.create_case(new, opened(new), claim(repo, "open_case#dev-adapter#k3", new.id))
+    repo.repository.create_case(new, opened(new), claim("open_case#dev-adapter#k3", new.id))
     assert repo.repository.get_case(new.id) == new
-    assert repo.repository.idempotency_claim("open_case#dev-adapter#k3").resource_id == new.id
+    assert repo.repository.idempotency_claim("open_case#dev-adapter#k3").answer == new.id
 
 
 # reads

@@ -22,6 +22,7 @@ from caseline_common.errors import (
     NotFoundError,
     PreconditionFailedError,
 )
+from caseline_common.idempotency import KeyClaimedError
 from caseline_common.pagination import Page
 from caseline_common.tenant import TenantContext
 
@@ -210,9 +211,9 @@ class InMemoryCasesRepository:
     def _check_claim(self, claim: Any) -> None:
         if claim is None:
             return
-        earlier = self.claims.get(claim.scope)
-        if earlier is not None and earlier.expires_at >= self.clock():
-            raise self.service.IdempotencyKeyUsedError(claim.scope)
+        earlier = self.idempotency_claim(claim.scope)
+        if earlier is not None:
+            raise KeyClaimedError(claim, earlier)
 
     def _store_claim(self, claim: Any) -> None:
         if claim is not None:
@@ -231,6 +232,9 @@ class InMemoryCasesRepository:
 
     def latest_template(self, key: str) -> PublishedTemplate | None:
         return self.templates.get(key)
+
+    def latest_template_and_claim(self, key: str, scope: str) -> tuple[PublishedTemplate | None, Any]:
+        return self.latest_template(key), self.idempotency_claim(scope)
 
     def template_version(self, key: str, version: int) -> PublishedTemplate | None:
         return self.versions.get((key, version))
@@ -274,6 +278,9 @@ class InMemoryCasesRepository:
     def get_case(self, case_id: str) -> CaseSnapshot | None:
         return self.cases.get(case_id)
 
+    def case_and_claim(self, case_id: str, scope: str) -> tuple[CaseSnapshot | None, Any]:
+        return self.get_case(case_id), self.idempotency_claim(scope)
+
     def list_cases(self, case_filter: Any, *, limit: int, cursor: str | None) -> Page[CaseSnapshot]:
         """Pages in insertion order; the cursor is where the next page starts."""
         self.list_limits.append(limit)
@@ -285,6 +292,10 @@ class InMemoryCasesRepository:
     def idempotency_claim(self, scope: str) -> Any:
         claim = self.claims.get(scope)
         return claim if claim is not None and claim.expires_at >= self.clock() else None
+
+    def save_claim(self, claim: Any) -> None:
+        self._check_claim(claim)
+        self._store_claim(claim)
 
 
 class NoDocuments:
@@ -391,7 +402,7 @@ def test_the_claim_is_scoped_to_operation_caller_and_key(
 
     [claim] = world.repository.claims.values()
     assert claim.scope == "open_case#user-1#key-1"
-    assert claim.resource_id == "case-1"
+    assert CaseSnapshot.model_validate_json(claim.answer).id == "case-1", "the claim keeps the answer"
     assert claim.expires_at == NOW + timedelta(hours=24)
 
 
@@ -436,18 +447,18 @@ def test_a_key_is_free_again_after_the_window(world: World, domain: ModuleType, 
     assert len(world.repository.cases) == 2
 
 
-def test_a_claim_expiring_between_write_and_read_asks_for_a_retry(
+def test_a_key_claimed_between_the_read_and_the_write_replays_the_first_answer(
     world: World, domain: ModuleType, staff: TenantContext
 ) -> None:
-    world.service.open_case(staff, request(domain), "key-1")
+    first = world.service.open_case(staff, request(domain), "key-1")
     repository = world.repository
-    repository.idempotency_claim = lambda scope: None  # type: ignore[method-assign]
+    repository.latest_template_and_claim = lambda key, scope: (repository.latest_template(key), None)  # type: ignore[method-assign]
 
-    with pytest.raises(InvalidInputError) as raised:
-        world.service.open_case(staff, request(domain), "key-1")
+    again = world.service.open_case(staff, request(domain), "key-1")
 
-    [issue] = raised.value.issues
-    assert (issue.location, issue.pointer, issue.detail) == ("header", "/Idempotency-Key", "expired")
+    assert again.replayed is True
+    assert again.resource == first.resource
+    assert list(repository.cases) == ["case-1"]
 
 
 def test_a_case_of_another_tenant_is_not_found(
@@ -631,6 +642,26 @@ def test_a_view_only_field_cannot_be_changed(
         world.service.command(staff, guarded_case.id, lambda work: work.update(update), expected_version=1)
 
 
+def test_a_retried_command_answers_as_the_first_time_whatever_happened_since(
+    world: World, domain: ModuleType, staff: TenantContext, guarded_case: CaseSnapshot
+) -> None:
+    def retried(note: str, key: str | None) -> Any:
+        body = domain.UpdateCaseRequest(fields={"note": note})
+        return world.service.command(
+            staff, guarded_case.id, lambda work: work.update(body), operation="note", idempotency_key=key, body=body
+        )
+
+    first = retried("first", "key-1")
+    retried("second", None)
+    again = retried("first", "key-1")
+
+    assert (first.replayed, again.replayed) == (False, True)
+    assert again.resource == first.resource
+    assert world.repository.cases[guarded_case.id].fields["note"] == "second", "the retry changed nothing"
+    with pytest.raises(InvalidInputError):
+        retried("third", "key-1")
+
+
 def test_a_command_that_changes_nothing_writes_nothing(
     world: World, domain: ModuleType, staff: TenantContext, guarded_case: CaseSnapshot
 ) -> None:
@@ -638,7 +669,7 @@ def test_a_command_that_changes_nothing_writes_nothing(
     unchanged = world.service.command(
         staff, guarded_case.id, lambda work: work.update(domain.UpdateCaseRequest(fields={"amount": AMOUNT}))
     )
-    assert unchanged.version == 1
+    assert unchanged.resource.version == 1
     assert len(world.repository.outbox) == outbox
 
 

@@ -5,18 +5,18 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from caseline_common.contracts import CaseSnapshot, CaseStatus, PublishedTemplate, TemplateDefinition
-from caseline_common.http import LOCATION, Call, Header, ProblemError, Reply, problem_for
+from caseline_common.http import LOCATION, Call, Header, ProblemError, Reply
+from caseline_common.idempotency import Answer
 from caseline_common.pagination import Page, PageQuery
 from chalice.app import Blueprint
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from .domain import cases as commands
 from .domain.cases import CaseSearch, Comment, CommentRequest, OpenCaseRequest
-from .domain.migration import MigrationPreview
+from .domain.migration import MigrateRequest, MigrationPreview, MigrationResults
 from .runtime import cases_service, runtime
 from .service import (
     CaseFilter,
-    Created,
     CriteriaReport,
     DownloadLink,
     TemplateDiff,
@@ -108,33 +108,12 @@ class PublishRequest(BaseModel):
     definition: TemplateDefinition | None = Field(default=None, description="What to publish; the draft if absent.")
 
 
-class MigrateRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    to_version: int = Field(ge=1, le=1_000_000)
-    case_ids: list[str] = Field(min_length=1, max_length=25)
+def _created(created: Answer[Any], location: str) -> Reply:
+    return Reply(created.resource, status=201, headers={"Location": location}, replayed=created.replayed)
 
 
-class MigrationResult(BaseModel):
-    case_id: str
-    migrated: bool
-    version: int | None = None
-    problem: str | None = None
-
-
-class MigrationResults(BaseModel):
-    results: list[MigrationResult]
-
-
-def _created(created: Created[Any], location: str) -> Reply:
-    headers = {"Location": location}
-    if created.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return Reply(created.resource, status=201, headers=headers)
-
-
-def _case_reply(case: CaseSnapshot, status: int = 200) -> Reply:
-    return Reply(case, status=status, headers={"ETag": f'"{case.version}"'})
+def _case_reply(case: CaseSnapshot, replayed: bool = False) -> Reply:
+    return Reply(case, headers={"ETag": f'"{case.version}"'}, replayed=replayed)
 
 
 def _if_match(call: Call) -> int | None:
@@ -305,21 +284,10 @@ def preview_migration(call: Call) -> Reply:
     errors=(404, 413, 415, 422),
 )
 def migrate_cases(call: Call) -> Reply:
-    body = call.body_as(MigrateRequest)
-    service = cases_service()
-    target = service.migration_target(call.tenant(), call.path["key"], body.to_version)  # 403, 404 before any case
-    results = []
-    for case_id in dict.fromkeys(body.case_ids):
-        try:
-            case = service.migrate_case(call.tenant(), target, case_id)
-            results.append(MigrationResult(case_id=case_id, migrated=True, version=case.template_version))
-        except Exception as error:
-            problem = problem_for(error)
-            if problem.status >= 500:
-                raise
-            issues = "; ".join(issue.detail for issue in problem.issues or [])
-            results.append(MigrationResult(case_id=case_id, migrated=False, problem=issues or problem.detail))
-    return Reply(MigrationResults(results=results))
+    answer = cases_service().migrate_cases(
+        call.tenant(), call.path["key"], call.body_as(MigrateRequest), call.idempotency_key
+    )
+    return Reply(answer.resource, replayed=answer.replayed)
 
 
 # Cases
@@ -339,7 +307,8 @@ def migrate_cases(call: Call) -> Reply:
 def open_case(call: Call) -> Reply:
     created = cases_service().open_case(call.tenant(), call.body_as(OpenCaseRequest), call.idempotency_key)
     reply = _created(created, f"/cases/{created.resource.id}")
-    return Reply(reply.body, status=201, headers={**reply.headers, "ETag": f'"{created.resource.version}"'})
+    headers = {**reply.headers, "ETag": f'"{created.resource.version}"'}
+    return Reply(reply.body, status=201, headers=headers, replayed=created.replayed)
 
 
 @http.operation(
@@ -404,14 +373,14 @@ def update_case(call: Call) -> Reply:
         raise ProblemError(
             428, "precondition-required", "Precondition required", "Send If-Match or the version you read."
         )
-    case = cases_service().command(
+    answer = cases_service().command(
         call.tenant(),
         call.path["case_id"],
         lambda work: work.update(body),
         expected_version=body.version,
         if_match=if_match,
     )
-    return _case_reply(case)
+    return _case_reply(answer.resource)
 
 
 def _case_command(
@@ -428,7 +397,7 @@ def _case_command(
 
     def view(call: Call) -> Reply:
         body = call.body_as(request) if request is not None else None
-        case = cases_service().command(
+        answer = cases_service().command(
             call.tenant(),
             call.path["case_id"],
             lambda work: run(work, call, body),
@@ -438,7 +407,7 @@ def _case_command(
             idempotency_key=call.idempotency_key,
             body=body,
         )
-        return _case_reply(case)
+        return _case_reply(answer.resource, answer.replayed)
 
     view.__name__ = name
     http.operation(
@@ -599,8 +568,10 @@ def list_comments(call: Call) -> Reply:
     errors=(404, 409, 413, 415, 422),
 )
 def start_upload(call: Call) -> Reply:
-    target = cases_service().start_upload(call.tenant(), call.path["case_id"], call.body_as(UploadRequest))
-    return Reply(target, status=201)
+    target = cases_service().start_upload(
+        call.tenant(), call.path["case_id"], call.body_as(UploadRequest), call.idempotency_key
+    )
+    return Reply(target.resource, status=201, replayed=target.replayed)
 
 
 @http.operation(
@@ -613,7 +584,10 @@ def start_upload(call: Call) -> Reply:
     response_headers=(_ETAG_HEADER,),
 )
 def confirm_upload(call: Call) -> Reply:
-    return _case_reply(cases_service().confirm_upload(call.tenant(), call.path["case_id"], call.path["upload_id"]))
+    answer = cases_service().confirm_upload(
+        call.tenant(), call.path["case_id"], call.path["upload_id"], call.idempotency_key
+    )
+    return _case_reply(answer.resource, answer.replayed)
 
 
 @http.operation(

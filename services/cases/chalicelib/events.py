@@ -93,9 +93,8 @@ def _apply_command(command: EventEnvelope) -> None:
     except DomainError as refusal:
         runtime.observability.metrics.add_metric(name="CommandsRefused", unit=MetricUnit.Count, value=1)
         runtime.observability.logger.warning("command refused", extra={"reason": refusal.detail})
+        # A redelivered command that did its work the first time never gets here: its claim answers first.
         context = _automation_context(command) if command.actor.kind is ActorKind.AUTOMATION else None
-        if context is not None and cases_service().applied_before(context, command.case_id, command.event_id):
-            return  # a redelivered command that did its work the first time, against a case that moved on since
         if context is not None:
             issues = refusal.issues if isinstance(refusal, InvalidInputError) else []
             detail = " ".join([refusal.detail, *(f"{issue.pointer}: {issue.detail}." for issue in issues)])

@@ -1,12 +1,10 @@
 """Use cases of the cases service. It owns the ports; adapters implement them."""
 
-import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import chain
-from typing import Generic, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 import puremagic
 from caseline_common.access import CaseAccess, case_access, redact, visible_case
@@ -23,12 +21,14 @@ from caseline_common.contracts import (
 from caseline_common.envelope import EventEnvelope, derived_id
 from caseline_common.errors import (
     ConflictError,
+    DomainError,
     FieldIssue,
     ForbiddenError,
     InvalidInputError,
     NotFoundError,
     PreconditionFailedError,
 )
+from caseline_common.idempotency import Answer, Claim, KeyClaimedError, replay_of
 from caseline_common.pagination import Page
 from caseline_common.tenant import READERS, StaffRole, TenantContext
 from caseline_common.text import FileName
@@ -48,10 +48,16 @@ from .domain.cases import (
     unmet_exit_criteria,
 )
 from .domain.file_types import Detected, check_content, looks_like_markup
-from .domain.migration import MigrationPreview, migrate, preview_migration
+from .domain.migration import (
+    MigrateRequest,
+    MigrationPreview,
+    MigrationResult,
+    MigrationResults,
+    migrate,
+    preview_migration,
+)
 from .domain.templates import TemplateChange, diff_templates, following_stages, template_issues
 
-IDEMPOTENCY_WINDOW = timedelta(hours=24)
 UPLOAD_WINDOW = timedelta(minutes=15)
 DOWNLOAD_WINDOW = timedelta(minutes=5)
 SEARCH_QUERIES_PER_PAGE = 10  # bounds what one searched page reads; the cursor reads on from there
@@ -112,20 +118,6 @@ class CaseFilter:
     search: CaseSearch | None = None
 
 
-@dataclass(frozen=True)
-class IdempotencyClaim:
-    """Written in the same transaction as the resource, so a retried request can never create it twice."""
-
-    scope: str
-    request_hash: str
-    resource_id: str
-    expires_at: datetime
-
-
-class IdempotencyKeyUsedError(Exception):
-    """The claim's scope already exists: the request was made before."""
-
-
 class TemplateExistsError(Exception):
     pass
 
@@ -174,11 +166,16 @@ class CriteriaReport(BaseModel):
 
 
 class CasesRepository(Protocol):
-    def publish_template(
-        self, template: PublishedTemplate, event: EventEnvelope, claim: IdempotencyClaim | None
-    ) -> None: ...
+    """Every write that takes a claim writes it in the same transaction, or raises KeyClaimedError and writes
+    nothing when an unexpired claim holds its scope."""
+
+    def publish_template(self, template: PublishedTemplate, event: EventEnvelope, claim: Claim | None) -> None: ...
 
     def latest_template(self, key: str) -> PublishedTemplate | None: ...
+
+    def latest_template_and_claim(self, key: str, scope: str) -> tuple[PublishedTemplate | None, Claim | None]:
+        """One read of both."""
+        ...
 
     def template_version(self, key: str, version: int) -> PublishedTemplate | None: ...
 
@@ -190,23 +187,29 @@ class CasesRepository(Protocol):
 
     def draft(self, key: str) -> TemplateDraft | None: ...
 
-    def create_case(self, case: CaseSnapshot, event: EventEnvelope, claim: IdempotencyClaim | None) -> None: ...
+    def create_case(self, case: CaseSnapshot, event: EventEnvelope, claim: Claim | None) -> None: ...
 
-    def save_change(self, before: CaseSnapshot, change: Change, claim: IdempotencyClaim | None) -> None: ...
+    def save_change(self, before: CaseSnapshot, change: Change, claim: Claim | None) -> None: ...
 
     def get_case(self, case_id: str) -> CaseSnapshot | None: ...
 
+    def case_and_claim(self, case_id: str, scope: str) -> tuple[CaseSnapshot | None, Claim | None]:
+        """One read of both."""
+        ...
+
     def list_cases(self, case_filter: CaseFilter, *, limit: int, cursor: str | None) -> Page[CaseSnapshot]: ...
 
-    def add_comment(
-        self, comment: Comment, event: EventEnvelope, claim: IdempotencyClaim | None, case: CaseSnapshot
-    ) -> None: ...
+    def add_comment(self, comment: Comment, event: EventEnvelope, claim: Claim | None, case: CaseSnapshot) -> None: ...
 
     def list_comments(self, case_id: str, *, limit: int, cursor: str | None) -> Page[Comment]: ...
 
     def record_event(self, event: EventEnvelope, case: CaseSnapshot) -> None: ...
 
-    def idempotency_claim(self, scope: str) -> IdempotencyClaim | None: ...
+    def idempotency_claim(self, scope: str) -> Claim | None: ...
+
+    def save_claim(self, claim: Claim) -> None:
+        """The claim of a request that wrote nothing else."""
+        ...
 
 
 class DocumentStore(Protocol):
@@ -223,23 +226,7 @@ class DocumentStore(Protocol):
     def download_url(self, key: str, *, filename: str, content_type: str, expires_in: timedelta) -> str: ...
 
 
-ResourceT = TypeVar("ResourceT")
-
-
-@dataclass(frozen=True)
-class Created(Generic[ResourceT]):
-    """A created resource; `replayed` when an Idempotency-Key repeated an earlier request."""
-
-    resource: ResourceT
-    replayed: bool
-
-
-def _request_hash(body: BaseModel | None) -> str:
-    document = body.model_dump(mode="json") if body is not None else None
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
+ModelT = TypeVar("ModelT", bound=BaseModel)
 CaseCommand = Callable[[CaseWork], Change | None]
 
 
@@ -261,44 +248,37 @@ class CasesService:
         if not context.principal.has_any(*roles):
             raise ForbiddenError("Your role does not allow this.")
 
-    def _claim(
-        self, context: TenantContext, operation: str, key: str | None, body: BaseModel | None, resource_id: str
-    ) -> IdempotencyClaim | None:
-        if key is None:
-            return None
-        return IdempotencyClaim(
-            scope=f"{operation}#{context.principal.subject}#{key}",
-            request_hash=_request_hash(body),
-            resource_id=resource_id,
-            expires_at=self._clock() + IDEMPOTENCY_WINDOW,
-        )
+    def _claim(self, context: TenantContext, operation: str, key: str | None, body: BaseModel | None) -> Claim | None:
+        return Claim.of(context, operation, key, body, self._clock())
 
-    def _replayed_resource_id(self, claim: IdempotencyClaim) -> str:
-        earlier = self._repository.idempotency_claim(claim.scope)
-        if earlier is None:  # expired between the write and this read: the key is free again
-            raise InvalidInputError(
-                "Retry the request.",
-                [FieldIssue(location="header", pointer="/Idempotency-Key", detail="expired")],
-            )
-        if earlier.request_hash != claim.request_hash:
-            raise InvalidInputError(
-                "This Idempotency-Key was used with a different request.",
-                [FieldIssue(location="header", pointer="/Idempotency-Key", detail="reused with another body")],
-            )
-        return earlier.resource_id
+    def _replayed(self, claim: Claim | None, model: type[ModelT]) -> Answer[ModelT] | None:
+        """An earlier request's answer to this one's key, read before anything else is checked."""
+        return replay_of(claim, self._repository.idempotency_claim(claim.scope) if claim else None, model)
+
+    def _claimed(self, claim: Claim | None, answer: ModelT) -> Answer[ModelT]:
+        """An answer that came with no write of its own, claimed alone so that a retry gets it too."""
+        if claim is not None:
+            try:
+                self._repository.save_claim(claim.answering(answer))
+            except KeyClaimedError as taken:
+                return taken.replay(type(answer))
+        return Answer(answer)
 
     # Templates
 
     def publish_template(
         self, context: TenantContext, definition: TemplateDefinition, idempotency_key: str | None
-    ) -> Created[PublishedTemplate]:
+    ) -> Answer[PublishedTemplate]:
         """Version 1 of a new template."""
-        claim = self._claim(context, "publish_template", idempotency_key, definition, definition.key)
+        self._require(context, StaffRole.ADMIN)
+        claim = self._claim(context, "publish_template", idempotency_key, definition)
+        replayed = self._replayed(claim, PublishedTemplate)
+        if replayed is not None:
+            return replayed
         try:
-            return Created(self._publish(context, definition, version=1, claim=claim), replayed=False)
-        except IdempotencyKeyUsedError:
-            assert claim is not None
-            return Created(self.get_template(context, self._replayed_resource_id(claim)), replayed=True)
+            return Answer(self._publish(context, definition, version=1, claim=claim))
+        except KeyClaimedError as taken:
+            return taken.replay(PublishedTemplate)
         except TemplateExistsError:
             raise InvalidInputError(
                 f"A template with key {definition.key} already exists.",
@@ -311,9 +291,14 @@ class CasesService:
         key: str,
         definition: TemplateDefinition | None,
         idempotency_key: str | None,
-    ) -> Created[PublishedTemplate]:
+    ) -> Answer[PublishedTemplate]:
         """The next version of a template, from the body or else from the saved draft."""
         self._require(context, StaffRole.ADMIN)
+        # The body as sent: once published, the draft it may name is gone.
+        claim = self._claim(context, f"publish_version#{key}", idempotency_key, definition)
+        replayed = self._replayed(claim, PublishedTemplate)
+        if replayed is not None:
+            return replayed
         prefix = "/definition"  # where the issues point: into the body, or into the draft itself
         if definition is None:
             draft = self._repository.draft(key)
@@ -326,12 +311,10 @@ class CasesService:
             )
         latest = self._repository.latest_template(key)
         version = latest.version + 1 if latest else 1
-        claim = self._claim(context, f"publish_version#{key}", idempotency_key, definition, key)
         try:
-            return Created(self._publish(context, definition, version=version, claim=claim), replayed=False)
-        except IdempotencyKeyUsedError:
-            assert claim is not None
-            return Created(self.get_template(context, self._replayed_resource_id(claim)), replayed=True)
+            return Answer(self._publish(context, definition, version=version, claim=claim))
+        except KeyClaimedError as taken:
+            return taken.replay(PublishedTemplate)
         except TemplateExistsError:
             raise ConflictError(f"Version {version} of {key} was published meanwhile; retry.") from None
         except InvalidInputError as error:
@@ -339,7 +322,7 @@ class CasesService:
             raise
 
     def _publish(
-        self, context: TenantContext, definition: TemplateDefinition, *, version: int, claim: IdempotencyClaim | None
+        self, context: TenantContext, definition: TemplateDefinition, *, version: int, claim: Claim | None
     ) -> PublishedTemplate:
         self._require(context, StaffRole.ADMIN)
         issues = template_issues(definition)
@@ -364,7 +347,7 @@ class CasesService:
                 "definition": definition.model_dump(mode="json"),
             },
         )
-        self._repository.publish_template(template, event, claim)
+        self._repository.publish_template(template, event, claim and claim.answering(template))
         return template
 
     def save_draft(self, context: TenantContext, key: str, definition: TemplateDefinition) -> TemplateDraft:
@@ -433,15 +416,47 @@ class CasesService:
             next_cursor=page.next_cursor,
         )
 
-    def migration_target(self, context: TenantContext, key: str, to_version: int) -> PublishedTemplate:
-        """The version cases are to move to. Only admins migrate: a request is refused as a whole, before any case
-        is read."""
+    def migrate_cases(
+        self, context: TenantContext, key: str, request: MigrateRequest, idempotency_key: str | None
+    ) -> Answer[MigrationResults]:
+        """Each selected case moves, or fails to, on its own: a result per case. Who may migrate and to which
+        version are checked first, for the whole request, before any case is read."""
         self._require(context, StaffRole.ADMIN)
-        return self.get_template_version(context, key, to_version)
+        target = self.get_template_version(context, key, request.to_version)
+        claim = self._claim(context, f"migrate#{key}", idempotency_key, request)
+        replayed = self._replayed(claim, MigrationResults)
+        if replayed is not None:
+            return replayed
+        results = [
+            self._migrate_case(context, target, request, case_id, idempotency_key)
+            for case_id in dict.fromkeys(request.case_ids)
+        ]
+        return self._claimed(claim, MigrationResults(results=results))
 
-    def migrate_case(self, context: TenantContext, target: PublishedTemplate, case_id: str) -> CaseSnapshot:
-        self._require(context, StaffRole.ADMIN)
-        return self.command(context, case_id, lambda work: migrate(work, target))
+    def _migrate_case(
+        self,
+        context: TenantContext,
+        target: PublishedTemplate,
+        request: MigrateRequest,
+        case_id: str,
+        idempotency_key: str | None,
+    ) -> MigrationResult:
+        key = target.definition.key
+        try:
+            # Each case claims the key too, so a retry after a crash half-way replays the cases already moved.
+            case = self.command(
+                context,
+                case_id,
+                lambda work: migrate(work, target),
+                operation=f"migrate#{key}",
+                idempotency_key=idempotency_key,
+                body=request,
+            ).resource
+        except DomainError as refusal:
+            issues = refusal.issues if isinstance(refusal, InvalidInputError) else []
+            problem = "; ".join(issue.detail for issue in issues) or refusal.detail
+            return MigrationResult(case_id=case_id, migrated=False, problem=problem)
+        return MigrationResult(case_id=case_id, migrated=True, version=case.template_version)
 
     # Cases
 
@@ -452,9 +467,21 @@ class CasesService:
         return template
 
     def _case(self, context: TenantContext, case_id: str) -> tuple[CaseSnapshot, PublishedTemplate, CaseAccess]:
+        return self._checked(context, case_id, self._read(context, case_id, None)[0])
+
+    def _read(
+        self, context: TenantContext, case_id: str, claim: Claim | None
+    ) -> tuple[CaseSnapshot | None, Claim | None]:
+        """The case, and with a claim the earlier claim on its key, in one read."""
         if not context.principal.external:  # externals come only from portal commands; their role decides
             self._require(context, *READERS)
-        case = self._repository.get_case(case_id)
+        if claim is None:
+            return self._repository.get_case(case_id), None
+        return self._repository.case_and_claim(case_id, claim.scope)
+
+    def _checked(
+        self, context: TenantContext, case_id: str, case: CaseSnapshot | None
+    ) -> tuple[CaseSnapshot, PublishedTemplate, CaseAccess]:
         if case is None or case.tenant_id != context.tenant_id:
             raise NotFoundError(f"No case {case_id}.")
         template = self._template_of(case)
@@ -462,23 +489,28 @@ class CasesService:
 
     def open_case(
         self, context: TenantContext, request: OpenCaseRequest, idempotency_key: str | None
-    ) -> Created[CaseSnapshot]:
+    ) -> Answer[CaseSnapshot]:
         self._require(context, StaffRole.ADMIN, StaffRole.STAFF)
-        template = self._repository.latest_template(request.template_key)
+        claim = self._claim(context, "open_case", idempotency_key, request)
+        if claim is None:
+            template, earlier = self._repository.latest_template(request.template_key), None
+        else:
+            template, earlier = self._repository.latest_template_and_claim(request.template_key, claim.scope)
+        replayed = replay_of(claim, earlier, CaseSnapshot)
+        if replayed is not None:
+            return replayed
         if template is None:
             raise InvalidInputError(
                 "Unknown template.",
                 [FieldIssue(pointer="/template_key", detail=f"no template {request.template_key}")],
             )
         change = open_case(template, request, context, case_id=self._new_id(), now=self._clock(), new_id=self._new_id)
-        claim = self._claim(context, "open_case", idempotency_key, request, change.case.id)
+        answer = redact(change.case, case_access(template.definition, change.case, context.principal))
         try:
-            self._repository.create_case(change.case, change.event, claim)
-        except IdempotencyKeyUsedError:
-            assert claim is not None
-            return Created(self.get_case(context, self._replayed_resource_id(claim)), replayed=True)
-        access = case_access(template.definition, change.case, context.principal)
-        return Created(redact(change.case, access), replayed=False)
+            self._repository.create_case(change.case, change.event, claim and claim.answering(answer))
+        except KeyClaimedError as taken:
+            return taken.replay(CaseSnapshot)
+        return Answer(answer)
 
     def get_case(self, context: TenantContext, case_id: str) -> CaseSnapshot:
         case, _, access = self._case(context, case_id)
@@ -533,10 +565,16 @@ class CasesService:
         operation: str | None = None,
         idempotency_key: str | None = None,
         body: BaseModel | None = None,
-    ) -> CaseSnapshot:
+    ) -> Answer[CaseSnapshot]:
         """Reads the case once, runs one command on it and writes the result with its event in one transaction,
-        conditional on the version read. A stale `expected_version` is 409, a stale If-Match 412."""
-        case, template, access = self._case(context, case_id)
+        conditional on the version read. A stale `expected_version` is 409, a stale If-Match 412. With a key, the
+        claim is read with the case and looked at first: a retry answers what the first request did."""
+        claim = self._claim(context, f"{operation}#{case_id}", idempotency_key, body) if operation else None
+        found, earlier = self._read(context, case_id, claim)
+        replayed = replay_of(claim, earlier, CaseSnapshot)
+        if replayed is not None:
+            return replayed
+        case, template, access = self._checked(context, case_id, found)
         if if_match is not None and if_match != case.version:
             raise PreconditionFailedError(
                 f"The case is at version {case.version}, not {if_match}.", current_version=case.version
@@ -549,14 +587,13 @@ class CasesService:
         work = CaseWork(template, case, access, context, self._clock(), self._new_id)
         change = run(work)
         if change is None:
-            return redact(case, access)
-        claim = self._claim(context, f"{operation}#{case_id}", idempotency_key, body, case_id) if operation else None
+            return self._claimed(claim, redact(case, access))
+        after = case_access(template.definition, change.case, context.principal)
+        answer = redact(change.case, after if after.can_view else access)
         try:
-            self._repository.save_change(case, change, claim)
-        except IdempotencyKeyUsedError:
-            assert claim is not None
-            self._replayed_resource_id(claim)
-            return self.get_case(context, case_id)
+            self._repository.save_change(case, change, claim and claim.answering(answer))
+        except KeyClaimedError as taken:
+            return taken.replay(CaseSnapshot)
         except StaleVersionError as stale:
             if if_match is not None:
                 raise PreconditionFailedError(
@@ -567,26 +604,25 @@ class CasesService:
                 "The case changed while this request ran; reload it and retry.",
                 current_version=stale.current_version,
             ) from None
-        after = case_access(template.definition, change.case, context.principal)
-        return redact(change.case, after if after.can_view else access)
+        return Answer(answer)
 
     # Comments
 
     def add_comment(
         self, context: TenantContext, case_id: str, request: CommentRequest, idempotency_key: str | None
-    ) -> Created[Comment]:
-        case, template, access = self._case(context, case_id)
+    ) -> Answer[Comment]:
+        claim = self._claim(context, f"comment#{case_id}", idempotency_key, request)
+        found, earlier = self._read(context, case_id, claim)
+        replayed = replay_of(claim, earlier, Comment)
+        if replayed is not None:
+            return replayed
+        case, template, access = self._checked(context, case_id, found)
         comment, event = CaseWork(template, case, access, context, self._clock(), self._new_id).comment(request)
-        claim = self._claim(context, f"comment#{case_id}", idempotency_key, request, comment.id)
         try:
-            self._repository.add_comment(comment, event, claim, case)
-        except IdempotencyKeyUsedError:
-            assert claim is not None
-            comment_id = self._replayed_resource_id(claim)
-            page = self._repository.list_comments(case_id, limit=100, cursor=None)
-            earlier = next((each for each in page.items if each.id == comment_id), comment)
-            return Created(earlier, replayed=True)
-        return Created(comment, replayed=False)
+            self._repository.add_comment(comment, event, claim and claim.answering(comment), case)
+        except KeyClaimedError as taken:
+            return taken.replay(Comment)
+        return Answer(comment)
 
     def timer_due(self, context: TenantContext, case_id: str, timer: DueTimer, event_id: str) -> bool:
         """Records what a due timer stands for (an SLA breach, a reminder, a custom timer) if its reason still
@@ -597,14 +633,6 @@ class CasesService:
             return False
         self._repository.record_event(event.model_copy(update={"event_id": event_id}), case)
         return True
-
-    def applied_before(self, context: TenantContext, case_id: str, key: str) -> bool:
-        """Whether a command with this idempotency key already changed the case (within the claims' window)."""
-        subject = context.principal.subject
-        return any(
-            self._repository.idempotency_claim(f"{operation}#{case_id}#{subject}#{key}") is not None
-            for operation in ("automation", "comment")
-        )
 
     def record_refusal(self, context: TenantContext, case_id: str, command: EventEnvelope, detail: str) -> None:
         """Puts a rule's refused command on the case's timeline, so the team sees what did not happen and why."""
@@ -627,8 +655,15 @@ class CasesService:
 
     # Documents
 
-    def start_upload(self, context: TenantContext, case_id: str, request: UploadRequest) -> UploadTarget:
-        case, template, access = self._case(context, case_id)
+    def start_upload(
+        self, context: TenantContext, case_id: str, request: UploadRequest, idempotency_key: str | None = None
+    ) -> Answer[UploadTarget]:
+        claim = self._claim(context, f"upload#{case_id}", idempotency_key, request)
+        found, earlier = self._read(context, case_id, claim)
+        replayed = replay_of(claim, earlier, UploadTarget)
+        if replayed is not None:
+            return replayed
+        case, template, access = self._checked(context, case_id, found)
         work = CaseWork(template, case, access, context, self._clock(), self._new_id)
         definition = work.document_type(request.type, content_type=request.content_type, size=request.size)
         upload_id = self._new_id()
@@ -644,21 +679,30 @@ class CasesService:
             },
             expires_in=UPLOAD_WINDOW,
         )
-        return UploadTarget(
+        target = UploadTarget(
             upload_id=upload_id,
             url=url,
             fields=fields,
             expires_at=work.now + UPLOAD_WINDOW,
             max_size_bytes=definition.max_size_bytes,
         )
+        return self._claimed(claim, target)
 
-    def confirm_upload(self, context: TenantContext, case_id: str, upload_id: str) -> CaseSnapshot:
+    def confirm_upload(
+        self, context: TenantContext, case_id: str, upload_id: str, idempotency_key: str | None = None
+    ) -> Answer[CaseSnapshot]:
         """Checks the file that arrived in quarantine and adds it to the case as its type's next version.
 
         Confirming twice is harmless: the second call finds the version already on the case."""
-        case, template, access = self._case(context, case_id)
+        operation = f"confirm_upload#{upload_id}"
+        claim = self._claim(context, f"{operation}#{case_id}", idempotency_key, None)
+        found, earlier = self._read(context, case_id, claim)
+        replayed = replay_of(claim, earlier, CaseSnapshot)
+        if replayed is not None:
+            return replayed
+        case, template, access = self._checked(context, case_id, found)
         if any(v.upload_id == upload_id for document in case.documents for v in document.versions):
-            return redact(case, access)
+            return self._claimed(claim, redact(case, access))
         source = quarantine_key(case_id, upload_id)
         stored = self._documents.inspect(source)
         if stored is None or stored.metadata.get("case-id") != case_id:
@@ -684,7 +728,13 @@ class CasesService:
         )
         # Copied first and removed from quarantine last, so a confirm that fails half-way can simply be retried.
         self._documents.promote(source, upload.object_key, version_id=stored.version_id)
-        confirmed = self.command(context, case_id, lambda work: work.add_document_version(type_key, upload))
+        confirmed = self.command(
+            context,
+            case_id,
+            lambda work: work.add_document_version(type_key, upload),
+            operation=operation,
+            idempotency_key=idempotency_key,
+        )
         self._documents.discard(source)
         return confirmed
 

@@ -167,6 +167,7 @@ class Reply:
     status: int = 200
     headers: Mapping[str, str] = field(default_factory=dict)
     media_type: str = JSON
+    replayed: bool = False  # an earlier request's answer, given again for its Idempotency-Key
 
 
 @dataclass(frozen=True)
@@ -344,7 +345,7 @@ class HttpApi:
             response.headers.update(
                 {
                     "Access-Control-Allow-Origin": origin,
-                    "Access-Control-Expose-Headers": "ETag, Location, X-Correlation-Id",
+                    "Access-Control-Expose-Headers": f"ETag, Location, X-Correlation-Id, {IDEMPOTENT_REPLAYED.name}",
                     "Vary": "Origin",
                 }
             )
@@ -373,7 +374,8 @@ class HttpApi:
                 400,
                 "invalid-idempotency-key",
                 "Invalid Idempotency-Key",
-                "Idempotency-Key must be 1 to 255 visible ASCII characters, on operations that create.",
+                "Idempotency-Key must be 1 to 255 visible ASCII characters, "
+                "on operations that create or change something.",
             )
         return Call(
             context=context,
@@ -421,6 +423,8 @@ class HttpApi:
     @staticmethod
     def _respond(reply: Reply, correlation_id: str) -> Response:
         headers: dict[str, str | list[str]] = {"X-Correlation-Id": correlation_id, **reply.headers}
+        if reply.replayed:
+            headers[IDEMPOTENT_REPLAYED.name] = "true"
         if reply.body is None:
             return Response(body="", status_code=reply.status, headers=headers)
         if isinstance(reply.body, bytes):

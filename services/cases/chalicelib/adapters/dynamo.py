@@ -10,9 +10,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import ClientError
+from caseline_common.adapters.claims import claim_from_item, claim_key, claim_put, read_claim, write_claim
 from caseline_common.contracts import CaseSnapshot, ParticipantKind, PublishedTemplate
 from caseline_common.envelope import EventEnvelope
-from caseline_common.errors import ConflictError
+from caseline_common.errors import ConflictError, UnavailableError
+from caseline_common.idempotency import Claim, KeyClaimedError
 from caseline_common.pagination import Page, decode_cursor, encode_cursor, query_page
 from caseline_common.resources import CASES_TABLE, IndexSpec
 from pydantic import BaseModel
@@ -20,8 +22,6 @@ from pydantic import BaseModel
 from ..domain.cases import Change, Comment
 from ..service import (
     CaseFilter,
-    IdempotencyClaim,
-    IdempotencyKeyUsedError,
     StaleVersionError,
     TemplateDraft,
     TemplateExistsError,
@@ -105,23 +105,6 @@ class DynamoCasesRepository:
             item["case"] = _s(state)
         return self._put(item, new_only=True)
 
-    def _claim(self, claim: IdempotencyClaim) -> "TransactWriteItemTypeDef":
-        return {
-            "Put": {
-                "TableName": self._table,
-                "Item": {
-                    "pk": _s(f"IDEMPOTENCY#{claim.scope}"),
-                    "sk": _s("IDEMPOTENCY"),
-                    "request_hash": _s(claim.request_hash),
-                    "resource_id": _s(claim.resource_id),
-                    "expires_at": _n(int(claim.expires_at.timestamp())),
-                },
-                # TTL deletes lazily, so an expired claim still on disk must not block the key.
-                "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
-                "ExpressionAttributeValues": {":now": _n(int(time.time()))},
-            }
-        }
-
     def _transact(self, items: list["TransactWriteItemTypeDef"]) -> None:
         try:
             self._client.transact_write_items(TransactItems=items)
@@ -138,22 +121,24 @@ class DynamoCasesRepository:
             raise TransactionConflict(failed, found) from error
 
     def _write_with_claim(
-        self, items: list["TransactWriteItemTypeDef"], claim: IdempotencyClaim | None
+        self, items: list["TransactWriteItemTypeDef"], claim: Claim | None
     ) -> TransactionConflict | None:
         """Writes all items (plus the claim, last); returns what failed, if anything did."""
         if claim is not None:
-            items = [*items, self._claim(claim)]
+            items = [*items, {"Put": claim_put(self._table, claim)}]  # type: ignore[typeddict-item]
         try:
             self._transact(items)
         except TransactionConflict as conflict:
-            if claim is not None and len(items) - 1 in conflict.failed_positions:
-                raise IdempotencyKeyUsedError(claim.scope) from conflict
+            last = len(items) - 1
+            if claim is not None and last in conflict.failed_positions:
+                earlier = claim_from_item(claim.scope, conflict.items.get(last))
+                if earlier is None:  # it expired between the condition and now: the key is free again
+                    raise ConflictError("The Idempotency-Key was in use a moment ago; retry.") from conflict
+                raise KeyClaimedError(claim, earlier) from conflict
             return conflict
         return None
 
-    def publish_template(
-        self, template: PublishedTemplate, event: EventEnvelope, claim: IdempotencyClaim | None
-    ) -> None:
+    def publish_template(self, template: PublishedTemplate, event: EventEnvelope, claim: Claim | None) -> None:
         key = template.definition.key
         document = _s(template.model_dump_json())
         head: dict[str, Any] = {
@@ -192,13 +177,13 @@ class DynamoCasesRepository:
         ).get("Item")
         return TemplateDraft.model_validate_json(item["doc"]["S"]) if item else None
 
-    def create_case(self, case: CaseSnapshot, event: EventEnvelope, claim: IdempotencyClaim | None) -> None:
+    def create_case(self, case: CaseSnapshot, event: EventEnvelope, claim: Claim | None) -> None:
         items = [self._put(self._case_item(case), new_only=True), *self._memberships(case), self._outbox(event, case)]
         failed = self._write_with_claim(items, claim)
         if failed:
             raise RuntimeError(f"case id {case.id} collided: {sorted(failed.failed_positions)}")
 
-    def save_change(self, before: CaseSnapshot, change: Change, claim: IdempotencyClaim | None) -> None:
+    def save_change(self, before: CaseSnapshot, change: Change, claim: Claim | None) -> None:
         case = change.case
         put_case: dict[str, Any] = {
             "Put": {
@@ -239,9 +224,7 @@ class DynamoCasesRepository:
                 raise  # throttled or in conflict: the command is retried
             # Already recorded: the id is derived from the timer, so a repeat is the same event.
 
-    def add_comment(
-        self, comment: Comment, event: EventEnvelope, claim: IdempotencyClaim | None, case: CaseSnapshot
-    ) -> None:
+    def add_comment(self, comment: Comment, event: EventEnvelope, claim: Claim | None, case: CaseSnapshot) -> None:
         item = {
             "pk": _s(f"CASE#{comment.case_id}"),
             "sk": _s(f"{COMMENT_PREFIX}{comment.id}"),
@@ -452,17 +435,34 @@ class DynamoCasesRepository:
     def list_comments(self, case_id: str, *, limit: int, cursor: str | None) -> Page[Comment]:
         return self._documents_under(f"CASE#{case_id}", COMMENT_PREFIX, Comment, limit=limit, cursor=cursor)
 
-    def idempotency_claim(self, scope: str) -> IdempotencyClaim | None:
-        item = self._client.get_item(
-            TableName=self._table,
-            Key={"pk": _s(f"IDEMPOTENCY#{scope}"), "sk": _s("IDEMPOTENCY")},
-            ConsistentRead=True,
-        ).get("Item")
-        if not item or int(item["expires_at"]["N"]) < time.time():
-            return None
-        return IdempotencyClaim(
-            scope=scope,
-            request_hash=item["request_hash"]["S"],
-            resource_id=item["resource_id"]["S"],
-            expires_at=datetime.fromtimestamp(int(item["expires_at"]["N"]), UTC),
-        )
+    def idempotency_claim(self, scope: str) -> Claim | None:
+        return read_claim(self._client, self._table, scope)
+
+    def save_claim(self, claim: Claim) -> None:
+        write_claim(self._client, self._table, claim)
+
+    def case_and_claim(self, case_id: str, scope: str) -> tuple[CaseSnapshot | None, Claim | None]:
+        item, claim = self._with_claim({"pk": _s(f"CASE#{case_id}"), "sk": _s("CASE")}, scope)
+        return (CaseSnapshot.model_validate_json(item["doc"]["S"]) if item else None), claim
+
+    def latest_template_and_claim(self, key: str, scope: str) -> tuple[PublishedTemplate | None, Claim | None]:
+        item, claim = self._with_claim({"pk": _s(TEMPLATES_PARTITION), "sk": _s(key)}, scope)
+        template = self._remember(PublishedTemplate.model_validate_json(item["doc"]["S"])) if item else None
+        return template, claim
+
+    def _with_claim(self, key: dict[str, Any], scope: str) -> tuple[dict[str, Any] | None, Claim | None]:
+        """An item and the claim on a request's key in one consistent read: a retry that comes at once must
+        find the claim its first attempt wrote."""
+        wanted = claim_key(scope)
+        keys: list[Any] = [key, wanted]
+        found: list[dict[str, Any]] = []
+        for _ in range(_BATCH_GET_ATTEMPTS):
+            response = self._client.batch_get_item(RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}})
+            found += list(response["Responses"].get(self._table, []))
+            unprocessed: dict[str, Any] = dict(response.get("UnprocessedKeys") or {})
+            keys = list(unprocessed.get(self._table, {}).get("Keys", []))
+            if not keys:
+                item = next((each for each in found if each["pk"] == key["pk"] and each["sk"] == key["sk"]), None)
+                earlier = next((each for each in found if each["pk"] == wanted["pk"]), None)
+                return item, claim_from_item(scope, earlier)
+        raise UnavailableError("The case could not be read; retry.")

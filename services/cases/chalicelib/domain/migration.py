@@ -5,9 +5,27 @@ from typing import Any
 from caseline_common.contracts import CaseSnapshot, PublishedTemplate
 from caseline_common.errors import FieldIssue, InvalidInputError
 from caseline_common.fields import validate_field_values
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from .cases import CaseWork, Change, unmet_exit_criteria
+
+
+class MigrateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to_version: int = Field(ge=1, le=1_000_000)
+    case_ids: list[str] = Field(min_length=1, max_length=25)
+
+
+class MigrationResult(BaseModel):
+    case_id: str
+    migrated: bool
+    version: int | None = None
+    problem: str | None = None
+
+
+class MigrationResults(BaseModel):
+    results: list[MigrationResult]
 
 
 class MigrationPreview(BaseModel):
