@@ -107,7 +107,7 @@ class Webhooks:
 
     def subscribe(self, receiver: Receiver, event_types: list[str] | None = None) -> str:
         request = self.domain.CreateWebhookRequest(url=receiver.url, event_types=event_types or [])
-        created = self.service.create(ADMIN, request)
+        created = self.service.create(ADMIN, request).resource
         receiver.secret = created.secret
         subscription_id: str = created.id
         return subscription_id
@@ -217,7 +217,7 @@ def test_an_endpoint_that_never_succeeds_ends_dead_and_a_replay_delivers_it(
         delivery_id
     ]
 
-    replayed = webhooks.service.replay(ADMIN, subscription_id, delivery_id)
+    replayed = webhooks.service.replay(ADMIN, subscription_id, delivery_id).resource
     assert replayed.status == "pending"
     assert webhooks.service.dead_letters(ADMIN).items == []
     with pytest.raises(ConflictError, match="pending"):
@@ -279,7 +279,7 @@ def test_a_rule_calls_only_a_registered_webhook_once_per_key(webhooks: Webhooks,
 def test_rotation_signs_with_both_secrets_and_deleting_removes_the_log(webhooks: Webhooks, receiver: Receiver) -> None:
     subscription_id = webhooks.subscribe(receiver)
     old_secret = receiver.secret
-    rotated = webhooks.service.rotate_secret(ADMIN, subscription_id)
+    rotated = webhooks.service.rotate_secret(ADMIN, subscription_id).resource
     assert rotated.previous_secret_expires_at > datetime.now(UTC) + timedelta(hours=23)
     webhooks.service.enqueue_event(make_event())
     [request] = receiver.requests

@@ -31,8 +31,9 @@ class DeadLetterQuery(PageQuery):
     response_headers=(LOCATION,),
 )
 def create_webhook(call: Call) -> Reply:
-    created = webhook_service().create(call.tenant(), call.body_as(CreateWebhookRequest))
-    return Reply(created, status=201, headers={"Location": f"/webhooks/{created.id}"})
+    created = webhook_service().create(call.tenant(), call.body_as(CreateWebhookRequest), call.idempotency_key)
+    location = {"Location": f"/webhooks/{created.resource.id}"}
+    return Reply(created.resource, status=201, headers=location, replayed=created.replayed)
 
 
 @http.operation(
@@ -82,7 +83,8 @@ def delete_webhook(call: Call) -> Reply:
     errors=(404, 409),
 )
 def rotate_webhook_secret(call: Call) -> Reply:
-    return Reply(webhook_service().rotate_secret(call.tenant(), call.path["webhook_id"]))
+    rotated = webhook_service().rotate_secret(call.tenant(), call.path["webhook_id"], call.idempotency_key)
+    return Reply(rotated.resource, replayed=rotated.replayed)
 
 
 @http.operation(
@@ -112,5 +114,7 @@ def list_webhook_deliveries(call: Call) -> Reply:
     errors=(404, 409),
 )
 def replay_webhook_delivery(call: Call) -> Reply:
-    delivery = webhook_service().replay(call.tenant(), call.path["webhook_id"], call.path["delivery_id"])
-    return Reply(delivery, status=202)
+    delivery = webhook_service().replay(
+        call.tenant(), call.path["webhook_id"], call.path["delivery_id"], call.idempotency_key
+    )
+    return Reply(delivery.resource, status=202, replayed=delivery.replayed)

@@ -8,12 +8,14 @@ delivery that succeeded is never sent again.
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from caseline_common.envelope import EventEnvelope, derived_id
 from caseline_common.errors import ConflictError, ForbiddenError, NotFoundError
+from caseline_common.idempotency import Answer, Claim, KeyClaimedError, replay_of
 from caseline_common.pagination import Page
 from caseline_common.tenant import StaffRole, TenantContext
+from pydantic import BaseModel
 
 from .domain.webhooks import (
     Attempt,
@@ -36,6 +38,7 @@ CLAIM_LEASE = timedelta(minutes=2)
 QUIET_AFTER_FAILURE = timedelta(seconds=10)
 SWEEP_LIMIT = 50
 _SUBSCRIPTION_PAGE = 100
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -52,11 +55,18 @@ class WebhookSender(Protocol):
 
 
 class WebhookStore(Protocol):
-    def create_subscription(self, subscription: Subscription) -> None: ...
+    """A write that takes a claim writes it in the same transaction, or raises KeyClaimedError and writes nothing
+    when an unexpired claim holds its scope."""
 
-    def save_subscription(self, subscription: Subscription, *, expected_revision: int) -> bool:
+    def create_subscription(self, subscription: Subscription, claim: Claim | None) -> None: ...
+
+    def save_subscription(
+        self, subscription: Subscription, *, expected_revision: int, claim: Claim | None = None
+    ) -> bool:
         """False when the stored revision is not `expected_revision`."""
         ...
+
+    def claim(self, scope: str) -> Claim | None: ...
 
     def get_subscription(self, subscription_id: str) -> Subscription | None: ...
 
@@ -70,7 +80,7 @@ class WebhookStore(Protocol):
         """False when a delivery with its id exists already."""
         ...
 
-    def save_delivery(self, delivery: Delivery, *, expected_revision: int) -> bool:
+    def save_delivery(self, delivery: Delivery, *, expected_revision: int, claim: Claim | None = None) -> bool:
         """False when the stored revision is not `expected_revision` (or the delivery is gone)."""
         ...
 
@@ -106,8 +116,18 @@ class WebhookService:
 
     # management, for tenant admins
 
-    def create(self, context: TenantContext, request: CreateWebhookRequest) -> WebhookCreated:
+    def _replayed(self, claim: Claim | None, model: type[ModelT]) -> Answer[ModelT] | None:
+        """An earlier request's answer to this one's Idempotency-Key, read before anything else is checked."""
+        return replay_of(claim, self._store.claim(claim.scope) if claim else None, model)
+
+    def create(
+        self, context: TenantContext, request: CreateWebhookRequest, idempotency_key: str | None = None
+    ) -> Answer[WebhookCreated]:
         _require_admin(context)
+        claim = Claim.of(context, "create_webhook", idempotency_key, request, self._clock())
+        replayed = self._replayed(claim, WebhookCreated)
+        if replayed is not None:
+            return replayed
         check_url(request.url, allow_insecure=self._allow_insecure_urls)
         now = self._clock()
         subscription = Subscription(
@@ -119,8 +139,12 @@ class WebhookService:
             created_by=context.principal.subject,
             secret=new_secret(),
         )
-        self._store.create_subscription(subscription)
-        return WebhookCreated(**subscription.view(now).model_dump(), secret=subscription.secret)
+        created = WebhookCreated(**subscription.view(now).model_dump(), secret=subscription.secret)
+        try:  # the secret is in the claim as it is in the subscription: both are in this table
+            self._store.create_subscription(subscription, claim and claim.answering(created))
+        except KeyClaimedError as taken:
+            return taken.replay(WebhookCreated)
+        return Answer(created)
 
     def get(self, context: TenantContext, webhook_id: str) -> Webhook:
         _require_admin(context)
@@ -131,17 +155,30 @@ class WebhookService:
         if not self._store.delete_subscription(webhook_id):
             raise NotFoundError(f"No webhook {webhook_id}.")
 
-    def rotate_secret(self, context: TenantContext, webhook_id: str) -> RotatedSecret:
+    def rotate_secret(
+        self, context: TenantContext, webhook_id: str, idempotency_key: str | None = None
+    ) -> Answer[RotatedSecret]:
         _require_admin(context)
-        subscription = self._subscription(webhook_id)
         now = self._clock()
+        claim = Claim.of(context, f"rotate_secret#{webhook_id}", idempotency_key, None, now)
+        replayed = self._replayed(claim, RotatedSecret)
+        if replayed is not None:
+            return replayed
+        subscription = self._subscription(webhook_id)
         rotated = subscription.rotated(new_secret(), now)
-        if not self._store.save_subscription(rotated, expected_revision=subscription.revision):
-            raise ConflictError("The webhook changed at the same moment (another rotation?); retry.")
         assert rotated.previous_secret is not None
-        return RotatedSecret(
+        answer = RotatedSecret(
             webhook_id=webhook_id, secret=rotated.secret, previous_secret_expires_at=rotated.previous_secret.expires_at
         )
+        try:
+            saved = self._store.save_subscription(
+                rotated, expected_revision=subscription.revision, claim=claim and claim.answering(answer)
+            )
+        except KeyClaimedError as taken:
+            return taken.replay(RotatedSecret)
+        if not saved:
+            raise ConflictError("The webhook changed at the same moment (another rotation?); retry.")
+        return Answer(answer)
 
     def deliveries(
         self,
@@ -166,18 +203,30 @@ class WebhookService:
         _require_admin(context)
         return self._store.dead_deliveries(limit=limit, cursor=cursor)
 
-    def replay(self, context: TenantContext, webhook_id: str, delivery_id: str) -> Delivery:
+    def replay(
+        self, context: TenantContext, webhook_id: str, delivery_id: str, idempotency_key: str | None = None
+    ) -> Answer[Delivery]:
         """A dead delivery goes back to pending, due now, with a fresh round of attempts; the sweep sends it."""
         _require_admin(context)
+        claim = Claim.of(context, f"replay#{webhook_id}#{delivery_id}", idempotency_key, None, self._clock())
+        replayed = self._replayed(claim, Delivery)
+        if replayed is not None:
+            return replayed
         delivery = self._store.get_delivery(webhook_id, delivery_id)
         if delivery is None:
             raise NotFoundError(f"No delivery {delivery_id} of webhook {webhook_id}.")
         if delivery.status is not DeliveryStatus.DEAD:
             raise ConflictError(f"Only a dead delivery can be replayed; this one is {delivery.status.value}.")
-        replayed = delivery.replayed(self._clock())
-        if not self._store.save_delivery(replayed, expected_revision=delivery.revision):
+        again = delivery.replayed(self._clock())
+        try:
+            saved = self._store.save_delivery(
+                again, expected_revision=delivery.revision, claim=claim and claim.answering(again)
+            )
+        except KeyClaimedError as taken:
+            return taken.replay(Delivery)
+        if not saved:
             raise ConflictError("The delivery changed at the same moment; read it again.")
-        return replayed
+        return Answer(again)
 
     # delivery, for the consumer, rules and the scheduled sweep
 

@@ -10,7 +10,9 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
+from caseline_common.adapters.claims import read_claim, transact_with_claim
 from caseline_common.errors import UnavailableError
+from caseline_common.idempotency import Claim
 from caseline_common.pagination import Page, decode_cursor, encode_cursor, query_page
 from caseline_common.resources import AUTOMATIONS_TABLE
 
@@ -54,15 +56,18 @@ class DynamoWebhookStore:
 
     # subscriptions
 
-    def create_subscription(self, subscription: Subscription) -> None:
-        self._client.put_item(
-            TableName=self._table,
-            Item=self._subscription_item(subscription),
-            ConditionExpression="attribute_not_exists(pk)",
-        )
+    def create_subscription(self, subscription: Subscription, claim: Claim | None) -> None:
+        item = self._subscription_item(subscription)
+        if not self._put(item, claim, ConditionExpression="attribute_not_exists(pk)"):
+            raise RuntimeError(f"subscription id {subscription.id} collided")
 
-    def save_subscription(self, subscription: Subscription, *, expected_revision: int) -> bool:
-        return self._put_if_revision(self._subscription_item(subscription), expected_revision)
+    def save_subscription(
+        self, subscription: Subscription, *, expected_revision: int, claim: Claim | None = None
+    ) -> bool:
+        return self._put_if_revision(self._subscription_item(subscription), expected_revision, claim)
+
+    def claim(self, scope: str) -> Claim | None:
+        return read_claim(self._client, self._table, scope)
 
     def get_subscription(self, subscription_id: str) -> Subscription | None:
         item = self._get(SUBSCRIPTIONS_PARTITION, subscription_id)
@@ -117,8 +122,8 @@ class DynamoWebhookStore:
             raise
         return True
 
-    def save_delivery(self, delivery: Delivery, *, expected_revision: int) -> bool:
-        return self._put_if_revision(self._delivery_item(delivery), expected_revision)
+    def save_delivery(self, delivery: Delivery, *, expected_revision: int, claim: Claim | None = None) -> bool:
+        return self._put_if_revision(self._delivery_item(delivery), expected_revision, claim)
 
     def remove_delivery(self, delivery: Delivery) -> None:
         self._client.delete_item(
@@ -210,14 +215,21 @@ class DynamoWebhookStore:
         ).get("Item")
         return item
 
-    def _put_if_revision(self, item: dict[str, Any], expected_revision: int) -> bool:
+    def _put_if_revision(self, item: dict[str, Any], expected_revision: int, claim: Claim | None) -> bool:
+        return self._put(
+            item,
+            claim,
+            ConditionExpression="revision = :expected",
+            ExpressionAttributeValues={":expected": _n(expected_revision)},
+        )
+
+    def _put(self, item: dict[str, Any], claim: Claim | None, **condition: Any) -> bool:
+        """Puts the item if its condition holds (else False); with a claim, in one transaction with it."""
+        put = {"TableName": self._table, "Item": item, **condition}
+        if claim is not None:
+            return not transact_with_claim(self._client, self._table, [{"Put": put}], claim)
         try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=item,
-                ConditionExpression="revision = :expected",
-                ExpressionAttributeValues={":expected": _n(expected_revision)},
-            )
+            self._client.put_item(**put)
         except ClientError as error:
             if _is_condition_failure(error):
                 return False
