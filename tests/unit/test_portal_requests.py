@@ -207,7 +207,7 @@ class FakeStore:
     def add_entry(self, case_id: str, entry: Any, *, message: bool) -> None:
         pass
 
-    def save_link(self, link: Any) -> None:
+    def save_link(self, link: Any, claim: Any) -> None:
         self.links.append(link)
 
     def update_link(self, link: Any) -> None:

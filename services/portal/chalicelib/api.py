@@ -27,8 +27,10 @@ class LinkList(BaseModel):
     errors=(404, 413, 415, 422, 503),
 )
 def issue_portal_link(call: Call) -> Reply:
-    link = portal_service().issue_link(call.tenant(), call.path["case_id"], call.body_as(IssueLinkRequest))
-    return Reply(link, status=201)
+    link = portal_service().issue_link(
+        call.tenant(), call.path["case_id"], call.body_as(IssueLinkRequest), call.idempotency_key
+    )
+    return Reply(link.resource, status=201, replayed=link.replayed)
 
 
 @http.operation(
@@ -51,7 +53,8 @@ def list_portal_links(call: Call) -> Reply:
     errors=(404, 503),
 )
 def revoke_portal_link(call: Call) -> Reply:
-    return Reply(portal_service().revoke_link(call.tenant(), call.path["case_id"], call.path["link_id"]))
+    link = portal_service().revoke_link(call.tenant(), call.path["case_id"], call.path["link_id"], call.idempotency_key)
+    return Reply(link.resource, replayed=link.replayed)
 
 
 @http.operation(
@@ -64,5 +67,5 @@ def revoke_portal_link(call: Call) -> Reply:
     errors=(404, 422, 503),
 )
 def rotate_portal_link(call: Call) -> Reply:
-    link = portal_service().rotate_link(call.tenant(), call.path["case_id"], call.path["link_id"])
-    return Reply(link, status=201)
+    link = portal_service().rotate_link(call.tenant(), call.path["case_id"], call.path["link_id"], call.idempotency_key)
+    return Reply(link.resource, status=201, replayed=link.replayed)

@@ -17,6 +17,7 @@ from caseline_common.envelope import Actor, ActorKind, EventEnvelope
 from caseline_common.errors import FieldIssue, ForbiddenError, InvalidInputError, NotFoundError, UnavailableError
 from caseline_common.fields import validate_field_values
 from caseline_common.freshness import RETRY_AFTER_SECONDS, CaseArrival, CaseNotYetVisibleError
+from caseline_common.idempotency import Answer, Claim, KeyClaimedError, replay_of
 from caseline_common.portal_commands import ConfirmUpload, PortalCommand, PostMessage, SubmitFields
 from caseline_common.tenant import StaffRole, TenantContext
 from caseline_common.text import FileName
@@ -27,6 +28,7 @@ from .domain.links import (
     LinkNotice,
     LinkSummary,
     PortalLink,
+    SealedLink,
     Session,
     new_token,
     session_expiry,
@@ -118,7 +120,9 @@ class PortalStore(Protocol):
 
     def case_page(self, case_id: str) -> tuple[PortalCase | None, list[PortalEntry], list[PortalEntry]]: ...
 
-    def save_link(self, link: PortalLink) -> None: ...
+    def save_link(self, link: PortalLink, claim: Claim | None) -> None:
+        """With a claim, in the same transaction; KeyClaimedError and nothing written when it is taken."""
+        ...
 
     def update_link(self, link: PortalLink) -> None: ...
 
@@ -133,6 +137,12 @@ class PortalStore(Protocol):
     def delete_session(self, id_hash: str) -> None: ...
 
     def hits(self, key: str, *, now: datetime, window_seconds: int) -> int: ...
+
+    def claim(self, scope: str) -> Claim | None: ...
+
+    def save_claim(self, claim: Claim) -> None: ...
+
+    def release_claim(self, claim: Claim) -> None: ...
 
     def claim_notice(self, notice: LinkNotice) -> LinkNotice | None: ...
 
@@ -331,13 +341,43 @@ class PortalService:
             subjects=[link.participant_id],
         )
 
-    def issue_link(self, context: TenantContext, case_id: str, request: IssueLinkRequest) -> IssuedLink:
+    def issue_link(
+        self, context: TenantContext, case_id: str, request: IssueLinkRequest, idempotency_key: str | None = None
+    ) -> Answer[IssuedLink]:
+        claim = Claim.of(context, f"portal_link#{case_id}", idempotency_key, request, self._clock())
+        replayed = self._replayed_link(claim)
+        if replayed is not None:
+            return replayed
         case, _ = self._staff_case(context, case_id)
         participant = self._external(case, request.participant_id)
         days = request.expires_in_days or self._link_days
-        return self._issue(
-            case, participant, days, actor=context.principal.actor(), correlation_id=context.correlation_id
+        actor = context.principal.actor()
+        return self._issue_claimed(
+            case, participant, days, actor=actor, correlation_id=context.correlation_id, claim=claim
         )
+
+    def _replayed_link(self, claim: Claim | None) -> Answer[IssuedLink] | None:
+        """The link an earlier request with this Idempotency-Key issued, read before anything else is checked."""
+        if claim is None:
+            return None
+        sealed = replay_of(claim, self._store.claim(claim.scope), SealedLink)
+        return Answer(sealed.resource.issued(claim.scope, self._base_url), replayed=True) if sealed else None
+
+    def _issue_claimed(
+        self,
+        case: PortalCase,
+        participant: PortalParticipant,
+        days: int,
+        *,
+        actor: Actor,
+        correlation_id: str,
+        claim: Claim | None,
+    ) -> Answer[IssuedLink]:
+        try:
+            return Answer(self._issue(case, participant, days, actor=actor, correlation_id=correlation_id, claim=claim))
+        except KeyClaimedError as taken:
+            assert claim is not None
+            return Answer(taken.replay(SealedLink).resource.issued(claim.scope, self._base_url), replayed=True)
 
     def _issue(
         self,
@@ -348,6 +388,7 @@ class PortalService:
         actor: Actor,
         correlation_id: str,
         causation_id: str | None = None,
+        claim: Claim | None = None,
     ) -> IssuedLink:
         now = self._clock()
         token = new_token()
@@ -360,11 +401,14 @@ class PortalService:
             created_by=actor.id,
             expires_at=now + timedelta(days=days),
         )
-        self._store.save_link(link)
+        sealed = claim and claim.answering(SealedLink.sealing(link, token, claim.scope))
+        self._store.save_link(link, sealed)
         try:
             self._bus.publish(self._link_event("portal.link_issued", link, actor, correlation_id, causation_id))
         except Exception:
             self._store.update_link(link.model_copy(update={"revoked_at": now}))  # unrecorded links never work
+            if sealed is not None:  # and a retry issues another
+                self._store.release_claim(sealed)
             raise
         return IssuedLink(**LinkSummary.of(link).model_dump(), url=f"{self._base_url}/p/{token}")
 
@@ -378,12 +422,24 @@ class PortalService:
             raise NotFoundError(f"No link {link_id} on this case.")
         return link
 
-    def revoke_link(self, context: TenantContext, case_id: str, link_id: str) -> LinkSummary:
+    def revoke_link(
+        self, context: TenantContext, case_id: str, link_id: str, idempotency_key: str | None = None
+    ) -> Answer[LinkSummary]:
+        claim = Claim.of(context, f"revoke_link#{case_id}#{link_id}", idempotency_key, None, self._clock())
+        replayed = replay_of(claim, self._store.claim(claim.scope) if claim else None, LinkSummary)
+        if replayed is not None:
+            return replayed
         self._staff_case(context, case_id)
         link = self._link(case_id, link_id)
         if link.revoked_at is None:
             link = self._revoke(link, context.principal.actor(), context.correlation_id)
-        return LinkSummary.of(link)
+        answer = LinkSummary.of(link)
+        if claim is not None:  # claimed after the fact: revoking again changes nothing and answers the same
+            try:
+                self._store.save_claim(claim.answering(answer))
+            except KeyClaimedError as taken:
+                return taken.replay(LinkSummary)
+        return Answer(answer)
 
     def _revoke(
         self, link: PortalLink, actor: Actor, correlation_id: str, causation_id: str | None = None
@@ -393,14 +449,21 @@ class PortalService:
         self._bus.publish(self._link_event("portal.link_revoked", link, actor, correlation_id, causation_id))
         return link
 
-    def rotate_link(self, context: TenantContext, case_id: str, link_id: str) -> IssuedLink:
+    def rotate_link(
+        self, context: TenantContext, case_id: str, link_id: str, idempotency_key: str | None = None
+    ) -> Answer[IssuedLink]:
         """A new token for the same participant; the old one stops working at once."""
+        claim = Claim.of(context, f"rotate_link#{case_id}#{link_id}", idempotency_key, None, self._clock())
+        replayed = self._replayed_link(claim)
+        if replayed is not None:
+            return replayed
         case, _ = self._staff_case(context, case_id)
         old = self._link(case_id, link_id)
         participant = self._external(case, old.participant_id)
         self.revoke_link(context, case_id, link_id)
-        return self._issue(
-            case, participant, self._link_days, actor=context.principal.actor(), correlation_id=context.correlation_id
+        actor = context.principal.actor()
+        return self._issue_claimed(
+            case, participant, self._link_days, actor=actor, correlation_id=context.correlation_id, claim=claim
         )
 
     # external participants

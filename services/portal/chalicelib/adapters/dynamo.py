@@ -6,7 +6,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
+from caseline_common.adapters.claims import read_claim, release_claim, transact_with_claim, write_claim
 from caseline_common.contracts import TemplateDefinition
+from caseline_common.idempotency import Claim
 
 from ..domain.links import LinkNotice, PortalLink, Session
 from ..domain.projection import PortalCase, PortalEntry
@@ -123,9 +125,15 @@ class DynamoPortalStore:
 
     # links
 
-    def save_link(self, link: PortalLink) -> None:
-        self._put({"pk": _s(f"TOKEN#{link.token_hash}"), "sk": _s("LINK"), "doc": _s(link.model_dump_json())})
-        self._put({"pk": _s(f"PCASE#{link.case_id}"), "sk": _s(f"{_LINK}{link.id}"), "token_hash": _s(link.token_hash)})
+    def save_link(self, link: PortalLink, claim: Claim | None) -> None:
+        """The link and its entry under the case together, so no link works that staff cannot see and revoke."""
+        items = [
+            {"pk": _s(f"TOKEN#{link.token_hash}"), "sk": _s("LINK"), "doc": _s(link.model_dump_json())},
+            {"pk": _s(f"PCASE#{link.case_id}"), "sk": _s(f"{_LINK}{link.id}"), "token_hash": _s(link.token_hash)},
+        ]
+        transact_with_claim(
+            self._client, self._table, [{"Put": {"TableName": self._table, "Item": item}} for item in items], claim
+        )
 
     def update_link(self, link: PortalLink) -> None:
         self._put({"pk": _s(f"TOKEN#{link.token_hash}"), "sk": _s("LINK"), "doc": _s(link.model_dump_json())})
@@ -147,6 +155,17 @@ class DynamoPortalStore:
         found = self._client.batch_get_item(RequestItems={self._table: {"Keys": keys}})["Responses"][self._table]
         links = [PortalLink.model_validate_json(item["doc"]["S"]) for item in found]
         return sorted(links, key=lambda link: link.created_at)
+
+    # Idempotency-Key claims
+
+    def claim(self, scope: str) -> Claim | None:
+        return read_claim(self._client, self._table, scope)
+
+    def save_claim(self, claim: Claim) -> None:
+        write_claim(self._client, self._table, claim)
+
+    def release_claim(self, claim: Claim) -> None:
+        release_claim(self._client, self._table, claim)
 
     # e-mails with links
 

@@ -1,6 +1,8 @@
 """Access links and sessions: random tokens of which only a hash is kept."""
 
+import base64
 import hashlib
+import hmac
 import secrets
 from datetime import datetime, timedelta
 
@@ -51,6 +53,28 @@ class LinkSummary(BaseModel):
 
 class IssuedLink(LinkSummary):
     url: str
+
+
+def _pad(scope: str, link_id: str) -> bytes:
+    return hmac.new(scope.encode(), f"portal-link#{link_id}".encode(), hashlib.sha512).digest()
+
+
+class SealedLink(LinkSummary):
+    """An issued link as its Idempotency-Key claim keeps it, so a retry can show the link again: the token XOR a
+    pad keyed by the claim's scope, which holds the caller's key. The table keeps only a hash of the scope, so
+    what it holds opens no link, as long as the key cannot be guessed."""
+
+    sealed_token: str
+
+    @classmethod
+    def sealing(cls, link: PortalLink, token: str, scope: str) -> "SealedLink":
+        sealed = bytes(a ^ b for a, b in zip(token.encode(), _pad(scope, link.id), strict=False))
+        return cls(**LinkSummary.of(link).model_dump(), sealed_token=base64.urlsafe_b64encode(sealed).decode())
+
+    def issued(self, scope: str, base_url: str) -> IssuedLink:
+        sealed = base64.urlsafe_b64decode(self.sealed_token)
+        token = bytes(a ^ b for a, b in zip(sealed, _pad(scope, self.id), strict=False)).decode()
+        return IssuedLink(**self.model_dump(exclude={"sealed_token"}), url=f"{base_url}/p/{token}")
 
 
 class Session(BaseModel):
