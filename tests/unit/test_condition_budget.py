@@ -281,6 +281,13 @@ def test_validation_refuses_an_over_budget_condition_with_its_pointer(templates:
         assert f"operations; at most {OPERATIONS}" in issue.detail
 
 
+def test_validation_reports_the_metering_operation_as_unknown(templates: ModuleType) -> None:
+    issues = templates.template_issues(definition(exit_condition={"caseline:items": [[1], -1]}))
+    assert [(issue.pointer, issue.detail) for issue in issues] == [
+        ("/stages/0/exit_criteria/0/condition/caseline:items", 'unknown operator "caseline:items"')
+    ]
+
+
 def test_validation_accepts_an_iteration_over_a_field_of_the_case(templates: ModuleType) -> None:
     tagged = {"some": [{"var": "fields.tags"}, {"==": [{"var": ""}, "tag-001"]}]}
     assert templates.template_issues(definition(exit_condition=tagged, rule_condition=tagged)) == []

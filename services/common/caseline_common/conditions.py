@@ -332,7 +332,7 @@ class _Walk:
         return _Prepared(logic, self.parts - before, extra, longest)
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=512)
 def _prepared(condition: str, budget: Budget) -> _Prepared:
     # Keyed by the condition's JSON: a template's conditions run on every case event, and walking one costs
     # more than evaluating it.

@@ -15,6 +15,7 @@ from caseline_common.calendar import CalendarError, deadline, zone_of
 from caseline_common.conditions import (
     FACT_ROOTS,
     ConditionBudgetExceeded,
+    ConditionError,
     check_budget,
     evaluate,
     references,
@@ -144,6 +145,8 @@ class _Checker:
             check_budget(condition)
         except ConditionBudgetExceeded as error:
             self.add(pointer, str(error))
+            return
+        except ConditionError:  # it names the evaluator's own metering operation: reported above as unknown
             return
         if not references(condition) and not unknown_operators(condition):
             try:
