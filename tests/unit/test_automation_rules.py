@@ -503,7 +503,7 @@ def test_the_subject_and_body_render_the_case_fields_and_event(rules: ModuleType
     action = planned_mail(
         rules,
         to_role="team",
-        subject="Claim  {{ case.title }}\n for {{ fields.policy_number }}",
+        subject="Claim  {{ case.title }}  for {{ fields.policy_number }}",  # a template's subject is one line
         body="Policy {{ fields.policy_number }} ({{ case.stage }}, {{ case.status }}, {{ case.id }}): "
         "{{ event.type }} at {{ event.occurred_at }}\n{% for key, value in fields | dictsort %}{{ key }}={{ value }};"
         "{% endfor %}",
