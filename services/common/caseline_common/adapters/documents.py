@@ -97,7 +97,7 @@ class S3DocumentStore:
             text=text,
         )
 
-    def promote(self, source: str, destination: str, *, version_id: str | None = None) -> None:
+    def promote(self, source: str, destination: str, *, version_id: str | None) -> None:
         """Copies the version that was checked: a file posted again to the quarantine key meanwhile stays there."""
         copy_source: CopySourceTypeDef = {"Bucket": self._bucket, "Key": source}
         if version_id is not None:
