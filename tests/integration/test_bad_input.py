@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from caseline.local.idp import DevIdentityProvider
 from caseline.local.stack import LocalStack
 
-from .support import assert_problem, count_cases, count_templates, header, pointers
+from .support import assert_problem, count_cases, count_templates, header, pointers, timeline, wait_until
 
 MAX_REQUEST_BYTES = 200 * 1024
 UNKNOWN_CASE_ID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
@@ -164,7 +164,8 @@ BAD_REQUESTS: dict[str, Bad] = {
     "malformed cursor": Bad("GET", "/cases?cursor=not-a-cursor", 400),
     "cursor of another index": Bad("GET", "/cases?cursor=eyJwayI6IlRFTVBMQVRFUyIsInNrIjoiYSJ9", 400),
     "malformed template cursor": Bad("GET", "/templates?cursor=%7B%7D", 400),
-    "malformed timeline cursor": Bad("GET", f"/cases/{UNKNOWN_CASE_ID}/timeline?cursor=AAAA", 400),
+    # Whether the caller may see the case comes first: an unknown case answers 404 whatever the cursor.
+    "timeline cursor of an unknown case": Bad("GET", f"/cases/{UNKNOWN_CASE_ID}/timeline?cursor=AAAA", 404),
     "limit=0": Bad("GET", "/cases?limit=0", 422, pointers=frozenset({"/limit"})),
     "limit=101": Bad("GET", "/cases?limit=101", 422, pointers=frozenset({"/limit"})),
     "limit=ten": Bad("GET", "/cases?limit=ten", 422, pointers=frozenset({"/limit"})),
@@ -280,6 +281,13 @@ def test_problem_names_the_request_and_carries_the_correlation_id(stack: LocalSt
     assert problem["instance"] == f"/cases/{UNKNOWN_CASE_ID}"
     assert problem["correlation_id"] == "corr-bad-input-1"
     assert header(response[1], "X-Correlation-Id") == "corr-bad-input-1"
+
+
+def test_a_malformed_timeline_cursor_is_refused(stack: LocalStack) -> None:
+    case_id = stack.seeded_case_ids[0]
+    wait_until(lambda: timeline(stack, case_id), what="the seeded case's timeline")
+    status, problem = stack.request("GET", f"/cases/{case_id}/timeline?cursor=AAAA")
+    assert (status, problem["type"]) == (400, "urn:caseline:problem:invalid-cursor"), problem
 
 
 def test_a_cursor_of_another_filter_is_refused(stack: LocalStack, unchanged: None) -> None:
