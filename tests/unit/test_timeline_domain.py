@@ -15,6 +15,7 @@ from caseline_common.contracts import CaseSnapshot, CaseStatus, TemplateDefiniti
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope, Visibility
 from caseline_common.errors import ForbiddenError, NotFoundError
 from caseline_common.freshness import CaseArrival
+from caseline_common.idempotency import Claim, KeyClaimedError
 from caseline_common.pagination import Page
 from caseline_common.tenant import TenantContext
 from chains import T0, case_event
@@ -65,6 +66,16 @@ class InMemoryTimelineRepository:
 
     def head(self, case_id: str) -> Any:
         return self.heads.get(case_id)
+
+    claims: dict[str, Claim] = field(default_factory=dict)
+
+    def claim(self, scope: str) -> Claim | None:
+        return self.claims.get(scope)
+
+    def save_claim(self, claim: Claim) -> None:
+        if claim.scope in self.claims:
+            raise KeyClaimedError(claim, self.claims[claim.scope])
+        self.claims[claim.scope] = claim
 
     def save_template(self, key: str, version: int, definition: TemplateDefinition) -> None:
         self.templates[(key, version)] = definition
@@ -804,7 +815,7 @@ def test_erasure_removes_a_persons_data_from_every_timeline(
     repository: InMemoryTimelineRepository,
     two_cases_about_pat: list[EventEnvelope],
 ) -> None:
-    report = service.erase(admin, PAT)
+    report = service.erase(admin, PAT).resource
 
     assert report.participant_id == PAT
     assert report.erased_links == 3
@@ -886,11 +897,24 @@ def test_erasing_again_finds_nothing_and_records_nothing(
     service.erase(admin, PAT)
     lengths = {case: len(links) for case, links in repository.links_by_case.items()}
 
-    report = service.erase(admin, PAT)
+    report = service.erase(admin, PAT).resource
 
     assert report.erased_links == 0
     assert report.cases == []
     assert {case: len(links) for case, links in repository.links_by_case.items()} == lengths
+
+
+def test_an_erasure_retried_with_its_key_answers_the_first_report(
+    service: Any, admin: TenantContext, repository: InMemoryTimelineRepository, two_cases_about_pat: Any
+) -> None:
+    first = service.erase(admin, PAT, "erase-pat-1")
+    links = {case: len(chain) for case, chain in repository.links_by_case.items()}
+
+    again = service.erase(admin, PAT, "erase-pat-1")
+
+    assert (again.resource, again.replayed) == (first.resource, True)
+    assert first.resource.erased_links == 3
+    assert {case: len(chain) for case, chain in repository.links_by_case.items()} == links, "nothing recorded again"
 
 
 def test_erasing_someone_unknown_changes_nothing(
@@ -898,7 +922,7 @@ def test_erasing_someone_unknown_changes_nothing(
 ) -> None:
     before = {case: list(links) for case, links in repository.links_by_case.items()}
 
-    report = service.erase(admin, "person-nobody")
+    report = service.erase(admin, "person-nobody").resource
 
     assert report.erased_links == 0
     assert repository.links_by_case == before

@@ -112,6 +112,8 @@ TIMELINE_TABLE = TableSpec(
     key=KeySpec(partition="pk", sort="sk"),
     # Sparse: only case heads appended to since their last anchor carry gsi1pk.
     indexes=(IndexSpec(name="by_unanchored", key=KeySpec(partition="gsi1pk", sort="gsi1sk")),),
+    # Only erasure's idempotency claims expire; links and heads carry no expiry.
+    ttl_attribute="expires_at",
     env_var="CASELINE_TIMELINE_TABLE",
 )
 PORTAL_TABLE = TableSpec(

@@ -118,4 +118,5 @@ def signing_key(call: Call) -> Reply:
     errors=(403,),
 )
 def erase_participant(call: Call) -> Reply:
-    return Reply(timeline_service().erase(call.tenant(), call.path["participant_id"]))
+    report = timeline_service().erase(call.tenant(), call.path["participant_id"], call.idempotency_key)
+    return Reply(report.resource, replayed=report.replayed)

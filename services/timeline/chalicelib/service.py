@@ -12,6 +12,7 @@ from caseline_common.contracts import CaseSnapshot, Permission, TemplateDefiniti
 from caseline_common.envelope import EventEnvelope, new_id
 from caseline_common.errors import ConflictError, ForbiddenError, NotFoundError
 from caseline_common.freshness import CaseArrival
+from caseline_common.idempotency import Answer, Claim, KeyClaimedError, replay_of
 from caseline_common.pagination import Page
 from caseline_common.tenant import READERS, StaffRole, TenantContext
 from pydantic import BaseModel
@@ -73,6 +74,12 @@ class TimelineRepository(Protocol):
         ...
 
     def unanchored_heads(self, limit: int) -> list[Head]: ...
+
+    def claim(self, scope: str) -> Claim | None: ...
+
+    def save_claim(self, claim: Claim) -> None:
+        """Stores an answered claim (raises KeyClaimedError if another request holds the scope)."""
+        ...
 
     def mark_anchored(self, head: Head) -> None: ...
 
@@ -285,10 +292,25 @@ class TimelineService:
 
     # erasure
 
-    def erase(self, context: TenantContext, participant_id: str) -> ErasureReport:
+    def erase(
+        self, context: TenantContext, participant_id: str, idempotency_key: str | None = None
+    ) -> Answer[ErasureReport]:
         """Removes a person's personal data from every timeline; the chains still verify, and each affected
-        case's timeline records the erasure."""
+        case's timeline records the erasure. A retry with the same key answers the first report again."""
         self._require(context, StaffRole.ADMIN)
+        claim = Claim.of(context, f"erase#{participant_id}", idempotency_key, None, self._clock())
+        replayed = replay_of(claim, self._repository.claim(claim.scope) if claim else None, ErasureReport)
+        if replayed is not None:
+            return replayed
+        report = self._erase(context, participant_id)
+        if claim is not None:
+            try:
+                self._repository.save_claim(claim.answering(report))
+            except KeyClaimedError as raced:  # the same request ran at the same moment: one report for both
+                return raced.replay(ErasureReport)
+        return Answer(report)
+
+    def _erase(self, context: TenantContext, participant_id: str) -> ErasureReport:
         erased = self._repository.erase_subject(participant_id)
         for case_id, count in sorted(erased.items()):
             self._append(

@@ -7,6 +7,7 @@
     CASE#<id> / EVENT#<event_id>  marks the event as appended: a redelivery fails this condition
     SUBJECT#<person> / CASE#<id>#LINK#<seq:012>   which links hold a person's data, for erasure
     TEMPLATE#<key> / VERSION#<n:06>  a published template version's definition (roles and field access)
+    IDEMPOTENCY#<hash of scope> / IDEMPOTENCY  an erasure's Idempotency-Key and the report it answered
 
 An append is one TransactWriteItems of the head (conditional on the head read before), the link, the event
 marker and the subject markers, so a chain can have neither gaps nor duplicates.
@@ -17,9 +18,11 @@ from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
+from caseline_common.adapters.claims import read_claim, write_claim
 from caseline_common.chain import Link
 from caseline_common.contracts import TemplateDefinition
 from caseline_common.envelope import EventEnvelope
+from caseline_common.idempotency import Claim
 from caseline_common.pagination import Page, decode_cursor, encode_cursor, query_page
 from pydantic import ValidationError
 
@@ -264,6 +267,12 @@ class DynamoTimelineRepository:
             if "LastEvaluatedKey" not in response:
                 return erased
             query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def claim(self, scope: str) -> Claim | None:
+        return read_claim(self._client, self._table, scope)
+
+    def save_claim(self, claim: Claim) -> None:
+        write_claim(self._client, self._table, claim)
 
     def unanchored_heads(self, limit: int) -> list[Head]:
         response = self._client.query(
