@@ -344,3 +344,15 @@ def test_publishing_the_draft_and_migrating_cases_replay(stack: LocalStack) -> N
     )
     assert current(stack, opened["id"])["version"] == 2, "migrated once"
     once_on_the_timeline(stack, opened["id"], "case.migrated")
+
+
+def test_an_erasure_retried_with_its_key_answers_the_first_report(stack: LocalStack) -> None:
+    person = f"participant-{uuid.uuid4().hex[:8]}"
+    key = str(uuid.uuid4())
+
+    first = send(stack, "POST", f"/participants/{person}/erase", key=key, as_=None)
+    again = send(stack, "POST", f"/participants/{person}/erase", key=key, as_=None)
+
+    assert ok(again) == ok(first) == {"participant_id": person, "erased_links": 0, "cases": []}
+    assert header(again[1], "Idempotent-Replayed") == "true"
+    assert header(first[1], "Idempotent-Replayed") is None
