@@ -362,9 +362,7 @@ ROUTES = (
         REFUSED,
         body={"type": "evidence", "filename": "more.pdf", "content_type": "application/pdf", "size": 10},
     ),
-    # Confirming an upload already on the case answers the case as it is, to whoever may see it, before any right
-    # to upload is checked: it changes nothing and shows the viewer only what they may read anyway.
-    Route("POST", "/cases/{case_id}/documents/uploads/{upload_id}/confirm", {**REFUSED, VIEWER: 200}),
+    Route("POST", "/cases/{case_id}/documents/uploads/{upload_id}/confirm", REFUSED),
     Route("POST", "/cases/{case_id}/portal-links", REFUSED, body={"participant_id": "{client_id}"}),
     Route("POST", "/cases/{case_id}/portal-links/{link_id}/revoke", REFUSED),
     Route("POST", "/cases/{case_id}/portal-links/{link_id}/rotate", REFUSED),

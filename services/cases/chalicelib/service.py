@@ -701,6 +701,7 @@ class CasesService:
         if replayed is not None:
             return replayed
         case, template, access = self._checked(context, case_id, found)
+        access.require(Permission.DOCUMENT_UPLOAD, "upload documents")  # before saying whether it was confirmed
         if any(v.upload_id == upload_id for document in case.documents for v in document.versions):
             return self._claimed(claim, redact(case, access))
         source = quarantine_key(case_id, upload_id)
