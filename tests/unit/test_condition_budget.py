@@ -17,6 +17,7 @@ from caseline_common.conditions import (
     ConditionError,
     check_budget,
     evaluate,
+    unknown_operators,
 )
 from caseline_common.contracts import CaseSnapshot, CaseStatus, TemplateDefinition
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope
@@ -342,3 +343,12 @@ def snapshot(fields: dict[str, Any]) -> CaseSnapshot:
         updated_at=NOW,
         version=1,
     )
+
+
+def test_log_is_not_an_operator_conditions_may_use() -> None:
+    """It would print case data to the function's output on every evaluation."""
+    condition = {"log": {"var": "fields.diagnosis"}}
+
+    assert [found.operator for found in unknown_operators(condition)] == ["log"]
+    with pytest.raises(ConditionError, match='unknown operator "log"'):
+        evaluate(condition, {"fields": {"diagnosis": "private"}})

@@ -29,7 +29,8 @@ from .contracts import CaseSnapshot, TaskStatus
 
 # Operators the library implements outside its BUILTINS table.
 _CONTROL_OPERATORS = frozenset({"if", "?:", "and", "or", "filter", "map", "reduce", "all", "none", "some"})
-OPERATORS = frozenset(BUILTINS) | _CONTROL_OPERATORS
+# `log` prints every value it sees to the function's output: case data would end up in the logs.
+OPERATORS = (frozenset(BUILTINS) - {"log"}) | _CONTROL_OPERATORS
 # Their second argument runs against each item of the first, so its variables are not case facts.
 _ITEM_SCOPED = frozenset({"filter", "map", "reduce", "all", "none", "some"})
 # The metering operation the walk puts around each iterated list; a condition naming it is refused.
@@ -41,7 +42,7 @@ _ITEM_SIZE = 100
 _TEXT_PART = 16
 _LARGEST_NUMBER = 2**1024  # beyond a JSON number (a double); Python's integers would grow without end
 # Operations whose result is one of their arguments, never a new list.
-_SELECTING = frozenset({"if", "?:", "and", "or", "log"})
+_SELECTING = frozenset({"if", "?:", "and", "or"})
 # Operations that answer a number, a boolean or a text.
 _SCALAR = OPERATORS - _SELECTING - {"var", "missing", "missing_some", "merge", "filter", "map", "reduce"}
 
@@ -237,7 +238,7 @@ def _names(operator: str, arguments: tuple[Any, ...]) -> list[Any]:
     return arguments[0] if arguments and isinstance(arguments[0], list) else list(arguments)
 
 
-_OPERATIONS = {name: _metered(name, operation) for name, operation in BUILTINS.items()}
+_OPERATIONS = {name: _metered(name, operation) for name, operation in BUILTINS.items() if name in OPERATORS}
 _OPERATIONS[_ITEMS] = lambda _data, items=None, per_item=1, *_: _METER.get().iterate(items, per_item)
 
 
@@ -283,7 +284,7 @@ class _Walk:
                 self.prepare(value, depth + 1)
             return _Prepared(node, self.parts - before, 0, 0)
         operator, arguments = next(iter(node.items()))
-        if operator == _ITEMS:
+        if operator in (_ITEMS, "log"):
             raise ConditionError(f'unknown operator "{operator}"')
         arguments = arguments if isinstance(arguments, list) else [arguments]
         if operator in _ITEM_SCOPED and arguments:
