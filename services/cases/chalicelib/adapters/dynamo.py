@@ -9,12 +9,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from botocore.exceptions import ClientError
-from caseline_common.adapters.claims import claim_from_item, claim_key, claim_put, read_claim, write_claim
+from caseline_common.adapters.claims import (
+    claim_from_item,
+    claim_key,
+    read_claim,
+    transact_with_claim,
+    write_claim,
+)
 from caseline_common.contracts import CaseSnapshot, ParticipantKind, PublishedTemplate
 from caseline_common.envelope import EventEnvelope
-from caseline_common.errors import ConflictError, UnavailableError
-from caseline_common.idempotency import Claim, KeyClaimedError
+from caseline_common.errors import UnavailableError
+from caseline_common.idempotency import Claim
 from caseline_common.pagination import Page, decode_cursor, encode_cursor, query_page
 from caseline_common.resources import CASES_TABLE, IndexSpec
 from pydantic import BaseModel
@@ -59,13 +64,6 @@ def _sort_key(case: CaseSnapshot) -> str:
     return f"{case.updated_at.isoformat()}#{case.id}"
 
 
-class TransactionConflict(Exception):
-    def __init__(self, failed_positions: set[int], items: dict[int, dict[str, Any]]) -> None:
-        super().__init__(failed_positions)
-        self.failed_positions = failed_positions
-        self.items = items
-
-
 @dataclass(frozen=True)
 class _ListPlan:
     index: IndexSpec
@@ -105,39 +103,6 @@ class DynamoCasesRepository:
             item["case"] = _s(state)
         return self._put(item, new_only=True)
 
-    def _transact(self, items: list["TransactWriteItemTypeDef"]) -> None:
-        try:
-            self._client.transact_write_items(TransactItems=items)
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            reasons = error.response.get("CancellationReasons", [])
-            if any(reason.get("Code") == "TransactionConflict" for reason in reasons):
-                raise ConflictError("Another request changed the same data at the same moment; retry.") from error
-            failed = {i for i, reason in enumerate(reasons) if reason.get("Code") == "ConditionalCheckFailed"}
-            if not failed:
-                raise
-            found = {i: dict(reason["Item"]) for i, reason in enumerate(reasons) if reason.get("Item")}
-            raise TransactionConflict(failed, found) from error
-
-    def _write_with_claim(
-        self, items: list["TransactWriteItemTypeDef"], claim: Claim | None
-    ) -> TransactionConflict | None:
-        """Writes all items (plus the claim, last); returns what failed, if anything did."""
-        if claim is not None:
-            items = [*items, {"Put": claim_put(self._table, claim)}]  # type: ignore[typeddict-item]
-        try:
-            self._transact(items)
-        except TransactionConflict as conflict:
-            last = len(items) - 1
-            if claim is not None and last in conflict.failed_positions:
-                earlier = claim_from_item(claim.scope, conflict.items.get(last))
-                if earlier is None:  # it expired between the condition and now: the key is free again
-                    raise ConflictError("The Idempotency-Key was in use a moment ago; retry.") from conflict
-                raise KeyClaimedError(claim, earlier) from conflict
-            return conflict
-        return None
-
     def publish_template(self, template: PublishedTemplate, event: EventEnvelope, claim: Claim | None) -> None:
         key = template.definition.key
         document = _s(template.model_dump_json())
@@ -161,7 +126,7 @@ class DynamoCasesRepository:
             head["Put"]["ExpressionAttributeValues"] = {":previous": _n(template.version - 1)}
         version = {"pk": _s(f"TEMPLATE#{key}"), "sk": _s(f"V#{template.version:06d}"), "doc": document}
         items = [head, self._put(version, new_only=True), self._delete(f"TEMPLATE#{key}", "DRAFT"), self._outbox(event)]
-        if self._write_with_claim(items, claim):  # type: ignore[arg-type]
+        if transact_with_claim(self._client, self._table, items, claim):
             raise TemplateExistsError(key)
 
     def save_draft(self, draft: TemplateDraft) -> None:
@@ -179,9 +144,9 @@ class DynamoCasesRepository:
 
     def create_case(self, case: CaseSnapshot, event: EventEnvelope, claim: Claim | None) -> None:
         items = [self._put(self._case_item(case), new_only=True), *self._memberships(case), self._outbox(event, case)]
-        failed = self._write_with_claim(items, claim)
+        failed = transact_with_claim(self._client, self._table, items, claim)
         if failed:
-            raise RuntimeError(f"case id {case.id} collided: {sorted(failed.failed_positions)}")
+            raise RuntimeError(f"case id {case.id} collided: {sorted(failed.positions)}")
 
     def save_change(self, before: CaseSnapshot, change: Change, claim: Claim | None) -> None:
         case = change.case
@@ -206,7 +171,7 @@ class DynamoCasesRepository:
             *(self._delete(f"CASE#{case.id}", f"{MEMBER_PREFIX}{user}") for user in sorted(left)),
             self._outbox(change.event, case),
         ]
-        failed = self._write_with_claim(items, claim)  # type: ignore[arg-type]
+        failed = transact_with_claim(self._client, self._table, items, claim)
         if failed is None:
             return
         if 0 in failed.items:
@@ -230,7 +195,9 @@ class DynamoCasesRepository:
             "sk": _s(f"{COMMENT_PREFIX}{comment.id}"),
             "doc": _s(comment.model_dump_json()),
         }
-        if self._write_with_claim([self._put(item, new_only=True), self._outbox(event, case)], claim):
+        if transact_with_claim(
+            self._client, self._table, [self._put(item, new_only=True), self._outbox(event, case)], claim
+        ):
             raise RuntimeError(f"comment id {comment.id} collided")
 
     @staticmethod

@@ -7,7 +7,8 @@ compressed: case answers are the bulk of a claim, and JSON shrinks several times
 import hashlib
 import time
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -79,14 +80,23 @@ def release_claim(client: "DynamoDBClient", table: str, claim: Claim) -> None:
     client.delete_item(TableName=table, Key=claim_key(claim.scope))
 
 
+@dataclass(frozen=True)
+class FailedConditions:
+    """A transaction that wrote nothing because conditions failed: their positions, and the items they found
+    (where the write asked for them with ReturnValuesOnConditionCheckFailure)."""
+
+    positions: set[int]
+    items: dict[int, dict[str, Any]]
+
+
 def transact_with_claim(
-    client: "DynamoDBClient", table: str, items: list[dict[str, Any]], claim: Claim | None
-) -> set[int]:
-    """Writes `items` and the claim (last) in one transaction. Returns the positions of the items whose condition
-    failed, when nothing was written; raises KeyClaimedError when the claim's did."""
-    writes = [*items, {"Put": claim_put(table, claim)}] if claim is not None else items
+    client: "DynamoDBClient", table: str, items: Sequence[Any], claim: Claim | None
+) -> FailedConditions | None:
+    """Writes `items` and the claim (last) in one transaction. Returns the failed conditions when nothing was
+    written; raises KeyClaimedError when the claim's failed."""
+    writes = [*items, {"Put": claim_put(table, claim)}] if claim is not None else list(items)
     try:
-        client.transact_write_items(TransactItems=writes)  # type: ignore[arg-type]
+        client.transact_write_items(TransactItems=writes)
     except ClientError as error:
         if error.response["Error"]["Code"] != "TransactionCanceledException":
             raise
@@ -94,12 +104,12 @@ def transact_with_claim(
         if any(reason.get("Code") == "TransactionConflict" for reason in reasons):
             raise ConflictError("Another request changed the same data at the same moment; retry.") from error
         failed = {i for i, reason in enumerate(reasons) if reason.get("Code") == "ConditionalCheckFailed"}
-        if claim is not None and len(items) in failed:
-            raise KeyClaimedError(claim, _earlier(claim, reasons[len(items)].get("Item"))) from error
         if not failed:
             raise
-        return failed
-    return set()
+        if claim is not None and len(items) in failed:
+            raise KeyClaimedError(claim, _earlier(claim, reasons[len(items)].get("Item"))) from error
+        return FailedConditions(failed, {i: dict(r["Item"]) for i, r in enumerate(reasons) if r.get("Item")})
+    return None
 
 
 def _earlier(claim: Claim, item: object) -> Claim:
