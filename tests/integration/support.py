@@ -17,6 +17,28 @@ from caseline.local.stack import LocalStack
 
 __all__ = ["wait_until"]  # shared with the end-to-end tests; integration tests import it from here
 
+Response = tuple[int, dict[str, str], Any]
+
+
+def api_call(
+    stack: LocalStack,
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    token: str,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """Calls the API in-process as the gateway does; the status, the headers and the JSON body (or None)."""
+    sent = {"Authorization": f"Bearer {token}", **(headers or {})}
+    payload = None
+    if body is not None:
+        sent["Content-Type"] = "application/json"
+        payload = json.dumps(body).encode()
+    status, reply_headers, raw = stack.api.handle(method, path, sent, payload)
+    return status, dict(reply_headers), json.loads(raw) if raw else None
+
+
 T = TypeVar("T")
 
 PROBLEM_JSON = "application/problem+json"

@@ -3,7 +3,6 @@ blocked and allowed transitions, tasks, participants and access, documents throu
 comments, closing and reopening; then template drafts, versions, diffs and migration."""
 
 import hashlib
-import json
 import urllib.parse
 import uuid
 from collections.abc import Mapping
@@ -14,9 +13,7 @@ import pytest
 
 from caseline.local.stack import LocalStack
 
-from .support import PROBLEM_JSON
-
-Response = tuple[int, dict[str, str], Any]
+from .support import PROBLEM_JSON, Response, api_call
 
 
 def template(key: str) -> dict[str, Any]:
@@ -124,13 +121,7 @@ def call(
     as_: str | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
-    sent = {"Authorization": f"Bearer {token(stack, as_) if as_ else stack.staff_token()}", **(headers or {})}
-    payload = None
-    if body is not None:
-        sent["Content-Type"] = "application/json"
-        payload = json.dumps(body).encode()
-    status, reply_headers, raw = stack.api.handle(method, path, sent, payload)
-    return status, dict(reply_headers), json.loads(raw) if raw else None
+    return api_call(stack, method, path, body, token=token(stack, as_) if as_ else stack.staff_token(), headers=headers)
 
 
 def ok(response: Response, status: int = 200) -> Any:

@@ -12,9 +12,8 @@ import pytest
 
 from caseline.local.stack import LocalStack
 
-from .support import CallRecorder, assert_problem, header, recording, timeline, wait_until
+from .support import CallRecorder, Response, api_call, assert_problem, header, recording, timeline, wait_until
 
-Response = tuple[int, dict[str, str], Any]
 PDF = b"%PDF-1.7 the receipt"
 
 
@@ -65,15 +64,8 @@ def token(stack: LocalStack, name: str | None) -> str:
 def send(
     stack: LocalStack, method: str, path: str, body: Any = None, *, key: str | None = None, as_: str | None = "alex"
 ) -> Response:
-    headers = {"Authorization": f"Bearer {token(stack, as_)}"}
-    if key is not None:
-        headers["Idempotency-Key"] = key
-    payload = None
-    if body is not None:
-        headers["Content-Type"] = "application/json"
-        payload = json.dumps(body).encode()
-    status, reply_headers, raw = stack.api.handle(method, path, headers, payload)
-    return status, dict(reply_headers), json.loads(raw) if raw else None
+    headers = {"Idempotency-Key": key} if key is not None else None
+    return api_call(stack, method, path, body, token=token(stack, as_), headers=headers)
 
 
 def ok(response: Response, status: int = 200) -> Any:
