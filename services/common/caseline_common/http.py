@@ -333,7 +333,9 @@ class HttpApi:
             reply = view(call)
         except Exception as error:
             problem = problem_for(error)
-            if problem.status >= 500:
+            if isinstance(error, UnavailableError):  # expected now and then; the caller is told to retry
+                self._logger.warning(f"request deferred: {error}", extra={"operation": spec.operation_id})
+            elif problem.status >= 500:
                 self._logger.exception("request failed", extra={"operation": spec.operation_id})
             return self._cors(problem_response(problem, instance=instance, correlation_id=correlation_id), headers)
         return self._cors(self._respond(reply, correlation_id), headers)
