@@ -32,6 +32,7 @@ from caseline_common.resources import (
     SERVICES,
     STREAM_HANDLERS,
     TenantResourceNames,
+    download_environment,
     service_environment,
 )
 
@@ -194,6 +195,7 @@ def _probe_environment(service: str, function: str, endpoint: str, tenant_id: st
         "POWERTOOLS_LOG_LEVEL": "WARNING",
     }
     environment.update(service_environment(TenantResourceNames(tenant_id=tenant_id), service, LOCAL_ACCOUNT_ID))
+    environment.update(download_environment(service, "https://downloads.sizing.example.org"))
     return environment
 
 

@@ -1,7 +1,8 @@
 """One local HTTP endpoint for the whole API, as API Gateway is in AWS.
 
 It dispatches by the merged route table of the four services, serves the merged OpenAPI document with
-interactive docs, the development issuer's JWKS, and the development mailbox.
+interactive docs, the development issuer's JWKS, the development mailbox, and document downloads (what CloudFront
+does in AWS, `downloads.py`).
 """
 
 import base64
@@ -23,6 +24,7 @@ from chalice.config import Config
 from chalice.local import LocalGateway, RouteMatcher
 
 from .console import CONSOLE_PREFIX, TOKEN_PATH, console_config, console_file, dev_token
+from .downloads import DOWNLOADS_PREFIX, DocumentDownloads
 from .idp import DevIdentityProvider
 from .loader import LoadedService
 from .mailbox import MAILBOX_PATH, Mailbox, mailbox_json, mailbox_page
@@ -54,6 +56,7 @@ class LocalApi:
     def __init__(self, services: list[LoadedService], idp: DevIdentityProvider, mailbox: Mailbox | None = None) -> None:
         self._idp = idp
         self._mailbox = mailbox
+        self._downloads = DocumentDownloads.from_environment()  # the emulator of the stack that is starting
         self._backends: dict[str, _Backend] = {}
         self._owners: dict[str, _Backend] = {}
         for service in services:
@@ -140,9 +143,19 @@ class LocalApi:
             return 200, {**headers, "Content-Type": "application/json"}, mailbox_json(mails)
         return 200, {**headers, "Content-Type": "text/html; charset=utf-8"}, mailbox_page(mails).encode()
 
+    def _download(self, path: str, query: str) -> tuple[int, dict[str, str], bytes]:
+        if self._downloads is None:
+            return _problem(404, "Not found", "No emulator, so no documents.")
+        try:
+            return self._downloads.get(path, query)
+        except OSError as error:
+            return _problem(502, "Bad gateway", f"The emulator did not answer: {error}.")
+
     def _local_page(self, method: str, path: str, query: str = "") -> tuple[int, dict[str, str], bytes] | None:
         if method != "GET":
             return None
+        if path.startswith(f"{DOWNLOADS_PREFIX}/"):
+            return self._download(path.removeprefix(DOWNLOADS_PREFIX), query)
         if path in ("/console", CONSOLE_PREFIX) or path.startswith(CONSOLE_PREFIX):
             if path == f"{CONSOLE_PREFIX}config.json":
                 return 200, {"Content-Type": "application/json", "Cache-Control": "no-store"}, console_config()

@@ -17,11 +17,13 @@ from caseline_common.resources import (
     SERVICES,
     STREAM_HANDLERS,
     TenantResourceNames,
+    download_environment,
     service_environment,
 )
 from caseline_common.tenant import StaffRole
 
 from ..paths import EXAMPLES_DIR, STATE_DIR
+from .downloads import DOWNLOADS_PREFIX
 from .emulator import EmulatorProcess
 from .gateway import IDP_PREFIX, GatewayServer, LocalApi
 from .idp import DevIdentityProvider
@@ -139,6 +141,8 @@ class LocalStack:
         names = TenantResourceNames(tenant_id=self.options.tenant_id)
         for service in SERVICES:
             environment.update(service_environment(names, service, LOCAL_ACCOUNT_ID))
+            # Downloads go through the gateway, which adds the headers the emulator's S3 cannot, as CloudFront does.
+            environment.update(download_environment(service, f"{self.url}{DOWNLOADS_PREFIX}"))
         # Put back on stop: a stack started beside another (a test's own) must not leave the first one's
         # services pointing at an emulator that is gone. Stacks started beside each other stop in reverse order.
         for name in environment:

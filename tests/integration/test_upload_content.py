@@ -1,17 +1,23 @@
 """Smaller holes, on the local stack: uploads whose bytes are not their declared type, named downloads (staff and
-portal), migration by a non-admin, rights checked before state, and tokens whose `aud` is a list."""
+portal) through the download origin with nosniff, and what it refuses, migration by a non-admin, rights checked
+before state, and tokens whose `aud` is a list."""
 
 import json
 import time
 import urllib.parse
 import uuid
+from datetime import timedelta
 from typing import Any
 
+import botocore.auth
 import httpx
 import jwt
 import pytest
+from caseline_common.resources import ANCHORS_BUCKET, DOCUMENTS_BUCKET, TenantResourceNames
 from cryptography.hazmat.primitives import serialization
 
+from caseline.local.downloads import DOWNLOADS_PREFIX
+from caseline.local.provision import LOCAL_ACCOUNT_ID
 from caseline.local.stack import LocalStack
 
 from .support import assert_problem, header, pointers, wait_until
@@ -166,8 +172,10 @@ DISPOSITION = (
 )
 
 
-def assert_named_attachment(url: str) -> None:
-    """The presigned URL asks S3 for the header, and S3 answers with it and the checked content type."""
+def assert_named_attachment(stack: LocalStack, url: str) -> None:
+    """The link is the presigned GET on the download origin: S3 answers with the name and the checked content type
+    the query asks for, and the origin adds nosniff, which S3 cannot."""
+    assert url.startswith(f"{stack.url}{DOWNLOADS_PREFIX}/{documents_bucket(stack)}/cases/")
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
     assert query["response-content-disposition"] == [DISPOSITION]
     assert query["response-content-type"] == ["application/pdf"]
@@ -175,7 +183,13 @@ def assert_named_attachment(url: str) -> None:
     assert answer.status_code == 200
     assert answer.headers["Content-Disposition"] == DISPOSITION
     assert answer.headers["Content-Type"] == "application/pdf"
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert answer.headers["Referrer-Policy"] == "no-referrer"
     assert answer.content == PDF
+
+
+def documents_bucket(stack: LocalStack) -> str:
+    return TenantResourceNames(tenant_id=stack.options.tenant_id).bucket(DOCUMENTS_BUCKET, LOCAL_ACCOUNT_ID)
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +206,7 @@ def with_receipt(stack: LocalStack, key: str) -> dict[str, Any]:
 def test_a_staff_download_is_a_named_attachment(stack: LocalStack, with_receipt: dict[str, Any]) -> None:
     link = ok(call(stack, "GET", f"/cases/{with_receipt['id']}/documents/receipt/versions/1", as_="alex"))
     assert link["filename"] == NAME
-    assert_named_attachment(link["url"])
+    assert_named_attachment(stack, link["url"])
 
 
 def test_a_portal_download_is_a_named_attachment(stack: LocalStack, with_receipt: dict[str, Any]) -> None:
@@ -207,7 +221,59 @@ def test_a_portal_download_is_a_named_attachment(stack: LocalStack, with_receipt
         return answer.status == 303
 
     wait_until(redirected, what="the portal to know the receipt")
-    assert_named_attachment(found["answer"].header("Location"))
+    assert_named_attachment(stack, found["answer"].header("Location"))
+
+
+def refused(answer: httpx.Response, code: str) -> None:
+    """What S3 answers a presigned GET it does not accept, with the origin's headers still on it."""
+    assert answer.status_code == 403
+    assert f"<Code>{code}</Code>" in answer.text
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert PDF not in answer.content
+
+
+def test_a_download_link_serves_only_what_it_was_signed_for(stack: LocalStack, key: str) -> None:
+    case = open_case(stack, key)
+    for filename in ("a.pdf", "b.pdf"):
+        target = upload(stack, case["id"], PDF, kind="receipt", content_type="application/pdf", filename=filename)
+        ok(confirm(stack, case["id"], target))
+    first, second = (
+        ok(call(stack, "GET", f"/cases/{case['id']}/documents/receipt/versions/{version}", as_="alex"))["url"]
+        for version in (1, 2)
+    )
+    first_parts, second_parts = urllib.parse.urlsplit(first), urllib.parse.urlsplit(second)
+    assert httpx.get(first).status_code == 200
+
+    # another object's path, or another content type, under the first link's signature
+    refused(httpx.get(first_parts._replace(path=second_parts.path).geturl()), "SignatureDoesNotMatch")
+    as_html = first_parts.query.replace("response-content-type=application%2Fpdf", "response-content-type=text%2Fhtml")
+    assert as_html != first_parts.query
+    refused(httpx.get(first_parts._replace(query=as_html).geturl()), "SignatureDoesNotMatch")
+    refused(httpx.get(first_parts._replace(query="").geturl()), "AccessDenied")
+
+    # nothing but the documents bucket's objects: not another bucket, not the emulator's own API
+    anchors = TenantResourceNames(tenant_id=stack.options.tenant_id).bucket(ANCHORS_BUCKET, LOCAL_ACCOUNT_ID)
+    bucket = documents_bucket(stack)
+    for path in (
+        first_parts.path.replace(bucket, anchors),
+        f"{DOWNLOADS_PREFIX}/moto-api/data.json",
+        f"{DOWNLOADS_PREFIX}/{bucket}/../moto-api/data.json",
+        f"{DOWNLOADS_PREFIX}/{bucket}/%2E%2E/moto-api/data.json",
+    ):
+        refused(httpx.get(first_parts._replace(path=path).geturl()), "AccessDenied")
+
+
+def test_an_expired_download_link_is_refused(stack: LocalStack, key: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    case = open_case(stack, key)
+    target = upload(stack, case["id"], PDF, kind="receipt", content_type="application/pdf", filename="late.pdf")
+    ok(confirm(stack, case["id"], target))
+    signed_now = botocore.auth.get_current_datetime
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: signed_now() - timedelta(minutes=6))
+    link = ok(call(stack, "GET", f"/cases/{case['id']}/documents/receipt/versions/1", as_="alex"))
+    monkeypatch.undo()
+    answer = httpx.get(link["url"])
+    refused(answer, "AccessDenied")
+    assert "expired" in answer.text
 
 
 def test_a_portal_message_with_a_bidi_override_is_refused_and_not_sent(

@@ -21,6 +21,7 @@ from caseline_common.resources import (
     TABLES,
     TIMELINE_TABLE,
     TenantResourceNames,
+    download_environment,
     service_environment,
 )
 from caseline_common.tenant import Principal, StaffRole
@@ -299,6 +300,16 @@ def test_no_service_is_given_a_resource_another_service_owns(service: str) -> No
     foreign += [spec.env_var for spec in BUCKETS if spec.owner != service and service not in spec.shared_with]
 
     assert not set(foreign) & set(environment)
+
+
+def test_the_services_that_read_the_documents_bucket_are_told_where_browsers_download_it() -> None:
+    url = "https://d111111abcdef8.cloudfront.net"
+    assert (
+        download_environment("cases", url)
+        == download_environment("portal", url)
+        == {"CASELINE_DOCUMENTS_DOWNLOAD_URL": url}
+    )
+    assert download_environment("timeline", url) == download_environment("automations", url) == {}
 
 
 def test_the_portal_shares_the_documents_bucket_and_owns_its_table() -> None:

@@ -1,12 +1,22 @@
 """The file-type rule: an upload's bytes must be what its declared content type says (puremagic finds the
-signatures, the domain decides), and downloads are named attachments."""
+signatures, the domain decides), and downloads are named attachments on the download origin."""
 
 import io
+import urllib.parse
 import zipfile
+from datetime import datetime, timedelta
 from types import ModuleType
 
+import botocore.auth
 import pytest
-from caseline_common.adapters.documents import HEAD_BYTES, TAIL_BYTES, StoredUpload, content_disposition
+from caseline_common.adapters.documents import (
+    HEAD_BYTES,
+    TAIL_BYTES,
+    S3DocumentStore,
+    StoredUpload,
+    content_disposition,
+)
+from caseline_common.aws import AwsClients
 from caseline_common.errors import InvalidInputError
 
 from caseline.local.loader import LoadedService
@@ -144,3 +154,45 @@ def test_the_refusal_points_at_the_content_type(rule: ModuleType) -> None:
 )
 def test_downloads_are_named_attachments(filename: str, header: str) -> None:
     assert content_disposition(filename) == header
+
+
+@pytest.mark.parametrize(
+    ("download_url", "endpoint", "path_prefix"),
+    [
+        # AWS: CloudFront in front of the bucket's regional endpoint, which the services sign for
+        ("https://d111111abcdef8.cloudfront.net", None, ""),
+        # locally: the gateway's route in front of the emulator (path-style, the bucket in the path)
+        ("http://127.0.0.1:8000/_documents", "http://127.0.0.1:4566", "/caseline-acme-documents-123456789012"),
+    ],
+    ids=["CloudFront", "local gateway"],
+)
+def test_a_download_link_is_the_presigned_get_on_the_download_origin(
+    download_url: str, endpoint: str | None, path_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: datetime(2026, 11, 24, 9, 30))  # one signature
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    client = AwsClients("eu-west-1", endpoint).s3()
+    store = S3DocumentStore(client, "caseline-acme-documents-123456789012", download_url=download_url)
+    params = {
+        "Bucket": "caseline-acme-documents-123456789012",
+        "Key": "cases/01J/receipt/01K",
+        "ResponseContentDisposition": content_disposition("r.pdf"),
+        "ResponseContentType": "application/pdf",
+    }
+
+    url = urllib.parse.urlsplit(
+        store.download_url("cases/01J/receipt/01K", filename="r.pdf", content_type="application/pdf",
+                           expires_in=timedelta(minutes=5))
+    )  # fmt: skip
+    presigned = urllib.parse.urlsplit(client.generate_presigned_url("get_object", Params=params, ExpiresIn=300))
+
+    assert f"{url.scheme}://{url.netloc}{url.path}" == f"{download_url}{path_prefix}/cases/01J/receipt/01K"
+    assert url.path == urllib.parse.urlsplit(download_url).path + presigned.path
+    if endpoint is None:  # signed for the host CloudFront's origin names (infra/downloads.py)
+        assert presigned.netloc == "caseline-acme-documents-123456789012.s3.eu-west-1.amazonaws.com"
+    assert url.query == presigned.query
+    query = urllib.parse.parse_qs(url.query)
+    assert query["response-content-disposition"] == [content_disposition("r.pdf")]
+    assert query["response-content-type"] == ["application/pdf"]
+    assert query["X-Amz-SignedHeaders"] == ["host"]

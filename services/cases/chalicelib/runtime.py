@@ -5,7 +5,7 @@ from functools import cache
 from caseline_common.adapters.documents import S3DocumentStore
 from caseline_common.envelope import new_id, utc_now
 from caseline_common.runtime import ServiceRuntime
-from caseline_common.settings import ServiceSettings
+from caseline_common.settings import DOWNLOAD_URL, ServiceSettings
 from pydantic import Field
 
 from .adapters.dynamo import DynamoCasesRepository
@@ -16,6 +16,7 @@ from .service import CasesService
 class CasesSettings(ServiceSettings):
     cases_table: str = Field(min_length=3)
     documents_bucket: str = Field(min_length=3)
+    documents_download_url: str = Field(pattern=DOWNLOAD_URL, description="Where browsers download documents.")
 
 
 runtime = ServiceRuntime("cases", CasesSettings)
@@ -24,7 +25,11 @@ runtime = ServiceRuntime("cases", CasesSettings)
 @cache
 def cases_service() -> CasesService:
     repository = DynamoCasesRepository(runtime.aws.dynamodb(), runtime.settings.cases_table)
-    documents = S3DocumentStore(runtime.aws.s3(), runtime.settings.documents_bucket)
+    documents = S3DocumentStore(
+        runtime.aws.s3(),
+        runtime.settings.documents_bucket,
+        download_url=runtime.settings.documents_download_url,
+    )
     return CasesService(repository, documents, clock=utc_now, new_id=new_id)
 
 

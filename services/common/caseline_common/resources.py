@@ -46,6 +46,12 @@ class BucketSpec(Spec):
     # Other services that read objects of it (and write only into its quarantine prefix), as the portal
     # does for the files external participants share and upload.
     shared_with: tuple[Service, ...] = ()
+    # Where browsers download its objects: the base URL, in this variable, that presigned GETs are rewritten to
+    # (a CloudFront distribution in AWS, a route of the local gateway), which adds the headers S3 cannot.
+    download_env_var: str | None = None
+
+    def read_by(self, service: str) -> bool:
+        return self.owner == service or service in self.shared_with
 
 
 class SigningKeySpec(Spec):
@@ -134,7 +140,11 @@ AUTOMATIONS_TABLE = TableSpec(
     env_var="CASELINE_AUTOMATIONS_TABLE",
 )
 DOCUMENTS_BUCKET = BucketSpec(
-    id="documents", owner="cases", env_var="CASELINE_DOCUMENTS_BUCKET", shared_with=("portal",)
+    id="documents",
+    owner="cases",
+    env_var="CASELINE_DOCUMENTS_BUCKET",
+    shared_with=("portal",),
+    download_env_var="CASELINE_DOCUMENTS_DOWNLOAD_URL",
 )
 ANCHORS_BUCKET = BucketSpec(id="anchors", owner="timeline", env_var="CASELINE_ANCHORS_BUCKET", object_lock=True)
 TIMELINE_SIGNING_KEY = SigningKeySpec(id="timeline-signing", owner="timeline", env_var="CASELINE_SIGNING_KEY_ID")
@@ -197,11 +207,17 @@ def service_environment(names: TenantResourceNames, service: str, account_id: st
     environment = {"CASELINE_TENANT_ID": names.tenant_id, "CASELINE_EVENT_BUS_NAME": names.event_bus()}
     environment.update({table.env_var: names.table(table) for table in TABLES if table.owner == service})
     environment.update(
-        {
-            bucket.env_var: names.bucket(bucket, account_id)
-            for bucket in BUCKETS
-            if bucket.owner == service or service in bucket.shared_with
-        }
+        {bucket.env_var: names.bucket(bucket, account_id) for bucket in BUCKETS if bucket.read_by(service)}
     )
     environment.update({key.env_var: names.signing_key_alias(key) for key in SIGNING_KEYS if key.owner == service})
     return environment
+
+
+def download_environment(service: str, download_url: str) -> dict[str, str]:
+    """Where one service's download links point, for each bucket it reads that browsers download from. The URL is
+    known only once the tenant's distribution exists (or the local gateway listens), so it is not a name."""
+    return {
+        bucket.download_env_var: download_url
+        for bucket in BUCKETS
+        if bucket.download_env_var is not None and bucket.read_by(service)
+    }

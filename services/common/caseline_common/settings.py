@@ -5,6 +5,10 @@ from typing import TypeVar
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# A download origin (`https://dxxxx.cloudfront.net`, or the local gateway's `http://127.0.0.1:8000/_documents`):
+# scheme and host, maybe a path, no trailing slash, query or fragment; a presigned path is appended to it.
+DOWNLOAD_URL = r"^https?://[^/?#]+(/[^?#]*[^/?#])?$"
+
 
 class ServiceSettings(BaseSettings):
     """What every service needs. Names of resources have no defaults: a missing one fails the cold start."""

@@ -7,7 +7,7 @@ from caseline_common.adapters.mail import SesMailer
 from caseline_common.envelope import new_id, utc_now
 from caseline_common.freshness import CaseArrival
 from caseline_common.runtime import ServiceRuntime
-from caseline_common.settings import ServiceSettings
+from caseline_common.settings import DOWNLOAD_URL, ServiceSettings
 from pydantic import Field
 
 from .adapters.bus import EventBridgeBus
@@ -18,6 +18,7 @@ from .service import PortalService
 class PortalSettings(ServiceSettings):
     portal_table: str = Field(min_length=3)
     documents_bucket: str = Field(min_length=3)
+    documents_download_url: str = Field(pattern=DOWNLOAD_URL, description="Where browsers download documents.")
     portal_base_url: str = Field(pattern=r"^https?://", description="Where links point: the public portal URL.")
     portal_link_days: int = Field(default=14, ge=1, le=90, description="How long a link works unless told.")
     portal_session_hours: int = Field(default=12, ge=1, le=72)
@@ -30,7 +31,11 @@ runtime = ServiceRuntime("portal", PortalSettings)
 
 @cache
 def documents() -> S3DocumentStore:
-    return S3DocumentStore(runtime.aws.s3(), runtime.settings.documents_bucket)
+    return S3DocumentStore(
+        runtime.aws.s3(),
+        runtime.settings.documents_bucket,
+        download_url=runtime.settings.documents_download_url,
+    )
 
 
 @cache
