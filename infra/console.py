@@ -30,12 +30,12 @@ from constructs import Construct
 from caseline.paths import ROOT
 from infra import nag
 from infra.buckets import sse_s3_bucket
+from infra.cdn import acknowledge_default_certificate, security_headers_policy
 from infra.tenants import Tenant
 
 CONSOLE_DIR = ROOT / "console"
 # What the console asks Cognito for. The API scopes make the access token one the API's authorizer accepts.
 CONSOLE_SCOPES = ("openid", "email", "profile", "caseline/read", "caseline/write")
-HSTS_MAX_AGE = cdk.Duration.days(730)
 
 
 def console_bucket_name(names: TenantResourceNames, account: str) -> str:
@@ -43,8 +43,9 @@ def console_bucket_name(names: TenantResourceNames, account: str) -> str:
 
 
 def storage_origins(names: TenantResourceNames, region: str, account: str) -> list[str]:
-    """Where browsers upload and download documents (presigned POST/GET): each bucket with CORS, by its regional
-    endpoint and by the global one, which is the host boto3 puts in presigned URLs today."""
+    """Where browsers upload documents (presigned POST): each bucket with CORS, by its regional endpoint and by the
+    global one, which is the host boto3 puts in presigned URLs today. Downloads are navigations to another origin
+    (infra/downloads.py), which connect-src does not govern."""
     found = []
     for spec in BUCKETS:
         if spec.object_lock:  # never reached from a browser
@@ -125,26 +126,12 @@ class ConsoleSite(Construct):
             storage=storage_origins(names, stack.region, stack.account),
             auth_origin=self.auth_origin,
         )
-        self.headers = cloudfront.ResponseHeadersPolicy(
+        self.headers = security_headers_policy(
             self,
             "headers",
-            response_headers_policy_name=f"{names.prefix()}-console",
+            name=f"{names.prefix()}-console",
             comment=f"Caseline {tenant.id}: security headers of the staff console",
-            security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
-                content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
-                    content_security_policy=self.csp, override=True
-                ),
-                content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
-                frame_options=cloudfront.ResponseHeadersFrameOptions(
-                    frame_option=cloudfront.HeadersFrameOption.DENY, override=True
-                ),
-                referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
-                    referrer_policy=cloudfront.HeadersReferrerPolicy.NO_REFERRER, override=True
-                ),
-                strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
-                    access_control_max_age=HSTS_MAX_AGE, include_subdomains=True, override=True
-                ),
-            ),
+            content_security_policy=self.csp,
         )
         self.distribution = cloudfront.Distribution(
             self,
@@ -168,13 +155,7 @@ class ConsoleSite(Construct):
             log_file_prefix="console/",
             log_includes_cookies=False,
         )
-        nag.acknowledge(
-            self.distribution,
-            "AwsSolutions-CFR4",
-            "Without a custom domain the distribution answers on its cloudfront.net name with CloudFront's default "
-            "certificate, whose security policy CloudFront fixes at TLSv1; browsers negotiate TLS 1.2 or 1.3 anyway. "
-            "A console domain with its own us-east-1 certificate would allow TLSv1.2_2021.",
-        )
+        acknowledge_default_certificate(self.distribution)
         nag.acknowledge(
             self.distribution,
             "AwsSolutions-CFR1",

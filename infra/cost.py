@@ -41,6 +41,8 @@ class Prices:
     s3_gb_month: float = 0.023
     s3_put_per_thousand: float = 0.005
     s3_get_per_thousand: float = 0.0004
+    cloudfront_https_per_ten_thousand: float = 0.01  # price class 100 (North America, Europe)
+    cloudfront_gb_out: float = 0.085  # first 10 TB; S3 to CloudFront is free
     kms_key_month: float = 1.00
     kms_per_ten_thousand: float = 0.03
     cognito_plus_mau: float = 0.02
@@ -61,6 +63,7 @@ class Workload:
     commands_per_case: int = 12  # field changes, transitions, task completions, a decision
     comments_per_case: int = 3
     documents_per_case: int = 2
+    downloads_per_document: int = 2
     reads_per_case: int = 30  # GET case, timeline, lists by staff and integrators
     portal_requests_per_case: int = 10  # pages an external participant opens or posts
     case_item_kb: float = 4.0
@@ -207,9 +210,14 @@ def monthly_cost(cases: int, workload: Workload | None = None, prices: Prices | 
     documents = cases * w.documents_per_case
     s3_gb = documents * w.retained_months * w.document_mb / 1024
     add("S3", f"{s3_gb:.1f} GB documents", s3_gb * p.s3_gb_month)
-    # A document: presigned POST, confirm (GET), copy, delete of the quarantine copy, 2 downloads; an anchor.
+    downloads = documents * w.downloads_per_document
+    # A document: presigned POST, confirm (GET), copy, delete of the quarantine copy, its downloads; an anchor.
     add("S3", "requests", (documents * 3 + cases) / 1000 * p.s3_put_per_thousand
-        + documents * 3 / 1000 * p.s3_get_per_thousand)  # fmt: skip
+        + (documents + downloads) / 1000 * p.s3_get_per_thousand)  # fmt: skip
+    # Downloads go out through the tenant's downloads distribution (nosniff), one uncached request each.
+    download_gb = downloads * w.document_mb / 1024
+    add("CloudFront", f"{downloads:,} downloads, {download_gb:,.0f} GB",
+        downloads / 10_000 * p.cloudfront_https_per_ten_thousand + download_gb * p.cloudfront_gb_out)  # fmt: skip
 
     keys = len(data_owners()) + 4  # data keys, messaging, logs, backup, signing
     add("KMS", f"{keys} customer-managed keys", keys * p.kms_key_month)

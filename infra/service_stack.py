@@ -30,6 +30,7 @@ from caseline_common.resources import (
     ScheduleSpec,
     StreamHandlerSpec,
     TenantResourceNames,
+    download_environment,
     service_environment,
 )
 from constructs import Construct
@@ -111,6 +112,7 @@ class ServiceStack(cdk.Stack):
         shared = self.shared
         environment = {
             **service_environment(self.names, self.service, self.account),
+            **download_environment(self.service, shared.downloads.url),
             "CASELINE_AWS_REGION": self.region,
             "CASELINE_OIDC_ISSUER": shared.oidc_issuer,
             "CASELINE_OIDC_CLIENT_IDS": self.to_json_string(

@@ -24,6 +24,7 @@ from aws_cdk import aws_sqs as sqs
 from caseline_common.resources import (
     BUCKETS,
     CONSUMERS,
+    DOCUMENTS_BUCKET,
     SIGNING_KEYS,
     TABLES,
     BucketSpec,
@@ -37,6 +38,7 @@ from constructs import Construct
 from infra import nag
 from infra.buckets import sse_s3_bucket
 from infra.console import ConsoleSite
+from infra.downloads import DocumentDownloads
 from infra.functions import data_owners
 from infra.tenants import Tenant
 
@@ -96,6 +98,8 @@ class TenantSharedStack(cdk.Stack):
         self.console = ConsoleSite(self, "console", tenant=tenant, access_logs=self.access_logs)
         self.tables = {spec.id: self._table(spec) for spec in TABLES}
         self.buckets = {spec.id: self._bucket(spec) for spec in BUCKETS}
+        self.downloads = DocumentDownloads(self, "downloads", tenant=tenant, logs_bucket=self.console.logs_bucket)
+        self.downloads.node.add_dependency(self.buckets[DOCUMENTS_BUCKET.id])
         self._backup_plan()
         self._messaging()
         self._identity()
@@ -197,13 +201,13 @@ class TenantSharedStack(cdk.Stack):
             server_access_logs_prefix=f"{spec.id}/",
             removal_policy=cdk.RemovalPolicy.RETAIN,
             lifecycle_rules=lifecycle_rules or None,
-            # Browsers upload straight to the bucket (presigned POST) and download by presigned GET: the portal's
-            # pages (the tenant's domain) and the staff console.
+            # Browsers upload straight to the bucket (presigned POST): the portal's pages (the tenant's domain) and
+            # the staff console. Downloads are navigations through the downloads distribution, never CORS requests.
             cors=None
             if spec.object_lock
             else [
                 s3.CorsRule(
-                    allowed_methods=[s3.HttpMethods.POST, s3.HttpMethods.GET],
+                    allowed_methods=[s3.HttpMethods.POST],
                     allowed_origins=[self.tenant.public_url, self.console.origin],
                     allowed_headers=["*"],
                     max_age=600,
@@ -525,3 +529,4 @@ class TenantSharedStack(cdk.Stack):
         cdk.CfnOutput(self, "IntegratorClientId", value=self.integrator_client.user_pool_client_id)
         cdk.CfnOutput(self, "AuthDomain", value=self.auth_domain.base_url())
         cdk.CfnOutput(self, "ConsoleUrl", value=self.console.redirect_uri, description="The staff console")
+        cdk.CfnOutput(self, "DocumentDownloadsUrl", value=self.downloads.url, description="Where documents download")

@@ -20,6 +20,16 @@ def _only(template: dict[str, Any], resource_type: str) -> tuple[str, dict[str, 
     return logical_id, body["Properties"]
 
 
+def _console(template: dict[str, Any], resource_type: str) -> tuple[str, dict[str, Any]]:
+    """The console's distribution or headers policy (the shared stack also has those of document downloads)."""
+    ((logical_id, body),) = [
+        (logical_id, body)
+        for logical_id, body in resources(template, resource_type).items()
+        if logical_id.startswith("console")
+    ]
+    return logical_id, body["Properties"]
+
+
 def _import_of(assembly: Synthesized, tenant_id: str, logical_id: str, attribute: str = "Ref") -> dict[str, Any]:
     """How another stack of the tenant names an attribute of a shared-stack resource (an export of its own)."""
     outputs = assembly.template(tenant_id, "shared")["Outputs"].values()
@@ -59,7 +69,7 @@ def test_each_tenant_gets_a_private_console_bucket_behind_cloudfront(
         assert bucket["LoggingConfiguration"]["LogFilePrefix"] == "console/"
         _, oac = _only(shared, "AWS::CloudFront::OriginAccessControl")
         assert oac["OriginAccessControlConfig"]["SigningBehavior"] == "always"
-        distribution_id, distribution = _only(shared, "AWS::CloudFront::Distribution")
+        distribution_id, distribution = _console(shared, "AWS::CloudFront::Distribution")
         config = distribution["DistributionConfig"]
         (origin,) = config["Origins"]
         assert origin["DomainName"] == {"Fn::GetAtt": [bucket_id, "RegionalDomainName"]}
@@ -69,7 +79,7 @@ def test_each_tenant_gets_a_private_console_bucket_behind_cloudfront(
         assert behavior["ViewerProtocolPolicy"] == "redirect-to-https"
         assert behavior["AllowedMethods"] == ["GET", "HEAD"]
         assert config["DefaultRootObject"] == "index.html"
-        headers_id, _ = _only(shared, "AWS::CloudFront::ResponseHeadersPolicy")
+        headers_id, _ = _console(shared, "AWS::CloudFront::ResponseHeadersPolicy")
         assert behavior["ResponseHeadersPolicyId"] == {"Ref": headers_id}
         (logs_id,) = [found[0] for name, found in buckets.items() if f"caseline-{tenant.id}-cdn-logs-" in name]
         assert config["Logging"]["Bucket"] == {"Fn::GetAtt": [logs_id, "RegionalDomainName"]}
@@ -94,7 +104,7 @@ def test_the_security_headers_are_the_local_gateways_with_the_tenants_own_endpoi
 ) -> None:
     local = _directives(_security_headers()["Content-Security-Policy"])
     for tenant in registry.tenants.values():
-        _, policy = _only(assembly.template(tenant.id, "shared"), "AWS::CloudFront::ResponseHeadersPolicy")
+        _, policy = _console(assembly.template(tenant.id, "shared"), "AWS::CloudFront::ResponseHeadersPolicy")
         headers = policy["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
         deployed = _directives(_text(headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]))
         assert {name: values for name, values in deployed.items() if name != "connect-src"} == {
@@ -134,7 +144,7 @@ def test_the_console_stack_deploys_the_files_and_a_config_json_of_the_tenants_ow
         assert deployment["SystemMetadata"] == {"cache-control": "no-cache"}
         assert deployment["DistributionPaths"] == ["/*"]
         shared = assembly.template(tenant.id, "shared")
-        distribution_id, _ = _only(shared, "AWS::CloudFront::Distribution")
+        distribution_id, _ = _console(shared, "AWS::CloudFront::Distribution")
         assert deployment["DistributionId"] == _import_of(assembly, tenant.id, distribution_id)
         files, config_asset = (
             assembly.outdir / f"asset.{key.removesuffix('.zip')}" for key in deployment["SourceObjectKeys"]
@@ -167,7 +177,7 @@ def test_the_staff_client_signs_in_on_the_hosted_ui_of_every_tenant(
 ) -> None:
     for tenant in registry.tenants.values():
         shared = assembly.template(tenant.id, "shared")
-        distribution_id, _ = _only(shared, "AWS::CloudFront::Distribution")
+        distribution_id, _ = _console(shared, "AWS::CloudFront::Distribution")
         (staff,) = [body["Properties"] for body in resources(shared, "AWS::Cognito::UserPoolClient").values()
                     if body["Properties"]["ClientName"] == f"caseline-{tenant.id}-staff"]  # fmt: skip
         url = {"Fn::Join": ["", ["https://", {"Fn::GetAtt": [distribution_id, "DomainName"]}, "/"]]}
@@ -202,7 +212,7 @@ def test_the_api_answers_preflights_and_its_own_errors_for_the_console_origin_on
 ) -> None:
     for tenant in registry.tenants.values():
         api = assembly.template(tenant.id, "api")
-        distribution_id, _ = _only(assembly.template(tenant.id, "shared"), "AWS::CloudFront::Distribution")
+        distribution_id, _ = _console(assembly.template(tenant.id, "shared"), "AWS::CloudFront::Distribution")
         origin = {"Fn::Join": ["", ["'https://", _import_of(assembly, tenant.id, distribution_id, "DomainName"), "'"]]}
         methods = [body["Properties"] for body in resources(api, "AWS::ApiGateway::Method").values()]
         preflights = [method for method in methods if method["HttpMethod"] == "OPTIONS"]
@@ -227,7 +237,7 @@ def test_the_documents_bucket_accepts_uploads_from_the_portal_and_the_console(
 ) -> None:
     for tenant in registry.tenants.values():
         shared = assembly.template(tenant.id, "shared")
-        distribution_id, _ = _only(shared, "AWS::CloudFront::Distribution")
+        distribution_id, _ = _console(shared, "AWS::CloudFront::Distribution")
         console = {"Fn::Join": ["", ["https://", {"Fn::GetAtt": [distribution_id, "DomainName"]}]]}
         with_cors = [
             body["Properties"]["CorsConfiguration"]["CorsRules"]
@@ -237,7 +247,7 @@ def test_the_documents_bucket_accepts_uploads_from_the_portal_and_the_console(
         assert len(with_cors) == len([spec for spec in BUCKETS if not spec.object_lock])
         for (rule,) in with_cors:
             assert rule["AllowedOrigins"] == [tenant.public_url, console]
-            assert "POST" in rule["AllowedMethods"]
+            assert rule["AllowedMethods"] == ["POST"]  # downloads are navigations to the downloads distribution
 
 
 def test_the_console_is_deployed_with_its_own_least_privilege_role(assembly: Synthesized) -> None:

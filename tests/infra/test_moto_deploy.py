@@ -7,10 +7,11 @@ must be the same, and an event put on the deployed bus must reach the deployed q
 
 What moto's CloudFormation cannot create is left out of the deployed copy, by type, and the test insists on
 exactly this list: Cognito (not implemented), AWS Backup (not implemented), bucket/queue/topic policies (not
-implemented), the SES identity (not implemented), the console's CloudFront distribution, origin access control
-and headers policy (not implemented), the EventBridge archive (moto passes its pattern as an object where its
-model wants a string). The documents bucket names the distribution's domain as a CORS origin: there it gets a
-stand-in, so the bucket itself is deployed. The stack's Outputs (exports for the service stacks) go too, since
+implemented), the SES identity (not implemented), the CloudFront distributions of the console and of document
+downloads with their origin access control, origin request and headers policies (not implemented), the
+EventBridge archive (moto passes its pattern as an object where its model wants a string). The documents bucket
+names the console distribution's domain as a CORS origin: there it gets a stand-in, so the bucket itself is
+deployed. The stack's Outputs (exports for the service stacks) go too, since
 several name Cognito resources. moto also ignores TTL, PITR, versioning and public-access blocks: test_synth.py
 asserts those on the template. The service stacks (Lambda, event source mappings, Scheduler), the API stack and
 the console stack are not deployed here.
@@ -40,6 +41,7 @@ NOT_DEPLOYED_IN_MOTO = {
     "AWS::Backup::BackupVault",
     "AWS::CloudFront::Distribution",
     "AWS::CloudFront::OriginAccessControl",
+    "AWS::CloudFront::OriginRequestPolicy",
     "AWS::CloudFront::ResponseHeadersPolicy",
     "AWS::Cognito::UserPool",
     "AWS::Cognito::UserPoolClient",
