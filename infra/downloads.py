@@ -33,9 +33,9 @@ class DocumentDownloads(Construct):
         bucket_name = names.bucket(DOCUMENTS_BUCKET, stack.account)
         # The host the services sign for (virtual-hosted on the regional endpoint), spelled as they spell it rather
         # than read from CloudFormation's RegionalDomainName: S3 checks each signature against this Host.
-        self.origin_host = f"{bucket_name}.s3.{stack.region}.amazonaws.com"
+        origin_host = f"{bucket_name}.s3.{stack.region}.amazonaws.com"
         bucket = s3.Bucket.from_bucket_attributes(
-            self, "bucket", bucket_name=bucket_name, bucket_regional_domain_name=self.origin_host
+            self, "bucket", bucket_name=bucket_name, bucket_regional_domain_name=origin_host
         )
         self.headers = security_headers_policy(
             self,
