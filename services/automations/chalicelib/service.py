@@ -148,6 +148,10 @@ class AutomationsService:
         self._max_depth = max_depth
         self._clock = clock
         self._arrival = arrival
+        # Event types handled otherwise than as case events (rules, timers, webhooks): one entry per type.
+        self._event_handlers: dict[str, Callable[[StatefulEvent], list[AutomationRun]]] = {
+            "template.published": self._keep_template
+        }
 
     # events
 
@@ -155,16 +159,20 @@ class AutomationsService:
         """Everything one event sets off. Raises to have it delivered again (its template not known yet)."""
         if event.tenant_id != self._tenant_id:
             return []
-        if event.type == "template.published":
-            definition = TemplateDefinition.model_validate(event.data["definition"])
-            published = PublishedTemplate(
-                definition=definition,
-                version=event.data["version"],
-                published_at=event.occurred_at,
-                published_by=event.actor.id,
-            )
-            self._store.save_template(published)
-            return []
+        return self._event_handlers.get(event.type, self._handle_case_event)(event)
+
+    def _keep_template(self, event: StatefulEvent) -> list[AutomationRun]:
+        definition = TemplateDefinition.model_validate(event.data["definition"])
+        published = PublishedTemplate(
+            definition=definition,
+            version=event.data["version"],
+            published_at=event.occurred_at,
+            published_by=event.actor.id,
+        )
+        self._store.save_template(published)
+        return []
+
+    def _handle_case_event(self, event: StatefulEvent) -> list[AutomationRun]:
         self._webhooks.enqueue_event(event)
         if event.case_id is None:
             return []

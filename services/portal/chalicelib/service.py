@@ -189,14 +189,23 @@ class PortalService:
         self._tenant_id, self._base_url = tenant_id, base_url.rstrip("/")
         self._link_days, self._session_hours, self._limit = link_days, session_hours, requests_per_minute
         self._clock, self._new_id, self._arrival = clock, new_id, arrival
+        # Event types handled otherwise than by projecting them on their case, and what else a type sets off
+        # once projected: one entry per type.
+        self._event_handlers: dict[str, Callable[[EventEnvelope], None]] = {"template.published": self._keep_template}
+        self._after_projection: dict[str, Callable[[PortalCase, TemplateDefinition, EventEnvelope], None]] = {
+            "document.requested": self._send_links_for_request
+        }
 
     # the read model
 
     def project(self, event: EventEnvelope) -> None:
-        if event.type == "template.published":
-            definition = TemplateDefinition.model_validate(event.data["definition"])
-            self._store.save_template(event.data["template_key"], event.data["version"], definition)
-            return
+        self._event_handlers.get(event.type, self._project_case_event)(event)
+
+    def _keep_template(self, event: EventEnvelope) -> None:
+        definition = TemplateDefinition.model_validate(event.data["definition"])
+        self._store.save_template(event.data["template_key"], event.data["version"], definition)
+
+    def _project_case_event(self, event: EventEnvelope) -> None:
         if event.case_id is None or event.type.startswith("portal.") or not concerns_portal(event):
             return
         found = self._store.case(event.case_id)
@@ -214,8 +223,9 @@ class PortalService:
         shared = message(event)
         if shared is not None:
             self._store.add_entry(case.case_id, shared, message=True)
-        if event.type == "document.requested":
-            self._send_links_for_request(case, template, event)
+        follow_up = self._after_projection.get(event.type)
+        if follow_up is not None:
+            follow_up(case, template, event)
 
     def _send_links_for_request(self, case: PortalCase, template: TemplateDefinition, event: EventEnvelope) -> None:
         """E-mails each asked participant a new link, once per event and participant."""

@@ -132,6 +132,10 @@ class TimelineService:
         self._clock = clock
         self._new_salt = new_salt
         self._arrival = arrival
+        # Event types recorded otherwise than on their case's chain: one entry per type.
+        self._event_handlers: dict[str, Callable[[EventEnvelope, CaseSnapshot | None], Recorded]] = {
+            "template.published": self._keep_template
+        }
 
     @staticmethod
     def _require(context: TenantContext, *roles: StaffRole) -> None:
@@ -143,10 +147,14 @@ class TimelineService:
     def record(self, event: EventEnvelope, case: CaseSnapshot | None = None) -> Recorded:
         """Appends an event from the bus at the end of its case's chain; a redelivered event is dropped. The case
         it left behind, when the event carries it, updates who may read the chain."""
-        if event.type == "template.published":
-            definition = TemplateDefinition.model_validate(event.data["definition"])
-            self._repository.save_template(event.data["template_key"], event.data["version"], definition)
-            return Recorded.TEMPLATE_KEPT
+        return self._event_handlers.get(event.type, self._append_case_event)(event, case)
+
+    def _keep_template(self, event: EventEnvelope, _case: CaseSnapshot | None) -> Recorded:
+        definition = TemplateDefinition.model_validate(event.data["definition"])
+        self._repository.save_template(event.data["template_key"], event.data["version"], definition)
+        return Recorded.TEMPLATE_KEPT
+
+    def _append_case_event(self, event: EventEnvelope, case: CaseSnapshot | None) -> Recorded:
         if not event.case_id:  # other tenant-level events carry no case id, or an empty one
             return Recorded.NOT_A_CASE_EVENT
         head = self._append(event.case_id, event, CaseMembers.of(case) if case is not None else None)

@@ -6,6 +6,7 @@ harmless. Events about a case the model does not know yet (other than `case.open
 the consumer retries them until the case has been projected.
 """
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -97,26 +98,6 @@ class PortalCase(BaseModel):
         return found if found is not None and not found.removed else None
 
 
-# The event types `apply` reads; with external comments and external-visible events, all the portal keeps.
-MODEL_EVENTS = frozenset(
-    {
-        "case.opened",
-        "case.fields_changed",
-        "case.stage_changed",
-        "case.closed",
-        "case.cancelled",
-        "case.reopened",
-        "case.assigned",
-        "case.migrated",
-        "participant.added",
-        "participant.role_changed",
-        "participant.removed",
-        "document.added",
-        "document.requested",
-    }
-)
-
-
 def concerns_portal(event: EventEnvelope) -> bool:
     """Whether the read model can take anything from the event. Others need not wait for their case."""
     return event.type in MODEL_EVENTS or event.type == "comment.added" or event.visibility is Visibility.EXTERNAL
@@ -151,30 +132,35 @@ def new_case(event: EventEnvelope) -> PortalCase:
     )
 
 
-def apply(case: PortalCase, template: TemplateDefinition, event: EventEnvelope) -> bool:
-    """Applies one case event; True when the model changed."""
-    data, personal = event.data, event.personal
-    version = int(data.get("version", 1))
-    visible = external_fields(template)
-    changed = False
+class _Change:
+    """One event being applied to one case: what its handler reads, and the helpers that set an attribute only
+    when the event's case version is newer than the one that last set it. `changed` says whether any did."""
 
-    def set_attribute(attribute: str, value: Any) -> None:
-        nonlocal changed
-        if _newer(case, attribute, version):
-            setattr(case, attribute, value)
-            changed = True
+    def __init__(self, case: PortalCase, template: TemplateDefinition, event: EventEnvelope) -> None:
+        self.case, self.template, self.event = case, template, event
+        self.data, self.personal = event.data, event.personal
+        self.version = int(event.data.get("version", 1))
+        self.visible = external_fields(template)
+        self.changed = False
 
-    def set_field(key: str, value: Any) -> None:
-        nonlocal changed
-        if key in visible and _newer(case, f"field:{key}", version):
+    def newer(self, attribute: str) -> bool:
+        return _newer(self.case, attribute, self.version)
+
+    def set_attribute(self, attribute: str, value: Any) -> None:
+        if self.newer(attribute):
+            setattr(self.case, attribute, value)
+            self.changed = True
+
+    def set_field(self, key: str, value: Any) -> None:
+        if key in self.visible and self.newer(f"field:{key}"):
             if value is None:
-                case.fields.pop(key, None)
+                self.case.fields.pop(key, None)
             else:
-                case.fields[key] = value
-            changed = True
+                self.case.fields[key] = value
+            self.changed = True
 
-    def add_participant(summary: dict[str, Any], details_of: dict[str, Any]) -> None:
-        nonlocal changed
+    def add_participant(self, summary: dict[str, Any], details_of: dict[str, Any]) -> None:
+        case = self.case
         participant_id = summary["participant_id"]
         found = case.participants.get(participant_id)
         details = {
@@ -186,101 +172,159 @@ def apply(case: PortalCase, template: TemplateDefinition, event: EventEnvelope) 
             case.participants[participant_id] = PortalParticipant(
                 id=participant_id, kind=summary["kind"], role=summary["role"], **details
             )
-            changed = True
+            self.changed = True
         elif (found.user_id, found.name, found.email) == (None, None, None) and any(details.values()):
             # a later role change or removal arrived first and kept only what it knew: who it is comes now
             found.user_id, found.name, found.email = details["user_id"], details["name"], details["email"]
-            changed = True
+            self.changed = True
         if f"participant:{participant_id}" not in case.versions:  # its role is older than any role change
-            case.versions[f"participant:{participant_id}"], changed = version, True
+            case.versions[f"participant:{participant_id}"], self.changed = self.version, True
 
-    kind = event.type
-    if kind == "case.opened":
-        for summary in data.get("participants", []):  # the owner
-            add_participant(summary, {})
-        for attribute in ("title", "stage", "status", "owner"):
-            set_attribute(attribute, data[attribute])
-        if case.opened_at is None:
-            case.opened_at, changed = event.occurred_at, True
-        for key, value in {**data.get("fields", {}), **personal.get("fields", {})}.items():
-            set_field(key, value)
-    elif kind == "case.fields_changed":
-        for key, diff in {**data.get("changes", {}), **personal.get("changes", {})}.items():
-            set_field(key, diff["after"])
-        if "title" in data:
-            set_attribute("title", data["title"]["after"])
-    elif kind == "case.stage_changed":
-        set_attribute("stage", data["to"])
-    elif kind in ("case.closed", "case.cancelled", "case.reopened"):
-        set_attribute("status", data["after"])
-    elif kind == "case.assigned":
-        set_attribute("owner", data["after"])
-        if "participant" in data:  # the new owner joined with the owner role
-            add_participant(data["participant"], {})
-    elif kind == "case.migrated":
-        set_attribute("template_version", data["to_version"])
-    elif kind == "participant.added":
-        add_participant(data, personal)
-    elif kind == "participant.role_changed":
-        participant_id = data["participant_id"]
-        if _newer(case, f"participant:{participant_id}", version):
-            found = case.participants.get(participant_id)
-            if found is None:  # before its `participant.added`: keep the role, which that event must not undo
-                kinds = {role.key: role.kind.value for role in template.roles}
-                found = case.participants[participant_id] = PortalParticipant(
-                    id=participant_id, kind=kinds.get(data["after"], RoleKind.EXTERNAL.value), role=data["after"]
-                )
-            found.role, changed = data["after"], True
-    elif kind == "participant.removed":
-        participant_id = data["participant_id"]
-        found = case.participants.get(participant_id)
-        if found is None:  # before its `participant.added`: remembered as removed, so that event cannot add it
-            case.participants[participant_id] = PortalParticipant(
-                id=participant_id, kind=data["kind"], role=data["role"], removed=True
+
+def _case_opened(change: _Change) -> None:
+    data, case = change.data, change.case
+    for summary in data.get("participants", []):  # the owner
+        change.add_participant(summary, {})
+    for attribute in ("title", "stage", "status", "owner"):
+        change.set_attribute(attribute, data[attribute])
+    if case.opened_at is None:
+        case.opened_at, change.changed = change.event.occurred_at, True
+    for key, value in {**data.get("fields", {}), **change.personal.get("fields", {})}.items():
+        change.set_field(key, value)
+
+
+def _fields_changed(change: _Change) -> None:
+    data = change.data
+    for key, diff in {**data.get("changes", {}), **change.personal.get("changes", {})}.items():
+        change.set_field(key, diff["after"])
+    if "title" in data:
+        change.set_attribute("title", data["title"]["after"])
+
+
+def _stage_changed(change: _Change) -> None:
+    change.set_attribute("stage", change.data["to"])
+
+
+def _status_changed(change: _Change) -> None:
+    change.set_attribute("status", change.data["after"])
+
+
+def _assigned(change: _Change) -> None:
+    change.set_attribute("owner", change.data["after"])
+    if "participant" in change.data:  # the new owner joined with the owner role
+        change.add_participant(change.data["participant"], {})
+
+
+def _migrated(change: _Change) -> None:
+    change.set_attribute("template_version", change.data["to_version"])
+
+
+def _participant_added(change: _Change) -> None:
+    change.add_participant(change.data, change.personal)
+
+
+def _participant_role_changed(change: _Change) -> None:
+    data, case = change.data, change.case
+    participant_id = data["participant_id"]
+    if not change.newer(f"participant:{participant_id}"):
+        return
+    found = case.participants.get(participant_id)
+    if found is None:  # before its `participant.added`: keep the role, which that event must not undo
+        kinds = {role.key: role.kind.value for role in change.template.roles}
+        found = case.participants[participant_id] = PortalParticipant(
+            id=participant_id, kind=kinds.get(data["after"], RoleKind.EXTERNAL.value), role=data["after"]
+        )
+    found.role, change.changed = data["after"], True
+
+
+def _participant_removed(change: _Change) -> None:
+    data, case = change.data, change.case
+    participant_id = data["participant_id"]
+    found = case.participants.get(participant_id)
+    if found is None:  # before its `participant.added`: remembered as removed, so that event cannot add it
+        case.participants[participant_id] = PortalParticipant(
+            id=participant_id, kind=data["kind"], role=data["role"], removed=True
+        )
+        change.changed = True
+    elif not found.removed:
+        found.removed, change.changed = True, True
+
+
+def _document_requested(change: _Change) -> None:
+    # a request older than a document of its type that arrived first was fulfilled by it
+    data, case, version = change.data, change.case, change.version
+    type_key = data["document_type"]
+    fresh = version > case.versions.get(f"documents:{type_key}", 0)
+    if fresh and all(request.id != data["request_id"] for request in case.requests):
+        case.requests.append(
+            PortalRequest(
+                id=data["request_id"],
+                version=version,
+                document_type=type_key,
+                from_role=data["from_role"],
+                message=data.get("message"),
+                requested_at=change.event.occurred_at,
             )
-            changed = True
-        elif not found.removed:
-            found.removed, changed = True, True
-    elif kind == "document.requested":
-        # a request older than a document of its type that arrived first was fulfilled by it
-        type_key = data["document_type"]
-        fresh = version > case.versions.get(f"documents:{type_key}", 0)
-        if fresh and all(request.id != data["request_id"] for request in case.requests):
-            case.requests.append(
-                PortalRequest(
-                    id=data["request_id"],
-                    version=version,
-                    document_type=type_key,
-                    from_role=data["from_role"],
-                    message=data.get("message"),
-                    requested_at=event.occurred_at,
-                )
+        )
+        change.changed = True
+
+
+def _document_added(change: _Change) -> None:
+    # the case drops every request of the type made before the document, whoever was asked
+    data, case, version = change.data, change.case, change.version
+    type_key = data["document_type"]
+    if change.newer(f"documents:{type_key}"):
+        case.requests = [r for r in case.requests if not (r.document_type == type_key and r.version < version)]
+        change.changed = True
+    shown = {document.key for document in change.template.document_types if document.external}
+    known = {(document.type, document.version) for document in case.documents}
+    key = (data["document_type"], data["document_version"])
+    if data["document_type"] in shown and key not in known:
+        case.documents.append(
+            PortalDocument(
+                type=data["document_type"],
+                version=data["document_version"],
+                upload_id=data["upload_id"],
+                filename=change.personal.get("filename", data["upload_id"]),
+                content_type=data["content_type"],
+                size=data["size"],
+                sha256=data["sha256"],
+                added_at=change.event.occurred_at,
             )
-            changed = True
-    elif kind == "document.added":
-        # the case drops every request of the type made before the document, whoever was asked
-        type_key = data["document_type"]
-        if _newer(case, f"documents:{type_key}", version):
-            case.requests = [r for r in case.requests if not (r.document_type == type_key and r.version < version)]
-            changed = True
-        shown = {document.key for document in template.document_types if document.external}
-        known = {(document.type, document.version) for document in case.documents}
-        key = (data["document_type"], data["document_version"])
-        if data["document_type"] in shown and key not in known:
-            case.documents.append(
-                PortalDocument(
-                    type=data["document_type"],
-                    version=data["document_version"],
-                    upload_id=data["upload_id"],
-                    filename=personal.get("filename", data["upload_id"]),
-                    content_type=data["content_type"],
-                    size=data["size"],
-                    sha256=data["sha256"],
-                    added_at=event.occurred_at,
-                )
-            )
-            changed = True
-    return changed
+        )
+        change.changed = True
+
+
+# Each event type the read model takes, and the one handler that applies it. A new type is one entry here and
+# one function above.
+EVENT_HANDLERS: dict[str, Callable[[_Change], None]] = {
+    "case.opened": _case_opened,
+    "case.fields_changed": _fields_changed,
+    "case.stage_changed": _stage_changed,
+    "case.closed": _status_changed,
+    "case.cancelled": _status_changed,
+    "case.reopened": _status_changed,
+    "case.assigned": _assigned,
+    "case.migrated": _migrated,
+    "participant.added": _participant_added,
+    "participant.role_changed": _participant_role_changed,
+    "participant.removed": _participant_removed,
+    "document.added": _document_added,
+    "document.requested": _document_requested,
+}
+
+# The event types `apply` reads; with external comments and external-visible events, all the portal keeps.
+MODEL_EVENTS = frozenset(EVENT_HANDLERS)
+
+
+def apply(case: PortalCase, template: TemplateDefinition, event: EventEnvelope) -> bool:
+    """Applies one case event through its type's handler; True when the model changed."""
+    handler = EVENT_HANDLERS.get(event.type)
+    if handler is None:
+        return False
+    change = _Change(case, template, event)
+    handler(change)
+    return change.changed
 
 
 def timeline_entry(template: TemplateDefinition, event: EventEnvelope) -> PortalEntry | None:
