@@ -12,13 +12,15 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
 CHROMIUM := /usr/bin/chromium
 AXE := tests/e2e/axe/node_modules/axe-core/axe.min.js
+# ESLint for the console's ES modules, from npm with a lock file; outside console/, which is deployed as it is.
+ESLINT := tools/eslint/node_modules/.bin/eslint
 
 .PHONY: help install browser dev test lint format build bench clean
 
 help:
 	@echo "make dev    start the whole product locally (moto, four services, demo tenant)"
 	@echo "make test   install what is needed, lint, run every test"
-	@echo "make lint   ruff + mypy"
+	@echo "make lint   ruff + mypy + eslint (the console)"
 	@echo "make build  chalice package each service into build/"
 	@echo "make bench  print AWS calls, latency ratios and import times"
 
@@ -47,10 +49,15 @@ $(AXE): tests/e2e/axe/package.json tests/e2e/axe/package-lock.json
 	npm ci --prefix tests/e2e/axe --no-audit --no-fund
 	@touch $@
 
+$(ESLINT): tools/eslint/package.json tools/eslint/package-lock.json
+	npm ci --prefix tools/eslint --no-audit --no-fund
+	@touch $@
+
 dev: install
 	$(VENV)/bin/caseline dev
 
-lint: install
+lint: install $(ESLINT)
+	$(ESLINT) --config tools/eslint/eslint.config.js console/js
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy caseline services/common/caseline_common bench infra

@@ -11,8 +11,6 @@ export function section(id, title, ...children) {
     h("h2", { id: `sec-${id}-title`, tabindex: "-1" }, title), ...children);
 }
 
-const KEY_HINT = "Lower case: a letter, then letters, digits or _. Choose it once; it is how versions are compared.";
-
 function stageChoices(def) {
   return choicesOf(def.stages);
 }
