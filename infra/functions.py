@@ -16,11 +16,9 @@ from caseline_common.resources import (
     TenantResourceNames,
 )
 
-from infra.sizing import Kind, functions, memory_for
+from infra.catalog import Kind, functions, timeout_seconds
+from infra.sizing import memory_for
 
-API_TIMEOUT_SECONDS = 29  # API Gateway's integration timeout
-STREAM_TIMEOUT_SECONDS = 60
-SCHEDULE_TIMEOUT_SECONDS = 300
 DEFAULT_MEMORY_MB = 1024  # a function nobody measured yet (a test fails until someone does)
 
 
@@ -97,22 +95,10 @@ class FunctionSpec:
         return f"{names.prefix()}-{self.short_name}"
 
 
-def _timeout(service: str, name: str, kind: Kind) -> int:
-    if kind == "api":
-        return API_TIMEOUT_SECONDS
-    if kind == "stream":
-        return STREAM_TIMEOUT_SECONDS
-    if kind == "schedule":
-        # Never longer than the interval, so one run ends before the next starts (reserved concurrency 1).
-        schedule = next(spec for spec in SCHEDULES if (spec.service, spec.function) == (service, name))
-        return min(SCHEDULE_TIMEOUT_SECONDS, schedule.every_minutes * 60)
-    consumer = next(spec for spec in CONSUMERS if (spec.service, spec.function) == (service, name))
-    # AWS: a queue's visibility timeout should be at least six times its consumer's timeout.
-    return max(3, consumer.visibility_timeout_seconds // 6)
-
-
 def all_functions() -> list[FunctionSpec]:
-    return [FunctionSpec(service, name, kind, _timeout(service, name, kind)) for service, name, kind in functions()]
+    return [
+        FunctionSpec(service, name, kind, timeout_seconds(service, name, kind)) for service, name, kind in functions()
+    ]
 
 
 def service_functions(service: str) -> list[FunctionSpec]:

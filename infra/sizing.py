@@ -13,8 +13,9 @@ function runs, in a fresh interpreter each time (a cold start):
 
 Tracing runs as in Lambda (X-Ray SDK loaded, segments sent over UDP to nowhere), metrics are written as EMF.
 
-The sizing rule (`memory_for`) and the figures it was applied to are in docs/operations.md; `FUNCTION_SIZES`
-in infra/functions.py holds the result, so synth never measures anything.
+The sizing rule (`memory_for`) and the figures it was applied to are in docs/operations.md; `MEASURED` in
+infra/functions.py holds the figures, so synth never measures anything. The list of functions and their timeouts
+come from infra/catalog.py, which infra/functions.py reads too (this module imports nothing of that one).
 """
 
 import json
@@ -24,21 +25,13 @@ import statistics
 import subprocess
 import sys
 from dataclasses import dataclass
-from typing import Literal
 
-from caseline_common.resources import (
-    CONSUMERS,
-    SCHEDULES,
-    SERVICES,
-    STREAM_HANDLERS,
-    TenantResourceNames,
-    download_environment,
-    service_environment,
-)
+from caseline_common.resources import TenantResourceNames, download_environment, service_environment
 
 from caseline.paths import COMMON_DIR, SERVICES_DIR
+from infra.catalog import Kind, functions
+from infra.catalog import timeout_seconds as function_timeout
 
-Kind = Literal["api", "stream", "consumer", "schedule"]
 RUNS = 3
 ONE_VCPU_MB = 1769  # Lambda allocates one full vCPU at 1,769 MB, proportionally less below
 MEMORY_STEPS = (256, 384, 512, 640, 768, 1024, 1280, 1536, 1769)
@@ -137,15 +130,6 @@ class Measurement:
     invoke_ms: float
     rss_import_mb: float
     rss_peak_mb: float
-
-
-def functions() -> list[tuple[str, str, Kind]]:
-    """Every function infra deploys: one API function per service, and the spec'd event functions."""
-    found: list[tuple[str, str, Kind]] = [(service, "api", "api") for service in SERVICES]
-    found += [(spec.service, spec.function, "stream") for spec in STREAM_HANDLERS]
-    found += [(spec.service, spec.function, "consumer") for spec in CONSUMERS]
-    found += [(spec.service, spec.function, "schedule") for spec in SCHEDULES]
-    return found
 
 
 def memory_for(kind: Kind, import_ms: float, invoke_ms: float, rss_peak_mb: float, timeout_seconds: int) -> int:
@@ -260,13 +244,6 @@ def main() -> None:
     for column in ("service", "function", "kind", "import ms", "1st invoke ms", "RSS import MB", "RSS peak MB"):
         table.add_column(column, justify="left" if column in ("service", "function", "kind") else "right")
     table.add_column("memory MB (rule)", justify="right")
-    from infra.functions import all_functions
-
-    timeouts = {(spec.service, spec.name): spec.timeout_seconds for spec in all_functions()}
-
-    def key(found: Measurement) -> tuple[str, str]:
-        return (found.service, found.function)
-
     for found in measure_all():
         table.add_row(
             found.service,
@@ -276,7 +253,15 @@ def main() -> None:
             f"{found.invoke_ms:.0f}",
             f"{found.rss_import_mb:.0f}",
             f"{found.rss_peak_mb:.0f}",
-            str(memory_for(found.kind, found.import_ms, found.invoke_ms, found.rss_peak_mb, timeouts[key(found)])),
+            str(
+                memory_for(
+                    found.kind,
+                    found.import_ms,
+                    found.invoke_ms,
+                    found.rss_peak_mb,
+                    function_timeout(found.service, found.function, found.kind),
+                )
+            ),
         )
     Console().print(table)
 
