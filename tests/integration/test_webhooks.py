@@ -127,7 +127,7 @@ def webhooks(automations: LoadedService) -> Iterator[Webhooks]:
             client, names.table(AUTOMATIONS_TABLE)
         )
         sender = automations.module("chalicelib.adapters.webhook_sender").UrllibWebhookSender(allow_loopback=True)
-        service = automations.module("chalicelib.webhooks").WebhookService(
+        service = automations.module("chalicelib.webhook_service").WebhookService(
             store, sender, clock=utc_now, new_id=new_id, allow_insecure_urls=True
         )
         with recording(client) as calls:
@@ -192,7 +192,7 @@ def test_a_receiver_that_just_failed_is_left_to_the_sweep_so_it_slows_no_other_e
         assert (waiting.status, waiting.attempts) == ("pending", [])
 
     # Once the quiet time is over the sweep sends each, once; a success ends the quiet time.
-    quiet = automations.module("chalicelib.webhooks").QUIET_AFTER_FAILURE
+    quiet = automations.module("chalicelib.webhook_service").QUIET_AFTER_FAILURE
     assert webhooks.service.retry_due(utc_now() + quiet + timedelta(seconds=1)) == 4  # with the first's retry
     assert len(receiver.successes) == 4
     webhooks.service.enqueue_event(make_event())

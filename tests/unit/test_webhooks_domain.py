@@ -282,7 +282,7 @@ def test_a_refused_url_is_a_field_issue(hooks: ModuleType) -> None:
 def test_only_tenant_admins_manage_webhooks(
     automations: LoadedService, hooks: ModuleType, staff: TenantContext, admin: TenantContext
 ) -> None:
-    service_module = automations.module("chalicelib.webhooks")
+    service_module = automations.module("chalicelib.webhook_service")
     service = service_module.WebhookService(
         None, None, clock=lambda: NOW, new_id=lambda: "01JSUB00000000000000000000", allow_insecure_urls=False
     )

@@ -14,7 +14,7 @@ from .adapters.dynamo import DynamoAutomationsStore
 from .adapters.webhook_sender import UrllibWebhookSender
 from .adapters.webhook_store import DynamoWebhookStore
 from .service import AutomationsService
-from .webhooks import WebhookService
+from .webhook_service import WebhookService
 
 
 class AutomationsSettings(ServiceSettings):

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..webhooks import SendResult
+from ..webhook_service import SendResult
 
 TIMEOUT_SECONDS = 5.0
 USER_AGENT = "Caseline-Webhooks/1"

@@ -1,13 +1,13 @@
-"""HTTP routes of the automations service for runs and dry runs (webhooks: webhook_api.py)."""
+"""HTTP routes of the automations service for runs and dry runs (webhooks: webhooks.py)."""
 
 from caseline_common.http import Call, Reply
 from caseline_common.pagination import Page, PageQuery
 from pydantic import Field
 
-from .domain.runs import AutomationRun
-from .http import http
-from .runtime import automations_service
-from .service import DryRunRequest, DryRunResult
+from ..domain.runs import AutomationRun
+from ..runtime import automations_service
+from ..service import DryRunRequest, DryRunResult
+from . import http
 
 
 class RunsQuery(PageQuery):

@@ -4,9 +4,9 @@ from caseline_common.http import LOCATION, Call, Reply
 from caseline_common.pagination import Page, PageQuery
 from pydantic import Field
 
-from .domain.webhooks import CreateWebhookRequest, Delivery, DeliveryStatus, RotatedSecret, Webhook, WebhookCreated
-from .http import http
-from .runtime import webhook_service
+from ..domain.webhooks import CreateWebhookRequest, Delivery, DeliveryStatus, RotatedSecret, Webhook, WebhookCreated
+from ..runtime import webhook_service
+from . import http
 
 _ULID = r"^[0-9A-HJKMNP-TV-Z]{26}$"
 
