@@ -26,6 +26,7 @@ from types import ModuleType
 from typing import Any, ClassVar
 
 import hypothesis
+from case_domain import case_domain
 from caseline_common.contracts import (
     CaseSnapshot,
     CaseStatus,
@@ -422,7 +423,7 @@ class CaseMachine(RuleBasedStateMachine):
         self.case = case
         self.events.append(event)
         request = self.domain.AddParticipantRequest(kind="internal", role="agent", user_id="agent-1")
-        self._attempt("admin", lambda work: work.add_participant(request), set(), "participant.added")
+        self._attempt("admin", lambda work: self.domain.add_participant(work, request), set(), "participant.added")
 
     # fields
 
@@ -448,7 +449,7 @@ class CaseMachine(RuleBasedStateMachine):
                 after[key] = value
         new_title = title.strip() if title else before.title
         changed = {key for key in values if before.fields.get(key) != after.get(key)}
-        outcome = self._attempt(caller, lambda work: work.update(request), problems, "case.fields_changed")
+        outcome = self._attempt(caller, lambda work: self.domain.update(work, request), problems, "case.fields_changed")
         if outcome.error is not None or not outcome.visible:
             return
         if not changed and new_title == before.title:
@@ -492,7 +493,9 @@ class CaseMachine(RuleBasedStateMachine):
             if unmet and not force:
                 problems.add(self.domain.TransitionBlockedError)
         request = _reason_request(self.domain.TransitionRequest, to=to, reason=reason, force=force)
-        outcome = self._attempt(caller, lambda work: work.transition(request), problems, "case.stage_changed")
+        outcome = self._attempt(
+            caller, lambda work: self.domain.transition(work, request), problems, "case.stage_changed"
+        )
         if isinstance(outcome.error, self.domain.TransitionBlockedError):
             assert outcome.error.extensions["unmet"] == [item.model_dump() for item in unmet]
         if outcome.change is None:
@@ -587,7 +590,7 @@ class CaseMachine(RuleBasedStateMachine):
         elif unmet:
             problems.add(self.domain.TransitionBlockedError)
         request = _reason_request(self.domain.StatusChangeRequest, reason=reason, force=force)
-        outcome = self._attempt(caller, lambda work: work.close(request), problems, "case.closed")
+        outcome = self._attempt(caller, lambda work: self.domain.close(work, request), problems, "case.closed")
         if outcome.change is None:
             return
         assert self.case.status is CaseStatus.CLOSED
@@ -606,7 +609,7 @@ class CaseMachine(RuleBasedStateMachine):
         if _blank(reason):
             problems.add(InvalidInputError)
         request = _reason_request(self.domain.StatusChangeRequest, reason=reason)
-        outcome = self._attempt(caller, lambda work: work.cancel(request), problems, "case.cancelled")
+        outcome = self._attempt(caller, lambda work: self.domain.cancel(work, request), problems, "case.cancelled")
         if outcome.change is not None:
             assert self.case.status is CaseStatus.CANCELLED
             assert self.case.status_reason == reason.strip()  # type: ignore[union-attr]
@@ -619,7 +622,7 @@ class CaseMachine(RuleBasedStateMachine):
         if _blank(reason):
             problems.add(InvalidInputError)
         request = _reason_request(self.domain.StatusChangeRequest, reason=reason)
-        outcome = self._attempt(caller, lambda work: work.reopen(request), problems, "case.reopened")
+        outcome = self._attempt(caller, lambda work: self.domain.reopen(work, request), problems, "case.reopened")
         if outcome.change is not None:
             assert self.case.status is CaseStatus.OPEN
             self.closed_forced = False
@@ -633,7 +636,7 @@ class CaseMachine(RuleBasedStateMachine):
         if owner == before.owner:
             problems.add(InvalidInputError)
         request = self.domain.AssignRequest(owner=owner)
-        outcome = self._attempt(caller, lambda work: work.assign(request), problems, "case.assigned")
+        outcome = self._attempt(caller, lambda work: self.domain.assign(work, request), problems, "case.assigned")
         if outcome.change is not None:
             assert self.case.owner == owner
             assert len(self.case.participants) == len(before.participants) + (
@@ -660,7 +663,7 @@ class CaseMachine(RuleBasedStateMachine):
         )
         if request is None:
             return
-        outcome = self._attempt(caller, lambda work: work.add_task(request), problems, "task.created")
+        outcome = self._attempt(caller, lambda work: self.domain.add_task(work, request), problems, "task.created")
         if outcome.change is not None:
             task = self.case.tasks[-1]
             assert (task.title, task.stage, task.required, task.status) == (
@@ -683,7 +686,9 @@ class CaseMachine(RuleBasedStateMachine):
             problems.add(ConflictError)
         if Permission.TASK_COMPLETE not in self._permissions(caller):
             problems.add(ForbiddenError)
-        outcome = self._attempt(caller, lambda work: work.complete_task(task_id), problems, "task.completed")
+        outcome = self._attempt(
+            caller, lambda work: self.domain.complete_task(work, task_id), problems, "task.completed"
+        )
         if outcome.change is not None:
             done = next(task for task in self.case.tasks if task.id == task_id)
             assert done.status is TaskStatus.DONE
@@ -703,7 +708,9 @@ class CaseMachine(RuleBasedStateMachine):
         if _blank(reason):
             problems.add(InvalidInputError)
         request = _reason_request(self.domain.ReasonRequest, reason=reason)
-        outcome = self._attempt(caller, lambda work: work.reopen_task(task_id, request), problems, "task.reopened")
+        outcome = self._attempt(
+            caller, lambda work: self.domain.reopen_task(work, task_id, request), problems, "task.reopened"
+        )
         if outcome.change is not None:
             assert next(task for task in self.case.tasks if task.id == task_id).status is TaskStatus.OPEN
 
@@ -723,7 +730,9 @@ class CaseMachine(RuleBasedStateMachine):
         if role == "ghost" or (assignee is None and role is None):
             problems.add(InvalidInputError)
         request = self.domain.AssignTaskRequest(assignee=assignee, assignee_role=role)
-        outcome = self._attempt(caller, lambda work: work.assign_task(task_id, request), problems, "task.assigned")
+        outcome = self._attempt(
+            caller, lambda work: self.domain.assign_task(work, task_id, request), problems, "task.assigned"
+        )
         if outcome.change is not None:
             task = next(task for task in self.case.tasks if task.id == task_id)
             assert (task.assignee, task.assignee_role) == (assignee, role)
@@ -752,7 +761,9 @@ class CaseMachine(RuleBasedStateMachine):
             problems.add(InvalidInputError)
         details = {"name": "Ann Applicant", "email": "ann@example.org"} if named else {}
         request = self.domain.AddParticipantRequest(kind=kind, role=role, user_id=user_id, **details)
-        outcome = self._attempt(caller, lambda work: work.add_participant(request), problems, "participant.added")
+        outcome = self._attempt(
+            caller, lambda work: self.domain.add_participant(work, request), problems, "participant.added"
+        )
         if outcome.change is not None:
             added = self.case.participants[-1]
             assert (added.kind.value, added.role, added.user_id) == (kind, role, user_id)
@@ -773,7 +784,7 @@ class CaseMachine(RuleBasedStateMachine):
         request = self.domain.ChangeRoleRequest(role=role)
         outcome = self._attempt(
             caller,
-            lambda work: work.change_participant_role(participant_id, request),
+            lambda work: self.domain.change_participant_role(work, participant_id, request),
             problems,
             "participant.role_changed",
         )
@@ -792,7 +803,7 @@ class CaseMachine(RuleBasedStateMachine):
         elif participant.user_id == self.case.owner:
             problems.add(ConflictError)
         outcome = self._attempt(
-            caller, lambda work: work.remove_participant(participant_id), problems, "participant.removed"
+            caller, lambda work: self.domain.remove_participant(work, participant_id), problems, "participant.removed"
         )
         if outcome.change is not None:
             assert participant_id not in {p.id for p in self.case.participants}
@@ -816,7 +827,9 @@ class CaseMachine(RuleBasedStateMachine):
         )
         if request is None:
             return
-        outcome = self._attempt(caller, lambda work: work.record_decision(request), problems, "decision.recorded")
+        outcome = self._attempt(
+            caller, lambda work: self.domain.record_decision(work, request), problems, "decision.recorded"
+        )
         if outcome.change is not None:
             assert (self.case.decisions[-1].key, self.case.decisions[-1].outcome) == (key, outcome_value)
 
@@ -848,7 +861,7 @@ class CaseMachine(RuleBasedStateMachine):
             uploaded_at=self.now,
         )
         outcome = self._attempt(
-            caller, lambda work: work.add_document_version(type_key, upload), problems, "document.added"
+            caller, lambda work: self.domain.add_document_version(work, type_key, upload), problems, "document.added"
         )
         if outcome.change is not None:
             document = next(d for d in self.case.documents if d.type == type_key)
@@ -906,7 +919,7 @@ def test_case_commands_keep_the_invariants(cases: LoadedService) -> None:
         "GrantCaseMachine",
         (CaseMachine,),
         {
-            "domain": cases.module("chalicelib.domain.cases"),
+            "domain": case_domain(cases),
             "access_rules": importlib.import_module("caseline_common.access"),
         },
     )

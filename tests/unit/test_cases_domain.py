@@ -6,6 +6,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from case_domain import case_domain
 from caseline_common.contracts import (
     CaseSnapshot,
     CaseStatus,
@@ -65,7 +66,7 @@ AMOUNT = {"amount": "12.5", "currency": "EUR"}
 
 @pytest.fixture(scope="module")
 def domain(cases: LoadedService) -> ModuleType:
-    return cases.module("chalicelib.domain.cases")
+    return case_domain(cases)
 
 
 @pytest.fixture(scope="module")
@@ -602,10 +603,10 @@ def test_a_stale_version_is_a_conflict_and_a_stale_if_match_a_failed_preconditio
 ) -> None:
     update = domain.UpdateCaseRequest(fields={"note": "x"}, version=7)
     with pytest.raises(ConflictError) as conflict:
-        world.service.command(staff, guarded_case.id, lambda work: work.update(update), expected_version=7)
+        world.service.command(staff, guarded_case.id, lambda work: domain.update(work, update), expected_version=7)
     assert conflict.value.extensions == {"current_version": 1}
     with pytest.raises(PreconditionFailedError):
-        world.service.command(staff, guarded_case.id, lambda work: work.update(update), if_match=3)
+        world.service.command(staff, guarded_case.id, lambda work: domain.update(work, update), if_match=3)
     assert world.repository.cases[guarded_case.id] == guarded_case
 
 
@@ -614,7 +615,7 @@ def test_a_write_that_loses_the_race_reports_the_current_version(
 ) -> None:
     def meanwhile(work: Any) -> Any:
         world.repository.cases[guarded_case.id] = guarded_case.model_copy(update={"version": 2})
-        return work.update(domain.UpdateCaseRequest(fields={"note": "x"}))
+        return domain.update(work, domain.UpdateCaseRequest(fields={"note": "x"}))
 
     with pytest.raises(ConflictError) as conflict:
         world.service.command(staff, guarded_case.id, meanwhile)
@@ -639,7 +640,7 @@ def test_a_view_only_field_cannot_be_changed(
 ) -> None:
     update = domain.UpdateCaseRequest(fields={"secret": "new"}, version=1)
     with pytest.raises(ForbiddenError):
-        world.service.command(staff, guarded_case.id, lambda work: work.update(update), expected_version=1)
+        world.service.command(staff, guarded_case.id, lambda work: domain.update(work, update), expected_version=1)
 
 
 def test_a_retried_command_answers_as_the_first_time_whatever_happened_since(
@@ -648,7 +649,12 @@ def test_a_retried_command_answers_as_the_first_time_whatever_happened_since(
     def retried(note: str, key: str | None) -> Any:
         body = domain.UpdateCaseRequest(fields={"note": note})
         return world.service.command(
-            staff, guarded_case.id, lambda work: work.update(body), operation="note", idempotency_key=key, body=body
+            staff,
+            guarded_case.id,
+            lambda work: domain.update(work, body),
+            operation="note",
+            idempotency_key=key,
+            body=body,
         )
 
     first = retried("first", "key-1")
@@ -667,7 +673,7 @@ def test_a_command_that_changes_nothing_writes_nothing(
 ) -> None:
     outbox = len(world.repository.outbox)
     unchanged = world.service.command(
-        staff, guarded_case.id, lambda work: work.update(domain.UpdateCaseRequest(fields={"amount": AMOUNT}))
+        staff, guarded_case.id, lambda work: domain.update(work, domain.UpdateCaseRequest(fields={"amount": AMOUNT}))
     )
     assert unchanged.resource.version == 1
     assert len(world.repository.outbox) == outbox

@@ -234,7 +234,7 @@ def templates(cases: LoadedService) -> ModuleType:
 
 @pytest.fixture(scope="module")
 def case_domain(cases: LoadedService) -> ModuleType:
-    return cases.module("chalicelib.domain.cases")
+    return cases.module("chalicelib.domain.criteria")
 
 
 @pytest.fixture(scope="module")

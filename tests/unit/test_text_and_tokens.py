@@ -9,6 +9,7 @@ from typing import Any
 
 import jwt
 import pytest
+from case_domain import case_domain
 from caseline_common.auth import AuthenticationError, TokenVerifier
 from caseline_common.contracts import TemplateDefinition
 from caseline_common.errors import InvalidInputError
@@ -131,7 +132,7 @@ def test_a_template_refuses_hidden_characters_with_a_pointer_to_each() -> None:
 
 @pytest.fixture(scope="module")
 def domain(cases: LoadedService) -> ModuleType:
-    return cases.module("chalicelib.domain.cases")
+    return case_domain(cases)
 
 
 def test_case_requests_refuse_hidden_characters_in_one_line_text(domain: ModuleType) -> None:

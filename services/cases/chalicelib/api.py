@@ -11,9 +11,10 @@ from caseline_common.pagination import Page, PageQuery
 from chalice.app import Blueprint
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
-from .domain import cases as commands
+from .domain import cases, decisions, participants, stages, tasks
 from .domain.cases import CaseSearch, Comment, CommentRequest, OpenCaseRequest
 from .domain.migration import MigrateRequest, MigrationPreview, MigrationResults
+from .domain.work import ReasonRequest
 from .runtime import cases_service, runtime
 from .service import (
     CaseFilter,
@@ -360,14 +361,14 @@ def case_criteria(call: Call) -> Reply:
     "PATCH",
     "/cases/{case_id}",
     summary="Change field values or the title; send If-Match or `version`",
-    request=commands.UpdateCaseRequest,
+    request=cases.UpdateCaseRequest,
     response=CaseSnapshot,
     errors=(404, 409, 412, 413, 415, 422, 428),
     headers=(_IF_MATCH_REQUIRED,),
     response_headers=(_ETAG_HEADER,),
 )
 def update_case(call: Call) -> Reply:
-    body = call.body_as(commands.UpdateCaseRequest)
+    body = call.body_as(cases.UpdateCaseRequest)
     if_match = _if_match(call)
     if if_match is None and body.version is None:
         raise ProblemError(
@@ -376,7 +377,7 @@ def update_case(call: Call) -> Reply:
     answer = cases_service().command(
         call.tenant(),
         call.path["case_id"],
-        lambda work: work.update(body),
+        lambda work: cases.update(work, body),
         expected_version=body.version,
         if_match=if_match,
     )
@@ -426,86 +427,86 @@ def _case_command(
 _case_command(
     "/cases/{case_id}/transitions",
     "Move the case to another stage; unmet criteria answer 409 with each of them",
-    commands.TransitionRequest,
-    lambda work, _call, body: work.transition(body),
+    stages.TransitionRequest,
+    lambda work, _call, body: stages.transition(work, body),
     name="transition_case",
 )
 _case_command(
     "/cases/{case_id}/close",
     "Close the case from a final stage",
-    commands.StatusChangeRequest,
-    lambda work, _call, body: work.close(body),
+    cases.StatusChangeRequest,
+    lambda work, _call, body: cases.close(work, body),
     name="close_case",
 )
 _case_command(
     "/cases/{case_id}/cancel",
     "Cancel the case, with a reason",
-    commands.ReasonRequest,
-    lambda work, _call, body: work.cancel(body),
+    ReasonRequest,
+    lambda work, _call, body: cases.cancel(work, body),
     name="cancel_case",
 )
 _case_command(
     "/cases/{case_id}/reopen",
     "Reopen a closed or cancelled case, with a reason",
-    commands.ReasonRequest,
-    lambda work, _call, body: work.reopen(body),
+    ReasonRequest,
+    lambda work, _call, body: cases.reopen(work, body),
     name="reopen_case",
 )
 _case_command(
     "/cases/{case_id}/assignment",
     "Give the case another owner",
-    commands.AssignRequest,
-    lambda work, _call, body: work.assign(body),
+    cases.AssignRequest,
+    lambda work, _call, body: cases.assign(work, body),
     name="assign_case",
 )
 _case_command(
     "/cases/{case_id}/tasks",
     "Add an ad hoc task to the current stage, with a reason",
-    commands.AddTaskRequest,
-    lambda work, _call, body: work.add_task(body),
+    tasks.AddTaskRequest,
+    lambda work, _call, body: tasks.add_task(work, body),
     name="add_task",
 )
 _case_command(
     "/cases/{case_id}/tasks/{task_id}/complete",
     "Mark a task done",
     None,
-    lambda work, call, _body: work.complete_task(call.path["task_id"]),
+    lambda work, call, _body: tasks.complete_task(work, call.path["task_id"]),
     name="complete_task",
     errors=(404, 409, 412),
 )
 _case_command(
     "/cases/{case_id}/tasks/{task_id}/reopen",
     "Reopen a done task, with a reason",
-    commands.ReasonRequest,
-    lambda work, call, body: work.reopen_task(call.path["task_id"], body),
+    ReasonRequest,
+    lambda work, call, body: tasks.reopen_task(work, call.path["task_id"], body),
     name="reopen_task",
 )
 _case_command(
     "/cases/{case_id}/tasks/{task_id}/assignment",
     "Assign a task to a person and/or a role",
-    commands.AssignTaskRequest,
-    lambda work, call, body: work.assign_task(call.path["task_id"], body),
+    tasks.AssignTaskRequest,
+    lambda work, call, body: tasks.assign_task(work, call.path["task_id"], body),
     name="assign_task",
 )
 _case_command(
     "/cases/{case_id}/participants",
     "Add an internal (user id) or external (name, e-mail) participant",
-    commands.AddParticipantRequest,
-    lambda work, _call, body: work.add_participant(body),
+    participants.AddParticipantRequest,
+    lambda work, _call, body: participants.add_participant(work, body),
     name="add_participant",
 )
 _case_command(
     "/cases/{case_id}/participants/{participant_id}/role",
     "Change a participant's role",
-    commands.ChangeRoleRequest,
-    lambda work, call, body: work.change_participant_role(call.path["participant_id"], body),
+    participants.ChangeRoleRequest,
+    lambda work, call, body: participants.change_participant_role(work, call.path["participant_id"], body),
     name="change_participant_role",
 )
 _case_command(
     "/cases/{case_id}/participants/{participant_id}",
     "Remove a participant",
     None,
-    lambda work, call, _body: work.remove_participant(call.path["participant_id"]),
+    lambda work, call, _body: participants.remove_participant(work, call.path["participant_id"]),
     name="remove_participant",
     method="DELETE",
     errors=(404, 409, 412),
@@ -513,8 +514,8 @@ _case_command(
 _case_command(
     "/cases/{case_id}/decisions",
     "Record a decision with its rationale",
-    commands.RecordDecisionRequest,
-    lambda work, _call, body: work.record_decision(body),
+    decisions.RecordDecisionRequest,
+    lambda work, _call, body: decisions.record_decision(work, body),
     name="record_decision",
 )
 

@@ -30,19 +30,13 @@ from pydantic import TypeAdapter
 
 from .adapters.dynamo import OUTBOX_PREFIX
 from .adapters.publisher import Outgoing
-from .domain.cases import (
-    AddParticipantRequest,
-    AddTaskRequest,
-    AssignRequest,
-    AssignRoleRequest,
-    AssignTaskRequest,
-    CaseWork,
-    Change,
-    CommentRequest,
-    RequestDocumentRequest,
-    TransitionRequest,
-    UpdateCaseRequest,
-)
+from .domain import cases, participants, requests, stages, tasks
+from .domain.cases import AssignRequest, AssignRoleRequest, CommentRequest, UpdateCaseRequest
+from .domain.participants import AddParticipantRequest
+from .domain.requests import RequestDocumentRequest
+from .domain.stages import TransitionRequest
+from .domain.tasks import AddTaskRequest, AssignTaskRequest
+from .domain.work import CaseWork, Change
 from .runtime import cases_service, outbox_publisher, runtime
 from .service import RaceLostError
 
@@ -113,7 +107,7 @@ def _apply_portal_command(command: EventEnvelope, case_id: str) -> None:
         service.command(
             context,
             case_id,
-            lambda work: work.update(update),
+            lambda work: cases.update(work, update),
             operation="portal_fields",
             idempotency_key=key,
             body=update,
@@ -163,7 +157,7 @@ def _apply_automation_command(command: EventEnvelope, case_id: str) -> None:
 def _rule_change(work: CaseWork, action: Any) -> Change | None:
     """The case change one rule action asks for."""
     if isinstance(action, SetFieldsAction):
-        return work.update(UpdateCaseRequest(fields=action.values))
+        return cases.update(work, UpdateCaseRequest(fields=action.values))
     if isinstance(action, CreateTaskAction):
         due_at = deadline(work.now, action.due_in, work.definition.calendar) if action.due_in else None
         request = AddTaskRequest(
@@ -173,25 +167,26 @@ def _rule_change(work: CaseWork, action: Any) -> Change | None:
             due_at=due_at,
             required=action.required,
         )
-        return work.add_task(request)
+        return tasks.add_task(work, request)
     if isinstance(action, AssignAction):
         if action.task_key is not None:
             task = next((t for t in work.case.tasks if t.key == action.task_key and t.status == TaskStatus.OPEN), None)
             if task is None:
                 raise NotFoundError(f'No open task "{action.task_key}" on this case.')
-            return work.assign_task(task.id, AssignTaskRequest(assignee=action.owner, assignee_role=action.role))
+            return tasks.assign_task(work, task.id, AssignTaskRequest(assignee=action.owner, assignee_role=action.role))
         if action.owner is not None:
-            return work.assign(AssignRequest(owner=action.owner)) if action.owner != work.case.owner else None
-        return work.assign_role(AssignRoleRequest(role=str(action.role)))
+            return cases.assign(work, AssignRequest(owner=action.owner)) if action.owner != work.case.owner else None
+        return cases.assign_role(work, AssignRoleRequest(role=str(action.role)))
     if isinstance(action, MoveStageAction):
-        return work.transition(TransitionRequest(to=action.to)) if action.to != work.case.stage else None
+        return stages.transition(work, TransitionRequest(to=action.to)) if action.to != work.case.stage else None
     if isinstance(action, AddParticipantAction):
         return _add_participant(work, action)
     if isinstance(action, RequestDocumentAction):
-        return work.request_document(
+        return requests.request_document(
+            work,
             RequestDocumentRequest(
                 document_type=action.document_type, from_role=action.from_role, message=action.message
-            )
+            ),
         )
     raise InvalidInputError(f"The action {action.type} is not a case command.", [])
 
@@ -202,7 +197,7 @@ def _add_participant(work: CaseWork, action: AddParticipantAction) -> Change | N
         if any(p.user_id == action.user_id for p in work.case.participants):
             return None
         request = AddParticipantRequest(kind=ParticipantKind.INTERNAL, role=action.role, user_id=action.user_id)
-        return work.add_participant(request)
+        return participants.add_participant(work, request)
     party = work.case.fields.get(str(action.party_field))
     if not isinstance(party, dict) or not party.get("email"):
         raise InvalidInputError(f'The field "{action.party_field}" names nobody with an e-mail address.', [])
@@ -211,7 +206,7 @@ def _add_participant(work: CaseWork, action: AddParticipantAction) -> Change | N
     request = AddParticipantRequest(
         kind=ParticipantKind.EXTERNAL, role=action.role, name=party["name"], email=party["email"]
     )
-    return work.add_participant(request)
+    return participants.add_participant(work, request)
 
 
 _consume_commands = sqs_consumer(

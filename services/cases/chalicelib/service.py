@@ -35,18 +35,9 @@ from caseline_common.text import FileName
 from pydantic import BaseModel, Field
 from ulid import ULID
 
-from .domain.cases import (
-    CaseSearch,
-    CaseWork,
-    Change,
-    Comment,
-    CommentRequest,
-    OpenCaseRequest,
-    Unmet,
-    open_case,
-    unmet_entry_criteria,
-    unmet_exit_criteria,
-)
+from .domain import cases, documents, timers
+from .domain.cases import CaseSearch, Comment, CommentRequest, OpenCaseRequest, open_case
+from .domain.criteria import Unmet, unmet_entry_criteria, unmet_exit_criteria
 from .domain.file_types import Detected, check_content, looks_like_markup
 from .domain.migration import (
     MigrateRequest,
@@ -57,6 +48,7 @@ from .domain.migration import (
     preview_migration,
 )
 from .domain.templates import TemplateChange, diff_templates, following_stages, template_issues
+from .domain.work import CaseWork, Change
 
 UPLOAD_WINDOW = timedelta(minutes=15)
 DOWNLOAD_WINDOW = timedelta(minutes=5)
@@ -617,7 +609,7 @@ class CasesService:
         if replayed is not None:
             return replayed
         case, template, access = self._checked(context, case_id, found)
-        comment, event = CaseWork(template, case, access, context, self._clock(), self._new_id).comment(request)
+        comment, event = cases.comment(CaseWork(template, case, access, context, self._clock(), self._new_id), request)
         try:
             self._repository.add_comment(comment, event, claim and claim.answering(comment), case)
         except KeyClaimedError as taken:
@@ -628,7 +620,7 @@ class CasesService:
         """Records what a due timer stands for (an SLA breach, a reminder, a custom timer) if its reason still
         holds. The event id comes from the timer, so firing twice records it once."""
         case, template, access = self._case(context, case_id)
-        event = CaseWork(template, case, access, context, self._clock(), self._new_id).timer_event(timer)
+        event = timers.timer_event(CaseWork(template, case, access, context, self._clock(), self._new_id), timer)
         if event is None:
             return False
         self._repository.record_event(event.model_copy(update={"event_id": event_id}), case)
@@ -665,7 +657,7 @@ class CasesService:
             return replayed
         case, template, access = self._checked(context, case_id, found)
         work = CaseWork(template, case, access, context, self._clock(), self._new_id)
-        definition = work.document_type(request.type, content_type=request.content_type, size=request.size)
+        definition = documents.document_type(work, request.type, content_type=request.content_type, size=request.size)
         upload_id = self._new_id()
         url, fields = self._documents.upload_target(
             quarantine_key(case_id, upload_id),
@@ -711,7 +703,7 @@ class CasesService:
         type_key = stored.metadata.get("document-type", "")
         work = CaseWork(template, case, access, context, self._clock(), self._new_id)
         try:  # what arrived is checked again: the form's conditions are the client's promise, not proof
-            work.document_type(type_key, content_type=stored.content_type, size=stored.size)
+            documents.document_type(work, type_key, content_type=stored.content_type, size=stored.size)
             check_content(stored.content_type, detected_content(stored), IDENTIFIABLE)
         except InvalidInputError:
             self._documents.discard(source)
@@ -732,7 +724,7 @@ class CasesService:
         confirmed = self.command(
             context,
             case_id,
-            lambda work: work.add_document_version(type_key, upload),
+            lambda work: documents.add_document_version(work, type_key, upload),
             operation=operation,
             idempotency_key=idempotency_key,
         )

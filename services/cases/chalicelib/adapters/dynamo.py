@@ -24,7 +24,8 @@ from caseline_common.pagination import Page, decode_cursor, encode_cursor, query
 from caseline_common.resources import CASES_TABLE, IndexSpec
 from pydantic import BaseModel
 
-from ..domain.cases import Change, Comment
+from ..domain.cases import Comment
+from ..domain.work import Change
 from ..service import (
     CaseFilter,
     StaleVersionError,

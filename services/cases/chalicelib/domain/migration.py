@@ -7,7 +7,8 @@ from caseline_common.errors import FieldIssue, InvalidInputError
 from caseline_common.fields import validate_field_values
 from pydantic import BaseModel, ConfigDict, Field
 
-from .cases import CaseWork, Change, unmet_exit_criteria
+from .criteria import unmet_exit_criteria
+from .work import CaseWork, Change
 
 
 class MigrateRequest(BaseModel):
@@ -84,7 +85,9 @@ def migrate(work: CaseWork, target: PublishedTemplate) -> Change:
             [FieldIssue(pointer="/case_ids", detail=reason) for reason in reasons],
         )
     fields, dropped, _ = _migrated_fields(work.case, target)
-    return work.migrated(
+    work.require_open()
+    return work.change(
+        "case.migrated",
         {
             "from_version": work.case.template_version,
             "to_version": target.version,
