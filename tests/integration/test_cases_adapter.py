@@ -32,7 +32,7 @@ class Repo:
     repository: Any
     client: Any
     table: str
-    service: ModuleType  # the loaded copy's chalicelib.service: its exception and claim types
+    service: ModuleType  # the loaded copy's chalicelib.ports: its filter and exception types
 
     def item(self, pk: str, sk: str) -> dict[str, Any] | None:
         found: dict[str, Any] | None = self.client.get_item(
@@ -53,7 +53,7 @@ def repo(stack: LocalStack, cases_copy: Any) -> Iterator[Repo]:
     table = names.table(CASES_TABLE)
     dynamo = cases_copy.module("chalicelib.adapters.dynamo")
     client = stack.aws.dynamodb()
-    yield Repo(dynamo.DynamoCasesRepository(client, table), client, table, cases_copy.module("chalicelib.service"))
+    yield Repo(dynamo.DynamoCasesRepository(client, table), client, table, cases_copy.module("chalicelib.ports"))
     client.delete_table(TableName=table)
 
 

@@ -71,7 +71,13 @@ def domain(cases: LoadedService) -> ModuleType:
 
 @pytest.fixture(scope="module")
 def service_module(cases: LoadedService) -> ModuleType:
-    return cases.module("chalicelib.service")
+    """The service layer as one namespace: its ports, the case service and the template service."""
+    namespace = ModuleType("cases_services")
+    for name in ("ports", "case_service", "template_service"):
+        for attribute, value in vars(cases.module(f"chalicelib.{name}")).items():
+            if not attribute.startswith("__"):
+                setattr(namespace, attribute, value)
+    return namespace
 
 
 def opened(domain: ModuleType, body: Any, context: TenantContext, *, case_id: str = "case-1") -> Any:
@@ -309,6 +315,7 @@ class NoDocuments:
 @dataclass
 class World:
     service: Any
+    templates: Any
     repository: InMemoryCasesRepository
     clock: Clock
     service_module: ModuleType
@@ -320,8 +327,11 @@ def world(service_module: ModuleType) -> World:
     repository = InMemoryCasesRepository(service=service_module, clock=clock)
     repository.templates["claim"] = TEMPLATE
     repository.versions[("claim", TEMPLATE.version)] = TEMPLATE
-    service = service_module.CasesService(repository, NoDocuments(), clock=clock, new_id=Ids())
-    return World(service=service, repository=repository, clock=clock, service_module=service_module)
+    service = service_module.CaseService(repository, NoDocuments(), clock=clock, new_id=Ids())
+    templates = service_module.TemplateService(repository, service, clock=clock)
+    return World(
+        service=service, templates=templates, repository=repository, clock=clock, service_module=service_module
+    )
 
 
 def test_staff_open_a_case(world: World, domain: ModuleType, staff: TenantContext) -> None:
@@ -360,7 +370,7 @@ def test_staff_roles_come_only_from_the_exact_groups(
     with pytest.raises(ForbiddenError):
         world.service.get_case(context, "case-1")
     with pytest.raises(ForbiddenError):
-        world.service.get_template(context, "claim")
+        world.templates.get_template(context, "claim")
     with pytest.raises(ForbiddenError):
         world.service.list_cases(context, service_module.CaseFilter(), limit=10, cursor=None)
 
@@ -486,13 +496,13 @@ def onboarding(name: str = "Onboarding") -> TemplateDefinition:
 def test_only_admins_publish_templates(world: World, staff: TenantContext, outsider: TenantContext) -> None:
     for context in (staff, outsider):
         with pytest.raises(ForbiddenError):
-            world.service.publish_template(context, onboarding(), None)
+            world.templates.publish_template(context, onboarding(), None)
 
     assert "onboarding" not in world.repository.templates
 
 
 def test_an_admin_publishes_version_1(world: World, admin: TenantContext) -> None:
-    created = world.service.publish_template(admin, onboarding(), None)
+    created = world.templates.publish_template(admin, onboarding(), None)
 
     assert created.replayed is False
     assert (created.resource.version, created.resource.published_by) == (1, "admin-1")
@@ -508,8 +518,8 @@ def test_an_admin_publishes_version_1(world: World, admin: TenantContext) -> Non
 
 
 def test_publishing_a_template_replays_with_the_same_key(world: World, admin: TenantContext) -> None:
-    first = world.service.publish_template(admin, onboarding(), "key-1")
-    again = world.service.publish_template(admin, onboarding(), "key-1")
+    first = world.templates.publish_template(admin, onboarding(), "key-1")
+    again = world.templates.publish_template(admin, onboarding(), "key-1")
 
     assert again.replayed is True
     assert again.resource == first.resource
@@ -517,19 +527,19 @@ def test_publishing_a_template_replays_with_the_same_key(world: World, admin: Te
 
 
 def test_publishing_another_template_under_a_used_key_is_refused(world: World, admin: TenantContext) -> None:
-    world.service.publish_template(admin, onboarding(), "key-1")
+    world.templates.publish_template(admin, onboarding(), "key-1")
 
     with pytest.raises(InvalidInputError) as raised:
-        world.service.publish_template(admin, onboarding("Renamed"), "key-1")
+        world.templates.publish_template(admin, onboarding("Renamed"), "key-1")
 
     assert [issue.pointer for issue in raised.value.issues] == ["/Idempotency-Key"]
 
 
 def test_an_existing_template_key_points_at_key(world: World, admin: TenantContext) -> None:
-    world.service.publish_template(admin, onboarding(), None)
+    world.templates.publish_template(admin, onboarding(), None)
 
     with pytest.raises(InvalidInputError) as raised:
-        world.service.publish_template(admin, onboarding("Again"), None)
+        world.templates.publish_template(admin, onboarding("Again"), None)
 
     [issue] = raised.value.issues
     assert (issue.pointer, issue.detail) == ("/key", "already exists; publish a new version of it instead")
@@ -546,7 +556,7 @@ def test_a_template_with_mistakes_is_not_stored(world: World, admin: TenantConte
     )
 
     with pytest.raises(InvalidInputError) as raised:
-        world.service.publish_template(admin, definition, None)
+        world.templates.publish_template(admin, definition, None)
 
     assert [issue.pointer for issue in raised.value.issues] == ["/fields/0/options"]
     assert "broken" not in world.repository.templates
@@ -554,8 +564,8 @@ def test_a_template_with_mistakes_is_not_stored(world: World, admin: TenantConte
 
 def test_an_unknown_template_is_not_found(world: World, staff: TenantContext) -> None:
     with pytest.raises(NotFoundError):
-        world.service.get_template(staff, "missing")
-    assert world.service.get_template(staff, "claim") == TEMPLATE
+        world.templates.get_template(staff, "missing")
+    assert world.templates.get_template(staff, "claim") == TEMPLATE
 
 
 # Commands through the use case: one read, one conditional write, access from roles

@@ -49,7 +49,7 @@ def rule(cases: LoadedService) -> ModuleType:
 
 @pytest.fixture(scope="module")
 def service(cases: LoadedService) -> ModuleType:
-    return cases.module("chalicelib.service")
+    return cases.module("chalicelib.case_service")
 
 
 def stored(data: bytes, content_type: str) -> StoredUpload:

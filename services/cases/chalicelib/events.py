@@ -30,6 +30,7 @@ from pydantic import TypeAdapter
 
 from .adapters.dynamo import OUTBOX_PREFIX
 from .adapters.publisher import Outgoing
+from .case_service import RaceLostError
 from .domain import cases, participants, requests, stages, tasks
 from .domain.cases import AssignRequest, AssignRoleRequest, CommentRequest, UpdateCaseRequest
 from .domain.participants import AddParticipantRequest
@@ -37,8 +38,7 @@ from .domain.requests import RequestDocumentRequest
 from .domain.stages import TransitionRequest
 from .domain.tasks import AddTaskRequest, AssignTaskRequest
 from .domain.work import CaseWork, Change
-from .runtime import cases_service, outbox_publisher, runtime
-from .service import RaceLostError
+from .runtime import case_service, outbox_publisher, runtime
 
 events = Blueprint(__name__)
 
@@ -92,13 +92,13 @@ def _apply_command(command: EventEnvelope) -> None:
         if context is not None:
             issues = refusal.issues if isinstance(refusal, InvalidInputError) else []
             detail = " ".join([refusal.detail, *(f"{issue.pointer}: {issue.detail}." for issue in issues)])
-            cases_service().record_refusal(context, command.case_id, command, detail)
+            case_service().record_refusal(context, command.case_id, command, detail)
 
 
 def _apply_portal_command(command: EventEnvelope, case_id: str) -> None:
     principal = Principal(subject=command.actor.id, external=True)
     context = TenantContext(tenant_id=command.tenant_id, principal=principal, correlation_id=command.correlation_id)
-    service, key = cases_service(), command.event_id
+    service, key = case_service(), command.event_id
     if command.type == PortalCommand.POST_MESSAGE:
         body = PostMessage.model_validate(command.data).body
         service.add_comment(context, case_id, CommentRequest(body=body, external=True), key)
@@ -134,7 +134,7 @@ _RULE_ACTION: TypeAdapter[Any] = TypeAdapter(RuleAction)
 
 
 def _apply_automation_command(command: EventEnvelope, case_id: str) -> None:
-    service, context, key = cases_service(), _automation_context(command), command.event_id
+    service, context, key = case_service(), _automation_context(command), command.event_id
     if command.type == AutomationCommand.TIMER_DUE:
         timer = DueTimer.model_validate(command.data)
         # From the timer alone (the command's id is too), so however often it fires it is recorded once.

@@ -10,7 +10,8 @@ from pydantic import Field
 
 from .adapters.dynamo import DynamoCasesRepository
 from .adapters.publisher import EventBridgePublisher
-from .service import CasesService
+from .case_service import CaseService
+from .template_service import TemplateService
 
 
 class CasesSettings(ServiceSettings):
@@ -23,14 +24,23 @@ runtime = ServiceRuntime("cases", CasesSettings)
 
 
 @cache
-def cases_service() -> CasesService:
-    repository = DynamoCasesRepository(runtime.aws.dynamodb(), runtime.settings.cases_table)
+def cases_repository() -> DynamoCasesRepository:
+    return DynamoCasesRepository(runtime.aws.dynamodb(), runtime.settings.cases_table)
+
+
+@cache
+def case_service() -> CaseService:
     documents = S3DocumentStore(
         runtime.aws.s3(),
         runtime.settings.documents_bucket,
         download_url=runtime.settings.documents_download_url,
     )
-    return CasesService(repository, documents, clock=utc_now, new_id=new_id)
+    return CaseService(cases_repository(), documents, clock=utc_now, new_id=new_id)
+
+
+@cache
+def template_service() -> TemplateService:
+    return TemplateService(cases_repository(), case_service(), clock=utc_now)
 
 
 @cache

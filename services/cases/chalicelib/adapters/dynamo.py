@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from ..domain.cases import Comment
 from ..domain.work import Change
-from ..service import (
+from ..ports import (
     CaseFilter,
     StaleVersionError,
     TemplateDraft,

@@ -1,40 +1,25 @@
-"""HTTP routes of the cases service: parse, call a use case, reply. Errors are mapped in HttpApi."""
+"""HTTP routes of cases: opening, reading and listing them, commands on one case, comments and documents."""
 
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from caseline_common.contracts import CaseSnapshot, CaseStatus, PublishedTemplate, TemplateDefinition
+from caseline_common.contracts import CaseSnapshot, CaseStatus
 from caseline_common.http import LOCATION, Call, Header, ProblemError, Reply
-from caseline_common.idempotency import Answer
 from caseline_common.pagination import Page, PageQuery
-from chalice.app import Blueprint
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, Field
 
-from .domain import cases, decisions, participants, stages, tasks
-from .domain.cases import CaseSearch, Comment, CommentRequest, OpenCaseRequest
-from .domain.migration import MigrateRequest, MigrationPreview, MigrationResults
-from .domain.work import ReasonRequest
-from .runtime import cases_service, runtime
-from .service import (
-    CaseFilter,
-    CriteriaReport,
-    DownloadLink,
-    TemplateDiff,
-    TemplateDraft,
-    TemplateSummary,
-    UploadRequest,
-    UploadTarget,
-)
+from ..case_service import CriteriaReport, DownloadLink, UploadRequest, UploadTarget
+from ..domain import cases, decisions, participants, stages, tasks
+from ..domain.cases import CaseSearch, Comment, CommentRequest, OpenCaseRequest
+from ..domain.work import ReasonRequest
+from ..ports import CaseFilter
+from ..runtime import case_service
+from . import VERSION_PATH, created_reply, http, page_version
 
-api = Blueprint(__name__)
-http = runtime.http_api(api)
 _KEY = r"^[a-z][a-z0-9_]{0,62}$"
 _SUBJECT = r"^[A-Za-z0-9._:@-]{1,256}$"
 _ETAG = re.compile(r'^(?:W/)?"?(\d{1,12})"?$')
-_VERSION_DIGITS = 9
-# A version in a path, as _page_version reads it.
-_VERSION_PATH = {"version": Annotated[int, Field(ge=1, lt=10**_VERSION_DIGITS)]}
 _ETAG_HEADER = Header(
     "ETag",
     'The case\'s version, such as "3": send it back as If-Match.',
@@ -92,27 +77,6 @@ class CaseListQuery(PageQuery):
     )
 
 
-class DiffQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    from_version: int = Field(alias="from", ge=1, le=1_000_000)
-    to_version: int = Field(alias="to", ge=1, le=1_000_000)
-
-
-class MigrationQuery(PageQuery):
-    to_version: int = Field(ge=1, le=1_000_000)
-
-
-class PublishRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    definition: TemplateDefinition | None = Field(default=None, description="What to publish; the draft if absent.")
-
-
-def _created(created: Answer[Any], location: str) -> Reply:
-    return Reply(created.resource, status=201, headers={"Location": location}, replayed=created.replayed)
-
-
 def _case_reply(case: CaseSnapshot, replayed: bool = False) -> Reply:
     return Reply(case, headers={"ETag": f'"{case.version}"'}, replayed=replayed)
 
@@ -127,173 +91,6 @@ def _if_match(call: Call) -> int | None:
     return int(match.group(1))
 
 
-def _page_version(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > _VERSION_DIGITS:
-        raise ProblemError(404, "not-found", "Not found", f"No version {raw[:16]!r}.")
-    return int(raw)
-
-
-# Templates
-
-
-@http.operation(
-    "POST",
-    "/templates",
-    summary="Publish a new template as version 1",
-    request=TemplateDefinition,
-    response=PublishedTemplate,
-    status=201,
-    idempotent_create=True,
-    errors=(413, 415, 422),
-    response_headers=(LOCATION,),
-)
-def publish_template(call: Call) -> Reply:
-    created = cases_service().publish_template(call.tenant(), call.body_as(TemplateDefinition), call.idempotency_key)
-    return _created(created, f"/templates/{created.resource.definition.key}")
-
-
-@http.operation(
-    "GET", "/templates", summary="List templates", query=PageQuery, response=Page[TemplateSummary], errors=(422,)
-)
-def list_templates(call: Call) -> Reply:
-    query = call.query_as(PageQuery)
-    return Reply(cases_service().list_templates(call.tenant(), limit=query.limit, cursor=query.cursor))
-
-
-@http.operation("GET", "/schemas/template", summary="The JSON Schema of the template format", public=True)
-def template_schema(_call: Call) -> Reply:
-    return Reply(template_json_schema())
-
-
-def template_json_schema() -> dict[str, Any]:
-    schema = TemplateDefinition.model_json_schema()
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": "urn:caseline:template", **schema}
-
-
-@http.operation(
-    "GET",
-    "/templates/{key}",
-    summary="The latest published version of a template",
-    response=PublishedTemplate,
-    errors=(404,),
-)
-def get_template(call: Call) -> Reply:
-    return Reply(cases_service().get_template(call.tenant(), call.path["key"]))
-
-
-@http.operation(
-    "PUT",
-    "/templates/{key}/draft",
-    summary="Save a draft; it may still have mistakes, which are listed",
-    request=TemplateDefinition,
-    response=TemplateDraft,
-    errors=(404, 413, 415, 422),
-)
-def save_draft(call: Call) -> Reply:
-    return Reply(cases_service().save_draft(call.tenant(), call.path["key"], call.body_as(TemplateDefinition)))
-
-
-@http.operation("GET", "/templates/{key}/draft", summary="The saved draft", response=TemplateDraft, errors=(404,))
-def get_draft(call: Call) -> Reply:
-    return Reply(cases_service().get_draft(call.tenant(), call.path["key"]))
-
-
-@http.operation(
-    "POST",
-    "/templates/{key}/versions",
-    summary="Publish the next version, from the body or the draft",
-    request=PublishRequest,
-    response=PublishedTemplate,
-    status=201,
-    idempotent_create=True,
-    errors=(404, 409, 413, 415, 422),
-    response_headers=(LOCATION,),
-)
-def publish_version(call: Call) -> Reply:
-    key = call.path["key"]
-    created = cases_service().publish_version(
-        call.tenant(), key, call.body_as(PublishRequest).definition, call.idempotency_key
-    )
-    return _created(created, f"/templates/{key}/versions/{created.resource.version}")
-
-
-@http.operation(
-    "GET",
-    "/templates/{key}/versions",
-    summary="Published versions of a template, oldest first",
-    query=PageQuery,
-    response=Page[PublishedTemplate],
-    errors=(404, 422),
-)
-def list_template_versions(call: Call) -> Reply:
-    query = call.query_as(PageQuery)
-    return Reply(
-        cases_service().list_template_versions(call.tenant(), call.path["key"], limit=query.limit, cursor=query.cursor)
-    )
-
-
-@http.operation(
-    "GET",
-    "/templates/{key}/versions/{version}",
-    summary="One published version",
-    response=PublishedTemplate,
-    errors=(404,),
-    path_types=_VERSION_PATH,
-)
-def get_template_version(call: Call) -> Reply:
-    version = _page_version(call.path["version"])
-    return Reply(cases_service().get_template_version(call.tenant(), call.path["key"], version))
-
-
-@http.operation(
-    "GET",
-    "/templates/{key}/diff",
-    summary="What changed between two versions",
-    query=DiffQuery,
-    response=TemplateDiff,
-    errors=(404, 422),
-)
-def diff_template(call: Call) -> Reply:
-    query = call.query_as(DiffQuery)
-    return Reply(cases_service().diff_template(call.tenant(), call.path["key"], query.from_version, query.to_version))
-
-
-@http.operation(
-    "GET",
-    "/templates/{key}/migrations",
-    summary="Preview moving open cases to a version: which can move, and what they would still need",
-    query=MigrationQuery,
-    response=Page[MigrationPreview],
-    errors=(404, 422),
-)
-def preview_migration(call: Call) -> Reply:
-    query = call.query_as(MigrationQuery)
-    return Reply(
-        cases_service().preview_migration(
-            call.tenant(), call.path["key"], query.to_version, limit=query.limit, cursor=query.cursor
-        )
-    )
-
-
-@http.operation(
-    "POST",
-    "/templates/{key}/migrations",
-    summary="Move the selected open cases to a version; each case succeeds or fails on its own",
-    request=MigrateRequest,
-    response=MigrationResults,
-    idempotent_create=True,
-    errors=(404, 413, 415, 422),
-)
-def migrate_cases(call: Call) -> Reply:
-    answer = cases_service().migrate_cases(
-        call.tenant(), call.path["key"], call.body_as(MigrateRequest), call.idempotency_key
-    )
-    return Reply(answer.resource, replayed=answer.replayed)
-
-
-# Cases
-
-
 @http.operation(
     "POST",
     "/cases",
@@ -306,8 +103,8 @@ def migrate_cases(call: Call) -> Reply:
     response_headers=(LOCATION, _ETAG_HEADER),
 )
 def open_case(call: Call) -> Reply:
-    created = cases_service().open_case(call.tenant(), call.body_as(OpenCaseRequest), call.idempotency_key)
-    reply = _created(created, f"/cases/{created.resource.id}")
+    created = case_service().open_case(call.tenant(), call.body_as(OpenCaseRequest), call.idempotency_key)
+    reply = created_reply(created, f"/cases/{created.resource.id}")
     headers = {**reply.headers, "ETag": f'"{created.resource.version}"'}
     return Reply(reply.body, status=201, headers=headers, replayed=created.replayed)
 
@@ -331,7 +128,7 @@ def list_cases(call: Call) -> Reply:
         updated_since=query.updated_since,
         search=CaseSearch.parse(query.q) if query.q else None,
     )
-    return Reply(cases_service().list_cases(call.tenant(), case_filter, limit=query.limit, cursor=query.cursor))
+    return Reply(case_service().list_cases(call.tenant(), case_filter, limit=query.limit, cursor=query.cursor))
 
 
 @http.operation(
@@ -343,7 +140,7 @@ def list_cases(call: Call) -> Reply:
     response_headers=(_ETAG_HEADER,),
 )
 def get_case(call: Call) -> Reply:
-    return _case_reply(cases_service().get_case(call.tenant(), call.path["case_id"]))
+    return _case_reply(case_service().get_case(call.tenant(), call.path["case_id"]))
 
 
 @http.operation(
@@ -354,7 +151,7 @@ def get_case(call: Call) -> Reply:
     errors=(404,),
 )
 def case_criteria(call: Call) -> Reply:
-    return Reply(cases_service().criteria(call.tenant(), call.path["case_id"]))
+    return Reply(case_service().criteria(call.tenant(), call.path["case_id"]))
 
 
 @http.operation(
@@ -374,7 +171,7 @@ def update_case(call: Call) -> Reply:
         raise ProblemError(
             428, "precondition-required", "Precondition required", "Send If-Match or the version you read."
         )
-    answer = cases_service().command(
+    answer = case_service().command(
         call.tenant(),
         call.path["case_id"],
         lambda work: cases.update(work, body),
@@ -398,7 +195,7 @@ def _case_command(
 
     def view(call: Call) -> Reply:
         body = call.body_as(request) if request is not None else None
-        answer = cases_service().command(
+        answer = case_service().command(
             call.tenant(),
             call.path["case_id"],
             lambda work: run(work, call, body),
@@ -536,8 +333,8 @@ _case_command(
 )
 def add_comment(call: Call) -> Reply:
     case_id = call.path["case_id"]
-    created = cases_service().add_comment(call.tenant(), case_id, call.body_as(CommentRequest), call.idempotency_key)
-    return _created(created, f"/cases/{case_id}/comments")
+    created = case_service().add_comment(call.tenant(), case_id, call.body_as(CommentRequest), call.idempotency_key)
+    return created_reply(created, f"/cases/{case_id}/comments")
 
 
 @http.operation(
@@ -551,7 +348,7 @@ def add_comment(call: Call) -> Reply:
 def list_comments(call: Call) -> Reply:
     query = call.query_as(PageQuery)
     return Reply(
-        cases_service().list_comments(call.tenant(), call.path["case_id"], limit=query.limit, cursor=query.cursor)
+        case_service().list_comments(call.tenant(), call.path["case_id"], limit=query.limit, cursor=query.cursor)
     )
 
 
@@ -569,7 +366,7 @@ def list_comments(call: Call) -> Reply:
     errors=(404, 409, 413, 415, 422),
 )
 def start_upload(call: Call) -> Reply:
-    target = cases_service().start_upload(
+    target = case_service().start_upload(
         call.tenant(), call.path["case_id"], call.body_as(UploadRequest), call.idempotency_key
     )
     return Reply(target.resource, status=201, replayed=target.replayed)
@@ -585,7 +382,7 @@ def start_upload(call: Call) -> Reply:
     response_headers=(_ETAG_HEADER,),
 )
 def confirm_upload(call: Call) -> Reply:
-    answer = cases_service().confirm_upload(
+    answer = case_service().confirm_upload(
         call.tenant(), call.path["case_id"], call.path["upload_id"], call.idempotency_key
     )
     return _case_reply(answer.resource, answer.replayed)
@@ -597,8 +394,8 @@ def confirm_upload(call: Call) -> Reply:
     summary="A short-lived link to download one version of a document",
     response=DownloadLink,
     errors=(404,),
-    path_types=_VERSION_PATH,
+    path_types=VERSION_PATH,
 )
 def download_document(call: Call) -> Reply:
-    version = _page_version(call.path["version"])
-    return Reply(cases_service().download(call.tenant(), call.path["case_id"], call.path["document_type"], version))
+    version = page_version(call.path["version"])
+    return Reply(case_service().download(call.tenant(), call.path["case_id"], call.path["document_type"], version))
