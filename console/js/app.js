@@ -4,7 +4,7 @@ import { session } from "./auth.js";
 import { currentRoute, navigate, route } from "./router.js";
 import { fill, h, problemBox } from "./ui.js";
 import * as board from "./views/board.js";
-import * as caseView from "./views/case.js";
+import * as caseView from "./views/case/page.js";
 import * as cases from "./views/cases.js";
 import * as insight from "./views/insight.js";
 import * as newCase from "./views/newcase.js";

@@ -143,7 +143,7 @@ function options(config) {
   };
 }
 
-function table(config) {
+function tableOf(config) {
   return dataTable({
     caption: config.title,
     categoryLabel: config.categoryLabel,
@@ -216,7 +216,7 @@ function horizontalBars(c) {
     y2: margin.top + plotHeight, stroke: "#1b2330" }));
   return figure({
     kind: "bar", title: c.title, description: c.description || describe(categories, series, format),
-    width: WIDTH, height, defs, body, series, patternIds, table: table(c),
+    width: WIDTH, height, defs, body, series, patternIds, table: tableOf(c),
   });
 }
 
@@ -281,7 +281,7 @@ function verticalBars(c) {
   body.push(axis);
   return figure({
     kind: "bar", title: c.title, description: c.description || describe(categories, series, format),
-    width: WIDTH, height, defs, body, series, patternIds, table: table(c),
+    width: WIDTH, height, defs, body, series, patternIds, table: tableOf(c),
   });
 }
 
@@ -313,6 +313,6 @@ export function lineChart(config) {
   });
   return figure({
     kind: "line", title: c.title, description: c.description || describe(categories, series, format),
-    width: WIDTH, height, defs: null, body, series, patternIds: [], table: table(c),
+    width: WIDTH, height, defs: null, body, series, patternIds: [], table: tableOf(c),
   });
 }

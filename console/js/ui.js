@@ -48,15 +48,60 @@ export function caseReference(caseId) {
   return `${tail.slice(0, 4)}-${tail.slice(4)}`;
 }
 
+// One formatter, and each value formatted once: toLocaleString() builds a formatter per call, which a board of
+// 500 cards feels, and many cases share a deadline (the end of a business day).
+const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const formattedDates = new Map();
+
 export function formatDate(value) {
   if (!value) return "";
-  const date = new Date(value);
-  return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  const key = value instanceof Date ? value.getTime() : value;
+  let text = formattedDates.get(key);
+  if (text === undefined) {
+    const date = new Date(value);
+    text = Number.isNaN(date.getTime()) ? String(date) : dateTimeFormat.format(date);
+    if (formattedDates.size > 5000) formattedDates.clear();
+    formattedDates.set(key, text);
+  }
+  return text;
 }
 
 export function formatDay(value) {
   if (!value) return "";
   return new Date(value).toLocaleDateString(undefined, { dateStyle: "medium" });
+}
+
+// A calendar day as the API keeps it (YYYY-MM-DD), shown as that day wherever the reader is.
+export function formatLocalDay(value) {
+  if (!value) return "";
+  const [y, m, d] = String(value).split("-").map(Number);
+  if (!y || !m || !d) return String(value);
+  return new Date(y, m - 1, d).toLocaleDateString(undefined, { dateStyle: "medium" });
+}
+
+export function formatSize(bytes) {
+  if (bytes == null) return "";
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ["KB", "MB", "GB"];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+// A key as words: "business_days" → "Business days", "case.opened" → "Case opened".
+export function humanize(value) {
+  const text = String(value ?? "").replace(/[_.]/g, " ").trim();
+  return text ? text[0].toUpperCase() + text.slice(1) : "";
+}
+
+// Where a stage may move forward to: its `next`, or the stage after it in the template's list.
+export function forwardStages(definition, stageKey) {
+  const index = definition.stages.findIndex((stage) => stage.key === stageKey);
+  if (index < 0) return [];
+  const stage = definition.stages[index];
+  if (Array.isArray(stage.next)) return stage.next;
+  return index + 1 < definition.stages.length ? [definition.stages[index + 1].key] : [];
 }
 
 // How a case stands against its stage's deadline: on track, at risk (four fifths of the time gone), breached.
@@ -139,6 +184,31 @@ export function dialog(title, body, { submitLabel = "Save", onSubmit } = {}) {
     document.body.append(element);
     element.showModal();
   });
+}
+
+let idCounter = 0;
+// An id for an element that needs one (a label's `for`, a hint's `aria-describedby`).
+export function uid(prefix = "b") {
+  idCounter += 1;
+  return `${prefix}-${idCounter}`;
+}
+
+// Text only screen readers read, e.g. which row a button acts on.
+export function visuallyHidden(text) {
+  return h("span", { class: "visually-hidden" }, text);
+}
+
+// A labelled control in a .field wrapper; the hint (and "Required.") is tied to it by aria-describedby, and
+// `pointer` is the JSON Pointer of the value it edits, where showFieldErrors puts that value's errors.
+export function labelled(label, control, { hint, required, pointer, className } = {}) {
+  control.id ||= uid("in");
+  if (pointer !== undefined) control.dataset.pointer = pointer;
+  const hintText = [hint, required ? "Required." : null].filter(Boolean).join(" ");
+  const hintElement = hintText ? h("p", { class: "hint", id: `${control.id}-hint` }, hintText) : null;
+  if (hintElement) control.setAttribute("aria-describedby", hintElement.id);
+  if (required) control.setAttribute("aria-required", "true");
+  return h("div", { class: `field${className ? ` ${className}` : ""}` },
+    h("label", { for: control.id }, label), control, hintElement);
 }
 
 export function field(label, control, hint) {

@@ -2,33 +2,13 @@
 // control, to ask for a transition; a refused move shows the unmet criteria and leaves the card in place.
 import { api } from "../api.js";
 import { navigate } from "../router.js";
-import { announce, clear, dialog, field, fill, h, loading, problemBox, slaState } from "../ui.js";
+import {
+  announce, clear, dialog, field, fill, formatDate, forwardStages, h, loading, problemBox, slaBadge, visuallyHidden,
+} from "../ui.js";
 
 const LAST_TEMPLATE = "caseline.board.template";
 const MAX_CASES = 500;
 const OTHER_COLUMN = "__other__";
-const SLA_LABELS = { "on-track": "On track", "at-risk": "At risk", breached: "Breached" };
-
-// One formatter for the whole board: toLocaleString() builds a new one per call, which 500 cards feel.
-const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-const formatted = new Map(); // many cases share a deadline (end of a business day): format each one once
-function formatDate(value) {
-  if (!value) return "";
-  let text = formatted.get(value);
-  if (text === undefined) {
-    text = dateFormat.format(new Date(value));
-    if (formatted.size > 5000) formatted.clear();
-    formatted.set(value, text);
-  }
-  return text;
-}
-
-// The same badge as ui.js's slaBadge, with the shared formatter.
-function slaBadge(item, now) {
-  const state = slaState(item, now);
-  if (!state) return null;
-  return h("span", { class: `badge sla-${state}`, title: `Stage due ${formatDate(item.stage_due_at)}` }, SLA_LABELS[state]);
-}
 
 export function register(route) {
   route("/board", chooseTemplate, { nav: "board" });
@@ -64,17 +44,8 @@ async function chooseTemplate(main, _params, query) {
       : h("p", {}, "There are no templates yet."));
 }
 
-// Where a stage may move forward to: its `next`, or the stage after it in the list.
-function forwardStages(definition, stageKey) {
-  const index = definition.stages.findIndex((stage) => stage.key === stageKey);
-  if (index < 0) return [];
-  const stage = definition.stages[index];
-  if (Array.isArray(stage.next)) return stage.next;
-  return index + 1 < definition.stages.length ? [definition.stages[index + 1].key] : [];
-}
-
 function countText(element, count) {
-  fill(element, String(count), h("span", { class: "visually-hidden" }, count === 1 ? " case" : " cases"));
+  fill(element, String(count), visuallyHidden(count === 1 ? " case" : " cases"));
 }
 
 function byDue(a, b) {
@@ -168,7 +139,7 @@ async function showBoard(main, params, _query, user) {
       options.append(h("option", { value: "" }, "Choose a stage…"));
       if (forward.length) {
         options.append(h("optgroup", { label: "Next" },
-          forward.map((key) => h("option", { value: key }, stageName(key)))));
+          forward.map((next) => h("option", { value: next }, stageName(next)))));
       }
       if (others.length) {
         options.append(h("optgroup", { label: "Back or skip (needs a reason)" },

@@ -2,7 +2,7 @@
 import { api } from "../api.js";
 import { navigate } from "../router.js";
 import { announce, field, fill, h, problemBox, showFieldErrors } from "../ui.js";
-import { fieldControl } from "./case.js";
+import { fieldControl } from "./case/controls.js";
 
 export function register(route) {
   route("/cases/new", render, { nav: "cases" });

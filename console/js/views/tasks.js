@@ -1,7 +1,7 @@
 // "My tasks": the open tasks of open cases that are mine — assigned to me, or to a role I hold on the case
 // (the role I participate with, or a template role whose groups include one of my groups) — soonest due first.
 import { api } from "../api.js";
-import { announce, clear, fill, formatDate, h, loading, problemBox } from "../ui.js";
+import { announce, clear, fill, formatDate, h, loading, problemBox, visuallyHidden } from "../ui.js";
 
 const MAX_CASES = 500;
 const versions = new Map(); // "key@version" → definition; a published version never changes
@@ -145,7 +145,7 @@ async function myTasks(main, _params, _query, user) {
     h("caption", { class: "visually-hidden" }, "My open tasks, soonest due first"),
     h("thead", {}, h("tr", {},
       ["Task", "Case", "Stage", "Assigned to", "Due"].map((name) => h("th", { scope: "col" }, name)),
-      canComplete ? h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")) : null)),
+      canComplete ? h("th", { scope: "col" }, visuallyHidden("Actions")) : null)),
     body);
   setSummary();
 

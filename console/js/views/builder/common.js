@@ -1,5 +1,5 @@
 // Shared pieces of the template builder: JSON Pointers, inputs bound to the definition, lists, issue placement.
-import { h } from "../../ui.js";
+import { h, labelled, uid } from "../../ui.js";
 
 export const FIELD_TYPES = ["text", "long_text", "number", "money", "date", "datetime", "enum", "multi_enum",
   "boolean", "email", "phone", "party", "file"];
@@ -18,23 +18,6 @@ export const WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
 // RFC 6901: "~" is "~0" and "/" is "~1" inside a step.
 export function ptr(...steps) {
   return steps.map((step) => `/${String(step).replaceAll("~", "~0").replaceAll("/", "~1")}`).join("");
-}
-
-let counter = 0;
-export function uid(prefix = "b") {
-  counter += 1;
-  return `${prefix}-${counter}`;
-}
-
-// A labelled control in a .field wrapper; the control carries the JSON Pointer of the value it edits.
-export function labelled(label, control, { hint, pointer, className } = {}) {
-  control.id = control.id || uid("in");
-  if (pointer !== undefined) control.dataset.pointer = pointer;
-  const hintId = hint ? `${control.id}-hint` : null;
-  if (hintId) control.setAttribute("aria-describedby", hintId);
-  return h("div", { class: `field${className ? ` ${className}` : ""}` },
-    h("label", { for: control.id }, label), control,
-    hint ? h("p", { class: "hint", id: hintId }, hint) : null);
 }
 
 function setOrDelete(target, key, value, nullable) {

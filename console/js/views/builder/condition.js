@@ -1,7 +1,7 @@
 // The visual condition builder: rows of (field or fact, operator, value) in all/any groups, written as JSONLogic.
 // What it cannot show as rows (other operators, literals, deeper nesting) it leaves to the JSON textarea.
-import { clear, h } from "../../ui.js";
-import { ptr, uid } from "./common.js";
+import { clear, h, uid } from "../../ui.js";
+import { ptr } from "./common.js";
 
 export const OPERATORS = [
   ["==", "equals"], ["!=", "does not equal"], [">", "is greater than"], [">=", "is at least"],

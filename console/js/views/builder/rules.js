@@ -1,9 +1,8 @@
 // Automation rules: trigger, condition, a form per action type, and the dry run against the current draft.
 import { api } from "../../api.js";
-import { fill, h, problemBox } from "../../ui.js";
+import { fill, h, labelled, problemBox, uid } from "../../ui.js";
 import {
-  EVENT_TYPES, addButton, checkbox, choicesOf, durationInput, itemTools, labelled, ptr,
-  selectInput, textInput, uid,
+  EVENT_TYPES, addButton, checkbox, choicesOf, durationInput, itemTools, ptr, selectInput, textInput,
 } from "./common.js";
 import { conditionBuilder } from "./condition.js";
 import { section } from "./sections.js";

@@ -1,8 +1,8 @@
 // The builder's sections for what a template holds: basics, fields, stages, documents, decisions, roles, portal.
-import { h } from "../../ui.js";
+import { h, labelled, uid } from "../../ui.js";
 import {
   EVENT_TYPES, EXTERNAL_PERMISSIONS, FIELD_TYPES, PERMISSIONS, WEEKDAYS, addButton, checkbox, choicesOf,
-  durationInput, itemTools, keyChecklist, labelled, listInput, numberInput, ptr, selectInput, textInput, uid,
+  durationInput, itemTools, keyChecklist, listInput, numberInput, ptr, selectInput, textInput,
 } from "./common.js";
 import { conditionBuilder } from "./condition.js";
 

@@ -1,7 +1,6 @@
 // Published versions: the list, the diff between two of them, and migrating open cases to a newer one.
 import { api } from "../../api.js";
-import { clear, fill, formatDate, h, problemBox } from "../../ui.js";
-import { labelled, uid } from "./common.js";
+import { clear, fill, formatDate, h, labelled, problemBox, uid } from "../../ui.js";
 
 function brief(value) {
   if (value === undefined) return "";

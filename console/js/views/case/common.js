@@ -1,0 +1,47 @@
+// What the case page's sections share: how a refusal reads, a section's frame, small controls, and running an
+// action with its button disabled and its outcome announced.
+import { ApiProblem } from "../../api.js";
+import { announce, clear, h, problemBox, uid } from "../../ui.js";
+
+export function toProblem(error) {
+  if (error instanceof ApiProblem) return error;
+  if (error && (error.title || error.detail)) return error;
+  return { title: "Something went wrong", detail: error?.message || String(error) };
+}
+
+export function section(key, title, ...content) {
+  return h("section", { class: "panel case-section", id: `case-${key}`, "aria-labelledby": `case-${key}-title` },
+    h("h2", { id: `case-${key}-title`, tabindex: "-1" }, title), ...content);
+}
+
+export function checkbox(label, attributes = {}) {
+  const input = h("input", { type: "checkbox", id: uid("cb"), ...attributes });
+  return { input, element: h("div", { class: "choice" }, input, h("label", { for: input.id }, label)) };
+}
+
+export function select(options, attributes = {}, selected) {
+  return h("select", attributes, options.map(([value, label]) =>
+    h("option", { value, selected: value === selected }, label)));
+}
+
+export function tableWrap(table) {
+  return h("div", { class: "table-wrap" }, table);
+}
+
+// Runs an action: disables its button, shows a refusal in `status`, announces the outcome.
+export async function attempt(status, button, work, success) {
+  if (status) clear(status);
+  if (button) button.disabled = true;
+  try {
+    const result = await work();
+    if (success) announce(typeof success === "function" ? success(result) : success);
+    return { ok: true, result };
+  } catch (error) {
+    const problem = toProblem(error);
+    if (status) status.append(problemBox(problem));
+    announce(`${problem.title || "Something went wrong"}${problem.detail ? `: ${problem.detail}` : ""}`);
+    return { ok: false, problem };
+  } finally {
+    if (button) button.disabled = false;
+  }
+}

@@ -1,0 +1,150 @@
+// The documents section: a block per document type of the template, its versions with their downloads, and
+// uploads straight to storage through the presigned form the API hands out, with progress.
+import { api } from "../../api.js";
+import { announce, clear, fill, formatDate, formatSize, h, labelled, problemBox, visuallyHidden } from "../../ui.js";
+import { P } from "./access.js";
+import { attempt, tableWrap, toProblem } from "./common.js";
+
+export function documentsSection(page) {
+  function renderDocuments() {
+    const slot = clear(page.slots.documents);
+    const types = page.template.document_types || [];
+    if (!types.length) {
+      slot.append(h("p", {}, "This template has no document types."));
+      return;
+    }
+    const canView = page.access.can(P.DOCUMENT_VIEW);
+    for (const type of types) {
+      const versions = [...((page.case.documents || []).find((d) => d.type === type.key)?.versions || [])].reverse();
+      const headingId = `doc-${type.key}-title`;
+      const status = h("div", { class: "form-status", id: `doc-${type.key}-status` });
+      const requiredIn = (type.required_in_stages || []).map((key) => page.stageName(key));
+      const block = h("div", { class: "doc-type", role: "group", "aria-labelledby": headingId },
+        h("h3", { id: headingId }, type.name),
+        type.description ? h("p", {}, type.description) : null,
+        h("p", { class: "hint" }, `Accepts ${type.content_types.join(", ")}; at most ${formatSize(type.max_size_bytes)}.`,
+          requiredIn.length ? ` Needed to leave: ${requiredIn.join(", ")}.` : "",
+          type.external ? " Shared with external participants." : ""));
+      if (!versions.length) block.append(h("p", {}, "Nothing uploaded yet."));
+      else {
+        block.append(tableWrap(h("table", { class: "versions" },
+          h("caption", { class: "visually-hidden" }, `Versions of ${type.name}`),
+          h("thead", {}, h("tr", {}, ["Version", "File", "Size", "Uploaded", "SHA-256", canView ? "Download" : null]
+            .filter(Boolean).map((t) => h("th", { scope: "col" }, t)))),
+          h("tbody", {}, versions.map((v) => h("tr", {},
+            h("td", {}, `v${v.version}`),
+            h("td", { class: "filename" }, v.filename),
+            h("td", {}, formatSize(v.size)),
+            h("td", {}, formatDate(v.uploaded_at), h("p", { class: "hint" }, `by ${v.uploaded_by}`)),
+            h("td", {}, h("code", { title: v.sha256 }, v.sha256.slice(0, 12))),
+            canView ? h("td", {}, h("button", { type: "button", id: `doc-${type.key}-v${v.version}-download`,
+              onclick: (e) => download(type, v, e.currentTarget, status) }, "Download", visuallyHidden(` ${v.filename} (version ${v.version})`))) : null))))));
+      }
+      block.append(status);
+      const mayUpload = page.editable && page.access.can(P.DOCUMENT_UPLOAD)
+        && (!(type.uploader_roles || []).length || page.access.holdsAny(type.uploader_roles));
+      if (mayUpload) block.append(uploadForm(type));
+      slot.append(block);
+    }
+  }
+
+  async function download(type, version, button, status) {
+    const outcome = await attempt(status, button, () =>
+      api.get(page.path(`/documents/${encodeURIComponent(type.key)}/versions/${version.version}`)));
+    if (!outcome.ok) return;
+    // the link answers with Content-Disposition: attachment, so the browser saves it and stays on this page
+    const link = h("a", { href: outcome.result.url, download: version.filename, rel: "noopener", class: "visually-hidden" }, "download");
+    document.body.append(link);
+    link.click();
+    link.remove();
+    announce(`Downloading ${version.filename}.`);
+  }
+
+  function uploadForm(type) {
+    const file = h("input", { type: "file", id: `doc-${type.key}-file`, name: "file", accept: type.content_types.join(","),
+      dataset: { pointer: "/filename" } });
+    const progress = h("progress", { id: `doc-${type.key}-progress`, max: 100, value: 0, "aria-label": `Upload progress for ${type.name}` });
+    const progressText = h("span", { class: "progress-text", "aria-live": "polite" });
+    const progressBox = h("div", { class: "upload-progress", hidden: true }, progress, progressText);
+    const status = h("div", { class: "form-status" });
+    const button = h("button", { type: "submit", id: `doc-${type.key}-upload` }, "Upload", visuallyHidden(` ${type.name}`));
+    const form = h("form", { class: "upload-form", novalidate: true },
+      h("div", { class: "inline" }, labelled(`File for ${type.name}`, file), h("div", { class: "actions" }, button)),
+      progressBox, status);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clear(status);
+      const chosen = file.files[0];
+      if (!chosen) {
+        status.append(problemBox({ title: "Choose a file first", detail: `Pick the ${type.name} to upload.` }));
+        announce("Choose a file first.");
+        file.focus();
+        return;
+      }
+      button.disabled = true;
+      file.disabled = true;
+      try {
+        let target;
+        try {
+          target = await api.post(page.path("/documents/uploads"), {
+            type: type.key, filename: chosen.name, content_type: chosen.type || "application/octet-stream", size: chosen.size,
+          });
+        } catch (error) {
+          const problem = toProblem(error);
+          if (problem.status === 422) {
+            throw { ...problem, title: "This file cannot be uploaded", detail: `${chosen.name} (${chosen.type || "unknown type"}, ${formatSize(chosen.size)}) was refused.`,
+              errors: (problem.errors || []).map((e) => ({ detail: e.detail })) };
+          }
+          throw problem;
+        }
+        progressBox.hidden = false;
+        progress.value = 0;
+        progressText.textContent = "Starting…";
+        await sendForm(target, chosen, (loaded, total) => {
+          const percent = total ? Math.round((loaded / total) * 100) : 0;
+          progress.value = percent;
+          progressText.textContent = `${percent}% (${formatSize(loaded)} of ${formatSize(total)})`;
+        });
+        progressText.textContent = "Uploaded; checking the file…";
+        const next = await api.post(page.path(`/documents/uploads/${encodeURIComponent(target.upload_id)}/confirm`));
+        const versions = (next.documents || []).find((d) => d.type === type.key)?.versions || [];
+        const added = versions[versions.length - 1];
+        page.applyCase(next, { focus: `doc-${type.key}-title` });
+        const message = `Uploaded ${chosen.name} as version ${added?.version ?? ""} of ${type.name}.`;
+        document.getElementById(`doc-${type.key}-status`)?.append(h("p", { class: "note ok" }, message));
+        announce(message);
+      } catch (error) {
+        const problem = toProblem(error);
+        const shown = document.getElementById(`doc-${type.key}-status`) || status;
+        fill(shown, problemBox(problem));
+        progressBox.hidden = true;
+        announce(`Upload failed: ${problem.detail || problem.title}`);
+      } finally {
+        button.disabled = false;
+        file.disabled = false;
+      }
+    });
+    return form;
+  }
+
+  return { render: renderDocuments };
+}
+
+// The presigned POST: every field of the form, then the file as "file", with upload progress.
+function sendForm(target, file, onProgress) {
+  return new Promise((resolve, reject) => {
+    const form = new FormData();
+    for (const [name, value] of Object.entries(target.fields || {})) form.append(name, value);
+    form.append("file", file);
+    const request = new XMLHttpRequest();
+    request.open("POST", target.url);
+    request.upload.addEventListener("progress", (event) => onProgress(event.loaded, event.lengthComputable ? event.total : file.size));
+    request.addEventListener("load", () => {
+      if (request.status >= 200 && request.status < 300) { onProgress(file.size, file.size); resolve(); }
+      else reject({ title: "The upload was refused", detail: `The storage answered ${request.status}. The file may be too large or of the wrong type.` });
+    });
+    request.addEventListener("error", () => reject({ title: "The upload failed", detail: "The file could not be sent; check your connection and try again." }));
+    request.addEventListener("abort", () => reject({ title: "The upload was stopped" }));
+    request.send(form);
+  });
+}

@@ -1,0 +1,258 @@
+// The participants section: who takes part and in which role, portal links for external participants (issued,
+// shown once to copy, revoked), adding and removing participants, and the case's owner.
+import { api } from "../../api.js";
+import { announce, clear, dialog, fill, formatDate, h, labelled, problemBox, showFieldErrors, visuallyHidden } from "../../ui.js";
+import { P } from "./access.js";
+import { attempt, select, toProblem } from "./common.js";
+
+export function participantsSection(page) {
+  let portalLinks = [];
+  let linksProblem;
+  let issued = null;
+
+  async function loadLinks() {
+    const externals = (page.case.participants || []).some((p) => p.kind === "external");
+    if (!externals || page.access.readOnly || !page.access.can(P.PARTICIPANT_MANAGE)) {
+      portalLinks = [];
+      linksProblem = null;
+      return;
+    }
+    try {
+      portalLinks = (await api.get(page.path("/portal-links"))).items || [];
+      linksProblem = null;
+    } catch (error) {
+      portalLinks = [];
+      linksProblem = toProblem(error);
+    }
+    renderLinks();
+  }
+
+  // Only the portal-link boxes: the rest of the section (and what someone is typing in it) stays as it is.
+
+  function renderLinks() {
+    const status = document.getElementById("participants-status");
+    for (const participant of (page.case.participants || []).filter((p) => p.kind === "external")) {
+      const slot = document.getElementById(`links-${participant.id}`);
+      if (slot) fill(slot, linksFor(participant, status));
+    }
+    const problemSlot = document.getElementById("links-problem");
+    if (problemSlot) {
+      clear(problemSlot);
+      if (linksProblem) problemSlot.append(problemBox(linksProblem));
+    }
+  }
+
+  function renderParticipants() {
+    const slot = clear(page.slots.participants);
+    const c = page.case;
+    const manage = page.editable && page.access.can(P.PARTICIPANT_MANAGE);
+    const status = h("div", { class: "form-status", id: "participants-status" });
+    slot.append(h("div", { id: "issued-link-slot" }, issued ? issuedBox() : null));
+    const list = h("ul", { class: "participants" }, (c.participants || []).map((p) => {
+      const who = p.kind === "internal"
+        ? [h("span", { class: "who" }, p.user_id), p.user_id === c.owner ? h("span", { class: "badge" }, "Owner") : null,
+          p.user_id === page.user.sub ? h("span", { class: "badge" }, "You") : null]
+        : [h("span", { class: "who" }, p.name || "External participant"), p.email ? h("span", { class: "hint" }, ` ${p.email}`) : null];
+      const item = h("li", { class: `participant participant-${p.kind}` },
+        h("div", { class: "participant-head" }, who),
+        h("p", { class: "hint" }, `${p.kind === "internal" ? "Internal" : "External"} · ${page.roleName(p.role)}`));
+      if (manage) {
+        const roleSelect = select(page.roleOptions(p.kind, "—").slice(1), { id: `participant-${p.id}-role`, "aria-label": `Role of ${p.user_id || p.name}` }, p.role);
+        const change = h("button", { type: "button", id: `participant-${p.id}-change`, onclick: async (e) => {
+          if (roleSelect.value === p.role) { announce("The role is unchanged."); return; }
+          const outcome = await attempt(status, e.currentTarget, () => api.post(page.path(`/participants/${encodeURIComponent(p.id)}/role`),
+            { role: roleSelect.value }), `${p.user_id || p.name} is now ${page.roleName(roleSelect.value)}.`);
+          if (outcome.ok) page.applyCase(outcome.result, { focus: `participant-${p.id}-role` });
+        } }, "Change role", visuallyHidden(` of ${p.user_id || p.name}`));
+        const remove = h("button", { type: "button", class: "danger", id: `participant-${p.id}-remove`, onclick: () => removeParticipant(p) },
+          "Remove", visuallyHidden(` ${p.user_id || p.name}`));
+        item.append(h("div", { class: "inline actions" }, roleSelect, change, remove));
+      }
+      if (p.kind === "external" && manage) item.append(h("div", { id: `links-${p.id}` }, linksFor(p, status)));
+      return item;
+    }));
+    slot.append(list, status);
+    if (manage) slot.append(h("div", { id: "links-problem" }, linksProblem ? problemBox(linksProblem) : null));
+    if (manage) slot.append(addParticipantForm());
+    if (page.editable && page.access.can(P.ASSIGN)) slot.append(ownerForm());
+  }
+
+  function linksFor(participant, status) {
+    const links = portalLinks.filter((link) => link.participant_id === participant.id);
+    const now = Date.now();
+    const box = h("div", { class: "portal-links" }, h("h3", {}, "Portal links", visuallyHidden(` for ${participant.name}`)));
+    if (!links.length) box.append(h("p", { class: "hint" }, "No portal link issued yet."));
+    else {
+      box.append(h("ul", {}, links.map((link) => {
+        const expired = Date.parse(link.expires_at) <= now;
+        const state = link.revoked_at ? `Revoked ${formatDate(link.revoked_at)}` : expired ? "Expired" : "Active";
+        return h("li", { class: "portal-link" },
+          h("span", { class: `badge link-${link.revoked_at ? "revoked" : expired ? "expired" : "active"}` }, state), " ",
+          `Issued ${formatDate(link.created_at)} · expires ${formatDate(link.expires_at)} · `,
+          link.last_used_at ? `last used ${formatDate(link.last_used_at)}` : "never used",
+          !link.revoked_at && !expired ? h("button", { type: "button", class: "link-button", id: `link-${link.id}-revoke`, onclick: async (e) => {
+            const outcome = await attempt(status, e.currentTarget, () => api.post(page.path(`/portal-links/${encodeURIComponent(link.id)}/revoke`)),
+              `Revoked the portal link for ${participant.name}.`);
+            if (!outcome.ok) return;
+            // a revoked link is no longer one to copy and send
+            if (issued?.link.id === link.id) { issued = null; showIssued(); }
+            await loadLinks();
+            document.getElementById(`participant-${participant.id}-issue`)?.focus();
+          } }, "Revoke", visuallyHidden(` link issued ${formatDate(link.created_at)}`)) : null);
+      })));
+    }
+    box.append(h("button", { type: "button", id: `participant-${participant.id}-issue`, onclick: async (e) => {
+      // the portal learns of participants from events: one added a moment ago may not have reached it yet
+      const issue = async () => {
+        for (let round = 0; ; round += 1) {
+          try {
+            return await api.post(page.path("/portal-links"), { participant_id: participant.id });
+          } catch (error) {
+            const notYet = error.status === 422 && (error.errors || []).some((x) => x.pointer === "/participant_id");
+            if (!notYet || round >= 4) throw error;
+            await new Promise((resolve) => window.setTimeout(resolve, 700));
+          }
+        }
+      };
+      const outcome = await attempt(status, e.currentTarget, issue,
+        `Issued a portal link for ${participant.name}. Copy it now; it is shown only once.`);
+      if (outcome.ok) {
+        issued = { participant, link: outcome.result };
+        showIssued();
+        document.getElementById("issued-link-url")?.focus();
+        await loadLinks();
+      }
+    } }, "Issue link", visuallyHidden(` for ${participant.name}`)));
+    return box;
+  }
+
+  function showIssued() {
+    const slot = document.getElementById("issued-link-slot");
+    if (slot) fill(slot, issued ? issuedBox() : "");
+  }
+
+  function issuedBox() {
+    const { participant, link } = issued;
+    const url = h("input", { type: "text", id: "issued-link-url", readonly: true, value: link.url });
+    const copied = h("span", { class: "hint", "aria-live": "polite" });
+    return h("div", { class: "issued-link" },
+      h("p", {}, h("strong", {}, `New portal link for ${participant.name}`), ` — expires ${formatDate(link.expires_at)}. Copy it now: it is shown only once.`),
+      labelled("Portal link", url),
+      h("div", { class: "actions" },
+        h("button", { type: "button", class: "primary", id: "issued-link-copy", onclick: async () => {
+          try {
+            await navigator.clipboard.writeText(link.url);
+            copied.textContent = "Copied.";
+          } catch {
+            url.select();
+            copied.textContent = "Select the link and copy it (Ctrl+C).";
+          }
+          announce(copied.textContent);
+        } }, "Copy link"),
+        h("button", { type: "button", id: "issued-link-done", onclick: () => {
+          issued = null;
+          showIssued();
+          document.getElementById(`participant-${participant.id}-issue`)?.focus();
+        } }, "Done"),
+        copied));
+  }
+
+  async function removeParticipant(p) {
+    let next = null;
+    const done = await dialog(`Remove ${p.user_id || p.name}?`, h("p", {},
+      `${p.user_id || p.name} (${page.roleName(p.role)}) will no longer take part in this case.`), {
+      submitLabel: "Remove participant",
+      onSubmit: async () => {
+        next = await api.delete(page.path(`/participants/${encodeURIComponent(p.id)}`));
+      },
+    });
+    if (done && next) {
+      page.applyCase(next, { focus: "case-participants-title" });
+      announce(`Removed ${p.user_id || p.name}.`);
+    }
+  }
+
+  function addParticipantForm() {
+    const internalRadio = h("input", { type: "radio", name: "kind", id: "participant-new-internal", value: "internal", checked: true });
+    const externalRadio = h("input", { type: "radio", name: "kind", id: "participant-new-external", value: "external" });
+    const userId = h("input", { type: "text", id: "participant-new-user", name: "user_id", dataset: { pointer: "/user_id" }, autocomplete: "off" });
+    const name = h("input", { type: "text", id: "participant-new-name", name: "name", dataset: { pointer: "/name" }, autocomplete: "off" });
+    const email = h("input", { type: "email", id: "participant-new-email", name: "email", dataset: { pointer: "/email" }, autocomplete: "off" });
+    const role = h("select", { id: "participant-new-role", name: "role", dataset: { pointer: "/role" } });
+    const internalFields = h("div", {}, labelled("User id", userId, { required: true }));
+    const externalFields = h("div", { hidden: true }, labelled("Name", name, { required: true }), labelled("E-mail", email, { required: true }));
+    const setKind = () => {
+      const kind = externalRadio.checked ? "external" : "internal";
+      internalFields.hidden = kind !== "internal";
+      externalFields.hidden = kind !== "external";
+      const options = page.roleOptions(kind).slice(1);
+      fill(role, ...options.map(([value, label]) => h("option", { value }, label)));
+      if (!options.length) role.append(h("option", { value: "" }, `No ${kind} roles in this template`));
+    };
+    internalRadio.addEventListener("change", setKind);
+    externalRadio.addEventListener("change", setKind);
+    const status = h("div", { class: "form-status" });
+    const button = h("button", { type: "submit", class: "primary", id: "participant-new-submit" }, "Add participant");
+    const form = h("form", { class: "subform", novalidate: true, "aria-labelledby": "participant-new-heading" },
+      h("h3", { id: "participant-new-heading" }, "Add a participant"),
+      h("fieldset", { class: "plain" }, h("legend", {}, "Kind"),
+        h("div", { class: "choice" }, internalRadio, h("label", { for: internalRadio.id }, "Internal (a staff member)")),
+        h("div", { class: "choice" }, externalRadio, h("label", { for: externalRadio.id }, "External (client, applicant, …)"))),
+      internalFields, externalFields, labelled("Role", role), status, h("div", { class: "actions" }, button));
+    setKind();
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      showFieldErrors(form, { errors: [] });
+      const kind = externalRadio.checked ? "external" : "internal";
+      const body = { kind, role: role.value };
+      if (kind === "internal") body.user_id = userId.value.trim();
+      else { body.name = name.value.trim(); body.email = email.value.trim(); }
+      clear(status);
+      button.disabled = true;
+      try {
+        const next = await api.post(page.path("/participants"), body);
+        page.applyCase(next, { focus: "participant-new-submit" });
+        announce(`Added ${body.user_id || body.name} as ${page.roleName(body.role)}.`);
+      } catch (error) {
+        const problem = toProblem(error);
+        const left = showFieldErrors(form, problem);
+        status.append(problemBox({ ...problem, errors: left }));
+        announce(`Participant not added: ${problem.detail || problem.title}`);
+      } finally {
+        button.disabled = false;
+      }
+    });
+    return form;
+  }
+
+  function ownerForm() {
+    const owner = h("input", { type: "text", id: "case-owner-new", name: "owner", dataset: { pointer: "/owner" }, autocomplete: "off" });
+    const status = h("div", { class: "form-status" });
+    const button = h("button", { type: "submit", id: "case-owner-submit" }, "Change owner");
+    const form = h("form", { class: "subform", novalidate: true, "aria-labelledby": "case-owner-heading" },
+      h("h3", { id: "case-owner-heading" }, "Owner"),
+      h("p", {}, `Owned by ${page.case.owner}.`),
+      h("div", { class: "inline" }, labelled("New owner (user id)", owner), h("div", { class: "actions" }, button)), status);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      showFieldErrors(form, { errors: [] });
+      clear(status);
+      button.disabled = true;
+      try {
+        const next = await api.post(page.path("/assignment"), { owner: owner.value.trim() });
+        page.applyCase(next, { focus: "case-owner-new" });
+        announce(`The case now belongs to ${next.owner}.`);
+      } catch (error) {
+        const problem = toProblem(error);
+        const left = showFieldErrors(form, problem);
+        status.append(problemBox({ ...problem, errors: left }));
+        announce(`Owner not changed: ${problem.detail || problem.title}`);
+      } finally {
+        button.disabled = false;
+      }
+    });
+    return form;
+  }
+
+  return { render: renderParticipants, loadLinks };
+}

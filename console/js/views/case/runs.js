@@ -1,0 +1,46 @@
+// The automation runs section: the rules that ran on the case, their verdicts and what each action did.
+import { api } from "../../api.js";
+import { clear, formatDate, h, humanize, problemBox } from "../../ui.js";
+import { toProblem } from "./common.js";
+
+export function runsSection(page) {
+  let runs;
+  let runsProblem;
+
+  async function loadRuns() {
+    try {
+      const listing = await api.get("/automations/runs", { case_id: page.id, limit: 25 });
+      runs = listing.items || [];
+      runsProblem = null;
+    } catch (error) {
+      // 404 or 503: the automations service has not seen the case yet, so no rule has run on it.
+      runs = [];
+      runsProblem = error.status === 404 || error.status === 503 ? null : toProblem(error);
+    }
+    renderRuns();
+  }
+
+  function renderRuns() {
+    const slot = clear(page.slots.runs);
+    if (runsProblem) { slot.append(problemBox(runsProblem)); return; }
+    if (runs === undefined) { slot.append(h("p", { class: "loading" }, "Loading…")); return; }
+    if (!runs.length) { slot.append(h("p", {}, "No automation rule has run on this case.")); return; }
+    const fired = runs.filter((run) => run.verdict === "fired").length;
+    const failed = runs.filter((run) => run.error || (run.outcomes || []).some((o) => o.status === "failed")).length;
+    slot.append(h("p", { id: "runs-summary" }, `${runs.length} ${runs.length === 1 ? "run" : "runs"}: ${fired} fired`,
+      failed ? `, ${failed} with failures` : "", "."));
+    slot.append(h("ul", { class: "runs" }, runs.map((run) => {
+      const failedRun = run.error || (run.outcomes || []).some((o) => o.status === "failed");
+      return h("li", { class: `run${failedRun ? " failed" : ""}` },
+        h("p", {}, h("strong", {}, run.rule_name), " ", h("span", { class: `badge verdict-${run.verdict}` }, humanize(run.verdict)),
+          failedRun ? h("span", { class: "badge overdue" }, "Failed") : null),
+        h("p", { class: "hint" }, `On ${run.event_type} · ${formatDate(run.finished_at || run.started_at)}`,
+          run.condition === true ? " · condition met" : run.condition === false ? " · condition not met" : ""),
+        (run.outcomes || []).length ? h("ul", { class: "outcomes" }, run.outcomes.map((o) =>
+          h("li", {}, `${humanize(o.type)}: ${o.status}${o.error ? ` — ${o.error}` : ""}`))) : null,
+        run.error ? h("p", { class: "field-error" }, run.error) : null);
+    })));
+  }
+
+  return { render: renderRuns, load: loadRuns };
+}

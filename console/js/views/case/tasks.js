@@ -1,0 +1,140 @@
+// The tasks section: the case's tasks, the current stage's first, with completing, reopening and assigning them,
+// and the form for an ad hoc task.
+import { api } from "../../api.js";
+import { announce, clear, dialog, formatDate, h, labelled, problemBox, showFieldErrors, uid, visuallyHidden } from "../../ui.js";
+import { P } from "./access.js";
+import { attempt, checkbox, select, tableWrap, toProblem } from "./common.js";
+
+export function tasksSection(page) {
+  function renderTasks() {
+    const slot = clear(page.slots.tasks);
+    const c = page.case;
+    const tasks = [...(c.tasks || [])].sort((a, b) =>
+      (a.stage === c.stage ? 0 : 1) - (b.stage === c.stage ? 0 : 1) || String(a.created_at).localeCompare(String(b.created_at)));
+    const status = h("div", { class: "form-status", id: "case-tasks-status" });
+    const canComplete = page.editable && page.access.can(P.TASK_COMPLETE);
+    const canManage = page.editable && page.access.can(P.TASK_MANAGE);
+    if (!tasks.length) slot.append(h("p", {}, "No tasks yet."));
+    else {
+      const now = Date.now();
+      slot.append(tableWrap(h("table", { class: "tasks" },
+        h("caption", { class: "visually-hidden" }, "Tasks of this case"),
+        h("thead", {}, h("tr", {}, ["Task", "Stage", "Required", "Status", "Assigned to", "Due", canComplete || canManage ? "Actions" : null]
+          .filter(Boolean).map((title) => h("th", { scope: "col" }, title)))),
+        h("tbody", {}, tasks.map((task) => {
+          const overdue = task.status === "open" && task.due_at && Date.parse(task.due_at) < now;
+          const actions = [];
+          if (canComplete && task.status === "open") {
+            actions.push(h("button", { type: "button", id: `task-${task.id}-complete`, onclick: (e) => completeTask(task, e.currentTarget, status) },
+              "Complete", visuallyHidden(` “${task.title}”`)));
+          }
+          if (canManage && task.status === "done") {
+            actions.push(h("button", { type: "button", id: `task-${task.id}-reopen`, onclick: () => reopenTask(task) }, "Reopen", visuallyHidden(` “${task.title}”`)));
+          }
+          if (canManage && task.status === "open") {
+            actions.push(h("button", { type: "button", id: `task-${task.id}-assign`, onclick: () => assignTask(task) }, "Assign", visuallyHidden(` “${task.title}”`)));
+          }
+          return h("tr", { class: task.status === "done" ? "done" : undefined },
+            h("td", {}, h("span", { class: "task-title" }, task.title),
+              task.reason ? h("p", { class: "hint" }, `Ad hoc: ${task.reason}`) : null),
+            h("td", {}, page.stageName(task.stage), task.stage === c.stage ? visuallyHidden(" (current)") : null),
+            h("td", {}, task.required ? "Required" : "Optional"),
+            h("td", {}, task.status === "done"
+              ? [h("span", { class: "badge task-done" }, "Done"), h("p", { class: "hint" }, `${formatDate(task.completed_at)} by ${task.completed_by || "—"}`)]
+              : h("span", { class: "badge task-open" }, "Open")),
+            h("td", {}, [task.assignee, task.assignee_role ? `role: ${page.roleName(task.assignee_role)}` : null].filter(Boolean).join(" · ") || "—"),
+            h("td", {}, task.due_at ? formatDate(task.due_at) : "—", overdue ? h("span", { class: "badge overdue" }, "Overdue") : null),
+            canComplete || canManage ? h("td", { class: "row-actions" }, actions) : null);
+        })))));
+    }
+    slot.append(status);
+    if (canManage) slot.append(addTaskForm());
+  }
+
+  async function completeTask(task, button, status) {
+    const outcome = await attempt(status, button, () => api.post(page.path(`/tasks/${encodeURIComponent(task.id)}/complete`)),
+      `Task “${task.title}” is done.`);
+    if (outcome.ok) page.applyCase(outcome.result, { focus: "case-tasks-title" });
+  }
+
+  async function reopenTask(task) {
+    const reason = h("textarea", { id: uid("reason"), name: "reason", rows: 3, dataset: { pointer: "/reason" } });
+    let next = null;
+    const done = await dialog(`Reopen “${task.title}”`, labelled("Reason", reason, { required: true }), {
+      submitLabel: "Reopen task",
+      onSubmit: async (values) => {
+        next = await api.post(page.path(`/tasks/${encodeURIComponent(task.id)}/reopen`), { reason: values.reason.trim() || null });
+      },
+    });
+    if (done && next) {
+      page.applyCase(next, { focus: "case-tasks-title" });
+      announce(`Task “${task.title}” is open again.`);
+    }
+  }
+
+  async function assignTask(task) {
+    const assignee = h("input", { type: "text", id: uid("assignee"), name: "assignee", value: task.assignee || "", dataset: { pointer: "/assignee" }, autocomplete: "off" });
+    const role = select(page.roleOptions(null), { id: uid("role"), name: "assignee_role", dataset: { pointer: "/assignee_role" } }, task.assignee_role || "");
+    let next = null;
+    const done = await dialog(`Assign “${task.title}”`, h("div", {},
+      labelled("Assignee (user id)", assignee, { hint: "A person's user id; leave empty to assign a role only." }),
+      labelled("Role", role)), {
+      submitLabel: "Assign task",
+      onSubmit: async (values) => {
+        const body = {};
+        if (values.assignee.trim()) body.assignee = values.assignee.trim();
+        if (values.assignee_role) body.assignee_role = values.assignee_role;
+        next = await api.post(page.path(`/tasks/${encodeURIComponent(task.id)}/assignment`), body);
+      },
+    });
+    if (done && next) {
+      page.applyCase(next, { focus: "case-tasks-title" });
+      announce(`Assigned “${task.title}”.`);
+    }
+  }
+
+  function addTaskForm() {
+    const title = h("input", { type: "text", id: "task-new-title", name: "title", dataset: { pointer: "/title" }, autocomplete: "off" });
+    const reason = h("textarea", { id: "task-new-reason", name: "reason", rows: 2, dataset: { pointer: "/reason" } });
+    const due = h("input", { type: "date", id: "task-new-due", name: "due", dataset: { pointer: "/due_at" } });
+    const role = select(page.roleOptions(null), { id: "task-new-role", name: "assignee_role", dataset: { pointer: "/assignee_role" } }, "");
+    const required = checkbox("Required to leave the stage", { id: "task-new-required", name: "required" });
+    const status = h("div", { class: "form-status" });
+    const button = h("button", { type: "submit", class: "primary", id: "task-new-submit" }, "Add task");
+    const form = h("form", { class: "subform", novalidate: true, "aria-labelledby": "task-new-heading" },
+      h("h3", { id: "task-new-heading" }, "Add an ad hoc task"),
+      h("div", { class: "field-grid" },
+        labelled("Task title", title, { required: true }),
+        labelled("Why it is needed", reason, { required: true }),
+        labelled("Due date", due, { hint: "Due by the end of that day." }),
+        labelled("Assignee role", role)),
+      required.element, status, h("div", { class: "actions" }, button));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      showFieldErrors(form, { errors: [] });
+      const body = { title: title.value.trim(), reason: reason.value.trim(), required: required.input.checked };
+      if (due.value) {
+        const [y, m, d] = due.value.split("-").map(Number);
+        body.due_at = new Date(y, m - 1, d, 23, 59, 0).toISOString();
+      }
+      if (role.value) body.assignee_role = role.value;
+      clear(status);
+      button.disabled = true;
+      try {
+        const next = await api.post(page.path("/tasks"), body);
+        page.applyCase(next, { focus: "task-new-title" });
+        announce(`Added the task “${body.title}”.`);
+      } catch (error) {
+        const problem = toProblem(error);
+        const left = showFieldErrors(form, problem);
+        status.append(problemBox({ ...problem, errors: left }));
+        announce(`Task not added: ${problem.detail || problem.title}`);
+      } finally {
+        button.disabled = false;
+      }
+    });
+    return form;
+  }
+
+  return { render: renderTasks };
+}

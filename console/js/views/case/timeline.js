@@ -1,0 +1,171 @@
+// The timeline section: the case's entries newest first, filtered by event type and actor, each described in
+// words; the hash chain's check, and the signed export.
+import { api } from "../../api.js";
+import { announce, clear, fill, formatDate, formatSize, h, humanize, labelled, problemBox, visuallyHidden } from "../../ui.js";
+import { attempt, select, toProblem } from "./common.js";
+
+const ACTOR_KINDS = [["", "Anyone"], ["user", "Staff"], ["external", "External participants"], ["automation", "Automations"], ["system", "System"]];
+
+function actorText(actor) {
+  if (!actor) return "";
+  const who = actor.display_name || actor.id;
+  const kind = { user: "staff", external: "external participant", automation: "automation", system: "system" }[actor.kind] || actor.kind;
+  return `${who} (${kind})`;
+}
+
+export function timelineSection(page) {
+  let timelineFilter = { type: "", actor_kind: "" };
+  const eventTypes = new Set();
+  let typeSelect;
+  let timelineList;
+  let verifyBadge;
+
+  function renderTimelineShell() {
+    const slot = clear(page.slots.timeline);
+    verifyBadge = h("p", { class: "chain", id: "timeline-chain", role: "status" }, h("span", { class: "badge chain-pending" }, "Checking the chain…"));
+    const exportStatus = h("div", { class: "form-status" });
+    const exportButton = h("button", { type: "button", id: "timeline-export", onclick: async (e) => {
+      const outcome = await attempt(exportStatus, e.currentTarget, () => api.download(page.path("/timeline/export"), "application/zip"));
+      if (!outcome.ok) return;
+      const url = URL.createObjectURL(outcome.result);
+      const link = h("a", { href: url, download: `case-${page.id}.zip`, class: "visually-hidden" }, "export");
+      document.body.append(link);
+      link.click();
+      link.remove();
+      window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      announce(`Downloaded the signed export case-${page.id}.zip.`);
+    } }, "Download signed export");
+    const type = h("select", { id: "timeline-type", name: "type" });
+    const actor = select(ACTOR_KINDS, { id: "timeline-actor", name: "actor_kind" }, timelineFilter.actor_kind);
+    const apply = () => {
+      timelineFilter = { type: type.value, actor_kind: actor.value };
+      loadTimeline(true);
+    };
+    type.addEventListener("change", apply);
+    actor.addEventListener("change", apply);
+    typeSelect = type;
+    fillTypes();
+    timelineList = h("div", { class: "timeline-list", id: "timeline-entries" });
+    slot.append(
+      h("div", { class: "timeline-bar" }, verifyBadge,
+        h("div", { class: "actions" }, exportButton,
+          h("button", { type: "button", id: "timeline-refresh", onclick: () => { loadTimeline(true); loadVerification(); page.sections.runs.load(); } }, "Refresh"))),
+      exportStatus,
+      h("form", { class: "toolbar timeline-filter", role: "search", "aria-label": "Filter the timeline", onsubmit: (e) => e.preventDefault() },
+        labelled("Event type", type), labelled("Done by", actor)),
+      timelineList);
+  }
+
+  function fillTypes() {
+    if (!typeSelect) return;
+    const chosen = timelineFilter.type;
+    const types = [...eventTypes].sort();
+    if (chosen && !types.includes(chosen)) types.push(chosen);
+    fill(typeSelect, h("option", { value: "" }, "All events"),
+      ...types.map((t) => h("option", { value: t, selected: t === chosen }, `${humanize(t)} (${t})`)));
+  }
+
+  async function loadTimeline(announceCount = false) {
+    if (!timelineList) return;
+    const params = { limit: 200, order: "newest" };
+    if (timelineFilter.type) params.type = timelineFilter.type;
+    if (timelineFilter.actor_kind) params.actor_kind = timelineFilter.actor_kind;
+    let listing;
+    try {
+      listing = await api.get(page.path("/timeline"), params);
+    } catch (error) {
+      // A case only just opened: the timeline service records its first event a moment later (503 while it waits).
+      const waiting = error.status === 404 || error.status === 503 ? h("p", { class: "hint" }, "The timeline is catching up with this case…") : null;
+      fill(timelineList, waiting || problemBox(toProblem(error)));
+      if (waiting) window.setTimeout(() => loadTimeline(), 1000);
+      return;
+    }
+    const items = listing.items || [];
+    const before = eventTypes.size;
+    for (const item of items) if (item.event) eventTypes.add(item.event.type);
+    if (eventTypes.size !== before) fillTypes();
+    const filtered = timelineFilter.type || timelineFilter.actor_kind;
+    fill(timelineList,
+      h("p", { class: "hint", id: "timeline-count" }, `${items.length} ${items.length === 1 ? "entry" : "entries"}${filtered ? " match the filter" : ""}, newest first.`),
+      items.length ? h("ol", { class: "timeline", "aria-label": "Timeline entries" }, items.map((item) => timelineEntry(item))) : null);
+    if (announceCount) announce(`${items.length} timeline ${items.length === 1 ? "entry" : "entries"}.`);
+  }
+
+  function timelineEntry(item) {
+    const event = item.event;
+    if (!event) {
+      return h("li", { class: "entry damaged", dataset: { seq: String(item.seq) } },
+        h("div", { class: "entry-head" }, h("span", { class: "entry-seq" }, `#${item.seq}`), h("strong", { class: "entry-type" }, "Damaged entry")),
+        h("p", { class: "entry-summary" }, `${item.damaged}. The chain check below says where it breaks.`));
+    }
+    const summary = describe(event);
+    return h("li", { class: `entry actor-${event.actor?.kind}`, dataset: { type: event.type, seq: String(item.seq) } },
+      h("div", { class: "entry-head" },
+        h("span", { class: "entry-seq" }, `#${item.seq}`),
+        h("strong", { class: "entry-type" }, humanize(event.type)),
+        h("time", { datetime: event.occurred_at }, formatDate(event.occurred_at)),
+        event.visibility === "external" ? h("span", { class: "badge shared" }, "Visible to externals") : null),
+      h("p", { class: "entry-actor" }, actorText(event.actor)),
+      summary ? h("p", { class: "entry-summary" }, summary) : null,
+      h("details", {}, h("summary", {}, "Details", visuallyHidden(` of entry ${item.seq}`)),
+        h("pre", {}, JSON.stringify({ type: event.type, data: event.data, hash: item.hash }, null, 2))));
+  }
+
+  function describe(event) {
+    const d = event.data || {};
+    const fieldLabel = (key) => page.template.fields.find((f) => f.key === key)?.label || key;
+    const docName = (key) => (page.template.document_types || []).find((x) => x.key === key)?.name || key;
+    switch (event.type) {
+      case "case.opened": return `Opened in ${page.stageName(d.stage)}.`;
+      case "case.stage_changed": {
+        const from = d.from ?? d.before;
+        const to = d.to ?? d.after;
+        return `${from ? `${page.stageName(from)} → ` : ""}${page.stageName(to)}${d.reason ? ` — ${d.reason}` : ""}${d.forced || d.overridden?.length ? " (override)" : ""}`;
+      }
+      case "case.fields_changed": {
+        const changed = [...new Set([...Object.keys(d.changes || {}), ...Object.keys(event.personal?.changes || {})])];
+        const parts = [];
+        if (changed.length) parts.push(`Changed ${changed.map(fieldLabel).join(", ")}.`);
+        if (d.title) parts.push(`Title changed to “${d.title.after}”.`);
+        return parts.join(" ");
+      }
+      case "task.completed": case "task.reopened": case "task.created": case "task.assigned":
+        return d.title ? `“${d.title}”${d.reason ? ` — ${d.reason}` : ""}` : "";
+      case "document.added":
+        return `${docName(d.document_type)}, version ${d.document_version}${d.size != null ? ` (${formatSize(d.size)})` : ""}.`;
+      case "document.requested": return `${docName(d.document_type)} requested${d.from_role ? ` from ${page.roleName(d.from_role)}` : ""}.`;
+      case "decision.recorded": {
+        const label = (page.template.decisions || []).find((x) => x.key === d.key)?.label || d.key;
+        return `${label}: ${humanize(d.after ?? d.outcome)}${d.rationale ? ` — ${d.rationale}` : ""}`;
+      }
+      case "participant.added": case "participant.removed": case "participant.role_changed":
+        return d.role || d.after ? `Role ${page.roleName(d.after || d.role)}.` : "";
+      case "case.role_assigned": return `Assigned to ${page.roleName(d.after)}.`;
+      case "case.closed": case "case.cancelled": case "case.reopened": return d.reason || "";
+      case "case.assigned": return d.after ? `Owner ${d.before || "—"} → ${d.after}` : "";
+      default: return d.reason || "";
+    }
+  }
+
+  async function loadVerification() {
+    if (!verifyBadge) return;
+    try {
+      const result = await api.get(page.path("/timeline/verify"));
+      const badge = result.valid
+        ? h("span", { class: "badge chain-ok" }, "✓ Chain verified")
+        : h("span", { class: "badge chain-broken" }, "✗ Chain broken");
+      const detail = result.valid
+        ? ` ${result.length} ${result.length === 1 ? "entry" : "entries"} hash-chained${result.anchor ? " and anchored" : ""}.`
+        : ` At entry #${result.first_bad_seq ?? "?"}: ${result.reason || "the hashes do not match"}.`;
+      fill(verifyBadge, badge, h("span", { class: "hint" }, detail));
+    } catch (error) {
+      const problem = toProblem(error);
+      const why = error.status === 404 ? "No entries yet." : problem.detail || problem.title;
+      fill(verifyBadge, h("span", { class: "badge chain-unknown" }, "Chain not checked"),
+        h("span", { class: "hint" }, ` ${why}`));
+      if (error.status === 404) window.setTimeout(() => loadVerification(), 1000);
+    }
+  }
+
+  return { render: renderTimelineShell, load: loadTimeline, verify: loadVerification };
+}
