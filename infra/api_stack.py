@@ -391,6 +391,7 @@ class ApiStack(cdk.Stack):
             )
 
         names = [spec.function_name(self.names) for spec in all_functions()]
+        consuming = list(dict.fromkeys(spec.service for spec in CONSUMERS))  # the metrics are per service
         dashboard = cloudwatch.Dashboard(self, "dashboard", dashboard_name=prefix)
         dashboard.add_widgets(
             cloudwatch.GraphWidget(
@@ -440,8 +441,8 @@ class ApiStack(cdk.Stack):
                 title="Events",
                 left=[
                     caseline_metric("EventsPublished", "cases"),
-                    *[caseline_metric("EventsConsumed", spec.service) for spec in CONSUMERS],
-                    *[caseline_metric("EventsFailed", spec.service) for spec in CONSUMERS],
+                    *[caseline_metric("EventsConsumed", service) for service in consuming],
+                    *[caseline_metric("EventsFailed", service) for service in consuming],
                     caseline_metric("SlaBreaches", "automations"),
                 ],
                 width=8,

@@ -466,7 +466,7 @@ class ServiceStack(cdk.Stack):
         )
         mapping.node.add_dependency(policy)
         self._alarm(
-            f"{trigger.id}-dlq-depth",
+            f"{trigger.name}-dlq-depth",
             self._queue_depth(self.names.dead_letter_queue(trigger)),
             f"{trigger.function} gave up on events: they are in {self.names.dead_letter_queue(trigger)}",
         )

@@ -332,6 +332,7 @@ class TenantSharedStack(cdk.Stack):
             "AwsSolutions-SQS3",
             "This queue is a dead-letter queue itself: the rules' targets send it what they could not deliver.",
         )
+        # By consumer id (a service may have several consumers); construct ids and names come from `name`.
         self.queues: dict[str, sqs.Queue] = {}
         self.dead_letter_queues: dict[str, sqs.Queue] = {}
         for consumer in CONSUMERS:
@@ -363,10 +364,10 @@ class TenantSharedStack(cdk.Stack):
     def _consumer(self, consumer: ConsumerSpec, rules: str) -> None:
         names = self.names
         dead_letters = self._queue(
-            f"{consumer.id}-dlq", names.dead_letter_queue(consumer), retention_period=QUEUE_RETENTION
+            f"{consumer.name}-dlq", names.dead_letter_queue(consumer), retention_period=QUEUE_RETENTION
         )
         queue = self._queue(
-            f"{consumer.id}-queue",
+            f"{consumer.name}-queue",
             names.queue(consumer),
             visibility_timeout=cdk.Duration.seconds(consumer.visibility_timeout_seconds),
             retention_period=cdk.Duration.days(4),
@@ -374,7 +375,7 @@ class TenantSharedStack(cdk.Stack):
         )
         rule = events.CfnRule(
             self,
-            f"{consumer.id}-rule",
+            f"{consumer.name}-rule",
             name=names.rule(consumer),
             description=f"Events for {consumer.service}: {consumer.function}",
             # The bus by name (not Ref), so the rule names exactly the bus the local stack names.

@@ -1,6 +1,7 @@
 """Creates a tenant's resources in the emulator from the same specs that infra synthesizes."""
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +39,7 @@ class ConsumerQueue:
 class ProvisionedTenant:
     names: TenantResourceNames
     stream_arns: dict[str, str]
-    queues: dict[str, ConsumerQueue]
+    queues: dict[str, ConsumerQueue]  # by consumer id (`ConsumerSpec.id`, its function's name)
 
 
 def _create_table(aws: "AwsClients", names: TenantResourceNames, spec: TableSpec) -> str | None:
@@ -122,7 +123,11 @@ def _create_bucket(aws: "AwsClients", name: str, spec: BucketSpec) -> None:
         )
 
 
-def provision_tenant(aws: "AwsClients", tenant_id: str) -> ProvisionedTenant:
+def provision_tenant(
+    aws: "AwsClients", tenant_id: str, *, consumers: Sequence[ConsumerSpec] = CONSUMERS
+) -> ProvisionedTenant:
+    """The tenant's resources; `queues` holds each consumer's queue by the consumer's id (a service may have
+    several). `consumers` is the specs' list but for tests."""
     names = TenantResourceNames(tenant_id=tenant_id)
     stream_arns = {spec.id: arn for spec in TABLES if (arn := _create_table(aws, names, spec))}
     for bucket in BUCKETS:
@@ -134,7 +139,7 @@ def provision_tenant(aws: "AwsClients", tenant_id: str) -> ProvisionedTenant:
         )["KeyMetadata"]["KeyId"]
         kms.create_alias(AliasName=names.signing_key_alias(key), TargetKeyId=key_id)
     aws.events().create_event_bus(Name=names.event_bus())
-    queues: dict[str, ConsumerQueue] = {spec.service: _create_consumer(aws, names, spec) for spec in CONSUMERS}
+    queues: dict[str, ConsumerQueue] = {spec.id: _create_consumer(aws, names, spec) for spec in consumers}
     # SES refuses to send from an unverified identity; in AWS the tenant's domain is verified by DNS.
     aws.ses().verify_domain_identity(Domain=local_mail_domain(tenant_id))
     return ProvisionedTenant(names=names, stream_arns=stream_arns, queues=queues)

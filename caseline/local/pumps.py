@@ -12,15 +12,18 @@ import threading
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from chalice.local import LambdaContext
 
 if TYPE_CHECKING:
+    from caseline_common.resources import ConsumerSpec
     from types_boto3_dynamodbstreams.client import DynamoDBStreamsClient
     from types_boto3_sqs.client import SQSClient
+
+    from .provision import ConsumerQueue
 
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
 log = logging.getLogger("caseline.local.pumps")
@@ -234,6 +237,30 @@ class QueuePump(Pump):
                 ],
             )
         return True
+
+
+def queue_pumps(
+    sqs: "SQSClient",
+    queues: Iterable["ConsumerQueue"],
+    handler_for: Callable[["ConsumerSpec"], LambdaHandler],
+    *,
+    retry_delay_seconds: int = 1,
+    region: str = "us-east-1",
+) -> list[QueuePump]:
+    """One pump per consumer, each reading its own queue into its own function (a service may have several)."""
+    return [
+        QueuePump(
+            sqs,
+            queue.url,
+            queue.arn,
+            handler_for(queue.spec),
+            queue.spec.function,
+            batch_size=queue.spec.batch_size,
+            retry_delay_seconds=retry_delay_seconds,
+            region=region,
+        )
+        for queue in queues
+    ]
 
 
 class SchedulePump(Pump):

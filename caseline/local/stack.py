@@ -12,7 +12,6 @@ from typing import Any
 
 from caseline_common.aws import AwsClients
 from caseline_common.resources import (
-    CONSUMERS,
     SCHEDULES,
     SERVICES,
     STREAM_HANDLERS,
@@ -29,7 +28,7 @@ from .gateway import IDP_PREFIX, GatewayServer, LocalApi
 from .idp import DevIdentityProvider
 from .loader import LoadedService, load_service
 from .provision import LOCAL_ACCOUNT_ID, ProvisionedTenant, provision_tenant
-from .pumps import Pump, QueuePump, SchedulePump, StreamPump
+from .pumps import Pump, SchedulePump, StreamPump, queue_pumps
 
 LOCAL_REGION = "us-east-1"
 DEMO_DIR = Path(__file__).parent / "demo"
@@ -165,20 +164,13 @@ class LocalStack:
                     batch_size=stream.batch_size,
                 )
             )
-        for consumer in CONSUMERS:
-            queue = self.tenant.queues[consumer.service]
-            self.pumps.append(
-                QueuePump(
-                    self.aws.sqs(),
-                    queue.url,
-                    queue.arn,
-                    self._function(consumer.service, consumer.function),
-                    consumer.function,
-                    batch_size=consumer.batch_size,
-                    retry_delay_seconds=self.options.queue_retry_delay_seconds,
-                    region=LOCAL_REGION,
-                )
-            )
+        self.pumps += queue_pumps(
+            self.aws.sqs(),
+            self.tenant.queues.values(),
+            lambda consumer: self._function(consumer.service, consumer.function),
+            retry_delay_seconds=self.options.queue_retry_delay_seconds,
+            region=LOCAL_REGION,
+        )
         for schedule in SCHEDULES:
             self.pumps.append(
                 SchedulePump(

@@ -75,7 +75,7 @@ def chaotic_timeline(stack: LocalStack) -> Iterator[Chaos]:
     finally:
         pump.handler = original
         for service in BYSTANDERS:
-            stack.aws.sqs().purge_queue(QueueUrl=stack.tenant.queues[service].url)
+            stack.aws.sqs().purge_queue(QueueUrl=stack.tenant.queues[f"{service}_consumer"].url)
         for bystander in bystanders:
             bystander.paused.clear()
 
@@ -106,7 +106,7 @@ def _events() -> dict[str, list[EventEnvelope]]:
 
 def _wait_for_queue(stack: LocalStack, deadline: float, *, at_most: int) -> None:
     """Until the timeline queue holds at most `at_most` messages, visible or in flight."""
-    sqs, url = stack.aws.sqs(), stack.tenant.queues["timeline"].url
+    sqs, url = stack.aws.sqs(), stack.tenant.queues["timeline_consumer"].url
     names: list[Any] = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     while time.monotonic() < deadline:
         attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
@@ -148,6 +148,7 @@ def test_timelines_survive_failures_duplicates_and_reordering(stack: LocalStack,
         }
 
     dead_letters = stack.aws.sqs().get_queue_attributes(
-        QueueUrl=stack.tenant.queues["timeline"].dead_letter_url, AttributeNames=["ApproximateNumberOfMessages"]
+        QueueUrl=stack.tenant.queues["timeline_consumer"].dead_letter_url,
+        AttributeNames=["ApproximateNumberOfMessages"],
     )["Attributes"]["ApproximateNumberOfMessages"]
     assert dead_letters == "0"

@@ -260,7 +260,7 @@ def test_alarms_watch_dead_letters_errors_throttles_the_stream_and_sla_breaches(
         assert f"caseline-demo-{spec.short_name}-errors" in alarms
         assert f"caseline-demo-{spec.short_name}-throttles" in alarms
     for consumer in CONSUMERS:
-        assert alarms[f"caseline-demo-{consumer.id}-dlq-depth"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        assert alarms[f"caseline-demo-{consumer.name}-dlq-depth"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
     assert alarms["caseline-demo-outbox-publisher-iterator-age"]["MetricName"] == "IteratorAge"
     assert "caseline-demo-cases-stream-failures" in alarms
     for service in {schedule.service for schedule in SCHEDULES}:

@@ -229,7 +229,7 @@ def bus_probe(stack: LocalStack) -> Iterator[BusProbe]:
     bus = stack.tenant.names.event_bus()
     url = sqs.create_queue(QueueName=name)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    pattern = stack.tenant.queues["timeline"].spec.event_pattern
+    pattern = stack.tenant.queues["timeline_consumer"].spec.event_pattern
     events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(pattern))
     events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "probe", "Arn": arn}])
     try:

@@ -53,7 +53,7 @@ def _bus_event(envelope: EventEnvelope) -> str:
 
 
 def _drained(stack: LocalStack, *services: str) -> bool:
-    return all(queue_depth(stack, stack.tenant.queues[service].url) == 0 for service in services)
+    return all(queue_depth(stack, stack.tenant.queues[f"{service}_consumer"].url) == 0 for service in services)
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,9 @@ def test_every_consumer_acknowledges_and_nothing_is_dead_lettered(
         assert pumps[f"queue:{service}_consumer"].invocations > 0, f"{service} never consumed anything"
     wait_until(lambda: _drained(stack, "automations", "portal", "timeline"), what="the consumer queues to drain")
     for service in CONSUMER_QUEUES:
-        assert queue_depth(stack, stack.tenant.queues[service].dead_letter_url) == 0, f"{service} dead-lettered"
+        assert queue_depth(stack, stack.tenant.queues[f"{service}_consumer"].dead_letter_url) == 0, (
+            f"{service} dead-lettered"
+        )
 
 
 def test_the_timeline_keeps_one_entry_per_event_however_often_it_is_delivered(stack: LocalStack) -> None:
@@ -107,7 +109,7 @@ def test_the_timeline_keeps_one_entry_per_event_however_often_it_is_delivered(st
     )
     body = _bus_event(envelope)
     sqs = stack.aws.sqs()
-    queue_url = stack.tenant.queues["timeline"].url
+    queue_url = stack.tenant.queues["timeline_consumer"].url
     sqs.send_message(QueueUrl=queue_url, MessageBody=body)
     sqs.send_message(QueueUrl=queue_url, MessageBody=body)
 
@@ -121,7 +123,7 @@ def test_the_timeline_keeps_one_entry_per_event_however_often_it_is_delivered(st
     [head] = stored_items(stack, case_id, "HEAD")
     assert head["seq"] == {"N": "1"}
     assert head["hash"]["S"] == entries[0]["hash"]
-    assert queue_depth(stack, stack.tenant.queues["timeline"].dead_letter_url) == 0
+    assert queue_depth(stack, stack.tenant.queues["timeline_consumer"].dead_letter_url) == 0
 
 
 def test_a_redelivered_event_does_not_overwrite_the_first_delivery(stack: LocalStack) -> None:
@@ -137,7 +139,7 @@ def test_a_redelivered_event_does_not_overwrite_the_first_delivery(stack: LocalS
     )
     later = first.model_copy(update={"data": {"note": "later"}})
     sqs = stack.aws.sqs()
-    queue_url = stack.tenant.queues["timeline"].url
+    queue_url = stack.tenant.queues["timeline_consumer"].url
     sqs.send_message(QueueUrl=queue_url, MessageBody=_bus_event(first))
     wait_until(lambda: timeline(stack, case_id), what="the first delivery on the timeline")
     sqs.send_message(QueueUrl=queue_url, MessageBody=_bus_event(later))
@@ -154,7 +156,7 @@ def test_a_redelivered_event_does_not_overwrite_the_first_delivery(stack: LocalS
 
 
 def test_a_poison_message_ends_in_the_dead_letter_queue(stack: LocalStack) -> None:
-    timeline_queue = stack.tenant.queues["timeline"]
+    timeline_queue = stack.tenant.queues["timeline_consumer"]
     assert timeline_queue.spec.max_receive_count == 5
     poison = f'{{"not json, poison {uuid.uuid4()}'
     sqs = stack.aws.sqs()

@@ -165,7 +165,7 @@ def comments_of(stack: LocalStack, claim: Claim) -> list[dict[str, Any]]:
 
 
 def commands_drained(stack: LocalStack) -> bool:
-    return queue_depth(stack, stack.tenant.queues["cases"].url) == 0
+    return queue_depth(stack, stack.tenant.queues["case_commands"].url) == 0
 
 
 # a browser, in-process

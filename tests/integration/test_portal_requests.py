@@ -93,7 +93,7 @@ def test_a_requested_document_is_mailed_once_with_a_link_and_shown_as_a_need(sta
         assert stack.aws.events().put_events(Entries=[entry])["FailedEntryCount"] == 0
 
     reference = claim.case_id[-8:-4] + "-" + claim.case_id[-4:]
-    portal_queue = stack.tenant.queues["portal"].url
+    portal_queue = stack.tenant.queues["portal_consumer"].url
 
     def mailed() -> list[dict[str, Any]]:
         return [mail for mail in mailbox(stack) if reference in mail["subject"]]

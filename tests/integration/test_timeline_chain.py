@@ -661,7 +661,7 @@ def test_the_same_event_twice_on_the_bus_is_one_link(stack: LocalStack) -> None:
     publish(stack, once)
     publish(stack, once)
     wait_for(stack, case_id, 1)
-    wait_until(lambda: queue_depth(stack, stack.tenant.queues["timeline"].url) == 0, what="both deliveries")
+    wait_until(lambda: queue_depth(stack, stack.tenant.queues["timeline_consumer"].url) == 0, what="both deliveries")
     entries = timeline(stack, case_id)
     assert [(entry["seq"], entry["event"]["event_id"]) for entry in entries] == [(1, once.event_id)]
     assert [link["sk"] for link in stored_links(stack, case_id)] == [f"LINK#{1:012d}"]

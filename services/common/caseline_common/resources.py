@@ -71,10 +71,18 @@ class ScheduleSpec(Spec):
 
 
 class ConsumerSpec(Spec):
-    """One EventBridge rule on the tenant bus, delivering to one SQS queue (with DLQ) read by one function."""
+    """One EventBridge rule on the tenant bus, delivering to one SQS queue (with DLQ) read by one function.
+
+    A service may have several. Each is known by its function (`id`, unique in the tenant like every function's
+    name) and its resources by `name`, the stem of its rule's, queue's and DLQ's names (and of their construct ids
+    in infra): at most 23 characters, so a rule's name stays within EventBridge's 64 for any tenant id. A deployed
+    consumer keeps its name, since a new one replaces its queues and what they hold; the consumers that existed
+    while a service could have only one are named `<service>-events`.
+    """
 
     service: Service
     function: str
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]*[a-z0-9]$", max_length=23)
     event_pattern: dict[str, Any]
     max_receive_count: int = Field(default=5, ge=1)
     visibility_timeout_seconds: int = Field(default=60, ge=1)
@@ -82,7 +90,8 @@ class ConsumerSpec(Spec):
 
     @property
     def id(self) -> str:
-        return f"{self.service}-events"
+        """The consumer's key wherever consumers are kept by id (the local queues and pumps, infra's queues)."""
+        return self.function
 
 
 class StreamHandlerSpec(Spec):
@@ -158,14 +167,23 @@ SCHEDULES = (
     ScheduleSpec(service="automations", function="run_due_work", every_minutes=1),
 )
 CONSUMERS = (
-    ConsumerSpec(service="timeline", function="timeline_consumer", event_pattern=ALL_CASELINE_EVENTS),
-    ConsumerSpec(service="automations", function="automations_consumer", event_pattern=ALL_CASELINE_EVENTS),
-    ConsumerSpec(service="portal", function="portal_consumer", event_pattern=ALL_CASELINE_EVENTS),
+    ConsumerSpec(
+        service="timeline", function="timeline_consumer", name="timeline-events", event_pattern=ALL_CASELINE_EVENTS
+    ),
+    ConsumerSpec(
+        service="automations",
+        function="automations_consumer",
+        name="automations-events",
+        event_pattern=ALL_CASELINE_EVENTS,
+    ),
+    ConsumerSpec(service="portal", function="portal_consumer", name="portal-events", event_pattern=ALL_CASELINE_EVENTS),
     # What external participants do in the portal, and what automation rules do, reaches the cases service
     # as commands, never as writes to its table; their source is outside `caseline.` so only it receives them.
+    # (Named `cases-events` from when each service had one consumer: the name is its deployed queues'.)
     ConsumerSpec(
         service="cases",
         function="case_commands",
+        name="cases-events",
         event_pattern={"source": [f"{COMMAND_SOURCE_PREFIX}portal", f"{COMMAND_SOURCE_PREFIX}automations"]},
     ),
 )
@@ -193,13 +211,13 @@ class TenantResourceNames(Spec):
         return f"{self.prefix()}-bus"
 
     def rule(self, consumer: ConsumerSpec) -> str:
-        return f"{self.prefix()}-{consumer.id}"
+        return f"{self.prefix()}-{consumer.name}"
 
     def queue(self, consumer: ConsumerSpec) -> str:
-        return f"{self.prefix()}-{consumer.id}"
+        return f"{self.prefix()}-{consumer.name}"
 
     def dead_letter_queue(self, consumer: ConsumerSpec) -> str:
-        return f"{self.prefix()}-{consumer.id}-dlq"
+        return f"{self.prefix()}-{consumer.name}-dlq"
 
 
 def service_environment(names: TenantResourceNames, service: str, account_id: str) -> dict[str, str]:
