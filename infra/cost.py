@@ -244,10 +244,24 @@ def monthly_cost(cases: int, workload: Workload | None = None, prices: Prices | 
         / 1024
     )
     add("CloudWatch", f"{log_gb:.1f} GB logs", log_gb * p.logs_ingest_gb + log_gb * 6 * p.logs_storage_gb_month)
-    # Errors and throttles per function, a DLQ per consumer, per stream its iterator age and failure queue, a
-    # failure queue per service with schedules, SLA breaches and webhook dead letters, API 5xx and p99.
-    alarms = 2 * len(functions) + len(consumers) + 2 * len(STREAM_HANDLERS) + len({s.service for s in SCHEDULES}) + 4
-    add("CloudWatch", f"{alarms} alarms + dashboard", alarms * p.cloudwatch_alarm_month + p.cloudwatch_dashboard_month)
+    # Errors and throttles per function, p95 duration per API function, a DLQ per consumer, per stream its iterator
+    # age and failure queue, a failure queue per service with schedules, SLA breaches and webhook dead letters, API
+    # 5xx and p99. Dashboards: the tenant's and one per service.
+    api_functions = [spec for spec in functions if spec.kind == "api"]
+    alarms = (
+        2 * len(functions)
+        + len(api_functions)
+        + len(consumers)
+        + 2 * len(STREAM_HANDLERS)
+        + len({s.service for s in SCHEDULES})
+        + 4
+    )
+    dashboards = 1 + len(api_functions)
+    add(
+        "CloudWatch",
+        f"{alarms} alarms + {dashboards} dashboards",
+        alarms * p.cloudwatch_alarm_month + dashboards * p.cloudwatch_dashboard_month,
+    )
     metrics = 10 + len(functions)  # Caseline business metrics, plus Powertools' ColdStart per function
     add("CloudWatch", f"{metrics} custom metrics", metrics * p.cloudwatch_custom_metric_month)
     rate = api_requests / SECONDS_PER_MONTH

@@ -26,7 +26,7 @@ def test_costs_grow_with_cases_above_a_fixed_floor() -> None:
 
 def test_the_quoted_figures() -> None:
     """docs/operations.md quotes these; change both together."""
-    assert round(total(monthly_cost(1_000))) == 42
-    assert round(total(monthly_cost(100_000))) == 341
+    assert round(total(monthly_cost(1_000))) == 55
+    assert round(total(monthly_cost(100_000))) == 354
     largest = max(monthly_cost(100_000), key=lambda item: item.usd)
     assert (largest.service, largest.what.endswith("write units")) == ("DynamoDB", True)

@@ -1,0 +1,42 @@
+"""ARNs of one tenant's resources, built from their names (no cross-stack exports, which could never change while
+imported), in the account and region of the stack that names them."""
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from caseline_common.resources import TenantResourceNames
+
+from infra.tenants import Tenant
+
+
+class TenantArns:
+    """ARNs of the tenant's resources, from their names, in the stack's account and region."""
+
+    def __init__(self, stack: cdk.Stack, tenant: Tenant) -> None:
+        self.stack, self.tenant = stack, tenant
+        self.names = TenantResourceNames(tenant_id=tenant.id)
+
+    def table(self, table_name: str) -> str:
+        return self.stack.format_arn(service="dynamodb", resource="table", resource_name=table_name)
+
+    def bucket(self, bucket_name: str) -> str:
+        return f"arn:{self.stack.partition}:s3:::{bucket_name}"
+
+    def queue(self, queue_name: str) -> str:
+        return self.stack.format_arn(service="sqs", resource=queue_name, arn_format=cdk.ArnFormat.NO_RESOURCE_NAME)
+
+    def mail_identity(self) -> str:
+        """The SES identity of the tenant's domain (created and verified in the shared stack's region)."""
+        return self.stack.format_arn(service="ses", resource="identity", resource_name=self.tenant.domain)
+
+    def bus(self) -> str:
+        return self.stack.format_arn(service="events", resource="event-bus", resource_name=self.names.event_bus())
+
+    def kms_via(self, key_arn: str, actions: list[str], services: list[str], **context: str) -> iam.PolicyStatement:
+        conditions: dict[str, Any] = {
+            "StringEquals": {"kms:ViaService": [f"{name}.{self.stack.region}.amazonaws.com" for name in services]}
+        }
+        if context:
+            conditions["StringEquals"].update({f"kms:EncryptionContext:{k}": v for k, v in context.items()})
+        return iam.PolicyStatement(actions=actions, resources=[key_arn], conditions=conditions)

@@ -1,0 +1,170 @@
+"""Each function's permissions: one customer-managed policy per function, written out statement by statement.
+
+No CDK grants, which would add inline policies and broader actions: its log group, X-Ray, the tables, buckets and
+keys its service owns (or shares), and what its trigger needs. Nothing of another tenant can be named: every ARN
+is built from this tenant's resource names (no cross-stack exports, which could never change while imported).
+"""
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from caseline_common.resources import (
+    BUCKETS,
+    SIGNING_KEYS,
+    TABLES,
+    ConsumerSpec,
+    StreamHandlerSpec,
+    TenantResourceNames,
+)
+
+from infra import nag
+from infra.arns import TenantArns
+from infra.functions import MAIL_SENDERS, FunctionSpec
+from infra.shared_stack import QUARANTINE_PREFIX, TenantSharedStack
+from infra.tenants import Tenant
+from infra.triggers import Trigger
+
+DATA_ACTIONS = [
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:BatchWriteItem",
+]  # no Scan: the services never scan, and now they cannot
+QUEUE_READ_ACTIONS = [
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibility",
+    "sqs:GetQueueAttributes",
+]
+
+
+class FunctionPolicies:
+    """Writes the policy of each function of one service, into the service's stack."""
+
+    def __init__(self, stack: cdk.Stack, *, tenant: Tenant, service: str, shared: TenantSharedStack) -> None:
+        self.stack, self.tenant, self.service, self.shared = stack, tenant, service, shared
+        self.names = TenantResourceNames(tenant_id=tenant.id)
+        self.arns = TenantArns(stack, tenant)
+
+    def data_statements(self) -> tuple[list[iam.PolicyStatement], list[str]]:
+        """The tables, buckets and keys the service owns or shares, for its API, consumers and schedules; and the
+        wildcard resources among them (object keys of the tenant's own buckets)."""
+        shared, arns = self.shared, self.arns
+        statements: list[iam.PolicyStatement] = []
+        wildcards: list[str] = []
+        kms_data = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+        owned_tables = [table for table in TABLES if table.owner == self.service]
+        if owned_tables:
+            resources = []
+            for table in owned_tables:
+                table_arn = arns.table(self.names.table(table))
+                resources.append(table_arn)
+                resources += [f"{table_arn}/index/{index.name}" for index in table.indexes]
+            statements.append(iam.PolicyStatement(actions=DATA_ACTIONS, resources=resources))
+            statements.append(arns.kms_via(shared.data_keys[self.service].key_arn, kms_data, ["dynamodb"]))
+        for spec in BUCKETS:
+            bucket_arn = arns.bucket(self.names.bucket(spec, self.stack.account))
+            key_arn = shared.data_keys[spec.owner].key_arn
+            objects, quarantine = f"{bucket_arn}/*", f"{bucket_arn}/{QUARANTINE_PREFIX}*"
+            if spec.owner == self.service:
+                object_actions = ["s3:GetObject", "s3:PutObject"] + ([] if spec.object_lock else ["s3:DeleteObject"])
+                statements.append(iam.PolicyStatement(actions=object_actions, resources=[objects]))
+                statements.append(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket_arn]))
+                wildcards.append(objects)
+            elif self.service in spec.shared_with:
+                statements.append(iam.PolicyStatement(actions=["s3:GetObject"], resources=[objects]))
+                statements.append(iam.PolicyStatement(actions=["s3:PutObject"], resources=[quarantine]))
+                wildcards += [objects, quarantine]
+            else:
+                continue
+            # With S3 bucket keys the encryption context is the bucket's ARN: the key serves this bucket only.
+            statements.append(arns.kms_via(key_arn, kms_data, ["s3"], **{"aws:s3:arn": bucket_arn}))
+        for signing in SIGNING_KEYS:
+            if signing.owner == self.service:
+                key = shared.signing_keys[signing.id]
+                statements.append(
+                    iam.PolicyStatement(
+                        actions=["kms:Sign", "kms:GetPublicKey", "kms:DescribeKey"], resources=[key.key_arn]
+                    )
+                )
+        return statements, wildcards
+
+    def policy(
+        self,
+        spec: FunctionSpec,
+        role: iam.Role,
+        log_group: logs.LogGroup,
+        trigger: Trigger | None,
+        failures: sqs.Queue | None,
+    ) -> iam.ManagedPolicy:
+        """The function's one policy: its logs, X-Ray, its data (a stream reader only its stream), its trigger's
+        queue, where its failures go, what it may put on the bus, and SES for the services that send e-mail."""
+        arns, messaging_key = self.arns, self.shared.messaging_key
+        statements = [
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group.log_group_arn]
+            ),
+        ]
+        unscoped = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+        wildcards: list[str] = []
+        if isinstance(trigger, StreamHandlerSpec):
+            table = self.shared.tables[trigger.table_id]
+            assert table.table_stream_arn is not None
+            statements.append(
+                iam.PolicyStatement(
+                    actions=["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
+                    resources=[table.table_stream_arn],
+                )
+            )
+            unscoped.append("dynamodb:ListStreams")
+            # Stream records of a table encrypted with a customer-managed key are decrypted for the reader. AWS
+            # documents no kms:ViaService value for DynamoDB Streams, so this one grant has no such condition; the
+            # role reads nothing but the stream.
+            statements.append(
+                iam.PolicyStatement(actions=["kms:Decrypt"], resources=[self.shared.data_keys[self.service].key_arn])
+            )
+        else:
+            data, wildcards = self.data_statements()
+            statements += data
+        if isinstance(trigger, ConsumerSpec):
+            statements.append(
+                iam.PolicyStatement(actions=QUEUE_READ_ACTIONS, resources=[arns.queue(self.names.queue(trigger))])
+            )
+            statements.append(arns.kms_via(messaging_key.key_arn, ["kms:Decrypt"], ["sqs"]))
+        if failures is not None:
+            statements.append(iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[failures.queue_arn]))
+            statements.append(arns.kms_via(messaging_key.key_arn, ["kms:GenerateDataKey", "kms:Decrypt"], ["sqs"]))
+        if spec.bus_sources:
+            statements.append(
+                iam.PolicyStatement(
+                    actions=["events:PutEvents"],
+                    resources=[arns.bus()],
+                    conditions={"StringEquals": {"events:source": list(spec.bus_sources)}},
+                )
+            )
+        if self.service in MAIL_SENDERS and spec.kind != "stream":
+            # Only from the tenant's own identity, and only as its one sender address.
+            statements.append(
+                iam.PolicyStatement(
+                    actions=["ses:SendEmail", "ses:SendRawEmail"],
+                    resources=[arns.mail_identity()],
+                    conditions={"StringEquals": {"ses:FromAddress": self.tenant.mail_from}},
+                )
+            )
+        statements.append(iam.PolicyStatement(actions=unscoped, resources=["*"]))
+        policy = iam.ManagedPolicy(
+            self.stack,
+            f"{spec.name}-policy",
+            description=f"Caseline {self.tenant.id} {self.service} {spec.name}: what it reads and writes",
+            statements=statements,
+            roles=[role],
+        )
+        nag.acknowledge(policy, "AwsSolutions-IAM5[Resource::*]", nag.XRAY_AND_STREAM_LIST)
+        for wildcard in wildcards:
+            nag.acknowledge_resource_wildcard(policy, wildcard, nag.BUCKET_OBJECTS)
+        return policy
