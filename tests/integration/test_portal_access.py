@@ -728,9 +728,9 @@ def test_odd_cookies_and_bodies_do_not_break_the_portal(stack: LocalStack, key: 
 
     json_headers = {"X-CSRF-Token": page.csrf, "Content-Type": "application/json"}
     for raw, status in [
-        (b"[" * 100_000, 422),
-        (b"{not json", 422),
-        (b"\xff\xfe", 422),
+        (b"[" * 100_000, 400),
+        (b"{not json", 400),
+        (b"\xff\xfe", 400),
         (json.dumps({**upload_form(), "filename": "x" * 300_000}).encode(), 413),
     ]:
         refused = visitor.send("POST", "/portal/uploads", raw=raw, headers=json_headers)

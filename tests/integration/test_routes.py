@@ -81,13 +81,20 @@ EXPECTED_ROUTES: dict[str, dict[str, set[str]]] = {
         "/portal/messages": {"POST"},
         "/portal/signout": {"POST"},
         "/portal/theme/{template_key}/{version}": {"GET"},
+        # what the case page's script calls: JSON operations in the OpenAPI document
         "/portal/uploads": {"POST"},
         "/portal/uploads/{upload_id}/confirm": {"POST"},
     },
 }
 ALL_ROUTES = {path: methods for routes in EXPECTED_ROUTES.values() for path, methods in routes.items()}
-# The portal's HTML pages are for browsers, not integrators: they are not in the API document.
-API_ROUTES = {path: methods for path, methods in ALL_ROUTES.items() if not path.startswith(("/p/", "/portal/"))}
+# The portal's HTML pages are for browsers, not integrators: they are not in the API document. The two JSON
+# operations the case page's script calls are, under the portal session's security scheme.
+PORTAL_SESSION_ROUTES = {"/portal/uploads", "/portal/uploads/{upload_id}/confirm"}
+API_ROUTES = {
+    path: methods
+    for path, methods in ALL_ROUTES.items()
+    if not path.startswith(("/p/", "/portal/")) or path in PORTAL_SESSION_ROUTES
+}
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +180,8 @@ def test_merged_openapi_marks_public_and_protected_operations(stack: LocalStack)
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             public = path.startswith(("/health/", "/openapi/", "/schemas/"))
-            assert operation["security"] == ([] if public else [{"bearer": []}]), f"{method} {path}"
+            expected = [{"portalSession": []}] if path in PORTAL_SESSION_ROUTES else [{"bearer": []}]
+            assert operation["security"] == ([] if public else expected), f"{method} {path}"
 
 
 @pytest.mark.parametrize("name", SERVICES)

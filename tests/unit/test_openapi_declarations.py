@@ -6,7 +6,7 @@ from typing import Annotated, Any
 import pytest
 from aws_lambda_powertools import Logger
 from caseline_common.auth import TokenVerifier
-from caseline_common.http import LOCATION, Header, HttpApi, Reply, merge_openapi
+from caseline_common.http import LOCATION, Header, HttpApi, ProblemError, Reply, SessionAuth, merge_openapi
 from caseline_common.resources import SERVICES
 from chalice.app import Blueprint
 from pydantic import BaseModel, Field
@@ -17,6 +17,8 @@ IF_MATCH = Header("If-Match", "The version you read.", {"type": "string", "patte
 ETAG = Header("ETag", "The version.", required=True)
 # The one POST that changes nothing (a dry run), so a key has nothing to make safe.
 CHANGE_NOTHING = {"/templates/{key}/rules/test"}
+# What the portal's case page calls in an external participant's session, not integrators: no key.
+PORTAL_SESSION = {"/portal/uploads", "/portal/uploads/{upload_id}/confirm"}
 
 
 class Thing(BaseModel):
@@ -122,6 +124,34 @@ def test_a_binary_answer_is_a_string_of_its_media_type() -> None:
     }
 
 
+def test_a_session_operation_names_its_scheme_and_csrf_header() -> None:
+    csrf = Header("X-CSRF-Token", "The session's CSRF token.", required=True)
+    session = SessionAuth(
+        scheme="pageSession",
+        cookie="sid",
+        csrf_header=csrf,
+        description="A session the service issued.",
+        resolve=lambda _cookie, _csrf: None,
+        problems={LookupError: ProblemError(429, "rate-limited", "Too many requests", "Later.")},
+    )
+    api = _api()
+    api.operation("POST", "/things", summary="Do it", session=session)(_reply)
+    document = api.openapi(title="T", version="1")
+    operation = document["paths"]["/things"]["post"]
+
+    assert operation["security"] == [{"pageSession": []}]
+    assert document["components"]["securitySchemes"]["pageSession"] == {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "sid",
+        "description": "A session the service issued.",
+    }
+    assert _parameters(operation, "header")["X-CSRF-Token"]["required"] is True
+    assert {"401", "429"} <= set(operation["responses"])
+    with pytest.raises(ValueError, match="either public or for a session"):
+        api.operation("GET", "/other", summary="Do it", public=True, session=session)(_reply)
+
+
 @pytest.fixture(scope="module")
 def merged() -> dict[str, Any]:
     documents = [load_service(name).module("chalicelib.api").http.openapi(title=name, version="1") for name in SERVICES]
@@ -142,7 +172,7 @@ def test_every_post_that_creates_or_changes_takes_an_idempotency_key(merged: dic
     for path, operations in merged["paths"].items():
         if "post" in operations:
             keyed = "Idempotency-Key" in _parameters(operations["post"], "header")
-            assert keyed is (path not in CHANGE_NOTHING), path
+            assert keyed is (path not in CHANGE_NOTHING | PORTAL_SESSION), path
 
 
 def test_case_answers_carry_etag_and_created_resources_their_location(merged: dict[str, Any]) -> None:

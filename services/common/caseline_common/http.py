@@ -41,6 +41,7 @@ _PATH_PARAMETER = re.compile(r"{(\w+)}")
 _PATH_VALUE = re.compile(r"^[A-Za-z0-9._:@-]{1,256}$")
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+SessionT = TypeVar("SessionT")
 
 
 class Problem(BaseModel):
@@ -145,10 +146,15 @@ class Call:
     path: Mapping[str, str]
     headers: Mapping[str, str]
     idempotency_key: str | None
+    session: Any = None  # what a SessionAuth operation's `resolve` returned
 
     def tenant(self) -> TenantContext:
         assert self.context is not None, "public operations have no tenant context"
         return self.context
+
+    def session_as(self, kind: type[SessionT]) -> SessionT:
+        assert isinstance(self.session, kind), "only SessionAuth operations have a session"
+        return self.session
 
     def body_as(self, model: type[ModelT]) -> ModelT:
         assert isinstance(self.body, model)
@@ -208,6 +214,46 @@ CORRELATION_ID = Header(
 RETRY_AFTER = Header(
     "Retry-After", "Seconds to wait before sending the same request again.", {"type": "string", "pattern": r"^\d+$"}
 )
+
+
+def cookies(header: str) -> dict[str, str]:
+    """A Cookie header's cookies, the first of each name. Parsed by hand: `SimpleCookie` raises on one odd cookie
+    another page on the same host set, which would lock a person out."""
+    found: dict[str, str] = {}
+    for pair in header.split(";"):
+        name, sep, value = pair.strip().partition("=")
+        if sep and name and name not in found:
+            found[name] = value.strip()
+    return found
+
+
+@dataclass(frozen=True)
+class SessionAuth:
+    """How an operation authenticates when its caller holds a session the service issued itself (a browser page
+    without an account) rather than a bearer token: the session's cookie, and a header that must repeat its CSRF
+    token. `resolve(cookie, csrf)` returns the session, which the view reads as `call.session`, or raises;
+    `problems` are the answers to what it, or the use cases, raise about sessions. The OpenAPI document names it as
+    an API key in a cookie (OpenAPI has no session scheme) and the header as a required parameter. API Gateway
+    lets such operations through without its authorizer: the service checks them."""
+
+    scheme: str
+    cookie: str
+    csrf_header: Header
+    description: str
+    resolve: Callable[[str | None, str | None], Any]
+    problems: Mapping[type[Exception], ProblemError] = field(default_factory=dict)
+
+    def authenticate(self, headers: Mapping[str, str]) -> Any:
+        cookie = cookies(headers.get("cookie", "")).get(self.cookie)
+        return self.resolve(cookie, headers.get(self.csrf_header.name.lower()))
+
+    def problem_for(self, error: Exception) -> ProblemError | None:
+        return next((problem for kind, problem in self.problems.items() if isinstance(error, kind)), None)
+
+    def security_scheme(self) -> dict[str, Any]:
+        return {"type": "apiKey", "in": "cookie", "name": self.cookie, "description": self.description}
+
+
 # API Gateway may refuse these itself (authorizer, WAF, size) before any service sets a correlation id.
 _GATEWAY_STATUSES = frozenset({401, 403, 413})
 
@@ -230,6 +276,12 @@ class Operation:
     headers: tuple[Header, ...] = ()
     response_headers: tuple[Header, ...] = ()
     path_types: Mapping[str, Any] = field(default_factory=dict)
+    session: SessionAuth | None = None
+
+    def security(self) -> list[dict[str, list[str]]]:
+        if self.session is not None:
+            return [{self.session.scheme: []}]
+        return [] if self.public else [{"bearer": []}]
 
 
 class HttpApi:
@@ -272,14 +324,18 @@ class HttpApi:
         headers: Iterable[Header] = (),
         response_headers: Iterable[Header] = (),
         path_types: Mapping[str, Any] | None = None,
+        session: SessionAuth | None = None,
     ) -> Callable[[Callable[[Call], Reply]], Callable[..., Response]]:
         """Declares one operation. For the OpenAPI document, `headers` are the request headers the view reads,
         `response_headers` those its success answer carries, and `path_types` the types of path parameters that
         are not plain strings, e.g. `{"version": Annotated[int, Field(ge=1)]}`. X-Correlation-Id on every answer,
-        and with `idempotent_create` the Idempotency-Key parameter and Idempotent-Replayed header, come with them."""
+        and with `idempotent_create` the Idempotency-Key parameter and Idempotent-Replayed header, come with them.
+        `session` authenticates by the service's own session instead of a bearer token (see SessionAuth)."""
         unknown = set(path_types or {}) - set(_PATH_PARAMETER.findall(path))
         if unknown:
             raise ValueError(f"{path} has no parameters {sorted(unknown)}")
+        if public and session is not None:
+            raise ValueError(f"{path} is either public or for a session")
 
         def register(view: Callable[[Call], Reply]) -> Callable[..., Response]:
             spec = Operation(
@@ -299,6 +355,7 @@ class HttpApi:
                         {
                             *errors,
                             *((401, 403) if not public else ()),
+                            *(problem.status for problem in (session.problems.values() if session else ())),
                             *((422,) if idempotent_create else ()),  # a key sent again with another request
                             400,
                             500,
@@ -306,9 +363,10 @@ class HttpApi:
                     )
                 ),
                 response_media_type=response_media_type,
-                headers=tuple(headers),
+                headers=(*headers, *((session.csrf_header,) if session else ())),
                 response_headers=tuple(response_headers),
                 path_types=dict(path_types or {}),
+                session=session,
             )
             self.operations.append(spec)
 
@@ -332,7 +390,7 @@ class HttpApi:
             call = self._parse(spec, request, headers, path, correlation_id)
             reply = view(call)
         except Exception as error:
-            problem = problem_for(error)
+            problem = (spec.session.problem_for(error) if spec.session else None) or problem_for(error)
             if isinstance(error, UnavailableError):  # expected now and then; the caller is told to retry
                 self._logger.warning(f"request deferred: {error}", extra={"operation": spec.operation_id})
             elif problem.status >= 500:
@@ -361,8 +419,10 @@ class HttpApi:
         path: dict[str, str],
         correlation_id: str,
     ) -> Call:
-        context = None
-        if not spec.public:
+        context, session = None, None
+        if spec.session is not None:
+            session = spec.session.authenticate(headers)
+        elif not spec.public:
             principal = self._verifier().principal_from_headers(headers)
             context = TenantContext(tenant_id=self._tenant_id(), principal=principal, correlation_id=correlation_id)
         for name, value in path.items():
@@ -386,6 +446,7 @@ class HttpApi:
             path=path,
             headers=headers,
             idempotency_key=idempotency_key,
+            session=session,
         )
 
     def _parse_body(self, spec: Operation, request: Request, headers: dict[str, str]) -> BaseModel | None:
@@ -515,7 +576,7 @@ def build_openapi(*, title: str, version: str, operations: list[Operation]) -> d
             "tags": [spec.tag],
             "parameters": _parameters(spec, schemas),
             "responses": _responses(spec, refs),
-            "security": [] if spec.public else [{"bearer": []}],
+            "security": spec.security(),
         }
         if spec.request_model is not None:
             operation["requestBody"] = {
@@ -523,13 +584,17 @@ def build_openapi(*, title: str, version: str, operations: list[Operation]) -> d
                 "content": {JSON: {"schema": refs[(spec.request_model, "validation")]}},
             }
         paths.setdefault(spec.path, {})[spec.method.lower()] = operation
+    security_schemes: dict[str, Any] = {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+    for spec in operations:
+        if spec.session is not None:
+            security_schemes[spec.session.scheme] = spec.session.security_scheme()
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": version},
         "paths": paths,
         "components": {
             "schemas": schemas,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "securitySchemes": security_schemes,
         },
     }
 

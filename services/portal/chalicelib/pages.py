@@ -6,7 +6,6 @@ Content-Security-Policy with no inline code and no third-party origin, and error
 what exists.
 """
 
-import json
 from collections.abc import Callable
 from datetime import timedelta
 from functools import cache
@@ -16,15 +15,14 @@ from urllib.parse import parse_qs, urlsplit
 
 from caseline_common.envelope import utc_now
 from caseline_common.errors import DomainError, InvalidInputError
-from caseline_common.http import ProblemError, issues_from_validation, problem_for, problem_response
+from caseline_common.http import cookies
 from chalice.app import Blueprint, Request, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from pydantic import ValidationError
 
 from .domain.links import Session, new_token
 from .domain.projection import PortalEntry
 from .runtime import documents, portal_service, runtime
-from .service import LinkUnavailableError, RateLimitedError, SessionEndedError, UploadRequest
+from .service import LinkUnavailableError, RateLimitedError, SessionEndedError
 from .strings import EN, size_text
 
 pages = Blueprint(__name__)
@@ -60,6 +58,11 @@ def _headers(content_type: str) -> dict[str, str | list[str]]:
         "Cache-Control": "no-store",
         "X-Frame-Options": "DENY",
     }
+
+
+def json_headers() -> dict[str, str]:
+    """The pages' security headers on the JSON answers of the operations the case page's script calls."""
+    return {name: value for name, value in _headers("application/json").items() if isinstance(value, str)}
 
 
 def _secure() -> bool:
@@ -99,14 +102,7 @@ def _request() -> Request:
 
 
 def _cookies() -> dict[str, str]:
-    """The request's cookies. Parsed by hand: `SimpleCookie` raises on one odd cookie of another page on the
-    same host, which would lock the person out of their case."""
-    found: dict[str, str] = {}
-    for pair in _header("cookie").split(";"):
-        name, sep, value = pair.strip().partition("=")
-        if sep and name and name not in found:
-            found[name] = value.strip()
-    return found
+    return cookies(_header("cookie"))
 
 
 def _client() -> str:
@@ -259,50 +255,6 @@ def submit_fields() -> Response:
     except DomainError as refusal:
         return _case_page(session, 403, flash=refusal.detail)
     return _redirect("/portal/case?sent=fields")
-
-
-def _json_call(action: Callable[[Session, dict[str, Any]], Any]) -> Response:
-    """The upload endpoints the page's script calls: CSRF in a header, problem+json on refusal."""
-    request = _request()
-    correlation_id = new_token()
-    try:
-        _, session = _session(csrf=_header("x-csrf-token"))
-        raw = request.raw_body or b"{}"
-        if len(raw) > runtime.settings.max_request_bytes:
-            raise ProblemError(413, "payload-too-large", "Payload too large", "The request body is too large.")
-        body = json.loads(raw)
-        result = action(session, body if isinstance(body, dict) else {})
-    except ProblemError as problem:
-        refusal = problem
-    except SessionEndedError:
-        refusal = ProblemError(401, "session-ended", "Session ended", EN["ended.body"])
-    except RateLimitedError:
-        refusal = ProblemError(429, "rate-limited", "Too many requests", EN["limited.body"])
-    except ValidationError as invalid:
-        refusal = problem_for(InvalidInputError("The upload is invalid.", issues_from_validation(invalid, "body")))
-    except (DomainError, ValueError, RecursionError) as error:  # RecursionError: JSON nested too deep
-        refusal = problem_for(error if isinstance(error, DomainError) else InvalidInputError("Send JSON.", []))
-    else:
-        return Response(body=json.dumps(result), status_code=200, headers=_headers("application/json"))
-    return problem_response(refusal, instance=(request.context or {}).get("path"), correlation_id=correlation_id)
-
-
-@pages.route("/portal/uploads", methods=["POST"], content_types=["application/json"])
-def start_upload() -> Response:
-    return _json_call(
-        lambda session, body: (
-            portal_service().start_upload(session, UploadRequest.model_validate(body)).model_dump(mode="json")
-        )
-    )
-
-
-@pages.route("/portal/uploads/{upload_id}/confirm", methods=["POST"], content_types=["application/json"])
-def confirm_upload(upload_id: str) -> Response:
-    def confirm(session: Session, _body: dict[str, Any]) -> dict[str, str]:
-        portal_service().confirm_upload(session, upload_id)
-        return {"status": "received"}
-
-    return _json_call(confirm)
 
 
 @pages.route("/portal/documents/{document_type}/{version}", methods=["GET"])

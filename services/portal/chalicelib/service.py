@@ -87,14 +87,14 @@ class IssueLinkRequest(BaseModel):
     expires_in_days: int | None = Field(default=None, ge=1, le=90, description="The tenant's default if absent.")
 
 
-class UploadRequest(BaseModel):
+class PortalUploadRequest(BaseModel):
     type: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")
     filename: FileName
     content_type: str = Field(pattern=r"^[a-z]+/[a-z0-9.+-]+$", max_length=127)
     size: int = Field(ge=1, le=5 * 1024**3)
 
 
-class UploadTarget(BaseModel):
+class PortalUploadTarget(BaseModel):
     upload_id: str
     url: str
     fields: dict[str, str]
@@ -638,7 +638,7 @@ class PortalService:
             "You cannot upload this kind of document.", [FieldIssue(pointer="/type", detail="not requested from you")]
         )
 
-    def start_upload(self, session: Session, request: UploadRequest) -> UploadTarget:
+    def start_upload(self, session: Session, request: PortalUploadRequest) -> PortalUploadTarget:
         case, template, participant = self._case_of(session)
         if case.status != "open":
             raise ForbiddenError("The case is closed.")
@@ -670,7 +670,7 @@ class PortalService:
             },
             expires_in=UPLOAD_WINDOW,
         )
-        return UploadTarget(upload_id=upload_id, url=url, fields=fields, expires_at=self._clock() + UPLOAD_WINDOW)
+        return PortalUploadTarget(upload_id=upload_id, url=url, fields=fields, expires_at=self._clock() + UPLOAD_WINDOW)
 
     def confirm_upload(self, session: Session, upload_id: str) -> None:
         """Asks the cases service to check the file and add it; it refuses anything the type does not allow."""

@@ -1,15 +1,12 @@
-"""Staff routes of the portal service: access links for external participants (JSON, tokens verified)."""
+"""Staff routes of the portal service: access links for external participants (bearer tokens verified)."""
 
 from caseline_common.http import Call, Reply
-from chalice.app import Blueprint
 from pydantic import BaseModel
 
-from .domain.links import IssuedLink, LinkSummary
-from .runtime import portal_service, runtime
-from .service import IssueLinkRequest
-
-api = Blueprint(__name__)
-http = runtime.http_api(api)
+from ..domain.links import IssuedLink, LinkSummary
+from ..runtime import portal_service
+from ..service import IssueLinkRequest
+from . import http
 
 
 class LinkList(BaseModel):
