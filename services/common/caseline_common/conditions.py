@@ -179,6 +179,16 @@ class _Meter:
 _METER: ContextVar[_Meter] = ContextVar("condition_meter")
 
 
+def _size_made(meter: _Meter, result: Any) -> int:
+    if isinstance(result, str):
+        return len(result)
+    if isinstance(result, list | dict):
+        return meter.size(result)
+    if isinstance(result, int) and abs(result) >= _LARGEST_NUMBER:
+        raise ConditionBudgetExceeded("the condition computes a number beyond ±1.8e308")
+    return 0
+
+
 def _metered(name: str, operation: Callable[..., Any]) -> Callable[..., Any]:
     """The built-in operation under the current meter: it watches the clock and counts the texts and lists the
     operation takes in and gives out (numbers and booleans are bounded by the operation count). It runs for
@@ -187,7 +197,7 @@ def _metered(name: str, operation: Callable[..., Any]) -> Callable[..., Any]:
 
         def read(data: Any, *arguments: Any) -> Any:
             meter = _METER.get()
-            if time.monotonic() > meter.deadline:
+            if time.thread_time() > meter.deadline:
                 meter.tick()
             return operation(data, *arguments)
 
@@ -197,7 +207,7 @@ def _metered(name: str, operation: Callable[..., Any]) -> Callable[..., Any]:
 
         def merge(data: Any, *arguments: Any) -> Any:
             meter = _METER.get()
-            if time.monotonic() > meter.deadline:
+            if time.thread_time() > meter.deadline:
                 meter.tick()
             merged = sum(meter.size(item) + _ITEM_SIZE * (not isinstance(item, list)) for item in arguments)
             meter.handled(meter.measure(arguments) + meter.within(merged))
@@ -211,7 +221,7 @@ def _metered(name: str, operation: Callable[..., Any]) -> Callable[..., Any]:
 
     def run(data: Any, *arguments: Any) -> Any:
         meter = _METER.get()
-        if time.monotonic() > meter.deadline:
+        if time.thread_time() > meter.deadline:
             meter.tick()
         if looks_up:  # each name it looks up costs what a `var` does
             meter.iterate(_names(name, arguments), 1)
@@ -219,13 +229,7 @@ def _metered(name: str, operation: Callable[..., Any]) -> Callable[..., Any]:
         if joins and taken > meter.largest:  # refused before a huge text is joined
             meter.within(taken)
         result = operation(data, *arguments)
-        made = 0
-        if isinstance(result, str):
-            made = len(result)
-        elif isinstance(result, list | dict):
-            made = meter.size(result)
-        elif isinstance(result, int) and abs(result) >= _LARGEST_NUMBER:
-            raise ConditionBudgetExceeded("the condition computes a number beyond ±1.8e308")
+        made = _size_made(meter, result)
         if made > meter.largest:
             meter.within(made)
         if taken or made:
