@@ -18,7 +18,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 import swagger_ui
-from caseline_common.http import PROBLEM_JSON, merge_openapi
+from caseline_common.http import PROBLEM_JSON
+from caseline_common.openapi import merge_openapi
 from caseline_common.runtime import API_VERSION
 from chalice.config import Config
 from chalice.local import LocalGateway, RouteMatcher

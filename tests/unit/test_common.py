@@ -10,7 +10,8 @@ import pytest
 from aws_lambda_powertools import Logger
 from caseline_common.auth import TokenVerifier
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope, Visibility, new_id
-from caseline_common.http import HttpApi, Reply, build_openapi, merge_openapi
+from caseline_common.http import HttpApi, Reply
+from caseline_common.openapi import build_openapi, merge_openapi
 from caseline_common.pagination import InvalidCursorError, decode_cursor, encode_cursor
 from caseline_common.resources import (
     BUCKETS,
@@ -393,7 +394,7 @@ PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
 
 def test_the_document_is_openapi_3_1_with_bearer_security() -> None:
-    document = things_api().openapi(title="Things", version="1.2.3")
+    document = build_openapi(title="Things", version="1.2.3", operations=things_api().operations)
 
     assert document["openapi"] == "3.1.0"
     assert document["info"] == {"title": "Things", "version": "1.2.3"}
@@ -406,7 +407,7 @@ def test_the_document_is_openapi_3_1_with_bearer_security() -> None:
 
 
 def test_a_create_operation_documents_body_key_and_problems() -> None:
-    operation = things_api().openapi(title="T", version="1")["paths"]["/things"]["post"]
+    operation = build_openapi(title="T", version="1", operations=things_api().operations)["paths"]["/things"]["post"]
 
     assert operation["operationId"] == "create_thing"
     assert operation["tags"] == ["things"]
@@ -425,7 +426,7 @@ def test_a_create_operation_documents_body_key_and_problems() -> None:
 
 
 def test_path_and_query_parameters_are_documented() -> None:
-    paths = things_api().openapi(title="T", version="1")["paths"]
+    paths = build_openapi(title="T", version="1", operations=things_api().operations)["paths"]
 
     [path_parameter] = paths["/things/{thing_id}"]["get"]["parameters"]
     assert path_parameter == {"name": "thing_id", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -438,7 +439,9 @@ def test_path_and_query_parameters_are_documented() -> None:
 
 
 def test_a_public_operation_needs_no_token() -> None:
-    operation = things_api().openapi(title="T", version="1")["paths"]["/health/things"]["get"]
+    operation = build_openapi(title="T", version="1", operations=things_api().operations)["paths"]["/health/things"][
+        "get"
+    ]
 
     assert operation["security"] == []
     assert set(operation["responses"]) == {"200", "400", "500"}
@@ -453,7 +456,7 @@ def test_build_openapi_needs_no_operations() -> None:
 
 
 def test_merging_keeps_every_route_and_schema() -> None:
-    things = things_api().openapi(title="Things", version="1")
+    things = build_openapi(title="Things", version="1", operations=things_api().operations)
     others = http_api("others")
 
     def delete_thing(call: Any) -> Reply:
@@ -461,7 +464,11 @@ def test_merging_keeps_every_route_and_schema() -> None:
 
     others.operation("DELETE", "/things/{thing_id}", summary="Delete a thing", errors=(404,))(delete_thing)
 
-    merged = merge_openapi(title="All", version="9", documents=[things, others.openapi(title="O", version="1")])
+    merged = merge_openapi(
+        title="All",
+        version="9",
+        documents=[things, build_openapi(title="O", version="1", operations=others.operations)],
+    )
 
     assert merged["openapi"] == "3.1.0"
     assert merged["info"] == {"title": "All", "version": "9"}
@@ -472,15 +479,15 @@ def test_merging_keeps_every_route_and_schema() -> None:
 
 
 def test_merging_refuses_a_route_declared_twice() -> None:
-    first = things_api().openapi(title="A", version="1")
-    second = things_api().openapi(title="B", version="1")
+    first = build_openapi(title="A", version="1", operations=things_api().operations)
+    second = build_openapi(title="B", version="1", operations=things_api().operations)
 
     with pytest.raises(ValueError, match="declared by two services"):
         merge_openapi(title="All", version="1", documents=[first, second])
 
 
 def test_merging_refuses_two_different_schemas_of_one_name() -> None:
-    first = things_api().openapi(title="A", version="1")
+    first = build_openapi(title="A", version="1", operations=things_api().operations)
     second = build_openapi(title="B", version="1", operations=[])
     second["components"]["schemas"]["Thing"] = {"type": "string"}
 
@@ -489,7 +496,10 @@ def test_merging_refuses_two_different_schemas_of_one_name() -> None:
 
 
 def test_the_four_services_merge_into_one_document() -> None:
-    documents = [load_service(name).module("chalicelib.api").http.openapi(title=name, version="1") for name in SERVICES]
+    documents = [
+        build_openapi(title=name, version="1", operations=load_service(name).module("chalicelib.api").http.operations)
+        for name in SERVICES
+    ]
 
     merged = merge_openapi(title="Caseline", version="1", documents=documents)
 

@@ -6,7 +6,8 @@ from typing import Annotated, Any
 import pytest
 from aws_lambda_powertools import Logger
 from caseline_common.auth import TokenVerifier
-from caseline_common.http import LOCATION, Header, HttpApi, ProblemError, Reply, SessionAuth, merge_openapi
+from caseline_common.http import LOCATION, Header, HttpApi, ProblemError, Reply, SessionAuth
+from caseline_common.openapi import build_openapi, merge_openapi
 from caseline_common.resources import SERVICES
 from chalice.app import Blueprint
 from pydantic import BaseModel, Field
@@ -47,7 +48,9 @@ def _document(**declaration: Any) -> dict[str, Any]:
     api = _api()
     method, path = declaration.pop("method", "POST"), declaration.pop("path", "/things/{thing_id}/versions/{version}")
     api.operation(method, path, summary="Do it", **declaration)(_reply)
-    operation: dict[str, Any] = api.openapi(title="T", version="1")["paths"][path][method.lower()]
+    operation: dict[str, Any] = build_openapi(title="T", version="1", operations=api.operations)["paths"][path][
+        method.lower()
+    ]
     return operation
 
 
@@ -136,7 +139,7 @@ def test_a_session_operation_names_its_scheme_and_csrf_header() -> None:
     )
     api = _api()
     api.operation("POST", "/things", summary="Do it", session=session)(_reply)
-    document = api.openapi(title="T", version="1")
+    document = build_openapi(title="T", version="1", operations=api.operations)
     operation = document["paths"]["/things"]["post"]
 
     assert operation["security"] == [{"pageSession": []}]
@@ -154,7 +157,10 @@ def test_a_session_operation_names_its_scheme_and_csrf_header() -> None:
 
 @pytest.fixture(scope="module")
 def merged() -> dict[str, Any]:
-    documents = [load_service(name).module("chalicelib.api").http.openapi(title=name, version="1") for name in SERVICES]
+    documents = [
+        build_openapi(title=name, version="1", operations=load_service(name).module("chalicelib.api").http.operations)
+        for name in SERVICES
+    ]
     return merge_openapi(title="Caseline", version="1", documents=documents)
 
 

@@ -9,6 +9,7 @@ from .auth import TokenVerifier
 from .aws import AwsClients
 from .http import HttpApi, Reply
 from .observability import observability
+from .openapi import build_openapi
 from .settings import SettingsT
 
 API_VERSION = "0.1.0"
@@ -54,7 +55,9 @@ class ServiceRuntime(Generic[SettingsT]):
             return Reply({"service": self.service, "status": "ok", "tenant_id": self.settings.tenant_id})
 
         def openapi(_call: Any) -> Reply:
-            return Reply(api.openapi(title=f"Caseline {self.service}", version=API_VERSION))
+            return Reply(
+                build_openapi(title=f"Caseline {self.service}", version=API_VERSION, operations=api.operations)
+            )
 
         health.__name__ = f"{self.service}_health"
         openapi.__name__ = f"{self.service}_openapi"

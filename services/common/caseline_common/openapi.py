@@ -1,0 +1,138 @@
+"""The OpenAPI 3.1 document of a service's operations, and the merged document of the whole API."""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter
+from pydantic.json_schema import models_json_schema
+
+from .http import (
+    CORRELATION_ID,
+    GATEWAY_STATUSES,
+    IDEMPOTENCY_KEY,
+    IDEMPOTENT_REPLAYED,
+    JSON,
+    PATH_PARAMETER,
+    PROBLEM_JSON,
+    RETRY_AFTER,
+    Operation,
+    Problem,
+)
+
+
+def _component_models(operations: Iterable[Operation]) -> list[tuple[type[BaseModel], Any]]:
+    models: dict[tuple[type[BaseModel], str], None] = {(Problem, "serialization"): None}
+    for spec in operations:
+        if spec.request_model:
+            models[(spec.request_model, "validation")] = None
+        if spec.response_model:
+            models[(spec.response_model, "serialization")] = None
+    return list(models)
+
+
+_REF_TEMPLATE = "#/components/schemas/{model}"
+
+
+def _parameters(spec: Operation, schemas: dict[str, Any]) -> list[dict[str, Any]]:
+    parameters: list[dict[str, Any]] = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": TypeAdapter(spec.path_types.get(name, str)).json_schema(ref_template=_REF_TEMPLATE),
+        }
+        for name in PATH_PARAMETER.findall(spec.path)
+    ]
+    if spec.query_model is not None:
+        query_schema = spec.query_model.model_json_schema(ref_template=_REF_TEMPLATE)
+        required = set(query_schema.get("required", []))
+        for name, definition in query_schema.get("$defs", {}).items():  # e.g. an enum a parameter refers to
+            schemas.setdefault(name, definition)
+        parameters += [
+            {"name": name, "in": "query", "required": name in required, "schema": schema}
+            for name, schema in query_schema.get("properties", {}).items()
+        ]
+    headers = [*spec.headers, *((IDEMPOTENCY_KEY,) if spec.idempotent_create else ())]
+    return parameters + [header.as_parameter() for header in headers]
+
+
+def _responses(spec: Operation, refs: Mapping[Any, Any]) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    for status in spec.errors:
+        headers = [replace(CORRELATION_ID, required=status not in GATEWAY_STATUSES)]
+        headers += [RETRY_AFTER] if status == 503 else []
+        responses[str(status)] = {
+            "description": "Problem details",
+            "headers": {header.name: header.as_response_header() for header in headers},
+            "content": {PROBLEM_JSON: {"schema": refs[(Problem, "serialization")]}},
+        }
+    headers = [CORRELATION_ID, *spec.response_headers, *((IDEMPOTENT_REPLAYED,) if spec.idempotent_create else ())]
+    success: dict[str, Any] = {
+        "description": spec.summary,
+        "headers": {header.name: header.as_response_header() for header in headers},
+    }
+    if spec.response_model is not None:
+        success["content"] = {JSON: {"schema": refs[(spec.response_model, "serialization")]}}
+    elif spec.response_media_type != JSON:  # raw bytes, such as a zip; `format` for generators that read only it
+        schema = {"type": "string", "format": "binary", "contentMediaType": spec.response_media_type}
+        success["content"] = {spec.response_media_type: {"schema": schema}}
+    responses[str(spec.status)] = success
+    return responses
+
+
+def build_openapi(*, title: str, version: str, operations: list[Operation]) -> dict[str, Any]:
+    """An OpenAPI 3.1 document built from the same models that validate the requests."""
+    refs, definitions = models_json_schema(_component_models(operations), ref_template=_REF_TEMPLATE)
+    schemas = definitions.get("$defs", {})
+    paths: dict[str, dict[str, Any]] = {}
+    for spec in operations:
+        operation: dict[str, Any] = {
+            "operationId": spec.operation_id,
+            "summary": spec.summary,
+            "tags": [spec.tag],
+            "parameters": _parameters(spec, schemas),
+            "responses": _responses(spec, refs),
+            "security": spec.security(),
+        }
+        if spec.request_model is not None:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {JSON: {"schema": refs[(spec.request_model, "validation")]}},
+            }
+        paths.setdefault(spec.path, {})[spec.method.lower()] = operation
+    security_schemes: dict[str, Any] = {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+    for spec in operations:
+        if spec.session is not None:
+            security_schemes[spec.session.scheme] = spec.session.security_scheme()
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": security_schemes,
+        },
+    }
+
+
+def merge_openapi(*, title: str, version: str, documents: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """One document for the one API that integrators see. Two services never declare the same route."""
+    merged: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "paths": {},
+        "components": {"schemas": {}, "securitySchemes": {}},
+    }
+    for document in documents:
+        for path, operations in document["paths"].items():
+            overlap = set(operations) & set(merged["paths"].get(path, {}))
+            if overlap:
+                raise ValueError(f"{path} {sorted(overlap)} is declared by two services")
+            merged["paths"].setdefault(path, {}).update(operations)
+        for name, schema in document["components"]["schemas"].items():
+            existing = merged["components"]["schemas"].setdefault(name, schema)
+            if existing != schema:
+                raise ValueError(f"schema {name} differs between services")
+        merged["components"]["securitySchemes"].update(document["components"]["securitySchemes"])
+    return merged
