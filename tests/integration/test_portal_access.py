@@ -271,9 +271,9 @@ def browser(stack: LocalStack) -> Browser:
     return Browser(stack)
 
 
-def portal_service(stack: LocalStack) -> Any:
-    """The portal service the gateway's copy of the portal runs."""
-    return stack.api.service("portal").module("chalicelib.runtime").portal_service()
+def visit_service(stack: LocalStack) -> Any:
+    """The visit service (links entered, sessions, pages) the gateway's copy of the portal runs."""
+    return stack.api.service("portal").module("chalicelib.runtime").visit_service()
 
 
 @contextmanager
@@ -435,7 +435,7 @@ def test_bad_expired_revoked_and_rotated_tokens_all_get_the_same_404(
         assert (start.status, start.raw) == (404, reference.raw), why
 
     assert Browser(stack).get(path_of(expiring)).status == 200, "still valid today"
-    service = portal_service(stack)
+    service = visit_service(stack)
     now = service._clock
     with patched(service, "_clock", lambda: now() + timedelta(days=1, minutes=1)):
         page = Browser(stack).get(path_of(expiring))
@@ -647,7 +647,7 @@ def test_rate_limits_answer_429(stack: LocalStack, key: str, claim_a: Claim) -> 
     link = issue(stack, claim_a)
     visitor = Browser(stack)
     page = visitor.enter(link)
-    service = portal_service(stack)
+    service = visit_service(stack)
     with patched(service, "_limit", 3):
 
         def limited(request: Any) -> Page:

@@ -262,15 +262,12 @@ def portal_case(portal: LoadedService) -> Any:
 
 
 def portal_service(portal: LoadedService, store: PortalStore, clock: Clock) -> Any:
-    return portal.module("chalicelib.service").PortalService(
+    return portal.module("chalicelib.link_service").LinkService(
         store,
-        None,
         None,
         tenant_id="acme",
         base_url="https://portal.example.org",
         link_days=14,
-        session_hours=12,
-        requests_per_minute=120,
         clock=clock,
         new_id=lambda: str(ULID()),
         arrival=CaseArrival(clock=clock, sleep=clock.sleep),

@@ -654,19 +654,32 @@ class FakeDocuments:
         return f"https://documents.example.org/{key}"
 
 
-def portal_service(portal: LoadedService, store: FakeStore, bus: FakeBus) -> Any:
-    return portal.module("chalicelib.service").PortalService(
+def visit_service(portal: LoadedService, store: FakeStore, bus: FakeBus) -> Any:
+    return portal.module("chalicelib.visit_service").VisitService(
         store,
         FakeDocuments(),
         bus,
         tenant_id="acme",
-        base_url="https://portal.example.org",
-        link_days=14,
         session_hours=12,
         requests_per_minute=120,
         clock=lambda: T0,
         new_id=lambda: "01JPNEWID00000000000000000",
+    )
+
+
+def projection_service(portal: LoadedService, store: FakeStore, bus: FakeBus) -> Any:
+    links = portal.module("chalicelib.link_service").LinkService(
+        store,
+        bus,
+        tenant_id="acme",
+        base_url="https://portal.example.org",
+        link_days=14,
+        clock=lambda: T0,
+        new_id=lambda: "01JPNEWID00000000000000000",
         arrival=CaseArrival(clock=lambda: T0),
+    )
+    return portal.module("chalicelib.projection_service").ProjectionService(
+        store, links, link_days=14, clock=lambda: T0
     )
 
 
@@ -688,7 +701,7 @@ def test_an_untouched_answer_is_not_sent_again(
     """The form shows a stored UTC time in local time; sending it back unchanged is not a change."""
     case = open_case(projection, template, changed(4, {"when": "2024-05-01T08:00:00Z", "count": 2}))
     bus = FakeBus()
-    service = portal_service(portal, FakeStore(case, template), bus)
+    service = visit_service(portal, FakeStore(case, template), bus)
     keys = [each.key for each in service_editable(portal, template, case)]
     form = {key: [""] for key in keys} | {"when": ["2024-05-01T10:00"], "count": ["2"], "phone": ["+31612345678"]}
     sent = service.submit_fields(session(links), form)
@@ -722,7 +735,7 @@ def test_a_refused_form_sends_nothing(
 ) -> None:
     case = open_case(projection, template)
     bus = FakeBus()
-    service = portal_service(portal, FakeStore(case, template), bus)
+    service = visit_service(portal, FakeStore(case, template), bus)
     with pytest.raises(InvalidInputError) as refused:
         service.submit_fields(session(links), {"count": ["-1"], "phone": ["0612"], "when": ["soon"]})
     assert {issue.pointer.split("/")[2] for issue in refused.value.issues} == {"count", "phone", "when"}
@@ -736,7 +749,7 @@ def test_events_the_portal_keeps_nothing_of_do_not_wait_for_their_case(
     portal: LoadedService, projection: ModuleType, template: TemplateDefinition
 ) -> None:
     """Another service's event about a case the portal never saw is dropped, not retried into the DLQ."""
-    service = portal_service(portal, FakeStore(None, template), FakeBus())
+    service = projection_service(portal, FakeStore(None, template), FakeBus())
     service.project(event("task.completed", {"task_id": "t1"}, version=2))
     service.project(event("case.note_added", {"note": "x"}))
     for early in [
@@ -754,7 +767,7 @@ def test_only_a_role_that_may_view_documents_downloads_them(
     portal: LoadedService, projection: ModuleType, links: ModuleType, template: TemplateDefinition
 ) -> None:
     case = open_case(projection, template, document(4, "receipt"))
-    service = portal_service(portal, FakeStore(case, template), FakeBus())
+    service = visit_service(portal, FakeStore(case, template), FakeBus())
     url = service.download_url(session(links), "receipt", 1)
     assert url == f"https://documents.example.org/cases/{CASE_ID}/receipt/{case.documents[0].upload_id}"
     with pytest.raises(NotFoundError):

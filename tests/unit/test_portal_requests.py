@@ -265,19 +265,18 @@ class Clock:
 
 def service(portal: LoadedService, store: FakeStore, bus: FakeBus, mailer: FakeMailer, clock: Clock) -> Any:
     ids = (f"01JPLINK{number:018d}" for number in itertools.count(1))
-    return portal.module("chalicelib.service").PortalService(
+    links = portal.module("chalicelib.link_service").LinkService(
         store,
-        None,
         bus,
         tenant_id="acme",
         base_url="https://portal.example.org",
         link_days=14,
-        session_hours=12,
-        requests_per_minute=120,
         clock=clock,
         new_id=lambda: next(ids),
         arrival=CaseArrival(clock=clock),
-        mailer=mailer,
+    )
+    return portal.module("chalicelib.projection_service").ProjectionService(
+        store, links, link_days=14, clock=clock, mailer=mailer
     )
 
 
@@ -321,7 +320,7 @@ def test_a_delivery_that_died_before_sending_is_finished_by_a_later_one_with_a_f
     asked = requested(5, "receipt", "claimant", IVY)
     with pytest.raises(ConnectionError):
         portal_service.project(asked)
-    errors = portal.module("chalicelib.service")
+    errors = portal.module("chalicelib.projection_service")
     with pytest.raises(errors.NoticeInProgressError):  # the first delivery might still be sending
         portal_service.project(asked)
     clock.now += errors.NOTICE_LEASE + timedelta(seconds=1)

@@ -5,14 +5,14 @@ from typing import Any
 from caseline_common.consumer import sqs_consumer
 from chalice.app import Blueprint
 
-from .runtime import portal_service, runtime
+from .runtime import projection_service, runtime
 
 events = Blueprint(__name__)
 
 # An event about a case not projected yet raises, so SQS delivers it again after the visibility timeout;
 # by then `case.opened` (or `template.published`) has been applied.
 _consume = sqs_consumer(
-    lambda event: portal_service().project(event),
+    lambda event: projection_service().project(event),
     logger=runtime.observability.logger,
     metrics=runtime.observability.metrics,
 )

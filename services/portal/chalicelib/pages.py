@@ -21,9 +21,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from .domain.links import Session, new_token
 from .domain.projection import PortalEntry
-from .runtime import documents, portal_service, runtime
-from .service import LinkUnavailableError, RateLimitedError, SessionEndedError
+from .runtime import documents, runtime, visit_service
 from .strings import EN, size_text
+from .visit_service import LinkUnavailableError, RateLimitedError, SessionEndedError
 
 pages = Blueprint(__name__)
 
@@ -149,7 +149,7 @@ def _guarded(action: Callable[..., Response]) -> Callable[..., Response]:
 
 def _session(*, csrf: str | None = None) -> tuple[str, Session]:
     session_id = _cookies().get(SESSION_COOKIE)
-    session = portal_service().session(session_id)
+    session = visit_service().session(session_id)
     if csrf is not None and csrf != session.csrf_token:
         raise SessionEndedError  # a cross-site or stale form: make the person start again from their link
     assert session_id is not None
@@ -166,7 +166,7 @@ def _describe(entry: PortalEntry, view: Any) -> str:
 
 
 def _case_page(session: Session, status: int = 200, **extra: Any) -> Response:
-    view = portal_service().page(session)
+    view = visit_service().page(session)
     return _page(
         "case.html",
         status,
@@ -189,7 +189,7 @@ FLASHES = {"message": "messages.sent", "fields": "form.saved"}
 @pages.route("/p/{token}", methods=["GET"])
 @_guarded
 def landing(token: str) -> Response:
-    brand = portal_service().brand(portal_service().landing(token, _client()).case_id)
+    brand = visit_service().brand(visit_service().landing(token, _client()).case_id)
     csrf = new_token()
     return _page(
         "landing.html",
@@ -209,7 +209,7 @@ def start_session(token: str) -> Response:
     sent = (_form().get("csrf") or [""])[0]
     if not landing_csrf or sent != landing_csrf:
         raise LinkUnavailableError
-    session_id, session = portal_service().start_session(token, _client())
+    session_id, session = visit_service().start_session(token, _client())
     seconds = int((session.expires_at - utc_now()).total_seconds())
     return _redirect(
         "/portal/case",
@@ -235,7 +235,7 @@ def post_message() -> Response:
     form = _form()
     _, session = _session(csrf=(form.get("csrf") or [""])[0])
     try:
-        portal_service().post_message(session, (form.get("body") or [""])[0])
+        visit_service().post_message(session, (form.get("body") or [""])[0])
     except DomainError as refusal:
         return _case_page(session, 422, flash=refusal.detail)
     return _redirect("/portal/case?sent=message")
@@ -247,7 +247,7 @@ def submit_fields() -> Response:
     form = _form()
     _, session = _session(csrf=(form.get("csrf") or [""])[0])
     try:
-        portal_service().submit_fields(session, form)
+        visit_service().submit_fields(session, form)
     except InvalidInputError as invalid:
         errors = {issue.pointer.removeprefix("/fields/").split("/")[0]: issue.detail for issue in invalid.issues}
         submitted = {key: values[0] if len(values) == 1 else values for key, values in form.items() if key != "csrf"}
@@ -264,7 +264,7 @@ def download(document_type: str, version: str) -> Response:
     if not version.isdigit() or len(version) > 6:
         return _notice("missing", 404)
     try:
-        return _redirect(portal_service().download_url(session, document_type, int(version)))
+        return _redirect(visit_service().download_url(session, document_type, int(version)))
     except DomainError:
         return _notice("missing", 404)
 
@@ -274,7 +274,7 @@ def download(document_type: str, version: str) -> Response:
 def sign_out() -> Response:
     form = _form()
     session_id, _ = _session(csrf=(form.get("csrf") or [""])[0])
-    portal_service().end_session(session_id)
+    visit_service().end_session(session_id)
     return _notice("signedout", 200, cookies=[_cookie(SESSION_COOKIE, "", path="/portal", max_age=0)])
 
 
@@ -291,7 +291,7 @@ def asset(name: str) -> Response:
 def theme(template_key: str, version: str) -> Response:
     """A template's portal colour, with text that keeps a readable contrast on it."""
     number = version.removesuffix(".css")
-    colour = portal_service().brand_colour(template_key, int(number)) if number.isdigit() and len(number) <= 6 else None
+    colour = visit_service().brand_colour(template_key, int(number)) if number.isdigit() and len(number) <= 6 else None
     css = f":root {{ --brand: {colour}; --on-brand: {_readable_on(colour)}; }}\n" if colour else ""
     return Response(body=css, status_code=200, headers={**_headers("text/css; charset=utf-8")})
 

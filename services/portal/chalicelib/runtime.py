@@ -12,7 +12,9 @@ from pydantic import Field
 
 from .adapters.bus import EventBridgeBus
 from .adapters.dynamo import DynamoPortalStore
-from .service import PortalService
+from .link_service import LinkService
+from .projection_service import ProjectionService
+from .visit_service import VisitService
 
 
 class PortalSettings(ServiceSettings):
@@ -39,19 +41,52 @@ def documents() -> S3DocumentStore:
 
 
 @cache
-def portal_service() -> PortalService:
+def portal_store() -> DynamoPortalStore:
+    return DynamoPortalStore(runtime.aws.dynamodb(), runtime.settings.portal_table)
+
+
+@cache
+def bus() -> EventBridgeBus:
+    return EventBridgeBus(runtime.aws.events(), runtime.settings.event_bus_name)
+
+
+@cache
+def link_service() -> LinkService:
     settings = runtime.settings
-    return PortalService(
-        DynamoPortalStore(runtime.aws.dynamodb(), settings.portal_table),
-        documents(),
-        EventBridgeBus(runtime.aws.events(), settings.event_bus_name),
+    return LinkService(
+        portal_store(),
+        bus(),
         tenant_id=settings.tenant_id,
         base_url=settings.portal_base_url,
         link_days=settings.portal_link_days,
+        clock=utc_now,
+        new_id=new_id,
+        arrival=CaseArrival(clock=utc_now),
+    )
+
+
+@cache
+def projection_service() -> ProjectionService:
+    settings = runtime.settings
+    return ProjectionService(
+        portal_store(),
+        link_service(),
+        link_days=settings.portal_link_days,
+        clock=utc_now,
+        mailer=SesMailer(runtime.aws.ses(), settings.mail_from),
+    )
+
+
+@cache
+def visit_service() -> VisitService:
+    settings = runtime.settings
+    return VisitService(
+        portal_store(),
+        documents(),
+        bus(),
+        tenant_id=settings.tenant_id,
         session_hours=settings.portal_session_hours,
         requests_per_minute=settings.portal_requests_per_minute,
         clock=utc_now,
         new_id=new_id,
-        arrival=CaseArrival(clock=utc_now),
-        mailer=SesMailer(runtime.aws.ses(), settings.mail_from),
     )

@@ -4,8 +4,8 @@ from caseline_common.http import Call, Reply
 from pydantic import BaseModel
 
 from ..domain.links import IssuedLink, LinkSummary
-from ..runtime import portal_service
-from ..service import IssueLinkRequest
+from ..link_service import IssueLinkRequest
+from ..runtime import link_service
 from . import http
 
 
@@ -24,7 +24,7 @@ class LinkList(BaseModel):
     errors=(404, 413, 415, 422, 503),
 )
 def issue_portal_link(call: Call) -> Reply:
-    link = portal_service().issue_link(
+    link = link_service().issue_link(
         call.tenant(), call.path["case_id"], call.body_as(IssueLinkRequest), call.idempotency_key
     )
     return Reply(link.resource, status=201, replayed=link.replayed)
@@ -38,7 +38,7 @@ def issue_portal_link(call: Call) -> Reply:
     errors=(404, 503),
 )
 def list_portal_links(call: Call) -> Reply:
-    return Reply(LinkList(items=portal_service().list_links(call.tenant(), call.path["case_id"])))
+    return Reply(LinkList(items=link_service().list_links(call.tenant(), call.path["case_id"])))
 
 
 @http.operation(
@@ -50,7 +50,7 @@ def list_portal_links(call: Call) -> Reply:
     errors=(404, 503),
 )
 def revoke_portal_link(call: Call) -> Reply:
-    link = portal_service().revoke_link(call.tenant(), call.path["case_id"], call.path["link_id"], call.idempotency_key)
+    link = link_service().revoke_link(call.tenant(), call.path["case_id"], call.path["link_id"], call.idempotency_key)
     return Reply(link.resource, replayed=link.replayed)
 
 
@@ -64,5 +64,5 @@ def revoke_portal_link(call: Call) -> Reply:
     errors=(404, 422, 503),
 )
 def rotate_portal_link(call: Call) -> Reply:
-    link = portal_service().rotate_link(call.tenant(), call.path["case_id"], call.path["link_id"], call.idempotency_key)
+    link = link_service().rotate_link(call.tenant(), call.path["case_id"], call.path["link_id"], call.idempotency_key)
     return Reply(link.resource, status=201, replayed=link.replayed)

@@ -9,14 +9,14 @@ from pydantic import BaseModel
 
 from ..domain.links import Session
 from ..pages import SESSION_COOKIE, json_headers
-from ..runtime import portal_service
-from ..service import PortalUploadRequest, PortalUploadTarget, RateLimitedError, SessionEndedError
+from ..runtime import visit_service
 from ..strings import EN
+from ..visit_service import PortalUploadRequest, PortalUploadTarget, RateLimitedError, SessionEndedError
 from . import http
 
 
 def _session(cookie: str | None, csrf: str | None) -> Session:
-    session = portal_service().session(cookie)
+    session = visit_service().session(cookie)
     if csrf != session.csrf_token:
         raise SessionEndedError  # a cross-site or stale request: the person starts again from their link
     return session
@@ -52,7 +52,7 @@ class UploadReceived(BaseModel):
     errors=(404, 413, 415, 422, 503),
 )
 def start_portal_upload(call: Call) -> Reply:
-    target = portal_service().start_upload(call.session_as(Session), call.body_as(PortalUploadRequest))
+    target = visit_service().start_upload(call.session_as(Session), call.body_as(PortalUploadRequest))
     return Reply(target, headers=json_headers())
 
 
@@ -65,5 +65,5 @@ def start_portal_upload(call: Call) -> Reply:
     errors=(404, 422, 503),
 )
 def confirm_portal_upload(call: Call) -> Reply:
-    portal_service().confirm_upload(call.session_as(Session), call.path["upload_id"])
+    visit_service().confirm_upload(call.session_as(Session), call.path["upload_id"])
     return Reply(UploadReceived(), headers=json_headers())

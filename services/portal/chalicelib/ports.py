@@ -1,0 +1,79 @@
+"""The ports of the portal service: what its use cases need from storage, the documents bucket, the bus and
+mail, as Protocols the adapters implement."""
+
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from caseline_common.contracts import TemplateDefinition
+from caseline_common.envelope import EventEnvelope
+from caseline_common.idempotency import Claim
+
+from .domain.links import LinkNotice, PortalLink, Session
+from .domain.projection import PortalCase, PortalEntry
+
+
+class PortalStore(Protocol):
+    def save_template(self, key: str, version: int, definition: TemplateDefinition) -> None: ...
+
+    def template(self, key: str, version: int) -> TemplateDefinition | None: ...
+
+    def case(self, case_id: str) -> tuple[PortalCase, int] | None: ...
+
+    def save_case(self, case: PortalCase, revision: int | None) -> None: ...
+
+    def add_entry(self, case_id: str, entry: PortalEntry, *, message: bool) -> None: ...
+
+    def case_page(self, case_id: str) -> tuple[PortalCase | None, list[PortalEntry], list[PortalEntry]]: ...
+
+    def save_link(self, link: PortalLink, claim: Claim | None) -> None:
+        """With a claim, in the same transaction; KeyClaimedError and nothing written when it is taken."""
+        ...
+
+    def update_link(self, link: PortalLink) -> None: ...
+
+    def link_by_token_hash(self, digest: str) -> PortalLink | None: ...
+
+    def links_of_case(self, case_id: str) -> list[PortalLink]: ...
+
+    def save_session(self, session: Session) -> None: ...
+
+    def session(self, id_hash: str) -> Session | None: ...
+
+    def delete_session(self, id_hash: str) -> None: ...
+
+    def hits(self, key: str, *, now: datetime, window_seconds: int) -> int: ...
+
+    def claim(self, scope: str) -> Claim | None: ...
+
+    def save_claim(self, claim: Claim) -> None: ...
+
+    def release_claim(self, claim: Claim) -> None: ...
+
+    def claim_notice(self, notice: LinkNotice) -> LinkNotice | None: ...
+
+    def take_over_notice(self, notice: LinkNotice, earlier: LinkNotice) -> bool: ...
+
+    def save_notice(self, notice: LinkNotice) -> None: ...
+
+
+class Documents(Protocol):
+    def upload_target(
+        self, key: str, *, content_type: str, max_size: int, metadata: dict[str, str], expires_in: timedelta
+    ) -> tuple[str, dict[str, str]]: ...
+
+    def download_url(self, key: str, *, filename: str, content_type: str, expires_in: timedelta) -> str: ...
+
+
+class Bus(Protocol):
+    def publish(self, event: EventEnvelope, *, command: bool = False) -> None: ...
+
+
+class Mailer(Protocol):
+    def send(self, to: list[str], subject: str, text: str, html: str | None = None) -> str: ...
+
+
+def case_and_template(store: PortalStore, case_id: str) -> tuple[PortalCase, TemplateDefinition] | None:
+    """A projected case with the template version it follows; None while either has not reached the read model."""
+    found = store.case(case_id)
+    template = store.template(found[0].template_key, found[0].template_version) if found else None
+    return (found[0], template) if found is not None and template is not None else None
