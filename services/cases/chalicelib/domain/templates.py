@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from caseline_common import events as catalogue
 from caseline_common.calendar import CalendarError, deadline, zone_of
 from caseline_common.conditions import (
     FACT_ROOTS,
@@ -48,43 +49,11 @@ _ATTRIBUTES_BY_TYPE: dict[str, set[FieldType]] = {
     "currencies": {FieldType.MONEY},
 }
 
-# Event types the product emits; a rule triggered by anything else would never run.
-EVENT_TYPES = frozenset(
-    {
-        "case.opened",
-        "case.fields_changed",
-        "case.stage_changed",
-        "case.assigned",
-        "case.role_assigned",
-        "case.closed",
-        "case.cancelled",
-        "case.reopened",
-        "case.migrated",
-        "task.created",
-        "task.completed",
-        "task.reopened",
-        "task.assigned",
-        "participant.added",
-        "participant.role_changed",
-        "participant.removed",
-        "document.added",
-        "document.requested",
-        "decision.recorded",
-        "comment.added",
-        "sla.breached",
-        "sla.warning",
-        "timer.fired",
-        "automation.ran",
-        "automation.refused",
-        "portal.link_issued",
-        "portal.link_revoked",
-    }
-)
-
-
+# Event types about a case (the catalogue's); a rule or portal timeline naming anything else would never see it.
+EVENT_TYPES = catalogue.CASE_EVENTS
 # What rules can be triggered by: every event that carries the case it leaves behind. The portal's own
 # events (links issued, revoked) do not, so no condition could read the case on them.
-RULE_TRIGGERS = EVENT_TYPES - {"portal.link_issued", "portal.link_revoked"}
+RULE_TRIGGERS = catalogue.RULE_TRIGGERS
 # Where the publish check starts counting each business duration; any start gives the same verdict but for
 # holidays, which only move the end.
 _CALENDAR_PROBE_START = datetime(2026, 1, 1, tzinfo=UTC)

@@ -1,0 +1,473 @@
+"""The event catalogue: every event type the services emit and the shape of each one's `data`.
+
+This is the one Python place that names an event type. Each `data` model describes exactly what its producer
+sends: `model_dump(mode="json")` gives the very dict on the wire. A field declared `T | None` with no default
+is always sent (`null` when empty); one declared `T | None = None` is left out when empty. Consumers validate
+`data` with the same models (`parse_data`), so an event that does not fit fails loudly and is retried, then
+dead-lettered. Commands (`automation_commands.py`, `portal_commands.py`) are requests, not events, and keep
+their own enums.
+"""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    PlainSerializer,
+    SerializerFunctionWrapHandler,
+    WithJsonSchema,
+    model_serializer,
+)
+
+from .contracts import TemplateDefinition
+
+
+class EventType(StrEnum):
+    CASE_OPENED = "case.opened"
+    CASE_FIELDS_CHANGED = "case.fields_changed"
+    CASE_STAGE_CHANGED = "case.stage_changed"
+    CASE_ASSIGNED = "case.assigned"
+    CASE_ROLE_ASSIGNED = "case.role_assigned"
+    CASE_CLOSED = "case.closed"
+    CASE_CANCELLED = "case.cancelled"
+    CASE_REOPENED = "case.reopened"
+    CASE_MIGRATED = "case.migrated"
+    TASK_CREATED = "task.created"
+    TASK_COMPLETED = "task.completed"
+    TASK_REOPENED = "task.reopened"
+    TASK_ASSIGNED = "task.assigned"
+    PARTICIPANT_ADDED = "participant.added"
+    PARTICIPANT_ROLE_CHANGED = "participant.role_changed"
+    PARTICIPANT_REMOVED = "participant.removed"
+    DOCUMENT_ADDED = "document.added"
+    DOCUMENT_REQUESTED = "document.requested"
+    DECISION_RECORDED = "decision.recorded"
+    COMMENT_ADDED = "comment.added"
+    SLA_BREACHED = "sla.breached"
+    SLA_WARNING = "sla.warning"
+    TIMER_FIRED = "timer.fired"
+    AUTOMATION_RAN = "automation.ran"
+    AUTOMATION_REFUSED = "automation.refused"
+    PORTAL_LINK_ISSUED = "portal.link_issued"
+    PORTAL_LINK_REVOKED = "portal.link_revoked"
+    TEMPLATE_PUBLISHED = "template.published"
+    TIMELINE_EXPORTED = "timeline.exported"
+    PERSONAL_DATA_ERASED = "personal_data.erased"
+
+
+# Tenant-level: about no case (the timeline, automations and portal keep the template it carries).
+TENANT_EVENTS = frozenset({EventType.TEMPLATE_PUBLISHED})
+# Recorded by the timeline on a case's chain itself; never on the bus.
+TIMELINE_EVENTS = frozenset({EventType.TIMELINE_EXPORTED, EventType.PERSONAL_DATA_ERASED})
+# Events about a case that travel on the bus: what a webhook, a portal timeline or a template can name.
+CASE_EVENTS = frozenset(EventType) - TENANT_EVENTS - TIMELINE_EVENTS
+# The portal's own events do not carry the case they leave behind, so no rule condition could read it.
+RULE_TRIGGERS = CASE_EVENTS - {EventType.PORTAL_LINK_ISSUED, EventType.PORTAL_LINK_REVOKED}
+# Events after which a case's chain is anchored.
+CLOSING_EVENTS = frozenset({EventType.CASE_CLOSED, EventType.CASE_CANCELLED})
+
+# A moment as the producers write it (`datetime.isoformat()`, "+00:00" rather than pydantic's "Z").
+IsoDateTime = Annotated[
+    datetime,
+    PlainSerializer(lambda moment: moment.isoformat(), return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+
+class EventData(BaseModel):
+    """An event's `data`. Optional members with a `None` default are left out when empty, as sent today."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    @model_serializer(mode="wrap")
+    def _leave_out_absent(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        for name, field in type(self).model_fields.items():
+            key = field.serialization_alias or field.alias or name
+            if not field.is_required() and field.default is None and key in data and data[key] is None:
+                del data[key]
+        return data
+
+    def dump(self) -> dict[str, Any]:
+        """The `data` dict as it travels."""
+        dumped: dict[str, Any] = self.model_dump(mode="json")
+        return dumped
+
+
+class CaseChange(EventData):
+    """An event of a command on the case: `version` is the case's version after it."""
+
+    version: int = Field(description="The case's version after the change.")
+
+
+class ParticipantSummary(EventData):
+    participant_id: str
+    kind: Literal["internal", "external"]
+    role: str
+    user_id: str | None
+
+
+class TaskSummary(EventData):
+    task_id: str
+    key: str | None = Field(description="The template's task key; null for an ad hoc task.")
+    title: str
+    required: bool
+    due_at: IsoDateTime | None
+
+
+class ValueChange(BaseModel):
+    before: JsonValue
+    after: JsonValue
+
+
+class TitleChange(BaseModel):
+    before: str
+    after: str
+
+
+class TaskAssignees(BaseModel):
+    assignee: str | None
+    assignee_role: str | None
+
+
+class RunTrigger(BaseModel):
+    event_id: str
+    type: str
+
+
+class RanAction(BaseModel):
+    index: int
+    type: str
+    status: str = Field(description="sent (a command to the cases service), done, skipped or failed")
+    error: str | None
+
+
+class CaseOpened(EventData):
+    """A case was opened (personal field values travel in `personal.fields`)."""
+
+    title: str
+    template_key: str
+    template_version: int
+    stage: str
+    status: str
+    owner: str
+    participants: list[ParticipantSummary]
+    fields: dict[str, JsonValue] = Field(description="Field values but personal ones.")
+    tasks_created: list[TaskSummary]
+
+
+class CaseFieldsChanged(CaseChange):
+    """Fields (or the title) changed (personal fields' changes travel in `personal.changes`)."""
+
+    changes: dict[str, ValueChange]
+    title: TitleChange | None = None
+
+
+class CaseStageChanged(CaseChange):
+    """The case moved to another stage."""
+
+    from_: str = Field(alias="from")
+    to: str
+    direction: Literal["forward", "back", "skip"]
+    reason: str | None
+    overridden: list[str] = Field(description="The criteria that were unmet and overridden.")
+    tasks_created: list[TaskSummary]
+
+
+class StatusChanged(CaseChange):
+    before: str
+    after: str
+    reason: str | None
+    overridden: list[str] | None = None
+
+
+class CaseClosed(StatusChanged):
+    """The case was closed (`overridden`: the criteria a forced close passed over)."""
+
+
+class CaseCancelled(StatusChanged):
+    """The case was cancelled."""
+
+
+class CaseReopened(StatusChanged):
+    """A closed or cancelled case was reopened."""
+
+
+class CaseAssigned(CaseChange):
+    """The case has another owner (`participant` when the owner joined the case with it)."""
+
+    before: str
+    after: str
+    participant: ParticipantSummary | None = None
+
+
+class CaseRoleAssigned(CaseChange):
+    """The case was assigned to an internal role."""
+
+    before: str | None
+    after: str
+
+
+class CaseMigrated(CaseChange):
+    """The case moved to another version of its template."""
+
+    from_version: int
+    to_version: int
+    dropped_fields: list[str]
+    unmet_criteria: list[str]
+
+
+class TaskCreated(CaseChange):
+    """An ad hoc task was added."""
+
+    task_id: str
+    key: str | None
+    title: str
+    required: bool
+    due_at: IsoDateTime | None
+    reason: str
+    assignee: str | None
+    assignee_role: str | None
+
+
+class TaskCompleted(CaseChange):
+    """A task was marked done."""
+
+    task_id: str
+    key: str | None
+    title: str
+    before: Literal["open"]
+    after: Literal["done"]
+
+
+class TaskReopened(CaseChange):
+    """A done task was reopened."""
+
+    task_id: str
+    title: str
+    before: Literal["done"]
+    after: Literal["open"]
+    reason: str
+
+
+class TaskAssigned(CaseChange):
+    """A task was given another assignee or assignee role."""
+
+    task_id: str
+    title: str
+    before: TaskAssignees
+    after: TaskAssignees
+
+
+class ParticipantAdded(CaseChange):
+    """Someone joined the case (an external participant's name and e-mail travel in `personal`)."""
+
+    participant_id: str
+    kind: Literal["internal", "external"]
+    role: str
+    user_id: str | None = None
+
+
+class ParticipantRoleChanged(CaseChange):
+    """A participant holds another role."""
+
+    participant_id: str
+    before: str
+    after: str
+
+
+class ParticipantRemoved(CaseChange):
+    """A participant left the case."""
+
+    participant_id: str
+    kind: Literal["internal", "external"]
+    role: str
+
+
+class DocumentAdded(CaseChange):
+    """A document version joined the case (its file name travels in `personal.filename`)."""
+
+    document_type: str
+    document_version: int = Field(description="1 for the first of its type.")
+    upload_id: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+class DocumentRequested(CaseChange):
+    """A document was asked of the participants holding a role."""
+
+    request_id: str
+    document_type: str
+    from_role: str
+    participant_ids: list[str]
+    message: str | None
+
+
+class DecisionRecorded(CaseChange):
+    """A decision was recorded (`before`: the previous outcome of that decision)."""
+
+    decision_id: str
+    key: str
+    before: str | None
+    after: str
+    rationale: str | None
+    template_version: int
+
+
+class CommentAdded(EventData):
+    """A comment was posted."""
+
+    comment_id: str
+    external: bool
+    body: str
+
+
+class SlaTimer(EventData):
+    timer_id: str
+    due_at: IsoDateTime
+    scope: Literal["stage", "task"]
+    stage: str | None = None
+    stage_due_at: IsoDateTime | None = None
+    task_id: str | None = None
+    title: str | None = None
+    task_due_at: IsoDateTime | None = None
+
+
+class SlaBreached(SlaTimer):
+    """A stage's SLA or a task's due date has passed (`scope`: `stage` or `task`)."""
+
+
+class SlaWarning(SlaTimer):
+    """Four fifths of a stage's SLA or a task's time have passed."""
+
+
+class TimerFired(EventData):
+    """A rule's timer fired."""
+
+    timer_id: str
+    due_at: IsoDateTime
+    name: str
+
+
+class AutomationRan(EventData):
+    """A rule ran on an event."""
+
+    rule: str
+    rule_name: str
+    trigger: RunTrigger
+    verdict: str
+    condition: bool | None
+    error: str | None
+    actions: list[RanAction]
+
+
+class AutomationRefused(EventData):
+    """The cases service refused a rule's command."""
+
+    command_id: str
+    command: str
+    action: dict[str, Any]
+    detail: str
+
+
+class PortalLink(EventData):
+    link_id: str
+    participant_id: str
+    expires_at: IsoDateTime
+
+
+class PortalLinkIssued(PortalLink):
+    """A portal link was issued to an external participant."""
+
+
+class PortalLinkRevoked(PortalLink):
+    """A portal link was revoked."""
+
+
+class TemplatePublished(EventData):
+    """A template version was published; the definition travels with it."""
+
+    template_key: str
+    version: int
+    name: str
+    definition: TemplateDefinition
+
+
+class TimelineExported(EventData):
+    """The case's timeline was exported as a signed bundle."""
+
+    length: int
+    head_hash: str
+
+
+class PersonalDataErased(EventData):
+    """A person's personal data was erased from the case's timeline."""
+
+    participant_id: str
+    entries: int
+
+
+DATA_MODELS: dict[EventType, type[EventData]] = {
+    EventType.CASE_OPENED: CaseOpened,
+    EventType.CASE_FIELDS_CHANGED: CaseFieldsChanged,
+    EventType.CASE_STAGE_CHANGED: CaseStageChanged,
+    EventType.CASE_ASSIGNED: CaseAssigned,
+    EventType.CASE_ROLE_ASSIGNED: CaseRoleAssigned,
+    EventType.CASE_CLOSED: CaseClosed,
+    EventType.CASE_CANCELLED: CaseCancelled,
+    EventType.CASE_REOPENED: CaseReopened,
+    EventType.CASE_MIGRATED: CaseMigrated,
+    EventType.TASK_CREATED: TaskCreated,
+    EventType.TASK_COMPLETED: TaskCompleted,
+    EventType.TASK_REOPENED: TaskReopened,
+    EventType.TASK_ASSIGNED: TaskAssigned,
+    EventType.PARTICIPANT_ADDED: ParticipantAdded,
+    EventType.PARTICIPANT_ROLE_CHANGED: ParticipantRoleChanged,
+    EventType.PARTICIPANT_REMOVED: ParticipantRemoved,
+    EventType.DOCUMENT_ADDED: DocumentAdded,
+    EventType.DOCUMENT_REQUESTED: DocumentRequested,
+    EventType.DECISION_RECORDED: DecisionRecorded,
+    EventType.COMMENT_ADDED: CommentAdded,
+    EventType.SLA_BREACHED: SlaBreached,
+    EventType.SLA_WARNING: SlaWarning,
+    EventType.TIMER_FIRED: TimerFired,
+    EventType.AUTOMATION_RAN: AutomationRan,
+    EventType.AUTOMATION_REFUSED: AutomationRefused,
+    EventType.PORTAL_LINK_ISSUED: PortalLinkIssued,
+    EventType.PORTAL_LINK_REVOKED: PortalLinkRevoked,
+    EventType.TEMPLATE_PUBLISHED: TemplatePublished,
+    EventType.TIMELINE_EXPORTED: TimelineExported,
+    EventType.PERSONAL_DATA_ERASED: PersonalDataErased,
+}
+
+_Data = TypeVar("_Data", bound=EventData)
+
+
+def event_data(event_type: EventType, **members: Any) -> dict[str, Any]:
+    """The `data` of an event of this type, built (and so checked) through its model."""
+    return DATA_MODELS[event_type].model_validate(members).dump()
+
+
+def parse_data(model: type[_Data], data: dict[str, Any]) -> _Data:
+    """A consumer's view of an event's `data`; raises (the message is retried, then dead-lettered) on data
+    that does not fit."""
+    return model.model_validate(data)
+
+
+def catalogue_markdown() -> str:
+    """The table of event types in docs/api.md, generated from the catalogue."""
+    lines = ["| type | `data` | what happened |", "| --- | --- | --- |"]
+    for event_type in EventType:
+        model = DATA_MODELS[event_type]
+        members = ", ".join(
+            f"`{field.alias or name}`{'?' if not field.is_required() and field.default is None else ''}"
+            for name, field in model.model_fields.items()
+        )
+        lines.append(f"| `{event_type}` | {members} | {(model.__doc__ or '').strip()} |")
+    return "\n".join(lines) + "\n"
