@@ -6,20 +6,21 @@ from types import ModuleType
 
 import pytest
 from caseline_common.tenant import Principal, StaffRole, TenantContext
+from service_modules import loaded
 
-from caseline.local.loader import LoadedService, load_service
+from caseline.local.loader import LoadedService
 
 TENANT_ID = "acme"
 
 
 @pytest.fixture(scope="session")
 def cases() -> LoadedService:
-    return load_service("cases")
+    return loaded("cases")
 
 
 @pytest.fixture(scope="session")
 def timeline() -> LoadedService:
-    return load_service("timeline")
+    return loaded("timeline")
 
 
 @pytest.fixture(scope="session")

@@ -17,16 +17,16 @@ no case.override), a "lead" participant (has case.override) and an outsider. Aft
   independent model of this template.
 """
 
-import importlib
 import math
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from types import ModuleType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import hypothesis
 from case_domain import case_domain
+from caseline_common import access as access_rules
 from caseline_common.contracts import (
     CaseSnapshot,
     CaseStatus,
@@ -44,6 +44,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 from pydantic import BaseModel, ValidationError
+from service_modules import loaded_namespace
 
 from caseline.local.loader import LoadedService
 
@@ -62,6 +63,11 @@ AGENT_PERMISSIONS = frozenset(
         Permission.COMMENT_INTERNAL,
     }
 )
+
+if TYPE_CHECKING:
+    import case_domain as domain
+else:
+    domain = loaded_namespace("case_domain", case_domain, "cases")
 ROLE_PERMISSIONS = {
     "agent": AGENT_PERMISSIONS,
     "lead": frozenset(Permission),
@@ -244,7 +250,7 @@ def _reason_request(model: type[BaseModel], **values: Any) -> Any:
         return model.model_construct(**values)
 
 
-def _refused_by_schema(model: type[BaseModel], problems: set[type[Exception]], **values: Any) -> Any:
+def _refused_by_schema(model: type[BaseModel], problems: AbstractSet[type[Exception]], **values: Any) -> Any:
     """The request, or None when its schema already refuses it (the API answers 422 before the domain runs);
     then the model must have predicted an InvalidInputError."""
     try:
@@ -298,8 +304,6 @@ class Outcome:
 
 
 class CaseMachine(RuleBasedStateMachine):
-    domain: ClassVar[ModuleType]
-    access_rules: ClassVar[ModuleType]
     case: CaseSnapshot
 
     def __init__(self) -> None:
@@ -347,13 +351,13 @@ class CaseMachine(RuleBasedStateMachine):
         context = CALLERS[caller]
         permissions = self._permissions(caller)
         try:
-            access = self.access_rules.visible_case(DEFINITION, before, context.principal)
+            access = access_rules.visible_case(DEFINITION, before, context.principal)
         except NotFoundError:
             assert Permission.VIEW not in permissions, f"{caller} holds case.view but cannot see the case"
             hypothesis.event("not visible")
             return Outcome(visible=False)
         assert Permission.VIEW in permissions, f"{caller} sees a case without case.view"
-        work = self.domain.CaseWork(TEMPLATE, before, access, context, self.now, new_id)
+        work = domain.CaseWork(TEMPLATE, before, access, context, self.now, new_id)
         error: DomainError | None = None
         try:
             change = command(work)
@@ -404,15 +408,13 @@ class CaseMachine(RuleBasedStateMachine):
     @initialize(amount=st.sampled_from([None, 50, 150]), note=st.sampled_from([None, "ok"]))
     def open_case(self, amount: int | None, note: str | None) -> None:
         fields = {"category": "standard", "amount": amount, "note": note}
-        request = self.domain.OpenCaseRequest(
+        request = domain.OpenCaseRequest(
             template_key="grant-application",
             title="Grant for the library",
             owner="lead-1",
             fields={key: value for key, value in fields.items() if value is not None},
         )
-        opened = self.domain.open_case(
-            TEMPLATE, request, CALLERS["admin"], case_id="case-1", now=self.now, new_id=new_id
-        )
+        opened = domain.open_case(TEMPLATE, request, CALLERS["admin"], case_id="case-1", now=self.now, new_id=new_id)
         case, event = opened.case, opened.event
         assert (case.version, case.stage, case.status) == (1, "intake", CaseStatus.OPEN)
         assert (event.type, event.case_id) == ("case.opened", "case-1")
@@ -422,8 +424,8 @@ class CaseMachine(RuleBasedStateMachine):
         ]
         self.case = case
         self.events.append(event)
-        request = self.domain.AddParticipantRequest(kind="internal", role="agent", user_id="agent-1")
-        self._attempt("admin", lambda work: self.domain.add_participant(work, request), set(), "participant.added")
+        participant = domain.AddParticipantRequest(kind="internal", role="agent", user_id="agent-1")
+        self._attempt("admin", lambda work: domain.add_participant(work, participant), set(), "participant.added")
 
     # fields
 
@@ -435,7 +437,7 @@ class CaseMachine(RuleBasedStateMachine):
         problems = self._open_problem()
         if "bogus" in values or not all(valid.values()) or (title is not None and _blank(title)):
             problems.add(InvalidInputError)
-        request = _refused_by_schema(self.domain.UpdateCaseRequest, problems, fields=values, title=title)
+        request = _refused_by_schema(domain.UpdateCaseRequest, problems, fields=values, title=title)
         if request is None:
             return
         read_only = set(values) - EDITABLE_BY_AGENT - {"bogus"}
@@ -449,7 +451,7 @@ class CaseMachine(RuleBasedStateMachine):
                 after[key] = value
         new_title = title.strip() if title else before.title
         changed = {key for key in values if before.fields.get(key) != after.get(key)}
-        outcome = self._attempt(caller, lambda work: self.domain.update(work, request), problems, "case.fields_changed")
+        outcome = self._attempt(caller, lambda work: domain.update(work, request), problems, "case.fields_changed")
         if outcome.error is not None or not outcome.visible:
             return
         if not changed and new_title == before.title:
@@ -488,15 +490,13 @@ class CaseMachine(RuleBasedStateMachine):
                     problems.add(ForbiddenError)
                 if _blank(reason):
                     problems.add(InvalidInputError)
-            exit_unmet = [] if direction == "back" else self.domain.unmet_exit_criteria(DEFINITION, before)
-            unmet = exit_unmet + self.domain.unmet_entry_criteria(DEFINITION, before, to)
+            exit_unmet = [] if direction == "back" else domain.unmet_exit_criteria(DEFINITION, before)
+            unmet = exit_unmet + domain.unmet_entry_criteria(DEFINITION, before, to)
             if unmet and not force:
-                problems.add(self.domain.TransitionBlockedError)
-        request = _reason_request(self.domain.TransitionRequest, to=to, reason=reason, force=force)
-        outcome = self._attempt(
-            caller, lambda work: self.domain.transition(work, request), problems, "case.stage_changed"
-        )
-        if isinstance(outcome.error, self.domain.TransitionBlockedError):
+                problems.add(domain.TransitionBlockedError)
+        request = _reason_request(domain.TransitionRequest, to=to, reason=reason, force=force)
+        outcome = self._attempt(caller, lambda work: domain.transition(work, request), problems, "case.stage_changed")
+        if isinstance(outcome.error, domain.TransitionBlockedError):
             assert outcome.error.extensions["unmet"] == [item.model_dump() for item in unmet]
         if outcome.change is None:
             return
@@ -581,16 +581,16 @@ class CaseMachine(RuleBasedStateMachine):
         if Permission.CLOSE not in permissions:
             problems.add(ForbiddenError)
         unmet = [] if before.stage in FINAL else ["The case is in a final stage"]
-        unmet += [item.description for item in self.domain.unmet_exit_criteria(DEFINITION, before)]
+        unmet += [item.description for item in domain.unmet_exit_criteria(DEFINITION, before)]
         if force:
             if Permission.OVERRIDE not in permissions:
                 problems.add(ForbiddenError)
             if _blank(reason):
                 problems.add(InvalidInputError)
         elif unmet:
-            problems.add(self.domain.TransitionBlockedError)
-        request = _reason_request(self.domain.StatusChangeRequest, reason=reason, force=force)
-        outcome = self._attempt(caller, lambda work: self.domain.close(work, request), problems, "case.closed")
+            problems.add(domain.TransitionBlockedError)
+        request = _reason_request(domain.StatusChangeRequest, reason=reason, force=force)
+        outcome = self._attempt(caller, lambda work: domain.close(work, request), problems, "case.closed")
         if outcome.change is None:
             return
         assert self.case.status is CaseStatus.CLOSED
@@ -608,8 +608,8 @@ class CaseMachine(RuleBasedStateMachine):
             problems.add(ForbiddenError)
         if _blank(reason):
             problems.add(InvalidInputError)
-        request = _reason_request(self.domain.StatusChangeRequest, reason=reason)
-        outcome = self._attempt(caller, lambda work: self.domain.cancel(work, request), problems, "case.cancelled")
+        request = _reason_request(domain.StatusChangeRequest, reason=reason)
+        outcome = self._attempt(caller, lambda work: domain.cancel(work, request), problems, "case.cancelled")
         if outcome.change is not None:
             assert self.case.status is CaseStatus.CANCELLED
             assert self.case.status_reason == reason.strip()  # type: ignore[union-attr]
@@ -621,8 +621,8 @@ class CaseMachine(RuleBasedStateMachine):
             problems.add(ForbiddenError)
         if _blank(reason):
             problems.add(InvalidInputError)
-        request = _reason_request(self.domain.StatusChangeRequest, reason=reason)
-        outcome = self._attempt(caller, lambda work: self.domain.reopen(work, request), problems, "case.reopened")
+        request = _reason_request(domain.StatusChangeRequest, reason=reason)
+        outcome = self._attempt(caller, lambda work: domain.reopen(work, request), problems, "case.reopened")
         if outcome.change is not None:
             assert self.case.status is CaseStatus.OPEN
             self.closed_forced = False
@@ -635,8 +635,8 @@ class CaseMachine(RuleBasedStateMachine):
             problems.add(ForbiddenError)
         if owner == before.owner:
             problems.add(InvalidInputError)
-        request = self.domain.AssignRequest(owner=owner)
-        outcome = self._attempt(caller, lambda work: self.domain.assign(work, request), problems, "case.assigned")
+        request = domain.AssignRequest(owner=owner)
+        outcome = self._attempt(caller, lambda work: domain.assign(work, request), problems, "case.assigned")
         if outcome.change is not None:
             assert self.case.owner == owner
             assert len(self.case.participants) == len(before.participants) + (
@@ -659,11 +659,11 @@ class CaseMachine(RuleBasedStateMachine):
         if role == "ghost" or _blank(title) or _blank(reason):
             problems.add(InvalidInputError)
         request = _refused_by_schema(
-            self.domain.AddTaskRequest, problems, title=title, reason=reason, required=required, assignee_role=role
+            domain.AddTaskRequest, problems, title=title, reason=reason, required=required, assignee_role=role
         )
         if request is None:
             return
-        outcome = self._attempt(caller, lambda work: self.domain.add_task(work, request), problems, "task.created")
+        outcome = self._attempt(caller, lambda work: domain.add_task(work, request), problems, "task.created")
         if outcome.change is not None:
             task = self.case.tasks[-1]
             assert (task.title, task.stage, task.required, task.status) == (
@@ -686,9 +686,7 @@ class CaseMachine(RuleBasedStateMachine):
             problems.add(ConflictError)
         if Permission.TASK_COMPLETE not in self._permissions(caller):
             problems.add(ForbiddenError)
-        outcome = self._attempt(
-            caller, lambda work: self.domain.complete_task(work, task_id), problems, "task.completed"
-        )
+        outcome = self._attempt(caller, lambda work: domain.complete_task(work, task_id), problems, "task.completed")
         if outcome.change is not None:
             done = next(task for task in self.case.tasks if task.id == task_id)
             assert done.status is TaskStatus.DONE
@@ -707,9 +705,9 @@ class CaseMachine(RuleBasedStateMachine):
             problems.add(ForbiddenError)
         if _blank(reason):
             problems.add(InvalidInputError)
-        request = _reason_request(self.domain.ReasonRequest, reason=reason)
+        request = _reason_request(domain.ReasonRequest, reason=reason)
         outcome = self._attempt(
-            caller, lambda work: self.domain.reopen_task(work, task_id, request), problems, "task.reopened"
+            caller, lambda work: domain.reopen_task(work, task_id, request), problems, "task.reopened"
         )
         if outcome.change is not None:
             assert next(task for task in self.case.tasks if task.id == task_id).status is TaskStatus.OPEN
@@ -729,9 +727,9 @@ class CaseMachine(RuleBasedStateMachine):
             problems.add(ForbiddenError)
         if role == "ghost" or (assignee is None and role is None):
             problems.add(InvalidInputError)
-        request = self.domain.AssignTaskRequest(assignee=assignee, assignee_role=role)
+        request = domain.AssignTaskRequest(assignee=assignee, assignee_role=role)
         outcome = self._attempt(
-            caller, lambda work: self.domain.assign_task(work, task_id, request), problems, "task.assigned"
+            caller, lambda work: domain.assign_task(work, task_id, request), problems, "task.assigned"
         )
         if outcome.change is not None:
             task = next(task for task in self.case.tasks if task.id == task_id)
@@ -760,9 +758,9 @@ class CaseMachine(RuleBasedStateMachine):
         elif user_id is not None or not named:
             problems.add(InvalidInputError)
         details = {"name": "Ann Applicant", "email": "ann@example.org"} if named else {}
-        request = self.domain.AddParticipantRequest(kind=kind, role=role, user_id=user_id, **details)
+        request = domain.AddParticipantRequest(kind=kind, role=role, user_id=user_id, **details)
         outcome = self._attempt(
-            caller, lambda work: self.domain.add_participant(work, request), problems, "participant.added"
+            caller, lambda work: domain.add_participant(work, request), problems, "participant.added"
         )
         if outcome.change is not None:
             added = self.case.participants[-1]
@@ -781,10 +779,10 @@ class CaseMachine(RuleBasedStateMachine):
             problems.add(NotFoundError)
         elif role not in ROLE_KINDS or ROLE_KINDS[role] is not participant.kind or participant.role == role:
             problems.add(InvalidInputError)
-        request = self.domain.ChangeRoleRequest(role=role)
+        request = domain.ChangeRoleRequest(role=role)
         outcome = self._attempt(
             caller,
-            lambda work: self.domain.change_participant_role(work, participant_id, request),
+            lambda work: domain.change_participant_role(work, participant_id, request),
             problems,
             "participant.role_changed",
         )
@@ -803,7 +801,7 @@ class CaseMachine(RuleBasedStateMachine):
         elif participant.user_id == self.case.owner:
             problems.add(ConflictError)
         outcome = self._attempt(
-            caller, lambda work: self.domain.remove_participant(work, participant_id), problems, "participant.removed"
+            caller, lambda work: domain.remove_participant(work, participant_id), problems, "participant.removed"
         )
         if outcome.change is not None:
             assert participant_id not in {p.id for p in self.case.participants}
@@ -823,12 +821,12 @@ class CaseMachine(RuleBasedStateMachine):
         if key == "verdict" and not (self._is_admin(caller) or "lead" in self._roles(caller)):
             problems.add(ForbiddenError)
         request = _refused_by_schema(
-            self.domain.RecordDecisionRequest, problems, key=key, outcome=outcome_value, rationale=rationale
+            domain.RecordDecisionRequest, problems, key=key, outcome=outcome_value, rationale=rationale
         )
         if request is None:
             return
         outcome = self._attempt(
-            caller, lambda work: self.domain.record_decision(work, request), problems, "decision.recorded"
+            caller, lambda work: domain.record_decision(work, request), problems, "decision.recorded"
         )
         if outcome.change is not None:
             assert (self.case.decisions[-1].key, self.case.decisions[-1].outcome) == (key, outcome_value)
@@ -861,7 +859,7 @@ class CaseMachine(RuleBasedStateMachine):
             uploaded_at=self.now,
         )
         outcome = self._attempt(
-            caller, lambda work: self.domain.add_document_version(work, type_key, upload), problems, "document.added"
+            caller, lambda work: domain.add_document_version(work, type_key, upload), problems, "document.added"
         )
         if outcome.change is not None:
             document = next(d for d in self.case.documents if d.type == type_key)
@@ -884,14 +882,14 @@ class CaseMachine(RuleBasedStateMachine):
         assert self.case.status in set(CaseStatus)
         if self.case.status is CaseStatus.CLOSED and not self.closed_forced:
             assert self.case.stage in FINAL
-            assert self.domain.unmet_exit_criteria(DEFINITION, self.case) == []
+            assert domain.unmet_exit_criteria(DEFINITION, self.case) == []
 
     @invariant()
     def criteria_are_what_the_template_says(self) -> None:
-        exit_unmet = self.domain.unmet_exit_criteria(DEFINITION, self.case)
+        exit_unmet = domain.unmet_exit_criteria(DEFINITION, self.case)
         assert sorted(item.description for item in exit_unmet) == expected_exit(self.case)
         for stage in STAGES:
-            entry_unmet = self.domain.unmet_entry_criteria(DEFINITION, self.case, stage)
+            entry_unmet = domain.unmet_entry_criteria(DEFINITION, self.case, stage)
             assert [item.description for item in entry_unmet] == expected_entry(self.case, stage)
 
     @invariant()
@@ -918,10 +916,7 @@ def test_case_commands_keep_the_invariants(cases: LoadedService) -> None:
     machine = type(
         "GrantCaseMachine",
         (CaseMachine,),
-        {
-            "domain": case_domain(cases),
-            "access_rules": importlib.import_module("caseline_common.access"),
-        },
+        {},
     )
     assert cases.module("chalicelib.domain.templates").template_issues(DEFINITION) == []
     run_state_machine_as_test(machine, settings=SETTINGS)

@@ -2,8 +2,7 @@
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from case_domain import case_domain
@@ -26,8 +25,15 @@ from caseline_common.errors import (
 from caseline_common.idempotency import KeyClaimedError
 from caseline_common.pagination import Page
 from caseline_common.tenant import TenantContext
+from cases_services import cases_services
+from service_modules import loaded_namespace
 
-from caseline.local.loader import LoadedService
+if TYPE_CHECKING:
+    import case_domain as domain
+    import cases_services as service_module
+else:
+    domain = loaded_namespace("case_domain", case_domain, "cases")
+    service_module = loaded_namespace("cases_services", cases_services, "cases")
 
 NOW = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
 
@@ -64,28 +70,12 @@ TEMPLATE = PublishedTemplate(definition=DEFINITION, version=3, published_at=NOW,
 AMOUNT = {"amount": "12.5", "currency": "EUR"}
 
 
-@pytest.fixture(scope="module")
-def domain(cases: LoadedService) -> ModuleType:
-    return case_domain(cases)
-
-
-@pytest.fixture(scope="module")
-def service_module(cases: LoadedService) -> ModuleType:
-    """The service layer as one namespace: its ports, the case service and the template service."""
-    namespace = ModuleType("cases_services")
-    for name in ("ports", "case_service", "template_service"):
-        for attribute, value in vars(cases.module(f"chalicelib.{name}")).items():
-            if not attribute.startswith("__"):
-                setattr(namespace, attribute, value)
-    return namespace
-
-
-def opened(domain: ModuleType, body: Any, context: TenantContext, *, case_id: str = "case-1") -> Any:
+def opened(body: Any, context: TenantContext, *, case_id: str = "case-1") -> Any:
     change = domain.open_case(TEMPLATE, body, context, case_id=case_id, now=NOW, new_id=Ids("id"))
     return change.case, change.event
 
 
-def request(domain: ModuleType, **changes: Any) -> Any:
+def request(**changes: Any) -> Any:
     body: dict[str, Any] = {"template_key": "claim", "title": "Train to Leeds", "fields": {"amount": AMOUNT}}
     body.update(changes)
     return domain.OpenCaseRequest.model_validate(body)
@@ -94,8 +84,8 @@ def request(domain: ModuleType, **changes: Any) -> Any:
 # The domain function
 
 
-def test_a_case_opens_in_the_first_stage_at_version_1(domain: ModuleType, staff: TenantContext) -> None:
-    case, _ = opened(domain, request(domain), staff, case_id="case-1")
+def test_a_case_opens_in_the_first_stage_at_version_1(staff: TenantContext) -> None:
+    case, _ = opened(request(), staff, case_id="case-1")
 
     assert case == CaseSnapshot(
         id="case-1",
@@ -120,32 +110,32 @@ def test_a_case_opens_in_the_first_stage_at_version_1(domain: ModuleType, staff:
     )
 
 
-def test_the_owner_defaults_to_the_caller_but_may_be_named(domain: ModuleType, staff: TenantContext) -> None:
-    case, event = opened(domain, request(domain, owner="user-7"), staff, case_id="case-1")
+def test_the_owner_defaults_to_the_caller_but_may_be_named(staff: TenantContext) -> None:
+    case, event = opened(request(owner="user-7"), staff, case_id="case-1")
 
     assert case.owner == "user-7"
     assert case.created_by == "user-1"
     assert event.data["owner"] == "user-7"
 
 
-def test_the_title_is_trimmed(domain: ModuleType, staff: TenantContext) -> None:
-    case, event = opened(domain, request(domain, title="  Train  "), staff, case_id="c")
+def test_the_title_is_trimmed(staff: TenantContext) -> None:
+    case, event = opened(request(title="  Train  "), staff, case_id="c")
 
     assert case.title == "Train"
     assert event.data["title"] == "Train"
 
 
-def test_field_values_are_stored_in_canonical_form(domain: ModuleType, staff: TenantContext) -> None:
+def test_field_values_are_stored_in_canonical_form(staff: TenantContext) -> None:
     fields = {"amount": {"amount": 7, "currency": "EUR"}, "due": "2025-04-01T00:00:00", "note": None}
 
-    case, event = opened(domain, request(domain, fields=fields), staff, case_id="c")
+    case, event = opened(request(fields=fields), staff, case_id="c")
 
     assert case.fields == {"amount": {"amount": "7", "currency": "EUR"}, "due": "2025-04-01"}
     assert event.data["fields"] == case.fields
 
 
-def test_the_case_opened_event_records_who_opened_what(domain: ModuleType, staff: TenantContext) -> None:
-    case, event = opened(domain, request(domain), staff, case_id="case-1")
+def test_the_case_opened_event_records_who_opened_what(staff: TenantContext) -> None:
+    case, event = opened(request(), staff, case_id="case-1")
 
     assert isinstance(event, EventEnvelope)
     assert event.type == "case.opened"
@@ -170,23 +160,23 @@ def test_the_case_opened_event_records_who_opened_what(domain: ModuleType, staff
     }
 
 
-def test_each_opening_has_its_own_event_id(domain: ModuleType, staff: TenantContext) -> None:
-    _, first = opened(domain, request(domain), staff, case_id="c")
-    _, second = opened(domain, request(domain), staff, case_id="c")
+def test_each_opening_has_its_own_event_id(staff: TenantContext) -> None:
+    _, first = opened(request(), staff, case_id="c")
+    _, second = opened(request(), staff, case_id="c")
 
     assert first.event_id != second.event_id
 
 
-def test_a_case_needs_every_required_field(domain: ModuleType, staff: TenantContext) -> None:
+def test_a_case_needs_every_required_field(staff: TenantContext) -> None:
     with pytest.raises(InvalidInputError) as raised:
-        opened(domain, request(domain, fields={"note": "x"}), staff, case_id="c")
+        opened(request(fields={"note": "x"}), staff, case_id="c")
 
     assert [issue.pointer for issue in raised.value.issues] == ["/fields/amount"]
 
 
-def test_the_request_refuses_unknown_attributes(domain: ModuleType) -> None:
+def test_the_request_refuses_unknown_attributes() -> None:
     with pytest.raises(ValueError, match="extra"):
-        request(domain, stage="paid")
+        request(stage="paid")
 
 
 # The use case, behind an in-memory repository
@@ -204,7 +194,6 @@ class Clock:
 class InMemoryCasesRepository:
     """Implements the CasesRepository port the way the DynamoDB adapter does, claim checked first."""
 
-    service: ModuleType
     clock: Clock
     templates: dict[str, PublishedTemplate] = field(default_factory=dict)
     versions: dict[tuple[str, int], PublishedTemplate] = field(default_factory=dict)
@@ -230,7 +219,7 @@ class InMemoryCasesRepository:
         self._check_claim(claim)
         latest = self.templates.get(template.definition.key)
         if (latest.version if latest else 0) != template.version - 1:
-            raise self.service.TemplateExistsError(template.definition.key)
+            raise service_module.TemplateExistsError(template.definition.key)
         self.templates[template.definition.key] = template
         self.versions[(template.definition.key, template.version)] = template
         self.drafts.pop(template.definition.key, None)
@@ -258,10 +247,14 @@ class InMemoryCasesRepository:
     def save_change(self, before: CaseSnapshot, change: Any, claim: Any) -> None:
         self._check_claim(claim)
         if self.cases[before.id].version != before.version:
-            raise self.service.StaleVersionError(self.cases[before.id].version)
+            raise service_module.StaleVersionError(self.cases[before.id].version)
         self.cases[before.id] = change.case
         self.outbox.append(change.event)
         self._store_claim(claim)
+
+    def record_event(self, event: EventEnvelope, case: CaseSnapshot) -> None:
+        if all(each.event_id != event.event_id for each in self.outbox):  # once per event id, as the adapter
+            self.outbox.append(event)
 
     def add_comment(self, comment: Any, event: EventEnvelope, claim: Any, case: Any) -> None:
         self._check_claim(claim)
@@ -314,28 +307,25 @@ class NoDocuments:
 
 @dataclass
 class World:
-    service: Any
-    templates: Any
+    service: "service_module.CaseService"
+    templates: "service_module.TemplateService"
     repository: InMemoryCasesRepository
     clock: Clock
-    service_module: ModuleType
 
 
 @pytest.fixture
-def world(service_module: ModuleType) -> World:
+def world() -> World:
     clock = Clock()
-    repository = InMemoryCasesRepository(service=service_module, clock=clock)
+    repository = InMemoryCasesRepository(clock=clock)
     repository.templates["claim"] = TEMPLATE
     repository.versions[("claim", TEMPLATE.version)] = TEMPLATE
     service = service_module.CaseService(repository, NoDocuments(), clock=clock, new_id=Ids())
     templates = service_module.TemplateService(repository, service, clock=clock)
-    return World(
-        service=service, templates=templates, repository=repository, clock=clock, service_module=service_module
-    )
+    return World(service=service, templates=templates, repository=repository, clock=clock)
 
 
-def test_staff_open_a_case(world: World, domain: ModuleType, staff: TenantContext) -> None:
-    created = world.service.open_case(staff, request(domain), None)
+def test_staff_open_a_case(world: World, staff: TenantContext) -> None:
+    created = world.service.open_case(staff, request(), None)
 
     assert created.replayed is False
     assert created.resource.id == "case-1"
@@ -345,28 +335,24 @@ def test_staff_open_a_case(world: World, domain: ModuleType, staff: TenantContex
     assert world.repository.claims == {}
 
 
-def test_admins_open_cases_too(world: World, domain: ModuleType, admin: TenantContext) -> None:
-    assert world.service.open_case(admin, request(domain), None).resource.owner == "admin-1"
+def test_admins_open_cases_too(world: World, admin: TenantContext) -> None:
+    assert world.service.open_case(admin, request(), None).resource.owner == "admin-1"
 
 
-def test_a_caller_without_a_staff_group_cannot_open_a_case(
-    world: World, domain: ModuleType, outsider: TenantContext
-) -> None:
+def test_a_caller_without_a_staff_group_cannot_open_a_case(world: World, outsider: TenantContext) -> None:
     with pytest.raises(ForbiddenError):
-        world.service.open_case(outsider, request(domain), "key-1")
+        world.service.open_case(outsider, request(), "key-1")
 
     assert world.repository.cases == {}
     assert world.repository.outbox == []
 
 
 @pytest.mark.parametrize("groups", [(), ("everyone",), ("caseline-staffers", "admins")])
-def test_staff_roles_come_only_from_the_exact_groups(
-    world: World, domain: ModuleType, service_module: ModuleType, context_for: Any, groups: tuple[str, ...]
-) -> None:
+def test_staff_roles_come_only_from_the_exact_groups(world: World, context_for: Any, groups: tuple[str, ...]) -> None:
     context = context_for(*groups)
 
     with pytest.raises(ForbiddenError):
-        world.service.open_case(context, request(domain), None)
+        world.service.open_case(context, request(), None)
     with pytest.raises(ForbiddenError):
         world.service.get_case(context, "case-1")
     with pytest.raises(ForbiddenError):
@@ -375,9 +361,9 @@ def test_staff_roles_come_only_from_the_exact_groups(
         world.service.list_cases(context, service_module.CaseFilter(), limit=10, cursor=None)
 
 
-def test_an_unknown_template_points_at_template_key(world: World, domain: ModuleType, staff: TenantContext) -> None:
+def test_an_unknown_template_points_at_template_key(world: World, staff: TenantContext) -> None:
     with pytest.raises(InvalidInputError) as raised:
-        world.service.open_case(staff, request(domain, template_key="missing"), None)
+        world.service.open_case(staff, request(template_key="missing"), None)
 
     [issue] = raised.value.issues
     assert issue.pointer == "/template_key"
@@ -386,18 +372,18 @@ def test_an_unknown_template_points_at_template_key(world: World, domain: Module
     assert world.repository.cases == {}
 
 
-def test_invalid_field_values_create_nothing(world: World, domain: ModuleType, staff: TenantContext) -> None:
+def test_invalid_field_values_create_nothing(world: World, staff: TenantContext) -> None:
     with pytest.raises(InvalidInputError):
-        world.service.open_case(staff, request(domain, fields={"amount": {"amount": "1", "currency": "USD"}}), "k")
+        world.service.open_case(staff, request(fields={"amount": {"amount": "1", "currency": "USD"}}), "k")
 
     assert world.repository.cases == {}
     assert world.repository.claims == {}
 
 
-def test_the_same_key_and_body_replays_the_first_case(world: World, domain: ModuleType, staff: TenantContext) -> None:
-    first = world.service.open_case(staff, request(domain), "key-1")
+def test_the_same_key_and_body_replays_the_first_case(world: World, staff: TenantContext) -> None:
+    first = world.service.open_case(staff, request(), "key-1")
     world.clock.now = NOW + timedelta(hours=1)
-    again = world.service.open_case(staff, request(domain), "key-1")
+    again = world.service.open_case(staff, request(), "key-1")
 
     assert first.replayed is False
     assert again.replayed is True
@@ -406,10 +392,8 @@ def test_the_same_key_and_body_replays_the_first_case(world: World, domain: Modu
     assert len(world.repository.outbox) == 1
 
 
-def test_the_claim_is_scoped_to_operation_caller_and_key(
-    world: World, domain: ModuleType, staff: TenantContext
-) -> None:
-    world.service.open_case(staff, request(domain), "key-1")
+def test_the_claim_is_scoped_to_operation_caller_and_key(world: World, staff: TenantContext) -> None:
+    world.service.open_case(staff, request(), "key-1")
 
     [claim] = world.repository.claims.values()
     assert claim.scope == "open_case#user-1#key-1"
@@ -417,11 +401,11 @@ def test_the_claim_is_scoped_to_operation_caller_and_key(
     assert claim.expires_at == NOW + timedelta(hours=24)
 
 
-def test_the_same_key_with_another_body_is_refused(world: World, domain: ModuleType, staff: TenantContext) -> None:
-    world.service.open_case(staff, request(domain), "key-1")
+def test_the_same_key_with_another_body_is_refused(world: World, staff: TenantContext) -> None:
+    world.service.open_case(staff, request(), "key-1")
 
     with pytest.raises(InvalidInputError) as raised:
-        world.service.open_case(staff, request(domain, title="Another title"), "key-1")
+        world.service.open_case(staff, request(title="Another title"), "key-1")
 
     [issue] = raised.value.issues
     assert (issue.location, issue.pointer, issue.detail) == ("header", "/Idempotency-Key", "reused with another body")
@@ -429,53 +413,51 @@ def test_the_same_key_with_another_body_is_refused(world: World, domain: ModuleT
 
 
 def test_the_same_key_from_another_caller_opens_another_case(
-    world: World, domain: ModuleType, staff: TenantContext, context_for: Any
+    world: World, staff: TenantContext, context_for: Any
 ) -> None:
     colleague = context_for("caseline-staff", subject="user-2")
 
-    first = world.service.open_case(staff, request(domain), "key-1")
-    second = world.service.open_case(colleague, request(domain), "key-1")
+    first = world.service.open_case(staff, request(), "key-1")
+    second = world.service.open_case(colleague, request(), "key-1")
 
     assert second.replayed is False
     assert second.resource.id != first.resource.id
     assert second.resource.owner == "user-2"
 
 
-def test_without_a_key_every_request_opens_a_case(world: World, domain: ModuleType, staff: TenantContext) -> None:
-    world.service.open_case(staff, request(domain), None)
-    world.service.open_case(staff, request(domain), None)
+def test_without_a_key_every_request_opens_a_case(world: World, staff: TenantContext) -> None:
+    world.service.open_case(staff, request(), None)
+    world.service.open_case(staff, request(), None)
 
     assert len(world.repository.cases) == 2
 
 
-def test_a_key_is_free_again_after_the_window(world: World, domain: ModuleType, staff: TenantContext) -> None:
-    world.service.open_case(staff, request(domain), "key-1")
+def test_a_key_is_free_again_after_the_window(world: World, staff: TenantContext) -> None:
+    world.service.open_case(staff, request(), "key-1")
     world.clock.now = NOW + timedelta(hours=24, seconds=1)
 
-    later = world.service.open_case(staff, request(domain), "key-1")
+    later = world.service.open_case(staff, request(), "key-1")
 
     assert later.replayed is False
     assert len(world.repository.cases) == 2
 
 
 def test_a_key_claimed_between_the_read_and_the_write_replays_the_first_answer(
-    world: World, domain: ModuleType, staff: TenantContext
+    world: World, staff: TenantContext
 ) -> None:
-    first = world.service.open_case(staff, request(domain), "key-1")
+    first = world.service.open_case(staff, request(), "key-1")
     repository = world.repository
     repository.latest_template_and_claim = lambda key, scope: (repository.latest_template(key), None)  # type: ignore[method-assign]
 
-    again = world.service.open_case(staff, request(domain), "key-1")
+    again = world.service.open_case(staff, request(), "key-1")
 
     assert again.replayed is True
     assert again.resource == first.resource
     assert list(repository.cases) == ["case-1"]
 
 
-def test_a_case_of_another_tenant_is_not_found(
-    world: World, domain: ModuleType, staff: TenantContext, context_for: Any
-) -> None:
-    case = world.service.open_case(staff, request(domain), None).resource
+def test_a_case_of_another_tenant_is_not_found(world: World, staff: TenantContext, context_for: Any) -> None:
+    case = world.service.open_case(staff, request(), None).resource
 
     assert world.service.get_case(staff, case.id) == case
     with pytest.raises(NotFoundError):
@@ -601,15 +583,15 @@ GUARDED = PublishedTemplate(
 
 
 @pytest.fixture
-def guarded_case(world: World, domain: ModuleType, staff: TenantContext) -> CaseSnapshot:
+def guarded_case(world: World, staff: TenantContext) -> CaseSnapshot:
     world.repository.templates["guarded"] = GUARDED
     world.repository.versions[("guarded", 1)] = GUARDED
-    body = request(domain, template_key="guarded", fields={"amount": AMOUNT, "secret": "s3cret"})
+    body = request(template_key="guarded", fields={"amount": AMOUNT, "secret": "s3cret"})
     return world.service.open_case(staff, body, None).resource
 
 
 def test_a_stale_version_is_a_conflict_and_a_stale_if_match_a_failed_precondition(
-    world: World, domain: ModuleType, staff: TenantContext, guarded_case: CaseSnapshot
+    world: World, staff: TenantContext, guarded_case: CaseSnapshot
 ) -> None:
     update = domain.UpdateCaseRequest(fields={"note": "x"}, version=7)
     with pytest.raises(ConflictError) as conflict:
@@ -621,7 +603,7 @@ def test_a_stale_version_is_a_conflict_and_a_stale_if_match_a_failed_preconditio
 
 
 def test_a_write_that_loses_the_race_reports_the_current_version(
-    world: World, domain: ModuleType, staff: TenantContext, guarded_case: CaseSnapshot
+    world: World, staff: TenantContext, guarded_case: CaseSnapshot
 ) -> None:
     def meanwhile(work: Any) -> Any:
         world.repository.cases[guarded_case.id] = guarded_case.model_copy(update={"version": 2})
@@ -641,20 +623,18 @@ def test_roles_come_from_participation_or_groups_and_hide_fields(
         world.service.get_case(colleague, guarded_case.id)
     auditor = context_for("caseline-staff", "auditors", subject="user-3")
     assert world.service.get_case(auditor, guarded_case.id).fields == {"amount": AMOUNT}
-    listed = world.service.list_cases(colleague, world.service_module.CaseFilter(), limit=10, cursor=None)
+    listed = world.service.list_cases(colleague, service_module.CaseFilter(), limit=10, cursor=None)
     assert guarded_case.id not in [case.id for case in listed.items]
 
 
-def test_a_view_only_field_cannot_be_changed(
-    world: World, domain: ModuleType, staff: TenantContext, guarded_case: CaseSnapshot
-) -> None:
+def test_a_view_only_field_cannot_be_changed(world: World, staff: TenantContext, guarded_case: CaseSnapshot) -> None:
     update = domain.UpdateCaseRequest(fields={"secret": "new"}, version=1)
     with pytest.raises(ForbiddenError):
         world.service.command(staff, guarded_case.id, lambda work: domain.update(work, update), expected_version=1)
 
 
 def test_a_retried_command_answers_as_the_first_time_whatever_happened_since(
-    world: World, domain: ModuleType, staff: TenantContext, guarded_case: CaseSnapshot
+    world: World, staff: TenantContext, guarded_case: CaseSnapshot
 ) -> None:
     def retried(note: str, key: str | None) -> Any:
         body = domain.UpdateCaseRequest(fields={"note": note})
@@ -679,7 +659,7 @@ def test_a_retried_command_answers_as_the_first_time_whatever_happened_since(
 
 
 def test_a_command_that_changes_nothing_writes_nothing(
-    world: World, domain: ModuleType, staff: TenantContext, guarded_case: CaseSnapshot
+    world: World, staff: TenantContext, guarded_case: CaseSnapshot
 ) -> None:
     outbox = len(world.repository.outbox)
     unchanged = world.service.command(
@@ -692,10 +672,8 @@ def test_a_command_that_changes_nothing_writes_nothing(
 # Searching cases
 
 
-def test_a_search_needs_every_word_in_the_title_id_or_reference_in_any_letter_case(
-    domain: ModuleType, staff: TenantContext
-) -> None:
-    case, _ = opened(domain, request(domain, title="Umzug Hauptstraße 12"), staff, case_id="01JD7Z4Q8N2C5VXK3M9TBW6RAH")
+def test_a_search_needs_every_word_in_the_title_id_or_reference_in_any_letter_case(staff: TenantContext) -> None:
+    case, _ = opened(request(title="Umzug Hauptstraße 12"), staff, case_id="01JD7Z4Q8N2C5VXK3M9TBW6RAH")
 
     assert domain.case_reference(case.id) == "9TBW-6RAH"
     for text in ("umzug", "HAUPTSTRASSE", "  umzug   12 ", "9tbw-6rah", "6RAH", "01jd7z4q"):
@@ -705,12 +683,12 @@ def test_a_search_needs_every_word_in_the_title_id_or_reference_in_any_letter_ca
 
 
 def test_a_searched_page_reads_on_until_it_is_full_and_never_asks_for_more_than_it_has_room_for(
-    world: World, domain: ModuleType, staff: TenantContext
+    world: World, staff: TenantContext
 ) -> None:
     titles = [f"{'Taxi' if index % 7 == 0 else 'Hotel'} {index:02d}" for index in range(40)]
     for title in titles:
-        world.service.open_case(staff, request(domain, title=title), None)
-    search = world.service_module.CaseFilter(search=domain.CaseSearch.parse("taxi"))
+        world.service.open_case(staff, request(title=title), None)
+    search = service_module.CaseFilter(search=domain.CaseSearch.parse("taxi"))
 
     pages, cursor = [], None
     while True:
@@ -727,14 +705,14 @@ def test_a_searched_page_reads_on_until_it_is_full_and_never_asks_for_more_than_
 
 
 def test_a_search_that_finds_nothing_stops_after_its_query_budget_with_a_cursor_to_read_on(
-    world: World, domain: ModuleType, staff: TenantContext
+    world: World, staff: TenantContext
 ) -> None:
     for index in range(30):
-        world.service.open_case(staff, request(domain, title=f"Hotel {index}"), None)
-    search = world.service_module.CaseFilter(search=domain.CaseSearch.parse("taxi"))
+        world.service.open_case(staff, request(title=f"Hotel {index}"), None)
+    search = service_module.CaseFilter(search=domain.CaseSearch.parse("taxi"))
 
     page = world.service.list_cases(staff, search, limit=2, cursor=None)
 
     assert page.items == []
-    assert page.next_cursor == str(2 * world.service_module.SEARCH_QUERIES_PER_PAGE)
-    assert len(world.repository.list_limits) == world.service_module.SEARCH_QUERIES_PER_PAGE
+    assert page.next_cursor == str(2 * service_module.SEARCH_QUERIES_PER_PAGE)
+    assert len(world.repository.list_limits) == service_module.SEARCH_QUERIES_PER_PAGE

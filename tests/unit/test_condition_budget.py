@@ -4,12 +4,11 @@ condition's pointer, what could exceed the budget; at run time an over-budget co
 leaves its stage criterion unmet, saying why. Counts and outcomes only, no timings."""
 
 import itertools
+import time
 from datetime import UTC, datetime
-from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from caseline_common import conditions
 from caseline_common.conditions import (
     BUDGET,
     Budget,
@@ -23,8 +22,16 @@ from caseline_common.contracts import CaseSnapshot, CaseStatus, TemplateDefiniti
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope
 from example_paths import NAMES, load
 from json_logic import jsonLogic
+from service_modules import loaded_module
 
-from caseline.local.loader import LoadedService, load_service
+if TYPE_CHECKING:
+    from services.automations.chalicelib.domain import rules
+    from services.cases.chalicelib.domain import criteria as case_domain
+    from services.cases.chalicelib.domain import templates
+else:
+    templates = loaded_module("cases", "chalicelib.domain.templates")
+    case_domain = loaded_module("cases", "chalicelib.domain.criteria")
+    rules = loaded_module("automations", "chalicelib.domain.rules")
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 OPERATIONS = f"{BUDGET.operations:,}"
@@ -123,7 +130,7 @@ def test_numbers_beyond_a_json_number_are_refused() -> None:
 
 def test_the_clock_stops_what_the_counts_let_through(monkeypatch: pytest.MonkeyPatch) -> None:
     ticks = itertools.count()
-    monkeypatch.setattr(conditions.time, "thread_time", lambda: next(ticks) * 0.05)  # each look at it: 50 ms later
+    monkeypatch.setattr(time, "thread_time", lambda: next(ticks) * 0.05)  # each look at it: 50 ms later
     over(
         "the condition took more than 250 ms of processor time",
         {"none": [{"var": "fields.tags"}, {"==": [{"var": ""}, "never"]}]},
@@ -227,21 +234,6 @@ def test_what_the_static_check_accepts_runs_within_what_it_counted(condition: di
 # where conditions run: template validation, automation rules, stage criteria
 
 
-@pytest.fixture(scope="module")
-def templates(cases: LoadedService) -> ModuleType:
-    return cases.module("chalicelib.domain.templates")
-
-
-@pytest.fixture(scope="module")
-def case_domain(cases: LoadedService) -> ModuleType:
-    return cases.module("chalicelib.domain.criteria")
-
-
-@pytest.fixture(scope="module")
-def rules() -> ModuleType:
-    return load_service("automations").module("chalicelib.domain.rules")
-
-
 def definition(*, exit_condition: Any = None, rule_condition: Any = None) -> TemplateDefinition:
     criteria = [] if exit_condition is None else [{"description": "Every tag is known", "condition": exit_condition}]
     rules = [
@@ -274,7 +266,7 @@ def definition(*, exit_condition: Any = None, rule_condition: Any = None) -> Tem
     )
 
 
-def test_validation_refuses_an_over_budget_condition_with_its_pointer(templates: ModuleType) -> None:
+def test_validation_refuses_an_over_budget_condition_with_its_pointer() -> None:
     issues = templates.template_issues(definition(exit_condition=nested_maps(), rule_condition=nested_maps()))
     assert [issue.pointer for issue in issues] == ["/stages/0/exit_criteria/0/condition", "/rules/0/condition"]
     for issue in issues:
@@ -282,19 +274,19 @@ def test_validation_refuses_an_over_budget_condition_with_its_pointer(templates:
         assert f"operations; at most {OPERATIONS}" in issue.detail
 
 
-def test_validation_reports_the_metering_operation_as_unknown(templates: ModuleType) -> None:
+def test_validation_reports_the_metering_operation_as_unknown() -> None:
     issues = templates.template_issues(definition(exit_condition={"caseline:items": [[1], -1]}))
     assert [(issue.pointer, issue.detail) for issue in issues] == [
         ("/stages/0/exit_criteria/0/condition/caseline:items", 'unknown operator "caseline:items"')
     ]
 
 
-def test_validation_accepts_an_iteration_over_a_field_of_the_case(templates: ModuleType) -> None:
+def test_validation_accepts_an_iteration_over_a_field_of_the_case() -> None:
     tagged = {"some": [{"var": "fields.tags"}, {"==": [{"var": ""}, "tag-001"]}]}
     assert templates.template_issues(definition(exit_condition=tagged, rule_condition=tagged)) == []
 
 
-def test_at_run_time_an_over_budget_condition_fails_its_rule_with_the_reason(rules: ModuleType) -> None:
+def test_at_run_time_an_over_budget_condition_fails_its_rule_with_the_reason() -> None:
     too_long = {"in": ["x", {"cat": [{"var": "fields.note"}] * 21}]}  # accepted: it is the case's data that is long
     template = definition(rule_condition=too_long)
     case = snapshot({"tags": TAGS[:3], "note": "n" * 10_000})
@@ -315,7 +307,7 @@ def test_at_run_time_an_over_budget_condition_fails_its_rule_with_the_reason(rul
     assert (plain.rule, plain.verdict) == ("plain", "fired")  # the template's other rules still run
 
 
-def test_a_stage_criterion_over_budget_is_unmet_saying_why(case_domain: ModuleType) -> None:
+def test_a_stage_criterion_over_budget_is_unmet_saying_why() -> None:
     unmet = case_domain.unmet_exit_criteria(definition(exit_condition=nested_maps()), snapshot({"tags": TAGS[:3]}))
     assert [(item.stage, item.description) for item in unmet] == [
         (

@@ -7,18 +7,17 @@ forward move is first refused with exactly the criteria that are unmet, then a p
 """
 
 import hashlib
-import importlib
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from types import ModuleType
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 from zoneinfo import ZoneInfo
 
 import pytest
 from case_domain import case_domain
+from caseline_common import access as access_rules
 from caseline_common.conditions import case_facts, evaluate
 from caseline_common.contracts import (
     EXTERNAL_PERMISSIONS,
@@ -59,8 +58,16 @@ from example_paths import (
     load,
 )
 from jsonschema import Draft202012Validator
+from service_modules import loaded_module, loaded_namespace
 
-from caseline.local.loader import LoadedService
+if TYPE_CHECKING:
+    import case_domain as domain
+
+    from services.cases.chalicelib.domain import templates
+else:
+    domain = loaded_namespace("case_domain", case_domain, "cases")
+    templates = loaded_module("cases", "chalicelib.domain.templates")
+
 
 GUIDE = ROOT / "docs" / "templates.md"
 NOW = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)  # a Friday: business deadlines cross a weekend
@@ -77,21 +84,6 @@ def schema_document() -> dict[str, Any]:
     """What GET /schemas/template serves, and what docs/templates.md ends with."""
     schema = TemplateDefinition.model_json_schema()
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": "urn:caseline:template", **schema}
-
-
-@pytest.fixture(scope="module")
-def domain(cases: LoadedService) -> ModuleType:
-    return case_domain(cases)
-
-
-@pytest.fixture(scope="module")
-def access_rules(cases: LoadedService) -> ModuleType:
-    return importlib.import_module("caseline_common.access")
-
-
-@pytest.fixture(scope="module")
-def templates(cases: LoadedService) -> ModuleType:
-    return cases.module("chalicelib.domain.templates")
 
 
 # The driver
@@ -111,8 +103,6 @@ def in_working_time(moment: datetime, calendar: BusinessCalendar) -> bool:
 class Driver:
     """One case on one template, worked by one caller through the domain; records every change it makes."""
 
-    domain: ModuleType
-    access_rules: ModuleType
     template: PublishedTemplate
     context: TenantContext
     now: datetime = NOW
@@ -129,18 +119,16 @@ class Driver:
         return self.case
 
     def open(self, title: str, fields: dict[str, Any]) -> None:
-        request = self.domain.OpenCaseRequest(template_key=self.definition.key, title=title, fields=fields)
-        change = self.domain.open_case(
-            self.template, request, self.context, case_id=new_id(), now=self.now, new_id=new_id
-        )
+        request = domain.OpenCaseRequest(template_key=self.definition.key, title=title, fields=fields)
+        change = domain.open_case(self.template, request, self.context, case_id=new_id(), now=self.now, new_id=new_id)
         self._record(change, "case.opened")
 
     def work(self) -> Any:
         self.now += TICK
-        access = self.access_rules.case_access(self.definition, self.current, self.context.principal)
-        return self.domain.CaseWork(self.template, self.current, access, self.context, self.now, new_id)
+        access = access_rules.case_access(self.definition, self.current, self.context.principal)
+        return domain.CaseWork(self.template, self.current, access, self.context, self.now, new_id)
 
-    def apply(self, command: Callable[[Any], Any], event_type: str) -> None:
+    def apply(self, command: Callable[..., Any], event_type: str) -> None:
         self._record(command(self.work()), event_type)
 
     def _record(self, change: Any, event_type: str) -> None:
@@ -159,28 +147,26 @@ class Driver:
     def do(self, step: Step) -> None:
         match step:
             case Fields(values):
-                request = self.domain.UpdateCaseRequest(fields=values)
-                self.apply(lambda work: self.domain.update(work, request), "case.fields_changed")
+                request = domain.UpdateCaseRequest(fields=values)
+                self.apply(lambda work: domain.update(work, request), "case.fields_changed")
                 assert all(self.current.fields.get(key) is not None for key in values)
             case CompleteTasks():
                 for task in self.open_required_tasks():
-                    self.apply(lambda work, task_id=task.id: self.domain.complete_task(work, task_id), "task.completed")
+                    self.apply(lambda work, task_id=task.id: domain.complete_task(work, task_id), "task.completed")
             case Upload(document_type, filename):
                 self.apply(
-                    lambda work: self.domain.add_document_version(
-                        work, document_type, self.upload(document_type, filename)
-                    ),
+                    lambda work: domain.add_document_version(work, document_type, self.upload(document_type, filename)),
                     "document.added",
                 )
                 [document] = [each for each in self.current.documents if each.type == document_type]
                 assert self.events[-1].data["document_version"] == len(document.versions)
             case Decide(key, outcome, rationale):
-                request = self.domain.RecordDecisionRequest(key=key, outcome=outcome, rationale=rationale)
-                self.apply(lambda work: self.domain.record_decision(work, request), "decision.recorded")
+                decision = domain.RecordDecisionRequest(key=key, outcome=outcome, rationale=rationale)
+                self.apply(lambda work: domain.record_decision(work, decision), "decision.recorded")
                 assert case_facts(self.current)["decisions"][key] == outcome
             case Invite(role, name, email):
-                request = self.domain.AddParticipantRequest(kind="external", role=role, name=name, email=email)
-                self.apply(lambda work: self.domain.add_participant(work, request), "participant.added")
+                invitation = domain.AddParticipantRequest(kind="external", role=role, name=name, email=email)
+                self.apply(lambda work: domain.add_participant(work, invitation), "participant.added")
 
     def open_required_tasks(self) -> list[Any]:
         case = self.current
@@ -213,18 +199,18 @@ class Driver:
             decisions=[decision.key for decision in case.decisions],
         )
 
-    def refused(self, command: Callable[[Any], Any]) -> set[tuple[str, str]]:
+    def refused(self, command: Callable[..., Any]) -> set[tuple[str, str]]:
         """The unmet criteria a refused move or close names, as (stage, description) pairs."""
         version = self.current.version
-        with pytest.raises(self.domain.TransitionBlockedError) as blocked:
+        with pytest.raises(domain.TransitionBlockedError) as blocked:
             command(self.work())
         assert isinstance(blocked.value, ConflictError)
         assert blocked.value.extensions["current_version"] == version
         return {(item["stage"], item["description"]) for item in blocked.value.extensions["unmet"]}
 
     def move(self, to: str) -> None:
-        request = self.domain.TransitionRequest(to=to)
-        self.apply(lambda work: self.domain.transition(work, request), "case.stage_changed")
+        request = domain.TransitionRequest(to=to)
+        self.apply(lambda work: domain.transition(work, request), "case.stage_changed")
         case, event = self.current, self.events[-1]
         target = next(each for each in self.definition.stages if each.key == to)
         assert case.stage == to
@@ -252,10 +238,10 @@ class Driver:
     def leaving(self, stage: Stage) -> Callable[[Any], Any]:
         """The command that takes the case out of `stage`: the move to the next stage, or the close."""
         if stage.to is None:
-            close = self.domain.StatusChangeRequest()
-            return lambda work: self.domain.close(work, close)
-        move = self.domain.TransitionRequest(to=stage.to)
-        return lambda work: self.domain.transition(work, move)
+            close = domain.StatusChangeRequest()
+            return lambda work: domain.close(work, close)
+        move = domain.TransitionRequest(to=stage.to)
+        return lambda work: domain.transition(work, move)
 
     def run(self, path: CasePath) -> None:
         self.open(path.title, path.fields)
@@ -269,8 +255,8 @@ class Driver:
             for step in stage.steps:
                 self.do(step)
             for other in stage.refused_after:
-                request = self.domain.TransitionRequest(to=other)
-                refused = self.refused(lambda work, request=request: self.domain.transition(work, request))
+                request = domain.TransitionRequest(to=other)
+                refused = self.refused(lambda work, request=request: domain.transition(work, request))
                 assert refused == expected_closed_branch(self.definition, other)
             if stage.to is not None:
                 self.move(stage.to)
@@ -283,7 +269,7 @@ class Driver:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_each_example_parses_and_has_no_mistakes(templates: ModuleType, name: str) -> None:
+def test_each_example_parses_and_has_no_mistakes(name: str) -> None:
     definition = load(name)
 
     assert definition.key == name
@@ -367,10 +353,8 @@ def test_every_stage_of_every_example_is_on_a_tested_path() -> None:
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda path: path.id)
-def test_a_case_runs_from_opening_to_closure(
-    domain: ModuleType, access_rules: ModuleType, admin: TenantContext, path: CasePath
-) -> None:
-    driver = Driver(domain, access_rules, published(path.template), admin)
+def test_a_case_runs_from_opening_to_closure(admin: TenantContext, path: CasePath) -> None:
+    driver = Driver(published(path.template), admin)
 
     driver.run(path)
 
@@ -387,8 +371,8 @@ def test_a_case_runs_from_opening_to_closure(
 # Roles
 
 
-def opened(domain: ModuleType, access_rules: ModuleType, admin: TenantContext, name: str) -> Driver:
-    driver = Driver(domain, access_rules, published(name), admin)
+def opened(admin: TenantContext, name: str) -> Driver:
+    driver = Driver(published(name), admin)
     path = MAIN_PATHS[name]
     driver.open(path.title, path.fields)
     return driver
@@ -396,13 +380,11 @@ def opened(domain: ModuleType, access_rules: ModuleType, admin: TenantContext, n
 
 @pytest.mark.parametrize("name", NAMES)
 def test_only_the_decider_roles_may_record_each_decision(
-    domain: ModuleType,
-    access_rules: ModuleType,
     admin: TenantContext,
     context_for: Callable[..., TenantContext],
     name: str,
 ) -> None:
-    driver = opened(domain, access_rules, admin, name)
+    driver = opened(admin, name)
     staff_roles = [role for role in driver.definition.roles if role.kind is RoleKind.INTERNAL and role.groups]
 
     for decision in driver.definition.decisions:
@@ -429,10 +411,8 @@ def sample_values(path: CasePath) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_the_external_role_sees_and_edits_only_its_fields(
-    domain: ModuleType, access_rules: ModuleType, admin: TenantContext, name: str
-) -> None:
-    driver = opened(domain, access_rules, admin, name)
+def test_the_external_role_sees_and_edits_only_its_fields(admin: TenantContext, name: str) -> None:
+    driver = opened(admin, name)
     values = sample_values(MAIN_PATHS[name])
     [role] = [role for role in driver.definition.roles if role.kind is RoleKind.EXTERNAL]
     access = access_rules.CaseAccess(admin=False, roles=(role,))
@@ -464,9 +444,7 @@ def test_the_external_role_sees_and_edits_only_its_fields(
 # The automation rule the automations service will run first
 
 
-def test_a_large_insurance_claim_meets_the_large_claim_rules(
-    domain: ModuleType, access_rules: ModuleType, admin: TenantContext
-) -> None:
+def test_a_large_insurance_claim_meets_the_large_claim_rules(admin: TenantContext) -> None:
     definition = load("insurance-claim")
     rules = {rule.key: rule for rule in definition.rules}
     opened_rule, changed_rule = rules["large_claim_opened"], rules["large_claim_changed"]
@@ -489,7 +467,7 @@ def test_a_large_insurance_claim_meets_the_large_claim_rules(
         event = driver.events[-1].model_dump(mode="json")
         return evaluate(rule.condition, case_facts(driver.current, event))
 
-    small = Driver(domain, access_rules, published("insurance-claim"), admin)
+    small = Driver(published("insurance-claim"), admin)
     small.open("Stolen bicycle", {**INSURANCE_FIELDS, "claim_amount": {"amount": "9500.00", "currency": "EUR"}})
     assert not meets(opened_rule, small)
     small.do(Fields({"incident_location": "Domplatte, Köln"}))
@@ -499,7 +477,7 @@ def test_a_large_insurance_claim_meets_the_large_claim_rules(
     small.do(Fields({"police_reported": True}))
     assert not meets(changed_rule, small)
 
-    large = Driver(domain, access_rules, published("insurance-claim"), admin)
+    large = Driver(published("insurance-claim"), admin)
     large.open("Break-in", INSURANCE_FIELDS)
     assert meets(opened_rule, large)
     large.do(Fields({"claim_amount": {"amount": "13000.00", "currency": "EUR"}}))

@@ -1,10 +1,10 @@
 """Field values against their definitions: every type, its constraints, and the canonical JSON it comes back as."""
 
 from datetime import date
-from types import ModuleType
 from typing import Any
 
 import pytest
+from caseline_common import fields
 from caseline_common.contracts import TemplateDefinition
 from caseline_common.envelope import new_id
 from caseline_common.errors import FieldIssue, InvalidInputError
@@ -42,14 +42,14 @@ TEMPLATE = TemplateDefinition.model_validate(
 VALID_ULID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
 
 
-def validate(fields: ModuleType, values: dict[str, Any], *, require_all: bool = False) -> dict[str, Any]:
+def validate(values: dict[str, Any], *, require_all: bool = False) -> dict[str, Any]:
     result: dict[str, Any] = fields.validate_field_values(TEMPLATE, values, require_all=require_all)
     return result
 
 
-def issues_of(fields: ModuleType, values: dict[str, Any], *, require_all: bool = False) -> list[FieldIssue]:
+def issues_of(values: dict[str, Any], *, require_all: bool = False) -> list[FieldIssue]:
     with pytest.raises(InvalidInputError) as raised:
-        validate(fields, values, require_all=require_all)
+        validate(values, require_all=require_all)
     assert raised.value.detail == "Some field values are invalid."
     return raised.value.issues
 
@@ -96,22 +96,20 @@ def pointers(issues: list[FieldIssue]) -> list[str]:
         ("receipt", VALID_ULID, VALID_ULID),
     ],
 )
-def test_a_valid_value_comes_back_in_canonical_json_form(
-    fields: ModuleType, key: str, value: Any, canonical: Any
-) -> None:
-    clean = validate(fields, {key: value})
+def test_a_valid_value_comes_back_in_canonical_json_form(key: str, value: Any, canonical: Any) -> None:
+    clean = validate({key: value})
 
     assert clean == {key: canonical}
     assert type(clean[key]) is type(canonical)
 
 
-def test_a_new_ulid_is_a_valid_file_reference(fields: ModuleType) -> None:
+def test_a_new_ulid_is_a_valid_file_reference() -> None:
     receipt = new_id()
 
-    assert validate(fields, {"receipt": receipt}) == {"receipt": receipt}
+    assert validate({"receipt": receipt}) == {"receipt": receipt}
 
 
-def test_a_whole_valid_form_comes_back_complete(fields: ModuleType) -> None:
+def test_a_whole_valid_form_comes_back_complete() -> None:
     values = {
         "summary": "Hotel",
         "amount": {"amount": "120.00", "currency": "EUR"},
@@ -120,7 +118,7 @@ def test_a_whole_valid_form_comes_back_complete(fields: ModuleType) -> None:
         "count": 3,
     }
 
-    clean = validate(fields, values, require_all=True)
+    clean = validate(values, require_all=True)
 
     assert clean == {
         "summary": "Hotel",
@@ -215,10 +213,8 @@ def test_a_whole_valid_form_comes_back_complete(fields: ModuleType) -> None:
         ("receipt", "https://example.org/receipt.pdf", "/fields/receipt", None),
     ],
 )
-def test_an_invalid_value_is_one_issue_pointing_at_it(
-    fields: ModuleType, key: str, value: Any, pointer: str, detail: str | None
-) -> None:
-    issues = issues_of(fields, {key: value})
+def test_an_invalid_value_is_one_issue_pointing_at_it(key: str, value: Any, pointer: str, detail: str | None) -> None:
+    issues = issues_of({key: value})
 
     assert pointers(issues) == [pointer]
     assert issues[0].location == "body"
@@ -227,66 +223,66 @@ def test_an_invalid_value_is_one_issue_pointing_at_it(
 
 
 @pytest.mark.parametrize("value", [True, False, "1", float("nan")])
-def test_a_number_field_names_its_type_in_the_detail(fields: ModuleType, value: Any) -> None:
-    [issue] = issues_of(fields, {"ratio": value})
+def test_a_number_field_names_its_type_in_the_detail(value: Any) -> None:
+    [issue] = issues_of({"ratio": value})
 
     assert issue.pointer == "/fields/ratio"
     assert issue.detail.startswith("number field: ")
 
 
-def test_every_bad_part_of_a_money_value_is_its_own_issue(fields: ModuleType) -> None:
-    issues = issues_of(fields, {"amount": {"amount": "ten", "currency": "eur"}})
+def test_every_bad_part_of_a_money_value_is_its_own_issue() -> None:
+    issues = issues_of({"amount": {"amount": "ten", "currency": "eur"}})
 
     assert sorted(pointers(issues)) == ["/fields/amount/amount", "/fields/amount/currency"]
     assert all(issue.detail.startswith("money field: ") for issue in issues)
 
 
-def test_an_unknown_field_is_refused_with_its_key_and_the_template(fields: ModuleType) -> None:
-    [issue] = issues_of(fields, {"colour": "red"})
+def test_an_unknown_field_is_refused_with_its_key_and_the_template() -> None:
+    [issue] = issues_of({"colour": "red"})
 
     assert issue.pointer == "/fields/colour"
     assert issue.detail == 'unknown field "colour" for template claim'
 
 
-def test_required_fields_missing_are_reported_in_template_order_when_all_are_required(fields: ModuleType) -> None:
-    issues = issues_of(fields, {"urgent": True}, require_all=True)
+def test_required_fields_missing_are_reported_in_template_order_when_all_are_required() -> None:
+    issues = issues_of({"urgent": True}, require_all=True)
 
     assert pointers(issues) == ["/fields/summary", "/fields/amount"]
     assert {issue.detail for issue in issues} == {"required"}
 
 
-def test_required_fields_may_be_missing_when_not_all_are_required(fields: ModuleType) -> None:
-    assert validate(fields, {}, require_all=False) == {}
-    assert validate(fields, {"urgent": True}, require_all=False) == {"urgent": True}
+def test_required_fields_may_be_missing_when_not_all_are_required() -> None:
+    assert validate({}, require_all=False) == {}
+    assert validate({"urgent": True}, require_all=False) == {"urgent": True}
 
 
 @pytest.mark.parametrize("require_all", [True, False])
-def test_null_for_a_required_field_is_one_issue(fields: ModuleType, require_all: bool) -> None:
+def test_null_for_a_required_field_is_one_issue(require_all: bool) -> None:
     values = {"summary": None, "amount": {"amount": "1", "currency": "EUR"}}
 
-    [issue] = issues_of(fields, values, require_all=require_all)
+    [issue] = issues_of(values, require_all=require_all)
 
     assert issue.pointer == "/fields/summary"
     assert issue.detail == "required, cannot be empty"
 
 
-def test_null_for_an_optional_field_is_dropped(fields: ModuleType) -> None:
-    assert validate(fields, {"due": None, "urgent": None, "priority": "low"}) == {"priority": "low"}
+def test_null_for_an_optional_field_is_dropped() -> None:
+    assert validate({"due": None, "urgent": None, "priority": "low"}) == {"priority": "low"}
 
 
-def test_an_invalid_required_value_is_not_also_reported_missing(fields: ModuleType) -> None:
+def test_an_invalid_required_value_is_not_also_reported_missing() -> None:
     values = {"summary": "x", "amount": {"amount": "1", "currency": "USD"}}
 
-    [issue] = issues_of(fields, values, require_all=True)
+    [issue] = issues_of(values, require_all=True)
 
     assert issue.pointer == "/fields/amount"
     assert issue.detail == "currency must be one of EUR, GBP"
 
 
-def test_every_problem_is_reported_at_once_in_input_order_then_missing_ones(fields: ModuleType) -> None:
+def test_every_problem_is_reported_at_once_in_input_order_then_missing_ones() -> None:
     values = {"colour": "red", "count": 99, "urgent": "yes", "priority": "low", "summary": None}
 
-    issues = issues_of(fields, values, require_all=True)
+    issues = issues_of(values, require_all=True)
 
     assert pointers(issues) == [
         "/fields/colour",
@@ -297,7 +293,7 @@ def test_every_problem_is_reported_at_once_in_input_order_then_missing_ones(fiel
     ]
 
 
-def test_a_field_with_no_constraints_accepts_any_value_of_its_type(fields: ModuleType) -> None:
+def test_a_field_with_no_constraints_accepts_any_value_of_its_type() -> None:
     definition = TemplateDefinition.model_validate(
         {
             "key": "free",
@@ -318,8 +314,8 @@ def test_a_field_with_no_constraints_accepts_any_value_of_its_type(fields: Modul
 
 
 @pytest.mark.parametrize("blank", [None, "", "   "])
-def test_a_required_text_cannot_be_blank(fields: ModuleType, blank: Any) -> None:
-    [issue] = issues_of(fields, {"summary": blank, "amount": {"amount": "1", "currency": "EUR"}})
+def test_a_required_text_cannot_be_blank(blank: Any) -> None:
+    [issue] = issues_of({"summary": blank, "amount": {"amount": "1", "currency": "EUR"}})
     assert (issue.pointer, issue.detail) == ("/fields/summary", "required, cannot be empty")
 
 
@@ -337,7 +333,7 @@ NEWER_TYPES = TemplateDefinition.model_validate(
 )
 
 
-def test_long_text_datetime_and_multi_enum(fields: ModuleType) -> None:
+def test_long_text_datetime_and_multi_enum() -> None:
     clean = fields.validate_field_values(
         NEWER_TYPES, {"story": "Once", "at": "2027-01-04T09:00:00+01:00", "tags": ["b", "a"]}, require_all=True
     )

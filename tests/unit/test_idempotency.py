@@ -2,15 +2,19 @@
 token is kept in its claim without the table holding a usable token."""
 
 from datetime import UTC, datetime, timedelta
-from types import ModuleType
+from typing import TYPE_CHECKING
 
 import pytest
 from caseline_common.errors import InvalidInputError
 from caseline_common.idempotency import IDEMPOTENCY_WINDOW, Claim, replay_of, request_hash
 from caseline_common.tenant import TenantContext
 from pydantic import BaseModel
+from service_modules import loaded_module
 
-from caseline.local.loader import load_service
+if TYPE_CHECKING:
+    from services.portal.chalicelib.domain import links
+else:
+    links = loaded_module("portal", "chalicelib.domain.links")
 
 NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -50,12 +54,7 @@ def test_the_earlier_answer_is_given_again_only_for_the_same_body(staff: TenantC
     assert (issue.location, issue.pointer, issue.detail) == ("header", "/Idempotency-Key", "reused with another body")
 
 
-@pytest.fixture(scope="module")
-def links() -> ModuleType:
-    return load_service("portal").module("chalicelib.domain.links")
-
-
-def test_a_sealed_link_opens_only_with_the_scope_it_was_sealed_under(links: ModuleType) -> None:
+def test_a_sealed_link_opens_only_with_the_scope_it_was_sealed_under() -> None:
     token = links.new_token()
     link = links.PortalLink(
         id="01JLINK0000000000000000000",

@@ -5,15 +5,21 @@ often the event is delivered."""
 import itertools
 import re
 from datetime import UTC, datetime, timedelta
-from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from caseline_common.contracts import TemplateDefinition
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope, Visibility
 from caseline_common.freshness import CaseArrival
+from service_modules import loaded, loaded_module
 
-from caseline.local.loader import LoadedService, load_service
+from caseline.local.loader import LoadedService
+
+if TYPE_CHECKING:
+    from services.portal.chalicelib.domain import page, projection
+else:
+    projection = loaded_module("portal", "chalicelib.domain.projection")
+    page = loaded_module("portal", "chalicelib.domain.page")
 
 T0 = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
 CASE_ID = "01JPCASE0000000000000000AA"
@@ -58,17 +64,7 @@ TEMPLATE: dict[str, Any] = {
 
 @pytest.fixture(scope="module")
 def portal() -> LoadedService:
-    return load_service("portal")
-
-
-@pytest.fixture(scope="module")
-def projection(portal: LoadedService) -> ModuleType:
-    return portal.module("chalicelib.domain.projection")
-
-
-@pytest.fixture(scope="module")
-def page(portal: LoadedService) -> ModuleType:
-    return portal.module("chalicelib.domain.page")
+    return loaded("portal")
 
 
 @pytest.fixture
@@ -110,7 +106,7 @@ def document_added(version: int, type_key: str) -> EventEnvelope:
     return event("document.added", version, data | {"content_type": "application/pdf", "size": 10, "sha256": "0" * 64})
 
 
-def project(projection: ModuleType, template: TemplateDefinition, events: list[EventEnvelope]) -> Any:
+def project(template: TemplateDefinition, events: list[EventEnvelope]) -> Any:
     case = projection.new_case(opened())
     for each in [opened(), *events]:
         projection.apply(case, template, each)
@@ -124,21 +120,19 @@ def open_requests(case: Any) -> set[tuple[str, str]]:
 # the read model
 
 
-def test_a_request_stays_until_a_document_of_its_type_arrives(
-    projection: ModuleType, template: TemplateDefinition
-) -> None:
+def test_a_request_stays_until_a_document_of_its_type_arrives(template: TemplateDefinition) -> None:
     history = [
         added(2, IVY, "claimant", "ivy@example.org"),
         requested(3, "receipt", "claimant", IVY, message="The shop's receipt, please"),
         requested(4, "police_report", "claimant", IVY),
         document_added(5, "receipt"),
     ]
-    case = project(projection, template, history)
+    case = project(template, history)
     assert open_requests(case) == {("police_report", "claimant")}
     assert projection.apply(case, template, history[2]) is False, "applying an event again changes nothing"
 
 
-def test_any_order_of_arrival_leaves_the_same_requests(projection: ModuleType, template: TemplateDefinition) -> None:
+def test_any_order_of_arrival_leaves_the_same_requests(template: TemplateDefinition) -> None:
     history = [
         added(2, IVY, "claimant", "ivy@example.org"),
         requested(3, "receipt", "claimant", IVY),
@@ -148,7 +142,7 @@ def test_any_order_of_arrival_leaves_the_same_requests(projection: ModuleType, t
     ]
     outcomes = set()
     for order in itertools.permutations(history):
-        case = project(projection, template, list(order))
+        case = project(template, list(order))
         outcomes.add(frozenset((r.id, r.message) for r in case.requests))
     assert outcomes == {frozenset({("req-receipt-claimant-6", "Another one")})}
 
@@ -157,10 +151,9 @@ def test_any_order_of_arrival_leaves_the_same_requests(projection: ModuleType, t
 
 
 def test_the_needs_list_what_the_participant_s_role_was_asked_for_with_the_message(
-    projection: ModuleType, page: ModuleType, template: TemplateDefinition
+    template: TemplateDefinition,
 ) -> None:
     case = project(
-        projection,
         template,
         [
             added(2, IVY, "claimant", "ivy@example.org"),

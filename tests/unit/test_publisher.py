@@ -2,21 +2,21 @@
 
 import json
 from dataclasses import dataclass, field
-from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope
+from service_modules import loaded_module
 
-from caseline.local.loader import LoadedService
+if TYPE_CHECKING:
+    from types_boto3_events.client import EventBridgeClient
+
+    from services.cases.chalicelib.adapters import publisher as publisher_module
+else:
+    publisher_module = loaded_module("cases", "chalicelib.adapters.publisher")
 
 BUS = "caseline-acme-bus"
 ALWAYS = 1_000
-
-
-@pytest.fixture(scope="module")
-def publisher_module(cases: LoadedService) -> ModuleType:
-    return cases.module("chalicelib.adapters.publisher")
 
 
 @dataclass
@@ -43,7 +43,7 @@ class FakeEventsClient:
         return [[json.loads(entry["Detail"])["data"]["n"] for entry in call] for call in self.calls]
 
 
-def outgoing(publisher_module: ModuleType, count: int) -> list[Any]:
+def outgoing(count: int) -> list[Any]:
     actor = Actor(kind=ActorKind.SYSTEM, id="outbox")
     return [
         publisher_module.Outgoing(
@@ -61,43 +61,45 @@ def outgoing(publisher_module: ModuleType, count: int) -> list[Any]:
 class Setup:
     client: FakeEventsClient
     sleeps: list[float]
-    publisher: Any
+    publisher: "publisher_module.EventBridgePublisher"
 
 
-def make(publisher_module: ModuleType, failures: dict[int, int] | None = None, **options: Any) -> Setup:
+def make(failures: dict[int, int] | None = None, **options: Any) -> Setup:
     client = FakeEventsClient(failures=dict(failures or {}))
     sleeps: list[float] = []
-    publisher = publisher_module.EventBridgePublisher(client, BUS, sleep=sleeps.append, **options)
+    publisher = publisher_module.EventBridgePublisher(
+        cast("EventBridgeClient", client), BUS, sleep=sleeps.append, **options
+    )
     return Setup(client=client, sleeps=sleeps, publisher=publisher)
 
 
-def test_nothing_to_publish_makes_no_call(publisher_module: ModuleType) -> None:
-    setup = make(publisher_module)
+def test_nothing_to_publish_makes_no_call() -> None:
+    setup = make()
 
     assert setup.publisher.publish([]) == []
     assert setup.client.calls == []
 
 
-def test_events_go_out_in_chunks_of_ten_in_order(publisher_module: ModuleType) -> None:
-    setup = make(publisher_module)
+def test_events_go_out_in_chunks_of_ten_in_order() -> None:
+    setup = make()
 
-    assert setup.publisher.publish(outgoing(publisher_module, 25)) == []
+    assert setup.publisher.publish(outgoing(25)) == []
 
     assert setup.client.numbers_per_call() == [list(range(10)), list(range(10, 20)), list(range(20, 25))]
     assert setup.sleeps == []
 
 
-def test_exactly_ten_events_is_one_call(publisher_module: ModuleType) -> None:
-    setup = make(publisher_module)
+def test_exactly_ten_events_is_one_call() -> None:
+    setup = make()
 
-    setup.publisher.publish(outgoing(publisher_module, 10))
+    setup.publisher.publish(outgoing(10))
 
     assert [len(call) for call in setup.client.calls] == [10]
 
 
-def test_each_entry_is_the_events_bus_entry(publisher_module: ModuleType) -> None:
-    setup = make(publisher_module)
-    items = outgoing(publisher_module, 2)
+def test_each_entry_is_the_events_bus_entry() -> None:
+    setup = make()
+    items = outgoing(2)
 
     setup.publisher.publish(items)
 
@@ -106,53 +108,53 @@ def test_each_entry_is_the_events_bus_entry(publisher_module: ModuleType) -> Non
     assert {entry["EventBusName"] for entry in setup.client.calls[0]} == {BUS}
 
 
-def test_only_the_failed_entries_are_retried_after_a_pause(publisher_module: ModuleType) -> None:
-    setup = make(publisher_module, failures={3: 1, 7: 1})
+def test_only_the_failed_entries_are_retried_after_a_pause() -> None:
+    setup = make(failures={3: 1, 7: 1})
 
-    assert setup.publisher.publish(outgoing(publisher_module, 10)) == []
+    assert setup.publisher.publish(outgoing(10)) == []
 
     assert setup.client.numbers_per_call() == [list(range(10)), [3, 7]]
     assert setup.sleeps == [pytest.approx(0.05)]
 
 
-def test_the_pause_doubles_with_each_retry(publisher_module: ModuleType) -> None:
-    setup = make(publisher_module, failures={0: 1, 1: 3})
+def test_the_pause_doubles_with_each_retry() -> None:
+    setup = make(failures={0: 1, 1: 3})
 
-    assert setup.publisher.publish(outgoing(publisher_module, 3)) == []
+    assert setup.publisher.publish(outgoing(3)) == []
 
     assert setup.client.numbers_per_call() == [[0, 1, 2], [0, 1], [1], [1]]
     assert setup.sleeps == pytest.approx([0.05, 0.1, 0.2])
 
 
-def test_an_entry_failing_every_attempt_is_returned(publisher_module: ModuleType) -> None:
-    setup = make(publisher_module, failures={1: ALWAYS})
+def test_an_entry_failing_every_attempt_is_returned() -> None:
+    setup = make(failures={1: ALWAYS})
 
-    assert setup.publisher.publish(outgoing(publisher_module, 3)) == ["record-01"]
+    assert setup.publisher.publish(outgoing(3)) == ["record-01"]
 
     assert setup.client.numbers_per_call() == [[0, 1, 2], [1], [1], [1]]
     assert setup.sleeps == pytest.approx([0.05, 0.1, 0.2])
 
 
-def test_attempts_and_base_delay_are_configurable(publisher_module: ModuleType) -> None:
-    setup = make(publisher_module, failures={0: ALWAYS}, attempts=2, base_delay_seconds=1.5)
+def test_attempts_and_base_delay_are_configurable() -> None:
+    setup = make(failures={0: ALWAYS}, attempts=2, base_delay_seconds=1.5)
 
-    assert setup.publisher.publish(outgoing(publisher_module, 1)) == ["record-00"]
+    assert setup.publisher.publish(outgoing(1)) == ["record-00"]
 
     assert len(setup.client.calls) == 2
     assert setup.sleeps == [1.5]
 
 
-def test_a_single_attempt_never_sleeps(publisher_module: ModuleType) -> None:
-    setup = make(publisher_module, failures={0: 1}, attempts=1)
+def test_a_single_attempt_never_sleeps() -> None:
+    setup = make(failures={0: 1}, attempts=1)
 
-    assert setup.publisher.publish(outgoing(publisher_module, 2)) == ["record-00"]
+    assert setup.publisher.publish(outgoing(2)) == ["record-00"]
     assert setup.sleeps == []
 
 
-def test_failures_across_chunks_come_back_in_input_order(publisher_module: ModuleType) -> None:
-    setup = make(publisher_module, failures={17: ALWAYS, 2: ALWAYS, 9: ALWAYS, 12: ALWAYS, 5: 2})
+def test_failures_across_chunks_come_back_in_input_order() -> None:
+    setup = make(failures={17: ALWAYS, 2: ALWAYS, 9: ALWAYS, 12: ALWAYS, 5: 2})
 
-    failed = setup.publisher.publish(outgoing(publisher_module, 23))
+    failed = setup.publisher.publish(outgoing(23))
 
     assert failed == ["record-02", "record-09", "record-12", "record-17"]
     assert setup.client.numbers_per_call() == [
@@ -169,10 +171,10 @@ def test_failures_across_chunks_come_back_in_input_order(publisher_module: Modul
     assert setup.sleeps == pytest.approx([0.05, 0.1, 0.2, 0.05, 0.1, 0.2])
 
 
-def test_a_chunk_that_recovers_does_not_affect_the_next(publisher_module: ModuleType) -> None:
-    setup = make(publisher_module, failures={0: 1})
+def test_a_chunk_that_recovers_does_not_affect_the_next() -> None:
+    setup = make(failures={0: 1})
 
-    assert setup.publisher.publish(outgoing(publisher_module, 12)) == []
+    assert setup.publisher.publish(outgoing(12)) == []
 
     assert setup.client.numbers_per_call() == [list(range(10)), [0], [10, 11]]
     assert setup.sleeps == pytest.approx([0.05])

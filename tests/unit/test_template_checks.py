@@ -1,18 +1,16 @@
 """What template validation catches beyond fields: conditions, reachability, roles, documents, decisions,
 rules, portal and calendar; and what a diff between two versions reports."""
 
-from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from caseline_common.contracts import TemplateDefinition
+from service_modules import loaded_module
 
-from caseline.local.loader import LoadedService
-
-
-@pytest.fixture(scope="module")
-def templates(cases: LoadedService) -> ModuleType:
-    return cases.module("chalicelib.domain.templates")
+if TYPE_CHECKING:
+    from services.cases.chalicelib.domain import templates
+else:
+    templates = loaded_module("cases", "chalicelib.domain.templates")
 
 
 BASE: dict[str, Any] = {
@@ -39,7 +37,7 @@ BASE: dict[str, Any] = {
 }
 
 
-def issues(templates: ModuleType, **changes: Any) -> list[tuple[str, str]]:
+def issues(**changes: Any) -> list[tuple[str, str]]:
     document = {**BASE, **changes}
     return [
         (issue.pointer, issue.detail)
@@ -51,17 +49,15 @@ def stages_with(**first: Any) -> list[dict[str, Any]]:
     return [{**BASE["stages"][0], **first}, *BASE["stages"][1:]]
 
 
-def test_the_base_template_is_sound(templates: ModuleType) -> None:
-    assert issues(templates) == []
+def test_the_base_template_is_sound() -> None:
+    assert issues() == []
 
 
-def test_a_misspelt_field_in_a_condition_names_its_path(templates: ModuleType) -> None:
+def test_a_misspelt_field_in_a_condition_names_its_path() -> None:
     stages = stages_with(
         exit_criteria=[{"description": "Known amount", "condition": {">": [{"var": "fields.amout"}, 0]}}]
     )
-    assert issues(templates, stages=stages) == [
-        ("/stages/0/exit_criteria/0/condition/>/0/var", 'unknown field "amout"')
-    ]
+    assert issues(stages=stages) == [("/stages/0/exit_criteria/0/condition/>/0/var", 'unknown field "amout"')]
 
 
 @pytest.mark.parametrize(
@@ -77,45 +73,44 @@ def test_a_misspelt_field_in_a_condition_names_its_path(templates: ModuleType) -
         ({"==": [1, 2]}, "always false"),
     ],
 )
-def test_conditions_are_checked(templates: ModuleType, condition: dict[str, Any], expected: str) -> None:
-    found = issues(templates, stages=stages_with(entry_criteria=[{"description": "d", "condition": condition}]))
+def test_conditions_are_checked(condition: dict[str, Any], expected: str) -> None:
+    found = issues(stages=stages_with(entry_criteria=[{"description": "d", "condition": condition}]))
     assert len(found) == 1, found
     assert found[0][0].startswith("/stages/0/entry_criteria/0/condition")
     assert expected in found[0][1]
 
 
-def test_items_inside_filter_and_some_are_not_case_facts(templates: ModuleType) -> None:
+def test_items_inside_filter_and_some_are_not_case_facts() -> None:
     condition = {"some": [{"var": "fields.note"}, {"==": [{"var": ""}, "x"]}]}
-    assert issues(templates, stages=stages_with(exit_criteria=[{"description": "d", "condition": condition}])) == []
+    assert issues(stages=stages_with(exit_criteria=[{"description": "d", "condition": condition}])) == []
 
 
-def test_an_unreachable_stage_is_reported(templates: ModuleType) -> None:
+def test_an_unreachable_stage_is_reported() -> None:
     stages = [
         {"key": "intake", "name": "Intake", "next": ["paid"]},
         {"key": "review", "name": "Review"},
         {"key": "paid", "name": "Paid", "next": []},
     ]
-    assert issues(templates, stages=stages) == [("/stages/1", 'stage "review" cannot be reached from "intake"')]
+    assert issues(stages=stages) == [("/stages/1", 'stage "review" cannot be reached from "intake"')]
 
 
-def test_next_names_known_stages_and_not_itself(templates: ModuleType) -> None:
+def test_next_names_known_stages_and_not_itself() -> None:
     stages = stages_with(next=["intake", "nowhere"])
-    found = issues(templates, stages=stages)
+    found = issues(stages=stages)
     assert ("/stages/0/next/0", "a stage cannot lead to itself") in found
     assert ("/stages/0/next/1", 'unknown stage "nowhere"') in found
 
 
-def test_a_document_an_external_role_uploads_must_be_visible_to_externals(templates: ModuleType) -> None:
+def test_a_document_an_external_role_uploads_must_be_visible_to_externals() -> None:
     document = {**BASE["document_types"][0], "uploader_roles": ["claimant"]}
-    [(pointer, detail)] = issues(templates, document_types=[document])
+    [(pointer, detail)] = issues(document_types=[document])
     assert pointer == "/document_types/0/uploader_roles/0"
     assert "not visible to externals" in detail
-    assert issues(templates, document_types=[{**document, "external": True}]) == []
+    assert issues(document_types=[{**document, "external": True}]) == []
 
 
-def test_references_to_unknown_keys_are_reported(templates: ModuleType) -> None:
+def test_references_to_unknown_keys_are_reported() -> None:
     found = issues(
-        templates,
         stages=stages_with(required_fields=["colour"], tasks=[{"key": "t", "title": "T", "assignee_role": "boss"}]),
         document_types=[{**BASE["document_types"][0], "required_in_stages": ["nowhere"]}],
         decisions=[{**BASE["decisions"][0], "decider_roles": ["claimant", "boss"]}],
@@ -132,9 +127,8 @@ def test_references_to_unknown_keys_are_reported(templates: ModuleType) -> None:
     }
 
 
-def test_duplicate_keys_are_reported_everywhere(templates: ModuleType) -> None:
+def test_duplicate_keys_are_reported_everywhere() -> None:
     found = issues(
-        templates,
         stages=[*BASE["stages"], {"key": "intake", "name": "Again"}],
         roles=[*BASE["roles"], {**BASE["roles"][0], "name": "Again"}],
     )
@@ -142,7 +136,7 @@ def test_duplicate_keys_are_reported_everywhere(templates: ModuleType) -> None:
     assert ("/roles/0/key", 'duplicate role key "handler"') in found
 
 
-def test_roles_are_checked(templates: ModuleType) -> None:
+def test_roles_are_checked() -> None:
     roles = [
         {"key": "handler", "name": "Handler", "permissions": ["case.view"], "fields": {"colour": "view"}},
         {
@@ -153,7 +147,7 @@ def test_roles_are_checked(templates: ModuleType) -> None:
             "groups": ["caseline-staff"],
         },
     ]
-    found = issues(templates, roles=roles, owner_role="claimant")
+    found = issues(roles=roles, owner_role="claimant")
     assert set(found) == {
         ("/roles/0/fields/colour", 'unknown field "colour"'),
         ("/roles/1/permissions/1", "case.override is for internal roles only"),
@@ -162,21 +156,21 @@ def test_roles_are_checked(templates: ModuleType) -> None:
     }
 
 
-def test_a_template_needs_an_internal_role(templates: ModuleType) -> None:
+def test_a_template_needs_an_internal_role() -> None:
     roles = [BASE["roles"][1]]
-    found = issues(templates, roles=roles, decisions=[])
+    found = issues(roles=roles, decisions=[])
     assert found == [("/roles", "at least one internal role is needed to work the case")]
 
 
-def test_the_calendar_is_checked(templates: ModuleType) -> None:
-    found = issues(templates, calendar={"timezone": "Mars/Olympus", "opens": "18:00", "closes": "09:00"})
+def test_the_calendar_is_checked() -> None:
+    found = issues(calendar={"timezone": "Mars/Olympus", "opens": "18:00", "closes": "09:00"})
     assert set(found) == {
         ("/calendar/timezone", 'unknown time zone "Mars/Olympus"'),
         ("/calendar/closes", "the working day must close after it opens"),
     }
 
 
-def test_every_business_duration_must_end_on_the_calendar(templates: ModuleType) -> None:
+def test_every_business_duration_must_end_on_the_calendar() -> None:
     forever = {"amount": 100_000, "unit": "business_days"}  # about 400 years of working days
     stages = stages_with(sla=forever, tasks=[{"key": "check", "title": "Check", "due_in": forever}])
     rules = [
@@ -186,7 +180,7 @@ def test_every_business_duration_must_end_on_the_calendar(templates: ModuleType)
             {"type": "start_timer", "name": "soon", "after": {"amount": 100_000, "unit": "hours"}},
         )
     ]
-    found = issues(templates, stages=stages, rules=rules)
+    found = issues(stages=stages, rules=rules)
     too_long = "the calendar has not that much working time within 30 years"
     assert set(found) == {
         ("/stages/0/sla", too_long),
@@ -194,16 +188,15 @@ def test_every_business_duration_must_end_on_the_calendar(templates: ModuleType)
         ("/rules/0/actions/0/after", too_long),
         ("/rules/0/actions/1/due_in", too_long),
     }
-    assert issues(templates, stages=stages_with(sla={"amount": 250, "unit": "business_days"})) == []
+    assert issues(stages=stages_with(sla={"amount": 250, "unit": "business_days"})) == []
 
 
 def rule(*actions: dict[str, Any], **changes: Any) -> dict[str, Any]:
     return {"key": "r", "name": "R", "trigger": {"event_type": "case.opened"}, "actions": list(actions), **changes}
 
 
-def test_rules_are_checked(templates: ModuleType) -> None:
+def test_rules_are_checked() -> None:
     found = issues(
-        templates,
         rules=[
             rule(
                 {"type": "set_fields", "values": {"amount": "lots", "colour": "red"}},
@@ -229,7 +222,7 @@ def test_rules_are_checked(templates: ModuleType) -> None:
     }, found
 
 
-def test_a_sound_rule_passes(templates: ModuleType) -> None:
+def test_a_sound_rule_passes() -> None:
     sound = rule(
         {"type": "assign", "role": "handler"},
         {"type": "request_document", "document_type": "report", "from_role": "claimant", "message": "Please"},
@@ -237,10 +230,10 @@ def test_a_sound_rule_passes(templates: ModuleType) -> None:
         {"type": "start_timer", "name": "chase", "after": {"amount": 3, "unit": "business_days"}},
         condition={">": [{"var": "fields.amount"}, 10000]},
     )
-    assert issues(templates, rules=[sound]) == []
+    assert issues(rules=[sound]) == []
 
 
-def test_a_diff_matches_keyed_items_by_key(templates: ModuleType) -> None:
+def test_a_diff_matches_keyed_items_by_key() -> None:
     before = TemplateDefinition.model_validate(BASE)
     after = TemplateDefinition.model_validate(
         {
@@ -263,7 +256,7 @@ def test_a_diff_matches_keyed_items_by_key(templates: ModuleType) -> None:
     assert templates.diff_templates(before, before) == []
 
 
-def test_an_object_naming_several_operators_is_reported(templates: ModuleType) -> None:
+def test_an_object_naming_several_operators_is_reported() -> None:
     condition = {"and": [{">": [{"var": "fields.amount"}, 1], "==": [1, 1]}]}
-    found = issues(templates, stages=stages_with(exit_criteria=[{"description": "d", "condition": condition}]))
+    found = issues(stages=stages_with(exit_criteria=[{"description": "d", "condition": condition}]))
     assert found == [("/stages/0/exit_criteria/0/condition/and/0", "an operation names exactly one operator")]

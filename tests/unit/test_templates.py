@@ -1,19 +1,17 @@
 """Template checks: what the schema refuses, and what check_template adds, each with the pointer to the mistake."""
 
-from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from caseline_common.contracts import TemplateDefinition
 from caseline_common.errors import FieldIssue, InvalidInputError
 from pydantic import ValidationError
+from service_modules import loaded_module
 
-from caseline.local.loader import LoadedService
-
-
-@pytest.fixture(scope="module")
-def templates(cases: LoadedService) -> ModuleType:
-    return cases.module("chalicelib.domain.templates")
+if TYPE_CHECKING:
+    from services.cases.chalicelib.domain import templates
+else:
+    templates = loaded_module("cases", "chalicelib.domain.templates")
 
 
 def definition(
@@ -33,14 +31,14 @@ def field(key: str, type_: str, **attributes: Any) -> dict[str, Any]:
     return {"key": key, "label": key.title(), "type": type_, **attributes}
 
 
-def issues_of(templates: ModuleType, template: TemplateDefinition) -> list[FieldIssue]:
+def issues_of(template: TemplateDefinition) -> list[FieldIssue]:
     with pytest.raises(InvalidInputError) as raised:
         templates.check_template(template)
     assert raised.value.detail == "The template has mistakes."
     return raised.value.issues
 
 
-def test_a_sound_template_passes(templates: ModuleType) -> None:
+def test_a_sound_template_passes() -> None:
     template = definition(
         fields=[
             field("name", "text", required=True, max_length=100, pattern=r"[A-Za-z ]+"),
@@ -57,22 +55,22 @@ def test_a_sound_template_passes(templates: ModuleType) -> None:
         stages=[{"key": "new", "name": "New"}, {"key": "done", "name": "Done"}],
     )
 
-    assert templates.check_template(template) is None
+    assert templates.check_template(template) is None  # type: ignore[func-returns-value]
 
 
-def test_a_duplicate_field_key_points_at_the_first_field_with_it(templates: ModuleType) -> None:
+def test_a_duplicate_field_key_points_at_the_first_field_with_it() -> None:
     template = definition(fields=[field("a", "text"), field("name", "text"), field("b", "text"), field("name", "date")])
 
-    [issue] = issues_of(templates, template)
+    [issue] = issues_of(template)
 
     assert issue.pointer == "/fields/1/key"
     assert issue.detail == 'duplicate field key "name"'
 
 
-def test_every_duplicated_field_key_is_reported_once_sorted_by_key(templates: ModuleType) -> None:
+def test_every_duplicated_field_key_is_reported_once_sorted_by_key() -> None:
     template = definition(fields=[field(key, "text") for key in ("zeta", "alpha", "zeta", "alpha", "zeta")])
 
-    issues = issues_of(templates, template)
+    issues = issues_of(template)
 
     assert [(issue.pointer, issue.detail) for issue in issues] == [
         ("/fields/1/key", 'duplicate field key "alpha"'),
@@ -80,37 +78,37 @@ def test_every_duplicated_field_key_is_reported_once_sorted_by_key(templates: Mo
     ]
 
 
-def test_a_duplicate_stage_key_points_at_the_first_stage_with_it(templates: ModuleType) -> None:
+def test_a_duplicate_stage_key_points_at_the_first_stage_with_it() -> None:
     template = definition(
         stages=[{"key": "new", "name": "New"}, {"key": "review", "name": "Review"}, {"key": "review", "name": "Again"}]
     )
 
-    [issue] = issues_of(templates, template)
+    [issue] = issues_of(template)
 
     assert issue.pointer == "/stages/1/key"
     assert issue.detail == 'duplicate stage key "review"'
 
 
-def test_a_field_and_a_stage_may_share_a_key(templates: ModuleType) -> None:
+def test_a_field_and_a_stage_may_share_a_key() -> None:
     template = definition(fields=[field("review", "boolean")], stages=[{"key": "review", "name": "Review"}])
 
-    assert templates.check_template(template) is None
+    assert templates.check_template(template) is None  # type: ignore[func-returns-value]
 
 
 @pytest.mark.parametrize("options", [None, []])
-def test_an_enum_needs_an_option(templates: ModuleType, options: list[str] | None) -> None:
+def test_an_enum_needs_an_option(options: list[str] | None) -> None:
     template = definition(fields=[field("name", "text"), field("team", "enum", options=options)])
 
-    [issue] = issues_of(templates, template)
+    [issue] = issues_of(template)
 
     assert issue.pointer == "/fields/1/options"
     assert issue.detail == "an enum field needs at least one option"
 
 
-def test_enum_options_must_be_unique(templates: ModuleType) -> None:
+def test_enum_options_must_be_unique() -> None:
     template = definition(fields=[field("team", "enum", options=["red", "blue", "red"])])
 
-    [issue] = issues_of(templates, template)
+    [issue] = issues_of(template)
 
     assert issue.pointer == "/fields/0/options"
     assert issue.detail == "options must be unique"
@@ -139,50 +137,48 @@ def test_enum_options_must_be_unique(templates: ModuleType) -> None:
         ("file", "currencies", ["EUR"]),
     ],
 )
-def test_an_attribute_that_does_not_apply_to_the_type_is_refused(
-    templates: ModuleType, type_: str, attribute: str, value: Any
-) -> None:
+def test_an_attribute_that_does_not_apply_to_the_type_is_refused(type_: str, attribute: str, value: Any) -> None:
     extra = {"options": ["a"]} if type_ == "enum" else {}
     template = definition(fields=[field("first", "boolean"), field("second", type_, **extra, **{attribute: value})])
 
-    [issue] = issues_of(templates, template)
+    [issue] = issues_of(template)
 
     assert issue.pointer == f"/fields/1/{attribute}"
     article = "an" if type_[0] in "aeiou" else "a"
     assert issue.detail == f"{attribute} does not apply to {article} {type_} field"
 
 
-def test_an_empty_list_still_counts_as_a_misplaced_attribute(templates: ModuleType) -> None:
-    [issue] = issues_of(templates, definition(fields=[field("note", "text", options=[])]))
+def test_an_empty_list_still_counts_as_a_misplaced_attribute() -> None:
+    [issue] = issues_of(definition(fields=[field("note", "text", options=[])]))
 
     assert issue.pointer == "/fields/0/options"
 
 
 @pytest.mark.parametrize("type_", ["number", "money"])
-def test_minimum_above_maximum_is_refused(templates: ModuleType, type_: str) -> None:
+def test_minimum_above_maximum_is_refused(type_: str) -> None:
     template = definition(fields=[field("limit", type_, minimum=10, maximum=9.5)])
 
-    [issue] = issues_of(templates, template)
+    [issue] = issues_of(template)
 
     assert issue.pointer == "/fields/0/minimum"
     assert issue.detail == "minimum is greater than maximum"
 
 
-def test_minimum_equal_to_maximum_is_fine(templates: ModuleType) -> None:
-    assert templates.check_template(definition(fields=[field("exact", "number", minimum=3, maximum=3)])) is None
+def test_minimum_equal_to_maximum_is_fine() -> None:
+    assert templates.check_template(definition(fields=[field("exact", "number", minimum=3, maximum=3)])) is None  # type: ignore[func-returns-value]
 
 
 @pytest.mark.parametrize("pattern", ["([a-z]", "[z-a]", "*abc", "(?P<x>a)(?P<x>b)"])
-def test_a_pattern_that_is_not_a_regular_expression_is_refused(templates: ModuleType, pattern: str) -> None:
+def test_a_pattern_that_is_not_a_regular_expression_is_refused(pattern: str) -> None:
     template = definition(fields=[field("ok", "text"), field("code", "text", pattern=pattern)])
 
-    [issue] = issues_of(templates, template)
+    [issue] = issues_of(template)
 
     assert issue.pointer == "/fields/1/pattern"
     assert issue.detail.startswith("not a valid regular expression: ")
 
 
-def test_every_mistake_is_reported_at_once(templates: ModuleType) -> None:
+def test_every_mistake_is_reported_at_once() -> None:
     template = definition(
         fields=[
             field("code", "text", pattern="("),
@@ -192,7 +188,7 @@ def test_every_mistake_is_reported_at_once(templates: ModuleType) -> None:
         stages=[{"key": "new", "name": "New"}, {"key": "new", "name": "New again"}],
     )
 
-    issues = issues_of(templates, template)
+    issues = issues_of(template)
 
     assert [issue.pointer for issue in issues] == [
         "/fields/0/key",

@@ -4,12 +4,12 @@ refused (401), never a crash."""
 import json
 import time
 import unicodedata
-from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 import pytest
 from case_domain import case_domain
+from caseline_common import fields
 from caseline_common.auth import AuthenticationError, TokenVerifier
 from caseline_common.contracts import TemplateDefinition
 from caseline_common.errors import InvalidInputError
@@ -19,9 +19,15 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jwt.algorithms import RSAAlgorithm
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from service_modules import loaded_namespace
 
-from caseline.local.loader import LoadedService, load_service
+from caseline.local.loader import load_service
+
+if TYPE_CHECKING:
+    import case_domain as domain
+else:
+    domain = loaded_namespace("case_domain", case_domain, "cases")
 
 ONE_LINE = TypeAdapter(SingleLineText)
 LINES = TypeAdapter(MultiLineText)
@@ -130,13 +136,8 @@ def test_a_template_refuses_hidden_characters_with_a_pointer_to_each() -> None:
     }
 
 
-@pytest.fixture(scope="module")
-def domain(cases: LoadedService) -> ModuleType:
-    return case_domain(cases)
-
-
-def test_case_requests_refuse_hidden_characters_in_one_line_text(domain: ModuleType) -> None:
-    bad = {
+def test_case_requests_refuse_hidden_characters_in_one_line_text() -> None:
+    bad: dict[type[BaseModel], dict[str, Any]] = {
         domain.OpenCaseRequest: {"template_key": "t", "title": "Claim\x00"},
         domain.UpdateCaseRequest: {"title": "\x1b[2JClaim"},
         domain.AddTaskRequest: {"title": "Call\u202eback", "reason": "Because"},
@@ -154,7 +155,7 @@ def test_case_requests_refuse_hidden_characters_in_one_line_text(domain: ModuleT
         domain.CommentRequest.model_validate({"body": "hidden \u202e text"})
 
 
-def test_text_field_values_are_one_line_and_long_text_keeps_lines(fields: ModuleType) -> None:
+def test_text_field_values_are_one_line_and_long_text_keeps_lines() -> None:
     template = TemplateDefinition.model_validate(
         {
             "key": "texts",

@@ -1,14 +1,20 @@
 """The DynamoDB timeline adapter's time filters: DynamoDB compares the ISO strings, so both sides are in UTC."""
 
 from datetime import UTC, datetime, timedelta, timezone
-from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-import pytest
 from caseline_common.chain import GENESIS_HASH, link_event
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope
+from service_modules import loaded_module
 
-from caseline.local.loader import LoadedService
+if TYPE_CHECKING:
+    from types_boto3_dynamodb.client import DynamoDBClient
+
+    from services.timeline.chalicelib.adapters import dynamo
+    from services.timeline.chalicelib.domain import timeline as domain
+else:
+    dynamo = loaded_module("timeline", "chalicelib.adapters.dynamo")
+    domain = loaded_module("timeline", "chalicelib.domain.timeline")
 
 PARIS_SUMMER = timezone(timedelta(hours=2))
 
@@ -27,19 +33,9 @@ class RecordingClient:
         return {}
 
 
-@pytest.fixture(scope="module")
-def dynamo(timeline: LoadedService) -> ModuleType:
-    return timeline.module("chalicelib.adapters.dynamo")
-
-
-@pytest.fixture(scope="module")
-def domain(timeline: LoadedService) -> ModuleType:
-    return timeline.module("chalicelib.domain.timeline")
-
-
-def test_since_and_until_are_compared_in_utc(dynamo: ModuleType, domain: ModuleType) -> None:
+def test_since_and_until_are_compared_in_utc() -> None:
     client = RecordingClient()
-    repository = dynamo.DynamoTimelineRepository(client, "timeline")
+    repository = dynamo.DynamoTimelineRepository(cast("DynamoDBClient", client), "timeline")
     window = domain.TimelineFilter(
         since=datetime(2025, 3, 14, 10, 0, tzinfo=PARIS_SUMMER),
         until=datetime(2025, 3, 14, 23, 30, tzinfo=PARIS_SUMMER),
@@ -53,9 +49,9 @@ def test_since_and_until_are_compared_in_utc(dynamo: ModuleType, domain: ModuleT
     assert "occurred_at >= :since" in client.queries[0]["FilterExpression"]
 
 
-def test_the_time_an_event_occurred_is_stored_in_utc(dynamo: ModuleType) -> None:
+def test_the_time_an_event_occurred_is_stored_in_utc() -> None:
     client = RecordingClient()
-    repository = dynamo.DynamoTimelineRepository(client, "timeline")
+    repository = dynamo.DynamoTimelineRepository(cast("DynamoDBClient", client), "timeline")
     event = EventEnvelope.new(
         tenant_id="acme",
         case_id="case-1",

@@ -5,7 +5,7 @@ import io
 import urllib.parse
 import zipfile
 from datetime import datetime, timedelta
-from types import ModuleType
+from typing import TYPE_CHECKING
 
 import botocore.auth
 import pytest
@@ -18,8 +18,14 @@ from caseline_common.adapters.documents import (
 )
 from caseline_common.aws import AwsClients
 from caseline_common.errors import InvalidInputError
+from service_modules import loaded_module
 
-from caseline.local.loader import LoadedService
+if TYPE_CHECKING:
+    from services.cases.chalicelib import case_service as service
+    from services.cases.chalicelib.domain import file_types as rule
+else:
+    rule = loaded_module("cases", "chalicelib.domain.file_types")
+    service = loaded_module("cases", "chalicelib.case_service")
 
 PDF = b"%PDF-1.7\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 40
@@ -42,16 +48,6 @@ def office(member: str) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture(scope="module")
-def rule(cases: LoadedService) -> ModuleType:
-    return cases.module("chalicelib.domain.file_types")
-
-
-@pytest.fixture(scope="module")
-def service(cases: LoadedService) -> ModuleType:
-    return cases.module("chalicelib.case_service")
-
-
 def stored(data: bytes, content_type: str) -> StoredUpload:
     """What the S3 adapter reports for these bytes (it samples them the same way while hashing)."""
     return StoredUpload(
@@ -66,7 +62,7 @@ def stored(data: bytes, content_type: str) -> StoredUpload:
     )
 
 
-def problem(service: ModuleType, rule: ModuleType, data: bytes, declared: str) -> str | None:
+def problem(data: bytes, declared: str) -> str | None:
     problem: str | None = rule.content_problem(
         declared, service.detected_content(stored(data, declared)), service.IDENTIFIABLE
     )
@@ -92,10 +88,8 @@ def problem(service: ModuleType, rule: ModuleType, data: bytes, declared: str) -
         (PDF + b"\x00" * (HEAD_BYTES * 2) + b"%%EOF\n", "application/pdf"),  # larger than the sampled head
     ],
 )
-def test_files_of_their_declared_type_are_accepted(
-    service: ModuleType, rule: ModuleType, data: bytes, declared: str
-) -> None:
-    assert problem(service, rule, data, declared) is None
+def test_files_of_their_declared_type_are_accepted(data: bytes, declared: str) -> None:
+    assert problem(data, declared) is None
 
 
 @pytest.mark.parametrize(
@@ -115,20 +109,18 @@ def test_files_of_their_declared_type_are_accepted(
         (HTML, "application/x-unknown-to-the-table", "markup"),
     ],
 )
-def test_files_that_are_not_what_they_declare_are_refused(
-    service: ModuleType, rule: ModuleType, data: bytes, declared: str, why: str
-) -> None:
-    found = problem(service, rule, data, declared)
+def test_files_that_are_not_what_they_declare_are_refused(data: bytes, declared: str, why: str) -> None:
+    found = problem(data, declared)
     assert found is not None
     assert why in found
 
 
-def test_a_type_no_signature_identifies_is_accepted_unless_it_is_markup(service: ModuleType, rule: ModuleType) -> None:
+def test_a_type_no_signature_identifies_is_accepted_unless_it_is_markup() -> None:
     assert "application/x-unknown-to-the-table" not in service.IDENTIFIABLE
-    assert problem(service, rule, b"\x01\x02 custom format", "application/x-unknown-to-the-table") is None
+    assert problem(b"\x01\x02 custom format", "application/x-unknown-to-the-table") is None
 
 
-def test_the_refusal_points_at_the_content_type(rule: ModuleType) -> None:
+def test_the_refusal_points_at_the_content_type() -> None:
     detected = rule.Detected(signatures=frozenset({"text/html"}), text=True, markup=True)
     with pytest.raises(InvalidInputError) as raised:
         rule.check_content("application/pdf", detected, frozenset({"application/pdf"}))
