@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from caseline_common.consumer import StatefulEvent, StatefulEventRecord, sqs_consumer
+from caseline_common.events import EventType
 from chalice.app import Blueprint
 
 from .runtime import automations_service, runtime
@@ -15,7 +16,7 @@ events = Blueprint(__name__)
 
 def _handle(event: StatefulEvent) -> None:
     metrics = runtime.observability.metrics
-    if event.type == "sla.breached":
+    if event.type == EventType.SLA_BREACHED:
         metrics.add_metric(name="SlaBreaches", unit=MetricUnit.Count, value=1)
     for run in automations_service().handle(event):
         metrics.add_metric(name=f"Rules{run.verdict.capitalize()}", unit=MetricUnit.Count, value=1)

@@ -34,6 +34,7 @@ from caseline_common.errors import (
     NotFoundError,
     UnavailableError,
 )
+from caseline_common.events import AutomationRan, EventType
 from caseline_common.freshness import CaseArrival
 from caseline_common.pagination import Page
 from caseline_common.patterns import check as check_pattern
@@ -150,7 +151,7 @@ class AutomationsService:
         self._arrival = arrival
         # Event types handled otherwise than as case events (rules, timers, webhooks): one entry per type.
         self._event_handlers: dict[str, Callable[[StatefulEvent], list[AutomationRun]]] = {
-            "template.published": self._keep_template
+            EventType.TEMPLATE_PUBLISHED: self._keep_template
         }
 
     # events
@@ -250,21 +251,23 @@ class AutomationsService:
             event_id=derived_id(event.occurred_at, event.event_id, rule.key, "ran"),
             tenant_id=self._tenant_id,
             case_id=run.case_id,
-            type="automation.ran",
+            type=EventType.AUTOMATION_RAN,
             actor=Actor(kind=ActorKind.AUTOMATION, id=rule.key, display_name=rule.name),
             correlation_id=event.correlation_id,
             causation_id=event.event_id,
             causation_depth=event.causation_depth + 1,
             occurred_at=run.finished_at,
-            data={
-                "rule": run.rule,
-                "rule_name": run.rule_name,
-                "trigger": {"event_id": event.event_id, "type": event.type},
-                "verdict": run.verdict,
-                "condition": run.condition,
-                "error": run.error,
-                "actions": [outcome.model_dump(mode="json", exclude={"detail"}) for outcome in run.outcomes],
-            },
+            data=AutomationRan.model_validate(
+                {
+                    "rule": run.rule,
+                    "rule_name": run.rule_name,
+                    "trigger": {"event_id": event.event_id, "type": event.type},
+                    "verdict": run.verdict,
+                    "condition": run.condition,
+                    "error": run.error,
+                    "actions": [outcome.model_dump(mode="json", exclude={"detail"}) for outcome in run.outcomes],
+                }
+            ).dump(),
         )
 
     def _act(

@@ -18,6 +18,7 @@ from caseline_common.errors import (
     NotFoundError,
     PreconditionFailedError,
 )
+from caseline_common.events import AutomationRefused, EventType
 from caseline_common.idempotency import Answer, Claim, KeyClaimedError, replay_of
 from caseline_common.pagination import Page
 from caseline_common.tenant import READERS, StaffRole, TenantContext
@@ -302,12 +303,14 @@ class CaseService:
         event = EventEnvelope.new(
             tenant_id=context.tenant_id,
             case_id=case_id,
-            type="automation.refused",
+            type=EventType.AUTOMATION_REFUSED,
             actor=context.principal.actor(),
             **context.caused(),
             occurred_at=self._clock(),
             event_id=derived_id(ULID.from_str(command.event_id).datetime, command.event_id, "refused"),
-            data={"command_id": command.event_id, "command": command.type, "action": command.data, "detail": detail},
+            data=AutomationRefused(
+                command_id=command.event_id, command=command.type, action=command.data, detail=detail
+            ).dump(),
         )
         self._repository.record_event(event, case)
 

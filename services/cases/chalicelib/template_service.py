@@ -7,6 +7,7 @@ from datetime import datetime
 from caseline_common.contracts import CaseStatus, PublishedTemplate, TemplateDefinition
 from caseline_common.envelope import EventEnvelope
 from caseline_common.errors import ConflictError, DomainError, FieldIssue, InvalidInputError, NotFoundError
+from caseline_common.events import EventType, TemplatePublished
 from caseline_common.idempotency import Answer, Claim, KeyClaimedError
 from caseline_common.pagination import Page
 from caseline_common.tenant import READERS, StaffRole, TenantContext
@@ -110,18 +111,15 @@ class TemplateService:
         )
         event = EventEnvelope.new(
             tenant_id=context.tenant_id,
-            type="template.published",
+            type=EventType.TEMPLATE_PUBLISHED,
             actor=context.principal.actor(),
             correlation_id=context.correlation_id,
             occurred_at=now,
             # The definition travels with the event: the portal and automations keep their own copy of what they
             # need and never read the cases table.
-            data={
-                "template_key": definition.key,
-                "version": version,
-                "name": definition.name,
-                "definition": definition.model_dump(mode="json"),
-            },
+            data=TemplatePublished(
+                template_key=definition.key, version=version, name=definition.name, definition=definition
+            ).dump(),
         )
         self._repository.publish_template(template, event, claim and claim.answering(template))
         return template

@@ -314,13 +314,20 @@ class Branding(Contract):
     logo_url: Annotated[str, Field(pattern=r"^https://", max_length=2000), SINGLE_LINE] | None = None
 
 
+def _default_timeline_events() -> list[str]:
+    from .events import EventType  # the catalogue's data models import this module
+
+    shown = (EventType.CASE_OPENED, EventType.CASE_STAGE_CHANGED, EventType.DOCUMENT_ADDED, EventType.COMMENT_ADDED)
+    return [event_type.value for event_type in shown]
+
+
 class PortalSettings(Contract):
     """What externals see beyond their role's fields and the external document types."""
 
     enabled: bool = True
     stages: list[Key] | None = Field(default=None, description="Stages shown on the progress line; all when absent.")
     timeline_events: list[SingleLineText] = Field(
-        default_factory=lambda: ["case.opened", "case.stage_changed", "document.added", "comment.added"],
+        default_factory=_default_timeline_events,
         description="Event types externals see on their timeline (external comments and documents only).",
     )
     branding: Branding = Field(default_factory=Branding)

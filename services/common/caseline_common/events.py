@@ -66,7 +66,8 @@ TIMELINE_EVENTS = frozenset({EventType.TIMELINE_EXPORTED, EventType.PERSONAL_DAT
 # Events about a case that travel on the bus: what a webhook, a portal timeline or a template can name.
 CASE_EVENTS = frozenset(EventType) - TENANT_EVENTS - TIMELINE_EVENTS
 # The portal's own events do not carry the case they leave behind, so no rule condition could read it.
-RULE_TRIGGERS = CASE_EVENTS - {EventType.PORTAL_LINK_ISSUED, EventType.PORTAL_LINK_REVOKED}
+PORTAL_EVENTS = frozenset({EventType.PORTAL_LINK_ISSUED, EventType.PORTAL_LINK_REVOKED})
+RULE_TRIGGERS = CASE_EVENTS - PORTAL_EVENTS
 # Events after which a case's chain is anchored.
 CLOSING_EVENTS = frozenset({EventType.CASE_CLOSED, EventType.CASE_CANCELLED})
 

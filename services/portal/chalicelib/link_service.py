@@ -8,6 +8,7 @@ from caseline_common.access import roles_held
 from caseline_common.contracts import Permission, TemplateDefinition
 from caseline_common.envelope import Actor, EventEnvelope
 from caseline_common.errors import FieldIssue, ForbiddenError, InvalidInputError, NotFoundError, UnavailableError
+from caseline_common.events import EventType, event_data
 from caseline_common.freshness import RETRY_AFTER_SECONDS, CaseArrival, CaseNotYetVisibleError
 from caseline_common.idempotency import Answer, Claim, KeyClaimedError, replay_of
 from caseline_common.tenant import StaffRole, TenantContext
@@ -86,7 +87,7 @@ class LinkService:
         return found[0].participants.get(participant_id) if found else None
 
     def _link_event(
-        self, kind: str, link: PortalLink, actor: Actor, correlation_id: str, causation_id: str | None = None
+        self, kind: EventType, link: PortalLink, actor: Actor, correlation_id: str, causation_id: str | None = None
     ) -> EventEnvelope:
         return EventEnvelope.new(
             tenant_id=self._tenant_id,
@@ -96,7 +97,7 @@ class LinkService:
             correlation_id=correlation_id,
             causation_id=causation_id,
             occurred_at=self._clock(),
-            data={"link_id": link.id, "participant_id": link.participant_id, "expires_at": link.expires_at.isoformat()},
+            data=event_data(kind, link_id=link.id, participant_id=link.participant_id, expires_at=link.expires_at),
             subjects=[link.participant_id],
         )
 
@@ -163,7 +164,7 @@ class LinkService:
         sealed = claim and claim.answering(SealedLink.sealing(link, token, claim.scope))
         self._store.save_link(link, sealed)
         try:
-            self._bus.publish(self._link_event("portal.link_issued", link, actor, correlation_id, causation_id))
+            self._bus.publish(self._link_event(EventType.PORTAL_LINK_ISSUED, link, actor, correlation_id, causation_id))
         except Exception:
             self._store.update_link(link.model_copy(update={"revoked_at": now}))  # unrecorded links never work
             if sealed is not None:  # and a retry issues another
@@ -205,7 +206,7 @@ class LinkService:
     ) -> PortalLink:
         link = link.model_copy(update={"revoked_at": self._clock()})
         self._store.update_link(link)
-        self._bus.publish(self._link_event("portal.link_revoked", link, actor, correlation_id, causation_id))
+        self._bus.publish(self._link_event(EventType.PORTAL_LINK_REVOKED, link, actor, correlation_id, causation_id))
         return link
 
     def rotate_link(

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from caseline_common.envelope import utc_now
 from caseline_common.errors import DomainError, InvalidInputError
+from caseline_common.events import EventType
 from caseline_common.http import cookies
 from chalice.app import Blueprint, Request, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -157,9 +158,9 @@ def _session(*, csrf: str | None = None) -> tuple[str, Session]:
 
 
 def _describe(entry: PortalEntry, view: Any) -> str:
-    if entry.type == "case.stage_changed":
+    if entry.type == EventType.CASE_STAGE_CHANGED:
         return EN["timeline.case.stage_changed"].format(to=view.stage_names.get(entry.data.get("to"), ""))
-    if entry.type == "document.added":
+    if entry.type == EventType.DOCUMENT_ADDED:
         name = view.document_names.get(entry.data.get("document_type"), "")
         return EN["timeline.document.added"].format(document=name)
     return EN.get(f"timeline.{entry.type}", EN["timeline.other"])

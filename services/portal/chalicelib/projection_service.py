@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from caseline_common.contracts import TemplateDefinition
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope
+from caseline_common.events import PORTAL_EVENTS, EventType
 
 from .domain.links import IssuedLink, LinkNotice
 from .domain.page import reference
@@ -47,9 +48,11 @@ class ProjectionService:
         self._link_days, self._clock = link_days, clock
         # Event types handled otherwise than by projecting them on their case, and what else a type sets off
         # once projected: one entry per type.
-        self._event_handlers: dict[str, Callable[[EventEnvelope], None]] = {"template.published": self._keep_template}
+        self._event_handlers: dict[str, Callable[[EventEnvelope], None]] = {
+            EventType.TEMPLATE_PUBLISHED: self._keep_template
+        }
         self._after_projection: dict[str, Callable[[PortalCase, TemplateDefinition, EventEnvelope], None]] = {
-            "document.requested": self._send_links_for_request
+            EventType.DOCUMENT_REQUESTED: self._send_links_for_request
         }
 
     def project(self, event: EventEnvelope) -> None:
@@ -60,10 +63,10 @@ class ProjectionService:
         self._store.save_template(event.data["template_key"], event.data["version"], definition)
 
     def _project_case_event(self, event: EventEnvelope) -> None:
-        if event.case_id is None or event.type.startswith("portal.") or not concerns_portal(event):
+        if event.case_id is None or event.type in PORTAL_EVENTS or not concerns_portal(event):
             return
         found = self._store.case(event.case_id)
-        if found is None and event.type != "case.opened":
+        if found is None and event.type != EventType.CASE_OPENED:
             raise CaseNotProjectedError(event.case_id)
         case, revision = found if found is not None else (new_case(event), None)
         template = self._store.template(case.template_key, case.template_version)

@@ -11,6 +11,7 @@ from caseline_common.chain import GENESIS_HASH, Anchor, Link, Verification, link
 from caseline_common.contracts import CaseSnapshot, Permission, TemplateDefinition
 from caseline_common.envelope import EventEnvelope, new_id
 from caseline_common.errors import ConflictError, ForbiddenError, NotFoundError
+from caseline_common.events import EventType, PersonalDataErased, TimelineExported
 from caseline_common.freshness import CaseArrival
 from caseline_common.idempotency import Answer, Claim, KeyClaimedError, replay_of
 from caseline_common.pagination import Page
@@ -134,7 +135,7 @@ class TimelineService:
         self._arrival = arrival
         # Event types recorded otherwise than on their case's chain: one entry per type.
         self._event_handlers: dict[str, Callable[[EventEnvelope, CaseSnapshot | None], Recorded]] = {
-            "template.published": self._keep_template
+            EventType.TEMPLATE_PUBLISHED: self._keep_template
         }
 
     @staticmethod
@@ -285,11 +286,11 @@ class TimelineService:
             EventEnvelope.new(
                 tenant_id=self._tenant_id,
                 case_id=case_id,
-                type="timeline.exported",
+                type=EventType.TIMELINE_EXPORTED,
                 actor=context.principal.actor(),
                 correlation_id=context.correlation_id,
                 occurred_at=self._clock(),
-                data={"length": verification.length, "head_hash": verification.head_hash},
+                data=TimelineExported(length=verification.length, head_hash=verification.head_hash).dump(),
             ),
         )
         return bundle
@@ -327,10 +328,10 @@ class TimelineService:
                     event_id=new_id(),
                     tenant_id=self._tenant_id,
                     case_id=case_id,
-                    type="personal_data.erased",
+                    type=EventType.PERSONAL_DATA_ERASED,
                     occurred_at=self._clock(),
                     actor=context.principal.actor().model_copy(update={"display_name": None}),
-                    data={"participant_id": participant_id, "entries": count},
+                    data=PersonalDataErased(participant_id=participant_id, entries=count).dump(),
                     correlation_id=context.correlation_id,
                 ),
             )

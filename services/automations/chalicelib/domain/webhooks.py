@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from caseline_common.envelope import EventEnvelope
 from caseline_common.errors import FieldIssue, InvalidInputError
+from caseline_common.events import EventType
 from caseline_common.text import MULTI_LINE, SINGLE_LINE
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from standardwebhooks import Webhook as StandardWebhook
@@ -37,7 +38,7 @@ _PUBLIC_HOSTNAME = re.compile(r"^([a-z0-9_-]+\.)+([a-z]{2,63}|xn--[a-z0-9-]{1,59
 EventTypeFilter = Annotated[
     str,
     StringConstraints(pattern=r"^[a-z]+(_[a-z]+)*\.([a-z]+(_[a-z]+)*|\*)$"),
-    Field(description='An event type such as "case.opened", or every type of a family such as "case.*".'),
+    Field(description=f'An event type such as "{EventType.CASE_OPENED}", or every type of a family such as "case.*".'),
 ]
 
 

@@ -21,6 +21,7 @@ from caseline_common.contracts import (
 )
 from caseline_common.envelope import EventEnvelope
 from caseline_common.errors import ConflictError, FieldIssue, ForbiddenError, InvalidInputError
+from caseline_common.events import CaseOpened, CommentAdded, EventType
 from caseline_common.fields import validate_field_values
 from caseline_common.tenant import TenantContext
 from pydantic import BaseModel, Field
@@ -159,23 +160,25 @@ def open_case(
     event = EventEnvelope.new(
         tenant_id=context.tenant_id,
         case_id=case.id,
-        type="case.opened",
+        type=EventType.CASE_OPENED,
         actor=principal.actor(),
         **context.caused(),
         occurred_at=now,
-        data={
-            "title": case.title,
-            "template_key": case.template_key,
-            "template_version": case.template_version,
-            "stage": case.stage,
-            "status": case.status.value,
-            "owner": case.owner,
-            "participants": [participant_summary(owner_participant)],
-            "fields": {key: value for key, value in fields.items() if key not in personal},
-            "tasks_created": [task_summary(task) for task in tasks],
-        },
+        data=CaseOpened.model_validate(
+            {
+                "title": case.title,
+                "template_key": case.template_key,
+                "template_version": case.template_version,
+                "stage": case.stage,
+                "status": case.status.value,
+                "owner": case.owner,
+                "participants": [participant_summary(owner_participant)],
+                "fields": {key: value for key, value in fields.items() if key not in personal},
+                "tasks_created": [task_summary(task) for task in tasks],
+            }
+        ).dump(),
         personal={"fields": personal_fields} if personal_fields else None,
-        visibility=visibility(definition, "case.opened", shown=True),
+        visibility=visibility(definition, EventType.CASE_OPENED, shown=True),
     )
     return Change(case, event)
 
@@ -218,7 +221,7 @@ def update(work: CaseWork, request: UpdateCaseRequest) -> Change | None:
         data["title"] = {"before": work.case.title, "after": title}
     personal_changes = {key: diff for key, diff in changes.items() if key in personal}
     return work.change(
-        "case.fields_changed",
+        EventType.CASE_FIELDS_CHANGED,
         data,
         personal={"changes": personal_changes} if personal_changes else None,
         fields=after,
@@ -248,7 +251,7 @@ def close(work: CaseWork, request: StatusChangeRequest) -> Change:
             current_version=work.case.version,
         )
     return _status_change(
-        work, "case.closed", CaseStatus.CLOSED, reason, overridden=[item.description for item in unmet]
+        work, EventType.CASE_CLOSED, CaseStatus.CLOSED, reason, overridden=[item.description for item in unmet]
     )
 
 
@@ -256,7 +259,7 @@ def cancel(work: CaseWork, request: ReasonRequest) -> Change:
     work.access.require(Permission.CLOSE, "cancel the case")
     work.require_open()
     return _status_change(
-        work, "case.cancelled", CaseStatus.CANCELLED, work.require_reason(request.reason, "cancel a case")
+        work, EventType.CASE_CANCELLED, CaseStatus.CANCELLED, work.require_reason(request.reason, "cancel a case")
     )
 
 
@@ -264,11 +267,16 @@ def reopen(work: CaseWork, request: ReasonRequest) -> Change:
     work.access.require(Permission.REOPEN, "reopen the case")
     if work.case.status is CaseStatus.OPEN:
         raise ConflictError("The case is already open.", current_version=work.case.version)
-    return _status_change(work, "case.reopened", CaseStatus.OPEN, work.require_reason(request.reason, "reopen"))
+    return _status_change(work, EventType.CASE_REOPENED, CaseStatus.OPEN, work.require_reason(request.reason, "reopen"))
 
 
 def _status_change(
-    work: CaseWork, event_type: str, status: CaseStatus, reason: str | None, *, overridden: list[str] | None = None
+    work: CaseWork,
+    event_type: EventType,
+    status: CaseStatus,
+    reason: str | None,
+    *,
+    overridden: list[str] | None = None,
 ) -> Change:
     data: dict[str, Any] = {"before": work.case.status.value, "after": status.value, "reason": reason}
     if overridden:
@@ -294,7 +302,7 @@ def assign(work: CaseWork, request: AssignRequest) -> Change:
         participants.append(joined)
         data["participant"] = participant_summary(joined)
     return work.change(
-        "case.assigned",
+        EventType.CASE_ASSIGNED,
         data,
         owner=request.owner,
         participants=participants,
@@ -309,7 +317,7 @@ def assign_role(work: CaseWork, request: AssignRoleRequest) -> Change | None:
     if request.role == work.case.assigned_role:
         return None
     data = {"before": work.case.assigned_role, "after": request.role}
-    return work.change("case.role_assigned", data, assigned_role=request.role)
+    return work.change(EventType.CASE_ROLE_ASSIGNED, data, assigned_role=request.role)
 
 
 # comments: appended beside the case, so they never conflict with its version
@@ -329,11 +337,11 @@ def comment(work: CaseWork, request: CommentRequest) -> tuple[Comment, EventEnve
     event = EventEnvelope.new(
         tenant_id=work.context.tenant_id,
         case_id=work.case.id,
-        type="comment.added",
+        type=EventType.COMMENT_ADDED,
         actor=work.context.principal.actor(),
         **work.context.caused(),
         occurred_at=work.now,
-        data={"comment_id": posted.id, "external": posted.external, "body": posted.body},
-        visibility=visibility(work.definition, "comment.added", shown=request.external),
+        data=CommentAdded(comment_id=posted.id, external=posted.external, body=posted.body).dump(),
+        visibility=visibility(work.definition, EventType.COMMENT_ADDED, shown=request.external),
     )
     return posted, event

@@ -2,6 +2,7 @@
 
 from caseline_common.contracts import Decision, Key
 from caseline_common.errors import ConflictError, ForbiddenError
+from caseline_common.events import EventType
 from pydantic import Field
 
 from .work import MAX_DECISIONS, CaseWork, Change, LongProse, Request, issue
@@ -39,7 +40,7 @@ def record_decision(work: CaseWork, request: RecordDecisionRequest) -> Change:
     )
     previous = next((d.outcome for d in reversed(work.case.decisions) if d.key == request.key), None)
     return work.change(
-        "decision.recorded",
+        EventType.DECISION_RECORDED,
         {
             "decision_id": decision.id,
             "key": decision.key,

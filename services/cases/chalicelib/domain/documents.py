@@ -2,6 +2,7 @@
 
 from caseline_common.contracts import CaseDocument, DocumentTypeDefinition, DocumentVersion, Permission
 from caseline_common.errors import ConflictError, ForbiddenError
+from caseline_common.events import EventType
 
 from .work import MAX_DOCUMENT_VERSIONS, CaseWork, Change, issue
 
@@ -43,7 +44,7 @@ def add_document_version(work: CaseWork, type_key: str, upload: DocumentVersion)
     else:
         documents.append(CaseDocument(type=type_key, versions=[version]))
     return work.change(
-        "document.added",
+        EventType.DOCUMENT_ADDED,
         {
             "document_type": type_key,
             "document_version": version.version,

@@ -4,6 +4,7 @@ from typing import Any
 
 from caseline_common.contracts import CaseSnapshot, PublishedTemplate
 from caseline_common.errors import FieldIssue, InvalidInputError
+from caseline_common.events import EventType
 from caseline_common.fields import validate_field_values
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -87,7 +88,7 @@ def migrate(work: CaseWork, target: PublishedTemplate) -> Change:
     fields, dropped, _ = _migrated_fields(work.case, target)
     work.require_open()
     return work.change(
-        "case.migrated",
+        EventType.CASE_MIGRATED,
         {
             "from_version": work.case.template_version,
             "to_version": target.version,

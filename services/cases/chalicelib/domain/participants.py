@@ -2,6 +2,7 @@
 
 from caseline_common.contracts import Key, Participant, ParticipantKind, Permission
 from caseline_common.errors import ConflictError, NotFoundError
+from caseline_common.events import EventType
 
 from .work import MAX_PARTICIPANTS, CaseWork, Change, Email, PersonName, Request, Subject, issue
 
@@ -46,12 +47,12 @@ def add_participant(work: CaseWork, request: AddParticipantRequest) -> Change:
             "role": request.role,
             "user_id": request.user_id,
         }
-        return work.change("participant.added", data, participants=[*work.case.participants, participant])
+        return work.change(EventType.PARTICIPANT_ADDED, data, participants=[*work.case.participants, participant])
     if request.user_id is not None or not request.name or not request.email:
         raise issue("/email", "an external participant needs a name and an e-mail address, and no user_id")
     participant = work.new_participant(request.kind, request.role, name=request.name, email=request.email)
     return work.change(
-        "participant.added",
+        EventType.PARTICIPANT_ADDED,
         {"participant_id": participant.id, "kind": "external", "role": request.role},
         personal={"name": request.name, "email": request.email},
         subjects=[participant.id],
@@ -69,7 +70,7 @@ def change_participant_role(work: CaseWork, participant_id: str, request: Change
         raise issue("/role", "the participant already holds that role")
     changed = participant.model_copy(update={"role": request.role})
     return work.change(
-        "participant.role_changed",
+        EventType.PARTICIPANT_ROLE_CHANGED,
         {"participant_id": participant.id, "before": participant.role, "after": request.role},
         participants=[changed if p.id == participant.id else p for p in work.case.participants],
     )
@@ -84,7 +85,7 @@ def remove_participant(work: CaseWork, participant_id: str) -> Change:
             "The owner cannot be removed; assign the case to someone else first.", current_version=work.case.version
         )
     return work.change(
-        "participant.removed",
+        EventType.PARTICIPANT_REMOVED,
         {"participant_id": participant.id, "kind": participant.kind.value, "role": participant.role},
         participants=[p for p in work.case.participants if p.id != participant.id],
     )

@@ -2,6 +2,7 @@
 
 from caseline_common.contracts import DocumentRequest, Key, ParticipantKind, Permission, RoleKind
 from caseline_common.errors import ConflictError
+from caseline_common.events import EventType
 from pydantic import Field
 
 from .work import CaseWork, Change, LongProse, Request, issue
@@ -43,7 +44,7 @@ def request_document(work: CaseWork, request: RequestDocumentRequest) -> Change:
         requested_by=work.subject,
     )
     return work.change(
-        "document.requested",
+        EventType.DOCUMENT_REQUESTED,
         {
             "request_id": asked_for.id,
             "document_type": request.document_type,

@@ -4,6 +4,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from caseline_common.contracts import Key, Permission, StageDefinition, StageVisit, Task, TemplateDefinition
+from caseline_common.events import EventType
 from pydantic import Field
 
 from .criteria import TransitionBlockedError, unmet_entry_criteria, unmet_exit_criteria
@@ -76,7 +77,7 @@ def transition(work: CaseWork, request: TransitionRequest) -> Change:
     created = stage_tasks(definition, target, work.case.tasks, now=work.now, by=work.subject, new_id=work.new_id)
     shown = definition.portal.stages is None or target.key in definition.portal.stages
     return work.change(
-        "case.stage_changed",
+        EventType.CASE_STAGE_CHANGED,
         {
             "from": current.key,
             "to": target.key,

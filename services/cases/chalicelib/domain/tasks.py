@@ -2,6 +2,7 @@
 
 from caseline_common.contracts import Key, Permission, Task, TaskStatus
 from caseline_common.errors import ConflictError, NotFoundError
+from caseline_common.events import EventType
 from pydantic import AwareDatetime, Field
 
 from .work import MAX_TASKS, CaseWork, Change, Prose, ReasonRequest, Request, Subject, Title, issue, task_summary
@@ -56,7 +57,7 @@ def add_task(work: CaseWork, request: AddTaskRequest) -> Change:
         reason=request.reason.strip(),
     )
     return work.change(
-        "task.created",
+        EventType.TASK_CREATED,
         {
             **task_summary(task),
             "reason": task.reason,
@@ -75,7 +76,7 @@ def complete_task(work: CaseWork, task_id: str) -> Change:
         raise ConflictError(f'Task "{task.title}" is already done.', current_version=work.case.version)
     done = task.model_copy(update={"status": TaskStatus.DONE, "completed_at": work.now, "completed_by": work.subject})
     return work.change(
-        "task.completed",
+        EventType.TASK_COMPLETED,
         {"task_id": task.id, "key": task.key, "title": task.title, "before": "open", "after": "done"},
         tasks=_replace_task(work, done),
     )
@@ -90,7 +91,7 @@ def reopen_task(work: CaseWork, task_id: str, request: ReasonRequest) -> Change:
     reason = work.require_reason(request.reason, "reopen a task")
     reopened = task.model_copy(update={"status": TaskStatus.OPEN, "completed_at": None, "completed_by": None})
     return work.change(
-        "task.reopened",
+        EventType.TASK_REOPENED,
         {"task_id": task.id, "title": task.title, "before": "done", "after": "open", "reason": reason},
         tasks=_replace_task(work, reopened),
     )
@@ -105,7 +106,7 @@ def assign_task(work: CaseWork, task_id: str, request: AssignTaskRequest) -> Cha
         raise issue("", "name an assignee, an assignee_role or both")
     assigned = task.model_copy(update={"assignee": request.assignee, "assignee_role": request.assignee_role})
     return work.change(
-        "task.assigned",
+        EventType.TASK_ASSIGNED,
         {
             "task_id": task.id,
             "title": task.title,

@@ -5,6 +5,7 @@ from typing import Any
 from caseline_common.automation_commands import DueTimer, TimerKind
 from caseline_common.contracts import CaseStatus, TaskStatus
 from caseline_common.envelope import EventEnvelope
+from caseline_common.events import EventType, event_data
 
 from .work import CaseWork, visibility
 
@@ -19,16 +20,16 @@ def timer_event(work: CaseWork, timer: DueTimer) -> EventEnvelope | None:
     if timer.kind in (TimerKind.STAGE_SLA, TimerKind.STAGE_REMINDER):
         if timer.stage != case.stage or case.stage_due_at != timer.due_at:
             return None  # the stage was left (or left and entered again: a new visit has its own timers)
-        event_type = "sla.breached" if timer.kind is TimerKind.STAGE_SLA else "sla.warning"
+        event_type = EventType.SLA_BREACHED if timer.kind is TimerKind.STAGE_SLA else EventType.SLA_WARNING
         data |= {"scope": "stage", "stage": timer.stage, "stage_due_at": case.stage_due_at.isoformat()}
     elif timer.kind in (TimerKind.TASK_DUE, TimerKind.TASK_REMINDER):
         task = next((each for each in case.tasks if each.id == timer.task_id), None)
         if task is None or task.status is TaskStatus.DONE or task.due_at is None:
             return None
-        event_type = "sla.breached" if timer.kind is TimerKind.TASK_DUE else "sla.warning"
+        event_type = EventType.SLA_BREACHED if timer.kind is TimerKind.TASK_DUE else EventType.SLA_WARNING
         data |= {"scope": "task", "task_id": task.id, "title": task.title, "task_due_at": task.due_at.isoformat()}
     else:
-        event_type, data = "timer.fired", data | {"name": timer.name}
+        event_type, data = EventType.TIMER_FIRED, data | {"name": timer.name}
     return EventEnvelope.new(
         tenant_id=work.context.tenant_id,
         case_id=case.id,
@@ -36,6 +37,6 @@ def timer_event(work: CaseWork, timer: DueTimer) -> EventEnvelope | None:
         actor=work.context.principal.actor(),
         **work.context.caused(),
         occurred_at=work.now,
-        data=data,
+        data=event_data(event_type, **data),
         visibility=visibility(work.definition, event_type, shown=False),
     )

@@ -27,6 +27,7 @@ from caseline_common.contracts import (
 )
 from caseline_common.envelope import EventEnvelope, Visibility
 from caseline_common.errors import ConflictError, FieldIssue, InvalidInputError
+from caseline_common.events import EventType, event_data
 from caseline_common.tenant import TenantContext
 from caseline_common.text import MULTI_LINE, SINGLE_LINE
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -100,7 +101,7 @@ def task_summary(task: Task) -> dict[str, Any]:
     }
 
 
-def visibility(definition: TemplateDefinition, event_type: str, *, shown: bool) -> Visibility:
+def visibility(definition: TemplateDefinition, event_type: EventType, *, shown: bool) -> Visibility:
     external = shown and definition.portal.enabled and event_type in definition.portal.timeline_events
     return Visibility.EXTERNAL if external else Visibility.INTERNAL
 
@@ -126,7 +127,7 @@ class CaseWork:
 
     def change(
         self,
-        event_type: str,
+        event_type: EventType,
         data: dict[str, Any],
         *,
         personal: dict[str, Any] | None = None,
@@ -134,7 +135,8 @@ class CaseWork:
         shown: bool = False,
         **updates: Any,
     ) -> Change:
-        """The case after `updates` (version + 1) and the one event that records them."""
+        """The case after `updates` (version + 1) and the one event that records them, its `data` built through
+        the catalogue's model of `event_type` (with the case's new `version` first)."""
         case = self.case.model_copy(update={**updates, "version": self.case.version + 1, "updated_at": self.now})
         event = EventEnvelope.new(
             tenant_id=self.context.tenant_id,
@@ -143,7 +145,7 @@ class CaseWork:
             actor=self.context.principal.actor(),
             **self.context.caused(),
             occurred_at=self.now,
-            data={"version": case.version, **data},
+            data=event_data(event_type, version=case.version, **data),
             personal=personal,
             subjects=subjects,
             visibility=visibility(self.definition, event_type, shown=shown),

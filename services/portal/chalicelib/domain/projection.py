@@ -12,6 +12,7 @@ from typing import Any
 
 from caseline_common.contracts import FieldAccess, Participant, ParticipantKind, RoleKind, TemplateDefinition
 from caseline_common.envelope import EventEnvelope, Visibility
+from caseline_common.events import EventType
 from pydantic import BaseModel, Field
 
 
@@ -100,7 +101,9 @@ class PortalCase(BaseModel):
 
 def concerns_portal(event: EventEnvelope) -> bool:
     """Whether the read model can take anything from the event. Others need not wait for their case."""
-    return event.type in MODEL_EVENTS or event.type == "comment.added" or event.visibility is Visibility.EXTERNAL
+    return (
+        event.type in MODEL_EVENTS or event.type == EventType.COMMENT_ADDED or event.visibility is Visibility.EXTERNAL
+    )
 
 
 def external_fields(template: TemplateDefinition) -> set[str]:
@@ -298,19 +301,19 @@ def _document_added(change: _Change) -> None:
 # Each event type the read model takes, and the one handler that applies it. A new type is one entry here and
 # one function above.
 EVENT_HANDLERS: dict[str, Callable[[_Change], None]] = {
-    "case.opened": _case_opened,
-    "case.fields_changed": _fields_changed,
-    "case.stage_changed": _stage_changed,
-    "case.closed": _status_changed,
-    "case.cancelled": _status_changed,
-    "case.reopened": _status_changed,
-    "case.assigned": _assigned,
-    "case.migrated": _migrated,
-    "participant.added": _participant_added,
-    "participant.role_changed": _participant_role_changed,
-    "participant.removed": _participant_removed,
-    "document.added": _document_added,
-    "document.requested": _document_requested,
+    EventType.CASE_OPENED: _case_opened,
+    EventType.CASE_FIELDS_CHANGED: _fields_changed,
+    EventType.CASE_STAGE_CHANGED: _stage_changed,
+    EventType.CASE_CLOSED: _status_changed,
+    EventType.CASE_CANCELLED: _status_changed,
+    EventType.CASE_REOPENED: _status_changed,
+    EventType.CASE_ASSIGNED: _assigned,
+    EventType.CASE_MIGRATED: _migrated,
+    EventType.PARTICIPANT_ADDED: _participant_added,
+    EventType.PARTICIPANT_ROLE_CHANGED: _participant_role_changed,
+    EventType.PARTICIPANT_REMOVED: _participant_removed,
+    EventType.DOCUMENT_ADDED: _document_added,
+    EventType.DOCUMENT_REQUESTED: _document_requested,
 }
 
 # The event types `apply` reads; with external comments and external-visible events, all the portal keeps.
@@ -327,22 +330,26 @@ def apply(case: PortalCase, template: TemplateDefinition, event: EventEnvelope) 
     return change.changed
 
 
+# What of each event's data a timeline line keeps.
+_TIMELINE_DATA: dict[str, tuple[str, ...]] = {
+    EventType.CASE_OPENED: ("title",),
+    EventType.CASE_STAGE_CHANGED: ("from", "to"),
+    EventType.DOCUMENT_ADDED: ("document_type", "document_version"),
+    EventType.DOCUMENT_REQUESTED: ("document_type",),
+    EventType.CASE_CLOSED: ("reason",),
+    EventType.CASE_CANCELLED: ("reason",),
+    EventType.CASE_REOPENED: ("reason",),
+}
+
+
 def timeline_entry(template: TemplateDefinition, event: EventEnvelope) -> PortalEntry | None:
     """The line an external participant sees for this event, if any: only events marked external and
     chosen in the template's portal settings. External comments are the message thread, not timeline lines."""
-    if event.type == "comment.added":
+    if event.type == EventType.COMMENT_ADDED:
         return None
     if event.visibility is not Visibility.EXTERNAL or event.type not in template.portal.timeline_events:
         return None
-    keep = {
-        "case.opened": ("title",),
-        "case.stage_changed": ("from", "to"),
-        "document.added": ("document_type", "document_version"),
-        "document.requested": ("document_type",),
-        "case.closed": ("reason",),
-        "case.cancelled": ("reason",),
-        "case.reopened": ("reason",),
-    }.get(event.type, ())
+    keep = _TIMELINE_DATA.get(event.type, ())
     return PortalEntry(
         id=event.event_id,
         type=event.type,
@@ -355,7 +362,7 @@ def timeline_entry(template: TemplateDefinition, event: EventEnvelope) -> Portal
 
 def message(event: EventEnvelope) -> PortalEntry | None:
     """A message of the thread: a comment shared with external participants."""
-    if event.type != "comment.added" or not event.data.get("external"):
+    if event.type != EventType.COMMENT_ADDED or not event.data.get("external"):
         return None
     return PortalEntry(
         id=event.event_id,

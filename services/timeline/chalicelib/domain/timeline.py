@@ -8,9 +8,10 @@ from enum import StrEnum
 from caseline_common.chain import Link
 from caseline_common.contracts import CaseSnapshot, Participant
 from caseline_common.envelope import ActorKind, EventEnvelope, Visibility
+from caseline_common.events import CLOSING_EVENTS
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-CLOSING_EVENT_TYPES = frozenset({"case.closed", "case.cancelled"})
+CLOSING_EVENT_TYPES = CLOSING_EVENTS
 
 
 class Order(StrEnum):
