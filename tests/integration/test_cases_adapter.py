@@ -6,8 +6,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from caseline_common.adapters.claims import claim_key
@@ -16,12 +15,20 @@ from caseline_common.envelope import Actor, ActorKind, EventEnvelope, new_id
 from caseline_common.idempotency import Claim, KeyClaimedError
 from caseline_common.pagination import InvalidCursorError
 from caseline_common.resources import CASES_TABLE, TenantResourceNames
+from narrowing import present
+from service_modules import loaded_module
 
-from caseline.local.loader import load_service
 from caseline.local.provision import _create_table
 from caseline.local.stack import LocalStack
 
 from .support import recording
+
+if TYPE_CHECKING:
+    from services.cases.chalicelib import ports
+    from services.cases.chalicelib.adapters import dynamo
+else:
+    ports = loaded_module("cases", "chalicelib.ports")  # its filter and exception types, of the adapter's copy
+    dynamo = loaded_module("cases", "chalicelib.adapters.dynamo")
 
 ACTOR = Actor(kind=ActorKind.USER, id="dev-adapter", display_name="adapter@example.org")
 NOW = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
@@ -29,10 +36,9 @@ NOW = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 
 @dataclass
 class Repo:
-    repository: Any
+    repository: "dynamo.DynamoCasesRepository"
     client: Any
     table: str
-    service: ModuleType  # the loaded copy's chalicelib.ports: its filter and exception types
 
     def item(self, pk: str, sk: str) -> dict[str, Any] | None:
         found: dict[str, Any] | None = self.client.get_item(
@@ -41,19 +47,13 @@ class Repo:
         return found
 
 
-@pytest.fixture(scope="module")
-def cases_copy(stack: LocalStack) -> Any:
-    return load_service("cases")
-
-
 @pytest.fixture
-def repo(stack: LocalStack, cases_copy: Any) -> Iterator[Repo]:
+def repo(stack: LocalStack) -> Iterator[Repo]:
     names = TenantResourceNames(tenant_id=f"adapter-{uuid.uuid4().hex[:8]}")
     _create_table(stack.aws, names, CASES_TABLE)
     table = names.table(CASES_TABLE)
-    dynamo = cases_copy.module("chalicelib.adapters.dynamo")
     client = stack.aws.dynamodb()
-    yield Repo(dynamo.DynamoCasesRepository(client, table), client, table, cases_copy.module("chalicelib.ports"))
+    yield Repo(dynamo.DynamoCasesRepository(client, table), client, table)
     client.delete_table(TableName=table)
 
 
@@ -145,7 +145,7 @@ def test_a_failed_condition_writes_neither_the_change_nor_its_event(repo: Repo) 
     with pytest.raises(RuntimeError, match="collided"):
         repo.repository.create_case(clash, clash_event, None)
 
-    assert repo.repository.get_case(case.id).title == "First"
+    assert present(repo.repository.get_case(case.id)).title == "First"
     assert outbox_item(repo, clash_event) is None
 
 
@@ -154,7 +154,7 @@ def test_publishing_an_existing_template_raises_and_writes_nothing(repo: Repo) -
     repo.repository.publish_template(first, first_event, None)
     again, again_event = make_template(name="Claims, again")
 
-    with pytest.raises(repo.service.TemplateExistsError):
+    with pytest.raises(ports.TemplateExistsError):
         repo.repository.publish_template(again, again_event, None)
 
     assert repo.repository.latest_template("claims") == first
@@ -195,7 +195,7 @@ def test_a_used_idempotency_claim_raises_and_writes_nothing(repo: Repo) -> None:
     assert taken.value.earlier.answer == first.id, "the earlier claim comes back with the failed condition"
     assert repo.repository.get_case(second.id) is None
     assert outbox_item(repo, second_event) is None
-    assert repo.repository.idempotency_claim("open_case#dev-adapter#k2").answer == first.id
+    assert present(repo.repository.idempotency_claim("open_case#dev-adapter#k2")).answer == first.id
 
 
 def test_a_used_claim_wins_over_an_existing_template(repo: Repo) -> None:
@@ -214,7 +214,7 @@ def test_an_expired_claim_still_on_disk_does_not_block_its_key(repo: Repo) -> No
     new = make_case()
     repo.repository.create_case(new, opened(new), claim("open_case#dev-adapter#k3", new.id))
     assert repo.repository.get_case(new.id) == new
-    assert repo.repository.idempotency_claim("open_case#dev-adapter#k3").answer == new.id
+    assert present(repo.repository.idempotency_claim("open_case#dev-adapter#k3")).answer == new.id
 
 
 # reads
@@ -239,7 +239,7 @@ def test_cases_page_newest_first_across_three_pages(repo: Repo) -> None:
         repo.repository.create_case(case, opened(case), None)
         ids.append(case.id)
 
-    pages = collect(repo, repo.service.CaseFilter(), limit=3)
+    pages = collect(repo, ports.CaseFilter(), limit=3)
 
     assert [len(page) for page in pages] == [3, 3, 1]
     listed = [case_id for page in pages for case_id in page]
@@ -250,7 +250,7 @@ def test_an_exact_multiple_of_the_limit_ends_with_an_empty_page_or_none(repo: Re
     for _ in range(6):
         case = make_case()
         repo.repository.create_case(case, opened(case), None)
-    pages = collect(repo, repo.service.CaseFilter(), limit=3)
+    pages = collect(repo, ports.CaseFilter(), limit=3)
     assert [len(page) for page in pages] in ([3, 3], [3, 3, 0])
 
 
@@ -268,7 +268,7 @@ def test_cases_filter_by_stage_and_status(repo: Repo) -> None:
             made.setdefault((stage, status), []).append(case.id)
 
     def listed(limit: int = 100, **criteria: Any) -> list[str]:
-        case_filter = repo.service.CaseFilter(**criteria)
+        case_filter = ports.CaseFilter(**criteria)
         return [case_id for page in collect(repo, case_filter, limit) for case_id in page]
 
     def expected(**criteria: Any) -> list[str]:
@@ -282,7 +282,7 @@ def test_cases_filter_by_stage_and_status(repo: Repo) -> None:
             reverse=True,
         )
 
-    for criteria in [
+    every_criteria: list[dict[str, Any]] = [
         {"stage": "intake", "status": CaseStatus.OPEN},
         {"stage": "intake", "status": CaseStatus.CLOSED},
         {"stage": "review", "status": CaseStatus.OPEN},
@@ -291,11 +291,12 @@ def test_cases_filter_by_stage_and_status(repo: Repo) -> None:
         {"status": CaseStatus.OPEN},
         {"status": CaseStatus.CANCELLED},
         {},
-    ]:
+    ]
+    for criteria in every_criteria:
         assert sorted(listed(**criteria), reverse=True) == expected(**criteria), criteria
     # stage + status: a Query on the stage index narrowed by status, so a page may hold fewer than the limit,
     # but the cursor walks every match once, newest first
-    intake_open = collect(repo, repo.service.CaseFilter(stage="intake", status=CaseStatus.OPEN), limit=3)
+    intake_open = collect(repo, ports.CaseFilter(stage="intake", status=CaseStatus.OPEN), limit=3)
     assert all(len(page) <= 3 for page in intake_open)
     assert [case_id for page in intake_open for case_id in page] == expected(stage="intake", status=CaseStatus.OPEN)
 
@@ -304,15 +305,15 @@ def test_a_cursor_only_continues_the_query_it_came_from(repo: Repo) -> None:
     for stage in ("intake", "intake", "review"):
         case = make_case(stage=stage)
         repo.repository.create_case(case, opened(case), None)
-    everything = repo.repository.list_cases(repo.service.CaseFilter(), limit=1, cursor=None)
-    intake = repo.repository.list_cases(repo.service.CaseFilter(stage="intake"), limit=1, cursor=None)
+    everything = repo.repository.list_cases(ports.CaseFilter(), limit=1, cursor=None)
+    intake = repo.repository.list_cases(ports.CaseFilter(stage="intake"), limit=1, cursor=None)
     assert everything.next_cursor
     assert intake.next_cursor
 
     for case_filter, cursor in [
-        (repo.service.CaseFilter(stage="intake"), everything.next_cursor),
-        (repo.service.CaseFilter(stage="review"), intake.next_cursor),
-        (repo.service.CaseFilter(status=CaseStatus.OPEN), intake.next_cursor),
+        (ports.CaseFilter(stage="intake"), everything.next_cursor),
+        (ports.CaseFilter(stage="review"), intake.next_cursor),
+        (ports.CaseFilter(status=CaseStatus.OPEN), intake.next_cursor),
     ]:
         with pytest.raises(InvalidCursorError):
             repo.repository.list_cases(case_filter, limit=1, cursor=cursor)
@@ -337,4 +338,4 @@ def test_missing_things_read_as_none(repo: Repo) -> None:
     assert repo.repository.get_case(new_id()) is None
     assert repo.repository.latest_template("nothing") is None
     assert repo.repository.idempotency_claim("open_case#nobody#nothing") is None
-    assert repo.repository.list_cases(repo.service.CaseFilter(), limit=5, cursor=None).items == []
+    assert repo.repository.list_cases(ports.CaseFilter(), limit=5, cursor=None).items == []

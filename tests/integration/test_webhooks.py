@@ -9,8 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from caseline_common.aws import AwsClients
@@ -19,13 +18,23 @@ from caseline_common.errors import ConflictError, NotFoundError
 from caseline_common.resources import AUTOMATIONS_TABLE, TenantResourceNames
 from caseline_common.tenant import Principal, StaffRole, TenantContext
 from moto import mock_aws
+from service_modules import loaded_module
 from standardwebhooks import Webhook as StandardWebhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from caseline.local.loader import LoadedService, load_service
 from caseline.local.provision import _create_table
 
 from .support import recording
+
+if TYPE_CHECKING:
+    from services.automations.chalicelib import webhook_service
+    from services.automations.chalicelib.adapters import webhook_sender, webhook_store
+    from services.automations.chalicelib.domain import webhooks as hooks
+else:
+    webhook_service = loaded_module("automations", "chalicelib.webhook_service")
+    webhook_sender = loaded_module("automations", "chalicelib.adapters.webhook_sender")
+    webhook_store = loaded_module("automations", "chalicelib.adapters.webhook_store")
+    hooks = loaded_module("automations", "chalicelib.domain.webhooks")
 
 ADMIN = TenantContext(
     tenant_id="hooks",
@@ -93,20 +102,14 @@ def receiver() -> Iterator[Receiver]:
     thread.join(timeout=5)
 
 
-@pytest.fixture(scope="module")
-def automations() -> LoadedService:
-    return load_service("automations")
-
-
 @dataclass
 class Webhooks:
-    service: Any
-    store: Any
+    service: "webhook_service.WebhookService"
+    store: "webhook_store.DynamoWebhookStore"
     client: Any
-    domain: ModuleType
 
     def subscribe(self, receiver: Receiver, event_types: list[str] | None = None) -> str:
-        request = self.domain.CreateWebhookRequest(url=receiver.url, event_types=event_types or [])
+        request = hooks.CreateWebhookRequest(url=receiver.url, event_types=event_types or [])
         created = self.service.create(ADMIN, request).resource
         receiver.secret = created.secret
         subscription_id: str = created.id
@@ -117,21 +120,17 @@ class Webhooks:
 
 
 @pytest.fixture
-def webhooks(automations: LoadedService) -> Iterator[Webhooks]:
+def webhooks() -> Iterator[Webhooks]:
     with mock_aws():
         aws = AwsClients("eu-west-1")
         names = TenantResourceNames(tenant_id="hooks")
         _create_table(aws, names, AUTOMATIONS_TABLE)
         client = aws.dynamodb()
-        store = automations.module("chalicelib.adapters.webhook_store").DynamoWebhookStore(
-            client, names.table(AUTOMATIONS_TABLE)
-        )
-        sender = automations.module("chalicelib.adapters.webhook_sender").UrllibWebhookSender(allow_loopback=True)
-        service = automations.module("chalicelib.webhook_service").WebhookService(
-            store, sender, clock=utc_now, new_id=new_id, allow_insecure_urls=True
-        )
+        store = webhook_store.DynamoWebhookStore(client, names.table(AUTOMATIONS_TABLE))
+        sender = webhook_sender.UrllibWebhookSender(allow_loopback=True)
+        service = webhook_service.WebhookService(store, sender, clock=utc_now, new_id=new_id, allow_insecure_urls=True)
         with recording(client) as calls:
-            yield Webhooks(service, store, client, automations.module("chalicelib.domain.webhooks"))
+            yield Webhooks(service, store, client)
         assert "Scan" not in calls.operations
 
 
@@ -171,13 +170,11 @@ def test_an_endpoint_failing_three_times_then_succeeding_gets_exactly_one_succes
     assert [attempt.status_code for attempt in delivered.attempts] == [500, 500, 500, 204]
     log = webhooks.service.deliveries(ADMIN, subscription_id)
     assert [entry.id for entry in log.items] == [delivery_id]
-    assert (
-        webhooks.service.deliveries(ADMIN, subscription_id, status=webhooks.domain.DeliveryStatus.PENDING).items == []
-    )
+    assert webhooks.service.deliveries(ADMIN, subscription_id, status=hooks.DeliveryStatus.PENDING).items == []
 
 
 def test_a_receiver_that_just_failed_is_left_to_the_sweep_so_it_slows_no_other_event(
-    webhooks: Webhooks, receiver: Receiver, automations: LoadedService
+    webhooks: Webhooks, receiver: Receiver
 ) -> None:
     receiver.failures = 1
     subscription_id = webhooks.subscribe(receiver)
@@ -192,7 +189,7 @@ def test_a_receiver_that_just_failed_is_left_to_the_sweep_so_it_slows_no_other_e
         assert (waiting.status, waiting.attempts) == ("pending", [])
 
     # Once the quiet time is over the sweep sends each, once; a success ends the quiet time.
-    quiet = automations.module("chalicelib.webhook_service").QUIET_AFTER_FAILURE
+    quiet = webhook_service.QUIET_AFTER_FAILURE
     assert webhooks.service.retry_due(utc_now() + quiet + timedelta(seconds=1)) == 4  # with the first's retry
     assert len(receiver.successes) == 4
     webhooks.service.enqueue_event(make_event())
@@ -211,7 +208,7 @@ def test_an_endpoint_that_never_succeeds_ends_dead_and_a_replay_delivers_it(
 
     dead = webhooks.delivery(subscription_id, delivery_id)
     assert dead.status == "dead"
-    assert len(dead.attempts) == len(receiver.requests) == webhooks.domain.MAX_ATTEMPTS
+    assert len(dead.attempts) == len(receiver.requests) == hooks.MAX_ATTEMPTS
     assert [entry.id for entry in webhooks.service.dead_letters(ADMIN).items] == [delivery_id]
     assert [entry.id for entry in webhooks.service.dead_letters(ADMIN, webhook_id=subscription_id).items] == [
         delivery_id
@@ -227,7 +224,7 @@ def test_an_endpoint_that_never_succeeds_ends_dead_and_a_replay_delivers_it(
     assert webhooks.service.retry_due(utc_now()) == 1
     delivered = webhooks.delivery(subscription_id, delivery_id)
     assert delivered.status == "succeeded"
-    assert len(delivered.attempts) == webhooks.domain.MAX_ATTEMPTS + 1
+    assert len(delivered.attempts) == hooks.MAX_ATTEMPTS + 1
     assert len(receiver.successes) == 1
     assert webhooks.service.retry_due(utc_now() + 30 * LATER) == 0
 

@@ -1,8 +1,6 @@
 """Unit-test fixtures: each Chalice service loaded once, under private module names, without AWS."""
 
-import importlib
 from collections.abc import Callable
-from types import ModuleType
 
 import pytest
 from caseline_common.tenant import Principal, StaffRole, TenantContext
@@ -21,11 +19,6 @@ def cases() -> LoadedService:
 @pytest.fixture(scope="session")
 def timeline() -> LoadedService:
     return loaded("timeline")
-
-
-@pytest.fixture(scope="session")
-def fields(cases: LoadedService) -> ModuleType:
-    return importlib.import_module("caseline_common.fields")
 
 
 def make_context(*groups: str, subject: str = "user-1", tenant_id: str = TENANT_ID) -> TenantContext:

@@ -20,14 +20,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jwt.algorithms import RSAAlgorithm
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from service_modules import loaded_namespace
-
-from caseline.local.loader import load_service
+from service_modules import loaded_module, loaded_namespace
 
 if TYPE_CHECKING:
     import case_domain as domain
+
+    from services.automations.chalicelib.domain import webhooks
 else:
     domain = loaded_namespace("case_domain", case_domain, "cases")
+    webhooks = loaded_module("automations", "chalicelib.domain.webhooks")
 
 ONE_LINE = TypeAdapter(SingleLineText)
 LINES = TypeAdapter(MultiLineText)
@@ -302,7 +303,6 @@ def test_any_claim_of_any_shape_verifies_or_is_refused_never_crashes(
 
 
 def test_webhook_subscriptions_take_a_one_line_url_and_a_plain_description() -> None:
-    webhooks = load_service("automations").module("chalicelib.domain.webhooks")
     good = {"url": "https://hooks.example.org/caseline", "description": "Claims desk\n\tand finance"}
     assert webhooks.CreateWebhookRequest.model_validate(good).description == "Claims desk\n\tand finance"
     for bad in ({"url": "https://hooks.example.org/\u202egpj.exe"}, {**good, "description": "desk\x1b[2J"}):
