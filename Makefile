@@ -56,11 +56,18 @@ $(ESLINT): tools/eslint/package.json tools/eslint/package-lock.json
 dev: install
 	$(VENV)/bin/caseline dev
 
+# mypy reads the tests as pytest imports them: tests/ and each test directory without __init__.py are on the path
+# (so `import case_domain`, `import chains`), which makes each such directory one run of its own; tests/infra imports
+# its conftest as tests.infra.conftest. The services' modules the tests use are checked as services.<name>.chalicelib.
 lint: install $(ESLINT)
 	$(ESLINT) --config tools/eslint/eslint.config.js console/js
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy caseline services/common/caseline_common bench infra
+	$(VENV)/bin/mypy caseline services/common/caseline_common bench infra tests/infra
+	MYPYPATH=tests $(VENV)/bin/mypy tests/*.py tests/integration
+	@for dir in unit e2e; do \
+		MYPYPATH=tests:tests/$$dir $(VENV)/bin/mypy tests/$$dir || exit 1; \
+	done
 	@for service in $(SERVICES); do \
 		(cd services/$$service && ../../$(VENV)/bin/mypy --config-file ../../pyproject.toml app.py chalicelib) || exit 1; \
 	done

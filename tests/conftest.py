@@ -22,4 +22,5 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 
 @pytest.fixture
 def demo_template() -> dict[str, Any]:
-    return json.loads(DEMO_TEMPLATE.read_text())
+    template: dict[str, Any] = json.loads(DEMO_TEMPLATE.read_text())
+    return template

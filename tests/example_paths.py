@@ -25,7 +25,8 @@ NAMES = (
 
 def document(name: str) -> dict[str, Any]:
     """The example as its JSON file holds it."""
-    return json.loads((EXAMPLES / f"{name}.json").read_text())
+    loaded: dict[str, Any] = json.loads((EXAMPLES / f"{name}.json").read_text())
+    return loaded
 
 
 def load(name: str) -> TemplateDefinition:

@@ -2,13 +2,16 @@
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 T = TypeVar("T")
 
 
-def wait_until(probe: Callable[[], T], *, what: str, timeout: float = 15.0, interval: float = 0.1) -> T:
-    """Polls `probe` until it returns something truthy; fails the test after `timeout` seconds."""
+def wait_until(
+    probe: Callable[[], T | Literal[False] | None], *, what: str, timeout: float = 15.0, interval: float = 0.1
+) -> T:
+    """Polls `probe` until it returns something truthy; fails the test after `timeout` seconds. What it returns
+    is never None or False, so its type leaves them out."""
     deadline = time.monotonic() + timeout
     while True:
         result = probe()

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from console_session import WAIT_MS, clean, console_browser, requires_browser, screen, signed_in
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, ViewportSize, expect
 from waiting import wait_until
 
 from caseline.local.stack import LocalStack
@@ -323,7 +323,10 @@ def test_an_admin_moves_cases_by_dragging_them_and_migrates_them_to_a_new_versio
         assert "case.stage_changed" in types
 
 
-TABLET = {"width": 768, "height": 1024}  # a tablet held upright: the narrowest screen the console is made for
+TABLET: ViewportSize = {
+    "width": 768,
+    "height": 1024,
+}  # a tablet held upright: the narrowest screen the console is made for
 
 
 def test_every_screen_fits_a_tablet_held_upright(stack: LocalStack, browser: Browser) -> None:

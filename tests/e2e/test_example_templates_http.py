@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -77,7 +77,7 @@ class HttpDriver:
         assert response.headers["ETag"] == f'"{case["version"]}"'
         self.case = case
         self.changes.append(event_type)
-        return case
+        return cast(dict[str, Any], case)
 
     def open(self, path: CasePath) -> None:
         response = self.client.post(

@@ -11,13 +11,16 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope, Visibility, new_id
 
 from caseline.local.pumps import QueuePump
 from caseline.local.stack import LocalStack
+
+if TYPE_CHECKING:
+    from types_boto3_events.type_defs import PutEventsRequestEntryTypeDef
 
 CASES, EVENTS_PER_CASE = 200, 20
 FAILURE_RATE = 0.2
@@ -126,7 +129,9 @@ def test_timelines_survive_failures_duplicates_and_reordering(stack: LocalStack,
     deadline = time.monotonic() + WAIT_SECONDS
     for chunk in range(0, len(entries), PUBLISH_CHUNK):
         for start in range(chunk, min(chunk + PUBLISH_CHUNK, len(entries)), 10):
-            response = events_client.put_events(Entries=entries[start : start + 10])
+            response = events_client.put_events(
+                Entries=cast("list[PutEventsRequestEntryTypeDef]", entries[start : start + 10])
+            )
             assert response["FailedEntryCount"] == 0
         _wait_for_queue(stack, deadline, at_most=PUBLISH_CHUNK // 2)
     _wait_for_queue(stack, deadline, at_most=0)

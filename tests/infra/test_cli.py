@@ -1,10 +1,12 @@
 """`caseline tenant synth|deploy|list` (the typer sub-app in caseline/tenant_cli.py)."""
 
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from caseline import tenant_cli
@@ -44,8 +46,8 @@ def test_deploy_runs_the_pinned_cdk_cli_on_the_synthesized_assembly(
         return subprocess.CompletedProcess(command, 0)
 
     monkeypatch.setattr(tenant_cli, "synthesize", lambda name, out, **_: out)
-    monkeypatch.setattr(tenant_cli.shutil, "which", lambda _name: "/usr/bin/npx")
-    monkeypatch.setattr(tenant_cli.subprocess, "run", run)
+    monkeypatch.setattr(shutil, "which", lambda _name: "/usr/bin/npx")
+    monkeypatch.setattr(subprocess, "run", run)
     result = runner.invoke(tenant_app, ["deploy", "acme", "--out", str(tmp_path), "--profile", "acme-admin"])
     assert result.exit_code == 0, result.output
     assert calls == [
@@ -71,7 +73,7 @@ def test_deploy_runs_the_pinned_cdk_cli_on_the_synthesized_assembly(
 
 def test_deploy_dry_run_prints_the_command_and_runs_nothing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(tenant_cli, "synthesize", lambda name, out, **_: out)
-    monkeypatch.setattr(tenant_cli.subprocess, "run", lambda *_a, **_k: pytest.fail("ran a command"))
+    monkeypatch.setattr(subprocess, "run", lambda *_a, **_k: pytest.fail("ran a command"))
     result = runner.invoke(
         tenant_app, ["deploy", "demo", "--out", str(tmp_path), "--dry-run", "--require-approval", "never"]
     )
@@ -91,7 +93,7 @@ def test_unknown_tenant_and_a_foreign_out_directory_are_refused(tmp_path: Path) 
     assert result.exit_code == 2
     assert "no tenant 'nope'" in result.output
     (tmp_path / "precious.txt").write_text("keep me")
-    with pytest.raises(tenant_cli.typer.Exit):
+    with pytest.raises(typer.Exit):
         tenant_cli._clear(tmp_path)
     assert (tmp_path / "precious.txt").exists()
 

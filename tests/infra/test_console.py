@@ -46,6 +46,7 @@ def _text(value: Any) -> str:
     """A string property; the account of a tenant without one (a Ref) reads as ACCOUNT."""
     if isinstance(value, str):
         return value
+    separator: str
     separator, parts = value["Fn::Join"]
     return separator.join(part if isinstance(part, str) else "ACCOUNT" for part in parts)
 

@@ -33,6 +33,7 @@ def _downloads(template: dict[str, Any], resource_type: str) -> tuple[str, dict[
 def _text(value: Any) -> str:
     if isinstance(value, str):
         return value
+    separator: str
     separator, parts = value["Fn::Join"]
     assert all(isinstance(part, str) or part == {"Ref": "AWS::AccountId"} for part in parts)
     return separator.join(part if isinstance(part, str) else PLACEHOLDER_ACCOUNT for part in parts)

@@ -52,8 +52,8 @@ def _imported(tree: ast.AST, module: str, is_package: bool) -> set[str]:
                 target = node.module or ""
             names.add(target)
             names.update(f"{target}.{alias.name}" for alias in node.names)
-        for child in ast.iter_child_nodes(node):
-            visit(child)
+        for inner in ast.iter_child_nodes(node):
+            visit(inner)
 
     visit(tree)
     return names

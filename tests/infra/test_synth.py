@@ -37,7 +37,7 @@ def api(assembly: Synthesized) -> dict[str, Any]:
 
 
 def _one(template: dict[str, Any], resource_type: str, **properties: Any) -> dict[str, Any]:
-    matches = [
+    matches: list[dict[str, Any]] = [
         body["Properties"]
         for body in resources(template, resource_type).values()
         if all(body["Properties"].get(key) == value for key, value in properties.items())

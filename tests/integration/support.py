@@ -97,7 +97,8 @@ def pointers(problem: Mapping[str, Any]) -> set[str]:
 
 def _count(stack: LocalStack, **query: Any) -> int:
     dynamodb = stack.aws.dynamodb()
-    total, start = 0, None
+    total = 0
+    start: Any = None  # a LastEvaluatedKey, given back as it came
     while True:
         page = dynamodb.query(
             TableName=stack.tenant.names.table(CASES_TABLE),

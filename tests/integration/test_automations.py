@@ -139,7 +139,7 @@ def test_a_repeated_event_and_a_run_that_died_half_way_change_the_case_once(
     service = stack.functions["automations_consumer"].module("chalicelib.runtime").automations_service()
     bus = service._bus
     real_publish = bus.publish
-    crashes = []
+    crashes: list[bool] = []
 
     def publish_then_die(events: Any, **options: Any) -> None:
         """The function dies after the comment and the e-mail, before the last command goes out."""

@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import pytest
@@ -44,7 +45,7 @@ def stack_wide_calls(stack: LocalStack) -> Iterator[CallRecorder]:
     # Let the pumps finish the seeded events first: the consumers build their clients on first use, in
     # their own threads, and a client asked for concurrently from here could be a second one.
     for case_id in stack.seeded_case_ids:
-        wait_until(lambda case_id=case_id: timeline(stack, case_id), what=f"the timeline of {case_id}")
+        wait_until(partial(timeline, stack, case_id), what=f"the timeline of {case_id}")
     clients = _every_dynamodb_client(stack)
     recorder = CallRecorder()
     recorder.register(*clients)

@@ -3,7 +3,7 @@
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -186,9 +186,9 @@ BAD_REQUESTS: dict[str, Bad] = {
 def _authorization(stack: LocalStack, auth: str) -> dict[str, str]:
     idp = stack.idp
     key_file = stack.options.state_dir / "dev-signing-key.pem"
-    claims = {"subject": "dev-mallory", "email": "mallory@example.org"}
+    claims: dict[str, Any] = {"subject": "dev-mallory", "email": "mallory@example.org"}
     staff = ["caseline-admins", "caseline-staff"]
-    tokens = {
+    tokens: dict[str, Callable[[], str]] = {
         "admin": lambda: stack.staff_token(admin=True),
         "staff": lambda: stack.staff_token(admin=False),
         "garbage": lambda: "not.a.jwt",
@@ -207,7 +207,7 @@ def _authorization(stack: LocalStack, auth: str) -> dict[str, str]:
                 "exp": int(time.time()) + 600,
                 "cognito:groups": staff,
             },
-            key=None,
+            key=None,  # type: ignore[arg-type]  # PyJWT's stubs want a key even for alg none, which takes none
             algorithm="none",
             headers={"kid": idp.key_id},
         ),

@@ -6,7 +6,7 @@ import hashlib
 import urllib.parse
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -104,7 +104,7 @@ def key() -> str:
 def published(stack: LocalStack, key: str) -> dict[str, Any]:
     status, body = stack.request("POST", "/templates", template(key))
     assert status == 201, body
-    return body
+    return cast(dict[str, Any], body)
 
 
 def token(stack: LocalStack, name: str) -> str:
@@ -131,7 +131,7 @@ def ok(response: Response, status: int = 200) -> Any:
 
 def open_claim(stack: LocalStack, key: str, owner: str = "alex") -> dict[str, Any]:
     body = {"template_key": key, "title": "Train to Leeds", "fields": {"purpose": "Client visit"}}
-    return ok(call(stack, "POST", "/cases", body, as_=owner), 201)
+    return cast(dict[str, Any], ok(call(stack, "POST", "/cases", body, as_=owner), 201))
 
 
 def upload(stack: LocalStack, case_id: str, content: bytes, *, as_: str, content_type: str = "application/pdf") -> Any:
@@ -428,11 +428,12 @@ def test_uploads_are_refused_by_type_and_size_before_and_after_they_arrive(
 ) -> None:
     case_id = open_claim(stack, key)["id"]
     form = {"type": "receipt", "filename": "r.pdf", "content_type": "application/pdf", "size": 10}
-    for change, pointer in [
+    changes: list[tuple[dict[str, Any], str]] = [
         ({"content_type": "application/zip"}, "/content_type"),
         ({"size": 4096}, "/size"),
         ({"type": "passport"}, "/type"),
-    ]:
+    ]
+    for change, pointer in changes:
         status, _, problem = call(stack, "POST", f"/cases/{case_id}/documents/uploads", {**form, **change}, as_="alex")
         assert (status, problem["errors"][0]["pointer"]) == (422, pointer), problem
 

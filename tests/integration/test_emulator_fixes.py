@@ -91,7 +91,8 @@ def test_string_keys_order_filter_and_page_as_in_dynamodb(stack: LocalStack, tab
     expected = sorted((sk for sk in sort_keys if sk), key=lambda text: text.encode())  # DynamoDB: UTF-8 bytes
 
     def pages(**query: Any) -> list[list[str]]:
-        found, start = [], None
+        found: list[list[str]] = []
+        start: Any = None  # a LastEvaluatedKey, given back as it came
         while True:
             page = client.query(TableName=table, Limit=2, **query, **({"ExclusiveStartKey": start} if start else {}))
             found.append([item["sk"]["S"] for item in page["Items"]])

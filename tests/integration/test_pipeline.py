@@ -3,7 +3,7 @@
 import json
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope, new_id
@@ -11,6 +11,9 @@ from caseline_common.envelope import Actor, ActorKind, EventEnvelope, new_id
 from caseline.local.idp import DevIdentityProvider
 from caseline.local.provision import LOCAL_ACCOUNT_ID
 from caseline.local.stack import LOCAL_REGION, LocalStack
+
+if TYPE_CHECKING:
+    from types_boto3_sqs.type_defs import MessageTypeDef
 
 from .support import (
     assert_problem,
@@ -162,7 +165,7 @@ def test_a_poison_message_ends_in_the_dead_letter_queue(stack: LocalStack) -> No
     sqs = stack.aws.sqs()
     sqs.send_message(QueueUrl=timeline_queue.url, MessageBody=poison)
 
-    def dead_lettered() -> list[dict[str, Any]]:
+    def dead_lettered() -> list["MessageTypeDef"]:
         messages = sqs.receive_message(
             QueueUrl=timeline_queue.dead_letter_url,
             MaxNumberOfMessages=10,

@@ -142,7 +142,8 @@ def issue(stack: LocalStack, claim: Claim, *, days: int | None = None) -> dict[s
 
 
 def path_of(link: dict[str, Any]) -> str:
-    return urlsplit(link["url"]).path
+    path: str = urlsplit(link["url"]).path
+    return path
 
 
 def links_of(stack: LocalStack, claim: Claim) -> list[dict[str, Any]]:
@@ -288,7 +289,8 @@ def patched(target: Any, name: str, value: Any) -> Iterator[None]:
 
 def sessions(stack: LocalStack) -> int:
     """How many portal sessions exist (a Scan is fine on the emulator's small test table)."""
-    dynamodb, total, start = stack.aws.dynamodb(), 0, None
+    dynamodb, total = stack.aws.dynamodb(), 0
+    start: Any = None  # a LastEvaluatedKey, given back as it came
     while True:
         page = dynamodb.scan(
             TableName=stack.tenant.names.table(PORTAL_TABLE),

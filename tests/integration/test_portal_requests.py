@@ -5,7 +5,7 @@ with the team's message, on the participant's page."""
 import json
 import re
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from caseline_common.adapters.mail import SesMailer
@@ -13,6 +13,9 @@ from caseline_common.envelope import Actor, ActorKind, EventEnvelope, Visibility
 from caseline_common.resources import PORTAL_TABLE
 
 from caseline.local.stack import LocalStack
+
+if TYPE_CHECKING:
+    from types_boto3_events.type_defs import PutEventsRequestEntryTypeDef
 
 from .support import header, queue_depth, timeline, wait_until
 from .test_portal_access import Browser, Claim, api, ok, open_claim, template
@@ -88,7 +91,9 @@ def document_requested(stack: LocalStack, claim: Claim) -> EventEnvelope:
 def test_a_requested_document_is_mailed_once_with_a_link_and_shown_as_a_need(stack: LocalStack, claim: Claim) -> None:
     wait_until(lambda: portal_knows_the_client(stack, claim), what="the portal to know the client")
     event = document_requested(stack, claim)
-    entry = event.bus_entry(source_service="cases", bus_name=stack.tenant.names.event_bus())
+    entry = cast(
+        "PutEventsRequestEntryTypeDef", event.bus_entry(source_service="cases", bus_name=stack.tenant.names.event_bus())
+    )
     for _ in range(2):  # at least once: the consumer sees the same event twice
         assert stack.aws.events().put_events(Entries=[entry])["FailedEntryCount"] == 0
 

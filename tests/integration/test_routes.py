@@ -180,7 +180,9 @@ def test_merged_openapi_marks_public_and_protected_operations(stack: LocalStack)
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             public = path.startswith(("/health/", "/openapi/", "/schemas/"))
-            expected = [{"portalSession": []}] if path in PORTAL_SESSION_ROUTES else [{"bearer": []}]
+            expected: list[dict[str, list[str]]] = (
+                [{"portalSession": []}] if path in PORTAL_SESSION_ROUTES else [{"bearer": []}]
+            )
             assert operation["security"] == ([] if public else expected), f"{method} {path}"
 
 

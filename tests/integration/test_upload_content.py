@@ -7,7 +7,7 @@ import time
 import urllib.parse
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import botocore.auth
 import httpx
@@ -15,6 +15,7 @@ import jwt
 import pytest
 from caseline_common.resources import ANCHORS_BUCKET, DOCUMENTS_BUCKET, TenantResourceNames
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from caseline.local.downloads import DOWNLOADS_PREFIX
 from caseline.local.provision import LOCAL_ACCOUNT_ID
@@ -267,7 +268,7 @@ def test_an_expired_download_link_is_refused(stack: LocalStack, key: str, monkey
     case = open_case(stack, key)
     target = upload(stack, case["id"], PDF, kind="receipt", content_type="application/pdf", filename="late.pdf")
     ok(confirm(stack, case["id"], target))
-    signed_now = botocore.auth.get_current_datetime
+    signed_now = botocore.auth.get_current_datetime  # type: ignore[attr-defined]  # there, but not in botocore-stubs
     monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: signed_now() - timedelta(minutes=6))
     link = ok(call(stack, "GET", f"/cases/{case['id']}/documents/receipt/versions/1", as_="alex"))
     monkeypatch.undo()
@@ -345,8 +346,11 @@ def test_a_caller_without_the_right_is_refused_whatever_state_the_case_is_in(sta
 
 
 def signed(stack: LocalStack, **changes: Any) -> str:
-    key = serialization.load_pem_private_key(
-        (stack.options.state_dir / "dev-signing-key.pem").read_bytes(), password=None
+    key = cast(
+        RSAPrivateKey,  # the dev issuer's key is RSA
+        serialization.load_pem_private_key(
+            (stack.options.state_dir / "dev-signing-key.pem").read_bytes(), password=None
+        ),
     )
     now = int(time.time())
     claims = {
