@@ -13,7 +13,13 @@ mypy reads the service's source under its path (`services/<name>/chalicelib/...`
 module imports its siblings relatively, so the package type-checks under that name too); the run gets a stand-in
 that, on first use, is that module of the session's one copy of the service (`loaded`: the unit tests' `cases`
 and `timeline` fixtures are that copy). Nothing imports `services.<name>` at run time, so each service still
-lives only under its own private module names.
+lives only under its own private module names. An absolute `chalicelib` import inside a service would not resolve
+under that path, so `make lint` fails on it rather than letting mypy guess.
+
+Several modules seen as one namespace (`case_domain`, `cases_services`) are typed the same way: the module that
+builds the namespace at run time star-imports, under TYPE_CHECKING, the same modules in the same order, and a test
+imports that module as the namespace (`loaded_namespace` at run time). A copy that belongs to a running local
+stack (`stack.api.service(...)`) is not the session's copy, and stays untyped.
 """
 
 import functools
