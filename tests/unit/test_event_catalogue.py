@@ -1,9 +1,16 @@
 """The event catalogue (caseline_common/events.py) is the one list of event types: every type has a `data`
 model, the template format and the docs list exactly its types."""
 
+import hashlib
+import json
 import re
 from pathlib import Path
 
+import pytest
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from caseline_common.consumer import sqs_consumer
+from caseline_common.envelope import Actor, ActorKind, EventEnvelope
 from caseline_common.events import (
     CASE_EVENTS,
     DATA_MODELS,
@@ -66,3 +73,68 @@ def test_data_dumps_as_sent_absent_members_left_out_and_nulls_kept() -> None:
         "task_due_at": "2026-01-02T10:00:00+00:00",
     }
     assert SlaBreached.model_validate(breached).dump() == breached
+
+
+def _sqs_event(data: dict[str, object]) -> dict[str, object]:
+    envelope = EventEnvelope.new(
+        tenant_id="acme",
+        case_id="01JCASE0000000000000000000",
+        type=EventType.CASE_STAGE_CHANGED,
+        actor=Actor(kind=ActorKind.USER, id="user-1"),
+        correlation_id="corr-1",
+        data=data,
+    )
+    bus_event = {
+        "version": "0",
+        "id": "e1",
+        "source": "caseline.cases",
+        "account": "000000000000",
+        "time": "2026-01-02T10:00:00Z",
+        "region": "eu-west-1",
+        "resources": [],
+        "detail-type": envelope.type,
+        "detail": envelope.model_dump(mode="json"),
+    }
+    body = json.dumps(bus_event)
+    record = {
+        "messageId": "m1",
+        "receiptHandle": "r1",
+        "body": body,
+        "attributes": {
+            "ApproximateReceiveCount": "1",
+            "SentTimestamp": "1767348000000",
+            "SenderId": "AIDA",
+            "ApproximateFirstReceiveTimestamp": "1767348000000",
+        },
+        "messageAttributes": {},
+        "md5OfBody": hashlib.md5(body.encode()).hexdigest(),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:eu-west-1:000000000000:timeline-events",
+        "awsRegion": "eu-west-1",
+    }
+    return {"Records": [record]}
+
+
+def test_a_consumer_refuses_data_that_does_not_fit_its_model() -> None:
+    handled: list[EventEnvelope] = []
+    reads = {EventType.CASE_STAGE_CHANGED}
+    consume = sqs_consumer(
+        handled.append, logger=Logger(service="test"), metrics=Metrics(namespace="test"), reads=reads
+    )
+    fits = {
+        "version": 2,
+        "from": "a",
+        "to": "b",
+        "direction": "forward",
+        "reason": None,
+        "overridden": [],
+        "tasks_created": [],
+    }
+    assert consume(_sqs_event(fits), None) == {"batchItemFailures": []}
+    assert [event.data for event in handled] == [fits]
+    with pytest.raises(BatchProcessingError, match="direction"):  # every record failed: SQS retries, then DLQ
+        consume(_sqs_event({**fits, "direction": "sideways"}), None)
+    assert len(handled) == 1
+    keeper = sqs_consumer(handled.append, logger=Logger(service="test"), metrics=Metrics(namespace="test"))
+    keeper(_sqs_event({"note": "kept as sent"}), None)  # a consumer that does not read the data keeps it
+    assert handled[-1].data == {"note": "kept as sent"}

@@ -28,6 +28,7 @@ _consume = sqs_consumer(
     logger=runtime.observability.logger,
     metrics=runtime.observability.metrics,
     record_model=StatefulEventRecord,
+    reads=frozenset(EventType),  # rules' conditions, their e-mails and webhooks read any event's data
 )
 
 

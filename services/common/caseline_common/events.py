@@ -2,15 +2,15 @@
 
 This is the one Python place that names an event type. Each `data` model describes exactly what its producer
 sends: `model_dump(mode="json")` gives the very dict on the wire. A field declared `T | None` with no default
-is always sent (`null` when empty); one declared `T | None = None` is left out when empty. Consumers validate
-`data` with the same models (`parse_data`), so an event that does not fit fails loudly and is retried, then
-dead-lettered. Commands (`automation_commands.py`, `portal_commands.py`) are requests, not events, and keep
-their own enums.
+is always sent (`null` when empty); one declared `T | None = None` is left out when empty. Every bus consumer
+checks `data` with the same models (`check_data` in `consumer.sqs_consumer`), so an event that does not fit
+fails loudly: SQS delivers it again, then moves it to the dead-letter queue. Commands (`automation_commands.py`,
+`portal_commands.py`) are requests, not events, and keep their own enums.
 """
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -447,18 +447,18 @@ DATA_MODELS: dict[EventType, type[EventData]] = {
     EventType.PERSONAL_DATA_ERASED: PersonalDataErased,
 }
 
-_Data = TypeVar("_Data", bound=EventData)
-
 
 def event_data(event_type: EventType, **members: Any) -> dict[str, Any]:
     """The `data` of an event of this type, built (and so checked) through its model."""
     return DATA_MODELS[event_type].model_validate(members).dump()
 
 
-def parse_data(model: type[_Data], data: dict[str, Any]) -> _Data:
-    """A consumer's view of an event's `data`; raises (the message is retried, then dead-lettered) on data
-    that does not fit."""
-    return model.model_validate(data)
+def check_data(event_type: str, data: dict[str, Any]) -> EventData | None:
+    """`data` read through its type's model: raises `pydantic.ValidationError` when it does not fit. None for a
+    type outside the catalogue (a command, or a type a newer producer added), which its consumer ignores or
+    reads on its own terms."""
+    model = DATA_MODELS.get(event_type)  # type: ignore[call-overload]  # a str finds its StrEnum member
+    return None if model is None else model.model_validate(data)
 
 
 def catalogue_markdown() -> str:

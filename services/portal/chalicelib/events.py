@@ -3,8 +3,10 @@
 from typing import Any
 
 from caseline_common.consumer import sqs_consumer
+from caseline_common.events import EventType
 from chalice.app import Blueprint
 
+from .domain.projection import MODEL_EVENTS
 from .runtime import projection_service, runtime
 
 events = Blueprint(__name__)
@@ -15,6 +17,7 @@ _consume = sqs_consumer(
     lambda event: projection_service().project(event),
     logger=runtime.observability.logger,
     metrics=runtime.observability.metrics,
+    reads=MODEL_EVENTS | {EventType.COMMENT_ADDED, EventType.TEMPLATE_PUBLISHED},
 )
 
 

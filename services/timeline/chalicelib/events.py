@@ -5,6 +5,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from caseline_common.consumer import StatefulEvent, StatefulEventRecord, sqs_consumer
 from caseline_common.envelope import EventEnvelope
+from caseline_common.events import EventType
 from chalice.app import Blueprint
 
 from .runtime import runtime, timeline_service
@@ -25,6 +26,7 @@ _consume = sqs_consumer(
     logger=runtime.observability.logger,
     metrics=runtime.observability.metrics,
     record_model=StatefulEventRecord,
+    reads={EventType.TEMPLATE_PUBLISHED},  # the template it keeps; every other event is chained as it came
 )
 
 
