@@ -10,18 +10,24 @@ import pytest
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from caseline_common.consumer import sqs_consumer
+from caseline_common.contracts import Permission
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope
 from caseline_common.events import (
     CASE_EVENTS,
     DATA_MODELS,
     RULE_TRIGGERS,
+    TENANT_EVENTS,
+    TIMELINE_EVENTS,
+    WEBHOOK_EVENTS,
     CaseStageChanged,
     EventType,
     SlaBreached,
     catalogue_markdown,
 )
+from caseline_common.openapi import build_openapi, merge_openapi
+from openapi_spec_validator import validate
 
-from caseline.local.loader import LoadedService
+from caseline.local.loader import LoadedService, load_service
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -138,3 +144,43 @@ def test_a_consumer_refuses_data_that_does_not_fit_its_model() -> None:
     keeper = sqs_consumer(handled.append, logger=Logger(service="test"), metrics=Metrics(namespace="test"))
     keeper(_sqs_event({"note": "kept as sent"}), None)  # a consumer that does not read the data keeps it
     assert handled[-1].data == {"note": "kept as sent"}
+
+
+def test_the_api_document_describes_each_webhook_with_its_events_data() -> None:
+    documents = [
+        build_openapi(title=name, version="1", operations=load_service(name).module("chalicelib.api").http.operations)
+        for name in ("cases", "timeline", "automations", "portal")
+    ]
+    document = merge_openapi(title="Caseline", version="1", documents=documents)
+    validate(document)  # OpenAPI 3.1, webhooks included
+    schemas = document["components"]["schemas"]
+
+    assert set(document["webhooks"]) == set(WEBHOOK_EVENTS) == set(EventType) - TENANT_EVENTS - TIMELINE_EVENTS
+    for event_type in WEBHOOK_EVENTS:
+        post = document["webhooks"][event_type]["post"]
+        headers = {parameter["name"] for parameter in post["parameters"] if parameter["required"]}
+        assert headers == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+        body = schemas[post["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]]
+        assert body["required"] == ["type", "timestamp", "data"]
+        assert body["properties"]["type"]["const"] == event_type
+        event = schemas[body["properties"]["data"]["$ref"].rsplit("/", 1)[1]]
+        assert event["properties"]["type"]["const"] == event_type
+        data = event["properties"]["data"]["$ref"].rsplit("/", 1)[1]
+        assert data == DATA_MODELS[event_type].__name__
+        assert set(schemas[data]["properties"]) == {
+            field.alias or name for name, field in DATA_MODELS[event_type].model_fields.items()
+        }
+
+
+def test_every_event_type_the_console_names_is_in_the_catalogue() -> None:
+    families = "|".join(sorted({event_type.value.split(".")[0] for event_type in EventType}))
+    named: dict[str, set[str]] = {}
+    for script in (Path(__file__).resolve().parents[2] / "console" / "js").rglob("*.js"):
+        text = script.read_text()
+        facts = set(re.findall(r'name: "([a-z_]+\.[a-z_]+)"', text))  # condition variables such as case.stage
+        for literal in set(re.findall(rf'"((?:{families})\.[a-z_]+)"', text)) - facts:
+            named.setdefault(literal, set()).add(script.name)
+    permissions = {permission.value for permission in Permission}
+    unknown = {literal: files for literal, files in named.items() if literal not in permissions | set(EventType)}
+    assert unknown == {}
+    assert {"case.stage_changed", "decision.recorded", "timer.fired"} <= set(named)  # the scan finds them

@@ -68,6 +68,8 @@ CASE_EVENTS = frozenset(EventType) - TENANT_EVENTS - TIMELINE_EVENTS
 # The portal's own events do not carry the case they leave behind, so no rule condition could read it.
 PORTAL_EVENTS = frozenset({EventType.PORTAL_LINK_ISSUED, EventType.PORTAL_LINK_REVOKED})
 RULE_TRIGGERS = CASE_EVENTS - PORTAL_EVENTS
+# What a webhook subscription receives: every event about a case.
+WEBHOOK_EVENTS = CASE_EVENTS
 # Events after which a case's chain is anchored.
 CLOSING_EVENTS = frozenset({EventType.CASE_CLOSED, EventType.CASE_CANCELLED})
 
@@ -85,7 +87,8 @@ class EventData(BaseModel):
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
     @model_serializer(mode="wrap")
-    def _leave_out_absent(self, handler: SerializerFunctionWrapHandler) -> Any:
+    # No return annotation: pydantic would take it for the serialized schema, and the model's is the one wanted.
+    def _leave_out_absent(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
         data = handler(self)
         for name, field in type(self).model_fields.items():
             key = field.serialization_alias or field.alias or name

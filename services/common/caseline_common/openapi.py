@@ -1,12 +1,17 @@
-"""The OpenAPI 3.1 document of a service's operations, and the merged document of the whole API."""
+"""The OpenAPI 3.1 document of a service's operations, and the merged document of the whole API, with the
+webhooks integrators receive (one per event type of the catalogue)."""
 
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import Any
+from datetime import datetime
+from functools import cache
+from typing import Any, Literal
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, Field, TypeAdapter, create_model
 from pydantic.json_schema import models_json_schema
 
+from .envelope import EventEnvelope
+from .events import DATA_MODELS, WEBHOOK_EVENTS, EventType
 from .http import (
     CORRELATION_ID,
     GATEWAY_STATUSES,
@@ -116,12 +121,84 @@ def build_openapi(*, title: str, version: str, operations: list[Operation]) -> d
     }
 
 
+# Standard Webhooks (standardwebhooks.com): the headers every delivery carries, all of them required.
+_WEBHOOK_HEADERS = {
+    "webhook-id": "The delivery's id: the same on every attempt, so a receiver drops repeats.",
+    "webhook-timestamp": "When this attempt was signed, in seconds since the epoch.",
+    "webhook-signature": "`v1,<base64 HMAC-SHA256>` of `<id>.<timestamp>.<body>` with the subscription's secret; "
+    "during a rotation, one signature per secret, separated by spaces.",
+}
+
+
+@cache  # one model per type, however often the document is built
+def _webhook_body(event_type: EventType) -> type[BaseModel]:
+    """The JSON body a subscription receives for one event type: the Standard Webhooks envelope, whose `data`
+    is the event, whose own `data` its catalogue model describes."""
+    model = DATA_MODELS[event_type]
+    name = model.__name__
+    only: Any = Literal[event_type.value]  # a type built at run time, one per event type
+    event: type[BaseModel] = create_model(
+        f"{name}Event",
+        __base__=EventEnvelope,
+        __doc__=f"A `{event_type}` event.",
+        type=(only, ...),
+        data=(model, ...),
+    )
+    body: type[BaseModel] = create_model(
+        f"{name}Webhook",
+        __doc__=f"The body of a `{event_type}` delivery.",
+        type=(only, ...),
+        timestamp=(datetime, Field(description="When the event occurred (RFC 3339).")),
+        data=(event, ...),
+    )
+    return body
+
+
+def event_webhooks() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The document's `webhooks` (OpenAPI 3.1): a POST per event type a subscription receives, and the schemas
+    they refer to."""
+    types = sorted(WEBHOOK_EVENTS)
+    bodies = {event_type: _webhook_body(event_type) for event_type in types}
+    refs, definitions = models_json_schema(
+        [(body, "serialization") for body in bodies.values()], ref_template=_REF_TEMPLATE
+    )
+    headers = [
+        {"name": name, "in": "header", "required": True, "description": text, "schema": {"type": "string"}}
+        for name, text in _WEBHOOK_HEADERS.items()
+    ]
+    webhooks = {
+        event_type.value: {
+            "post": {
+                "summary": (DATA_MODELS[event_type].__doc__ or event_type.value).strip(),
+                "description": f"Sent to each subscription whose `event_types` match `{event_type}`.",
+                "tags": ["webhooks"],
+                "parameters": headers,
+                "requestBody": {"required": True, "content": {JSON: {"schema": refs[(body, "serialization")]}}},
+                "responses": {
+                    "200": {"description": "Received. Any other answer, or none within 5 s, is tried again later."}
+                },
+            }
+        }
+        for event_type, body in bodies.items()
+    }
+    return webhooks, definitions.get("$defs", {})
+
+
+def _add_schema(schemas: dict[str, Any], name: str, schema: Any) -> None:
+    existing = schemas.setdefault(name, schema)
+    if existing != schema:
+        raise ValueError(f"schema {name} differs between services")
+
+
 def merge_openapi(*, title: str, version: str, documents: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """One document for the one API that integrators see. Two services never declare the same route."""
+    """One document for the one API that integrators see, with the webhooks they receive. Two services never
+    declare the same route."""
+    webhooks, webhook_schemas = event_webhooks()
     merged: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": title, "version": version},
         "paths": {},
+        "webhooks": webhooks,
         "components": {"schemas": {}, "securitySchemes": {}},
     }
     for document in documents:
@@ -131,8 +208,8 @@ def merge_openapi(*, title: str, version: str, documents: Iterable[dict[str, Any
                 raise ValueError(f"{path} {sorted(overlap)} is declared by two services")
             merged["paths"].setdefault(path, {}).update(operations)
         for name, schema in document["components"]["schemas"].items():
-            existing = merged["components"]["schemas"].setdefault(name, schema)
-            if existing != schema:
-                raise ValueError(f"schema {name} differs between services")
+            _add_schema(merged["components"]["schemas"], name, schema)
         merged["components"]["securitySchemes"].update(document["components"]["securitySchemes"])
+    for name, schema in webhook_schemas.items():
+        _add_schema(merged["components"]["schemas"], name, schema)
     return merged

@@ -117,11 +117,8 @@ export function timelineSection(page) {
     const docName = (key) => (page.template.document_types || []).find((x) => x.key === key)?.name || key;
     switch (event.type) {
       case "case.opened": return `Opened in ${page.stageName(d.stage)}.`;
-      case "case.stage_changed": {
-        const from = d.from ?? d.before;
-        const to = d.to ?? d.after;
-        return `${from ? `${page.stageName(from)} → ` : ""}${page.stageName(to)}${d.reason ? ` — ${d.reason}` : ""}${d.forced || d.overridden?.length ? " (override)" : ""}`;
-      }
+      case "case.stage_changed":
+        return `${page.stageName(d.from)} → ${page.stageName(d.to)}${d.reason ? ` — ${d.reason}` : ""}${d.overridden?.length ? " (override)" : ""}`;
       case "case.fields_changed": {
         const changed = [...new Set([...Object.keys(d.changes || {}), ...Object.keys(event.personal?.changes || {})])];
         const parts = [];
@@ -136,7 +133,7 @@ export function timelineSection(page) {
       case "document.requested": return `${docName(d.document_type)} requested${d.from_role ? ` from ${page.roleName(d.from_role)}` : ""}.`;
       case "decision.recorded": {
         const label = (page.template.decisions || []).find((x) => x.key === d.key)?.label || d.key;
-        return `${label}: ${humanize(d.after ?? d.outcome)}${d.rationale ? ` — ${d.rationale}` : ""}`;
+        return `${label}: ${humanize(d.after)}${d.rationale ? ` — ${d.rationale}` : ""}`;
       }
       case "participant.added": case "participant.removed": case "participant.role_changed":
         return d.role || d.after ? `Role ${page.roleName(d.after || d.role)}.` : "";
