@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .event_types import EventType
 from .text import MULTI_LINE, SINGLE_LINE, SingleLineText
 
 Key = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$", description="Lower-case identifier: a-z, 0-9, _")]
@@ -315,8 +316,6 @@ class Branding(Contract):
 
 
 def _default_timeline_events() -> list[str]:
-    from .events import EventType  # the catalogue's data models import this module
-
     shown = (EventType.CASE_OPENED, EventType.CASE_STAGE_CHANGED, EventType.DOCUMENT_ADDED, EventType.COMMENT_ADDED)
     return [event_type.value for event_type in shown]
 

@@ -1,15 +1,14 @@
 """The event catalogue: every event type the services emit and the shape of each one's `data`.
 
-This is the one Python place that names an event type. Each `data` model describes exactly what its producer
-sends: `model_dump(mode="json")` gives the very dict on the wire. A field declared `T | None` with no default
-is always sent (`null` when empty); one declared `T | None = None` is left out when empty. Every bus consumer
-checks `data` with the same models (`check_data` in `consumer.sqs_consumer`), so an event that does not fit
-fails loudly: SQS delivers it again, then moves it to the dead-letter queue. Commands (`automation_commands.py`,
-`portal_commands.py`) are requests, not events, and keep their own enums.
+The types themselves are named in `event_types.py` (and re-exported here); each `data` model describes
+exactly what its producer sends: `model_dump(mode="json")` gives the very dict on the wire. A field declared
+`T | None` with no default is always sent (`null` when empty); one declared `T | None = None` is left out when
+empty. Every bus consumer checks `data` with the same models (`check_data` in `consumer.sqs_consumer`), so an
+event that does not fit fails loudly: SQS delivers it again, then moves it to the dead-letter queue. Commands
+(`automation_commands.py`, `portal_commands.py`) are requests, not events, and keep their own enums.
 """
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -24,54 +23,28 @@ from pydantic import (
 )
 
 from .contracts import TemplateDefinition
+from .event_types import (
+    CASE_EVENTS,
+    CLOSING_EVENTS,
+    PORTAL_EVENTS,
+    RULE_TRIGGERS,
+    TENANT_EVENTS,
+    TIMELINE_EVENTS,
+    WEBHOOK_EVENTS,
+    EventType,
+)
 
+__all__ = [  # the names re-exported from event_types, beside the models defined here
+    "CASE_EVENTS",
+    "CLOSING_EVENTS",
+    "PORTAL_EVENTS",
+    "RULE_TRIGGERS",
+    "TENANT_EVENTS",
+    "TIMELINE_EVENTS",
+    "WEBHOOK_EVENTS",
+    "EventType",
+]
 
-class EventType(StrEnum):
-    CASE_OPENED = "case.opened"
-    CASE_FIELDS_CHANGED = "case.fields_changed"
-    CASE_STAGE_CHANGED = "case.stage_changed"
-    CASE_ASSIGNED = "case.assigned"
-    CASE_ROLE_ASSIGNED = "case.role_assigned"
-    CASE_CLOSED = "case.closed"
-    CASE_CANCELLED = "case.cancelled"
-    CASE_REOPENED = "case.reopened"
-    CASE_MIGRATED = "case.migrated"
-    TASK_CREATED = "task.created"
-    TASK_COMPLETED = "task.completed"
-    TASK_REOPENED = "task.reopened"
-    TASK_ASSIGNED = "task.assigned"
-    PARTICIPANT_ADDED = "participant.added"
-    PARTICIPANT_ROLE_CHANGED = "participant.role_changed"
-    PARTICIPANT_REMOVED = "participant.removed"
-    DOCUMENT_ADDED = "document.added"
-    DOCUMENT_REQUESTED = "document.requested"
-    DECISION_RECORDED = "decision.recorded"
-    COMMENT_ADDED = "comment.added"
-    SLA_BREACHED = "sla.breached"
-    SLA_WARNING = "sla.warning"
-    TIMER_FIRED = "timer.fired"
-    AUTOMATION_RAN = "automation.ran"
-    AUTOMATION_REFUSED = "automation.refused"
-    PORTAL_LINK_ISSUED = "portal.link_issued"
-    PORTAL_LINK_REVOKED = "portal.link_revoked"
-    TEMPLATE_PUBLISHED = "template.published"
-    TIMELINE_EXPORTED = "timeline.exported"
-    PERSONAL_DATA_ERASED = "personal_data.erased"
-
-
-# Tenant-level: about no case (the timeline, automations and portal keep the template it carries).
-TENANT_EVENTS = frozenset({EventType.TEMPLATE_PUBLISHED})
-# Recorded by the timeline on a case's chain itself; never on the bus.
-TIMELINE_EVENTS = frozenset({EventType.TIMELINE_EXPORTED, EventType.PERSONAL_DATA_ERASED})
-# Events about a case that travel on the bus: what a webhook, a portal timeline or a template can name.
-CASE_EVENTS = frozenset(EventType) - TENANT_EVENTS - TIMELINE_EVENTS
-# The portal's own events do not carry the case they leave behind, so no rule condition could read it.
-PORTAL_EVENTS = frozenset({EventType.PORTAL_LINK_ISSUED, EventType.PORTAL_LINK_REVOKED})
-RULE_TRIGGERS = CASE_EVENTS - PORTAL_EVENTS
-# What a webhook subscription receives: every event about a case.
-WEBHOOK_EVENTS = CASE_EVENTS
-# Events after which a case's chain is anchored.
-CLOSING_EVENTS = frozenset({EventType.CASE_CLOSED, EventType.CASE_CANCELLED})
 
 # A moment as the producers write it (`datetime.isoformat()`, "+00:00" rather than pydantic's "Z").
 IsoDateTime = Annotated[
