@@ -172,6 +172,18 @@ def test_the_api_document_describes_each_webhook_with_its_events_data() -> None:
         }
 
 
+def test_the_builder_offers_the_catalogues_case_events_and_rule_triggers() -> None:
+    text = (Path(__file__).resolve().parents[2] / "console" / "js" / "views" / "builder" / "common.js").read_text()
+    triggers = re.search(r"export const RULE_TRIGGERS = \[(.*?)\];", text, re.DOTALL)
+    portal_only = re.search(r"export const CASE_EVENTS = \[\.\.\.RULE_TRIGGERS, (.*?)\];", text, re.DOTALL)
+    assert triggers is not None
+    assert portal_only is not None
+    offered_triggers = set(re.findall(r'"([a-z_.]+)"', triggers.group(1)))
+    assert offered_triggers == {event_type.value for event_type in RULE_TRIGGERS}
+    offered = offered_triggers | set(re.findall(r'"([a-z_.]+)"', portal_only.group(1)))
+    assert offered == {event_type.value for event_type in CASE_EVENTS}
+
+
 def test_every_event_type_the_console_names_is_in_the_catalogue() -> None:
     families = "|".join(sorted({event_type.value.split(".")[0] for event_type in EventType}))
     named: dict[str, set[str]] = {}

@@ -8,11 +8,14 @@ export const PERMISSIONS = ["case.view", "case.transition", "case.override", "ca
   "case.reopen", "task.manage", "task.complete", "participant.manage", "document.upload", "document.view",
   "comment.internal", "comment.external"];
 export const EXTERNAL_PERMISSIONS = ["case.view", "task.complete", "document.upload", "document.view", "comment.external"];
-export const EVENT_TYPES = ["case.opened", "case.fields_changed", "case.stage_changed", "case.assigned",
+// Events about a case (what a portal timeline may show) and those rules may run on: the catalogue's CASE_EVENTS and
+// RULE_TRIGGERS (caseline_common/event_types.py; a unit test keeps them equal).
+export const RULE_TRIGGERS = ["case.opened", "case.fields_changed", "case.stage_changed", "case.assigned",
   "case.closed", "case.cancelled", "case.reopened", "case.migrated", "task.created", "task.completed",
   "task.reopened", "task.assigned", "participant.added", "participant.role_changed", "participant.removed",
   "document.added", "document.requested", "decision.recorded", "comment.added", "sla.breached", "sla.warning",
-  "timer.fired", "case.role_assigned", "automation.ran", "automation.refused", "portal.link_issued"];
+  "timer.fired", "case.role_assigned", "automation.ran", "automation.refused"];
+export const CASE_EVENTS = [...RULE_TRIGGERS, "portal.link_issued", "portal.link_revoked"];
 export const WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 
 // RFC 6901: "~" is "~0" and "/" is "~1" inside a step.
