@@ -20,6 +20,7 @@ from typing import Any
 
 from caseline_common.chain import GENESIS_HASH, link_event, new_salt, verify_chain
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope, new_id
+from caseline_common.event_types import EventType
 from chalice.local import LambdaContext
 from rich.console import Console
 from rich.table import Table
@@ -253,7 +254,7 @@ def _case_events(case_id: str, count: int) -> list[EventEnvelope]:
         EventEnvelope.new(
             tenant_id="demo",
             case_id=case_id,
-            type="comment.added",
+            type=EventType.COMMENT_ADDED,
             actor=actor,
             correlation_id="bench",
             data={"index": index},

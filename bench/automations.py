@@ -13,6 +13,7 @@ from typing import Any
 from caseline_common.consumer import StatefulEvent
 from caseline_common.contracts import CaseSnapshot, CaseStatus, TemplateDefinition
 from caseline_common.envelope import Actor, ActorKind
+from caseline_common.event_types import EventType
 from caseline_common.resources import AUTOMATIONS_TABLE
 from rich.console import Console
 
@@ -95,7 +96,7 @@ def bench_template(rule_count: int = RULE_COUNT, *, mail: bool = True) -> Templa
                 {
                     "key": f"rule_{index}",
                     "name": f"Rule {index}",
-                    "trigger": {"event_type": "case.fields_changed"},
+                    "trigger": {"event_type": EventType.CASE_FIELDS_CHANGED},
                     "condition": _condition(index),
                     "actions": _actions(index, mail=mail),
                 }
@@ -144,7 +145,7 @@ def rule_evaluation(stack: LocalStack) -> None:
     event = StatefulEvent.new(
         tenant_id="demo",
         case_id=case.id,
-        type="case.fields_changed",
+        type=EventType.CASE_FIELDS_CHANGED,
         actor=Actor(kind=ActorKind.USER, id="dev-dana.admin", display_name="dana.admin@demo.caseline.local"),
         correlation_id="bench",
         data={"changes": {"amount": {"before": 1_200, "after": 2_750}}},
@@ -180,7 +181,7 @@ TRIGGER_TEMPLATE = {
         {
             "key": "acknowledge",
             "name": "Acknowledge go",
-            "trigger": {"event_type": "case.fields_changed"},
+            "trigger": {"event_type": EventType.CASE_FIELDS_CHANGED},
             "condition": {"==": [{"var": "fields.status_flag"}, "go"]},
             "actions": [{"type": "set_fields", "values": {"ack": "yes"}}],
         }
@@ -198,7 +199,7 @@ def _open(stack: LocalStack, template_key: str, fields: dict[str, Any], token: s
         "POST", "/cases", {"template_key": template_key, "title": "Bench automation", "fields": fields}, token=token
     )
     assert status == 201, case
-    _wait(lambda: stack.request("GET", f"/cases/{case['id']}/timeline", token=token)[0] == 200, "case.opened")
+    _wait(lambda: stack.request("GET", f"/cases/{case['id']}/timeline", token=token)[0] == 200, EventType.CASE_OPENED)
     return dict(case)
 
 
@@ -278,7 +279,7 @@ def _timer_sample(stack: LocalStack, sample: int, token: str) -> tuple[float, fl
     due_wall = datetime.now(UTC)
     stack.clock.advance(timedelta(minutes=1, seconds=1))
     started = time.perf_counter()
-    breach = _wait(lambda: _timeline_event(stack, case_id, "sla.breached", token), "sla.breached")
+    breach = _wait(lambda: _timeline_event(stack, case_id, EventType.SLA_BREACHED, token), EventType.SLA_BREACHED)
     visible_ms = (time.perf_counter() - started) * 1000
     return visible_ms, (datetime.fromisoformat(breach["occurred_at"]) - due_wall).total_seconds() * 1000
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from caseline_common.conditions import BUDGET, ConditionError, check_budget, evaluate
+from caseline_common.event_types import EventType
 from rich.console import Console
 from rich.table import Table
 
@@ -28,7 +29,7 @@ FACTS: dict[str, Any] = {
         "amount": {"amount": "12500.00", "currency": "EUR"},
     },
     "case": {"title": "t" * 200, "stage": "review", "status": "open", "owner": "dana", "template_version": 3},
-    "event": {"type": "case.fields_changed", "data": {"changes": {"tags": True}}},
+    "event": {"type": EventType.CASE_FIELDS_CHANGED, "data": {"changes": {"tags": True}}},
 }
 
 

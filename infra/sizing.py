@@ -69,7 +69,7 @@ context = LambdaContext(function_name=function, memory_size=1024, max_runtime_ms
 actor = Actor(kind=ActorKind.USER, id="sizing", display_name="sizing@example.org")
 def envelopes(count):
     case_id = new_id()
-    return [EventEnvelope.new(tenant_id="sizing", case_id=case_id, type="comment.added", actor=actor,
+    return [EventEnvelope.new(tenant_id="sizing", case_id=case_id, type=EventType.COMMENT_ADDED, actor=actor,
                               correlation_id="sizing", data={"index": index, "text": "x" * 400})
             for index in range(count)]
 def api_event(path):
