@@ -145,7 +145,7 @@ def conditions() -> None:
     console.print(
         f"Slowest accepted condition: {slowest[1]:.1f} ms ({slowest[0]}); goal {GOAL_MS:.0f} ms; budget "
         f"{BUDGET.operations:,} operations, lists of {BUDGET.items}, {BUDGET.data:,} characters handled, "
-        f"{BUDGET.seconds * 1000:.0f} ms wall clock"
+        f"{BUDGET.seconds * 1000:.0f} ms of processor time"
     )
 
 
