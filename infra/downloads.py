@@ -3,7 +3,7 @@ that answers the services' presigned S3 GETs with the headers S3 cannot add (`X-
 among them).
 
 Access stays S3's. The services presign a GET for the bucket's regional endpoint (`caseline_common/aws.py`) and swap
-its scheme and host for the distribution's (`adapters/documents.py`). CloudFront forwards the path and every query
+its scheme and host for the distribution's (`adapters/s3_documents.py`). CloudFront forwards the path and every query
 parameter, sends the origin's host as Host (the viewer's is not forwarded), caches nothing, and signs nothing (no
 origin access control, which would sign the request again): S3 receives exactly the request that was presigned and
 checks its signature and expiry, and the bucket stays private behind Block Public Access. Locally the gateway plays

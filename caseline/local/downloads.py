@@ -1,7 +1,7 @@
 """The documents' download origin, locally: the gateway plays the CloudFront distribution of `infra/downloads.py`.
 
 A download link is the services' presigned S3 GET with its scheme and host swapped for the download origin
-(`caseline_common/adapters/documents.py`). `GET /_documents/<bucket>/<key>?<query>` goes to the emulator with path
+(`caseline_common/adapters/s3_documents.py`). `GET /_documents/<bucket>/<key>?<query>` goes to the emulator with path
 and query unchanged, and the answer is S3's status, body and headers plus the distribution's security headers.
 In AWS, S3 checks the presigned signature and expiry behind CloudFront; moto checks neither, so this route checks
 them first as S3 would, and reaches only the documents bucket, as the distribution's one origin does.

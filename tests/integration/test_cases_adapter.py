@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from caseline_common.adapters.claims import claim_key
+from caseline_common.adapters.dynamo_claims import claim_key
 from caseline_common.contracts import CaseSnapshot, CaseStatus, PublishedTemplate, TemplateDefinition
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope, new_id
 from caseline_common.idempotency import Claim, KeyClaimedError
@@ -25,10 +25,10 @@ from .support import recording
 
 if TYPE_CHECKING:
     from services.cases.chalicelib import ports
-    from services.cases.chalicelib.adapters import dynamo
+    from services.cases.chalicelib.adapters import dynamo_cases
 else:
     ports = loaded_module("cases", "chalicelib.ports")  # its filter and exception types, of the adapter's copy
-    dynamo = loaded_module("cases", "chalicelib.adapters.dynamo")
+    dynamo_cases = loaded_module("cases", "chalicelib.adapters.dynamo_cases")
 
 ACTOR = Actor(kind=ActorKind.USER, id="dev-adapter", display_name="adapter@example.org")
 NOW = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
@@ -36,7 +36,7 @@ NOW = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 
 @dataclass
 class Repo:
-    repository: "dynamo.DynamoCasesRepository"
+    repository: "dynamo_cases.DynamoCasesRepository"
     client: Any
     table: str
 
@@ -53,7 +53,7 @@ def repo(stack: LocalStack) -> Iterator[Repo]:
     _create_table(stack.aws, names, CASES_TABLE)
     table = names.table(CASES_TABLE)
     client = stack.aws.dynamodb()
-    yield Repo(dynamo.DynamoCasesRepository(client, table), client, table)
+    yield Repo(dynamo_cases.DynamoCasesRepository(client, table), client, table)
     client.delete_table(TableName=table)
 
 

@@ -109,7 +109,7 @@ def test_a_participant_id_the_case_never_had_is_refused_at_once(stack: LocalStac
 def test_the_automations_access_record_keeps_the_newest_case_version(stack: LocalStack) -> None:
     """Events arrive in any order: an older case version never replaces a newer one."""
     automations = stack.api.service("automations")
-    store = automations.module("chalicelib.adapters.dynamo").DynamoAutomationsStore(
+    store = automations.module("chalicelib.adapters.dynamo_automations").DynamoAutomationsStore(
         stack.aws.dynamodb(), stack.tenant.names.table(AUTOMATIONS_TABLE)
     )
     members = automations.module("chalicelib.domain.members").CaseMembers

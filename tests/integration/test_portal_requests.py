@@ -8,7 +8,7 @@ import uuid
 from typing import TYPE_CHECKING, Any, cast
 
 import pytest
-from caseline_common.adapters.mail import SesMailer
+from caseline_common.adapters.ses_mail import SesMailer
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope, Visibility
 from caseline_common.resources import PORTAL_TABLE
 

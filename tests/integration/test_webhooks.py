@@ -28,12 +28,12 @@ from .support import recording
 
 if TYPE_CHECKING:
     from services.automations.chalicelib import webhook_service
-    from services.automations.chalicelib.adapters import webhook_sender, webhook_store
+    from services.automations.chalicelib.adapters import dynamo_webhooks, http_webhooks
     from services.automations.chalicelib.domain import webhooks as hooks
 else:
     webhook_service = loaded_module("automations", "chalicelib.webhook_service")
-    webhook_sender = loaded_module("automations", "chalicelib.adapters.webhook_sender")
-    webhook_store = loaded_module("automations", "chalicelib.adapters.webhook_store")
+    http_webhooks = loaded_module("automations", "chalicelib.adapters.http_webhooks")
+    dynamo_webhooks = loaded_module("automations", "chalicelib.adapters.dynamo_webhooks")
     hooks = loaded_module("automations", "chalicelib.domain.webhooks")
 
 ADMIN = TenantContext(
@@ -105,7 +105,7 @@ def receiver() -> Iterator[Receiver]:
 @dataclass
 class Webhooks:
     service: "webhook_service.WebhookService"
-    store: "webhook_store.DynamoWebhookStore"
+    store: "dynamo_webhooks.DynamoWebhookStore"
     client: Any
 
     def subscribe(self, receiver: Receiver, event_types: list[str] | None = None) -> str:
@@ -126,8 +126,8 @@ def webhooks() -> Iterator[Webhooks]:
         names = TenantResourceNames(tenant_id="hooks")
         _create_table(aws, names, AUTOMATIONS_TABLE)
         client = aws.dynamodb()
-        store = webhook_store.DynamoWebhookStore(client, names.table(AUTOMATIONS_TABLE))
-        sender = webhook_sender.UrllibWebhookSender(allow_loopback=True)
+        store = dynamo_webhooks.DynamoWebhookStore(client, names.table(AUTOMATIONS_TABLE))
+        sender = http_webhooks.UrllibWebhookSender(allow_loopback=True)
         service = webhook_service.WebhookService(store, sender, clock=utc_now, new_id=new_id, allow_insecure_urls=True)
         with recording(client) as calls:
             yield Webhooks(service, store, client)

@@ -11,9 +11,9 @@ from service_modules import loaded_module
 if TYPE_CHECKING:
     from types_boto3_events.client import EventBridgeClient
 
-    from services.cases.chalicelib.adapters import publisher as publisher_module
+    from services.cases.chalicelib.adapters import eventbridge_outbox
 else:
-    publisher_module = loaded_module("cases", "chalicelib.adapters.publisher")
+    eventbridge_outbox = loaded_module("cases", "chalicelib.adapters.eventbridge_outbox")
 
 BUS = "caseline-acme-bus"
 ALWAYS = 1_000
@@ -46,7 +46,7 @@ class FakeEventsClient:
 def outgoing(count: int) -> list[Any]:
     actor = Actor(kind=ActorKind.SYSTEM, id="outbox")
     return [
-        publisher_module.Outgoing(
+        eventbridge_outbox.Outgoing(
             record_id=f"record-{number:02d}",
             source="cases",
             event=EventEnvelope.new(
@@ -61,13 +61,13 @@ def outgoing(count: int) -> list[Any]:
 class Setup:
     client: FakeEventsClient
     sleeps: list[float]
-    publisher: "publisher_module.EventBridgePublisher"
+    publisher: "eventbridge_outbox.EventBridgePublisher"
 
 
 def make(failures: dict[int, int] | None = None, **options: Any) -> Setup:
     client = FakeEventsClient(failures=dict(failures or {}))
     sleeps: list[float] = []
-    publisher = publisher_module.EventBridgePublisher(
+    publisher = eventbridge_outbox.EventBridgePublisher(
         cast("EventBridgeClient", client), BUS, sleep=sleeps.append, **options
     )
     return Setup(client=client, sleeps=sleeps, publisher=publisher)

@@ -10,10 +10,10 @@ from service_modules import loaded_module
 if TYPE_CHECKING:
     from types_boto3_dynamodb.client import DynamoDBClient
 
-    from services.timeline.chalicelib.adapters import dynamo
+    from services.timeline.chalicelib.adapters import dynamo_timeline
     from services.timeline.chalicelib.domain import timeline as domain
 else:
-    dynamo = loaded_module("timeline", "chalicelib.adapters.dynamo")
+    dynamo_timeline = loaded_module("timeline", "chalicelib.adapters.dynamo_timeline")
     domain = loaded_module("timeline", "chalicelib.domain.timeline")
 
 PARIS_SUMMER = timezone(timedelta(hours=2))
@@ -35,7 +35,7 @@ class RecordingClient:
 
 def test_since_and_until_are_compared_in_utc() -> None:
     client = RecordingClient()
-    repository = dynamo.DynamoTimelineRepository(cast("DynamoDBClient", client), "timeline")
+    repository = dynamo_timeline.DynamoTimelineRepository(cast("DynamoDBClient", client), "timeline")
     window = domain.TimelineFilter(
         since=datetime(2025, 3, 14, 10, 0, tzinfo=PARIS_SUMMER),
         until=datetime(2025, 3, 14, 23, 30, tzinfo=PARIS_SUMMER),
@@ -51,7 +51,7 @@ def test_since_and_until_are_compared_in_utc() -> None:
 
 def test_the_time_an_event_occurred_is_stored_in_utc() -> None:
     client = RecordingClient()
-    repository = dynamo.DynamoTimelineRepository(cast("DynamoDBClient", client), "timeline")
+    repository = dynamo_timeline.DynamoTimelineRepository(cast("DynamoDBClient", client), "timeline")
     event = EventEnvelope.new(
         tenant_id="acme",
         case_id="case-1",

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import botocore.auth
 import pytest
-from caseline_common.adapters.documents import (
+from caseline_common.adapters.s3_documents import (
     HEAD_BYTES,
     TAIL_BYTES,
     S3DocumentStore,

@@ -2,17 +2,17 @@
 
 from functools import cache
 
-from caseline_common.adapters.mail import SesMailer
+from caseline_common.adapters.ses_mail import SesMailer
 from caseline_common.envelope import new_id, utc_now
 from caseline_common.freshness import CaseArrival
 from caseline_common.runtime import ServiceRuntime
 from caseline_common.settings import ServiceSettings
 from pydantic import Field
 
-from .adapters.bus import EventBridgeBus
-from .adapters.dynamo import DynamoAutomationsStore
-from .adapters.webhook_sender import UrllibWebhookSender
-from .adapters.webhook_store import DynamoWebhookStore
+from .adapters.dynamo_automations import DynamoAutomationsStore
+from .adapters.dynamo_webhooks import DynamoWebhookStore
+from .adapters.eventbridge_events import EventBridgeBus
+from .adapters.http_webhooks import UrllibWebhookSender
 from .service import AutomationsService
 from .webhook_service import WebhookService
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from caseline_common.access import roles_held
-from caseline_common.adapters.mail import MailRefusedError
+from caseline_common.adapters.ses_mail import MailRefusedError
 from caseline_common.automation_commands import ACTION_COMMANDS, AutomationCommand, TimerKind
 from caseline_common.consumer import StatefulEvent
 from caseline_common.contracts import (
@@ -41,7 +41,7 @@ from caseline_common.patterns import check as check_pattern
 from caseline_common.tenant import READERS, StaffRole, TenantContext
 from pydantic import BaseModel, Field
 
-from .adapters.dynamo import RUN_RETENTION_SECONDS
+from .adapters.dynamo_automations import RUN_RETENTION_SECONDS
 from .domain.members import CaseMembers
 from .domain.rules import PlannedAction, RuleDecision, Verdict, decide, timer_due, triggered
 from .domain.runs import ActionOutcome, AutomationRun

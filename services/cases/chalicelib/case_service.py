@@ -6,7 +6,7 @@ from itertools import chain
 
 import puremagic
 from caseline_common.access import CaseAccess, case_access, redact, visible_case
-from caseline_common.adapters.documents import StoredUpload, document_key, quarantine_key
+from caseline_common.adapters.s3_documents import StoredUpload, document_key, quarantine_key
 from caseline_common.automation_commands import DueTimer
 from caseline_common.contracts import CaseSnapshot, DocumentVersion, Permission, PublishedTemplate
 from caseline_common.envelope import EventEnvelope, derived_id

@@ -28,8 +28,8 @@ from caseline_common.tenant import Principal, StaffRole, TenantContext
 from chalice.app import Blueprint
 from pydantic import TypeAdapter
 
-from .adapters.dynamo import OUTBOX_PREFIX
-from .adapters.publisher import Outgoing
+from .adapters.dynamo_cases import OUTBOX_PREFIX
+from .adapters.eventbridge_outbox import Outgoing
 from .case_service import RaceLostError
 from .domain import cases, participants, requests, stages, tasks
 from .domain.cases import AssignRequest, AssignRoleRequest, CommentRequest, UpdateCaseRequest

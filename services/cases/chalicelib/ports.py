@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from caseline_common.adapters.documents import StoredUpload
+from caseline_common.adapters.s3_documents import StoredUpload
 from caseline_common.contracts import CaseSnapshot, CaseStatus, PublishedTemplate, TemplateDefinition
 from caseline_common.envelope import EventEnvelope
 from caseline_common.errors import FieldIssue

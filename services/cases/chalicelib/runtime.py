@@ -2,14 +2,14 @@
 
 from functools import cache
 
-from caseline_common.adapters.documents import S3DocumentStore
+from caseline_common.adapters.s3_documents import S3DocumentStore
 from caseline_common.envelope import new_id, utc_now
 from caseline_common.runtime import ServiceRuntime
 from caseline_common.settings import DOWNLOAD_URL, ServiceSettings
 from pydantic import Field
 
-from .adapters.dynamo import DynamoCasesRepository
-from .adapters.publisher import EventBridgePublisher
+from .adapters.dynamo_cases import DynamoCasesRepository
+from .adapters.eventbridge_outbox import EventBridgePublisher
 from .case_service import CaseService
 from .template_service import TemplateService
 

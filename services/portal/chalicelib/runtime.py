@@ -2,16 +2,16 @@
 
 from functools import cache
 
-from caseline_common.adapters.documents import S3DocumentStore
-from caseline_common.adapters.mail import SesMailer
+from caseline_common.adapters.s3_documents import S3DocumentStore
+from caseline_common.adapters.ses_mail import SesMailer
 from caseline_common.envelope import new_id, utc_now
 from caseline_common.freshness import CaseArrival
 from caseline_common.runtime import ServiceRuntime
 from caseline_common.settings import DOWNLOAD_URL, ServiceSettings
 from pydantic import Field
 
-from .adapters.bus import EventBridgeBus
-from .adapters.dynamo import DynamoPortalStore
+from .adapters.dynamo_portal import DynamoPortalStore
+from .adapters.eventbridge_events import EventBridgeBus
 from .link_service import LinkService
 from .projection_service import ProjectionService
 from .visit_service import VisitService

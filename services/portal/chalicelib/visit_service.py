@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from caseline_common.adapters.documents import quarantine_key
+from caseline_common.adapters.s3_documents import quarantine_key
 from caseline_common.contracts import DocumentTypeDefinition, FieldType, Permission, TemplateDefinition
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope
 from caseline_common.errors import FieldIssue, ForbiddenError, InvalidInputError, NotFoundError

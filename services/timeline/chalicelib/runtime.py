@@ -9,9 +9,9 @@ from caseline_common.runtime import ServiceRuntime
 from caseline_common.settings import ServiceSettings
 from pydantic import Field
 
-from .adapters.anchors import S3AnchorStore
-from .adapters.dynamo import DynamoTimelineRepository
-from .adapters.signer import KmsSigner
+from .adapters.dynamo_timeline import DynamoTimelineRepository
+from .adapters.kms_signer import KmsSigner
+from .adapters.s3_anchors import S3AnchorStore
 from .service import TimelineService
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
-from caseline_common.adapters.claims import read_claim, transact_with_claim
+from caseline_common.adapters.dynamo_claims import read_claim, transact_with_claim
 from caseline_common.errors import UnavailableError
 from caseline_common.idempotency import Claim
 from caseline_common.pagination import Page, decode_cursor, encode_cursor, query_page

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
-from caseline_common.adapters.claims import read_claim, release_claim, transact_with_claim, write_claim
+from caseline_common.adapters.dynamo_claims import read_claim, release_claim, transact_with_claim, write_claim
 from caseline_common.contracts import TemplateDefinition
 from caseline_common.idempotency import Claim
 

@@ -18,7 +18,7 @@ from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
-from caseline_common.adapters.claims import read_claim, write_claim
+from caseline_common.adapters.dynamo_claims import read_claim, write_claim
 from caseline_common.chain import Link
 from caseline_common.contracts import TemplateDefinition
 from caseline_common.envelope import EventEnvelope

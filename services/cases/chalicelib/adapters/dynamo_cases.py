@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from caseline_common.adapters.claims import (
+from caseline_common.adapters.dynamo_claims import (
     claim_from_item,
     claim_key,
     read_claim,
