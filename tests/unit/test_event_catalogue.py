@@ -19,13 +19,18 @@ from caseline_common.events import (
     TENANT_EVENTS,
     TIMELINE_EVENTS,
     WEBHOOK_EVENTS,
+    CaseClosed,
     CaseStageChanged,
     EventType,
     SlaBreached,
+    StatusChanged,
+    TemplatePublished,
     catalogue_markdown,
+    data_of,
 )
 from caseline_common.openapi import build_openapi, merge_openapi
 from openapi_spec_validator import validate
+from pydantic import ValidationError
 
 from caseline.local.loader import LoadedService, load_service
 
@@ -144,6 +149,26 @@ def test_a_consumer_refuses_data_that_does_not_fit_its_model() -> None:
     keeper = sqs_consumer(handled.append, logger=Logger(service="test"), metrics=Metrics(namespace="test"))
     keeper(_sqs_event({"note": "kept as sent"}), None)  # a consumer that does not read the data keeps it
     assert handled[-1].data == {"note": "kept as sent"}
+
+
+def test_a_handler_reads_data_through_its_types_model() -> None:
+    def of(event_type: str, data: dict[str, object]) -> EventEnvelope:
+        actor = Actor(kind=ActorKind.USER, id="user-1")
+        return EventEnvelope.new(tenant_id="acme", type=event_type, actor=actor, correlation_id="c", data=data)
+
+    moved = {"version": 2, "from": "a", "to": "b", "direction": "back", "reason": None}
+    stage = data_of(of("case.stage_changed", moved | {"overridden": [], "tasks_created": []}), CaseStageChanged)
+    assert (stage.from_, stage.to, stage.version) == ("a", "b", 2)
+    closed = data_of(
+        of("case.closed", {"version": 4, "before": "open", "after": "closed", "reason": "Paid"}), StatusChanged
+    )
+    assert type(closed) is CaseClosed, "a handler of several types names the model they share"
+    with pytest.raises(ValidationError, match="tasks_created"):  # what does not fit fails as at the boundary
+        data_of(of("case.stage_changed", moved), CaseStageChanged)
+    with pytest.raises(TypeError):  # a handler that names another type's model
+        data_of(of("case.closed", {}), TemplatePublished)
+    with pytest.raises(TypeError):  # a type outside the catalogue
+        data_of(of("case.note_added", {}), CaseStageChanged)
 
 
 def test_the_api_document_describes_each_webhook_with_its_events_data() -> None:

@@ -11,6 +11,7 @@ import pytest
 from caseline_common.contracts import TemplateDefinition
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope, Visibility
 from caseline_common.errors import ForbiddenError, InvalidInputError, NotFoundError
+from caseline_common.events import DATA_MODELS, EventType, event_data
 from caseline_common.fields import validate_field_values
 from caseline_common.freshness import CaseArrival
 from narrowing import present
@@ -29,6 +30,7 @@ T0 = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
 CASE_ID = "01JPCASE0000000000000000AA"
 STAFF = Actor(kind=ActorKind.USER, id="dev-alex")
 IVY, WES, STAFF_PARTICIPANT = "01JPIVY0000000000000000000", "01JPWES0000000000000000000", "01JPSTAFF00000000000000000"
+OWNER_PARTICIPANT = "01JPOWNER00000000000000000"
 
 TEMPLATE: dict[str, Any] = {
     "key": "claim",
@@ -141,13 +143,15 @@ def event(
     actor: Actor = STAFF,
     at: datetime = T0,
 ) -> EventEnvelope:
+    """An event as its producer sends it: the data of a type in the catalogue is built through its model."""
+    members = {**({"version": version} if version is not None else {}), **(data or {})}
     return EventEnvelope.new(
         tenant_id="acme",
         case_id=CASE_ID,
         type=kind,
         actor=actor,
         correlation_id="corr-1",
-        data={**({"version": version} if version is not None else {}), **(data or {})},
+        data=event_data(EventType(kind), **members) if kind in DATA_MODELS else members,
         personal=personal,
         visibility=visibility,
         occurred_at=at,
@@ -164,6 +168,9 @@ def opened(fields: dict[str, Any] | None = None, personal: dict[str, Any] | None
             "stage": "submitted",
             "status": "open",
             "owner": "dev-alex",
+            "participants": [
+                {"participant_id": OWNER_PARTICIPANT, "kind": "internal", "role": "handler", "user_id": "dev-alex"}
+            ],
             "fields": fields or {},
             "tasks_created": [],
         },
@@ -189,6 +196,14 @@ def added(version: int, participant_id: str, role: str, *, kind: str = "external
     if kind == "internal":
         data["user_id"] = details["user_id"]
     return event("participant.added", data, version=version, personal=personal)
+
+
+def moved(
+    version: int, before: str, after: str, *, reason: str | None = None, visibility: Visibility = Visibility.INTERNAL
+) -> EventEnvelope:
+    data: dict[str, Any] = {"from": before, "to": after, "direction": "forward", "reason": reason}
+    data |= {"overridden": [], "tasks_created": []}
+    return event("case.stage_changed", data, version=version, visibility=visibility)
 
 
 def document(version: int, type_key: str, document_version: int = 1, *, external: bool = True) -> EventEnvelope:
@@ -238,7 +253,7 @@ def history() -> list[EventEnvelope]:
         changed(7, {"count": 3, "purpose": None}),
         document(8, "receipt"),
         document(9, "memo", external=False),
-        event("case.stage_changed", {"from": "submitted", "to": "review"}, version=10, visibility=Visibility.EXTERNAL),
+        moved(10, "submitted", "review", visibility=Visibility.EXTERNAL),
         event("participant.removed", {"participant_id": IVY, "kind": "external", "role": "claimant"}, version=11),
         event("case.fields_changed", {"changes": {}, "title": {"before": "Stolen bike", "after": "Bike"}}, version=12),
         event("case.assigned", {"before": "dev-alex", "after": "dev-blake"}, version=13),
@@ -298,9 +313,9 @@ def test_an_older_change_after_a_newer_one_is_ignored(template: TemplateDefiniti
     case = project(template, [opened({"count": 1})])
     assert projection.apply(case, template, changed(3, {"count": 3})) is True
     assert projection.apply(case, template, changed(2, {"count": 2})) is False
-    stage = event("case.stage_changed", {"from": "review", "to": "done"}, version=5)
+    stage = moved(5, "review", "done")
     assert projection.apply(case, template, stage) is True
-    back = event("case.stage_changed", {"from": "submitted", "to": "review"}, version=4)
+    back = moved(4, "submitted", "review")
     assert projection.apply(case, template, back) is False
     assert (case.fields["count"], case.stage) == (3, "done")
 
@@ -315,17 +330,17 @@ def test_a_participant_removed_before_its_addition_arrives_stays_removed(templat
 
 def test_a_role_change_before_the_addition_keeps_the_new_role(template: TemplateDefinition) -> None:
     case = project(template, [opened()])
-    change = event("participant.role_changed", {"participant_id": WES, "before": "claimant", "after": "witness"})
-    projection.apply(case, template, change.model_copy(update={"data": {**change.data, "version": 3}}))
+    change = event(
+        "participant.role_changed", {"participant_id": WES, "before": "claimant", "after": "witness"}, version=3
+    )
+    projection.apply(case, template, change)
     projection.apply(case, template, added(2, WES, "claimant", name="Wes", email="wes@example.org"))
     participant = case.participant(WES)
     assert (participant.role, participant.kind, participant.name) == ("witness", "external", "Wes")
 
 
 def test_the_timeline_shows_only_external_events_the_portal_settings_list(template: TemplateDefinition) -> None:
-    external_stage = event(
-        "case.stage_changed", {"from": "a", "to": "b", "reason": "x"}, visibility=Visibility.EXTERNAL
-    )
+    external_stage = moved(2, "a", "b", reason="x", visibility=Visibility.EXTERNAL)
     entry = present(projection.timeline_entry(template, external_stage))
     assert (entry.type, entry.data, entry.by_external, entry.actor_id) == (
         "case.stage_changed",
@@ -337,7 +352,7 @@ def test_the_timeline_shows_only_external_events_the_portal_settings_list(templa
     assert projection.timeline_entry(template, document(2, "memo", external=False)) is None
     shared = present(projection.timeline_entry(template, document(2, "receipt")))
     assert shared.data == {"document_type": "receipt", "document_version": 1}, "no file name on the timeline"
-    assigned = event("case.assigned", {"before": "a", "after": "b"}, visibility=Visibility.EXTERNAL)
+    assigned = event("case.assigned", {"before": "a", "after": "b"}, version=2, visibility=Visibility.EXTERNAL)
     assert projection.timeline_entry(template, assigned) is None, "not among the portal's timeline events"
 
     narrow = template.model_copy(
@@ -349,12 +364,10 @@ def test_the_timeline_shows_only_external_events_the_portal_settings_list(templa
 
 def test_messages_are_the_external_comments(template: TemplateDefinition) -> None:
     by_ivy = Actor(kind=ActorKind.EXTERNAL, id=IVY)
-    comment = event(
-        "comment.added", {"comment_id": "c1", "external": True, "body": "Here it is"}, actor=by_ivy, version=2
-    )
+    comment = event("comment.added", {"comment_id": "c1", "external": True, "body": "Here it is"}, actor=by_ivy)
     message = present(projection.message(comment.model_copy(update={"visibility": "external"})))
     assert (message.by_external, message.actor_id, message.data) == (True, IVY, {"body": "Here it is"})
-    internal = event("comment.added", {"comment_id": "c2", "external": False, "body": "between us"}, version=3)
+    internal = event("comment.added", {"comment_id": "c2", "external": False, "body": "between us"})
     assert projection.message(internal) is None
     assert projection.timeline_entry(template, comment.model_copy(update={"visibility": "external"})) is None, (
         "a comment is a message of the thread, not a line of the timeline"
@@ -442,7 +455,7 @@ def test_the_needs_are_the_current_stage_s_documents_and_fields_the_participant_
     case = open_case(template, document(4, "receipt"), changed(5, {}, personal={"phone": "+31612345678"}))
     assert view_of(template, case).needs == []
 
-    case = open_case(template, event("case.stage_changed", {"from": "submitted", "to": "review"}, version=4))
+    case = open_case(template, moved(4, "submitted", "review"))
     assert [(need.kind, need.key) for need in view_of(template, case).needs] == [
         ("document", "photo"),
         ("field", "notes"),
@@ -474,7 +487,7 @@ def test_a_date_and_time_is_shown_in_the_template_s_time_zone(template: Template
 
 
 def test_the_progress_line(template: TemplateDefinition) -> None:
-    case = open_case(template, event("case.stage_changed", {"from": "submitted", "to": "review"}, version=4))
+    case = open_case(template, moved(4, "submitted", "review"))
     steps = [(step.key, step.state) for step in view_of(template, case).stages]
     assert steps == [("submitted", "done"), ("review", "current"), ("done", "upcoming")]
 
@@ -489,7 +502,7 @@ def test_the_progress_line(template: TemplateDefinition) -> None:
 
 
 def test_a_closed_case_can_only_be_looked_at(template: TemplateDefinition) -> None:
-    case = open_case(template, event("case.closed", {"before": "open", "after": "closed"}, version=4))
+    case = open_case(template, event("case.closed", {"before": "open", "after": "closed", "reason": None}, version=4))
     view = view_of(template, case)
     assert (view.status, view.upload_types, view.needs, view.can_message) == ("closed", [], [], False)
     assert not any(field.editable for field in view.fields)
@@ -716,12 +729,13 @@ def test_events_the_portal_keeps_nothing_of_do_not_wait_for_their_case(
 ) -> None:
     """Another service's event about a case the portal never saw is dropped, not retried into the DLQ."""
     service = projection_service(portal, FakeStore(None, template), FakeBus())
-    service.project(event("task.completed", {"task_id": "t1"}, version=2))
+    completed = {"task_id": "t1", "key": None, "title": "Call back", "before": "open", "after": "done"}
+    service.project(event("task.completed", completed, version=2))
     service.project(event("case.note_added", {"note": "x"}))
     for early in [
         added(2, IVY, "claimant", name="Ivy", email="ivy@example.org"),
         changed(2, {"count": 1}),
-        event("comment.added", {"comment_id": "c1", "external": True, "body": "hi"}, version=2),
+        event("comment.added", {"comment_id": "c1", "external": True, "body": "hi"}),
         event("case.milestone", {}, visibility=Visibility.EXTERNAL),
     ]:
         assert projection.concerns_portal(early)

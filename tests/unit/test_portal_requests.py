@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from caseline_common.contracts import TemplateDefinition
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope, Visibility
+from caseline_common.events import EventType, event_data
 from caseline_common.freshness import CaseArrival
 from service_modules import loaded, loaded_module
 
@@ -24,6 +25,7 @@ else:
 T0 = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
 CASE_ID = "01JPCASE0000000000000000AA"
 IVY, WES, NOAH = "01JPIVY0000000000000000000", "01JPWES0000000000000000000", "01JPNOAH000000000000000000"
+OWNER = "01JPOWNER00000000000000000"
 RULE = Actor(kind=ActorKind.AUTOMATION, id="rule:ask-for-receipt")
 
 TEMPLATE: dict[str, Any] = {
@@ -73,13 +75,15 @@ def template() -> TemplateDefinition:
 
 
 def event(kind: str, version: int, data: dict[str, Any], *, personal: dict[str, Any] | None = None) -> EventEnvelope:
+    """An event as its producer sends it: its data built through the catalogue's model (which leaves out the
+    `version` of a `case.opened`: it opens version 1)."""
     return EventEnvelope.new(
         tenant_id="acme",
         case_id=CASE_ID,
         type=kind,
         actor=RULE,
         correlation_id="corr-1",
-        data={"version": version, **data},
+        data=event_data(EventType(kind), version=version, **data),
         personal=personal,
         visibility=Visibility.EXTERNAL,
         occurred_at=T0 + timedelta(minutes=version),
@@ -88,7 +92,9 @@ def event(kind: str, version: int, data: dict[str, Any], *, personal: dict[str, 
 
 def opened() -> EventEnvelope:
     data = {"title": "Stolen bike", "template_key": "claim", "template_version": 1, "stage": "submitted"}
-    return event("case.opened", 1, data | {"status": "open", "owner": "dev-alex", "fields": {}})
+    owner = {"participant_id": OWNER, "kind": "internal", "role": "handler", "user_id": "dev-alex"}
+    members = {"status": "open", "owner": "dev-alex", "participants": [owner], "fields": {}, "tasks_created": []}
+    return event("case.opened", 1, data | members)
 
 
 def added(version: int, participant_id: str, role: str, email: str | None) -> EventEnvelope:

@@ -13,6 +13,7 @@ from caseline_common.chain import GENESIS_HASH, Anchor, Link, chain_hash, verify
 from caseline_common.contracts import CaseSnapshot, CaseStatus, TemplateDefinition
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope, Visibility
 from caseline_common.errors import ForbiddenError, NotFoundError
+from caseline_common.events import TemplatePublished
 from caseline_common.freshness import CaseArrival
 from caseline_common.idempotency import Claim, KeyClaimedError
 from caseline_common.pagination import Page
@@ -207,7 +208,9 @@ def published(definition: TemplateDefinition, version: int = 1) -> EventEnvelope
     return case_event(
         "template.published",
         case_id=None,
-        data={"template_key": definition.key, "version": version, "definition": definition.model_dump(mode="json")},
+        data=TemplatePublished(
+            template_key=definition.key, version=version, name=definition.name, definition=definition
+        ).dump(),
     )
 
 

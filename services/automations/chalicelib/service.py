@@ -34,7 +34,7 @@ from caseline_common.errors import (
     NotFoundError,
     UnavailableError,
 )
-from caseline_common.events import AutomationRan, EventType
+from caseline_common.events import AutomationRan, EventType, TemplatePublished, data_of
 from caseline_common.freshness import CaseArrival
 from caseline_common.pagination import Page
 from caseline_common.patterns import check as check_pattern
@@ -163,10 +163,10 @@ class AutomationsService:
         return self._event_handlers.get(event.type, self._handle_case_event)(event)
 
     def _keep_template(self, event: StatefulEvent) -> list[AutomationRun]:
-        definition = TemplateDefinition.model_validate(event.data["definition"])
+        data = data_of(event, TemplatePublished)
         published = PublishedTemplate(
-            definition=definition,
-            version=event.data["version"],
+            definition=data.definition,
+            version=data.version,
             published_at=event.occurred_at,
             published_by=event.actor.id,
         )

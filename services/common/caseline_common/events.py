@@ -4,12 +4,13 @@ The types themselves are named in `event_types.py` (and re-exported here); each 
 exactly what its producer sends: `model_dump(mode="json")` gives the very dict on the wire. A field declared
 `T | None` with no default is always sent (`null` when empty); one declared `T | None = None` is left out when
 empty. Every bus consumer checks `data` with the same models (`check_data` in `consumer.sqs_consumer`), so an
-event that does not fit fails loudly: SQS delivers it again, then moves it to the dead-letter queue. Commands
+event that does not fit fails loudly: SQS delivers it again, then moves it to the dead-letter queue; a handler
+that reads it takes the model (`data_of`), not the plain dict. Commands
 (`automation_commands.py`, `portal_commands.py`) are requests, not events, and keep their own enums.
 """
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -23,6 +24,7 @@ from pydantic import (
 )
 
 from .contracts import TemplateDefinition
+from .envelope import EventEnvelope
 from .event_types import (
     CASE_EVENTS,
     CLOSING_EVENTS,
@@ -427,6 +429,21 @@ DATA_MODELS: dict[EventType, type[EventData]] = {
 def event_data(event_type: EventType, **members: Any) -> dict[str, Any]:
     """The `data` of an event of this type, built (and so checked) through its model."""
     return DATA_MODELS[event_type].model_validate(members).dump()
+
+
+DataT = TypeVar("DataT", bound=EventData)
+
+
+def data_of(event: EventEnvelope, model: type[DataT]) -> DataT:
+    """The event's `data` read, once, through its type's model in the catalogue: what a handler takes instead of
+    the plain dict. `model` is that model, or one it derives from (`StatusChanged` for a closed, cancelled or
+    reopened case); another is a mistake of the handler and raises `TypeError`. Data that does not fit raises
+    `pydantic.ValidationError`, as at the consumer's boundary (`check_data`)."""
+    catalogued = DATA_MODELS.get(event.type)  # type: ignore[call-overload]  # a str finds its StrEnum member
+    if catalogued is None or not issubclass(catalogued, model):
+        raise TypeError(f"{event.type} events do not carry {model.__name__} data")
+    read: DataT = catalogued.model_validate(event.data)
+    return read
 
 
 def check_data(event_type: str, data: dict[str, Any]) -> EventData | None:

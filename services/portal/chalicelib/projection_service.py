@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from caseline_common.contracts import TemplateDefinition
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope
-from caseline_common.events import PORTAL_EVENTS, EventType
+from caseline_common.events import PORTAL_EVENTS, DocumentRequested, EventType, TemplatePublished, data_of
 
 from .domain.links import IssuedLink, LinkNotice
 from .domain.page import reference
@@ -59,8 +59,8 @@ class ProjectionService:
         self._event_handlers.get(event.type, self._project_case_event)(event)
 
     def _keep_template(self, event: EventEnvelope) -> None:
-        definition = TemplateDefinition.model_validate(event.data["definition"])
-        self._store.save_template(event.data["template_key"], event.data["version"], definition)
+        published = data_of(event, TemplatePublished)
+        self._store.save_template(published.template_key, published.version, published.definition)
 
     def _project_case_event(self, event: EventEnvelope) -> None:
         if event.case_id is None or event.type in PORTAL_EVENTS or not concerns_portal(event):
@@ -86,18 +86,24 @@ class ProjectionService:
 
     def _send_links_for_request(self, case: PortalCase, template: TemplateDefinition, event: EventEnvelope) -> None:
         """E-mails each asked participant a new link, once per event and participant."""
-        still_open = any(request.id == event.data["request_id"] for request in case.requests)
+        requested = data_of(event, DocumentRequested)
+        still_open = any(request.id == requested.request_id for request in case.requests)
         if self._mailer is None or case.status != "open" or not still_open:
             return
-        for participant_id in event.data.get("participant_ids", []):
+        for participant_id in requested.participant_ids:
             if participant_id not in case.participants:  # its `participant.added` is still on the way
                 raise CaseNotProjectedError(f"participant {participant_id} of case {case.case_id}")
             participant = case.participant(participant_id)
             if participant is not None and participant.kind == "external" and participant.email:
-                self._send_link_once(case, template, participant, event)
+                self._send_link_once(case, template, participant, event, requested)
 
     def _send_link_once(
-        self, case: PortalCase, template: TemplateDefinition, participant: PortalParticipant, event: EventEnvelope
+        self,
+        case: PortalCase,
+        template: TemplateDefinition,
+        participant: PortalParticipant,
+        event: EventEnvelope,
+        requested: DocumentRequested,
     ) -> None:
         assert self._mailer is not None
         now = self._clock()
@@ -122,7 +128,7 @@ class ProjectionService:
         )
         notice = notice.model_copy(update={"link_id": link.id})
         self._store.save_notice(notice)
-        subject, text = self._request_mail(case, template, participant, event, link)
+        subject, text = self._request_mail(case, template, participant, requested, link)
         message_id = self._mailer.send([str(participant.email)], subject, text)
         self._store.save_notice(notice.model_copy(update={"message_id": message_id}))
 
@@ -131,13 +137,13 @@ class ProjectionService:
         case: PortalCase,
         template: TemplateDefinition,
         participant: PortalParticipant,
-        event: EventEnvelope,
+        requested: DocumentRequested,
         link: IssuedLink,
     ) -> tuple[str, str]:
         brand = template.portal.branding.name or template.name
         names = {document.key: document.name for document in template.document_types}
-        document = names.get(event.data["document_type"], event.data["document_type"])
-        note = event.data.get("message")
+        document = names.get(requested.document_type, requested.document_type)
+        note = requested.message
         subject = EN["mail.request.subject"].format(brand=brand, reference=reference(case.case_id))
         text = EN["mail.request.text"].format(
             greeting=EN["mail.greeting"].format(name=participant.name) if participant.name else EN["mail.hello"],

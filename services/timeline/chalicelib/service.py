@@ -11,7 +11,7 @@ from caseline_common.chain import GENESIS_HASH, Anchor, Link, Verification, link
 from caseline_common.contracts import CaseSnapshot, Permission, TemplateDefinition
 from caseline_common.envelope import EventEnvelope, new_id
 from caseline_common.errors import ConflictError, ForbiddenError, NotFoundError
-from caseline_common.events import EventType, PersonalDataErased, TimelineExported
+from caseline_common.events import EventType, PersonalDataErased, TemplatePublished, TimelineExported, data_of
 from caseline_common.freshness import CaseArrival
 from caseline_common.idempotency import Answer, Claim, KeyClaimedError, replay_of
 from caseline_common.pagination import Page
@@ -151,8 +151,8 @@ class TimelineService:
         return self._event_handlers.get(event.type, self._append_case_event)(event, case)
 
     def _keep_template(self, event: EventEnvelope, _case: CaseSnapshot | None) -> Recorded:
-        definition = TemplateDefinition.model_validate(event.data["definition"])
-        self._repository.save_template(event.data["template_key"], event.data["version"], definition)
+        published = data_of(event, TemplatePublished)
+        self._repository.save_template(published.template_key, published.version, published.definition)
         return Recorded.TEMPLATE_KEPT
 
     def _append_case_event(self, event: EventEnvelope, case: CaseSnapshot | None) -> Recorded:

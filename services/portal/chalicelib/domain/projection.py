@@ -7,12 +7,31 @@ the consumer retries them until the case has been projected.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic
 
 from caseline_common.contracts import FieldAccess, Participant, ParticipantKind, RoleKind, TemplateDefinition
 from caseline_common.envelope import EventEnvelope, Visibility
-from caseline_common.events import EventType
+from caseline_common.events import (
+    CaseAssigned,
+    CaseChange,
+    CaseFieldsChanged,
+    CaseMigrated,
+    CaseOpened,
+    CaseStageChanged,
+    CommentAdded,
+    DataT,
+    DocumentAdded,
+    DocumentRequested,
+    EventType,
+    ParticipantAdded,
+    ParticipantRemoved,
+    ParticipantRoleChanged,
+    ParticipantSummary,
+    StatusChanged,
+    data_of,
+)
 from pydantic import BaseModel, Field
 
 
@@ -128,21 +147,23 @@ def _newer(case: PortalCase, attribute: str, version: int) -> bool:
 
 def new_case(event: EventEnvelope) -> PortalCase:
     """The empty model a `case.opened` event starts from."""
+    opened = data_of(event, CaseOpened)
     return PortalCase(
         case_id=str(event.case_id),
-        template_key=event.data["template_key"],
-        template_version=event.data["template_version"],
+        template_key=opened.template_key,
+        template_version=opened.template_version,
     )
 
 
 class _Change:
-    """One event being applied to one case: what its handler reads, and the helpers that set an attribute only
-    when the event's case version is newer than the one that last set it. `changed` says whether any did."""
+    """One event being applied to one case: what its handler reads besides the event's data (its model, which the
+    handler takes), and the helpers that set an attribute only when the event's case version is newer than the one
+    that last set it (1 for `case.opened`, which opens version 1). `changed` says whether any did."""
 
-    def __init__(self, case: PortalCase, template: TemplateDefinition, event: EventEnvelope) -> None:
+    def __init__(self, case: PortalCase, template: TemplateDefinition, event: EventEnvelope, version: int) -> None:
         self.case, self.template, self.event = case, template, event
-        self.data, self.personal = event.data, event.personal
-        self.version = int(event.data.get("version", 1))
+        self.personal = event.personal
+        self.version = version
         self.visible = external_fields(template)
         self.changed = False
 
@@ -162,18 +183,18 @@ class _Change:
                 self.case.fields[key] = value
             self.changed = True
 
-    def add_participant(self, summary: dict[str, Any], details_of: dict[str, Any]) -> None:
+    def add_participant(self, summary: ParticipantSummary | ParticipantAdded, details_of: dict[str, Any]) -> None:
         case = self.case
-        participant_id = summary["participant_id"]
+        participant_id = summary.participant_id
         found = case.participants.get(participant_id)
         details = {
-            "user_id": summary.get("user_id"),
+            "user_id": summary.user_id,
             "name": details_of.get("name"),
             "email": details_of.get("email"),
         }
         if found is None:
             case.participants[participant_id] = PortalParticipant(
-                id=participant_id, kind=summary["kind"], role=summary["role"], **details
+                id=participant_id, kind=summary.kind, role=summary.role, **details
             )
             self.changed = True
         elif (found.user_id, found.name, found.email) == (None, None, None) and any(details.values()):
@@ -184,136 +205,146 @@ class _Change:
             case.versions[f"participant:{participant_id}"], self.changed = self.version, True
 
 
-def _case_opened(change: _Change) -> None:
-    data, case = change.data, change.case
-    for summary in data.get("participants", []):  # the owner
+def _case_opened(change: _Change, data: CaseOpened) -> None:
+    case = change.case
+    for summary in data.participants:  # the owner
         change.add_participant(summary, {})
-    for attribute in ("title", "stage", "status", "owner"):
-        change.set_attribute(attribute, data[attribute])
+    opened = {"title": data.title, "stage": data.stage, "status": data.status, "owner": data.owner}
+    for attribute, value in opened.items():
+        change.set_attribute(attribute, value)
     if case.opened_at is None:
         case.opened_at, change.changed = change.event.occurred_at, True
-    for key, value in {**data.get("fields", {}), **change.personal.get("fields", {})}.items():
+    for key, value in {**data.fields, **change.personal.get("fields", {})}.items():
         change.set_field(key, value)
 
 
-def _fields_changed(change: _Change) -> None:
-    data = change.data
-    for key, diff in {**data.get("changes", {}), **change.personal.get("changes", {})}.items():
-        change.set_field(key, diff["after"])
-    if "title" in data:
-        change.set_attribute("title", data["title"]["after"])
+def _fields_changed(change: _Change, data: CaseFieldsChanged) -> None:
+    personal = change.personal.get("changes", {})
+    afters = {**{key: diff.after for key, diff in data.changes.items()}, **{k: d["after"] for k, d in personal.items()}}
+    for key, after in afters.items():
+        change.set_field(key, after)
+    if data.title is not None:
+        change.set_attribute("title", data.title.after)
 
 
-def _stage_changed(change: _Change) -> None:
-    change.set_attribute("stage", change.data["to"])
+def _stage_changed(change: _Change, data: CaseStageChanged) -> None:
+    change.set_attribute("stage", data.to)
 
 
-def _status_changed(change: _Change) -> None:
-    change.set_attribute("status", change.data["after"])
+def _status_changed(change: _Change, data: StatusChanged) -> None:
+    change.set_attribute("status", data.after)
 
 
-def _assigned(change: _Change) -> None:
-    change.set_attribute("owner", change.data["after"])
-    if "participant" in change.data:  # the new owner joined with the owner role
-        change.add_participant(change.data["participant"], {})
+def _assigned(change: _Change, data: CaseAssigned) -> None:
+    change.set_attribute("owner", data.after)
+    if data.participant is not None:  # the new owner joined with the owner role
+        change.add_participant(data.participant, {})
 
 
-def _migrated(change: _Change) -> None:
-    change.set_attribute("template_version", change.data["to_version"])
+def _migrated(change: _Change, data: CaseMigrated) -> None:
+    change.set_attribute("template_version", data.to_version)
 
 
-def _participant_added(change: _Change) -> None:
-    change.add_participant(change.data, change.personal)
+def _participant_added(change: _Change, data: ParticipantAdded) -> None:
+    change.add_participant(data, change.personal)
 
 
-def _participant_role_changed(change: _Change) -> None:
-    data, case = change.data, change.case
-    participant_id = data["participant_id"]
+def _participant_role_changed(change: _Change, data: ParticipantRoleChanged) -> None:
+    case = change.case
+    participant_id = data.participant_id
     if not change.newer(f"participant:{participant_id}"):
         return
     found = case.participants.get(participant_id)
     if found is None:  # before its `participant.added`: keep the role, which that event must not undo
         kinds = {role.key: role.kind.value for role in change.template.roles}
         found = case.participants[participant_id] = PortalParticipant(
-            id=participant_id, kind=kinds.get(data["after"], RoleKind.EXTERNAL.value), role=data["after"]
+            id=participant_id, kind=kinds.get(data.after, RoleKind.EXTERNAL.value), role=data.after
         )
-    found.role, change.changed = data["after"], True
+    found.role, change.changed = data.after, True
 
 
-def _participant_removed(change: _Change) -> None:
-    data, case = change.data, change.case
-    participant_id = data["participant_id"]
+def _participant_removed(change: _Change, data: ParticipantRemoved) -> None:
+    case = change.case
+    participant_id = data.participant_id
     found = case.participants.get(participant_id)
     if found is None:  # before its `participant.added`: remembered as removed, so that event cannot add it
         case.participants[participant_id] = PortalParticipant(
-            id=participant_id, kind=data["kind"], role=data["role"], removed=True
+            id=participant_id, kind=data.kind, role=data.role, removed=True
         )
         change.changed = True
     elif not found.removed:
         found.removed, change.changed = True, True
 
 
-def _document_requested(change: _Change) -> None:
+def _document_requested(change: _Change, data: DocumentRequested) -> None:
     # a request older than a document of its type that arrived first was fulfilled by it
-    data, case, version = change.data, change.case, change.version
-    type_key = data["document_type"]
+    case, version = change.case, change.version
+    type_key = data.document_type
     fresh = version > case.versions.get(f"documents:{type_key}", 0)
-    if fresh and all(request.id != data["request_id"] for request in case.requests):
+    if fresh and all(request.id != data.request_id for request in case.requests):
         case.requests.append(
             PortalRequest(
-                id=data["request_id"],
+                id=data.request_id,
                 version=version,
                 document_type=type_key,
-                from_role=data["from_role"],
-                message=data.get("message"),
+                from_role=data.from_role,
+                message=data.message,
                 requested_at=change.event.occurred_at,
             )
         )
         change.changed = True
 
 
-def _document_added(change: _Change) -> None:
+def _document_added(change: _Change, data: DocumentAdded) -> None:
     # the case drops every request of the type made before the document, whoever was asked
-    data, case, version = change.data, change.case, change.version
-    type_key = data["document_type"]
+    case, version = change.case, change.version
+    type_key = data.document_type
     if change.newer(f"documents:{type_key}"):
         case.requests = [r for r in case.requests if not (r.document_type == type_key and r.version < version)]
         change.changed = True
     shown = {document.key for document in change.template.document_types if document.external}
     known = {(document.type, document.version) for document in case.documents}
-    key = (data["document_type"], data["document_version"])
-    if data["document_type"] in shown and key not in known:
+    key = (data.document_type, data.document_version)
+    if data.document_type in shown and key not in known:
         case.documents.append(
             PortalDocument(
-                type=data["document_type"],
-                version=data["document_version"],
-                upload_id=data["upload_id"],
-                filename=change.personal.get("filename", data["upload_id"]),
-                content_type=data["content_type"],
-                size=data["size"],
-                sha256=data["sha256"],
+                type=data.document_type,
+                version=data.document_version,
+                upload_id=data.upload_id,
+                filename=change.personal.get("filename", data.upload_id),
+                content_type=data.content_type,
+                size=data.size,
+                sha256=data.sha256,
                 added_at=change.event.occurred_at,
             )
         )
         change.changed = True
 
 
+@dataclass(frozen=True)
+class _Handler(Generic[DataT]):
+    """A handler and the model of the data it takes (its event type's in the catalogue, or one it derives from)."""
+
+    model: type[DataT]
+    apply: Callable[[_Change, DataT], None]
+
+
 # Each event type the read model takes, and the one handler that applies it. A new type is one entry here and
 # one function above.
-EVENT_HANDLERS: dict[str, Callable[[_Change], None]] = {
-    EventType.CASE_OPENED: _case_opened,
-    EventType.CASE_FIELDS_CHANGED: _fields_changed,
-    EventType.CASE_STAGE_CHANGED: _stage_changed,
-    EventType.CASE_CLOSED: _status_changed,
-    EventType.CASE_CANCELLED: _status_changed,
-    EventType.CASE_REOPENED: _status_changed,
-    EventType.CASE_ASSIGNED: _assigned,
-    EventType.CASE_MIGRATED: _migrated,
-    EventType.PARTICIPANT_ADDED: _participant_added,
-    EventType.PARTICIPANT_ROLE_CHANGED: _participant_role_changed,
-    EventType.PARTICIPANT_REMOVED: _participant_removed,
-    EventType.DOCUMENT_ADDED: _document_added,
-    EventType.DOCUMENT_REQUESTED: _document_requested,
+EVENT_HANDLERS: dict[str, _Handler[Any]] = {
+    EventType.CASE_OPENED: _Handler(CaseOpened, _case_opened),
+    EventType.CASE_FIELDS_CHANGED: _Handler(CaseFieldsChanged, _fields_changed),
+    EventType.CASE_STAGE_CHANGED: _Handler(CaseStageChanged, _stage_changed),
+    EventType.CASE_CLOSED: _Handler(StatusChanged, _status_changed),
+    EventType.CASE_CANCELLED: _Handler(StatusChanged, _status_changed),
+    EventType.CASE_REOPENED: _Handler(StatusChanged, _status_changed),
+    EventType.CASE_ASSIGNED: _Handler(CaseAssigned, _assigned),
+    EventType.CASE_MIGRATED: _Handler(CaseMigrated, _migrated),
+    EventType.PARTICIPANT_ADDED: _Handler(ParticipantAdded, _participant_added),
+    EventType.PARTICIPANT_ROLE_CHANGED: _Handler(ParticipantRoleChanged, _participant_role_changed),
+    EventType.PARTICIPANT_REMOVED: _Handler(ParticipantRemoved, _participant_removed),
+    EventType.DOCUMENT_ADDED: _Handler(DocumentAdded, _document_added),
+    EventType.DOCUMENT_REQUESTED: _Handler(DocumentRequested, _document_requested),
 }
 
 # The event types `apply` reads; with external comments and external-visible events, all the portal keeps.
@@ -321,12 +352,14 @@ MODEL_EVENTS = frozenset(EVENT_HANDLERS)
 
 
 def apply(case: PortalCase, template: TemplateDefinition, event: EventEnvelope) -> bool:
-    """Applies one case event through its type's handler; True when the model changed."""
+    """Applies one case event through its type's handler, which takes the event's data as its model; True when the
+    model changed."""
     handler = EVENT_HANDLERS.get(event.type)
     if handler is None:
         return False
-    change = _Change(case, template, event)
-    handler(change)
+    data = data_of(event, handler.model)
+    change = _Change(case, template, event, data.version if isinstance(data, CaseChange) else 1)
+    handler.apply(change, data)
     return change.changed
 
 
@@ -362,7 +395,10 @@ def timeline_entry(template: TemplateDefinition, event: EventEnvelope) -> Portal
 
 def message(event: EventEnvelope) -> PortalEntry | None:
     """A message of the thread: a comment shared with external participants."""
-    if event.type != EventType.COMMENT_ADDED or not event.data.get("external"):
+    if event.type != EventType.COMMENT_ADDED:
+        return None
+    comment = data_of(event, CommentAdded)
+    if not comment.external:
         return None
     return PortalEntry(
         id=event.event_id,
@@ -370,5 +406,5 @@ def message(event: EventEnvelope) -> PortalEntry | None:
         at=event.occurred_at,
         by_external=event.actor.kind.value == "external",
         actor_id=event.actor.id,
-        data={"body": event.data.get("body", "")},
+        data={"body": comment.body},
     )
