@@ -162,16 +162,25 @@ export function dialog(title, body, { submitLabel = "Save", onSubmit } = {}) {
     const status = h("div", { class: "dialog-status" });
     const element = h("dialog", { "aria-labelledby": "dialog-title" },
       h("h2", { id: "dialog-title" }, title), form);
+    const submit = h("button", { type: "submit", class: "primary" }, submitLabel);
     form.append(body, status, h("div", { class: "actions" },
-      h("button", { type: "submit", class: "primary" }, submitLabel),
+      submit,
       h("button", { type: "button", onclick: () => { element.close(); } }, "Cancel")));
+    // while onSubmit runs the submit button is disabled and a second submit ignored,
+    // so a double click cannot send the request twice
+    let busy = false;
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
+      if (busy) return;
       const values = Object.fromEntries(new FormData(form).entries());
       if (onSubmit) {
+        busy = true;
+        submit.disabled = true;
         try {
           await onSubmit(values, form);
         } catch (problem) {
+          busy = false;
+          submit.disabled = false;
           const left = showFieldErrors(form, problem);
           fill(status, problemBox({ ...problem, errors: left }));
           return;

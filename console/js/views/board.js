@@ -228,7 +228,20 @@ async function showBoard(main, params, _query, user) {
     boardElement.querySelector(`li.board-card[data-case-id="${CSS.escape(caseId)}"] ${selector}`)?.focus();
   }
 
+  // cases with a move under way: a second move (a double click, a drop) is ignored until it ends
+  const moving = new Set();
+
   async function requestMove(caseId, target) {
+    if (moving.has(caseId)) return;
+    moving.add(caseId);
+    try {
+      await move(caseId, target);
+    } finally {
+      moving.delete(caseId);
+    }
+  }
+
+  async function move(caseId, target) {
     const item = byId.get(caseId);
     if (!item || !target || target === item.stage) return;
     const body = { to: target };
