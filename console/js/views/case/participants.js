@@ -102,15 +102,15 @@ export function participantsSection(page) {
       })));
     }
     box.append(h("button", { type: "button", id: `participant-${participant.id}-issue`, onclick: async (e) => {
-      // the portal learns of participants from events: one added a moment ago may not have reached it yet
+      // the portal learns of participants from events: it waits a moment for one added a moment ago and answers
+      // 503 (Retry-After: 1) if it has still not arrived; a 422 means a participant it does not know, not worth a retry
       const issue = async () => {
         for (let round = 0; ; round += 1) {
           try {
             return await api.post(page.path("/portal-links"), { participant_id: participant.id });
           } catch (error) {
-            const notYet = error.status === 422 && (error.errors || []).some((x) => x.pointer === "/participant_id");
-            if (!notYet || round >= 4) throw error;
-            await new Promise((resolve) => window.setTimeout(resolve, 700));
+            if (error.status !== 503 || round >= 2) throw error;
+            await new Promise((resolve) => window.setTimeout(resolve, 1000));
           }
         }
       };
