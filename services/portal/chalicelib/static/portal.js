@@ -5,6 +5,33 @@
   if (errors) { errors.focus(); }
 })();
 
+// A form posted the ordinary way (messages, fields, sign-in, sign-out) is sent once: a second submit while the
+// first is on its way is dropped and the submit buttons are disabled. Without JavaScript the forms post as before.
+(function () {
+  "use strict";
+  function buttons(form) { return form.querySelectorAll("button[type=submit], input[type=submit]"); }
+  Array.prototype.forEach.call(document.querySelectorAll("form[method=post]"), function (form) {
+    if (form.id === "upload") { return; }  // sent by script below, which disables its own button
+    form.addEventListener("submit", function (event) {
+      if (event.defaultPrevented) { return; }
+      if (form.getAttribute("data-sending")) { event.preventDefault(); return; }
+      form.setAttribute("data-sending", "true");
+      // disabled after the browser has read the form, so a submitter's own name and value are still sent
+      window.setTimeout(function () {
+        Array.prototype.forEach.call(buttons(form), function (button) { button.disabled = true; });
+      }, 0);
+    });
+  });
+  // a page restored from the back-forward cache can be posted again
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) { return; }
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-sending]"), function (form) {
+      form.removeAttribute("data-sending");
+      Array.prototype.forEach.call(buttons(form), function (button) { button.disabled = false; });
+    });
+  });
+})();
+
 // Uploads go straight to S3 with a presigned form: checked here first, progress shown, errors in words.
 (function () {
   "use strict";
