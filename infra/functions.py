@@ -48,13 +48,15 @@ MEASURED: dict[tuple[str, str], Measured] = {
 }
 
 # Who may put what on the tenant bus (IAM condition `events:source`): the outbox publisher relays the cases
-# service's events; the portal's API publishes its own events and the commands external participants send;
+# service's events; the portal's API publishes its own events and the commands external participants send, and
+# its consumer the link events of the links a document request e-mails;
 # the automations service publishes its own events (`automation.ran`, ...) and the commands its rules send to
 # the cases service, from its API (runs), its consumer (rules on events) and its sweep (due timers).
 _AUTOMATIONS_SOURCES = ("caseline.automations", "caseline-command.automations")
 BUS_SOURCES: dict[tuple[str, str], tuple[str, ...]] = {
     ("cases", "outbox_publisher"): ("caseline.cases",),
     ("portal", "api"): ("caseline.portal", "caseline-command.portal"),
+    ("portal", "portal_consumer"): ("caseline.portal",),
     ("automations", "api"): _AUTOMATIONS_SOURCES,
     ("automations", "automations_consumer"): _AUTOMATIONS_SOURCES,
     ("automations", "run_due_work"): _AUTOMATIONS_SOURCES,
