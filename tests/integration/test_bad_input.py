@@ -175,6 +175,9 @@ BAD_REQUESTS: dict[str, Bad] = {
     "timeline order=sideways": Bad(
         "GET", f"/cases/{UNKNOWN_CASE_ID}/timeline?order=sideways", 422, pointers=frozenset({"/order"})
     ),
+    "timeline filtered by 101 event types": Bad(
+        "GET", f"/cases/{UNKNOWN_CASE_ID}/timeline?type=" + ",".join(f"a.t{n}" for n in range(101)), 422
+    ),
     "unknown route": Bad("GET", "/tickets", 404),
     "unknown nested route": Bad("GET", f"/cases/{UNKNOWN_CASE_ID}/documents", 404),
     "wrong method": Bad("DELETE", "/cases", 405),

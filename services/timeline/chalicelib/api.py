@@ -16,6 +16,7 @@ from .service import ErasureReport, SigningKey
 api = Blueprint(__name__)
 http = runtime.http_api(api)
 ZIP = "application/zip"
+MAX_TYPES = 100
 
 
 class TimelineQuery(BaseModel):
@@ -40,11 +41,13 @@ class TimelineQuery(BaseModel):
                 raise ValueError("since and until need a time zone offset, e.g. 2027-01-04T09:00:00Z")
         if self.since and self.until and self.since >= self.until:
             raise ValueError("since must be before until")
+        if self.type and len(set(self.type.split(","))) > MAX_TYPES:  # DynamoDB's IN takes at most 100 values
+            raise ValueError(f"type names at most {MAX_TYPES} event types")
         return self
 
     def to_filter(self) -> TimelineFilter:
         return TimelineFilter(
-            types=tuple(self.type.split(",")) if self.type else (),
+            types=tuple(dict.fromkeys(self.type.split(","))) if self.type else (),
             actor_id=self.actor,
             actor_kind=self.actor_kind,
             visibility=self.visibility,
