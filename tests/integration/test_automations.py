@@ -231,6 +231,55 @@ def test_a_refused_command_is_on_the_timeline(stack: LocalStack) -> None:
     assert "reason" in refused[0]["data"]["detail"] or "back" in refused[0]["data"]["detail"]
 
 
+def test_a_command_whose_data_the_request_refuses_is_refused_not_retried(stack: LocalStack) -> None:
+    """A blank comment or task title passes the template's contract but not the case's request models: the
+    command is recorded as refused, and the consumer reports no failure for SQS to retry."""
+    _publish(
+        stack,
+        _template(
+            "blank-values",
+            [
+                {
+                    "key": "blank_comment",
+                    "name": "Write a blank comment",
+                    "trigger": {"event_type": "case.opened"},
+                    "actions": [{"type": "add_comment", "body": "   "}],
+                },
+                {
+                    "key": "blank_task",
+                    "name": "Add a task with a blank title",
+                    "trigger": {"event_type": "case.opened"},
+                    "actions": [{"type": "create_task", "title": "   "}],
+                },
+            ],
+        ),
+    )
+    [pump] = [p for p in stack.pumps if isinstance(p, QueuePump) and p.name.endswith("case_commands")]
+    real_handler = pump.handler
+    answers: list[Any] = []
+
+    def recording(event: dict[str, Any], context: Any) -> Any:
+        answer = real_handler(event, context)
+        answers.append(answer)
+        return answer
+
+    pump.handler = recording
+    try:
+        case_id = _open(stack, "blank-values")
+        refused = wait_until(
+            lambda: found if len(found := _events(stack, case_id, "automation.refused")) == 2 else None,
+            what="both refusals",
+        )
+    finally:
+        pump.handler = real_handler
+    details = {event["actor"]["id"]: event["data"]["detail"] for event in refused}
+    assert "/body" in details["blank_comment"]
+    assert "/title" in details["blank_task"]
+    assert _comments(stack, case_id) == []
+    assert answers
+    assert all(answer == {"batchItemFailures": []} for answer in answers)
+
+
 def test_the_dry_run_answers_what_rules_would_do_and_changes_nothing(stack: LocalStack) -> None:
     claim = stack.seeded_case_ids[4]
     status, case = stack.request("GET", f"/cases/{claim}")

@@ -23,10 +23,11 @@ from caseline_common.contracts import (
 )
 from caseline_common.envelope import ActorKind, EventEnvelope, derived_id
 from caseline_common.errors import DomainError, InvalidInputError, NotFoundError
+from caseline_common.http import issues_from_validation
 from caseline_common.portal_commands import ConfirmUpload, PortalCommand, PostMessage, SubmitFields
 from caseline_common.tenant import Principal, StaffRole, TenantContext
 from chalice.app import Blueprint
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from .adapters.dynamo_cases import OUTBOX_PREFIX
 from .adapters.eventbridge_outbox import Outgoing
@@ -78,10 +79,13 @@ def _apply_command(command: EventEnvelope) -> None:
         runtime.observability.logger.warning("command for another tenant or no case dropped")
         return
     try:
-        if command.type in AutomationCommand._value2member_map_:
-            _apply_automation_command(command, command.case_id)
-        else:
-            _apply_portal_command(command, command.case_id)
+        try:
+            if command.type in AutomationCommand._value2member_map_:
+                _apply_automation_command(command, command.case_id)
+            else:
+                _apply_portal_command(command, command.case_id)
+        except ValidationError as invalid:  # the command's data, or a request built from it, is refused
+            raise InvalidInputError("The command's data is invalid.", issues_from_validation(invalid, "data")) from None
     except RaceLostError:
         raise
     except DomainError as refusal:

@@ -281,7 +281,7 @@ class StartTimerAction(Contract):
 
 class AddCommentAction(Contract):
     type: Literal["add_comment"]
-    body: LongText
+    body: Annotated[LongText, Field(min_length=1)]
     external: bool = False
 
 
