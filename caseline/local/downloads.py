@@ -10,6 +10,7 @@ them first as S3 would, and reaches only the documents bucket, as the distributi
 import hmac
 import http.client
 import os
+import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -26,13 +27,15 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
+# The longest a presigned URL may last, as S3 allows: seven days.
+MAX_EXPIRES_SECONDS = 604800
 # Hop-by-hop headers, and those the gateway's HTTP server writes itself.
 _NOT_FORWARDED = {"connection", "keep-alive", "transfer-encoding", "content-length", "date", "server"}
 
 
-def _refused(code: str, message: str) -> tuple[int, dict[str, str], bytes]:
+def _refused(code: str, message: str, status: int = 403) -> tuple[int, dict[str, str], bytes]:
     body = f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>'
-    return 403, {"Content-Type": "application/xml", **SECURITY_HEADERS}, body.encode()
+    return status, {"Content-Type": "application/xml", **SECURITY_HEADERS}, body.encode()
 
 
 class DocumentDownloads:
@@ -73,14 +76,25 @@ class DocumentDownloads:
                 headers[name] = f"{headers[name]}, {value}" if name in headers else value
         return status, {**headers, **SECURITY_HEADERS}, body
 
-    def _refusal(self, path: str, query: str) -> tuple[str, str] | None:
-        """S3's refusal of a presigned GET that was not signed for this path and query, or has expired."""
+    def _refusal(self, path: str, query: str) -> tuple[str, str] | tuple[str, str, int] | None:
+        """S3's refusal of a presigned GET that was not signed for this path and query, or has expired: its code,
+        message and (when not 403) status."""
         given = dict(parse_qsl(query, keep_blank_values=True))
         signature = given.get("X-Amz-Signature", "")
+        lifetime = given.get("X-Amz-Expires")
+        # as S3 does, before the signature: a lifetime that is not a whole number of seconds up to seven days
+        if lifetime is not None and not (
+            re.fullmatch(r"[0-9]{1,7}", lifetime) and 1 <= int(lifetime) <= MAX_EXPIRES_SECONDS
+        ):
+            return (
+                "AuthorizationQueryParametersError",
+                f"X-Amz-Expires must be a whole number of seconds from 1 to {MAX_EXPIRES_SECONDS} (seven days).",
+                400,
+            )
         try:
             signed_at = datetime.strptime(given["X-Amz-Date"], SIGV4_TIMESTAMP).replace(tzinfo=UTC)
             expires = timedelta(seconds=int(given["X-Amz-Expires"]))
-        except (KeyError, ValueError):
+        except (KeyError, ValueError, OverflowError):
             return "AccessDenied", "Query-string authentication requires a presigned URL."
         unsigned = "&".join(part for part in query.split("&") if not part.startswith("X-Amz-Signature="))
         request = AWSRequest(method="GET", url=f"{self._endpoint}{path}?{unsigned}")

@@ -6,6 +6,7 @@ does in AWS, `downloads.py`).
 """
 
 import base64
+import http.client
 import json
 import mimetypes
 import os
@@ -137,7 +138,7 @@ class LocalApi:
             self._mailbox = Mailbox(endpoint)
         try:
             mails = self._mailbox.mails()
-        except OSError as error:
+        except (OSError, http.client.HTTPException) as error:
             return _problem(502, "Bad gateway", f"The emulator did not answer: {error}.")
         headers = {"Cache-Control": "no-store"}
         if path.endswith(".json"):
@@ -149,7 +150,7 @@ class LocalApi:
             return _problem(404, "Not found", "No emulator, so no documents.")
         try:
             return self._downloads.get(path, query)
-        except OSError as error:
+        except (OSError, http.client.HTTPException) as error:
             return _problem(502, "Bad gateway", f"The emulator did not answer: {error}.")
 
     def _local_page(self, method: str, path: str, query: str = "") -> tuple[int, dict[str, str], bytes] | None:

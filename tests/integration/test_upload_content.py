@@ -225,9 +225,9 @@ def test_a_portal_download_is_a_named_attachment(stack: LocalStack, with_receipt
     assert_named_attachment(stack, found["answer"].header("Location"))
 
 
-def refused(answer: httpx.Response, code: str) -> None:
+def refused(answer: httpx.Response, code: str, status: int = 403) -> None:
     """What S3 answers a presigned GET it does not accept, with the origin's headers still on it."""
-    assert answer.status_code == 403
+    assert answer.status_code == status
     assert f"<Code>{code}</Code>" in answer.text
     assert answer.headers["X-Content-Type-Options"] == "nosniff"
     assert PDF not in answer.content
@@ -275,6 +275,22 @@ def test_an_expired_download_link_is_refused(stack: LocalStack, key: str, monkey
     answer = httpx.get(link["url"])
     refused(answer, "AccessDenied")
     assert "expired" in answer.text
+
+
+def test_a_download_link_lasting_too_long_is_refused_not_dropped(stack: LocalStack, key: str) -> None:
+    """S3 refuses an X-Amz-Expires that is not a whole number of seconds up to seven days before any signature check;
+    one too large to be a time span must not drop the connection either."""
+    case = open_case(stack, key)
+    target = upload(stack, case["id"], PDF, kind="receipt", content_type="application/pdf", filename="long.pdf")
+    ok(confirm(stack, case["id"], target))
+    link = urllib.parse.urlsplit(
+        ok(call(stack, "GET", f"/cases/{case['id']}/documents/receipt/versions/1", as_="alex"))["url"]
+    )
+    given = urllib.parse.parse_qsl(link.query, keep_blank_values=True)
+    assert "X-Amz-Expires" in dict(given)
+    for lifetime in ("100000000000000", "604801", "0", "-5", "soon"):
+        query = urllib.parse.urlencode([(name, lifetime if name == "X-Amz-Expires" else v) for name, v in given])
+        refused(httpx.get(link._replace(query=query).geturl()), "AuthorizationQueryParametersError", status=400)
 
 
 def test_a_portal_message_with_a_bidi_override_is_refused_and_not_sent(
