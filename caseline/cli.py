@@ -29,12 +29,9 @@ console = Console()
 errors = Console(stderr=True)  # what a command says about its output, so stdout stays that output alone
 
 
-class TokenRole(StrEnum):
-    """Who `caseline token --role` mints for: the console's development users, by id."""
-
-    ADMIN = "admin"
-    AGENT = "agent"
-    VIEWER = "viewer"
+# Who `caseline token --role` mints for: the console's development users, by id (ADMIN = "admin", ...).
+# mypy cannot list members built from data, hence the ignore; typer offers them as the option's choices.
+TokenRole = StrEnum("TokenRole", {user.id.upper(): user.id for user in DEV_USERS})  # type: ignore[misc]
 
 
 def _try_this(stack: LocalStack, token: str) -> str:
@@ -113,7 +110,10 @@ def token(
         list[str] | None, typer.Option(help="Instead of --role: a cognito:groups entry; repeat for more.")
     ] = None,
     email: Annotated[
-        str | None, typer.Option(help="E-mail claim; the subject is dev-<its local part>. The role's user's if absent.")
+        str | None,
+        typer.Option(
+            help="E-mail claim; the subject is dev-<its local part>. If absent, the role's user's e-mail and subject."
+        ),
     ] = None,
     port: Annotated[int, typer.Option(help="Port of the running `caseline dev` gateway (the issuer).")] = 8000,
 ) -> None:
@@ -131,8 +131,12 @@ def token(
         raise typer.Exit(1)
     user = next(user for user in DEV_USERS if user.id == role) if role else None
     groups = [str(each) for each in user.groups] if user else group or []
-    email = email or (user.email if user else "dev.user@demo.caseline.local")
-    subject, issued_at = f"dev-{email.split('@')[0]}", time.time()
+    if user and not email:  # the console user: the very subject the console's sign-in mints
+        subject, email = user.subject, user.email
+    else:
+        email = email or "dev.user@demo.caseline.local"
+        subject = f"dev-{email.split('@')[0]}"
+    issued_at = time.time()
     idp = DevIdentityProvider(f"http://127.0.0.1:{port}/dev-idp", key_file)
     typer.echo(idp.issue(subject=subject, email=email, groups=groups, now=issued_at))
     expires = datetime.fromtimestamp(int(issued_at) + TOKEN_LIFETIME_SECONDS, UTC).isoformat().replace("+00:00", "Z")

@@ -27,6 +27,11 @@ class DevUser:
     email: str
     groups: tuple[str, ...]
 
+    @property
+    def subject(self) -> str:
+        """The user's one `sub`: the console's sign-in and `caseline token --role` both mint it."""
+        return f"dev-{self.id}"
+
 
 def _front_line_groups() -> tuple[str, ...]:
     """The groups of each example template's owner role: the demo's case worker works every example's cases."""
@@ -88,6 +93,6 @@ def dev_token(idp: DevIdentityProvider, query: str) -> tuple[int, dict[str, str]
     user = next((user for user in DEV_USERS if user.id == wanted), None)
     if user is None:
         return None
-    token = idp.issue(subject=f"dev-{user.id}", email=user.email, groups=[str(group) for group in user.groups])
+    token = idp.issue(subject=user.subject, email=user.email, groups=[str(group) for group in user.groups])
     body = {"id_token": token, "user": {"id": user.id, "label": user.label, "email": user.email}}
     return 200, {"Content-Type": "application/json", "Cache-Control": "no-store"}, json.dumps(body).encode()

@@ -1,6 +1,7 @@
 """`caseline token` mints for whom it is told (a console user by --role, or --group), never an administrator by
 default, and says on stderr what it minted while stdout carries the token alone."""
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ from typer.testing import CliRunner
 
 from caseline import cli
 from caseline.cli import TokenRole, app
-from caseline.local.console import DEV_USERS
+from caseline.local.console import DEV_USERS, dev_token
 from caseline.local.idp import DevIdentityProvider
 
 runner = CliRunner()
@@ -49,7 +50,7 @@ def test_a_role_mints_the_console_user_and_says_so_on_stderr(issuer: DevIdentity
     assert result.exit_code == 0, result.stderr
     token = result.stdout.strip()
     claims = claims_of(token, issuer)
-    subject = f"dev-{user.email.split('@')[0]}"
+    subject = user.subject  # the console's sign-in's subject for this user (no longer dev-<e-mail's local part>)
     assert (claims["sub"], claims["email"], claims["cognito:groups"]) == (subject, user.email, list(user.groups))
     assert claims["exp"] - claims["iat"] == 12 * 3600
     said = result.stderr
@@ -79,6 +80,15 @@ def test_without_a_signing_key_it_says_to_run_dev_first(tmp_path: Path, monkeypa
     result = runner.invoke(app, ["token", "--role", "agent"])
     assert result.exit_code == 1
     assert "run `caseline dev` once first" in result.stderr
+
+
+@pytest.mark.parametrize("user", DEV_USERS, ids=[user.id for user in DEV_USERS])
+def test_a_role_mints_the_subject_the_console_sign_in_mints(issuer: DevIdentityProvider, user: Any) -> None:
+    signed_in = dev_token(issuer, f"user={user.id}")
+    assert signed_in is not None
+    console_claims = claims_of(json.loads(signed_in[2])["id_token"], issuer)
+    cli_claims = claims_of(runner.invoke(app, ["token", "--role", user.id]).stdout.strip(), issuer)
+    assert cli_claims["sub"] == console_claims["sub"] == f"dev-{user.id}"
 
 
 def test_the_roles_are_the_console_users() -> None:
