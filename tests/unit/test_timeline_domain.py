@@ -255,7 +255,7 @@ class FedLikeTheBus:
         if case is None and sent.case_id:
             self._versions[sent.case_id] = self._versions.get(sent.case_id, 0) + 1
             case = snapshot(sent.case_id, self._versions[sent.case_id])
-        return self._service.record(sent, case)
+        return self._service.record(sent, domain.CaseMembers.of(case) if case is not None else None)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._service, name)

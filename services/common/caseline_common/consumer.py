@@ -45,7 +45,7 @@ def sqs_consumer(
     *,
     logger: Logger,
     metrics: Metrics,
-    record_model: type[CaseEventRecord] | type[StatefulEventRecord] = CaseEventRecord,
+    record_model: type[SqsRecordModel] = CaseEventRecord,
     reads: Collection[str] = frozenset(),
 ) -> Callable[[dict[str, Any], Any], Any]:
     """A Lambda handler for one consumer queue. Records that fail are retried by SQS, then go to the DLQ: among
@@ -53,7 +53,7 @@ def sqs_consumer(
     (caseline_common/events.py). Events whose data a consumer only keeps (the timeline's chain) pass as sent."""
     processor = BatchProcessor(event_type=EventType.SQS, model=record_model)
 
-    def handle_record(record: CaseEventRecord | StatefulEventRecord) -> None:
+    def handle_record(record: Any) -> None:  # a record_model: its body's detail is the envelope
         envelope: Any = record.body.detail
         logger.set_correlation_id(envelope.correlation_id)
         logger.append_keys(event_id=envelope.event_id, event_type=envelope.type, case_id=envelope.case_id)

@@ -3,18 +3,35 @@
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from caseline_common.consumer import StatefulEvent, StatefulEventRecord, sqs_consumer
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, SqsRecordModel
+from caseline_common.consumer import sqs_consumer
 from caseline_common.envelope import EventEnvelope
 from caseline_common.events import EventType
 from chalice.app import Blueprint
+from pydantic import Json
 
+from .domain.timeline import CaseMembers
 from .runtime import runtime, timeline_service
 from .service import Recorded
 
 events = Blueprint(__name__)
 
 
-def _record(event: StatefulEvent) -> None:
+class MembersEvent(EventEnvelope):
+    """An event with, of the case it carries, only who may read the chain (the rest is left unparsed)."""
+
+    case: CaseMembers | None = None
+
+
+class MembersEventBridgeModel(EventBridgeModel):
+    detail: MembersEvent
+
+
+class MembersEventRecord(SqsRecordModel):
+    body: Json[MembersEventBridgeModel]
+
+
+def _record(event: MembersEvent) -> None:
     # The chain holds the envelope as it was published; the case beside it only says who may read the chain.
     envelope = EventEnvelope.model_validate(event.model_dump(exclude={"case"}))
     if timeline_service().record(envelope, event.case) is Recorded.DUPLICATE:
@@ -25,7 +42,7 @@ _consume = sqs_consumer(
     _record,
     logger=runtime.observability.logger,
     metrics=runtime.observability.metrics,
-    record_model=StatefulEventRecord,
+    record_model=MembersEventRecord,
     reads={EventType.TEMPLATE_PUBLISHED},  # the template it keeps; every other event is chained as it came
 )
 

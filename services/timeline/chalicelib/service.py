@@ -8,7 +8,7 @@ from typing import Protocol
 from caseline_common.access import CaseAccess, redact_event, roles_held
 from caseline_common.bundle import build_bundle
 from caseline_common.chain import GENESIS_HASH, Anchor, Link, Verification, link_event, verify_chain
-from caseline_common.contracts import CaseSnapshot, Permission, TemplateDefinition
+from caseline_common.contracts import Permission, TemplateDefinition
 from caseline_common.envelope import EventEnvelope, new_id
 from caseline_common.errors import ConflictError, ForbiddenError, NotFoundError
 from caseline_common.events import EventType, PersonalDataErased, TemplatePublished, TimelineExported, data_of
@@ -134,7 +134,7 @@ class TimelineService:
         self._new_salt = new_salt
         self._arrival = arrival
         # Event types recorded otherwise than on their case's chain: one entry per type.
-        self._event_handlers: dict[str, Callable[[EventEnvelope, CaseSnapshot | None], Recorded]] = {
+        self._event_handlers: dict[str, Callable[[EventEnvelope, CaseMembers | None], Recorded]] = {
             EventType.TEMPLATE_PUBLISHED: self._keep_template
         }
 
@@ -145,20 +145,20 @@ class TimelineService:
 
     # ingestion
 
-    def record(self, event: EventEnvelope, case: CaseSnapshot | None = None) -> Recorded:
+    def record(self, event: EventEnvelope, members: CaseMembers | None = None) -> Recorded:
         """Appends an event from the bus at the end of its case's chain; a redelivered event is dropped. The case
         it left behind, when the event carries it, updates who may read the chain."""
-        return self._event_handlers.get(event.type, self._append_case_event)(event, case)
+        return self._event_handlers.get(event.type, self._append_case_event)(event, members)
 
-    def _keep_template(self, event: EventEnvelope, _case: CaseSnapshot | None) -> Recorded:
+    def _keep_template(self, event: EventEnvelope, _members: CaseMembers | None) -> Recorded:
         published = data_of(event, TemplatePublished)
         self._repository.save_template(published.template_key, published.version, published.definition)
         return Recorded.TEMPLATE_KEPT
 
-    def _append_case_event(self, event: EventEnvelope, case: CaseSnapshot | None) -> Recorded:
+    def _append_case_event(self, event: EventEnvelope, members: CaseMembers | None) -> Recorded:
         if not event.case_id:  # other tenant-level events carry no case id, or an empty one
             return Recorded.NOT_A_CASE_EVENT
-        head = self._append(event.case_id, event, CaseMembers.of(case) if case is not None else None)
+        head = self._append(event.case_id, event, members)
         if head is None:
             return Recorded.DUPLICATE
         if event.type in CLOSING_EVENT_TYPES:

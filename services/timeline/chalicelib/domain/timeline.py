@@ -9,7 +9,7 @@ from caseline_common.chain import Link
 from caseline_common.contracts import CaseSnapshot, Participant
 from caseline_common.envelope import ActorKind, EventEnvelope, Visibility
 from caseline_common.events import CLOSING_EVENTS
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 CLOSING_EVENT_TYPES = CLOSING_EVENTS
 
@@ -36,19 +36,25 @@ class TimelineFilter(BaseModel):
 
 class CaseMembers(BaseModel):
     """What the timeline keeps of a case to decide who may read its history: the pinned template and who takes
-    part (ids and roles, no names), as of the case version that last set them."""
+    part (ids and roles, no names), as of the case version that last set them. It reads these straight from the
+    case an event carries, leaving the rest of it unparsed."""
 
     template_key: str
     template_version: int
     participants: list[Participant]
     version: int
 
+    @field_validator("participants")
+    @classmethod
+    def _without_names(cls, participants: list[Participant]) -> list[Participant]:
+        return [p.model_copy(update={"name": None, "email": None}) for p in participants]
+
     @classmethod
     def of(cls, case: CaseSnapshot) -> "CaseMembers":
         return cls(
             template_key=case.template_key,
             template_version=case.template_version,
-            participants=[p.model_copy(update={"name": None, "email": None}) for p in case.participants],
+            participants=case.participants,
             version=case.version,
         )
 
