@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from caseline_common.errors import ConcurrentWriteError
 from chalice.local import LambdaContext
 
 from caseline.local.pumps import QueuePump
@@ -278,6 +279,46 @@ def test_a_command_whose_data_the_request_refuses_is_refused_not_retried(stack: 
     assert _comments(stack, case_id) == []
     assert answers
     assert all(answer == {"batchItemFailures": []} for answer in answers)
+
+
+def test_a_command_that_loses_a_race_is_retried_not_refused(stack: LocalStack) -> None:
+    """A command whose write met another at the same moment (a lost race, a transaction conflict) is handed back
+    to SQS, and its retry applies it; nothing is recorded as refused."""
+    _publish(
+        stack,
+        _template(
+            "lost-race",
+            [
+                {
+                    "key": "comment",
+                    "name": "Comment",
+                    "trigger": {"event_type": "case.opened"},
+                    "actions": [{"type": "add_comment", "body": "after a lost race"}],
+                }
+            ],
+        ),
+    )
+    function = stack.functions["case_commands"]
+    service = function.module("chalicelib.runtime").case_service()
+    real_add_comment = service.add_comment
+    lost: list[bool] = []
+
+    def lose_the_first_race(*args: Any, **kwargs: Any) -> Any:
+        if not lost:
+            lost.append(True)
+            raise ConcurrentWriteError("Another request changed the same data at the same moment; retry.")
+        return real_add_comment(*args, **kwargs)
+
+    service.add_comment = lose_the_first_race
+    try:
+        case_id = _open(stack, "lost-race")
+        wait_until(lambda: _comments(stack, case_id) or None, what="the comment", timeout=20)
+    finally:
+        service.add_comment = real_add_comment
+    assert lost == [True]
+    assert issubclass(function.module("chalicelib.case_service").RaceLostError, ConcurrentWriteError)
+    assert _comments(stack, case_id) == ["after a lost race"]
+    assert _events(stack, case_id, "automation.refused") == []
 
 
 def test_the_dry_run_answers_what_rules_would_do_and_changes_nothing(stack: LocalStack) -> None:

@@ -2,10 +2,12 @@
 token is kept in its claim without the table holding a usable token."""
 
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from caseline_common.errors import InvalidInputError
+from botocore.exceptions import ClientError
+from caseline_common.adapters.dynamo_claims import transact_with_claim
+from caseline_common.errors import ConcurrentWriteError, ConflictError, InvalidInputError
 from caseline_common.idempotency import IDEMPOTENCY_WINDOW, Claim, replay_of, request_hash
 from caseline_common.tenant import TenantContext
 from pydantic import BaseModel
@@ -52,6 +54,33 @@ def test_the_earlier_answer_is_given_again_only_for_the_same_body(staff: TenantC
         replay_of(Claim.of(staff, "op", "key-1", Body(to="c"), NOW), stored, Body)
     [issue] = refused.value.issues
     assert (issue.location, issue.pointer, issue.detail) == ("header", "/Idempotency-Key", "reused with another body")
+
+
+class CancelledTransaction:
+    """A DynamoDB client whose transactions are cancelled for the given reasons."""
+
+    def __init__(self, *reasons: dict[str, Any]) -> None:
+        self.reasons = list(reasons)
+
+    def transact_write_items(self, **_request: Any) -> None:
+        response: Any = {"Error": {"Code": "TransactionCanceledException"}, "CancellationReasons": self.reasons}
+        raise ClientError(response, "TransactWriteItems")
+
+
+def test_a_write_at_the_same_moment_and_a_key_in_use_a_moment_ago_are_retryable_conflicts(
+    staff: TenantContext,
+) -> None:
+    claim = Claim.of(staff, "op", "key-1", Body(to="b"), NOW)
+    assert claim is not None
+    put = {"Put": {"TableName": "t", "Item": {}}}
+    conflict = CancelledTransaction({"Code": "TransactionConflict"}, {"Code": "None"})
+    # The claim's condition failed, but the claim it found is gone (expired or released) by the time it is read.
+    in_use = CancelledTransaction({"Code": "None"}, {"Code": "ConditionalCheckFailed"})
+
+    for client in (conflict, in_use):
+        with pytest.raises(ConcurrentWriteError) as raised:
+            transact_with_claim(client, "t", [put], claim.answering(Body(to="answered")))  # type: ignore[arg-type]
+        assert isinstance(raised.value, ConflictError), "still 409 to an HTTP caller"
 
 
 def test_a_sealed_link_opens_only_with_the_scope_it_was_sealed_under() -> None:

@@ -11,6 +11,7 @@ from caseline_common.automation_commands import DueTimer
 from caseline_common.contracts import CaseSnapshot, DocumentVersion, Permission, PublishedTemplate
 from caseline_common.envelope import EventEnvelope, derived_id
 from caseline_common.errors import (
+    ConcurrentWriteError,
     ConflictError,
     FieldIssue,
     ForbiddenError,
@@ -63,7 +64,7 @@ def detected_content(stored: StoredUpload) -> Detected:
     )
 
 
-class RaceLostError(ConflictError):
+class RaceLostError(ConcurrentWriteError):
     """Another change landed between this command's read and its write; the same command may simply be retried."""
 
 

@@ -22,7 +22,7 @@ from caseline_common.contracts import (
     TaskStatus,
 )
 from caseline_common.envelope import ActorKind, EventEnvelope, derived_id
-from caseline_common.errors import DomainError, InvalidInputError, NotFoundError
+from caseline_common.errors import ConcurrentWriteError, DomainError, InvalidInputError, NotFoundError
 from caseline_common.http import issues_from_validation
 from caseline_common.portal_commands import ConfirmUpload, PortalCommand, PostMessage, SubmitFields
 from caseline_common.tenant import Principal, StaffRole, TenantContext
@@ -31,7 +31,6 @@ from pydantic import TypeAdapter, ValidationError
 
 from .adapters.dynamo_cases import OUTBOX_PREFIX
 from .adapters.eventbridge_outbox import Outgoing
-from .case_service import RaceLostError
 from .domain import cases, participants, requests, stages, tasks
 from .domain.cases import AssignRequest, AssignRoleRequest, CommentRequest, UpdateCaseRequest
 from .domain.participants import AddParticipantRequest
@@ -74,7 +73,7 @@ def _apply_command(command: EventEnvelope) -> None:
     """Runs one command from the portal (as the external participant who sent it) or from an automation rule
     (as that rule). Each command's id is its idempotency key, so a redelivered command changes nothing twice.
     A refusal (the role does not allow it, a value is invalid) is final: logged, and for a rule recorded on
-    the case's timeline. A lost race is retried by SQS."""
+    the case's timeline. A lost race (ConcurrentWriteError) is retried by SQS."""
     if command.tenant_id != runtime.settings.tenant_id or command.case_id is None:
         runtime.observability.logger.warning("command for another tenant or no case dropped")
         return
@@ -86,7 +85,7 @@ def _apply_command(command: EventEnvelope) -> None:
                 _apply_portal_command(command, command.case_id)
         except ValidationError as invalid:  # the command's data, or a request built from it, is refused
             raise InvalidInputError("The command's data is invalid.", issues_from_validation(invalid, "data")) from None
-    except RaceLostError:
+    except ConcurrentWriteError:  # a lost race or a write at the same moment: SQS retries the command
         raise
     except DomainError as refusal:
         runtime.observability.metrics.add_metric(name="CommandsRefused", unit=MetricUnit.Count, value=1)

@@ -45,6 +45,11 @@ class ConflictError(DomainError):
             self.extensions["current_version"] = current_version
 
 
+class ConcurrentWriteError(ConflictError):
+    """Another write landed on the same data at the same moment; nothing was written, and the same request may
+    simply be sent again. Still 409 to an HTTP caller; an event consumer lets the queue retry it."""
+
+
 class PreconditionFailedError(ConflictError):
     """The caller's If-Match named a version that is no longer current."""
 

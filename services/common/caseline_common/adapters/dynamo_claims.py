@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from ..errors import ConflictError
+from ..errors import ConcurrentWriteError
 from ..idempotency import Claim, KeyClaimedError
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ def transact_with_claim(
             raise
         reasons = error.response.get("CancellationReasons", [])
         if any(reason.get("Code") == "TransactionConflict" for reason in reasons):
-            raise ConflictError("Another request changed the same data at the same moment; retry.") from error
+            raise ConcurrentWriteError("Another request changed the same data at the same moment; retry.") from error
         failed = {i for i, reason in enumerate(reasons) if reason.get("Code") == "ConditionalCheckFailed"}
         if not failed:
             raise
@@ -116,5 +116,5 @@ def _earlier(claim: Claim, item: object) -> Claim:
     """The claim a failed condition returned (ReturnValuesOnConditionCheckFailure)."""
     earlier = claim_from_item(claim.scope, dict(item) if isinstance(item, Mapping) else None)
     if earlier is None:
-        raise ConflictError("The Idempotency-Key was in use a moment ago; retry.")
+        raise ConcurrentWriteError("The Idempotency-Key was in use a moment ago; retry.")
     return earlier
