@@ -64,7 +64,7 @@ def stored(data: bytes, content_type: str) -> StoredUpload:
 
 def problem(data: bytes, declared: str) -> str | None:
     problem: str | None = rule.content_problem(
-        declared, service.detected_content(stored(data, declared)), service.IDENTIFIABLE
+        declared, service.detected_content(stored(data, declared)), service.identifiable()
     )
     return problem
 
@@ -116,7 +116,7 @@ def test_files_that_are_not_what_they_declare_are_refused(data: bytes, declared:
 
 
 def test_a_type_no_signature_identifies_is_accepted_unless_it_is_markup() -> None:
-    assert "application/x-unknown-to-the-table" not in service.IDENTIFIABLE
+    assert "application/x-unknown-to-the-table" not in service.identifiable()
     assert problem(b"\x01\x02 custom format", "application/x-unknown-to-the-table") is None
 
 

@@ -2,9 +2,9 @@
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import cache
 from itertools import chain
 
-import puremagic
 from caseline_common.access import CaseAccess, case_access, redact, visible_case
 from caseline_common.adapters.s3_documents import StoredUpload, document_key, quarantine_key
 from caseline_common.automation_commands import DueTimer
@@ -41,16 +41,24 @@ DOWNLOAD_WINDOW = timedelta(minutes=5)
 SEARCH_QUERIES_PER_PAGE = 10  # bounds what one searched page reads; the cursor reads on from there
 
 
-# Every content type some file signature in puremagic's table proves; a declared type outside it cannot be checked.
-IDENTIFIABLE = frozenset(
-    row.mime_type
-    for row in chain(puremagic.magic_header_array, puremagic.magic_footer_array, *puremagic.multi_part_dict.values())
-    if row.mime_type
-)
+# puremagic (and its table, read at import) is loaded only to check an upload: a function that never confirms one
+# (the outbox publisher, case_commands for rules) does not pay for it at its cold start.
+
+
+@cache
+def identifiable() -> frozenset[str]:
+    """Every content type some file signature in puremagic's table proves; a declared type outside it cannot be
+    checked."""
+    import puremagic
+
+    rows = chain(puremagic.magic_header_array, puremagic.magic_footer_array, *puremagic.multi_part_dict.values())
+    return frozenset(row.mime_type for row in rows if row.mime_type)
 
 
 def detected_content(stored: StoredUpload) -> Detected:
     """What an upload's bytes look like: the types of every signature puremagic finds in their head and tail."""
+    import puremagic
+
     # puremagic reads a string's first and last bytes; head + tail hands it exactly those of the whole file.
     sample = stored.head if stored.size <= len(stored.head) else stored.head + stored.tail
     try:
@@ -378,7 +386,7 @@ class CaseService:
         work = CaseWork(template, case, access, context, self._clock(), self._new_id)
         try:  # what arrived is checked again: the form's conditions are the client's promise, not proof
             documents.document_type(work, type_key, content_type=stored.content_type, size=stored.size)
-            check_content(stored.content_type, detected_content(stored), IDENTIFIABLE)
+            check_content(stored.content_type, detected_content(stored), identifiable())
         except InvalidInputError:
             self._documents.discard(source)
             raise
