@@ -479,6 +479,13 @@ CASE_COMMANDS: dict[str, Bad] = {
     "a migration preview to a missing version": Bad(
         "GET", "/templates/employee-onboarding/migrations?to_version=9", 404
     ),
+    "a migration of a case id no id could be": Bad(
+        "POST",
+        "/templates/employee-onboarding/migrations",
+        422,
+        json.dumps({"to_version": 1, "case_ids": [UNKNOWN_CASE_ID, "x" * 2048]}).encode(),
+        pointers=frozenset({"/case_ids/1"}),
+    ),
     "a draft under another key": Bad(
         "PUT",
         "/templates/employee-onboarding/draft",

@@ -28,6 +28,7 @@ from .errors import (
 )
 from .pagination import InvalidCursorError
 from .tenant import TenantContext
+from .text import ID_PATTERN
 
 JSON = "application/json"
 PROBLEM_JSON = "application/problem+json"
@@ -37,7 +38,7 @@ _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 PATH_PARAMETER = re.compile(r"{(\w+)}")
 # Every id in a path (ULIDs, template keys, Cognito subjects, participant ids) fits this; anything else names
 # nothing that exists, and would otherwise reach DynamoDB as an oversized or odd key.
-_PATH_VALUE = re.compile(r"^[A-Za-z0-9._:@-]{1,256}$")
+_PATH_VALUE = re.compile(ID_PATTERN)
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 SessionT = TypeVar("SessionT")

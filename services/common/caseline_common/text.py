@@ -61,3 +61,8 @@ SingleLineText = Annotated[str, SINGLE_LINE]
 MultiLineText = Annotated[str, MULTI_LINE]
 # A file's name as people see it: one line, no folders.
 FileName = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^/\\]+$"), SINGLE_LINE]
+
+# Every id (ULIDs, template keys, Cognito subjects, participant ids) fits this; anything else names nothing that
+# exists, and would otherwise reach DynamoDB as an oversized or odd key. Ids in a path are held to it too (http.py).
+ID_PATTERN = r"^[A-Za-z0-9._:@-]{1,256}$"
+Identifier = Annotated[str, Field(pattern=ID_PATTERN, description="An id: A-Z, a-z, 0-9, . _ : @ -, up to 256.")]

@@ -6,6 +6,7 @@ from caseline_common.contracts import CaseSnapshot, PublishedTemplate
 from caseline_common.errors import FieldIssue, InvalidInputError
 from caseline_common.events import EventType
 from caseline_common.fields import validate_field_values
+from caseline_common.text import Identifier
 from pydantic import BaseModel, ConfigDict, Field
 
 from .criteria import unmet_exit_criteria
@@ -16,7 +17,7 @@ class MigrateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     to_version: int = Field(ge=1, le=1_000_000)
-    case_ids: list[str] = Field(min_length=1, max_length=25)
+    case_ids: list[Identifier] = Field(min_length=1, max_length=25)
 
 
 class MigrationResult(BaseModel):
