@@ -253,7 +253,8 @@ class TenantSharedStack(cdk.Stack):
                 index_name=index.name,
                 partition_key=_attribute(index.key.partition),
                 sort_key=_attribute(index.key.sort),
-                projection_type=dynamodb.ProjectionType.ALL,
+                projection_type=dynamodb.ProjectionType(index.projection),
+                non_key_attributes=list(index.attributes) or None,
             )
         return table
 

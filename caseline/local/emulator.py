@@ -64,10 +64,12 @@ def main() -> None:
 
     from moto.server import ThreadedMotoServer
 
-    from . import moto_fixes
+    from . import meter, moto_fixes
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     moto_fixes.apply()
+    if os.environ.get(meter.ENABLE_VARIABLE):
+        meter.install()  # `make bench` bills what the stack asks of AWS
     server = ThreadedMotoServer(ip_address=arguments.host, port=arguments.port, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

@@ -61,7 +61,8 @@ def _create_table(aws: "AwsClients", names: TenantResourceNames, spec: TableSpec
             {
                 "IndexName": index.name,
                 "KeySchema": key_schema(index.key.partition, index.key.sort),
-                "Projection": {"ProjectionType": "ALL"},
+                "Projection": {"ProjectionType": index.projection}
+                | ({"NonKeyAttributes": list(index.attributes)} if index.attributes else {}),
             }
             for index in spec.indexes
         ]

@@ -108,14 +108,17 @@ def test_an_unknown_case_is_one_get_item(stack: LocalStack, cases_calls: CallRec
     "query",
     ["", "?status=open", "?stage=offer_signed", "?status=open&stage=offer_signed", "?limit=1"],
 )
-def test_listing_cases_is_one_query(stack: LocalStack, cases_calls: CallRecorder, query: str) -> None:
+def test_listing_cases_is_one_query_and_one_batch_read(
+    stack: LocalStack, cases_calls: CallRecorder, query: str
+) -> None:
+    """The index names the cases (its copies hold keys and filter attributes only), one BatchGetItem reads them."""
     status, body = stack.request("GET", f"/cases{query}")
     assert status == 200, body
     assert body["items"], "the seeded cases match every one of these filters"
-    assert cases_calls.operations == ["Query"]
+    assert cases_calls.operations == ["Query", "BatchGetItem"]
 
 
-def test_the_next_page_of_cases_is_one_query(stack: LocalStack, cases_calls: CallRecorder) -> None:
+def test_the_next_page_of_cases_is_one_query_and_one_batch_read(stack: LocalStack, cases_calls: CallRecorder) -> None:
     status, first = stack.request("GET", "/cases?limit=1")
     assert status == 200
     assert first["next_cursor"]
@@ -123,7 +126,7 @@ def test_the_next_page_of_cases_is_one_query(stack: LocalStack, cases_calls: Cal
     status, second = stack.request("GET", f"/cases?limit=1&cursor={first['next_cursor']}")
     assert status == 200, second
     assert second["items"][0]["id"] != first["items"][0]["id"]
-    assert cases_calls.operations == ["Query"]
+    assert cases_calls.operations == ["Query", "BatchGetItem"]
 
 
 def test_listing_templates_is_one_query(stack: LocalStack, cases_calls: CallRecorder) -> None:
@@ -216,32 +219,32 @@ BUDGET_TEMPLATE = {
 }
 
 
-def test_every_case_command_is_one_read_and_one_transactional_write(
-    stack: LocalStack, cases_calls: CallRecorder
-) -> None:
-    """A command reads the case once and writes it with its event (and membership items) in one transaction;
-    the pinned template version is immutable and comes from the container's cache."""
+def test_every_case_command_is_one_read_and_one_write(stack: LocalStack, cases_calls: CallRecorder) -> None:
+    """A command reads the case once and writes it with its event in one PutItem, or in one transaction when
+    membership items change with it (members, or the status, stage or owner they copy); the pinned template
+    version is immutable and comes from the container's cache."""
     status, body = stack.request("POST", "/templates", BUDGET_TEMPLATE)
     assert status == 201, body
     status, case = stack.request("POST", "/cases", {"template_key": "budget-commands", "title": "Budget: commands"})
     assert status == 201, case
     path = f"/cases/{case['id']}"
     task_id = case["tasks"][0]["id"]
-    commands: list[tuple[str, str, Any]] = [
-        ("PATCH", path, {"fields": {"note": "first"}, "version": 1}),
-        ("POST", f"{path}/tasks/{task_id}/complete", None),
-        ("POST", f"{path}/participants", {"kind": "internal", "role": "team", "user_id": "dev-budget"}),
-        ("POST", f"{path}/decisions", {"key": "go", "outcome": "yes", "rationale": "Budget"}),
-        ("POST", f"{path}/transitions", {"to": "two"}),
-        ("POST", f"{path}/close", {"reason": "Done"}),
-        ("POST", f"{path}/reopen", {"reason": "Again"}),
+    alone, with_members = "PutItem", "TransactWriteItems"
+    commands: list[tuple[str, str, Any, str]] = [
+        ("PATCH", path, {"fields": {"note": "first"}, "version": 1}, alone),
+        ("POST", f"{path}/tasks/{task_id}/complete", None, alone),
+        ("POST", f"{path}/participants", {"kind": "internal", "role": "team", "user_id": "dev-budget"}, with_members),
+        ("POST", f"{path}/decisions", {"key": "go", "outcome": "yes", "rationale": "Budget"}, alone),
+        ("POST", f"{path}/transitions", {"to": "two"}, with_members),
+        ("POST", f"{path}/close", {"reason": "Done"}, with_members),
+        ("POST", f"{path}/reopen", {"reason": "Again"}, with_members),
     ]
-    for method, target, payload in commands:
+    for method, target, payload, write in commands:
         cases_calls.operations.clear()
         status, body = stack.request(method, target, payload)
         assert status == 200, (target, body)
-        assert cases_calls.operations == ["GetItem", "TransactWriteItems"], target
+        assert cases_calls.operations == ["GetItem", write], target
     cases_calls.operations.clear()
     status, body = stack.request("POST", f"{path}/comments", {"body": "Budget"})
     assert status == 201, body
-    assert cases_calls.operations == ["GetItem", "TransactWriteItems"], "comments: the case for access, then the write"
+    assert cases_calls.operations == ["GetItem", "PutItem"], "comments: the case for access, then the write"

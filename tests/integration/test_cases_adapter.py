@@ -104,10 +104,10 @@ def outbox_item(repo: Repo, event: EventEnvelope) -> dict[str, Any] | None:
     return repo.item(f"OUTBOX#{event.event_id}", "OUTBOX")
 
 
-# the transactional outbox
+# the outbox: the table's stream of items that carry an event
 
 
-def test_a_case_and_its_outbox_event_are_written_together(repo: Repo) -> None:
+def test_a_case_is_written_with_its_event_in_one_item(repo: Repo) -> None:
     case = make_case()
     event = opened(case)
     repo.repository.create_case(case, event, None)
@@ -117,11 +117,23 @@ def test_a_case_and_its_outbox_event_are_written_together(repo: Repo) -> None:
     assert CaseSnapshot.model_validate_json(stored["doc"]["S"]) == case
     assert stored["gsi3pk"] == {"S": "CASES"}
     assert repo.repository.get_case(case.id) == case
+    assert stored["source"] == {"S": "cases"}
+    assert EventEnvelope.model_validate_json(stored["event"]["S"]) == event
+    assert "case" not in stored, "the case's own item holds the state as its doc, not twice"
+    assert outbox_item(repo, event) is None, "no second item"
 
-    outbox = outbox_item(repo, event)
+
+def test_an_event_that_changes_no_case_has_an_outbox_item_that_expires(repo: Repo) -> None:
+    case = make_case()
+    repo.repository.create_case(case, opened(case), None)
+    timer = opened(case).model_copy(update={"event_id": new_id(), "type": "timer.due"})
+    repo.repository.record_event(timer, case)
+
+    outbox = outbox_item(repo, timer)
     assert outbox is not None
     assert outbox["source"] == {"S": "cases"}
-    assert EventEnvelope.model_validate_json(outbox["event"]["S"]) == event
+    assert EventEnvelope.model_validate_json(outbox["event"]["S"]) == timer
+    assert CaseSnapshot.model_validate_json(outbox["case"]["S"]) == case
     week = 7 * 24 * 3600
     assert abs(int(outbox["expires_at"]["N"]) - (time.time() + week)) < 60, "the outbox item expires after a week"
 

@@ -125,13 +125,12 @@ def test_a_published_event_reaches_a_consumer(stack: LocalStack, publisher: Publ
     assert EventEnvelope.model_validate(entries[0]["event"]) == event
 
 
-def test_records_that_are_not_outbox_inserts_are_ignored(stack: LocalStack, publisher: Publisher) -> None:
+def test_records_that_carry_no_event_are_ignored(stack: LocalStack, publisher: Publisher) -> None:
     case_id = new_id()
     outbox_event = envelope(case_id)
     records = [
         stream_record(stack, case_image(case_id)),
-        stream_record(stack, outbox_image(outbox_event), event_name="MODIFY"),
-        stream_record(stack, outbox_image(outbox_event), event_name="REMOVE"),
+        stream_record(stack, outbox_image(outbox_event), event_name="REMOVE"),  # an outbox item expiring
         stream_record(stack, {"pk": {"S": "TEMPLATES"}, "sk": {"S": "x"}, "name": {"S": "x"}}),
         stream_record(stack, {"pk": {"S": "IDEMPOTENCY#open_case#a#b"}, "sk": {"S": "IDEMPOTENCY"}}),
     ]
@@ -140,6 +139,20 @@ def test_records_that_are_not_outbox_inserts_are_ignored(stack: LocalStack, publ
 
     assert response == {"batchItemFailures": []}
     assert "PutEvents" not in calls.operations
+
+
+def test_a_case_item_modified_with_its_next_event_publishes_it_with_the_case(
+    stack: LocalStack, publisher: Publisher, probe: BusProbe
+) -> None:
+    event = envelope(type_="case.fields_changed")
+    image = {**case_image(event.case_id or ""), "source": {"S": "cases"}, "event": {"S": event.to_json()}}
+    image["doc"] = {"S": '{"id": "the case as the event left it"}'}
+
+    assert publisher([stream_record(stack, image, event_name="MODIFY")]) == {"batchItemFailures": []}
+
+    (delivered,) = probe.receive([event])
+    assert delivered["detail-type"] == "case.fields_changed"
+    assert delivered["detail"]["case"] == {"id": "the case as the event left it"}
 
 
 def test_a_mixed_batch_publishes_only_its_outbox_items(

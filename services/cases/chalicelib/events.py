@@ -29,7 +29,7 @@ from caseline_common.tenant import Principal, StaffRole, TenantContext
 from chalice.app import Blueprint
 from pydantic import TypeAdapter, ValidationError
 
-from .adapters.dynamo_cases import OUTBOX_PREFIX
+from .adapters.dynamo_cases import carried_event
 from .adapters.eventbridge_outbox import Outgoing
 from .domain import cases, participants, requests, stages, tasks
 from .domain.cases import AssignRequest, AssignRoleRequest, CommentRequest, UpdateCaseRequest
@@ -49,15 +49,15 @@ def publish_outbox(event: dict[str, Any], _context: Any) -> dict[str, Any]:
     outgoing = [
         Outgoing(
             record_id=record.dynamodb.SequenceNumber,
-            source=image["source"],
-            event=EventEnvelope.model_validate_json(image["event"]),
-            case=image.get("case"),
+            source=carried[0],
+            event=EventEnvelope.model_validate_json(carried[1]),
+            case=carried[2],
         )
         for record in stream.Records
-        if record.eventName == "INSERT"
+        if record.eventName in ("INSERT", "MODIFY")
         and record.dynamodb is not None
         and isinstance(image := record.dynamodb.NewImage, dict)
-        and str(image.get("pk", "")).startswith(OUTBOX_PREFIX)
+        and (carried := carried_event(image)) is not None
     ]
     failed = outbox_publisher().publish(outgoing)
     metrics = runtime.observability.metrics

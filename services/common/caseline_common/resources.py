@@ -24,8 +24,13 @@ class KeySpec(Spec):
 
 
 class IndexSpec(Spec):
+    """A global secondary index. Its copy of an item holds the keys and, for INCLUDE, `attributes`: every
+    change to what it holds is a write of the copy, so copies hold only what their queries read or filter on."""
+
     name: str
     key: KeySpec
+    projection: Literal["ALL", "KEYS_ONLY", "INCLUDE"] = "KEYS_ONLY"
+    attributes: tuple[str, ...] = ()
 
 
 class TableSpec(Spec):
@@ -103,19 +108,26 @@ class StreamHandlerSpec(Spec):
 
 ALL_CASELINE_EVENTS: dict[str, Any] = {"source": [{"prefix": "caseline."}]}
 
+# What the cases table's indexes copy: the case id and the attributes a list filters on.
+CASE_FILTERS: dict[str, Any] = {
+    "projection": "INCLUDE",
+    "attributes": ("case_id", "case_status", "case_stage", "template_key", "case_owner"),
+}
 CASES_TABLE = TableSpec(
     id="cases",
     owner="cases",
     key=KeySpec(partition="pk", sort="sk"),
-    # One index per list filter; every sort key is `updated_at#case_id`, so lists come newest change first.
+    # One index per list filter, holding keys and the filter attributes (a list reads the cases it names with
+    # one BatchGetItem). `by_updated` is sorted by `updated_at#case_id` and follows every change; the others are
+    # sorted by case id (newest case first), so only a change of status, stage, template or owner writes them.
     indexes=(
-        IndexSpec(name="by_status", key=KeySpec(partition="gsi1pk", sort="gsi1sk")),
-        IndexSpec(name="by_stage", key=KeySpec(partition="gsi2pk", sort="gsi2sk")),
-        IndexSpec(name="by_updated", key=KeySpec(partition="gsi3pk", sort="gsi3sk")),
-        IndexSpec(name="by_template", key=KeySpec(partition="gsi4pk", sort="gsi4sk")),
-        IndexSpec(name="by_owner", key=KeySpec(partition="gsi5pk", sort="gsi5sk")),
+        IndexSpec(name="by_status", key=KeySpec(partition="gsi1pk", sort="gsi1sk"), **CASE_FILTERS),
+        IndexSpec(name="by_stage", key=KeySpec(partition="gsi2pk", sort="gsi2sk"), **CASE_FILTERS),
+        IndexSpec(name="by_updated", key=KeySpec(partition="gsi3pk", sort="gsi3sk"), **CASE_FILTERS),
+        IndexSpec(name="by_template", key=KeySpec(partition="gsi4pk", sort="gsi4sk"), **CASE_FILTERS),
+        IndexSpec(name="by_owner", key=KeySpec(partition="gsi5pk", sort="gsi5sk"), **CASE_FILTERS),
         # Sparse: only membership items (one per internal participant of a case) carry it.
-        IndexSpec(name="by_member", key=KeySpec(partition="gsi6pk", sort="gsi6sk")),
+        IndexSpec(name="by_member", key=KeySpec(partition="gsi6pk", sort="gsi6sk"), **CASE_FILTERS),
     ),
     stream="NEW_IMAGE",
     ttl_attribute="expires_at",
@@ -125,7 +137,8 @@ TIMELINE_TABLE = TableSpec(
     id="timeline",
     owner="timeline",
     key=KeySpec(partition="pk", sort="sk"),
-    # Sparse: only case heads appended to since their last anchor carry gsi1pk.
+    # Sparse: only case heads appended to since their last anchor carry gsi1pk. Keys only, so appends to a head
+    # already listed write nothing to it; the anchoring job reads the heads it lists.
     indexes=(IndexSpec(name="by_unanchored", key=KeySpec(partition="gsi1pk", sort="gsi1sk")),),
     # Only erasure's idempotency claims expire; links and heads carry no expiry.
     ttl_attribute="expires_at",
@@ -144,7 +157,7 @@ AUTOMATIONS_TABLE = TableSpec(
     key=KeySpec(partition="pk", sort="sk"),
     # Sparse: only pending work (timers, webhook and e-mail deliveries awaiting an attempt) carries gsi1pk,
     # sorted by when it is due, so the scheduled sweep reads exactly what is due.
-    indexes=(IndexSpec(name="by_due", key=KeySpec(partition="gsi1pk", sort="gsi1sk")),),
+    indexes=(IndexSpec(name="by_due", key=KeySpec(partition="gsi1pk", sort="gsi1sk"), projection="ALL"),),
     ttl_attribute="expires_at",
     env_var="CASELINE_AUTOMATIONS_TABLE",
 )

@@ -1,10 +1,23 @@
-"""The cases table: templates, cases, the transactional outbox and idempotency claims.
+"""The cases table: templates, cases, comments, outbox events and idempotency claims.
 
-Every state change is one TransactWriteItems together with its outbox event, so an event is
-published if and only if the change happened.
+The table's stream is the outbox. Every item written with an `event` attribute is written once for that event,
+in the same write as the change it records, so an event is published if and only if the change happened:
+- a case's item carries the event of its version, and its `doc` is the state the event left;
+- a comment's item carries its `comment.added` event and the case it was added to (`case`);
+- an event that changes no item (a template published, a due timer) has an item of its own, `OUTBOX#<id>`,
+  which expires after a week.
+So a change costs one write of the case item, a transaction only when more must change with it (membership
+items, an idempotency claim).
+
+Index copies are kept small, and only `by_updated` follows every change (see docs/architecture.md, "What a
+change writes"): the filter indexes hold a case's keys and filter attributes, sorted by case id (newest case
+first), so a change that leaves status, stage, template and owner alone writes none of them; membership items
+are written only when the members or those attributes change. A list page is one Query of an index and one
+BatchGetItem of the cases it names.
 """
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -65,11 +78,21 @@ def _sort_key(case: CaseSnapshot) -> str:
     return f"{case.updated_at.isoformat()}#{case.id}"
 
 
+def carried_event(image: Mapping[str, Any]) -> tuple[str, str, str | None] | None:
+    """(source, event JSON, case JSON or None) of a stream image that carries an event; None for any other."""
+    event = image.get("event")
+    if not isinstance(event, str):
+        return None
+    case = image.get("doc") if image.get("sk") == "CASE" else image.get("case")
+    return str(image["source"]), event, case if isinstance(case, str) else None
+
+
 @dataclass(frozen=True)
 class _ListPlan:
     index: IndexSpec
     partition: str
-    filters: dict[str, str]
+    filters: dict[str, str]  # those the Query filters on
+    wanted: dict[str, str]  # all of them
 
 
 class DynamoCasesRepository:
@@ -90,19 +113,27 @@ class DynamoCasesRepository:
     def _delete(self, pk: str, sk: str) -> "TransactWriteItemTypeDef":
         return {"Delete": {"TableName": self._table, "Key": {"pk": _s(pk), "sk": _s(sk)}}}
 
+    def _carrying(
+        self, item: dict[str, Any], event: EventEnvelope, case: CaseSnapshot | None, *, case_item: bool = False
+    ) -> dict[str, Any]:
+        """`item` with the event it is the one write of (see the module's docstring) and the state the event
+        left the case in, when the item can hold it; a case's own item holds that state as its `doc`."""
+        event_json = event.to_json()
+        carried = {**item, "source": _s(self._source), "event": _s(event_json)}
+        if case is not None and not case_item:
+            state = case.model_dump_json()
+            if len(state.encode()) + len(event_json.encode()) <= OUTBOX_STATE_MAX_BYTES:
+                carried["case"] = _s(state)
+        return carried
+
     def _outbox(self, event: EventEnvelope, case: CaseSnapshot | None = None) -> "TransactWriteItemTypeDef":
+        """An event that changes no other item, in an item of its own."""
         item = {
             "pk": _s(f"{OUTBOX_PREFIX}{event.event_id}"),
             "sk": _s("OUTBOX"),
-            "source": _s(self._source),
-            "event": _s(event.to_json()),
             "expires_at": _n(int(time.time()) + OUTBOX_RETENTION_SECONDS),
         }
-        state = case.model_dump_json() if case is not None else ""
-        # The state the event leaves the case in, for consumers that act on it, when the item can hold it.
-        if state and len(state.encode()) + len(item["event"]["S"].encode()) <= OUTBOX_STATE_MAX_BYTES:
-            item["case"] = _s(state)
-        return self._put(item, new_only=True)
+        return self._put(self._carrying(item, event, case), new_only=True)
 
     def publish_template(self, template: PublishedTemplate, event: EventEnvelope, claim: Claim | None) -> None:
         key = template.definition.key
@@ -144,7 +175,8 @@ class DynamoCasesRepository:
         return TemplateDraft.model_validate_json(item["doc"]["S"]) if item else None
 
     def create_case(self, case: CaseSnapshot, event: EventEnvelope, claim: Claim | None) -> None:
-        items = [self._put(self._case_item(case), new_only=True), *self._memberships(case), self._outbox(event, case)]
+        case_item = self._carrying(self._case_item(case), event, case, case_item=True)
+        items = [self._put(case_item, new_only=True), *self._memberships(case)]
         failed = transact_with_claim(self._client, self._table, items, claim)
         if failed:
             raise RuntimeError(f"case id {case.id} collided: {sorted(failed.positions)}")
@@ -154,7 +186,7 @@ class DynamoCasesRepository:
         put_case: dict[str, Any] = {
             "Put": {
                 "TableName": self._table,
-                "Item": self._case_item(case),
+                "Item": self._carrying(self._case_item(case), change.event, case, case_item=True),
                 "ConditionExpression": "version = :expected",
                 "ExpressionAttributeValues": {":expected": _n(before.version)},
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
@@ -166,11 +198,13 @@ class DynamoCasesRepository:
             for p in before.participants
             if p.kind is ParticipantKind.INTERNAL and p.user_id and p.user_id not in members
         }
+        # Membership items copy the filter attributes: rewritten only when those or the members change.
+        unchanged = self._filter_attributes(before) == self._filter_attributes(case)
+        members_before = {p.user_id for p in before.participants if p.kind is ParticipantKind.INTERNAL}
         items = [
             put_case,
-            *self._memberships(case),
+            *(self._memberships(case) if not unchanged or members != members_before else []),
             *(self._delete(f"CASE#{case.id}", f"{MEMBER_PREFIX}{user}") for user in sorted(left)),
-            self._outbox(change.event, case),
         ]
         failed = transact_with_claim(self._client, self._table, items, claim)
         if failed is None:
@@ -197,13 +231,13 @@ class DynamoCasesRepository:
             "doc": _s(comment.model_dump_json()),
         }
         if transact_with_claim(
-            self._client, self._table, [self._put(item, new_only=True), self._outbox(event, case)], claim
+            self._client, self._table, [self._put(self._carrying(item, event, case), new_only=True)], claim
         ):
             raise RuntimeError(f"comment id {comment.id} collided")
 
     @staticmethod
     def _case_item(case: CaseSnapshot) -> dict[str, Any]:
-        sort_key = _s(_sort_key(case))
+        newest_case_first = _s(case.id)  # ULIDs sort by when they were minted
         return {
             "pk": _s(f"CASE#{case.id}"),
             "sk": _s("CASE"),
@@ -212,15 +246,15 @@ class DynamoCasesRepository:
             "doc": _s(case.model_dump_json()),
             **DynamoCasesRepository._filter_attributes(case),
             "gsi1pk": _s(f"STATUS#{case.status.value}"),
-            "gsi1sk": sort_key,
+            "gsi1sk": newest_case_first,
             "gsi2pk": _s(f"STAGE#{case.stage}"),
-            "gsi2sk": sort_key,
+            "gsi2sk": newest_case_first,
             "gsi3pk": _s(CASES_PARTITION),
-            "gsi3sk": sort_key,
+            "gsi3sk": _s(_sort_key(case)),
             "gsi4pk": _s(f"TEMPLATE#{case.template_key}"),
-            "gsi4sk": sort_key,
+            "gsi4sk": newest_case_first,
             "gsi5pk": _s(f"OWNER#{case.owner}"),
-            "gsi5sk": sort_key,
+            "gsi5sk": newest_case_first,
         }
 
     @staticmethod
@@ -242,7 +276,7 @@ class DynamoCasesRepository:
                     "sk": _s(f"{MEMBER_PREFIX}{participant.user_id}"),
                     **self._filter_attributes(case),
                     "gsi6pk": _s(f"{MEMBER_PREFIX}{participant.user_id}"),
-                    "gsi6sk": _s(_sort_key(case)),
+                    "gsi6sk": _s(case.id),
                 },
                 new_only=False,
             )
@@ -336,6 +370,8 @@ class DynamoCasesRepository:
         }
         if case_filter.participant is not None:
             index, partition, used = _BY_MEMBER, f"{MEMBER_PREFIX}{case_filter.participant}", None
+        elif case_filter.updated_since is not None:  # only by_updated is sorted by change
+            index, partition, used = _BY_UPDATED, CASES_PARTITION, None
         elif case_filter.owner is not None:
             index, partition, used = _BY_OWNER, f"OWNER#{case_filter.owner}", "case_owner"
         elif case_filter.stage is not None:
@@ -350,6 +386,7 @@ class DynamoCasesRepository:
             index=index,
             partition=partition,
             filters={name: value for name, value in filters.items() if value is not None and name != used},
+            wanted={name: value for name, value in filters.items() if value is not None},
         )
 
     def list_cases(self, case_filter: CaseFilter, *, limit: int, cursor: str | None) -> Page[CaseSnapshot]:
@@ -357,10 +394,10 @@ class DynamoCasesRepository:
         partition_name, sort_name = plan.index.key.partition, str(plan.index.key.sort)
         condition = f"{partition_name} = :pk"
         values: dict[str, Any] = {":pk": _s(plan.partition)}
-        if case_filter.updated_since is not None:
+        since = case_filter.updated_since.astimezone(UTC).isoformat() if case_filter.updated_since else None
+        if since is not None and plan.index is _BY_UPDATED:
             condition += f" AND {sort_name} >= :since"
-            values[":since"] = _s(case_filter.updated_since.astimezone(UTC).isoformat())
-        by_member = plan.index is _BY_MEMBER
+            values[":since"] = _s(since)
         query: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": plan.index.name,
@@ -368,8 +405,7 @@ class DynamoCasesRepository:
             "ExpressionAttributeValues": values,
             "ScanIndexForward": False,
             "Limit": limit,
-            # Only what the page is built from: the index keys and copies of the case's fields stay behind.
-            "ProjectionExpression": "case_id" if by_member else "doc",
+            "ProjectionExpression": "case_id",
         }
         if plan.filters:
             query["FilterExpression"] = " AND ".join(f"{name} = :{name}" for name in plan.filters)
@@ -378,10 +414,13 @@ class DynamoCasesRepository:
             cursor, expected={partition_name: plan.partition}, key_names={"pk", "sk", partition_name, sort_name}
         )
         response = query_page(self._client, query, start)
-        if by_member:
-            cases = self._cases_by_id([item["case_id"]["S"] for item in response["Items"]])
-        else:
-            cases = [CaseSnapshot.model_validate_json(item["doc"]["S"]) for item in response["Items"]]
+        # The index is a moment behind the cases: a case that changed since is held to the filter again.
+        cases = [
+            case
+            for case in self._cases_by_id([item["case_id"]["S"] for item in response["Items"]])
+            if all(self._filter_attributes(case)[name]["S"] == value for name, value in plan.wanted.items())
+            and (since is None or case.updated_at.astimezone(UTC).isoformat() >= since)
+        ]
         return Page(items=cases, next_cursor=encode_cursor(response.get("LastEvaluatedKey")))
 
     def _cases_by_id(self, case_ids: list[str]) -> list[CaseSnapshot]:
@@ -390,15 +429,16 @@ class DynamoCasesRepository:
         found: dict[str, CaseSnapshot] = {}
         keys: list[Any] = [{"pk": _s(f"CASE#{case_id}"), "sk": _s("CASE")} for case_id in case_ids]
         for _ in range(_BATCH_GET_ATTEMPTS):
-            response = self._client.batch_get_item(RequestItems={self._table: {"Keys": keys}})
+            request: dict[str, Any] = {self._table: {"Keys": keys, "ProjectionExpression": "doc"}}
+            response = self._client.batch_get_item(RequestItems=request)
             for item in response["Responses"].get(self._table, []):
                 case = CaseSnapshot.model_validate_json(item["doc"]["S"])
                 found[case.id] = case
             unprocessed: dict[str, Any] = dict(response.get("UnprocessedKeys") or {})
             keys = list(unprocessed.get(self._table, {}).get("Keys", []))
             if not keys:
-                break
-        return [found[case_id] for case_id in case_ids if case_id in found]
+                return [found[case_id] for case_id in case_ids if case_id in found]
+        raise UnavailableError("The cases could not be read; retry.")
 
     def list_comments(self, case_id: str, *, limit: int, cursor: str | None) -> Page[Comment]:
         return self._documents_under(f"CASE#{case_id}", COMMENT_PREFIX, Comment, limit=limit, cursor=cursor)

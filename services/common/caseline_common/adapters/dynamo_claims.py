@@ -93,8 +93,11 @@ def transact_with_claim(
     client: "DynamoDBClient", table: str, items: Sequence[Any], claim: Claim | None
 ) -> FailedConditions | None:
     """Writes `items` and the claim (last) in one transaction. Returns the failed conditions when nothing was
-    written; raises KeyClaimedError when the claim's failed."""
+    written; raises KeyClaimedError when the claim's failed. A lone Put is a plain conditional PutItem: a
+    transaction of one item would bill each KB twice for nothing."""
     writes = [*items, {"Put": claim_put(table, claim)}] if claim is not None else list(items)
+    if len(writes) == 1 and "Put" in writes[0]:
+        return _put_alone(client, writes[0]["Put"])
     try:
         client.transact_write_items(TransactItems=writes)
     except ClientError as error:
@@ -109,6 +112,17 @@ def transact_with_claim(
         if claim is not None and len(items) in failed:
             raise KeyClaimedError(claim, _earlier(claim, reasons[len(items)].get("Item"))) from error
         return FailedConditions(failed, {i: dict(r["Item"]) for i, r in enumerate(reasons) if r.get("Item")})
+    return None
+
+
+def _put_alone(client: "DynamoDBClient", put: Mapping[str, Any]) -> FailedConditions | None:
+    try:
+        client.put_item(**put)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        old = error.response.get("Item")
+        return FailedConditions({0}, {0: dict(old)} if isinstance(old, Mapping) else {})
     return None
 
 

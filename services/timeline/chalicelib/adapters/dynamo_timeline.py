@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 
 UNANCHORED = "UNANCHORED"
 _TEMPLATES_KEPT = 256
+_BATCH_GET_MAX_KEYS = 100
+_BATCH_GET_ATTEMPTS = 5
+_HASH = {"#hash": "hash"}
 _LINK_PREFIX = "LINK#"
 _LINK_ATTRIBUTES = "pk, sk, #record, #hash, prev_hash, personal, salt"
 
@@ -275,17 +278,29 @@ class DynamoTimelineRepository:
         write_claim(self._client, self._table, claim)
 
     def unanchored_heads(self, limit: int) -> list[Head]:
+        """The heads the index lists (its copies hold keys only, so appends to a listed head write nothing to
+        it), read from the table in one BatchGetItem of at most 100 keys."""
         response = self._client.query(
             TableName=self._table,
             IndexName="by_unanchored",
             KeyConditionExpression="gsi1pk = :unanchored",
             ExpressionAttributeValues={":unanchored": _s(UNANCHORED)},
-            Limit=limit,
+            Limit=min(limit, _BATCH_GET_MAX_KEYS),
         )
-        return [
-            Head(case_id=item["gsi1sk"]["S"], seq=int(item["seq"]["N"]), hash=item["hash"]["S"])
-            for item in response["Items"]
-        ]
+        keys: list[Any] = [{"pk": item["pk"], "sk": item["sk"]} for item in response["Items"]]
+        heads: list[Head] = []
+        for _ in range(_BATCH_GET_ATTEMPTS):  # what is still unread after them waits for the next run
+            if not keys:
+                break
+            request: Any = {"Keys": keys, "ProjectionExpression": "pk, seq, #hash", "ExpressionAttributeNames": _HASH}
+            found = self._client.batch_get_item(RequestItems={self._table: request})
+            read: list[Any] = list(found["Responses"].get(self._table) or [])
+            heads += [
+                Head(case_id=item["pk"]["S"].removeprefix("CASE#"), seq=int(item["seq"]["N"]), hash=item["hash"]["S"])
+                for item in read
+            ]
+            keys = list(dict(found.get("UnprocessedKeys") or {}).get(self._table, {}).get("Keys", []))
+        return heads
 
     def mark_anchored(self, head: Head) -> None:
         try:
