@@ -299,7 +299,8 @@ class DynamoTimelineRepository:
                 Head(case_id=item["pk"]["S"].removeprefix("CASE#"), seq=int(item["seq"]["N"]), hash=item["hash"]["S"])
                 for item in read
             ]
-            keys = list(dict(found.get("UnprocessedKeys") or {}).get(self._table, {}).get("Keys", []))
+            unprocessed: dict[str, Any] = dict(found.get("UnprocessedKeys") or {})
+            keys = list(unprocessed.get(self._table, {}).get("Keys", []))
         return heads
 
     def mark_anchored(self, head: Head) -> None:
