@@ -2,6 +2,7 @@
 
 import json
 import uuid
+import zlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -182,11 +183,15 @@ def stored_items(stack: LocalStack, case_id: str, prefix: str) -> list[dict[str,
 
 
 def stored_links(stack: LocalStack, case_id: str) -> list[dict[str, Any]]:
-    """The case's LINK# items as stored, `record` decoded, oldest first."""
+    """The case's LINK# items as stored, `record` decoded (compressed, or plain as older links are), oldest first."""
     return [
-        {"sk": item["sk"]["S"], "hash": item["hash"]["S"], "record": json.loads(item["record"]["S"])}
+        {"sk": item["sk"]["S"], "hash": item["hash"]["S"], "record": json.loads(_record_text(item["record"]))}
         for item in stored_items(stack, case_id, "LINK#")
     ]
+
+
+def _record_text(attribute: dict[str, Any]) -> str:
+    return zlib.decompress(attribute["B"]).decode() if "B" in attribute else str(attribute["S"])
 
 
 @dataclass(frozen=True)

@@ -22,14 +22,17 @@ PARIS_SUMMER = timezone(timedelta(hours=2))
 class RecordingClient:
     def __init__(self) -> None:
         self.queries: list[dict[str, Any]] = []
-        self.transactions: list[list[dict[str, Any]]] = []
+        self.puts: list[dict[str, Any]] = []
 
     def query(self, **kwargs: Any) -> dict[str, Any]:
         self.queries.append(kwargs)
         return {"Items": []}
 
-    def transact_write_items(self, *, TransactItems: list[dict[str, Any]]) -> dict[str, Any]:
-        self.transactions.append(TransactItems)
+    def get_item(self, **_kwargs: Any) -> dict[str, Any]:
+        return {}  # nothing stored yet
+
+    def put_item(self, *, Item: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        self.puts.append(Item)
         return {}
 
 
@@ -66,8 +69,6 @@ def test_the_time_an_event_occurred_is_stored_in_utc() -> None:
 
     repository.append(link, event, None, None)
 
-    [link_put] = [
-        item["Put"]["Item"] for item in client.transactions[0] if item["Put"]["Item"]["sk"]["S"] == "LINK#000000000001"
-    ]
+    [link_put] = [item for item in client.puts if item["sk"]["S"] == "LINK#000000000001"]
     assert link_put["occurred_at"] == {"S": "2025-03-13T23:00:00+00:00"}
     assert link.record["event"]["occurred_at"] == "2025-03-14T01:00:00+02:00"  # the hashed event keeps its offset

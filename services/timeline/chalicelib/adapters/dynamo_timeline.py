@@ -9,11 +9,13 @@
     TEMPLATE#<key> / VERSION#<n:06>  a published template version's definition (roles and field access)
     IDEMPOTENCY#<hash of scope> / IDEMPOTENCY  an erasure's Idempotency-Key and the report it answered
 
-An append is one TransactWriteItems of the head (conditional on the head read before), the link, the event
-marker and the subject markers, so a chain can have neither gaps nor duplicates.
+An append is a sequence of single writes, not a transaction (see `append`): the link, conditional on its seq
+being free, then the subject markers, the event marker and the head (conditional on the head read before).
+Whoever meets an unfinished append finishes it, so a chain has neither gaps nor duplicates.
 """
 
 import json
+import zlib
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
@@ -31,13 +33,13 @@ from ..service import AppendConflictError, DuplicateEventError, Head
 
 if TYPE_CHECKING:
     from types_boto3_dynamodb.client import DynamoDBClient
-    from types_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 UNANCHORED = "UNANCHORED"
 _TEMPLATES_KEPT = 256
 _BATCH_GET_MAX_KEYS = 100
 _BATCH_GET_ATTEMPTS = 5
 _HASH = {"#hash": "hash"}
+_MEMBER_ATTEMPTS = 3
 _LINK_PREFIX = "LINK#"
 _LINK_ATTRIBUTES = "pk, sk, #record, #hash, prev_hash, personal, salt"
 
@@ -54,20 +56,35 @@ def _link_key(case_id: str, seq: int) -> dict[str, dict[str, str]]:
     return {"pk": _case(case_id), "sk": _s(f"{_LINK_PREFIX}{seq:012d}")}
 
 
+def _n(value: int) -> dict[str, str]:
+    return {"N": str(value)}
+
+
+def _marker_key(case_id: str, event_id: str) -> dict[str, dict[str, str]]:
+    return {"pk": _case(case_id), "sk": _s(f"EVENT#{event_id}")}
+
+
 def _template_key(key: str, version: int) -> dict[str, dict[str, str]]:
     return {"pk": _s(f"TEMPLATE#{key}"), "sk": _s(f"VERSION#{version:06d}")}
+
+
+def _text_of(attribute: dict[str, Any]) -> str:
+    """A stored record: compressed (binary), or plain text as links were written before."""
+    if "B" in attribute:
+        return zlib.decompress(attribute["B"]).decode()
+    return str(attribute["S"])
 
 
 def _link(item: dict[str, Any]) -> Link:
     try:
         return Link(
-            record=json.loads(item["record"]["S"]),
+            record=json.loads(_text_of(item["record"])),
             hash=item["hash"]["S"],
             prev_hash=item["prev_hash"]["S"],
             personal=json.loads(item["personal"]["S"]) if "personal" in item else None,
             salt=item["salt"]["S"] if "salt" in item else None,
         )
-    except (KeyError, TypeError, ValueError, ValidationError):
+    except (KeyError, TypeError, ValueError, ValidationError, zlib.error):
         # Stored links are never written like this: keep its place in the chain so that verification reports
         # it (its hash cannot match) and reads show it as damaged instead of failing.
         return Link(
@@ -100,10 +117,37 @@ class DynamoTimelineRepository:
         return Head(case_id=case_id, seq=int(item["seq"]["N"]), hash=item["hash"]["S"], members=members)
 
     def append(self, link: Link, event: EventEnvelope, previous: Head | None, members: CaseMembers | None) -> None:
+        """Appends without a transaction (which would bill every KB twice), in an order any crash can be finished
+        from: the link (its seq taken only if free), then the subject markers, the event marker, and the head.
+        Whoever finds a link that is not behind the head finishes it first, so no chain waits on a crash and no
+        event is appended twice (the marker is found before a second link is written)."""
         case_id = link.record["case_id"]
-        link_item: dict[str, Any] = {
-            **_link_key(case_id, link.seq),
-            "record": _s(json.dumps(link.record, separators=(",", ":"), ensure_ascii=False)),
+        earlier = self._client.get_item(
+            TableName=self._table, Key=_marker_key(case_id, event.event_id), ConsistentRead=True
+        ).get("Item")
+        if earlier is not None:
+            appended_at = int(earlier["seq"]["N"])
+            if previous is None or previous.seq < appended_at:  # it stopped before moving the head
+                self._finish(self._link_item(case_id, appended_at), previous, None)
+            raise DuplicateEventError(event.event_id)
+        item = self._new_link_item(link, event)
+        try:
+            self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            taken = self._link_item(case_id, link.seq)
+            if taken.get("event_id", {}).get("S") != event.event_id:
+                self._finish(taken, previous, None)  # another append got there first: see it through
+                raise AppendConflictError(case_id) from error
+            item = taken  # this event's own earlier attempt
+        self._finish(item, previous, members)
+
+    def _new_link_item(self, link: Link, event: EventEnvelope) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            **_link_key(link.record["case_id"], link.seq),
+            # Compressed: a link of an ordinary event then fits one write unit (1 KB) instead of two.
+            "record": {"B": zlib.compress(json.dumps(link.record, separators=(",", ":"), ensure_ascii=False).encode())},
             "hash": _s(link.hash),
             "prev_hash": _s(link.prev_hash),
             "event_id": _s(event.event_id),
@@ -114,58 +158,68 @@ class DynamoTimelineRepository:
             "occurred_at": _s(event.occurred_at.astimezone(UTC).isoformat()),  # compared as strings
         }
         if link.personal is not None and link.salt is not None:
-            link_item["personal"] = _s(json.dumps(link.personal, separators=(",", ":"), ensure_ascii=False))
-            link_item["salt"] = _s(link.salt)
-        head_put: dict[str, Any] = {
-            "TableName": self._table,
-            "Item": {
-                "pk": _case(case_id),
-                "sk": _s("HEAD"),
-                "seq": {"N": str(link.seq)},
-                "hash": _s(link.hash),
-                "gsi1pk": _s(UNANCHORED),
-                "gsi1sk": _s(case_id),
-            },
+            item["personal"] = _s(json.dumps(link.personal, separators=(",", ":"), ensure_ascii=False))
+            item["salt"] = _s(link.salt)
+        if subjects := _subjects(event):
+            item["subjects"] = {"SS": sorted(subjects)}  # so that whoever finishes the append can mark them
+        return item
+
+    def _link_item(self, case_id: str, seq: int) -> dict[str, Any]:
+        item = self._client.get_item(TableName=self._table, Key=_link_key(case_id, seq), ConsistentRead=True)
+        return dict(item["Item"])
+
+    def _finish(self, link_item: dict[str, Any], previous: Head | None, members: CaseMembers | None) -> None:
+        """The writes after a link, each the same whoever makes it and however often."""
+        case_id = link_item["pk"]["S"].removeprefix("CASE#")
+        seq = int(link_item["sk"]["S"].removeprefix(_LINK_PREFIX))
+        for person in link_item.get("subjects", {}).get("SS", []):
+            self._client.put_item(
+                TableName=self._table,
+                Item={"pk": _s(f"SUBJECT#{person}"), "sk": _s(f"CASE#{case_id}#{_LINK_PREFIX}{seq:012d}")},
+            )
+        event_id = link_item["event_id"]["S"]
+        self._client.put_item(TableName=self._table, Item={**_marker_key(case_id, event_id), "seq": {"N": str(seq)}})
+        kept = members if members is not None else (previous.members if previous else None)
+        head: dict[str, Any] = {
+            "pk": _case(case_id),
+            "sk": _s("HEAD"),
+            "seq": {"N": str(seq)},
+            "hash": link_item["hash"],
+            "gsi1pk": _s(UNANCHORED),
+            "gsi1sk": _s(case_id),
         }
-        if members is not None:
-            head_put["Item"]["members"] = _s(members.model_dump_json())
-        if previous is None:
-            head_put["ConditionExpression"] = "attribute_not_exists(pk)"
-        else:
-            head_put["ConditionExpression"] = "seq = :seq"
-            head_put["ExpressionAttributeValues"] = {":seq": {"N": str(previous.seq)}}
-        items: list[TransactWriteItemTypeDef] = [
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": {"pk": _case(case_id), "sk": _s(f"EVENT#{event.event_id}"), "seq": {"N": str(link.seq)}},
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            },
-            {"Put": head_put},  # type: ignore[typeddict-item]
-            {"Put": {"TableName": self._table, "Item": link_item, "ConditionExpression": "attribute_not_exists(pk)"}},
-        ]
-        items += [
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": {"pk": _s(f"SUBJECT#{person}"), "sk": _s(f"CASE#{case_id}#{_LINK_PREFIX}{link.seq:012d}")},
-                }
-            }
-            for person in sorted(_subjects(event))
-        ]
+        if kept is not None:
+            head["members"] = _s(kept.model_dump_json())
+        condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+        if previous is not None:
+            condition = {"ConditionExpression": "seq = :seq", "ExpressionAttributeValues": {":seq": _n(previous.seq)}}
         try:
-            self._client.transact_write_items(TransactItems=items)
+            self._client.put_item(TableName=self._table, Item=head, **condition)
         except ClientError as error:
-            if error.response["Error"]["Code"] != "TransactionCanceledException":
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-            reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
-            if reasons and reasons[0] == "ConditionalCheckFailed":
-                raise DuplicateEventError(event.event_id) from error
-            # TransactionConflict: another transaction was writing the same head at the same moment.
-            if {"ConditionalCheckFailed", "TransactionConflict"} & set(reasons):
-                raise AppendConflictError(case_id) from error
-            raise
+            # Someone else moved the head past this link (finishing it); only who may read can be newer here.
+            if members is not None:
+                self._keep_members(case_id, members)
+
+    def _keep_members(self, case_id: str, members: CaseMembers) -> None:
+        for _ in range(_MEMBER_ATTEMPTS):
+            head = self.head(case_id)
+            if head is None or members.newer(head.members) is not members:
+                return
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key={"pk": _case(case_id), "sk": _s("HEAD")},
+                    UpdateExpression="SET members = :members",
+                    ConditionExpression="seq = :seq",
+                    ExpressionAttributeValues={":members": _s(members.model_dump_json()), ":seq": _n(head.seq)},
+                )
+                return
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+        # The head kept moving: the next event that carries the case sets who may read it.
 
     def save_template(self, key: str, version: int, definition: TemplateDefinition) -> None:
         self._client.put_item(
