@@ -4,8 +4,6 @@ the consumer of commands that the portal sends for external participants and aut
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamModel
 from caseline_common.automation_commands import AutomationCommand, DueTimer
 from caseline_common.calendar import deadline
 from caseline_common.consumer import sqs_consumer
@@ -45,6 +43,10 @@ events = Blueprint(__name__)
 
 @events.lambda_function(name="outbox_publisher")
 def publish_outbox(event: dict[str, Any], _context: Any) -> dict[str, Any]:
+    # Powertools' parser models: at the publisher's first batch, not in every function's cold start
+    from aws_lambda_powertools.utilities.parser import parse
+    from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamModel
+
     stream = parse(event=event, model=DynamoDBStreamModel)
     outgoing = [
         Outgoing(
