@@ -2,7 +2,8 @@
 
 - StreamPump: DynamoDB Streams -> Lambda event source mapping (batches, ReportBatchItemFailures).
 - QueuePump: SQS -> Lambda event source mapping (exact SQS event shape, partial batch responses; failed
-  messages return after a backoff and the queue's redrive policy moves poison messages to the DLQ).
+  messages return after a backoff and the queue's redrive policy moves poison messages to the DLQ), with up to
+  the mapping's maximum concurrency of instances side by side, each running one invocation at a time.
 EventBridge rule -> SQS delivery is moto's own.
 """
 
@@ -12,14 +13,14 @@ import threading
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from chalice.local import LambdaContext
 
 if TYPE_CHECKING:
-    from caseline_common.resources import ConsumerSpec
+    from caseline_common.resources import QueueSpec
     from types_boto3_dynamodbstreams.client import DynamoDBStreamsClient
     from types_boto3_sqs.client import SQSClient
 
@@ -165,6 +166,17 @@ class StreamPump(Pump):
 
 
 class QueuePump(Pump):
+    """Lambda's SQS poller for one event source mapping. Like Lambda, it runs up to `max_concurrency` instances of
+    the function side by side, each its own copy (a Lambda execution environment: its own clients and caches),
+    each running one invocation at a time: the first polls all the while (this thread), the others poll while
+    there is work (a batch came back non-empty) and back off to `extra_idle_interval` when there is none.
+
+    A test that replaces `handler` (to record or inject faults) gets every batch through it: the other instances
+    stand by until the first one's own handler is back.
+    """
+
+    extra_idle_interval = 2.0
+
     def __init__(
         self,
         sqs: "SQSClient",
@@ -174,6 +186,7 @@ class QueuePump(Pump):
         function_name: str,
         *,
         batch_size: int = 10,
+        more_instances: Sequence[LambdaHandler] = (),
         retry_delay_seconds: int = 1,
         poll_interval: float = 0.05,
         region: str = "us-east-1",
@@ -183,10 +196,21 @@ class QueuePump(Pump):
         self._url = queue_url
         self._arn = queue_arn
         self.handler = handler  # public: tests wrap it to inject faults
+        self._own_handler = handler
+        self._more_instances = list(more_instances)
         self._function = function_name
         self._batch_size = batch_size
         self._retry_delay = retry_delay_seconds
         self._region = region
+        self._lock = threading.Lock()
+        self._running = 0
+        self.peak_concurrency = 0  # the most invocations that ever ran at once
+        self._work = threading.Event()  # set while batches come back non-empty
+        self._extra_threads: list[threading.Thread] = []
+
+    @property
+    def max_concurrency(self) -> int:
+        return 1 + len(self._more_instances)
 
     def _lambda_record(self, message: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -201,7 +225,43 @@ class QueuePump(Pump):
             "awsRegion": self._region,
         }
 
+    def run(self) -> None:
+        for index, instance in enumerate(self._more_instances, start=2):
+            thread = threading.Thread(
+                target=self._run_instance, args=(instance,), name=f"{self.name}#{index}", daemon=True
+            )
+            thread.start()
+            self._extra_threads.append(thread)
+        super().run()
+
+    def join(self, timeout: float | None = None) -> None:
+        super().join(timeout)
+        for thread in self._extra_threads:
+            thread.join(timeout)
+
+    def _run_instance(self, handler: LambdaHandler) -> None:
+        idle_interval = self._poll_interval
+        while not self._stop_event.is_set():
+            if self.paused.is_set() or self.handler is not self._own_handler:
+                self._stop_event.wait(self._poll_interval)
+                continue
+            try:
+                busy = self._poll(handler)
+            except Exception:
+                if self._stop_event.is_set():
+                    return
+                log.exception("%s poll failed", threading.current_thread().name)
+                busy = False
+            if busy:
+                idle_interval = self._poll_interval
+                continue
+            self._work.wait(idle_interval)
+            idle_interval = min(idle_interval * 2, self.extra_idle_interval)
+
     def poll_once(self) -> bool:
+        return self._poll(self.handler)
+
+    def _poll(self, handler: LambdaHandler) -> bool:
         messages = self._sqs.receive_message(
             QueueUrl=self._url,
             MaxNumberOfMessages=self._batch_size,
@@ -210,9 +270,22 @@ class QueuePump(Pump):
             WaitTimeSeconds=0,
         ).get("Messages", [])
         if not messages:
+            self._work.clear()
             return False
-        self.invocations += 1
-        failed = invoke(self.handler, self._function, {"Records": [self._lambda_record(m) for m in messages]})  # type: ignore[arg-type]
+        self._work.set()
+        with self._lock:
+            self.invocations += 1
+            self._running += 1
+            self.peak_concurrency = max(self.peak_concurrency, self._running)
+        try:
+            failed = invoke(handler, self._function, {"Records": [self._lambda_record(m) for m in messages]})  # type: ignore[arg-type]
+        finally:
+            with self._lock:
+                self._running -= 1
+        self._settle(messages, failed)
+        return True
+
+    def _settle(self, messages: list[Any], failed: set[str]) -> None:
         known = {m["MessageId"] for m in messages}
         if not failed <= known:
             failed = {"*"}  # an identifier not in the batch: Lambda fails the whole batch
@@ -236,18 +309,20 @@ class QueuePump(Pump):
                     for i, m in enumerate(retry)
                 ],
             )
-        return True
 
 
 def queue_pumps(
     sqs: "SQSClient",
     queues: Iterable["ConsumerQueue"],
-    handler_for: Callable[["ConsumerSpec"], LambdaHandler],
+    handler_for: Callable[["QueueSpec"], LambdaHandler],
     *,
+    instance_for: Callable[["QueueSpec"], LambdaHandler] | None = None,
     retry_delay_seconds: int = 1,
     region: str = "us-east-1",
 ) -> list[QueuePump]:
-    """One pump per consumer, each reading its own queue into its own function (a service may have several)."""
+    """One pump per queue, each reading it into its own function (a service may have several). With
+    `instance_for` (another copy of the function each call), each pump runs up to its spec's `max_concurrency`
+    instances; without, one."""
     return [
         QueuePump(
             sqs,
@@ -256,6 +331,9 @@ def queue_pumps(
             handler_for(queue.spec),
             queue.spec.function,
             batch_size=queue.spec.batch_size,
+            more_instances=[instance_for(queue.spec) for _ in range(queue.spec.max_concurrency - 1)]
+            if instance_for
+            else (),
             retry_delay_seconds=retry_delay_seconds,
             region=region,
         )
