@@ -276,8 +276,8 @@ def test_each_work_queue_is_read_by_its_function_and_sent_to_only_by_its_senders
             if function.name == spec.function:  # it does the one job it is given: no e-mail, nothing on the bus
                 assert "ses:SendEmail" not in json.dumps(statements)
                 assert "events:PutEvents" not in json.dumps(statements)
-        for function in resources(template, "AWS::Lambda::Function").values():
-            assert function["Properties"]["Environment"]["Variables"][spec.env_var] == NAMES.queue(spec)
+        for body in resources(template, "AWS::Lambda::Function").values():
+            assert body["Properties"]["Environment"]["Variables"][spec.env_var] == NAMES.queue(spec)
 
 
 def test_schedules_run_their_function_at_the_spec_rate_with_a_dead_letter_queue(assembly: Synthesized) -> None:
