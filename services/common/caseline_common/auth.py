@@ -23,7 +23,7 @@ NumericDate = Annotated[float, Field(strict=True, allow_inf_nan=False)]  # a JSO
 class _Claims(BaseModel):
     """The claims the services read, in the shapes Cognito issues them: any other shape is not a valid token."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     sub: Annotated[StrictStr, Field(min_length=1, max_length=256), SINGLE_LINE]
     use: Literal["id", "access"] = Field(alias="token_use")

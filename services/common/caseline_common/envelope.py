@@ -27,7 +27,7 @@ class Visibility(StrEnum):
 
 
 class Actor(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     kind: ActorKind
     id: str = Field(min_length=1, max_length=256)
@@ -56,7 +56,7 @@ def utc_now() -> datetime:
 class EventEnvelope(BaseModel):
     """One domain event. `case_id` is empty only for tenant-level events such as `template.published`."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     event_id: str = Field(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")
     tenant_id: str

@@ -28,14 +28,14 @@ _ULID = r"^[0-9A-HJKMNP-TV-Z]{26}$"
 
 
 class Money(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     amount: Decimal = Field(allow_inf_nan=False, max_digits=18, decimal_places=4)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
 
 
 class Party(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     kind: Literal["person", "organisation"] = "person"
     name: Annotated[str, Field(min_length=1, max_length=300), SINGLE_LINE]

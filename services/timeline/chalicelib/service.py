@@ -16,7 +16,7 @@ from caseline_common.freshness import CaseArrival
 from caseline_common.idempotency import Answer, Claim, KeyClaimedError, replay_of
 from caseline_common.pagination import Page
 from caseline_common.tenant import READERS, StaffRole, TenantContext
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from .domain.timeline import (
     CLOSING_EVENT_TYPES,
@@ -30,6 +30,8 @@ from .domain.timeline import (
 
 class Head(BaseModel):
     """The end of a case's chain, and who may read it (absent until an event carried the case)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     case_id: str
     seq: int
@@ -100,12 +102,16 @@ class Signer(Protocol):
 
 
 class ErasureReport(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     participant_id: str
     erased_links: int
     cases: list[str]
 
 
 class SigningKey(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     key_id: str
     algorithm: str = "ECDSA_SHA_256"
     public_key_pem: str

@@ -36,7 +36,7 @@ from caseline_common.patterns import check as check_pattern
 from jinja2 import StrictUndefined, Template
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 MAX_MAIL_CHARS = 100_000
 _MAX_PRODUCT = 10_000  # the longest string or list a template may build with * (and the largest power)
@@ -102,6 +102,8 @@ class Verdict(StrEnum):
 
 
 class PlannedAction(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     index: int
     type: str
     summary: str = Field(description="What the action does, in words.")
@@ -110,6 +112,8 @@ class PlannedAction(BaseModel):
 
 
 class RuleDecision(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     rule: str
     name: str
     verdict: Verdict
