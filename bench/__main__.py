@@ -31,6 +31,7 @@ from caseline.paths import COMMON_DIR, SERVICES_DIR
 from .automations import automations
 from .conditions import conditions
 from .console import console_pages
+from .lag import lag
 
 ROUNDS = 200
 IMPORT_RUNS = 7
@@ -386,6 +387,7 @@ def main() -> None:
         for pump in stack.pumps:
             pump.paused.clear()
         event_lag(stack)
+        lag(stack)
         portal_page(stack)
         timeline_ingestion(stack)
         verification_times(stack)

@@ -172,7 +172,8 @@ class QueuePump(Pump):
     there is work (a batch came back non-empty) and back off to `extra_idle_interval` when there is none.
 
     A test that replaces `handler` (to record or inject faults) gets every batch through it: the other instances
-    stand by until the first one's own handler is back.
+    stand by until the first one's own handler is back. What only watches (a benchmark) adds to `observers`
+    instead: each is called after every invocation, of any instance, with its records and those that failed.
     """
 
     extra_idle_interval = 2.0
@@ -207,6 +208,7 @@ class QueuePump(Pump):
         self.peak_concurrency = 0  # the most invocations that ever ran at once
         self._work = threading.Event()  # set while batches come back non-empty
         self._extra_threads: list[threading.Thread] = []
+        self.observers: list[Callable[[list[dict[str, Any]], set[str]], None]] = []
 
     @property
     def max_concurrency(self) -> int:
@@ -277,11 +279,14 @@ class QueuePump(Pump):
             self.invocations += 1
             self._running += 1
             self.peak_concurrency = max(self.peak_concurrency, self._running)
+        records = [self._lambda_record(m) for m in messages]  # type: ignore[arg-type]
         try:
-            failed = invoke(handler, self._function, {"Records": [self._lambda_record(m) for m in messages]})  # type: ignore[arg-type]
+            failed = invoke(handler, self._function, {"Records": records})
         finally:
             with self._lock:
                 self._running -= 1
+        for observe in self.observers:
+            observe(records, failed)
         self._settle(messages, failed)
         return True
 
