@@ -6,7 +6,6 @@ from enum import Enum
 from typing import Protocol
 
 from caseline_common.access import CaseAccess, redact_event, roles_held
-from caseline_common.bundle import build_bundle
 from caseline_common.chain import GENESIS_HASH, Anchor, Link, Verification, link_event, verify_chain
 from caseline_common.contracts import Permission, TemplateDefinition
 from caseline_common.envelope import EventEnvelope, new_id
@@ -277,6 +276,8 @@ class TimelineService:
                 f"The timeline does not verify (sequence number {verification.first_bad_seq}: "
                 f"{verification.reason}); it will not be signed."
             )
+        from caseline_common.bundle import build_bundle  # zip and cryptography: only an export needs them
+
         bundle = build_bundle(
             tenant_id=self._tenant_id,
             case_id=case_id,
