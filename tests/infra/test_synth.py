@@ -198,6 +198,8 @@ def test_functions_are_arm64_traced_sized_and_capped(assembly: Synthesized, pack
             assert variables["CASELINE_TENANT_ID"] == TENANT
             assert "CASELINE_OIDC_ISSUER" in variables
             assert "CASELINE_OIDC_CLIENT_IDS" in variables
+            assert variables["PYDANTIC_DISABLE_PLUGINS"] == "__all__"  # no entry-point scan at the first model
+            assert not any(name.startswith(("POWERTOOLS_TRACE", "AWS_XRAY")) for name in variables)  # no tracing SDK
 
 
 def test_handlers_go_through_the_entry_module_so_app_middleware_applies(packages: dict[str, LambdaPackage]) -> None:
