@@ -66,7 +66,7 @@ def _run(code: str, directory: Path) -> str:
     return subprocess.run(
         [sys.executable, "-c", code],
         cwd=directory,
-        env={"PYTHONPATH": str(directory), "PATH": "/usr/bin:/bin", "POWERTOOLS_TRACE_DISABLED": "true"},
+        env={"PYTHONPATH": str(directory), "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
         check=True,
