@@ -9,11 +9,13 @@ EventBridge rule -> SQS delivery is moto's own.
 
 import hashlib
 import logging
+import queue
 import threading
 import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from .provision import ConsumerQueue
 
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
+LONG_POLL_SECONDS = 1  # short, so a pump stops (or pauses) within a second
 log = logging.getLogger("caseline.local.pumps")
 
 
@@ -68,7 +71,7 @@ class Pump(threading.Thread, ABC):
                 self._stop_event.wait(self._poll_interval)
                 continue
             try:
-                busy = self.poll_once()
+                busy = self.poll()
             except Exception:
                 if self._stop_event.is_set():
                     return
@@ -83,6 +86,10 @@ class Pump(threading.Thread, ABC):
     @abstractmethod
     def poll_once(self) -> bool:
         """Moves one batch; says whether there was anything to move."""
+
+    def poll(self) -> bool:
+        """What the pump's thread does each time round: `poll_once` unless a pump runs batches side by side."""
+        return self.poll_once()
 
 
 class StreamPump(Pump):
@@ -168,15 +175,13 @@ class StreamPump(Pump):
 class QueuePump(Pump):
     """Lambda's SQS poller for one event source mapping. Like Lambda, it runs up to `max_concurrency` instances of
     the function side by side, each its own copy (a Lambda execution environment: its own clients and caches),
-    each running one invocation at a time: the first polls all the while (this thread), the others poll while
-    there is work (a batch came back non-empty) and back off to `extra_idle_interval` when there is none.
+    each running one invocation at a time. This thread polls whenever an instance is idle and hands each batch to
+    one, so a backlog is read as fast as the instances take it and an idle queue costs one long poll at a time.
 
-    A test that replaces `handler` (to record or inject faults) gets every batch through it: the other instances
-    stand by until the first one's own handler is back. What only watches (a benchmark) adds to `observers`
-    instead: each is called after every invocation, of any instance, with its records and those that failed.
+    A test that replaces `handler` (to record or inject faults) gets every batch through it, one at a time, in
+    this thread (as `poll_once` does). What only watches (a benchmark) adds to `observers` instead: each is called
+    after every invocation, of any instance, with its records and those that failed.
     """
-
-    extra_idle_interval = 2.0
 
     def __init__(
         self,
@@ -198,21 +203,19 @@ class QueuePump(Pump):
         self._arn = queue_arn
         self.handler = handler  # public: tests wrap it to inject faults
         self._own_handler = handler
-        self._more_instances = list(more_instances)
         self._function = function_name
         self._batch_size = batch_size
         self._retry_delay = retry_delay_seconds
         self._region = region
+        self.max_concurrency = 1 + len(more_instances)
+        self._idle: queue.SimpleQueue[LambdaHandler] = queue.SimpleQueue()  # instances not running an invocation
+        for instance in (handler, *more_instances):
+            self._idle.put(instance)
+        self._instances = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix=self.name)
         self._lock = threading.Lock()
         self._running = 0
         self.peak_concurrency = 0  # the most invocations that ever ran at once
-        self._work = threading.Event()  # set while batches come back non-empty
-        self._extra_threads: list[threading.Thread] = []
         self.observers: list[Callable[[list[dict[str, Any]], set[str]], None]] = []
-
-    @property
-    def max_concurrency(self) -> int:
-        return 1 + len(self._more_instances)
 
     def _lambda_record(self, message: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -227,59 +230,64 @@ class QueuePump(Pump):
             "awsRegion": self._region,
         }
 
-    def run(self) -> None:
-        for index, instance in enumerate(self._more_instances, start=2):
-            thread = threading.Thread(
-                target=self._run_instance, args=(instance,), name=f"{self.name}#{index}", daemon=True
-            )
-            thread.start()
-            self._extra_threads.append(thread)
-        super().run()
-
     def join(self, timeout: float | None = None) -> None:
         super().join(timeout)
-        for thread in self._extra_threads:
-            thread.join(timeout)
-
-    def _run_instance(self, handler: LambdaHandler) -> None:
-        idle_interval = self._poll_interval
-        while not self._stop_event.is_set():
-            if self.paused.is_set() or self.handler is not self._own_handler:
-                self._stop_event.wait(self._poll_interval)
-                continue
-            try:
-                busy = self._poll(handler)
-            except Exception:
-                if self._stop_event.is_set():
-                    return
-                log.exception("%s poll failed", threading.current_thread().name)
-                busy = False
-            if busy:
-                idle_interval = self._poll_interval
-                continue
-            self._work.wait(idle_interval)
-            idle_interval = min(idle_interval * 2, self.extra_idle_interval)
+        self._instances.shutdown(wait=True, cancel_futures=True)
 
     def poll_once(self) -> bool:
-        return self._poll(self.handler)
+        """One batch, handled in this thread by `handler`."""
+        messages = self._receive()
+        if messages:
+            self._invoke(self.handler, messages)
+        return bool(messages)
 
-    def _poll(self, handler: LambdaHandler) -> bool:
-        messages = self._sqs.receive_message(
+    def poll(self) -> bool:
+        """One batch for the next idle instance (waiting a moment for one). Long polling, as Lambda's poller does:
+        a message is taken as soon as it arrives, and an idle queue costs a poll a second."""
+        if self.handler is not self._own_handler:
+            return self.poll_once()
+        try:
+            instance = self._idle.get(timeout=self._poll_interval)
+        except queue.Empty:
+            return True  # every instance is busy: there is work
+        started = time.monotonic()
+        try:
+            messages = self._receive(wait_seconds=LONG_POLL_SECONDS)
+        except BaseException:
+            self._idle.put(instance)
+            raise
+        if not messages:
+            self._idle.put(instance)
+            return time.monotonic() - started >= LONG_POLL_SECONDS / 2  # it waited: poll again at once
+        self._instances.submit(self._run_instance, instance, messages)
+        return True
+
+    def _run_instance(self, instance: LambdaHandler, messages: list[dict[str, Any]]) -> None:
+        try:
+            self._invoke(instance, messages)
+        except Exception:
+            log.exception(
+                "%s: settling a batch failed; its messages come back after their visibility timeout", self.name
+            )
+        finally:
+            self._idle.put(instance)
+
+    def _receive(self, wait_seconds: int = 0) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = self._sqs.receive_message(  # type: ignore[assignment]
             QueueUrl=self._url,
             MaxNumberOfMessages=self._batch_size,
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
-            WaitTimeSeconds=0,
+            WaitTimeSeconds=wait_seconds,
         ).get("Messages", [])
-        if not messages:
-            self._work.clear()
-            return False
-        self._work.set()
+        return messages
+
+    def _invoke(self, handler: LambdaHandler, messages: list[dict[str, Any]]) -> None:
         with self._lock:
             self.invocations += 1
             self._running += 1
             self.peak_concurrency = max(self.peak_concurrency, self._running)
-        records = [self._lambda_record(m) for m in messages]  # type: ignore[arg-type]
+        records = [self._lambda_record(m) for m in messages]
         try:
             failed = invoke(handler, self._function, {"Records": records})
         finally:
@@ -288,7 +296,6 @@ class QueuePump(Pump):
         for observe in self.observers:
             observe(records, failed)
         self._settle(messages, failed)
-        return True
 
     def _settle(self, messages: list[Any], failed: set[str]) -> None:
         known = {m["MessageId"] for m in messages}
