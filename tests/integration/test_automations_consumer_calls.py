@@ -10,11 +10,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from caseline_common.aws import AwsClients
+from caseline_common.resources import AUTOMATIONS_TABLE, TenantResourceNames
+from moto import mock_aws
+from service_modules import loaded_module
 
+from caseline.local.provision import _create_table
 from caseline.local.pumps import QueuePump
 from caseline.local.stack import LocalStack
 
-from .support import wait_until
+from .support import recording, wait_until
 
 CHANGES = 3
 # Per field change with one rule that comments and one matching webhook: the case's members and timers, the run,
@@ -171,3 +176,29 @@ def test_the_rule_consumer_reads_subscriptions_once_a_batch_and_leaves_every_att
         ]
     finally:
         stack.request("DELETE", f"/webhooks/{hook['id']}")
+
+
+def test_the_members_of_a_case_version_are_put_once_a_container() -> None:
+    """A change's event, the runs it sets off and its comments carry the same case version: the first puts the
+    access record, the others would be refused, so they are not sent; an older version is refused by DynamoDB."""
+    members_module = loaded_module("automations", "chalicelib.domain.members")
+    store_module = loaded_module("automations", "chalicelib.adapters.dynamo_automations")
+    with mock_aws():
+        aws = AwsClients("eu-west-1")
+        names = TenantResourceNames(tenant_id="calls")
+        _create_table(aws, names, AUTOMATIONS_TABLE)
+        client = aws.dynamodb()
+        store = store_module.DynamoAutomationsStore(client, names.table(AUTOMATIONS_TABLE))
+        other_container = store_module.DynamoAutomationsStore(client, names.table(AUTOMATIONS_TABLE))
+
+        def members(version: int) -> Any:
+            return members_module.CaseMembers(
+                case_id="c-1", template_key="t", template_version=1, version=version, participants=[]
+            )
+
+        with recording(client) as calls:
+            for version in (2, 2, 2, 1, 3, 3):
+                store.save_members(members(version))
+            other_container.save_members(members(2))  # refused: version 3 is stored
+        assert calls.operations == ["PutItem", "PutItem", "PutItem"]  # 2, 3 and the other container's 2
+        assert store.members("c-1").version == 3
