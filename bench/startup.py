@@ -78,6 +78,7 @@ def lambda_environment(service: str, issuer: str) -> dict[str, str]:
         "AWS_SECRET_ACCESS_KEY": "bench",
         "AWS_LAMBDA_FUNCTION_NAME": f"caseline-{TENANT_ID}-{service}-api",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024",
+        "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",
         "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
         "AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129:2000",
         "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
@@ -196,7 +197,8 @@ def startup() -> None:
         caption=(
             "import boto3: that import alone. import app: the handler module as Lambda imports it, with Lambda's "
             "active-tracing variables and no tracing SDK; it loads botocore (not boto3), Chalice, Powertools Logger "
-            "and Metrics, pydantic and the service's code, and leaves for first use what only some functions need "
+            "and Metrics, pydantic and the service's code (with the cyclic GC paused, as in Lambda: "
+            "caseline_common/coldstart.py), and leaves for first use what only some functions need "
             "(model schemas, settings, PyJWT, Jinja, the batch processor): its ratio compares less work than a full "
             "start. init: the import plus the settings, every client and adapter of the composition root, the token "
             "verifier fetching its key set (a local stub) and verifying one token; a first request adds its route's "
