@@ -22,7 +22,7 @@ help:
 	@echo "make test   install what is needed, lint, run every test"
 	@echo "make lint   ruff + mypy + eslint (the console)"
 	@echo "make build  chalice package each service into build/"
-	@echo "make bench  print AWS calls, latency ratios and import times"
+	@echo "make bench  print AWS calls, latency ratios and cold starts"
 
 .tools/bin/uv:
 	python3 -m venv .tools

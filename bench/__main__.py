@@ -7,7 +7,6 @@ the same emulator, which is what makes them meaningful on a noisy machine; absol
 import hashlib
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,14 +25,14 @@ from rich.console import Console
 from rich.table import Table
 
 from caseline.local.stack import LocalStack, StackOptions
-from caseline.paths import COMMON_DIR, SERVICES_DIR
 
 from .automations import automations
 from .conditions import conditions
 from .console import console_pages
+from .lag import lag
+from .startup import startup
 
 ROUNDS = 200
-IMPORT_RUNS = 7
 LAG_SAMPLES = 40
 INGEST_CASES, INGEST_EVENTS_PER_CASE = 25, 20
 VERIFY_SIZES = (10, 1_000, 10_000)
@@ -328,34 +327,6 @@ def verification_times(stack: LocalStack) -> None:
     console.print(table)
 
 
-def _import_seconds(code: str, cwd: Path) -> float:
-    runs = []
-    for _ in range(IMPORT_RUNS):
-        output = subprocess.run(
-            [sys.executable, "-c", f"import time; t = time.perf_counter(); {code}; print(time.perf_counter() - t)"],
-            cwd=cwd,
-            env={"PYTHONPATH": f"{cwd}:{COMMON_DIR}", "PATH": "/usr/bin:/bin", "CASELINE_TENANT_ID": "bench"},
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        runs.append(float(output.strip().splitlines()[-1]))
-    return statistics.median(runs)
-
-
-def import_times() -> None:
-    with tempfile.TemporaryDirectory() as empty:
-        baseline = _import_seconds("import boto3", Path(empty))
-    table = Table(title=f"Handler module import in a fresh interpreter (median of {IMPORT_RUNS})")
-    for column in ("module", "ms", "vs import boto3"):
-        table.add_column(column, justify="right" if column != "module" else "left")
-    table.add_row("import boto3", f"{baseline * 1000:.0f}", "1.00x")
-    for service in ("cases", "timeline", "automations", "portal"):
-        seconds = _import_seconds("import app", SERVICES_DIR / service)
-        table.add_row(f"{service}/app.py", f"{seconds * 1000:.0f}", f"{seconds / baseline:.2f}x")
-    console.print(table)
-
-
 def _table(table_id: str) -> Any:
     from caseline_common.resources import TABLES
 
@@ -375,7 +346,7 @@ def _wait_for_seeded_timelines(stack: LocalStack) -> None:
 
 
 def main() -> None:
-    import_times()
+    startup()
     conditions()
     with tempfile.TemporaryDirectory() as state, LocalStack(StackOptions(port=0, state_dir=Path(state))) as stack:
         console.print(f"Local stack at {stack.url}; emulator at {stack.aws_endpoint}")
@@ -386,6 +357,7 @@ def main() -> None:
         for pump in stack.pumps:
             pump.paused.clear()
         event_lag(stack)
+        lag(stack)
         portal_page(stack)
         timeline_ingestion(stack)
         verification_times(stack)

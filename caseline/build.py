@@ -7,8 +7,8 @@ For every service, in sequence:
 2. `chalice package --pkg-format cloudformation --stage dev build/<service>` from the service directory
    (Chalice downloads the manylinux wheels of requirements.txt with pip);
 3. remove vendor/ again so the source tree stays clean, whatever happened;
-4. drop the AWS SDK (boto3, botocore, s3transfer) from the zip: the Lambda runtime provides it, but
-   aws-xray-sdk (which the Powertools Tracer imports) depends on botocore, so pip bundles it anyway;
+4. drop the AWS SDK (boto3, botocore, s3transfer) from the zip: the Lambda runtime provides it, and a
+   dependency that requires botocore would make pip bundle it anyway;
 5. keep only the newest package in Chalice's own cache (.chalice/deployments/, gitignored), so it stops growing;
 6. check the zip holds app.py, chalicelib/, caseline_common/ and pydantic_core's compiled extension.
 

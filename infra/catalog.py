@@ -7,7 +7,7 @@ are measured in `infra.sizing`.
 
 from typing import Literal
 
-from caseline_common.resources import CONSUMERS, SCHEDULES, SERVICES, STREAM_HANDLERS
+from caseline_common.resources import CONSUMERS, SCHEDULES, SERVICES, STREAM_HANDLERS, WORK_QUEUES
 
 Kind = Literal["api", "stream", "consumer", "schedule"]
 
@@ -20,7 +20,7 @@ def functions() -> list[tuple[str, str, Kind]]:
     """Every function infra deploys: one API function per service, and the spec'd event functions."""
     found: list[tuple[str, str, Kind]] = [(service, "api", "api") for service in SERVICES]
     found += [(spec.service, spec.function, "stream") for spec in STREAM_HANDLERS]
-    found += [(spec.service, spec.function, "consumer") for spec in CONSUMERS]
+    found += [(spec.service, spec.function, "consumer") for spec in (*CONSUMERS, *WORK_QUEUES)]
     found += [(spec.service, spec.function, "schedule") for spec in SCHEDULES]
     return found
 
@@ -34,6 +34,6 @@ def timeout_seconds(service: str, name: str, kind: Kind) -> int:
         # Never longer than the interval, so one run ends before the next starts (reserved concurrency 1).
         schedule = next(spec for spec in SCHEDULES if (spec.service, spec.function) == (service, name))
         return min(SCHEDULE_TIMEOUT_SECONDS, schedule.every_minutes * 60)
-    consumer = next(spec for spec in CONSUMERS if (spec.service, spec.function) == (service, name))
+    consumer = next(spec for spec in (*CONSUMERS, *WORK_QUEUES) if (spec.service, spec.function) == (service, name))
     # AWS: a queue's visibility timeout should be at least six times its consumer's timeout.
     return max(3, consumer.visibility_timeout_seconds // 6)

@@ -10,7 +10,7 @@ Free tiers are ignored: a tenant should not depend on the account's other use of
 import math
 from dataclasses import dataclass, field
 
-from caseline_common.resources import SCHEDULES, STREAM_HANDLERS
+from caseline_common.resources import SCHEDULES, STREAM_HANDLERS, WORK_QUEUES
 
 from infra.functions import all_functions, data_owners
 
@@ -157,7 +157,9 @@ def monthly_cost(cases: int, workload: Workload | None = None, prices: Prices | 
     api_requests = cases * w.api_requests_per_case
     functions = all_functions()
     memory = {(spec.service, spec.name): spec.memory_mb / 1024 for spec in functions}
-    consumers = [spec for spec in functions if spec.kind == "consumer"]
+    consumers = [
+        spec for spec in functions if spec.kind == "consumer" and spec.name not in {q.function for q in WORK_QUEUES}
+    ]
     schedules = [spec for spec in functions if spec.kind == "schedule"]
 
     # Lambda: one API invocation per request (the services' API function), one publisher invocation per event

@@ -16,7 +16,7 @@ from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from caseline_common.observability import METRICS_NAMESPACE
-from caseline_common.resources import ConsumerSpec, StreamHandlerSpec, TenantResourceNames
+from caseline_common.resources import QueueSpec, StreamHandlerSpec, TenantResourceNames
 from constructs import Construct
 
 from infra.functions import FunctionSpec
@@ -90,7 +90,7 @@ class ServiceMonitoring(Construct):
         self.failure_queues.append(queue_name)
         self.alarm(f"{self.service}-{construct_id}", self.queue_depth(queue_name), f"{queue_name} holds failed work")
 
-    def dead_letters(self, consumer: ConsumerSpec) -> None:
+    def dead_letters(self, consumer: QueueSpec) -> None:
         queue_name = self.names.dead_letter_queue(consumer)
         self.failure_queues.append(queue_name)
         self.alarm(

@@ -6,7 +6,8 @@ needs arm64 and a little more, so this module reuses build.py's helpers and writ
 
 - `deployment.zip`: what `chalice package` would produce for **arm64** (the service's requirements as aarch64
   wheels, Chalice's runtime, app.py and chalicelib/), without the AWS SDK the Lambda runtime provides, with
-  `caseline_common` added (as `make build` vendors it) and the entry module `caseline_lambda.py` (below).
+  `caseline_common` added (as `make build` vendors it), the entry module `caseline_lambda.py` (below) and the
+  byte code of every module (`_byte_code`: Lambda cannot write it, so it would compile them at each cold start).
   Entries are sorted and carry a fixed timestamp, so the same sources always give the same bytes;
 - `package.json`: the manifest synth reads: a content hash of the zip (the CDK asset hash), each function's
   handler, the HTTP routes with whether each is public (from the app's own OpenAPI document), and the binary
@@ -61,7 +62,7 @@ DEFAULT_CACHE_DIR = ROOT / ".cache" / "lambda-build"
 ENTRY_MODULE = "caseline_lambda"
 ZIP_NAME = "deployment.zip"
 API_HANDLER = "app.app"
-FORMAT_VERSION = "1"  # bump when the package layout changes, so stale packages are rebuilt
+FORMAT_VERSION = "2"  # bump when the package layout changes, so stale packages are rebuilt
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 _SHARED_PACKAGE = "caseline_common"
 
@@ -243,6 +244,33 @@ def _source_entries(service_dir: Path) -> dict[str, tuple[bytes, int]]:
     }
 
 
+def _byte_code(entries: dict[str, tuple[bytes, int]]) -> dict[str, tuple[bytes, int]]:
+    """`__pycache__/<module>.cpython-311.pyc` beside every module of the package. Lambda's /var/task is read-only,
+    so without them Python compiles each module a function imports at every cold start: ~170 ms, as much again
+    as the whole import with byte code (docs/architecture.md, "Cold start"). Unchecked-hash byte code records no
+    timestamp, and a fixed hash seed keeps set constants in one order, so the same sources give the same bytes;
+    the zip never changes under them."""
+    if sys.version_info[:2] != (3, 11):  # byte code is per minor version: it must be the runtime's (RUNTIME)
+        raise BuildError(f"byte code for {RUNTIME} needs Python 3.11, not {sys.version.split()[0]}")
+    sources = {name: content for name, (content, _) in entries.items() if name.endswith(".py")}
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        for name, content in sources.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_bytes(content)
+        # A module that does not compile (none should) is left to its source.
+        command = [sys.executable, "-m", "compileall", "-qq", "--invalidation-mode", "unchecked-hash", "-s", scratch]
+        subprocess.run(  # noqa: S603 - our own interpreter and the standard library's compileall
+            [*command, scratch],
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONHASHSEED": "0"},
+            check=False,
+        )
+        return {
+            path.relative_to(root).as_posix(): (path.read_bytes(), 0o644)
+            for path in sorted(root.rglob("__pycache__/*.pyc"))
+        }
+
+
 def _write_normalized(dependencies_zip: Path | None, service_dir: Path, target: Path, entry_source: str) -> str:
     """Chalice's dependencies (and its runtime), the service's own files, the shared package and the entry
     module; sorted entries, fixed timestamps and modes. Returns a hash of the names and contents."""
@@ -261,6 +289,7 @@ def _write_normalized(dependencies_zip: Path | None, service_dir: Path, target: 
             0o644,
         )
     entries[f"{ENTRY_MODULE}.py"] = (entry_source.encode(), 0o644)
+    entries.update(_byte_code(entries))
     digest = hashlib.sha256()
     with zipfile.ZipFile(target, "w", compresslevel=6) as archive:
         for name in sorted(entries):
@@ -275,7 +304,6 @@ def _inspect(service: str, service_dir: Path) -> dict[str, Any]:
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "PYTHONPATH": os.pathsep.join([str(service_dir), str(COMMON_DIR)]),
         "AWS_DEFAULT_REGION": "us-east-1",
-        "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "ERROR",
     }

@@ -13,9 +13,11 @@ from caseline_common.resources import (
     BUCKETS,
     SIGNING_KEYS,
     TABLES,
-    ConsumerSpec,
+    WORK_QUEUES,
+    QueueSpec,
     StreamHandlerSpec,
     TenantResourceNames,
+    WorkQueueSpec,
 )
 
 from infra import nag
@@ -94,6 +96,9 @@ class FunctionPolicies:
                 )
         return statements, wildcards
 
+    def _sends(self, queue: WorkQueueSpec, spec: FunctionSpec) -> bool:
+        return queue.service == self.service and spec.name in queue.senders
+
     def policy(
         self,
         spec: FunctionSpec,
@@ -131,11 +136,16 @@ class FunctionPolicies:
         else:
             data, wildcards = self.data_statements()
             statements += data
-        if isinstance(trigger, ConsumerSpec):
+        if isinstance(trigger, QueueSpec):
             statements.append(
                 iam.PolicyStatement(actions=QUEUE_READ_ACTIONS, resources=[arns.queue(self.names.queue(trigger))])
             )
             statements.append(arns.kms_via(messaging_key.key_arn, ["kms:Decrypt"], ["sqs"]))
+        # The service's own queues this function sends work to (the webhook deliveries, from the consumer).
+        sends_to = [arns.queue(self.names.queue(queue)) for queue in WORK_QUEUES if self._sends(queue, spec)]
+        if sends_to:
+            statements.append(iam.PolicyStatement(actions=["sqs:SendMessage", "sqs:GetQueueUrl"], resources=sends_to))
+            statements.append(arns.kms_via(messaging_key.key_arn, ["kms:GenerateDataKey", "kms:Decrypt"], ["sqs"]))
         if failures is not None:
             statements.append(iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[failures.queue_arn]))
             statements.append(arns.kms_via(messaging_key.key_arn, ["kms:GenerateDataKey", "kms:Decrypt"], ["sqs"]))
@@ -147,7 +157,7 @@ class FunctionPolicies:
                     conditions={"StringEquals": {"events:source": list(spec.bus_sources)}},
                 )
             )
-        if self.service in MAIL_SENDERS and spec.kind != "stream":
+        if self.service in MAIL_SENDERS and spec.kind != "stream" and not isinstance(trigger, WorkQueueSpec):
             # Only from the tenant's own identity, and only as its one sender address.
             statements.append(
                 iam.PolicyStatement(

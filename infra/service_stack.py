@@ -14,7 +14,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from caseline_common.observability import METRICS_NAMESPACE
-from caseline_common.resources import TenantResourceNames, download_environment, service_environment
+from caseline_common.resources import QueueSpec, TenantResourceNames, download_environment, service_environment
 from constructs import Construct
 
 from infra import nag
@@ -86,6 +86,10 @@ class ServiceStack(cdk.Stack):
             "POWERTOOLS_SERVICE_NAME": self.service,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",
+            # No pydantic plugins are installed: without this, building the first model scans every installed
+            # package's entry points for them (~15 ms of a cold start). Tracing needs no variable: it is
+            # Lambda's active tracing (`tracing` below), with no SDK in the function (docs/architecture.md).
+            "PYDANTIC_DISABLE_PLUGINS": "__all__",
         }
         if self.service == "portal":
             environment["CASELINE_PORTAL_BASE_URL"] = self.tenant.public_url
@@ -95,6 +99,9 @@ class ServiceStack(cdk.Stack):
 
     def _reserved_concurrency(self, spec: FunctionSpec) -> int:
         limits = self.tenant.limits
+        trigger = trigger_of(self.service, spec.name)
+        if isinstance(trigger, QueueSpec):  # never below its mapping's maximum concurrency: no throttled batches
+            return max(limits.consumer_concurrency, trigger.max_concurrency)
         return {
             "api": limits.api_concurrency,
             "stream": limits.stream_concurrency,

@@ -27,8 +27,10 @@ from caseline_common.resources import (
     DOCUMENTS_BUCKET,
     SIGNING_KEYS,
     TABLES,
+    WORK_QUEUES,
     BucketSpec,
     ConsumerSpec,
+    QueueSpec,
     TableSpec,
     TenantResourceNames,
 )
@@ -338,6 +340,8 @@ class TenantSharedStack(cdk.Stack):
         self.dead_letter_queues: dict[str, sqs.Queue] = {}
         for consumer in CONSUMERS:
             self._consumer(consumer, rules)
+        for own in WORK_QUEUES:  # no rule: only the service's own functions send to them (infra/policies.py)
+            self._queue_with_dead_letters(own)
 
     def _queue(self, construct_id: str, name: str, **kwargs: Any) -> sqs.Queue:
         return sqs.Queue(
@@ -362,18 +366,23 @@ class TenantSharedStack(cdk.Stack):
             )
         )
 
+    def _queue_with_dead_letters(self, spec: QueueSpec) -> sqs.Queue:
+        names = self.names
+        dead_letters = self._queue(f"{spec.name}-dlq", names.dead_letter_queue(spec), retention_period=QUEUE_RETENTION)
+        queue = self._queue(
+            f"{spec.name}-queue",
+            names.queue(spec),
+            visibility_timeout=cdk.Duration.seconds(spec.visibility_timeout_seconds),
+            retention_period=cdk.Duration.days(4),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=spec.max_receive_count),
+        )
+        self.queues[spec.id] = queue
+        self.dead_letter_queues[spec.id] = dead_letters
+        return queue
+
     def _consumer(self, consumer: ConsumerSpec, rules: str) -> None:
         names = self.names
-        dead_letters = self._queue(
-            f"{consumer.name}-dlq", names.dead_letter_queue(consumer), retention_period=QUEUE_RETENTION
-        )
-        queue = self._queue(
-            f"{consumer.name}-queue",
-            names.queue(consumer),
-            visibility_timeout=cdk.Duration.seconds(consumer.visibility_timeout_seconds),
-            retention_period=cdk.Duration.days(4),
-            dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=consumer.max_receive_count),
-        )
+        queue = self._queue_with_dead_letters(consumer)
         rule = events.CfnRule(
             self,
             f"{consumer.name}-rule",
@@ -395,8 +404,6 @@ class TenantSharedStack(cdk.Stack):
         )
         rule.add_resource_dependency(self.bus.node.default_child)  # type: ignore[arg-type]
         self._allow_events(queue, rules)
-        self.queues[consumer.id] = queue
-        self.dead_letter_queues[consumer.id] = dead_letters
 
     # Mail ---------------------------------------------------------------------------------------------------
 

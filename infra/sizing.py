@@ -11,7 +11,8 @@ function runs, in a fresh interpreter each time (a cold start):
    bus events; a scheduled function runs once;
 3. the process's own peak resident set (`VmHWM`) after the import and after the invocation (the peak).
 
-Tracing runs as in Lambda (X-Ray SDK loaded, segments sent over UDP to nowhere), metrics are written as EMF.
+The environment is Lambda's (active tracing sets the trace id and daemon address; the function loads no tracing
+SDK) with the variables infra/service_stack.py sets; metrics are written as EMF.
 
 The sizing rule (`memory_for`) and the figures it was applied to are in docs/operations.md; `MEASURED` in
 infra/functions.py holds the figures, so synth never measures anything. The list of functions and their timeouts
@@ -177,6 +178,7 @@ def _probe_environment(service: str, function: str, endpoint: str, tenant_id: st
         "POWERTOOLS_SERVICE_NAME": service,
         "POWERTOOLS_METRICS_NAMESPACE": "Caseline",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "PYDANTIC_DISABLE_PLUGINS": "__all__",
     }
     environment.update(service_environment(TenantResourceNames(tenant_id=tenant_id), service, LOCAL_ACCOUNT_ID))
     environment.update(download_environment(service, "https://downloads.sizing.example.org"))

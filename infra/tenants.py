@@ -32,8 +32,8 @@ class TierLimits(BaseModel):
 
     Every function has reserved concurrency: it caps what one tenant can take from the account's pool (tenants
     may share an account) and what each function can put on its downstreams. The API's cap is about twice its
-    throttled rate times a request's duration (50 rps x ~0.1 s x 2 = 10); a consumer's equals its event source's
-    maximum concurrency, so the poller never hands a throttled batch back to the queue.
+    throttled rate times a request's duration (50 rps x ~0.1 s x 2 = 10); a queue's function's is at least its event
+    source's maximum concurrency (`QueueSpec.max_concurrency`), so the poller never hands a throttled batch back.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -41,7 +41,7 @@ class TierLimits(BaseModel):
     api_rate_per_second: int
     api_burst: int
     api_concurrency: int
-    consumer_concurrency: int  # SQS event source maximum concurrency (each consumer), >= 2
+    consumer_concurrency: int  # reserved concurrency of each queue's function (at least its spec's), >= 2
     stream_concurrency: int  # >= the cases table's stream shards, so the stream is never throttled
     schedule_concurrency: int
 

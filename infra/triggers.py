@@ -16,7 +16,8 @@ from caseline_common.resources import (
     CONSUMERS,
     SCHEDULES,
     STREAM_HANDLERS,
-    ConsumerSpec,
+    WORK_QUEUES,
+    QueueSpec,
     ScheduleSpec,
     StreamHandlerSpec,
     TenantResourceNames,
@@ -29,7 +30,7 @@ from infra.monitoring import ServiceMonitoring
 from infra.shared_stack import TenantSharedStack
 from infra.tenants import Tenant
 
-Trigger = StreamHandlerSpec | ConsumerSpec | ScheduleSpec
+Trigger = StreamHandlerSpec | QueueSpec | ScheduleSpec
 STREAM_RETRY_ATTEMPTS = 10
 
 
@@ -40,7 +41,7 @@ def rate_expression(every_minutes: int) -> str:
 
 def trigger_of(service: str, function: str) -> Trigger | None:
     """The spec that starts a function of a service (None for its API function)."""
-    for trigger in (*STREAM_HANDLERS, *CONSUMERS, *SCHEDULES):
+    for trigger in (*STREAM_HANDLERS, *CONSUMERS, *WORK_QUEUES, *SCHEDULES):
         if (trigger.service, trigger.function) == (service, function):
             return trigger
     return None
@@ -112,7 +113,7 @@ class FunctionTriggers:
     def attach(self, function: lambda_.Function, trigger: Trigger | None, policy: iam.ManagedPolicy, name: str) -> None:
         if isinstance(trigger, StreamHandlerSpec):
             self._stream_source(function, trigger, policy)
-        elif isinstance(trigger, ConsumerSpec):
+        elif isinstance(trigger, QueueSpec):  # a consumer's queue, or one of the service's own
             self._queue_source(function, trigger, policy)
         elif isinstance(trigger, ScheduleSpec):
             self._schedule(function, trigger, name)
@@ -137,8 +138,8 @@ class FunctionTriggers:
         mapping.node.add_dependency(policy)
         self.monitoring.stream(function, trigger)
 
-    def _queue_source(self, function: lambda_.Function, trigger: ConsumerSpec, policy: iam.ManagedPolicy) -> None:
-        # Construct ids by function: one mapping per consumer, however many consumers the service has.
+    def _queue_source(self, function: lambda_.Function, trigger: QueueSpec, policy: iam.ManagedPolicy) -> None:
+        # Construct ids by function: one mapping per queue, however many queues the service reads.
         mapping = lambda_.EventSourceMapping(
             self.stack,
             f"{trigger.function}-queue",
@@ -146,8 +147,9 @@ class FunctionTriggers:
             event_source_arn=self.arns.queue(self.names.queue(trigger)),
             batch_size=trigger.batch_size,
             report_batch_item_failures=True,
-            # Equal to the function's reserved concurrency, so the poller never gets throttled messages back.
-            max_concurrency=max(2, self.tenant.limits.consumer_concurrency),
+            # The spec's figure, which the local pump runs side by side too; the function's reserved concurrency is
+            # at least as much (infra/service_stack.py), so the poller never gets throttled messages back.
+            max_concurrency=trigger.max_concurrency,
         )
         mapping.node.add_dependency(policy)
         self.monitoring.dead_letters(trigger)

@@ -2,6 +2,7 @@
 
 import base64
 import json
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from datetime import datetime
@@ -21,16 +22,22 @@ from moto.dynamodb.exceptions import (
 )
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.responses import DynamoHandler
 from moto.events.utils import EventTemplateParser
 from moto.moto_api._internal.responses import MotoAPIResponse
 from moto.moto_server.werkzeug_app import MotoRequestHandler
 from moto.sqs.models import Queue
+from werkzeug.debug.tbtools import DebugTraceback
+from werkzeug.exceptions import ClientDisconnected, InternalServerError
+from werkzeug.serving import WSGIRequestHandler
+from werkzeug.wsgi import LimitedStream
 
 
 def apply() -> None:
     _keep_connections_alive()
     _targets_receive_the_whole_event()
     _transactions_check_then_write()
+    _dynamodb_requests_one_at_a_time()
     _queue_attributes_computed_on_demand()
     _model_data_of_one_service()
     _attribute_values_written_as_they_are()
@@ -88,9 +95,111 @@ def _queue_attributes_computed_on_demand() -> None:
 
 
 def _keep_connections_alive() -> None:
-    """moto's server speaks HTTP/1.0 and closes every connection; boto3 then opens a new TCP connection
-    for every call. HTTP/1.1 lets clients reuse them, as they do with AWS."""
+    """werkzeug's development server, which moto's is, answers every request with `Connection: close`
+    (its `run_wsgi` cannot tell where one request's body ends and the next request begins), so boto3
+    opened a TCP connection for every call. Here each request's body is read to its end, whatever the
+    application read of it, each answer carries its exact Content-Length, and the connection stays open
+    for the next request, as AWS keeps it. The status line, headers and body leave in one write on a
+    socket without Nagle's algorithm, so a kept connection does not wait for the client's delayed ACK
+    (about 40 ms) before the body of an answer."""
+    if getattr(MotoRequestHandler.run_wsgi, "caseline_fixed", False):
+        return
+    _run_wsgi_keeping_the_connection.caseline_fixed = True  # type: ignore[attr-defined]
     MotoRequestHandler.protocol_version = "HTTP/1.1"
+    MotoRequestHandler.disable_nagle_algorithm = True
+    MotoRequestHandler.run_wsgi = _run_wsgi_keeping_the_connection  # type: ignore[method-assign]
+
+
+_HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length"})
+
+
+def _run_wsgi_keeping_the_connection(self: WSGIRequestHandler) -> None:
+    if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
+        self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+    self.environ = environ = self.make_environ()
+    body = _request_body(self, environ)
+    started: list[tuple[str, list[tuple[str, str]]]] = []
+    chunks: list[bytes] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        if started and exc_info is None:
+            raise AssertionError("Headers already set")
+        started[:] = [(status, headers)]
+        return chunks.append
+
+    def run(app: Any) -> None:
+        answer = app(environ, start_response)
+        try:
+            chunks.extend(answer)
+        finally:
+            if hasattr(answer, "close"):
+                answer.close()
+
+    try:
+        run(self.server.app)
+    except (ConnectionError, TimeoutError) as error:
+        self.connection_dropped(error, environ)
+        self.close_connection = True
+        return
+    except Exception as error:  # as werkzeug does: a 500 for the client, the traceback in the log
+        if self.server.passthrough_errors:
+            raise
+        started.clear()
+        chunks.clear()
+        run(InternalServerError())
+        self.server.log("error", f"Error on request:\n{DebugTraceback(error).render_traceback_text()}")
+    if body is not None:
+        _skip_unread(self, body)
+    status, headers = started[0]
+    head, payload = _response_head(self, status, headers, b"".join(chunks))
+    self.wfile.write(head + payload)
+    self.log_request(int(status.split(None, 1)[0]), len(payload))
+
+
+def _skip_unread(handler: WSGIRequestHandler, body: Any) -> None:
+    try:
+        while body.read(1 << 16):
+            pass
+    except (OSError, ValueError, ClientDisconnected):
+        handler.close_connection = True
+
+
+def _response_head(
+    handler: WSGIRequestHandler, status: str, headers: list[tuple[str, str]], payload: bytes
+) -> tuple[bytes, bytes]:
+    """The status line and headers of an answer, with the body that goes with them."""
+    code = int(status.split(None, 1)[0])
+    head = [f"{handler.protocol_version} {status}", f"Server: {handler.version_string()}"]
+    head += [f"Date: {handler.date_time_string()}"]
+    head += [f"{name}: {value}" for name, value in headers if name.lower() not in _HOP_BY_HOP]
+    if handler.command == "HEAD":  # the length the body would have had, as the application says it
+        head += [f"{name}: {value}" for name, value in headers if name.lower() == "content-length"]
+        payload = b""
+    elif code < 200 or code in (204, 304):
+        payload = b""
+    else:
+        head.append(f"Content-Length: {len(payload)}")
+    if handler.close_connection:
+        head.append("Connection: close")
+    elif handler.request_version == "HTTP/1.0":
+        head.append("Connection: keep-alive")
+    return "\r\n".join([*head, "", ""]).encode("latin-1"), payload
+
+
+def _request_body(handler: WSGIRequestHandler, environ: dict[str, Any]) -> Any:
+    """The request's body as a stream that ends where the body does, so that what the application does not
+    read can be skipped and the next request read from the connection."""
+    if environ.get("wsgi.input_terminated"):  # chunked: werkzeug's reader stops at the last chunk
+        return environ["wsgi.input"]
+    declared = handler.headers.get("Content-Length")
+    if declared is None:
+        return None
+    if not declared.strip().isdigit():
+        handler.close_connection = True  # where this body ends cannot be known
+        return None
+    body = LimitedStream(handler.rfile, int(declared))  # type: ignore[arg-type]
+    environ["wsgi.input"] = body
+    return body
 
 
 def _targets_receive_the_whole_event() -> None:
@@ -173,6 +282,29 @@ def _transactions_check_then_write() -> None:
 
     transact_write_items.caseline_fixed = True  # type: ignore[attr-defined]
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+_DYNAMODB_LOCK = threading.Lock()
+
+
+def _dynamodb_requests_one_at_a_time() -> None:
+    """moto's server answers each request on a thread of its own, and its DynamoDB tables are plain dicts
+    that reads walk while writes change them: a Query or Scan beside a PutItem raised `RuntimeError:
+    dictionary changed size during iteration` (a GetItem of a missing key adds one too, the table being a
+    defaultdict), a read could see an UpdateItem half applied, and two conditional writes (or two
+    transactions, checked and then written above) could both pass a condition only one may pass. DynamoDB
+    applies each request atomically; so does this, one DynamoDB request at a time. The interpreter lock
+    already runs the emulator's Python one thread at a time, so the lock costs an uncontended acquire."""
+    original = DynamoHandler.call_action
+    if getattr(original, "caseline_fixed", False):
+        return
+
+    def call_action(self: DynamoHandler) -> Any:
+        with _DYNAMODB_LOCK:
+            return original(self)
+
+    call_action.caseline_fixed = True  # type: ignore[attr-defined]
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
 
 
 _DYNAMODB_SERVICES = frozenset({"dynamodb", "dynamodbstreams"})  # other services have shapes of that name too

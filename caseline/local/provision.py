@@ -10,10 +10,13 @@ from caseline_common.resources import (
     CONSUMERS,
     SIGNING_KEYS,
     TABLES,
+    WORK_QUEUES,
     BucketSpec,
     ConsumerSpec,
+    QueueSpec,
     TableSpec,
     TenantResourceNames,
+    WorkQueueSpec,
 )
 
 if TYPE_CHECKING:
@@ -29,7 +32,7 @@ def local_mail_domain(tenant_id: str) -> str:
 
 @dataclass(frozen=True)
 class ConsumerQueue:
-    spec: ConsumerSpec
+    spec: QueueSpec
     url: str
     arn: str
     dead_letter_url: str
@@ -40,6 +43,7 @@ class ProvisionedTenant:
     names: TenantResourceNames
     stream_arns: dict[str, str]
     queues: dict[str, ConsumerQueue]  # by consumer id (`ConsumerSpec.id`, its function's name)
+    work_queues: dict[str, ConsumerQueue]  # the services' own queues (no rule), by `WorkQueueSpec.id`
 
 
 def _create_table(aws: "AwsClients", names: TenantResourceNames, spec: TableSpec) -> str | None:
@@ -79,7 +83,7 @@ def _create_table(aws: "AwsClients", names: TenantResourceNames, spec: TableSpec
     return stream_arn
 
 
-def _create_consumer(aws: "AwsClients", names: TenantResourceNames, spec: ConsumerSpec) -> ConsumerQueue:
+def _create_queue(aws: "AwsClients", names: TenantResourceNames, spec: QueueSpec) -> ConsumerQueue:
     sqs = aws.sqs()
     dead_letter_url = sqs.create_queue(QueueName=names.dead_letter_queue(spec))["QueueUrl"]
     dead_letter_arn = sqs.get_queue_attributes(QueueUrl=dead_letter_url, AttributeNames=["QueueArn"])["Attributes"][
@@ -95,10 +99,17 @@ def _create_consumer(aws: "AwsClients", names: TenantResourceNames, spec: Consum
         },
     )["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return ConsumerQueue(spec=spec, url=url, arn=arn, dead_letter_url=dead_letter_url)
+
+
+def _create_consumer(aws: "AwsClients", names: TenantResourceNames, spec: ConsumerSpec) -> ConsumerQueue:
+    queue = _create_queue(aws, names, spec)
     events = aws.events()
     events.put_rule(Name=names.rule(spec), EventBusName=names.event_bus(), EventPattern=json.dumps(spec.event_pattern))
-    events.put_targets(Rule=names.rule(spec), EventBusName=names.event_bus(), Targets=[{"Id": "queue", "Arn": arn}])
-    return ConsumerQueue(spec=spec, url=url, arn=arn, dead_letter_url=dead_letter_url)
+    events.put_targets(
+        Rule=names.rule(spec), EventBusName=names.event_bus(), Targets=[{"Id": "queue", "Arn": queue.arn}]
+    )
+    return queue
 
 
 def _create_bucket(aws: "AwsClients", name: str, spec: BucketSpec) -> None:
@@ -125,10 +136,14 @@ def _create_bucket(aws: "AwsClients", name: str, spec: BucketSpec) -> None:
 
 
 def provision_tenant(
-    aws: "AwsClients", tenant_id: str, *, consumers: Sequence[ConsumerSpec] = CONSUMERS
+    aws: "AwsClients",
+    tenant_id: str,
+    *,
+    consumers: Sequence[ConsumerSpec] = CONSUMERS,
+    work_queues: Sequence[WorkQueueSpec] = WORK_QUEUES,
 ) -> ProvisionedTenant:
     """The tenant's resources; `queues` holds each consumer's queue by the consumer's id (a service may have
-    several). `consumers` is the specs' list but for tests."""
+    several), `work_queues` the services' own. `consumers` and `work_queues` are the specs' lists but for tests."""
     names = TenantResourceNames(tenant_id=tenant_id)
     stream_arns = {spec.id: arn for spec in TABLES if (arn := _create_table(aws, names, spec))}
     for bucket in BUCKETS:
@@ -141,6 +156,7 @@ def provision_tenant(
         kms.create_alias(AliasName=names.signing_key_alias(key), TargetKeyId=key_id)
     aws.events().create_event_bus(Name=names.event_bus())
     queues: dict[str, ConsumerQueue] = {spec.id: _create_consumer(aws, names, spec) for spec in consumers}
+    own: dict[str, ConsumerQueue] = {spec.id: _create_queue(aws, names, spec) for spec in work_queues}
     # SES refuses to send from an unverified identity; in AWS the tenant's domain is verified by DNS.
     aws.ses().verify_domain_identity(Domain=local_mail_domain(tenant_id))
-    return ProvisionedTenant(names=names, stream_arns=stream_arns, queues=queues)
+    return ProvisionedTenant(names=names, stream_arns=stream_arns, queues=queues, work_queues=own)

@@ -2,30 +2,34 @@
 
 - StreamPump: DynamoDB Streams -> Lambda event source mapping (batches, ReportBatchItemFailures).
 - QueuePump: SQS -> Lambda event source mapping (exact SQS event shape, partial batch responses; failed
-  messages return after a backoff and the queue's redrive policy moves poison messages to the DLQ).
+  messages return after a backoff and the queue's redrive policy moves poison messages to the DLQ), with up to
+  the mapping's maximum concurrency of instances side by side, each running one invocation at a time.
 EventBridge rule -> SQS delivery is moto's own.
 """
 
 import hashlib
 import logging
+import queue
 import threading
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from chalice.local import LambdaContext
 
 if TYPE_CHECKING:
-    from caseline_common.resources import ConsumerSpec
+    from caseline_common.resources import QueueSpec
     from types_boto3_dynamodbstreams.client import DynamoDBStreamsClient
     from types_boto3_sqs.client import SQSClient
 
     from .provision import ConsumerQueue
 
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
+LONG_POLL_SECONDS = 1  # short, so a pump stops (or pauses) within a second
 log = logging.getLogger("caseline.local.pumps")
 
 
@@ -67,7 +71,7 @@ class Pump(threading.Thread, ABC):
                 self._stop_event.wait(self._poll_interval)
                 continue
             try:
-                busy = self.poll_once()
+                busy = self.poll()
             except Exception:
                 if self._stop_event.is_set():
                     return
@@ -82,6 +86,10 @@ class Pump(threading.Thread, ABC):
     @abstractmethod
     def poll_once(self) -> bool:
         """Moves one batch; says whether there was anything to move."""
+
+    def poll(self) -> bool:
+        """What the pump's thread does each time round: `poll_once` unless a pump runs batches side by side."""
+        return self.poll_once()
 
 
 class StreamPump(Pump):
@@ -165,6 +173,16 @@ class StreamPump(Pump):
 
 
 class QueuePump(Pump):
+    """Lambda's SQS poller for one event source mapping. Like Lambda, it runs up to `max_concurrency` instances of
+    the function side by side, each its own copy (a Lambda execution environment: its own clients and caches),
+    each running one invocation at a time. This thread polls whenever an instance is idle and hands each batch to
+    one, so a backlog is read as fast as the instances take it and an idle queue costs one long poll at a time.
+
+    A test that replaces `handler` (to record or inject faults) gets every batch through it, one at a time, in
+    this thread (as `poll_once` does). What only watches (a benchmark) adds to `observers` instead: each is called
+    after every invocation, of any instance, with its records and those that failed.
+    """
+
     def __init__(
         self,
         sqs: "SQSClient",
@@ -174,6 +192,7 @@ class QueuePump(Pump):
         function_name: str,
         *,
         batch_size: int = 10,
+        more_instances: Sequence[LambdaHandler] = (),
         retry_delay_seconds: int = 1,
         poll_interval: float = 0.05,
         region: str = "us-east-1",
@@ -183,10 +202,20 @@ class QueuePump(Pump):
         self._url = queue_url
         self._arn = queue_arn
         self.handler = handler  # public: tests wrap it to inject faults
+        self._own_handler = handler
         self._function = function_name
         self._batch_size = batch_size
         self._retry_delay = retry_delay_seconds
         self._region = region
+        self.max_concurrency = 1 + len(more_instances)
+        self._idle: queue.SimpleQueue[LambdaHandler] = queue.SimpleQueue()  # instances not running an invocation
+        for instance in (handler, *more_instances):
+            self._idle.put(instance)
+        self._instances = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix=self.name)
+        self._lock = threading.Lock()
+        self._running = 0
+        self.peak_concurrency = 0  # the most invocations that ever ran at once
+        self.observers: list[Callable[[list[dict[str, Any]], set[str]], None]] = []
 
     def _lambda_record(self, message: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -201,18 +230,74 @@ class QueuePump(Pump):
             "awsRegion": self._region,
         }
 
+    def join(self, timeout: float | None = None) -> None:
+        super().join(timeout)
+        self._instances.shutdown(wait=True, cancel_futures=True)
+
     def poll_once(self) -> bool:
-        messages = self._sqs.receive_message(
+        """One batch, handled in this thread by `handler`."""
+        messages = self._receive()
+        if messages:
+            self._invoke(self.handler, messages)
+        return bool(messages)
+
+    def poll(self) -> bool:
+        """One batch for the next idle instance (waiting a moment for one). Long polling, as Lambda's poller does:
+        a message is taken as soon as it arrives, and an idle queue costs a poll a second."""
+        if self.handler is not self._own_handler:
+            return self.poll_once()
+        try:
+            instance = self._idle.get(timeout=self._poll_interval)
+        except queue.Empty:
+            return True  # every instance is busy: there is work
+        started = time.monotonic()
+        try:
+            messages = self._receive(wait_seconds=LONG_POLL_SECONDS)
+        except BaseException:
+            self._idle.put(instance)
+            raise
+        if not messages:
+            self._idle.put(instance)
+            return time.monotonic() - started >= LONG_POLL_SECONDS / 2  # it waited: poll again at once
+        self._instances.submit(self._run_instance, instance, messages)
+        return True
+
+    def _run_instance(self, instance: LambdaHandler, messages: list[dict[str, Any]]) -> None:
+        try:
+            self._invoke(instance, messages)
+        except Exception:
+            log.exception(
+                "%s: settling a batch failed; its messages come back after their visibility timeout", self.name
+            )
+        finally:
+            self._idle.put(instance)
+
+    def _receive(self, wait_seconds: int = 0) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = self._sqs.receive_message(  # type: ignore[assignment]
             QueueUrl=self._url,
             MaxNumberOfMessages=self._batch_size,
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
-            WaitTimeSeconds=0,
+            WaitTimeSeconds=wait_seconds,
         ).get("Messages", [])
-        if not messages:
-            return False
-        self.invocations += 1
-        failed = invoke(self.handler, self._function, {"Records": [self._lambda_record(m) for m in messages]})  # type: ignore[arg-type]
+        return messages
+
+    def _invoke(self, handler: LambdaHandler, messages: list[dict[str, Any]]) -> None:
+        with self._lock:
+            self.invocations += 1
+            self._running += 1
+            self.peak_concurrency = max(self.peak_concurrency, self._running)
+        records = [self._lambda_record(m) for m in messages]
+        try:
+            failed = invoke(handler, self._function, {"Records": records})
+        finally:
+            with self._lock:
+                self._running -= 1
+        for observe in self.observers:
+            observe(records, failed)
+        self._settle(messages, failed)
+
+    def _settle(self, messages: list[Any], failed: set[str]) -> None:
         known = {m["MessageId"] for m in messages}
         if not failed <= known:
             failed = {"*"}  # an identifier not in the batch: Lambda fails the whole batch
@@ -236,18 +321,20 @@ class QueuePump(Pump):
                     for i, m in enumerate(retry)
                 ],
             )
-        return True
 
 
 def queue_pumps(
     sqs: "SQSClient",
     queues: Iterable["ConsumerQueue"],
-    handler_for: Callable[["ConsumerSpec"], LambdaHandler],
+    handler_for: Callable[["QueueSpec"], LambdaHandler],
     *,
+    instance_for: Callable[["QueueSpec"], LambdaHandler] | None = None,
     retry_delay_seconds: int = 1,
     region: str = "us-east-1",
 ) -> list[QueuePump]:
-    """One pump per consumer, each reading its own queue into its own function (a service may have several)."""
+    """One pump per queue, each reading it into its own function (a service may have several). With
+    `instance_for` (another copy of the function each call), each pump runs up to its spec's `max_concurrency`
+    instances; without, one."""
     return [
         QueuePump(
             sqs,
@@ -256,6 +343,9 @@ def queue_pumps(
             handler_for(queue.spec),
             queue.spec.function,
             batch_size=queue.spec.batch_size,
+            more_instances=[instance_for(queue.spec) for _ in range(queue.spec.max_concurrency - 1)]
+            if instance_for
+            else (),
             retry_delay_seconds=retry_delay_seconds,
             region=region,
         )

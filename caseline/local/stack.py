@@ -164,10 +164,13 @@ class LocalStack:
                     batch_size=stream.batch_size,
                 )
             )
+        # As many copies of each queue's function as its mapping may run at once in AWS (loaded now: a copy
+        # loaded while the services run would swap the module names they import under).
         self.pumps += queue_pumps(
             self.aws.sqs(),
-            self.tenant.queues.values(),
-            lambda consumer: self._function(consumer.service, consumer.function),
+            [*self.tenant.queues.values(), *self.tenant.work_queues.values()],
+            lambda spec: self._function(spec.service, spec.function),
+            instance_for=lambda spec: load_service(spec.service).function(spec.function),
             retry_delay_seconds=self.options.queue_retry_delay_seconds,
             region=LOCAL_REGION,
         )

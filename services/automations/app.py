@@ -1,3 +1,4 @@
+from caseline_common import coldstart  # first: see its docstring
 from chalice.app import Chalice
 from chalicelib.api import api
 from chalicelib.events import events
@@ -7,3 +8,4 @@ app = Chalice(app_name="caseline-automations")
 app.register_blueprint(api)
 app.register_blueprint(events)
 runtime.observability.instrument(app)
+coldstart.loaded()

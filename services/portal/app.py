@@ -1,3 +1,4 @@
+from caseline_common import coldstart  # first: see its docstring
 from chalice.app import Chalice
 from chalicelib.api import api
 from chalicelib.events import events
@@ -9,3 +10,4 @@ app.register_blueprint(api)
 app.register_blueprint(events)
 app.register_blueprint(pages)
 runtime.observability.instrument(app)
+coldstart.loaded()

@@ -17,7 +17,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import assertions
 from caseline_common.aws import AwsClients
-from caseline_common.resources import ALL_CASELINE_EVENTS, CONSUMERS, ConsumerSpec, TenantResourceNames
+from caseline_common.resources import ALL_CASELINE_EVENTS, CONSUMERS, ConsumerSpec, QueueSpec, TenantResourceNames
 
 from caseline.local.emulator import EmulatorProcess
 from caseline.local.provision import provision_tenant
@@ -71,7 +71,7 @@ def test_two_consumers_of_one_service_get_two_queues_two_dead_letter_queues_and_
 
     received: dict[str, list[dict[str, Any]]] = {}
 
-    def handler_for(spec: ConsumerSpec) -> Any:
+    def handler_for(spec: QueueSpec) -> Any:
         def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
             received.setdefault(spec.function, []).extend(event["Records"])
             return {"batchItemFailures": []}

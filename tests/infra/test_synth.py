@@ -12,6 +12,7 @@ from caseline_common.resources import (
     SERVICES,
     STREAM_HANDLERS,
     TABLES,
+    WORK_QUEUES,
     TenantResourceNames,
 )
 from caseline_common.tenant import StaffRole
@@ -197,6 +198,8 @@ def test_functions_are_arm64_traced_sized_and_capped(assembly: Synthesized, pack
             assert variables["CASELINE_TENANT_ID"] == TENANT
             assert "CASELINE_OIDC_ISSUER" in variables
             assert "CASELINE_OIDC_CLIENT_IDS" in variables
+            assert variables["PYDANTIC_DISABLE_PLUGINS"] == "__all__"  # no entry-point scan at the first model
+            assert not any(name.startswith(("POWERTOOLS_TRACE", "AWS_XRAY")) for name in variables)  # no tracing SDK
 
 
 def test_handlers_go_through_the_entry_module_so_app_middleware_applies(packages: dict[str, LambdaPackage]) -> None:
@@ -233,7 +236,50 @@ def test_each_consumer_reads_its_queue_with_partial_batch_responses(assembly: Sy
         ]
         assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
         assert mapping["BatchSize"] == consumer.batch_size
-        assert mapping["ScalingConfig"]["MaximumConcurrency"] >= 2
+        assert mapping["ScalingConfig"]["MaximumConcurrency"] == consumer.max_concurrency  # as the local pump runs
+
+
+def _policy_statements(template: dict[str, Any], function_name: str) -> list[dict[str, Any]]:
+    (policy,) = [
+        body["Properties"]
+        for logical_id, body in resources(template, "AWS::IAM::ManagedPolicy").items()
+        if logical_id.startswith(f"{function_name.replace('_', '')}policy")
+    ]
+    statements: list[dict[str, Any]] = policy["PolicyDocument"]["Statement"]
+    return statements
+
+
+def test_each_work_queue_is_read_by_its_function_and_sent_to_only_by_its_senders(
+    assembly: Synthesized, shared: dict[str, Any]
+) -> None:
+    for spec in WORK_QUEUES:
+        queue = _one(shared, "AWS::SQS::Queue", QueueName=NAMES.queue(spec))
+        assert queue["RedrivePolicy"]["maxReceiveCount"] == spec.max_receive_count
+        assert queue["VisibilityTimeout"] == spec.visibility_timeout_seconds
+        assert "KmsMasterKeyId" in queue
+        _one(shared, "AWS::SQS::Queue", QueueName=NAMES.dead_letter_queue(spec))
+        assert not [
+            rule
+            for rule in resources(shared, "AWS::Events::Rule").values()
+            if rule["Properties"]["Name"].endswith(spec.name)
+        ]
+        template = assembly.template(TENANT, spec.service)
+        (mapping,) = [
+            body["Properties"]
+            for body in resources(template, "AWS::Lambda::EventSourceMapping").values()
+            if NAMES.queue(spec) in json.dumps(body["Properties"]["EventSourceArn"])
+        ]
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert mapping["ScalingConfig"]["MaximumConcurrency"] == spec.max_concurrency
+        for function in service_functions(spec.service):
+            statements = _policy_statements(template, function.name)
+            sends = [s for s in statements if "sqs:SendMessage" in s["Action"] and NAMES.queue(spec) in json.dumps(s)]
+            assert bool(sends) == (function.name in spec.senders), function.name
+            if function.name == spec.function:  # it does the one job it is given: no e-mail, nothing on the bus
+                assert "ses:SendEmail" not in json.dumps(statements)
+                assert "events:PutEvents" not in json.dumps(statements)
+        for body in resources(template, "AWS::Lambda::Function").values():
+            assert body["Properties"]["Environment"]["Variables"][spec.env_var] == NAMES.queue(spec)
 
 
 def test_schedules_run_their_function_at_the_spec_rate_with_a_dead_letter_queue(assembly: Synthesized) -> None:
@@ -266,7 +312,9 @@ def test_alarms_watch_dead_letters_errors_throttles_the_stream_and_sla_breaches(
     for service in {schedule.service for schedule in SCHEDULES}:
         assert f"caseline-demo-{service}-async-failures" in alarms
     # As infra/cost.py counts them; one more per service since the API functions' p95 duration alarms.
-    assert len(alarms) == 2 * len(all_functions()) + len(SERVICES) + len(CONSUMERS) + 8
+    for queue in WORK_QUEUES:
+        assert alarms[f"caseline-demo-{queue.name}-dlq-depth"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert len(alarms) == 2 * len(all_functions()) + len(SERVICES) + len(CONSUMERS) + len(WORK_QUEUES) + 8
     for name, metric in (("sla-breaches", "SlaBreaches"), ("webhook-dead-letters", "WebhookDeadLettered")):
         alarm = alarms[f"caseline-demo-{name}"]
         assert (alarm["Namespace"], alarm["MetricName"]) == ("Caseline", metric)
@@ -385,7 +433,8 @@ def test_mail_senders_send_only_from_the_tenants_ses_identity(
         if service not in MAIL_SENDERS:
             assert not sends, service
             continue
-        assert len(sends) == len(service_functions(service))
+        # Every function of the service but a work queue's, which does the one job it is given.
+        assert len(sends) == len(service_functions(service)) - len([q for q in WORK_QUEUES if q.service == service])
         for statement in sends:
             assert statement["Action"] == ["ses:SendEmail", "ses:SendRawEmail"]
             assert f":identity/{tenant.domain}" in json.dumps(statement["Resource"])

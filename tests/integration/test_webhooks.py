@@ -1,5 +1,7 @@
 """Webhook deliveries against the emulator (moto, in-process) and a real receiver on 127.0.0.1.
 
+The consumer's side (`enqueue_event`, `call`) records deliveries and hands their tickets to a queue, here a list
+that `drain` hands to the delivery function's use case (`deliver`), as the delivery queue's mapping does.
 Retries are driven by calling the sweep with a later `now`, never by sleeping. Signatures carry the real
 time of sending, so the receiver verifies them with standardwebhooks as any integrator would.
 """
@@ -103,10 +105,37 @@ def receiver() -> Iterator[Receiver]:
 
 
 @dataclass
+class ListQueue:
+    tickets: list[Any] = field(default_factory=list)
+
+    def send(self, tickets: Any) -> None:
+        self.tickets.extend(tickets)
+
+
+@dataclass
 class Webhooks:
     service: "webhook_service.WebhookService"
     store: "dynamo_webhooks.DynamoWebhookStore"
     client: Any
+    queue: ListQueue
+
+    def drain(self) -> int:
+        """What the delivery queue's function does with every ticket sent so far; how many it handled."""
+        tickets, self.queue.tickets = self.queue.tickets, []
+        for ticket in tickets:
+            self.service.deliver(ticket)
+        return len(tickets)
+
+    def enqueue(self, event: EventEnvelope) -> list[str]:
+        """The consumer's part, then the delivery function's."""
+        delivery_ids = self.service.enqueue_event(event)
+        self.drain()
+        return delivery_ids
+
+    def call(self, url: str, event: EventEnvelope, key: str) -> str:
+        delivery_id = self.service.call(url, event, key)
+        self.drain()
+        return delivery_id
 
     def subscribe(self, receiver: Receiver, event_types: list[str] | None = None) -> str:
         request = hooks.CreateWebhookRequest(url=receiver.url, event_types=event_types or [])
@@ -128,9 +157,12 @@ def webhooks() -> Iterator[Webhooks]:
         client = aws.dynamodb()
         store = dynamo_webhooks.DynamoWebhookStore(client, names.table(AUTOMATIONS_TABLE))
         sender = http_webhooks.UrllibWebhookSender(allow_loopback=True)
-        service = webhook_service.WebhookService(store, sender, clock=utc_now, new_id=new_id, allow_insecure_urls=True)
+        queue = ListQueue()
+        service = webhook_service.WebhookService(
+            store, sender, queue, clock=utc_now, new_id=new_id, allow_insecure_urls=True
+        )
         with recording(client) as calls:
-            yield Webhooks(service, store, client)
+            yield Webhooks(service, store, client, queue)
         assert "Scan" not in calls.operations
 
 
@@ -150,7 +182,7 @@ def test_an_endpoint_failing_three_times_then_succeeding_gets_exactly_one_succes
 ) -> None:
     receiver.failures = 3
     subscription_id = webhooks.subscribe(receiver)
-    [delivery_id] = webhooks.service.enqueue_event(make_event())
+    [delivery_id] = webhooks.enqueue(make_event())
 
     first = webhooks.delivery(subscription_id, delivery_id)
     assert first.status == "pending"
@@ -178,11 +210,11 @@ def test_a_receiver_that_just_failed_is_left_to_the_sweep_so_it_slows_no_other_e
 ) -> None:
     receiver.failures = 1
     subscription_id = webhooks.subscribe(receiver)
-    webhooks.service.enqueue_event(make_event())
-    assert len(receiver.requests) == 1, "the first event's delivery is tried at once, and fails"
+    webhooks.enqueue(make_event())
+    assert len(receiver.requests) == 1, "the first event's delivery is tried from the queue, and fails"
 
     # The next events arrive while the receiver is in its quiet time: recorded, but nobody waits on it.
-    later = [webhooks.service.enqueue_event(make_event()) for _ in range(3)]
+    later = [webhooks.enqueue(make_event()) for _ in range(3)]
     assert len(receiver.requests) == 1
     for [delivery_id] in later:
         waiting = webhooks.delivery(subscription_id, delivery_id)
@@ -192,7 +224,7 @@ def test_a_receiver_that_just_failed_is_left_to_the_sweep_so_it_slows_no_other_e
     quiet = webhook_service.QUIET_AFTER_FAILURE
     assert webhooks.service.retry_due(utc_now() + quiet + timedelta(seconds=1)) == 4  # with the first's retry
     assert len(receiver.successes) == 4
-    webhooks.service.enqueue_event(make_event())
+    webhooks.enqueue(make_event())
     assert len(receiver.successes) == 5, "tried at once again"
 
 
@@ -201,7 +233,7 @@ def test_an_endpoint_that_never_succeeds_ends_dead_and_a_replay_delivers_it(
 ) -> None:
     receiver.failures = None
     subscription_id = webhooks.subscribe(receiver)
-    [delivery_id] = webhooks.service.enqueue_event(make_event())
+    [delivery_id] = webhooks.enqueue(make_event())
     day = 1
     while webhooks.service.retry_due(utc_now() + LATER * day):
         day += 1
@@ -232,8 +264,8 @@ def test_an_endpoint_that_never_succeeds_ends_dead_and_a_replay_delivers_it(
 def test_a_redelivered_event_creates_one_delivery(webhooks: Webhooks, receiver: Receiver) -> None:
     subscription_id = webhooks.subscribe(receiver)
     event = make_event()
-    first = webhooks.service.enqueue_event(event)
-    again = webhooks.service.enqueue_event(event)
+    first = webhooks.enqueue(event)
+    again = webhooks.enqueue(event)
     assert first == again
     assert len(webhooks.service.deliveries(ADMIN, subscription_id).items) == 1
     assert len(receiver.requests) == 1
@@ -242,7 +274,7 @@ def test_a_redelivered_event_creates_one_delivery(webhooks: Webhooks, receiver: 
 def test_only_subscriptions_whose_filter_matches_get_the_event(webhooks: Webhooks, receiver: Receiver) -> None:
     cases = webhooks.subscribe(receiver, ["case.*"])
     tasks = webhooks.subscribe(receiver, ["task.completed"])
-    webhooks.service.enqueue_event(make_event("case.stage_changed"))
+    webhooks.enqueue(make_event("case.stage_changed"))
     assert len(webhooks.service.deliveries(ADMIN, cases).items) == 1
     assert webhooks.service.deliveries(ADMIN, tasks).items == []
 
@@ -250,7 +282,7 @@ def test_only_subscriptions_whose_filter_matches_get_the_event(webhooks: Webhook
 def test_a_stale_copy_of_a_delivery_cannot_be_claimed(webhooks: Webhooks, receiver: Receiver) -> None:
     receiver.failures = 1
     subscription_id = webhooks.subscribe(receiver)
-    [delivery_id] = webhooks.service.enqueue_event(make_event())
+    [delivery_id] = webhooks.enqueue(make_event())
     read_by_two_sweeps = webhooks.delivery(subscription_id, delivery_id)
     until = utc_now() + timedelta(minutes=2)
     assert webhooks.store.save_delivery(
@@ -264,11 +296,11 @@ def test_a_stale_copy_of_a_delivery_cannot_be_claimed(webhooks: Webhooks, receiv
 def test_a_rule_calls_only_a_registered_webhook_once_per_key(webhooks: Webhooks, receiver: Receiver) -> None:
     event = make_event()
     with pytest.raises(NotFoundError, match="register it with POST /webhooks"):
-        webhooks.service.call(receiver.url, event, "rule-1#step-1")
+        webhooks.call(receiver.url, event, "rule-1#step-1")
     subscription_id = webhooks.subscribe(receiver, ["task.completed"])  # a rule's call ignores the filter
-    first = webhooks.service.call(receiver.url, event, "rule-1#step-1")
-    assert webhooks.service.call(receiver.url, event, "rule-1#step-1") == first
-    assert webhooks.service.call(receiver.url, event, "rule-2#step-1") != first
+    first = webhooks.call(receiver.url, event, "rule-1#step-1")
+    assert webhooks.call(receiver.url, event, "rule-1#step-1") == first
+    assert webhooks.call(receiver.url, event, "rule-2#step-1") != first
     assert len(webhooks.service.deliveries(ADMIN, subscription_id).items) == 2
     assert len(receiver.successes) == 2
 
@@ -278,7 +310,7 @@ def test_rotation_signs_with_both_secrets_and_deleting_removes_the_log(webhooks:
     old_secret = receiver.secret
     rotated = webhooks.service.rotate_secret(ADMIN, subscription_id).resource
     assert rotated.previous_secret_expires_at > datetime.now(UTC) + timedelta(hours=23)
-    webhooks.service.enqueue_event(make_event())
+    webhooks.enqueue(make_event())
     [request] = receiver.requests
     assert len(request.headers["webhook-signature"].split(" ")) == 2
     for secret in (old_secret, rotated.secret):
@@ -301,3 +333,67 @@ def test_rotation_signs_with_both_secrets_and_deleting_removes_the_log(webhooks:
         )["Items"]
         == []
     )
+
+
+def test_the_consumer_records_deliveries_for_the_queue_and_reads_subscriptions_once_a_batch(
+    webhooks: Webhooks, receiver: Receiver
+) -> None:
+    subscription_id = webhooks.subscribe(receiver)
+    webhooks.service.begin_batch()
+    with recording(webhooks.client) as calls:
+        made = [webhooks.service.enqueue_event(make_event()) for _ in range(10)]
+    assert calls.operations == ["Query"] + ["PutItem"] * 10, "the subscriptions once, then one write a delivery"
+    assert receiver.requests == [], "no attempt on the consumer's path"
+    for [delivery_id] in made:
+        waiting = webhooks.delivery(subscription_id, delivery_id)
+        assert (waiting.status, waiting.attempts) == ("pending", [])
+        assert waiting.next_attempt_at >= waiting.created_at + webhook_service.CLAIM_LEASE  # leased to the queue
+
+    with recording(webhooks.client) as calls:
+        assert webhooks.drain() == 10
+    assert len(receiver.successes) == 10
+    # Each: the delivery and its subscription in one read, the claim, and the attempt's record.
+    assert calls.operations == ["BatchGetItem", "PutItem", "PutItem"] * 10
+
+
+def test_a_subscription_made_during_a_batch_gets_events_from_the_next_batch_on(
+    webhooks: Webhooks, receiver: Receiver
+) -> None:
+    first = webhooks.subscribe(receiver)
+    webhooks.service.begin_batch()
+    webhooks.service.enqueue_event(make_event())
+    second = webhooks.subscribe(receiver)
+    webhooks.service.enqueue_event(make_event())  # sent before the batch began, so before `second` existed
+    assert webhooks.service.deliveries(ADMIN, second).items == []
+    webhooks.service.begin_batch()
+    webhooks.service.enqueue_event(make_event())
+    assert len(webhooks.service.deliveries(ADMIN, first).items) == 3
+    assert len(webhooks.service.deliveries(ADMIN, second).items) == 1
+    # A rule's call finds a webhook registered a moment ago, batch or not.
+    third = hooks.CreateWebhookRequest(url=receiver.url + "/rules", event_types=[])
+    created = webhooks.service.create(ADMIN, third).resource
+    assert webhooks.service.call(third.url, make_event(), "rule-1#step-1")
+    assert len(webhooks.service.deliveries(ADMIN, created.id).items) == 1
+
+
+def test_a_ticket_delivered_twice_or_after_the_sweep_took_over_sends_nothing_more(
+    webhooks: Webhooks, receiver: Receiver
+) -> None:
+    subscription_id = webhooks.subscribe(receiver)
+    webhooks.service.enqueue_event(make_event())
+    webhooks.queue.tickets *= 2  # SQS delivers a message more than once, now and then
+    assert webhooks.drain() == 2
+    assert len(receiver.requests) == 1
+
+    # The ticket is late: its lease is over, so the sweep has made the attempt already.
+    [late] = webhooks.service.enqueue_event(make_event())
+    assert webhooks.service.retry_due(utc_now() + webhook_service.CLAIM_LEASE + timedelta(seconds=1)) == 1
+    assert webhooks.drain() == 1
+    assert len(receiver.requests) == 2
+    assert [attempt.status_code for attempt in webhooks.delivery(subscription_id, late).attempts] == [204]
+
+    # The subscription is deleted before its ticket comes: nothing is sent, nothing stays behind.
+    webhooks.service.enqueue_event(make_event())
+    webhooks.service.delete(ADMIN, subscription_id)
+    assert webhooks.drain() == 1
+    assert len(receiver.requests) == 2

@@ -1,15 +1,17 @@
-"""The automations service's handlers: every case event through its queue, and the sweep that fires due
-timers and retries webhook deliveries (EventBridge Scheduler, every minute; locally a pump)."""
+"""The automations service's handlers: every case event through its queue, each webhook delivery's first attempt
+through the delivery queue, and the sweep that fires due timers and retries webhook deliveries (EventBridge
+Scheduler, every minute; locally a pump)."""
 
 from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from caseline_common.consumer import StatefulEvent, StatefulEventRecord, sqs_consumer
+from caseline_common.consumer import StatefulEvent, sqs_consumer
 from caseline_common.events import EventType
 from chalice.app import Blueprint
 
-from .runtime import automations_service, runtime
+from .runtime import automations_service, runtime, webhook_service
+from .webhook_service import DeliveryTicket
 
 events = Blueprint(__name__)
 
@@ -27,14 +29,29 @@ _consume = sqs_consumer(
     _handle,
     logger=runtime.observability.logger,
     metrics=runtime.observability.metrics,
-    record_model=StatefulEventRecord,
+    detail=StatefulEvent,
     reads=frozenset(EventType),  # rules' conditions, their e-mails and webhooks read any event's data
 )
 
 
 @events.lambda_function(name="automations_consumer")
 def automations_consumer(event: dict[str, Any], context: Any) -> Any:
+    automations_service().begin_batch()
     return _consume(event, context)
+
+
+@events.lambda_function(name="deliver_webhooks")
+def deliver_webhooks(event: dict[str, Any], _context: Any) -> dict[str, Any]:
+    """Each record a delivery's ticket. One that fails comes back (then goes to the DLQ); its delivery stays
+    pending, so the sweep attempts it once its lease is over, whatever becomes of the ticket."""
+    failures = []
+    for record in event.get("Records", []):
+        try:
+            webhook_service().deliver(DeliveryTicket.model_validate_json(record["body"]))
+        except Exception:  # any failure of one ticket is that ticket's, reported as such
+            runtime.observability.logger.exception("webhook delivery failed", extra={"ticket": record.get("body")})
+            failures.append({"itemIdentifier": record["messageId"]})
+    return {"batchItemFailures": failures}
 
 
 @events.lambda_function(name="run_due_work")

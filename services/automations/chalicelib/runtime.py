@@ -13,6 +13,7 @@ from .adapters.dynamo_automations import DynamoAutomationsStore
 from .adapters.dynamo_webhooks import DynamoWebhookStore
 from .adapters.eventbridge_events import EventBridgeBus
 from .adapters.http_webhooks import UrllibWebhookSender
+from .adapters.sqs_deliveries import SqsDeliveryQueue
 from .service import AutomationsService
 from .webhook_service import WebhookService
 
@@ -23,6 +24,7 @@ class AutomationsSettings(ServiceSettings):
     automation_max_depth: int = Field(
         default=5, ge=1, le=20, description="How many rules may follow one another before the chain stops."
     )
+    webhook_queue: str = Field(min_length=3, description="The queue of webhook deliveries' first attempts.")
     allow_insecure_webhooks: bool = Field(
         default=False, description="Accept http:// webhook URLs on loopback addresses (the local stack only)."
     )
@@ -37,6 +39,7 @@ def webhook_service() -> WebhookService:
     return WebhookService(
         DynamoWebhookStore(runtime.aws.dynamodb(), settings.automations_table),
         UrllibWebhookSender(allow_loopback=settings.allow_insecure_webhooks),
+        SqsDeliveryQueue(runtime.aws.sqs(), settings.webhook_queue),
         clock=utc_now,
         new_id=new_id,
         allow_insecure_urls=settings.allow_insecure_webhooks,

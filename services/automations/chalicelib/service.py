@@ -34,6 +34,7 @@ from caseline_common.errors import (
     NotFoundError,
     UnavailableError,
 )
+from caseline_common.event_types import RULE_TRIGGERS
 from caseline_common.events import AutomationRan, EventType, TemplatePublished, data_of
 from caseline_common.freshness import CaseArrival
 from caseline_common.pagination import Page
@@ -95,6 +96,8 @@ class Mailer(Protocol):
 
 
 class Webhooks(Protocol):
+    def begin_batch(self) -> None: ...
+
     def enqueue_event(self, event: EventEnvelope) -> list[str]: ...
 
     def call(self, url: str, event: EventEnvelope, key: str) -> str: ...
@@ -156,6 +159,10 @@ class AutomationsService:
 
     # events
 
+    def begin_batch(self) -> None:
+        """A batch of events begins: what is read once per batch (the webhook subscriptions) is read again."""
+        self._webhooks.begin_batch()
+
     def handle(self, event: StatefulEvent) -> list[AutomationRun]:
         """Everything one event sets off. Raises to have it delivered again (its template not known yet)."""
         if event.tenant_id != self._tenant_id:
@@ -192,7 +199,10 @@ class AutomationsService:
 
     def _runs_without_state(self, event: EventEnvelope) -> list[AutomationRun]:
         """An event that came without its case (too large for the bus entry): the rules it triggers are
-        recorded as failed, so the team sees what did not run, rather than nothing."""
+        recorded as failed, so the team sees what did not run, rather than nothing. No rule triggers on the
+        portal's events (which never carry the case), so they cost no read."""
+        if event.type not in RULE_TRIGGERS:
+            return []
         known = self._store.members(str(event.case_id))
         template = self._store.template(known.template_key, known.template_version) if known else None
         if template is None:

@@ -1,11 +1,15 @@
 """Use cases of webhooks: subscriptions managed by tenant admins, and deliveries with retries.
 
-A delivery is attempted by whoever claims it: a conditional write on its revision moves its due time a
-lease ahead, so two sweeps (or a sweep and the consumer) never send the same attempt twice, and a
-delivery that succeeded is never sent again.
+The consumer only records a delivery, leased to the delivery queue, and sends the queue its ticket; the queue's
+function makes the first attempt, off the rules' path, and the scheduled sweep every later one (or the first, if
+the ticket never arrives within the lease). A delivery is attempted by whoever claims it: a conditional write on
+its revision moves its due time a lease ahead, so two sweeps (or a sweep and the queue's function, or a ticket
+delivered twice) never send the same attempt twice, and a delivery that succeeded is never sent again.
 """
 
-from collections.abc import Callable, Iterator, Mapping
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
@@ -33,8 +37,8 @@ from .domain.webhooks import (
 
 # Longer than a send can take (the sender gives up after 5 s), so a claim only lapses if its holder died.
 CLAIM_LEASE = timedelta(minutes=2)
-# After a receiver fails, its next deliveries wait this long for the sweep instead of being tried inline, so
-# one receiver that is down (each try may take the sender's whole timeout) does not slow every rule's batch.
+# After a receiver fails, its next deliveries wait this long for the sweep instead of being tried at once, so
+# one receiver that is down (each try may take the sender's whole timeout) does not hold every delivery's batch.
 QUIET_AFTER_FAILURE = timedelta(seconds=10)
 SWEEP_LIMIT = 50
 _SUBSCRIPTION_PAGE = 100
@@ -46,6 +50,20 @@ class SendResult:
     status_code: int | None
     error: str | None
     duration_ms: int
+
+
+class DeliveryTicket(BaseModel):
+    """What the delivery queue carries: which delivery, at the revision it was created with."""
+
+    subscription_id: str
+    delivery_id: str
+    revision: int
+
+
+class DeliveryQueue(Protocol):
+    def send(self, tickets: Sequence[DeliveryTicket]) -> None:
+        """Raises UnavailableError when a ticket was not taken (the event is then delivered again)."""
+        ...
 
 
 class WebhookSender(Protocol):
@@ -88,6 +106,12 @@ class WebhookStore(Protocol):
 
     def get_delivery(self, subscription_id: str, delivery_id: str) -> Delivery | None: ...
 
+    def delivery_and_subscription(
+        self, subscription_id: str, delivery_id: str
+    ) -> tuple[Delivery | None, Subscription | None]:
+        """Both in one consistent read."""
+        ...
+
     def list_deliveries(
         self, subscription_id: str, *, status: DeliveryStatus | None, limit: int, cursor: str | None
     ) -> Page[Delivery]: ...
@@ -102,6 +126,7 @@ class WebhookService:
         self,
         store: WebhookStore,
         sender: WebhookSender,
+        queue: DeliveryQueue,
         *,
         clock: Callable[[], datetime],
         new_id: Callable[[], str],
@@ -109,10 +134,14 @@ class WebhookService:
     ) -> None:
         self._store = store
         self._sender = sender
+        self._queue = queue
         self._clock = clock
         self._new_id = new_id
         self._allow_insecure_urls = allow_insecure_urls
-        self._quiet_until: dict[str, datetime] = {}  # subscription id → until when not to try it inline
+        self._quiet_until: dict[str, datetime] = {}  # subscription id → until when to leave it to the sweep
+        # Every subscription, and when (time.monotonic()) the read that found them began; see begin_batch.
+        self._subscriptions: tuple[float, list[Subscription]] | None = None
+        self._batch = threading.local()  # when this thread's batch of events began (one per container in AWS)
 
     # management, for tenant admins
 
@@ -228,25 +257,57 @@ class WebhookService:
             raise ConflictError("The delivery changed at the same moment; read it again.")
         return Answer(again)
 
-    # delivery, for the consumer, rules and the scheduled sweep
+    # delivery, for the consumer, rules, the delivery queue and the scheduled sweep
+
+    def begin_batch(self) -> None:
+        """Called by the consumer as a batch of events begins. Subscriptions are then read at most once for the
+        whole batch: every event of it was on the queue before the batch began, so a list read since holds every
+        subscription made before any of them was sent, as reading it again for each event would. Outside a batch
+        (the API, tests) the list is read for each event."""
+        self._batch.started = time.monotonic()
 
     def enqueue_event(self, event: EventEnvelope) -> list[str]:
-        """One delivery per subscription the event matches, each attempted once now (unless its receiver
-        failed moments ago: then the sweep makes the attempt); a redelivered event finds its deliveries made
-        already (their ids derive from the event) and creates nothing."""
-        return [
-            self._deliver(subscription, event, derived_id(event.occurred_at, subscription.id, event.event_id))
-            for subscription in self._all_subscriptions()
+        """One delivery per subscription the event matches, each handed to the delivery queue; a redelivered
+        event finds its deliveries made already (their ids derive from the event) and creates nothing."""
+        tickets = [
+            self._record(subscription, event, derived_id(event.occurred_at, subscription.id, event.event_id))
+            for subscription in self._current_subscriptions()
             if subscription.matches(event.type)
         ]
+        self._queue.send(tickets)
+        return [ticket.delivery_id for ticket in tickets]
 
     def call(self, url: str, event: EventEnvelope, key: str) -> str:
         """A rule's call_webhook action: delivers to the subscription registered for `url`, whatever its
         event filter. `key` identifies the rule's step, so running the step again sends nothing new."""
-        subscription = next((found for found in self._all_subscriptions() if found.url == url), None)
+        subscription = self._registered(url, self._current_subscriptions())
+        if subscription is None:  # registered since the batch's list was read?
+            subscription = self._registered(url, self._read_subscriptions())
         if subscription is None:
             raise NotFoundError(f"No webhook is registered for {url}; register it with POST /webhooks.")
-        return self._deliver(subscription, event, derived_id(event.occurred_at, subscription.id, key))
+        ticket = self._record(subscription, event, derived_id(event.occurred_at, subscription.id, key))
+        self._queue.send([ticket])
+        return ticket.delivery_id
+
+    def deliver(self, ticket: DeliveryTicket) -> Delivery | None:
+        """The delivery queue's work: the first attempt of a delivery, unless it was attempted or taken since the
+        ticket was sent (a ticket delivered twice, or one the sweep overtook), or its receiver failed moments ago
+        (then the sweep makes it once the quiet time is over). Returns what was recorded, if anything."""
+        delivery, subscription = self._store.delivery_and_subscription(ticket.subscription_id, ticket.delivery_id)
+        if delivery is None or delivery.revision != ticket.revision or delivery.status is not DeliveryStatus.PENDING:
+            return None
+        if subscription is None:  # deleted since the event came
+            self._store.remove_delivery(delivery)
+            return None
+        now = self._clock()
+        quiet_until = self._quiet_until.get(subscription.id)
+        if quiet_until is not None and now < quiet_until:
+            self._store.save_delivery(delivery.claimed(quiet_until), expected_revision=delivery.revision)
+            return None
+        claimed = delivery.claimed(now + CLAIM_LEASE)
+        if not self._store.save_delivery(claimed, expected_revision=delivery.revision):
+            return None  # a copy of this ticket, or the sweep, took it a moment ago
+        return self._attempt(claimed, subscription, now)
 
     def retry_due(self, now: datetime, *, limit: int = SWEEP_LIMIT) -> int:
         """Attempts pending deliveries due by `now`, oldest first; returns how many it attempted."""
@@ -268,20 +329,30 @@ class WebhookService:
             attempted += 1
         return attempted
 
-    def _deliver(self, subscription: Subscription, event: EventEnvelope, delivery_id: str) -> str:
-        now = self._clock()
-        quiet_until = self._quiet_until.get(subscription.id)
-        if quiet_until is not None and now < quiet_until:
-            # Its receiver failed moments ago: the sweep makes the first attempt once the quiet time is over.
-            self._store.create_delivery(
-                Delivery.claimed_new(delivery_id, subscription.id, event, now, quiet_until - now)
-            )
-            return delivery_id
-        # Created already claimed: its creator makes the first attempt without another write.
-        delivery = Delivery.claimed_new(delivery_id, subscription.id, event, now, CLAIM_LEASE)
-        if self._store.create_delivery(delivery):
-            self._attempt(delivery, subscription, now)
-        return delivery_id
+    def _record(self, subscription: Subscription, event: EventEnvelope, delivery_id: str) -> DeliveryTicket:
+        """Created leased to the queue: the sweep attempts it only if the queue's function has not within the lease."""
+        delivery = Delivery.claimed_new(delivery_id, subscription.id, event, self._clock(), CLAIM_LEASE)
+        # Made already (a redelivered event): its ticket goes again, and finds it attempted unless it never was.
+        self._store.create_delivery(delivery)
+        return DeliveryTicket(subscription_id=subscription.id, delivery_id=delivery_id, revision=delivery.revision)
+
+    @staticmethod
+    def _registered(url: str, subscriptions: list[Subscription]) -> Subscription | None:
+        return next((found for found in subscriptions if found.url == url), None)
+
+    def _current_subscriptions(self) -> list[Subscription]:
+        """Read again unless the last read began after this thread's batch did (see begin_batch)."""
+        cached = self._subscriptions
+        started: float | None = getattr(self._batch, "started", None)
+        if cached is not None and started is not None and cached[0] >= started:
+            return cached[1]
+        return self._read_subscriptions()
+
+    def _read_subscriptions(self) -> list[Subscription]:
+        began = time.monotonic()
+        subscriptions = list(self._all_subscriptions())
+        self._subscriptions = (began, subscriptions)
+        return subscriptions
 
     def _attempt(self, claimed: Delivery, subscription: Subscription, moment: datetime) -> Delivery:
         """Signed with the real time (receivers check it); recorded at `moment`, which the backoff counts from."""

@@ -1,11 +1,10 @@
 """The cases service's event handlers: the outbox publisher (the table's stream in, the tenant bus out) and
 the consumer of commands that the portal sends for external participants and automation rules send."""
 
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamModel
 from caseline_common.automation_commands import AutomationCommand, DueTimer
 from caseline_common.calendar import deadline
 from caseline_common.consumer import sqs_consumer
@@ -45,6 +44,10 @@ events = Blueprint(__name__)
 
 @events.lambda_function(name="outbox_publisher")
 def publish_outbox(event: dict[str, Any], _context: Any) -> dict[str, Any]:
+    # Powertools' parser models: at the publisher's first batch, not in every function's cold start
+    from aws_lambda_powertools.utilities.parser import parse
+    from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamModel
+
     stream = parse(event=event, model=DynamoDBStreamModel)
     outgoing = [
         Outgoing(
@@ -133,7 +136,10 @@ def _automation_context(command: EventEnvelope) -> TenantContext:
     )
 
 
-_RULE_ACTION: TypeAdapter[Any] = TypeAdapter(RuleAction)
+@cache
+def _rule_action() -> TypeAdapter[Any]:
+    """Every rule action's contract, built at the first automation command, not in every function's import."""
+    return TypeAdapter(RuleAction)
 
 
 def _apply_automation_command(command: EventEnvelope, case_id: str) -> None:
@@ -143,7 +149,7 @@ def _apply_automation_command(command: EventEnvelope, case_id: str) -> None:
         # From the timer alone (the command's id is too), so however often it fires it is recorded once.
         service.timer_due(context, case_id, timer, derived_id(timer.due_at, command.event_id, "event"))
         return
-    action = _RULE_ACTION.validate_python(command.data)
+    action = _rule_action().validate_python(command.data)
     if isinstance(action, AddCommentAction):
         service.add_comment(context, case_id, CommentRequest(body=action.body, external=action.external), key)
         return

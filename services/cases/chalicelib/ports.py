@@ -11,13 +11,15 @@ from caseline_common.envelope import EventEnvelope
 from caseline_common.errors import FieldIssue
 from caseline_common.idempotency import Claim
 from caseline_common.pagination import Page
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .domain.cases import CaseSearch, Comment
 from .domain.work import Change
 
 
 class TemplateSummary(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     key: str
     name: str
     latest_version: int
@@ -25,6 +27,8 @@ class TemplateSummary(BaseModel):
 
 
 class TemplateDraft(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     definition: TemplateDefinition
     saved_at: datetime
     saved_by: str

@@ -11,7 +11,7 @@ from caseline_common.events import EventType, TemplatePublished
 from caseline_common.idempotency import Answer, Claim, KeyClaimedError
 from caseline_common.pagination import Page
 from caseline_common.tenant import READERS, StaffRole, TenantContext
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from .case_service import CaseService, require
 from .claims import Claims
@@ -28,6 +28,8 @@ from .ports import CaseFilter, CasesRepository, TemplateDraft, TemplateExistsErr
 
 
 class TemplateDiff(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     key: str
     from_version: int
     to_version: int

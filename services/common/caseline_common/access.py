@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from .contracts import (
@@ -17,13 +18,16 @@ from .envelope import EventEnvelope
 from .errors import ForbiddenError, NotFoundError
 from .tenant import Principal, StaffRole
 
-# What a tenant viewer holds on every case: reading, nothing else.
-VIEWER_ROLE = RoleDefinition(
-    key="viewer",
-    name="Viewer",
-    permissions=[Permission.VIEW, Permission.DOCUMENT_VIEW],
-    fields={"*": FieldAccess.VIEW},
-)
+
+@cache
+def viewer_role() -> RoleDefinition:
+    """What a tenant viewer holds on every case: reading, nothing else."""
+    return RoleDefinition(
+        key="viewer",
+        name="Viewer",
+        permissions=[Permission.VIEW, Permission.DOCUMENT_VIEW],
+        fields={"*": FieldAccess.VIEW},
+    )
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,7 @@ def roles_held(template: TemplateDefinition, participants: Iterable[Participant]
     if principal.has_any(StaffRole.ADMIN):
         return CaseAccess(admin=True, roles=tuple(template.roles))
     if principal.has_any(StaffRole.VIEWER) and not principal.has_any(StaffRole.STAFF):
-        return CaseAccess(admin=False, roles=(VIEWER_ROLE,))
+        return CaseAccess(admin=False, roles=(viewer_role(),))
     held = {p.role for p in participants if p.kind is ParticipantKind.INTERNAL and p.user_id == principal.subject}
     roles = tuple(role for role in template.roles if role.key in held or principal.groups & set(role.groups))
     return CaseAccess(admin=False, roles=roles)

@@ -1,37 +1,20 @@
 """Verifies OIDC bearer tokens the way Cognito issues them (RS256, issuer, client, expiry, token use)."""
 
-import time
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from functools import cached_property
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import jwt
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
 from .tenant import Principal
 from .text import SINGLE_LINE
 
+if TYPE_CHECKING:
+    from .jwks import ThrottledJWKClient
+
 
 class AuthenticationError(Exception):
     """The request carries no usable credentials. The message is safe to show."""
-
-
-class _ThrottledJWKClient(jwt.PyJWKClient):
-    """PyJWKClient fetches the key set again for every token whose `kid` it does not know, so anyone could
-    make every request call the issuer. Refetch for unknown keys at most once a minute."""
-
-    min_refresh_seconds = 60.0
-
-    def __init__(self, uri: str) -> None:
-        super().__init__(uri, cache_jwk_set=True, lifespan=300, timeout=5)
-        self._last_refresh = 0.0
-
-    def get_signing_keys(self, refresh: bool = False) -> list[jwt.PyJWK]:
-        if refresh:
-            if time.monotonic() - self._last_refresh < self.min_refresh_seconds:
-                refresh = False
-            else:
-                self._last_refresh = time.monotonic()
-        return super().get_signing_keys(refresh)
 
 
 NumericDate = Annotated[float, Field(strict=True, allow_inf_nan=False)]  # a JSON number, as RFC 7519 says
@@ -40,7 +23,7 @@ NumericDate = Annotated[float, Field(strict=True, allow_inf_nan=False)]  # a JSO
 class _Claims(BaseModel):
     """The claims the services read, in the shapes Cognito issues them: any other shape is not a valid token."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     sub: Annotated[StrictStr, Field(min_length=1, max_length=256), SINGLE_LINE]
     use: Literal["id", "access"] = Field(alias="token_use")
@@ -60,7 +43,13 @@ class TokenVerifier:
     def __init__(self, *, issuer: str, client_ids: list[str], jwks_url: str) -> None:
         self._issuer = issuer
         self._client_ids = set(client_ids)
-        self._jwks = _ThrottledJWKClient(jwks_url)
+        self._jwks_url = jwks_url
+
+    @cached_property
+    def _jwks(self) -> "ThrottledJWKClient":
+        from .jwks import ThrottledJWKClient  # PyJWT and cryptography: at the first token, not at import
+
+        return ThrottledJWKClient(self._jwks_url)
 
     def principal_from_headers(self, headers: Mapping[str, str]) -> Principal:
         authorization = headers.get("authorization") or headers.get("Authorization") or ""
@@ -70,6 +59,8 @@ class TokenVerifier:
         return self.verify(token.strip())
 
     def verify(self, token: str) -> Principal:
+        import jwt
+
         try:
             signing_key = self._jwks.get_signing_key_from_jwt(token)
             payload: dict[str, Any] = jwt.decode(

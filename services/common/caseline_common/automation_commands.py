@@ -56,7 +56,7 @@ class DueTimer(BaseModel):
     """The data of `automation.timer_due`: a timer the automations service set, now due. The cases service
     decides whether its reason still holds."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     timer_id: str = Field(min_length=1, max_length=200)
     kind: TimerKind

@@ -23,7 +23,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .chain import CANONICALIZATION, GENESIS_HASH, HASH_ALGORITHM, Anchor, Link, canonical, verify_chain
 
@@ -39,6 +39,8 @@ _FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 class BundleVerification(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     valid: bool
     case_id: str | None = None
     length: int | None = None
@@ -101,12 +103,16 @@ _NAMES = (MANIFEST_FILE, SIGNATURE_FILE, EVENTS_FILE, HISTORY_FILE)
 
 
 class _Entry(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     seq: int
     hash: str
 
 
 class _Manifest(BaseModel):
     """The parts of the manifest verification reads; a manifest without them is not a bundle."""
+
+    model_config = ConfigDict(defer_build=True)
 
     case_id: str
     length: int

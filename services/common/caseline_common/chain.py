@@ -45,7 +45,7 @@ def new_salt() -> str:
 class Link(BaseModel):
     """One entry of a case's chain, as stored and exported."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     record: dict[str, Any] = Field(description="What the hash covers.")
     hash: str
@@ -100,6 +100,8 @@ def link_event(
 class Anchor(BaseModel):
     """A head hash written where it cannot be rewritten (S3 Object Lock)."""
 
+    model_config = ConfigDict(defer_build=True)
+
     case_id: str
     seq: int = Field(ge=1)
     hash: str
@@ -107,6 +109,8 @@ class Anchor(BaseModel):
 
 
 class Verification(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     valid: bool
     length: int = Field(description="Links that verified before the first bad one (all of them if valid).")
     head_hash: str

@@ -1,17 +1,22 @@
-"""Consumers read the tenant bus through SQS: parse with Powertools, report partial batch failures."""
+"""Consumers read the tenant bus through SQS: parse with Powertools, report partial batch failures.
+
+Powertools' batch processing and parser models are imported at a consumer's first batch, not at import: every
+function of a service imports its app (so the API function too), and only the consumer reads a queue."""
 
 from collections.abc import Callable, Collection
-from typing import Any, TypeVar
+from functools import cache
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, SqsRecordModel
-from pydantic import Json
+from pydantic import Json, create_model
 
 from .contracts import CaseSnapshot
 from .envelope import EventEnvelope
 from .events import check_data
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 
 
 class StatefulEvent(EventEnvelope):
@@ -21,23 +26,17 @@ class StatefulEvent(EventEnvelope):
     case: CaseSnapshot | None = None
 
 
-class CaseEventBridgeModel(EventBridgeModel):
-    detail: EventEnvelope
-
-
-class CaseEventRecord(SqsRecordModel):
-    body: Json[CaseEventBridgeModel]
-
-
-class StatefulEventBridgeModel(EventBridgeModel):
-    detail: StatefulEvent
-
-
-class StatefulEventRecord(SqsRecordModel):
-    body: Json[StatefulEventBridgeModel]
-
-
 EnvelopeT = TypeVar("EnvelopeT", bound=EventEnvelope)
+
+
+@cache
+def record_model(detail: type[EventEnvelope]) -> "type[SqsRecordModel]":
+    """The SQS record whose body is the EventBridge entry whose `detail` is `detail` (Powertools' models)."""
+    from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, SqsRecordModel
+
+    entry = create_model(f"{detail.__name__}EventBridgeModel", __base__=EventBridgeModel, detail=(detail, ...))
+    body = cast(Any, Json)[entry]
+    return create_model(f"{detail.__name__}Record", __base__=SqsRecordModel, body=(body, ...))
 
 
 def sqs_consumer(
@@ -45,15 +44,15 @@ def sqs_consumer(
     *,
     logger: Logger,
     metrics: Metrics,
-    record_model: type[SqsRecordModel] = CaseEventRecord,
+    detail: type[EventEnvelope] = EventEnvelope,
     reads: Collection[str] = frozenset(),
 ) -> Callable[[dict[str, Any], Any], Any]:
     """A Lambda handler for one consumer queue. Records that fail are retried by SQS, then go to the DLQ: among
     them an event of a type whose `data` the consumer `reads` that does not fit the type's model in the catalogue
     (caseline_common/events.py). Events whose data a consumer only keeps (the timeline's chain) pass as sent."""
-    processor = BatchProcessor(event_type=EventType.SQS, model=record_model)
+    processor: Any = None
 
-    def handle_record(record: Any) -> None:  # a record_model: its body's detail is the envelope
+    def handle_record(record: Any) -> None:  # a record_model(detail): its body's detail is the envelope
         envelope: Any = record.body.detail
         logger.set_correlation_id(envelope.correlation_id)
         logger.append_keys(event_id=envelope.event_id, event_type=envelope.type, case_id=envelope.case_id)
@@ -63,6 +62,11 @@ def sqs_consumer(
         metrics.add_metric(name="EventsConsumed", unit=MetricUnit.Count, value=1)
 
     def consume(event: dict[str, Any], context: Any) -> Any:
+        nonlocal processor
+        from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+        if processor is None:
+            processor = BatchProcessor(event_type=EventType.SQS, model=record_model(detail))
         response = process_partial_response(
             event=event, record_handler=handle_record, processor=processor, context=context
         )

@@ -6,6 +6,7 @@ served by the API, so an editor validates a template as a person types it.
 
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,7 +33,8 @@ LongText = Annotated[str, Field(max_length=5000), MULTI_LINE]
 
 
 class Contract(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built at first use, not at import (docs/architecture.md, "Cold start"): most functions use few contracts.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class FieldType(StrEnum):
@@ -205,15 +207,18 @@ class RoleDefinition(Contract):
     )
 
 
-DEFAULT_ROLES = (
-    RoleDefinition(
-        key="team",
-        name="Team",
-        permissions=list(Permission),
-        fields={"*": FieldAccess.EDIT},
-        groups=["caseline-staff"],
-    ),
-)
+@cache
+def default_roles() -> tuple[RoleDefinition, ...]:
+    """The roles of a template that names none (built at first use, like the models)."""
+    return (
+        RoleDefinition(
+            key="team",
+            name="Team",
+            permissions=list(Permission),
+            fields={"*": FieldAccess.EDIT},
+            groups=["caseline-staff"],
+        ),
+    )
 
 
 class EventTrigger(Contract):
@@ -343,7 +348,7 @@ class TemplateDefinition(Contract):
     document_types: list[DocumentTypeDefinition] = Field(default_factory=list, max_length=100)
     decisions: list[DecisionDefinition] = Field(default_factory=list, max_length=100)
     roles: list[RoleDefinition] = Field(
-        default_factory=lambda: list(DEFAULT_ROLES),
+        default_factory=lambda: list(default_roles()),
         min_length=1,
         max_length=50,
         description='Defaults to one "team" role held by every caseline-staff member.',

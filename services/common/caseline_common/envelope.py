@@ -7,7 +7,6 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from ulid import ULID
 
 EVENT_SOURCE_PREFIX = "caseline."
 # Commands (requests to a service, e.g. from the portal) travel on the same bus under another source, so
@@ -28,7 +27,7 @@ class Visibility(StrEnum):
 
 
 class Actor(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     kind: ActorKind
     id: str = Field(min_length=1, max_length=256)
@@ -36,12 +35,16 @@ class Actor(BaseModel):
 
 
 def new_id() -> str:
+    from ulid import ULID  # python-ulid reads its package metadata on import (~10 ms): at the first id, not at import
+
     return str(ULID())
 
 
 def derived_id(moment: datetime, *parts: str) -> str:
     """A ULID that is always the same for the same parts: what makes a retried step publish the same
     command or event (which its consumer then drops as a duplicate) rather than a new one."""
+    from ulid import ULID
+
     digest = hashlib.sha256("\x1f".join(parts).encode()).digest()[:10]
     return str(ULID.from_bytes(int(moment.timestamp() * 1000).to_bytes(6, "big") + digest))
 
@@ -53,7 +56,7 @@ def utc_now() -> datetime:
 class EventEnvelope(BaseModel):
     """One domain event. `case_id` is empty only for tenant-level events such as `template.published`."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     event_id: str = Field(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")
     tenant_id: str

@@ -2,11 +2,13 @@
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 
 class FieldIssue(BaseModel):
     """One problem with one input value. `pointer` is a JSON Pointer into the part named by `location`."""
+
+    model_config = ConfigDict(defer_build=True)
 
     location: str = "body"
     pointer: str

@@ -4,6 +4,7 @@ import math
 import re
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -28,14 +29,14 @@ _ULID = r"^[0-9A-HJKMNP-TV-Z]{26}$"
 
 
 class Money(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     amount: Decimal = Field(allow_inf_nan=False, max_digits=18, decimal_places=4)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
 
 
 class Party(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     kind: Literal["person", "organisation"] = "person"
     name: Annotated[str, Field(min_length=1, max_length=300), SINGLE_LINE]
@@ -62,21 +63,29 @@ def _number(value: Any) -> int | float:
     return value
 
 
-_ADAPTERS: dict[FieldType, TypeAdapter[Any]] = {
-    FieldType.TEXT: TypeAdapter(Annotated[str, Field(strict=True), SINGLE_LINE]),
-    FieldType.NUMBER: TypeAdapter(Annotated[int | float, PlainValidator(_number)]),
-    FieldType.MONEY: TypeAdapter(Money),
-    FieldType.LONG_TEXT: TypeAdapter(Annotated[str, Field(strict=True), MULTI_LINE]),
-    FieldType.DATE: TypeAdapter(date),
-    FieldType.DATETIME: TypeAdapter(AwareDatetime),
-    FieldType.ENUM: TypeAdapter(Annotated[str, Field(strict=True)]),
-    FieldType.MULTI_ENUM: TypeAdapter(Annotated[list[Annotated[str, Field(strict=True)]], Field(max_length=500)]),
-    FieldType.BOOLEAN: TypeAdapter(StrictBool),
-    FieldType.EMAIL: TypeAdapter(Annotated[str, Field(pattern=_EMAIL, max_length=320, strict=True), SINGLE_LINE]),
-    FieldType.PHONE: TypeAdapter(Annotated[str, Field(pattern=_E164_PHONE, strict=True)]),
-    FieldType.PARTY: TypeAdapter(Party),
-    FieldType.FILE: TypeAdapter(Annotated[str, Field(pattern=_ULID, strict=True)]),
+# What each field type holds; its TypeAdapter is made at the first value of the type (`_adapter`), not at import.
+_VALUE_TYPES: dict[FieldType, Any] = {
+    FieldType.TEXT: Annotated[str, Field(strict=True), SINGLE_LINE],
+    FieldType.NUMBER: Annotated[int | float, PlainValidator(_number)],
+    FieldType.MONEY: Money,
+    FieldType.LONG_TEXT: Annotated[str, Field(strict=True), MULTI_LINE],
+    FieldType.DATE: date,
+    FieldType.DATETIME: AwareDatetime,
+    FieldType.ENUM: Annotated[str, Field(strict=True)],
+    FieldType.MULTI_ENUM: Annotated[list[Annotated[str, Field(strict=True)]], Field(max_length=500)],
+    FieldType.BOOLEAN: StrictBool,
+    FieldType.EMAIL: Annotated[str, Field(pattern=_EMAIL, max_length=320, strict=True), SINGLE_LINE],
+    FieldType.PHONE: Annotated[str, Field(pattern=_E164_PHONE, strict=True)],
+    FieldType.PARTY: Party,
+    FieldType.FILE: Annotated[str, Field(pattern=_ULID, strict=True)],
 }
+
+
+@cache
+def _adapter(field_type: FieldType) -> TypeAdapter[Any]:
+    return TypeAdapter(_VALUE_TYPES[field_type])
+
+
 _DEFAULT_TEXT_LIMITS = {FieldType.TEXT: 10_000, FieldType.LONG_TEXT: 100_000}
 
 
@@ -135,7 +144,7 @@ def validate_field_values(template: TemplateDefinition, values: dict[str, Any], 
                 issues.append(FieldIssue(pointer=pointer, detail="required, cannot be empty"))
             continue
         try:
-            value = _ADAPTERS[definition.type].validate_python(raw)
+            value = _adapter(definition.type).validate_python(raw)
         except ValidationError as error:
             issues.extend(
                 FieldIssue(

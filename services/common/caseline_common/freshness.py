@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from ulid import ULID
-
 from .errors import NotFoundError, UnavailableError
 
 T = TypeVar("T")
@@ -37,6 +35,8 @@ class CaseNotYetVisibleError(UnavailableError):
 
 
 def minted_at(case_id: str) -> datetime | None:
+    from ulid import ULID  # at the first read that waits, not at import (see envelope.new_id)
+
     try:
         return ULID.from_str(case_id).datetime
     except ValueError:

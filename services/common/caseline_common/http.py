@@ -47,7 +47,7 @@ SessionT = TypeVar("SessionT")
 class Problem(BaseModel):
     """RFC 9457 problem details."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     type: str = "about:blank"
     title: str

@@ -1,10 +1,16 @@
-"""Powertools Logger, Metrics and Tracer for one service, wired into its Chalice app."""
+"""Powertools Logger and Metrics for one service, wired into its Chalice app.
+
+Tracing is Lambda's own (active tracing in infra/service_stack.py): each invocation's segment, its
+initialization and the API Gateway hop, with no SDK in the function. The Powertools Tracer and the X-Ray SDK
+it loads would add a subsegment per AWS call for ~100 ms more at every cold start (docs/architecture.md,
+"Tracing without an SDK in the function"); logs still carry the invocation's `xray_trace_id`.
+"""
 
 import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from chalice.app import Chalice, ConvertToMiddleware
 
@@ -18,13 +24,11 @@ warnings.filterwarnings("ignore", message="No application metrics to publish", c
 class Observability:
     logger: Logger
     metrics: Metrics
-    tracer: Tracer
 
     def instrument(self, app: Chalice) -> None:
-        """Every function of the app logs with its Lambda context, flushes metrics and is traced."""
+        """Every function of the app logs with its Lambda context and flushes its metrics."""
         app.register_middleware(ConvertToMiddleware(self.logger.inject_lambda_context(clear_state=True)))
         app.register_middleware(ConvertToMiddleware(self.metrics.log_metrics))
-        app.register_middleware(ConvertToMiddleware(self.tracer.capture_lambda_handler))
         app.register_middleware(self._discard_disabled_metrics)
 
     def _discard_disabled_metrics(self, event: Any, get_response: Any) -> Any:
@@ -41,5 +45,4 @@ def observability(service: str) -> Observability:
     return Observability(
         logger=Logger(service=service),
         metrics=Metrics(namespace=METRICS_NAMESPACE, service=service),
-        tracer=Tracer(service=service),
     )

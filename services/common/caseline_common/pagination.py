@@ -45,13 +45,15 @@ def decode_cursor(cursor: str | None, *, expected: dict[str, str], key_names: se
 class PageQuery(BaseModel):
     """The query of a list operation: how many, and from where."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     limit: int = Field(default=25, ge=1, le=100)
     cursor: str | None = Field(default=None, max_length=2048)
 
 
 class Page(BaseModel, Generic[ItemT]):
+    model_config = ConfigDict(defer_build=True)
+
     items: list[ItemT]
     next_cursor: str | None = Field(
         default=None, description="Pass as `cursor` to get the next page; absent on the last."

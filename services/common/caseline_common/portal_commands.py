@@ -19,7 +19,7 @@ class PortalCommand(StrEnum):
 
 
 class _Command(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class PostMessage(_Command):

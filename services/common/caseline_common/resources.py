@@ -75,28 +75,47 @@ class ScheduleSpec(Spec):
     every_minutes: int = Field(ge=1)
 
 
-class ConsumerSpec(Spec):
-    """One EventBridge rule on the tenant bus, delivering to one SQS queue (with DLQ) read by one function.
+class QueueSpec(Spec):
+    """An SQS queue (with DLQ) read by one function through an event source mapping.
 
-    A service may have several. Each is known by its function (`id`, unique in the tenant like every function's
-    name) and its resources by `name`, the stem of its rule's, queue's and DLQ's names (and of their construct ids
-    in infra): at most 23 characters, so a rule's name stays within EventBridge's 64 for any tenant id. A deployed
-    consumer keeps its name, since a new one replaces its queues and what they hold; the consumers that existed
-    while a service could have only one are named `<service>-events`.
+    Its function (`id`, unique in the tenant like every function's name) reads it in batches of `batch_size`, with at
+    most `max_concurrency` invocations at once: the mapping's maximum concurrency in AWS (ScalingConfig), the number
+    of instances the local pump runs side by side. Its resources are known by `name`, the stem of its queue's and
+    DLQ's names (and of their construct ids in infra): at most 23 characters, so every name stays within AWS's limits
+    for any tenant id.
     """
 
     service: Service
     function: str
     name: str = Field(pattern=r"^[a-z][a-z0-9-]*[a-z0-9]$", max_length=23)
-    event_pattern: dict[str, Any]
     max_receive_count: int = Field(default=5, ge=1)
     visibility_timeout_seconds: int = Field(default=60, ge=1)
     batch_size: int = Field(default=10, ge=1, le=10)
+    max_concurrency: int = Field(default=5, ge=2, le=1000)  # SQS event sources allow 2 to 1,000
 
     @property
     def id(self) -> str:
-        """The consumer's key wherever consumers are kept by id (the local queues and pumps, infra's queues)."""
+        """The queue's key wherever queues are kept by id (the local queues and pumps, infra's queues)."""
         return self.function
+
+
+class ConsumerSpec(QueueSpec):
+    """One EventBridge rule on the tenant bus, delivering to one SQS queue (with DLQ) read by one function.
+
+    A service may have several; the rule's name has the queue's stem too (within EventBridge's 64). A deployed
+    consumer keeps its name, since a new one replaces its queues and what they hold; the consumers that existed
+    while a service could have only one are named `<service>-events`.
+    """
+
+    event_pattern: dict[str, Any]
+
+
+class WorkQueueSpec(QueueSpec):
+    """A queue a service sends its own work to (no rule: only `senders`, functions of the same service, send to
+    it), found by its name in `env_var`."""
+
+    senders: tuple[str, ...]
+    env_var: str
 
 
 class StreamHandlerSpec(Spec):
@@ -201,6 +220,18 @@ CONSUMERS = (
     ),
 )
 STREAM_HANDLERS = (StreamHandlerSpec(table_id="cases", service="cases", function="outbox_publisher"),)
+# Webhook deliveries, each attempted off the rules' path (docs/architecture.md): the automations consumer sends one
+# message per delivery it creates; a receiver's whole timeout (5 s) can pass per attempt, so a batch of 10 may take
+# 50 s and the visibility timeout is six times the function's 60 s. Retries that are due later are the sweep's.
+WEBHOOK_DELIVERIES = WorkQueueSpec(
+    service="automations",
+    function="deliver_webhooks",
+    name="webhook-deliveries",
+    senders=("automations_consumer",),
+    env_var="CASELINE_WEBHOOK_QUEUE",
+    visibility_timeout_seconds=360,
+)
+WORK_QUEUES = (WEBHOOK_DELIVERIES,)
 
 
 class TenantResourceNames(Spec):
@@ -226,11 +257,11 @@ class TenantResourceNames(Spec):
     def rule(self, consumer: ConsumerSpec) -> str:
         return f"{self.prefix()}-{consumer.name}"
 
-    def queue(self, consumer: ConsumerSpec) -> str:
-        return f"{self.prefix()}-{consumer.name}"
+    def queue(self, queue: QueueSpec) -> str:
+        return f"{self.prefix()}-{queue.name}"
 
-    def dead_letter_queue(self, consumer: ConsumerSpec) -> str:
-        return f"{self.prefix()}-{consumer.name}-dlq"
+    def dead_letter_queue(self, queue: QueueSpec) -> str:
+        return f"{self.prefix()}-{queue.name}-dlq"
 
 
 def service_environment(names: TenantResourceNames, service: str, account_id: str) -> dict[str, str]:
@@ -241,6 +272,7 @@ def service_environment(names: TenantResourceNames, service: str, account_id: st
         {bucket.env_var: names.bucket(bucket, account_id) for bucket in BUCKETS if bucket.read_by(service)}
     )
     environment.update({key.env_var: names.signing_key_alias(key) for key in SIGNING_KEYS if key.owner == service})
+    environment.update({queue.env_var: names.queue(queue) for queue in WORK_QUEUES if queue.service == service})
     return environment
 
 

@@ -9,8 +9,7 @@ from .auth import TokenVerifier
 from .aws import AwsClients
 from .http import HttpApi, Reply
 from .observability import observability
-from .openapi import build_openapi
-from .settings import SettingsT
+from .settings import SettingsT, load_settings
 
 API_VERSION = "0.1.0"
 
@@ -24,7 +23,7 @@ class ServiceRuntime(Generic[SettingsT]):
     @cached_property
     def settings(self) -> SettingsT:
         """Read from the environment once per cold start; a missing resource name fails it."""
-        return self._settings_type()
+        return load_settings(self._settings_type)
 
     @cached_property
     def aws(self) -> AwsClients:
@@ -55,6 +54,8 @@ class ServiceRuntime(Generic[SettingsT]):
             return Reply({"service": self.service, "status": "ok", "tenant_id": self.settings.tenant_id})
 
         def openapi(_call: Any) -> Reply:
+            from .openapi import build_openapi  # the whole event catalogue's schemas: only this route needs them
+
             return Reply(
                 build_openapi(title=f"Caseline {self.service}", version=API_VERSION, operations=api.operations)
             )

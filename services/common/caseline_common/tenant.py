@@ -21,7 +21,7 @@ READERS = (StaffRole.ADMIN, StaffRole.STAFF, StaffRole.VIEWER)
 
 
 class Principal(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     subject: str
     email: str | None = None
@@ -47,7 +47,7 @@ class Principal(BaseModel):
 class TenantContext(BaseModel):
     """The tenant a request runs for and the verified caller. Every use case takes one."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     tenant_id: str
     principal: Principal

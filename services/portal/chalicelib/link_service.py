@@ -12,7 +12,7 @@ from caseline_common.events import EventType, event_data
 from caseline_common.freshness import RETRY_AFTER_SECONDS, CaseArrival, CaseNotYetVisibleError
 from caseline_common.idempotency import Answer, Claim, KeyClaimedError, replay_of
 from caseline_common.tenant import StaffRole, TenantContext
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .domain.links import IssuedLink, LinkSummary, PortalLink, SealedLink, new_token, token_hash
 from .domain.projection import PortalCase, PortalParticipant
@@ -30,6 +30,8 @@ class ParticipantNotYetVisibleError(UnavailableError):
 
 
 class IssueLinkRequest(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     participant_id: str = Field(min_length=1, max_length=64)
     expires_in_days: int | None = Field(default=None, ge=1, le=90, description="The tenant's default if absent.")
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from caseline_common.envelope import utc_now
@@ -18,7 +18,6 @@ from caseline_common.errors import DomainError, InvalidInputError
 from caseline_common.events import EventType
 from caseline_common.http import cookies
 from chalice.app import Blueprint, Request, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from .domain.links import Session, new_token
 from .domain.projection import PortalEntry
@@ -26,15 +25,25 @@ from .runtime import documents, runtime, visit_service
 from .strings import EN, size_text
 from .visit_service import LinkUnavailableError, RateLimitedError, SessionEndedError
 
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
 pages = Blueprint(__name__)
 
 HERE = Path(__file__).parent
 SESSION_COOKIE, LANDING_COOKIE = "cl_session", "cl_landing"
 FORM = "application/x-www-form-urlencoded"
 ASSETS = {"portal.js": "text/javascript; charset=utf-8", "portal.css": "text/css; charset=utf-8"}
-_templates = Environment(
-    loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]), auto_reload=False
-)
+
+
+@cache
+def _templates() -> "Environment":
+    """The pages' Jinja environment, made at the first page: the portal's consumer never renders one."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    return Environment(
+        loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]), auto_reload=False
+    )
 
 
 @cache
@@ -79,7 +88,7 @@ def _page(name: str, status: int = 200, *, cookies: list[str] | None = None, **c
     context.setdefault("brand", "Caseline")
     context.setdefault("theme", None)
     context.setdefault("logo_url", None)
-    html = _templates.get_template(name).render(t=EN, size_text=size_text, **context)
+    html = _templates().get_template(name).render(t=EN, size_text=size_text, **context)
     headers: dict[str, Any] = _headers("text/html; charset=utf-8")
     if cookies:
         headers["Set-Cookie"] = cookies if len(cookies) > 1 else cookies[0]

@@ -13,7 +13,7 @@ from caseline_common.errors import FieldIssue, ForbiddenError, InvalidInputError
 from caseline_common.fields import validate_field_values
 from caseline_common.portal_commands import ConfirmUpload, PortalCommand, PostMessage, SubmitFields
 from caseline_common.text import FileName
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .domain.links import PortalLink, Session, new_token, session_expiry, token_hash
 from .domain.page import PortalView, build_view, editable_fields, participant_access, values_from_form
@@ -38,6 +38,8 @@ class RateLimitedError(Exception):
 
 
 class PortalUploadRequest(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     type: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")
     filename: FileName
     content_type: str = Field(pattern=r"^[a-z]+/[a-z0-9.+-]+$", max_length=127)
@@ -45,6 +47,8 @@ class PortalUploadRequest(BaseModel):
 
 
 class PortalUploadTarget(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     upload_id: str
     url: str
     fields: dict[str, str]
@@ -52,6 +56,8 @@ class PortalUploadTarget(BaseModel):
 
 
 class Brand(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     name: str
     logo_url: str | None
     theme: str | None  # "<template key>/<version>", the path of its colour sheet

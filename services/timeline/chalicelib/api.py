@@ -20,7 +20,7 @@ MAX_TYPES = 100
 
 
 class TimelineQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     order: Order = Order.OLDEST_FIRST
     limit: int = Field(default=50, ge=1, le=200)

@@ -3,12 +3,10 @@
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, SqsRecordModel
 from caseline_common.consumer import sqs_consumer
 from caseline_common.envelope import EventEnvelope
 from caseline_common.events import EventType
 from chalice.app import Blueprint
-from pydantic import Json
 
 from .domain.timeline import CaseMembers
 from .runtime import runtime, timeline_service
@@ -23,14 +21,6 @@ class MembersEvent(EventEnvelope):
     case: CaseMembers | None = None
 
 
-class MembersEventBridgeModel(EventBridgeModel):
-    detail: MembersEvent
-
-
-class MembersEventRecord(SqsRecordModel):
-    body: Json[MembersEventBridgeModel]
-
-
 def _record(event: MembersEvent) -> None:
     # The chain holds the envelope as it was published; the case beside it only says who may read the chain.
     envelope = EventEnvelope.model_validate(event.model_dump(exclude={"case"}))
@@ -42,7 +32,7 @@ _consume = sqs_consumer(
     _record,
     logger=runtime.observability.logger,
     metrics=runtime.observability.metrics,
-    record_model=MembersEventRecord,
+    detail=MembersEvent,
     reads={EventType.TEMPLATE_PUBLISHED},  # the template it keeps; every other event is chained as it came
 )
 

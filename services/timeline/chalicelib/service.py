@@ -6,7 +6,6 @@ from enum import Enum
 from typing import Protocol
 
 from caseline_common.access import CaseAccess, redact_event, roles_held
-from caseline_common.bundle import build_bundle
 from caseline_common.chain import GENESIS_HASH, Anchor, Link, Verification, link_event, verify_chain
 from caseline_common.contracts import Permission, TemplateDefinition
 from caseline_common.envelope import EventEnvelope, new_id
@@ -16,7 +15,7 @@ from caseline_common.freshness import CaseArrival
 from caseline_common.idempotency import Answer, Claim, KeyClaimedError, replay_of
 from caseline_common.pagination import Page
 from caseline_common.tenant import READERS, StaffRole, TenantContext
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from .domain.timeline import (
     CLOSING_EVENT_TYPES,
@@ -30,6 +29,8 @@ from .domain.timeline import (
 
 class Head(BaseModel):
     """The end of a case's chain, and who may read it (absent until an event carried the case)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     case_id: str
     seq: int
@@ -100,12 +101,16 @@ class Signer(Protocol):
 
 
 class ErasureReport(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     participant_id: str
     erased_links: int
     cases: list[str]
 
 
 class SigningKey(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     key_id: str
     algorithm: str = "ECDSA_SHA_256"
     public_key_pem: str
@@ -271,6 +276,8 @@ class TimelineService:
                 f"The timeline does not verify (sequence number {verification.first_bad_seq}: "
                 f"{verification.reason}); it will not be signed."
             )
+        from caseline_common.bundle import build_bundle  # zip and cryptography: only an export needs them
+
         bundle = build_bundle(
             tenant_id=self._tenant_id,
             case_id=case_id,

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 DUE_TIMERS = "DUE#TIMER"
 RUN_RETENTION_SECONDS = 400 * 24 * 3600
+_MEMBERS_REMEMBERED = 10_000
 
 
 def _s(value: str) -> dict[str, str]:
@@ -41,6 +42,9 @@ class DynamoAutomationsStore:
         self._client = client
         self._table = table_name
         self._templates: dict[tuple[str, int], PublishedTemplate] = {}
+        # Per case, the newest version this container put members for (or saw refused: a version as new or newer
+        # was stored). Putting one no newer would be refused, so it is not sent.
+        self._members_at: dict[str, int] = {}
 
     # templates
 
@@ -83,7 +87,11 @@ class DynamoAutomationsStore:
     # who may read each case's runs, from the newest case version seen
 
     def save_members(self, members: CaseMembers) -> None:
-        """Only a newer case version replaces what is kept: events arrive in any order."""
+        """Only a newer case version replaces what is kept: events arrive in any order. Every event of a case
+        carries its members, and several carry the same version (a change's event, the runs it sets off, its
+        comments), so a version this container put already is not put again."""
+        if self._members_at.get(members.case_id, 0) >= members.version:
+            return
         with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
             self._client.put_item(
                 TableName=self._table,
@@ -96,6 +104,10 @@ class DynamoAutomationsStore:
                 ConditionExpression="attribute_not_exists(pk) OR version < :version",
                 ExpressionAttributeValues={":version": {"N": str(members.version)}},
             )
+        # Put, or refused for a version as new or newer: either way what is stored is at least this version.
+        if len(self._members_at) >= _MEMBERS_REMEMBERED:
+            self._members_at.clear()
+        self._members_at[members.case_id] = members.version
 
     def members(self, case_id: str) -> CaseMembers | None:
         item = self._client.get_item(TableName=self._table, Key={"pk": _s(f"CASE#{case_id}"), "sk": _s("MEMBERS")}).get(

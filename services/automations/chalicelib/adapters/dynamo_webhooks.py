@@ -135,6 +135,32 @@ class DynamoWebhookStore:
         item = self._get(f"{DELIVERY_PREFIX}{subscription_id}", delivery_id)
         return Delivery.model_validate_json(item["doc"]["S"]) if item else None
 
+    def delivery_and_subscription(
+        self, subscription_id: str, delivery_id: str
+    ) -> tuple[Delivery | None, Subscription | None]:
+        """One consistent BatchGetItem (its keys again, should DynamoDB leave any unprocessed)."""
+        keys: list[Any] = [
+            {"pk": _s(f"{DELIVERY_PREFIX}{subscription_id}"), "sk": _s(delivery_id)},
+            {"pk": _s(SUBSCRIPTIONS_PARTITION), "sk": _s(subscription_id)},
+        ]
+        found: dict[str, dict[str, Any]] = {}
+        for _ in range(_BATCH_WRITE_ATTEMPTS):
+            response = self._client.batch_get_item(RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}})
+            for item in response.get("Responses", {}).get(self._table, []):
+                found[item["pk"]["S"]] = item
+            unprocessed: Any = dict(response.get("UnprocessedKeys") or {}).get(self._table) or {}
+            keys = list(unprocessed.get("Keys", []))
+            if not keys:
+                break
+        else:
+            raise UnavailableError("The delivery could not be read now.")
+        delivery = found.get(f"{DELIVERY_PREFIX}{subscription_id}")
+        subscription = found.get(SUBSCRIPTIONS_PARTITION)
+        return (
+            Delivery.model_validate_json(delivery["doc"]["S"]) if delivery else None,
+            Subscription.model_validate_json(subscription["doc"]["S"]) if subscription else None,
+        )
+
     def list_deliveries(
         self, subscription_id: str, *, status: DeliveryStatus | None, limit: int, cursor: str | None
     ) -> Page[Delivery]:

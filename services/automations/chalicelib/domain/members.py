@@ -6,10 +6,12 @@ record (the store's conditional write); names and e-mails are not kept, access n
 """
 
 from caseline_common.contracts import CaseSnapshot, Participant, ParticipantKind
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 
 class CaseMembers(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     case_id: str
     template_key: str
     template_version: int

@@ -8,8 +8,8 @@ import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
-from functools import lru_cache
-from typing import Any
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING, Any
 
 from caseline_common.calendar import CalendarError, deadline
 from caseline_common.conditions import ConditionError, case_facts, evaluate
@@ -33,10 +33,11 @@ from caseline_common.contracts import (
 from caseline_common.envelope import EventEnvelope
 from caseline_common.patterns import PatternError, matches
 from caseline_common.patterns import check as check_pattern
-from jinja2 import StrictUndefined, Template
-from jinja2.exceptions import SecurityError
-from jinja2.sandbox import SandboxedEnvironment
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from jinja2 import Template
+    from jinja2.sandbox import SandboxedEnvironment
 
 MAX_MAIL_CHARS = 100_000
 _MAX_PRODUCT = 10_000  # the longest string or list a template may build with * (and the largest power)
@@ -49,49 +50,60 @@ _WIDENING_FILTERS = ("center", "indent", "format")
 _CONVERSION_WIDTHS = re.compile(r"%[#0 +-]*(\*|\d+)?(?:\.(\*|\d+))?")
 
 
-class _MailSandbox(SandboxedEnvironment):
-    """Rule e-mails are written by the people who configure templates: rendered in a sandbox that also
-    refuses to build huge values ("a" * 10**9, "%1000000000s" % x, padding methods), and as plain text."""
-
-    intercepted_binops = frozenset({"*", "**", "%"})
-
-    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
-        if isinstance(obj, str) and attr in _WIDENING_METHODS:
-            return False
-        return super().is_safe_attribute(obj, attr, value)
-
-    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
-        # Jinja hands out its own str.format and format_map, around the attribute check; a width in the
-        # format spec pads like ljust does. E-mail text has {{ }} for formatting.
-        if super().wrap_str_format(value) is None:
-            return None
-
-        def refused(*_: Any, **__: Any) -> str:
-            raise SecurityError("str.format is not available in e-mail text")
-
-        return refused
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**" and isinstance(right, int | float) and abs(right) > 64:
-            raise SecurityError("the power is too large")
-        if operator == "%" and isinstance(left, str):
-            for width in (number for pair in _CONVERSION_WIDTHS.findall(left) for number in pair if number):
-                if width == "*" or int(width) > _MAX_PRODUCT:
-                    raise SecurityError("the formatted width is too large")
-        if operator == "*":
-            for value, times in ((left, right), (right, left)):
-                if (
-                    isinstance(value, str | list | tuple)
-                    and isinstance(times, int)
-                    and len(value) * times > _MAX_PRODUCT
-                ):
-                    raise SecurityError("the repeated value is too long")
-        return super().call_binop(context, operator, left, right)
+def _too_large(operator: str, left: Any, right: Any) -> str | None:
+    """Why `left <operator> right` would build too large a value in an e-mail text, if it would."""
+    if operator == "**" and isinstance(right, int | float) and abs(right) > 64:
+        return "the power is too large"
+    if operator == "%" and isinstance(left, str):
+        for width in (number for pair in _CONVERSION_WIDTHS.findall(left) for number in pair if number):
+            if width == "*" or int(width) > _MAX_PRODUCT:
+                return "the formatted width is too large"
+    if operator == "*":
+        for value, times in ((left, right), (right, left)):
+            if isinstance(value, str | list | tuple) and isinstance(times, int) and len(value) * times > _MAX_PRODUCT:
+                return "the repeated value is too long"
+    return None
 
 
-_MAIL_TEMPLATES = _MailSandbox(autoescape=False, undefined=StrictUndefined)
-for _filter in _WIDENING_FILTERS:
-    del _MAIL_TEMPLATES.filters[_filter]
+@cache
+def _mail_templates() -> "SandboxedEnvironment":
+    """The sandbox rule e-mails render in, with Jinja loaded at the first e-mail a rule sends, not at import."""
+    from jinja2 import StrictUndefined
+    from jinja2.exceptions import SecurityError
+    from jinja2.sandbox import SandboxedEnvironment
+
+    class _MailSandbox(SandboxedEnvironment):
+        """Rule e-mails are written by the people who configure templates: rendered in a sandbox that also
+        refuses to build huge values ("a" * 10**9, "%1000000000s" % x, padding methods), and as plain text."""
+
+        intercepted_binops = frozenset({"*", "**", "%"})
+
+        def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+            if isinstance(obj, str) and attr in _WIDENING_METHODS:
+                return False
+            return super().is_safe_attribute(obj, attr, value)
+
+        def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+            # Jinja hands out its own str.format and format_map, around the attribute check; a width in the
+            # format spec pads like ljust does. E-mail text has {{ }} for formatting.
+            if super().wrap_str_format(value) is None:
+                return None
+
+            def refused(*_: Any, **__: Any) -> str:
+                raise SecurityError("str.format is not available in e-mail text")
+
+            return refused
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            refused = _too_large(operator, left, right)
+            if refused:
+                raise SecurityError(refused)
+            return super().call_binop(context, operator, left, right)
+
+    templates = _MailSandbox(autoescape=False, undefined=StrictUndefined)
+    for name in _WIDENING_FILTERS:
+        del templates.filters[name]
+    return templates
 
 
 class Verdict(StrEnum):
@@ -102,6 +114,8 @@ class Verdict(StrEnum):
 
 
 class PlannedAction(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     index: int
     type: str
     summary: str = Field(description="What the action does, in words.")
@@ -110,6 +124,8 @@ class PlannedAction(BaseModel):
 
 
 class RuleDecision(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     rule: str
     name: str
     verdict: Verdict
@@ -246,9 +262,9 @@ def email_recipients(template: TemplateDefinition, case: CaseSnapshot, action: S
 
 
 @lru_cache(maxsize=1024)
-def _compiled(text: str) -> Template:
+def _compiled(text: str) -> "Template":
     """Compiling is most of the cost of rendering; a template's texts are few and never change."""
-    return _MAIL_TEMPLATES.from_string(text)  # a syntax error is raised, and reported, at each use
+    return _mail_templates().from_string(text)  # a syntax error is raised, and reported, at each use
 
 
 def render_mail(case: CaseSnapshot, event: EventEnvelope, action: SendEmailAction) -> tuple[str, str]:

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .rules import RuleDecision
 
@@ -12,6 +12,8 @@ RENDERED_FROM_FIELDS = frozenset({"subject"})
 
 
 class ActionOutcome(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     index: int
     type: str
     status: str = Field(description="sent (a command to the cases service), done, skipped or failed")
@@ -20,6 +22,8 @@ class ActionOutcome(BaseModel):
 
 
 class AutomationRun(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     run_id: str = Field(description="<triggering event id>:<rule key>; one run per pair, however often it arrives.")
     case_id: str
     template_key: str

@@ -6,12 +6,14 @@ from datetime import datetime
 
 from caseline_common.automation_commands import TimerKind
 from caseline_common.contracts import CaseSnapshot, CaseStatus, TaskStatus
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .rules import reminder_at
 
 
 class Timer(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     timer_id: str
     case_id: str
     kind: TimerKind
@@ -64,6 +66,8 @@ def case_timers(case: CaseSnapshot, *, correlation_id: str) -> list[Timer]:
 
 
 class TimerChanges(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     start: list[Timer]
     cancel: list[Timer]
 

@@ -125,7 +125,7 @@ def check_url(url: str, *, allow_insecure: bool) -> None:
 
 
 class CreateWebhookRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     url: Annotated[str, Field(min_length=8, max_length=MAX_URL_LENGTH), SINGLE_LINE] = Field(
         description="https:// endpoint that receives events."
@@ -137,12 +137,16 @@ class CreateWebhookRequest(BaseModel):
 
 
 class RetiringSecret(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     value: str
     expires_at: datetime
 
 
 class Webhook(BaseModel):
     """A subscription as the API shows it: never its secrets."""
+
+    model_config = ConfigDict(defer_build=True)
 
     id: str
     url: str
@@ -160,6 +164,8 @@ class WebhookCreated(Webhook):
 
 
 class RotatedSecret(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     webhook_id: str
     secret: str = Field(description="Shown once: the new signing key.")
     previous_secret_expires_at: datetime
@@ -167,6 +173,8 @@ class RotatedSecret(BaseModel):
 
 class Subscription(BaseModel):
     """A stored subscription, with its signing secrets."""
+
+    model_config = ConfigDict(defer_build=True)
 
     id: str
     url: str
@@ -210,6 +218,8 @@ class DeliveryStatus(StrEnum):
 
 
 class Attempt(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     at: datetime
     status_code: int | None = Field(default=None, description="The receiver's HTTP status; absent if none came.")
     error: str | None = Field(default=None, description="Why no response came (timeout, refused connection...).")
@@ -221,6 +231,8 @@ class Attempt(BaseModel):
 
 
 class Delivery(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     id: str = Field(description="Also the webhook-id header: the same on every retry, so receivers can dedupe.")
     subscription_id: str
     event_id: str

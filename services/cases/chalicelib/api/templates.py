@@ -15,7 +15,7 @@ from . import VERSION_PATH, created_reply, http, page_version
 
 
 class DiffQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     from_version: int = Field(alias="from", ge=1, le=1_000_000)
     to_version: int = Field(alias="to", ge=1, le=1_000_000)
@@ -26,7 +26,7 @@ class MigrationQuery(PageQuery):
 
 
 class PublishRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     definition: TemplateDefinition | None = Field(default=None, description="What to publish; the draft if absent.")
 

@@ -24,7 +24,7 @@ from caseline_common.errors import ConflictError, FieldIssue, ForbiddenError, In
 from caseline_common.events import CaseOpened, CommentAdded, EventType
 from caseline_common.fields import validate_field_values
 from caseline_common.tenant import TenantContext
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .criteria import TransitionBlockedError, Unmet, unmet_exit_criteria
 from .stages import stage_tasks
@@ -105,6 +105,8 @@ class CommentRequest(Request):
 
 
 class Comment(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     id: str
     case_id: str
     body: str

@@ -5,12 +5,14 @@ from typing import Any
 from caseline_common.conditions import ConditionError, case_facts, evaluate
 from caseline_common.contracts import CaseSnapshot, StageDefinition, TaskStatus, TemplateDefinition
 from caseline_common.errors import ConflictError
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from .work import stage_of
 
 
 class Unmet(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     stage: str
     description: str
 

@@ -14,13 +14,15 @@ from .work import CaseWork, Change
 
 
 class MigrateRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     to_version: int = Field(ge=1, le=1_000_000)
     case_ids: list[Identifier] = Field(min_length=1, max_length=25)
 
 
 class MigrationResult(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     case_id: str
     migrated: bool
     version: int | None = None
@@ -28,10 +30,14 @@ class MigrationResult(BaseModel):
 
 
 class MigrationResults(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     results: list[MigrationResult]
 
 
 class MigrationPreview(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     case_id: str
     title: str
     stage: str

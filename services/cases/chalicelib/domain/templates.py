@@ -400,7 +400,7 @@ class ChangeKind(StrEnum):
 class TemplateChange(BaseModel):
     """One difference between two versions of a template: where, what kind, and the values on either side."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     path: str = Field(description="JSON Pointer into the definition; list items by their key, e.g. /fields/iban.")
     change: ChangeKind

@@ -1,7 +1,7 @@
 """Staff routes of the portal service: access links for external participants (bearer tokens verified)."""
 
 from caseline_common.http import Call, Reply
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from ..domain.links import IssuedLink, LinkSummary
 from ..link_service import IssueLinkRequest
@@ -10,6 +10,8 @@ from . import http
 
 
 class LinkList(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     items: list[LinkSummary]
 
 

@@ -5,7 +5,7 @@ header, never a bearer token; refusals are problem+json like every other operati
 from typing import Literal
 
 from caseline_common.http import Call, Header, ProblemError, Reply, SessionAuth
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from ..domain.links import Session
 from ..pages import SESSION_COOKIE, json_headers
@@ -39,6 +39,8 @@ PORTAL_SESSION = SessionAuth(
 
 
 class UploadReceived(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     status: Literal["received"] = "received"
 
 

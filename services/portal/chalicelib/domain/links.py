@@ -6,7 +6,7 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 TOKEN_BYTES = 32  # 256 bits from `secrets`; the issue asks for at least 128
 
@@ -21,6 +21,8 @@ def token_hash(token: str) -> str:
 
 
 class PortalLink(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     id: str
     token_hash: str
     case_id: str
@@ -37,6 +39,8 @@ class PortalLink(BaseModel):
 
 class LinkSummary(BaseModel):
     """A link as staff see it: never its token."""
+
+    model_config = ConfigDict(defer_build=True)
 
     id: str
     participant_id: str
@@ -80,6 +84,8 @@ class SealedLink(LinkSummary):
 class Session(BaseModel):
     """A browser's session after it passed the landing page; its id is a token too, kept only as a hash."""
 
+    model_config = ConfigDict(defer_build=True)
+
     id_hash: str
     link_id: str
     link_hash: str
@@ -96,6 +102,8 @@ def session_expiry(now: datetime, link: PortalLink, hours: int) -> datetime:
 class LinkNotice(BaseModel):
     """The e-mail that sends one participant a new link because of one event. It is claimed before the link
     is issued, so a redelivered event issues and sends nothing twice."""
+
+    model_config = ConfigDict(defer_build=True)
 
     event_id: str
     participant_id: str

@@ -16,7 +16,7 @@ from caseline_common.contracts import (
 )
 from caseline_common.errors import FieldIssue
 from caseline_common.tenant import Principal
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from .projection import PortalCase, PortalDocument, PortalEntry, PortalParticipant
 
@@ -25,12 +25,16 @@ FORM_TYPES = frozenset(FieldType) - {FieldType.PARTY, FieldType.FILE}
 
 
 class StageStep(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     key: str
     name: str
     state: str  # done, current or upcoming
 
 
 class Need(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     kind: str  # document or field
     key: str
     label: str
@@ -38,6 +42,8 @@ class Need(BaseModel):
 
 
 class FieldView(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     key: str
     label: str
     type: str
@@ -50,6 +56,8 @@ class FieldView(BaseModel):
 
 
 class PortalView(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     case_id: str
     reference: str
     title: str

@@ -32,7 +32,7 @@ from caseline_common.events import (
     StatusChanged,
     data_of,
 )
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class CaseNotProjectedError(Exception):
@@ -40,6 +40,8 @@ class CaseNotProjectedError(Exception):
 
 
 class PortalParticipant(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     id: str
     kind: str
     role: str
@@ -61,6 +63,8 @@ class PortalParticipant(BaseModel):
 
 
 class PortalDocument(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     type: str
     version: int
     upload_id: str
@@ -77,6 +81,8 @@ class PortalDocument(BaseModel):
 class PortalRequest(BaseModel):
     """A document the team asked the external participants of a role for, until one of its type arrives."""
 
+    model_config = ConfigDict(defer_build=True)
+
     id: str
     version: int  # the case's, when asked
     document_type: str
@@ -88,6 +94,8 @@ class PortalRequest(BaseModel):
 class PortalEntry(BaseModel):
     """One line of the external timeline, or one message of the thread."""
 
+    model_config = ConfigDict(defer_build=True)
+
     id: str
     type: str
     at: datetime
@@ -97,6 +105,8 @@ class PortalEntry(BaseModel):
 
 
 class PortalCase(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     case_id: str
     template_key: str
     template_version: int

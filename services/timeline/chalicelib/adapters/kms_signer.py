@@ -3,8 +3,6 @@
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_der_public_key
-
 if TYPE_CHECKING:
     from types_boto3_kms.client import KMSClient
 
@@ -21,6 +19,9 @@ class KmsSigner:
 
     @cached_property
     def _public_key_pem(self) -> str:
+        # cryptography at the first key asked for (an export or GET /timeline/signing-key), not at import
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_der_public_key
+
         der = self._client.get_public_key(KeyId=self.key_id)["PublicKey"]
         return load_der_public_key(der).public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
 

@@ -20,7 +20,7 @@ class Order(StrEnum):
 
 
 class TimelineFilter(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     types: tuple[str, ...] = ()
     actor_id: str | None = None
@@ -38,6 +38,8 @@ class CaseMembers(BaseModel):
     """What the timeline keeps of a case to decide who may read its history: the pinned template and who takes
     part (ids and roles, no names), as of the case version that last set them. It reads these straight from the
     case an event carries, leaving the rest of it unparsed."""
+
+    model_config = ConfigDict(defer_build=True)
 
     template_key: str
     template_version: int
@@ -65,6 +67,8 @@ class CaseMembers(BaseModel):
 
 class TimelineEntry(BaseModel):
     """One entry as the API shows it: the event (with its personal data unless erased) and its link."""
+
+    model_config = ConfigDict(defer_build=True)
 
     seq: int
     hash: str
