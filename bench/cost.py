@@ -30,8 +30,9 @@ from caseline.local import gateway
 from caseline.local.meter import ENABLE_VARIABLE, METER_PATH
 from caseline.local.pumps import SchedulePump
 from caseline.local.stack import LocalStack, StackOptions
-from infra.cost import Prices
+from infra.cost import Prices, bench_case_usd
 from infra.functions import all_functions
+from infra.sizing import ONE_VCPU_MB
 
 FIELD_CHANGES, STAGE_MOVES, COMMENTS = 30, 10, 9
 TARGET_USD = 0.001
@@ -40,16 +41,19 @@ QUIET_SECONDS = 0.6  # longer than a pump's idle poll interval
 console = Console(width=150)
 
 
+Timing = tuple[float, float]  # (seconds on the clock, seconds of the thread's processor time)
+
+
 class LambdaMeter:
     """Invocations and their durations per function, timed around each handler the stack runs."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.invocations: dict[tuple[str, str], list[float]] = defaultdict(list)
+        self.invocations: dict[tuple[str, str], list[Timing]] = defaultdict(list)
 
-    def record(self, service: str, function: str, seconds: float) -> None:
+    def record(self, service: str, function: str, timing: Timing) -> None:
         with self._lock:
-            self.invocations[(service, function)].append(seconds)
+            self.invocations[(service, function)].append(timing)
 
     def reset(self) -> None:
         with self._lock:
@@ -57,11 +61,12 @@ class LambdaMeter:
 
     def timed(self, service: str, function: str, handler: Callable[..., Any]) -> Callable[..., Any]:
         def run(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
+            started, processor = time.perf_counter(), time.thread_time()
             try:
                 return handler(*args, **kwargs)
             finally:
-                self.record(service, function, time.perf_counter() - started)
+                timing = (time.perf_counter() - started, time.thread_time() - processor)
+                self.record(service, function, timing)
 
         return run
 
@@ -193,7 +198,7 @@ def cost_of_a_case() -> None:
 
 def _print(
     lines: list[dict[str, Any]],
-    invocations: dict[tuple[str, str], list[float]],
+    invocations: dict[tuple[str, str], list[Timing]],
     api_requests: int,
     prices: Prices,
     prefix: str,
@@ -211,13 +216,16 @@ def _print(
     )
     rows.append(("WAF", "-", "requests inspected", f"{api_requests}", api_requests * prices.waf_per_million / 1e6))
     for (service, function), durations in sorted(invocations.items()):
-        gb_seconds = sum(max(0.001, round(d, 3)) for d in durations) * memory.get((service, function), 1024) / 1024
+        memory_mb = memory.get((service, function), 1024)
+        seconds = sum(_lambda_seconds(timing, memory_mb) for timing in durations)
+        gb_seconds = seconds * memory_mb / 1024
         usd = len(durations) * prices.lambda_per_million / 1e6 + gb_seconds * prices.lambda_gb_second_arm
         rows.append(
             (
                 "Lambda",
                 service,
-                f"{function}: {len(durations)} invocations, {gb_seconds:.2f} GB-s",
+                f"{function}: {len(durations)} invocations of {seconds / len(durations) * 1000:.0f} ms "
+                f"at {memory_mb} MB, {gb_seconds:.2f} GB-s",
                 str(len(durations)),
                 usd,
             )
@@ -251,6 +259,14 @@ def _print(
     _print_rows(rows, api_requests)
 
 
+def _lambda_seconds(timing: Timing, memory_mb: int) -> float:
+    """A local invocation's duration in Lambda: its processor time stretched by the share of a vCPU the function's
+    memory buys (one at 1,769 MB), its waiting (on AWS, here on the emulator) as it was; billed per millisecond."""
+    wall, processor = timing
+    seconds = processor * max(1.0, ONE_VCPU_MB / memory_mb) + max(0.0, wall - processor)
+    return max(0.001, round(seconds, 3))
+
+
 def _print_rows(rows: list[tuple[str, str, str, str, float]], api_requests: int) -> None:
     table = Table(title=f"AWS cost of one 50-event case ({api_requests} API requests), counted at the wire")
     for column in ("product", "service", "what", "requests", "USD"):
@@ -275,3 +291,10 @@ def _print_rows(rows: list[tuple[str, str, str, str, float]], api_requests: int)
     console.print(summary)
     verdict = "meets" if total <= TARGET_USD else "MISSES"
     console.print(f"One 50-event case costs ${total:.5f} all-in; goal ${TARGET_USD:.3f}: {verdict} the goal")
+    modelled = bench_case_usd()
+    console.print(
+        f"infra/cost.py prices the same case at ${sum(modelled.values()):.5f}: "
+        + ", ".join(
+            f"{product} ${usd:.6f} (counted ${by_product.get(product, 0.0):.6f})" for product, usd in modelled.items()
+        )
+    )

@@ -1,16 +1,17 @@
 """What one tenant costs per month: AWS list prices (us-east-1) times requests counted per operation.
 
-`python -m infra.cost` prints the line items at 1,000 and 100,000 cases a month; docs/operations.md explains
-every assumption. The counts per operation are the ones `make bench` measures (an opened case is 1 GetItem +
-1 TransactWriteItems; a change is 1 GetItem + 1 TransactWriteItems of 3 items: the case, a membership item and
-the outbox event); everything else (how often people read, how big items are) is an assumption, stated here.
-Free tiers are ignored: a tenant should not depend on the account's other use of them.
+`python -m infra.cost` prints the line items at 1,000 and 100,000 cases a month, and the bench's 50-event case as
+this model prices it; docs/operations.md explains every assumption. What an event costs in DynamoDB is not
+modelled but measured: `MEASURED_EVENT` holds the units `make bench` counts at the wire for its 50-event case
+(bench/cost.py), and tests/integration/test_case_cost.py fails when the product drifts from them. Everything
+else (how often people read, how many events a case has) is an assumption, stated here. Free tiers are ignored:
+a tenant should not depend on the account's other use of them.
 """
 
 import math
 from dataclasses import dataclass, field
 
-from caseline_common.resources import SCHEDULES, STREAM_HANDLERS, WORK_QUEUES
+from caseline_common.resources import ALL_CASELINE_EVENTS, CONSUMERS, SCHEDULES, STREAM_HANDLERS, WORK_QUEUES
 
 from infra.functions import all_functions, data_owners
 
@@ -66,12 +67,10 @@ class Workload:
     downloads_per_document: int = 2
     reads_per_case: int = 30  # GET case, timeline, lists by staff and integrators
     portal_requests_per_case: int = 10  # pages an external participant opens or posts
-    case_item_kb: float = 4.0
-    membership_item_kb: float = 1.0
-    outbox_item_kb: float = 2.0
-    timeline_entry_kb: float = 2.0
+    case_item_kb: float = 2.0  # the case with the event of its version
+    index_copy_kb: float = 0.2  # keys and filter attributes; six case indexes
+    timeline_entry_kb: float = 1.0  # the link (record compressed), its markers
     document_mb: float = 0.5
-    case_indexes: int = 5  # by_status, by_stage, by_updated, by_template, by_owner: ALL projection
     retained_months: int = 12  # cases kept in the tables (storage, PITR, backups)
     staff_per_thousand_cases: float = 20.0
     min_staff: int = 5
@@ -83,7 +82,9 @@ class Workload:
     event_kb: float = 2.0
     idle_sqs_receives_month: int = 5 * 3 * 60 * HOURS_PER_MONTH  # 5 long-polling pollers, one poll per 20 s
     warm_ms: dict[str, float] = field(
-        default_factory=lambda: {"api": 60.0, "stream": 40.0, "consumer": 50.0, "schedule": 300.0}
+        # Billed ms of a warm invocation: `make bench` times each handler of its 50-event case and stretches its
+        # processor time by the vCPU share its memory buys (api ~10 ms, stream ~6, consumers 19-56); rounded up.
+        default_factory=lambda: {"api": 20.0, "stream": 10.0, "consumer": 40.0, "schedule": 300.0}
     )
     xray_reservoir_per_second: float = 1.0
     xray_sample_rate: float = 0.05
@@ -105,38 +106,65 @@ class Workload:
         )
 
 
-def _units(kb: float) -> int:
-    return max(1, math.ceil(kb))
+@dataclass(frozen=True)
+class MeasuredEvent:
+    """DynamoDB units one case event costs, every table and index of every service (the change, its timeline
+    link, the consumers' read models), as `make bench` counted them at the wire for its 50-event case."""
+
+    write_units: float = 11.8
+    read_units: float = 4.5
 
 
-def dynamodb_units_per_case(workload: Workload) -> tuple[float, float]:
+MEASURED_EVENT = MeasuredEvent()
+
+
+def dynamodb_units_per_case(workload: Workload, measured: MeasuredEvent = MEASURED_EVENT) -> tuple[float, float]:
     """(write request units, read request units) one case consumes in its month, all tables."""
     w = workload
-    # A command: 1 GetItem + 1 TransactWriteItems (case, membership, outbox); transactions cost twice.
-    transaction = 2 * (_units(w.case_item_kb) + _units(w.membership_item_kb) + _units(w.outbox_item_kb))
-    # Each case index holds a full copy and its sort key (updated_at) moves: a delete and a put per index,
-    # the membership item's index likewise.
-    indexes = w.case_indexes * 2 * _units(w.case_item_kb) + 2 * _units(w.membership_item_kb)
-    change_writes = transaction + indexes
-    changes = 1 + w.commands_per_case + w.documents_per_case  # open, commands, document confirmations
-    comment_writes = 2 * (_units(1.0) + _units(w.outbox_item_kb))  # the comment item and its event
-    # The timeline per event: consistent GetItem of the head, then a transaction of the entry, the head (and its
-    # sparse index), the event-id marker and one subject item.
-    timeline_writes = 2 * (_units(w.timeline_entry_kb) + 3) + 2
-    writes = (
-        changes * change_writes
-        + w.comments_per_case * comment_writes
-        + w.events_per_case * timeline_writes
-        + w.portal_requests_per_case * 1  # the portal's rate-limit counter
-    )
-    case_read = math.ceil(w.case_item_kb / 4)  # strongly consistent: 1 unit per 4 KB
+    writes = w.events_per_case * measured.write_units + w.portal_requests_per_case * 1  # the portal's rate counter
     reads = (
-        (1 + w.commands_per_case + w.comments_per_case + 2 * w.documents_per_case) * case_read
-        + w.reads_per_case * 2  # a Query page or a GetItem with its template
-        + w.events_per_case * 1  # the timeline head
+        w.events_per_case * measured.read_units
+        + w.reads_per_case * 2  # a GetItem, or a list page's Query and BatchGetItem of 25 cases, with the template
         + w.portal_requests_per_case * 2
     )
     return float(writes), float(reads)
+
+
+BENCH_CASE_EVENTS = 50  # bench/cost.py: the open, 30 field changes, 10 stage moves, 9 comments
+
+
+def bench_case_usd(prices: "Prices | None" = None, workload: "Workload | None" = None) -> dict[str, float]:
+    """The bench's 50-event case as this model prices it, per AWS product, each event on its own (a case worked
+    over days shares no batch): to set beside what `make bench` counts."""
+    p, w = prices or Prices(), workload or Workload()
+    events = BENCH_CASE_EVENTS
+    functions = all_functions()
+    memory = {(spec.service, spec.name): spec.memory_mb / 1024 for spec in functions}
+    consumers = [spec for spec in functions if spec.kind == "consumer" and spec.name in _EVENT_CONSUMERS]
+    cases_api = memory["cases", "api"]
+    gb_seconds = events * (
+        w.warm_ms["api"] / 1000 * cases_api
+        + w.warm_ms["stream"] / 1000 * memory["cases", "outbox_publisher"]
+        + sum(w.warm_ms["consumer"] / 1000 * memory[spec.service, spec.name] for spec in consumers)
+    )
+    invocations = events * (2 + len(consumers))
+    return {
+        "API Gateway": events * p.api_gateway_rest_per_million / 1e6,
+        "WAF": events * p.waf_per_million / 1e6,
+        "Lambda": invocations * p.lambda_per_million / 1e6 + gb_seconds * p.lambda_gb_second_arm,
+        "dynamodb": events
+        * (
+            MEASURED_EVENT.write_units * p.dynamodb_write_per_million
+            + MEASURED_EVENT.read_units * p.dynamodb_read_per_million
+        )
+        / 1e6,
+        "eventbridge": events * p.eventbridge_events_per_million / 1e6,
+        "sqs": events * len(consumers) * 3 * p.sqs_per_million / 1e6,  # send, receive, delete
+    }
+
+
+# The consumers every case event reaches (commands and deliveries reach others only when rules act).
+_EVENT_CONSUMERS = {spec.function for spec in CONSUMERS if spec.event_pattern == ALL_CASELINE_EVENTS}
 
 
 @dataclass(frozen=True)
@@ -189,10 +217,10 @@ def monthly_cost(cases: int, workload: Workload | None = None, prices: Prices | 
     add("DynamoDB", f"{cases * writes / 1e6:.1f} M write units", cases * writes / 1e6 * p.dynamodb_write_per_million)
     add("DynamoDB", f"{cases * reads / 1e6:.1f} M read units", cases * reads / 1e6 * p.dynamodb_read_per_million)
     stored_kb = (
-        w.case_item_kb * (1 + w.case_indexes)
-        + w.membership_item_kb * 2
-        + w.comments_per_case * 1.0
-        + w.events_per_case * (w.timeline_entry_kb + 1.0)
+        w.case_item_kb
+        + 6 * w.index_copy_kb
+        + w.comments_per_case * 2.0  # a comment keeps the event it was written with
+        + w.events_per_case * (w.timeline_entry_kb + 0.2)  # the link and its markers
     )
     stored_gb = cases * w.retained_months * stored_kb / 1024 / 1024
     add("DynamoDB", f"{stored_gb:.2f} GB stored", stored_gb * p.dynamodb_storage_gb_month)
@@ -288,6 +316,9 @@ def main() -> None:
         for item in items:
             table.add_row(item.service, item.what, f"{item.usd:,.2f}")
         Console().print(table)
+    bench_case = bench_case_usd()
+    parts = ", ".join(f"{product} ${usd:.6f}" for product, usd in sorted(bench_case.items(), key=lambda each: -each[1]))
+    Console().print(f"The bench's 50-event case, as this model prices it: ${sum(bench_case.values()):.5f} ({parts})")
 
 
 if __name__ == "__main__":

@@ -2,19 +2,21 @@
 
 import pytest
 
-from infra.cost import Workload, dynamodb_units_per_case, monthly_cost, total
+from infra.cost import MEASURED_EVENT, Workload, bench_case_usd, dynamodb_units_per_case, monthly_cost, total
 
 
-def test_a_change_costs_what_the_bench_counts() -> None:
-    # 1 GetItem + 1 TransactWriteItems of the case (4 KB), a membership item and the outbox event (2 KB),
-    # transactional (x2), plus the five case indexes (ALL projection, moving sort key: delete + put).
+def test_an_event_costs_the_units_the_bench_counts() -> None:
+    # The open and one command: two events, each the DynamoDB units `make bench` counted per event.
     workload = Workload(commands_per_case=1, comments_per_case=0, documents_per_case=0, reads_per_case=0,
                         portal_requests_per_case=0)  # fmt: skip
     writes, reads = dynamodb_units_per_case(workload)
-    change = 2 * (4 + 1 + 2) + 5 * 2 * 4 + 2 * 1
-    timeline = 2 * (2 + 3) + 2
-    assert writes == 2 * change + 2 * timeline  # open + one command, each with its timeline append
-    assert reads == 2 * 1 + 2 * 1
+    assert writes == 2 * MEASURED_EVENT.write_units
+    assert reads == 2 * MEASURED_EVENT.read_units
+
+
+def test_the_bench_case_is_within_the_goal_as_modelled() -> None:
+    """Issue 14's goal: a 50-event case at most a tenth of a cent, every billable call included."""
+    assert sum(bench_case_usd().values()) <= 0.001
 
 
 def test_costs_grow_with_cases_above_a_fixed_floor() -> None:
@@ -26,7 +28,7 @@ def test_costs_grow_with_cases_above_a_fixed_floor() -> None:
 
 def test_the_quoted_figures() -> None:
     """docs/operations.md quotes these; change both together."""
-    assert round(total(monthly_cost(1_000))) == 55
-    assert round(total(monthly_cost(100_000))) == 354
-    largest = max(monthly_cost(100_000), key=lambda item: item.usd)
-    assert (largest.service, largest.what.endswith("write units")) == ("DynamoDB", True)
+    assert round(total(monthly_cost(1_000))) == 54
+    assert round(total(monthly_cost(100_000))) == 257
+    writes = next(item for item in monthly_cost(100_000) if item.what.endswith("write units"))
+    assert round(writes.usd, 2) == 13.90
