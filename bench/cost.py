@@ -18,7 +18,9 @@ import threading
 import time
 import urllib.request
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,7 @@ from infra.functions import all_functions
 from infra.sizing import ONE_VCPU_MB
 
 FIELD_CHANGES, STAGE_MOVES, COMMENTS = 30, 10, 9
+CASE_EVENTS = 1 + FIELD_CHANGES + STAGE_MOVES + COMMENTS
 TARGET_USD = 0.001
 SETTLE_SECONDS = 60
 QUIET_SECONDS = 0.6  # longer than a pump's idle poll interval
@@ -77,7 +80,8 @@ def _meter(stack: LocalStack, method: str) -> list[dict[str, Any]]:
         return list(json.loads(response.read()))
 
 
-def _instrument(stack: LocalStack, lambdas: LambdaMeter) -> None:
+@contextmanager
+def _instrumented(stack: LocalStack, lambdas: LambdaMeter) -> Iterator[None]:
     owners = {spec.name: spec.service for spec in all_functions() if spec.kind != "api"}
     for pump in stack.pumps:
         function = pump.name.split(":", 1)[1]
@@ -88,9 +92,81 @@ def _instrument(stack: LocalStack, lambdas: LambdaMeter) -> None:
         return lambdas.timed(backend.service.name, "api", original)(backend, *args)
 
     gateway.LocalApi._invoke = staticmethod(invoke)  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        gateway.LocalApi._invoke = original  # type: ignore[method-assign]
 
 
-def _work_a_case(stack: LocalStack, stages: list[str]) -> tuple[str, int]:
+@contextmanager
+def metered_stack() -> Iterator[tuple[LocalStack, LambdaMeter]]:
+    """A local stack whose emulator bills every request, its handlers timed, its schedules paused (a monthly
+    cost, not a case's)."""
+    lambdas = LambdaMeter()
+    os.environ[ENABLE_VARIABLE] = "1"
+    try:
+        with (
+            tempfile.TemporaryDirectory() as state,
+            LocalStack(StackOptions(port=0, state_dir=Path(state))) as stack,
+            _instrumented(stack, lambdas),
+        ):
+            for pump in stack.pumps:
+                if isinstance(pump, SchedulePump):
+                    pump.paused.set()
+            yield stack, lambdas
+    finally:
+        os.environ.pop(ENABLE_VARIABLE, None)
+
+
+@dataclass(frozen=True)
+class CaseBill:
+    """What working one case made the stack ask of AWS."""
+
+    lines: list[dict[str, Any]]  # the meter's: product, operation, resource, requests, units
+    invocations: dict[tuple[str, str], list[Timing]]
+    api_requests: int
+    resource_prefix: str
+
+    def dynamodb_units(self, kind: str) -> float:
+        """Write units (index writes included) or read units, every table."""
+        writes = [line for line in self.lines if line["product"] == "dynamodb" and "write" in line["operation"]]
+        if kind == "write":
+            return float(sum(line["units"] for line in writes))
+        return float(
+            sum(line["units"] for line in self.lines if line["product"] == "dynamodb") - self.dynamodb_units("write")
+        )
+
+    def requests(self, product: str, operation_prefix: str = "") -> float:
+        return float(
+            sum(
+                line["requests"]
+                for line in self.lines
+                if line["product"] == product and line["operation"].startswith(operation_prefix)
+            )
+        )
+
+
+def bill_of_a_case(stack: LocalStack, lambdas: LambdaMeter, *, paced: bool = True) -> CaseBill:
+    """Works the 50-event case on a metered stack, from a quiet meter to a quiet meter."""
+    _quiet(stack)  # the demo tenant's seeding is not the case's cost
+    stages = [stage["key"] for stage in _template(stack)["definition"]["stages"]]
+    _quiet(stack)
+    _meter(stack, "DELETE")
+    lambdas.reset()
+    case_id, api_requests = _work_a_case(stack, stages, paced=paced)
+    _quiet(stack)  # watching only the meter: asking the API whether the work is done would be billed
+    bill = CaseBill(
+        lines=_meter(stack, "GET"),
+        invocations={key: list(durations) for key, durations in lambdas.invocations.items()},
+        api_requests=api_requests,
+        resource_prefix=f"caseline-{stack.tenant.names.tenant_id}-",
+    )
+    events = _timeline_length(stack, case_id)
+    assert events == CASE_EVENTS, f"{events} events on the timeline"
+    return bill
+
+
+def _work_a_case(stack: LocalStack, stages: list[str], *, paced: bool) -> tuple[str, int]:
     """Opens a case and makes its 49 further changes, each once the stack has done with the one before, as a
     case worked over days is (nothing shares a batch); returns its id and the number of API requests."""
     token = stack.staff_token()
@@ -101,7 +177,8 @@ def _work_a_case(stack: LocalStack, stages: list[str]) -> tuple[str, int]:
         requests += 1
         status, reply = stack.request(method, path, body, token=token)
         assert status < 300, (method, path, status, reply)
-        _quiet(stack, QUIET_SECONDS)
+        if paced:
+            _quiet(stack, QUIET_SECONDS)
         return reply
 
     fields = {"employee": {"name": "Cost Bench"}, "start_date": "2027-01-04", "department": "finance"}
@@ -167,42 +244,13 @@ def _owner_of(resource: str, tenant_prefix: str) -> str:
 
 
 def cost_of_a_case() -> None:
-    os.environ[ENABLE_VARIABLE] = "1"
-    lambdas = LambdaMeter()
-    prices = Prices()
-    try:
-        with (
-            tempfile.TemporaryDirectory() as state,
-            LocalStack(StackOptions(port=0, state_dir=Path(state))) as stack,
-        ):
-            for pump in stack.pumps:
-                if isinstance(pump, SchedulePump):  # scheduled sweeps are a monthly cost, not a case's
-                    pump.paused.set()
-            _instrument(stack, lambdas)
-            _quiet(stack)  # the demo tenant's seeding is not the case's cost
-            stages = [stage["key"] for stage in _template(stack)["definition"]["stages"]]
-            _quiet(stack)
-            _meter(stack, "DELETE")
-            lambdas.reset()
-            case_id, api_requests = _work_a_case(stack, stages)
-            _quiet(stack)  # watching only the meter: asking the API whether the work is done would be billed
-            lines = _meter(stack, "GET")
-            invocations = {key: list(durations) for key, durations in lambdas.invocations.items()}
-            events = _timeline_length(stack, case_id)
-            assert events == 1 + FIELD_CHANGES + STAGE_MOVES + COMMENTS, f"{events} events on the timeline"
-            prefix = f"caseline-{stack.tenant.names.tenant_id}-"
-    finally:
-        os.environ.pop(ENABLE_VARIABLE, None)
-    _print(lines, invocations, api_requests, prices, prefix)
+    with metered_stack() as (stack, lambdas):
+        bill = bill_of_a_case(stack, lambdas)
+    _print(bill, Prices())
 
 
-def _print(
-    lines: list[dict[str, Any]],
-    invocations: dict[tuple[str, str], list[Timing]],
-    api_requests: int,
-    prices: Prices,
-    prefix: str,
-) -> None:
+def _print(bill: CaseBill, prices: Prices) -> None:
+    lines, invocations, api_requests, prefix = bill.lines, bill.invocations, bill.api_requests, bill.resource_prefix
     memory = {(spec.service, spec.name): spec.memory_mb for spec in all_functions()}
     rows: list[tuple[str, str, str, str, float]] = []  # product, service, what, count, usd
     rows.append(

@@ -58,7 +58,7 @@ def table(stack: LocalStack) -> str:
 def repository(
     stack: LocalStack, table: str, stop_after: int | None = None
 ) -> "dynamo_timeline.DynamoTimelineRepository":
-    client = stack.aws.dynamodb()
+    client: Any = stack.aws.dynamodb()
     if stop_after is not None:
         client = StoppingClient(client, stop_after)
     return dynamo_timeline.DynamoTimelineRepository(client, table)
