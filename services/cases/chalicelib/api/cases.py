@@ -112,7 +112,7 @@ def open_case(call: Call) -> Reply:
 @http.operation(
     "GET",
     "/cases",
-    summary="List cases the caller may see, most recently changed first",
+    summary="List cases the caller may see (most recently changed first, or newest first when filtered)",
     query=CaseListQuery,
     response=Page[CaseSnapshot],
     errors=(422,),
