@@ -259,6 +259,10 @@ class QueuePump(Pump):
         if not messages:
             self._idle.put(instance)
             return time.monotonic() - started >= LONG_POLL_SECONDS / 2  # it waited: poll again at once
+        if self.handler is not self._own_handler:  # replaced while this poll waited: the batch is the new one's
+            self._idle.put(instance)
+            self._invoke(self.handler, messages)
+            return True
         self._instances.submit(self._run_instance, instance, messages)
         return True
 

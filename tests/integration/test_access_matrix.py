@@ -247,6 +247,12 @@ def world(stack: LocalStack, callers: dict[str, str], receiver_url: str) -> Iter
         return answer.status == 201
 
     wait_until(issued, what="the portal to know the client")
+    # Its consumer applies the case's events side by side (several instances), so it may know the client before
+    # the auditor: the restricted caller is answered as a participant (403, not 404) once it knows both.
+    wait_until(
+        lambda: ask(stack, callers[RESTRICTED], "GET", f"/cases/{case_id}/portal-links").status == 403 or None,
+        what="the portal to know the auditor",
+    )
     wait_until(
         lambda: ask(stack, callers[RESTRICTED], "GET", f"/automations/runs?case_id={case_id}").status == 200,
         what="the automations service to know the auditor",

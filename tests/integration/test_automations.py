@@ -303,6 +303,9 @@ def test_a_command_that_loses_a_race_is_retried_not_refused(stack: LocalStack) -
     service = function.module("chalicelib.runtime").case_service()
     real_add_comment = service.add_comment
     lost: list[bool] = []
+    # Every batch through the pump's first instance (the one patched here), not its others.
+    [pump] = [p for p in stack.pumps if isinstance(p, QueuePump) and p.name.endswith("case_commands")]
+    real_handler = pump.handler
 
     def lose_the_first_race(*args: Any, **kwargs: Any) -> Any:
         if not lost:
@@ -311,11 +314,13 @@ def test_a_command_that_loses_a_race_is_retried_not_refused(stack: LocalStack) -
         return real_add_comment(*args, **kwargs)
 
     service.add_comment = lose_the_first_race
+    pump.handler = lambda event, context: real_handler(event, context)
     try:
         case_id = _open(stack, "lost-race")
         wait_until(lambda: _comments(stack, case_id) or None, what="the comment", timeout=20)
     finally:
         service.add_comment = real_add_comment
+        pump.handler = real_handler
     assert lost == [True]
     assert issubclass(function.module("chalicelib.case_service").RaceLostError, ConcurrentWriteError)
     assert _comments(stack, case_id) == ["after a lost race"]

@@ -40,7 +40,7 @@ from caseline_common.freshness import CaseArrival
 from caseline_common.pagination import Page
 from caseline_common.patterns import check as check_pattern
 from caseline_common.tenant import READERS, StaffRole, TenantContext
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .adapters.dynamo_automations import RUN_RETENTION_SECONDS
 from .domain.members import CaseMembers
@@ -106,12 +106,16 @@ class Webhooks(Protocol):
 
 
 class DryRunEvent(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     type: str = Field(pattern=r"^[a-z]+(_[a-z]+)*\.[a-z]+(_[a-z]+)*$")
     data: dict[str, Any] = Field(default_factory=dict)
     causation_depth: int = Field(default=0, ge=0)
 
 
 class DryRunRequest(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     case: CaseSnapshot = Field(description="The case as the rules should see it.")
     event: DryRunEvent
     definition: TemplateDefinition | None = Field(
@@ -120,12 +124,16 @@ class DryRunRequest(BaseModel):
 
 
 class DryRunResult(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     template_key: str
     template_version: int | None = Field(description="None when a draft definition was tested.")
     decisions: list[RuleDecision] = Field(description="Every rule the event triggers: fired or not, and why.")
 
 
 class DueWork(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     timers_fired: int
     deliveries_attempted: int
     lateness_seconds: list[float] = Field(description="How long after its due time each timer fired.")

@@ -19,7 +19,7 @@ from caseline_common.errors import ConflictError, ForbiddenError, NotFoundError
 from caseline_common.idempotency import Answer, Claim, KeyClaimedError, replay_of
 from caseline_common.pagination import Page
 from caseline_common.tenant import StaffRole, TenantContext
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from .domain.webhooks import (
     Attempt,
@@ -54,6 +54,8 @@ class SendResult:
 
 class DeliveryTicket(BaseModel):
     """What the delivery queue carries: which delivery, at the revision it was created with."""
+
+    model_config = ConfigDict(defer_build=True)
 
     subscription_id: str
     delivery_id: str

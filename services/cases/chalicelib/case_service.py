@@ -24,8 +24,7 @@ from caseline_common.idempotency import Answer, Claim, KeyClaimedError, replay_o
 from caseline_common.pagination import Page
 from caseline_common.tenant import READERS, StaffRole, TenantContext
 from caseline_common.text import FileName
-from pydantic import BaseModel, Field
-from ulid import ULID
+from pydantic import BaseModel, ConfigDict, Field
 
 from .claims import Claims
 from .domain import cases, documents, timers
@@ -79,6 +78,8 @@ class RaceLostError(ConcurrentWriteError):
 class UploadTarget(BaseModel):
     """Where to POST the file: a form to send as multipart/form-data, with the file as the last part."""
 
+    model_config = ConfigDict(defer_build=True)
+
     upload_id: str
     url: str
     fields: dict[str, str]
@@ -87,6 +88,8 @@ class UploadTarget(BaseModel):
 
 
 class DownloadLink(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     url: str
     expires_at: datetime
     filename: str
@@ -95,6 +98,8 @@ class DownloadLink(BaseModel):
 
 
 class UploadRequest(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     type: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$", description="The document type's key.")
     filename: FileName
     content_type: str = Field(pattern=r"^[a-z]+/[a-z0-9.+-]+$", max_length=127)
@@ -102,6 +107,8 @@ class UploadRequest(BaseModel):
 
 
 class CriteriaReport(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     stage: str
     unmet_to_leave: list[Unmet]
     next_stages: dict[str, list[Unmet]] = Field(description="For each forward move, what is still unmet.")
@@ -308,6 +315,8 @@ class CaseService:
 
     def record_refusal(self, context: TenantContext, case_id: str, command: EventEnvelope, detail: str) -> None:
         """Puts a rule's refused command on the case's timeline, so the team sees what did not happen and why."""
+        from ulid import ULID  # python-ulid at the first refusal, not in every function's cold start
+
         case, _template, _access = self._case(context, case_id)
         event = EventEnvelope.new(
             tenant_id=context.tenant_id,

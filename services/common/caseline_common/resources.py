@@ -15,7 +15,9 @@ Service = Literal["cases", "timeline", "automations", "portal"]
 
 
 class Spec(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    # Built at the first instance: the specs below are made at import, TenantResourceNames only where a name is
+    # needed (not in a function's cold start).
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
 
 class KeySpec(Spec):
