@@ -9,4 +9,19 @@ from ..runtime import runtime
 api = Blueprint(__name__)
 http = runtime.http_api(api)
 
-from . import links, uploads  # noqa: E402, F401 - their operations register on `http`, which they import from here
+http.operations_in(
+    f"{__name__}.links",
+    {
+        "issue_portal_link": ("POST", "/cases/{case_id}/portal-links"),
+        "list_portal_links": ("GET", "/cases/{case_id}/portal-links"),
+        "revoke_portal_link": ("POST", "/cases/{case_id}/portal-links/{link_id}/revoke"),
+        "rotate_portal_link": ("POST", "/cases/{case_id}/portal-links/{link_id}/rotate"),
+    },
+)
+http.operations_in(
+    f"{__name__}.uploads",
+    {
+        "start_portal_upload": ("POST", "/portal/uploads"),
+        "confirm_portal_upload": ("POST", "/portal/uploads/{upload_id}/confirm"),
+    },
+)
