@@ -23,12 +23,12 @@ from .errors import (
     DomainError,
     FieldIssue,
     ForbiddenError,
+    InvalidCursorError,
     InvalidInputError,
     NotFoundError,
     PreconditionFailedError,
     UnavailableError,
 )
-from .pagination import InvalidCursorError
 from .tenant import TenantContext
 from .text import ID_PATTERN
 

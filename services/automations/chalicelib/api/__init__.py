@@ -1,5 +1,7 @@
 """The automations service's HTTP layer: one blueprint and its HttpApi, on which the route modules declare their
-operations (runs.py: runs and the dry run; webhooks.py: webhook subscriptions and deliveries)."""
+operations (runs.py: runs and the dry run; webhooks.py: webhook subscriptions and deliveries). The tables below
+name each module's routes, so Chalice has them all at import while, in Lambda, a module is loaded at the first call
+of one of its routes."""
 
 from chalice.app import Blueprint
 

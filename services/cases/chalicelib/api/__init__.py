@@ -1,15 +1,19 @@
 """The cases service's HTTP layer: one blueprint and its HttpApi, on which the route modules declare their
 operations (templates.py: drafts, publishing, versions, diff, migrations; cases.py: cases, their commands,
-comments and documents), and the replies both kinds of route give. Errors are mapped in HttpApi."""
+comments and documents), and the replies both kinds of route give. Errors are mapped in HttpApi. The tables below
+name each module's routes, so Chalice has them all at import while, in Lambda, a module is loaded at the first call
+of one of its routes."""
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from caseline_common.http import ProblemError, Reply
-from caseline_common.idempotency import Answer
 from chalice.app import Blueprint
 from pydantic import Field
 
 from ..runtime import runtime
+
+if TYPE_CHECKING:
+    from caseline_common.idempotency import Answer
 
 api = Blueprint(__name__)
 http = runtime.http_api(api)
@@ -19,7 +23,7 @@ _VERSION_DIGITS = 9
 VERSION_PATH = {"version": Annotated[int, Field(ge=1, lt=10**_VERSION_DIGITS)]}
 
 
-def created_reply(created: Answer[Any], location: str) -> Reply:
+def created_reply(created: "Answer[Any]", location: str) -> Reply:
     return Reply(created.resource, status=201, headers={"Location": location}, replayed=created.replayed)
 
 

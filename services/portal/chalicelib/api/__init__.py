@@ -1,6 +1,7 @@
 """The portal service's HTTP operations: one blueprint and its HttpApi, on which the route modules declare them
 (links.py: staff issue and manage access links; uploads.py: the uploads the case page's script makes in an
-external participant's session). The HTML pages are in pages.py."""
+external participant's session). The HTML pages are in pages.py. The tables below name each module's routes, so
+Chalice has them all at import while, in Lambda, a module is loaded at the first call of one of its routes."""
 
 from chalice.app import Blueprint
 

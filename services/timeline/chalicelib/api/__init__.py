@@ -1,5 +1,6 @@
 """The timeline service's HTTP layer: one blueprint and its HttpApi, on which timeline.py declares the operations
-(a case's history, its verification and export, the signing key, erasure)."""
+(a case's history, its verification and export, the signing key, erasure). The table below names them, so Chalice
+has every route at import while, in Lambda, timeline.py is loaded at the first call of one of them."""
 
 from chalice.app import Blueprint
 
