@@ -3,7 +3,7 @@
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from caseline_common.resources import (
     BUCKETS,
@@ -30,12 +30,18 @@ def local_mail_domain(tenant_id: str) -> str:
     return f"{tenant_id}.caseline.local"
 
 
+SpecT = TypeVar("SpecT", bound=QueueSpec)
+
+
 @dataclass(frozen=True)
-class ConsumerQueue:
-    spec: QueueSpec
+class ProvisionedQueue(Generic[SpecT]):
+    spec: SpecT
     url: str
     arn: str
     dead_letter_url: str
+
+
+ConsumerQueue = ProvisionedQueue[ConsumerSpec]
 
 
 @dataclass(frozen=True)
@@ -43,7 +49,7 @@ class ProvisionedTenant:
     names: TenantResourceNames
     stream_arns: dict[str, str]
     queues: dict[str, ConsumerQueue]  # by consumer id (`ConsumerSpec.id`, its function's name)
-    work_queues: dict[str, ConsumerQueue]  # the services' own queues (no rule), by `WorkQueueSpec.id`
+    work_queues: dict[str, ProvisionedQueue[WorkQueueSpec]]  # the services' own queues (no rule), by their id
 
 
 def _create_table(aws: "AwsClients", names: TenantResourceNames, spec: TableSpec) -> str | None:
@@ -83,7 +89,7 @@ def _create_table(aws: "AwsClients", names: TenantResourceNames, spec: TableSpec
     return stream_arn
 
 
-def _create_queue(aws: "AwsClients", names: TenantResourceNames, spec: QueueSpec) -> ConsumerQueue:
+def _create_queue(aws: "AwsClients", names: TenantResourceNames, spec: SpecT) -> ProvisionedQueue[SpecT]:
     sqs = aws.sqs()
     dead_letter_url = sqs.create_queue(QueueName=names.dead_letter_queue(spec))["QueueUrl"]
     dead_letter_arn = sqs.get_queue_attributes(QueueUrl=dead_letter_url, AttributeNames=["QueueArn"])["Attributes"][
@@ -99,7 +105,7 @@ def _create_queue(aws: "AwsClients", names: TenantResourceNames, spec: QueueSpec
         },
     )["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    return ConsumerQueue(spec=spec, url=url, arn=arn, dead_letter_url=dead_letter_url)
+    return ProvisionedQueue(spec=spec, url=url, arn=arn, dead_letter_url=dead_letter_url)
 
 
 def _create_consumer(aws: "AwsClients", names: TenantResourceNames, spec: ConsumerSpec) -> ConsumerQueue:
@@ -156,7 +162,7 @@ def provision_tenant(
         kms.create_alias(AliasName=names.signing_key_alias(key), TargetKeyId=key_id)
     aws.events().create_event_bus(Name=names.event_bus())
     queues: dict[str, ConsumerQueue] = {spec.id: _create_consumer(aws, names, spec) for spec in consumers}
-    own: dict[str, ConsumerQueue] = {spec.id: _create_queue(aws, names, spec) for spec in work_queues}
+    own = {spec.id: _create_queue(aws, names, spec) for spec in work_queues}
     # SES refuses to send from an unverified identity; in AWS the tenant's domain is verified by DNS.
     aws.ses().verify_domain_identity(Domain=local_mail_domain(tenant_id))
     return ProvisionedTenant(names=names, stream_arns=stream_arns, queues=queues, work_queues=own)

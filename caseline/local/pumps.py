@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from types_boto3_dynamodbstreams.client import DynamoDBStreamsClient
     from types_boto3_sqs.client import SQSClient
 
-    from .provision import ConsumerQueue
+    from .provision import ProvisionedQueue
 
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
 LONG_POLL_SECONDS = 1  # short, so a pump stops (or pauses) within a second
@@ -329,7 +329,7 @@ class QueuePump(Pump):
 
 def queue_pumps(
     sqs: "SQSClient",
-    queues: Iterable["ConsumerQueue"],
+    queues: Iterable["ProvisionedQueue[Any]"],
     handler_for: Callable[["QueueSpec"], LambdaHandler],
     *,
     instance_for: Callable[["QueueSpec"], LambdaHandler] | None = None,

@@ -1,68 +1,47 @@
-"""The automations service's handlers: every case event through its queue, each webhook delivery's first attempt
-through the delivery queue, and the sweep that fires due timers and retries webhook deliveries (EventBridge
-Scheduler, every minute; locally a pump)."""
+"""The automations service's event functions, as Chalice declares them; what each does is in handlers.py,
+imported at the function's first event in Lambda (coldstart.deferred), so no other function of the service loads
+it, nor the use cases and models it needs."""
 
-from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
-from caseline_common.consumer import StatefulEvent, sqs_consumer
-from caseline_common.events import EventType
+from caseline_common.coldstart import deferred
 from chalice.app import Blueprint
-
-from .runtime import automations_service, runtime, webhook_service
-from .webhook_service import DeliveryTicket
 
 events = Blueprint(__name__)
 
 
-def _handle(event: StatefulEvent) -> None:
-    metrics = runtime.observability.metrics
-    if event.type == EventType.SLA_BREACHED:
-        metrics.add_metric(name="SlaBreaches", unit=MetricUnit.Count, value=1)
-    for run in automations_service().handle(event):
-        metrics.add_metric(name=f"Rules{run.verdict.capitalize()}", unit=MetricUnit.Count, value=1)
+@deferred
+def _automations_consumer() -> Callable[[dict[str, Any], Any], Any]:
+    from .handlers import automations_consumer
 
-
-# An event about a case whose template has not arrived yet raises, so SQS delivers it again later.
-_consume = sqs_consumer(
-    _handle,
-    logger=runtime.observability.logger,
-    metrics=runtime.observability.metrics,
-    detail=StatefulEvent,
-    reads=frozenset(EventType),  # rules' conditions, their e-mails and webhooks read any event's data
-)
+    return automations_consumer
 
 
 @events.lambda_function(name="automations_consumer")
 def automations_consumer(event: dict[str, Any], context: Any) -> Any:
-    automations_service().begin_batch()
-    return _consume(event, context)
+    return _automations_consumer()(event, context)
+
+
+@deferred
+def _deliver_webhooks() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    from .handlers import deliver_webhooks
+
+    return deliver_webhooks
 
 
 @events.lambda_function(name="deliver_webhooks")
-def deliver_webhooks(event: dict[str, Any], _context: Any) -> dict[str, Any]:
-    """Each record a delivery's ticket. One that fails comes back (then goes to the DLQ); its delivery stays
-    pending, so the sweep attempts it once its lease is over, whatever becomes of the ticket."""
-    failures = []
-    for record in event.get("Records", []):
-        try:
-            webhook_service().deliver(DeliveryTicket.model_validate_json(record["body"]))
-        except Exception:  # any failure of one ticket is that ticket's, reported as such
-            runtime.observability.logger.exception("webhook delivery failed", extra={"ticket": record.get("body")})
-            failures.append({"itemIdentifier": record["messageId"]})
-    return {"batchItemFailures": failures}
+def deliver_webhooks(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return _deliver_webhooks()(event, context)
+
+
+@deferred
+def _run_due_work() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    from .handlers import run_due_work
+
+    return run_due_work
 
 
 @events.lambda_function(name="run_due_work")
-def run_due_work(event: dict[str, Any], _context: Any) -> dict[str, Any]:
-    """`now` is the scheduled time the scheduler stamps on the event, so a late invocation still fires what
-    was due by then, and a test moves time by moving that stamp."""
-    stamped = event.get("time")
-    now = datetime.fromisoformat(stamped.replace("Z", "+00:00")) if stamped else datetime.now(UTC)
-    done = automations_service().run_due_work(now)
-    metrics = runtime.observability.metrics
-    metrics.add_metric(name="TimersFired", unit=MetricUnit.Count, value=done.timers_fired)
-    if done.lateness_seconds:
-        runtime.observability.logger.info("timers fired", extra={"lateness_seconds": done.lateness_seconds})
-    return done.model_dump()
+def run_due_work(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return _run_due_work()(event, context)

@@ -1,21 +1,21 @@
-"""Composition root of the automations service, built once per cold start."""
+"""Composition root of the automations service, built once per cold start.
 
+Each factory's adapters and use cases are imported where it is first called, in Lambda (coldstart.deferred): the
+handler module's import only declares routes and event functions, and a function loads what it serves."""
+
+from collections.abc import Callable
 from functools import cache
+from typing import TYPE_CHECKING
 
-from caseline_common.adapters.ses_mail import SesMailer
+from caseline_common.coldstart import deferred
 from caseline_common.envelope import new_id, utc_now
-from caseline_common.freshness import CaseArrival
 from caseline_common.runtime import ServiceRuntime
 from caseline_common.settings import ServiceSettings
 from pydantic import Field
 
-from .adapters.dynamo_automations import DynamoAutomationsStore
-from .adapters.dynamo_webhooks import DynamoWebhookStore
-from .adapters.eventbridge_events import EventBridgeBus
-from .adapters.http_webhooks import UrllibWebhookSender
-from .adapters.sqs_deliveries import SqsDeliveryQueue
-from .service import AutomationsService
-from .webhook_service import WebhookService
+if TYPE_CHECKING:
+    from .service import AutomationsService
+    from .webhook_service import WebhookService
 
 
 class AutomationsSettings(ServiceSettings):
@@ -33,29 +33,57 @@ class AutomationsSettings(ServiceSettings):
 runtime = ServiceRuntime("automations", AutomationsSettings)
 
 
-@cache
-def webhook_service() -> WebhookService:
-    settings = runtime.settings
-    return WebhookService(
-        DynamoWebhookStore(runtime.aws.dynamodb(), settings.automations_table),
-        UrllibWebhookSender(allow_loopback=settings.allow_insecure_webhooks),
-        SqsDeliveryQueue(runtime.aws.sqs(), settings.webhook_queue),
-        clock=utc_now,
-        new_id=new_id,
-        allow_insecure_urls=settings.allow_insecure_webhooks,
-    )
+@deferred
+def _webhook_service() -> "Callable[[], WebhookService]":
+    from .adapters.dynamo_webhooks import DynamoWebhookStore
+    from .adapters.http_webhooks import UrllibWebhookSender
+    from .adapters.sqs_deliveries import SqsDeliveryQueue
+    from .webhook_service import WebhookService
+
+    def build() -> WebhookService:
+        settings = runtime.settings
+        return WebhookService(
+            DynamoWebhookStore(runtime.aws.dynamodb(), settings.automations_table),
+            UrllibWebhookSender(allow_loopback=settings.allow_insecure_webhooks),
+            SqsDeliveryQueue(runtime.aws.sqs(), settings.webhook_queue),
+            clock=utc_now,
+            new_id=new_id,
+            allow_insecure_urls=settings.allow_insecure_webhooks,
+        )
+
+    return build
+
+
+@deferred
+def _automations_service() -> "Callable[[], AutomationsService]":
+    from caseline_common.adapters.ses_mail import SesMailer
+    from caseline_common.freshness import CaseArrival
+
+    from .adapters.dynamo_automations import DynamoAutomationsStore
+    from .adapters.eventbridge_events import EventBridgeBus
+    from .service import AutomationsService
+
+    def build() -> AutomationsService:
+        settings = runtime.settings
+        return AutomationsService(
+            DynamoAutomationsStore(runtime.aws.dynamodb(), settings.automations_table),
+            EventBridgeBus(runtime.aws.events(), settings.event_bus_name),
+            SesMailer(runtime.aws.ses(), settings.mail_from),
+            webhook_service(),
+            tenant_id=settings.tenant_id,
+            max_depth=settings.automation_max_depth,
+            clock=utc_now,
+            arrival=CaseArrival(clock=utc_now),
+        )
+
+    return build
 
 
 @cache
-def automations_service() -> AutomationsService:
-    settings = runtime.settings
-    return AutomationsService(
-        DynamoAutomationsStore(runtime.aws.dynamodb(), settings.automations_table),
-        EventBridgeBus(runtime.aws.events(), settings.event_bus_name),
-        SesMailer(runtime.aws.ses(), settings.mail_from),
-        webhook_service(),
-        tenant_id=settings.tenant_id,
-        max_depth=settings.automation_max_depth,
-        clock=utc_now,
-        arrival=CaseArrival(clock=utc_now),
-    )
+def webhook_service() -> "WebhookService":
+    return _webhook_service()()
+
+
+@cache
+def automations_service() -> "AutomationsService":
+    return _automations_service()()

@@ -15,6 +15,11 @@ class FieldIssue(BaseModel):
     detail: str
 
 
+class InvalidCursorError(ValueError):
+    """A cursor this service did not give, or not for this list (here so the HTTP layer maps it without loading
+    pagination.py's page models)."""
+
+
 class DomainError(Exception):
     title = "The request cannot be carried out"
 

@@ -4,6 +4,7 @@ Each operation is declared once: its pydantic models validate the request and ge
 document (`openapi.py`), and every error leaves as RFC 9457 problem+json, mapped here and nowhere else.
 """
 
+import importlib
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -15,18 +16,19 @@ from chalice.app import Blueprint, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .auth import AuthenticationError, TokenVerifier
+from .coldstart import IN_LAMBDA, deferred
 from .envelope import new_id
 from .errors import (
     ConflictError,
     DomainError,
     FieldIssue,
     ForbiddenError,
+    InvalidCursorError,
     InvalidInputError,
     NotFoundError,
     PreconditionFailedError,
     UnavailableError,
 )
-from .pagination import InvalidCursorError
 from .tenant import TenantContext
 from .text import ID_PATTERN
 
@@ -285,7 +287,11 @@ class Operation:
 
 
 class HttpApi:
-    """Declares a service's operations on its Chalice blueprint and keeps them for the OpenAPI document."""
+    """Declares a service's operations on its Chalice blueprint and keeps them for the OpenAPI document.
+
+    A service's route modules are named with `operations_in`, each with the routes it declares: in Lambda a module
+    is imported at the first call of one of its routes (Chalice knows every route from the start), so a function
+    creates the models and code of the routes it serves, not of all."""
 
     def __init__(
         self,
@@ -300,12 +306,62 @@ class HttpApi:
     ) -> None:
         self.service = service
         self.blueprint = blueprint
-        self.operations: list[Operation] = []
+        # Operations by the module of their view, modules in the order declared: the OpenAPI document lists them
+        # the same whichever route a function served first.
+        self._groups: dict[str, list[Operation]] = {}
+        self._loaders: list[Callable[[], None]] = []
+        self._lazy: dict[tuple[str, str], Callable[[], None]] = {}
+        self._views: dict[tuple[str, str], tuple[Operation, Callable[[Call], Reply]]] = {}
         self._tenant_id = tenant_id
         self._verifier = verifier
         self._max_request_bytes = max_request_bytes
         self._logger = logger
         self._console_origin = console_origin
+
+    @property
+    def operations(self) -> list[Operation]:
+        """The operations declared so far (in Lambda, a route module's once it is loaded: see all_operations)."""
+        return [spec for group in self._groups.values() for spec in group]
+
+    def all_operations(self) -> list[Operation]:
+        """Every operation of the service, its route modules loaded first."""
+        for load in self._loaders:
+            load()
+        return self.operations
+
+    def operations_in(self, module: str, routes: Mapping[str, tuple[str, str]]) -> None:
+        """Declares that `module` (a full module name) declares these operations, `{operation id: (method, path)}`.
+        In Lambda each route is declared now and the module imported at the first call of one of them; elsewhere
+        the module is imported now (coldstart.deferred). Either way it must declare exactly these."""
+        expected = {(method, path): operation_id for operation_id, (method, path) in routes.items()}
+        self._groups.setdefault(module, [])
+
+        def load() -> None:
+            importlib.import_module(module)
+            declared = {(spec.method, spec.path): spec.operation_id for spec in self._groups[module]}
+            if declared != expected:
+                raise RuntimeError(f"{module} declares {sorted(declared.items())}, not {sorted(expected.items())}")
+
+        loaded = deferred(load)
+        self._loaders.append(loaded)
+        if IN_LAMBDA:
+            for key, operation_id in expected.items():
+                self._lazy[key] = loaded
+                self._route(key, operation_id, self._lazy_handler(key, loaded))
+
+    def _lazy_handler(self, key: tuple[str, str], loaded: Callable[[], None]) -> Callable[..., Response]:
+        def handle(**path_parameters: str) -> Response:
+            loaded()
+            spec, view = self._views[key]
+            return self._dispatch(spec, view, path_parameters)
+
+        return handle
+
+    def _route(self, key: tuple[str, str], operation_id: str, handle: Callable[..., Response]) -> None:
+        method, path = key
+        handle.__name__ = operation_id
+        # Chalice would answer other media types itself, in its own format; _parse_body answers with a problem.
+        self.blueprint.route(path, methods=[method], content_types=["*/*"])(handle)
 
     def operation(
         self,
@@ -368,14 +424,15 @@ class HttpApi:
                 path_types=dict(path_types or {}),
                 session=session,
             )
-            self.operations.append(spec)
+            self._groups.setdefault(view.__module__, []).append(spec)
 
             def handle(**path_parameters: str) -> Response:
                 return self._dispatch(spec, view, path_parameters)
 
-            handle.__name__ = view.__name__
-            # Chalice would answer other media types itself, in its own format; _parse_body answers with a problem.
-            self.blueprint.route(path, methods=[method], content_types=["*/*"])(handle)
+            if (method, path) in self._lazy:  # its route is declared already, and calls this view from now on
+                self._views[method, path] = (spec, view)
+            else:
+                self._route((method, path), view.__name__, handle)
             return handle
 
         return register

@@ -8,11 +8,9 @@ from typing import Any, Generic, TypeVar
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
+from .errors import InvalidCursorError
+
 ItemT = TypeVar("ItemT")
-
-
-class InvalidCursorError(ValueError):
-    pass
 
 
 def encode_cursor(last_evaluated_key: dict[str, Any] | None) -> str | None:

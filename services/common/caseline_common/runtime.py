@@ -57,7 +57,7 @@ class ServiceRuntime(Generic[SettingsT]):
             from .openapi import build_openapi  # the whole event catalogue's schemas: only this route needs them
 
             return Reply(
-                build_openapi(title=f"Caseline {self.service}", version=API_VERSION, operations=api.operations)
+                build_openapi(title=f"Caseline {self.service}", version=API_VERSION, operations=api.all_operations())
             )
 
         health.__name__ = f"{self.service}_health"

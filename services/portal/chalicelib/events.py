@@ -1,26 +1,23 @@
-"""The portal consumer: every case event through its queue into the portal's read model."""
+"""The portal service's event functions, as Chalice declares them; what each does is in handlers.py,
+imported at the function's first event in Lambda (coldstart.deferred), so no other function of the service loads
+it, nor the use cases and models it needs."""
 
+from collections.abc import Callable
 from typing import Any
 
-from caseline_common.consumer import sqs_consumer
-from caseline_common.events import EventType
+from caseline_common.coldstart import deferred
 from chalice.app import Blueprint
-
-from .domain.projection import MODEL_EVENTS
-from .runtime import projection_service, runtime
 
 events = Blueprint(__name__)
 
-# An event about a case not projected yet raises, so SQS delivers it again after the visibility timeout;
-# by then `case.opened` (or `template.published`) has been applied.
-_consume = sqs_consumer(
-    lambda event: projection_service().project(event),
-    logger=runtime.observability.logger,
-    metrics=runtime.observability.metrics,
-    reads=MODEL_EVENTS | {EventType.COMMENT_ADDED, EventType.TEMPLATE_PUBLISHED},
-)
+
+@deferred
+def _portal_consumer() -> Callable[[dict[str, Any], Any], Any]:
+    from .handlers import portal_consumer
+
+    return portal_consumer
 
 
 @events.lambda_function(name="portal_consumer")
 def portal_consumer(event: dict[str, Any], context: Any) -> Any:
-    return _consume(event, context)
+    return _portal_consumer()(event, context)

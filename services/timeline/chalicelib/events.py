@@ -1,50 +1,35 @@
-"""The timeline's functions for events: the consumer of the tenant bus, and the scheduled anchoring."""
+"""The timeline service's event functions, as Chalice declares them; what each does is in handlers.py,
+imported at the function's first event in Lambda (coldstart.deferred), so no other function of the service loads
+it, nor the use cases and models it needs."""
 
+from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
-from caseline_common.consumer import sqs_consumer
-from caseline_common.envelope import EventEnvelope
-from caseline_common.events import EventType
+from caseline_common.coldstart import deferred
 from chalice.app import Blueprint
-
-from .domain.timeline import CaseMembers
-from .runtime import runtime, timeline_service
-from .service import Recorded
 
 events = Blueprint(__name__)
 
 
-class MembersEvent(EventEnvelope):
-    """An event with, of the case it carries, only who may read the chain (the rest is left unparsed)."""
+@deferred
+def _timeline_consumer() -> Callable[[dict[str, Any], Any], Any]:
+    from .handlers import timeline_consumer
 
-    case: CaseMembers | None = None
-
-
-def _record(event: MembersEvent) -> None:
-    # The chain holds the envelope as it was published; the case beside it only says who may read the chain.
-    envelope = EventEnvelope.model_validate(event.model_dump(exclude={"case"}))
-    if timeline_service().record(envelope, event.case) is Recorded.DUPLICATE:
-        runtime.observability.metrics.add_metric(name="DuplicateEventsDropped", unit=MetricUnit.Count, value=1)
-
-
-_consume = sqs_consumer(
-    _record,
-    logger=runtime.observability.logger,
-    metrics=runtime.observability.metrics,
-    detail=MembersEvent,
-    reads={EventType.TEMPLATE_PUBLISHED},  # the template it keeps; every other event is chained as it came
-)
+    return timeline_consumer
 
 
 @events.lambda_function(name="timeline_consumer")
 def timeline_consumer(event: dict[str, Any], context: Any) -> Any:
-    return _consume(event, context)
+    return _timeline_consumer()(event, context)
+
+
+@deferred
+def _anchor_heads() -> Callable[[dict[str, Any], Any], dict[str, int]]:
+    from .handlers import anchor_heads
+
+    return anchor_heads
 
 
 @events.lambda_function(name="anchor_heads")
-def anchor_heads(_event: dict[str, Any], _context: Any) -> dict[str, int]:
-    """Runs on a schedule: writes the head hash of every case that changed since its last anchor."""
-    anchored = timeline_service().anchor_unanchored()
-    runtime.observability.metrics.add_metric(name="HeadsAnchored", unit=MetricUnit.Count, value=anchored)
-    return {"anchored": anchored}
+def anchor_heads(event: dict[str, Any], context: Any) -> dict[str, int]:
+    return _anchor_heads()(event, context)

@@ -1,5 +1,7 @@
 """The automations service's HTTP layer: one blueprint and its HttpApi, on which the route modules declare their
-operations (runs.py: runs and the dry run; webhooks.py: webhook subscriptions and deliveries)."""
+operations (runs.py: runs and the dry run; webhooks.py: webhook subscriptions and deliveries). The tables below
+name each module's routes, so Chalice has them all at import while, in Lambda, a module is loaded at the first call
+of one of its routes."""
 
 from chalice.app import Blueprint
 
@@ -8,4 +10,23 @@ from ..runtime import runtime
 api = Blueprint(__name__)
 http = runtime.http_api(api)
 
-from . import runs, webhooks  # noqa: E402, F401 - their operations register on `http`, which they import from here
+http.operations_in(
+    f"{__name__}.runs",
+    {
+        "list_runs": ("GET", "/automations/runs"),
+        "test_rules": ("POST", "/templates/{key}/rules/test"),
+    },
+)
+http.operations_in(
+    f"{__name__}.webhooks",
+    {
+        "create_webhook": ("POST", "/webhooks"),
+        "list_webhooks": ("GET", "/webhooks"),
+        "list_dead_letters": ("GET", "/webhooks/dead-letters"),
+        "get_webhook": ("GET", "/webhooks/{webhook_id}"),
+        "delete_webhook": ("DELETE", "/webhooks/{webhook_id}"),
+        "rotate_webhook_secret": ("POST", "/webhooks/{webhook_id}/secret"),
+        "list_webhook_deliveries": ("GET", "/webhooks/{webhook_id}/deliveries"),
+        "replay_webhook_delivery": ("POST", "/webhooks/{webhook_id}/deliveries/{delivery_id}/replay"),
+    },
+)

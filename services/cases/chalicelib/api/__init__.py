@@ -1,15 +1,19 @@
 """The cases service's HTTP layer: one blueprint and its HttpApi, on which the route modules declare their
 operations (templates.py: drafts, publishing, versions, diff, migrations; cases.py: cases, their commands,
-comments and documents), and the replies both kinds of route give. Errors are mapped in HttpApi."""
+comments and documents), and the replies both kinds of route give. Errors are mapped in HttpApi. The tables below
+name each module's routes, so Chalice has them all at import while, in Lambda, a module is loaded at the first call
+of one of its routes."""
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from caseline_common.http import ProblemError, Reply
-from caseline_common.idempotency import Answer
 from chalice.app import Blueprint
 from pydantic import Field
 
 from ..runtime import runtime
+
+if TYPE_CHECKING:
+    from caseline_common.idempotency import Answer
 
 api = Blueprint(__name__)
 http = runtime.http_api(api)
@@ -19,7 +23,7 @@ _VERSION_DIGITS = 9
 VERSION_PATH = {"version": Annotated[int, Field(ge=1, lt=10**_VERSION_DIGITS)]}
 
 
-def created_reply(created: Answer[Any], location: str) -> Reply:
+def created_reply(created: "Answer[Any]", location: str) -> Reply:
     return Reply(created.resource, status=201, headers={"Location": location}, replayed=created.replayed)
 
 
@@ -29,4 +33,48 @@ def page_version(raw: str) -> int:
     return int(raw)
 
 
-from . import cases, templates  # noqa: E402, F401 - their operations register on `http`, which they import from here
+http.operations_in(
+    f"{__name__}.cases",
+    {
+        "open_case": ("POST", "/cases"),
+        "list_cases": ("GET", "/cases"),
+        "get_case": ("GET", "/cases/{case_id}"),
+        "case_criteria": ("GET", "/cases/{case_id}/criteria"),
+        "update_case": ("PATCH", "/cases/{case_id}"),
+        "transition_case": ("POST", "/cases/{case_id}/transitions"),
+        "close_case": ("POST", "/cases/{case_id}/close"),
+        "cancel_case": ("POST", "/cases/{case_id}/cancel"),
+        "reopen_case": ("POST", "/cases/{case_id}/reopen"),
+        "assign_case": ("POST", "/cases/{case_id}/assignment"),
+        "add_task": ("POST", "/cases/{case_id}/tasks"),
+        "complete_task": ("POST", "/cases/{case_id}/tasks/{task_id}/complete"),
+        "reopen_task": ("POST", "/cases/{case_id}/tasks/{task_id}/reopen"),
+        "assign_task": ("POST", "/cases/{case_id}/tasks/{task_id}/assignment"),
+        "add_participant": ("POST", "/cases/{case_id}/participants"),
+        "change_participant_role": ("POST", "/cases/{case_id}/participants/{participant_id}/role"),
+        "remove_participant": ("DELETE", "/cases/{case_id}/participants/{participant_id}"),
+        "record_decision": ("POST", "/cases/{case_id}/decisions"),
+        "add_comment": ("POST", "/cases/{case_id}/comments"),
+        "list_comments": ("GET", "/cases/{case_id}/comments"),
+        "start_upload": ("POST", "/cases/{case_id}/documents/uploads"),
+        "confirm_upload": ("POST", "/cases/{case_id}/documents/uploads/{upload_id}/confirm"),
+        "download_document": ("GET", "/cases/{case_id}/documents/{document_type}/versions/{version}"),
+    },
+)
+http.operations_in(
+    f"{__name__}.templates",
+    {
+        "publish_template": ("POST", "/templates"),
+        "list_templates": ("GET", "/templates"),
+        "template_schema": ("GET", "/schemas/template"),
+        "get_template": ("GET", "/templates/{key}"),
+        "save_draft": ("PUT", "/templates/{key}/draft"),
+        "get_draft": ("GET", "/templates/{key}/draft"),
+        "publish_version": ("POST", "/templates/{key}/versions"),
+        "list_template_versions": ("GET", "/templates/{key}/versions"),
+        "get_template_version": ("GET", "/templates/{key}/versions/{version}"),
+        "diff_template": ("GET", "/templates/{key}/diff"),
+        "preview_migration": ("GET", "/templates/{key}/migrations"),
+        "migrate_cases": ("POST", "/templates/{key}/migrations"),
+    },
+)

@@ -8,7 +8,7 @@ from caseline_common.http import Call, Header, ProblemError, Reply, SessionAuth
 from pydantic import BaseModel, ConfigDict
 
 from ..domain.links import Session
-from ..pages import SESSION_COOKIE, json_headers
+from ..page_views import SESSION_COOKIE, json_headers
 from ..runtime import visit_service
 from ..strings import EN
 from ..visit_service import PortalUploadRequest, PortalUploadTarget, RateLimitedError, SessionEndedError

@@ -1,4 +1,4 @@
-"""HTTP routes of the timeline service."""
+"""HTTP routes of the timeline: a case's history, its verification and export, the signing key, erasure."""
 
 from datetime import datetime
 
@@ -6,15 +6,13 @@ from caseline_common.chain import Verification
 from caseline_common.envelope import ActorKind, Visibility
 from caseline_common.http import Call, ProblemError, Reply
 from caseline_common.pagination import Page
-from chalice.app import Blueprint
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .domain.timeline import Order, TimelineEntry, TimelineFilter
-from .runtime import runtime, timeline_service
-from .service import ErasureReport, SigningKey
+from ..domain.timeline import Order, TimelineEntry, TimelineFilter
+from ..runtime import timeline_service
+from ..service import ErasureReport, SigningKey
+from . import http
 
-api = Blueprint(__name__)
-http = runtime.http_api(api)
 ZIP = "application/zip"
 MAX_TYPES = 100
 

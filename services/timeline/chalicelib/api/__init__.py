@@ -1,0 +1,21 @@
+"""The timeline service's HTTP layer: one blueprint and its HttpApi, on which timeline.py declares the operations
+(a case's history, its verification and export, the signing key, erasure). The table below names them, so Chalice
+has every route at import while, in Lambda, timeline.py is loaded at the first call of one of them."""
+
+from chalice.app import Blueprint
+
+from ..runtime import runtime
+
+api = Blueprint(__name__)
+http = runtime.http_api(api)
+
+http.operations_in(
+    f"{__name__}.timeline",
+    {
+        "get_timeline": ("GET", "/cases/{case_id}/timeline"),
+        "verify_timeline": ("GET", "/cases/{case_id}/timeline/verify"),
+        "export_timeline": ("GET", "/cases/{case_id}/timeline/export"),
+        "signing_key": ("GET", "/timeline/signing-key"),
+        "erase_participant": ("POST", "/participants/{participant_id}/erase"),
+    },
+)
