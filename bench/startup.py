@@ -199,11 +199,12 @@ def startup() -> None:
             "active-tracing variables and no tracing SDK; it loads botocore (not boto3), Chalice, Powertools Logger "
             "and Metrics, pydantic and the service's code (with the cyclic GC paused, as in Lambda: "
             "caseline_common/coldstart.py), and leaves for first use what only some functions need "
-            "(model schemas, settings, PyJWT, Jinja, the batch processor): its ratio compares less work than a full "
-            "start. init: the import plus the settings, every client and adapter of the composition root, the token "
-            "verifier fetching its key set (a local stub) and verifying one token; a first request adds its route's "
-            "models and AWS calls. x boto3: wall and CPU time each against boto3's; CPU time is the steadier on a "
-            "shared machine."
+            "(a route's module, an event function's handlers, the use cases, model schemas, settings, PyJWT, Jinja, "
+            "the batch processor): its ratio compares less work than a full start. init: the import plus the "
+            "settings, every client and adapter of the composition root with the use cases they import, the token "
+            "verifier fetching its key set (a local stub) and verifying one token; a first request adds its "
+            "route's module, models and AWS calls. x boto3: wall and CPU time each against boto3's; CPU time is the "
+            "steadier on a shared machine."
         ),
     )
     for column in ("", "import ms", "x boto3", "CPU ms", "x boto3 CPU", "init ms", "x boto3", "init CPU ms"):

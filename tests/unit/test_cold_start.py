@@ -47,9 +47,10 @@ NOT_AT_IMPORT = {
     "caseline_common.events": "the event catalogue, likewise",
     "caseline_common.consumer": "at a consumer's first batch",
 }
-# What the import creates, at most: the HTTP layer's and the settings' own models (the problem document, the
-# caller, the envelope, a page of results), not one of a route, a use case or the event catalogue.
-MAX_MODELS_AT_IMPORT = 12
+# What the import creates, at most: the HTTP layer's and the settings' own models (the problem document and its
+# field issues, the caller and its claims, the envelope and its actor, the settings), not one of a route, a use case
+# or the event catalogue.
+MAX_MODELS_AT_IMPORT = 9
 
 _PROBE = """
 import gc, json, sys

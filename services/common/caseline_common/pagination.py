@@ -8,7 +8,7 @@ from typing import Any, Generic, TypeVar
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
-from .errors import InvalidCursorError
+from .errors import InvalidCursorError as InvalidCursorError  # still importable from here
 
 ItemT = TypeVar("ItemT")
 
