@@ -286,11 +286,12 @@ def test_the_timeline_service_gets_its_table_anchor_bucket_and_signing_key() -> 
     }
 
 
-def test_the_automations_service_gets_only_its_table() -> None:
+def test_the_automations_service_gets_only_its_table_and_its_delivery_queue() -> None:
     assert service_environment(NAMES, "automations", ACCOUNT) == {
         "CASELINE_TENANT_ID": "acme",
         "CASELINE_EVENT_BUS_NAME": "caseline-acme-bus",
         "CASELINE_AUTOMATIONS_TABLE": "caseline-acme-automations",
+        "CASELINE_WEBHOOK_QUEUE": "caseline-acme-webhook-deliveries",
     }
 
 

@@ -284,7 +284,7 @@ def test_only_tenant_admins_manage_webhooks(
 ) -> None:
     service_module = automations.module("chalicelib.webhook_service")
     service = service_module.WebhookService(
-        None, None, clock=lambda: NOW, new_id=lambda: "01JSUB00000000000000000000", allow_insecure_urls=False
+        None, None, None, clock=lambda: NOW, new_id=lambda: "01JSUB00000000000000000000", allow_insecure_urls=False
     )
     request = hooks.CreateWebhookRequest(url="http://hooks.example.com/in")
     with pytest.raises(ForbiddenError, match="caseline-admins"):
