@@ -271,7 +271,14 @@ def service(
     arrival = CaseArrival(clock=clock, sleep=lambda _: None)
     return FedLikeTheBus(
         service_module.TimelineService(
-            repository, anchors, signer, tenant_id=TENANT_ID, clock=clock, new_salt=salts(), arrival=arrival
+            repository,
+            anchors,
+            signer,
+            tenant_id=TENANT_ID,
+            clock=clock,
+            new_salt=salts(),
+            arrival=arrival,
+            sleep=lambda _: None,
         )
     )
 
@@ -385,6 +392,7 @@ def test_an_append_that_loses_a_race_is_retried_on_the_new_head(
         clock=clock,
         new_salt=salts(),
         arrival=CaseArrival(clock=clock),
+        sleep=lambda _: None,
     )
     repository.before_append = lambda: other_writer.record(theirs)
     repository.attempts = 0
@@ -411,6 +419,7 @@ def test_a_race_with_a_redelivery_of_the_same_event_ends_as_a_duplicate(
         clock=clock,
         new_salt=salts(),
         arrival=CaseArrival(clock=clock),
+        sleep=lambda _: None,
     )
     repository.before_append = lambda: twin.record(EventEnvelope.model_validate_json(ours.to_json()))
 
@@ -429,6 +438,48 @@ def test_an_append_gives_up_when_the_head_keeps_moving(service: Any, repository:
         service.record(event())
 
     assert repository.attempts == service_module.APPEND_ATTEMPTS
+
+
+def test_an_event_ahead_of_its_case_waits_for_the_change_before_it(
+    repository: InMemoryTimelineRepository, anchors: InMemoryAnchorStore, signer: EcdsaSigner, clock: Clock
+) -> None:
+    """Consumers run side by side: version 2's event arrives while version 1's is still being appended."""
+    opened, moved = event("case.opened"), event("case.stage_changed")
+    pauses: list[float] = []
+
+    def meanwhile(seconds: float) -> None:  # the other instance appends version 1 during the first pause
+        pauses.append(seconds)
+        if len(pauses) == 1:
+            timeline.record(opened, domain.CaseMembers.of(snapshot("case-1", 1)))
+
+    timeline = service_module.TimelineService(
+        repository, anchors, signer, tenant_id=TENANT_ID, clock=clock, new_salt=salts(),
+        arrival=CaseArrival(clock=clock, sleep=lambda _: None), sleep=meanwhile,
+    )  # fmt: skip
+    timeline.record(published(TEAM_TEMPLATE))
+
+    assert timeline.record(moved, domain.CaseMembers.of(snapshot("case-1", 2))) is service_module.Recorded.APPENDED
+
+    assert [link.event() for link in repository.links_by_case["case-1"]] == [opened, moved]
+    assert len(pauses) == 1
+
+
+def test_an_event_whose_earlier_change_never_comes_is_appended_after_a_while(
+    repository: InMemoryTimelineRepository, anchors: InMemoryAnchorStore, signer: EcdsaSigner, clock: Clock
+) -> None:
+    pauses: list[float] = []
+    service = service_module.TimelineService(
+        repository, anchors, signer, tenant_id=TENANT_ID, clock=clock, new_salt=salts(),
+        arrival=CaseArrival(clock=clock, sleep=lambda _: None), sleep=pauses.append,
+    )  # fmt: skip
+    service.record(published(TEAM_TEMPLATE))
+    service.record(event("case.opened"), domain.CaseMembers.of(snapshot("case-1", 1)))
+
+    later = event("case.stage_changed")  # version 3: version 2's event is lost
+    assert service.record(later, domain.CaseMembers.of(snapshot("case-1", 3))) is service_module.Recorded.APPENDED
+
+    assert repository.links_by_case["case-1"][-1].event() == later
+    assert service_module.ORDER_WAIT_SECONDS <= sum(pauses) < service_module.ORDER_WAIT_SECONDS + 0.5
 
 
 # Anchoring

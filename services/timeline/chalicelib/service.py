@@ -1,5 +1,7 @@
 """Use cases of the timeline service: append, query, verify, anchor, export, erase."""
 
+import random
+import time
 from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
@@ -116,7 +118,23 @@ class SigningKey(BaseModel):
     public_key_pem: str
 
 
-APPEND_ATTEMPTS = 5
+APPEND_ATTEMPTS = 8
+# Consumers run side by side (as Lambda runs a queue's), so a case's events can arrive out of order: an event
+# that carries its case at version v waits, this long at most, for the chain to hold version v - 1 (appended at
+# that moment by another instance, as a rule). Then it is appended anyway: a lost event must not stall a chain.
+ORDER_WAIT_SECONDS = 2.0
+_FIRST_PAUSE_SECONDS = 0.02
+_LONGEST_PAUSE_SECONDS = 0.2
+
+
+def _comes_later(members: CaseMembers | None, head: Head | None) -> bool:
+    """Whether an event that left its case at `members.version` is ahead of the chain: the chain does not yet
+    hold the version before it. Unknown when the event carries no case or the head predates members."""
+    if members is None:
+        return False
+    if head is None:
+        return members.version > 1
+    return head.members is not None and head.members.version < members.version - 1
 
 
 class TimelineService:
@@ -130,8 +148,12 @@ class TimelineService:
         clock: Callable[[], datetime],
         new_salt: Callable[[], str],
         arrival: CaseArrival,
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[float], float] = lambda most: random.uniform(0, most),  # noqa: S311 - not a secret
     ) -> None:
         self._repository = repository
+        self._sleep = sleep
+        self._jitter = jitter
         self._anchors = anchors
         self._signer = signer
         self._tenant_id = tenant_id
@@ -171,8 +193,13 @@ class TimelineService:
         return Recorded.APPENDED
 
     def _append(self, case_id: str, event: EventEnvelope, members: CaseMembers | None = None) -> Head | None:
-        for _ in range(APPEND_ATTEMPTS):
+        waited, pause, conflicts = 0.0, _FIRST_PAUSE_SECONDS, 0
+        while conflicts < APPEND_ATTEMPTS:
             previous = self._repository.head(case_id)
+            if waited < ORDER_WAIT_SECONDS and _comes_later(members, previous):
+                self._sleep(pause)
+                waited, pause = waited + pause, min(pause * 2, _LONGEST_PAUSE_SECONDS)
+                continue
             link = link_event(
                 case_id=case_id,
                 seq=previous.seq + 1 if previous else 1,
@@ -188,6 +215,8 @@ class TimelineService:
             except DuplicateEventError:
                 return None
             except AppendConflictError:
+                conflicts += 1
+                self._sleep(self._jitter(_FIRST_PAUSE_SECONDS * 2**conflicts))  # racers step apart
                 continue
             return Head(case_id=case_id, seq=link.seq, hash=link.hash, members=latest)
         raise AppendConflictError(f"the head of case {case_id} kept moving; the message will be retried")
