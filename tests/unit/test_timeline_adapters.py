@@ -1,5 +1,6 @@
 """The DynamoDB timeline adapter's time filters: DynamoDB compares the ISO strings, so both sides are in UTC."""
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, cast
 
@@ -72,3 +73,21 @@ def test_the_time_an_event_occurred_is_stored_in_utc() -> None:
     [link_put] = [item for item in client.puts if item["sk"]["S"] == "LINK#000000000001"]
     assert link_put["occurred_at"] == {"S": "2025-03-13T23:00:00+00:00"}
     assert link.record["event"]["occurred_at"] == "2025-03-14T01:00:00+02:00"  # the hashed event keeps its offset
+
+
+def test_a_batch_is_appended_case_by_case_in_the_order_of_the_versions_its_events_left() -> None:
+    """SQS hands a batch out in any order; the consumer appends each case's events in version order."""
+    handlers = loaded_module("timeline", "chalicelib.handlers")
+
+    def record(case_id: str, version: int | None) -> dict[str, Any]:
+        detail: dict[str, Any] = {"case_id": case_id, "occurred_at": "2027-01-04T09:00:00Z"}
+        if version is not None:
+            detail["case"] = {"version": version}
+        return {"messageId": f"{case_id}-{version}", "body": json.dumps({"detail": detail})}
+
+    shuffled = [record("b", 2), record("a", 3), record("b", 1), record("a", 1), record("a", 2), record("c", None)]
+    unreadable = {"messageId": "bad", "body": "not json"}
+
+    ordered = sorted([*shuffled, unreadable], key=handlers._chain_order)
+
+    assert [each["messageId"] for each in ordered] == ["bad", "a-1", "a-2", "a-3", "b-1", "b-2", "c-None"]

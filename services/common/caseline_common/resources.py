@@ -201,8 +201,14 @@ SCHEDULES = (
     ScheduleSpec(service="automations", function="run_due_work", every_minutes=1),
 )
 CONSUMERS = (
+    # Two at once, the least a queue's mapping allows: a chain takes one append at a time, so more instances
+    # only race for the same heads; a batch is appended case by case in version order (timeline handlers).
     ConsumerSpec(
-        service="timeline", function="timeline_consumer", name="timeline-events", event_pattern=ALL_CASELINE_EVENTS
+        service="timeline",
+        function="timeline_consumer",
+        name="timeline-events",
+        event_pattern=ALL_CASELINE_EVENTS,
+        max_concurrency=2,
     ),
     ConsumerSpec(
         service="automations",

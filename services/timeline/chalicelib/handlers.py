@@ -2,6 +2,7 @@
 
 What each event function declared in events.py does; loaded at its first event in Lambda."""
 
+import json
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -37,7 +38,19 @@ _consume = sqs_consumer(
 
 
 def timeline_consumer(event: dict[str, Any], context: Any) -> Any:
-    return _consume(event, context)
+    return _consume({**event, "Records": sorted(event.get("Records", []), key=_chain_order)}, context)
+
+
+def _chain_order(record: dict[str, Any]) -> tuple[str, int, str]:
+    """A batch in the order its events belong on their chains: by case, then the case version each left (events
+    were put on the bus in that order, but SQS hands them out in any order). Unreadable bodies keep their place
+    for the batch processor to report."""
+    try:
+        detail = json.loads(record["body"])["detail"]
+        case = detail.get("case") or {}
+        return str(detail.get("case_id") or ""), int(case.get("version") or 0), str(detail.get("occurred_at") or "")
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return "", 0, ""
 
 
 def anchor_heads(_event: dict[str, Any], _context: Any) -> dict[str, int]:
