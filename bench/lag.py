@@ -25,12 +25,12 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import partial
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from rich.console import Console
 
 from caseline.local.stack import LocalStack
+from caseline.local.webhook_receiver import webhook_receiver
 
 RATE = 10  # changes a second
 SECONDS = 25
@@ -137,30 +137,14 @@ def _watching(stack: LocalStack, arrivals: Arrivals) -> Iterator[None]:
             undo()
 
 
-@contextmanager
-def _receiver(arrivals: Arrivals) -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            seq = _change_seq(body.get("data") or {})
-            if seq is not None:
-                arrivals.arrived("webhook delivery", seq)
-            self.send_response(204)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+def _receiver(arrivals: Arrivals) -> Any:
+    def arrived(_headers: Any, body: bytes) -> int:
+        seq = _change_seq(json.loads(body).get("data") or {})
+        if seq is not None:
+            arrivals.arrived("webhook delivery", seq)
+        return 204
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/lag"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    return webhook_receiver(arrived, path="/lag")
 
 
 def _call(

@@ -7,10 +7,8 @@ This module moves the local clock, so it runs a stack of its own: the session's 
 """
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from waiting import wait_until
 
 from caseline.local.stack import LocalStack, StackOptions
+from caseline.local.webhook_receiver import webhook_receiver
 
 INSURANCE_CLAIM = Path(__file__).parents[2] / "examples" / "templates" / "insurance-claim.json"
 WAIT_SECONDS = 30
@@ -31,30 +30,19 @@ class Receiver:
     """A webhook endpoint on 127.0.0.1 that keeps what it is sent."""
 
     def __init__(self) -> None:
-        received: list[tuple[dict[str, str], bytes]] = []
-        self.received = received
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        self._endpoint = webhook_receiver(self._keep, path="/hooks/caseline")
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                received.append(({name.lower(): value for name, value in self.headers.items()}, body))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *_args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hooks/caseline"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+    def _keep(self, headers: Any, body: bytes) -> int:
+        self.received.append((dict(headers), body))
+        return 204
 
     def __enter__(self) -> "Receiver":
-        self._thread.start()
+        self.url = self._endpoint.__enter__()
         return self
 
-    def __exit__(self, *_exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+    def __exit__(self, *exc: object) -> None:
+        self._endpoint.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="module")

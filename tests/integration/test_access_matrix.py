@@ -9,13 +9,11 @@ routes without case data fails the test, so a new route is not forgotten.
 
 import io
 import json
-import threading
 import uuid
 import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -24,6 +22,7 @@ from caseline_common.tenant import StaffRole
 from ulid import ULID
 
 from caseline.local.stack import LocalStack
+from caseline.local.webhook_receiver import webhook_receiver
 
 from .support import header, wait_until
 
@@ -174,23 +173,8 @@ def ask(stack: LocalStack, token: str, method: str, target: str, body: Any = Non
 
 @pytest.fixture(scope="module")
 def receiver_url() -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers["Content-Length"]))
-            self.send_response(204)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/hook"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with webhook_receiver() as url:
+        yield url
 
 
 @dataclass

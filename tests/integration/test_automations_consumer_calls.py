@@ -3,10 +3,8 @@ webhook subscriptions once a batch, never attempts a webhook itself (the deliver
 makes a bounded number of AWS calls per event. Counts, not timings."""
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -18,6 +16,7 @@ from service_modules import loaded_module
 from caseline.local.provision import _create_table
 from caseline.local.pumps import QueuePump
 from caseline.local.stack import LocalStack
+from caseline.local.webhook_receiver import webhook_receiver
 
 from .support import recording, wait_until
 
@@ -47,23 +46,12 @@ TEMPLATE = {
 def received() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     bodies: list[dict[str, Any]] = []
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(204)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+    def keep(_headers: Any, body: bytes) -> int:
+        bodies.append(json.loads(body))
+        return 204
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/calls", bodies
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with webhook_receiver(keep, path="/calls") as url:
+        yield url, bodies
 
 
 @pytest.fixture

@@ -6,11 +6,9 @@ Retries are driven by calling the sweep with a later `now`, never by sleeping. S
 time of sending, so the receiver verifies them with standardwebhooks as any integrator would.
 """
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -25,6 +23,7 @@ from standardwebhooks import Webhook as StandardWebhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from caseline.local.provision import _create_table
+from caseline.local.webhook_receiver import webhook_receiver
 
 from .support import recording
 
@@ -82,26 +81,9 @@ class Receiver:
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     state: list[Receiver] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"])).decode()
-            status = state[0].answer({name.lower(): value for name, value in self.headers.items()}, body)
-            self.send_response(status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.append(Receiver(url=f"http://127.0.0.1:{server.server_port}/hook"))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield state[0]
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with webhook_receiver(lambda headers, body: state[0].answer(dict(headers), body.decode())) as url:
+        state.append(Receiver(url=url))
+        yield state[0]
 
 
 @dataclass
