@@ -142,17 +142,29 @@ def test_records_that_carry_no_event_are_ignored(stack: LocalStack, publisher: P
 
 
 def test_a_case_item_modified_with_its_next_event_publishes_it_with_the_case(
-    stack: LocalStack, publisher: Publisher, probe: BusProbe
+    stack: LocalStack, publisher: Publisher
 ) -> None:
+    """The entry is caught before the bus (a partial case on the bus would be refused by the consumers)."""
     event = envelope(type_="case.fields_changed")
     image = {**case_image(event.case_id or ""), "source": {"S": "cases"}, "event": {"S": event.to_json()}}
     image["doc"] = {"S": '{"id": "the case as the event left it"}'}
+    client = publisher.events_client
+    sent: list[dict[str, Any]] = []
 
-    assert publisher([stream_record(stack, image, event_name="MODIFY")]) == {"batchItemFailures": []}
+    def catch(params: dict[str, Any], **_: Any) -> None:
+        sent.append(params)
 
-    (delivered,) = probe.receive([event])
-    assert delivered["detail-type"] == "case.fields_changed"
-    assert delivered["detail"]["case"] == {"id": "the case as the event left it"}
+    client.meta.events.register("before-parameter-build.events.PutEvents", catch)
+    try:
+        with Stubber(client) as stubber:
+            stubber.add_response("put_events", {"FailedEntryCount": 0, "Entries": [{"EventId": "1"}]})
+            assert publisher([stream_record(stack, image, event_name="MODIFY")]) == {"batchItemFailures": []}
+    finally:
+        client.meta.events.unregister("before-parameter-build.events.PutEvents", catch)
+
+    [entry] = sent[0]["Entries"]
+    assert entry["DetailType"] == "case.fields_changed"
+    assert json.loads(entry["Detail"])["case"] == {"id": "the case as the event left it"}
 
 
 def test_a_mixed_batch_publishes_only_its_outbox_items(
