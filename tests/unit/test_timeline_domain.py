@@ -78,6 +78,9 @@ class InMemoryTimelineRepository:
     def template(self, key: str, version: int) -> TemplateDefinition | None:
         return self.templates.get((key, version))
 
+    def append_point(self, case_id: str, event_id: str) -> tuple[Any, bool]:
+        return self.head(case_id), event_id in self.event_ids.get(case_id, set())
+
     def append(self, link: Link, event: EventEnvelope, previous: Any, members: Any) -> None:
         self.attempts += 1
         if self.before_append is not None:  # another writer gets in between the service's read and write

@@ -58,9 +58,14 @@ class DuplicateEventError(Exception):
 class TimelineRepository(Protocol):
     def head(self, case_id: str) -> Head | None: ...
 
+    def append_point(self, case_id: str, event_id: str) -> tuple[Head | None, bool]:
+        """The head to append after, in one read with whether the event is on the chain already (a redelivery;
+        an append of it that stopped before moving the head is finished first)."""
+        ...
+
     def append(self, link: Link, event: EventEnvelope, previous: Head | None, members: CaseMembers | None) -> None:
-        """Writes the link and moves the head (with `members`), atomically, only if the head is still `previous`
-        and the event is not on the timeline yet (raises AppendConflictError / DuplicateEventError)."""
+        """Writes the link and moves the head (with `members`), only if the head is still `previous` (raises
+        AppendConflictError) and the event is not on the timeline yet (raises DuplicateEventError)."""
         ...
 
     def save_template(self, key: str, version: int, definition: TemplateDefinition) -> None: ...
@@ -122,7 +127,7 @@ APPEND_ATTEMPTS = 8
 # Consumers run side by side (as Lambda runs a queue's), so a case's events can arrive out of order: an event
 # that carries its case at version v waits, this long at most, for the chain to hold version v - 1 (appended at
 # that moment by another instance, as a rule). Then it is appended anyway: a lost event must not stall a chain.
-ORDER_WAIT_SECONDS = 2.0
+ORDER_WAIT_SECONDS = 0.3
 _FIRST_PAUSE_SECONDS = 0.02
 _LONGEST_PAUSE_SECONDS = 0.2
 
@@ -195,7 +200,9 @@ class TimelineService:
     def _append(self, case_id: str, event: EventEnvelope, members: CaseMembers | None = None) -> Head | None:
         waited, pause, conflicts = 0.0, _FIRST_PAUSE_SECONDS, 0
         while conflicts < APPEND_ATTEMPTS:
-            previous = self._repository.head(case_id)
+            previous, appended = self._repository.append_point(case_id, event.event_id)
+            if appended:
+                return None
             if waited < ORDER_WAIT_SECONDS and _comes_later(members, previous):
                 self._sleep(pause)
                 waited, pause = waited + pause, min(pause * 2, _LONGEST_PAUSE_SECONDS)

@@ -9,9 +9,10 @@
     TEMPLATE#<key> / VERSION#<n:06>  a published template version's definition (roles and field access)
     IDEMPOTENCY#<hash of scope> / IDEMPOTENCY  an erasure's Idempotency-Key and the report it answered
 
-An append is a sequence of single writes, not a transaction (see `append`): the link, conditional on its seq
-being free, then the subject markers, the event marker and the head (conditional on the head read before).
-Whoever meets an unfinished append finishes it, so a chain has neither gaps nor duplicates.
+An append is a sequence of writes, not a transaction (see `append`): the link, conditional on its seq being free,
+then the event marker with the subject markers (one BatchWriteItem), then the head (conditional on the head read
+before, with the event's marker, in one BatchGetItem). Whoever meets an unfinished append finishes it, so a chain has
+neither gaps nor duplicates.
 """
 
 import json
@@ -29,7 +30,7 @@ from caseline_common.pagination import Page, decode_cursor, encode_cursor, query
 from pydantic import ValidationError
 
 from ..domain.timeline import CaseMembers, Order, TimelineFilter
-from ..service import AppendConflictError, DuplicateEventError, Head
+from ..service import AppendConflictError, Head
 
 if TYPE_CHECKING:
     from types_boto3_dynamodb.client import DynamoDBClient
@@ -38,6 +39,8 @@ UNANCHORED = "UNANCHORED"
 _TEMPLATES_KEPT = 256
 _BATCH_GET_MAX_KEYS = 100
 _BATCH_GET_ATTEMPTS = 5
+_BATCH_WRITE_ATTEMPTS = 5
+_BATCH_WRITE_MAX_ITEMS = 25
 _HASH = {"#hash": "hash"}
 _MEMBER_ATTEMPTS = 3
 _LINK_PREFIX = "LINK#"
@@ -94,6 +97,11 @@ def _link(item: dict[str, Any]) -> Link:
         )
 
 
+def _head(case_id: str, item: dict[str, Any]) -> Head:
+    members = CaseMembers.model_validate_json(item["members"]["S"]) if "members" in item else None
+    return Head(case_id=case_id, seq=int(item["seq"]["N"]), hash=item["hash"]["S"], members=members)
+
+
 def _subjects(event: EventEnvelope) -> set[str]:
     people = set(event.subjects)
     if event.actor.display_name:
@@ -111,25 +119,39 @@ class DynamoTimelineRepository:
         item = self._client.get_item(
             TableName=self._table, Key={"pk": _case(case_id), "sk": _s("HEAD")}, ConsistentRead=True
         ).get("Item")
-        if item is None:
-            return None
-        members = CaseMembers.model_validate_json(item["members"]["S"]) if "members" in item else None
-        return Head(case_id=case_id, seq=int(item["seq"]["N"]), hash=item["hash"]["S"], members=members)
+        return _head(case_id, item) if item is not None else None
+
+    def append_point(self, case_id: str, event_id: str) -> tuple[Head | None, bool]:
+        """The head and the event's marker in one consistent BatchGetItem; the marker is found before a second
+        link of the event could be written, since it is written before the head moves past the first."""
+        head_key = {"pk": _case(case_id), "sk": _s("HEAD")}
+        keys: list[Any] = [head_key, _marker_key(case_id, event_id)]
+        found: list[dict[str, Any]] = []
+        for _ in range(_BATCH_GET_ATTEMPTS):
+            response = self._client.batch_get_item(RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}})
+            found += list(response["Responses"].get(self._table) or [])
+            unprocessed: dict[str, Any] = dict(response.get("UnprocessedKeys") or {})
+            keys = list(unprocessed.get(self._table, {}).get("Keys", []))
+            if not keys:
+                break
+        else:
+            raise AppendConflictError(case_id)  # throttled: the message is retried
+        head_item = next((item for item in found if item["sk"]["S"] == "HEAD"), None)
+        marker = next((item for item in found if item["sk"]["S"] != "HEAD"), None)
+        head = _head(case_id, head_item) if head_item is not None else None
+        if marker is None:
+            return head, False
+        # A redelivery: its append may have stopped after the marker (before the head, or with a subject marker
+        # unwritten): see it through again, every write of it being the same however often it is made.
+        self._finish(self._link_item(case_id, int(marker["seq"]["N"])), head, None)
+        return head, True
 
     def append(self, link: Link, event: EventEnvelope, previous: Head | None, members: CaseMembers | None) -> None:
         """Appends without a transaction (which would bill every KB twice), in an order any crash can be finished
-        from: the link (its seq taken only if free), then the subject markers, the event marker, and the head.
+        from: the link (its seq taken only if free), then the markers (the event's, the subjects'), then the head.
         Whoever finds a link that is not behind the head finishes it first, so no chain waits on a crash and no
-        event is appended twice (the marker is found before a second link is written)."""
+        event is appended twice (its marker is found, by `append_point`, before a second link could be written)."""
         case_id = link.record["case_id"]
-        earlier = self._client.get_item(
-            TableName=self._table, Key=_marker_key(case_id, event.event_id), ConsistentRead=True
-        ).get("Item")
-        if earlier is not None:
-            appended_at = int(earlier["seq"]["N"])
-            if previous is None or previous.seq < appended_at:  # it stopped before moving the head
-                self._finish(self._link_item(case_id, appended_at), previous, None)
-            raise DuplicateEventError(event.event_id)
         item = self._new_link_item(link, event)
         try:
             self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)")
@@ -172,13 +194,14 @@ class DynamoTimelineRepository:
         """The writes after a link, each the same whoever makes it and however often."""
         case_id = link_item["pk"]["S"].removeprefix("CASE#")
         seq = int(link_item["sk"]["S"].removeprefix(_LINK_PREFIX))
-        for person in link_item.get("subjects", {}).get("SS", []):
-            self._client.put_item(
-                TableName=self._table,
-                Item={"pk": _s(f"SUBJECT#{person}"), "sk": _s(f"CASE#{case_id}#{_LINK_PREFIX}{seq:012d}")},
-            )
-        event_id = link_item["event_id"]["S"]
-        self._client.put_item(TableName=self._table, Item={**_marker_key(case_id, event_id), "seq": {"N": str(seq)}})
+        markers: list[Any] = [
+            {"pk": _s(f"SUBJECT#{person}"), "sk": _s(f"CASE#{case_id}#{_LINK_PREFIX}{seq:012d}")}
+            for person in link_item.get("subjects", {}).get("SS", [])
+        ]
+        markers.append({**_marker_key(case_id, link_item["event_id"]["S"]), "seq": {"N": str(seq)}})
+        self._put_all(case_id, markers)
+        if previous is not None and previous.seq >= seq:
+            return  # the head is past this link already: a head only moves forward
         kept = members if members is not None else (previous.members if previous else None)
         head: dict[str, Any] = {
             "pk": _case(case_id),
@@ -201,6 +224,21 @@ class DynamoTimelineRepository:
             # Someone else moved the head past this link (finishing it); only who may read can be newer here.
             if members is not None:
                 self._keep_members(case_id, members)
+
+    def _put_all(self, case_id: str, items: list[Any]) -> None:
+        """The event marker and one subject marker per person named, in BatchWriteItems of 25 (one, as a rule)."""
+        for start in range(0, len(items), _BATCH_WRITE_MAX_ITEMS):
+            requests: list[Any] = [
+                {"PutRequest": {"Item": item}} for item in items[start : start + _BATCH_WRITE_MAX_ITEMS]
+            ]
+            for _ in range(_BATCH_WRITE_ATTEMPTS):
+                response = self._client.batch_write_item(RequestItems={self._table: requests})
+                unprocessed: dict[str, Any] = dict(response.get("UnprocessedItems") or {})
+                requests = list(unprocessed.get(self._table, []))
+                if not requests:
+                    break
+            else:
+                raise AppendConflictError(case_id)  # throttled: the message is retried, and finishes this append
 
     def _keep_members(self, case_id: str, members: CaseMembers) -> None:
         for _ in range(_MEMBER_ATTEMPTS):
