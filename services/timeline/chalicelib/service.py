@@ -127,7 +127,7 @@ APPEND_ATTEMPTS = 8
 # Consumers run side by side (as Lambda runs a queue's), so a case's events can arrive out of order: an event
 # that carries its case at version v waits, this long at most, for the chain to hold version v - 1 (appended at
 # that moment by another instance, as a rule). Then it is appended anyway: a lost event must not stall a chain.
-ORDER_WAIT_SECONDS = 0.3
+ORDER_WAIT_SECONDS = 0.15
 _FIRST_PAUSE_SECONDS = 0.02
 _LONGEST_PAUSE_SECONDS = 0.2
 
