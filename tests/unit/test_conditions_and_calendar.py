@@ -1,6 +1,8 @@
 """JSONLogic through the maintained library, the variables a condition reads, and business-hours deadlines."""
 
+import gc
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from caseline_common.calendar import deadline
@@ -92,3 +94,33 @@ def test_a_team_may_work_on_sundays_only() -> None:
     assert deadline(THURSDAY_3PM, Duration(amount=1, unit=DurationUnit.BUSINESS_HOURS), sundays) == datetime(
         2026, 11, 29, 10, 0, tzinfo=UTC
     )
+
+
+class Watched(dict[str, Any]):
+    """Facts that note whether the garbage collector could run while the condition reads them."""
+
+    seen: list[bool]
+
+    def __getitem__(self, key: str) -> Any:
+        self.seen.append(gc.isenabled())
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.seen.append(gc.isenabled())
+        return super().get(key, default)
+
+
+def test_a_garbage_collection_is_not_charged_to_a_condition() -> None:
+    """A collection of the whole process, triggered by chance, would count against the condition's processor
+    time; the collector waits until the condition is done, and runs again after it, whatever the outcome."""
+    facts = Watched(amount=150)
+    facts.seen = []
+    assert gc.isenabled()
+
+    assert evaluate({">": [{"var": "amount"}, 100]}, facts) is True
+    with pytest.raises(ConditionError):
+        evaluate({"/": [1, 0]}, facts)
+
+    assert facts.seen
+    assert not any(facts.seen)
+    assert gc.isenabled()
