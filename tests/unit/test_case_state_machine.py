@@ -18,6 +18,7 @@ no case.override), a "lead" participant (has case.override) and an outsider. Aft
 """
 
 import math
+import re
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -239,6 +240,12 @@ TITLE = st.sampled_from([None, "Grant for the library", "  Padded title  ", "   
 
 def _blank(text: str | None) -> bool:
     return not text or not text.strip()
+
+
+def _stored(text: str | None) -> str:
+    """Prose as the case keeps it: stripped, line breaks as \\n (caseline_common.text)."""
+    assert text is not None
+    return re.sub(r"\r\n?", "\n", text).strip()
 
 
 def _reason_request(model: type[BaseModel], **values: Any) -> Any:
@@ -511,7 +518,7 @@ class CaseMachine(RuleBasedStateMachine):
             assert force or direction != "forward"
             assert Permission.OVERRIDE in permissions
             assert not _blank(reason)
-            assert data["reason"] == reason.strip()  # type: ignore[union-attr]
+            assert data["reason"] == _stored(reason)
         hypothesis.event(f"moved {direction}")
         if unmet:
             hypothesis.event("forced past unmet criteria")
@@ -612,7 +619,7 @@ class CaseMachine(RuleBasedStateMachine):
         outcome = self._attempt(caller, lambda work: domain.cancel(work, request), problems, "case.cancelled")
         if outcome.change is not None:
             assert self.case.status is CaseStatus.CANCELLED
-            assert self.case.status_reason == reason.strip()  # type: ignore[union-attr]
+            assert self.case.status_reason == _stored(reason)
 
     @rule(caller=CALLER, reason=REASON)
     def reopen(self, caller: str, reason: str | None) -> None:
