@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .envelope import COMMAND_SOURCE_PREFIX
 
-SERVICES = ("cases", "timeline", "automations", "portal")
-Service = Literal["cases", "timeline", "automations", "portal"]
+SERVICES = ("cases", "timeline", "automations", "portal", "tasks", "search")
+Service = Literal["cases", "timeline", "automations", "portal", "tasks", "search"]
 
 
 class Spec(BaseModel):
@@ -182,6 +182,31 @@ AUTOMATIONS_TABLE = TableSpec(
     ttl_attribute="expires_at",
     env_var="CASELINE_AUTOMATIONS_TABLE",
 )
+# The task inbox (services/tasks): one item per task of every case, with who may see it, and an index per way of
+# asking (by assignee, by role, by status), each sorted by due date, so every inbox page is one Query.
+TASKS_TABLE = TableSpec(
+    id="tasks",
+    owner="tasks",
+    key=KeySpec(partition="pk", sort="sk"),
+    indexes=(
+        IndexSpec(name="by_assignee", key=KeySpec(partition="gsi1pk", sort="gsi1sk"), projection="ALL"),
+        IndexSpec(name="by_role", key=KeySpec(partition="gsi2pk", sort="gsi2sk"), projection="ALL"),
+        IndexSpec(name="by_status", key=KeySpec(partition="gsi3pk", sort="gsi3sk"), projection="ALL"),
+    ),
+    env_var="CASELINE_TASKS_TABLE",
+)
+# The search service's own state (services/search): what each case's index documents are rendered from (the case
+# as its newest event left it, its comments) and the saved views, with an index of the views shared per audience.
+SEARCH_TABLE = TableSpec(
+    id="search",
+    owner="search",
+    key=KeySpec(partition="pk", sort="sk"),
+    indexes=(IndexSpec(name="by_audience", key=KeySpec(partition="gsi1pk", sort="gsi1sk"), projection="ALL"),),
+    env_var="CASELINE_SEARCH_TABLE",
+)
+# Where the search service's engine is: file://<directory> locally (embedded), the OpenSearch endpoint in AWS.
+# Known only once the engine exists, so it is not a name (as the download URL).
+SEARCH_ENGINE_ENV_VAR = "CASELINE_SEARCH_ENGINE"
 DOCUMENTS_BUCKET = BucketSpec(
     id="documents",
     owner="cases",
@@ -192,7 +217,7 @@ DOCUMENTS_BUCKET = BucketSpec(
 ANCHORS_BUCKET = BucketSpec(id="anchors", owner="timeline", env_var="CASELINE_ANCHORS_BUCKET", object_lock=True)
 TIMELINE_SIGNING_KEY = SigningKeySpec(id="timeline-signing", owner="timeline", env_var="CASELINE_SIGNING_KEY_ID")
 
-TABLES = (CASES_TABLE, TIMELINE_TABLE, PORTAL_TABLE, AUTOMATIONS_TABLE)
+TABLES = (CASES_TABLE, TIMELINE_TABLE, PORTAL_TABLE, AUTOMATIONS_TABLE, TASKS_TABLE, SEARCH_TABLE)
 BUCKETS = (DOCUMENTS_BUCKET, ANCHORS_BUCKET)
 SIGNING_KEYS = (TIMELINE_SIGNING_KEY,)
 SCHEDULES = (
@@ -217,6 +242,9 @@ CONSUMERS = (
         event_pattern=ALL_CASELINE_EVENTS,
     ),
     ConsumerSpec(service="portal", function="portal_consumer", name="portal-events", event_pattern=ALL_CASELINE_EVENTS),
+    # The read plane: the task inbox and the search index, each a projection of case events (docs/architecture.md).
+    ConsumerSpec(service="tasks", function="tasks_consumer", name="tasks-events", event_pattern=ALL_CASELINE_EVENTS),
+    ConsumerSpec(service="search", function="search_indexer", name="search-events", event_pattern=ALL_CASELINE_EVENTS),
     # What external participants do in the portal, and what automation rules do, reaches the cases service
     # as commands, never as writes to its table; their source is outside `caseline.` so only it receives them.
     # (Named `cases-events` from when each service had one consumer: the name is its deployed queues'.)

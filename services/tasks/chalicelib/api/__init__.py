@@ -1,0 +1,18 @@
+"""The tasks service's HTTP layer: one blueprint and its HttpApi, on which inbox.py declares the task inbox's
+operations. The table below names them, so Chalice has every route at import while, in Lambda, inbox.py is
+loaded at the first call of one of them."""
+
+from chalice.app import Blueprint
+
+from ..runtime import runtime
+
+api = Blueprint(__name__)
+http = runtime.http_api(api)
+
+http.operations_in(
+    f"{__name__}.inbox",
+    {
+        "list_tasks": ("GET", "/tasks"),
+        "task_counts": ("GET", "/tasks/counts"),
+    },
+)

@@ -1,0 +1,22 @@
+"""The tasks service's event function, as Chalice declares it; what it does is in handlers.py, imported at the
+function's first event in Lambda (coldstart.deferred), so the API function does not load it."""
+
+from collections.abc import Callable
+from typing import Any
+
+from caseline_common.coldstart import deferred
+from chalice.app import Blueprint
+
+events = Blueprint(__name__)
+
+
+@deferred
+def _tasks_consumer() -> Callable[[dict[str, Any], Any], Any]:
+    from .handlers import tasks_consumer
+
+    return tasks_consumer
+
+
+@events.lambda_function(name="tasks_consumer")
+def tasks_consumer(event: dict[str, Any], context: Any) -> Any:
+    return _tasks_consumer()(event, context)
