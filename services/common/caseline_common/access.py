@@ -75,6 +75,52 @@ def roles_held(template: TemplateDefinition, participants: Iterable[Participant]
     return CaseAccess(admin=False, roles=roles)
 
 
+# Who may view a case, as terms a projection stores beside what it keeps and a query filters on (the task inbox,
+# the search index): the same rule as `roles_held`, turned around. A caller may view the case exactly when
+# `principal_terms(principal)` and `case_readers(template, participants)` share a term.
+ADMIN_TERM = "admin"
+VIEWER_TERM = "viewer"
+
+
+def group_term(group: str) -> str:
+    return f"group:{group}"
+
+
+def user_term(subject: str) -> str:
+    return f"user:{subject}"
+
+
+def role_readers(role: RoleDefinition, participants: Iterable[Participant]) -> frozenset[str]:
+    """Who holds `role` on the case: its groups, and the staff taking part with it."""
+    members = {
+        user_term(p.user_id)
+        for p in participants
+        if p.kind is ParticipantKind.INTERNAL and p.role == role.key and p.user_id is not None
+    }
+    return frozenset({group_term(group) for group in role.groups} | members)
+
+
+def case_readers(template: TemplateDefinition, participants: Iterable[Participant]) -> frozenset[str]:
+    """Terms of everyone who may view the case: admins and viewers always, and the holders of a role that views."""
+    participants = list(participants)
+    terms = {ADMIN_TERM, VIEWER_TERM}
+    for role in template.roles:
+        if Permission.VIEW in role.permissions:
+            terms |= role_readers(role, participants)
+    return frozenset(terms)
+
+
+def principal_terms(principal: Principal) -> frozenset[str]:
+    """The terms a staff caller is known by (none for an external participant, who reads through the portal)."""
+    if principal.external or principal.automation:
+        return frozenset()
+    if principal.has_any(StaffRole.ADMIN):
+        return frozenset({ADMIN_TERM})
+    if principal.has_any(StaffRole.VIEWER) and not principal.has_any(StaffRole.STAFF):
+        return frozenset({VIEWER_TERM})
+    return frozenset({user_term(principal.subject), *(group_term(group) for group in principal.groups)})
+
+
 def case_access(template: TemplateDefinition, case: CaseSnapshot, principal: Principal) -> CaseAccess:
     return roles_held(template, case.participants, principal)
 
