@@ -26,17 +26,11 @@ runtime = ServiceRuntime("tasks", TasksSettings)
 
 @deferred
 def _inbox_service() -> "Callable[[], InboxService]":
-    from caseline_common.freshness import CaseArrival
-
     from .adapters.dynamo_inbox import DynamoTaskInbox
     from .service import InboxService
 
     def build() -> InboxService:
-        return InboxService(
-            DynamoTaskInbox(runtime.aws.dynamodb(), runtime.settings.tasks_table),
-            clock=utc_now,
-            arrival=CaseArrival(clock=utc_now),
-        )
+        return InboxService(DynamoTaskInbox(runtime.aws.dynamodb(), runtime.settings.tasks_table), clock=utc_now)
 
     return build
 

@@ -1,0 +1,33 @@
+"""The tasks consumer: every case event through its queue into the task inbox.
+
+What the event function declared in events.py does; loaded at its first event in Lambda."""
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from caseline_common.consumer import StatefulEvent, sqs_consumer
+from caseline_common.events import EventType
+
+from .runtime import inbox_service, runtime
+from .service import Consumed
+
+
+def _consume_event(event: StatefulEvent) -> None:
+    """An event about a case whose template has not arrived raises (CaseNotProjectedError), so SQS delivers it
+    again; one whose case did not fit in the bus entry is counted, and the case's next event catches up."""
+    if inbox_service().consume(event) is Consumed.WITHOUT_CASE:
+        runtime.observability.metrics.add_metric(name="CaseEventsWithoutCase", unit=MetricUnit.Count, value=1)
+        runtime.observability.logger.warning("case event without its case: the inbox waits for the next one")
+
+
+_consume = sqs_consumer(
+    _consume_event,
+    logger=runtime.observability.logger,
+    metrics=runtime.observability.metrics,
+    detail=StatefulEvent,
+    reads={EventType.TEMPLATE_PUBLISHED},
+)
+
+
+def tasks_consumer(event: dict[str, Any], context: Any) -> Any:
+    return _consume(event, context)
