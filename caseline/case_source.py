@@ -100,7 +100,8 @@ class CaseSource:
                 for item in response["Responses"].get(self._table, []):
                     case = CaseSnapshot.model_validate_json(item["doc"]["S"])
                     found[case.id] = case
-                keys = list((response.get("UnprocessedKeys") or {}).get(self._table, {}).get("Keys", []))
+                unprocessed: dict[str, Any] = dict(response.get("UnprocessedKeys") or {})
+                keys = list(unprocessed.get(self._table, {}).get("Keys", []))
                 if not keys:
                     break
             else:
