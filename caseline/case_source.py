@@ -55,9 +55,12 @@ class CaseSource:
     def _under(self, partition: str, prefix: str = "") -> Iterator[dict[str, Any]]:
         query: dict[str, Any] = {
             "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": {":pk": {"S": partition}, ":prefix": {"S": prefix}},
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": partition}},
         }
+        if prefix:
+            query["KeyConditionExpression"] += " AND begins_with(sk, :prefix)"
+            query["ExpressionAttributeValues"][":prefix"] = {"S": prefix}
         for page in self._pages(query):
             yield from page
 
