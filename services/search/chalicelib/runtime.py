@@ -41,7 +41,9 @@ def _engine() -> "Callable[[], SearchEngine]":
             return TantivyEngine(location.removeprefix("file://"))
         from .adapters.opensearch_engine import OpenSearchEngine
 
-        return OpenSearchEngine.signed(location, region=runtime.settings.aws_region, tenant_id=runtime.settings.tenant_id)
+        return OpenSearchEngine.signed(
+            location, region=runtime.settings.aws_region, tenant_id=runtime.settings.tenant_id
+        )
 
     return build
 
