@@ -323,6 +323,9 @@ def test_an_event_without_its_case_or_before_its_template_is_not_applied(store: 
     with pytest.raises(inbox.CaseNotProjectedError):
         tasks.consume(event(case(1, [task(1)]), EventType.CASE_OPENED))
     assert tasks.consume(event(None)) is service.Consumed.WITHOUT_CASE
+    assert tasks.consume(event(None, EventType.PORTAL_LINK_ISSUED)) is service.Consumed.NOT_A_CASE_EVENT, (
+        "the portal's own events never carry the case: nothing is missing"
+    )
     assert store.cases == {}
 
 

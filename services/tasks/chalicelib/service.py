@@ -11,7 +11,7 @@ from caseline_common.access import principal_terms
 from caseline_common.consumer import StatefulEvent
 from caseline_common.contracts import CaseSnapshot, TaskStatus, TemplateDefinition
 from caseline_common.errors import ForbiddenError
-from caseline_common.events import EventType, TemplatePublished, data_of
+from caseline_common.events import PORTAL_EVENTS, EventType, TemplatePublished, data_of
 from caseline_common.pagination import Page
 from caseline_common.tenant import Principal, StaffRole, TenantContext
 from pydantic import BaseModel, ConfigDict
@@ -116,7 +116,7 @@ class InboxService:
         self._inbox.save_template(key, version, definition)
 
     def _project_event(self, event: StatefulEvent) -> Consumed:
-        if event.case_id is None:
+        if event.case_id is None or event.type in PORTAL_EVENTS:  # the portal's own events never carry the case
             return Consumed.NOT_A_CASE_EVENT
         if event.case is None:
             return Consumed.WITHOUT_CASE
