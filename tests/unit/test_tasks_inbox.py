@@ -265,6 +265,7 @@ def test_a_caller_outside_the_case_sees_none_of_its_tasks(tasks: "service.InboxS
         "mine_open": 0,
         "mine_overdue": 0,
         "team_unassigned": 0,
+        "team": [],
         "exact": True,
     }
     expert = Participant(
@@ -303,6 +304,7 @@ def test_counts_are_my_open_and_overdue_tasks_and_my_teams_unassigned_ones(tasks
     tasks.consume(event(snapshot, EventType.CASE_OPENED))
     counts = tasks.counts(context(ALEX))
     assert (counts.mine_open, counts.mine_overdue, counts.team_unassigned) == (2, 1, 1), "expert is no team of Alex"
+    assert [(queue.role, queue.unassigned) for queue in counts.team] == [("handler", 1)]
 
 
 def test_pages_follow_their_cursor_one_page_a_call(store: InMemoryTaskInbox, tasks: "service.InboxService") -> None:

@@ -14,7 +14,7 @@ from caseline_common.errors import ForbiddenError
 from caseline_common.events import PORTAL_EVENTS, EventType, TemplatePublished, data_of
 from caseline_common.pagination import Page
 from caseline_common.tenant import Principal, StaffRole, TenantContext
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from .domain.inbox import CaseNotProjectedError, InboxChange, InboxEntry, StoredCase, inbox_change, team_roles
 
@@ -77,12 +77,20 @@ class TaskItem(BaseModel):
     case_status: str
 
 
+class TeamQueue(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    role: str
+    unassigned: int
+
+
 class TaskCounts(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
     mine_open: int
     mine_overdue: int
     team_unassigned: int
+    team: list[TeamQueue] = Field(description="The roles the caller holds through its groups, and their piles.")
     exact: bool = True  # False when a count stopped at its bound: the numbers are then at least these
 
 
@@ -153,14 +161,16 @@ class InboxService:
         mine_open, open_exact = self._inbox.count(mine, readers)
         mine_overdue, overdue_exact = self._inbox.count(replace(mine, due_before=self._clock()), readers)
         roles = team_roles(self._inbox.role_groups(), principal.groups)
-        team_unassigned, team_exact = 0, len(roles) <= MAX_TEAM_ROLES
+        team, team_exact = [], len(roles) <= MAX_TEAM_ROLES
         for role in roles[:MAX_TEAM_ROLES]:
             count, exact = self._inbox.count(TaskFilter(role=role, unassigned=True), readers)
-            team_unassigned, team_exact = team_unassigned + count, team_exact and exact
+            team.append(TeamQueue(role=role, unassigned=count))
+            team_exact = team_exact and exact
         return TaskCounts(
             mine_open=mine_open,
             mine_overdue=mine_overdue,
-            team_unassigned=team_unassigned,
+            team_unassigned=sum(queue.unassigned for queue in team),
+            team=team,
             exact=open_exact and overdue_exact and team_exact,
         )
 
