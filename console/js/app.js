@@ -8,14 +8,16 @@ import * as caseView from "./views/case/page.js";
 import * as cases from "./views/cases.js";
 import * as insight from "./views/insight.js";
 import * as newCase from "./views/newcase.js";
+import * as queue from "./views/queue.js";
 import * as signin from "./views/signin.js";
 import * as tasks from "./views/tasks.js";
+import { refreshTaskBadges } from "./views/tasks.js";
 import * as templates from "./views/templates.js";
 
 const main = document.getElementById("view");
 
 // "/cases/new" before "/cases/:id", which would take it otherwise.
-for (const module of [board, cases, tasks, newCase, caseView, templates, insight]) module.register(route);
+for (const module of [board, cases, tasks, queue, newCase, caseView, templates, insight]) module.register(route);
 route("/", async () => navigate("#/board"));
 
 function renderChrome(user) {
@@ -41,6 +43,7 @@ async function render() {
     await signin.render(container);
     return;
   }
+  refreshTaskBadges();
   const found = currentRoute();
   for (const link of document.querySelectorAll("[data-nav]")) {
     if (found?.nav === link.dataset.nav) link.setAttribute("aria-current", "page");

@@ -1,161 +1,147 @@
-// "My tasks": the open tasks of open cases that are mine — assigned to me, or to a role I hold on the case
-// (the role I participate with, or a template role whose groups include one of my groups) — soonest due first.
+// "My tasks": the open tasks assigned to me on the cases I may see, from the task inbox (GET /tasks?assignee=me),
+// soonest due first so overdue ones lead, a page at a time. The table and its rows serve the team queue too.
 import { api } from "../api.js";
-import { announce, clear, fill, formatDate, h, loading, problemBox, visuallyHidden } from "../ui.js";
+import { announce, fill, formatDate, h, humanize, loading, problemBox, visuallyHidden } from "../ui.js";
 
-const MAX_CASES = 500;
-const versions = new Map(); // "key@version" → definition; a published version never changes
+const PAGE = 25;
 
 export function register(route) {
   route("/tasks", myTasks, { nav: "tasks" });
 }
 
-function versionOf(key, version) {
-  const id = `${key}@${version}`;
-  if (!versions.has(id)) {
-    versions.set(id, api.get(`/templates/${encodeURIComponent(key)}/versions/${version}`)
-      .then((published) => published.definition)
-      .catch((problem) => { versions.delete(id); throw problem; }));
+// The nav's badges: my open tasks (and how many are overdue), and my teams' unassigned ones.
+export async function refreshTaskBadges() {
+  const mine = document.getElementById("badge-tasks");
+  const team = document.getElementById("badge-queue");
+  if (!mine || !team) return null;
+  let counts;
+  try {
+    counts = await api.get("/tasks/counts");
+  } catch {
+    mine.hidden = team.hidden = true;
+    return null;
   }
-  return versions.get(id);
+  const more = counts.exact ? "" : "+";
+  mine.hidden = !counts.mine_open;
+  fill(mine, `${counts.mine_open}${more}`,
+    visuallyHidden(` open tasks${counts.mine_overdue ? `, ${counts.mine_overdue}${more} overdue` : ""}`));
+  mine.classList.toggle("nav-badge-overdue", counts.mine_overdue > 0);
+  team.hidden = !counts.team_unassigned;
+  fill(team, `${counts.team_unassigned}${more}`, visuallyHidden(" unassigned tasks in your teams' queues"));
+  return counts;
 }
 
-function internalRolesOf(definition, groups) {
-  return (definition.roles || [])
-    .filter((role) => (role.kind || "internal") === "internal" && (role.groups || []).some((group) => groups.includes(group)))
-    .map((role) => role.key);
-}
+// A table of tasks whose rows `append` adds page by page; `actions(task)` gives a row's last cell, if any.
+export function taskTable({ caption, actions, user }) {
+  const body = h("tbody");
+  const table = h("table", { id: "task-table", class: "task-table" },
+    h("caption", { class: "visually-hidden" }, caption),
+    h("thead", {}, h("tr", {},
+      ["Task", "Case", "Stage", "Assigned to", "Due"].map((name) => h("th", { scope: "col" }, name)),
+      actions ? h("th", { scope: "col" }, visuallyHidden("Actions")) : null)),
+    body);
 
-// The roles the user holds on a case: the ones they participate with, and the ones their groups give.
-function heldRoles(caseItem, definition, user) {
-  const roles = new Set(internalRolesOf(definition, user.groups));
-  for (const participant of caseItem.participants || []) {
-    if (participant.user_id && participant.user_id === user.sub) roles.add(participant.role);
+  function row(task) {
+    const taskId = `task-${task.case_id}-${task.task_id}`;
+    const assigned = task.assignee === user.sub ? "You"
+      : task.assignee || (task.assignee_role ? `Role: ${humanize(task.assignee_role)}` : "Nobody");
+    return h("tr", { class: task.overdue ? "task-overdue" : null, dataset: { taskId: task.task_id, caseId: task.case_id } },
+      h("th", { scope: "row", id: taskId }, task.title, task.required ? h("span", { class: "task-required" }, " (required)") : null),
+      h("td", {}, h("a", { href: `#/cases/${encodeURIComponent(task.case_id)}` }, task.case_title),
+        h("span", { class: "hint task-template" }, ` ${humanize(task.template_key)}`)),
+      h("td", {}, humanize(task.stage)),
+      h("td", { class: "task-assignee" }, assigned),
+      h("td", { class: "task-due" },
+        task.due_at ? h("time", { datetime: task.due_at }, formatDate(task.due_at)) : h("span", { class: "hint" }, "No due date"),
+        task.overdue ? h("span", { class: "badge task-overdue-badge" }, "Overdue") : null),
+      actions ? h("td", {}, actions(task, taskId)) : null);
   }
-  return roles;
+
+  return {
+    table,
+    body,
+    append(tasks) { body.append(...tasks.map(row)); },
+  };
 }
 
-function byDue(a, b) {
-  const left = a.task.due_at ? Date.parse(a.task.due_at) : Infinity;
-  const right = b.task.due_at ? Date.parse(b.task.due_at) : Infinity;
-  return left - right || a.caseItem.title.localeCompare(b.caseItem.title) || a.task.title.localeCompare(b.task.title);
-}
-
-async function loadMyCases(user) {
-  // Cases I participate in, and the open cases of every template where my groups give me a role.
-  const [participating, templates] = await Promise.all([
-    api.all("/cases", { participant: user.sub, status: "open" }, MAX_CASES),
-    api.all("/templates"),
-  ]);
-  const latest = await Promise.all(templates.map(async (template) => {
-    const definition = await versionOf(template.key, template.latest_version);
-    return internalRolesOf(definition, user.groups).length ? template.key : null;
-  }));
-  const byRole = await Promise.all(latest.filter(Boolean).map((key) =>
-    api.all("/cases", { template_key: key, status: "open" }, MAX_CASES)));
-  const cases = new Map();
-  for (const caseItem of [...participating, ...byRole.flat()]) {
-    if (caseItem.status === "open") cases.set(caseItem.id, caseItem);
+// Pages of GET /tasks into a table, with a "Load more" button while the inbox has more.
+export function pagedTasks(params, table, onPage) {
+  let cursor = null;
+  const more = h("button", { type: "button", id: "task-more", hidden: true }, "Load more");
+  async function load() {
+    more.disabled = true;
+    const page = await api.get("/tasks", { ...params, limit: PAGE, cursor });
+    table.append(page.items);
+    cursor = page.next_cursor;
+    more.hidden = !cursor;
+    more.disabled = false;
+    onPage();
+    return page;
   }
-  return [...cases.values()];
+  more.addEventListener("click", async () => {
+    const focusAfter = table.body.rows.length;
+    await load();
+    (table.body.rows[focusAfter]?.querySelector("a") || more).focus();
+  });
+  return { more, load };
 }
 
 async function myTasks(main, _params, _query, user) {
   loading(main, "Loading your tasks…");
-  const cases = await loadMyCases(user);
-  const pairs = [...new Set(cases.map((caseItem) => `${caseItem.template_key}@${caseItem.template_version}`))];
-  const definitions = new Map(await Promise.all(pairs.map(async (pair) => {
-    const [key, version] = pair.split("@");
-    return [pair, await versionOf(key, version)];
-  })));
-
-  const mine = [];
-  for (const caseItem of cases) {
-    const definition = definitions.get(`${caseItem.template_key}@${caseItem.template_version}`);
-    const roles = heldRoles(caseItem, definition, user);
-    for (const task of caseItem.tasks || []) {
-      if (task.status !== "open") continue;
-      const assignedToMe = task.assignee === user.sub;
-      const byMyRole = !task.assignee && task.assignee_role && roles.has(task.assignee_role);
-      if (assignedToMe || byMyRole) mine.push({ caseItem, task, definition });
-    }
-  }
-  mine.sort(byDue);
-
   const canComplete = user.role !== "viewer";
-  const now = Date.now();
   const alerts = h("div", { id: "task-alerts" });
-  const summary = h("p", { id: "task-summary", class: "task-summary" });
-  const body = h("tbody");
-  const setSummary = () => {
-    const open = body.rows.length;
-    const overdue = body.querySelectorAll("tr.task-overdue").length;
-    summary.textContent = open
-      ? `${open} open ${open === 1 ? "task" : "tasks"}${overdue ? `, ${overdue} overdue` : ""}.`
-      : "You have no open tasks.";
-  };
+  const summary = h("p", { id: "task-summary", class: "task-summary", role: "status" });
 
-  async function complete(entry, button, rowElement) {
+  async function complete(task, button, rowElement) {
     button.disabled = true;
     button.textContent = "Completing…";
     try {
-      await api.post(`/cases/${encodeURIComponent(entry.caseItem.id)}/tasks/${encodeURIComponent(entry.task.id)}/complete`, {});
-      clear(alerts);
+      await api.post(`/cases/${encodeURIComponent(task.case_id)}/tasks/${encodeURIComponent(task.task_id)}/complete`, {});
+      fill(alerts);
       const next = rowElement.nextElementSibling || rowElement.previousElementSibling;
       rowElement.remove();
       setSummary();
-      announce(`Completed “${entry.task.title}” on “${entry.caseItem.title}”.`);
+      refreshTaskBadges();
+      announce(`Completed “${task.title}” on “${task.case_title}”.`);
       (next?.querySelector("button, a") || summary).focus?.();
-      if (!body.rows.length) table.hidden = true;
     } catch (error) {
       button.disabled = false;
       button.textContent = "Complete";
       const problem = error?.status ? error : { title: "The task could not be completed", detail: error?.message };
-      const box = problemBox({ ...problem, title: `“${entry.task.title}” could not be completed: ${problem.title || "error"}` });
+      const box = problemBox({ ...problem, title: `“${task.title}” could not be completed: ${problem.title || "error"}` });
       box.tabIndex = -1;
       fill(alerts, box);
       box.focus();
     }
   }
 
-  const fragment = document.createDocumentFragment();
-  for (const entry of mine) {
-    const { caseItem, task, definition } = entry;
-    const overdue = task.due_at && Date.parse(task.due_at) < now;
-    const stage = definition.stages.find((candidate) => candidate.key === task.stage);
-    const role = (definition.roles || []).find((candidate) => candidate.key === task.assignee_role);
-    const taskId = `task-${caseItem.id}-${task.id}`;
-    const rowElement = h("tr", { class: overdue ? "task-overdue" : null, dataset: { taskId: task.id, caseId: caseItem.id } },
-      h("th", { scope: "row", id: taskId }, task.title, task.required ? h("span", { class: "task-required" }, " (required)") : null),
-      h("td", {}, h("a", { href: `#/cases/${encodeURIComponent(caseItem.id)}` }, caseItem.title)),
-      h("td", {}, stage ? stage.name : task.stage),
-      h("td", {}, task.assignee === user.sub ? "You" : `Role: ${role ? role.name : task.assignee_role}`),
-      h("td", { class: "task-due" },
-        task.due_at ? h("time", { datetime: task.due_at }, formatDate(task.due_at)) : h("span", { class: "hint" }, "No due date"),
-        overdue ? h("span", { class: "badge task-overdue-badge" }, "Overdue") : null));
-    if (canComplete) {
+  const table = taskTable({
+    caption: "My open tasks, soonest due first",
+    user,
+    actions: canComplete ? (task, taskId) => {
       const button = h("button", { type: "button", class: "complete-task", "aria-describedby": taskId }, "Complete");
-      button.addEventListener("click", () => complete(entry, button, rowElement));
-      rowElement.append(h("td", {}, button));
-    }
-    fragment.append(rowElement);
-  }
-  body.append(fragment);
-  const table = h("table", { id: "task-table", class: "task-table", hidden: !mine.length },
-    h("caption", { class: "visually-hidden" }, "My open tasks, soonest due first"),
-    h("thead", {}, h("tr", {},
-      ["Task", "Case", "Stage", "Assigned to", "Due"].map((name) => h("th", { scope: "col" }, name)),
-      canComplete ? h("th", { scope: "col" }, visuallyHidden("Actions")) : null)),
-    body);
-  setSummary();
+      button.addEventListener("click", () => complete(task, button, button.closest("tr")));
+      return button;
+    } : null,
+  });
+  const pages = pagedTasks({ assignee: "me", status: "open" }, table, () => setSummary());
 
+  function setSummary() {
+    const shown = table.body.rows.length;
+    const overdue = table.body.querySelectorAll("tr.task-overdue").length;
+    const more = pages.more.hidden ? "" : " shown";
+    table.table.hidden = !shown;
+    summary.textContent = shown
+      ? `${shown} open ${shown === 1 ? "task" : "tasks"}${more}${overdue ? `, ${overdue} overdue` : ""}.`
+      : "You have no open tasks.";
+  }
+
+  await pages.load();
   fill(main,
     h("h1", {}, "My tasks"),
-    h("p", { class: "hint" },
-      "Open tasks assigned to you, or to a role you hold on the case, on the open cases you may see. Soonest due first."),
+    h("p", { class: "hint" }, "Open tasks assigned to you on the open cases you may see. Overdue first, then soonest due. ",
+      "Tasks for a role of yours that nobody has taken are in the ", h("a", { href: "#/queue" }, "team queue"), "."),
     summary, alerts,
-    h("div", { class: "work-table-scroll" }, table));
-  if (cases.length >= MAX_CASES) {
-    main.append(h("p", { class: "hint" }, `Only the first ${MAX_CASES} cases of each kind were looked at.`));
-  }
+    h("div", { class: "work-table-scroll" }, table.table),
+    pages.more);
 }
