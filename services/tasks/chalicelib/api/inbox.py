@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from caseline_common.contracts import TaskStatus
+from caseline_common.contracts import Key, TaskStatus, TemplateKey
 from caseline_common.http import Call, Reply
 from caseline_common.pagination import Page
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -11,8 +11,6 @@ from ..runtime import inbox_service
 from ..service import TaskCounts, TaskFilter, TaskItem
 from . import http
 
-KEY = r"^[a-z][a-z0-9_]{0,63}$"
-
 
 class TaskQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
@@ -20,11 +18,11 @@ class TaskQuery(BaseModel):
     assignee: str | None = Field(
         default=None, min_length=1, max_length=256, description='"me", or a person\'s subject.'
     )
-    role: str | None = Field(default=None, pattern=KEY, description="An assignee role's key: that role's queue.")
+    role: Key | None = Field(default=None, description="An assignee role's key: that role's queue.")
     status: TaskStatus = TaskStatus.OPEN
     unassigned: bool = Field(default=False, description="Only tasks nobody is assigned to (a team queue's pile).")
     due_before: datetime | None = Field(default=None, description="Due before (ISO 8601 with offset).")
-    template_key: str | None = Field(default=None, min_length=1, max_length=64)
+    template_key: TemplateKey | None = None
     case_id: str | None = Field(default=None, min_length=1, max_length=64)
     limit: int = Field(default=25, ge=1, le=100)
     cursor: str | None = Field(default=None, max_length=2048)
