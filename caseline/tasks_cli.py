@@ -11,7 +11,6 @@ from typing import Annotated, Any
 import typer
 from caseline_common.aws import AwsClients
 from caseline_common.envelope import utc_now
-from caseline_common.errors import ConcurrentWriteError
 from caseline_common.resources import CASES_TABLE, TASKS_TABLE, TenantResourceNames
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -23,8 +22,6 @@ tasks_app = typer.Typer(help="The task inbox: rebuild it from the cases table.",
 console = Console()
 
 LOCAL_REGION = "us-east-1"  # the local stack's (caseline/local/stack.py)
-# A case whose inbox another writer changes while the rebuild writes it is read again, this many times at most.
-ATTEMPTS = 3
 
 
 def rebuild_inbox(
@@ -42,14 +39,7 @@ def rebuild_inbox(
     written = 0
     for page in source.cases():
         for case in page:
-            for attempt in range(1, ATTEMPTS + 1):
-                try:
-                    outcome = inbox_service.project(case, reconcile=True)
-                    break
-                except ConcurrentWriteError:
-                    if attempt == ATTEMPTS:
-                        raise
-            written += outcome is service.Consumed.PROJECTED
+            written += inbox_service.project(case, reconcile=True) is service.Consumed.PROJECTED
             advance()
     return written
 

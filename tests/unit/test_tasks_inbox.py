@@ -2,7 +2,7 @@
 it is assigned, reassigned, completed and reopened, a role's queue, access, and the badge counts."""
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +18,7 @@ from caseline_common.contracts import (
     TemplateDefinition,
 )
 from caseline_common.envelope import Actor, ActorKind, new_id
-from caseline_common.errors import ForbiddenError
+from caseline_common.errors import ConcurrentWriteError, ForbiddenError
 from caseline_common.events import EventType
 from caseline_common.tenant import Principal, TenantContext
 from narrowing import present
@@ -130,6 +130,8 @@ class InMemoryTaskInbox:
     templates: dict[tuple[str, int], TemplateDefinition] = field(default_factory=dict)
     cases: dict[str, "inbox.StoredCase"] = field(default_factory=dict)
     pages: int = 0
+    # what other consumers write just before the next `stored_case` returns, to race this one
+    others: list["inbox.StoredCase"] = field(default_factory=list)
 
     def save_template(self, key: str, version: int, definition: TemplateDefinition) -> None:
         self.templates[(key, version)] = definition
@@ -141,10 +143,14 @@ class InMemoryTaskInbox:
         return [(role.key, frozenset(role.groups)) for each in self.templates.values() for role in each.roles]
 
     def stored_case(self, case_id: str) -> "inbox.StoredCase | None":
-        return self.cases.get(case_id)
+        found = self.cases.get(case_id)
+        if self.others:
+            self.cases[case_id] = self.others.pop(0)
+        return found
 
     def apply(self, change: "inbox.InboxChange", stored: "inbox.StoredCase | None") -> None:
-        assert self.cases.get(change.case_id) is stored, "written from what was read"
+        if self.cases.get(change.case_id) is not stored:
+            raise ConcurrentWriteError(f"the inbox of case {change.case_id} changed meanwhile")
         entries = {**(stored.entries if stored else {}), **{entry.task_id: entry for entry in change.put}}
         for task_id in change.delete:
             del entries[task_id]
@@ -329,6 +335,21 @@ def test_an_event_without_its_case_or_before_its_template_is_not_applied(store: 
         "the portal's own events never carry the case: nothing is missing"
     )
     assert store.cases == {}
+
+
+def test_a_write_another_consumer_got_in_before_is_read_and_tried_again(store: InMemoryTaskInbox) -> None:
+    tasks = service.InboxService(store, clock=lambda: NOW)
+    tasks.keep_template("claim", 1, TEMPLATE)
+    tasks.project(case(1, [task(1)]))
+    newer = case(3, [task(1, assignee="dev-blake")])
+    change = present(inbox.inbox_change(store.cases[CASE_ID], newer, TEMPLATE))
+    entries = {**store.cases[CASE_ID].entries, **{entry.task_id: entry for entry in change.put}}
+    store.others = [inbox.StoredCase(version=3, revision=2, entries=entries)]
+    assert tasks.project(case(2, [task(1, assignee="dev-alex")])) is service.Consumed.UNCHANGED, "newer got in first"
+    assert store.cases[CASE_ID].entries[task(1).id].assignee == "dev-blake"
+    store.others = [replace(store.cases[CASE_ID]) for _ in range(service.WRITE_ATTEMPTS)]  # each a new write
+    with pytest.raises(ConcurrentWriteError):  # left to the queue, which delivers the event again
+        tasks.project(case(4, [task(1)]))
 
 
 def history() -> list[StatefulEvent]:

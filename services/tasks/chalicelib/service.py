@@ -10,7 +10,7 @@ from typing import Protocol
 from caseline_common.access import principal_terms
 from caseline_common.consumer import StatefulEvent
 from caseline_common.contracts import CaseSnapshot, TaskStatus, TemplateDefinition
-from caseline_common.errors import ForbiddenError
+from caseline_common.errors import ConcurrentWriteError, ForbiddenError
 from caseline_common.events import PORTAL_EVENTS, EventType, TemplatePublished, data_of
 from caseline_common.pagination import Page
 from caseline_common.tenant import Principal, StaffRole, TenantContext
@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .domain.inbox import CaseNotProjectedError, InboxChange, InboxEntry, StoredCase, inbox_change, team_roles
 
+# Reads and writes of a case's entries before a write that keeps losing to other consumers is left to the queue.
+WRITE_ATTEMPTS = 3
 # The team roles whose unassigned tasks the badge counts, so a caller in many groups costs a bounded number of calls.
 MAX_TEAM_ROLES = 10
 
@@ -131,16 +133,24 @@ class InboxService:
         return self.project(event.case)
 
     def project(self, case: CaseSnapshot, *, reconcile: bool = False) -> Consumed:
-        """Sets the case's entries from its snapshot, if newer than what is stored (`reconcile`: or as new)."""
+        """Sets the case's entries from its snapshot, if newer than what is stored (`reconcile`: or as new). A write
+        another consumer got in before is read and tried again here, sooner than the queue would deliver it again."""
         template = self._inbox.template(case.template_key, case.template_version)
         if template is None:
             raise CaseNotProjectedError(f"template {case.template_key} v{case.template_version}")
-        stored = self._inbox.stored_case(case.id)
-        change = inbox_change(stored, case, template, reconcile=reconcile)
-        if change is None:
-            return Consumed.UNCHANGED
-        self._inbox.apply(change, stored)
-        return Consumed.PROJECTED
+        attempt = 1
+        while True:
+            stored = self._inbox.stored_case(case.id)
+            change = inbox_change(stored, case, template, reconcile=reconcile)
+            if change is None:
+                return Consumed.UNCHANGED
+            try:
+                self._inbox.apply(change, stored)
+                return Consumed.PROJECTED
+            except ConcurrentWriteError:
+                if attempt == WRITE_ATTEMPTS:
+                    raise
+                attempt += 1
 
     # what callers ask
 
