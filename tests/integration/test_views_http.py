@@ -20,7 +20,7 @@ def test_a_view_shared_with_a_group_is_read_only_for_its_members(stack: LocalSta
     pat = token(stack, "http-pat", "caseline-staff", "http-claims")
     sam = token(stack, "http-sam", "caseline-staff", "http-claims")
     lee = token(stack, "http-lee", "caseline-staff")
-    query = {"status": "open", "sort": "due", "order": "asc"}
+    query = {"status": "open", "sort": "due"}
     body = {"name": "Due soon", "query": query, "shared_with": ["http-claims"]}
 
     status, headers, created = views(stack, "POST", "/views", body, as_=pat, **{"Idempotency-Key": "v-1"})

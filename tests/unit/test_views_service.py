@@ -112,7 +112,7 @@ def test_a_view_keeps_its_query_columns_and_audiences(service: "service_module.V
     created = service.create_view(
         PAT,
         request(
-            query={"q": "Köln", "template_key": "insurance-claim", "status": "open", "sort": "due", "order": "asc"},
+            query={"q": "Köln", "template_key": "insurance-claim", "status": "open", "sort": "due"},
             columns=["title", "due", "owner"],
             shared_with=["claims-team"],
         ),
@@ -303,5 +303,5 @@ def test_a_view_request_is_checked(values: dict[str, Any], pointer: str) -> None
 def test_a_name_is_trimmed_and_defaults_fill_the_rest() -> None:
     made = domain.ViewRequest.model_validate({"name": "  Mine  "})
     assert made.name == "Mine"
-    assert made.query == domain.ViewQuery(sort=domain.ViewSort.UPDATED, order=domain.SortOrder.DESC)
+    assert made.query == domain.ViewQuery(sort=domain.ViewSort.UPDATED)
     assert (tuple(made.columns), made.shared_with) == (domain.DEFAULT_COLUMNS, [])

@@ -28,16 +28,13 @@ Group = Annotated[str, Field(pattern=GROUP_PATTERN, description="A tenant group 
 
 
 class ViewSort(StrEnum):
+    """GET /search's orders."""
+
     RELEVANCE = "relevance"  # only with search words
     UPDATED = "updated"
     CREATED = "created"
     DUE = "due"  # the next SLA deadline
     TITLE = "title"
-
-
-class SortOrder(StrEnum):
-    ASC = "asc"
-    DESC = "desc"
 
 
 class Column(StrEnum):
@@ -74,8 +71,11 @@ class ViewQuery(BaseModel):
     stage: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,62}$")
     status: CaseStatus | None = None
     owner: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._:@-]{1,256}$")
-    sort: ViewSort = ViewSort.UPDATED
-    order: SortOrder = SortOrder.DESC
+    sort: ViewSort = Field(
+        default=ViewSort.UPDATED,
+        description="Each in its own direction: relevance best first, updated and created newest first, "
+        "due soonest first, title A to Z.",
+    )
 
     @model_validator(mode="after")
     def _relevance_needs_words(self) -> "ViewQuery":
