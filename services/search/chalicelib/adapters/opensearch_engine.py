@@ -191,10 +191,11 @@ def _hit(raw: dict[str, Any], scored: bool) -> SearchHit:
 
 
 class OpenSearchEngine:
-    def __init__(self, client: OpenSearch, index: str, *, refresh: bool) -> None:
-        """`refresh`: make each write searchable before answering (a domain); a Serverless collection refreshes
-        by itself and refuses the parameter."""
-        self._client, self._index, self._refresh = client, index, refresh
+    def __init__(self, client: OpenSearch, index: str, *, service: str) -> None:
+        """`service`: "aoss" (Serverless) or "es" (a domain). A domain is asked to make each write searchable
+        before it answers; a Serverless collection refreshes by itself and refuses the parameter."""
+        self._client, self._index, self.service = client, index, service
+        self._refresh = service == "es"
         self._ready = False
 
     @classmethod
@@ -218,7 +219,7 @@ class OpenSearchEngine:
             verify_certs=secure,
             timeout=10,
         )
-        return cls(client, index_name(tenant_id), refresh=service == "es")
+        return cls(client, index_name(tenant_id), service=service)
 
     # writing
 
