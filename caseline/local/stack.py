@@ -1,6 +1,7 @@
 """The local stack: moto, the tenant's resources, the four services, pumps, gateway and dev issuer."""
 
 import json
+import shutil
 import logging
 import os
 import threading
@@ -13,6 +14,7 @@ from typing import Any
 from caseline_common.aws import AwsClients
 from caseline_common.resources import (
     SCHEDULES,
+    SEARCH_ENGINE_ENV_VAR,
     SERVICES,
     STREAM_HANDLERS,
     TenantResourceNames,
@@ -113,7 +115,13 @@ class LocalStack:
             self.seed()
         return self
 
+    @property
+    def search_index_dir(self) -> Path:
+        return self.options.state_dir / "search" / self.options.tenant_id
+
     def _configure_environment(self) -> None:
+        # The emulator starts empty on every run, so the search index (on disk, beside the state) does too.
+        shutil.rmtree(self.search_index_dir, ignore_errors=True)
         environment = {
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",
@@ -130,6 +138,8 @@ class LocalStack:
             "CASELINE_MAIL_FROM": f"caseline@{self.options.tenant_id}.caseline.local",
             # Webhook receivers in tests and demos listen on 127.0.0.1 without TLS.
             "CASELINE_ALLOW_INSECURE_WEBHOOKS": "true",
+            # The search service's embedded engine (tantivy) keeps the tenant's index on disk beside the stack's state.
+            SEARCH_ENGINE_ENV_VAR: f"file://{self.search_index_dir}",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_NAMESPACE": "Caseline",
             # EMF metrics are CloudWatch's business; locally they would only flood the console.

@@ -65,6 +65,19 @@ EXPECTED_ROUTES: dict[str, dict[str, set[str]]] = {
         "/health/automations": {"GET"},
         "/openapi/automations.json": {"GET"},
     },
+    "tasks": {
+        "/health/tasks": {"GET"},
+        "/openapi/tasks.json": {"GET"},
+        "/tasks": {"GET"},
+        "/tasks/counts": {"GET"},
+    },
+    "search": {
+        "/health/search": {"GET"},
+        "/openapi/search.json": {"GET"},
+        "/search": {"GET"},
+        "/views": {"GET", "POST"},
+        "/views/{view_id}": {"GET", "PUT", "DELETE"},
+    },
     "portal": {
         "/cases/{case_id}/portal-links": {"GET", "POST"},
         "/cases/{case_id}/portal-links/{link_id}/revoke": {"POST"},
