@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from caseline_common.access import principal_terms
 from caseline_common.consumer import StatefulEvent
-from caseline_common.contracts import CaseSnapshot
+from caseline_common.contracts import CaseSnapshot, TemplateDefinition
 from caseline_common.errors import ForbiddenError, InvalidCursorError
 from caseline_common.events import CommentAdded, EventType, PersonalDataErased, TemplatePublished, data_of
 from caseline_common.tenant import TenantContext
@@ -81,9 +81,16 @@ class IndexingService:
             raise CaseNotProjectedError(f"template {stored.case.template_key} v{stored.case.template_version}")
         return render(stored.case, template, stored.comments, stored.erased)
 
+    def keep_template(self, key: str, version: int, definition: TemplateDefinition) -> None:
+        self._sources.save_template(key, version, definition)
+
+    def clear(self) -> None:
+        """Empties the engine (a rebuild's first step); what the documents are rendered from stays."""
+        self._engine.clear()
+
     def _keep_template(self, event: StatefulEvent) -> None:
         published = data_of(event, TemplatePublished)
-        self._sources.save_template(published.template_key, published.version, published.definition)
+        self.keep_template(published.template_key, published.version, published.definition)
 
     def _keep_comment(self, event: StatefulEvent) -> None:
         if event.case_id is None:
