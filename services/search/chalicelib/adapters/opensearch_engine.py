@@ -6,7 +6,8 @@ that is not a letter or a digit, lowercased, ASCII-folded; a pattern tokenizer r
 that an e-mail or a reference breaks into the same words in both engines), every word in some text field (one
 `match_bool_prefix` with operator and on `all_text`, which every text field is copied to; the fields themselves
 score, the title twice), the last word a prefix, the caller's reader terms a `terms` filter in the query, one hit
-per case (`collapse` on case_id), facets and the total counted in cases (cardinality of case_id). A document's
+per case (`collapse` on case_id), facets and the total counted in documents (exact; a case counts twice only for a
+caller reading it through two access classes: cardinality would count cases, approximately). A document's
 texts travel in `_source` (not indexed), so highlights name the field or document they come from.
 """
 
@@ -115,19 +116,15 @@ def search_body(query: SearchQuery) -> dict[str, Any]:
                 }
             }
         ]
-    cases = {"cases": {"cardinality": {"field": "case_id"}}}
     body: dict[str, Any] = {
         "from": query.offset,
         "size": query.limit,
         "query": {"bool": boolean},
         "collapse": {"field": "case_id"},
         "sort": [*_SORTS[query.sort], {"case_id": "asc"}],
-        "track_total_hits": False,
+        "track_total_hits": True,
         "_source": {"excludes": list(TEXT_FIELDS)},
-        "aggs": {
-            "total": cases["cases"],
-            **{name: {"terms": {"field": name, "size": FACET_SIZE}, "aggs": cases} for name in FACETS},
-        },
+        "aggs": {name: {"terms": {"field": name, "size": FACET_SIZE}} for name in FACETS},
     }
     if query.text:
         body["highlight"] = {
@@ -290,10 +287,10 @@ class OpenSearchEngine:
         aggregations = answer.get("aggregations", {})
         facets = {
             name: [
-                FacetCount(value=str(bucket["key"]), count=int(bucket["cases"]["value"]))
+                FacetCount(value=str(bucket["key"]), count=int(bucket["doc_count"]))
                 for bucket in aggregations.get(name, {}).get("buckets", [])
             ]
             for name in FACETS
         }
         hits = [_hit(raw, query.sort is Sort.RELEVANCE) for raw in answer["hits"]["hits"]]
-        return SearchResults(hits=hits, facets=facets, total=int(aggregations.get("total", {}).get("value", 0)))
+        return SearchResults(hits=hits, facets=facets, total=int(answer["hits"]["total"]["value"]))

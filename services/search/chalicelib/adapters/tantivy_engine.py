@@ -175,12 +175,12 @@ class TantivyEngine:
         searcher = self._index.searcher()
         words = self._analyzer.analyze(query.text) if query.text else []
         engine_query = self._query(query, words)
+        page, total = self._page(searcher, engine_query, query)
         hits = [
             self._hit(searcher, address, score if query.sort is Sort.RELEVANCE else None, words)
-            for score, address in self._page(searcher, engine_query, query)
+            for score, address in page
         ]
-        facets, total = self._facets(searcher, engine_query)
-        return SearchResults(hits=hits, facets=facets, total=total)
+        return SearchResults(hits=hits, facets=self._facets(searcher, engine_query), total=total)
 
     def _query(self, query: SearchQuery, words: list[str]) -> tantivy.Query:
         must = [tantivy.Query.term_set_query(self._schema, "readers", sorted(query.readers))]
@@ -203,22 +203,26 @@ class TantivyEngine:
 
     def _page(
         self, searcher: tantivy.Searcher, engine_query: tantivy.Query, query: SearchQuery
-    ) -> list[tuple[float, tantivy.DocAddress]]:
-        """The page's documents, one per case: a caller reading a case through two access classes finds two
-        documents of it, and the first (the best) stands for the case, so the window grows until it holds
-        enough distinct cases."""
+    ) -> tuple[list[tuple[float, tantivy.DocAddress]], int]:
+        """The page's documents, one per case, and the total. A caller reading a case through two access classes
+        finds two documents of it, and the first (the best) stands for the case, so the window grows until it
+        holds enough distinct cases. The total counts cases when the window saw every match, documents when not
+        (the same number, unless the caller reads some case through two classes)."""
         order = _ORDER[query.sort]
         wanted = query.offset + query.limit
         window = wanted
         while True:
             if order is None:
-                found = searcher.search(engine_query, window, count=False).hits
+                found = searcher.search(engine_query, window, count=True)
             else:
-                found = searcher.search(engine_query, window, count=False, order_by_field=order[0], order=order[1]).hits
-            distinct = dict(self._distinct(searcher, found))
-            if len(distinct) >= wanted or len(found) < window:
+                found = searcher.search(engine_query, window, count=True, order_by_field=order[0], order=order[1])
+            distinct = dict(self._distinct(searcher, found.hits))
+            seen_all = len(found.hits) < window
+            if len(distinct) >= wanted or seen_all:
                 page = list(distinct.values())[query.offset : wanted]
-                return [(float(score), address) for score, address in page]
+                matches: int = found.count  # type: ignore[attr-defined]  # tantivy's stubs leave it out
+                total = len(distinct) if seen_all else matches
+                return [(float(score), address) for score, address in page], total
             window *= 2
 
     def _distinct(
@@ -231,22 +235,17 @@ class TantivyEngine:
                 seen.add(case_id)
                 yield case_id, (key if isinstance(key, float) else 0.0, address)
 
-    def _facets(
-        self, searcher: tantivy.Searcher, engine_query: tantivy.Query
-    ) -> tuple[dict[str, list[FacetCount]], int]:
-        """Counts of cases (not documents) per value, and in all: the case id's cardinality in each bucket."""
-        cases = {"cases": {"cardinality": {"field": "case_id"}}}
-        spec: dict[str, Any] = {name: {"terms": {"field": name, "size": FACET_SIZE}, "aggs": cases} for name in FACETS}
-        spec["total"] = cases["cases"]
+    def _facets(self, searcher: tantivy.Searcher, engine_query: tantivy.Query) -> dict[str, list[FacetCount]]:
+        """Matches per value of each facet, the most frequent first."""
+        spec = {name: {"terms": {"field": name, "size": FACET_SIZE}} for name in FACETS}
         answer = searcher.aggregate(engine_query, spec)
-        facets = {
+        return {
             name: [
-                FacetCount(value=str(bucket["key"]), count=int(bucket["cases"]["value"]))
+                FacetCount(value=str(bucket["key"]), count=int(bucket["doc_count"]))
                 for bucket in answer[name]["buckets"]
             ]
             for name in FACETS
         }
-        return facets, int(answer["total"]["value"] or 0)
 
     def _hit(
         self, searcher: tantivy.Searcher, address: tantivy.DocAddress, score: float | None, words: list[str]
