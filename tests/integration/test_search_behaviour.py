@@ -2,6 +2,8 @@
 temporary directory) with the search table in moto: what is found, by whom, with which highlights, facets, sorts
 and pages, and that erasing a person takes their data out of the index."""
 
+import itertools
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -249,6 +251,11 @@ def test_the_highlight_says_where_and_marks_the_match(search: Search) -> None:
     [hit] = search.page(HANDLER, "bakery pip").results.hits
     title = hit.highlights[0]
     assert [part.text for part in title.parts if part.match] == ["pipe", "bakery"]
+    [hit] = search.page(HANDLER, "quist").results.hits
+    assert {(each.where, each.label) for each in hit.highlights} == {
+        (domain.Where.PARTICIPANT, "Client"),
+        (domain.Where.FIELD, "Client"),
+    }
 
 
 def test_a_caller_who_may_not_view_the_case_never_finds_it(search: Search) -> None:
@@ -359,3 +366,23 @@ def test_a_caller_in_two_access_classes_finds_the_case_once(search: Search) -> N
     assert search.ids(both, "koln") == [case.id]
     assert search.page(both, "koln").results.total == 1
     assert search.ids(both, "zeppelin") == [case.id]  # the clerk's class sees the fraud note
+
+
+def test_a_case_history_in_any_order_leaves_the_same_index(search: Search) -> None:
+    """Each order of the same history, on its own case: the same words find it, the erased ones never."""
+    orders = random.Random(20).sample(list(itertools.permutations(range(4))), 8)
+    found: list[set[str]] = []
+    for number, order in enumerate(orders, start=10):
+        first = rich_case().model_copy(update={"id": f"01J{number:023d}"})
+        second = first.model_copy(update={"version": 2, "title": "Flooded bakery"})
+        history = [
+            changed(first),
+            event(EventType.COMMENT_ADDED, first, {"comment_id": "c1", "external": True, "body": "Umberto called"}),
+            changed(second),
+            event(EventType.PERSONAL_DATA_ERASED, None, {"participant_id": "p-client", "entries": 1}, case_id=first.id),
+        ]
+        for index in order:
+            search.indexer.index(history[index])
+        words = ("flooded", "burst", "umberto", "quist", "koln", "zahnarzt")
+        found.append({word for word in words if first.id in search.ids(ADMIN, word)})
+    assert found == [{"flooded", "umberto", "koln"}] * len(orders)

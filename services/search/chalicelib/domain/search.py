@@ -295,12 +295,13 @@ def _shared_texts(
         Text(Where.TITLE, "Title", case.title),
         Text(Where.TITLE, "Reference", f"{case_reference(case.id)} {case.id[-8:]} {case.id}"),
     ]
+    roles = {role.key: role.name for role in template.roles}
     for participant in case.participants:
         if participant.id in erasure.participant_ids:
             continue
         said = " ".join(part for part in (participant.name, participant.email) if part)
         if said:
-            texts.append(Text(Where.PARTICIPANT, participant.role, said))
+            texts.append(Text(Where.PARTICIPANT, roles.get(participant.role, participant.role), said))
     for comment in sorted(comments, key=lambda each: (each.at, each.id)):
         if comment.author not in erasure.participant_ids:
             texts.append(Text(Where.COMMENT, "External comment" if comment.external else "Comment", comment.body))
