@@ -19,12 +19,14 @@ from .local.idp import TOKEN_LIFETIME_SECONDS, DevIdentityProvider
 from .local.mailbox import MAILBOX_PATH
 from .local.stack import LocalStack, StackOptions
 from .paths import STATE_DIR
+from .search_cli import search_app
 from .tenant_cli import tenant_app
 
 app = typer.Typer(help="Caseline: case orchestration on serverless AWS.", no_args_is_help=True)
 timeline_app = typer.Typer(help="Timeline bundles: verify them offline.", no_args_is_help=True)
 app.add_typer(timeline_app, name="timeline")
 app.add_typer(tenant_app, name="tenant")
+app.add_typer(search_app, name="search")
 console = Console()
 errors = Console(stderr=True)  # what a command says about its output, so stdout stays that output alone
 
