@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from caseline_common.event_types import EventType
-from caseline_common.resources import CONSUMERS, SCHEDULES, STREAM_HANDLERS, ConsumerSpec
+from caseline_common.resources import CONSUMERS, SCHEDULES, STREAM_HANDLERS, WORK_QUEUES, ConsumerSpec
 
 from infra.functions import all_functions, data_owners
 from infra.tenants import TIER_LIMITS, SearchDomain, Tier
@@ -356,17 +356,19 @@ def monthly_cost(
         / 1024
     )
     add("CloudWatch", f"{log_gb:.1f} GB logs", log_gb * p.logs_ingest_gb + log_gb * 6 * p.logs_storage_gb_month)
-    # Errors and throttles per function, p95 duration per API function, a DLQ per consumer, per stream its iterator
+    # Errors and throttles per function, p95 duration per API function, a DLQ per queue, per stream its iterator
     # age and failure queue, a failure queue per service with schedules, SLA breaches and webhook dead letters, API
-    # 5xx and p99. Dashboards: the tenant's and one per service.
+    # 5xx and p99, a search domain's health. Dashboards: the tenant's and one per service.
     api_functions = [spec for spec in functions if spec.kind == "api"]
     alarms = (
         2 * len(functions)
         + len(api_functions)
         + len(consumers)
+        + len(WORK_QUEUES)
         + 2 * len(STREAM_HANDLERS)
         + len({s.service for s in SCHEDULES})
         + 4
+        + (DOMAIN_ALARMS if isinstance(TIER_LIMITS[tier].search_engine, SearchDomain) else 0)
     )
     dashboards = 1 + len(api_functions)
     add(
@@ -382,6 +384,7 @@ def monthly_cost(
     return items
 
 
+DOMAIN_ALARMS = 3  # infra/search_engine.py's alarms on a domain's health (tests/infra/test_search_engine.py)
 # AWS's sizing rule for a domain's storage: each copy of the index plus 45 % (indexing overhead, the space
 # OpenSearch reserves, headroom). A domain keeps one replica: each shard twice, on two nodes.
 DOMAIN_STORAGE_OVERHEAD = 1.45

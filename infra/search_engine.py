@@ -21,6 +21,7 @@ import hashlib
 from typing import Literal
 
 import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -30,6 +31,7 @@ from caseline_common.resources import CONSUMERS, TenantResourceNames
 from constructs import Construct
 
 from infra import nag
+from infra.monitoring import PERIOD, ServiceMonitoring
 from infra.shared_stack import log_group_prefix
 from infra.tenants import SearchCollection, SearchDomain, Tenant
 
@@ -53,6 +55,13 @@ COLLECTION_PERMISSIONS = {
         "aoss:WriteDocument",
     ],
 }
+# A domain's health, which its callers' alarms would show only once it fails them: (metric, threshold, periods,
+# what it means). A collection has no nodes to watch: its callers' errors and dead letters are its alarms.
+DOMAIN_ALARMS = (
+    ("ClusterStatus.red", 1, 1, "a primary shard is unassigned: part of the index answers nothing"),
+    ("ClusterIndexWritesBlocked", 1, 1, "the domain refuses writes (storage or memory): the index falls behind"),
+    ("JVMMemoryPressure", 95, 3, "a node's heap is nearly full: the domain is about to block writes or fail"),
+)
 NAME_LENGTH = 28  # a domain's name has at most 28 characters; a collection's policies' names 32, with a suffix of 4
 ENGINE_LOG_RETENTION = logs.RetentionDays.ONE_YEAR
 
@@ -223,6 +232,23 @@ class SearchEngine(Construct):
         collection.add_resource_dependency(encryption)
         collection.add_resource_dependency(network)
         return collection
+
+    def alarms(self, monitoring: ServiceMonitoring) -> None:
+        """The domain's health alarms, on the tenant's alarm topic with the service's others."""
+        if self.domain is None:
+            return
+        account = cdk.Stack.of(self).account
+        for metric_name, threshold, periods, meaning in DOMAIN_ALARMS:
+            metric = cloudwatch.Metric(
+                namespace="AWS/ES",
+                metric_name=metric_name,
+                dimensions_map={"DomainName": self.name, "ClientId": account},
+                statistic="Maximum",
+                period=PERIOD,
+            )
+            alarm_id = f"search-engine-{metric_name.lower().replace('.', '-')}"
+            description = f"The search domain {self.name}: {meaning}"
+            monitoring.alarm(alarm_id, metric, description, threshold=threshold, evaluation_periods=periods)
 
     # Access ---------------------------------------------------------------------------------------------------
 

@@ -86,6 +86,7 @@ class ServiceStack(cdk.Stack):
             self.functions[spec.name] = self._function(spec)
         if self.search_engine is not None:  # the engine names the functions' roles, which exist only now
             self.search_engine.allow({name: self.roles[name] for name in self.functions})
+            self.search_engine.alarms(self.monitoring)
         self.monitoring.service_alarms()
         self.monitoring.dashboard()
 

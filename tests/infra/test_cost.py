@@ -75,7 +75,7 @@ def test_each_tier_pays_for_its_search_engine() -> None:
 def test_the_quoted_figures() -> None:
     """docs/operations.md quotes these; change both together."""
     assert round(total(monthly_cost(1_000, tier=Tier.STANDARD))) == 170
-    assert round(total(monthly_cost(100_000, tier=Tier.STANDARD))) == 393
+    assert round(total(monthly_cost(100_000, tier=Tier.STANDARD))) == 394
     assert round(total(monthly_cost(1_000, tier=Tier.ENTERPRISE))) == 416
     assert round(total(monthly_cost(100_000, tier=Tier.ENTERPRISE))) == 640
     writes = next(item for item in monthly_cost(100_000) if item.what.endswith("write units"))

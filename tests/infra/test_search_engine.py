@@ -8,7 +8,15 @@ from typing import Any
 import pytest
 from caseline_common.resources import SEARCH_ENGINE_ENV_VAR, TenantResourceNames
 
-from infra.search_engine import COLLECTION_PERMISSIONS, DOMAIN_READ_ACTIONS, INDEXER, NAME_LENGTH, engine_name
+from infra import cost
+from infra.search_engine import (
+    COLLECTION_PERMISSIONS,
+    DOMAIN_ALARMS,
+    DOMAIN_READ_ACTIONS,
+    INDEXER,
+    NAME_LENGTH,
+    engine_name,
+)
 from infra.tenants import SearchDomain, Tenant, TenantRegistry
 from tests.infra.conftest import Synthesized, resources
 
@@ -241,3 +249,25 @@ def test_engine_names_fit_the_shortest_limit_and_stay_apart() -> None:
     names = [engine_name(TenantResourceNames(tenant_id=tenant_id)) for tenant_id in long_ids]
     assert all(len(name) <= NAME_LENGTH and name[0].isalpha() and "--" not in name for name in names)
     assert len(set(names)) == len(names)
+
+
+def test_a_domains_health_alarms_on_the_tenants_topic_as_the_cost_model_counts(
+    assembly: Synthesized, tenants: list[Tenant]
+) -> None:
+    for tenant in tenants:
+        template = assembly.template(tenant.id, "search")
+        alarms = [
+            body["Properties"]
+            for body in resources(template, "AWS::CloudWatch::Alarm").values()
+            if body["Properties"].get("Namespace") == "AWS/ES"
+        ]
+        if not resources(template, DOMAIN):
+            assert not alarms
+            continue
+        _, domain = _only(template, DOMAIN)
+        assert len(alarms) == cost.DOMAIN_ALARMS == len(DOMAIN_ALARMS)
+        assert {alarm["MetricName"] for alarm in alarms} == {metric for metric, *_ in DOMAIN_ALARMS}
+        for alarm in alarms:
+            dimensions = {item["Name"]: item["Value"] for item in alarm["Dimensions"]}
+            assert dimensions["DomainName"] == domain["Properties"]["DomainName"]
+            assert "alarms" in _text(alarm["AlarmActions"])
