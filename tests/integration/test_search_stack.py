@@ -116,3 +116,40 @@ def test_reindex_rebuilds_the_same_index_from_the_cases_table(stack: LocalStack,
         page = service.SearchService(engine).search(admin, service.SearchRequest(q=f"{word}comment kol"))
         answers.append(([hit.case_id for hit in page.results.hits], page.results.total))
     assert answers[0] == answers[1] == ([case_id], 1)
+
+
+def test_erasing_a_person_removes_their_name_from_the_index(stack: LocalStack) -> None:
+    word = f"w{uuid.uuid4().hex[:10]}"
+    key = f"erase-{uuid.uuid4().hex[:8]}"
+    template = {
+        "key": key,
+        "name": "Erasure",
+        "stages": [{"key": "open", "name": "Open"}],
+        "roles": [
+            {
+                "key": "team",
+                "name": "Team",
+                "permissions": ["case.view", "participant.manage"],
+                "groups": ["caseline-staff"],
+            },
+            {"key": "client", "name": "Client", "kind": "external", "permissions": ["case.view"]},
+        ],
+    }
+    assert stack.request("POST", "/templates", template)[0] == 201
+    status, case = stack.request("POST", "/cases", {"template_key": key, "title": "A client's claim"})
+    assert status == 201
+    client = {"kind": "external", "role": "client", "name": f"Lukas {word}", "email": f"{word}@example.org"}
+    status, changed = stack.request("POST", f"/cases/{case['id']}/participants", client)
+    assert status == 200, changed
+    [added] = [each for each in changed["participants"] if each.get("email") == client["email"]]
+
+    def found(expected: bool) -> Any:
+        status, body = searched(stack, q=word)
+        return status == 200 and bool(body["items"]) is expected or None
+
+    wait_until(lambda: found(True), what="the client's name in the index")
+    status, report = stack.request("POST", f"/participants/{added['id']}/erase")
+    assert status == 200, report
+    assert case["id"] in report["cases"]
+    wait_until(lambda: found(False), what="the client's name gone from the index")
+    assert searched(stack, q="client's claim")[1]["items"][0]["case_id"] == case["id"]
