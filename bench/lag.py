@@ -6,7 +6,9 @@ to case.fields_changed points at a receiver on 127.0.0.1. From the moment each P
 
 - timeline lag: until the timeline consumer has appended the change (it returns only once it has);
 - automation run lag: until the automations consumer has handled it, which records the rule's run;
-- webhook delivery lag: until the receiver got the delivery.
+- webhook delivery lag: until the receiver got the delivery;
+- search index lag: until the search indexer has committed the change to the engine (findable from then on: the
+  embedded engine's searcher reloads before every search); after the run, each case is searched for its last value.
 
 The rate starts WARMUP_SECONDS before the measured SECONDS, without a pause: the first seconds are the local
 stack's cold starts (every instance of every queue's function loads its clients and caches at its first batch,
@@ -62,7 +64,12 @@ class Arrivals:
 
     def __init__(self) -> None:
         self.sent: dict[int, float] = {}
-        self.seen: dict[str, dict[int, float]] = {"timeline": {}, "automation run": {}, "webhook delivery": {}}
+        self.seen: dict[str, dict[int, float]] = {
+            "timeline": {},
+            "automation run": {},
+            "webhook delivery": {},
+            "search index": {},
+        }
         self._lock = threading.Lock()
 
     def arrived(self, where: str, seq: int) -> None:
@@ -108,7 +115,12 @@ def _observer(arrivals: Arrivals, where: str) -> Callable[[list[dict[str, Any]],
 
 @contextmanager
 def _watching(stack: LocalStack, arrivals: Arrivals) -> Iterator[None]:
-    watched = {"queue:timeline_consumer": "timeline", "queue:automations_consumer": "automation run"}
+    watched = {
+        "queue:timeline_consumer": "timeline",
+        "queue:automations_consumer": "automation run",
+        # The indexer returns once the change is committed to the engine, which every search then reads.
+        "queue:search_indexer": "search index",
+    }
     restore: list[Callable[[], None]] = []
     for pump in stack.pumps:
         where = watched.get(pump.name)
@@ -211,6 +223,18 @@ def _settle(arrivals: Arrivals) -> None:
         time.sleep(0.1)
 
 
+def _found_by_last_value(stack: LocalStack, cases: list[dict[str, Any]], arrivals: Arrivals, token: str) -> int:
+    """How many cases `GET /search` finds by the value their last change set."""
+    found = 0
+    for index, case in enumerate(cases):
+        last = max((seq for seq in arrivals.sent if seq % CASES == index), default=None)
+        if last is None:
+            continue
+        status, body = _call(stack, "GET", f"/search?q={last}&limit=100", None, token)
+        found += status == 200 and any(item["case_id"] == case["id"] for item in body["items"])
+    return found
+
+
 def _quantile(samples: list[float], q: int) -> float:
     return statistics.quantiles(samples, n=100, method="inclusive")[q - 1] if len(samples) > 1 else samples[0]
 
@@ -229,6 +253,7 @@ def lag(stack: LocalStack) -> None:
             with _watching(stack, arrivals):
                 refused = _drive(stack, cases, arrivals, token)
                 _settle(arrivals)
+            found = _found_by_last_value(stack, cases, arrivals, token)
         finally:
             _call(stack, "DELETE", f"/webhooks/{hook['id']}", None, token)
     parts = []
@@ -252,4 +277,5 @@ def lag(stack: LocalStack) -> None:
         f"sent{f' ({refused} refused)' if refused else ''}; pending {SETTLE_SECONDS:.0f} s after the last change: "
         + "; ".join(parts)
         + (f". Most invocations at once per queue: {concurrency}" if concurrency else "")
+        + f". Searched for the value of its last change, {found} of {CASES} cases were found"
     )

@@ -9,11 +9,15 @@ a tenant should not depend on the account's other use of them.
 """
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from caseline_common.resources import ALL_CASELINE_EVENTS, CONSUMERS, SCHEDULES, STREAM_HANDLERS, WORK_QUEUES
+from caseline_common.event_types import EventType
+from caseline_common.resources import CONSUMERS, SCHEDULES, STREAM_HANDLERS, WORK_QUEUES, ConsumerSpec
 
 from infra.functions import all_functions, data_owners
+from infra.tenants import TIER_LIMITS, SearchDomain, Tier
 
 HOURS_PER_MONTH = 730
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
@@ -55,6 +59,10 @@ class Prices:
     cloudwatch_dashboard_month: float = 3.00
     cloudwatch_custom_metric_month: float = 0.30
     xray_traces_per_million: float = 5.00
+    opensearch_instance_hour: dict[str, float] = field(default_factory=lambda: {"m7g.medium.search": 0.068})
+    opensearch_gp3_gb_month: float = 0.122
+    opensearch_serverless_ocu_hour: float = 0.24  # indexing and search OCUs alike
+    opensearch_serverless_gb_month: float = 0.024  # managed storage
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,10 @@ class Workload:
     reads_per_case: int = 30  # GET case, timeline, lists by staff and integrators
     portal_requests_per_case: int = 10  # pages an external participant opens or posts
     case_item_kb: float = 2.0  # the case with the event of its version
+    tasks_per_case: int = 4
+    task_item_kb: float = 1.0  # a task of the inbox, kept in its table and copied whole into its three indexes
+    search_source_kb: float = 4.0  # the case as the search service keeps it, with its comments
+    index_kb_per_case: float = 8.0  # the engine's documents of a case: one per access class, comments included
     index_copy_kb: float = 0.2  # keys and filter attributes; six case indexes
     timeline_entry_kb: float = 1.0  # the link (record compressed), its markers
     document_mb: float = 0.5
@@ -118,6 +130,23 @@ class MeasuredEvent:
 MEASURED_EVENT = MeasuredEvent()
 
 
+@dataclass(frozen=True)
+class ConsumerUnits:
+    write_units: float
+    read_units: float
+
+
+# DynamoDB units per event the read plane's consumers receive: modelled, not measured (MEASURED_EVENT was counted
+# before they existed; once `make bench` counts them, they belong there). The task inbox Queries the case's tasks
+# and rewrites those the event changes, each in its table and three indexes (two 1 KB tasks: 8 units); the search
+# indexer reads what it keeps of the case and writes the case back as the event left it (2 KB, as the cases
+# table's item: 2 units; a comment's event writes the comment instead).
+READ_PLANE_UNITS: dict[str, ConsumerUnits] = {
+    "tasks_consumer": ConsumerUnits(write_units=8.0, read_units=1.0),
+    "search_indexer": ConsumerUnits(write_units=2.0, read_units=1.0),
+}
+
+
 def dynamodb_units_per_case(workload: Workload, measured: MeasuredEvent = MEASURED_EVENT) -> tuple[float, float]:
     """(write request units, read request units) one case consumes in its month, all tables."""
     w = workload
@@ -130,24 +159,65 @@ def dynamodb_units_per_case(workload: Workload, measured: MeasuredEvent = MEASUR
     return float(writes), float(reads)
 
 
-BENCH_CASE_EVENTS = 50  # bench/cost.py: the open, 30 field changes, 10 stage moves, 9 comments
+# bench/cost.py's case: the open, 30 field changes (never of the title), 10 stage moves, 9 comments.
+BENCH_CASE: dict[str, tuple[int, dict[str, Any]]] = {
+    EventType.CASE_OPENED: (1, {"version": 1, "title": "Cost bench"}),
+    EventType.CASE_FIELDS_CHANGED: (30, {"version": 2, "changes": {"annual_salary": {"before": None, "after": 1}}}),
+    EventType.CASE_STAGE_CHANGED: (10, {"version": 3, "from": "start", "to": "next"}),
+    EventType.COMMENT_ADDED: (9, {"comment_id": "c", "external": False, "body": "Bench comment"}),
+}
+BENCH_CASE_EVENTS = sum(count for count, _data in BENCH_CASE.values())
+
+
+def events_received(consumer: ConsumerSpec) -> int:
+    """How many of the bench case's events the consumer's rule selects, by the matcher the local stack's emulator
+    routes events with (moto's), so the model and the local stack agree on every pattern."""
+    from moto.events.models import EventPattern
+
+    pattern = EventPattern(None, consumer.event_pattern)
+    return sum(
+        count
+        for event_type, (count, data) in BENCH_CASE.items()
+        if pattern.matches_event(
+            {"source": "caseline.cases", "detail-type": event_type, "detail": {"type": event_type, "data": data}}
+        )
+    )
+
+
+def consumer_shares() -> dict[str, float]:
+    """By consumer function, the share of case events its rule selects: a month's events are taken to fall as the
+    bench case's do (commands, which only the cases service's consumer receives, are not case events)."""
+    return {spec.function: events_received(spec) / BENCH_CASE_EVENTS for spec in CONSUMERS}
+
+
+def _read_plane_usd(deliveries: dict[str, float], p: "Prices") -> tuple[float, float]:
+    """(write, read) USD of the read plane's consumers' DynamoDB units for these deliveries, by function."""
+    writes = sum(
+        count * READ_PLANE_UNITS[name].write_units for name, count in deliveries.items() if name in READ_PLANE_UNITS
+    )
+    reads = sum(
+        count * READ_PLANE_UNITS[name].read_units for name, count in deliveries.items() if name in READ_PLANE_UNITS
+    )
+    return writes / 1e6 * p.dynamodb_write_per_million, reads / 1e6 * p.dynamodb_read_per_million
 
 
 def bench_case_usd(prices: "Prices | None" = None, workload: "Workload | None" = None) -> dict[str, float]:
     """The bench's 50-event case as this model prices it, per AWS product, each event on its own (a case worked
-    over days shares no batch): to set beside what `make bench` counts."""
+    over days shares no batch): to set beside what `make bench` counts. The search engine is a monthly cost of
+    the tenant, not of a case's calls (`monthly_cost`)."""
     p, w = prices or Prices(), workload or Workload()
     events = BENCH_CASE_EVENTS
     functions = all_functions()
     memory = {(spec.service, spec.name): spec.memory_mb / 1024 for spec in functions}
-    consumers = [spec for spec in functions if spec.kind == "consumer" and spec.name in _EVENT_CONSUMERS]
-    cases_api = memory["cases", "api"]
+    received = {spec.function: events_received(spec) for spec in CONSUMERS}
+    consumers = [spec for spec in functions if spec.kind == "consumer" and received.get(spec.name)]
+    deliveries = sum(received.values())
     gb_seconds = events * (
-        w.warm_ms["api"] / 1000 * cases_api
+        w.warm_ms["api"] / 1000 * memory["cases", "api"]
         + w.warm_ms["stream"] / 1000 * memory["cases", "outbox_publisher"]
-        + sum(w.warm_ms["consumer"] / 1000 * memory[spec.service, spec.name] for spec in consumers)
-    )
-    invocations = events * (2 + len(consumers))
+    ) + sum(received[spec.name] * w.warm_ms["consumer"] / 1000 * memory[spec.service, spec.name] for spec in consumers)
+    invocations = events * 2 + deliveries
+    read_plane_writes, read_plane_reads = _read_plane_usd({name: float(n) for name, n in received.items()}, p)
     return {
         "API Gateway": events * p.api_gateway_rest_per_million / 1e6,
         "WAF": events * p.waf_per_million / 1e6,
@@ -157,14 +227,12 @@ def bench_case_usd(prices: "Prices | None" = None, workload: "Workload | None" =
             MEASURED_EVENT.write_units * p.dynamodb_write_per_million
             + MEASURED_EVENT.read_units * p.dynamodb_read_per_million
         )
-        / 1e6,
+        / 1e6
+        + read_plane_writes
+        + read_plane_reads,
         "eventbridge": events * p.eventbridge_events_per_million / 1e6,
-        "sqs": events * len(consumers) * 3 * p.sqs_per_million / 1e6,  # send, receive, delete
+        "sqs": deliveries * 3 * p.sqs_per_million / 1e6,  # send, receive, delete
     }
-
-
-# The consumers every case event reaches (commands and deliveries reach others only when rules act).
-_EVENT_CONSUMERS = {spec.function for spec in CONSUMERS if spec.event_pattern == ALL_CASELINE_EVENTS}
 
 
 @dataclass(frozen=True)
@@ -174,7 +242,9 @@ class LineItem:
     usd: float
 
 
-def monthly_cost(cases: int, workload: Workload | None = None, prices: Prices | None = None) -> list[LineItem]:
+def monthly_cost(
+    cases: int, workload: Workload | None = None, prices: Prices | None = None, tier: Tier = Tier.STANDARD
+) -> list[LineItem]:
     w, p = workload or Workload(), prices or Prices()
     items: list[LineItem] = []
 
@@ -185,22 +255,27 @@ def monthly_cost(cases: int, workload: Workload | None = None, prices: Prices | 
     api_requests = cases * w.api_requests_per_case
     functions = all_functions()
     memory = {(spec.service, spec.name): spec.memory_mb / 1024 for spec in functions}
-    consumers = [
-        spec for spec in functions if spec.kind == "consumer" and spec.name not in {q.function for q in WORK_QUEUES}
-    ]
+    # Each rule's queue and function receive the share of events its pattern selects (the work queues' functions
+    # only what the rules send them, not modelled per event).
+    shares = consumer_shares()
+    consumers = [spec for spec in functions if spec.kind == "consumer" and spec.name in shares]
+    deliveries = {spec.name: events * shares[spec.name] for spec in consumers}
     schedules = [spec for spec in functions if spec.kind == "schedule"]
 
     # Lambda: one API invocation per request (the services' API function), one publisher invocation per event
-    # (at these rates batches hold one record), one invocation per event per consumer, schedules on their rate.
+    # (at these rates batches hold one record), one invocation per event a consumer receives, schedules on their
+    # rate.
     api_memory = sum(memory[spec.service, spec.name] for spec in functions if spec.kind == "api") / 4
     every: dict[tuple[str, str], int] = {(spec.service, spec.function): spec.every_minutes for spec in SCHEDULES}
     runs = {(spec.service, spec.name): SECONDS_PER_MONTH / 60 / every[spec.service, spec.name] for spec in schedules}
     schedule_runs = sum(runs.values())
-    invocations = api_requests + events + events * len(consumers) + schedule_runs
+    invocations = api_requests + events + sum(deliveries.values()) + schedule_runs
     gb_seconds = (
         api_requests * w.warm_ms["api"] / 1000 * api_memory
         + events * w.warm_ms["stream"] / 1000 * memory["cases", "outbox_publisher"]
-        + sum(events * w.warm_ms["consumer"] / 1000 * memory[spec.service, spec.name] for spec in consumers)
+        + sum(
+            deliveries[spec.name] * w.warm_ms["consumer"] / 1000 * memory[spec.service, spec.name] for spec in consumers
+        )
         + sum(
             runs[spec.service, spec.name] * w.warm_ms["schedule"] / 1000 * memory[spec.service, spec.name]
             for spec in schedules
@@ -214,13 +289,18 @@ def monthly_cost(cases: int, workload: Workload | None = None, prices: Prices | 
     add("WAF", "requests", api_requests / 1e6 * p.waf_per_million)
 
     writes, reads = dynamodb_units_per_case(w)
-    add("DynamoDB", f"{cases * writes / 1e6:.1f} M write units", cases * writes / 1e6 * p.dynamodb_write_per_million)
-    add("DynamoDB", f"{cases * reads / 1e6:.1f} M read units", cases * reads / 1e6 * p.dynamodb_read_per_million)
+    writes_usd, reads_usd = _read_plane_usd(deliveries, p)
+    writes_usd += cases * writes / 1e6 * p.dynamodb_write_per_million
+    reads_usd += cases * reads / 1e6 * p.dynamodb_read_per_million
+    add("DynamoDB", f"{writes_usd / p.dynamodb_write_per_million:.1f} M write units", writes_usd)
+    add("DynamoDB", f"{reads_usd / p.dynamodb_read_per_million:.1f} M read units", reads_usd)
     stored_kb = (
         w.case_item_kb
         + 6 * w.index_copy_kb
         + w.comments_per_case * 2.0  # a comment keeps the event it was written with
         + w.events_per_case * (w.timeline_entry_kb + 0.2)  # the link and its markers
+        + w.tasks_per_case * w.task_item_kb * 4  # the inbox: each task in its table and three indexes
+        + w.search_source_kb
     )
     stored_gb = cases * w.retained_months * stored_kb / 1024 / 1024
     add("DynamoDB", f"{stored_gb:.2f} GB stored", stored_gb * p.dynamodb_storage_gb_month)
@@ -233,8 +313,8 @@ def monthly_cost(cases: int, workload: Workload | None = None, prices: Prices | 
     add("EventBridge", "archive (30 days)", archived_gb * (p.eventbridge_archive_gb + p.eventbridge_archive_gb_month))
     add("EventBridge", "Scheduler", schedule_runs / 1e6 * p.scheduler_per_million)
 
-    # SQS per event per consumer queue: EventBridge's send, Lambda's receive and delete; plus idle long polls.
-    sqs_requests = events * len(consumers) * 3 + len(consumers) * w.idle_sqs_receives_month
+    # SQS per event a consumer queue receives: EventBridge's send, Lambda's receive and delete; plus idle long polls.
+    sqs_requests = sum(deliveries.values()) * 3 + len(consumers) * w.idle_sqs_receives_month
     add("SQS", f"{sqs_requests / 1e6:.2f} M requests", sqs_requests / 1e6 * p.sqs_per_million)
 
     documents = cases * w.documents_per_case
@@ -248,6 +328,8 @@ def monthly_cost(cases: int, workload: Workload | None = None, prices: Prices | 
     download_gb = downloads * w.document_mb / 1024
     add("CloudFront", f"{downloads:,} downloads, {download_gb:,.0f} GB",
         downloads / 10_000 * p.cloudfront_https_per_ten_thousand + download_gb * p.cloudfront_gb_out)  # fmt: skip
+
+    _search_engine(add, cases, tier, w, p)
 
     keys = len(data_owners()) + 4  # data keys, messaging, logs, backup, signing
     add("KMS", f"{keys} customer-managed keys", keys * p.kms_key_month)
@@ -274,17 +356,19 @@ def monthly_cost(cases: int, workload: Workload | None = None, prices: Prices | 
         / 1024
     )
     add("CloudWatch", f"{log_gb:.1f} GB logs", log_gb * p.logs_ingest_gb + log_gb * 6 * p.logs_storage_gb_month)
-    # Errors and throttles per function, p95 duration per API function, a DLQ per consumer, per stream its iterator
+    # Errors and throttles per function, p95 duration per API function, a DLQ per queue, per stream its iterator
     # age and failure queue, a failure queue per service with schedules, SLA breaches and webhook dead letters, API
-    # 5xx and p99. Dashboards: the tenant's and one per service.
+    # 5xx and p99, a search domain's health. Dashboards: the tenant's and one per service.
     api_functions = [spec for spec in functions if spec.kind == "api"]
     alarms = (
         2 * len(functions)
         + len(api_functions)
         + len(consumers)
+        + len(WORK_QUEUES)
         + 2 * len(STREAM_HANDLERS)
         + len({s.service for s in SCHEDULES})
         + 4
+        + (DOMAIN_ALARMS if isinstance(TIER_LIMITS[tier].search_engine, SearchDomain) else 0)
     )
     dashboards = 1 + len(api_functions)
     add(
@@ -300,25 +384,56 @@ def monthly_cost(cases: int, workload: Workload | None = None, prices: Prices | 
     return items
 
 
+DOMAIN_ALARMS = 3  # infra/search_engine.py's alarms on a domain's health (tests/infra/test_search_engine.py)
+# AWS's sizing rule for a domain's storage: each copy of the index plus 45 % (indexing overhead, the space
+# OpenSearch reserves, headroom). A domain keeps one replica: each shard twice, on two nodes.
+DOMAIN_STORAGE_OVERHEAD = 1.45
+
+
+def _search_engine(add: Callable[[str, str, float], None], cases: int, tier: Tier, w: Workload, p: Prices) -> None:
+    """The tier's search engine: instance-hours and the volumes they need for a domain; for a collection its floor
+    of OCUs (at these rates it scales no higher: see docs/operations.md) and its managed storage."""
+    engine = TIER_LIMITS[tier].search_engine
+    index_gb = cases * w.retained_months * w.index_kb_per_case / 1024 / 1024
+    if isinstance(engine, SearchDomain):
+        hours = engine.instance_count * HOURS_PER_MONTH
+        add("OpenSearch", f"{engine.instance_count} x {engine.instance_type}",
+            hours * p.opensearch_instance_hour[engine.instance_type])  # fmt: skip
+        volume_gb = max(engine.volume_gb, math.ceil(2 * index_gb * DOMAIN_STORAGE_OVERHEAD / engine.instance_count))
+        add("OpenSearch", f"{engine.instance_count} x {volume_gb} GB gp3",
+            engine.instance_count * volume_gb * p.opensearch_gp3_gb_month)  # fmt: skip
+        return
+    add("OpenSearch Serverless", f"{engine.minimum_ocus:g} OCUs",
+        engine.minimum_ocus * HOURS_PER_MONTH * p.opensearch_serverless_ocu_hour)  # fmt: skip
+    add("OpenSearch Serverless", f"{index_gb:.1f} GB stored", index_gb * p.opensearch_serverless_gb_month)
+
+
 def total(items: list[LineItem]) -> float:
     return sum(item.usd for item in items)
 
 
 def main() -> None:
     from rich.console import Console
-    from rich.table import Table
 
-    for cases in (1_000, 100_000):
-        items = monthly_cost(cases)
-        table = Table(title=f"{cases:,} cases a month: ${total(items):,.2f}")
-        for column in ("service", "what", "USD/month"):
-            table.add_column(column, justify="right" if column == "USD/month" else "left")
-        for item in items:
-            table.add_row(item.service, item.what, f"{item.usd:,.2f}")
-        Console().print(table)
+    for tier in Tier:
+        for cases in (1_000, 100_000):
+            _print_month(tier, cases)
     bench_case = bench_case_usd()
     parts = ", ".join(f"{product} ${usd:.6f}" for product, usd in sorted(bench_case.items(), key=lambda each: -each[1]))
     Console().print(f"The bench's 50-event case, as this model prices it: ${sum(bench_case.values()):.5f} ({parts})")
+
+
+def _print_month(tier: Tier, cases: int) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    items = monthly_cost(cases, tier=tier)
+    table = Table(title=f"{tier.value} tier, {cases:,} cases a month: ${total(items):,.2f}")
+    for column in ("service", "what", "USD/month"):
+        table.add_column(column, justify="right" if column == "USD/month" else "left")
+    for item in items:
+        table.add_row(item.service, item.what, f"{item.usd:,.2f}")
+    Console().print(table)
 
 
 if __name__ == "__main__":

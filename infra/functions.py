@@ -64,6 +64,8 @@ _AUTOMATIONS_SOURCES = ("caseline.automations", "caseline-command.automations")
 BUS_SOURCES: dict[tuple[str, str], tuple[str, ...]] = {
     ("cases", "outbox_publisher"): ("caseline.cases",),
     ("portal", "api"): ("caseline.portal", "caseline-command.portal"),
+    # Erasure is announced on the bus (`personal_data.erased`), so read models holding the person's data erase it.
+    ("timeline", "api"): ("caseline.timeline",),
     ("portal", "portal_consumer"): ("caseline.portal",),
     ("automations", "api"): _AUTOMATIONS_SOURCES,
     ("automations", "automations_consumer"): _AUTOMATIONS_SOURCES,

@@ -40,8 +40,13 @@ BUCKET_OBJECTS = (
     "Object keys are generated at run time (case ids, upload ids); the wildcard covers the objects of this "
     "tenant's own bucket (or its quarantine/ prefix) only."
 )
+SEARCH_INDEXES = (
+    "Index names and document ids are chosen at run time; the wildcard covers the indexes of this tenant's own "
+    "search domain only (for the search API, only their _search URI)."
+)
 NOT_IN_VPC = (
-    "The functions reach only AWS regional APIs (DynamoDB, S3, EventBridge, SQS, KMS, SES, X-Ray) over TLS with "
+    "The functions reach only AWS regional APIs (DynamoDB, S3, EventBridge, SQS, KMS, SES, X-Ray, OpenSearch) over "
+    "TLS with "
     "SigV4, the Cognito JWKS and integrators' HTTPS webhook URLs on the internet. A VPC would add NAT and "
     "interface endpoints without narrowing what the functions can reach; the data perimeter is IAM scoped to the "
     "tenant plus KMS."

@@ -23,6 +23,7 @@ from caseline_common.resources import (
 from infra import nag
 from infra.arns import TenantArns
 from infra.functions import MAIL_SENDERS, FunctionSpec
+from infra.search_engine import SearchEngine
 from infra.shared_stack import QUARANTINE_PREFIX, TenantSharedStack
 from infra.tenants import Tenant
 from infra.triggers import Trigger
@@ -48,8 +49,17 @@ QUEUE_READ_ACTIONS = [
 class FunctionPolicies:
     """Writes the policy of each function of one service, into the service's stack."""
 
-    def __init__(self, stack: cdk.Stack, *, tenant: Tenant, service: str, shared: TenantSharedStack) -> None:
+    def __init__(
+        self,
+        stack: cdk.Stack,
+        *,
+        tenant: Tenant,
+        service: str,
+        shared: TenantSharedStack,
+        search_engine: SearchEngine | None = None,
+    ) -> None:
         self.stack, self.tenant, self.service, self.shared = stack, tenant, service, shared
+        self.search_engine = search_engine
         self.names = TenantResourceNames(tenant_id=tenant.id)
         self.arns = TenantArns(stack, tenant)
 
@@ -108,7 +118,8 @@ class FunctionPolicies:
         failures: sqs.Queue | None,
     ) -> iam.ManagedPolicy:
         """The function's one policy: its logs, X-Ray, its data (a stream reader only its stream), its trigger's
-        queue, where its failures go, what it may put on the bus, and SES for the services that send e-mail."""
+        queue, where its failures go, what it may put on the bus, SES for the services that send e-mail, and the
+        search engine for the search service's functions."""
         arns, messaging_key = self.arns, self.shared.messaging_key
         statements = [
             iam.PolicyStatement(
@@ -166,6 +177,8 @@ class FunctionPolicies:
                     conditions={"StringEquals": {"ses:FromAddress": self.tenant.mail_from}},
                 )
             )
+        if self.search_engine is not None:
+            statements += self.search_engine.statements(spec.name)
         statements.append(iam.PolicyStatement(actions=unscoped, resources=["*"]))
         policy = iam.ManagedPolicy(
             self.stack,
@@ -177,4 +190,7 @@ class FunctionPolicies:
         nag.acknowledge(policy, "AwsSolutions-IAM5[Resource::*]", nag.XRAY_AND_STREAM_LIST)
         for wildcard in wildcards:
             nag.acknowledge_resource_wildcard(policy, wildcard, nag.BUCKET_OBJECTS)
+        if self.search_engine is not None:
+            for wildcard in self.search_engine.wildcards(spec.name):
+                nag.acknowledge_resource_wildcard(policy, wildcard, nag.SEARCH_INDEXES)
         return policy

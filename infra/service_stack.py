@@ -14,7 +14,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from caseline_common.observability import METRICS_NAMESPACE
-from caseline_common.resources import QueueSpec, TenantResourceNames, download_environment, service_environment
+from caseline_common.resources import (
+    SEARCH_ENGINE_ENV_VAR,
+    QueueSpec,
+    TenantResourceNames,
+    download_environment,
+    service_environment,
+)
 from constructs import Construct
 
 from infra import nag
@@ -22,6 +28,7 @@ from infra.functions import MAIL_SENDERS, FunctionSpec, service_functions, wired
 from infra.monitoring import ServiceMonitoring
 from infra.package import LambdaPackage
 from infra.policies import FunctionPolicies
+from infra.search_engine import SEARCH_SERVICE, SearchEngine
 from infra.shared_stack import TenantSharedStack, log_group_prefix
 from infra.tenants import Tenant
 from infra.triggers import FunctionTriggers, trigger_of
@@ -59,16 +66,27 @@ class ServiceStack(cdk.Stack):
             str(package.zip_path), asset_hash=package.content_hash, asset_hash_type=cdk.AssetHashType.CUSTOM
         )
         self.package = package
+        self.search_engine = (
+            SearchEngine(self, "search-engine", tenant=tenant, key=shared.data_keys[service], logs_key=shared.logs_key)
+            if service == SEARCH_SERVICE
+            else None
+        )
         self.function_environment = self._environment()
         # `Default`: CDK leaves the id out of logical ids, so the alarms keep those they had as the stack's own.
         self.monitoring = ServiceMonitoring(self, "Default", names=self.names, service=service)
-        self.policies = FunctionPolicies(self, tenant=tenant, service=service, shared=shared)
+        self.policies = FunctionPolicies(
+            self, tenant=tenant, service=service, shared=shared, search_engine=self.search_engine
+        )
         self.triggers = FunctionTriggers(
             self, tenant=tenant, service=service, shared=shared, monitoring=self.monitoring
         )
         self.functions: dict[str, lambda_.Function] = {}
+        self.roles: dict[str, iam.Role] = {}
         for spec in service_functions(service):
             self.functions[spec.name] = self._function(spec)
+        if self.search_engine is not None:  # the engine names the functions' roles, which exist only now
+            self.search_engine.allow({name: self.roles[name] for name in self.functions})
+            self.search_engine.alarms(self.monitoring)
         self.monitoring.service_alarms()
         self.monitoring.dashboard()
 
@@ -95,6 +113,8 @@ class ServiceStack(cdk.Stack):
             environment["CASELINE_PORTAL_BASE_URL"] = self.tenant.public_url
         if self.service in MAIL_SENDERS:
             environment["CASELINE_MAIL_FROM"] = self.tenant.mail_from
+        if self.search_engine is not None:
+            environment[SEARCH_ENGINE_ENV_VAR] = self.search_engine.url
         return environment
 
     def _reserved_concurrency(self, spec: FunctionSpec) -> int:
@@ -125,6 +145,7 @@ class ServiceStack(cdk.Stack):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"Caseline {self.tenant.id}: {name}",
         )
+        self.roles[spec.name] = role
         trigger = trigger_of(self.service, spec.name)
         failures = self.triggers.failure_target(spec)
         policy = self.policies.policy(spec, role, log_group, trigger, failures)

@@ -27,6 +27,26 @@ class Tier(StrEnum):
     ENTERPRISE = "enterprise"
 
 
+class SearchDomain(BaseModel):
+    """An Amazon OpenSearch Service domain: `instance_count` data nodes spread over as many Availability Zones
+    (each holding a copy of every shard: one replica), each with a gp3 volume of `volume_gb`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    instance_type: str
+    instance_count: int = Field(ge=2, le=3)  # zone awareness spans 2 or 3 zones
+    volume_gb: int = Field(ge=10)
+
+
+class SearchCollection(BaseModel):
+    """An Amazon OpenSearch Serverless collection of type SEARCH with standby replicas: it scales itself, from a
+    floor of `minimum_ocus` (half an OCU indexing and half an OCU searching, each with its standby)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    minimum_ocus: float = 2.0
+
+
 class TierLimits(BaseModel):
     """Capacity a tier buys: what the API lets through and how many Lambda environments each function may use.
 
@@ -44,8 +64,14 @@ class TierLimits(BaseModel):
     consumer_concurrency: int  # reserved concurrency of each queue's function (at least its spec's), >= 2
     stream_concurrency: int  # >= the cases table's stream shards, so the stream is never throttled
     schedule_concurrency: int
+    # The tenant's search engine (infra/search_engine.py; its monthly cost in infra/cost.py, docs/operations.md).
+    search_engine: SearchDomain | SearchCollection
 
 
+# The standard tier's engine: two of the smallest Graviton instances that are not burstable (T3 instances spend CPU
+# credits, and AWS advises them for tests); the enterprise tier's: a collection that scales itself.
+STANDARD_SEARCH = SearchDomain(instance_type="m7g.medium.search", instance_count=2, volume_gb=20)
+ENTERPRISE_SEARCH = SearchCollection()
 TIER_LIMITS: dict[Tier, TierLimits] = {
     Tier.STANDARD: TierLimits(
         api_rate_per_second=50,
@@ -54,6 +80,7 @@ TIER_LIMITS: dict[Tier, TierLimits] = {
         consumer_concurrency=5,
         stream_concurrency=10,
         schedule_concurrency=1,
+        search_engine=STANDARD_SEARCH,
     ),
     Tier.ENTERPRISE: TierLimits(
         api_rate_per_second=500,
@@ -62,6 +89,7 @@ TIER_LIMITS: dict[Tier, TierLimits] = {
         consumer_concurrency=20,
         stream_concurrency=20,
         schedule_concurrency=1,
+        search_engine=ENTERPRISE_SEARCH,
     ),
 }
 

@@ -15,12 +15,12 @@ export class ApiProblem extends Error {
   }
 }
 
-async function call(method, path, { body, params, ifMatch, headers = {}, accept } = {}) {
+async function call(method, path, { body, params, ifMatch, headers = {}, accept, signal } = {}) {
   const url = new URL(`${base}${path}`, window.location.origin);
   for (const [name, value] of Object.entries(params || {})) {
     if (value !== undefined && value !== null && value !== "") url.searchParams.set(name, value);
   }
-  const request = { method, headers: { ...headers } };
+  const request = { method, headers: { ...headers }, signal };
   const token = session.token();
   if (token) request.headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) {
@@ -44,11 +44,11 @@ async function call(method, path, { body, params, ifMatch, headers = {}, accept 
 }
 
 export const api = {
-  get: (path, params) => call("GET", path, { params }),
+  get: (path, params, options = {}) => call("GET", path, { ...options, params }),
   post: (path, body, options = {}) => call("POST", path, { ...options, body }),
   put: (path, body, options = {}) => call("PUT", path, { ...options, body }),
   patch: (path, body, options = {}) => call("PATCH", path, { ...options, body }),
-  delete: (path) => call("DELETE", path),
+  delete: (path, options = {}) => call("DELETE", path, options),
   download: (path, accept) => call("GET", path, { accept }),
   // Every page of a list, up to `max` items.
   async all(path, params = {}, max = 500) {

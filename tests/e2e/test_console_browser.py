@@ -164,7 +164,7 @@ def test_a_viewer_reads_every_screen_and_can_change_nothing(
         page.goto(f"{stack.url}/console/#/cases")
         expect(page.locator("#case-table tr[data-case-id]").first).to_be_visible()
         screen(page, "9-viewer-cases")
-        # The search is the API's: every word, any letter case, over every case the viewer may see.
+        # The search engine's (GET /search): every word, any letter case, over every case the viewer may see.
         page.get_by_label("Search", exact=True).fill("KÖLN theft")
         page.get_by_role("button", name="Search", exact=True).click()
         found = page.locator("#case-table tr[data-case-id]")

@@ -12,6 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from caseline_common.resources import SERVICES
+
 from infra.tenants import TenantRegistry
 from tests.infra.conftest import Synthesized
 
@@ -46,4 +48,5 @@ def test_cfn_lint_finds_no_errors_and_only_the_explained_warning(
         if finding["Level"] == "Error" or finding["Rule"]["Id"] not in ALLOWED_WARNINGS
     ]
     assert not problems, "\n".join(problems)
-    assert sum(len(templates) for _region, templates in jobs) == 7 * len(registry.tenants)
+    stacks_per_tenant = 3 + len(SERVICES)  # shared, API, console and one per service
+    assert sum(len(templates) for _region, templates in jobs) == stacks_per_tenant * len(registry.tenants)

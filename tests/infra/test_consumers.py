@@ -43,6 +43,8 @@ def test_consumer_ids_and_names_are_unique_and_the_deployed_names_stay() -> None
         "automations_consumer": "automations-events",
         "portal_consumer": "portal-events",
         "case_commands": "cases-events",
+        "tasks_consumer": "tasks-events",
+        "search_indexer": "search-events",
     }
 
 
@@ -174,3 +176,37 @@ def test_service_stack_refuses_a_package_whose_functions_and_specs_disagree(
     extra = ["timeline_consumer", "timeline_search", "anchor_heads", "unwired"]
     with pytest.raises(PackageMismatchError, match="unwired"):
         _stacks(registry, _package(tmp_path / "long", "timeline", extra))
+
+
+@pytest.mark.timeout(120)
+def test_the_read_plane_consumers_receive_only_the_events_that_change_what_they_keep(aws: AwsClients) -> None:
+    tenant = provision_tenant(aws, "plane")
+    names = TenantResourceNames(tenant_id="plane")
+    sent = {
+        "case.opened": {},
+        "task.assigned": {},
+        "comment.added": {},
+        "automation.ran": {},
+        "sla.breached": {},
+        "case.fields_changed": {"changes": {}},
+        "case.fields_changed#title": {"changes": {}, "title": "Renamed"},
+    }
+    aws.events().put_events(
+        Entries=[
+            {
+                "EventBusName": names.event_bus(),
+                "Source": "caseline.cases",
+                "DetailType": name.split("#")[0],
+                "Detail": json.dumps({"name": name, "data": data}),
+            }
+            for name, data in sent.items()
+        ]
+    )
+
+    def received(function: str) -> set[str]:
+        queue = tenant.queues[function]
+        messages = aws.sqs().receive_message(QueueUrl=queue.url, MaxNumberOfMessages=10)["Messages"]
+        return {json.loads(message["Body"])["detail"]["name"] for message in messages}
+
+    assert received("tasks_consumer") == {"case.opened", "task.assigned", "case.fields_changed#title"}
+    assert received("search_indexer") == set(sent) - {"automation.ran", "sla.breached"}

@@ -19,6 +19,7 @@ from caseline_common.tenant import StaffRole
 
 from infra.functions import MAIL_SENDERS, all_functions, service_functions
 from infra.package import LambdaPackage
+from infra.search_engine import DOMAIN_ALARMS
 from infra.tenants import TenantRegistry
 from infra.triggers import rate_expression
 from tests.infra.conftest import Synthesized, resources
@@ -314,7 +315,10 @@ def test_alarms_watch_dead_letters_errors_throttles_the_stream_and_sla_breaches(
     # As infra/cost.py counts them; one more per service since the API functions' p95 duration alarms.
     for queue in WORK_QUEUES:
         assert alarms[f"caseline-demo-{queue.name}-dlq-depth"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
-    assert len(alarms) == 2 * len(all_functions()) + len(SERVICES) + len(CONSUMERS) + len(WORK_QUEUES) + 8
+    engine_alarms = len(DOMAIN_ALARMS)  # the demo tenant's tier has a search domain
+    assert (
+        len(alarms) == 2 * len(all_functions()) + len(SERVICES) + len(CONSUMERS) + len(WORK_QUEUES) + 8 + engine_alarms
+    )
     for name, metric in (("sla-breaches", "SlaBreaches"), ("webhook-dead-letters", "WebhookDeadLettered")):
         alarm = alarms[f"caseline-demo-{name}"]
         assert (alarm["Namespace"], alarm["MetricName"]) == ("Caseline", metric)

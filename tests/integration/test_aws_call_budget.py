@@ -142,6 +142,8 @@ def test_a_refused_request_makes_no_aws_call(stack: LocalStack, cases_calls: Cal
     assert status == 401
     status, _body = stack.request("GET", "/cases?limit=0")
     assert status == 422
+    status, _body = stack.request("GET", "/cases?q=onboarding")
+    assert status == 400, "words are GET /search's"
     assert cases_calls.operations == []
 
 

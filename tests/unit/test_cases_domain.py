@@ -669,50 +669,17 @@ def test_a_command_that_changes_nothing_writes_nothing(
     assert len(world.repository.outbox) == outbox
 
 
-# Searching cases
+# Listing cases
 
 
-def test_a_search_needs_every_word_in_the_title_id_or_reference_in_any_letter_case(staff: TenantContext) -> None:
-    case, _ = opened(request(title="Umzug Hauptstraße 12"), staff, case_id="01JD7Z4Q8N2C5VXK3M9TBW6RAH")
-
-    assert domain.case_reference(case.id) == "9TBW-6RAH"
-    for text in ("umzug", "HAUPTSTRASSE", "  umzug   12 ", "9tbw-6rah", "6RAH", "01jd7z4q"):
-        assert domain.CaseSearch.parse(text).matches(case), text
-    for text in ("umzug 13", "berlin", "9tbw6rah-"):
-        assert not domain.CaseSearch.parse(text).matches(case), text
-
-
-def test_a_searched_page_reads_on_until_it_is_full_and_never_asks_for_more_than_it_has_room_for(
-    world: World, staff: TenantContext
-) -> None:
-    titles = [f"{'Taxi' if index % 7 == 0 else 'Hotel'} {index:02d}" for index in range(40)]
-    for title in titles:
-        world.service.open_case(staff, request(title=title), None)
-    search = service_module.CaseFilter(search=domain.CaseSearch.parse("taxi"))
-
-    pages, cursor = [], None
-    while True:
-        page = world.service.list_cases(staff, search, limit=3, cursor=cursor)
-        pages.append([case.title for case in page.items])
-        cursor = page.next_cursor
-        if cursor is None:
-            break
-
-    assert pages[0] == ["Taxi 00", "Taxi 07", "Taxi 14"]
-    assert [title for page in pages for title in page] == [title for title in titles if title.startswith("Taxi")]
-    assert all(len(page) <= 3 for page in pages)
-    assert max(world.repository.list_limits) == 3
-
-
-def test_a_search_that_finds_nothing_stops_after_its_query_budget_with_a_cursor_to_read_on(
-    world: World, staff: TenantContext
-) -> None:
-    for index in range(30):
+def test_a_list_page_is_one_query_of_the_page_s_size(world: World, staff: TenantContext) -> None:
+    for index in range(5):
         world.service.open_case(staff, request(title=f"Hotel {index}"), None)
-    search = service_module.CaseFilter(search=domain.CaseSearch.parse("taxi"))
 
-    page = world.service.list_cases(staff, search, limit=2, cursor=None)
+    first = world.service.list_cases(staff, service_module.CaseFilter(), limit=3, cursor=None)
+    second = world.service.list_cases(staff, service_module.CaseFilter(), limit=3, cursor=first.next_cursor)
 
-    assert page.items == []
-    assert page.next_cursor == str(2 * service_module.SEARCH_QUERIES_PER_PAGE)
-    assert len(world.repository.list_limits) == service_module.SEARCH_QUERIES_PER_PAGE
+    assert len(first.items) == 3
+    assert len(second.items) == 2
+    assert second.next_cursor is None
+    assert world.repository.list_limits == [3, 3], "one query a page; words are GET /search's"

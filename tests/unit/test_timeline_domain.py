@@ -2,6 +2,7 @@
 
 import io
 import zipfile
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -127,6 +128,9 @@ class InMemoryTimelineRepository:
     def links(self, case_id: str) -> list[Link]:
         return list(self.links_by_case.get(case_id, []))
 
+    def links_about(self, subject_id: str) -> dict[str, int]:
+        return dict(Counter(case_id for case_id, _seq in self.subject_markers.get(subject_id, [])))
+
     def erase_subject(self, subject_id: str) -> dict[str, int]:
         erased: dict[str, int] = {}
         for case_id, seq in self.subject_markers.pop(subject_id, []):
@@ -142,6 +146,19 @@ class InMemoryTimelineRepository:
         self.marked.append(head)
         if self.unanchored.get(head.case_id) == head:  # conditional on the head not having moved
             del self.unanchored[head.case_id]
+
+
+class RecordingBus:
+    """The tenant bus as the timeline sees it: what was published, and what the repository held at that moment."""
+
+    def __init__(self, repository: "InMemoryTimelineRepository") -> None:
+        self.repository = repository
+        self.published: list[tuple[EventEnvelope, bool]] = []
+
+    def publish(self, event: EventEnvelope) -> None:
+        assert event.case_id is not None
+        still_there = any(link.personal for link in self.repository.links_by_case.get(event.case_id, []))
+        self.published.append((event, still_there))
 
 
 @dataclass
@@ -265,10 +282,16 @@ class FedLikeTheBus:
 
 
 @pytest.fixture
+def bus(repository: InMemoryTimelineRepository) -> RecordingBus:
+    return RecordingBus(repository)
+
+
+@pytest.fixture
 def service(
     repository: InMemoryTimelineRepository,
     anchors: InMemoryAnchorStore,
     signer: EcdsaSigner,
+    bus: RecordingBus,
     clock: Clock,
 ) -> Any:
     arrival = CaseArrival(clock=clock, sleep=lambda _: None)
@@ -277,6 +300,7 @@ def service(
             repository,
             anchors,
             signer,
+            bus,
             tenant_id=TENANT_ID,
             clock=clock,
             new_salt=salts(),
@@ -391,6 +415,7 @@ def test_an_append_that_loses_a_race_is_retried_on_the_new_head(
         repository,
         InMemoryAnchorStore(),
         EcdsaSigner(),
+        RecordingBus(repository),
         tenant_id=TENANT_ID,
         clock=clock,
         new_salt=salts(),
@@ -418,6 +443,7 @@ def test_a_race_with_a_redelivery_of_the_same_event_ends_as_a_duplicate(
         repository,
         InMemoryAnchorStore(),
         EcdsaSigner(),
+        RecordingBus(repository),
         tenant_id=TENANT_ID,
         clock=clock,
         new_salt=salts(),
@@ -456,7 +482,7 @@ def test_an_event_ahead_of_its_case_waits_for_the_change_before_it(
             timeline.record(opened, domain.CaseMembers.of(snapshot("case-1", 1)))
 
     timeline = service_module.TimelineService(
-        repository, anchors, signer, tenant_id=TENANT_ID, clock=clock, new_salt=salts(),
+        repository, anchors, signer, RecordingBus(repository), tenant_id=TENANT_ID, clock=clock, new_salt=salts(),
         arrival=CaseArrival(clock=clock, sleep=lambda _: None), sleep=meanwhile,
     )  # fmt: skip
     timeline.record(published(TEAM_TEMPLATE))
@@ -472,7 +498,7 @@ def test_an_event_whose_earlier_change_never_comes_is_appended_after_a_while(
 ) -> None:
     pauses: list[float] = []
     service = service_module.TimelineService(
-        repository, anchors, signer, tenant_id=TENANT_ID, clock=clock, new_salt=salts(),
+        repository, anchors, signer, RecordingBus(repository), tenant_id=TENANT_ID, clock=clock, new_salt=salts(),
         arrival=CaseArrival(clock=clock, sleep=lambda _: None), sleep=pauses.append,
     )  # fmt: skip
     service.record(published(TEAM_TEMPLATE))
@@ -889,6 +915,20 @@ def test_erasure_is_recorded_on_each_affected_timeline(
         assert last.tenant_id == TENANT_ID
     assert [link.event().type for link in repository.links_by_case["case-3"]] == ["case.opened"]
     assert len(repository.links_by_case["case-1"]) == 4
+
+
+def test_erasure_is_announced_on_the_bus_before_the_links_are_erased(
+    service: Any, admin: TenantContext, bus: RecordingBus, two_cases_about_pat: list[EventEnvelope]
+) -> None:
+    service.erase(admin, PAT)
+
+    assert [(event.case_id, event.data, still_there) for event, still_there in bus.published] == [
+        ("case-1", {"participant_id": PAT, "entries": 2}, True),
+        ("case-2", {"participant_id": PAT, "entries": 1}, True),
+    ]
+    # The entries announced are those recorded on each chain.
+    recorded = {case: links[-1].event() for case, links in bus.repository.links_by_case.items()}
+    assert [recorded[event.case_id] for event, _ in bus.published if event.case_id] == [e for e, _ in bus.published]
 
 
 def test_the_chains_still_verify_after_erasure(

@@ -13,7 +13,7 @@ from caseline_common.idempotency import Claim
 from caseline_common.pagination import Page
 from pydantic import BaseModel, ConfigDict, Field
 
-from .domain.cases import CaseSearch, Comment
+from .domain.cases import Comment
 from .domain.work import Change
 
 
@@ -43,7 +43,6 @@ class CaseFilter:
     owner: str | None = None
     participant: str | None = None
     updated_since: datetime | None = None
-    search: CaseSearch | None = None
 
 
 class TemplateExistsError(Exception):

@@ -40,7 +40,8 @@ class EventType(StrEnum):
 
 # Tenant-level: about no case (the timeline, automations and portal keep the template it carries).
 TENANT_EVENTS = frozenset({EventType.TEMPLATE_PUBLISHED})
-# Recorded by the timeline on a case's chain itself; never on the bus.
+# Recorded by the timeline on a case's chain itself. `personal_data.erased` is also announced on the bus, for the
+# read models that hold the person's data (the search index); webhooks, portal timelines and rules name neither.
 TIMELINE_EVENTS = frozenset({EventType.TIMELINE_EXPORTED, EventType.PERSONAL_DATA_ERASED})
 # Events about a case that travel on the bus: what a webhook, a portal timeline or a template can name.
 CASE_EVENTS = frozenset(EventType) - TENANT_EVENTS - TIMELINE_EVENTS

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .envelope import COMMAND_SOURCE_PREFIX
+from .event_types import EventType
 
 SERVICES = ("cases", "timeline", "automations", "portal", "tasks", "search")
 Service = Literal["cases", "timeline", "automations", "portal", "tasks", "search"]
@@ -128,6 +129,50 @@ class StreamHandlerSpec(Spec):
 
 
 ALL_CASELINE_EVENTS: dict[str, Any] = {"source": [{"prefix": "caseline."}]}
+# The task inbox changes only with a case's tasks, who may see them (participants, the template) and what a row
+# shows of the case (its title, stage and status): it receives no other event, so it pays for no other.
+TASK_EVENTS: dict[str, Any] = {
+    **ALL_CASELINE_EVENTS,
+    "$or": [
+        {
+            "detail-type": [
+                EventType.TEMPLATE_PUBLISHED,
+                EventType.CASE_OPENED,
+                EventType.CASE_STAGE_CHANGED,
+                EventType.CASE_CLOSED,
+                EventType.CASE_CANCELLED,
+                EventType.CASE_REOPENED,
+                EventType.CASE_MIGRATED,
+                EventType.TASK_CREATED,
+                EventType.TASK_COMPLETED,
+                EventType.TASK_REOPENED,
+                EventType.TASK_ASSIGNED,
+                EventType.PARTICIPANT_ADDED,
+                EventType.PARTICIPANT_ROLE_CHANGED,
+                EventType.PARTICIPANT_REMOVED,
+            ]
+        },
+        {"detail-type": [EventType.CASE_FIELDS_CHANGED], "detail": {"data": {"title": [{"exists": True}]}}},
+    ],
+}
+# The search index holds what a case shows (and who may see it): every event but those that change no case.
+SEARCHED_EVENTS: dict[str, Any] = {
+    **ALL_CASELINE_EVENTS,
+    "detail-type": [
+        {
+            "anything-but": [
+                EventType.AUTOMATION_RAN,
+                EventType.AUTOMATION_REFUSED,
+                EventType.SLA_WARNING,
+                EventType.SLA_BREACHED,
+                EventType.TIMER_FIRED,
+                EventType.PORTAL_LINK_ISSUED,
+                EventType.PORTAL_LINK_REVOKED,
+                EventType.TIMELINE_EXPORTED,
+            ]
+        }
+    ],
+}
 
 # What the cases table's indexes copy: the case id and the attributes a list filters on.
 CASE_FILTERS: dict[str, Any] = {
@@ -243,8 +288,8 @@ CONSUMERS = (
     ),
     ConsumerSpec(service="portal", function="portal_consumer", name="portal-events", event_pattern=ALL_CASELINE_EVENTS),
     # The read plane: the task inbox and the search index, each a projection of case events (docs/architecture.md).
-    ConsumerSpec(service="tasks", function="tasks_consumer", name="tasks-events", event_pattern=ALL_CASELINE_EVENTS),
-    ConsumerSpec(service="search", function="search_indexer", name="search-events", event_pattern=ALL_CASELINE_EVENTS),
+    ConsumerSpec(service="tasks", function="tasks_consumer", name="tasks-events", event_pattern=TASK_EVENTS),
+    ConsumerSpec(service="search", function="search_indexer", name="search-events", event_pattern=SEARCHED_EVENTS),
     # What external participants do in the portal, and what automation rules do, reaches the cases service
     # as commands, never as writes to its table; their source is outside `caseline.` so only it receives them.
     # (Named `cases-events` from when each service had one consumer: the name is its deployed queues'.)

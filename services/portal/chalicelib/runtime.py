@@ -14,10 +14,10 @@ from caseline_common.settings import DOWNLOAD_URL, ServiceSettings
 from pydantic import Field
 
 if TYPE_CHECKING:
+    from caseline_common.adapters.eventbridge_bus import EventBridgeBus
     from caseline_common.adapters.s3_documents import S3DocumentStore
 
     from .adapters.dynamo_portal import DynamoPortalStore
-    from .adapters.eventbridge_events import EventBridgeBus
     from .link_service import LinkService
     from .projection_service import ProjectionService
     from .visit_service import VisitService
@@ -57,9 +57,9 @@ def _portal_store() -> "Callable[[], DynamoPortalStore]":
 
 @deferred
 def _bus() -> "Callable[[], EventBridgeBus]":
-    from .adapters.eventbridge_events import EventBridgeBus
+    from caseline_common.adapters.eventbridge_bus import EventBridgeBus
 
-    return lambda: EventBridgeBus(runtime.aws.events(), runtime.settings.event_bus_name)
+    return lambda: EventBridgeBus(runtime.aws.events(), runtime.settings.event_bus_name, source_service="portal")
 
 
 @deferred

@@ -15,6 +15,8 @@ from caseline_common.settings import ServiceSettings
 from pydantic import Field
 
 if TYPE_CHECKING:
+    from .adapters.opensearch_engine import OpenSearchEngine
+    from .adapters.tantivy_engine import TantivyEngine
     from .ports import SearchEngine
     from .service import IndexingService, SearchService
     from .view_service import ViewService
@@ -31,21 +33,19 @@ class SearchSettings(ServiceSettings):
 runtime = ServiceRuntime("search", SearchSettings)
 
 
+# One loader per engine, so that a Lambda function imports only OpenSearch's client (tantivy is not packaged).
 @deferred
-def _engine() -> "Callable[[], SearchEngine]":
-    def build() -> "SearchEngine":
-        location = runtime.settings.search_engine
-        if location.startswith("file://"):
-            from .adapters.tantivy_engine import TantivyEngine
+def _tantivy_engine() -> "type[TantivyEngine]":
+    from .adapters.tantivy_engine import TantivyEngine
 
-            return TantivyEngine(location.removeprefix("file://"))
-        from .adapters.opensearch_engine import OpenSearchEngine
+    return TantivyEngine
 
-        return OpenSearchEngine.signed(
-            location, region=runtime.settings.aws_region, tenant_id=runtime.settings.tenant_id
-        )
 
-    return build
+@deferred
+def _opensearch_engine() -> "type[OpenSearchEngine]":
+    from .adapters.opensearch_engine import OpenSearchEngine
+
+    return OpenSearchEngine
 
 
 @deferred
@@ -58,10 +58,9 @@ def _indexing_service() -> "Callable[[], IndexingService]":
 
 @deferred
 def _search_service() -> "Callable[[], SearchService]":
-    from .adapters.dynamo_sources import DynamoSearchSources
     from .service import SearchService
 
-    return lambda: SearchService(DynamoSearchSources(runtime.aws.dynamodb(), runtime.settings.search_table), engine())
+    return lambda: SearchService(engine())
 
 
 @deferred
@@ -76,7 +75,12 @@ def _view_service() -> "Callable[[], ViewService]":
 
 @cache
 def engine() -> "SearchEngine":
-    return _engine()()
+    location = runtime.settings.search_engine
+    if location.startswith("file://"):
+        return _tantivy_engine()(location.removeprefix("file://"))
+    return _opensearch_engine().signed(
+        location, region=runtime.settings.aws_region, tenant_id=runtime.settings.tenant_id
+    )
 
 
 @cache

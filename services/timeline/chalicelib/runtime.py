@@ -28,6 +28,7 @@ runtime = ServiceRuntime("timeline", TimelineSettings)
 
 @deferred
 def _timeline_service() -> "Callable[[], TimelineService]":
+    from caseline_common.adapters.eventbridge_bus import EventBridgeBus
     from caseline_common.chain import new_salt
     from caseline_common.freshness import CaseArrival
 
@@ -42,6 +43,7 @@ def _timeline_service() -> "Callable[[], TimelineService]":
             DynamoTimelineRepository(runtime.aws.dynamodb(), settings.timeline_table),
             S3AnchorStore(runtime.aws.s3(), settings.anchors_bucket),
             KmsSigner(runtime.aws.kms(), settings.signing_key_id),
+            EventBridgeBus(runtime.aws.events(), settings.event_bus_name, source_service="timeline"),
             tenant_id=settings.tenant_id,
             clock=utc_now,
             new_salt=new_salt,

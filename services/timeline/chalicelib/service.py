@@ -78,6 +78,10 @@ class TimelineRepository(Protocol):
 
     def links(self, case_id: str) -> list[Link]: ...
 
+    def links_about(self, subject_id: str) -> dict[str, int]:
+        """How many links of each case hold personal data about the subject."""
+        ...
+
     def erase_subject(self, subject_id: str) -> dict[str, int]:
         """Removes the personal data of every link about the subject; returns links erased per case."""
         ...
@@ -91,6 +95,10 @@ class TimelineRepository(Protocol):
         ...
 
     def mark_anchored(self, head: Head) -> None: ...
+
+
+class EventBus(Protocol):
+    def publish(self, event: EventEnvelope) -> None: ...
 
 
 class AnchorStore(Protocol):
@@ -148,6 +156,7 @@ class TimelineService:
         repository: TimelineRepository,
         anchors: AnchorStore,
         signer: Signer,
+        bus: EventBus,
         *,
         tenant_id: str,
         clock: Callable[[], datetime],
@@ -161,6 +170,7 @@ class TimelineService:
         self._jitter = jitter
         self._anchors = anchors
         self._signer = signer
+        self._bus = bus
         self._tenant_id = tenant_id
         self._clock = clock
         self._new_salt = new_salt
@@ -363,19 +373,24 @@ class TimelineService:
         return Answer(report)
 
     def _erase(self, context: TenantContext, participant_id: str) -> ErasureReport:
-        erased = self._repository.erase_subject(participant_id)
-        for case_id, count in sorted(erased.items()):
-            self._append(
-                case_id,
-                EventEnvelope(
-                    event_id=new_id(),
-                    tenant_id=self._tenant_id,
-                    case_id=case_id,
-                    type=EventType.PERSONAL_DATA_ERASED,
-                    occurred_at=self._clock(),
-                    actor=context.principal.actor().model_copy(update={"display_name": None}),
-                    data=PersonalDataErased(participant_id=participant_id, entries=count).dump(),
-                    correlation_id=context.correlation_id,
-                ),
+        # Announced on the bus before the links are erased, so the read models holding the person's data (the
+        # search index) erase it too: if the request fails after, a retry finds the links and announces again.
+        events = {
+            case_id: EventEnvelope(
+                event_id=new_id(),
+                tenant_id=self._tenant_id,
+                case_id=case_id,
+                type=EventType.PERSONAL_DATA_ERASED,
+                occurred_at=self._clock(),
+                actor=context.principal.actor().model_copy(update={"display_name": None}),
+                data=PersonalDataErased(participant_id=participant_id, entries=count).dump(),
+                correlation_id=context.correlation_id,
             )
+            for case_id, count in sorted(self._repository.links_about(participant_id).items())
+        }
+        for event in events.values():
+            self._bus.publish(event)
+        erased = self._repository.erase_subject(participant_id)
+        for case_id, event in events.items():
+            self._append(case_id, event)
         return ErasureReport(participant_id=participant_id, erased_links=sum(erased.values()), cases=sorted(erased))

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, 
 
 from ..case_service import CriteriaReport, DownloadLink, UploadRequest, UploadTarget
 from ..domain import cases, decisions, participants, stages, tasks
-from ..domain.cases import CaseSearch, Comment, CommentRequest, OpenCaseRequest
+from ..domain.cases import Comment, CommentRequest, OpenCaseRequest
 from ..domain.work import ReasonRequest
 from ..ports import CaseFilter
 from ..runtime import case_service
@@ -54,12 +54,6 @@ def _in_utc(value: datetime) -> datetime:
         raise ValueError("must fall within the years 1 to 9999 in UTC") from None
 
 
-def _has_words(value: str) -> str:
-    if not value.split():  # what the search splits on, which counts more characters as space than regex \s
-        raise ValueError("must contain a word to search for")
-    return value
-
-
 class CaseListQuery(PageQuery):
     status: CaseStatus | None = None
     stage: str | None = Field(default=None, pattern=_KEY)
@@ -67,13 +61,9 @@ class CaseListQuery(PageQuery):
     owner: str | None = Field(default=None, pattern=_SUBJECT)
     participant: str | None = Field(default=None, pattern=_SUBJECT, description="A participating user's subject.")
     updated_since: Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_in_utc)] | None = None
-    q: Annotated[str, AfterValidator(_has_words)] | None = Field(
+    q: str | None = Field(
         default=None,
-        min_length=1,
-        max_length=200,
-        description="Words that must all appear in the title, id or short reference (such as 9TBW-6RAH), in any letter "
-        "case. The search reads on through the cases the other filters select, so a page may come back "
-        "short, even empty, with a `next_cursor` to read on from.",
+        description="No longer taken (400): search with GET /search?q=, which takes the same filters.",
     )
 
 
@@ -119,6 +109,10 @@ def open_case(call: Call) -> Reply:
 )
 def list_cases(call: Call) -> Reply:
     query = call.query_as(CaseListQuery)
+    if query.q is not None:  # a page is one index Query; words are the search engine's
+        raise ProblemError(
+            400, "search-moved", "Search is GET /search", "GET /cases does not search; use GET /search?q= instead."
+        )
     case_filter = CaseFilter(
         status=query.status,
         stage=query.stage,
@@ -126,7 +120,6 @@ def list_cases(call: Call) -> Reply:
         owner=query.owner,
         participant=query.participant,
         updated_since=query.updated_since,
-        search=CaseSearch.parse(query.q) if query.q else None,
     )
     return Reply(case_service().list_cases(call.tenant(), case_filter, limit=query.limit, cursor=query.cursor))
 

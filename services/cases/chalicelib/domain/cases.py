@@ -5,7 +5,6 @@ Each command checks the caller's rights and the pinned template, then the case's
 snapshot (version + 1) with exactly one event that records what changed, before and after."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -46,29 +45,6 @@ from .work import (
     task_summary,
     visibility,
 )
-
-
-def case_reference(case_id: str) -> str:
-    """The short reference people quote (the console shows it): the id's last eight characters in two groups
-    of four, such as 9TBW-6RAH."""
-    tail = case_id[-8:].upper()
-    return f"{tail[:4]}-{tail[4:]}"
-
-
-@dataclass(frozen=True)
-class CaseSearch:
-    """What a person typed to find a case: every word must appear in its title, id or reference, in any
-    letter case (Unicode case folding, so "STRASSE" finds "Straße")."""
-
-    words: tuple[str, ...]
-
-    @classmethod
-    def parse(cls, text: str) -> "CaseSearch":
-        return cls(words=tuple(text.casefold().split()))
-
-    def matches(self, case: CaseSnapshot) -> bool:
-        haystack = f"{case.title} {case.id} {case_reference(case.id)}".casefold()
-        return all(word in haystack for word in self.words)
 
 
 class OpenCaseRequest(Request):

@@ -17,6 +17,8 @@ neither gaps nor duplicates.
 
 import json
 import zlib
+from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
@@ -340,8 +342,8 @@ class DynamoTimelineRepository:
                 return links
             query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
-    def erase_subject(self, subject_id: str) -> dict[str, int]:
-        erased: dict[str, int] = {}
+    def _subject_markers(self, subject_id: str) -> Iterator[dict[str, Any]]:
+        """The markers of the links about the subject: sort key `CASE#<case id>#SEQ#<seq>`."""
         query: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk",
@@ -349,19 +351,27 @@ class DynamoTimelineRepository:
         }
         while True:
             response = self._client.query(**query)
-            for marker in response["Items"]:
-                _, case_id, _, seq = marker["sk"]["S"].split("#")
-                self._client.update_item(
-                    TableName=self._table,
-                    Key=_link_key(case_id, int(seq)),
-                    UpdateExpression="REMOVE personal, salt",
-                    ConditionExpression="attribute_exists(pk)",
-                )
-                self._client.delete_item(TableName=self._table, Key={"pk": marker["pk"], "sk": marker["sk"]})
-                erased[case_id] = erased.get(case_id, 0) + 1
+            yield from response["Items"]
             if "LastEvaluatedKey" not in response:
-                return erased
+                return
             query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def links_about(self, subject_id: str) -> dict[str, int]:
+        return dict(Counter(marker["sk"]["S"].split("#")[1] for marker in self._subject_markers(subject_id)))
+
+    def erase_subject(self, subject_id: str) -> dict[str, int]:
+        erased: Counter[str] = Counter()
+        for marker in self._subject_markers(subject_id):
+            _, case_id, _, seq = marker["sk"]["S"].split("#")
+            self._client.update_item(
+                TableName=self._table,
+                Key=_link_key(case_id, int(seq)),
+                UpdateExpression="REMOVE personal, salt",
+                ConditionExpression="attribute_exists(pk)",
+            )
+            self._client.delete_item(TableName=self._table, Key={"pk": marker["pk"], "sk": marker["sk"]})
+            erased[case_id] += 1
+        return dict(erased)
 
     def claim(self, scope: str) -> Claim | None:
         return read_claim(self._client, self._table, scope)
