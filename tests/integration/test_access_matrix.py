@@ -250,6 +250,15 @@ def world(stack: LocalStack, callers: dict[str, str], receiver_url: str) -> Iter
         what="the timeline to have the document",
     )
 
+    wait_until(
+        lambda: TITLE in ask(stack, callers[RESTRICTED], "GET", f"/search?q={TITLE}").body or None,
+        what="the search index to know the auditor",
+    )
+    wait_until(
+        lambda: TITLE in ask(stack, callers[RESTRICTED], "GET", f"/tasks?case_id={case_id}").body or None,
+        what="the task inbox to know the auditor",
+    )
+
     def delivered() -> str | None:
         answer = ask(stack, admin, "GET", f"/webhooks/{hook['id']}/deliveries")
         items = json.loads(answer.body)["items"] if answer.status == 200 else []
@@ -319,6 +328,11 @@ ROUTES = (
     Route("GET", "/cases/{case_id}/timeline/verify", READ),
     Route("GET", "/cases/{case_id}/timeline/export", EXPORT, accept="application/zip", shows=frozenset({HIDDEN})),
     Route("GET", "/automations/runs", READ, query="case_id={case_id}", shows=frozenset({HIDDEN})),
+    # The read plane answers a list, never 404: an outsider's page is empty. A search for a hidden value finds the
+    # case only for the roles that see it, and shows the value to them alone.
+    Route("GET", "/tasks", {**READ, OUTSIDER: 200}, query="case_id={case_id}", shows=frozenset({TITLE})),
+    Route("GET", "/search", {**READ, OUTSIDER: 200}, query=f"q={TITLE}", shows=frozenset({TITLE})),
+    Route("GET", "/search", {**READ, OUTSIDER: 200}, query=f"q={HIDDEN}", shows=frozenset({HIDDEN})),
     Route("GET", "/cases/{case_id}/portal-links", LINKS),
     Route("GET", "/webhooks/{webhook_id}/deliveries", ADMINS_ONLY, shows=frozenset({TITLE})),
     Route("GET", "/webhooks/dead-letters", ADMINS_ONLY),
@@ -383,6 +397,7 @@ WITHOUT_CASE_DATA = {
     ("GET", "/webhooks/{webhook_id}"): SUBSCRIPTIONS,
     ("DELETE", "/webhooks/{webhook_id}"): SUBSCRIPTIONS,
     ("POST", "/webhooks/{webhook_id}/secret"): SUBSCRIPTIONS,
+    ("GET", "/tasks/counts"): "numbers of the caller's own and team's tasks",
 }
 WITHOUT_CASE_DATA_UNDER = {
     "/health/": "configuration loaded",
@@ -390,6 +405,7 @@ WITHOUT_CASE_DATA_UNDER = {
     # An external participant's own pages, reached by link and session: tests/integration/test_portal_access.py.
     "/p/": "the portal's pages",
     "/portal/": "the portal's pages",
+    "/views": "a person's saved queries: search parameters and columns, no case data",
 }
 
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from caseline_common.access import case_readers, principal_terms, roles_held
 from caseline_common.contracts import Participant, ParticipantKind, TemplateDefinition
-from caseline_common.tenant import Principal, StaffRole
+from caseline_common.tenant import READERS, Principal, StaffRole
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -51,7 +51,8 @@ participants = st.lists(
 def test_a_caller_shares_a_term_with_a_case_exactly_when_its_roles_let_it_view_the_case(
     principal: Principal, members: list[Participant]
 ) -> None:
-    may_view = roles_held(TEMPLATE, members, principal).can_view
+    # Every read of cases first requires a Caseline group (READERS), then a role that views the case.
+    may_view = principal.has_any(*READERS) and roles_held(TEMPLATE, members, principal).can_view
     assert bool(principal_terms(principal) & case_readers(TEMPLATE, members)) is may_view
 
 

@@ -16,7 +16,7 @@ from .contracts import (
 )
 from .envelope import EventEnvelope
 from .errors import ForbiddenError, NotFoundError
-from .tenant import Principal, StaffRole
+from .tenant import READERS, Principal, StaffRole
 
 
 @cache
@@ -111,8 +111,9 @@ def case_readers(template: TemplateDefinition, participants: Iterable[Participan
 
 
 def principal_terms(principal: Principal) -> frozenset[str]:
-    """The terms a staff caller is known by (none for an external participant, who reads through the portal)."""
-    if principal.external or principal.automation:
+    """The terms a caller who may read cases is known by: none for an external participant (who reads through the
+    portal) or a caller without a Caseline group (whom every read of cases refuses)."""
+    if principal.external or principal.automation or not principal.has_any(*READERS):
         return frozenset()
     if principal.has_any(StaffRole.ADMIN):
         return frozenset({ADMIN_TERM})

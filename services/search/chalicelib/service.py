@@ -152,7 +152,10 @@ class SearchService:
     def search(self, context: TenantContext, request: SearchRequest) -> SearchPage:
         readers = principal_terms(context.principal)
         if not readers:
-            raise ForbiddenError("Search is for staff; external participants read their case in the portal.")
+            raise ForbiddenError(
+                "Search is for the tenant's staff and viewers (a Caseline group); external participants read their "
+                "case in the portal."
+            )
         q = request.q.strip()
         sort = request.sort or (Sort.RELEVANCE if q else Sort.UPDATED)
         if sort is Sort.RELEVANCE and not q:

@@ -189,7 +189,7 @@ def _readers(principal: Principal) -> frozenset[str] | None:
     """The caller's reader terms (None for an admin, who views every case); external callers are refused."""
     terms = principal_terms(principal)
     if not terms:
-        raise ForbiddenError("The task inbox is for staff.")
+        raise ForbiddenError("The task inbox is for the tenant's staff and viewers (a Caseline group).")
     return None if principal.has_any(StaffRole.ADMIN) else terms
 
 
