@@ -27,7 +27,12 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
-from caseline_common.resources import TenantResourceNames, download_environment, service_environment
+from caseline_common.resources import (
+    SEARCH_ENGINE_ENV_VAR,
+    TenantResourceNames,
+    download_environment,
+    service_environment,
+)
 
 from caseline.paths import COMMON_DIR, SERVICES_DIR
 from infra.catalog import Kind, functions
@@ -186,6 +191,8 @@ def _probe_environment(service: str, function: str, endpoint: str, tenant_id: st
     }
     environment.update(service_environment(TenantResourceNames(tenant_id=tenant_id), service, LOCAL_ACCOUNT_ID))
     environment.update(download_environment(service, "https://downloads.sizing.example.org"))
+    if service == "search":  # as deployed: an OpenSearch endpoint (a first invocation of these probes reaches none)
+        environment[SEARCH_ENGINE_ENV_VAR] = "https://search-sizing.us-east-1.es.amazonaws.com"
     return environment
 
 
