@@ -1,4 +1,5 @@
-"""`make bench`: AWS calls and latency per API operation against bare calls, handler import times, event lag.
+"""`make bench`: AWS calls and latency per API operation against bare calls, handler import times, event lag,
+search and the task inbox at 1k and 100k cases.
 
 Everything runs against an in-process local stack on free loopback ports. Ratios compare like with like on
 the same emulator, which is what makes them meaningful on a noisy machine; absolute numbers are not.
@@ -31,6 +32,7 @@ from .conditions import conditions
 from .console import console_pages
 from .cost import cost_of_a_case
 from .lag import lag
+from .read_plane import inbox_at_scale, search_at_scale
 from .startup import startup
 
 ROUNDS = 200
@@ -381,6 +383,8 @@ def main() -> None:
         timeline_ingestion(stack)
         verification_times(stack)
         console_pages(stack)
+        search_at_scale(stack)
+        inbox_at_scale(stack)
         automations(stack)  # last: it moves the stack's clock
     cost_of_a_case()  # a stack of its own, whose emulator bills every request
     console.print(json.dumps({"python": sys.version.split()[0]}))

@@ -196,3 +196,61 @@ def search_at_scale(stack: LocalStack) -> None:
             total = json.loads(call())["total"]
             table.add_row(f"{scale:,}", name, f"{p50:.1f}", f"{p95:.1f}", str(made), f"{total:,}")
     console.print(table)
+
+
+def inbox_at_scale(stack: LocalStack) -> None:
+    tasks = stack.api.service("tasks")
+    runtime = tasks.module("chalicelib.runtime")
+    client = runtime.runtime.aws.dynamodb()
+    table = runtime.runtime.settings.tasks_table
+    inbox = tasks.module("chalicelib.adapters.dynamo_inbox").DynamoTaskInbox(stack.aws.dynamodb(), table)
+    inbox_change = tasks.module("chalicelib.domain.inbox").inbox_change
+    runtime.inbox_service().keep_template(TEMPLATE.key, 1, TEMPLATE)
+    counter = _Counter(client)
+    bare = stack.aws.dynamodb()
+    user = "bench-user-7"
+    token = stack.idp.issue(subject=user, email="bench7@demo.caseline.local", groups=["caseline-staff", GROUP])
+    headers = {"Authorization": f"Bearer {token}"}
+    now = datetime.now(UTC)
+    pages = {
+        "my tasks (GET /tasks?assignee=me)": ("/tasks?assignee=me", ("by_assignee", "gsi1pk", f"ASSIGNEE#{user}#open")),
+        "my team's queue (?role=handler)": ("/tasks?role=handler", ("by_role", "gsi2pk", "ROLE#handler#open")),
+        "badges (GET /tasks/counts)": ("/tasks/counts", None),
+    }
+    result = Table(title="The task inbox as a member of staff reading through a group (in-process API, emulator)")
+    for column in ("cases", "page", "p50 ms", "p95 ms", "AWS calls", "bare Query p50 ms"):
+        result.add_column(column)
+    loaded = 0
+    for scale in SCALES:
+        started = time.perf_counter()
+        for page in synthetic_cases(scale - loaded, loaded, now):
+            for case in page:
+                inbox.apply(inbox_change(None, case, TEMPLATE), None)  # one transaction per new case, as projected
+        console.print(f"Task inbox: {scale - loaded:,} cases projected in {time.perf_counter() - started:.0f} s")
+        loaded = scale
+        rounds = ROUNDS if scale <= 10_000 else 10  # moto walks every item of the table per Query
+        for name, (path, bare_key) in pages.items():
+
+            def call(path: str = path) -> Any:
+                status, _headers, body = stack.api.handle("GET", path, headers, None)
+                assert status == 200, body
+                return body
+
+            p50, p95, made = _timed(call, lambda: counter.count, rounds)
+            bare_ms = "—"
+            if bare_key is not None:
+                index, key, value = bare_key
+                query = {
+                    "TableName": table,
+                    "IndexName": index,
+                    "KeyConditionExpression": f"{key} = :key",
+                    "ExpressionAttributeValues": {":key": {"S": value}},
+                    "Limit": 25,
+                }
+
+                def bare_call(query: dict[str, Any] = query) -> Any:
+                    return bare.query(**query)
+
+                bare_ms = f"{_timed(bare_call, lambda: 0, rounds)[0]:.1f}"
+            result.add_row(f"{scale:,}", name, f"{p50:.1f}", f"{p95:.1f}", str(made), bare_ms)
+    console.print(result)
