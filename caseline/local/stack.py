@@ -1,9 +1,9 @@
 """The local stack: moto, the tenant's resources, the four services, pumps, gateway and dev issuer."""
 
 import json
-import shutil
 import logging
 import os
+import shutil
 import threading
 import time
 from dataclasses import dataclass

@@ -145,7 +145,7 @@ def test_erasing_a_person_removes_their_name_from_the_index(stack: LocalStack) -
 
     def found(expected: bool) -> Any:
         status, body = searched(stack, q=word)
-        return status == 200 and bool(body["items"]) is expected or None
+        return (status == 200 and bool(body["items"]) is expected) or None
 
     wait_until(lambda: found(True), what="the client's name in the index")
     status, report = stack.request("POST", f"/participants/{added['id']}/erase")
