@@ -18,7 +18,7 @@ ESLINT := tools/eslint/node_modules/.bin/eslint
 .PHONY: help install browser dev test lint format build bench clean
 
 help:
-	@echo "make dev    start the whole product locally (moto, four services, demo tenant)"
+	@echo "make dev    start the whole product locally (moto, six services, demo tenant)"
 	@echo "make test   install what is needed, lint, run every test"
 	@echo "make lint   ruff + mypy + eslint (the console)"
 	@echo "make build  chalice package each service into build/"

@@ -67,7 +67,7 @@ def dev(
     tenant: Annotated[str, typer.Option(help="Tenant to provision and seed.")] = "demo",
     seed: Annotated[bool, typer.Option(help="Seed the demo templates and cases.")] = True,
 ) -> None:
-    """Start the whole product locally: emulator, four services, pumps, gateway, demo tenant."""
+    """Start the whole product locally: emulator, six services, pumps, gateway, demo tenant."""
     stop = threading.Event()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signal_number, lambda *_: stop.set())

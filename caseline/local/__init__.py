@@ -1,1 +1,1 @@
-"""The whole product on one machine: moto, the four services, pumps, a gateway and a dev issuer."""
+"""The whole product on one machine: moto, the six services, pumps, a gateway and a dev issuer."""

@@ -1,6 +1,6 @@
 """One local HTTP endpoint for the whole API, as API Gateway is in AWS.
 
-It dispatches by the merged route table of the four services, serves the merged OpenAPI document with
+It dispatches by the merged route table of the six services, serves the merged OpenAPI document with
 interactive docs, the development issuer's JWKS, the development mailbox, and document downloads (what CloudFront
 does in AWS, `downloads.py`).
 """

@@ -1,4 +1,4 @@
-"""The local stack: moto, the tenant's resources, the four services, pumps, gateway and dev issuer."""
+"""The local stack: moto, the tenant's resources, the six services, pumps, gateway and dev issuer."""
 
 import json
 import logging
