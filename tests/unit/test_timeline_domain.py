@@ -493,6 +493,33 @@ def test_an_event_ahead_of_its_case_waits_for_the_change_before_it(
     assert len(pauses) == 1
 
 
+def test_an_event_ahead_of_its_case_waits_on_while_the_chain_moves_towards_it(
+    repository: InMemoryTimelineRepository, anchors: InMemoryAnchorStore, signer: EcdsaSigner, clock: Clock
+) -> None:
+    """Another instance appends versions 1 to 6, one during each pause: version 7 waits for all of them, longer
+    than the chain may stand still, and is appended last."""
+    earlier = [event("case.opened"), *(event("case.stage_changed") for _ in range(5))]
+    pauses: list[float] = []
+
+    def meanwhile(seconds: float) -> None:
+        pauses.append(seconds)
+        if len(pauses) <= len(earlier):
+            version = len(pauses)
+            timeline.record(earlier[version - 1], domain.CaseMembers.of(snapshot("case-1", version)))
+
+    timeline = service_module.TimelineService(
+        repository, anchors, signer, RecordingBus(repository), tenant_id=TENANT_ID, clock=clock, new_salt=salts(),
+        arrival=CaseArrival(clock=clock, sleep=lambda _: None), sleep=meanwhile,
+    )  # fmt: skip
+    timeline.record(published(TEAM_TEMPLATE))
+    last = event("case.stage_changed")
+
+    assert timeline.record(last, domain.CaseMembers.of(snapshot("case-1", 7))) is service_module.Recorded.APPENDED
+
+    assert [link.event() for link in repository.links_by_case["case-1"]] == [*earlier, last]
+    assert sum(pauses) > service_module.ORDER_WAIT_SECONDS
+
+
 def test_an_event_whose_earlier_change_never_comes_is_appended_after_a_while(
     repository: InMemoryTimelineRepository, anchors: InMemoryAnchorStore, signer: EcdsaSigner, clock: Clock
 ) -> None:

@@ -133,9 +133,12 @@ class SigningKey(BaseModel):
 
 APPEND_ATTEMPTS = 8
 # Consumers run side by side (as Lambda runs a queue's), so a case's events can arrive out of order: an event
-# that carries its case at version v waits, this long at most, for the chain to hold version v - 1 (appended at
-# that moment by another instance, as a rule). Then it is appended anyway: a lost event must not stall a chain.
-ORDER_WAIT_SECONDS = 0.15
+# that carries its case at version v waits for the chain to hold version v - 1 (appended at that moment by another
+# instance, as a rule) as long as the chain moves, until it has stood still ORDER_WAIT_SECONDS or the event has
+# waited ORDER_WAIT_LIMIT_SECONDS. Then it is appended anyway: a lost event must not stall a chain. (0.15 s of
+# stillness was too short on a loaded machine: the example templates' full runs saw a chain out of order.)
+ORDER_WAIT_SECONDS = 0.5
+ORDER_WAIT_LIMIT_SECONDS = 3.0
 _FIRST_PAUSE_SECONDS = 0.02
 _LONGEST_PAUSE_SECONDS = 0.2
 
@@ -208,14 +211,17 @@ class TimelineService:
         return Recorded.APPENDED
 
     def _append(self, case_id: str, event: EventEnvelope, members: CaseMembers | None = None) -> Head | None:
-        waited, pause, conflicts = 0.0, _FIRST_PAUSE_SECONDS, 0
+        waited, quiet, pause, conflicts, seen = 0.0, 0.0, _FIRST_PAUSE_SECONDS, 0, -1
         while conflicts < APPEND_ATTEMPTS:
             previous, appended = self._repository.append_point(case_id, event.event_id)
             if appended:
                 return None
-            if waited < ORDER_WAIT_SECONDS and _comes_later(members, previous):
+            # While the chain moves, the change before is being appended (by another instance): wait on for it.
+            position = previous.seq if previous else 0
+            quiet, seen = (0.0 if position != seen else quiet), position
+            if quiet < ORDER_WAIT_SECONDS and waited < ORDER_WAIT_LIMIT_SECONDS and _comes_later(members, previous):
                 self._sleep(pause)
-                waited, pause = waited + pause, min(pause * 2, _LONGEST_PAUSE_SECONDS)
+                waited, quiet, pause = waited + pause, quiet + pause, min(pause * 2, _LONGEST_PAUSE_SECONDS)
                 continue
             link = link_event(
                 case_id=case_id,
