@@ -9,6 +9,9 @@ export function register(route) {
   route("/tasks", myTasks, { nav: "tasks" });
 }
 
+// "1 task", "2 tasks", "1+ tasks": the badges' words, read out by screen readers.
+const taskWord = (count, more) => (count === 1 && !more ? "task" : "tasks");
+
 // The nav's badges: my open tasks (and how many are overdue), and my teams' unassigned ones.
 export async function refreshTaskBadges() {
   const mine = document.getElementById("badge-tasks");
@@ -24,10 +27,11 @@ export async function refreshTaskBadges() {
   const more = counts.exact ? "" : "+";
   mine.hidden = !counts.mine_open;
   fill(mine, `${counts.mine_open}${more}`,
-    visuallyHidden(` open tasks${counts.mine_overdue ? `, ${counts.mine_overdue}${more} overdue` : ""}`));
+    visuallyHidden(` open ${taskWord(counts.mine_open, more)}${counts.mine_overdue ? `, ${counts.mine_overdue}${more} overdue` : ""}`));
   mine.classList.toggle("nav-badge-overdue", counts.mine_overdue > 0);
   team.hidden = !counts.team_unassigned;
-  fill(team, `${counts.team_unassigned}${more}`, visuallyHidden(" unassigned tasks in your teams' queues"));
+  fill(team, `${counts.team_unassigned}${more}`,
+    visuallyHidden(` unassigned ${taskWord(counts.team_unassigned, more)} in your teams' queues`));
   return counts;
 }
 
