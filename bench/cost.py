@@ -18,7 +18,7 @@ import threading
 import time
 import urllib.request
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,14 +128,16 @@ class CaseBill:
     api_requests: int
     resource_prefix: str
 
-    def dynamodb_units(self, kind: str) -> float:
-        """Write units (index writes included) or read units, every table."""
-        writes = [line for line in self.lines if line["product"] == "dynamodb" and "write" in line["operation"]]
-        if kind == "write":
-            return float(sum(line["units"] for line in writes))
-        return float(
-            sum(line["units"] for line in self.lines if line["product"] == "dynamodb") - self.dynamodb_units("write")
-        )
+    def dynamodb_units(self, kind: str, *, excluding: Collection[str] = ()) -> float:
+        """Write units (index writes included) or read units, every table but those `excluding` names (by id)."""
+        left_out = tuple(f"{self.resource_prefix}{table}" for table in excluding)
+        lines = [
+            line
+            for line in self.lines
+            if line["product"] == "dynamodb"
+            and not any(line["resource"] == name or line["resource"].startswith(f"{name}/") for name in left_out)
+        ]
+        return float(sum(line["units"] for line in lines if ("write" in line["operation"]) == (kind == "write")))
 
     def requests(self, product: str, operation_prefix: str = "") -> float:
         return float(

@@ -127,6 +127,14 @@ class MeasuredEvent:
     read_units: float = 4.5
 
 
+# The consumers of issue 20's read plane (the task inbox, the search index): priced apart so that the case's cost
+# without them, issue 14's goal, and what they add can each be held to a figure (tests/infra/test_cost.py).
+READ_PLANE_CONSUMERS = frozenset({"tasks_consumer", "search_indexer"})
+# What the read plane may add to the bench's 50-event case: it counts $0.00016 (SQS $0.00007, DynamoDB $0.00007,
+# Lambda $0.00002), with room for a row's worth of growth.
+READ_PLANE_BUDGET_USD = 0.0002
+
+
 MEASURED_EVENT = MeasuredEvent()
 
 
@@ -136,14 +144,13 @@ class ConsumerUnits:
     read_units: float
 
 
-# DynamoDB units per event the read plane's consumers receive: modelled, not measured (MEASURED_EVENT was counted
-# before they existed; once `make bench` counts them, they belong there). The task inbox Queries the case's tasks
-# and rewrites those the event changes, each in its table and three indexes (two 1 KB tasks: 8 units); the search
-# indexer reads what it keeps of the case and writes the case back as the event left it (2 KB, as the cases
-# table's item: 2 units; a comment's event writes the comment instead).
+# DynamoDB units per event each read-plane consumer receives, counted the same way (its own table and indexes),
+# apart from MEASURED_EVENT, which is the product without them: the task inbox reads and rewrites a case's head
+# (and the entries of the tasks the event changes), the search indexer keeps the case as the event left it (or the
+# comment) and reads back what it renders from.
 READ_PLANE_UNITS: dict[str, ConsumerUnits] = {
-    "tasks_consumer": ConsumerUnits(write_units=8.0, read_units=1.0),
-    "search_indexer": ConsumerUnits(write_units=2.0, read_units=1.0),
+    "tasks_consumer": ConsumerUnits(write_units=1.0, read_units=1.05),
+    "search_indexer": ConsumerUnits(write_units=1.76, read_units=1.01),
 }
 
 
@@ -201,15 +208,21 @@ def _read_plane_usd(deliveries: dict[str, float], p: "Prices") -> tuple[float, f
     return writes / 1e6 * p.dynamodb_write_per_million, reads / 1e6 * p.dynamodb_read_per_million
 
 
-def bench_case_usd(prices: "Prices | None" = None, workload: "Workload | None" = None) -> dict[str, float]:
+def bench_case_usd(
+    prices: "Prices | None" = None, workload: "Workload | None" = None, *, read_plane: bool = True
+) -> dict[str, float]:
     """The bench's 50-event case as this model prices it, per AWS product, each event on its own (a case worked
-    over days shares no batch): to set beside what `make bench` counts. The search engine is a monthly cost of
-    the tenant, not of a case's calls (`monthly_cost`)."""
+    over days shares no batch): to set beside what `make bench` counts; without the read plane's consumers when
+    `read_plane` is false. The search engine is a monthly cost of the tenant, not of a case's calls."""
     p, w = prices or Prices(), workload or Workload()
     events = BENCH_CASE_EVENTS
     functions = all_functions()
     memory = {(spec.service, spec.name): spec.memory_mb / 1024 for spec in functions}
-    received = {spec.function: events_received(spec) for spec in CONSUMERS}
+    received = {
+        spec.function: events_received(spec)
+        for spec in CONSUMERS
+        if read_plane or spec.function not in READ_PLANE_CONSUMERS
+    }
     consumers = [spec for spec in functions if spec.kind == "consumer" and received.get(spec.name)]
     deliveries = sum(received.values())
     gb_seconds = events * (

@@ -249,7 +249,14 @@ def test_every_consumer_has_its_own_queue_and_dead_letter_queue() -> None:
     dead_letter_queues = [NAMES.dead_letter_queue(consumer) for consumer in CONSUMERS]
 
     assert len(set(queues + dead_letter_queues)) == 2 * len(CONSUMERS)
-    assert {consumer.service for consumer in CONSUMERS} == {"timeline", "automations", "portal", "cases"}
+    assert {consumer.service for consumer in CONSUMERS} == {
+        "timeline",
+        "automations",
+        "portal",
+        "cases",
+        "tasks",
+        "search",
+    }
 
 
 def test_two_tenants_share_no_resource_name() -> None:
