@@ -462,6 +462,12 @@ class DocumentRequest(Contract):
     requested_by: str
 
 
+def case_reference(case_id: str) -> str:
+    """A short reference a person can read out on the phone: the ULID's random tail, grouped (`9TBW-6RAH`)."""
+    tail = case_id[-8:]
+    return f"{tail[:4]}-{tail[4:]}"
+
+
 class CaseSnapshot(Contract):
     """A case as it is stored and served."""
 

@@ -4,12 +4,11 @@ sets off (a new link for each asked external participant, once per event and par
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from caseline_common.contracts import TemplateDefinition
+from caseline_common.contracts import TemplateDefinition, case_reference
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope
 from caseline_common.events import PORTAL_EVENTS, DocumentRequested, EventType, TemplatePublished, data_of
 
 from .domain.links import IssuedLink, LinkNotice
-from .domain.page import reference
 from .domain.projection import (
     CaseNotProjectedError,
     PortalCase,
@@ -144,11 +143,11 @@ class ProjectionService:
         names = {document.key: document.name for document in template.document_types}
         document = names.get(requested.document_type, requested.document_type)
         note = requested.message
-        subject = EN["mail.request.subject"].format(brand=brand, reference=reference(case.case_id))
+        subject = EN["mail.request.subject"].format(brand=brand, reference=case_reference(case.case_id))
         text = EN["mail.request.text"].format(
             greeting=EN["mail.greeting"].format(name=participant.name) if participant.name else EN["mail.hello"],
             title=case.title,
-            reference=reference(case.case_id),
+            reference=case_reference(case.case_id),
             document=document,
             note=EN["mail.request.note"].format(message=note) if note else "",
             url=link.url,

@@ -13,6 +13,7 @@ from caseline_common.contracts import (
     FieldType,
     Permission,
     TemplateDefinition,
+    case_reference,
 )
 from caseline_common.errors import FieldIssue
 from caseline_common.tenant import Principal
@@ -77,12 +78,6 @@ class PortalView(BaseModel):
     can_message: bool
     document_names: dict[str, str]
     stage_names: dict[str, str]
-
-
-def reference(case_id: str) -> str:
-    """A short reference a person can read out on the phone: the ULID's random tail, grouped."""
-    tail = case_id[-8:]
-    return f"{tail[:4]}-{tail[4:]}"
 
 
 def participant_access(template: TemplateDefinition, participant: PortalParticipant) -> CaseAccess:
@@ -191,7 +186,7 @@ def build_view(
     branding = template.portal.branding
     return PortalView(
         case_id=case.case_id,
-        reference=reference(case.case_id),
+        reference=case_reference(case.case_id),
         title=case.title,
         status=case.status,
         participant_name=participant.name or "",

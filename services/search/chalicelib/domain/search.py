@@ -27,6 +27,7 @@ from caseline_common.contracts import (
     Permission,
     RoleDefinition,
     TemplateDefinition,
+    case_reference,
 )
 
 
@@ -209,12 +210,6 @@ def access_classes(template: TemplateDefinition, participants: Iterable[Particip
         digest = hashlib.sha256(f"{sorted(fields)}|{documents}".encode()).hexdigest()[:12]
         classes.append(AccessClass(f"c{digest}", frozenset(members), fields, documents))
     return classes
-
-
-def case_reference(case_id: str) -> str:
-    """The short reference people quote (as the cases service and the console show it)."""
-    tail = case_id[-8:]
-    return f"{tail[:4]}-{tail[4:]}"
 
 
 def _number_text(value: Any) -> str:
