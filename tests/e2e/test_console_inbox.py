@@ -123,6 +123,8 @@ def test_a_task_taken_from_the_team_queue_is_mine_until_completed(stack: LocalSt
         row.get_by_role("link", name="In my tasks").click()
         expect(page.get_by_role("heading", name="My tasks")).to_be_visible()
         mine = page.locator(f'#task-table tr[data-task-id="{task["id"]}"]')
+        # My tasks waits for the task just claimed to reach the inbox: it shows without a reload.
+        expect(mine).to_be_visible(timeout=10_000)
 
         # The badges are read again on each drawing of a page: once one shows the claimed task, they count it.
         def claimed() -> None:

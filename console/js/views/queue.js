@@ -2,7 +2,7 @@
 // asked otherwise, soonest due first; "Assign to me" claims a task in one click.
 import { api } from "../api.js";
 import { announce, fill, h, humanize, loading, problemBox, uid } from "../ui.js";
-import { pagedTasks, refreshTaskBadges, taskTable } from "./tasks.js";
+import { expectInMyTasks, pagedTasks, refreshTaskBadges, taskTable } from "./tasks.js";
 
 export function register(route) {
   route("/queue", teamQueue, { nav: "queue" });
@@ -34,6 +34,7 @@ async function teamQueue(main, _params, query, user) {
       const rowElement = button.closest("tr");
       rowElement.querySelector(".task-assignee").textContent = "You";
       button.replaceWith(h("a", { href: "#/tasks" }, "In my tasks"));
+      expectInMyTasks(task);
       refreshTaskBadges();
       announce(`“${task.title}” is assigned to you.`);
       rowElement.querySelector("a").focus();

@@ -87,7 +87,25 @@ export function pagedTasks(params, table, onPage) {
     await load();
     (table.body.rows[focusAfter]?.querySelector("a") || more).focus();
   });
-  return { more, load };
+  return { more, load, reset() { cursor = null; } };
+}
+
+// The inbox is a projection: a task just claimed reaches it a moment later. My tasks waits for it (a few reads,
+// "catching up" meanwhile) instead of saying "no open tasks", and the badges are read again once it has caught up.
+const CLAIMED = "caseline.claimedTask";
+const CATCH_UP_READS = 6;
+const CATCH_UP_PAUSE_MS = 700;
+
+export function expectInMyTasks(task) {
+  sessionStorage.setItem(CLAIMED, JSON.stringify({ case_id: task.case_id, task_id: task.task_id }));
+}
+
+function claimedTask() {
+  try {
+    return JSON.parse(sessionStorage.getItem(CLAIMED) || "null");
+  } catch {
+    return null;
+  }
 }
 
 async function myTasks(main, _params, _query, user) {
@@ -106,6 +124,7 @@ async function myTasks(main, _params, _query, user) {
       rowElement.remove();
       setSummary();
       refreshTaskBadges();
+      setTimeout(refreshTaskBadges, CATCH_UP_PAUSE_MS * 2); // once the inbox has the change too
       announce(`Completed “${task.title}” on “${task.case_title}”.`);
       (next?.querySelector("button, a") || summary).focus?.();
     } catch (error) {
@@ -141,6 +160,20 @@ async function myTasks(main, _params, _query, user) {
   }
 
   await pages.load();
+  const claimed = claimedTask();
+  const listed = () => !claimed || [...table.body.rows].some((row) =>
+    row.dataset.caseId === claimed.case_id && row.dataset.taskId === claimed.task_id);
+  for (let read = 1; !listed() && read < CATCH_UP_READS; read += 1) {
+    loading(main, "Catching up with the task you just took…");
+    await new Promise((resolve) => { setTimeout(resolve, CATCH_UP_PAUSE_MS); });
+    table.body.replaceChildren();
+    pages.reset();
+    await pages.load();
+  }
+  if (claimed) {
+    sessionStorage.removeItem(CLAIMED);
+    refreshTaskBadges();
+  }
   fill(main,
     h("h1", {}, "My tasks"),
     h("p", { class: "hint" }, "Open tasks assigned to you on the open cases you may see. Overdue first, then soonest due. ",
