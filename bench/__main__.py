@@ -31,7 +31,7 @@ from .automations import automations
 from .conditions import conditions
 from .console import console_pages
 from .cost import cost_of_a_case
-from .lag import lag
+from .lag import lag, plain_lag
 from .read_plane import inbox_at_scale, search_at_scale
 from .startup import startup
 
@@ -379,6 +379,7 @@ def main() -> None:
             pump.paused.clear()
         event_lag(stack)
         lag(stack)
+        plain_lag(stack)
         portal_page(stack)
         timeline_ingestion(stack)
         verification_times(stack)

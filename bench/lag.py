@@ -40,6 +40,7 @@ WARMUP_SECONDS = 5
 CASES = 10
 SETTLE_SECONDS = 15.0
 TEMPLATE_KEY = "bench-lag"
+PLAIN_TEMPLATE_KEY = "bench-lag-plain"
 console = Console()
 
 TEMPLATE = {
@@ -168,10 +169,10 @@ def _call(
     return status, json.loads(raw) if raw else None
 
 
-def _cases(stack: LocalStack, token: str) -> list[dict[str, Any]]:
+def _cases(stack: LocalStack, token: str, template_key: str) -> list[dict[str, Any]]:
     opened = []
     for index in range(CASES):
-        body = {"template_key": TEMPLATE_KEY, "title": f"Lag {index}", "fields": {"seq": -1 - index}}
+        body = {"template_key": template_key, "title": f"Lag {index}", "fields": {"seq": -1 - index}}
         status, case = _call(stack, "POST", "/cases", body, token)
         assert status == 201, case
         opened.append(case)
@@ -240,6 +241,7 @@ def _quantile(samples: list[float], q: int) -> float:
 
 
 def lag(stack: LocalStack) -> None:
+    """The rate with a rule commenting on each change and a webhook per change (issue 14's load)."""
     token = stack.staff_token()
     arrivals = Arrivals()
     status, body = _call(stack, "POST", "/templates", TEMPLATE, token)
@@ -248,7 +250,7 @@ def lag(stack: LocalStack) -> None:
         status, hook = _call(stack, "POST", "/webhooks", {"url": url, "event_types": ["case.fields_changed"]}, token)
         assert status == 201, hook
         try:
-            cases = _cases(stack, token)
+            cases = _cases(stack, token, TEMPLATE_KEY)
             _wait_until_known(stack, cases, token)
             with _watching(stack, arrivals):
                 refused = _drive(stack, cases, arrivals, token)
@@ -256,6 +258,27 @@ def lag(stack: LocalStack) -> None:
             found = _found_by_last_value(stack, cases, arrivals, token)
         finally:
             _call(stack, "DELETE", f"/webhooks/{hook['id']}", None, token)
+    _report(stack, arrivals, refused, found, "a rule comments on each; a webhook per change")
+
+
+def plain_lag(stack: LocalStack) -> None:
+    """The rate alone, no rule and no webhook (issue 20's figure: a change until it is findable)."""
+    token = stack.staff_token()
+    arrivals = Arrivals()
+    plain = {**TEMPLATE, "key": PLAIN_TEMPLATE_KEY, "name": "Bench lag, no rule", "rules": []}
+    status, body = _call(stack, "POST", "/templates", plain, token)
+    assert status == 201, body
+    cases = _cases(stack, token, PLAIN_TEMPLATE_KEY)
+    _wait_until_known(stack, cases, token)
+    arrivals.seen = {where: seen for where, seen in arrivals.seen.items() if where in ("timeline", "search index")}
+    with _watching(stack, arrivals):
+        refused = _drive(stack, cases, arrivals, token)
+        _settle(arrivals)
+    found = _found_by_last_value(stack, cases, arrivals, token)
+    _report(stack, arrivals, refused, found, "no rule, no webhook")
+
+
+def _report(stack: LocalStack, arrivals: Arrivals, refused: int, found: int, load: str) -> None:
     parts = []
     for where in arrivals.seen:
         lags, warming = arrivals.lags_ms(where), arrivals.lags_ms(where, measured=False)
@@ -273,7 +296,7 @@ def lag(stack: LocalStack) -> None:
     )
     console.print(
         f"Lag under load, {len(arrivals.measured())} field changes at {RATE}/s for {SECONDS} s over {CASES} cases, "
-        f"after {WARMUP_SECONDS} s at the same rate (a rule comments on each; a webhook per change), from each PATCH "
+        f"after {WARMUP_SECONDS} s at the same rate ({load}), from each PATCH "
         f"sent{f' ({refused} refused)' if refused else ''}; pending {SETTLE_SECONDS:.0f} s after the last change: "
         + "; ".join(parts)
         + (f". Most invocations at once per queue: {concurrency}" if concurrency else "")

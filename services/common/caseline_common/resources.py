@@ -288,8 +288,18 @@ CONSUMERS = (
     ),
     ConsumerSpec(service="portal", function="portal_consumer", name="portal-events", event_pattern=ALL_CASELINE_EVENTS),
     # The read plane: the task inbox and the search index, each a projection of case events (docs/architecture.md).
-    ConsumerSpec(service="tasks", function="tasks_consumer", name="tasks-events", event_pattern=TASK_EVENTS),
-    ConsumerSpec(service="search", function="search_indexer", name="search-events", event_pattern=SEARCHED_EVENTS),
+    # Two instances each, the least a mapping allows: an engine takes one commit at a time (the embedded one groups
+    # what arrives meanwhile into it), and locally every instance is one more thread of the stack's one interpreter.
+    ConsumerSpec(
+        service="tasks", function="tasks_consumer", name="tasks-events", event_pattern=TASK_EVENTS, max_concurrency=2
+    ),
+    ConsumerSpec(
+        service="search",
+        function="search_indexer",
+        name="search-events",
+        event_pattern=SEARCHED_EVENTS,
+        max_concurrency=2,
+    ),
     # What external participants do in the portal, and what automation rules do, reaches the cases service
     # as commands, never as writes to its table; their source is outside `caseline.` so only it receives them.
     # (Named `cases-events` from when each service had one consumer: the name is its deployed queues'.)

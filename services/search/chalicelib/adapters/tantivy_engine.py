@@ -113,6 +113,15 @@ _ORDER: dict[Sort, tuple[str, tantivy.Order] | None] = {
 }
 
 
+class _Queued:
+    """A change waiting for the commit that takes it, and that commit's outcome."""
+
+    def __init__(self, change: Callable[[tantivy.IndexWriter], Any]) -> None:
+        self.change = change
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+
+
 class TantivyEngine:
     def __init__(self, path: str | Path) -> None:
         directory = Path(path) / SCHEMA_VERSION
@@ -121,7 +130,9 @@ class TantivyEngine:
         self._analyzer = _analyzer()
         self._index = tantivy.Index(self._schema, path=str(directory), reuse=True)
         self._index.register_tokenizer(ANALYZER, self._analyzer)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # held by the thread committing
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Queued] = []
 
     # writing
 
@@ -145,16 +156,40 @@ class TantivyEngine:
         self._write(lambda writer: writer.delete_all_documents())
 
     def _write(self, change: Callable[[tantivy.IndexWriter], Any]) -> None:
-        with self._lock:
-            writer = self._writer()
+        """Applies `change` in a commit, returning once it is committed. A commit costs about the same for one change
+        as for many, so changes queued by other threads meanwhile go in the same one (a group commit): whoever gets
+        the writer commits everything queued, and each waiter learns the outcome of the commit that held its change."""
+        queued = _Queued(change)
+        with self._queue_lock:
+            self._queue.append(queued)
+        while not queued.done.is_set():
+            if not self._lock.acquire(timeout=0.005):
+                continue
             try:
-                change(writer)
-                writer.commit()
-            except BaseException:
-                writer.rollback()
-                raise
+                with self._queue_lock:
+                    group, self._queue = self._queue, []
+                if group:
+                    self._commit(group)
             finally:
-                writer.wait_merging_threads()  # and the writer, with its lock, is gone
+                self._lock.release()
+        if queued.error is not None:
+            raise queued.error
+
+    def _commit(self, group: list["_Queued"]) -> None:
+        error: BaseException | None = None
+        writer = self._writer()
+        try:
+            for queued in group:
+                queued.change(writer)
+            writer.commit()
+        except BaseException as failed:  # every change of the group is refused: each one's caller retries
+            writer.rollback()
+            error = failed
+        finally:
+            writer.wait_merging_threads()  # and the writer, with its lock, is gone
+        for queued in group:
+            queued.error = error
+            queued.done.set()
 
     def _writer(self) -> tantivy.IndexWriter:
         """The directory's one writer, waiting (with a growing pause) while another process holds it."""
