@@ -20,8 +20,11 @@ async function render(main, _params, query, user) {
     return;
   }
   const chosen = query.get("template") || templates[0].key;
+  // Two templates may share a name: their keys tell them apart.
+  const shared = new Set(templates.map((t) => t.name).filter((name, i, names) => names.indexOf(name) !== i));
   const picker = h("select", { id: "new-case-template", name: "template" },
-    templates.map((t) => h("option", { value: t.key, selected: t.key === chosen }, t.name)));
+    templates.map((t) => h("option", { value: t.key, selected: t.key === chosen },
+      shared.has(t.name) ? `${t.name} (${t.key})` : t.name)));
   picker.addEventListener("change", () => navigate(`#/cases/new?template=${encodeURIComponent(picker.value)}`));
   main.append(field("Template", picker));
 
@@ -30,14 +33,20 @@ async function render(main, _params, query, user) {
     dataset: { pointer: "/title" }, autocomplete: "off" });
   const controls = definition.fields.map((def) => ({ def, control: fieldControl(def, undefined) }));
   const status = h("div", { id: "new-case-status" });
+  const submit = h("button", { type: "submit", class: "primary" }, "Open case");
   const form = h("form", { class: "panel", novalidate: true },
     field("Title", title, "What the case is about, in a few words."),
     controls.length ? h("h2", {}, "Fields") : null,
     controls.map(({ control }) => control.element),
-    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Open case")),
+    h("div", { class: "actions" }, submit),
     status);
+  // One key for this form: a second click, or a retry after a lost answer, is answered with the case the first
+  // opened instead of opening another. A refusal changed nothing, so the next attempt gets a key of its own.
+  let idempotencyKey = crypto.randomUUID();
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    if (submit.disabled) return;
+    submit.disabled = true;
     const fields = {};
     for (const { def, control } of controls) {
       const value = control.read();
@@ -45,10 +54,12 @@ async function render(main, _params, query, user) {
     }
     try {
       const opened = await api.post("/cases", { template_key: chosen, title: title.value, fields },
-        { headers: { "Idempotency-Key": crypto.randomUUID() } });
+        { headers: { "Idempotency-Key": idempotencyKey } });
       announce(`Opened “${opened.title}”.`);
       navigate(`#/cases/${opened.id}`);
     } catch (problem) {
+      if (problem?.status >= 400 && problem.status < 500) idempotencyKey = crypto.randomUUID();
+      submit.disabled = false;
       const left = showFieldErrors(form, problem);
       fill(status, problemBox({ ...problem, errors: left }));
     }
