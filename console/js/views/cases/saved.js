@@ -128,20 +128,30 @@ export function savedViews({ user, currentState }) {
 
   const name = h("input", { id: "saved-view-name", type: "text", name: "name", maxlength: NAME_LENGTH, required: true,
     autocomplete: "off", dataset: { pointer: "/name" } });
+  const saveButton = h("button", { type: "submit" }, "Save view");
   const saveForm = h("form", { class: "save-view" },
     h("div", { class: "toolbar" }, labelled("Name of this view", name), shareBoxes(groups, []),
-      h("button", { type: "submit" }, "Save view")));
+      saveButton));
+  // One key per view being saved: a double click, or a retry after a lost answer, saves it once. A refusal or a
+  // saved view starts a new one.
+  let idempotencyKey = crypto.randomUUID();
   saveForm.addEventListener("submit", async (event) => {
     event.preventDefault();
+    if (saveButton.disabled) return;
     const chosen = name.value.trim();
     if (!chosen) { name.focus(); return; }
     const body = { name: chosen, ...viewBody(currentState()), shared_with: checkedGroups(saveForm) };
+    saveButton.disabled = true;
     try {
-      await api.post("/views", body, { headers: { "Idempotency-Key": crypto.randomUUID() } });
+      await api.post("/views", body, { headers: { "Idempotency-Key": idempotencyKey } });
     } catch (problem) {
+      if (problem?.status >= 400 && problem.status < 500) idempotencyKey = crypto.randomUUID();
       fill(status, problemBox({ ...problem, errors: showFieldErrors(saveForm, problem) }));
       return;
+    } finally {
+      saveButton.disabled = false;
     }
+    idempotencyKey = crypto.randomUUID();
     name.value = "";
     for (const box of saveForm.querySelectorAll("input[name=shared_with]")) box.checked = false;
     await refresh();
