@@ -15,13 +15,14 @@ AXE := tests/e2e/axe/node_modules/axe-core/axe.min.js
 # ESLint for the console's ES modules, from npm with a lock file; outside console/, which is deployed as it is.
 ESLINT := tools/eslint/node_modules/.bin/eslint
 
-.PHONY: help install browser dev test lint format build bench clean
+.PHONY: help install browser dev test lint format build sdk bench clean
 
 help:
 	@echo "make dev    start the whole product locally (moto, six services, demo tenant)"
 	@echo "make test   install what is needed, lint, run every test"
 	@echo "make lint   ruff + mypy + eslint (the console)"
 	@echo "make build  chalice package each service into build/"
+	@echo "make sdk    generate the typed Python client from the OpenAPI document: build/sdk/dist/*.whl"
 	@echo "make bench  print AWS calls, latency ratios and cold starts"
 
 .tools/bin/uv:
@@ -81,6 +82,12 @@ test: lint browser
 
 build: install
 	$(PY) -m caseline.build
+
+# The typed client integrators install: generated from the document the API serves, never edited by hand.
+sdk: install
+	@mkdir -p build/sdk
+	$(VENV)/bin/caseline openapi > build/sdk/openapi.json
+	$(VENV)/bin/caseline sdk build/sdk/openapi.json --out build/sdk
 
 bench: install
 	$(PY) -m bench

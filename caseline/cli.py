@@ -19,6 +19,7 @@ from .local.idp import TOKEN_LIFETIME_SECONDS, DevIdentityProvider
 from .local.mailbox import MAILBOX_PATH
 from .local.stack import LocalStack, StackOptions
 from .paths import STATE_DIR
+from .sdk import sdk
 from .search_cli import search_app
 from .tasks_cli import tasks_app
 from .tenant_cli import tenant_app
@@ -29,6 +30,7 @@ app.add_typer(timeline_app, name="timeline")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(search_app, name="search")
+app.command()(sdk)
 console = Console()
 errors = Console(stderr=True)  # what a command says about its output, so stdout stays that output alone
 
