@@ -330,7 +330,11 @@ class VisitService:
     def confirm_upload(self, session: Session, upload_id: str) -> None:
         """Asks the cases service to check the file and add it; it refuses anything the type does not allow."""
         self._case_of(session)
-        self._command(session, PortalCommand.CONFIRM_UPLOAD, ConfirmUpload(upload_id=upload_id))
+        try:
+            command = ConfirmUpload(upload_id=upload_id)
+        except ValidationError:  # not an upload id at all: nothing to pass on
+            raise NotFoundError(f"No upload {upload_id[:64]!r}.") from None
+        self._command(session, PortalCommand.CONFIRM_UPLOAD, command)
 
     def download_url(self, session: Session, type_key: str, version: int) -> str:
         case, template, participant = self._case_of(session)
