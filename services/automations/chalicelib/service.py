@@ -41,6 +41,7 @@ from caseline_common.pagination import Page
 from caseline_common.patterns import check as check_pattern
 from caseline_common.tenant import READERS, StaffRole, TenantContext
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from .adapters.dynamo_automations import RUN_RETENTION_SECONDS
 from .domain.examples import CLAIM
@@ -115,7 +116,7 @@ class DryRunEvent(BaseModel):
 
 
 # The change a dry run asks about: the amount of the claim raised above EUR 10,000.
-_DRY_RUN_EXAMPLE = {
+_DRY_RUN_EXAMPLE: JsonDict = {
     "case": CLAIM,
     "event": {
         "type": "case.fields_changed",

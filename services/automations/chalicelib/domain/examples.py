@@ -2,9 +2,10 @@
 given, and the event (with the case as it left it) a webhook delivery carries."""
 
 import json
-from typing import Any
 
-CLAIM: dict[str, Any] = {
+from pydantic.config import JsonDict
+
+CLAIM: JsonDict = {
     "id": "01JF3Z8Q4V6W7X8Y9Z0A1B2C3D",
     "tenant_id": "nordlicht",
     "template_key": "insurance-claim",
@@ -84,7 +85,7 @@ CLAIM: dict[str, Any] = {
 }
 
 # The large-claim rule assigned the claim to the senior reviewers: the event, and the case it left behind.
-ROLE_ASSIGNED = {
+ROLE_ASSIGNED: JsonDict = {
     "event_id": "01JF3Z8M9KTWD6CY2924D8Y46E",
     "tenant_id": "nordlicht",
     "case_id": "01JF3Z8Q4V6W7X8Y9Z0A1B2C3D",

@@ -15,6 +15,7 @@ from caseline_common.errors import FieldIssue, InvalidInputError
 from caseline_common.events import EventType
 from caseline_common.text import MULTI_LINE, SINGLE_LINE
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.config import JsonDict
 from standardwebhooks import Webhook as StandardWebhook
 
 from .examples import ROLE_ASSIGNED_PAYLOAD
@@ -289,7 +290,7 @@ class Attempt(BaseModel):
 
 
 # A delivery that ran out of attempts: `payload` is the exact body each attempt sent.
-_DEAD_DELIVERY_EXAMPLE = {
+_DEAD_DELIVERY_EXAMPLE: JsonDict = {
     "id": "01JF3Z8M9K63JTZE166GJAEX2B",
     "subscription_id": "01JF3Z8H1GG3VECF136Q822QBP",
     "event_id": "01JF3Z8M9KTWD6CY2924D8Y46E",

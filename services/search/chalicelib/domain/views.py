@@ -13,6 +13,7 @@ from typing import Annotated
 from caseline_common.contracts import CaseStatus
 from caseline_common.text import SINGLE_LINE
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic.config import JsonDict
 
 MAX_VIEWS_PER_OWNER = 100
 MAX_AUDIENCES_PER_VIEW = 10
@@ -121,7 +122,7 @@ class ViewRequest(BaseModel):
 
 
 # A claims handler's view, and one a colleague shared with the claims handlers.
-_VIEW_EXAMPLE = {
+_VIEW_EXAMPLE: JsonDict = {
     "id": "01JF3Z8RPDP0EFGE2EAT63Y7HS",
     "name": "Water claims due this week",
     "owner": "3f6c2a9e-8b1d-4c57-9e2f-6a0d4b8c1e75",
@@ -140,7 +141,7 @@ _VIEW_EXAMPLE = {
     "version": 1,
     "editable": True,
 }
-_SHARED_VIEW_EXAMPLE = {
+_SHARED_VIEW_EXAMPLE: JsonDict = {
     "id": "01JF3Z2W8D5K7M9P1R3T5V7X9Z",
     "name": "Claims without an adjuster report",
     "owner": "9a4b6c8d-0e2f-4a1b-8c3d-5e7f9a1b3c5d",

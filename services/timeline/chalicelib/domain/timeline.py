@@ -10,6 +10,7 @@ from caseline_common.contracts import CaseSnapshot, Participant
 from caseline_common.envelope import ActorKind, EventEnvelope, Visibility
 from caseline_common.events import CLOSING_EVENTS
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.config import JsonDict
 
 CLOSING_EVENT_TYPES = CLOSING_EVENTS
 
@@ -66,7 +67,7 @@ class CaseMembers(BaseModel):
 
 
 # A claim's first entry: personal field values travel in `personal`, apart from what the hash covers.
-_ENTRY_EXAMPLE = {
+_ENTRY_EXAMPLE: JsonDict = {
     "seq": 1,
     "hash": "59c2d131bb366931d9cc1ccbe68826e4bf0cb9ab419228c523cbe16577a58417",
     "prev_hash": "0000000000000000000000000000000000000000000000000000000000000000",
