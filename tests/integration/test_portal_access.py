@@ -587,6 +587,10 @@ def test_a_link_for_one_case_reaches_that_case_only(
         "POST", f"/portal/uploads/{pending['upload_id']}/confirm", body={}, headers={"X-CSRF-Token": page.csrf}
     )
     assert crafted.status in (200, 404, 422), crafted.text
+    malformed = visitor.send(
+        "POST", "/portal/uploads/not-an-upload/confirm", body={}, headers={"X-CSRF-Token": page.csrf}
+    )
+    assert_problem((malformed.status, malformed.headers, malformed.raw), 404)
     to_s3(target)
     confirm = visitor.send(
         "POST", f"/portal/uploads/{target['upload_id']}/confirm", body={}, headers={"X-CSRF-Token": page.csrf}

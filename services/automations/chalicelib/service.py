@@ -41,8 +41,10 @@ from caseline_common.pagination import Page
 from caseline_common.patterns import check as check_pattern
 from caseline_common.tenant import READERS, StaffRole, TenantContext
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from .adapters.dynamo_automations import RUN_RETENTION_SECONDS
+from .domain.examples import CLAIM
 from .domain.members import CaseMembers
 from .domain.rules import PlannedAction, RuleDecision, Verdict, decide, timer_due, triggered
 from .domain.runs import ActionOutcome, AutomationRun
@@ -113,8 +115,25 @@ class DryRunEvent(BaseModel):
     causation_depth: int = Field(default=0, ge=0)
 
 
+# The change a dry run asks about: the amount of the claim raised above EUR 10,000.
+_DRY_RUN_EXAMPLE: JsonDict = {
+    "case": CLAIM,
+    "event": {
+        "type": "case.fields_changed",
+        "data": {
+            "changes": {
+                "claim_amount": {
+                    "before": {"amount": "8400.00", "currency": "EUR"},
+                    "after": {"amount": "14200.00", "currency": "EUR"},
+                }
+            }
+        },
+    },
+}
+
+
 class DryRunRequest(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(defer_build=True, json_schema_extra={"examples": [_DRY_RUN_EXAMPLE]})
 
     case: CaseSnapshot = Field(description="The case as the rules should see it.")
     event: DryRunEvent
@@ -124,7 +143,56 @@ class DryRunRequest(BaseModel):
 
 
 class DryRunResult(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(
+        defer_build=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "template_key": "insurance-claim",
+                    "template_version": 1,
+                    "decisions": [
+                        {
+                            "rule": "large_claim_changed",
+                            "name": "Claim amount raised above EUR 10,000",
+                            "verdict": "fired",
+                            "condition": True,
+                            "error": None,
+                            "actions": [
+                                {
+                                    "index": 0,
+                                    "type": "assign",
+                                    "summary": "assign the case to the role senior_reviewer",
+                                    "detail": {
+                                        "type": "assign",
+                                        "owner": None,
+                                        "role": "senior_reviewer",
+                                        "task_key": None,
+                                    },
+                                    "error": None,
+                                },
+                                {
+                                    "index": 1,
+                                    "type": "request_document",
+                                    "summary": "ask 1 claimant participant(s) for police_report",
+                                    "detail": {
+                                        "type": "request_document",
+                                        "document_type": "police_report",
+                                        "from_role": "claimant",
+                                        "message": (
+                                            "For claims over EUR 10,000 we need the police report. Please upload "
+                                            "it in your claim portal."
+                                        ),
+                                        "participant_ids": ["01JF3Z8KHY8W21WDHGHTVPCQ8G"],
+                                    },
+                                    "error": None,
+                                },
+                            ],
+                        }
+                    ],
+                }
+            ]
+        },
+    )
 
     template_key: str
     template_version: int | None = Field(description="None when a draft definition was tested.")

@@ -109,7 +109,26 @@ class Anchor(BaseModel):
 
 
 class Verification(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(
+        defer_build=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "valid": True,
+                    "length": 11,
+                    "head_hash": "54640e3fba01fe308c83b036f05c7cc8168bfa1b6694bad22eef610e7d15ee68",
+                    "first_bad_seq": None,
+                    "reason": None,
+                    "anchor": {
+                        "case_id": "01JF3Z8Q4V6W7X8Y9Z0A1B2C3D",
+                        "seq": 11,
+                        "hash": "54640e3fba01fe308c83b036f05c7cc8168bfa1b6694bad22eef610e7d15ee68",
+                        "anchored_at": "2027-01-04T09:00:03.412000Z",
+                    },
+                }
+            ]
+        },
+    )
 
     valid: bool
     length: int = Field(description="Links that verified before the first bad one (all of them if valid).")

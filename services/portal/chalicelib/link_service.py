@@ -30,7 +30,10 @@ class ParticipantNotYetVisibleError(UnavailableError):
 
 
 class IssueLinkRequest(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(
+        defer_build=True,
+        json_schema_extra={"examples": [{"participant_id": "01JF3Z8KHY8W21WDHGHTVPCQ8G", "expires_in_days": 30}]},
+    )
 
     participant_id: str = Field(min_length=1, max_length=64)
     expires_in_days: int | None = Field(default=None, ge=1, le=90, description="The tenant's default if absent.")

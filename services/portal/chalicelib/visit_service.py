@@ -38,7 +38,19 @@ class RateLimitedError(Exception):
 
 
 class PortalUploadRequest(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(
+        defer_build=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "damage_photos",
+                    "filename": "kitchen-ceiling.jpg",
+                    "content_type": "image/jpeg",
+                    "size": 3481722,
+                }
+            ]
+        },
+    )
 
     type: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")
     filename: FileName
@@ -47,7 +59,48 @@ class PortalUploadRequest(BaseModel):
 
 
 class PortalUploadTarget(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(
+        defer_build=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "upload_id": "01JF3Z9B6T2N8R4W1X5Y7Z3A9C",
+                    "url": "https://caseline-nordlicht-documents.s3.amazonaws.com/",
+                    "fields": {
+                        "Content-Type": "image/jpeg",
+                        "x-amz-meta-case-id": "01JF3Z8Q4V6W7X8Y9Z0A1B2C3D",
+                        "x-amz-meta-document-type": "damage_photos",
+                        "x-amz-meta-filename": "kitchen-ceiling.jpg",
+                        "x-amz-meta-uploaded-by": "01JF3Z8KHY8W21WDHGHTVPCQ8G",
+                        "key": "quarantine/01JF3Z8Q4V6W7X8Y9Z0A1B2C3D/01JF3Z9B6T2N8R4W1X5Y7Z3A9C",
+                        "x-amz-algorithm": "AWS4-HMAC-SHA256",
+                        "x-amz-credential": "ASIA4QZ7EXAMPLE2KD6M/20270104/eu-central-1/s3/aws4_request",
+                        "x-amz-date": "20270104T090512Z",
+                        "x-amz-security-token": (
+                            "IQoJb3JpZ2luX2VjEJr//////////wEaDGV1LWNlbnRyYWwtMSJHMEUCIQD5example0session0token0for0th"
+                            "e0portal0function"
+                        ),
+                        "policy": (
+                            "eyJleHBpcmF0aW9uIjogIjIwMjctMDEtMDRUMDk6MjA6MTJaIiwgImNvbmRpdGlvbnMiOiBbeyJDb250ZW50LVR5"
+                            "cGUiOiAiaW1hZ2UvanBlZyJ9LCB7IngtYW16LW1ldGEtY2FzZS1pZCI6ICIwMUpGM1o4UTRWNlc3WDhZOVowQTFC"
+                            "MkMzRCJ9LCB7IngtYW16LW1ldGEtZG9jdW1lbnQtdHlwZSI6ICJkYW1hZ2VfcGhvdG9zIn0sIHsieC1hbXotbWV0"
+                            "YS1maWxlbmFtZSI6ICJraXRjaGVuLWNlaWxpbmcuanBnIn0sIHsieC1hbXotbWV0YS11cGxvYWRlZC1ieSI6ICIw"
+                            "MUpGM1o4S0hZOFcyMVdESEdIVFZQQ1E4RyJ9LCBbImNvbnRlbnQtbGVuZ3RoLXJhbmdlIiwgMSwgMjA5NzE1MjBd"
+                            "LCB7ImJ1Y2tldCI6ICJjYXNlbGluZS1ub3JkbGljaHQtZG9jdW1lbnRzIn0sIHsia2V5IjogInF1YXJhbnRpbmUv"
+                            "MDFKRjNaOFE0VjZXN1g4WTlaMEExQjJDM0QvMDFKRjNaOUI2VDJOOFI0VzFYNVk3WjNBOUMifSwgeyJ4LWFtei1h"
+                            "bGdvcml0aG0iOiAiQVdTNC1ITUFDLVNIQTI1NiJ9LCB7IngtYW16LWNyZWRlbnRpYWwiOiAiQVNJQTRRWjdFWEFN"
+                            "UExFMktENk0vMjAyNzAxMDQvZXUtY2VudHJhbC0xL3MzL2F3czRfcmVxdWVzdCJ9LCB7IngtYW16LWRhdGUiOiAi"
+                            "MjAyNzAxMDRUMDkwNTEyWiJ9LCB7IngtYW16LXNlY3VyaXR5LXRva2VuIjogIklRb0piM0pwWjJsdVgyVmpFSnIv"
+                            "Ly8vLy8vLy8vd0VhREdWMUxXTmxiblJ5WVd3dE1TSkhNRVVDSVFENWV4YW1wbGUwc2Vzc2lvbjB0b2tlbjBmb3Iw"
+                            "dGhlMHBvcnRhbDBmdW5jdGlvbiJ9XX0="
+                        ),
+                        "x-amz-signature": "bb70cc48ce7a48f7c81d2dfc431d3006e7c28281258ec3e44af606d02b672ed8",
+                    },
+                    "expires_at": "2027-01-04T09:20:12Z",
+                }
+            ]
+        },
+    )
 
     upload_id: str
     url: str
@@ -277,7 +330,11 @@ class VisitService:
     def confirm_upload(self, session: Session, upload_id: str) -> None:
         """Asks the cases service to check the file and add it; it refuses anything the type does not allow."""
         self._case_of(session)
-        self._command(session, PortalCommand.CONFIRM_UPLOAD, ConfirmUpload(upload_id=upload_id))
+        try:
+            command = ConfirmUpload(upload_id=upload_id)
+        except ValidationError:  # not an upload id at all: nothing to pass on
+            raise NotFoundError(f"No upload {upload_id[:64]!r}.") from None
+        self._command(session, PortalCommand.CONFIRM_UPLOAD, command)
 
     def download_url(self, session: Session, type_key: str, version: int) -> str:
         case, template, participant = self._case_of(session)

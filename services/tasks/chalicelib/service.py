@@ -62,7 +62,28 @@ class TaskInbox(Protocol):
 class TaskItem(BaseModel):
     """A task as a list shows it."""
 
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(
+        defer_build=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "case_id": "01JF3Z8Q4V6W7X8Y9Z0A1B2C3D",
+                    "task_id": "01JF3Z8H7C1Y8A925V0KZSQECP",
+                    "title": "Acknowledge the claim to the policyholder",
+                    "stage": "submitted",
+                    "status": "open",
+                    "required": True,
+                    "assignee": None,
+                    "assignee_role": "claims_handler",
+                    "due_at": "2027-01-06T11:00:00Z",
+                    "overdue": False,
+                    "template_key": "insurance-claim",
+                    "case_title": "Water damage from a burst pipe, Köln-Ehrenfeld",
+                    "case_status": "open",
+                }
+            ]
+        },
+    )
 
     case_id: str
     task_id: str
@@ -87,7 +108,20 @@ class TeamQueue(BaseModel):
 
 
 class TaskCounts(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(
+        defer_build=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "mine_open": 7,
+                    "mine_overdue": 2,
+                    "team_unassigned": 3,
+                    "team": [{"role": "claims_handler", "unassigned": 3}],
+                    "exact": True,
+                }
+            ]
+        },
+    )
 
     mine_open: int
     mine_overdue: int

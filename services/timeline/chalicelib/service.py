@@ -116,7 +116,18 @@ class Signer(Protocol):
 
 
 class ErasureReport(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(
+        defer_build=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "participant_id": "01JF3Z8KHY8W21WDHGHTVPCQ8G",
+                    "erased_links": 7,
+                    "cases": ["01JF3Z8Q4V6W7X8Y9Z0A1B2C3D"],
+                }
+            ]
+        },
+    )
 
     participant_id: str
     erased_links: int
@@ -124,7 +135,23 @@ class ErasureReport(BaseModel):
 
 
 class SigningKey(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(
+        defer_build=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "key_id": "alias/caseline-nordlicht-timeline-signing",
+                    "algorithm": "ECDSA_SHA_256",
+                    "public_key_pem": (
+                        "-----BEGIN PUBLIC KEY-----\n"
+                        "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE581ULsWABRG23ONmko2vBSU4pSuz\n"
+                        "ZfGh7P/yPJHeOsve4uoGAg4gQo82F8oKvMsXBMfVNudElrpUmyyOsOI34g==\n"
+                        "-----END PUBLIC KEY-----\n"
+                    ),
+                }
+            ]
+        },
+    )
 
     key_id: str
     algorithm: str = "ECDSA_SHA_256"

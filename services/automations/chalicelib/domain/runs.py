@@ -22,7 +22,49 @@ class ActionOutcome(BaseModel):
 
 
 class AutomationRun(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(
+        defer_build=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "run_id": "01JF3Z8H7JS3H1Z8WQGFEK5W34:invite_claimant",
+                    "case_id": "01JF3Z8Q4V6W7X8Y9Z0A1B2C3D",
+                    "template_key": "insurance-claim",
+                    "template_version": 1,
+                    "rule": "invite_claimant",
+                    "rule_name": "Invite the policyholder to the claim portal",
+                    "event_id": "01JF3Z8H7JS3H1Z8WQGFEK5W34",
+                    "event_type": "case.opened",
+                    "verdict": "fired",
+                    "condition": True,
+                    "causation_depth": 0,
+                    "started_at": "2027-01-04T08:12:26.624298Z",
+                    "finished_at": "2027-01-04T08:12:26.683988Z",
+                    "outcomes": [
+                        {
+                            "index": 0,
+                            "type": "add_participant",
+                            "status": "sent",
+                            "detail": {"command_id": "01JF3Z8H79W47MHQHT8828K68Q"},
+                            "error": None,
+                        },
+                        {
+                            "index": 1,
+                            "type": "send_email",
+                            "status": "done",
+                            "detail": {
+                                "message_id": "0102019437a1c2d3-5d3c7a21-8e4f-4b6a-9c2d-1f0e3b5a7c9d-000000",
+                                "recipients": 1,
+                                "subject": "We have received your claim",
+                            },
+                            "error": None,
+                        },
+                    ],
+                    "error": None,
+                }
+            ]
+        },
+    )
 
     run_id: str = Field(description="<triggering event id>:<rule key>; one run per pair, however often it arrives.")
     case_id: str

@@ -15,7 +15,10 @@ from caseline_common.errors import FieldIssue, InvalidInputError
 from caseline_common.events import EventType
 from caseline_common.text import MULTI_LINE, SINGLE_LINE
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.config import JsonDict
 from standardwebhooks import Webhook as StandardWebhook
+
+from .examples import ROLE_ASSIGNED_PAYLOAD
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's prefix, not a secret
 SECRET_BYTES = 32
@@ -125,7 +128,19 @@ def check_url(url: str, *, allow_insecure: bool) -> None:
 
 
 class CreateWebhookRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        defer_build=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://warehouse.nordlicht-versicherung.example/hooks/caseline",
+                    "event_types": ["case.*", "sla.breached"],
+                    "description": "Claims data warehouse",
+                }
+            ]
+        },
+    )
 
     url: Annotated[str, Field(min_length=8, max_length=MAX_URL_LENGTH), SINGLE_LINE] = Field(
         description="https:// endpoint that receives events."
@@ -146,7 +161,22 @@ class RetiringSecret(BaseModel):
 class Webhook(BaseModel):
     """A subscription as the API shows it: never its secrets."""
 
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(
+        defer_build=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "01JF3Z8H1GG3VECF136Q822QBP",
+                    "url": "https://warehouse.nordlicht-versicherung.example/hooks/caseline",
+                    "event_types": ["case.*", "sla.breached"],
+                    "description": "Claims data warehouse",
+                    "created_at": "2027-01-04T08:12:24.944466Z",
+                    "created_by": "7c1e2f4a-5b3d-4e6f-8a9b-0c1d2e3f4a5b",
+                    "previous_secret_expires_at": None,
+                }
+            ]
+        },
+    )
 
     id: str
     url: str
@@ -160,11 +190,40 @@ class Webhook(BaseModel):
 
 
 class WebhookCreated(Webhook):
+    model_config = ConfigDict(
+        defer_build=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "01JF3Z8H1GG3VECF136Q822QBP",
+                    "url": "https://warehouse.nordlicht-versicherung.example/hooks/caseline",
+                    "event_types": ["case.*", "sla.breached"],
+                    "description": "Claims data warehouse",
+                    "created_at": "2027-01-04T08:12:24.944466Z",
+                    "created_by": "7c1e2f4a-5b3d-4e6f-8a9b-0c1d2e3f4a5b",
+                    "previous_secret_expires_at": None,
+                    "secret": "whsec_zsl7UykqNhIDygneeDfEBN0n33yyAiLOdlDVIhg+Cu4=",
+                }
+            ]
+        },
+    )
+
     secret: str = Field(description="Shown once: the key receivers verify signatures with.")
 
 
 class RotatedSecret(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(
+        defer_build=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "webhook_id": "01JF3Z8H1GG3VECF136Q822QBP",
+                    "secret": "whsec_noSJ5kOQq/MpRTBT8RBcCO3wnHY1mSRaU2Sr5rUPA74=",
+                    "previous_secret_expires_at": "2027-01-05T08:12:32.838719Z",
+                }
+            ]
+        },
+    )
 
     webhook_id: str
     secret: str = Field(description="Shown once: the new signing key.")
@@ -230,8 +289,31 @@ class Attempt(BaseModel):
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
+# A delivery that ran out of attempts: `payload` is the exact body each attempt sent.
+_DEAD_DELIVERY_EXAMPLE: JsonDict = {
+    "id": "01JF3Z8M9K63JTZE166GJAEX2B",
+    "subscription_id": "01JF3Z8H1GG3VECF136Q822QBP",
+    "event_id": "01JF3Z8M9KTWD6CY2924D8Y46E",
+    "event_type": "case.role_assigned",
+    "payload": ROLE_ASSIGNED_PAYLOAD,
+    "status": "pending",
+    "attempts": [
+        {
+            "at": "2027-01-04T08:12:28.807874Z",
+            "status_code": None,
+            "error": "the host does not resolve: [Errno -2] Name or service not known",
+            "duration_ms": 0,
+        }
+    ],
+    "attempts_since_replay": 1,
+    "next_attempt_at": "2027-01-04T08:12:38.807874Z",
+    "created_at": "2027-01-04T08:12:28.500677Z",
+    "revision": 3,
+}
+
+
 class Delivery(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(defer_build=True, json_schema_extra={"examples": [_DEAD_DELIVERY_EXAMPLE]})
 
     id: str = Field(description="Also the webhook-id header: the same on every retry, so receivers can dedupe.")
     subscription_id: str

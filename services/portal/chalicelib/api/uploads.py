@@ -39,7 +39,7 @@ PORTAL_SESSION = SessionAuth(
 
 
 class UploadReceived(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(defer_build=True, json_schema_extra={"examples": [{"status": "received"}]})
 
     status: Literal["received"] = "received"
 
@@ -54,6 +54,19 @@ class UploadReceived(BaseModel):
     errors=(404, 413, 415, 422, 503),
 )
 def start_portal_upload(call: Call) -> Reply:
+    """Runs in an external participant's portal session, for the portal's own case page (not for integrators): where
+    to upload a document of a type asked of external participants that the participant's role may upload. The
+    answer is a presigned POST form into the case's quarantine, valid 15 minutes and bound to the content type and
+    the type's size limit: post each of `fields`, then the file as `file`, to `url`; then confirm the upload.
+    Nothing is added to the case yet.
+
+    **Who:** an external participant in a session started from their portal link (the public page `GET /p/{token}`):
+    the session's cookie and its `X-CSRF-Token` header, never a bearer token.
+
+    **Errors:** 401 when the session has ended (signed out, expired, or its link revoked); 429 when requests come
+    too fast; 403 when the case is closed; 422 when the participant may not upload this type, or its content type or
+    size is not allowed.
+    """
     target = visit_service().start_upload(call.session_as(Session), call.body_as(PortalUploadRequest))
     return Reply(target, headers=json_headers())
 
@@ -67,5 +80,16 @@ def start_portal_upload(call: Call) -> Reply:
     errors=(404, 422, 503),
 )
 def confirm_portal_upload(call: Call) -> Reply:
+    """Runs in an external participant's portal session, for the portal's own case page (not for integrators): the
+    file is in storage. The portal passes the upload to the cases service (a `portal.document_uploaded` command),
+    which checks its content type, size and contents and adds it to the case as the next version of its type,
+    recording `document.added`; a file it refuses is never added. The answer only says the upload was passed on.
+
+    **Who:** an external participant in a session (the session's cookie and its `X-CSRF-Token` header), never a
+    bearer token.
+
+    **Errors:** 401 when the session has ended (signed out, expired, or its link revoked); 429 when requests come
+    too fast; 404 for an id that names no upload.
+    """
     visit_service().confirm_upload(call.session_as(Session), call.path["upload_id"])
     return Reply(UploadReceived(), headers=json_headers())

@@ -40,7 +40,22 @@ class PortalLink(BaseModel):
 class LinkSummary(BaseModel):
     """A link as staff see it: never its token."""
 
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(
+        defer_build=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "01JF3Z8MC2M7Y4B6455C6K7B0R",
+                    "participant_id": "01JF3Z8KHY8W21WDHGHTVPCQ8G",
+                    "created_at": "2027-01-04T08:12:28.354250Z",
+                    "created_by": "3f6c2a9e-8b1d-4c57-9e2f-6a0d4b8c1e75",
+                    "expires_at": "2027-02-03T08:12:28.354250Z",
+                    "revoked_at": "2027-01-05T10:03:41.118204Z",
+                    "last_used_at": "2027-01-04T19:47:02.530611Z",
+                }
+            ]
+        },
+    )
 
     id: str
     participant_id: str
@@ -56,6 +71,24 @@ class LinkSummary(BaseModel):
 
 
 class IssuedLink(LinkSummary):
+    model_config = ConfigDict(
+        defer_build=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "01JF3Z8MC2M7Y4B6455C6K7B0R",
+                    "participant_id": "01JF3Z8KHY8W21WDHGHTVPCQ8G",
+                    "created_at": "2027-01-04T08:12:28.354250Z",
+                    "created_by": "3f6c2a9e-8b1d-4c57-9e2f-6a0d4b8c1e75",
+                    "expires_at": "2027-02-03T08:12:28.354250Z",
+                    "revoked_at": None,
+                    "last_used_at": None,
+                    "url": "https://portal.nordlicht-versicherung.example/p/62Ts8-EK6x9NUrRHCuM9wPJFoP5PF56BbBVQbsO691M",
+                }
+            ]
+        },
+    )
+
     url: str
 
 

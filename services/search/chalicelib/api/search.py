@@ -106,7 +106,68 @@ class SearchFacets(BaseModel):
 
 
 class SearchResponse(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(
+        defer_build=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "case_id": "01JF3Z8Q4V6W7X8Y9Z0A1B2C3D",
+                            "title": "Water damage from a burst pipe, Köln-Ehrenfeld",
+                            "template_key": "insurance-claim",
+                            "template_version": 1,
+                            "stage": "submitted",
+                            "status": "open",
+                            "owner": "3f6c2a9e-8b1d-4c57-9e2f-6a0d4b8c1e75",
+                            "created_at": "2027-01-04T08:12:25.129859Z",
+                            "updated_at": "2027-01-04T08:12:28.438200Z",
+                            "stage_due_at": "2027-01-06T17:00:00Z",
+                            "score": 4.9,
+                            "highlights": [
+                                {
+                                    "where": "title",
+                                    "label": "Title",
+                                    "parts": [
+                                        {"text": "Water damage from a ", "match": False},
+                                        {"text": "burst", "match": True},
+                                        {"text": " ", "match": False},
+                                        {"text": "pipe", "match": True},
+                                        {"text": ", Köln-Ehrenfeld", "match": False},
+                                    ],
+                                },
+                                {
+                                    "where": "field",
+                                    "label": "What happened",
+                                    "parts": [
+                                        {"text": "A ", "match": False},
+                                        {"text": "pipe", "match": True},
+                                        {"text": " ", "match": False},
+                                        {"text": "burst", "match": True},
+                                        {
+                                            "text": (
+                                                " in the bathroom overnight; water came through the kitchen ceiling "
+                                                "and soaked the floor and the cupboards."
+                                            ),
+                                            "match": False,
+                                        },
+                                    ],
+                                },
+                            ],
+                        }
+                    ],
+                    "facets": {
+                        "template_key": [{"value": "insurance-claim", "count": 1}],
+                        "stage": [{"value": "submitted", "count": 1}],
+                        "status": [{"value": "open", "count": 1}],
+                        "owner": [{"value": "3f6c2a9e-8b1d-4c57-9e2f-6a0d4b8c1e75", "count": 1}],
+                    },
+                    "total": 1,
+                    "next_cursor": None,
+                }
+            ]
+        },
+    )
 
     items: list[SearchItem]
     facets: SearchFacets
@@ -136,5 +197,18 @@ class SearchResponse(BaseModel):
     errors=(400, 403, 422, 503),
 )
 def search_cases(call: Call) -> Reply:
+    """Full-text search over the cases the caller may view, from the search service's index (usually current within
+    a second or two of a change). Every word of `q` must occur somewhere in the case: title, reference, field values,
+    participants' names and e-mails, comments, document file names, decisions; whole words, ignoring letter case and
+    accents, the last word also as the start of one. Exact filters `template_key`, `stage`, `status`, `owner`; `sort`
+    by `relevance` (the default with `q`), `updated` (the default without), `created`, `due` or `title`. Each hit says
+    where it matched (`highlights`); `facets` and `total` count the matching cases. Pages stop at 1,000 results.
+
+    **Who:** `caseline-admins`, `caseline-staff` and `caseline-viewers`. A case the caller may not view is never found
+    or counted, and a value their roles hide is neither matched nor shown. Changes nothing.
+
+    **Errors:** 403 for external participants and callers without a Caseline group; 422 for invalid parameters; 400
+    for a cursor of another query.
+    """
     query = call.query_as(SearchCasesQuery)
     return Reply(SearchResponse.of(search_service().search(call.tenant(), query.to_request())))

@@ -49,6 +49,14 @@ def _view_reply(view: SavedView, *, status: int = 200, replayed: bool = False) -
     response=ViewList,
 )
 def list_views(call: Call) -> Reply:
+    """The caller's saved views (`mine`) and the views others shared with a group of theirs (`team`, read-only), each
+    list by name. A view is a named case-list query (`GET /search`'s parameters), the columns it shows and the groups
+    it is shared with. Not paged: a person keeps at most 100 views, and `team` reads the caller's first 20 groups in
+    name order.
+
+    **Who:** `caseline-admins`, `caseline-staff` and `caseline-viewers`; external participants and callers without a
+    Caseline group get 403. Changes nothing.
+    """
     return Reply(view_service().list_views(call.tenant()))
 
 
@@ -64,6 +72,17 @@ def list_views(call: Call) -> Reply:
     response_headers=(LOCATION, _ETAG_HEADER),
 )
 def create_view(call: Call) -> Reply:
+    """Saves a view for the caller: a `name` (1 to 80 characters), a case-list `query` (`q`, `template_key`, `stage`,
+    `status`, `owner`, `sort`), the `columns` shown in order, and the groups it is `shared_with`, whose members see it
+    read-only. Answers 201 with the view, `Location`, and its `ETag`, to send back as `If-Match` to change or delete
+    it.
+
+    **Who:** `caseline-admins`, `caseline-staff` and `caseline-viewers`. A person shares only with groups they are in;
+    an admin with any. With an `Idempotency-Key`, a retry answers the same view.
+
+    **Errors:** 422 for an invalid view, a group the caller is not in (at `/shared_with/<i>`), a caller who keeps 100
+    views already, or a group that has 200 views shared with it; 403 without a Caseline group.
+    """
     created = view_service().create_view(call.tenant(), call.body_as(ViewRequest), call.idempotency_key)
     return _view_reply(created.resource, status=201, replayed=created.replayed)
 
@@ -77,6 +96,13 @@ def create_view(call: Call) -> Reply:
     response_headers=(_ETAG_HEADER,),
 )
 def get_view(call: Call) -> Reply:
+    """One saved view, with its `ETag`: the caller's own, one shared with a group of theirs, or (for admins) any.
+    `editable` says whether the caller may change or delete it.
+
+    **Who:** `caseline-admins`, `caseline-staff` and `caseline-viewers`. Changes nothing.
+
+    **Errors:** 404 when the view does not exist, or is neither the caller's nor shared with a group of theirs.
+    """
     return _view_reply(view_service().get_view(call.tenant(), call.path["view_id"]))
 
 
@@ -91,6 +117,16 @@ def get_view(call: Call) -> Reply:
     response_headers=(_ETAG_HEADER,),
 )
 def replace_view(call: Call) -> Reply:
+    """Replaces a view as a whole (name, query, columns, sharing), given the `ETag` it was read with as `If-Match`;
+    answers the view at its next version with its new `ETag`. Groups it is shared with already may stay whoever edits
+    it; a group added follows the rule of saving (the editor's own groups, or any for an admin).
+
+    **Who:** the view's owner, or a member of `caseline-admins`; others who see it (through a shared group) get 403.
+
+    **Errors:** 404 when the view does not exist or the caller cannot see it; 403 when they see it but may not change
+    it; 428 without `If-Match`, 400 for a malformed one, 412 when the view changed since it was read
+    (`current_version` says where it is); 422 as for saving.
+    """
     view = view_service().replace_view(call.tenant(), call.path["view_id"], call.body_as(ViewRequest), _if_match(call))
     return _view_reply(view)
 
@@ -104,5 +140,14 @@ def replace_view(call: Call) -> Reply:
     headers=(_IF_MATCH,),
 )
 def delete_view(call: Call) -> Reply:
+    """Deletes a view, given the `ETag` it was read with as `If-Match`; the members of the groups it was shared with
+    no longer see it.
+
+    **Who:** the view's owner, or a member of `caseline-admins`; others who see it (through a shared group) get 403.
+
+    **Errors:** 404 when the view does not exist or the caller cannot see it; 403 when they see it but may not delete
+    it; 428 without `If-Match`, 400 for a malformed one, 412 when the view changed since it was read
+    (`current_version` says where it is).
+    """
     view_service().delete_view(call.tenant(), call.path["view_id"], _if_match(call))
     return Reply(None, status=204)

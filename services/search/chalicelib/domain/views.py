@@ -13,6 +13,7 @@ from typing import Annotated
 from caseline_common.contracts import CaseStatus
 from caseline_common.text import SINGLE_LINE
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic.config import JsonDict
 
 MAX_VIEWS_PER_OWNER = 100
 MAX_AUDIENCES_PER_VIEW = 10
@@ -93,7 +94,21 @@ def _unique(values: list[str]) -> list[str]:
 class ViewRequest(BaseModel):
     """What POST /views and PUT /views/{view_id} send: the whole view but its id, owner and history."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        defer_build=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Water claims due this week",
+                    "query": {"q": "water", "template_key": "insurance-claim", "status": "open", "sort": "due"},
+                    "columns": ["title", "stage", "owner", "due"],
+                    "shared_with": ["claims-handlers"],
+                }
+            ]
+        },
+    )
 
     name: Annotated[str, AfterValidator(_trimmed), Field(min_length=1, max_length=NAME_LENGTH), SINGLE_LINE]
     query: ViewQuery = Field(default_factory=ViewQuery)
@@ -106,8 +121,51 @@ class ViewRequest(BaseModel):
     )
 
 
+# A claims handler's view, and one a colleague shared with the claims handlers.
+_VIEW_EXAMPLE: JsonDict = {
+    "id": "01JF3Z8RPDP0EFGE2EAT63Y7HS",
+    "name": "Water claims due this week",
+    "owner": "3f6c2a9e-8b1d-4c57-9e2f-6a0d4b8c1e75",
+    "query": {
+        "q": "water",
+        "template_key": "insurance-claim",
+        "stage": None,
+        "status": "open",
+        "owner": None,
+        "sort": "due",
+    },
+    "columns": ["title", "stage", "owner", "due"],
+    "shared_with": ["claims-handlers"],
+    "created_at": "2027-01-04T08:12:32.781639Z",
+    "updated_at": "2027-01-04T08:12:32.781639Z",
+    "version": 1,
+    "editable": True,
+}
+_SHARED_VIEW_EXAMPLE: JsonDict = {
+    "id": "01JF3Z2W8D5K7M9P1R3T5V7X9Z",
+    "name": "Claims without an adjuster report",
+    "owner": "9a4b6c8d-0e2f-4a1b-8c3d-5e7f9a1b3c5d",
+    "query": {
+        "q": None,
+        "template_key": "insurance-claim",
+        "stage": "assessment",
+        "status": "open",
+        "owner": None,
+        "sort": "created",
+    },
+    "columns": ["title", "owner", "created", "due"],
+    "shared_with": ["claims-handlers"],
+    "created_at": "2026-12-14T15:31:09.402117Z",
+    "updated_at": "2026-12-18T08:05:44.910263Z",
+    "version": 3,
+    "editable": False,
+}
+
+
 class SavedView(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, defer_build=True, json_schema_extra={"examples": [_VIEW_EXAMPLE]}
+    )
 
     id: str
     name: str
@@ -126,7 +184,11 @@ class SavedView(BaseModel):
 
 
 class ViewList(BaseModel):
-    model_config = ConfigDict(frozen=True, defer_build=True)
+    model_config = ConfigDict(
+        frozen=True,
+        defer_build=True,
+        json_schema_extra={"examples": [{"mine": [_VIEW_EXAMPLE], "team": [_SHARED_VIEW_EXAMPLE]}]},
+    )
 
     mine: list[SavedView] = Field(description="The caller's own views, by name.")
     team: list[SavedView] = Field(description="Views others shared with a group of the caller's, by name.")

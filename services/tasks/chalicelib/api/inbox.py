@@ -55,6 +55,19 @@ class TaskQuery(BaseModel):
     errors=(400, 403, 422),
 )
 def list_tasks(call: Call) -> Reply:
+    """The task inbox: tasks of the cases the caller may view, from the tasks service's projection of case events
+    (a second or so behind a change). `assignee=me` (or a subject) for someone's tasks, `role` for a role's queue and
+    `unassigned=true` for its pile; `status` (`open` by default, or `done`), `due_before`, `template_key`, `case_id`.
+    Soonest due first, so overdue tasks lead and undated ones come last; with `case_id`, in the order the case made
+    them. Open tasks of a closed or cancelled case leave every queue. A page is one query: it may hold fewer than
+    `limit` tasks, even none, and still have a `next_cursor`.
+
+    **Who:** `caseline-admins` and `caseline-viewers` (every case), and `caseline-staff` (the cases where a role from
+    their groups or participation has `case.view`); external callers get 403. Changes nothing: a task is taken from
+    a queue with `POST /cases/{case_id}/tasks/{task_id}/assignment`.
+
+    **Errors:** 403 without a Caseline group; 422 for invalid parameters; 400 for a cursor of another query.
+    """
     query = call.query_as(TaskQuery)
     page = inbox_service().tasks(call.tenant(), query.to_filter(), limit=query.limit, cursor=query.cursor)
     return Reply(page)
@@ -68,4 +81,12 @@ def list_tasks(call: Call) -> Reply:
     errors=(403,),
 )
 def task_counts(call: Call) -> Reply:
+    """The console's badges: the caller's open tasks and how many of them are overdue, and for each role the caller
+    holds through their groups in a published template (their teams; at most 10 are counted) the open tasks nobody
+    is assigned to. Each count reads a bounded number of index pages: `exact: false` says one stopped there, and the
+    numbers are then lower bounds.
+
+    **Who:** `caseline-admins`, `caseline-staff` and `caseline-viewers`, counting only tasks on cases they may view;
+    external callers get 403. Changes nothing.
+    """
     return Reply(inbox_service().counts(call.tenant()))

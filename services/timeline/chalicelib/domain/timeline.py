@@ -10,6 +10,7 @@ from caseline_common.contracts import CaseSnapshot, Participant
 from caseline_common.envelope import ActorKind, EventEnvelope, Visibility
 from caseline_common.events import CLOSING_EVENTS
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.config import JsonDict
 
 CLOSING_EVENT_TYPES = CLOSING_EVENTS
 
@@ -65,10 +66,82 @@ class CaseMembers(BaseModel):
         return self if other is None or self.version > other.version else other
 
 
+# A claim's first entry: personal field values travel in `personal`, apart from what the hash covers.
+_ENTRY_EXAMPLE: JsonDict = {
+    "seq": 1,
+    "hash": "59c2d131bb366931d9cc1ccbe68826e4bf0cb9ab419228c523cbe16577a58417",
+    "prev_hash": "0000000000000000000000000000000000000000000000000000000000000000",
+    "recorded_at": "2027-01-04T08:12:26.877963Z",
+    "personal_data_erased": False,
+    "event": {
+        "event_id": "01JF3Z8H7JS3H1Z8WQGFEK5W34",
+        "tenant_id": "nordlicht",
+        "case_id": "01JF3Z8Q4V6W7X8Y9Z0A1B2C3D",
+        "type": "case.opened",
+        "occurred_at": "2027-01-04T08:12:25.129859Z",
+        "actor": {
+            "kind": "user",
+            "id": "3f6c2a9e-8b1d-4c57-9e2f-6a0d4b8c1e75",
+            "display_name": "maria.keller@nordlicht-versicherung.example",
+        },
+        "data": {
+            "title": "Water damage from a burst pipe, Köln-Ehrenfeld",
+            "template_key": "insurance-claim",
+            "template_version": 1,
+            "stage": "submitted",
+            "status": "open",
+            "owner": "3f6c2a9e-8b1d-4c57-9e2f-6a0d4b8c1e75",
+            "participants": [
+                {
+                    "participant_id": "01JF3Z8H7C1Y8A925V0KZSQECN",
+                    "kind": "internal",
+                    "role": "claims_handler",
+                    "user_id": "3f6c2a9e-8b1d-4c57-9e2f-6a0d4b8c1e75",
+                }
+            ],
+            "fields": {
+                "policy_number": "POL-30917245",
+                "claim_type": "buildings",
+                "incident_at": "2027-01-03T06:15:00+01:00",
+                "incident_location": "Venloer Straße 412, 50825 Köln",
+                "incident_description": (
+                    "A pipe burst in the bathroom overnight; water came through the "
+                    "kitchen ceiling and soaked the floor and the cupboards."
+                ),
+                "claim_amount": {"amount": "14200.00", "currency": "EUR"},
+                "damage_categories": ["water", "property"],
+            },
+            "tasks_created": [
+                {
+                    "task_id": "01JF3Z8H7C1Y8A925V0KZSQECP",
+                    "key": "acknowledge_claim",
+                    "title": "Acknowledge the claim to the policyholder",
+                    "required": True,
+                    "due_at": "2027-01-06T11:00:00+00:00",
+                }
+            ],
+        },
+        "personal": {
+            "fields": {
+                "policyholder": {"kind": "person", "name": "Anna Schmidt", "email": "anna.schmidt@example.de"},
+                "policyholder_email": "anna.schmidt@example.de",
+                "policyholder_phone": "+4922112345678",
+            }
+        },
+        "subjects": [],
+        "visibility": "external",
+        "correlation_id": "01JF3Z8H2CWEEXEMCBY8GH81HW",
+        "causation_id": None,
+        "causation_depth": 0,
+    },
+    "damaged": None,
+}
+
+
 class TimelineEntry(BaseModel):
     """One entry as the API shows it: the event (with its personal data unless erased) and its link."""
 
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(defer_build=True, json_schema_extra={"examples": [_ENTRY_EXAMPLE]})
 
     seq: int
     hash: str
