@@ -14,6 +14,7 @@ from caseline_common.bundle import verify_bundle
 from rich.console import Console
 from rich.panel import Panel
 
+from .client_cli import client_app
 from .local.console import DEV_USERS
 from .local.idp import TOKEN_LIFETIME_SECONDS, DevIdentityProvider
 from .local.mailbox import MAILBOX_PATH
@@ -29,6 +30,7 @@ app.add_typer(timeline_app, name="timeline")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(search_app, name="search")
+app.add_typer(client_app, name="client")
 console = Console()
 errors = Console(stderr=True)  # what a command says about its output, so stdout stays that output alone
 

@@ -2,6 +2,7 @@
 
 from caseline_common.http import LOCATION, Call, Reply
 from caseline_common.pagination import Page, PageQuery
+from caseline_common.scopes import Scope
 from pydantic import Field
 
 from ..domain.webhooks import CreateWebhookRequest, Delivery, DeliveryStatus, RotatedSecret, Webhook, WebhookCreated
@@ -22,6 +23,7 @@ class DeadLetterQuery(PageQuery):
 @http.operation(
     "POST",
     "/webhooks",
+    scope=Scope.WEBHOOKS_ADMIN,
     summary="Subscribe an endpoint to events; the answer shows its signing secret, once",
     request=CreateWebhookRequest,
     response=WebhookCreated,
@@ -37,7 +39,13 @@ def create_webhook(call: Call) -> Reply:
 
 
 @http.operation(
-    "GET", "/webhooks", summary="List webhook subscriptions", query=PageQuery, response=Page[Webhook], errors=(422,)
+    "GET",
+    "/webhooks",
+    scope=Scope.WEBHOOKS_ADMIN,
+    summary="List webhook subscriptions",
+    query=PageQuery,
+    response=Page[Webhook],
+    errors=(422,),
 )
 def list_webhooks(call: Call) -> Reply:
     query = call.query_as(PageQuery)
@@ -47,6 +55,7 @@ def list_webhooks(call: Call) -> Reply:
 @http.operation(
     "GET",
     "/webhooks/dead-letters",
+    scope=Scope.WEBHOOKS_ADMIN,
     summary="Deliveries that ran out of attempts, most recently dead first",
     query=DeadLetterQuery,
     response=Page[Delivery],
@@ -61,13 +70,25 @@ def list_dead_letters(call: Call) -> Reply:
     )
 
 
-@http.operation("GET", "/webhooks/{webhook_id}", summary="One webhook subscription", response=Webhook, errors=(404,))
+@http.operation(
+    "GET",
+    "/webhooks/{webhook_id}",
+    scope=Scope.WEBHOOKS_ADMIN,
+    summary="One webhook subscription",
+    response=Webhook,
+    errors=(404,),
+)
 def get_webhook(call: Call) -> Reply:
     return Reply(webhook_service().get(call.tenant(), call.path["webhook_id"]))
 
 
 @http.operation(
-    "DELETE", "/webhooks/{webhook_id}", summary="Unsubscribe, removing the delivery log", status=204, errors=(404,)
+    "DELETE",
+    "/webhooks/{webhook_id}",
+    scope=Scope.WEBHOOKS_ADMIN,
+    summary="Unsubscribe, removing the delivery log",
+    status=204,
+    errors=(404,),
 )
 def delete_webhook(call: Call) -> Reply:
     webhook_service().delete(call.tenant(), call.path["webhook_id"])
@@ -77,6 +98,7 @@ def delete_webhook(call: Call) -> Reply:
 @http.operation(
     "POST",
     "/webhooks/{webhook_id}/secret",
+    scope=Scope.WEBHOOKS_ADMIN,
     summary="Rotate the signing secret; the previous one keeps signing alongside for 24 hours",
     response=RotatedSecret,
     idempotent_create=True,
@@ -90,6 +112,7 @@ def rotate_webhook_secret(call: Call) -> Reply:
 @http.operation(
     "GET",
     "/webhooks/{webhook_id}/deliveries",
+    scope=Scope.WEBHOOKS_ADMIN,
     summary="The delivery log of a webhook, newest first",
     query=DeliveryQuery,
     response=Page[Delivery],
@@ -107,6 +130,7 @@ def list_webhook_deliveries(call: Call) -> Reply:
 @http.operation(
     "POST",
     "/webhooks/{webhook_id}/deliveries/{delivery_id}/replay",
+    scope=Scope.WEBHOOKS_ADMIN,
     summary="Send a dead delivery again, with a fresh round of attempts starting now",
     response=Delivery,
     status=202,
