@@ -63,6 +63,9 @@ class Problem(BaseModel):
     unmet: list[dict[str, str]] | None = Field(
         default=None, description="On a blocked transition: each unmet criterion, by stage, in words."
     )
+    required_scope: str | None = Field(
+        default=None, description="On 403 insufficient-scope: the scope the operation needs, which the token lacks."
+    )
 
 
 class ProblemError(Exception):
