@@ -89,7 +89,9 @@ def dev(
             f"[bold]Mailbox[/bold]    {stack.url}{MAILBOX_PATH}  (e-mail the services sent)\n"
             f"[bold]Tenant[/bold]     {tenant}  (emulator at {stack.aws_endpoint})\n"
             "[bold]Staff token[/bold]  $TOKEN below: admin and staff, valid 12 h; "
-            "`caseline token --role agent|viewer|admin` makes more",
+            "`caseline token --role agent|viewer|admin` makes more\n"
+            f"[bold]Clients[/bold]    `caseline client create NAME --scope cases.read --tenant {tenant} "
+            f"--endpoint-url {stack.aws_endpoint}`, tokens at {stack.token_url}",
             title="Caseline is running",
             border_style="green",
         )

@@ -93,6 +93,7 @@ def create_client(cognito: Any, pool_id: str, name: str, scopes: frozenset[Scope
         AllowedOAuthFlows=[CLIENT_CREDENTIALS],
         AllowedOAuthScopes=sorted(scope.qualified for scope in scopes),
         ExplicitAuthFlows=["ALLOW_REFRESH_TOKEN_AUTH"],  # no sign-in of people through it
+        SupportedIdentityProviders=["COGNITO"],
         AccessTokenValidity=1,
         TokenValidityUnits={"AccessToken": "hours"},
         PreventUserExistenceErrors="ENABLED",
