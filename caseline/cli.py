@@ -14,6 +14,7 @@ from caseline_common.bundle import verify_bundle
 from rich.console import Console
 from rich.panel import Panel
 
+from .client_cli import client_app
 from .local.console import DEV_USERS
 from .local.idp import TOKEN_LIFETIME_SECONDS, DevIdentityProvider
 from .local.mailbox import MAILBOX_PATH
@@ -30,6 +31,7 @@ app.add_typer(timeline_app, name="timeline")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(search_app, name="search")
+app.add_typer(client_app, name="client")
 app.command()(sdk)
 console = Console()
 errors = Console(stderr=True)  # what a command says about its output, so stdout stays that output alone
@@ -89,7 +91,9 @@ def dev(
             f"[bold]Mailbox[/bold]    {stack.url}{MAILBOX_PATH}  (e-mail the services sent)\n"
             f"[bold]Tenant[/bold]     {tenant}  (emulator at {stack.aws_endpoint})\n"
             "[bold]Staff token[/bold]  $TOKEN below: admin and staff, valid 12 h; "
-            "`caseline token --role agent|viewer|admin` makes more",
+            "`caseline token --role agent|viewer|admin` makes more\n"
+            f"[bold]Clients[/bold]    `caseline client create NAME --scope cases.read --tenant {tenant} "
+            f"--endpoint-url {stack.aws_endpoint}`, tokens at {stack.token_url}",
             title="Caseline is running",
             border_style="green",
         )

@@ -1,9 +1,11 @@
 """The tenant's one API: a REST API whose routes integrate with each service's API function, and the dashboard.
 
-Routes come from each package's route table (the app's own routes, and whether each is public from its
-OpenAPI document). Staff and integrator routes need a Cognito access token with the `caseline/read` scope (GET)
-or `caseline/write` (everything else); public routes (health, OpenAPI documents, the template schema, the
-portal's pages) need none. The services verify every token again themselves.
+Routes come from each package's route table (the app's own routes, and from its OpenAPI document whether each is
+public and which scope it needs). Staff and integrator routes need a Cognito access token with the route's scope
+(`caseline/cases.read`, `caseline/cases.write`, `caseline/templates.admin` or `caseline/webhooks.admin`, from
+caseline_common.scopes); public routes (health, OpenAPI documents, the template schema, the portal's pages) need
+none. The services verify every token, and its scope, again themselves. `POST /oauth2/token` passes machine
+clients on to the Cognito domain's token endpoint, so the API's own URL is where they get tokens, as locally.
 
 REST rather than HTTP API: X-Ray tracing, WAF, request validation, execution logs and per-stage throttling
 are what a regulated workload is audited for, and only REST APIs have them all.
@@ -22,6 +24,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_wafv2 as wafv2
 from caseline_common.observability import METRICS_NAMESPACE
 from caseline_common.resources import CONSUMERS, SERVICES, TenantResourceNames
+from caseline_common.scopes import TOKEN_PATH, Scope
 from constructs import Construct
 
 from infra import nag
@@ -31,6 +34,7 @@ from infra.shared_stack import TenantSharedStack, alarm_topic_name, log_group_pr
 from infra.tenants import Tenant
 
 STAGE = "api"
+KNOWN_SCOPES = frozenset(scope.qualified for scope in Scope)
 PROBLEM_JSON = "application/problem+json"
 WAF_RATE_LIMIT_PER_5_MINUTES = 3000  # per client IP
 # The staff console calls the API from its own origin (CloudFront): what its requests may carry.
@@ -180,6 +184,7 @@ class ApiStack(cdk.Stack):
         self.routes: dict[tuple[str, str], str] = {}
         for service in SERVICES:
             self._service_routes(service, packages[service].routes)
+        self._token_endpoint()
         self._firewall()
         if tenant.certificate_arn:
             self._custom_domain(tenant.certificate_arn)
@@ -224,16 +229,36 @@ class ApiStack(cdk.Stack):
                 nag.acknowledge(method, "AwsSolutions-APIG4", reason)
                 nag.acknowledge(method, "AwsSolutions-COG4", reason)
             else:
-                scope = "read" if route.method in ("GET", "HEAD") else "write"
+                if route.scope not in KNOWN_SCOPES:
+                    raise ValueError(f"{route.method} {route.path} needs a token but names no known scope")
                 resource.add_method(
                     route.method,
                     integration,
                     authorization_type=apigateway.AuthorizationType.COGNITO,
                     authorizer=self.authorizer,
-                    authorization_scopes=[self.shared.api_scopes[scope]],
+                    authorization_scopes=[route.scope],
                     request_parameters=parameters or None,
                     request_validator=self.validator if parameters else None,
                 )
+
+    def _token_endpoint(self) -> None:
+        """Machine clients get their tokens at the API's own `/oauth2/token`, which the OpenAPI document names:
+        passed on as it is to the Cognito domain's token endpoint, which authenticates the client."""
+        if ("POST", TOKEN_PATH) in self.routes:
+            raise ValueError(f"POST {TOKEN_PATH} is the token endpoint, not {self.routes['POST', TOKEN_PATH]}'s")
+        cognito_token_url = f"{self.shared.auth_domain.base_url()}{TOKEN_PATH}"
+        method = self.api.root.resource_for_path(TOKEN_PATH).add_method(
+            "POST",
+            apigateway.HttpIntegration(cognito_token_url, http_method="POST", proxy=True),
+            authorization_type=apigateway.AuthorizationType.NONE,
+        )
+        reason = (
+            f"POST {TOKEN_PATH} is the OAuth 2.0 token endpoint: a machine client authenticates there with its id "
+            "and secret, which Cognito checks, so it cannot ask for a token first; the firewall rate-limits it per "
+            "client address."
+        )
+        nag.acknowledge(method, "AwsSolutions-APIG4", reason)
+        nag.acknowledge(method, "AwsSolutions-COG4", reason)
 
     def _firewall(self) -> None:
         def managed(name: str, priority: int, *, count: tuple[str, ...] = ()) -> wafv2.CfnWebACL.RuleProperty:

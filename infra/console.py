@@ -25,6 +25,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from caseline_common.resources import BUCKETS, TenantResourceNames
+from caseline_common.scopes import Scope
 from constructs import Construct
 
 from caseline.paths import ROOT
@@ -35,7 +36,7 @@ from infra.tenants import Tenant
 
 CONSOLE_DIR = ROOT / "console"
 # What the console asks Cognito for. The API scopes make the access token one the API's authorizer accepts.
-CONSOLE_SCOPES = ("openid", "email", "profile", "caseline/read", "caseline/write")
+CONSOLE_SCOPES = ("openid", "email", "profile", *(scope.qualified for scope in Scope))
 
 
 def console_bucket_name(names: TenantResourceNames, account: str) -> str:

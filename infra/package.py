@@ -104,8 +104,10 @@ for path, methods in sorted(app.routes.items()):
         operation = document["paths"].get(path, {}).get(method.lower())
         # public to API Gateway: no bearer token to check (none at all, or a session the service checks itself)
         security = operation.get("security", [{"bearer": []}]) if operation is not None else [{"bearer": []}]
+        scopes = [scope for requirement in security for scope in requirement.get("oauth2", [])]
         routes.append({"method": method, "path": path,
                        "public": not any("bearer" in requirement for requirement in security),
+                       "scope": scopes[0] if scopes else None,
                        "documented": operation is not None})
 functions = sorted(function.name for function in app.pure_lambda_functions)
 print(json.dumps({"routes": routes, "functions": functions, "binary_media_types": sorted(app.api.binary_types)}))
@@ -124,6 +126,7 @@ class Route(BaseModel):
     method: str
     path: str
     public: bool
+    scope: str | None = None  # the OAuth 2.0 scope an access token needs (`caseline/cases.read`); None if public
 
 
 class LambdaPackage(BaseModel):
@@ -322,7 +325,9 @@ def _inspect(service: str, service_dir: Path) -> dict[str, Any]:
 
 
 def _route(service: str, inspected: dict[str, Any]) -> Route:
-    route = Route(method=inspected["method"], path=inspected["path"], public=inspected["public"])
+    route = Route(
+        method=inspected["method"], path=inspected["path"], public=inspected["public"], scope=inspected["scope"]
+    )
     if inspected["documented"]:
         return route
     if route.path.startswith(PAGE_ROUTE_PREFIXES.get(service, ())):

@@ -97,9 +97,8 @@ class ServiceStack(cdk.Stack):
             **download_environment(self.service, shared.downloads.url),
             "CASELINE_AWS_REGION": self.region,
             "CASELINE_OIDC_ISSUER": shared.oidc_issuer,
-            "CASELINE_OIDC_CLIENT_IDS": self.to_json_string(
-                [shared.staff_client.user_pool_client_id, shared.integrator_client.user_pool_client_id]
-            ),
+            # People's tokens come from the staff client; machine clients' from any app client of the pool.
+            "CASELINE_OIDC_CLIENT_IDS": self.to_json_string([shared.staff_client.user_pool_client_id]),
             "CASELINE_CONSOLE_ORIGIN": shared.console.origin,
             "POWERTOOLS_SERVICE_NAME": self.service,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,

@@ -34,6 +34,7 @@ from caseline_common.resources import (
     TableSpec,
     TenantResourceNames,
 )
+from caseline_common.scopes import DESCRIPTIONS, RESOURCE_SERVER
 from caseline_common.tenant import StaffRole
 from constructs import Construct
 
@@ -49,8 +50,6 @@ PITR_DAYS = 35
 QUEUE_RETENTION = cdk.Duration.days(14)
 ARCHIVE_RETENTION = cdk.Duration.days(30)
 QUARANTINE_PREFIX = "quarantine/"
-API_SCOPES = {"read": "Read cases, templates, timelines", "write": "Change cases and templates"}
-RESOURCE_SERVER = "caseline"
 _STREAM_VIEWS = {
     "NEW_IMAGE": dynamodb.StreamViewType.NEW_IMAGE,
     "NEW_AND_OLD_IMAGES": dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
@@ -422,7 +421,7 @@ class TenantSharedStack(cdk.Stack):
         self.user_pool = pool = cognito.UserPool(
             self,
             "users",
-            user_pool_name=f"{names.prefix()}-users",
+            user_pool_name=names.user_pool(),
             self_sign_up_enabled=False,
             sign_in_aliases=cognito.SignInAliases(email=True),
             auto_verify=cognito.AutoVerifiedAttrs(email=True),
@@ -452,16 +451,16 @@ class TenantSharedStack(cdk.Stack):
             deletion_protection=True,
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
-        scopes = {
-            name: cognito.ResourceServerScope(scope_name=name, scope_description=description)
-            for name, description in API_SCOPES.items()
-        }
+        # The API's scopes (caseline_common.scopes); machine clients (`caseline client create`) get some of them.
+        scopes = [
+            cognito.ResourceServerScope(scope_name=scope.value, scope_description=description)
+            for scope, description in DESCRIPTIONS.items()
+        ]
         server = pool.add_resource_server(
-            "api", identifier=RESOURCE_SERVER, user_pool_resource_server_name=f"{names.prefix()}-api",
-            scopes=list(scopes.values()),
-        )  # fmt: skip
-        api_scopes = [cognito.OAuthScope.resource_server(server, scope) for scope in scopes.values()]
-        self.api_scopes = {name: f"{RESOURCE_SERVER}/{name}" for name in API_SCOPES}
+            "api", identifier=RESOURCE_SERVER, user_pool_resource_server_name=f"{names.prefix()}-api", scopes=scopes
+        )
+        # People's access tokens carry every scope: what a person may do is decided by their groups.
+        api_scopes = [cognito.OAuthScope.resource_server(server, scope) for scope in scopes]
         self.staff_client = pool.add_client(
             "staff",
             user_pool_client_name=f"{names.prefix()}-staff",
@@ -480,16 +479,6 @@ class TenantSharedStack(cdk.Stack):
             access_token_validity=cdk.Duration.hours(1),
             id_token_validity=cdk.Duration.hours(1),
             refresh_token_validity=cdk.Duration.hours(12),
-        )
-        self.integrator_client = pool.add_client(
-            "integrators",
-            user_pool_client_name=f"{names.prefix()}-integrators",
-            generate_secret=True,  # machine to machine: client credentials
-            auth_flows=cognito.AuthFlow(),
-            o_auth=cognito.OAuthSettings(flows=cognito.OAuthFlows(client_credentials=True), scopes=api_scopes),
-            prevent_user_existence_errors=True,
-            enable_token_revocation=True,
-            access_token_validity=cdk.Duration.hours(1),
         )
         # The hosted UI the console signs in with, and the integrators' token endpoint.
         self.auth_domain = pool.add_domain(
@@ -535,7 +524,6 @@ class TenantSharedStack(cdk.Stack):
         self.oidc_issuer = f"https://cognito-idp.{self.region}.amazonaws.com/{pool.user_pool_id}"
         cdk.CfnOutput(self, "UserPoolId", value=pool.user_pool_id)
         cdk.CfnOutput(self, "StaffClientId", value=self.staff_client.user_pool_client_id)
-        cdk.CfnOutput(self, "IntegratorClientId", value=self.integrator_client.user_pool_client_id)
         cdk.CfnOutput(self, "AuthDomain", value=self.auth_domain.base_url())
         cdk.CfnOutput(self, "ConsoleUrl", value=self.console.redirect_uri, description="The staff console")
         cdk.CfnOutput(self, "DocumentDownloadsUrl", value=self.downloads.url, description="Where documents download")

@@ -1,8 +1,9 @@
 """One local HTTP endpoint for the whole API, as API Gateway is in AWS.
 
 It dispatches by the merged route table of the six services, serves the merged OpenAPI document with
-interactive docs, the development issuer's JWKS, the development mailbox, and document downloads (what CloudFront
-does in AWS, `downloads.py`).
+interactive docs, the development issuer's JWKS and its token endpoint for machine clients (what Cognito's domain
+serves in AWS, `token_endpoint.py`), the development mailbox, and document downloads (what CloudFront does in AWS,
+`downloads.py`).
 """
 
 import base64
@@ -22,6 +23,7 @@ import swagger_ui
 from caseline_common.http import PROBLEM_JSON
 from caseline_common.openapi import merge_openapi
 from caseline_common.runtime import API_VERSION
+from caseline_common.scopes import TOKEN_PATH as OAUTH_TOKEN_PATH
 from chalice.config import Config
 from chalice.local import LocalGateway, RouteMatcher
 
@@ -30,6 +32,7 @@ from .downloads import DOWNLOADS_PREFIX, DocumentDownloads
 from .idp import DevIdentityProvider
 from .loader import LoadedService
 from .mailbox import MAILBOX_PATH, Mailbox, mailbox_json, mailbox_page
+from .token_endpoint import TokenEndpoint
 
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024
 SWAGGER_STATIC = Path(swagger_ui.__file__).parent / "static"
@@ -55,8 +58,15 @@ class RouteConflictError(ValueError):
 class LocalApi:
     """The routing and the extra local pages, independent of the HTTP server so tests can call it."""
 
-    def __init__(self, services: list[LoadedService], idp: DevIdentityProvider, mailbox: Mailbox | None = None) -> None:
+    def __init__(
+        self,
+        services: list[LoadedService],
+        idp: DevIdentityProvider,
+        mailbox: Mailbox | None = None,
+        token_endpoint: TokenEndpoint | None = None,
+    ) -> None:
         self._idp = idp
+        self._token_endpoint = token_endpoint
         self._mailbox = mailbox
         self._downloads = DocumentDownloads.from_environment()  # the emulator of the stack that is starting
         self._backends: dict[str, _Backend] = {}
@@ -103,6 +113,11 @@ class LocalApi:
         local = self._local_page(method, path, parsed.query)
         if local is not None:
             return local
+        if path == OAUTH_TOKEN_PATH and self._token_endpoint is not None:  # Cognito's, on its auth domain in AWS
+            if method != "POST":
+                status, problem_headers, payload = _problem(405, "Method not allowed", f"{path} accepts POST.")
+                return status, {**problem_headers, "Allow": "POST"}, payload
+            return self._token_endpoint.handle(dict(headers), body)
         if body is not None and len(body) > API_GATEWAY_MAX_BODY:
             return _problem(413, "Payload too large", "The request body exceeds 10 MB.")
         try:

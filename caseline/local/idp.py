@@ -13,10 +13,12 @@ from jwt.algorithms import RSAAlgorithm
 
 DEV_CLIENT_ID = "caseline-dev-staff"
 TOKEN_LIFETIME_SECONDS = 12 * 3600
+CLIENT_TOKEN_LIFETIME_SECONDS = 3600  # what `caseline client create` sets on the clients it makes
 
 
 class DevIdentityProvider:
-    """Signs RS256 ID tokens with `sub`, `email` and `cognito:groups`; publishes its key as a JWKS."""
+    """Signs RS256 ID tokens with `sub`, `email` and `cognito:groups`, and machine clients' access tokens;
+    publishes its key as a JWKS."""
 
     def __init__(self, issuer: str, key_file: Path | None = None) -> None:
         self.issuer = issuer.rstrip("/")
@@ -75,6 +77,26 @@ class DevIdentityProvider:
             "auth_time": issued_at,
             "iat": issued_at,
             "exp": issued_at + lifetime_seconds,
+            "jti": str(uuid.uuid4()),
+        }
+        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.key_id})
+
+    def issue_client_token(
+        self, *, client_id: str, scopes: list[str], lifetime_seconds: int = CLIENT_TOKEN_LIFETIME_SECONDS
+    ) -> str:
+        """An access token of the client-credentials grant, as Cognito issues it: the client is its own subject,
+        `scope` lists what it was granted, and no person's claims are in it."""
+        issued_at = int(time.time())
+        claims = {
+            "sub": client_id,
+            "client_id": client_id,
+            "token_use": "access",
+            "scope": " ".join(scopes),
+            "iss": self.issuer,
+            "auth_time": issued_at,
+            "iat": issued_at,
+            "exp": issued_at + lifetime_seconds,
+            "version": 2,
             "jti": str(uuid.uuid4()),
         }
         return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.key_id})

@@ -18,6 +18,9 @@ from caseline_common.resources import (
     TenantResourceNames,
     WorkQueueSpec,
 )
+from caseline_common.scopes import DESCRIPTIONS, RESOURCE_SERVER
+
+from ..client_cli import TOKEN_URL_TAG
 
 if TYPE_CHECKING:
     from caseline_common.aws import AwsClients
@@ -50,6 +53,7 @@ class ProvisionedTenant:
     stream_arns: dict[str, str]
     queues: dict[str, ConsumerQueue]  # by consumer id (`ConsumerSpec.id`, its function's name)
     work_queues: dict[str, ProvisionedQueue[WorkQueueSpec]]  # the services' own queues (no rule), by their id
+    user_pool_id: str  # the tenant's Cognito user pool: the machine clients (`caseline client`) live in it
 
 
 def _create_table(aws: "AwsClients", names: TenantResourceNames, spec: TableSpec) -> str | None:
@@ -141,15 +145,32 @@ def _create_bucket(aws: "AwsClients", name: str, spec: BucketSpec) -> None:
         )
 
 
+def _create_user_pool(aws: "AwsClients", names: TenantResourceNames, token_url: str | None) -> str:
+    """The pool and its resource server, as infra declares them; people sign in with the development issuer, so it
+    has no staff client. It has no Cognito domain either: its tag names the local gateway's token endpoint."""
+    cognito = aws.cognito_idp()
+    tags = {TOKEN_URL_TAG: token_url} if token_url else {}
+    pool_id: str = cognito.create_user_pool(PoolName=names.user_pool(), UserPoolTags=tags)["UserPool"]["Id"]
+    cognito.create_resource_server(
+        UserPoolId=pool_id,
+        Identifier=RESOURCE_SERVER,
+        Name=f"{names.prefix()}-api",
+        Scopes=[{"ScopeName": scope.value, "ScopeDescription": text} for scope, text in DESCRIPTIONS.items()],
+    )
+    return pool_id
+
+
 def provision_tenant(
     aws: "AwsClients",
     tenant_id: str,
     *,
+    token_url: str | None = None,
     consumers: Sequence[ConsumerSpec] = CONSUMERS,
     work_queues: Sequence[WorkQueueSpec] = WORK_QUEUES,
 ) -> ProvisionedTenant:
     """The tenant's resources; `queues` holds each consumer's queue by the consumer's id (a service may have
-    several), `work_queues` the services' own. `consumers` and `work_queues` are the specs' lists but for tests."""
+    several), `work_queues` the services' own. `consumers` and `work_queues` are the specs' lists but for tests;
+    `token_url` is where the tenant's machine clients get tokens (the local gateway's; none without a gateway)."""
     names = TenantResourceNames(tenant_id=tenant_id)
     stream_arns = {spec.id: arn for spec in TABLES if (arn := _create_table(aws, names, spec))}
     for bucket in BUCKETS:
@@ -165,4 +186,7 @@ def provision_tenant(
     own = {spec.id: _create_queue(aws, names, spec) for spec in work_queues}
     # SES refuses to send from an unverified identity; in AWS the tenant's domain is verified by DNS.
     aws.ses().verify_domain_identity(Domain=local_mail_domain(tenant_id))
-    return ProvisionedTenant(names=names, stream_arns=stream_arns, queues=queues, work_queues=own)
+    user_pool_id = _create_user_pool(aws, names, token_url)
+    return ProvisionedTenant(
+        names=names, stream_arns=stream_arns, queues=queues, work_queues=own, user_pool_id=user_pool_id
+    )

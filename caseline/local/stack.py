@@ -21,6 +21,7 @@ from caseline_common.resources import (
     download_environment,
     service_environment,
 )
+from caseline_common.scopes import TOKEN_PATH
 from caseline_common.tenant import StaffRole
 
 from ..paths import EXAMPLES_DIR, STATE_DIR
@@ -31,6 +32,7 @@ from .idp import DevIdentityProvider
 from .loader import LoadedService, load_service
 from .provision import LOCAL_ACCOUNT_ID, ProvisionedTenant, provision_tenant
 from .pumps import Pump, SchedulePump, StreamPump, queue_pumps
+from .token_endpoint import TokenEndpoint
 
 LOCAL_REGION = "us-east-1"
 DEMO_DIR = Path(__file__).parent / "demo"
@@ -92,6 +94,11 @@ class LocalStack:
         return self._gateway.url
 
     @property
+    def token_url(self) -> str:
+        """Where machine clients get their tokens (Cognito's `/oauth2/token`, served by the gateway)."""
+        return f"{self.url}{TOKEN_PATH}"
+
+    @property
     def aws_endpoint(self) -> str:
         assert self._emulator is not None
         return self._emulator.endpoint
@@ -104,9 +111,13 @@ class LocalStack:
         self.idp = DevIdentityProvider(f"{self.url}{IDP_PREFIX}", options.state_dir / "dev-signing-key.pem")
         self._configure_environment()
         self.aws = AwsClients(LOCAL_REGION, self.aws_endpoint)
-        self.tenant = provision_tenant(self.aws, options.tenant_id)
+        self.tenant = provision_tenant(self.aws, options.tenant_id, token_url=self.token_url)
         # As in AWS, the API and each event handler are separate functions with their own cold start.
-        self.api = LocalApi([load_service(name) for name in SERVICES], self.idp)
+        self.api = LocalApi(
+            [load_service(name) for name in SERVICES],
+            self.idp,
+            token_endpoint=TokenEndpoint(self.idp, self.aws.cognito_idp(), self.tenant.user_pool_id),
+        )
         self._gateway.api = self.api
         self._gateway_thread = threading.Thread(target=self._gateway.serve_forever, name="gateway", daemon=True)
         self._gateway_thread.start()

@@ -107,9 +107,11 @@ def test_the_entry_module_wraps_event_handlers_in_the_apps_middleware(tmp_path: 
 
 
 def test_a_route_outside_the_openapi_document_must_be_declared(tmp_path: Path) -> None:
-    page = {"method": "GET", "path": "/portal/case", "public": False, "documented": False}
+    page = {"method": "GET", "path": "/portal/case", "public": False, "scope": None, "documented": False}
     assert _route("portal", page).public
-    assert not _route("cases", {**page, "path": "/cases", "documented": True}).public
+    cases = _route("cases", {**page, "path": "/cases", "scope": "caseline/cases.read", "documented": True})
+    assert not cases.public
+    assert cases.scope == "caseline/cases.read"
     with pytest.raises(BuildError, match="GET /secret is not in its OpenAPI document"):
         _route("cases", {**page, "path": "/secret"})
 

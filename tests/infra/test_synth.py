@@ -15,6 +15,7 @@ from caseline_common.resources import (
     WORK_QUEUES,
     TenantResourceNames,
 )
+from caseline_common.scopes import Scope
 from caseline_common.tenant import StaffRole
 
 from infra.functions import MAIL_SENDERS, all_functions, service_functions
@@ -151,7 +152,9 @@ def _distribution(template: dict[str, Any]) -> str:
     return logical_id
 
 
-def test_user_pool_requires_mfa_and_has_the_staff_groups_and_both_clients(shared: dict[str, Any]) -> None:
+def test_user_pool_requires_mfa_has_the_staff_groups_the_staff_client_and_the_api_scopes(
+    shared: dict[str, Any],
+) -> None:
     pool = _one(shared, "AWS::Cognito::UserPool", UserPoolName="caseline-demo-users")
     assert pool["MfaConfiguration"] == "ON"
     assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
@@ -163,12 +166,11 @@ def test_user_pool_requires_mfa_and_has_the_staff_groups_and_both_clients(shared
     assert staff["AllowedOAuthFlows"] == ["code"]
     console_url = {"Fn::Join": ["", ["https://", {"Fn::GetAtt": [_distribution(shared), "DomainName"]}, "/"]]}
     assert staff["CallbackURLs"] == staff["LogoutURLs"] == [console_url]  # the staff console
-    integrators = _one(shared, "AWS::Cognito::UserPoolClient", ClientName="caseline-demo-integrators")
-    assert integrators["GenerateSecret"] is True
-    assert integrators["AllowedOAuthFlows"] == ["client_credentials"]
-    assert len(integrators["AllowedOAuthScopes"]) == 2
+    assert len(staff["AllowedOAuthScopes"]) == 3 + len(Scope)  # openid, email, profile and every API scope
+    # Machine clients are made per integrator at run time (`caseline client create`), none in the template.
+    assert len(resources(shared, "AWS::Cognito::UserPoolClient")) == 1
     server = _one(shared, "AWS::Cognito::UserPoolResourceServer", Identifier="caseline")
-    assert {scope["ScopeName"] for scope in server["Scopes"]} == {"read", "write"}
+    assert {scope["ScopeName"] for scope in server["Scopes"]} == {scope.value for scope in Scope}
     admin = _one(shared, "AWS::Cognito::UserPoolUser", Username="dana.admin@demo.caseline.example")
     assert admin["DesiredDeliveryMediums"] == ["EMAIL"]
     attachments = resources(shared, "AWS::Cognito::UserPoolUserToGroupAttachment").values()
@@ -337,6 +339,9 @@ def test_every_route_of_every_service_is_on_the_api_with_the_right_authorization
         if body["Properties"]["ResourceId"].get("Ref") in paths and body["Properties"]["HttpMethod"] != "OPTIONS"
     }
     routes = [route for package in packages.values() for route in package.routes]
+    token_endpoint = methods.pop(("POST", "/oauth2/token"))  # passed on to Cognito's, for machine clients
+    assert token_endpoint["AuthorizationType"] == "NONE"
+    assert token_endpoint["Integration"]["Type"] == "HTTP_PROXY"
     assert len(methods) == len(routes)
     for route in routes:
         method = methods[route.method, route.path]
@@ -344,9 +349,14 @@ def test_every_route_of_every_service_is_on_the_api_with_the_right_authorization
             assert method["AuthorizationType"] == "NONE", route
         else:
             assert method["AuthorizationType"] == "COGNITO_USER_POOLS", route
-            scope = "caseline/read" if route.method == "GET" else "caseline/write"
-            assert method["AuthorizationScopes"] == [scope], route
+            assert method["AuthorizationScopes"] == [route.scope], route
         assert method["Integration"]["Type"] == "AWS_PROXY"
+    scopes = {(route.method, route.path): route.scope for route in routes}
+    assert scopes["GET", "/cases"] == "caseline/cases.read"
+    assert scopes["POST", "/cases"] == "caseline/cases.write"
+    assert scopes["GET", "/templates"] == "caseline/cases.read"
+    assert scopes["PUT", "/templates/{key}/draft"] == "caseline/templates.admin"
+    assert scopes["GET", "/webhooks"] == "caseline/webhooks.admin"
     public = {route.path for route in routes if route.public}
     assert {"/health/cases", "/openapi/cases.json", "/schemas/template", "/p/{token}"} <= public
     # One invoke permission per service, not one per method.

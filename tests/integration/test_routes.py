@@ -193,10 +193,44 @@ def test_merged_openapi_marks_public_and_protected_operations(stack: LocalStack)
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             public = path.startswith(("/health/", "/openapi/", "/schemas/"))
-            expected: list[dict[str, list[str]]] = (
-                [{"portalSession": []}] if path in PORTAL_SESSION_ROUTES else [{"bearer": []}]
-            )
-            assert operation["security"] == ([] if public else expected), f"{method} {path}"
+            if public:
+                assert operation["security"] == [], f"{method} {path}"
+            elif path in PORTAL_SESSION_ROUTES:
+                assert operation["security"] == [{"portalSession": []}], f"{method} {path}"
+            else:  # a person's token, or a machine client's with the operation's scope
+                bearer, client = operation["security"]
+                assert bearer == {"bearer": []}, f"{method} {path}"
+                assert client["oauth2"][0] in _SCOPES, f"{method} {path}"
+
+
+def test_operations_need_the_scope_of_what_they_do(stack: LocalStack) -> None:
+    document = json.loads(stack.api.handle("GET", "/openapi.json", {}, None)[2])
+
+    def scope(method: str, path: str) -> str:
+        [scope] = document["paths"][path][method]["security"][1]["oauth2"]
+        return str(scope)
+
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if len(operation["security"]) < 2:
+                continue  # public, or a portal session
+            if path.startswith("/webhooks"):
+                assert scope(method, path) == "caseline/webhooks.admin", f"{method} {path}"
+            elif method == "get":
+                assert scope(method, path) == "caseline/cases.read", f"{method} {path}"
+    for method, path in [
+        ("post", "/templates"),
+        ("put", "/templates/{key}/draft"),
+        ("post", "/templates/{key}/rules/test"),
+    ]:
+        assert scope(method, path) == "caseline/templates.admin"
+    assert scope("post", "/cases") == scope("post", "/participants/{participant_id}/erase") == "caseline/cases.write"
+    flow = document["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"]
+    assert set(flow["scopes"]) == _SCOPES
+    assert flow["tokenUrl"] == "/oauth2/token"
+
+
+_SCOPES = {"caseline/cases.read", "caseline/cases.write", "caseline/templates.admin", "caseline/webhooks.admin"}
 
 
 @pytest.mark.parametrize("name", SERVICES)

@@ -401,14 +401,20 @@ def things_api() -> HttpApi:
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
 
-def test_the_document_is_openapi_3_1_with_bearer_security() -> None:
+def test_the_document_is_openapi_3_1_with_bearer_and_client_credentials_security() -> None:
     document = build_openapi(title="Things", version="1.2.3", operations=things_api().operations)
 
     assert document["openapi"] == "3.1.0"
     assert document["info"] == {"title": "Things", "version": "1.2.3"}
-    assert document["components"]["securitySchemes"] == {
-        "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-    }
+    schemes = document["components"]["securitySchemes"]
+    assert set(schemes) == {"bearer", "oauth2"}
+    assert schemes["bearer"] == {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    flow = schemes["oauth2"]["flows"]["clientCredentials"]
+    assert flow["tokenUrl"] == "/oauth2/token"  # the API's own, relative to its server
+    assert set(flow["scopes"]) == {
+        "caseline/cases.read", "caseline/cases.write", "caseline/templates.admin", "caseline/webhooks.admin"
+    }  # fmt: skip
+    assert all(flow["scopes"].values())
     assert {"Problem", "NewThing", "Thing"} <= set(document["components"]["schemas"])
     assert set(document["paths"]) == {"/things", "/things/{thing_id}", "/health/things"}
     assert set(document["paths"]["/things"]) == {"post", "get"}
@@ -419,7 +425,7 @@ def test_a_create_operation_documents_body_key_and_problems() -> None:
 
     assert operation["operationId"] == "create_thing"
     assert operation["tags"] == ["things"]
-    assert operation["security"] == [{"bearer": []}]
+    assert operation["security"] == [{"bearer": []}, {"oauth2": ["caseline/cases.write"]}]
     assert operation["requestBody"] == {
         "required": True,
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewThing"}}},
@@ -436,6 +442,7 @@ def test_a_create_operation_documents_body_key_and_problems() -> None:
 def test_path_and_query_parameters_are_documented() -> None:
     paths = build_openapi(title="T", version="1", operations=things_api().operations)["paths"]
 
+    assert paths["/things/{thing_id}"]["get"]["security"] == [{"bearer": []}, {"oauth2": ["caseline/cases.read"]}]
     [path_parameter] = paths["/things/{thing_id}"]["get"]["parameters"]
     assert path_parameter == {"name": "thing_id", "in": "path", "required": True, "schema": {"type": "string"}}
     assert set(paths["/things/{thing_id}"]["get"]["responses"]) == {"200", "400", "401", "403", "404", "500"}

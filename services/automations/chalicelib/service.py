@@ -321,6 +321,7 @@ class AutomationsService:
             template_version=template.version,
             event_id=event.event_id,
             event_type=event.type,
+            triggered_by=event.actor,
             causation_depth=event.causation_depth,
             started_at=started,
             finished_at=self._clock(),

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
-from .tenant import Principal
+from .scopes import READ_ONLY, ours
+from .tenant import Principal, StaffRole
 from .text import SINGLE_LINE
 
 if TYPE_CHECKING:
@@ -37,9 +38,19 @@ class _Claims(BaseModel):
     groups: list[Annotated[StrictStr, Field(max_length=128)]] = Field(
         default_factory=list, alias="cognito:groups", max_length=100
     )
+    scope: Annotated[StrictStr, Field(max_length=4096)] | None = None  # space-separated, in access tokens
+
+    @property
+    def of_a_client(self) -> bool:
+        """Cognito's client-credentials access token: the client is its own subject, and no person is in it."""
+        return self.use == "access" and self.client_id is not None and self.sub == self.client_id
 
 
 class TokenVerifier:
+    """People's tokens must come from one of `client_ids` (the staff console's app client). Machine clients'
+    tokens may come from any app client of the issuer (the tenant's user pool, where `caseline client create`
+    adds them at run time) but must carry scopes of our resource server."""
+
     def __init__(self, *, issuer: str, client_ids: list[str], jwks_url: str) -> None:
         self._issuer = issuer
         self._client_ids = set(client_ids)
@@ -74,9 +85,22 @@ class TokenVerifier:
             claims = _Claims.model_validate(payload)
         except (jwt.PyJWTError, jwt.PyJWKClientError, ValidationError) as error:
             raise AuthenticationError("The bearer token is not valid.") from error
+        if claims.of_a_client:
+            return self._client(claims)
         if not self._for_us(claims):
             raise AuthenticationError("The bearer token is not valid.")
-        return Principal(subject=claims.sub, email=claims.email, groups=frozenset(claims.groups))
+        scopes = None if claims.scope is None else ours(claims.scope)  # ID tokens: the groups alone govern
+        return Principal(subject=claims.sub, email=claims.email, groups=frozenset(claims.groups), scopes=scopes)
+
+    @staticmethod
+    def _client(claims: _Claims) -> Principal:
+        """A machine client acts as a viewer with read scopes alone, as an administrator with any other: its
+        scopes, which every operation checks, are what limit it."""
+        scopes = ours(claims.scope)
+        if not scopes:
+            raise AuthenticationError("The bearer token is not valid: it carries none of this API's scopes.")
+        role = StaffRole.VIEWER if scopes <= READ_ONLY else StaffRole.ADMIN
+        return Principal(subject=claims.sub, groups=frozenset({role.value}), client=True, scopes=scopes)
 
     def _for_us(self, claims: _Claims) -> bool:
         """Cognito names the app client in `client_id` of access tokens and in `aud` of ID tokens. OIDC lets `aud`

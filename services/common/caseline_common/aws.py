@@ -5,7 +5,7 @@ this call), without importing boto3's resources, S3 transfer manager and docs, w
 every cold start)."""
 
 from functools import cache, cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import botocore.session
 from botocore.config import Config
@@ -35,6 +35,9 @@ class AwsClients:
         return self._session.create_client(
             service_name, region_name=self.region, endpoint_url=self.endpoint_url, config=_CLIENT_CONFIG
         )
+
+    def cognito_idp(self) -> Any:  # no type stubs are installed for it; only the console's tools use it
+        return self._client("cognito-idp")
 
     def dynamodb(self) -> "DynamoDBClient":
         return self._client("dynamodb")  # type: ignore[no-any-return]

@@ -19,6 +19,7 @@ class ActorKind(StrEnum):
     EXTERNAL = "external"
     AUTOMATION = "automation"
     SYSTEM = "system"
+    CLIENT = "client"  # an integrator's machine client (OAuth 2.0 client credentials); id is its client id
 
 
 class Visibility(StrEnum):

@@ -29,7 +29,8 @@ from .errors import (
     PreconditionFailedError,
     UnavailableError,
 )
-from .tenant import TenantContext
+from .scopes import Scope, default_scope
+from .tenant import Principal, TenantContext
 from .text import ID_PATTERN
 
 JSON = "application/json"
@@ -61,6 +62,9 @@ class Problem(BaseModel):
     current_version: int | None = Field(default=None, description="On a conflict: the resource's current version.")
     unmet: list[dict[str, str]] | None = Field(
         default=None, description="On a blocked transition: each unmet criterion, by stage, in words."
+    )
+    required_scope: str | None = Field(
+        default=None, description="On 403 insufficient-scope: the scope the operation needs, which the token lacks."
     )
 
 
@@ -256,6 +260,9 @@ class SessionAuth:
         return {"type": "apiKey", "in": "cookie", "name": self.cookie, "description": self.description}
 
 
+BEARER_SCHEME = "bearer"  # a person's token (the staff console's)
+CLIENT_SCHEME = "oauth2"  # a machine client's, by OAuth 2.0 client credentials
+
 # API Gateway may refuse these itself (authorizer, WAF, size) before any service sets a correlation id.
 GATEWAY_STATUSES = frozenset({401, 403, 413})
 
@@ -279,11 +286,27 @@ class Operation:
     response_headers: tuple[Header, ...] = ()
     path_types: Mapping[str, Any] = field(default_factory=dict)
     session: SessionAuth | None = None
+    scope: Scope | None = None  # what a token that carries scopes must hold; None for public and session operations
 
     def security(self) -> list[dict[str, list[str]]]:
+        """Either requirement lets a caller in: a person's bearer token, or a machine client's with the scope."""
         if self.session is not None:
             return [{self.session.scheme: []}]
-        return [] if self.public else [{"bearer": []}]
+        if self.scope is None:
+            return []
+        return [{BEARER_SCHEME: []}, {CLIENT_SCHEME: [self.scope.qualified]}]
+
+    def check_scope(self, principal: Principal) -> None:
+        if self.scope is None or principal.scopes is None or self.scope in principal.scopes:
+            return
+        raise ProblemError(
+            403,
+            "insufficient-scope",
+            "Insufficient scope",
+            f"This operation needs the scope {self.scope.qualified}, which the token does not carry.",
+            extensions={"required_scope": self.scope.qualified},
+            headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{self.scope.qualified}"'},
+        )
 
 
 class HttpApi:
@@ -381,17 +404,22 @@ class HttpApi:
         response_headers: Iterable[Header] = (),
         path_types: Mapping[str, Any] | None = None,
         session: SessionAuth | None = None,
+        scope: Scope | None = None,
     ) -> Callable[[Callable[[Call], Reply]], Callable[..., Response]]:
         """Declares one operation. For the OpenAPI document, `headers` are the request headers the view reads,
         `response_headers` those its success answer carries, and `path_types` the types of path parameters that
         are not plain strings, e.g. `{"version": Annotated[int, Field(ge=1)]}`. X-Correlation-Id on every answer,
         and with `idempotent_create` the Idempotency-Key parameter and Idempotent-Replayed header, come with them.
-        `session` authenticates by the service's own session instead of a bearer token (see SessionAuth)."""
+        `session` authenticates by the service's own session instead of a bearer token (see SessionAuth). `scope`
+        is what a token that carries scopes must hold: by default `cases.read` to read and `cases.write` otherwise."""
         unknown = set(path_types or {}) - set(PATH_PARAMETER.findall(path))
         if unknown:
             raise ValueError(f"{path} has no parameters {sorted(unknown)}")
         if public and session is not None:
             raise ValueError(f"{path} is either public or for a session")
+        if scope is not None and (public or session is not None):
+            raise ValueError(f"{path} takes no token, so it has no scope")
+        needed = None if public or session is not None else scope or default_scope(method)
 
         def register(view: Callable[[Call], Reply]) -> Callable[..., Response]:
             spec = Operation(
@@ -423,6 +451,7 @@ class HttpApi:
                 response_headers=tuple(response_headers),
                 path_types=dict(path_types or {}),
                 session=session,
+                scope=needed,
             )
             self._groups.setdefault(view.__module__, []).append(spec)
 
@@ -481,6 +510,7 @@ class HttpApi:
             session = spec.session.authenticate(headers)
         elif not spec.public:
             principal = self._verifier().principal_from_headers(headers)
+            spec.check_scope(principal)
             context = TenantContext(tenant_id=self._tenant_id(), principal=principal, correlation_id=correlation_id)
         for name, value in path.items():
             if not _PATH_VALUE.fullmatch(value):

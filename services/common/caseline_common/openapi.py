@@ -13,6 +13,8 @@ from pydantic.json_schema import models_json_schema
 from .envelope import EventEnvelope
 from .events import DATA_MODELS, WEBHOOK_EVENTS, EventType
 from .http import (
+    BEARER_SCHEME,
+    CLIENT_SCHEME,
     CORRELATION_ID,
     GATEWAY_STATUSES,
     IDEMPOTENCY_KEY,
@@ -24,6 +26,7 @@ from .http import (
     Operation,
     Problem,
 )
+from .scopes import DESCRIPTIONS, TOKEN_PATH, Scope
 
 
 def _component_models(operations: Iterable[Operation]) -> list[tuple[type[BaseModel], Any]]:
@@ -86,6 +89,22 @@ def _responses(spec: Operation, refs: Mapping[Any, Any]) -> dict[str, Any]:
     return responses
 
 
+def client_credentials_scheme() -> dict[str, Any]:
+    """How a machine client authenticates: OAuth 2.0 client credentials at the API's own token endpoint (relative
+    to the API, as OpenAPI 3.1 allows; in AWS API Gateway passes it to Cognito's, locally the gateway serves it)."""
+    return {
+        "type": "oauth2",
+        "description": "A machine client's access token (`caseline client create` makes a client). Each operation "
+        "names the scope it needs; a token without it is refused with 403 `insufficient-scope`.",
+        "flows": {
+            "clientCredentials": {
+                "tokenUrl": TOKEN_PATH,
+                "scopes": {scope.qualified: DESCRIPTIONS[scope] for scope in Scope},
+            }
+        },
+    }
+
+
 def build_openapi(*, title: str, version: str, operations: list[Operation]) -> dict[str, Any]:
     """An OpenAPI 3.1 document built from the same models that validate the requests."""
     refs, definitions = models_json_schema(_component_models(operations), ref_template=_REF_TEMPLATE)
@@ -106,7 +125,10 @@ def build_openapi(*, title: str, version: str, operations: list[Operation]) -> d
                 "content": {JSON: {"schema": refs[(spec.request_model, "validation")]}},
             }
         paths.setdefault(spec.path, {})[spec.method.lower()] = operation
-    security_schemes: dict[str, Any] = {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+    security_schemes: dict[str, Any] = {
+        BEARER_SCHEME: {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+        CLIENT_SCHEME: client_credentials_scheme(),
+    }
     for spec in operations:
         if spec.session is not None:
             security_schemes[spec.session.scheme] = spec.session.security_scheme()

@@ -336,6 +336,10 @@ class TenantResourceNames(Spec):
     def table(self, spec: TableSpec) -> str:
         return f"{self.prefix()}-{spec.id}"
 
+    def user_pool(self) -> str:
+        """The tenant's Cognito user pool: its staff, and the app clients of its integrators."""
+        return f"{self.prefix()}-users"
+
     def bucket(self, spec: BucketSpec, account_id: str) -> str:
         return f"{self.prefix()}-{spec.id}-{account_id}"
 

@@ -6,6 +6,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from .envelope import Actor, ActorKind
+from .scopes import Scope
 
 
 class StaffRole(StrEnum):
@@ -28,6 +29,9 @@ class Principal(BaseModel):
     groups: frozenset[str] = frozenset()
     external: bool = False  # an external participant acting through the portal; subject is the participant id
     automation: bool = False  # a template rule acting through a command; subject names the rule
+    client: bool = False  # a machine client (OAuth 2.0 client credentials); subject is its client id
+    # The scopes an access token granted, which every operation checks; None for ID tokens (groups alone govern).
+    scopes: frozenset[Scope] | None = None
 
     @property
     def roles(self) -> frozenset[StaffRole]:
@@ -39,6 +43,8 @@ class Principal(BaseModel):
     def actor(self) -> Actor:
         if self.automation:
             return Actor(kind=ActorKind.AUTOMATION, id=self.subject)
+        if self.client:
+            return Actor(kind=ActorKind.CLIENT, id=self.subject)
         return Actor(
             kind=ActorKind.EXTERNAL if self.external else ActorKind.USER, id=self.subject, display_name=self.email
         )

@@ -45,3 +45,11 @@ export async function attempt(status, button, work, success) {
     if (button) button.disabled = false;
   }
 }
+
+// Who did something, in words: an event's actor, or what set an automation run off.
+export function actorText(actor) {
+  if (!actor) return "";
+  const who = actor.display_name || actor.id;
+  const kind = { user: "staff", external: "external participant", automation: "automation", client: "API client", system: "system" }[actor.kind] || actor.kind;
+  return `${who} (${kind})`;
+}

@@ -1,7 +1,7 @@
 // The automation runs section: the rules that ran on the case, their verdicts and what each action did.
 import { api } from "../../api.js";
 import { clear, formatDate, h, humanize, problemBox } from "../../ui.js";
-import { toProblem } from "./common.js";
+import { actorText, toProblem } from "./common.js";
 
 export function runsSection(page) {
   let runs;
@@ -34,7 +34,8 @@ export function runsSection(page) {
       return h("li", { class: `run${failedRun ? " failed" : ""}` },
         h("p", {}, h("strong", {}, run.rule_name), " ", h("span", { class: `badge verdict-${run.verdict}` }, humanize(run.verdict)),
           failedRun ? h("span", { class: "badge overdue" }, "Failed") : null),
-        h("p", { class: "hint" }, `On ${run.event_type} · ${formatDate(run.finished_at || run.started_at)}`,
+        h("p", { class: "hint" }, `On ${run.event_type}`, run.triggered_by ? ` by ${actorText(run.triggered_by)}` : "",
+          ` · ${formatDate(run.finished_at || run.started_at)}`,
           run.condition === true ? " · condition met" : run.condition === false ? " · condition not met" : ""),
         (run.outcomes || []).length ? h("ul", { class: "outcomes" }, run.outcomes.map((o) =>
           h("li", {}, `${humanize(o.type)}: ${o.status}${o.error ? ` — ${o.error}` : ""}`))) : null,

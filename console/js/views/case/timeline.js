@@ -2,16 +2,9 @@
 // words; the hash chain's check, and the signed export.
 import { api } from "../../api.js";
 import { announce, clear, fill, formatDate, formatSize, h, humanize, labelled, problemBox, visuallyHidden } from "../../ui.js";
-import { attempt, select, toProblem } from "./common.js";
+import { actorText, attempt, select, toProblem } from "./common.js";
 
-const ACTOR_KINDS = [["", "Anyone"], ["user", "Staff"], ["external", "External participants"], ["automation", "Automations"], ["system", "System"]];
-
-function actorText(actor) {
-  if (!actor) return "";
-  const who = actor.display_name || actor.id;
-  const kind = { user: "staff", external: "external participant", automation: "automation", system: "system" }[actor.kind] || actor.kind;
-  return `${who} (${kind})`;
-}
+const ACTOR_KINDS = [["", "Anyone"], ["user", "Staff"], ["external", "External participants"], ["automation", "Automations"], ["client", "API clients"], ["system", "System"]];
 
 export function timelineSection(page) {
   let timelineFilter = { type: "", actor_kind: "" };

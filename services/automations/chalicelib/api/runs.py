@@ -2,6 +2,7 @@
 
 from caseline_common.http import Call, Reply
 from caseline_common.pagination import Page, PageQuery
+from caseline_common.scopes import Scope
 from pydantic import Field
 
 from ..domain.runs import AutomationRun
@@ -42,6 +43,7 @@ def list_runs(call: Call) -> Reply:
 @http.operation(
     "POST",
     "/templates/{key}/rules/test",
+    scope=Scope.TEMPLATES_ADMIN,
     summary="Dry run for template editors: which rules an event would fire on a case, what they would do",
     request=DryRunRequest,
     response=DryRunResult,

@@ -2,6 +2,7 @@
 
 from caseline_common.http import LOCATION, Call, Reply
 from caseline_common.pagination import Page, PageQuery
+from caseline_common.scopes import Scope
 from pydantic import Field
 
 from ..domain.webhooks import CreateWebhookRequest, Delivery, DeliveryStatus, RotatedSecret, Webhook, WebhookCreated
@@ -22,6 +23,7 @@ class DeadLetterQuery(PageQuery):
 @http.operation(
     "POST",
     "/webhooks",
+    scope=Scope.WEBHOOKS_ADMIN,
     summary="Subscribe an endpoint to events; the answer shows its signing secret, once",
     request=CreateWebhookRequest,
     response=WebhookCreated,
@@ -50,7 +52,13 @@ def create_webhook(call: Call) -> Reply:
 
 
 @http.operation(
-    "GET", "/webhooks", summary="List webhook subscriptions", query=PageQuery, response=Page[Webhook], errors=(422,)
+    "GET",
+    "/webhooks",
+    scope=Scope.WEBHOOKS_ADMIN,
+    summary="List webhook subscriptions",
+    query=PageQuery,
+    response=Page[Webhook],
+    errors=(422,),
 )
 def list_webhooks(call: Call) -> Reply:
     """The tenant's webhook subscriptions, oldest first, without their secrets (a rotation in progress shows as
@@ -67,6 +75,7 @@ def list_webhooks(call: Call) -> Reply:
 @http.operation(
     "GET",
     "/webhooks/dead-letters",
+    scope=Scope.WEBHOOKS_ADMIN,
     summary="Deliveries that ran out of attempts, most recently dead first",
     query=DeadLetterQuery,
     response=Page[Delivery],
@@ -91,7 +100,14 @@ def list_dead_letters(call: Call) -> Reply:
     )
 
 
-@http.operation("GET", "/webhooks/{webhook_id}", summary="One webhook subscription", response=Webhook, errors=(404,))
+@http.operation(
+    "GET",
+    "/webhooks/{webhook_id}",
+    scope=Scope.WEBHOOKS_ADMIN,
+    summary="One webhook subscription",
+    response=Webhook,
+    errors=(404,),
+)
 def get_webhook(call: Call) -> Reply:
     """One webhook subscription: its URL, event types and description, who created it and when, never its secrets.
 
@@ -103,7 +119,12 @@ def get_webhook(call: Call) -> Reply:
 
 
 @http.operation(
-    "DELETE", "/webhooks/{webhook_id}", summary="Unsubscribe, removing the delivery log", status=204, errors=(404,)
+    "DELETE",
+    "/webhooks/{webhook_id}",
+    scope=Scope.WEBHOOKS_ADMIN,
+    summary="Unsubscribe, removing the delivery log",
+    status=204,
+    errors=(404,),
 )
 def delete_webhook(call: Call) -> Reply:
     """Unsubscribes: no event is delivered to the endpoint from now on, and the subscription's delivery log, dead
@@ -120,6 +141,7 @@ def delete_webhook(call: Call) -> Reply:
 @http.operation(
     "POST",
     "/webhooks/{webhook_id}/secret",
+    scope=Scope.WEBHOOKS_ADMIN,
     summary="Rotate the signing secret; the previous one keeps signing alongside for 24 hours",
     response=RotatedSecret,
     idempotent_create=True,
@@ -142,6 +164,7 @@ def rotate_webhook_secret(call: Call) -> Reply:
 @http.operation(
     "GET",
     "/webhooks/{webhook_id}/deliveries",
+    scope=Scope.WEBHOOKS_ADMIN,
     summary="The delivery log of a webhook, newest first",
     query=DeliveryQuery,
     response=Page[Delivery],
@@ -168,6 +191,7 @@ def list_webhook_deliveries(call: Call) -> Reply:
 @http.operation(
     "POST",
     "/webhooks/{webhook_id}/deliveries/{delivery_id}/replay",
+    scope=Scope.WEBHOOKS_ADMIN,
     summary="Send a dead delivery again, with a fresh round of attempts starting now",
     response=Delivery,
     status=202,

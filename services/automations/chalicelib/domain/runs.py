@@ -3,6 +3,7 @@
 from datetime import datetime
 from typing import Any
 
+from caseline_common.envelope import Actor
 from pydantic import BaseModel, ConfigDict, Field
 
 from .rules import RuleDecision
@@ -74,6 +75,9 @@ class AutomationRun(BaseModel):
     rule_name: str
     event_id: str
     event_type: str
+    triggered_by: Actor | None = Field(
+        default=None, description="Who set the rule off: the triggering event's actor (a person, a client, ...)."
+    )
     verdict: str
     condition: bool | None
     causation_depth: int
@@ -92,6 +96,7 @@ class AutomationRun(BaseModel):
         template_version: int,
         event_id: str,
         event_type: str,
+        triggered_by: Actor,
         causation_depth: int,
         started_at: datetime,
         finished_at: datetime,
@@ -106,6 +111,7 @@ class AutomationRun(BaseModel):
             rule_name=decision.name,
             event_id=event_id,
             event_type=event_type,
+            triggered_by=triggered_by,
             verdict=decision.verdict.value,
             condition=decision.condition,
             causation_depth=causation_depth,

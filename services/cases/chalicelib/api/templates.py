@@ -5,6 +5,7 @@ from typing import Any
 from caseline_common.contracts import PublishedTemplate, TemplateDefinition
 from caseline_common.http import LOCATION, Call, Reply
 from caseline_common.pagination import Page, PageQuery
+from caseline_common.scopes import Scope
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..domain.migration import MigrateRequest, MigrationPreview, MigrationResults
@@ -34,6 +35,7 @@ class PublishRequest(BaseModel):
 @http.operation(
     "POST",
     "/templates",
+    scope=Scope.TEMPLATES_ADMIN,
     summary="Publish a new template as version 1",
     request=TemplateDefinition,
     response=PublishedTemplate,
@@ -79,6 +81,7 @@ def get_template(call: Call) -> Reply:
 @http.operation(
     "PUT",
     "/templates/{key}/draft",
+    scope=Scope.TEMPLATES_ADMIN,
     summary="Save a draft; it may still have mistakes, which are listed",
     request=TemplateDefinition,
     response=TemplateDraft,
@@ -96,6 +99,7 @@ def get_draft(call: Call) -> Reply:
 @http.operation(
     "POST",
     "/templates/{key}/versions",
+    scope=Scope.TEMPLATES_ADMIN,
     summary="Publish the next version, from the body or the draft",
     request=PublishRequest,
     response=PublishedTemplate,
@@ -177,6 +181,7 @@ def preview_migration(call: Call) -> Reply:
 @http.operation(
     "POST",
     "/templates/{key}/migrations",
+    scope=Scope.TEMPLATES_ADMIN,
     summary="Move the selected open cases to a version; each case succeeds or fails on its own",
     request=MigrateRequest,
     response=MigrationResults,

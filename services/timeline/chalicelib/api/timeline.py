@@ -6,6 +6,7 @@ from caseline_common.chain import Verification
 from caseline_common.envelope import ActorKind, Visibility
 from caseline_common.http import Call, ProblemError, Reply
 from caseline_common.pagination import Page
+from caseline_common.scopes import Scope
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..domain.timeline import Order, TimelineEntry, TimelineFilter
@@ -153,6 +154,9 @@ def signing_key(call: Call) -> Reply:
 @http.operation(
     "POST",
     "/participants/{participant_id}/erase",
+    # A change to case records (the personal part of their events), as a data-subject request tool would automate
+    # it: `cases.write`, and the use case still asks for an administrator.
+    scope=Scope.CASES_WRITE,
     summary="Erase a person's personal data from every timeline (the chains still verify)",
     response=ErasureReport,
     idempotent_create=True,
