@@ -5,10 +5,14 @@ document (`openapi.py`), and every error leaves as RFC 9457 problem+json, mapped
 """
 
 import importlib
+import inspect
 import json
 import re
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import format_datetime
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger
@@ -49,7 +53,29 @@ SessionT = TypeVar("SessionT")
 class Problem(BaseModel):
     """RFC 9457 problem details."""
 
-    model_config = ConfigDict(extra="allow", defer_build=True)
+    model_config = ConfigDict(
+        extra="allow",
+        defer_build=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "urn:caseline:problem:validation-error",
+                    "title": "Validation failed",
+                    "status": 422,
+                    "detail": "Some field values are invalid.",
+                    "instance": "/cases",
+                    "correlation_id": "01JF3Z8Q4V6W7X8Y9Z0A1B2C3D",
+                    "errors": [
+                        {
+                            "location": "body",
+                            "pointer": "/fields/incident_date",
+                            "detail": "date field: Input should be a valid date",
+                        }
+                    ],
+                }
+            ]
+        },
+    )
 
     type: str = "about:blank"
     title: str
@@ -256,6 +282,51 @@ class SessionAuth:
         return {"type": "apiKey", "in": "cookie", "name": self.cookie, "description": self.description}
 
 
+@dataclass(frozen=True)
+class Tag:
+    """A group of operations in the OpenAPI document: by default the route module that declares them, described
+    by its docstring."""
+
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Deprecation:
+    """An operation that is going away: since when it is deprecated, when it stops answering, and the page that
+    says what to use instead. Every answer says so in headers (RFC 9745 `Deprecation`, RFC 8594 `Sunset`, a
+    `Link` with rel="deprecation"), and the document marks it `deprecated`."""
+
+    since: datetime
+    sunset: datetime
+    link: str
+
+    def __post_init__(self) -> None:
+        if self.since.tzinfo is None or self.sunset.tzinfo is None or self.sunset <= self.since:
+            raise ValueError("a deprecation needs aware dates, the sunset after the deprecation")
+
+    def headers(self) -> dict[str, str]:
+        return {
+            DEPRECATION.name: f"@{int(self.since.timestamp())}",
+            SUNSET.name: format_datetime(self.sunset, usegmt=True),
+            DEPRECATION_LINK.name: f'<{self.link}>; rel="deprecation"',
+        }
+
+
+DEPRECATION = Header(
+    "Deprecation",
+    "This operation is deprecated, since the time given (RFC 9745: `@` and seconds since the epoch).",
+    {"type": "string", "pattern": r"^@\d+$"},
+    required=True,
+)
+SUNSET = Header(
+    "Sunset", "When this operation stops answering (RFC 8594, an HTTP date).", {"type": "string"}, required=True
+)
+DEPRECATION_LINK = Header(
+    "Link", 'The page that says what to use instead, with rel="deprecation".', {"type": "string"}, required=True
+)
+
+
 # API Gateway may refuse these itself (authorizer, WAF, size) before any service sets a correlation id.
 GATEWAY_STATUSES = frozenset({401, 403, 413})
 
@@ -266,7 +337,7 @@ class Operation:
     path: str
     operation_id: str
     summary: str
-    tag: str
+    tag: Tag
     request_model: type[BaseModel] | None
     query_model: type[BaseModel] | None
     response_model: type[BaseModel] | None
@@ -279,11 +350,19 @@ class Operation:
     response_headers: tuple[Header, ...] = ()
     path_types: Mapping[str, Any] = field(default_factory=dict)
     session: SessionAuth | None = None
+    description: str = ""  # the view's docstring
+    deprecation: Deprecation | None = None
 
     def security(self) -> list[dict[str, list[str]]]:
         if self.session is not None:
             return [{self.session.scheme: []}]
         return [] if self.public else [{"bearer": []}]
+
+
+def _module_tag(module: str) -> Tag:
+    """The tag of a route module's operations: its name (`cases` for `chalicelib.api.cases`), its docstring."""
+    declaring = sys.modules.get(module)
+    return Tag(module.rsplit(".", 1)[-1], inspect.cleandoc((declaring.__doc__ if declaring else None) or ""))
 
 
 class HttpApi:
@@ -381,12 +460,16 @@ class HttpApi:
         response_headers: Iterable[Header] = (),
         path_types: Mapping[str, Any] | None = None,
         session: SessionAuth | None = None,
+        tag: Tag | None = None,
+        deprecated: Deprecation | None = None,
     ) -> Callable[[Callable[[Call], Reply]], Callable[..., Response]]:
-        """Declares one operation. For the OpenAPI document, `headers` are the request headers the view reads,
-        `response_headers` those its success answer carries, and `path_types` the types of path parameters that
-        are not plain strings, e.g. `{"version": Annotated[int, Field(ge=1)]}`. X-Correlation-Id on every answer,
-        and with `idempotent_create` the Idempotency-Key parameter and Idempotent-Replayed header, come with them.
-        `session` authenticates by the service's own session instead of a bearer token (see SessionAuth)."""
+        """Declares one operation. For the OpenAPI document, the view's docstring is its description, `headers`
+        are the request headers the view reads, `response_headers` those its success answer carries, and
+        `path_types` the types of path parameters that are not plain strings, e.g.
+        `{"version": Annotated[int, Field(ge=1)]}`. X-Correlation-Id on every answer, and with `idempotent_create`
+        the Idempotency-Key parameter and Idempotent-Replayed header, come with them. `session` authenticates by
+        the service's own session instead of a bearer token (see SessionAuth); `tag` groups it elsewhere than
+        with its route module's operations; `deprecated` adds the deprecation headers to every answer."""
         unknown = set(path_types or {}) - set(PATH_PARAMETER.findall(path))
         if unknown:
             raise ValueError(f"{path} has no parameters {sorted(unknown)}")
@@ -399,7 +482,7 @@ class HttpApi:
                 path=path,
                 operation_id=view.__name__,
                 summary=summary,
-                tag=self.service,
+                tag=tag or _module_tag(view.__module__),
                 request_model=request,
                 query_model=query,
                 response_model=response,
@@ -423,6 +506,8 @@ class HttpApi:
                 response_headers=tuple(response_headers),
                 path_types=dict(path_types or {}),
                 session=session,
+                description=inspect.getdoc(view) or "",
+                deprecation=deprecated,
             )
             self._groups.setdefault(view.__module__, []).append(spec)
 
@@ -452,8 +537,12 @@ class HttpApi:
                 self._logger.warning(f"request deferred: {error}", extra={"operation": spec.operation_id})
             elif problem.status >= 500:
                 self._logger.exception("request failed", extra={"operation": spec.operation_id})
-            return self._cors(problem_response(problem, instance=instance, correlation_id=correlation_id), headers)
-        return self._cors(self._respond(reply, correlation_id), headers)
+            response = problem_response(problem, instance=instance, correlation_id=correlation_id)
+        else:
+            response = self._respond(reply, correlation_id)
+        if spec.deprecation is not None:
+            response.headers.update(spec.deprecation.headers())
+        return self._cors(response, headers)
 
     def _cors(self, response: Response, headers: dict[str, str]) -> Response:
         """The staff console calls the API from its own origin; only that origin may read the answers."""
