@@ -70,16 +70,16 @@ def test_functions_take_the_headers_the_api_reads(generated: str) -> None:
     assert update["if_match"].default is inspect.Parameter.empty, "PATCH /cases/{case_id} requires If-Match"
     transition = inspect.signature(_module("api.cases.transition_case").sync_detailed).parameters
     assert {"if_match", "idempotency_key"} <= set(transition)
-    for operation in ("open_case", "publish_template", "add_comment", "confirm_upload"):
-        assert "idempotency_key" in inspect.signature(_module(f"api.cases.{operation}").sync_detailed).parameters
-    version = inspect.signature(_module("api.cases.get_template_version").sync_detailed).parameters["version"]
+    for operation in ("cases.open_case", "templates.publish_template", "cases.add_comment", "cases.confirm_upload"):
+        assert "idempotency_key" in inspect.signature(_module(f"api.{operation}").sync_detailed).parameters
+    version = inspect.signature(_module("api.templates.get_template_version").sync_detailed).parameters["version"]
     assert version.annotation in (int, "int")
 
 
 def test_a_case_is_opened_and_changed_through_the_generated_client(stack: LocalStack, generated: str) -> None:
     client = _module("client").AuthenticatedClient(base_url=stack.url, token=stack.staff_token(), timeout=10)
     models = _module("models")
-    published = _module("api.cases.publish_template").sync_detailed(
+    published = _module("api.templates.publish_template").sync_detailed(
         client=client, body=models.TemplateDefinition.from_dict(TEMPLATE)
     )
     assert published.status_code == 201, published.content

@@ -31,6 +31,7 @@ from .http import (
 )
 from .pagination import Page
 
+API_TITLE = "Caseline API"
 API_DESCRIPTION = """\
 Caseline runs business processes as **cases**: an insurance claim, an employee's onboarding, a patient referral.
 A case is opened from a published **template** and holds its fields, stage, participants, tasks, documents and
