@@ -2,7 +2,7 @@
 bodies, descriptions, examples, deprecations, and the merged document of the services saying it where the API
 does."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Annotated, Any
 
@@ -12,6 +12,7 @@ from caseline_common.auth import TokenVerifier
 from caseline_common.errors import NotFoundError
 from caseline_common.http import (
     LOCATION,
+    MINIMUM_NOTICE,
     Deprecation,
     Header,
     HttpApi,
@@ -252,8 +253,10 @@ def test_a_deprecated_operation_says_so_in_the_document() -> None:
         assert {"Deprecation", "Sunset", "Link"} <= set(response["headers"]), status
         assert response["headers"]["Deprecation"]["required"] is True
     assert "deprecated" not in _document()
-    with pytest.raises(ValueError, match="the sunset after"):
-        Deprecation(since=SUNSET, sunset=SINCE, link="https://docs.example.org")
+    for sunset in (SINCE, SINCE + MINIMUM_NOTICE - timedelta(seconds=1)):  # the notice docs/api.md promises
+        with pytest.raises(ValueError, match="at least 180 days later"):
+            Deprecation(since=SINCE, sunset=sunset, link="https://docs.example.org")
+    Deprecation(since=SINCE, sunset=SINCE + MINIMUM_NOTICE, link="https://docs.example.org")
 
 
 def test_every_answer_of_a_deprecated_operation_carries_the_headers() -> None:

@@ -11,8 +11,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from email.utils import format_datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger
@@ -291,21 +290,27 @@ class Tag:
     description: str
 
 
+# The least notice docs/api.md promises between deprecating an operation and its sunset.
+MINIMUM_NOTICE = timedelta(days=180)
+
+
 @dataclass(frozen=True)
 class Deprecation:
-    """An operation that is going away: since when it is deprecated, when it stops answering, and the page that
-    says what to use instead. Every answer says so in headers (RFC 9745 `Deprecation`, RFC 8594 `Sunset`, a
-    `Link` with rel="deprecation"), and the document marks it `deprecated`."""
+    """An operation that is going away: since when it is deprecated, when it stops answering (at least
+    MINIMUM_NOTICE later), and the page that says what to use instead. Every answer says so in headers (RFC 9745
+    `Deprecation`, RFC 8594 `Sunset`, a `Link` with rel="deprecation"), and the document marks it `deprecated`."""
 
     since: datetime
     sunset: datetime
     link: str
 
     def __post_init__(self) -> None:
-        if self.since.tzinfo is None or self.sunset.tzinfo is None or self.sunset <= self.since:
-            raise ValueError("a deprecation needs aware dates, the sunset after the deprecation")
+        if self.since.tzinfo is None or self.sunset.tzinfo is None or self.sunset - self.since < MINIMUM_NOTICE:
+            raise ValueError(f"a deprecation needs aware dates, the sunset at least {MINIMUM_NOTICE.days} days later")
 
     def headers(self) -> dict[str, str]:
+        from email.utils import format_datetime  # only deprecated operations need it
+
         return {
             DEPRECATION.name: f"@{int(self.since.timestamp())}",
             SUNSET.name: format_datetime(self.sunset, usegmt=True),
