@@ -403,3 +403,26 @@ def test_reasons_the_api_always_needs_are_required(merged: dict[str, Any]) -> No
         reason = merged["components"]["schemas"][model]["properties"]["reason"]
         assert "reason" not in merged["components"]["schemas"][model].get("required", [])
         assert {"required", "force"} <= set(reason["description"].replace(".", "").split()), model
+
+
+def test_operations_are_grouped_under_the_tags_their_route_modules_name(merged: dict[str, Any]) -> None:
+    tags = {tag["name"]: tag["description"] for tag in merged["tags"]}
+
+    assert set(tags) == {
+        "service",
+        "cases",
+        "templates",
+        "timeline",
+        "automation runs",
+        "webhooks",
+        "portal links",
+        "portal uploads",
+        "tasks",
+        "search",
+        "saved views",
+    }
+    assert all(tags.values())
+    operations = [*merged["paths"].values(), *merged["webhooks"].values()]
+    assert {tag for path in operations for operation in path.values() for tag in operation["tags"]} == set(tags)
+    assert merged["paths"]["/templates"]["post"]["tags"] == ["templates"]
+    assert merged["paths"]["/cases/{case_id}/transitions"]["post"]["tags"] == ["cases"]

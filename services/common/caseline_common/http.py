@@ -393,6 +393,7 @@ class HttpApi:
         # Operations by the module of their view, modules in the order declared: the OpenAPI document lists them
         # the same whichever route a function served first.
         self._groups: dict[str, list[Operation]] = {}
+        self._tags: dict[str, Tag] = {}  # by route module, as operations_in names them
         self._loaders: list[Callable[[], None]] = []
         self._lazy: dict[tuple[str, str], Callable[[], None]] = {}
         self._views: dict[tuple[str, str], tuple[Operation, Callable[[Call], Reply]]] = {}
@@ -413,12 +414,15 @@ class HttpApi:
             load()
         return self.operations
 
-    def operations_in(self, module: str, routes: Mapping[str, tuple[str, str]]) -> None:
-        """Declares that `module` (a full module name) declares these operations, `{operation id: (method, path)}`.
-        In Lambda each route is declared now and the module imported at the first call of one of them; elsewhere
-        the module is imported now (coldstart.deferred). Either way it must declare exactly these."""
+    def operations_in(self, module: str, routes: Mapping[str, tuple[str, str]], tag: Tag | None = None) -> None:
+        """Declares that `module` (a full module name) declares these operations, `{operation id: (method, path)}`,
+        grouped in the OpenAPI document under `tag` (by default the module's name and docstring). In Lambda each
+        route is declared now and the module imported at the first call of one of them; elsewhere the module is
+        imported now (coldstart.deferred). Either way it must declare exactly these."""
         expected = {(method, path): operation_id for operation_id, (method, path) in routes.items()}
         self._groups.setdefault(module, [])
+        if tag is not None:
+            self._tags[module] = tag
 
         def load() -> None:
             importlib.import_module(module)
@@ -487,7 +491,7 @@ class HttpApi:
                 path=path,
                 operation_id=view.__name__,
                 summary=summary,
-                tag=tag or _module_tag(view.__module__),
+                tag=tag or self._tags.get(view.__module__) or _module_tag(view.__module__),
                 request_model=request,
                 query_model=query,
                 response_model=response,
