@@ -430,7 +430,9 @@ def test_a_create_operation_documents_body_key_and_problems() -> None:
     assert set(responses) == {"201", "400", "401", "403", "422", "500"}
     assert responses["201"]["content"] == {"application/json": {"schema": {"$ref": "#/components/schemas/Thing"}}}
     for status in ("400", "401", "403", "422", "500"):
-        assert responses[status]["content"] == {"application/problem+json": {"schema": PROBLEM_REF}}
+        problem = responses[status]["content"]["application/problem+json"]
+        assert problem["schema"] == PROBLEM_REF
+        assert problem["example"]["status"] == int(status)
 
 
 def test_path_and_query_parameters_are_documented() -> None:

@@ -17,6 +17,7 @@ from caseline_common.http import (
     Header,
     HttpApi,
     Operation,
+    Problem,
     ProblemError,
     Reply,
     SessionAuth,
@@ -426,3 +427,12 @@ def test_operations_are_grouped_under_the_tags_their_route_modules_name(merged: 
     assert {tag for path in operations for operation in path.values() for tag in operation["tags"]} == set(tags)
     assert merged["paths"]["/templates"]["post"]["tags"] == ["templates"]
     assert merged["paths"]["/cases/{case_id}/transitions"]["post"]["tags"] == ["cases"]
+
+
+def test_every_error_answer_shows_a_problem_of_its_status(merged: dict[str, Any]) -> None:
+    for path, operations in merged["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if status.startswith(("4", "5")):
+                    example = response["content"]["application/problem+json"]["example"]
+                    assert Problem.model_validate(example).status == int(status), f"{method} {path} {status}"

@@ -86,6 +86,23 @@ _ERROR_MEANINGS = {
     "request again after `Retry-After` seconds.",
 }
 _KEY_REUSED = " Or the `Idempotency-Key` was sent before with another request."
+# An example answer per error status (its problem type, title and a detail as the API words it); 422's is the
+# Problem model's own example.
+_PROBLEM_EXAMPLES: dict[int, tuple[str, str, str]] = {
+    400: ("malformed-json", "Malformed JSON", "The body is not valid JSON: Expecting value: line 1 column 1 (char 0)."),
+    401: ("unauthenticated", "Authentication required", "Send Authorization: Bearer <token>."),
+    403: ("forbidden", "Forbidden", "Your roles on this case do not allow you to close the case."),
+    404: ("not-found", "Not found", "No case 01JF3Z8Q4V6W7X8Y9Z0A1B2C3D."),
+    406: ("not-acceptable", "Not acceptable", "The export is application/zip."),
+    409: ("conflict", "Conflict", "The case is closed."),
+    412: ("precondition-failed", "Precondition failed", 'The case is at version 8, not "7".'),
+    413: ("payload-too-large", "Payload too large", "The request body is 300000 bytes; the limit is 204800."),
+    415: ("unsupported-media-type", "Unsupported media type", "Send application/json."),
+    428: ("precondition-required", "Precondition required", "Send If-Match or the version you read."),
+    429: ("rate-limited", "Too many requests", "Too many attempts; try again in a minute."),
+    500: ("internal-error", "Internal error", "The request failed; it has been logged."),
+    503: ("unavailable", "Service unavailable", "The case is on its way here; send the request again in a second."),
+}
 
 
 def _component_models(operations: Iterable[Operation]) -> list[tuple[type[BaseModel], Any]]:
@@ -144,6 +161,19 @@ def model_example(model: type[BaseModel]) -> Any:
     return None
 
 
+def problem_example(status: int) -> dict[str, Any]:
+    """What an error answer of this status looks like; a status without an example of ours, by its phrase."""
+    if status == 422:
+        example: dict[str, Any] = model_example(Problem)
+        return example
+    phrase = HTTPStatus(status).phrase
+    slug, title, detail = _PROBLEM_EXAMPLES.get(status, (phrase.lower().replace(" ", "-"), phrase, f"{phrase}."))
+    example = {"type": f"urn:caseline:problem:{slug}", "title": title, "status": status, "detail": detail}
+    if status in (409, 412):
+        example["current_version"] = 8
+    return {**example, "correlation_id": "01JF3ZF2W4X6Y8Z0A2B4C6D8E0"}
+
+
 def _media(schema: Any, model: type[BaseModel]) -> dict[str, Any]:
     example = model_example(model)
     return {"schema": schema} if example is None else {"schema": schema, "example": example}
@@ -179,7 +209,7 @@ def _responses(spec: Operation, refs: Mapping[Any, Any]) -> dict[str, Any]:
         responses[str(status)] = {
             "description": error_meaning(spec, status),
             "headers": _headers(spec, headers),
-            "content": {PROBLEM_JSON: {"schema": refs[(Problem, "serialization")]}},
+            "content": {PROBLEM_JSON: {"schema": refs[(Problem, "serialization")], "example": problem_example(status)}},
         }
     headers = [CORRELATION_ID, *spec.response_headers, *((IDEMPOTENT_REPLAYED,) if spec.idempotent_create else ())]
     success: dict[str, Any] = {"description": spec.summary, "headers": _headers(spec, headers)}
