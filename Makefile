@@ -65,7 +65,9 @@ $(REDOCLY): tools/apilint/package.json tools/apilint/package-lock.json
 	npm ci --prefix tools/apilint --no-audit --no-fund
 	@touch $@
 
-dev: install reference
+# The reference needs npm; without it the product still runs, and /docs still shows the API.
+dev: install
+	@$(MAKE) --no-print-directory reference || echo "No API reference at /reference: rendering it needs npm." >&2
 	$(VENV)/bin/caseline dev
 
 # mypy reads the tests as pytest imports them: tests/ and each test directory without __init__.py are on the path
