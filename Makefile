@@ -14,14 +14,20 @@ CHROMIUM := /usr/bin/chromium
 AXE := tests/e2e/axe/node_modules/axe-core/axe.min.js
 # ESLint for the console's ES modules, from npm with a lock file; outside console/, which is deployed as it is.
 ESLINT := tools/eslint/node_modules/.bin/eslint
+# Spectral and Redocly from npm with a lock file: the merged OpenAPI document's linters (tests/e2e) and the page
+# of the API reference (Redocly's build-docs, with Redoc's bundle inlined).
+APILINT := tools/apilint/node_modules/.bin
+REDOCLY := $(APILINT)/redocly
+REFERENCE := build/reference
 
-.PHONY: help install browser dev test lint format build sdk bench clean
+.PHONY: help install browser apilint dev test lint format build reference sdk bench clean
 
 help:
-	@echo "make dev    start the whole product locally (moto, six services, demo tenant)"
+	@echo "make dev    start the whole product locally (moto, six services, demo tenant), the API reference at /reference"
 	@echo "make test   install what is needed, lint, run every test"
 	@echo "make lint   ruff + mypy + eslint (the console)"
-	@echo "make build  chalice package each service into build/"
+	@echo "make build  chalice package each service into build/, and the API reference into build/reference/"
+	@echo "make reference  the API reference alone: build/reference/openapi.json and index.html"
 	@echo "make sdk    generate the typed Python client from the OpenAPI document: build/sdk/dist/*.whl"
 	@echo "make bench  print AWS calls, latency ratios and cold starts"
 
@@ -54,7 +60,15 @@ $(ESLINT): tools/eslint/package.json tools/eslint/package-lock.json
 	npm ci --prefix tools/eslint --no-audit --no-fund
 	@touch $@
 
+apilint: $(REDOCLY)
+
+$(REDOCLY): tools/apilint/package.json tools/apilint/package-lock.json
+	npm ci --prefix tools/apilint --no-audit --no-fund
+	@touch $@
+
+# The reference needs npm; without it the product still runs, and /docs still shows the API.
 dev: install
+	@$(MAKE) --no-print-directory reference || echo "No API reference at /reference: rendering it needs npm." >&2
 	$(VENV)/bin/caseline dev
 
 # mypy reads the tests as pytest imports them: tests/ and each test directory without __init__.py are on the path
@@ -77,16 +91,22 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: lint browser
+test: lint browser reference
 	$(VENV)/bin/pytest
 
-build: install
+build: install reference
 	$(PY) -m caseline.build
+
+# One static page (Redoc inlined, nothing loaded from elsewhere) any bucket or web server can serve.
+reference: install apilint
+	$(VENV)/bin/caseline openapi --out $(REFERENCE)/openapi.json
+	$(REDOCLY) build-docs $(REFERENCE)/openapi.json --config tools/apilint/redocly.yaml --inlineBundle \
+		--template tools/apilint/reference.hbs --title "Caseline API reference" --output $(REFERENCE)/index.html
 
 # The typed client integrators install: generated from the document the API serves, never edited by hand.
 sdk: install
 	@mkdir -p build/sdk
-	$(VENV)/bin/caseline openapi > build/sdk/openapi.json
+	$(VENV)/bin/caseline openapi --out build/sdk/openapi.json
 	$(VENV)/bin/caseline sdk build/sdk/openapi.json --out build/sdk
 
 bench: install

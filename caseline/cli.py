@@ -86,7 +86,8 @@ def dev(
         Panel.fit(
             f"[bold]Console[/bold]    {stack.url}/console/  (sign in as admin, agent or viewer)\n"
             f"[bold]API[/bold]        {stack.url}\n"
-            f"[bold]API docs[/bold]   {stack.url}/docs\n"
+            f"[bold]Reference[/bold]  {stack.url}/reference  (`make reference` renders it)\n"
+            f"[bold]API docs[/bold]   {stack.url}/docs  (try the operations)\n"
             f"[bold]OpenAPI[/bold]    {stack.url}/openapi.json\n"
             f"[bold]Mailbox[/bold]    {stack.url}{MAILBOX_PATH}  (e-mail the services sent)\n"
             f"[bold]Tenant[/bold]     {tenant}  (emulator at {stack.aws_endpoint})\n"
@@ -159,11 +160,19 @@ def token(
 
 @app.command()
 def openapi(
-    tenant: Annotated[str, typer.Option(help="Tenant to describe.")] = "demo",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write it to this file instead of stdout.")] = None,
 ) -> None:
-    """Print the merged OpenAPI 3.1 document of the whole API."""
-    with LocalStack(StackOptions(tenant_id=tenant, port=0, seed=False)) as stack:
-        typer.echo(json.dumps(stack.api.openapi(), indent=2))
+    """The merged OpenAPI 3.1 document of the whole API, with its webhooks, as `/openapi.json` serves it; built from
+    the services' code, no stack started."""
+    from .reference import api_document  # loads every service: only this command needs them
+
+    text = json.dumps(api_document(), indent=2)
+    if out is None:
+        typer.echo(text)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text + "\n")
+    errors.print(f"Wrote {out}", highlight=False)
 
 
 @timeline_app.command("verify")

@@ -1,9 +1,9 @@
 """One local HTTP endpoint for the whole API, as API Gateway is in AWS.
 
 It dispatches by the merged route table of the six services, serves the merged OpenAPI document with
-interactive docs, the development issuer's JWKS and its token endpoint for machine clients (what Cognito's domain
-serves in AWS, `token_endpoint.py`), the development mailbox, and document downloads (what CloudFront does in AWS,
-`downloads.py`).
+interactive docs (Swagger UI at /docs) and the API reference `make reference` rendered (/reference), the development
+issuer's JWKS and its token endpoint for machine clients (what Cognito's domain serves in AWS, `token_endpoint.py`),
+the development mailbox, and document downloads (what CloudFront does in AWS, `downloads.py`).
 """
 
 import base64
@@ -21,12 +21,13 @@ from urllib.parse import urlparse
 
 import swagger_ui
 from caseline_common.http import PROBLEM_JSON
-from caseline_common.openapi import merge_openapi
+from caseline_common.openapi import API_TITLE, merge_openapi
 from caseline_common.runtime import API_VERSION
 from caseline_common.scopes import TOKEN_PATH as OAUTH_TOKEN_PATH
 from chalice.config import Config
 from chalice.local import LocalGateway, RouteMatcher
 
+from ..paths import ROOT
 from .console import CONSOLE_PREFIX, TOKEN_PATH, console_config, console_file, dev_token
 from .downloads import DOWNLOADS_PREFIX, DocumentDownloads
 from .idp import DevIdentityProvider
@@ -37,6 +38,7 @@ from .token_endpoint import TokenEndpoint
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024
 SWAGGER_STATIC = Path(swagger_ui.__file__).parent / "static"
 IDP_PREFIX = "/dev-idp"
+REFERENCE_PAGE = ROOT / "build" / "reference" / "index.html"  # `make reference` (and `make dev`) writes it
 
 
 def _problem(status: int, title: str, detail: str) -> tuple[int, dict[str, str], bytes]:
@@ -102,7 +104,7 @@ class LocalApi:
             status, _headers, body = self._invoke(backend, "GET", f"/openapi/{name}.json", {}, None)
             assert status == 200, f"{name} did not serve its OpenAPI document"
             documents.append(json.loads(body))
-        merged: dict[str, Any] = merge_openapi(title="Caseline API", version=API_VERSION, documents=documents)
+        merged: dict[str, Any] = merge_openapi(title=API_TITLE, version=API_VERSION, documents=documents)
         return merged
 
     def handle(
@@ -184,14 +186,8 @@ class LocalApi:
             return 200, {"Content-Type": "application/json"}, json.dumps(self.openapi()).encode()
         if path == f"{IDP_PREFIX}/.well-known/jwks.json":
             return 200, {"Content-Type": "application/json"}, json.dumps(self._idp.jwks()).encode()
-        if path in ("/docs", "/docs/"):
-            return 200, {"Content-Type": "text/html; charset=utf-8"}, _DOCS_PAGE.encode()
-        if path.startswith("/docs/static/"):
-            asset = (SWAGGER_STATIC / path.removeprefix("/docs/static/")).resolve()
-            if asset.parent != SWAGGER_STATIC.resolve() or not asset.is_file():
-                return _problem(404, "Not found", f"No asset {path}.")
-            content_type = mimetypes.guess_type(asset.name)[0] or "application/octet-stream"
-            return 200, {"Content-Type": content_type, "Cache-Control": "max-age=3600"}, asset.read_bytes()
+        if path in ("/reference", "/reference/", "/docs", "/docs/") or path.startswith("/docs/static/"):
+            return _docs_page(path)
         if path in (MAILBOX_PATH, f"{MAILBOX_PATH}.json"):
             return self._mailbox_page(path)
         if path == "/":
@@ -199,19 +195,41 @@ class LocalApi:
         return None
 
 
+def _docs_page(path: str) -> tuple[int, dict[str, str], bytes]:
+    """The API reference (Redoc, rendered by `make reference`) and the interactive docs (Swagger UI, its assets
+    from the swagger-ui-py package): both load nothing from elsewhere."""
+    if path.startswith("/reference"):
+        if not REFERENCE_PAGE.is_file():
+            return _problem(404, "Not found", "No API reference yet: run `make reference` to render it.")
+        return (
+            200,
+            {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"},
+            REFERENCE_PAGE.read_bytes(),
+        )
+    if path in ("/docs", "/docs/"):
+        return 200, {"Content-Type": "text/html; charset=utf-8"}, _DOCS_PAGE.encode()
+    asset = (SWAGGER_STATIC / path.removeprefix("/docs/static/")).resolve()
+    if asset.parent != SWAGGER_STATIC.resolve() or not asset.is_file():
+        return _problem(404, "Not found", f"No asset {path}.")
+    content_type = mimetypes.guess_type(asset.name)[0] or "application/octet-stream"
+    return 200, {"Content-Type": content_type, "Cache-Control": "max-age=3600"}, asset.read_bytes()
+
+
 _DOCS_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Caseline API</title>
 <link rel="stylesheet" href="/docs/static/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
 <script src="/docs/static/swagger-ui-bundle.js"></script>
-<script>window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", persistAuthorization: true});</script>
+<script>window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", persistAuthorization: true,
+  validatorUrl: null});</script>
 </body></html>"""
 
 _INDEX_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Caseline (local)</title></head>
 <body><h1>Caseline, running locally</h1>
 <ul><li><a href="/console/">Staff console</a></li>
-<li><a href="/docs">Interactive API docs</a></li><li><a href="/openapi.json">OpenAPI 3.1 document</a></li>
+<li><a href="/reference">API reference</a></li><li><a href="/docs">Interactive API docs</a></li>
+<li><a href="/openapi.json">OpenAPI 3.1 document</a></li>
 <li><a href="/health/cases">Health of the cases service</a></li>
 <li><a href="/_dev/mailbox">Mailbox: e-mail sent locally</a></li></ul></body></html>"""
 

@@ -424,7 +424,7 @@ def test_a_create_operation_documents_body_key_and_problems() -> None:
     operation = build_openapi(title="T", version="1", operations=things_api().operations)["paths"]["/things"]["post"]
 
     assert operation["operationId"] == "create_thing"
-    assert operation["tags"] == ["things"]
+    assert operation["tags"] == ["test_common"]  # the route module's name
     assert operation["security"] == [{"bearer": []}, {"oauth2": ["caseline/cases.write"]}]
     assert operation["requestBody"] == {
         "required": True,
@@ -436,7 +436,9 @@ def test_a_create_operation_documents_body_key_and_problems() -> None:
     assert set(responses) == {"201", "400", "401", "403", "422", "500"}
     assert responses["201"]["content"] == {"application/json": {"schema": {"$ref": "#/components/schemas/Thing"}}}
     for status in ("400", "401", "403", "422", "500"):
-        assert responses[status]["content"] == {"application/problem+json": {"schema": PROBLEM_REF}}
+        problem = responses[status]["content"]["application/problem+json"]
+        assert problem["schema"] == PROBLEM_REF
+        assert problem["example"]["status"] == int(status)
 
 
 def test_path_and_query_parameters_are_documented() -> None:
@@ -486,7 +488,9 @@ def test_merging_keeps_every_route_and_schema() -> None:
     )
 
     assert merged["openapi"] == "3.1.0"
-    assert merged["info"] == {"title": "All", "version": "9"}
+    assert (merged["info"]["title"], merged["info"]["version"]) == ("All", "9")
+    assert merged["servers"] == [{"url": "/", "description": "The API"}]
+    assert merged["tags"] == [{"name": "test_common", "description": __doc__}]
     assert set(merged["paths"]["/things/{thing_id}"]) == {"get", "delete"}
     assert set(merged["paths"]["/things"]) == {"get", "post"}
     assert {"Problem", "Thing", "NewThing"} <= set(merged["components"]["schemas"])

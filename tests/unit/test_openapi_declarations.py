@@ -1,16 +1,34 @@
 """What the OpenAPI document says an operation requires and answers with: headers, path parameter types, binary
-bodies, and the merged document of the four services saying it where the API does."""
+bodies, descriptions, examples, deprecations, and the merged document of the services saying it where the API
+does."""
 
+from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Annotated, Any
 
 import pytest
 from aws_lambda_powertools import Logger
 from caseline_common.auth import TokenVerifier
-from caseline_common.http import LOCATION, Header, HttpApi, ProblemError, Reply, SessionAuth
-from caseline_common.openapi import build_openapi, merge_openapi
+from caseline_common.errors import NotFoundError
+from caseline_common.http import (
+    LOCATION,
+    MINIMUM_NOTICE,
+    Deprecation,
+    Header,
+    HttpApi,
+    Operation,
+    Problem,
+    ProblemError,
+    Reply,
+    SessionAuth,
+    Tag,
+)
+from caseline_common.openapi import build_openapi, merge_openapi, model_example
+from caseline_common.pagination import Page
 from caseline_common.resources import SERVICES
-from chalice.app import Blueprint
-from pydantic import BaseModel, Field
+from chalice.app import Blueprint, Chalice
+from chalice.test import Client
+from pydantic import BaseModel, ConfigDict, Field
 
 from caseline.local.loader import load_service
 
@@ -23,6 +41,12 @@ PORTAL_SESSION = {"/portal/uploads", "/portal/uploads/{upload_id}/confirm"}
 
 
 class Thing(BaseModel):
+    id: str
+
+
+class Described(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"id": "01JF3Z8Q4V6W7X8Y9Z0A1B2C3D"}]})
+
     id: str
 
 
@@ -155,6 +179,154 @@ def test_a_session_operation_names_its_scheme_and_csrf_header() -> None:
         api.operation("GET", "/other", summary="Do it", public=True, session=session)(_reply)
 
 
+def test_the_description_is_the_docstring_then_what_each_error_means() -> None:
+    def do_it(_call: Any) -> Reply:
+        """Does it, for admins only.
+
+        Emits `thing.done`."""
+        return Reply(None)
+
+    api = _api()
+    api.operation("POST", "/things", summary="Do it", idempotent_create=True, errors=(404, 409, 418))(do_it)
+    description = build_openapi(title="T", version="1", operations=api.operations)["paths"]["/things"]["post"][
+        "description"
+    ]
+
+    intro, errors = description.split("\n\n**Errors**\n\n")
+    assert intro == "Does it, for admins only.\n\nEmits `thing.done`."
+    lines = dict(line.split(": ", 1) for line in errors.splitlines())
+    assert set(lines) == {f"- `{status}`" for status in (400, 401, 403, 404, 409, 418, 422, 500)}
+    assert "current_version" in lines["- `409`"]
+    assert "Idempotency-Key" in lines["- `422`"]  # only where a key is taken
+    assert lines["- `418`"] == "I'm a Teapot."  # a status without words of ours: its reason phrase
+    assert "description" not in _document()  # no docstring: no description, so the linters find it
+
+
+def test_operations_are_tagged_by_their_route_module_or_their_own_tag() -> None:
+    api = _api()
+    api.operation("GET", "/things", summary="Things")(_reply)
+    api.operation("GET", "/health", summary="Health", tag=Tag("service", "Health."))(_reply)
+    document = build_openapi(title="T", version="1", operations=api.operations)
+
+    assert document["paths"]["/things"]["get"]["tags"] == ["test_openapi_declarations"]
+    assert document["tags"] == [
+        {"name": "test_openapi_declarations", "description": __doc__.strip()},
+        {"name": "service", "description": "Health."},
+    ]
+    other = _api()
+    other.operation("GET", "/other", summary="Other", tag=Tag("service", "Something else."))(_reply)
+    with pytest.raises(ValueError, match="tag service is described differently"):
+        merge_openapi(
+            title="All",
+            version="1",
+            documents=[document, build_openapi(title="O", version="1", operations=other.operations)],
+        )
+
+
+def test_bodies_carry_their_models_example_and_a_page_a_page_of_its_items() -> None:
+    operation = _document(request=Described, response=Page[Described])
+
+    body = operation["requestBody"]["content"]["application/json"]
+    assert body["example"] == {"id": "01JF3Z8Q4V6W7X8Y9Z0A1B2C3D"}
+    page = operation["responses"]["200"]["content"]["application/json"]["example"]
+    assert page["items"] == [{"id": "01JF3Z8Q4V6W7X8Y9Z0A1B2C3D"}]
+    Page[Described].model_validate(page)
+    assert "example" not in _document(response=Thing)["responses"]["200"]["content"]["application/json"]
+    assert model_example(Page[Thing]) is None
+
+
+SINCE, SUNSET = datetime(2026, 12, 1, tzinfo=UTC), datetime(2027, 6, 30, tzinfo=UTC)
+OLD_WAY = Deprecation(since=SINCE, sunset=SUNSET, link="https://docs.example.org/api#changelog")
+
+
+def test_a_deprecated_operation_says_so_in_the_document() -> None:
+    def old_thing(_call: Any) -> Reply:
+        """The old way of reading a thing."""
+        return Reply(None)
+
+    api = _api()
+    api.operation("GET", "/things/{thing_id}", summary="Old", errors=(404,), deprecated=OLD_WAY)(old_thing)
+    operation = build_openapi(title="T", version="1", operations=api.operations)["paths"]["/things/{thing_id}"]["get"]
+
+    assert operation["deprecated"] is True
+    assert "since 2026-12-01; it stops answering on 2027-06-30" in operation["description"]
+    for status, response in operation["responses"].items():
+        assert {"Deprecation", "Sunset", "Link"} <= set(response["headers"]), status
+        assert response["headers"]["Deprecation"]["required"] is True
+    assert "deprecated" not in _document()
+    for sunset in (SINCE, SINCE + MINIMUM_NOTICE - timedelta(seconds=1)):  # the notice docs/api.md promises
+        with pytest.raises(ValueError, match="at least 180 days later"):
+            Deprecation(since=SINCE, sunset=sunset, link="https://docs.example.org")
+    Deprecation(since=SINCE, sunset=SINCE + MINIMUM_NOTICE, link="https://docs.example.org")
+
+
+def test_every_answer_of_a_deprecated_operation_carries_the_headers() -> None:
+    blueprint = Blueprint("tests.deprecated")
+    api = HttpApi(
+        service="things",
+        blueprint=blueprint,
+        tenant_id=lambda: "acme",
+        verifier=lambda: TokenVerifier(issuer="https://issuer.example", client_ids=["c"], jwks_url="https://x"),
+        max_request_bytes=lambda: 1024,
+        logger=Logger(service="things"),
+    )
+
+    def old_thing(call: Any) -> Reply:
+        if call.path["thing_id"] == "missing":
+            raise NotFoundError("No such thing.")
+        return Reply({"id": call.path["thing_id"]})
+
+    def new_thing(_call: Any) -> Reply:
+        return Reply({"id": "new"})
+
+    api.operation("GET", "/old/{thing_id}", summary="Old", public=True, errors=(404,), deprecated=OLD_WAY)(old_thing)
+    api.operation("GET", "/new", summary="New", public=True)(new_thing)
+    app = Chalice("deprecations")
+    app.register_blueprint(blueprint)
+
+    with Client(app) as client:
+        found = client.http.get("/old/thing-1")
+        missing = client.http.get("/old/missing")
+        current = client.http.get("/new")
+
+    for answer in (found, missing):
+        assert answer.headers["Deprecation"] == f"@{int(SINCE.timestamp())}" == "@1796083200"
+        assert answer.headers["Sunset"] == "Wed, 30 Jun 2027 00:00:00 GMT"
+        assert answer.headers["Link"] == '<https://docs.example.org/api#changelog>; rel="deprecation"'
+    assert (found.status_code, missing.status_code) == (200, 404)
+    assert not {"Deprecation", "Sunset"} & set(current.headers)
+
+
+@cache
+def _service_operations(service: str) -> tuple[Operation, ...]:
+    return tuple(load_service(service).module("chalicelib.api").http.all_operations())
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_operation_is_described_by_its_views_docstring(service: str) -> None:
+    undescribed = [f"{spec.method} {spec.path}" for spec in _service_operations(service) if not spec.description]
+    assert undescribed == [], f"{service}: write a docstring on the view of each"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_json_body_has_an_example_its_model_validates(service: str) -> None:
+    missing, invalid = [], []
+    for spec in _service_operations(service):
+        for model in (spec.request_model, spec.response_model):
+            if model is None:
+                continue
+            example = model_example(model)
+            if example is None:
+                missing.append(f"{spec.method} {spec.path}: {model.__name__}")
+                continue
+            try:
+                model.model_validate(example)
+            except ValueError as error:
+                invalid.append(f"{spec.method} {spec.path}: {model.__name__}: {error}")
+    assert missing == [], f"{service}: give each model json_schema_extra examples"
+    assert invalid == []
+
+
 @pytest.fixture(scope="module")
 def merged() -> dict[str, Any]:
     documents = [
@@ -162,6 +334,20 @@ def merged() -> dict[str, Any]:
         for name in SERVICES
     ]
     return merge_openapi(title="Caseline", version="1", documents=documents)
+
+
+def test_the_examples_are_in_the_merged_document(merged: dict[str, Any]) -> None:
+    opened = merged["paths"]["/cases"]["post"]
+    assert opened["requestBody"]["content"]["application/json"]["example"]["template_key"]
+    page = merged["paths"]["/cases"]["get"]["responses"]["200"]["content"]["application/json"]["example"]
+    assert page["items"][0]["id"]
+    assert merged["components"]["schemas"]["Problem"]["examples"][0]["status"] == 422
+
+
+def test_the_query_parameter_that_moved_to_search_is_deprecated(merged: dict[str, Any]) -> None:
+    parameters = _parameters(merged["paths"]["/cases"]["get"], "query")
+    assert parameters["q"]["deprecated"] is True
+    assert "deprecated" not in parameters["status"]
 
 
 def test_patching_a_case_requires_if_match(merged: dict[str, Any]) -> None:
@@ -218,3 +404,35 @@ def test_reasons_the_api_always_needs_are_required(merged: dict[str, Any]) -> No
         reason = merged["components"]["schemas"][model]["properties"]["reason"]
         assert "reason" not in merged["components"]["schemas"][model].get("required", [])
         assert {"required", "force"} <= set(reason["description"].replace(".", "").split()), model
+
+
+def test_operations_are_grouped_under_the_tags_their_route_modules_name(merged: dict[str, Any]) -> None:
+    tags = {tag["name"]: tag["description"] for tag in merged["tags"]}
+
+    assert set(tags) == {
+        "service",
+        "cases",
+        "templates",
+        "timeline",
+        "automation runs",
+        "webhooks",
+        "portal links",
+        "portal uploads",
+        "tasks",
+        "search",
+        "saved views",
+    }
+    assert all(tags.values())
+    operations = [*merged["paths"].values(), *merged["webhooks"].values()]
+    assert {tag for path in operations for operation in path.values() for tag in operation["tags"]} == set(tags)
+    assert merged["paths"]["/templates"]["post"]["tags"] == ["templates"]
+    assert merged["paths"]["/cases/{case_id}/transitions"]["post"]["tags"] == ["cases"]
+
+
+def test_every_error_answer_shows_a_problem_of_its_status(merged: dict[str, Any]) -> None:
+    for path, operations in merged["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if status.startswith(("4", "5")):
+                    example = response["content"]["application/problem+json"]["example"]
+                    assert Problem.model_validate(example).status == int(status), f"{method} {path} {status}"

@@ -20,6 +20,7 @@ from caseline_common.errors import (
     PreconditionFailedError,
 )
 from caseline_common.events import AutomationRefused, EventType
+from caseline_common.examples import CASE_ID, SHA256, UPLOAD_ID
 from caseline_common.idempotency import Answer, Claim, KeyClaimedError, replay_of
 from caseline_common.pagination import Page
 from caseline_common.tenant import READERS, StaffRole, TenantContext
@@ -77,7 +78,28 @@ class RaceLostError(ConcurrentWriteError):
 class UploadTarget(BaseModel):
     """Where to POST the file: a form to send as multipart/form-data, with the file as the last part."""
 
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(
+        defer_build=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "upload_id": UPLOAD_ID,
+                    "url": "https://caseline-nordlicht-documents-123456789012.s3.eu-central-1.amazonaws.com/",
+                    "fields": {
+                        "Content-Type": "application/pdf",
+                        "key": f"quarantine/{CASE_ID}/{UPLOAD_ID}",
+                        "x-amz-algorithm": "AWS4-HMAC-SHA256",
+                        "x-amz-credential": "ASIAEXAMPLEKEYID/20261129/eu-central-1/s3/aws4_request",
+                        "x-amz-date": "20261129T103012Z",
+                        "policy": "eyJleHBpcmF0aW9uIjogIjIwMjYtMTEtMjlUMTA6NDU6MTJaIn0=",
+                        "x-amz-signature": "b15ee643a42b079bcee6c799d9427dfe0d883775bac938383802861427c5bb85",
+                    },
+                    "expires_at": "2026-11-29T10:45:12Z",
+                    "max_size_bytes": 10485760,
+                }
+            ]
+        },
+    )
 
     upload_id: str
     url: str
@@ -87,7 +109,24 @@ class UploadTarget(BaseModel):
 
 
 class DownloadLink(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(
+        defer_build=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    # the download origin (CloudFront) in front of the bucket, with S3's presigned query
+                    "url": f"https://d2x7k4example.cloudfront.net/documents/{CASE_ID}/repair_estimate/1"
+                    "?response-content-disposition=attachment%3B%20filename%3D%22estimate-garage-mueller.pdf%22"
+                    "&response-content-type=application%2Fpdf&X-Amz-Algorithm=AWS4-HMAC-SHA256"
+                    "&X-Amz-Expires=300&X-Amz-Signature=4f1c0e9d2b7a",
+                    "expires_at": "2026-12-01T11:10:00Z",
+                    "filename": "estimate-garage-mueller.pdf",
+                    "content_type": "application/pdf",
+                    "sha256": SHA256,
+                }
+            ]
+        },
+    )
 
     url: str
     expires_at: datetime
@@ -97,7 +136,19 @@ class DownloadLink(BaseModel):
 
 
 class UploadRequest(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(
+        defer_build=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "repair_estimate",
+                    "filename": "estimate-garage-mueller.pdf",
+                    "content_type": "application/pdf",
+                    "size": 182340,
+                }
+            ]
+        },
+    )
 
     type: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$", description="The document type's key.")
     filename: FileName
@@ -106,7 +157,30 @@ class UploadRequest(BaseModel):
 
 
 class CriteriaReport(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(
+        defer_build=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "stage": "submitted",
+                    "unmet_to_leave": [
+                        {
+                            "stage": "submitted",
+                            "description": 'Task "Acknowledge the claim to the policyholder" is done',
+                        }
+                    ],
+                    "next_stages": {
+                        "assessment": [
+                            {
+                                "stage": "submitted",
+                                "description": 'Task "Acknowledge the claim to the policyholder" is done',
+                            }
+                        ]
+                    },
+                }
+            ]
+        },
+    )
 
     stage: str
     unmet_to_leave: list[Unmet]

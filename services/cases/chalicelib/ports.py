@@ -9,6 +9,7 @@ from caseline_common.adapters.s3_documents import StoredUpload
 from caseline_common.contracts import CaseSnapshot, CaseStatus, PublishedTemplate, TemplateDefinition
 from caseline_common.envelope import EventEnvelope
 from caseline_common.errors import FieldIssue
+from caseline_common.examples import HANDLER, TEMPLATE_DEFINITION
 from caseline_common.idempotency import Claim
 from caseline_common.pagination import Page
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,7 +19,19 @@ from .domain.work import Change
 
 
 class TemplateSummary(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(
+        defer_build=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "key": "motor-claim",
+                    "name": "Motor insurance claim",
+                    "latest_version": 2,
+                    "published_at": "2026-12-02T08:30:00Z",
+                }
+            ]
+        },
+    )
 
     key: str
     name: str
@@ -27,7 +40,19 @@ class TemplateSummary(BaseModel):
 
 
 class TemplateDraft(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(
+        defer_build=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "definition": TEMPLATE_DEFINITION,
+                    "saved_at": "2026-12-01T15:12:09Z",
+                    "saved_by": HANDLER,
+                    "issues": [],
+                }
+            ]
+        },
+    )
 
     definition: TemplateDefinition
     saved_at: datetime

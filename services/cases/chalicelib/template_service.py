@@ -28,7 +28,25 @@ from .ports import CaseFilter, CasesRepository, TemplateDraft, TemplateExistsErr
 
 
 class TemplateDiff(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(
+        defer_build=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "key": "motor-claim",
+                    "from_version": 1,
+                    "to_version": 2,
+                    "changes": [
+                        {
+                            "path": "/fields/vehicle_registration",
+                            "change": "added",
+                            "after": {"key": "vehicle_registration", "label": "Vehicle registration", "type": "text"},
+                        }
+                    ],
+                }
+            ]
+        },
+    )
 
     key: str
     from_version: int

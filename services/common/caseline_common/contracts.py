@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .event_types import EventType
+from .examples import CASE_SNAPSHOT, PUBLISHED_TEMPLATE, TEMPLATE_DEFINITION
 from .text import MULTI_LINE, SINGLE_LINE, SingleLineText
 
 Key = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$", description="Lower-case identifier: a-z, 0-9, _")]
@@ -340,6 +341,8 @@ class PortalSettings(Contract):
 class TemplateDefinition(Contract):
     """What a person configures. Published versions of it are immutable."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [TEMPLATE_DEFINITION]})
+
     key: TemplateKey
     name: ShortText
     description: LongText | None = None
@@ -367,6 +370,8 @@ class TemplateDefinition(Contract):
 
 
 class PublishedTemplate(Contract):
+    model_config = ConfigDict(json_schema_extra={"examples": [PUBLISHED_TEMPLATE]})
+
     definition: TemplateDefinition
     version: int = Field(ge=1)
     published_at: datetime
@@ -470,6 +475,8 @@ def case_reference(case_id: str) -> str:
 
 class CaseSnapshot(Contract):
     """A case as it is stored and served."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [CASE_SNAPSHOT]})
 
     id: str
     tenant_id: str

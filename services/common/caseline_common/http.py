@@ -5,10 +5,13 @@ document (`openapi.py`), and every error leaves as RFC 9457 problem+json, mapped
 """
 
 import importlib
+import inspect
 import json
 import re
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger
@@ -50,7 +53,29 @@ SessionT = TypeVar("SessionT")
 class Problem(BaseModel):
     """RFC 9457 problem details."""
 
-    model_config = ConfigDict(extra="allow", defer_build=True)
+    model_config = ConfigDict(
+        extra="allow",
+        defer_build=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "urn:caseline:problem:validation-error",
+                    "title": "Validation failed",
+                    "status": 422,
+                    "detail": "Some field values are invalid.",
+                    "instance": "/cases",
+                    "correlation_id": "01JF3Z8Q4V6W7X8Y9Z0A1B2C3D",
+                    "errors": [
+                        {
+                            "location": "body",
+                            "pointer": "/fields/incident_date",
+                            "detail": "date field: Input should be a valid date",
+                        }
+                    ],
+                }
+            ]
+        },
+    )
 
     type: str = "about:blank"
     title: str
@@ -263,6 +288,58 @@ class SessionAuth:
 BEARER_SCHEME = "bearer"  # a person's token (the staff console's)
 CLIENT_SCHEME = "oauth2"  # a machine client's, by OAuth 2.0 client credentials
 
+
+@dataclass(frozen=True)
+class Tag:
+    """A group of operations in the OpenAPI document: by default the route module that declares them, described
+    by its docstring."""
+
+    name: str
+    description: str
+
+
+# The least notice docs/api.md promises between deprecating an operation and its sunset.
+MINIMUM_NOTICE = timedelta(days=180)
+
+
+@dataclass(frozen=True)
+class Deprecation:
+    """An operation that is going away: since when it is deprecated, when it stops answering (at least
+    MINIMUM_NOTICE later), and the page that says what to use instead. Every answer says so in headers (RFC 9745
+    `Deprecation`, RFC 8594 `Sunset`, a `Link` with rel="deprecation"), and the document marks it `deprecated`."""
+
+    since: datetime
+    sunset: datetime
+    link: str
+
+    def __post_init__(self) -> None:
+        if self.since.tzinfo is None or self.sunset.tzinfo is None or self.sunset - self.since < MINIMUM_NOTICE:
+            raise ValueError(f"a deprecation needs aware dates, the sunset at least {MINIMUM_NOTICE.days} days later")
+
+    def headers(self) -> dict[str, str]:
+        from email.utils import format_datetime  # only deprecated operations need it
+
+        return {
+            DEPRECATION.name: f"@{int(self.since.timestamp())}",
+            SUNSET.name: format_datetime(self.sunset, usegmt=True),
+            DEPRECATION_LINK.name: f'<{self.link}>; rel="deprecation"',
+        }
+
+
+DEPRECATION = Header(
+    "Deprecation",
+    "This operation is deprecated, since the time given (RFC 9745: `@` and seconds since the epoch).",
+    {"type": "string", "pattern": r"^@\d+$"},
+    required=True,
+)
+SUNSET = Header(
+    "Sunset", "When this operation stops answering (RFC 8594, an HTTP date).", {"type": "string"}, required=True
+)
+DEPRECATION_LINK = Header(
+    "Link", 'The page that says what to use instead, with rel="deprecation".', {"type": "string"}, required=True
+)
+
+
 # API Gateway may refuse these itself (authorizer, WAF, size) before any service sets a correlation id.
 GATEWAY_STATUSES = frozenset({401, 403, 413})
 
@@ -273,7 +350,7 @@ class Operation:
     path: str
     operation_id: str
     summary: str
-    tag: str
+    tag: Tag
     request_model: type[BaseModel] | None
     query_model: type[BaseModel] | None
     response_model: type[BaseModel] | None
@@ -287,6 +364,8 @@ class Operation:
     path_types: Mapping[str, Any] = field(default_factory=dict)
     session: SessionAuth | None = None
     scope: Scope | None = None  # what a token that carries scopes must hold; None for public and session operations
+    description: str = ""  # the view's docstring
+    deprecation: Deprecation | None = None
 
     def security(self) -> list[dict[str, list[str]]]:
         """Either requirement lets a caller in: a person's bearer token, or a machine client's with the scope."""
@@ -307,6 +386,12 @@ class Operation:
             extensions={"required_scope": self.scope.qualified},
             headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{self.scope.qualified}"'},
         )
+
+
+def _module_tag(module: str) -> Tag:
+    """The tag of a route module's operations: its name (`cases` for `chalicelib.api.cases`), its docstring."""
+    declaring = sys.modules.get(module)
+    return Tag(module.rsplit(".", 1)[-1], inspect.cleandoc((declaring.__doc__ if declaring else None) or ""))
 
 
 class HttpApi:
@@ -332,6 +417,7 @@ class HttpApi:
         # Operations by the module of their view, modules in the order declared: the OpenAPI document lists them
         # the same whichever route a function served first.
         self._groups: dict[str, list[Operation]] = {}
+        self._tags: dict[str, Tag] = {}  # by route module, as operations_in names them
         self._loaders: list[Callable[[], None]] = []
         self._lazy: dict[tuple[str, str], Callable[[], None]] = {}
         self._views: dict[tuple[str, str], tuple[Operation, Callable[[Call], Reply]]] = {}
@@ -352,12 +438,15 @@ class HttpApi:
             load()
         return self.operations
 
-    def operations_in(self, module: str, routes: Mapping[str, tuple[str, str]]) -> None:
-        """Declares that `module` (a full module name) declares these operations, `{operation id: (method, path)}`.
-        In Lambda each route is declared now and the module imported at the first call of one of them; elsewhere
-        the module is imported now (coldstart.deferred). Either way it must declare exactly these."""
+    def operations_in(self, module: str, routes: Mapping[str, tuple[str, str]], tag: Tag | None = None) -> None:
+        """Declares that `module` (a full module name) declares these operations, `{operation id: (method, path)}`,
+        grouped in the OpenAPI document under `tag` (by default the module's name and docstring). In Lambda each
+        route is declared now and the module imported at the first call of one of them; elsewhere the module is
+        imported now (coldstart.deferred). Either way it must declare exactly these."""
         expected = {(method, path): operation_id for operation_id, (method, path) in routes.items()}
         self._groups.setdefault(module, [])
+        if tag is not None:
+            self._tags[module] = tag
 
         def load() -> None:
             importlib.import_module(module)
@@ -404,14 +493,18 @@ class HttpApi:
         response_headers: Iterable[Header] = (),
         path_types: Mapping[str, Any] | None = None,
         session: SessionAuth | None = None,
+        tag: Tag | None = None,
+        deprecated: Deprecation | None = None,
         scope: Scope | None = None,
     ) -> Callable[[Callable[[Call], Reply]], Callable[..., Response]]:
-        """Declares one operation. For the OpenAPI document, `headers` are the request headers the view reads,
-        `response_headers` those its success answer carries, and `path_types` the types of path parameters that
-        are not plain strings, e.g. `{"version": Annotated[int, Field(ge=1)]}`. X-Correlation-Id on every answer,
-        and with `idempotent_create` the Idempotency-Key parameter and Idempotent-Replayed header, come with them.
-        `session` authenticates by the service's own session instead of a bearer token (see SessionAuth). `scope`
-        is what a token that carries scopes must hold: by default `cases.read` to read and `cases.write` otherwise."""
+        """Declares one operation. For the OpenAPI document, the view's docstring is its description, `headers`
+        are the request headers the view reads, `response_headers` those its success answer carries, and
+        `path_types` the types of path parameters that are not plain strings, e.g.
+        `{"version": Annotated[int, Field(ge=1)]}`. X-Correlation-Id on every answer, and with `idempotent_create`
+        the Idempotency-Key parameter and Idempotent-Replayed header, come with them. `session` authenticates by
+        the service's own session instead of a bearer token (see SessionAuth); `tag` groups it elsewhere than
+        with its route module's operations; `deprecated` adds the deprecation headers to every answer. `scope` is
+        what a token that carries scopes must hold: by default `cases.read` to read and `cases.write` otherwise."""
         unknown = set(path_types or {}) - set(PATH_PARAMETER.findall(path))
         if unknown:
             raise ValueError(f"{path} has no parameters {sorted(unknown)}")
@@ -427,7 +520,7 @@ class HttpApi:
                 path=path,
                 operation_id=view.__name__,
                 summary=summary,
-                tag=self.service,
+                tag=tag or self._tags.get(view.__module__) or _module_tag(view.__module__),
                 request_model=request,
                 query_model=query,
                 response_model=response,
@@ -452,6 +545,8 @@ class HttpApi:
                 path_types=dict(path_types or {}),
                 session=session,
                 scope=needed,
+                description=inspect.getdoc(view) or "",
+                deprecation=deprecated,
             )
             self._groups.setdefault(view.__module__, []).append(spec)
 
@@ -481,8 +576,12 @@ class HttpApi:
                 self._logger.warning(f"request deferred: {error}", extra={"operation": spec.operation_id})
             elif problem.status >= 500:
                 self._logger.exception("request failed", extra={"operation": spec.operation_id})
-            return self._cors(problem_response(problem, instance=instance, correlation_id=correlation_id), headers)
-        return self._cors(self._respond(reply, correlation_id), headers)
+            response = problem_response(problem, instance=instance, correlation_id=correlation_id)
+        else:
+            response = self._respond(reply, correlation_id)
+        if spec.deprecation is not None:
+            response.headers.update(spec.deprecation.headers())
+        return self._cors(response, headers)
 
     def _cors(self, response: Response, headers: dict[str, str]) -> Response:
         """The staff console calls the API from its own origin; only that origin may read the answers."""

@@ -7,11 +7,12 @@ from chalice.app import Blueprint
 
 from .auth import TokenVerifier
 from .aws import AwsClients
-from .http import HttpApi, Reply
+from .http import HttpApi, Reply, Tag
 from .observability import observability
 from .settings import SettingsT, load_settings
 
 API_VERSION = "0.1.0"
+SERVICE_TAG = Tag("service", "Each service's health, and its own part of this document.")
 
 
 class ServiceRuntime(Generic[SettingsT]):
@@ -50,10 +51,14 @@ class ServiceRuntime(Generic[SettingsT]):
         )
 
         def health(_call: Any) -> Reply:
+            """Whether the service is up and configured: its name, `ok`, and the tenant it serves. Public; it
+            reads no data, so a monitor can call it as often as it likes."""
             # Reading the settings proves the function is configured; it costs no AWS call.
             return Reply({"service": self.service, "status": "ok", "tenant_id": self.settings.tenant_id})
 
         def openapi(_call: Any) -> Reply:
+            """The OpenAPI 3.1 document of this service's operations alone. Public. The API's reference merges
+            every service's document into one, with the webhooks."""
             from .openapi import build_openapi  # the whole event catalogue's schemas: only this route needs them
 
             return Reply(
@@ -62,10 +67,18 @@ class ServiceRuntime(Generic[SettingsT]):
 
         health.__name__ = f"{self.service}_health"
         openapi.__name__ = f"{self.service}_openapi"
-        api.operation("GET", f"/health/{self.service}", summary=f"Health of the {self.service} service", public=True)(
-            health
-        )
         api.operation(
-            "GET", f"/openapi/{self.service}.json", summary="This service's OpenAPI 3.1 document", public=True
+            "GET",
+            f"/health/{self.service}",
+            summary=f"Health of the {self.service} service",
+            public=True,
+            tag=SERVICE_TAG,
+        )(health)
+        api.operation(
+            "GET",
+            f"/openapi/{self.service}.json",
+            summary="This service's OpenAPI 3.1 document",
+            public=True,
+            tag=SERVICE_TAG,
         )(openapi)
         return api

@@ -3,6 +3,7 @@ operations (runs.py: runs and the dry run; webhooks.py: webhook subscriptions an
 name each module's routes, so Chalice has them all at import while, in Lambda, a module is loaded at the first call
 of one of its routes."""
 
+from caseline_common.http import Tag
 from chalice.app import Blueprint
 
 from ..runtime import runtime
@@ -16,6 +17,13 @@ http.operations_in(
         "list_runs": ("GET", "/automations/runs"),
         "test_rules": ("POST", "/templates/{key}/rules/test"),
     },
+    tag=Tag(
+        "automation runs",
+        (
+            "What the templates' automation rules did (each run, with its actions and refusals), and a dry run of "
+            "a template's rules against a case."
+        ),
+    ),
 )
 http.operations_in(
     f"{__name__}.webhooks",
@@ -29,4 +37,12 @@ http.operations_in(
         "list_webhook_deliveries": ("GET", "/webhooks/{webhook_id}/deliveries"),
         "replay_webhook_delivery": ("POST", "/webhooks/{webhook_id}/deliveries/{delivery_id}/replay"),
     },
+    tag=Tag(
+        "webhooks",
+        (
+            "Webhook subscriptions, for `caseline-admins`: a case's events delivered to your endpoint as signed "
+            "POSTs (Standard Webhooks), with their deliveries, dead letters and replays. The body of each event "
+            "type is under *Webhooks*."
+        ),
+    ),
 )

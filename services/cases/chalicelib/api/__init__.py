@@ -6,7 +6,7 @@ of one of its routes."""
 
 from typing import TYPE_CHECKING, Annotated, Any
 
-from caseline_common.http import ProblemError, Reply
+from caseline_common.http import ProblemError, Reply, Tag
 from chalice.app import Blueprint
 from pydantic import Field
 
@@ -60,6 +60,14 @@ http.operations_in(
         "confirm_upload": ("POST", "/cases/{case_id}/documents/uploads/{upload_id}/confirm"),
         "download_document": ("GET", "/cases/{case_id}/documents/{document_type}/versions/{version}"),
     },
+    tag=Tag(
+        "cases",
+        (
+            "Cases: open them from a template, read and list them, act on them (stage, status, owner, tasks, "
+            "participants, decisions), comment on them, and upload and download their documents. A case answer "
+            "carries its version as `ETag`; send it back as `If-Match`."
+        ),
+    ),
 )
 http.operations_in(
     f"{__name__}.templates",
@@ -77,4 +85,12 @@ http.operations_in(
         "preview_migration": ("GET", "/templates/{key}/migrations"),
         "migrate_cases": ("POST", "/templates/{key}/migrations"),
     },
+    tag=Tag(
+        "templates",
+        (
+            "Templates: what a kind of case holds and how it moves (fields, stages, roles, documents, decisions, "
+            "rules, portal). Drafts, published versions (never changed once published), the differences between "
+            "versions, and moving open cases to a newer one. `caseline-admins` manage them; all staff read them."
+        ),
+    ),
 )

@@ -21,6 +21,7 @@ from caseline_common.contracts import (
 from caseline_common.envelope import EventEnvelope
 from caseline_common.errors import ConflictError, FieldIssue, ForbiddenError, InvalidInputError
 from caseline_common.events import CaseOpened, CommentAdded, EventType
+from caseline_common.examples import COMMENT
 from caseline_common.fields import validate_field_values
 from caseline_common.tenant import TenantContext
 from pydantic import BaseModel, ConfigDict, Field
@@ -48,6 +49,22 @@ from .work import (
 
 
 class OpenCaseRequest(Request):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "template_key": "motor-claim",
+                    "title": "Rear-end collision on the A7",
+                    "fields": {
+                        "policyholder": {"name": "Jonas Becker", "email": "jonas.becker@example.org"},
+                        "policy_number": "MP-204518",
+                        "incident_date": "2026-11-28",
+                    },
+                }
+            ]
+        }
+    )
+
     template_key: str = Field(min_length=1, max_length=63)
     title: Title
     fields: dict[str, Any] = Field(default_factory=dict, max_length=500)
@@ -55,6 +72,10 @@ class OpenCaseRequest(Request):
 
 
 class UpdateCaseRequest(Request):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"fields": {"claim_amount": {"amount": "2450.00", "currency": "EUR"}}}]}
+    )
+
     title: Title | None = None
     fields: dict[str, Any] = Field(default_factory=dict, max_length=500, description="null clears a value.")
     version: int | None = Field(default=None, ge=1, description="The version you read; or send If-Match.")
@@ -63,11 +84,17 @@ class UpdateCaseRequest(Request):
 class StatusChangeRequest(Request):
     """Closing a case: from a final stage with its criteria met, or with force."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"reason": "Settled: EUR 2,450.00 paid to the policyholder on 4 December."}]}
+    )
+
     reason: Prose | None = Field(default=None, description="Why; required with force.")
     force: bool = Field(default=False, description="Close despite unmet criteria (needs case.override and a reason).")
 
 
 class AssignRequest(Request):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"owner": "8a2d6f1c-4b3e-4f7a-9c1d-2e5f8a0b3c6d"}]})
+
     owner: Subject
 
 
@@ -76,12 +103,20 @@ class AssignRoleRequest(Request):
 
 
 class CommentRequest(Request):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"body": "Called Mr Becker: the photos of the damage follow by e-mail today.", "external": False}
+            ]
+        }
+    )
+
     body: LongProse
     external: bool = Field(default=False, description="Shared with the case's external participants.")
 
 
 class Comment(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(defer_build=True, json_schema_extra={"examples": [COMMENT]})
 
     id: str
     case_id: str

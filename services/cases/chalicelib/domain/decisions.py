@@ -3,12 +3,24 @@
 from caseline_common.contracts import Decision, Key
 from caseline_common.errors import ConflictError, ForbiddenError
 from caseline_common.events import EventType
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from .work import MAX_DECISIONS, CaseWork, Change, LongProse, Request, issue
 
 
 class RecordDecisionRequest(Request):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "key": "claim_outcome",
+                    "outcome": "approve",
+                    "rationale": "Liability is clear from the police report; the estimate is within the policy limits.",
+                }
+            ]
+        }
+    )
+
     key: Key
     outcome: str = Field(min_length=1, max_length=100)
     rationale: LongProse | None = Field(

@@ -5,6 +5,7 @@ from typing import Any
 from caseline_common.contracts import CaseSnapshot, PublishedTemplate
 from caseline_common.errors import FieldIssue, InvalidInputError
 from caseline_common.events import EventType
+from caseline_common.examples import CASE_ID
 from caseline_common.fields import validate_field_values
 from caseline_common.text import Identifier
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,7 +15,9 @@ from .work import CaseWork, Change
 
 
 class MigrateRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    model_config = ConfigDict(
+        extra="forbid", defer_build=True, json_schema_extra={"examples": [{"to_version": 2, "case_ids": [CASE_ID]}]}
+    )
 
     to_version: int = Field(ge=1, le=1_000_000)
     case_ids: list[Identifier] = Field(min_length=1, max_length=25)
@@ -30,13 +33,33 @@ class MigrationResult(BaseModel):
 
 
 class MigrationResults(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(
+        defer_build=True,
+        json_schema_extra={"examples": [{"results": [{"case_id": CASE_ID, "migrated": True, "version": 8}]}]},
+    )
 
     results: list[MigrationResult]
 
 
 class MigrationPreview(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(
+        defer_build=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "case_id": CASE_ID,
+                    "title": "Rear-end collision on the A7",
+                    "stage": "assessment",
+                    "from_version": 1,
+                    "to_version": 2,
+                    "can_migrate": True,
+                    "problems": [],
+                    "dropped_fields": [],
+                    "unmet_criteria": [],
+                }
+            ]
+        },
+    )
 
     case_id: str
     title: str

@@ -3,11 +3,20 @@
 from caseline_common.contracts import Key, Participant, ParticipantKind, Permission
 from caseline_common.errors import ConflictError, NotFoundError
 from caseline_common.events import EventType
+from pydantic import ConfigDict
 
 from .work import MAX_PARTICIPANTS, CaseWork, Change, Email, PersonName, Request, Subject, issue
 
 
 class AddParticipantRequest(Request):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"kind": "external", "role": "claimant", "name": "Jonas Becker", "email": "jonas.becker@example.org"}
+            ]
+        }
+    )
+
     kind: ParticipantKind
     role: Key
     user_id: Subject | None = None
@@ -16,6 +25,8 @@ class AddParticipantRequest(Request):
 
 
 class ChangeRoleRequest(Request):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"role": "claims_handler"}]})
+
     role: Key
 
 

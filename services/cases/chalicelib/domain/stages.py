@@ -5,7 +5,7 @@ from datetime import datetime
 
 from caseline_common.contracts import Key, Permission, StageDefinition, StageVisit, Task, TemplateDefinition
 from caseline_common.events import EventType
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from .criteria import TransitionBlockedError, unmet_entry_criteria, unmet_exit_criteria
 from .templates import following_stages
@@ -13,6 +13,8 @@ from .work import MAX_STAGE_VISITS, CaseWork, Change, Prose, Request, due, issue
 
 
 class TransitionRequest(Request):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"to": "assessment"}]})
+
     to: Key
     reason: Prose | None = Field(default=None, description="Why; required to move back, skip a stage or force.")
     force: bool = Field(default=False, description="Move despite unmet criteria (needs case.override and a reason).")

@@ -3,12 +3,26 @@
 from caseline_common.contracts import Key, Permission, Task, TaskStatus
 from caseline_common.errors import ConflictError, NotFoundError
 from caseline_common.events import EventType
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
 from .work import MAX_TASKS, CaseWork, Change, Prose, ReasonRequest, Request, Subject, Title, issue, task_summary
 
 
 class AddTaskRequest(Request):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "Ask the garage for photos of the rear bumper",
+                    "reason": "The estimate replaces the bumper, which the policyholder's photos do not show.",
+                    "assignee_role": "claims_handler",
+                    "due_at": "2026-12-03T17:00:00Z",
+                    "required": True,
+                }
+            ]
+        }
+    )
+
     title: Title
     reason: Prose = Field(description="Why this ad hoc task is needed.")
     assignee: Subject | None = None
@@ -18,6 +32,8 @@ class AddTaskRequest(Request):
 
 
 class AssignTaskRequest(Request):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"assignee": "8a2d6f1c-4b3e-4f7a-9c1d-2e5f8a0b3c6d"}]})
+
     assignee: Subject | None = None
     assignee_role: Key | None = None
 

@@ -56,6 +56,10 @@ class Request(BaseModel):
 
 
 class ReasonRequest(Request):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"reason": "Asked for by the policyholder on the phone on 2 December."}]}
+    )
+
     reason: Prose = Field(description="Why.")
 
 

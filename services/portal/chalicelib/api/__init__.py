@@ -3,6 +3,7 @@
 external participant's session). The HTML pages are in pages.py. The tables below name each module's routes, so
 Chalice has them all at import while, in Lambda, a module is loaded at the first call of one of its routes."""
 
+from caseline_common.http import Tag
 from chalice.app import Blueprint
 
 from ..runtime import runtime
@@ -18,6 +19,13 @@ http.operations_in(
         "revoke_portal_link": ("POST", "/cases/{case_id}/portal-links/{link_id}/revoke"),
         "rotate_portal_link": ("POST", "/cases/{case_id}/portal-links/{link_id}/rotate"),
     },
+    tag=Tag(
+        "portal links",
+        (
+            "Links that let a case's external participants (a claimant, a client) follow their case in the portal "
+            "without an account: issue, list, rotate and revoke them."
+        ),
+    ),
 )
 http.operations_in(
     f"{__name__}.uploads",
@@ -25,4 +33,11 @@ http.operations_in(
         "start_portal_upload": ("POST", "/portal/uploads"),
         "confirm_portal_upload": ("POST", "/portal/uploads/{upload_id}/confirm"),
     },
+    tag=Tag(
+        "portal uploads",
+        (
+            "What the portal's case page calls in an external participant's session (its cookie and CSRF header, "
+            "never a bearer token): start uploading a document and confirm it. Not meant for integrators."
+        ),
+    ),
 )

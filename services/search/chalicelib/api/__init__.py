@@ -2,6 +2,7 @@
 views.py the saved views. The tables below name them, so Chalice has every route at import while, in Lambda,
 each module is loaded at the first call of one of its operations."""
 
+from caseline_common.http import Tag
 from chalice.app import Blueprint
 
 from ..runtime import runtime
@@ -9,7 +10,17 @@ from ..runtime import runtime
 api = Blueprint(__name__)
 http = runtime.http_api(api)
 
-http.operations_in(f"{__name__}.search", {"search_cases": ("GET", "/search")})
+http.operations_in(
+    f"{__name__}.search",
+    {"search_cases": ("GET", "/search")},
+    tag=Tag(
+        "search",
+        (
+            "Case search: words anywhere in a case (title, reference, field values, participants, comments, file "
+            "names, decisions), with filters, facets, highlights and sorts."
+        ),
+    ),
+)
 http.operations_in(
     f"{__name__}.views",
     {
@@ -19,4 +30,8 @@ http.operations_in(
         "replace_view": ("PUT", "/views/{view_id}"),
         "delete_view": ("DELETE", "/views/{view_id}"),
     },
+    tag=Tag(
+        "saved views",
+        "Saved searches: a person's own, and those shared with their groups.",
+    ),
 )

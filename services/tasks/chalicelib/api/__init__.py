@@ -2,6 +2,7 @@
 operations. The table below names them, so Chalice has every route at import while, in Lambda, inbox.py is
 loaded at the first call of one of them."""
 
+from caseline_common.http import Tag
 from chalice.app import Blueprint
 
 from ..runtime import runtime
@@ -15,4 +16,11 @@ http.operations_in(
         "list_tasks": ("GET", "/tasks"),
         "task_counts": ("GET", "/tasks/counts"),
     },
+    tag=Tag(
+        "tasks",
+        (
+            "The task inbox: open tasks across cases by assignee, role or template, with the counts behind the "
+            "console's badges."
+        ),
+    ),
 )

@@ -2,6 +2,7 @@
 (a case's history, its verification and export, the signing key, erasure). The table below names them, so Chalice
 has every route at import while, in Lambda, timeline.py is loaded at the first call of one of them."""
 
+from caseline_common.http import Tag
 from chalice.app import Blueprint
 
 from ..runtime import runtime
@@ -18,4 +19,11 @@ http.operations_in(
         "signing_key": ("GET", "/timeline/signing-key"),
         "erase_participant": ("POST", "/participants/{participant_id}/erase"),
     },
+    tag=Tag(
+        "timeline",
+        (
+            "A case's history: every event in order, hash-chained so a third party can verify it, and exported as "
+            "a signed bundle; the public key that signs bundles; erasing a person's personal data."
+        ),
+    ),
 )
