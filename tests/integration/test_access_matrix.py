@@ -250,6 +250,10 @@ def world(stack: LocalStack, callers: dict[str, str], receiver_url: str) -> Iter
         what="the timeline to have the document",
     )
 
+    wait_until(  # served once settled: 2 s after the timeline recorded it
+        lambda: "document.added" in ask(stack, admin, "GET", f"/events?case_id={case_id}").body,
+        what="the change feed to serve the document",
+    )
     wait_until(
         lambda: TITLE in ask(stack, callers[RESTRICTED], "GET", f"/search?q={TITLE}").body or None,
         what="the search index to know the auditor",
@@ -333,6 +337,10 @@ ROUTES = (
     Route("GET", "/tasks", {**READ, OUTSIDER: 200}, query="case_id={case_id}", shows=frozenset({TITLE})),
     Route("GET", "/search", {**READ, OUTSIDER: 200}, query=f"q={TITLE}", shows=frozenset({TITLE})),
     Route("GET", "/search", {**READ, OUTSIDER: 200}, query=f"q={HIDDEN}", shows=frozenset({HIDDEN})),
+    # The change feed: an outsider's page is empty too. The auditor joined the case after it was opened, and the
+    # feed decides who reads an entry by the case as it stood then: the marker every caller who may view is shown
+    # is the comment's, posted after she joined.
+    Route("GET", "/events", {**READ, OUTSIDER: 200}, query="case_id={case_id}", shows=frozenset({NOTE})),
     Route("GET", "/cases/{case_id}/portal-links", LINKS),
     Route("GET", "/webhooks/{webhook_id}/deliveries", ADMINS_ONLY, shows=frozenset({TITLE})),
     Route("GET", "/webhooks/dead-letters", ADMINS_ONLY),

@@ -50,6 +50,7 @@ EXPECTED_ROUTES: dict[str, dict[str, set[str]]] = {
         "/cases/{case_id}/timeline/export": {"GET"},
         "/timeline/signing-key": {"GET"},
         "/participants/{participant_id}/erase": {"POST"},
+        "/events": {"GET"},
         "/health/timeline": {"GET"},
         "/openapi/timeline.json": {"GET"},
     },

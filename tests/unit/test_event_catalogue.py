@@ -15,6 +15,8 @@ from caseline_common.envelope import Actor, ActorKind, EventEnvelope
 from caseline_common.events import (
     CASE_EVENTS,
     DATA_MODELS,
+    FIRES_WHEN,
+    PERSONAL_PARTS,
     RULE_TRIGGERS,
     TENANT_EVENTS,
     TIMELINE_EVENTS,
@@ -47,6 +49,13 @@ def test_the_template_format_names_the_catalogues_case_events(cases: LoadedServi
     assert templates.EVENT_TYPES == CASE_EVENTS
     assert templates.RULE_TRIGGERS == RULE_TRIGGERS
     assert {EventType.PORTAL_LINK_ISSUED, EventType.PORTAL_LINK_REVOKED} == CASE_EVENTS - RULE_TRIGGERS
+
+
+def test_the_catalog_says_when_each_type_fires_and_what_each_keeps_apart() -> None:
+    assert set(FIRES_WHEN) == set(EventType)
+    assert all(FIRES_WHEN.values())
+    assert set(PERSONAL_PARTS) <= set(EventType)
+    assert {EventType.CASE_OPENED, EventType.PARTICIPANT_ADDED, EventType.DOCUMENT_ADDED} <= set(PERSONAL_PARTS)
 
 
 def test_the_api_docs_table_is_the_catalogue() -> None:

@@ -27,10 +27,12 @@ from service_modules import loaded_module
 
 if TYPE_CHECKING:
     from services.timeline.chalicelib import service as service_module
+    from services.timeline.chalicelib.domain import feed as feed_domain
     from services.timeline.chalicelib.domain import timeline as domain
 else:
     service_module = loaded_module("timeline", "chalicelib.service")
     domain = loaded_module("timeline", "chalicelib.domain.timeline")
+    feed_domain = loaded_module("timeline", "chalicelib.domain.feed")
 
 TENANT_ID = "acme"  # as the contexts of conftest.py
 PAT = "person-pat"
@@ -49,6 +51,7 @@ class InMemoryTimelineRepository:
 
     links_by_case: dict[str, list[Link]] = field(default_factory=dict)
     filter_attributes: dict[tuple[str, int], EventEnvelope] = field(default_factory=dict)
+    feed_readers: dict[tuple[str, int], Any] = field(default_factory=dict)
     event_ids: dict[str, set[str]] = field(default_factory=dict)
     heads: dict[str, Any] = field(default_factory=dict)
     unanchored: dict[str, Any] = field(default_factory=dict)
@@ -82,7 +85,7 @@ class InMemoryTimelineRepository:
     def append_point(self, case_id: str, event_id: str) -> tuple[Any, bool]:
         return self.head(case_id), event_id in self.event_ids.get(case_id, set())
 
-    def append(self, link: Link, event: EventEnvelope, previous: Any, members: Any) -> None:
+    def append(self, link: Link, event: EventEnvelope, previous: Any, members: Any, readers: Any = None) -> None:
         self.attempts += 1
         if self.before_append is not None:  # another writer gets in between the service's read and write
             hook, self.before_append = self.before_append, None
@@ -96,6 +99,7 @@ class InMemoryTimelineRepository:
         assert link.prev_hash == (previous.hash if previous else GENESIS_HASH)
         self.links_by_case.setdefault(case_id, []).append(link)
         self.filter_attributes[(case_id, link.seq)] = event
+        self.feed_readers[(case_id, link.seq)] = readers
         self.event_ids.setdefault(case_id, set()).add(event.event_id)
         head = service_module.Head(case_id=case_id, seq=link.seq, hash=link.hash, members=members)
         self.heads[case_id] = head
@@ -103,6 +107,43 @@ class InMemoryTimelineRepository:
         people = set(event.subjects) | ({event.actor.id} if event.actor.display_name else set())
         for person in sorted(people):
             self.subject_markers.setdefault(person, []).append((case_id, link.seq))
+
+    def feed(
+        self,
+        readers: frozenset[str] | None,
+        *,
+        types: tuple[str, ...],
+        case_id: str | None,
+        since: datetime,
+        until: datetime,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[Any], str, bool]:
+        """In recorded order from the cursor (a count of entries read), `limit` read before the filter."""
+        recorded = sorted(
+            (datetime.fromisoformat(link.record["recorded_at"]), self.filter_attributes[(case, link.seq)], case, link)
+            for case, links in self.links_by_case.items()
+            for link in links
+        )
+        window = [entry for entry in recorded if since <= entry[0] < until]
+        start = int(cursor) if cursor else 0
+        read = window[start : start + limit]
+        items = [
+            feed_domain.FeedItem(
+                seq=link.seq,
+                recorded_at=at,
+                event=sent.model_copy(update={"personal": {}}),
+                readers=self.feed_readers[(case, link.seq)],
+            )
+            for at, sent, case, link in read
+            if (not types or sent.type in types)
+            and (case_id is None or case == case_id)
+            and (
+                readers is None
+                or (self.feed_readers[(case, link.seq)] and readers & self.feed_readers[(case, link.seq)].readers)
+            )
+        ]
+        return items, str(start + len(read)), start + len(read) < len(window)
 
     def _matches(self, case_id: str, link: Link, timeline_filter: Any) -> bool:
         event = self.filter_attributes[(case_id, link.seq)]
@@ -457,7 +498,7 @@ def test_a_race_with_a_redelivery_of_the_same_event_ends_as_a_duplicate(
 
 
 def test_an_append_gives_up_when_the_head_keeps_moving(service: Any, repository: InMemoryTimelineRepository) -> None:
-    def always_conflict(link: Link, event: EventEnvelope, previous: Any, members: Any) -> None:
+    def always_conflict(link: Link, event: EventEnvelope, previous: Any, members: Any, readers: Any = None) -> None:
         repository.attempts += 1
         raise service_module.AppendConflictError(link.record["case_id"])
 
@@ -1252,3 +1293,36 @@ def test_a_damaged_stored_entry_is_shown_as_damaged_and_verify_reports_it(
     assert page.items[1].event is None
     assert page.items[1].damaged
     assert (result.valid, result.first_bad_seq) == (False, 2)
+
+
+def test_each_link_carries_who_may_read_it_in_the_change_feed(
+    service: Any, repository: InMemoryTimelineRepository
+) -> None:
+    service.record(event(case_id="c1"))
+    [readers] = repository.feed_readers.values()
+    assert (readers.template_key, readers.template_version) == (TEAM_TEMPLATE.key, 1)
+    assert "group:caseline-staff" in readers.readers  # the default team role, through the staff group
+
+
+def test_an_event_whose_template_never_reaches_the_timeline_is_read_by_admins_alone_in_the_feed(
+    service: Any, repository: InMemoryTimelineRepository
+) -> None:
+    unknown = TEAM_TEMPLATE.model_copy(update={"key": "never-published"})
+    assert service.record(event(case_id="c1"), snapshot("c1", 1, unknown)) is service_module.Recorded.APPENDED
+    assert list(repository.feed_readers.values()) == [None]
+
+
+def test_the_feed_shows_each_caller_the_entries_of_the_cases_they_may_view_in_recorded_order(
+    service: Any, context_for: Any
+) -> None:
+    sent = ["c1", "c2", "c1"]
+    for case_id in sent:
+        service.record(event(case_id=case_id))
+    for _ in range(3):  # the clock ticks a second a reading: the last entry settles
+        service.feed(context_for("caseline-admins"), types=(), case_id=None, limit=10, cursor=None)
+    page = service.feed(context_for("caseline-staff"), types=(), case_id=None, limit=2, cursor=None)
+    assert ([entry.event.case_id for entry in page.items], page.has_more) == (sent[:2], True)
+    rest = service.feed(context_for("caseline-staff"), types=(), case_id=None, limit=2, cursor=page.next_cursor)
+    assert ([entry.event.case_id for entry in rest.items], rest.has_more) == (sent[2:], False)
+    with pytest.raises(ForbiddenError):  # no Caseline group
+        service.feed(context_for("marketing"), types=(), case_id=None, limit=9, cursor=None)

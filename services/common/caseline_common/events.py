@@ -437,6 +437,60 @@ DATA_MODELS: dict[EventType, type[EventData]] = {
 }
 
 
+# When each event fires, for the catalog in docs/api.md (what the event means is its data model's docstring).
+FIRES_WHEN: dict[EventType, str] = {
+    EventType.CASE_OPENED: "`POST /cases`",
+    EventType.CASE_FIELDS_CHANGED: "`PATCH /cases/{case_id}`, a rule's `set_fields`, a form an external "
+    "participant sends in the portal",
+    EventType.CASE_STAGE_CHANGED: "`POST /cases/{case_id}/transitions`, a rule's `move_stage`",
+    EventType.CASE_ASSIGNED: "`POST /cases/{case_id}/assignment` naming an owner, a rule's `assign`",
+    EventType.CASE_ROLE_ASSIGNED: "`POST /cases/{case_id}/assignment` naming a role, a rule's `assign`",
+    EventType.CASE_CLOSED: "`POST /cases/{case_id}/close`",
+    EventType.CASE_CANCELLED: "`POST /cases/{case_id}/cancel`",
+    EventType.CASE_REOPENED: "`POST /cases/{case_id}/reopen`",
+    EventType.CASE_MIGRATED: "`POST /templates/{key}/migrations`, once per case moved",
+    EventType.TASK_CREATED: "`POST /cases/{case_id}/tasks`, a rule's `create_task` (a stage's own tasks come in "
+    "`tasks_created` of `case.opened` and `case.stage_changed`)",
+    EventType.TASK_COMPLETED: "`POST /cases/{case_id}/tasks/{task_id}/complete`",
+    EventType.TASK_REOPENED: "`POST /cases/{case_id}/tasks/{task_id}/reopen`",
+    EventType.TASK_ASSIGNED: "`POST /cases/{case_id}/tasks/{task_id}/assignment`",
+    EventType.PARTICIPANT_ADDED: "`POST /cases/{case_id}/participants`, a rule's `add_participant`, an owner "
+    "who joins with `case.assigned`",
+    EventType.PARTICIPANT_ROLE_CHANGED: "`POST /cases/{case_id}/participants/{participant_id}/role`",
+    EventType.PARTICIPANT_REMOVED: "`DELETE /cases/{case_id}/participants/{participant_id}`",
+    EventType.DOCUMENT_ADDED: "`POST /cases/{case_id}/documents/uploads/{upload_id}/confirm`, an upload in the portal",
+    EventType.DOCUMENT_REQUESTED: "a rule's `request_document`",
+    EventType.DECISION_RECORDED: "`POST /cases/{case_id}/decisions`",
+    EventType.COMMENT_ADDED: "`POST /cases/{case_id}/comments`, a rule's `add_comment`, a message in the portal",
+    EventType.SLA_BREACHED: "within a minute of the due time of a stage's SLA or a task",
+    EventType.SLA_WARNING: "within a minute of four fifths of that time",
+    EventType.TIMER_FIRED: "within a minute of the time a rule's `start_timer` set",
+    EventType.AUTOMATION_RAN: "after a rule whose trigger matched an event was evaluated (acted or not)",
+    EventType.AUTOMATION_REFUSED: "when the cases service refuses a command a rule sent",
+    EventType.PORTAL_LINK_ISSUED: "`POST /cases/{case_id}/portal-links`, `.../rotate`, a document request e-mailed",
+    EventType.PORTAL_LINK_REVOKED: "`POST /cases/{case_id}/portal-links/{link_id}/revoke`, `.../rotate`",
+    EventType.TEMPLATE_PUBLISHED: "`POST /templates`, `POST /templates/{key}/versions`",
+    EventType.TIMELINE_EXPORTED: "`GET /cases/{case_id}/timeline/export`",
+    EventType.PERSONAL_DATA_ERASED: "`POST /participants/{participant_id}/erase`, on each case it touched",
+}
+# What an event keeps apart in `personal`, so that erasure can remove it: names, e-mails, personal field values,
+# file names. Beside these, an event a person caused carries their e-mail as `actor.display_name`, kept apart too.
+PERSONAL_PARTS: dict[EventType, str] = {
+    EventType.CASE_OPENED: "`fields`: the values of personal fields (`email`, `phone`, `party`)",
+    EventType.CASE_FIELDS_CHANGED: "`changes`: the before and after of personal fields",
+    EventType.PARTICIPANT_ADDED: "`name`, `email` of an external participant",
+    EventType.DOCUMENT_ADDED: "`filename`",
+}
+
+
+def _received_by(event_type: EventType) -> str:
+    if event_type in WEBHOOK_EVENTS:
+        return "webhooks, feed"
+    if event_type in TENANT_EVENTS:
+        return "neither (internal)"
+    return "feed"
+
+
 def event_data(event_type: EventType, **members: Any) -> dict[str, Any]:
     """The `data` of an event of this type, built (and so checked) through its model."""
     return DATA_MODELS[event_type].model_validate(members).dump()
@@ -466,13 +520,19 @@ def check_data(event_type: str, data: dict[str, Any]) -> EventData | None:
 
 
 def catalogue_markdown() -> str:
-    """The table of event types in docs/api.md, generated from the catalogue."""
-    lines = ["| type | `data` | what happened |", "| --- | --- | --- |"]
+    """The event catalog in docs/api.md, generated from the catalogue."""
+    lines = [
+        "| type | what happened | when it fires | `data` | kept apart in `personal` | received by |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for event_type in EventType:
         model = DATA_MODELS[event_type]
         members = ", ".join(
             f"`{field.alias or name}`{'?' if not field.is_required() and field.default is None else ''}"
             for name, field in model.model_fields.items()
         )
-        lines.append(f"| `{event_type}` | {members} | {(model.__doc__ or '').strip()} |")
+        lines.append(
+            f"| `{event_type}` | {(model.__doc__ or '').strip()} | {FIRES_WHEN[event_type]} | {members} | "
+            f"{PERSONAL_PARTS.get(event_type, '')} | {_received_by(event_type)} |"
+        )
     return "\n".join(lines) + "\n"

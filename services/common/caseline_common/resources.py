@@ -205,7 +205,18 @@ TIMELINE_TABLE = TableSpec(
     key=KeySpec(partition="pk", sort="sk"),
     # Sparse: only case heads appended to since their last anchor carry gsi1pk. Keys only, so appends to a head
     # already listed write nothing to it; the anchoring job reads the heads it lists.
-    indexes=(IndexSpec(name="by_unanchored", key=KeySpec(partition="gsi1pk", sort="gsi1sk")),),
+    # The change feed (GET /events): every link, sorted by when it was recorded, with what a page reads and filters
+    # on (the record without personal data, its type, who may read it), so a page is one Query. Sparse too, in
+    # that heads and markers carry no gsi2pk.
+    indexes=(
+        IndexSpec(name="by_unanchored", key=KeySpec(partition="gsi1pk", sort="gsi1sk")),
+        IndexSpec(
+            name="by_feed",
+            key=KeySpec(partition="gsi2pk", sort="gsi2sk"),
+            projection="INCLUDE",
+            attributes=("record", "type", "readers", "reader_roles"),
+        ),
+    ),
     # Only erasure's idempotency claims expire; links and heads carry no expiry.
     ttl_attribute="expires_at",
     env_var="CASELINE_TIMELINE_TABLE",

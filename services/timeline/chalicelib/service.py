@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Protocol
 
-from caseline_common.access import CaseAccess, redact_event, roles_held
+from caseline_common.access import CaseAccess, principal_terms, redact_event, roles_held
 from caseline_common.chain import GENESIS_HASH, Anchor, Link, Verification, link_event, verify_chain
 from caseline_common.contracts import Permission, TemplateDefinition
 from caseline_common.envelope import EventEnvelope, new_id
@@ -19,6 +19,7 @@ from caseline_common.pagination import Page
 from caseline_common.tenant import READERS, StaffRole, TenantContext
 from pydantic import BaseModel, ConfigDict
 
+from .domain.feed import FEED_RETENTION, FEED_SETTLE, EventFeed, FeedEntry, FeedItem, FeedReaders
 from .domain.timeline import (
     CLOSING_EVENT_TYPES,
     CaseMembers,
@@ -63,9 +64,17 @@ class TimelineRepository(Protocol):
         an append of it that stopped before moving the head is finished first)."""
         ...
 
-    def append(self, link: Link, event: EventEnvelope, previous: Head | None, members: CaseMembers | None) -> None:
-        """Writes the link and moves the head (with `members`), only if the head is still `previous` (raises
-        AppendConflictError) and the event is not on the timeline yet (raises DuplicateEventError)."""
+    def append(
+        self,
+        link: Link,
+        event: EventEnvelope,
+        previous: Head | None,
+        members: CaseMembers | None,
+        readers: FeedReaders | None = None,
+    ) -> None:
+        """Writes the link, which is also its change feed entry (with `readers`), and moves the head (with
+        `members`), only if the head is still `previous` (raises AppendConflictError) and the event is not on the
+        timeline yet (raises DuplicateEventError)."""
         ...
 
     def save_template(self, key: str, version: int, definition: TemplateDefinition) -> None: ...
@@ -77,6 +86,22 @@ class TimelineRepository(Protocol):
     ) -> Page[Link]: ...
 
     def links(self, case_id: str) -> list[Link]: ...
+
+    def feed(
+        self,
+        readers: frozenset[str] | None,
+        *,
+        types: tuple[str, ...],
+        case_id: str | None,
+        since: datetime,
+        until: datetime,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[FeedItem], str, bool]:
+        """One Query of the change feed: the entries recorded in [since, until) after the cursor's, of the cases
+        one of `readers` may view (None: every case); then the cursor after them, and whether more remain before
+        `until`. A cursor from before `since` raises InvalidCursorError."""
+        ...
 
     def links_about(self, subject_id: str) -> dict[str, int]:
         """How many links of each case hold personal data about the subject."""
@@ -261,7 +286,7 @@ class TimelineService:
             kept = previous.members if previous else None
             latest = members.newer(kept) if members is not None else kept
             try:
-                self._repository.append(link, event, previous, latest)
+                self._repository.append(link, event, previous, latest, self._feed_readers(latest))
             except DuplicateEventError:
                 return None
             except AppendConflictError:
@@ -270,6 +295,20 @@ class TimelineService:
                 continue
             return Head(case_id=case_id, seq=link.seq, hash=link.hash, members=latest)
         raise AppendConflictError(f"the head of case {case_id} kept moving; the message will be retried")
+
+    def _feed_readers(self, members: CaseMembers | None) -> FeedReaders | None:
+        """Who may read the entry in the change feed: the case as the event left it (or as the chain last knew it).
+        A case's template reaches the timeline on the bus too, as a rule long before its cases: an event that
+        overtook it waits for it as for the event before it (then admins alone read the entry)."""
+        if members is None:
+            return None
+        waited, pause = 0.0, _FIRST_PAUSE_SECONDS
+        while (template := self._repository.template(members.template_key, members.template_version)) is None:
+            if waited >= ORDER_WAIT_LIMIT_SECONDS:
+                return None
+            self._sleep(pause)
+            waited, pause = waited + pause, min(pause * 2, _LONGEST_PAUSE_SECONDS)
+        return FeedReaders.of(template, members)
 
     # anchoring
 
@@ -332,6 +371,42 @@ class TimelineService:
         if entry.event is None:
             return entry
         return entry.model_copy(update={"event": redact_event(entry.event, access)})
+
+    def feed(
+        self, context: TenantContext, *, types: tuple[str, ...], case_id: str | None, limit: int, cursor: str | None
+    ) -> EventFeed:
+        """The tenant's events in the order the timeline recorded them, of the cases the caller may view, each
+        redacted for the caller's roles on its case: one Query, whatever the number of cases."""
+        terms = principal_terms(context.principal)
+        if not terms:
+            raise ForbiddenError("The change feed is for the tenant's staff and viewers (a Caseline group).")
+        principal = context.principal
+        every_case = principal.has_any(StaffRole.ADMIN) or not principal.has_any(StaffRole.STAFF)  # admin, viewer
+        now = self._clock()
+        items, next_cursor, has_more = self._repository.feed(
+            None if every_case else terms,
+            types=types,
+            case_id=case_id,
+            since=now - FEED_RETENTION,
+            until=now - FEED_SETTLE,
+            limit=limit,
+            cursor=cursor,
+        )
+        entries = []
+        for item in items:
+            access = self._feed_access(context, item)
+            if access.can_view:  # the query's filter decided the same; this is what redaction is computed from
+                event = redact_event(item.event, access)
+                entries.append(FeedEntry(seq=item.seq, recorded_at=item.recorded_at, event=event))
+        return EventFeed(items=entries, next_cursor=next_cursor, has_more=has_more)
+
+    def _feed_access(self, context: TenantContext, item: FeedItem) -> CaseAccess:
+        if item.readers is None:  # no event had carried the case: for admins alone
+            return CaseAccess(admin=context.principal.has_any(StaffRole.ADMIN), roles=())
+        readers = item.readers
+        return readers.access(
+            context.principal, lambda: self._repository.template(readers.template_key, readers.template_version)
+        )
 
     def _links(self, case_id: str) -> list[Link]:
         links = self._repository.links(case_id)

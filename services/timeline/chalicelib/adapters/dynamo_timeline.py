@@ -3,7 +3,10 @@
     CASE#<id> / HEAD              seq, hash of the last link; gsi1pk=UNANCHORED while not anchored;
                                   members: the case's template and participants, for access checks
     CASE#<id> / LINK#<seq:012>    the link: record (what the hash covers), hash, prev_hash, personal, salt,
-                                  plus type / actor / visibility / occurred_at for filtering
+                                  plus type / actor / visibility / occurred_at for filtering; it is also the
+                                  event's change feed entry: gsi2pk=FEED, gsi2sk=<recorded at>#<event id>, with
+                                  readers (terms that view the case) and reader_roles (the template's key and
+                                  version, and per role the staff taking part with it), as the case stood then
     CASE#<id> / EVENT#<event_id>  marks the event as appended: a redelivery fails this condition
     SUBJECT#<person> / CASE#<id>#LINK#<seq:012>   which links hold a person's data, for erasure
     TEMPLATE#<key> / VERSION#<n:06>  a published template version's definition (roles and field access)
@@ -16,10 +19,11 @@ neither gaps nor duplicates.
 """
 
 import json
+import re
 import zlib
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -27,10 +31,12 @@ from caseline_common.adapters.dynamo_claims import read_claim, write_claim
 from caseline_common.chain import Link
 from caseline_common.contracts import TemplateDefinition
 from caseline_common.envelope import EventEnvelope
+from caseline_common.errors import InvalidCursorError
 from caseline_common.idempotency import Claim
 from caseline_common.pagination import Page, decode_cursor, encode_cursor, query_page
 from pydantic import ValidationError
 
+from ..domain.feed import FeedItem, FeedReaders, feed_position
 from ..domain.timeline import CaseMembers, Order, TimelineFilter
 from ..service import AppendConflictError, Head
 
@@ -47,6 +53,10 @@ _HASH = {"#hash": "hash"}
 _MEMBER_ATTEMPTS = 3
 _LINK_PREFIX = "LINK#"
 _LINK_ATTRIBUTES = "pk, sk, #record, #hash, prev_hash, personal, salt"
+FEED = "FEED"
+FEED_INDEX = "by_feed"
+# A feed cursor names the position after which the next page starts: an entry's, or the moment a page reached.
+_FEED_CURSOR = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z(#[0-9A-HJKMNP-TV-Z]{26})?$")
 
 
 def _s(value: str) -> dict[str, str]:
@@ -99,6 +109,29 @@ def _link(item: dict[str, Any]) -> Link:
         )
 
 
+def _feed_item(item: dict[str, Any]) -> FeedItem | None:
+    """A change feed entry: the event without its personal data, and who may read it. An entry whose record
+    cannot be read is left out (the case's verification reports where its chain breaks)."""
+    try:
+        record = json.loads(_text_of(item["record"]))
+        public = record["event"]
+        event = EventEnvelope.model_validate(
+            {**public, "actor": {**public["actor"], "display_name": None}, "personal": {}}
+        )
+        readers = None
+        if "reader_roles" in item:
+            template_key, template_version, members = json.loads(item["reader_roles"]["S"])
+            readers = FeedReaders(
+                template_key=template_key,
+                template_version=template_version,
+                readers=frozenset(item.get("readers", {}).get("SS", [])),
+                members={role: frozenset(subjects) for role, subjects in members.items()},
+            )
+        return FeedItem(seq=record["seq"], recorded_at=record["recorded_at"], event=event, readers=readers)
+    except (KeyError, TypeError, ValueError, ValidationError, zlib.error):
+        return None
+
+
 def _head(case_id: str, item: dict[str, Any]) -> Head:
     members = CaseMembers.model_validate_json(item["members"]["S"]) if "members" in item else None
     return Head(case_id=case_id, seq=int(item["seq"]["N"]), hash=item["hash"]["S"], members=members)
@@ -148,13 +181,21 @@ class DynamoTimelineRepository:
         self._finish(self._link_item(case_id, int(marker["seq"]["N"])), head, None)
         return head, True
 
-    def append(self, link: Link, event: EventEnvelope, previous: Head | None, members: CaseMembers | None) -> None:
+    def append(
+        self,
+        link: Link,
+        event: EventEnvelope,
+        previous: Head | None,
+        members: CaseMembers | None,
+        readers: FeedReaders | None = None,
+    ) -> None:
         """Appends without a transaction (which would bill every KB twice), in an order any crash can be finished
         from: the link (its seq taken only if free), then the markers (the event's, the subjects'), then the head.
         Whoever finds a link that is not behind the head finishes it first, so no chain waits on a crash and no
-        event is appended twice (its marker is found, by `append_point`, before a second link could be written)."""
+        event is appended twice (its marker is found, by `append_point`, before a second link could be written).
+        The link is the event's change feed entry too, so the feed has an entry exactly when the chain has the link."""
         case_id = link.record["case_id"]
-        item = self._new_link_item(link, event)
+        item = self._new_link_item(link, event, readers)
         try:
             self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)")
         except ClientError as error:
@@ -167,7 +208,7 @@ class DynamoTimelineRepository:
             item = taken  # this event's own earlier attempt
         self._finish(item, previous, members)
 
-    def _new_link_item(self, link: Link, event: EventEnvelope) -> dict[str, Any]:
+    def _new_link_item(self, link: Link, event: EventEnvelope, readers: FeedReaders | None) -> dict[str, Any]:
         item: dict[str, Any] = {
             **_link_key(link.record["case_id"], link.seq),
             # Compressed: a link of an ordinary event then fits one write unit (1 KB) instead of two.
@@ -180,7 +221,14 @@ class DynamoTimelineRepository:
             "actor_id": _s(event.actor.id),
             "visibility": _s(event.visibility.value),
             "occurred_at": _s(event.occurred_at.astimezone(UTC).isoformat()),  # compared as strings
+            "gsi2pk": _s(FEED),
+            "gsi2sk": _s(f"{feed_position(datetime.fromisoformat(link.record['recorded_at']))}#{event.event_id}"),
         }
+        if readers is not None:  # short: most links are just under 1 KB, a write unit, without them
+            if readers.readers:  # a String Set is never empty
+                item["readers"] = {"SS": sorted(readers.readers)}
+            members = {role: sorted(subjects) for role, subjects in readers.members.items()}
+            item["reader_roles"] = _s(json.dumps([readers.template_key, readers.template_version, members]))
         if link.personal is not None and link.salt is not None:
             item["personal"] = _s(json.dumps(link.personal, separators=(",", ":"), ensure_ascii=False))
             item["salt"] = _s(link.salt)
@@ -324,6 +372,67 @@ class DynamoTimelineRepository:
             items=[_link(item) for item in response["Items"]],
             next_cursor=encode_cursor(response.get("LastEvaluatedKey")),
         )
+
+    def feed(
+        self,
+        readers: frozenset[str] | None,
+        *,
+        types: tuple[str, ...],
+        case_id: str | None,
+        since: datetime,
+        until: datetime,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[FeedItem], str, bool]:
+        oldest, settled = feed_position(since), feed_position(until)
+        start = oldest
+        if cursor:
+            decoded = decode_cursor(cursor, expected={}, key_names={"after"}) or {}
+            after = str(decoded["after"]["S"])
+            if not _FEED_CURSOR.match(after):
+                raise InvalidCursorError("The cursor does not belong to this query.")
+            if after < oldest:
+                raise InvalidCursorError(
+                    "The cursor is older than the change feed keeps: catch up from the timelines of the cases, then "
+                    "read the feed again without a cursor."
+                )
+            # Every position has the same length, so whatever sorts after `after` sorts after `after#`, which `after`
+            # itself does not: the page starts right after the cursor's entry (or at the moment it names).
+            start = f"{after}#"
+        if start > settled:  # a cursor from a clock ahead of this one: nothing is settled after it yet
+            return [], encode_cursor({"after": _s(start[:-1])}) or "", False
+        names = {"#record": "record"}
+        values: dict[str, Any] = {":feed": _s(FEED), ":start": _s(start), ":settled": _s(settled)}
+        conditions = []
+        if readers is not None:
+            for index, term in enumerate(sorted(readers)):
+                values[f":reader{index}"] = _s(term)
+            conditions.append("(" + " OR ".join(f"contains(readers, :reader{i})" for i in range(len(readers))) + ")")
+        if types:
+            for index, event_type in enumerate(types):
+                values[f":type{index}"] = _s(event_type)
+            names["#type"] = "type"
+            conditions.append(f"#type IN ({', '.join(f':type{i}' for i in range(len(types)))})")
+        if case_id is not None:
+            values[":case"] = _case(case_id)
+            conditions.append("pk = :case")
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": FEED_INDEX,
+            # BETWEEN takes both ends: `start` is no entry's position, and entries at `settled` sort after it.
+            "KeyConditionExpression": "gsi2pk = :feed AND gsi2sk BETWEEN :start AND :settled",
+            "ProjectionExpression": "gsi2sk, #record, readers, reader_roles",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "Limit": limit,
+        }
+        if conditions:
+            query["FilterExpression"] = " AND ".join(conditions)
+        response = self._client.query(**query)
+        items = [entry for entry in map(_feed_item, response["Items"]) if entry is not None]
+        last = response.get("LastEvaluatedKey")
+        after = str(last["gsi2sk"]["S"]) if last else settled
+        return items, encode_cursor({"after": _s(after)}) or "", last is not None
 
     def links(self, case_id: str) -> list[Link]:
         links: list[Link] = []

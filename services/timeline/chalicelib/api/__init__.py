@@ -1,6 +1,7 @@
 """The timeline service's HTTP layer: one blueprint and its HttpApi, on which timeline.py declares the operations
-(a case's history, its verification and export, the signing key, erasure). The table below names them, so Chalice
-has every route at import while, in Lambda, timeline.py is loaded at the first call of one of them."""
+(a case's history, its verification and export, the signing key, erasure) and events.py the change feed. The tables
+below name them, so Chalice has every route at import while, in Lambda, each module is loaded at the first call of
+one of its operations."""
 
 from caseline_common.http import Tag
 from chalice.app import Blueprint
@@ -27,3 +28,4 @@ http.operations_in(
         ),
     ),
 )
+http.operations_in(f"{__name__}.events", {"list_events": ("GET", "/events")})
