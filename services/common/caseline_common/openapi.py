@@ -62,7 +62,8 @@ that moved on since answers 412 instead of overwriting it.
 until it is absent. A cursor works only for the query that issued it.
 
 **Events.** Every change to a case is an event. Webhook subscriptions (`/webhooks`) receive them as signed POSTs,
-described under *Webhooks* below with the body of each event type.
+described under *Webhooks* below with the body of each event type; the change feed (`GET /events`) lists them in
+order from a cursor, so a client can catch up after downtime or poll instead.
 
 **Versions.** New operations, optional fields, event types and enum values may appear at any time; what breaks a
 client is announced ahead, and a deprecated operation says so in `Deprecation` and `Sunset` headers on every
