@@ -414,6 +414,7 @@ def test_operations_are_grouped_under_the_tags_their_route_modules_name(merged: 
         "cases",
         "templates",
         "timeline",
+        "change feed",
         "automation runs",
         "webhooks",
         "portal links",

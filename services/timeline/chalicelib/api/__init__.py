@@ -28,4 +28,14 @@ http.operations_in(
         ),
     ),
 )
-http.operations_in(f"{__name__}.events", {"list_events": ("GET", "/events")})
+http.operations_in(
+    f"{__name__}.events",
+    {"list_events": ("GET", "/events")},
+    tag=Tag(
+        "change feed",
+        (
+            "The tenant's events in the order the timeline recorded them, from a cursor and 30 days back: catch up "
+            "after downtime, or poll instead of receiving webhooks."
+        ),
+    ),
+)

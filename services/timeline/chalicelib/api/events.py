@@ -54,13 +54,13 @@ def list_events(call: Call) -> Reply:
     A page reads at most `limit` entries and shows those the caller may see, so it can hold fewer (even none)
     while `has_more` is true.
 
-    Who may call: the tenant's staff and viewers (a Caseline group). Each caller gets the events of the cases
+    **Who:** the tenant's staff and viewers (a Caseline group). Each caller gets the events of the cases
     they could view when the event was recorded (admins and viewers: every case; staff: the cases where a role
     of theirs, through their groups or as a participant, may view the case), with the field values their roles
     on the case may not view left out. Events carry no personal data here (`personal` is empty, the actor's
     display name absent): read the case or its timeline for it. Changes nothing.
 
-    Errors: 400 for a cursor this feed did not give, or one older than 30 days (start again without `after`);
+    **Errors:** 400 for a cursor this feed did not give, or one older than 30 days (start again without `after`);
     403 for a caller without a Caseline group or an external participant; 422 for an unknown event type or a
     malformed case id."""
     query = call.query_as(EventsQuery)
