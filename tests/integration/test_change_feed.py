@@ -288,6 +288,26 @@ def test_a_page_is_one_query_whatever_the_cases(world: World) -> None:
         assert calls.operations == ["Query"] * pages  # the template came from the container's cache
 
 
+def test_one_case_is_read_from_its_own_chain_whatever_else_the_tenant_records(world: World) -> None:
+    case_id = new_id()
+    for version in range(1, 6):  # many other cases' entries around it: a case's feed never pages through them
+        for _other in range(4):
+            world.record(new_id(), version, after=timedelta(milliseconds=100))
+        world.record(case_id, version, after=timedelta(milliseconds=100))
+    with recording(world.repository._client) as calls:
+        entries, cursor, pages = world.read_all(ADMIN, case_id=case_id, limit=2)
+    # Unsettled entries too: a chain is appended one link at a time, so reading it in order skips nothing.
+    assert [entry.event.data["version"] for entry in entries] == [1, 2, 3, 4, 5]
+    assert calls.operations == ["Query"] * pages
+    assert pages == 3
+    world.record(case_id, 6, after=timedelta(milliseconds=100))
+    assert [e.event.data["version"] for e in world.read_all(ADMIN, case_id=case_id, after=cursor)[0]] == [6]
+    # The cursor holds its position in the whole feed too: without the filter it goes on from there.
+    world.settle()
+    later = world.read_all(ADMIN, after=cursor)[0]
+    assert [(e.event.case_id, e.event.data["version"]) for e in later] == [(case_id, 6)]
+
+
 # through the stack
 
 

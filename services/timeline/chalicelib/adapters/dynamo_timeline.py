@@ -57,6 +57,7 @@ FEED = "FEED"
 FEED_INDEX = "by_feed"
 # A feed cursor names the position after which the next page starts: an entry's, or the moment a page reached.
 _FEED_CURSOR = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z(#[0-9A-HJKMNP-TV-Z]{26})?$")
+_LINK_CURSOR = re.compile(r"^LINK#(\d{12})?$")  # one case's feed: the link it reached (or none yet)
 
 
 def _s(value: str) -> dict[str, str]:
@@ -107,6 +108,27 @@ def _link(item: dict[str, Any]) -> Link:
             hash=str(item.get("hash", {}).get("S", "")),
             prev_hash=str(item.get("prev_hash", {}).get("S", "")),
         )
+
+
+def _feed_cursor(cursor: str | None, oldest: str) -> tuple[str | None, str | None, str | None]:
+    """A feed cursor's position and, from one case's feed, that case and the link it reached. Refuses a cursor
+    this feed did not give, or one older than the feed keeps."""
+    if not cursor:
+        return None, None, None
+    try:
+        decoded = decode_cursor(cursor, expected={}, key_names={"after"}) or {}
+    except InvalidCursorError:
+        decoded = decode_cursor(cursor, expected={}, key_names={"after", "case", "sk"}) or {}
+    after = str(decoded["after"]["S"])
+    link, case = (decoded[name]["S"] if name in decoded else None for name in ("sk", "case"))
+    if not _FEED_CURSOR.match(after) or (link is not None and not _LINK_CURSOR.match(link)):
+        raise InvalidCursorError("The cursor does not belong to this query.")
+    if after < oldest:
+        raise InvalidCursorError(
+            "The cursor is older than the change feed keeps: catch up from the timelines of the cases, then read "
+            "the feed again without a cursor."
+        )
+    return after, link, case
 
 
 def _feed_item(item: dict[str, Any]) -> FeedItem | None:
@@ -385,24 +407,9 @@ class DynamoTimelineRepository:
         cursor: str | None,
     ) -> tuple[list[FeedItem], str, bool]:
         oldest, settled = feed_position(since), feed_position(until)
-        start = oldest
-        if cursor:
-            decoded = decode_cursor(cursor, expected={}, key_names={"after"}) or {}
-            after = str(decoded["after"]["S"])
-            if not _FEED_CURSOR.match(after):
-                raise InvalidCursorError("The cursor does not belong to this query.")
-            if after < oldest:
-                raise InvalidCursorError(
-                    "The cursor is older than the change feed keeps: catch up from the timelines of the cases, then "
-                    "read the feed again without a cursor."
-                )
-            # Every position has the same length, so whatever sorts after `after` sorts after `after#`, which `after`
-            # itself does not: the page starts right after the cursor's entry (or at the moment it names).
-            start = f"{after}#"
-        if start > settled:  # a cursor from a clock ahead of this one: nothing is settled after it yet
-            return [], encode_cursor({"after": _s(start[:-1])}) or "", False
-        names = {"#record": "record"}
-        values: dict[str, Any] = {":feed": _s(FEED), ":start": _s(start), ":settled": _s(settled)}
+        after, link, cursor_case = _feed_cursor(cursor, oldest)
+        names: dict[str, str] = {"#record": "record"}
+        values: dict[str, Any] = {}
         conditions = []
         if readers is not None:
             for index, term in enumerate(sorted(readers)):
@@ -413,26 +420,66 @@ class DynamoTimelineRepository:
                 values[f":type{index}"] = _s(event_type)
             names["#type"] = "type"
             conditions.append(f"#type IN ({', '.join(f':type{i}' for i in range(len(types)))})")
+        query: dict[str, Any] = {"TableName": self._table, "ExpressionAttributeNames": names, "Limit": limit}
         if case_id is not None:
-            values[":case"] = _case(case_id)
-            conditions.append("pk = :case")
-        query: dict[str, Any] = {
-            "TableName": self._table,
-            "IndexName": FEED_INDEX,
+            link = link if cursor_case == case_id else None  # another case's cursor: only its position holds
+            return self._case_feed(query, case_id, conditions, values, oldest=oldest, after=after, link=link)
+        # Every position has the same length, so whatever sorts after `after` sorts after `after#`, which `after`
+        # itself does not: the page starts right after the cursor's entry (or at the moment it names).
+        start = f"{after}#" if after else oldest
+        if start > settled:  # a cursor from a clock ahead of this one: nothing is settled after it yet
+            return [], encode_cursor({"after": _s(after or oldest)}) or "", False
+        values.update({":feed": _s(FEED), ":start": _s(start), ":settled": _s(settled)})
+        query.update(
+            IndexName=FEED_INDEX,
             # BETWEEN takes both ends: `start` is no entry's position, and entries at `settled` sort after it.
-            "KeyConditionExpression": "gsi2pk = :feed AND gsi2sk BETWEEN :start AND :settled",
-            "ProjectionExpression": "gsi2sk, #record, readers, reader_roles",
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-            "Limit": limit,
-        }
+            KeyConditionExpression="gsi2pk = :feed AND gsi2sk BETWEEN :start AND :settled",
+            ProjectionExpression="gsi2sk, #record, readers, reader_roles",
+            ExpressionAttributeValues=values,
+        )
         if conditions:
             query["FilterExpression"] = " AND ".join(conditions)
         response = self._client.query(**query)
         items = [entry for entry in map(_feed_item, response["Items"]) if entry is not None]
         last = response.get("LastEvaluatedKey")
-        after = str(last["gsi2sk"]["S"]) if last else settled
-        return items, encode_cursor({"after": _s(after)}) or "", last is not None
+        position = str(last["gsi2sk"]["S"]) if last else settled
+        return items, encode_cursor({"after": _s(position)}) or "", last is not None
+
+    def _case_feed(
+        self,
+        query: dict[str, Any],
+        case_id: str,
+        conditions: list[str],
+        values: dict[str, Any],
+        *,
+        oldest: str,
+        after: str | None,
+        link: str | None,
+    ) -> tuple[list[FeedItem], str, bool]:
+        """One case's entries: a Query of its own partition, in the order of its chain, whatever the tenant's
+        volume. A chain is appended one link at a time (link n+1 only once link n is there), so a reader going by
+        seq misses nothing and needs no settling; the cursor keeps the position too, for the feed without the
+        filter."""
+        partition = f"CASE#{case_id}"
+        values.update({":pk": _s(partition), ":link": _s(_LINK_PREFIX), ":oldest": _s(oldest)})
+        conditions = [*conditions, "gsi2sk >= :oldest"]  # the feed's retention
+        if after and link is None:  # a cursor of the whole feed: this case's entries recorded after it
+            values[":after"] = _s(f"{after}#")
+            conditions.append("gsi2sk > :after")
+        query.update(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :link)",
+            ProjectionExpression="sk, gsi2sk, #record, readers, reader_roles",
+            ExpressionAttributeValues=values,
+            FilterExpression=" AND ".join(conditions),
+        )
+        response = query_page(self._client, query, {"pk": _s(partition), "sk": _s(link)} if link else None)
+        found = [(raw, entry) for raw in response["Items"] if (entry := _feed_item(raw)) is not None]
+        last = response.get("LastEvaluatedKey")
+        # Where the next page starts: after the last link read (filtered out or not), else the last one shown.
+        link = str(last["sk"]["S"]) if last else (str(found[-1][0]["sk"]["S"]) if found else link or _LINK_PREFIX)
+        after = str(found[-1][0]["gsi2sk"]["S"]) if found else after or oldest
+        next_cursor = encode_cursor({"after": _s(after), "case": _s(case_id), "sk": _s(link)}) or ""
+        return [entry for _, entry in found], next_cursor, bool(last)
 
     def links(self, case_id: str) -> list[Link]:
         links: list[Link] = []
