@@ -5,22 +5,25 @@ import hashlib
 import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
-from caseline_common.consumer import sqs_consumer
-from caseline_common.contracts import Permission
+from caseline_common.consumer import StatefulEvent, sqs_consumer
+from caseline_common.contracts import Permission, TemplateDefinition
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope
 from caseline_common.events import (
     CASE_EVENTS,
     DATA_MODELS,
     FIRES_WHEN,
     PERSONAL_PARTS,
+    PORTAL_EVENTS,
     RULE_TRIGGERS,
     TENANT_EVENTS,
     TIMELINE_EVENTS,
     WEBHOOK_EVENTS,
+    CaseChange,
     CaseClosed,
     CaseStageChanged,
     EventType,
@@ -30,11 +33,18 @@ from caseline_common.events import (
     catalogue_markdown,
     data_of,
 )
-from caseline_common.openapi import build_openapi, merge_openapi
+from caseline_common.openapi import build_openapi, merge_openapi, model_example
+from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 from pydantic import ValidationError
+from service_modules import loaded_module
 
 from caseline.local.loader import LoadedService, load_service
+
+if TYPE_CHECKING:
+    from services.automations.chalicelib.domain import webhooks as hooks
+else:
+    hooks = loaded_module("automations", "chalicelib.domain.webhooks")
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -180,12 +190,16 @@ def test_a_handler_reads_data_through_its_types_model() -> None:
         data_of(of("case.note_added", {}), CaseStageChanged)
 
 
-def test_the_api_document_describes_each_webhook_with_its_events_data() -> None:
+@pytest.fixture(scope="module")
+def document() -> dict[str, Any]:
     documents = [
         build_openapi(title=name, version="1", operations=load_service(name).module("chalicelib.api").http.operations)
         for name in ("cases", "timeline", "automations", "portal")
     ]
-    document = merge_openapi(title="Caseline", version="1", documents=documents)
+    return merge_openapi(title="Caseline", version="1", documents=documents)
+
+
+def test_the_api_document_describes_each_webhook_with_its_events_data(document: dict[str, Any]) -> None:
     validate(document)  # OpenAPI 3.1, webhooks included
     schemas = document["components"]["schemas"]
 
@@ -204,6 +218,40 @@ def test_the_api_document_describes_each_webhook_with_its_events_data() -> None:
         assert set(schemas[data]["properties"]) == {
             field.alias or name for name, field in DATA_MODELS[event_type].model_fields.items()
         }
+
+
+@pytest.mark.parametrize("event_type", list(EventType))
+def test_each_events_data_has_one_example_as_its_producer_sends_it(event_type: EventType) -> None:
+    model = DATA_MODELS[event_type]
+    extra: Any = model.model_config.get("json_schema_extra")
+    assert len(extra["examples"]) == 1
+    example = extra["examples"][0]
+    sent = example
+    if event_type is EventType.TEMPLATE_PUBLISHED:  # the definition as written; it travels with its defaults
+        sent = sent | {"definition": TemplateDefinition.model_validate(sent["definition"]).model_dump(mode="json")}
+    assert model.model_validate(example).dump() == sent
+
+
+@pytest.mark.parametrize("event_type", sorted(WEBHOOK_EVENTS))
+def test_each_webhook_shows_the_delivery_the_automations_service_sends(
+    event_type: EventType, document: dict[str, Any]
+) -> None:
+    content = document["webhooks"][event_type]["post"]["requestBody"]["content"]["application/json"]
+    example = content["example"]
+    event = StatefulEvent.model_validate(example["data"])
+
+    assert json.loads(hooks.webhook_payload(event)) == example  # exactly the body a subscription receives
+    Draft202012Validator({**content["schema"], "components": document["components"]}).validate(example)
+    assert event.type == event_type
+    assert event.data == model_example(DATA_MODELS[event_type])
+    if event_type in PORTAL_EVENTS:  # the portal's events carry no case
+        assert event.case is None
+    else:  # the case as the event left it
+        assert event.case is not None
+        assert event.case.id == event.case_id
+        assert event.case.updated_at <= event.occurred_at
+        if issubclass(DATA_MODELS[event_type], CaseChange):
+            assert (event.case.version, event.case.updated_at) == (event.data["version"], event.occurred_at)
 
 
 def test_the_builder_offers_the_catalogues_case_events_and_rule_triggers() -> None:

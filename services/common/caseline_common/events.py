@@ -25,6 +25,7 @@ from pydantic import (
 
 from .contracts import TemplateDefinition
 from .envelope import EventEnvelope
+from .event_examples import DATA as EXAMPLES
 from .event_types import (
     CASE_EVENTS,
     CLOSING_EVENTS,
@@ -139,6 +140,8 @@ class RanAction(BaseModel):
 class CaseOpened(EventData):
     """A case was opened (personal field values travel in `personal.fields`)."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLES[EventType.CASE_OPENED]]})
+
     title: str
     template_key: str
     template_version: int
@@ -153,12 +156,16 @@ class CaseOpened(EventData):
 class CaseFieldsChanged(CaseChange):
     """Fields (or the title) changed (personal fields' changes travel in `personal.changes`)."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLES[EventType.CASE_FIELDS_CHANGED]]})
+
     changes: dict[str, ValueChange]
     title: TitleChange | None = None
 
 
 class CaseStageChanged(CaseChange):
     """The case moved to another stage."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLES[EventType.CASE_STAGE_CHANGED]]})
 
     from_: str = Field(alias="from")
     to: str
@@ -178,17 +185,25 @@ class StatusChanged(CaseChange):
 class CaseClosed(StatusChanged):
     """The case was closed (`overridden`: the criteria a forced close passed over)."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLES[EventType.CASE_CLOSED]]})
+
 
 class CaseCancelled(StatusChanged):
     """The case was cancelled."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLES[EventType.CASE_CANCELLED]]})
 
 
 class CaseReopened(StatusChanged):
     """A closed or cancelled case was reopened."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLES[EventType.CASE_REOPENED]]})
+
 
 class CaseAssigned(CaseChange):
     """The case has another owner (`participant` when the owner joined the case with it)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLES[EventType.CASE_ASSIGNED]]})
 
     before: str
     after: str
@@ -198,12 +213,16 @@ class CaseAssigned(CaseChange):
 class CaseRoleAssigned(CaseChange):
     """The case was assigned to an internal role."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLES[EventType.CASE_ROLE_ASSIGNED]]})
+
     before: str | None
     after: str
 
 
 class CaseMigrated(CaseChange):
     """The case moved to another version of its template."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLES[EventType.CASE_MIGRATED]]})
 
     from_version: int
     to_version: int
@@ -213,6 +232,8 @@ class CaseMigrated(CaseChange):
 
 class TaskCreated(CaseChange):
     """An ad hoc task was added."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLES[EventType.TASK_CREATED]]})
 
     task_id: str
     key: str | None
@@ -227,6 +248,8 @@ class TaskCreated(CaseChange):
 class TaskCompleted(CaseChange):
     """A task was marked done."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLES[EventType.TASK_COMPLETED]]})
+
     task_id: str
     key: str | None
     title: str
@@ -236,6 +259,8 @@ class TaskCompleted(CaseChange):
 
 class TaskReopened(CaseChange):
     """A done task was reopened."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLES[EventType.TASK_REOPENED]]})
 
     task_id: str
     title: str
@@ -247,6 +272,8 @@ class TaskReopened(CaseChange):
 class TaskAssigned(CaseChange):
     """A task was given another assignee or assignee role."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLES[EventType.TASK_ASSIGNED]]})
+
     task_id: str
     title: str
     before: TaskAssignees
@@ -255,6 +282,8 @@ class TaskAssigned(CaseChange):
 
 class ParticipantAdded(CaseChange):
     """Someone joined the case (an external participant's name and e-mail travel in `personal`)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLES[EventType.PARTICIPANT_ADDED]]})
 
     participant_id: str
     kind: Literal["internal", "external"]
@@ -265,6 +294,8 @@ class ParticipantAdded(CaseChange):
 class ParticipantRoleChanged(CaseChange):
     """A participant holds another role."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLES[EventType.PARTICIPANT_ROLE_CHANGED]]})
+
     participant_id: str
     before: str
     after: str
@@ -273,6 +304,8 @@ class ParticipantRoleChanged(CaseChange):
 class ParticipantRemoved(CaseChange):
     """A participant left the case."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLES[EventType.PARTICIPANT_REMOVED]]})
+
     participant_id: str
     kind: Literal["internal", "external"]
     role: str
@@ -280,6 +313,8 @@ class ParticipantRemoved(CaseChange):
 
 class DocumentAdded(CaseChange):
     """A document version joined the case (its file name travels in `personal.filename`)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLES[EventType.DOCUMENT_ADDED]]})
 
     document_type: str
     document_version: int = Field(description="1 for the first of its type.")
@@ -292,6 +327,8 @@ class DocumentAdded(CaseChange):
 class DocumentRequested(CaseChange):
     """A document was asked of the participants holding a role."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLES[EventType.DOCUMENT_REQUESTED]]})
+
     request_id: str
     document_type: str
     from_role: str
@@ -301,6 +338,8 @@ class DocumentRequested(CaseChange):
 
 class DecisionRecorded(CaseChange):
     """A decision was recorded (`before`: the previous outcome of that decision)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLES[EventType.DECISION_RECORDED]]})
 
     decision_id: str
     key: str
@@ -312,6 +351,8 @@ class DecisionRecorded(CaseChange):
 
 class CommentAdded(EventData):
     """A comment was posted."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLES[EventType.COMMENT_ADDED]]})
 
     comment_id: str
     external: bool
@@ -332,13 +373,19 @@ class SlaTimer(EventData):
 class SlaBreached(SlaTimer):
     """A stage's SLA or a task's due date has passed (`scope`: `stage` or `task`)."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLES[EventType.SLA_BREACHED]]})
+
 
 class SlaWarning(SlaTimer):
     """Four fifths of a stage's SLA or a task's time have passed."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLES[EventType.SLA_WARNING]]})
+
 
 class TimerFired(EventData):
     """A rule's timer fired."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLES[EventType.TIMER_FIRED]]})
 
     timer_id: str
     due_at: IsoDateTime
@@ -347,6 +394,8 @@ class TimerFired(EventData):
 
 class AutomationRan(EventData):
     """A rule ran on an event."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLES[EventType.AUTOMATION_RAN]]})
 
     rule: str
     rule_name: str
@@ -359,6 +408,8 @@ class AutomationRan(EventData):
 
 class AutomationRefused(EventData):
     """The cases service refused a rule's command."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLES[EventType.AUTOMATION_REFUSED]]})
 
     command_id: str
     command: str
@@ -375,13 +426,19 @@ class PortalLink(EventData):
 class PortalLinkIssued(PortalLink):
     """A portal link was issued to an external participant."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLES[EventType.PORTAL_LINK_ISSUED]]})
+
 
 class PortalLinkRevoked(PortalLink):
     """A portal link was revoked."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLES[EventType.PORTAL_LINK_REVOKED]]})
+
 
 class TemplatePublished(EventData):
     """A template version was published; the definition travels with it."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLES[EventType.TEMPLATE_PUBLISHED]]})
 
     template_key: str
     version: int
@@ -392,12 +449,16 @@ class TemplatePublished(EventData):
 class TimelineExported(EventData):
     """The case's timeline was exported as a signed bundle."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLES[EventType.TIMELINE_EXPORTED]]})
+
     length: int
     head_hash: str
 
 
 class PersonalDataErased(EventData):
     """A person's personal data was erased from the case's timeline."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLES[EventType.PERSONAL_DATA_ERASED]]})
 
     participant_id: str
     entries: int

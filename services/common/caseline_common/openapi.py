@@ -11,8 +11,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, TypeAdapter, create_model
 from pydantic.json_schema import models_json_schema
 
-from .envelope import EventEnvelope
+from .consumer import StatefulEvent
+from .event_examples import CASES, ENVELOPES, TENANT
 from .events import DATA_MODELS, WEBHOOK_EVENTS, EventType
+from .examples import CASE_ID
 from .http import (
     BEARER_SCHEME,
     CLIENT_SCHEME,
@@ -308,8 +310,8 @@ def _webhook_body(event_type: EventType) -> type[BaseModel]:
     only: Any = Literal[event_type.value]  # a type built at run time, one per event type
     event: type[BaseModel] = create_model(
         f"{name}Event",
-        __base__=EventEnvelope,
-        __doc__=f"A `{event_type}` event.",
+        __base__=StatefulEvent,  # what the automations service consumes and delivers: `case` beside the envelope
+        __doc__=f"A `{event_type}` event, and the case as it left it.",
         type=(only, ...),
         data=(model, ...),
     )
@@ -321,6 +323,23 @@ def _webhook_body(event_type: EventType) -> type[BaseModel]:
         data=(event, ...),
     )
     return body
+
+
+def webhook_example(event_type: EventType) -> dict[str, Any]:
+    """A delivery of the motor claim's event of this type (event_examples.py), built and dumped through its body
+    model, so it is the JSON a subscription receives."""
+    envelope = ENVELOPES[event_type]
+    event = {
+        **envelope,
+        "tenant_id": TENANT,
+        "case_id": CASE_ID,
+        "type": event_type.value,
+        "data": model_example(DATA_MODELS[event_type]),
+        "case": CASES[event_type],
+    }
+    body = {"type": event_type.value, "timestamp": envelope["occurred_at"], "data": event}
+    example: dict[str, Any] = _webhook_body(event_type).model_validate(body).model_dump(mode="json")
+    return example
 
 
 def event_webhooks() -> tuple[dict[str, Any], dict[str, Any]]:
@@ -344,7 +363,12 @@ def event_webhooks() -> tuple[dict[str, Any], dict[str, Any]]:
                 "tags": ["webhooks"],
                 "security": [],  # the receiver checks `webhook-signature`, which no security scheme describes
                 "parameters": headers,
-                "requestBody": {"required": True, "content": {JSON: {"schema": refs[(body, "serialization")]}}},
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        JSON: {"schema": refs[(body, "serialization")], "example": webhook_example(event_type)}
+                    },
+                },
                 "responses": {
                     "200": {"description": "Received. Any other answer, or none within 5 s, is tried again later."}
                 },
