@@ -85,7 +85,14 @@ def test_publish_open_list_and_see_the_timeline(client: httpx.Client, demo_templ
 
 def test_seeded_demo_is_there(running: LocalStack, client: httpx.Client) -> None:
     assert len(running.seeded_case_ids) == 8, "two onboarding cases, one on each example template"
-    templates = client.get("/templates").json()["items"]
+    keys: set[str] = set()
+    cursor: str | None = None
+    while True:  # every page: the session's stack holds the templates other tests published too
+        page = client.get("/templates", params={"limit": 100, **({"cursor": cursor} if cursor else {})}).json()
+        keys |= {template["key"] for template in page["items"]}
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
     assert {
         "employee-onboarding",
         "hr-employee-onboarding",
@@ -94,7 +101,7 @@ def test_seeded_demo_is_there(running: LocalStack, client: httpx.Client) -> None
         "healthcare-patient-referral",
         "university-admission",
         "kyc-compliance-review",
-    } <= {template["key"] for template in templates}
+    } <= keys
     claim = running.seeded_case_ids[4]  # the insurance claim, whose rules invite the policyholder to the portal
     for case_id in running.seeded_case_ids:
         deadline = time.monotonic() + TIMELINE_WAIT_SECONDS
