@@ -62,3 +62,15 @@ export const api = {
     return items;
   },
 };
+
+const definitions = new Map(); // template key → its latest published definition (null when it cannot be read)
+
+// A template's latest definition, read once a page load: what turns stage, role and option keys into names.
+export function latestDefinition(key) {
+  if (!definitions.has(key)) {
+    definitions.set(key, api.get(`/templates/${encodeURIComponent(key)}`)
+      .then((published) => published.definition)
+      .catch(() => null));
+  }
+  return definitions.get(key);
+}

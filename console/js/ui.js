@@ -96,6 +96,12 @@ export function humanize(value) {
 }
 
 // Where a stage may move forward to: its `next`, or the stage after it in the template's list.
+// A template's name for pickers; two templates may share a name, and then their keys tell them apart.
+export function templateNamer(templates) {
+  const shared = new Set(templates.map((t) => t.name).filter((name, i, names) => names.indexOf(name) !== i));
+  return (t) => (shared.has(t.name) ? `${t.name} (${t.key})` : t.name);
+}
+
 export function forwardStages(definition, stageKey) {
   const index = definition.stages.findIndex((stage) => stage.key === stageKey);
   if (index < 0) return [];

@@ -1,25 +1,14 @@
 // The list of cases: search, filters, sort and columns kept in the URL (so a list can be shared), answered by
 // GET /cases or GET /search (cases/query.js says which), and saved views kept by the API.
-import { api } from "../api.js";
+import { api, latestDefinition as definitionOf } from "../api.js";
 import { h, loading, fill, showFieldErrors } from "../ui.js";
 import { caseFilters } from "./cases/filters.js";
 import { FILTERS, queryString, stateFrom } from "./cases/query.js";
 import { caseResults } from "./cases/results.js";
 import { savedViews } from "./cases/saved.js";
 
-const definitions = new Map(); // template key → latest definition, for stage names
-
 export function register(route) {
   route("/cases", listCases, { nav: "cases" });
-}
-
-async function definitionOf(key) {
-  if (!definitions.has(key)) {
-    definitions.set(key, api.get(`/templates/${encodeURIComponent(key)}`)
-      .then((published) => published.definition)
-      .catch(() => null));
-  }
-  return definitions.get(key);
 }
 
 const FILTER_NAMES = { template_key: "template", stage: "stage", status: "status", owner: "owner" };

@@ -1,7 +1,7 @@
 // Opening a case: a template, a title and the template's fields, checked by the API like any change.
 import { api } from "../api.js";
 import { navigate } from "../router.js";
-import { announce, field, fill, h, problemBox, showFieldErrors } from "../ui.js";
+import { announce, field, fill, h, problemBox, showFieldErrors, templateNamer } from "../ui.js";
 import { fieldControl } from "./case/controls.js";
 
 export function register(route) {
@@ -20,11 +20,9 @@ async function render(main, _params, query, user) {
     return;
   }
   const chosen = query.get("template") || templates[0].key;
-  // Two templates may share a name: their keys tell them apart.
-  const shared = new Set(templates.map((t) => t.name).filter((name, i, names) => names.indexOf(name) !== i));
+  const nameOf = templateNamer(templates);
   const picker = h("select", { id: "new-case-template", name: "template" },
-    templates.map((t) => h("option", { value: t.key, selected: t.key === chosen },
-      shared.has(t.name) ? `${t.name} (${t.key})` : t.name)));
+    templates.map((t) => h("option", { value: t.key, selected: t.key === chosen }, nameOf(t))));
   picker.addEventListener("change", () => navigate(`#/cases/new?template=${encodeURIComponent(picker.value)}`));
   main.append(field("Template", picker));
 

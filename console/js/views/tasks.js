@@ -1,6 +1,6 @@
 // "My tasks": the open tasks assigned to me on the cases I may see, from the task inbox (GET /tasks?assignee=me),
 // soonest due first so overdue ones lead, a page at a time. The table and its rows serve the team queue too.
-import { api } from "../api.js";
+import { api, latestDefinition } from "../api.js";
 import { announce, fill, formatDate, h, humanize, loading, problemBox, visuallyHidden } from "../ui.js";
 
 const PAGE = 25;
@@ -35,6 +35,9 @@ export async function refreshTaskBadges() {
   return counts;
 }
 
+// A role's or stage's name in a template, or its key as words.
+const nameIn = (items, key) => items?.find((item) => item.key === key)?.name || humanize(key);
+
 // A table of tasks whose rows `append` adds page by page; `actions(task)` gives a row's last cell, if any.
 export function taskTable({ caption, actions, user }) {
   const body = h("tbody");
@@ -45,15 +48,15 @@ export function taskTable({ caption, actions, user }) {
       actions ? h("th", { scope: "col" }, visuallyHidden("Actions")) : null)),
     body);
 
-  function row(task) {
+  function row(task, definition) {
     const taskId = `task-${task.case_id}-${task.task_id}`;
     const assigned = task.assignee === user.sub ? "You"
-      : task.assignee || (task.assignee_role ? `Role: ${humanize(task.assignee_role)}` : "Nobody");
+      : task.assignee || (task.assignee_role ? `Role: ${nameIn(definition?.roles, task.assignee_role)}` : "Nobody");
     return h("tr", { class: task.overdue ? "task-overdue" : null, dataset: { taskId: task.task_id, caseId: task.case_id } },
       h("th", { scope: "row", id: taskId }, task.title, task.required ? h("span", { class: "task-required" }, " (required)") : null),
       h("td", {}, h("a", { href: `#/cases/${encodeURIComponent(task.case_id)}` }, task.case_title),
-        h("span", { class: "hint task-template" }, ` ${humanize(task.template_key)}`)),
-      h("td", {}, humanize(task.stage)),
+        h("span", { class: "hint task-template" }, ` ${definition?.name || humanize(task.template_key)}`)),
+      h("td", {}, nameIn(definition?.stages, task.stage)),
       h("td", { class: "task-assignee" }, assigned),
       h("td", { class: "task-due" },
         task.due_at ? h("time", { datetime: task.due_at }, formatDate(task.due_at)) : h("span", { class: "hint" }, "No due date"),
@@ -64,7 +67,12 @@ export function taskTable({ caption, actions, user }) {
   return {
     table,
     body,
-    append(tasks) { body.append(...tasks.map(row)); },
+    // The tasks' templates name their roles and stages; one that cannot be read leaves the keys as words.
+    async append(tasks) {
+      const keys = [...new Set(tasks.map((task) => task.template_key))];
+      const definitions = new Map(await Promise.all(keys.map(async (key) => [key, await latestDefinition(key)])));
+      body.append(...tasks.map((task) => row(task, definitions.get(task.template_key))));
+    },
   };
 }
 
@@ -75,7 +83,7 @@ export function pagedTasks(params, table, onPage) {
   async function load() {
     more.disabled = true;
     const page = await api.get("/tasks", { ...params, limit: PAGE, cursor });
-    table.append(page.items);
+    await table.append(page.items);
     cursor = page.next_cursor;
     more.hidden = !cursor;
     more.disabled = false;

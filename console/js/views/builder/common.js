@@ -1,12 +1,22 @@
 // Shared pieces of the template builder: JSON Pointers, inputs bound to the definition, lists, issue placement.
 import { h, labelled, uid } from "../../ui.js";
 
-export const FIELD_TYPES = ["text", "long_text", "number", "money", "date", "datetime", "enum", "multi_enum",
-  "boolean", "email", "phone", "party", "file"];
+// Field types as the API names them, with the words the builder shows.
+export const FIELD_TYPES = [["text", "Text"], ["long_text", "Long text"], ["number", "Number"], ["money", "Money"],
+  ["date", "Date"], ["datetime", "Date and time"], ["enum", "Choice"], ["multi_enum", "Multiple choice"],
+  ["boolean", "Yes or no"], ["email", "E-mail"], ["phone", "Phone"], ["party", "Party"], ["file", "File"]];
 export const DURATION_UNITS = ["minutes", "hours", "days", "business_hours", "business_days"];
 export const PERMISSIONS = ["case.view", "case.transition", "case.override", "case.assign", "case.close",
   "case.reopen", "task.manage", "task.complete", "participant.manage", "document.upload", "document.view",
   "comment.internal", "comment.external"];
+// What each permission lets a role do, in words.
+export const PERMISSION_NAMES = {
+  "case.view": "View the case", "case.transition": "Move to the next stage", "case.override": "Override the stage rules",
+  "case.assign": "Assign the case", "case.close": "Close the case", "case.reopen": "Reopen the case",
+  "task.manage": "Manage tasks", "task.complete": "Complete tasks", "participant.manage": "Manage participants",
+  "document.upload": "Upload documents", "document.view": "View documents", "comment.internal": "Comment internally",
+  "comment.external": "Comment to outside parties",
+};
 export const EXTERNAL_PERMISSIONS = ["case.view", "task.complete", "document.upload", "document.view", "comment.external"];
 // Events about a case (what a portal timeline may show) and those rules may run on: the catalogue's CASE_EVENTS and
 // RULE_TRIGGERS (caseline_common/event_types.py; a unit test keeps them equal).

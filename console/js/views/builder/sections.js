@@ -1,7 +1,7 @@
 // The builder's sections for what a template holds: basics, fields, stages, documents, decisions, roles, portal.
 import { h, labelled, uid } from "../../ui.js";
 import {
-  CASE_EVENTS, EXTERNAL_PERMISSIONS, FIELD_TYPES, PERMISSIONS, WEEKDAYS, addButton, checkbox, choicesOf,
+  CASE_EVENTS, EXTERNAL_PERMISSIONS, FIELD_TYPES, PERMISSIONS, PERMISSION_NAMES, WEEKDAYS, addButton, checkbox, choicesOf,
   durationInput, itemTools, keyChecklist, listInput, numberInput, ptr, selectInput, textInput,
 } from "./common.js";
 import { conditionBuilder } from "./condition.js";
@@ -85,7 +85,7 @@ export function fieldsSection(ctx) {
   def.fields.forEach((field, index) => {
     const p = (...steps) => ptr("fields", index, ...steps);
     const type = field.type || "text";
-    const typeSelect = selectInput(ctx, "Type", field, "type", p("type"), FIELD_TYPES.map((value) => [value, value.replace("_", " ")]),
+    const typeSelect = selectInput(ctx, "Type", field, "type", p("type"), FIELD_TYPES,
       { nullable: false, onChange: (value) => {
         for (const [member, types] of Object.entries(TYPE_MEMBERS)) if (!types.includes(value)) delete field[member];
         if (["enum", "multi_enum"].includes(value) && !field.options) field.options = [];
@@ -357,12 +357,12 @@ export function rolesSection(ctx) {
   const permissionTable = h("table", { class: "matrix" },
     h("caption", {}, "Permissions per role"),
     h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Role"),
-      PERMISSIONS.map((permission) => h("th", { scope: "col" }, h("span", { class: "col-head" }, permission))))),
+      PERMISSIONS.map((permission) => h("th", { scope: "col" }, h("span", { class: "col-head" }, PERMISSION_NAMES[permission]))))),
     h("tbody", {}, roles.map((role, index) => {
       role.permissions = role.permissions || [];
       const name = role.name || role.key || `Role ${index + 1}`;
       return h("tr", {}, h("th", { scope: "row" }, name), PERMISSIONS.map((permission) => {
-        const control = h("input", { type: "checkbox", "aria-label": `${name}: ${permission}` });
+        const control = h("input", { type: "checkbox", "aria-label": `${name}: ${PERMISSION_NAMES[permission]}` });
         control.checked = role.permissions.includes(permission);
         const at = role.permissions.indexOf(permission);
         if (at >= 0) control.dataset.pointer = ptr("roles", index, "permissions", at);

@@ -97,6 +97,8 @@ function migrationPanel(ctx, numbers) {
     }
     clear(out);
     if (!items.length) { out.append(h("p", {}, `No open case is on another version than ${target.value}.`)); return; }
+    // A case's stage by its name in the template (a stage the draft dropped keeps its key).
+    const stageNames = new Map((ctx.def.stages || []).map((stage) => [stage.key, stage.name || stage.key]));
     const boxes = [];
     const rows = items.map((item) => {
       const box = h("input", { type: "checkbox", value: item.case_id, disabled: !item.can_migrate, checked: item.can_migrate,
@@ -105,7 +107,7 @@ function migrationPanel(ctx, numbers) {
       return h("tr", {},
         h("td", {}, box),
         h("td", {}, h("a", { href: `#/cases/${encodeURIComponent(item.case_id)}` }, item.title)),
-        h("td", {}, item.stage), h("td", {}, `${item.from_version} → ${item.to_version}`),
+        h("td", {}, stageNames.get(item.stage) || item.stage), h("td", {}, `${item.from_version} → ${item.to_version}`),
         h("td", {}, item.can_migrate ? "Yes" : h("span", {}, "No", item.problems.length ? h("ul", {}, item.problems.map((problem) => h("li", {}, problem))) : null)),
         h("td", {}, item.dropped_fields.length ? item.dropped_fields.join(", ") : "None"),
         h("td", {}, item.unmet_criteria.length ? h("ul", {}, item.unmet_criteria.map((text) => h("li", {}, text))) : "None"));

@@ -1,6 +1,6 @@
 // The search box, the filters with their counts (the search engine's facets), the sort and the columns.
 // Typing searches after a pause; every other control applies at once.
-import { fill, h } from "../../ui.js";
+import { fill, h, templateNamer } from "../../ui.js";
 import { COLUMNS, DEFAULT_COLUMNS, SORTS } from "./query.js";
 
 const TYPING_PAUSE_MS = 250;
@@ -30,9 +30,10 @@ export function caseFilters({ state, templates, definitionOf, onChange }) {
   let stageKeys = [];
   const search = h("input", { id: "case-search", name: "q", type: "search", value: state.q, autocomplete: "off",
     maxlength: 200, dataset: { pointer: "/q" } });
+  const templateName = templateNamer(templates);
   const template = h("select", { id: "filter-template", name: "template_key", dataset: { pointer: "/template_key" } },
     h("option", { value: "" }, "Any template"),
-    templates.map((each) => option(each.key, each.name, state.template_key)));
+    templates.map((each) => option(each.key, templateName(each), state.template_key)));
   const stage = h("select", { id: "filter-stage", name: "stage", dataset: { pointer: "/stage" } });
   const status = h("select", { id: "filter-status", name: "status", dataset: { pointer: "/status" } },
     h("option", { value: "" }, "Any status"), STATUSES.map(([value, label]) => option(value, label, state.status)));
