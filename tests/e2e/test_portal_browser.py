@@ -12,6 +12,7 @@ from npm; the browser must meet no Content-Security-Policy violation and ask no 
 import base64
 import os
 import re
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -77,9 +78,15 @@ def claim(stack: LocalStack, staff: httpx.Client) -> dict[str, str]:
 
 
 def _claim_with_link(
-    stack: LocalStack, staff: httpx.Client, title: str, fields: dict[str, Any], *, stage: str | None = None
+    stack: LocalStack,
+    staff: httpx.Client,
+    title: str,
+    fields: dict[str, Any],
+    *,
+    stage: str | None = None,
+    template_key: str = "insurance-claim",
 ) -> dict[str, str]:
-    opened = staff.post("/cases", json={"template_key": "insurance-claim", "title": title, "fields": fields})
+    opened = staff.post("/cases", json={"template_key": template_key, "title": title, "fields": fields})
     assert opened.status_code == 201, opened.text
     case_id = opened.json()["id"]
     if stage is not None:
@@ -271,11 +278,11 @@ def test_the_page_speaks_in_words_and_keeps_up_with_an_upload(
 
     wait_until(in_cover_check, what="the portal learning of the cover check", timeout=WAIT_SECONDS, interval=0.5)
 
-    # The options in words, and only the way the claim can still go: neither of its two ends is foretold.
-    expect(page.locator("form#details .field", has_text="Type of claim")).to_contain_text("Home contents")
+    # Only the way the claim can still go: neither of its two ends is foretold. An answer's option in words.
     expect(page.locator(".progress .step-name")).to_have_text(
         ["Claim submitted", "Cover check", "Assessment", "Settlement decision"]
     )
+    expect(page.locator("form#details .field", has_text="Type of claim")).to_contain_text("Home contents")
 
     # Upload without a file: said in words, tied to the file input, and nothing is sent.
     sent: list[str] = []
@@ -300,6 +307,62 @@ def test_the_page_speaks_in_words_and_keeps_up_with_an_upload(
     _shot(page, "10-upload-shown")
     axe_check(page, "case after the upload is shown")
 
+    assert not watch.violations, watch.violations
+    assert watch.errors == [], watch.errors
+
+
+def test_options_are_chosen_by_their_words(stack: LocalStack, staff: httpx.Client, context: BrowserContext) -> None:
+    """A claimant answers a select and a multi-select by the options' words; the case keeps their keys."""
+    key = f"portal-options-{uuid.uuid4().hex[:8]}"  # a template of this run's own
+    published = staff.post(
+        "/templates",
+        json={
+            "key": key,
+            "name": "Travel claim",
+            "fields": [
+                {"key": "cause", "label": "Cause", "type": "enum", "options": ["lost_luggage", "flight_delay"]},
+                {"key": "items", "label": "Items", "type": "multi_enum", "options": ["hand_luggage", "suitcase"]},
+            ],
+            "stages": [{"key": "submitted", "name": "Submitted"}, {"key": "settled", "name": "Settled"}],
+            "roles": [
+                {
+                    "key": "handler",
+                    "name": "Handler",
+                    "permissions": ["case.view", "participant.manage"],
+                    "fields": {"*": "edit"},
+                },
+                {
+                    "key": "claimant",
+                    "name": "Claimant",
+                    "kind": "external",
+                    "permissions": ["case.view"],
+                    "fields": {"*": "edit"},
+                },
+            ],
+        },
+    )
+    assert published.status_code == 201, published.text
+    claim = _claim_with_link(stack, staff, "Suitcase lost on the way to Lisbon", {}, template_key=key)
+    watch = Watch(context, stack.url)
+    page = watch.page(context.new_page())
+    page.goto(claim["url"])
+    page.get_by_role("button", name="Open my case").click()
+    page.wait_for_url(f"{stack.url}/portal/case")
+
+    details = page.locator("form#details")
+    details.get_by_label("Cause").select_option(label="Lost luggage")
+    details.get_by_label("Suitcase").check()
+    expect(details.get_by_role("group", name="Items")).to_contain_text("Hand luggage")
+    axe_check(page, "options in words")
+    details.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status").filter(has_text="Your answers were sent")).to_be_visible()
+
+    def answered() -> dict[str, Any] | None:
+        fields: dict[str, Any] = staff.get(f"/cases/{claim['case_id']}").json()["fields"]
+        return fields if "cause" in fields else None
+
+    fields = wait_until(answered, what="the answers reaching the case", timeout=WAIT_SECONDS)
+    assert (fields["cause"], fields["items"]) == ("lost_luggage", ["suitcase"])
     assert not watch.violations, watch.violations
     assert watch.errors == [], watch.errors
 
