@@ -9,8 +9,10 @@ from npm; the browser must meet no Content-Security-Policy violation and ask no 
 `make browser` (a prerequisite of `make test`) installs Chromium from apt and axe-core from npm.
 """
 
+import base64
 import os
 import re
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,10 @@ PDF = (  # a tiny but well-formed PDF: the police report
     b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
     b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 )
+# a one-pixel PNG: a photo of the damage
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
 POLICE_REFERENCE = "HB-2026-0217-44"
 MESSAGE = "The roofer can come on Monday; may I let him start the repair?"
 
@@ -54,27 +60,40 @@ def staff(stack: LocalStack) -> Iterator[httpx.Client]:
         yield client
 
 
+CLAIM_FIELDS = {
+    "policyholder": {"kind": "person", "name": "Jana Vogt", "email": "jana.vogt@example.de"},
+    "policyholder_email": "jana.vogt@example.de",
+    "policy_number": "POL-30571942",
+    "claim_type": "buildings",
+    "incident_at": "2026-02-17T03:10:00+01:00",
+    "incident_description": "A falling branch broke the roof of the garden shed during the storm.",
+    "claim_amount": {"amount": "2400.00", "currency": "EUR"},
+}
+
+
 @pytest.fixture(scope="module")
 def claim(stack: LocalStack, staff: httpx.Client) -> dict[str, str]:
     """A claim of its own on the seeded insurance template, a claimant added by staff, and their link."""
-    opened = staff.post(
-        "/cases",
-        json={
-            "template_key": "insurance-claim",
-            "title": "Storm damage to a garden shed, Bremen",
-            "fields": {
-                "policyholder": {"kind": "person", "name": "Jana Vogt", "email": "jana.vogt@example.de"},
-                "policyholder_email": "jana.vogt@example.de",
-                "policy_number": "POL-30571942",
-                "claim_type": "buildings",
-                "incident_at": "2026-02-17T03:10:00+01:00",
-                "incident_description": "A falling branch broke the roof of the garden shed during the storm.",
-                "claim_amount": {"amount": "2400.00", "currency": "EUR"},
-            },
-        },
-    )
+    return _claim_with_link(stack, staff, "Storm damage to a garden shed, Bremen", CLAIM_FIELDS)
+
+
+def _claim_with_link(
+    stack: LocalStack,
+    staff: httpx.Client,
+    title: str,
+    fields: dict[str, Any],
+    *,
+    stage: str | None = None,
+    template_key: str = "insurance-claim",
+) -> dict[str, str]:
+    opened = staff.post("/cases", json={"template_key": template_key, "title": title, "fields": fields})
     assert opened.status_code == 201, opened.text
     case_id = opened.json()["id"]
+    if stage is not None:
+        # staff's own task of the first stage is not this story's: the move is forced past it
+        reason = "Acknowledged by phone."
+        moved = staff.post(f"/cases/{case_id}/transitions", json={"to": stage, "force": True, "reason": reason})
+        assert moved.status_code == 200, moved.text
     added = staff.post(
         f"/cases/{case_id}/participants",
         json={"kind": "external", "role": "claimant", "name": "Jana Vogt", "email": "jana.vogt@example.de"},
@@ -231,6 +250,121 @@ def test_a_claimant_follows_and_acts_on_their_claim(
     storage = origin_of(stack.aws_endpoint)
     assert storage in watch.origins, watch.origins  # the file went straight to storage
     assert watch.origins <= {stack.url, storage, LOGO_ORIGIN}, watch.origins
+
+
+def test_the_page_speaks_in_words_and_keeps_up_with_an_upload(
+    stack: LocalStack, staff: httpx.Client, context: BrowserContext
+) -> None:
+    """A claim in its cover check, with damage photos to send: its options in words, a progress line that does
+    not foretell the outcome, an Upload without a file answered in words, and an upload shown without a reload."""
+    fields = {
+        **CLAIM_FIELDS,
+        "claim_type": "home_contents",
+        "incident_location": "Am Wall 12, Bremen",
+        "damage_categories": ["property", "water"],
+        "police_reported": False,
+    }
+    claim = _claim_with_link(stack, staff, "Water damage to the living room, Bremen", fields, stage="triage")
+    watch = Watch(context, stack.url)
+    context.route(f"{LOGO_ORIGIN}/**", lambda route: route.fulfill(body=LOGO_SVG, content_type="image/svg+xml"))
+    page = watch.page(context.new_page())
+    page.goto(claim["url"])
+    page.get_by_role("button", name="Open my case").click()
+    page.wait_for_url(f"{stack.url}/portal/case")
+
+    def in_cover_check() -> bool:
+        page.goto(f"{stack.url}/portal/case")
+        return page.locator('.progress [aria-current="step"]', has_text="Cover check").count() == 1
+
+    wait_until(in_cover_check, what="the portal learning of the cover check", timeout=WAIT_SECONDS, interval=0.5)
+
+    # Only the way the claim can still go: neither of its two ends is foretold. An answer's option in words.
+    expect(page.locator(".progress .step-name")).to_have_text(
+        ["Claim submitted", "Cover check", "Assessment", "Settlement decision"]
+    )
+    expect(page.locator("form#details .field", has_text="Type of claim")).to_contain_text("Home contents")
+
+    # Upload without a file: said in words, tied to the file input, and nothing is sent.
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(request.url) if "/portal/uploads" in request.url else None)
+    file = page.get_by_label("File", exact=True)
+    page.get_by_role("button", name="Upload").click()
+    expect(file).to_be_focused()
+    expect(file).to_have_accessible_description(re.compile("No file is chosen yet"))
+    expect(file).to_have_attribute("aria-invalid", "true")
+    axe_check(page, "upload without a file")
+    assert sent == []
+
+    # An upload: the documents and what is needed follow it, without a reload.
+    needs = page.locator("#needs-list")
+    expect(needs).to_contain_text("Upload: Photos of the damage")
+    page.get_by_label("Kind of document").select_option(label="Photos of the damage")
+    file.set_input_files({"name": "living-room.png", "mimeType": "image/png", "buffer": PNG})
+    expect(file).not_to_have_attribute("aria-invalid", "true")
+    page.get_by_role("button", name="Upload").click()
+    expect(page.locator(".documents")).to_contain_text("living-room.png", timeout=WAIT_SECONDS * 1000)
+    expect(needs).not_to_contain_text("Photos of the damage")
+    _shot(page, "10-upload-shown")
+    axe_check(page, "case after the upload is shown")
+
+    assert not watch.violations, watch.violations
+    assert watch.errors == [], watch.errors
+
+
+def test_options_are_chosen_by_their_words(stack: LocalStack, staff: httpx.Client, context: BrowserContext) -> None:
+    """A claimant answers a select and a multi-select by the options' words; the case keeps their keys."""
+    key = f"portal-options-{uuid.uuid4().hex[:8]}"  # a template of this run's own
+    published = staff.post(
+        "/templates",
+        json={
+            "key": key,
+            "name": "Travel claim",
+            "fields": [
+                {"key": "cause", "label": "Cause", "type": "enum", "options": ["lost_luggage", "flight_delay"]},
+                {"key": "items", "label": "Items", "type": "multi_enum", "options": ["hand_luggage", "suitcase"]},
+            ],
+            "stages": [{"key": "submitted", "name": "Submitted"}, {"key": "settled", "name": "Settled"}],
+            "roles": [
+                {
+                    "key": "handler",
+                    "name": "Handler",
+                    "permissions": ["case.view", "participant.manage"],
+                    "fields": {"*": "edit"},
+                },
+                {
+                    "key": "claimant",
+                    "name": "Claimant",
+                    "kind": "external",
+                    "permissions": ["case.view"],
+                    "fields": {"*": "edit"},
+                },
+            ],
+        },
+    )
+    assert published.status_code == 201, published.text
+    claim = _claim_with_link(stack, staff, "Suitcase lost on the way to Lisbon", {}, template_key=key)
+    watch = Watch(context, stack.url)
+    page = watch.page(context.new_page())
+    page.goto(claim["url"])
+    page.get_by_role("button", name="Open my case").click()
+    page.wait_for_url(f"{stack.url}/portal/case")
+
+    details = page.locator("form#details")
+    details.get_by_label("Cause").select_option(label="Lost luggage")
+    details.get_by_label("Suitcase").check()
+    expect(details.get_by_role("group", name="Items")).to_contain_text("Hand luggage")
+    axe_check(page, "options in words")
+    details.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status").filter(has_text="Your answers were sent")).to_be_visible()
+
+    def answered() -> dict[str, Any] | None:
+        fields: dict[str, Any] = staff.get(f"/cases/{claim['case_id']}").json()["fields"]
+        return fields if "cause" in fields else None
+
+    fields = wait_until(answered, what="the answers reaching the case", timeout=WAIT_SECONDS)
+    assert (fields["cause"], fields["items"]) == ("lost_luggage", ["suitcase"])
+    assert not watch.violations, watch.violations
+    assert watch.errors == [], watch.errors
 
 
 def test_error_pages_are_plain_accessible_and_under_the_policy(stack: LocalStack, context: BrowserContext) -> None:

@@ -501,6 +501,40 @@ def test_the_progress_line(template: TemplateDefinition) -> None:
     assert steps == [("submitted", "current"), ("done", "upcoming")]
 
 
+def test_the_progress_line_does_not_foretell_which_end_the_case_reaches(template: TemplateDefinition) -> None:
+    stages = [
+        {"key": "submitted", "name": "Submitted", "next": ["review", "rejected"]},
+        {"key": "review", "name": "Review"},
+        {"key": "paid", "name": "Paid", "next": []},
+        {"key": "rejected", "name": "Rejected", "next": []},
+    ]
+    branching = TemplateDefinition.model_validate({**template.model_dump(mode="json"), "stages": stages})
+
+    def steps(*events: EventEnvelope) -> list[tuple[str, str]]:
+        return [(step.key, step.state) for step in view_of(branching, open_case(branching, *events)).stages]
+
+    assert steps() == [("submitted", "current"), ("review", "upcoming")], "either end may come: neither is shown"
+    assert steps(moved(4, "submitted", "review")) == [
+        ("submitted", "done"),
+        ("review", "current"),
+        ("paid", "upcoming"),
+    ]
+    assert steps(moved(4, "submitted", "review"), moved(5, "review", "paid")) == [
+        ("submitted", "done"),
+        ("review", "done"),
+        ("paid", "current"),
+    ], "the other end is not a step to come"
+    assert steps(moved(4, "submitted", "rejected")) == [("submitted", "done"), ("rejected", "current")], (
+        "a stage the case could not have passed through on its way is not done"
+    )
+
+
+def test_options_are_shown_in_words(template: TemplateDefinition) -> None:
+    fields = {field.key: field for field in view_of(template, open_case(template)).fields}
+    assert fields["topics"].option_labels == {"car": "Car", "home": "Home", "travel": "Travel"}
+    assert page.option_label("home_contents") == "Home contents"
+
+
 def test_a_closed_case_can_only_be_looked_at(template: TemplateDefinition) -> None:
     case = open_case(template, event("case.closed", {"before": "open", "after": "closed", "reason": None}, version=4))
     view = view_of(template, case)

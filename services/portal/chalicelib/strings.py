@@ -40,6 +40,7 @@ EN: dict[str, str] = {
     "upload.too_big": "This file is too large: at most {size}.",
     "upload.wrong_type": "This kind of file is not accepted here: use {types}.",
     "upload.failed": "The upload failed. Please try again.",
+    "upload.no_file": "No file is chosen yet: choose the file to send, then press Upload.",
     "form.title": "Your details",
     "form.submit": "Save",
     "form.saved": "Thank you. Your answers were sent.",

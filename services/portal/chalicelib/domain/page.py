@@ -53,6 +53,7 @@ class FieldView(BaseModel):
     editable: bool
     required: bool
     options: list[str]
+    option_labels: dict[str, str]  # each option's words, as the team's console shows them
     currencies: list[str]
 
 
@@ -85,16 +86,49 @@ def participant_access(template: TemplateDefinition, participant: PortalParticip
     return roles_held(template, [participant.as_participant()], principal)
 
 
+def option_label(option: str) -> str:
+    """An option key in words ("home_contents" is "Home contents"), as the team's console shows it."""
+    text = option.replace("_", " ").replace(".", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def _reachable(template: TemplateDefinition, start: str) -> set[str]:
+    """The stages a case in `start` can still move on to, however many steps away."""
+    keys = [stage.key for stage in template.stages]
+    following = {
+        stage.key: stage.next if stage.next is not None else keys[index + 1 : index + 2]
+        for index, stage in enumerate(template.stages)
+    }
+    seen: set[str] = set()
+    ahead = list(following.get(start, []))
+    while ahead:
+        key = ahead.pop()
+        if key not in seen:
+            seen.add(key)
+            ahead.extend(following.get(key, []))
+    return seen - {start}
+
+
 def _stages(template: TemplateDefinition, case: PortalCase) -> list[StageStep]:
+    """Where the case has been and where it can still go. The end stages it may reach are left out when there
+    are several of them: which one it ends in is not known yet, and a step to come must not predict it."""
     keys = [stage.key for stage in template.stages]
     current = keys.index(case.stage) if case.stage in keys else -1
+    ahead = _reachable(template, case.stage)
+    ends = {key for key in ahead if not _reachable(template, key)}
+    if len(ends) > 1:
+        ahead -= ends
     shown = template.portal.stages
     steps = []
     for index, stage in enumerate(template.stages):
         if shown is not None and stage.key not in shown and stage.key != case.stage:
             continue
-        state = "current" if index == current else "done" if index < current else "upcoming"
-        steps.append(StageStep(key=stage.key, name=stage.name, state=state))
+        if index == current:
+            steps.append(StageStep(key=stage.key, name=stage.name, state="current"))
+        elif index < current and case.stage in _reachable(template, stage.key):
+            steps.append(StageStep(key=stage.key, name=stage.name, state="done"))
+        elif stage.key in ahead:
+            steps.append(StageStep(key=stage.key, name=stage.name, state="upcoming"))
     return steps
 
 
@@ -127,6 +161,7 @@ def _field_view(definition: FieldDefinition, case: PortalCase, access: CaseAcces
         editable=access.field_access(definition.key) == FieldAccess.EDIT and definition.type in FORM_TYPES,
         required=definition.required,
         options=definition.options or [],
+        option_labels={option: option_label(option) for option in definition.options or []},
         currencies=definition.currencies or [],
     )
 

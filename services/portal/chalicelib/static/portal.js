@@ -52,6 +52,35 @@
   function showHint() { hint.textContent = chosen().getAttribute("data-hint"); }
   type.addEventListener("change", showHint);
   showHint();
+  file.addEventListener("change", function () { file.removeAttribute("aria-invalid"); });
+
+  // The case learns of a confirmed upload a moment later: the page's documents and needs are fetched again
+  // until the new document is among them (for a while only: a file the checks refuse never appears).
+  function documentLinks(root) {
+    return Array.prototype.map.call(root.querySelectorAll("#documents-list a"), function (link) {
+      return link.getAttribute("href");
+    });
+  }
+  function refresh(known, attempt) {
+    fetch("/portal/case", {credentials: "same-origin"})
+      .then(function (response) {
+        if (!response.ok) { throw new Error(String(response.status)); }
+        return response.text();
+      })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        var added = documentLinks(fresh).some(function (href) { return known.indexOf(href) < 0; });
+        if (added) {
+          ["needs-list", "documents-list"].forEach(function (id) {
+            var part = fresh.getElementById(id);
+            if (part) { document.getElementById(id).replaceWith(document.importNode(part, true)); }
+          });
+        } else if (attempt < 20) {
+          window.setTimeout(function () { refresh(known, attempt + 1); }, Math.min(500 * (attempt + 1), 3000));
+        }
+      })
+      .catch(function () { /* a session that ended: the next visit of the page says so */ });
+  }
 
   function postJson(url, body) {
     return fetch(url, {
@@ -90,12 +119,18 @@
     event.preventDefault();
     var option = chosen();
     var picked = file.files[0];
-    if (!picked) { file.focus(); return; }
+    if (!picked) {
+      say(status.getAttribute("data-no-file"), true);
+      file.setAttribute("aria-invalid", "true");
+      file.focus();
+      return;
+    }
     var types = option.getAttribute("data-types").split(",");
     if (types.indexOf(picked.type) < 0) { say(option.getAttribute("data-wrong-type"), true); file.focus(); return; }
     if (picked.size > Number(option.getAttribute("data-max"))) {
       say(option.getAttribute("data-too-big"), true); file.focus(); return;
     }
+    var known = documentLinks(document);
     var button = form.querySelector("button[type=submit]");
     button.disabled = true;
     bar.hidden = false;
@@ -107,7 +142,13 @@
           return postJson("/portal/uploads/" + target.upload_id + "/confirm", {});
         });
       })
-      .then(function () { bar.value = 100; say(status.getAttribute("data-done"), false); form.reset(); showHint(); })
+      .then(function () {
+        bar.value = 100;
+        say(status.getAttribute("data-done"), false);
+        form.reset();
+        showHint();
+        refresh(known, 0);
+      })
       .catch(function (error) { bar.hidden = true; say(error.message, true); })
       .then(function () { button.disabled = false; });
   });
