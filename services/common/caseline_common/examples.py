@@ -204,3 +204,18 @@ COMMENT: dict[str, Any] = {
     "author": HANDLER,
     "created_at": "2026-11-28T16:31:02Z",
 }
+
+# The field values a household claim shows where the read plane's and automations' examples need a case: a burst
+# pipe in Köln (the personal fields, such as the policyholder, travel apart).
+WATER_DAMAGE_FIELDS: dict[str, Any] = {
+    "policy_number": "POL-30917245",
+    "claim_type": "buildings",
+    "incident_at": "2027-01-03T06:15:00+01:00",
+    "incident_location": "Venloer Straße 412, 50825 Köln",
+    "incident_description": (
+        "A pipe burst in the bathroom overnight; water came through the "
+        "kitchen ceiling and soaked the floor and the cupboards."
+    ),
+    "claim_amount": {"amount": "14200.00", "currency": "EUR"},
+    "damage_categories": ["water", "property"],
+}

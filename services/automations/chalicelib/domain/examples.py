@@ -3,6 +3,7 @@ given, and the event (with the case as it left it) a webhook delivery carries.""
 
 import json
 
+from caseline_common.examples import WATER_DAMAGE_FIELDS
 from pydantic.config import JsonDict
 
 CLAIM: JsonDict = {
@@ -25,16 +26,7 @@ CLAIM: JsonDict = {
         "policyholder": {"kind": "person", "name": "Anna Schmidt", "email": "anna.schmidt@example.de"},
         "policyholder_email": "anna.schmidt@example.de",
         "policyholder_phone": "+4922112345678",
-        "policy_number": "POL-30917245",
-        "claim_type": "buildings",
-        "incident_at": "2027-01-03T06:15:00+01:00",
-        "incident_location": "Venloer Straße 412, 50825 Köln",
-        "incident_description": (
-            "A pipe burst in the bathroom overnight; water came through the "
-            "kitchen ceiling and soaked the floor and the cupboards."
-        ),
-        "claim_amount": {"amount": "14200.00", "currency": "EUR"},
-        "damage_categories": ["water", "property"],
+        **WATER_DAMAGE_FIELDS,
     },
     "participants": [
         {

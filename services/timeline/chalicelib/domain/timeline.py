@@ -9,6 +9,7 @@ from caseline_common.chain import Link
 from caseline_common.contracts import CaseSnapshot, Participant
 from caseline_common.envelope import ActorKind, EventEnvelope, Visibility
 from caseline_common.events import CLOSING_EVENTS
+from caseline_common.examples import WATER_DAMAGE_FIELDS
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.config import JsonDict
 
@@ -99,18 +100,7 @@ _ENTRY_EXAMPLE: JsonDict = {
                     "user_id": "3f6c2a9e-8b1d-4c57-9e2f-6a0d4b8c1e75",
                 }
             ],
-            "fields": {
-                "policy_number": "POL-30917245",
-                "claim_type": "buildings",
-                "incident_at": "2027-01-03T06:15:00+01:00",
-                "incident_location": "Venloer Straße 412, 50825 Köln",
-                "incident_description": (
-                    "A pipe burst in the bathroom overnight; water came through the "
-                    "kitchen ceiling and soaked the floor and the cupboards."
-                ),
-                "claim_amount": {"amount": "14200.00", "currency": "EUR"},
-                "damage_categories": ["water", "property"],
-            },
+            "fields": WATER_DAMAGE_FIELDS,
             "tasks_created": [
                 {
                     "task_id": "01JF3Z8H7C1Y8A925V0KZSQECP",
