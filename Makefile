@@ -5,7 +5,7 @@ UV_VERSION := 0.13.8
 VENV := .venv
 PY := $(VENV)/bin/python
 UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
-SERVICES := cases timeline automations portal tasks search
+SERVICES := cases timeline automations portal tasks search insight
 export UV_PYTHON_DOWNLOADS := never
 # jsii warns on every run that Node 20 is past its end of life; the machine ships Node 20.
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1

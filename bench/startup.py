@@ -26,7 +26,7 @@ from caseline.local.idp import DEV_CLIENT_ID, DevIdentityProvider
 from caseline.paths import COMMON_DIR, SERVICES_DIR
 
 IMPORT_RUNS = 7
-SERVICES = ("cases", "timeline", "automations", "portal", "tasks", "search")
+SERVICES = ("cases", "timeline", "automations", "portal", "tasks", "search", "insight")
 TENANT_ID = "bench"
 ACCOUNT_ID = "123456789012"
 TARGET_RATIO = 1.5

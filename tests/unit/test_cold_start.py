@@ -18,7 +18,7 @@ from caseline_common.runtime import API_VERSION
 from caseline.local.loader import load_service
 from caseline.paths import COMMON_DIR, SERVICES_DIR
 
-SERVICES = ("cases", "timeline", "automations", "portal", "tasks", "search")
+SERVICES = ("cases", "timeline", "automations", "portal", "tasks", "search", "insight")
 
 # Each loaded where it is first needed, never by the import of a handler module.
 NOT_AT_IMPORT = {

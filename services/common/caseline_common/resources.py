@@ -6,13 +6,13 @@ indexes, streams and event routing cannot drift between a laptop and AWS.
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .envelope import COMMAND_SOURCE_PREFIX
 from .event_types import EventType
 
-SERVICES = ("cases", "timeline", "automations", "portal", "tasks", "search")
-Service = Literal["cases", "timeline", "automations", "portal", "tasks", "search"]
+SERVICES = ("cases", "timeline", "automations", "portal", "tasks", "search", "insight")
+Service = Literal["cases", "timeline", "automations", "portal", "tasks", "search", "insight"]
 
 
 class Spec(BaseModel):
@@ -93,8 +93,17 @@ class QueueSpec(Spec):
     name: str = Field(pattern=r"^[a-z][a-z0-9-]*[a-z0-9]$", max_length=23)
     max_receive_count: int = Field(default=5, ge=1)
     visibility_timeout_seconds: int = Field(default=60, ge=1)
-    batch_size: int = Field(default=10, ge=1, le=10)
+    batch_size: int = Field(default=10, ge=1, le=10_000)
+    # How long the mapping gathers messages before invoking (up to `batch_size`): AWS allows more than 10 per batch
+    # only with a window. Locally the pump passes on what is waiting, without waiting for more.
+    batching_window_seconds: int = Field(default=0, ge=0, le=300)
     max_concurrency: int = Field(default=5, ge=2, le=1000)  # SQS event sources allow 2 to 1,000
+
+    @model_validator(mode="after")
+    def _window_for_large_batches(self) -> "QueueSpec":
+        if self.batch_size > 10 and self.batching_window_seconds == 0:
+            raise ValueError(f"{self.name}: a batch of more than 10 messages needs a batching window")
+        return self
 
     @property
     def id(self) -> str:
@@ -260,6 +269,18 @@ SEARCH_TABLE = TableSpec(
     indexes=(IndexSpec(name="by_audience", key=KeySpec(partition="gsi1pk", sort="gsi1sk"), projection="ALL"),),
     env_var="CASELINE_SEARCH_TABLE",
 )
+# The insight service's own state (services/insight): who may read which template's figures (its roles' groups, from
+# `template.published`), and insight results cached per query and range until the lake's next delivery.
+INSIGHT_TABLE = TableSpec(
+    id="insight",
+    owner="insight",
+    key=KeySpec(partition="pk", sort="sk"),
+    ttl_attribute="expires_at",
+    env_var="CASELINE_INSIGHT_TABLE",
+)
+# Where the insight service runs its SQL: duckdb://<directory> locally (embedded, over a copy of the lake's files in
+# that directory), athena://<workgroup> in AWS. Known only once the workgroup exists, so it is not a name.
+INSIGHT_ENGINE_ENV_VAR = "CASELINE_INSIGHT_ENGINE"
 # Where the search service's engine is: file://<directory> locally (embedded), the OpenSearch endpoint in AWS.
 # Known only once the engine exists, so it is not a name (as the download URL).
 SEARCH_ENGINE_ENV_VAR = "CASELINE_SEARCH_ENGINE"
@@ -270,11 +291,14 @@ DOCUMENTS_BUCKET = BucketSpec(
     shared_with=("portal",),
     download_env_var="CASELINE_DOCUMENTS_DOWNLOAD_URL",
 )
+# The event lake (docs/timeline.md, "The lake"): every case event as a Parquet row without personal data, under
+# events/dt=YYYY-MM-DD/, which Athena (AWS) and DuckDB (locally) query.
+LAKE_BUCKET = BucketSpec(id="lake", owner="insight", env_var="CASELINE_LAKE_BUCKET")
 ANCHORS_BUCKET = BucketSpec(id="anchors", owner="timeline", env_var="CASELINE_ANCHORS_BUCKET", object_lock=True)
 TIMELINE_SIGNING_KEY = SigningKeySpec(id="timeline-signing", owner="timeline", env_var="CASELINE_SIGNING_KEY_ID")
 
-TABLES = (CASES_TABLE, TIMELINE_TABLE, PORTAL_TABLE, AUTOMATIONS_TABLE, TASKS_TABLE, SEARCH_TABLE)
-BUCKETS = (DOCUMENTS_BUCKET, ANCHORS_BUCKET)
+TABLES = (CASES_TABLE, TIMELINE_TABLE, PORTAL_TABLE, AUTOMATIONS_TABLE, TASKS_TABLE, SEARCH_TABLE, INSIGHT_TABLE)
+BUCKETS = (DOCUMENTS_BUCKET, ANCHORS_BUCKET, LAKE_BUCKET)
 SIGNING_KEYS = (TIMELINE_SIGNING_KEY,)
 SCHEDULES = (
     ScheduleSpec(service="timeline", function="anchor_heads", every_minutes=15),
@@ -309,6 +333,19 @@ CONSUMERS = (
         function="search_indexer",
         name="search-events",
         event_pattern=SEARCHED_EVENTS,
+        max_concurrency=2,
+    ),
+    # The event lake: every event (the lake's rows leave out personal data), gathered for up to five minutes into
+    # one Parquet file per day it touches, so Athena reads few, large files. The visibility timeout covers the
+    # window and six times the function's 60 s, as AWS advises for batching windows.
+    ConsumerSpec(
+        service="insight",
+        function="lake_writer",
+        name="insight-events",
+        event_pattern=ALL_CASELINE_EVENTS,
+        batch_size=1000,
+        batching_window_seconds=300,
+        visibility_timeout_seconds=660,
         max_concurrency=2,
     ),
     # What external participants do in the portal, and what automation rules do, reaches the cases service
