@@ -67,3 +67,8 @@ LAKE_COLUMNS: tuple[LakeColumn, ...] = (
     _column("participant_id", "string", "portal.link_* and participant.*: the participant."),
     _column("document_type", "string", "document.added and document.requested."),
 )
+
+
+def lake_database(tenant_id: str) -> str:
+    """The tenant's Glue database (Athena names may not hold '-')."""
+    return "caseline_" + tenant_id.replace("-", "_")
