@@ -15,7 +15,7 @@ export class ApiProblem extends Error {
   }
 }
 
-async function call(method, path, { body, params, ifMatch, headers = {}, accept, signal } = {}) {
+async function call(method, path, { body, params, ifMatch, headers = {}, accept, signal, raw = false } = {}) {
   const url = new URL(`${base}${path}`, window.location.origin);
   for (const [name, value] of Object.entries(params || {})) {
     if (value !== undefined && value !== null && value !== "") url.searchParams.set(name, value);
@@ -38,6 +38,7 @@ async function call(method, path, { body, params, ifMatch, headers = {}, accept,
     try { problem = await response.json(); } catch { /* not JSON */ }
     throw new ApiProblem(response.status, problem);
   }
+  if (raw) return response;
   if (response.status === 204) return null;
   const type = response.headers.get("Content-Type") || "";
   return type.includes("json") ? response.json() : response.blob();
@@ -50,6 +51,13 @@ export const api = {
   patch: (path, body, options = {}) => call("PATCH", path, { ...options, body }),
   delete: (path, options = {}) => call("DELETE", path, options),
   download: (path, accept) => call("GET", path, { accept }),
+  // A file to save: its bytes and the name the API gives it (Content-Disposition), else `fallbackName`.
+  async file(path, params, accept, fallbackName) {
+    const response = await call("GET", path, { params, accept, raw: true });
+    const disposition = response.headers.get("Content-Disposition") || "";
+    const named = /filename="([^"]+)"/.exec(disposition) || /filename=([^;\s]+)/.exec(disposition);
+    return { blob: await response.blob(), filename: named ? named[1] : fallbackName };
+  },
   // Every page of a list, up to `max` items.
   async all(path, params = {}, max = 500) {
     const items = [];

@@ -144,6 +144,7 @@ function options(config) {
 }
 
 function tableOf(config) {
+  if (config.table === false) return null; // the caller shows the numbers in a table of its own
   return dataTable({
     caption: config.title,
     categoryLabel: config.categoryLabel,
@@ -164,7 +165,7 @@ function maxOf(series) {
  *   orientation: "horizontal" (labels on the left; for long names) | "vertical" (for weeks),
  *   categoryLabel, valueLabel, format(value) for values on bars and in the table, tickFormat(value),
  *   integer (whole-number axis), tableCategories (fuller labels for the table), extraColumns: [{ name, values }],
- *   emptyText (for null values: "no data") }
+ *   emptyText (for null values: "no data"), table: false (no "Show data as table": the caller shows one) }
  */
 export function barChart(config) {
   const c = options(config);

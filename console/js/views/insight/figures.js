@@ -1,0 +1,167 @@
+// A report's table as people read it: each value formatted by its column's type, the group columns named (a
+// template and a stage by their names, a week by its first day), the whole table, and the chart that suits it.
+// Everything is drawn from the columns the API lists, so a report the console does not know still shows.
+import { barChart, DANGER, formatNumber, lineChart } from "../../charts.js";
+import { formatLocalDay, h } from "../../ui.js";
+
+const MEASURES = new Set(["integer", "number", "rate"]);
+const MAX_BARS = 25;
+
+// What each report's chart plots, of the columns it has; any other report charts its first kind of figure.
+const CHART_PLANS = {
+  throughput: { series: ["opened", "closed"], axis: "Cases" },
+  "open-stages": { series: ["open"], axis: "Open cases" },
+  "stage-times": { series: ["p50_hours", "p90_hours"], axis: "Hours in the stage" },
+  "time-to-close": { series: ["p50_hours", "p90_hours"], axis: "Hours from opening to closing" },
+  sla: { series: ["breach_rate", "warning_rate"], axis: "Share of stage visits", colour: DANGER },
+  automations: { series: ["runs", "failures"], axis: "Automation runs" },
+  portal: { series: ["links_issued", "links_used", "client_documents", "client_comments"], axis: "Count" },
+};
+
+// A rate and the counts it divides: rows per template and stage then add up to one rate per week. Used only
+// where every row's rate is that quotient, so a report that defines its rate otherwise is never re-summed.
+const RATE_PARTS = {
+  breach_rate: ["breaches", "entered"],
+  warning_rate: ["warnings", "entered"],
+  failure_rate: ["failures", "runs"],
+  reopen_rate: ["reopened", "closed"],
+};
+
+export function isMeasure(column) {
+  return MEASURES.has(column.type);
+}
+
+export function formatValue(type, value) {
+  if (value === null || value === undefined) return "—";
+  if (type === "rate") return `${formatNumber(value * 100)}%`;
+  if (type === "integer" || type === "number") return formatNumber(value);
+  return String(value);
+}
+
+function periodText(value, by, short) {
+  const [year, month, day] = String(value).split("-").map(Number);
+  const date = new Date(year, month - 1, day);
+  if (Number.isNaN(date.getTime())) return String(value);
+  if (by === "month") return date.toLocaleDateString(undefined, { month: short ? "short" : "long", year: "numeric" });
+  if (short) return date.toLocaleDateString(undefined, { day: "numeric", month: "short" });
+  return by === "week" ? `Week of ${formatLocalDay(value)}` : formatLocalDay(value);
+}
+
+// The words for a group column's value; `names` knows templates' and stages' names.
+export function groupText(column, row, names, by, { short = false } = {}) {
+  const value = row[column.key];
+  if (value === null || value === undefined || value === "") return "None";
+  if (column.type === "date") return periodText(value, by, short);
+  if (column.key === "template_key") return names.template(value);
+  if (column.key === "stage") return names.stage(row.template_key, value);
+  return String(value);
+}
+
+function cell(column, row, names, by) {
+  return isMeasure(column) ? formatValue(column.type, row[column.key]) : groupText(column, row, names, by);
+}
+
+// Every row and column, as the CSV has them; the first group column heads each row.
+export function reportTable(table, names, caption) {
+  const rowHeader = table.columns.findIndex((column) => !isMeasure(column));
+  return h("div", { class: "table-scroll", role: "region", "aria-label": caption, tabindex: "0" },
+    h("table", { class: "chart-table insight-table" },
+      h("caption", {}, caption),
+      h("thead", {}, h("tr", {}, table.columns.map((column) =>
+        h("th", { scope: "col", class: isMeasure(column) ? "number" : null }, column.label)))),
+      h("tbody", {}, table.rows.map((row) => h("tr", {}, table.columns.map((column, index) => (index === rowHeader
+        ? h("th", { scope: "row" }, cell(column, row, names, table.by))
+        : h("td", { class: isMeasure(column) ? "number" : null }, cell(column, row, names, table.by)))))))));
+}
+
+// Whether the rows hold any figure at all: a range with no events may still answer a row of zeros per week.
+export function hasFigures(table) {
+  const measures = table.columns.filter(isMeasure);
+  return table.rows.some((row) => measures.some((column) => row[column.key]));
+}
+
+function chartSeries(table) {
+  const measures = table.columns.filter(isMeasure);
+  const plan = CHART_PLANS[table.report];
+  let series = plan ? plan.series.map((key) => measures.find((column) => column.key === key)).filter(Boolean) : [];
+  if (!series.length) series = measures.slice(0, 1);
+  // One kind of figure per chart: counts, hours and rates do not share an axis.
+  return series.filter((column) => column.type === series[0]?.type).slice(0, 4);
+}
+
+function rateIsQuotient(rows, key, [numerator, denominator]) {
+  return rows.every((row) => row[key] === null || row[key] === undefined || !row[denominator]
+    || Math.abs(row[key] - row[numerator] / row[denominator]) < 1e-6);
+}
+
+// One row per period from rows per period and template, stage…: counts add up, a rate is re-divided from its
+// counts, and figures that do not add up (percentiles) are left to the table.
+function perPeriod(table, period, series) {
+  const keys = new Set(table.columns.map((column) => column.key));
+  const periods = [...new Set(table.rows.map((row) => row[period.key]))].sort();
+  const sum = (rows, key) => rows.reduce((total, row) => total + (row[key] || 0), 0);
+  const kept = series.filter((column) => column.type === "integer" || (column.type === "rate"
+    && RATE_PARTS[column.key]?.every((part) => keys.has(part))
+    && rateIsQuotient(table.rows, column.key, RATE_PARTS[column.key])));
+  const rows = periods.map((value) => {
+    const inPeriod = table.rows.filter((row) => row[period.key] === value);
+    const row = { [period.key]: value };
+    for (const column of kept) {
+      if (column.type === "integer") row[column.key] = sum(inPeriod, column.key);
+      else {
+        const [numerator, denominator] = RATE_PARTS[column.key];
+        const total = sum(inPeriod, denominator);
+        row[column.key] = total ? sum(inPeriod, numerator) / total : null;
+      }
+    }
+    return row;
+  });
+  return { rows, series: kept };
+}
+
+function chartConfig(series, plan) {
+  const type = series[0].type;
+  const format = (value) => formatValue(type, value);
+  return {
+    format, tickFormat: format, integer: type === "integer", table: false,
+    valueLabel: plan?.axis || series[0].label, colour: plan?.colour,
+  };
+}
+
+// The chart that suits the table: a line over the periods for a report per week or month, bars otherwise.
+export function reportChart(table, names) {
+  const series = chartSeries(table);
+  if (!series.length || !table.rows.length) return null;
+  const plan = CHART_PLANS[table.report];
+  const config = chartConfig(series, plan);
+  const groups = table.columns.filter((column) => !isMeasure(column));
+  const period = groups.find((column) => column.type === "date");
+  const seriesNames = series.map((column) => column.label).join(" and ");
+  if (period) {
+    const collapsed = groups.length > 1 ? perPeriod(table, period, series) : { rows: table.rows, series };
+    if (collapsed.series.length) {
+      const rows = [...collapsed.rows].sort((a, b) => String(a[period.key]).localeCompare(String(b[period.key])));
+      return lineChart({
+        ...config,
+        title: `${table.title}: ${collapsed.series.map((column) => column.label).join(" and ")} per ${table.by || "period"}`,
+        categories: rows.map((row) => groupText(period, row, names, table.by, { short: true })),
+        series: collapsed.series.map((column) => ({ name: column.label, values: rows.map((row) => row[column.key]) })),
+        categoryLabel: period.label,
+      });
+    }
+  }
+  const rows = table.rows.slice(0, MAX_BARS);
+  // A group column with one value in every row (the template, when one is chosen) says nothing on a bar.
+  const telling = groups.filter((column) => groups.length === 1
+    || new Set(table.rows.map((row) => row[column.key])).size > 1);
+  const label = (row) => telling.map((column) => groupText(column, row, names, table.by)).join(" · ") || table.title;
+  const bars = barChart({
+    ...config,
+    title: `${table.title}: ${seriesNames}${telling.length ? ` per ${telling.map((column) => column.label).join(" and ")}` : ""}`,
+    categories: rows.map(label),
+    series: series.map((column) => ({ name: column.label, values: rows.map((row) => row[column.key]) })),
+    categoryLabel: telling.map((column) => column.label).join(" · ") || "Report",
+  });
+  if (table.rows.length <= MAX_BARS) return bars;
+  return [bars, h("p", { class: "hint" }, `The chart shows the first ${MAX_BARS} of ${table.rows.length} rows; the table has them all.`)];
+}

@@ -1,0 +1,83 @@
+// Insight's filters: a range of days (or a preset: the last 30, 90 or 365), a grouping and a template. They live
+// in the page's address (#/insight/claims?from=…&to=…&by=week), so a view can be bookmarked and shared.
+// Days are UTC days, as the API counts them.
+import { fill, h, labelled, problemBox } from "../../ui.js";
+
+export const PRESETS = [30, 90, 365];
+const DEFAULT_DAYS = 90;
+const DAY = 86_400_000;
+export const GROUPINGS = [["week", "Week"], ["month", "Month"], ["owner", "Owner"], ["role", "Team role"]];
+
+export function today() {
+  return new Date().toISOString().slice(0, 10);
+}
+
+function daysBefore(day, count) {
+  return new Date(Date.parse(`${day}T00:00:00Z`) - count * DAY).toISOString().slice(0, 10);
+}
+
+function isDay(value) {
+  return /^\d{4}-\d{2}-\d{2}$/.test(value || "") && !Number.isNaN(Date.parse(`${value}T00:00:00Z`));
+}
+
+// The last `days` days up to and including today.
+export function lastDays(days) {
+  const to = today();
+  return { from: daysBefore(to, days - 1), to };
+}
+
+export function readFilters(query) {
+  const to = isDay(query.get("to")) ? query.get("to") : today();
+  const from = isDay(query.get("from")) ? query.get("from") : daysBefore(to, DEFAULT_DAYS - 1);
+  const by = GROUPINGS.some(([value]) => value === query.get("by")) ? query.get("by") : "week";
+  return { from, to, by };
+}
+
+export function filterQuery(filters) {
+  return new URLSearchParams({ from: filters.from, to: filters.to, by: filters.by }).toString();
+}
+
+export function groupingLabel(by) {
+  return GROUPINGS.find(([value]) => value === by)?.[1] || by;
+}
+
+function select(name, options, chosen) {
+  return h("select", { name }, options.map(([value, label]) => h("option", { value, selected: value === chosen }, label)));
+}
+
+// The filter bar. `onApply(filters)` redraws the reports; `onTemplate(key)` opens another template's insight.
+export function filterForm({ filters, templates, template, onApply, onTemplate }) {
+  const picker = select("template", [["", "All templates"], ...templates.map((item) => [item.key, item.label])], template || "");
+  const from = h("input", { type: "date", name: "from", value: filters.from, required: true });
+  const to = h("input", { type: "date", name: "to", value: filters.to, required: true });
+  const by = select("by", GROUPINGS, filters.by);
+  const status = h("div", { class: "form-status" });
+  const apply = (chosen) => {
+    if (chosen.from > chosen.to) {
+      fill(status, problemBox({ title: "The range ends before it starts", detail: "Choose a “From” day no later than the “To” day." }));
+      from.focus();
+      return;
+    }
+    fill(status);
+    onApply(chosen);
+  };
+  const current = () => ({ from: from.value, to: to.value, by: by.value });
+  picker.addEventListener("change", () => onTemplate(picker.value, current()));
+  by.addEventListener("change", () => apply(current()));
+  const presets = PRESETS.map((days) => h("button", { type: "button", "data-preset": days, onclick: () => {
+    const range = lastDays(days);
+    from.value = range.from;
+    to.value = range.to;
+    apply(current());
+  } }, `Last ${days} days`));
+  const form = h("form", { class: "toolbar insight-filters", "aria-label": "Insight filters", onsubmit: (event) => {
+    event.preventDefault();
+    if (form.reportValidity()) apply(current());
+  } },
+  labelled("Template", picker),
+  labelled("From (UTC day)", from),
+  labelled("To (UTC day)", to),
+  labelled("Group by", by),
+  h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Show"), presets));
+  return [form, status];
+}
