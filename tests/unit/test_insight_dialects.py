@@ -22,7 +22,9 @@ else:
 DATABASE = "caseline_acme"
 GLUE_TYPES = {"string": "VARCHAR", "timestamp": "TIMESTAMP", "int": "INTEGER", "boolean": "BOOLEAN"}
 # The Glue table as Athena sees it: the lake's columns and the partition key, text.
-SCHEMA = {DATABASE: {"events": {**{c.name: GLUE_TYPES[c.type] for c in LAKE_COLUMNS}, PARTITION_COLUMN: "VARCHAR"}}}
+SCHEMA: dict[str, object] = {
+    DATABASE: {"events": {**{c.name: GLUE_TYPES[c.type] for c in LAKE_COLUMNS}, PARTITION_COLUMN: "VARCHAR"}}
+}
 
 
 def _renderings() -> list[tuple[str, str | None]]:
@@ -54,6 +56,7 @@ def test_each_report_renders_for_trino_and_reads_only_the_lakes_columns(report: 
     for duckdb_only in ("APPROX_QUANTILE", "QUANTILE_CONT", "ARG_MAX", "ANY_VALUE", "IGNORE NULLS", "::", "$"):
         assert duckdb_only not in sql.upper()
     expected_group = {"week": "period", "month": "period", "owner": "owner", "role": "role", None: None}[by]
+    assert isinstance(tree, exp.Query)
     output = [projection.alias_or_name for projection in tree.selects]
     assert output[0] == expected_group if expected_group else "group_value" not in output
 
