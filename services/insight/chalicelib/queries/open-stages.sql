@@ -1,0 +1,45 @@
+-- Cases open at the end of the range, per template and stage (REPORTS["open-stages"]). Every case's history up to
+-- the end of the range is read, as a case opened long before may still be open.
+WITH ranked AS (
+    -- A duplicate of the newest row is the same state, so the newest row needs no deduplication first.
+    SELECT
+        template_key,
+        stage,
+        status,
+        owner,
+        assigned_role,
+        stage_entered_at,
+        occurred_at,
+        row_number() OVER (PARTITION BY case_id ORDER BY case_version DESC, occurred_at DESC) AS newest
+    FROM lake_events
+    WHERE dt <= $last_dt
+        AND occurred_at < $end_at
+        AND case_id IS NOT NULL
+        AND $template_filter
+),
+latest AS (
+    SELECT * FROM ranked WHERE newest = 1
+),
+measured_until AS (
+    -- The newest event read: the figures' "now", so a range ending today does not count hours the lake has not seen.
+    SELECT max(occurred_at) AS newest_at FROM latest
+),
+open_cases AS (
+    SELECT
+        $group_value AS grp,
+        template_key,
+        stage,
+        CAST(date_diff('millisecond', stage_entered_at, measured_until.newest_at) AS DOUBLE) / 3600000 AS hours
+    FROM latest
+    CROSS JOIN measured_until
+    WHERE status = 'open'
+)
+SELECT
+    grp AS group_value,
+    template_key,
+    stage,
+    count(*) AS open_cases,
+    approx_quantile(hours, 0.5) AS median_hours_in_stage
+FROM open_cases
+GROUP BY grp, template_key, stage
+ORDER BY grp, template_key, stage
