@@ -22,6 +22,62 @@ from .ports import InsightEngine
 
 Grouping = Literal["week", "month", "owner", "role"]
 
+_THROUGHPUT_COLUMNS = [
+    {"key": "period", "label": "Week", "type": "date"},
+    {"key": "template_key", "label": "Template", "type": "string"},
+    {"key": "opened", "label": "Opened", "type": "integer"},
+    {"key": "closed", "label": "Closed", "type": "integer"},
+    {"key": "cancelled", "label": "Cancelled", "type": "integer"},
+    {"key": "reopened", "label": "Reopened", "type": "integer"},
+    {"key": "reopen_rate", "label": "Reopen rate", "type": "rate"},
+]
+CATALOG: dict[str, Any] = {
+    "reports": [
+        {
+            "name": "throughput",
+            "title": "Cases opened and closed",
+            "description": "Cases opened, closed, cancelled and reopened per period; reopen rate = reopened / closed.",
+            "groupings": ["month", "owner", "role", "week"],
+            "columns": _THROUGHPUT_COLUMNS,
+        }
+    ],
+    "templates": ["motor-claim"],
+    "delivery_seconds": 300,
+}
+TABLE: dict[str, Any] = {
+    "report": "throughput",
+    "title": "Cases opened and closed",
+    "from": "2026-11-02",
+    "to": "2026-11-15",
+    "by": "week",
+    "template": "motor-claim",
+    "columns": _THROUGHPUT_COLUMNS,
+    "rows": [
+        {
+            "period": "2026-11-02",
+            "template_key": "motor-claim",
+            "opened": 42,
+            "closed": 37,
+            "cancelled": 2,
+            "reopened": 1,
+            "reopen_rate": 0.027,
+        },
+        {
+            "period": "2026-11-09",
+            "template_key": "motor-claim",
+            "opened": 51,
+            "closed": 44,
+            "cancelled": 1,
+            "reopened": 0,
+            "reopen_rate": 0.0,
+        },
+    ],
+    "computed_at": "2026-11-16T08:05:12Z",
+    "cached": False,
+    "engine": "athena",
+    "bytes_scanned": 1843200,
+}
+
 
 class ReportColumn(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -44,6 +100,8 @@ class ReportSummary(BaseModel):
 
 
 class ReportCatalog(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [CATALOG]})
+
     reports: list[ReportSummary]
     templates: list[str] | None = Field(
         description="The templates whose figures the caller may read; null for every template (admins, viewers)."
@@ -65,7 +123,7 @@ class ReportRange(BaseModel):
 class ReportTable(BaseModel):
     """A report's table: its columns, in order, and one row per group."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, json_schema_extra={"examples": [TABLE]})
 
     report: str
     title: str

@@ -3,6 +3,7 @@
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
+from caseline_common.contracts import TemplateKey
 from caseline_common.http import Call, Reply
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -31,9 +32,7 @@ class ReportParameters(BaseModel):
     by: Grouping | None = Field(
         default=None, description="Rows per week, month, owner or team role (the case's assigned role)."
     )
-    template: str | None = Field(
-        default=None, pattern=r"^[a-z][a-z0-9_]{1,63}$", description="Only this template's cases; all by default."
-    )
+    template: TemplateKey | None = Field(default=None, description="Only this template's cases; all by default.")
 
     def _bounds(self) -> tuple[date, date]:
         to = self.to or _today()
