@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+import httpx
 import pytest
 from console_session import clean, console_browser, requires_browser, screen, signed_in
 from playwright.sync_api import Browser, Locator, Page, expect
@@ -46,36 +47,43 @@ def browser() -> Iterator[Browser]:
         yield launched
 
 
-def ok(stack: LocalStack, method: str, path: str, body: Any = None) -> Any:
-    status, answer = stack.request(method, path, body)
-    assert status in (200, 201), answer
-    return answer
+@pytest.fixture(scope="module")
+def admin(stack: LocalStack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=stack.url, headers={"Authorization": f"Bearer {stack.staff_token()}"}) as client:
+        yield client
+
+
+def ok(response: httpx.Response) -> Any:
+    assert response.status_code in (200, 201), response.text
+    return response.json()
 
 
 @pytest.fixture(scope="module")
-def worked(stack: LocalStack) -> None:
+def worked(admin: httpx.Client) -> None:
     """Three claims opened today: two approved, one of them closed. Open now: one submitted, one approved."""
-    ok(stack, "POST", "/templates", TEMPLATE)
-    ids = [ok(stack, "POST", "/cases", {"template_key": KEY, "title": f"Claim {n} {RUN}"})["id"] for n in range(3)]
+    ok(admin.post("/templates", json=TEMPLATE))
+    ids = [ok(admin.post("/cases", json={"template_key": KEY, "title": f"Claim {n} {RUN}"}))["id"] for n in range(3)]
     for case_id in ids[:2]:
-        ok(stack, "POST", f"/cases/{case_id}/transitions", {"to": "approved"})
-    ok(stack, "POST", f"/cases/{ids[0]}/close", {"reason": "Paid"})
+        ok(admin.post(f"/cases/{case_id}/transitions", json={"to": "approved"}))
+    ok(admin.post(f"/cases/{ids[0]}/close", json={"reason": "Paid"}))
 
 
-def catalogued(stack: LocalStack, report: str) -> tuple[str, dict[str, str]]:
+def catalogued(admin: httpx.Client, report: str) -> tuple[str, dict[str, str]]:
     """A report's title and its columns' labels by key, as GET /insight lists them."""
-    [summary] = [item for item in ok(stack, "GET", "/insight")["reports"] if item["name"] == report]
+    [summary] = [item for item in ok(admin.get("/insight"))["reports"] if item["name"] == report]
     return summary["title"], {column["key"]: column["label"] for column in summary["columns"]}
 
 
-def settled(stack: LocalStack) -> None:
-    """Until the lake holds every event of `worked` (and the console's first question is answered with them)."""
+def settled(admin: httpx.Client) -> tuple[str, dict[str, str]]:
+    """Until the lake holds every event of `worked` (and the console's first question is answered with them):
+    the throughput table's title and its columns' labels by key (the week's first)."""
 
-    def reached() -> bool:
-        rows = ok(stack, "GET", f"/insight/throughput?{urlencode(FIRST_VIEW)}")["rows"]
-        return [(row["opened"], row["closed"]) for row in rows] == [(3, 1)]
+    def reached() -> dict[str, Any] | None:
+        table: dict[str, Any] = ok(admin.get("/insight/throughput", params=FIRST_VIEW))
+        return table if [(row["opened"], row["closed"]) for row in table["rows"]] == [(3, 1)] else None
 
-    wait_until(reached, what="the worked claims in the lake", timeout=LAKE_WAIT_S, interval=1.0)
+    table = wait_until(reached, what="the worked claims in the lake", timeout=LAKE_WAIT_S, interval=1.0)
+    return table["title"], {column["key"]: column["label"] for column in table["columns"]}
 
 
 def section(page: Page, report: str) -> Locator:
@@ -90,11 +98,10 @@ def cell(table: Locator, header: str) -> Locator:
 
 @pytest.mark.usefixtures("worked")
 def test_the_console_charts_tables_and_downloads_the_figures_of_worked_cases(
-    stack: LocalStack, browser: Browser
+    stack: LocalStack, admin: httpx.Client, browser: Browser
 ) -> None:
-    settled(stack)
-    title, throughput = catalogued(stack, "throughput")
-    _, open_stages = catalogued(stack, "open-stages")
+    title, throughput = settled(admin)
+    _, open_stages = catalogued(admin, "open-stages")
     context, page, watch = signed_in(browser, stack, "admin")
     with context:
         page.goto(f"{stack.url}/console/#/insight/{KEY}")
@@ -111,7 +118,7 @@ def test_the_console_charts_tables_and_downloads_the_figures_of_worked_cases(
         # Open now, per stage by the stage's name: one claim still submitted, one approved and open.
         bar = 'rect.chart-bar[data-series="{}"][data-category="{}"]'
         for stage in ("Submitted claim", "Approved claim"):
-            open_bar = section(page, "open-stages").locator(bar.format(open_stages["open"], stage))
+            open_bar = section(page, "open-stages").locator(bar.format(open_stages["open_cases"], stage))
             expect(open_bar).to_have_attribute("data-value", "1")
         screen(page, "insight-1-template")
 

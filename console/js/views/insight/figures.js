@@ -10,9 +10,9 @@ const MAX_BARS = 25;
 // What each report's chart plots, of the columns it has; any other report charts its first kind of figure.
 const CHART_PLANS = {
   throughput: { series: ["opened", "closed"], axis: "Cases" },
-  "open-stages": { series: ["open"], axis: "Open cases" },
-  "stage-times": { series: ["p50_hours", "p90_hours"], axis: "Hours in the stage" },
-  "time-to-close": { series: ["p50_hours", "p90_hours"], axis: "Hours from opening to closing" },
+  "open-stages": { series: ["open_cases"], axis: "Open cases" },
+  "stage-times": { series: ["p50_hours", "p90_hours"], axis: "Time in the stage" },
+  "time-to-close": { series: ["p50_hours", "p90_hours"], axis: "Time from opening to closing" },
   sla: { series: ["breach_rate", "warning_rate"], axis: "Share of stage visits", colour: DANGER },
   automations: { series: ["runs", "failures"], axis: "Automation runs" },
   portal: { series: ["links_issued", "links_used", "client_documents", "client_comments"], axis: "Count" },
@@ -21,9 +21,8 @@ const CHART_PLANS = {
 // A rate and the counts it divides: rows per template and stage then add up to one rate per week. Used only
 // where every row's rate is that quotient, so a report that defines its rate otherwise is never re-summed.
 const RATE_PARTS = {
-  breach_rate: ["breaches", "entered"],
-  warning_rate: ["warnings", "entered"],
-  failure_rate: ["failures", "runs"],
+  breach_rate: ["breaches", "visits_entered"],
+  warning_rate: ["warnings", "visits_entered"],
   reopen_rate: ["reopened", "closed"],
 };
 
@@ -31,9 +30,32 @@ export function isMeasure(column) {
   return MEASURES.has(column.type);
 }
 
+// A share from 0 to 1, shown as a percentage: typed "rate", or named so (`breach_rate`) by a report that types
+// it as a plain number. Likewise hours (`p50_hours`), shown in the unit that keeps them readable.
+function isRate(column) {
+  return column.type === "rate" || (column.type === "number" && column.key.endsWith("_rate"));
+}
+
+function kind(column) {
+  if (isRate(column)) return "rate";
+  return column.type === "number" && column.key.endsWith("_hours") ? "hours" : column.type;
+}
+
+// The unit that keeps the longest of some hours readable: seconds, minutes, hours or days.
+export function hoursUnit(maxHours) {
+  if (maxHours < 2 / 60) return { name: "seconds", short: "s", hours: 1 / 3600 };
+  if (maxHours < 2) return { name: "minutes", short: "min", hours: 1 / 60 };
+  if (maxHours < 72) return { name: "hours", short: "h", hours: 1 };
+  return { name: "days", short: "d", hours: 24 };
+}
+
 export function formatValue(type, value) {
   if (value === null || value === undefined) return "—";
   if (type === "rate") return `${formatNumber(value * 100)}%`;
+  if (type === "hours") {
+    const unit = hoursUnit(value);
+    return `${formatNumber(value / unit.hours)} ${unit.short}`;
+  }
   if (type === "integer" || type === "number") return formatNumber(value);
   return String(value);
 }
@@ -58,7 +80,7 @@ export function groupText(column, row, names, by, { short = false } = {}) {
 }
 
 function cell(column, row, names, by) {
-  return isMeasure(column) ? formatValue(column.type, row[column.key]) : groupText(column, row, names, by);
+  return isMeasure(column) ? formatValue(kind(column), row[column.key]) : groupText(column, row, names, by);
 }
 
 // Every row and column, as the CSV has them; the first group column heads each row.
@@ -86,12 +108,12 @@ function chartSeries(table) {
   let series = plan ? plan.series.map((key) => measures.find((column) => column.key === key)).filter(Boolean) : [];
   if (!series.length) series = measures.slice(0, 1);
   // One kind of figure per chart: counts, hours and rates do not share an axis.
-  return series.filter((column) => column.type === series[0]?.type).slice(0, 4);
+  return series.filter((column) => kind(column) === kind(series[0])).slice(0, 4);
 }
 
 function rateIsQuotient(rows, key, [numerator, denominator]) {
   return rows.every((row) => row[key] === null || row[key] === undefined || !row[denominator]
-    || Math.abs(row[key] - row[numerator] / row[denominator]) < 1e-6);
+    || Math.abs(row[key] - row[numerator] / row[denominator]) < 1e-3);
 }
 
 // One row per period from rows per period and template, stage…: counts add up, a rate is re-divided from its
@@ -100,7 +122,7 @@ function perPeriod(table, period, series) {
   const keys = new Set(table.columns.map((column) => column.key));
   const periods = [...new Set(table.rows.map((row) => row[period.key]))].sort();
   const sum = (rows, key) => rows.reduce((total, row) => total + (row[key] || 0), 0);
-  const kept = series.filter((column) => column.type === "integer" || (column.type === "rate"
+  const kept = series.filter((column) => column.type === "integer" || (isRate(column)
     && RATE_PARTS[column.key]?.every((part) => keys.has(part))
     && rateIsQuotient(table.rows, column.key, RATE_PARTS[column.key])));
   const rows = periods.map((value) => {
@@ -119,33 +141,44 @@ function perPeriod(table, period, series) {
   return { rows, series: kept };
 }
 
-function chartConfig(series, plan) {
-  const type = series[0].type;
+// Hours are charted in one unit for the whole chart (the one that suits the longest), scaled before drawing.
+function chartConfig(series, plan, rows) {
+  const type = kind(series[0]);
+  const axis = plan?.axis || series[0].label;
+  if (type === "hours") {
+    const longest = Math.max(0, ...rows.flatMap((row) => series.map((column) => row[column.key] || 0)));
+    const unit = hoursUnit(longest);
+    const format = (value) => `${formatNumber(value)} ${unit.short}`;
+    return { format, tickFormat: formatNumber, table: false, valueLabel: `${axis} (${unit.name})`, scale: unit.hours };
+  }
   const format = (value) => formatValue(type, value);
-  return {
-    format, tickFormat: format, integer: type === "integer", table: false,
-    valueLabel: plan?.axis || series[0].label, colour: plan?.colour,
-  };
+  return { format, tickFormat: format, integer: type === "integer", table: false, valueLabel: axis, colour: plan?.colour };
 }
 
-// The chart that suits the table: a line over the periods for a report per week or month, bars otherwise.
+function values(rows, column, scale = 1) {
+  return rows.map((row) => (typeof row[column.key] === "number" ? row[column.key] / scale : row[column.key]));
+}
+
+// The chart that suits the table: a line over the periods for a report per week or month (bars for a single
+// period), bars per row otherwise.
 export function reportChart(table, names) {
   const series = chartSeries(table);
   if (!series.length || !table.rows.length) return null;
   const plan = CHART_PLANS[table.report];
-  const config = chartConfig(series, plan);
   const groups = table.columns.filter((column) => !isMeasure(column));
   const period = groups.find((column) => column.type === "date");
-  const seriesNames = series.map((column) => column.label).join(" and ");
   if (period) {
     const collapsed = groups.length > 1 ? perPeriod(table, period, series) : { rows: table.rows, series };
     if (collapsed.series.length) {
       const rows = [...collapsed.rows].sort((a, b) => String(a[period.key]).localeCompare(String(b[period.key])));
-      return lineChart({
+      const { scale, ...config } = chartConfig(collapsed.series, plan, rows);
+      // One period has no line to draw: it gets a bar per figure.
+      const draw = rows.length > 1 ? lineChart : (options) => barChart({ ...options, orientation: "vertical" });
+      return draw({
         ...config,
         title: `${table.title}: ${collapsed.series.map((column) => column.label).join(" and ")} per ${table.by || "period"}`,
         categories: rows.map((row) => groupText(period, row, names, table.by, { short: true })),
-        series: collapsed.series.map((column) => ({ name: column.label, values: rows.map((row) => row[column.key]) })),
+        series: collapsed.series.map((column) => ({ name: column.label, values: values(rows, column, scale) })),
         categoryLabel: period.label,
       });
     }
@@ -155,11 +188,13 @@ export function reportChart(table, names) {
   const telling = groups.filter((column) => groups.length === 1
     || new Set(table.rows.map((row) => row[column.key])).size > 1);
   const label = (row) => telling.map((column) => groupText(column, row, names, table.by)).join(" · ") || table.title;
+  const per = telling.length ? ` per ${telling.map((column) => column.label).join(" and ")}` : "";
+  const { scale, ...config } = chartConfig(series, plan, rows);
   const bars = barChart({
     ...config,
-    title: `${table.title}: ${seriesNames}${telling.length ? ` per ${telling.map((column) => column.label).join(" and ")}` : ""}`,
+    title: `${table.title}: ${series.map((column) => column.label).join(" and ")}${per}`,
     categories: rows.map(label),
-    series: series.map((column) => ({ name: column.label, values: rows.map((row) => row[column.key]) })),
+    series: series.map((column) => ({ name: column.label, values: values(rows, column, scale) })),
     categoryLabel: telling.map((column) => column.label).join(" · ") || "Report",
   });
   if (table.rows.length <= MAX_BARS) return bars;
