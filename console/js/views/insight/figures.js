@@ -184,9 +184,10 @@ export function reportChart(table, names) {
     }
   }
   const rows = table.rows.slice(0, MAX_BARS);
-  // A group column with one value in every row (the template, when one is chosen) says nothing on a bar.
-  const telling = groups.filter((column) => groups.length === 1
-    || new Set(table.rows.map((row) => row[column.key])).size > 1);
+  // A group column with one value in every row (the template, when one is chosen) says nothing on a bar; with
+  // one row, the most particular (the stage) names it.
+  const varying = groups.filter((column) => new Set(table.rows.map((row) => row[column.key])).size > 1);
+  const telling = varying.length ? varying : groups.slice(-1);
   const label = (row) => telling.map((column) => groupText(column, row, names, table.by)).join(" · ") || table.title;
   const per = telling.length ? ` per ${telling.map((column) => column.label).join(" and ")}` : "";
   const { scale, ...config } = chartConfig(series, plan, rows);
