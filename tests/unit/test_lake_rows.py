@@ -113,7 +113,7 @@ def test_a_stage_sla_names_its_stage_and_a_failed_action_or_an_error_is_a_failed
     )
     assert (only_row(breached)["sla_scope"], only_row(breached)["sla_stage"]) == ("stage", "submitted")
 
-    ran = DATA[EventType.AUTOMATION_RAN]
+    ran: dict[str, Any] = json.loads(json.dumps(DATA[EventType.AUTOMATION_RAN]))
     failed_action = {**ran, "actions": [{**ran["actions"][0], "status": "failed", "error": "refused"}]}
     errored = {**ran, "error": "the condition could not be evaluated", "actions": []}
     for data in (failed_action, errored):
