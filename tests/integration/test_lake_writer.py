@@ -22,7 +22,9 @@ from caseline_common.freshness import CaseArrival
 from caseline_common.lake import LAKE_COLUMNS
 from caseline_common.resources import INSIGHT_TABLE, LAKE_BUCKET, TIMELINE_TABLE, TenantResourceNames
 from moto import mock_aws
+from typer.testing import CliRunner
 
+from caseline.cli import app
 from caseline.insight_cli import backfill, lake_writer
 from caseline.local.loader import LoadedService, load_service
 from caseline.local.provision import LOCAL_ACCOUNT_ID, _create_table
@@ -284,3 +286,13 @@ def test_backfill_twice_over_the_timelines_gives_the_same_rows_and_objects(lake:
         lake.aws.dynamodb(), NAMES.table(INSIGHT_TABLE)
     )
     assert readers.all() == {"motor-claim": frozenset({"claims-team"})}
+
+
+def test_the_backfill_command_writes_the_tenants_lake_and_says_how_much(lake: Lake) -> None:
+    appended = _seed_timeline(lake.aws)
+
+    result = CliRunner().invoke(app, ["insight", "backfill", "--tenant", TENANT, "--region", REGION])
+
+    assert result.exit_code == 0, result.output
+    assert f"Wrote {len(appended)} events of tenant {TENANT} into its lake." in result.output
+    assert len(lake.rows()) == len(appended)
