@@ -17,6 +17,8 @@ from caseline_common.settings import ServiceSettings
 from pydantic import Field
 
 if TYPE_CHECKING:
+    from .adapters.parquet_lake import ParquetLake
+    from .lake_service import LakeWriter
     from .ports import InsightEngine
     from .report_service import ReportService
 
@@ -99,3 +101,28 @@ def _report_service() -> "Callable[[], ReportService]":
 @cache
 def report_service() -> "ReportService":
     return _report_service()()
+
+
+@deferred
+def _parquet_lake() -> "type[ParquetLake]":
+    from .adapters.parquet_lake import ParquetLake
+
+    return ParquetLake
+
+
+@deferred
+def _lake_writer_service() -> "Callable[[], LakeWriter]":
+    from .adapters.dynamo_insight import DynamoTemplateReaders
+    from .lake_service import LakeWriter
+
+    return lambda: LakeWriter(lake(), DynamoTemplateReaders(runtime.aws.dynamodb(), runtime.settings.insight_table))
+
+
+@cache
+def lake() -> "ParquetLake":
+    return _parquet_lake()(runtime.aws.s3(), runtime.settings.lake_bucket)
+
+
+@cache
+def lake_writer_service() -> "LakeWriter":
+    return _lake_writer_service()()
