@@ -18,7 +18,7 @@ from caseline_common.tenant import READERS, Principal, StaffRole, TenantContext
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from .domain.reports import REPORTS, ReportQuery
-from .ports import InsightEngine
+from .ports import InsightEngine, TemplateReaders
 
 Grouping = Literal["week", "month", "owner", "role"]
 
@@ -144,12 +144,6 @@ class CachedReport(BaseModel):
     computed_at: datetime
     engine: str
     bytes_scanned: int | None
-
-
-class TemplateReaders(Protocol):
-    def all(self) -> dict[str, frozenset[str]]:
-        """Template key -> the groups of every role of its newest published version."""
-        ...
 
 
 class ReportCache(Protocol):
