@@ -123,7 +123,8 @@ REPORTS: dict[str, Report] = {
                 "Per template and stage: `open_cases` counts the cases open at the end of `to` (now, when `to` is "
                 "today), each in the stage its latest event before then left it in; `from` does not apply, as a "
                 "case opened before it may still be open. `median_hours_in_stage` is the median time those cases "
-                "have spent in that stage, up to the newest event in the lake before the end of `to`. Grouped by "
+                "have spent in that stage, up to the newest change to any case (an opening, move, assignment, closing "
+                "or reopening) in the lake before the end of `to`. Grouped by "
                 "owner or team role: the case's current one."
             ),
             columns=(

@@ -1,7 +1,8 @@
 -- Cases open at the end of the range, per template and stage (REPORTS["open-stages"]). Every case's history up to
 -- the end of the range is read, as a case opened long before may still be open.
 WITH ranked AS (
-    -- A duplicate of the newest row is the same state, so the newest row needs no deduplication first.
+    -- Only the events that change a case's stage, status, owner or role: every other row repeats the state of the
+    -- change before it. A duplicate of the newest row is the same state, so it needs no deduplication.
     SELECT
         template_key,
         stage,
@@ -14,14 +15,17 @@ WITH ranked AS (
     FROM lake_events
     WHERE dt <= $last_dt
         AND occurred_at < $end_at
-        AND case_id IS NOT NULL
+        AND type IN (
+            'case.opened', 'case.stage_changed', 'case.assigned', 'case.role_assigned', 'case.closed',
+            'case.cancelled', 'case.reopened', 'case.migrated'
+        )
         AND $template_filter
 ),
 latest AS (
     SELECT * FROM ranked WHERE newest = 1
 ),
 measured_until AS (
-    -- The newest event read: the figures' "now", so a range ending today does not count hours the lake has not seen.
+    -- The newest change read: the figures' "now", so a range ending today does not count hours the lake has not seen.
     SELECT max(occurred_at) AS newest_at FROM latest
 ),
 open_cases AS (
