@@ -11,7 +11,10 @@ WITH ranked AS (
         assigned_role,
         stage_entered_at,
         occurred_at,
-        row_number() OVER (PARTITION BY case_id ORDER BY case_version DESC, occurred_at DESC) AS newest
+        row_number() OVER (PARTITION BY case_id ORDER BY case_version DESC, occurred_at DESC) AS newest,
+        -- The newest change read is the figures' "now", so a range ending today counts no hours the lake has not
+        -- seen (a window, not a second query: Athena would read the lake again for it).
+        max(occurred_at) OVER () AS newest_at
     FROM lake_events
     WHERE dt <= $last_dt
         AND occurred_at < $end_at
@@ -21,22 +24,14 @@ WITH ranked AS (
         )
         AND $template_filter
 ),
-latest AS (
-    SELECT * FROM ranked WHERE newest = 1
-),
-measured_until AS (
-    -- The newest change read: the figures' "now", so a range ending today does not count hours the lake has not seen.
-    SELECT max(occurred_at) AS newest_at FROM latest
-),
 open_cases AS (
     SELECT
         $group_value AS grp,
         template_key,
         stage,
-        CAST(date_diff('millisecond', stage_entered_at, measured_until.newest_at) AS DOUBLE) / 3600000 AS hours
-    FROM latest
-    CROSS JOIN measured_until
-    WHERE status = 'open'
+        CAST(date_diff('millisecond', stage_entered_at, newest_at) AS DOUBLE) / 3600000 AS hours
+    FROM ranked
+    WHERE newest = 1 AND status = 'open'
 )
 SELECT
     grp AS group_value,
