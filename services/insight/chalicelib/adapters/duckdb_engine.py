@@ -1,6 +1,6 @@
 """The embedded insight engine: DuckDB over a directory holding the lake's Parquet files in the lake's layout
-(events/dt=YYYY-MM-DD/<ULID>.parquet), copied into memory as they arrive, for `make dev` and the tests. It also estimates what the same query would
-cost on Athena, from the Parquet files' own metadata (the benchmark prints it)."""
+(events/dt=YYYY-MM-DD/<ULID>.parquet), copied into memory as they arrive, for `make dev` and the tests. It also
+estimates what the same query would cost on Athena, from the Parquet files' own metadata (the benchmark prints it)."""
 
 import threading
 from collections.abc import Callable, Iterator
