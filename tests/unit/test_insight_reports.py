@@ -420,6 +420,7 @@ def test_the_scan_estimate_reads_only_the_partitions_and_columns_a_report_needs(
     ("parameters", "message"),
     [
         ({"report": "velocity"}, "There is no report 'velocity'"),
+        ({"report": ["sla"]}, "Input should be a valid string"),
         ({"report": "throughput", "from": date(2025, 4, 1)}, "starts (2025-04-01) after it ends (2025-03-31)"),
         ({"report": "throughput", "from": date(2020, 3, 1)}, "more than five years"),
         ({"report": "open-stages", "by": "week"}, "cannot be grouped by week; it can by owner, role"),
