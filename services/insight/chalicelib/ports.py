@@ -1,12 +1,16 @@
-"""The ports of the insight service: where the lake's rows go, and who may read which template's figures."""
+"""The ports of the insight service: where the lake's rows go, who may read which template's figures, and the
+engine that runs a report's SQL over the lake."""
 
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from .domain.reports import ReportQuery
 
 
 class Lake(Protocol):
-    def write(self, rows: list[dict[str, Any]], *, backfill: bool = False) -> list[str]:
-        """Writes the rows, one object per day (dt) among them; returns the keys written. A backfill's objects are
-        named by the events they hold (the same rows, the same names), others each by a new ULID."""
+    def write(self, rows: list[dict[str, Any]]) -> list[str]:
+        """Writes the rows, one object per day (dt) among them; returns the keys written."""
         ...
 
 
@@ -17,4 +21,24 @@ class TemplateReaders(Protocol):
 
     def all(self) -> dict[str, frozenset[str]]:
         """Each template's key and the groups of every role of its newest version."""
+        ...
+
+
+# --- Queries: the engine that runs a report's SQL over the lake -------------------------------------------------
+
+
+class ReportResult(BaseModel):
+    """A report's rows (keyed by its columns, `Report.columns_for(query.by)`), with what the engine read: Athena's
+    bytes scanned (what it bills), None for DuckDB, which reads local files for free."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rows: list[dict[str, object]]
+    bytes_scanned: int | None
+    engine: Literal["duckdb", "athena"]
+
+
+class InsightEngine(Protocol):
+    def run(self, query: ReportQuery) -> ReportResult:
+        """The report's rows over the lake as it is now; a lake with no files yet answers no rows."""
         ...
