@@ -115,7 +115,7 @@ def test_worked_cases_reach_the_figures_and_a_repeat_is_cached(admin: httpx.Clie
     assert again["cached"] or again["computed_at"] > table["computed_at"]
 
     open_now = ok(admin.get("/insight/open-stages", params={"template": KEY}))["rows"]
-    assert {(row["stage"], row["open"]) for row in open_now} == {("submitted", 1), ("approved", 1)}
+    assert {(row["stage"], row["open_cases"]) for row in open_now} == {("submitted", 1), ("approved", 1)}
 
 
 @pytest.mark.usefixtures("worked")
