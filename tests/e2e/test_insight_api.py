@@ -77,7 +77,9 @@ def worked(admin: httpx.Client) -> None:
 
 
 def throughput(client: httpx.Client, **params: str) -> dict[str, Any]:
-    table: dict[str, Any] = ok(client.get("/insight/throughput", params={"template": KEY, "from": TODAY, "to": TODAY, **params}))
+    table: dict[str, Any] = ok(
+        client.get("/insight/throughput", params={"template": KEY, "from": TODAY, "to": TODAY, **params})
+    )
     return table
 
 
