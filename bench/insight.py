@@ -195,8 +195,10 @@ def _delivery_interval() -> str:
     return (
         f"Change -> visible in insight: the lake writer's queue gathers up to {writer.batch_size} events for up to "
         f"{writer.batching_window_seconds} s before a batch is written (AWS: the event source mapping's batching "
-        "window), then the API serves a report from its cache until that entry expires: a change is in the figures "
-        f"at most {writer.batching_window_seconds} s plus the writer's run plus the cache's time to live later."
+        "window), then the API serves a report from its cache for as long again (the settings' "
+        f"lake_delivery_seconds, {writer.batching_window_seconds} s by default): a change is in the figures at most "
+        f"{2 * writer.batching_window_seconds} s plus the writer's run (under a second) later. Locally the pump "
+        "passes on what waits at once and both last 2 s."
     )
 
 
