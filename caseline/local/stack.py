@@ -161,6 +161,9 @@ class LocalStack:
             SEARCH_ENGINE_ENV_VAR: f"file://{self.search_index_dir}",
             # The insight service's embedded engine (DuckDB) reads a copy of the lake's objects kept there.
             INSIGHT_ENGINE_ENV_VAR: f"duckdb://{self.insight_dir}",
+            # The pump passes on what waits at once, so events reach the lake within about two seconds (not the
+            # five-minute window AWS batches for); insight results are cached for as long.
+            "CASELINE_LAKE_DELIVERY_SECONDS": "2",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_NAMESPACE": "Caseline",
             # EMF metrics are CloudWatch's business; locally they would only flood the console.

@@ -40,6 +40,7 @@ TEMPLATE = {
     "owner_role": "approver",
 }
 TODAY = datetime.now(UTC).date().isoformat()
+GROUP_COLUMNS = {"week": "period", "month": "period", "owner": "owner", "role": "role"}
 
 
 @pytest.fixture(scope="module")
@@ -76,20 +77,22 @@ def worked(admin: httpx.Client) -> None:
 
 
 def throughput(client: httpx.Client, **params: str) -> dict[str, Any]:
-    return ok(client.get("/insight/throughput", params={"template": KEY, "from": TODAY, "to": TODAY, **params}))
+    table: dict[str, Any] = ok(
+        client.get("/insight/throughput", params={"template": KEY, "from": TODAY, "to": TODAY, **params})
+    )
+    return table
 
 
 def settled(client: httpx.Client) -> dict[str, Any]:
     """The template's throughput once every event of the fixture reached the lake (and no cached answer hides it)."""
-    latest: dict[str, Any] = {}
 
-    def reached() -> bool:
-        latest.update(throughput(client, by="week"))
-        rows = latest["rows"]
-        return len(rows) == 1 and (rows[0]["opened"], rows[0]["closed"], rows[0]["reopened"]) == (3, 2, 1)
+    def reached() -> dict[str, Any] | None:
+        table = throughput(client, by="week")
+        rows = table["rows"]
+        counted = len(rows) == 1 and (rows[0]["opened"], rows[0]["closed"], rows[0]["reopened"]) == (3, 2, 1)
+        return table if counted else None
 
-    wait_until(reached, timeout=WAIT_SECONDS, message=lambda: f"the lake did not catch up: {latest}")
-    return latest
+    return wait_until(reached, what="the fixture's events in the figures", timeout=WAIT_SECONDS, interval=0.5)
 
 
 def test_the_catalogue_lists_every_report_and_the_delivery_interval(admin: httpx.Client) -> None:
@@ -115,7 +118,7 @@ def test_worked_cases_reach_the_figures_and_a_repeat_is_cached(admin: httpx.Clie
     assert again["cached"] or again["computed_at"] > table["computed_at"]
 
     open_now = ok(admin.get("/insight/open-stages", params={"template": KEY}))["rows"]
-    assert {(row["stage"], row["open"]) for row in open_now} == {("submitted", 1), ("approved", 1)}
+    assert {(row["stage"], row["open_cases"]) for row in open_now} == {("submitted", 1), ("approved", 1)}
 
 
 @pytest.mark.usefixtures("worked")
@@ -125,13 +128,17 @@ def test_each_report_answers_json_and_csv_for_every_grouping_it_takes(admin: htt
         for grouping in [None, *report["groupings"]]:
             params = {"template": KEY, "from": TODAY, "to": TODAY, **({"by": grouping} if grouping else {})}
             table = ok(admin.get(f"/insight/{report['name']}", params=params))
-            assert [column["key"] for column in table["columns"]] == [c["key"] for c in report["columns"]]
+            grouped_by = grouping or report["default_by"]
+            group_column = [GROUP_COLUMNS[grouped_by]] if grouped_by else []
+            assert [column["key"] for column in table["columns"]] == group_column + [
+                c["key"] for c in report["columns"]
+            ]
             download = admin.get(f"/insight/{report['name']}/csv", params=params)
             assert download.status_code == 200, download.text
             assert download.headers["content-type"].startswith("text/csv")
             assert "attachment" in download.headers["content-disposition"]
             lines = list(csv.reader(io.StringIO(download.text)))
-            assert lines[0] == [column["label"] for column in report["columns"]]
+            assert lines[0] == [column["label"] for column in table["columns"]]
             assert len(lines) - 1 == len(table["rows"])
 
 

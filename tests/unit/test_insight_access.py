@@ -13,7 +13,9 @@ from service_modules import loaded_module
 
 if TYPE_CHECKING:
     from services.insight.chalicelib import ports, report_service
+    from services.insight.chalicelib.domain import reports
 else:
+    reports = loaded_module("insight", "chalicelib.domain.reports")
     report_service = loaded_module("insight", "chalicelib.report_service")
     ports = loaded_module("insight", "chalicelib.ports")
 
@@ -36,9 +38,18 @@ class RecordingEngine:
         return ports.ReportResult(rows=self.rows, bytes_scanned=2048, engine="duckdb")
 
 
-class FixedReaders:
+@dataclass
+class InMemoryReaders:
+    kept: dict[str, tuple[int, frozenset[str]]] = field(
+        default_factory=lambda: {key: (1, groups) for key, groups in READERS.items()}
+    )
+
+    def record(self, template_key: str, version: int, groups: list[str]) -> None:
+        if self.kept.get(template_key, (0, frozenset()))[0] < version:
+            self.kept[template_key] = (version, frozenset(groups))
+
     def all(self) -> dict[str, frozenset[str]]:
-        return READERS
+        return {key: groups for key, (_version, groups) in self.kept.items()}
 
 
 @dataclass
@@ -64,7 +75,7 @@ class Clock:
 def _service(engine: RecordingEngine, clock: Clock | None = None, cache_seconds: int = 300) -> Any:
     return report_service.ReportService(
         engine,
-        FixedReaders(),
+        InMemoryReaders(),
         InMemoryCache(),
         clock=clock or Clock(),
         cache_seconds=cache_seconds,
@@ -137,13 +148,13 @@ def test_an_unknown_report_is_not_found_and_names_the_reports() -> None:
 def test_a_grouping_the_report_does_not_take_is_invalid_input() -> None:
     refused = [
         name
-        for name, report in report_service.REPORTS.items()
+        for name, report in reports.REPORTS.items()
         if not {"week", "month", "owner", "role"} <= set(report.groupings)
     ]
     if not refused:
         pytest.skip("every report takes every grouping")
     name = refused[0]
-    grouping = next(g for g in ("week", "month", "owner", "role") if g not in report_service.REPORTS[name].groupings)
+    grouping = next(g for g in ("week", "month", "owner", "role") if g not in reports.REPORTS[name].groupings)
 
     with pytest.raises(InvalidInputError):
         _service(RecordingEngine()).report(

@@ -3,6 +3,7 @@ with sqlglot's Trino dialect, every column it names resolves against the lake's 
 came out as Trino's."""
 
 import re
+from collections import Counter
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -59,6 +60,15 @@ def test_each_report_renders_for_trino_and_reads_only_the_lakes_columns(report: 
     assert isinstance(tree, exp.Query)
     output = [projection.alias_or_name for projection in tree.selects]
     assert output[0] == expected_group if expected_group else "group_value" not in output
+
+
+@pytest.mark.parametrize("report", sorted(reports.REPORTS))
+def test_athena_reads_the_lake_once_per_report(report: str) -> None:
+    """Trino inlines a WITH query wherever it is named, so a second reference would scan the lake, and bill, again."""
+    tree = sqlglot.parse_one(trino(report), read="trino")
+    named = Counter(f"{table.db}.{table.name}" for table in tree.find_all(exp.Table))
+    assert named.pop(f"{DATABASE}.events") == 1
+    assert all(count == 1 for count in named.values()), named
 
 
 def test_the_translations_that_differ() -> None:

@@ -18,6 +18,7 @@ The lake (March 2025 is the range of most tests; 2025-03-03 is a Monday):
 - E (onboarding): opened 04-01 00:00 (the first instant after the range).
 """
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -368,11 +369,35 @@ def test_portal(engine: "duckdb_engine.DuckDbEngine") -> None:
     assert tuples(run(engine, "portal", to=date(2025, 3, 18)), *keys) == [("claims", 1, 1, 1, 1)]
 
 
-def test_a_lake_without_files_answers_no_rows(tmp_path: Path) -> None:
-    refreshed: list[bool] = []
-    engine = duckdb_engine.DuckDbEngine(tmp_path, refresh=lambda: refreshed.append(True))
-    assert engine.run(reports.ReportQuery.model_validate({"report": "sla", **MARCH})).rows == []
-    assert refreshed == [True]
+def test_a_lake_without_files_answers_no_rows_and_files_arriving_later_are_read(tmp_path: Path) -> None:
+    rows, _ = _cases()
+    arriving = [rows[:10], rows[10:]]  # what each refresh downloads: A's rows first, then the rest
+
+    def refresh() -> None:
+        if arriving:
+            write_lake(tmp_path, arriving.pop(0), f"01JBATCH{len(arriving):019d}")
+
+    engine = duckdb_engine.DuckDbEngine(tmp_path / "lake", refresh=None)
+    query = reports.ReportQuery.model_validate({"report": "throughput", **MARCH})
+    assert engine.run(query).rows == []
+    engine = duckdb_engine.DuckDbEngine(tmp_path, refresh=refresh)
+    # A alone: opened, closed twice, reopened once; then every case, as in the first test.
+    assert tuples(engine.run(query).rows, "template_key", "opened", "closed") == [("onboarding", 1, 2)]
+    assert tuples(engine.run(query).rows, "template_key", "opened", "closed") == [
+        ("claims", 1, 0),
+        ("onboarding", 3, 3),
+    ]
+    assert tuples(engine.run(query).rows, "template_key", "opened") == [("claims", 1), ("onboarding", 3)]
+
+
+def test_queries_on_several_threads_at_once(tmp_path: Path) -> None:
+    rows, _ = _cases()
+    write_lake(tmp_path, rows, "01JBATCH0000000000000000001")
+    engine = duckdb_engine.DuckDbEngine(tmp_path)
+    query = reports.ReportQuery.model_validate({"report": "time-to-close", **MARCH})
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: engine.run(query).rows, range(12)))
+    assert all(tuples(rows, "template_key", "closed") == [("onboarding", 3)] for rows in results)
 
 
 def test_the_scan_estimate_reads_only_the_partitions_and_columns_a_report_needs(
@@ -395,6 +420,7 @@ def test_the_scan_estimate_reads_only_the_partitions_and_columns_a_report_needs(
     ("parameters", "message"),
     [
         ({"report": "velocity"}, "There is no report 'velocity'"),
+        ({"report": ["sla"]}, "Input should be a valid string"),
         ({"report": "throughput", "from": date(2025, 4, 1)}, "starts (2025-04-01) after it ends (2025-03-31)"),
         ({"report": "throughput", "from": date(2020, 3, 1)}, "more than five years"),
         ({"report": "open-stages", "by": "week"}, "cannot be grouped by week; it can by owner, role"),
@@ -419,6 +445,9 @@ def test_every_report_declares_its_columns_and_groupings() -> None:
         "automations",
         "portal",
     }
+    for report in reports.REPORTS.values():  # each figure's definition is in the description the API shows
+        for column in report.columns[1:]:
+            assert f"`{column.key}`" in report.description or column.key == "stage", (report.name, column.key)
     query = reports.ReportQuery.model_validate({"report": "sla", **MARCH})
     assert query.by == "week"
     assert [column.key for column in query.definition.columns_for("month")][:3] == ["period", "template_key", "stage"]

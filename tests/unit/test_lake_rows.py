@@ -2,6 +2,7 @@
 case's events, the facts insight reads of each type's data, and never any personal data."""
 
 import json
+import random
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -113,7 +114,7 @@ def test_a_stage_sla_names_its_stage_and_a_failed_action_or_an_error_is_a_failed
     )
     assert (only_row(breached)["sla_scope"], only_row(breached)["sla_stage"]) == ("stage", "submitted")
 
-    ran = DATA[EventType.AUTOMATION_RAN]
+    ran: dict[str, Any] = json.loads(json.dumps(DATA[EventType.AUTOMATION_RAN]))
     failed_action = {**ran, "actions": [{**ran["actions"][0], "status": "failed", "error": "refused"}]}
     errored = {**ran, "error": "the condition could not be evaluated", "actions": []}
     for data in (failed_action, errored):
@@ -247,3 +248,22 @@ def test_the_fold_follows_owner_role_migration_and_cancellation() -> None:
     assert state.owner == CASES[EventType.CASE_ASSIGNED]["owner"]  # type: ignore[index]
     assert (state.assigned_role, state.template_version, state.status) == ("claims_handler", 2, "cancelled")
     assert state.closed_at == datetime.fromisoformat(ENVELOPES[EventType.CASE_CANCELLED]["occurred_at"])
+
+
+def test_cases_read_together_in_any_interleaving_fold_each_in_its_chains_order() -> None:
+    plain = [EventEnvelope.model_validate(event.model_dump(exclude={"case"})) for event in _history()]
+    other = [event.model_copy(update={"case_id": "01M8HF0000000000000000OTHR"}) for event in plain]
+    links = [(CASE_ID, seq, event) for seq, event in enumerate(plain, 1)]
+    links += [("01M8HF0000000000000000OTHR", seq, event) for seq, event in enumerate(other, 1)]
+    links.append(("01M8HF0000000000000000GAP1", 2, plain[1]))  # its first link was not read
+    expected = lake.folded_rows(plain) + lake.folded_rows(other)
+
+    for seed in range(20):
+        shuffled = random.Random(seed).sample(links, len(links))
+        chains = lake.ChainFold()
+        rows = [row for case_id, seq, event in shuffled for row in chains.add(case_id, seq, event)]
+
+        assert sorted(rows, key=lambda row: (row["case_id"], row["case_version"], row["event_id"])) == sorted(
+            expected, key=lambda row: (row["case_id"], row["case_version"], row["event_id"])
+        )
+        assert chains.gaps() == 1

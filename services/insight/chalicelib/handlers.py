@@ -21,7 +21,7 @@ _consume = sqs_batch_consumer(
     logger=runtime.observability.logger,
     metrics=runtime.observability.metrics,
     detail=StatefulEvent,
-    reads=LAKE_READS | {"template.published"},
+    reads=LAKE_READS,
 )
 
 

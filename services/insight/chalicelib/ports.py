@@ -9,8 +9,9 @@ from .domain.reports import ReportQuery
 
 
 class Lake(Protocol):
-    def write(self, rows: list[dict[str, Any]]) -> list[str]:
-        """Writes the rows, one object per day (dt) among them; returns the keys written."""
+    def write(self, rows: list[dict[str, Any]], *, backfill: bool = False) -> list[str]:
+        """Writes the rows, one object per day (dt) among them; returns the keys written. A backfill's objects are
+        named by the events they hold (the same rows, the same names), others each by a new ULID."""
         ...
 
 

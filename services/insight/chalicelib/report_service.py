@@ -11,16 +11,14 @@ import io
 import json
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from caseline_common.errors import FieldIssue, ForbiddenError, InvalidInputError, NotFoundError
 from caseline_common.tenant import READERS, Principal, StaffRole, TenantContext
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
-from .domain.reports import REPORTS, ReportQuery
-from .ports import InsightEngine
-
-Grouping = Literal["week", "month", "owner", "role"]
+from .domain.reports import REPORTS, Grouping, ReportColumn, ReportQuery
+from .ports import InsightEngine, TemplateReaders
 
 _THROUGHPUT_COLUMNS = [
     {"key": "period", "label": "Week", "type": "date"},
@@ -29,7 +27,7 @@ _THROUGHPUT_COLUMNS = [
     {"key": "closed", "label": "Closed", "type": "integer"},
     {"key": "cancelled", "label": "Cancelled", "type": "integer"},
     {"key": "reopened", "label": "Reopened", "type": "integer"},
-    {"key": "reopen_rate", "label": "Reopen rate", "type": "rate"},
+    {"key": "reopen_rate", "label": "Reopen rate", "type": "number"},
 ]
 CATALOG: dict[str, Any] = {
     "reports": [
@@ -38,7 +36,8 @@ CATALOG: dict[str, Any] = {
             "title": "Cases opened and closed",
             "description": "Cases opened, closed, cancelled and reopened per period; reopen rate = reopened / closed.",
             "groupings": ["month", "owner", "role", "week"],
-            "columns": _THROUGHPUT_COLUMNS,
+            "default_by": None,
+            "columns": _THROUGHPUT_COLUMNS[1:],
         }
     ],
     "templates": ["motor-claim"],
@@ -79,14 +78,6 @@ TABLE: dict[str, Any] = {
 }
 
 
-class ReportColumn(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    key: str
-    label: str
-    type: str = Field(description="string, date, integer, number (e.g. hours) or rate (0 to 1).")
-
-
 class ReportSummary(BaseModel):
     """One report the insight API answers."""
 
@@ -96,7 +87,10 @@ class ReportSummary(BaseModel):
     title: str
     description: str
     groupings: list[Grouping] = Field(description="The values `by` accepts for it.")
-    columns: list[ReportColumn]
+    default_by: Grouping | None = Field(description="The grouping it has when `by` is not given.")
+    columns: list[ReportColumn] = Field(
+        description="Its columns without a grouping; grouped, the group's column (period, owner or role) comes first."
+    )
 
 
 class ReportCatalog(BaseModel):
@@ -146,12 +140,6 @@ class CachedReport(BaseModel):
     bytes_scanned: int | None
 
 
-class TemplateReaders(Protocol):
-    def all(self) -> dict[str, frozenset[str]]:
-        """Template key -> the groups of every role of its newest published version."""
-        ...
-
-
 class ReportCache(Protocol):
     def get(self, key: str, now: datetime) -> CachedReport | None: ...
 
@@ -192,15 +180,15 @@ class ReportService:
         now = self._clock()
         cached = self._cache.get(key, now) if self._cache_seconds else None
         result = cached or self._compute(query, key, now)
-        summary = _summary(name)
+        definition = REPORTS[name]
         return ReportTable(
             report=name,
-            title=summary.title,
+            title=definition.title,
             from_=asked.from_,
             to=asked.to,
-            by=asked.by,
+            by=query.by,
             template=asked.template,
-            columns=summary.columns,
+            columns=list(definition.columns_for(query.by)),
             rows=result.rows,
             computed_at=result.computed_at,
             cached=cached is not None,
@@ -266,7 +254,8 @@ def _summary(name: str) -> ReportSummary:
         title=report.title,
         description=report.description,
         groupings=sorted(report.groupings),
-        columns=[ReportColumn(key=key, label=label, type=type_) for key, label, type_ in report.columns],
+        default_by=report.default_by,
+        columns=list(report.columns),
     )
 
 

@@ -51,11 +51,9 @@ runtime = ServiceRuntime("insight", InsightSettings)
 @deferred
 def _duckdb_engine() -> "Callable[[str], InsightEngine]":
     from .adapters.duckdb_engine import DuckDbEngine
-    from .adapters.parquet_lake import ParquetLake
 
     def build(directory: str) -> "InsightEngine":
-        lake = ParquetLake(runtime.aws.s3(), runtime.settings.lake_bucket)
-        return DuckDbEngine(directory, refresh=lambda: lake.download_new(directory))
+        return DuckDbEngine(directory, refresh=lambda: lake().download_new(directory))
 
     return build
 

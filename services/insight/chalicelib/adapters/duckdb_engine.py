@@ -1,8 +1,9 @@
 """The embedded insight engine: DuckDB over a directory holding the lake's Parquet files in the lake's layout
-(events/dt=YYYY-MM-DD/<ULID>.parquet), for `make dev` and the tests. It also estimates what the same query would
-cost on Athena, from the Parquet files' own metadata (the benchmark prints it)."""
+(events/dt=YYYY-MM-DD/<ULID>.parquet), copied into memory as they arrive, for `make dev` and the tests. It also
+estimates what the same query would cost on Athena, from the Parquet files' own metadata (the benchmark prints it)."""
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -32,22 +33,45 @@ class ScanEstimate(BaseModel):
 
 
 class DuckDbEngine:
+    """Copies the rows of each Parquet file into an in-memory DuckDB table once, the first time a query finds it
+    (files are immutable: a file present is complete), and runs the reports on that table. The lake holds a file per
+    day and delivery batch, thousands a year, whose footers and small row groups DuckDB would otherwise read again
+    at every query: over 17,520 files (a day in 24) each report took ten seconds, against a fraction of one here."""
+
     def __init__(self, directory: Path | str, refresh: Callable[[], object] | None = None) -> None:
         self._directory = Path(directory)
         self._refresh = refresh
         self._glob = str(self._directory / LAKE_PREFIX / "*" / "*.parquet")
+        self._database = duckdb.connect()
+        columns = ", ".join(f"{column.name} {column.duckdb_type}" for column in LAKE_COLUMNS)
+        self._database.execute(f"CREATE TABLE {LAKE_TABLE} ({columns}, {PARTITION_COLUMN} VARCHAR)")
+        self._loaded: set[Path] = set()
+        self._loading = threading.Lock()
 
     def run(self, query: ReportQuery) -> ReportResult:
         if self._refresh is not None:
             self._refresh()
-        if not self._has_files():
-            return ReportResult(rows=[], bytes_scanned=None, engine="duckdb")
-        # A connection of its own per query: the local stack serves requests on several threads.
-        with duckdb.connect() as connection:
-            cursor = connection.execute(render_sql(query, "duckdb", self._source()))
+        self._load_new_files()
+        # A cursor of its own per query: the local stack serves requests on several threads.
+        with self._database.cursor() as cursor:
+            cursor.execute(render_sql(query, "duckdb", LAKE_TABLE))
             names = [column[0] for column in cursor.description or ()]
             rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         return ReportResult(rows=rows, bytes_scanned=None, engine="duckdb")
+
+    def _load_new_files(self) -> None:
+        with self._loading:
+            new = sorted(set(self._files()) - self._loaded)
+            if not new:
+                return
+            with self._database.cursor() as cursor:
+                cursor.execute(
+                    # dt read as text, as the Glue table declares it, so the same comparisons hold on both engines.
+                    "INSERT INTO lake_events BY NAME SELECT * FROM read_parquet(?, hive_partitioning = true, "
+                    "union_by_name = true, hive_types = {'dt': 'VARCHAR'})",
+                    [[str(file) for file in new]],
+                )
+            self._loaded.update(new)
 
     def athena_scan(self, query: ReportQuery) -> ScanEstimate:
         """What Athena would read for `query` over these files: for each time the SQL reads the lake, the compressed
@@ -86,12 +110,7 @@ class DuckDbEngine:
         )
 
     def _has_files(self) -> bool:
-        return any((self._directory / LAKE_PREFIX).glob("*/*.parquet"))
+        return any(self._files())
 
-    def _source(self) -> str:
-        # dt read as text, as the Glue table declares it, so the same comparisons hold on both engines.
-        glob = exp.Literal.string(self._glob).sql("duckdb")
-        return (
-            f"read_parquet({glob}, hive_partitioning = true, union_by_name = true, "
-            f"hive_types = {{'{PARTITION_COLUMN}': 'VARCHAR'}})"
-        )
+    def _files(self) -> Iterator[Path]:
+        return (self._directory / LAKE_PREFIX).glob("*/*.parquet")

@@ -8,7 +8,7 @@ Rows in an object are sorted by template, case and time, which keeps a case's ev
 
 import hashlib
 import json
-import os
+import shutil
 import tempfile
 from collections import defaultdict
 from datetime import date, datetime
@@ -73,8 +73,10 @@ class ParquetLake:
             if target.exists():
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_name(f".{target.name}.{os.getpid()}.part")
-            self._s3.download_file(self._bucket, key, str(partial))
+            partial = target.with_name(f".{target.name}.{new_id()}.part")  # copiers side by side never share one
+            body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"]
+            with partial.open("wb") as out:
+                shutil.copyfileobj(body, out)
             partial.replace(target)
             copied += 1
         return copied

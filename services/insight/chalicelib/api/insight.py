@@ -7,13 +7,12 @@ from caseline_common.contracts import TemplateKey
 from caseline_common.http import Call, Reply
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..report_service import Grouping, ReportCatalog, ReportRange, ReportTable, report_csv
+from ..domain.reports import MAX_RANGE_DAYS, Grouping
+from ..report_service import ReportCatalog, ReportRange, ReportTable, report_csv
 from ..runtime import report_service
 from . import http
 
 CSV = "text/csv"
-# A range longer than this reads years of the lake for one answer; split it (or ask by month) instead.
-MAX_RANGE_DAYS = 5 * 366
 DEFAULT_RANGE_DAYS = 90
 ReportName = Annotated[str, Field(pattern=r"^[a-z][a-z-]{1,40}$", description="A report's name, e.g. throughput.")]
 

@@ -254,3 +254,35 @@ def folded_rows(events: Iterable[EventEnvelope]) -> list[LakeRow]:
         state = fold(state, event)
         rows.append(lake_row(event, state))
     return rows
+
+
+class ChainFold:
+    """The rows of many cases' timelines read together (the change feed: every link, in the order recorded), each
+    case folded in its chain's order: a link that comes before the one preceding it in its chain waits for it.
+    An unreadable link (None) keeps its place and adds no row."""
+
+    def __init__(self) -> None:
+        self._states: dict[str, CaseState] = {}
+        self._next_seq: dict[str, int] = {}
+        self._waiting: dict[str, dict[int, EventEnvelope | None]] = {}
+
+    def add(self, case_id: str, seq: int, event: EventEnvelope | None) -> list[LakeRow]:
+        waiting = self._waiting.setdefault(case_id, {})
+        waiting[seq] = event
+        expected = self._next_seq.get(case_id, 1)
+        state = self._states.get(case_id, CaseState())
+        rows = []
+        while expected in waiting:
+            next_event = waiting.pop(expected)
+            if next_event is not None:
+                state = fold(state, next_event)
+                rows.append(lake_row(next_event, state))
+            expected += 1
+        self._states[case_id], self._next_seq[case_id] = state, expected
+        if not waiting:
+            del self._waiting[case_id]
+        return rows
+
+    def gaps(self) -> int:
+        """How many cases still wait for a link (one missing from what was read)."""
+        return len(self._waiting)

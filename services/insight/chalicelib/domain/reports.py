@@ -121,10 +121,12 @@ REPORTS: dict[str, Report] = {
             title="Open cases per stage",
             description=(
                 "Per template and stage: `open_cases` counts the cases open at the end of `to` (now, when `to` is "
-                "today), each in the stage its latest event before then left it in; `from` does not apply, as a "
-                "case opened before it may still be open. `median_hours_in_stage` is the median time those cases "
-                "have spent in that stage, up to the newest event in the lake before the end of `to`. Grouped by "
-                "owner or team role: the case's current one."
+                "today), each in the stage its latest change before then (an opening, move, assignment, closing, "
+                "cancellation, reopening or migration) left it in; `from` does not apply, as a case opened before "
+                "it may still be open. `median_hours_in_stage` is the approximate median time those cases have "
+                "spent in that stage, up to the newest such change to any case read, so that a lake a few minutes "
+                "behind does not add hours it has not seen. Grouped by owner or team role: the case's at that "
+                "latest change."
             ),
             columns=(
                 _TEMPLATE,
@@ -254,8 +256,9 @@ class ReportQuery(BaseModel):
     @classmethod
     def _default_grouping(cls, data: Any) -> Any:
         """A report that is always per period (sla) is per week unless asked otherwise."""
-        if isinstance(data, dict) and data.get("by") is None and data.get("report") in REPORTS:
-            return {**data, "by": REPORTS[data["report"]].default_by}
+        report = data.get("report") if isinstance(data, dict) else None
+        if isinstance(report, str) and report in REPORTS and data.get("by") is None:
+            return {**data, "by": REPORTS[report].default_by}
         return data
 
     @model_validator(mode="after")

@@ -1,5 +1,5 @@
 -- Automation runs, refusals and failures in the range, per group and template (REPORTS["automations"]).
-WITH events AS (
+WITH unique_events AS (
     SELECT
         event_id,
         max(type) AS type,
@@ -16,7 +16,7 @@ WITH events AS (
     GROUP BY event_id
 ),
 grouped AS (
-    SELECT $group_value AS grp, template_key, type, failed FROM events
+    SELECT $group_value AS grp, template_key, type, failed FROM unique_events
 )
 SELECT
     grp AS group_value,

@@ -1,5 +1,5 @@
 -- Portal links issued and used, documents and comments from clients, per group and template (REPORTS["portal"]).
-WITH events AS (
+WITH unique_events AS (
     SELECT
         event_id,
         max(type) AS type,
@@ -17,22 +17,19 @@ WITH events AS (
         AND $template_filter
     GROUP BY event_id
 ),
-acted AS (
-    -- A link issued in the range was used if its participant acted after it was issued, which is then in the range.
-    SELECT actor_id AS participant, max(occurred_at) AS last_acted
-    FROM events
-    WHERE actor_kind = 'external'
-    GROUP BY actor_id
-),
 counted AS (
     SELECT
         $group_value AS grp,
         template_key,
         type,
         actor_kind,
-        type = 'portal.link_issued' AND last_acted > occurred_at AS used
-    FROM events
-    LEFT JOIN acted ON participant = participant_id
+        -- A link issued in the range was used if its participant acted after it was issued (so in the range too):
+        -- the participant's last action, over the rows of that participant (a window, not a join of the events
+        -- with themselves: Athena would read the lake twice).
+        type = 'portal.link_issued' AND max(CASE WHEN actor_kind = 'external' THEN occurred_at END) OVER (
+            PARTITION BY CASE WHEN type = 'portal.link_issued' THEN participant_id ELSE actor_id END
+        ) > occurred_at AS used
+    FROM unique_events
 )
 SELECT
     grp AS group_value,

@@ -1,5 +1,5 @@
 -- Stage visits entered, SLA warnings and breaches, and their rates, per period, template and stage (REPORTS["sla"]).
-WITH events AS (
+WITH unique_events AS (
     SELECT
         event_id,
         max(type) AS type,
@@ -24,7 +24,7 @@ counted AS (
         template_key,
         CASE WHEN type IN ('sla.warning', 'sla.breached') THEN sla_stage ELSE stage END AS stage,
         type
-    FROM events
+    FROM unique_events
 )
 SELECT
     grp AS group_value,

@@ -2,12 +2,13 @@
 -- (REPORTS["stage-times"]). A visit may have begun long before the range, so the history of the events that move a
 -- case between stages is read up to the end of the range.
 WITH moves AS (
+    -- One row per move: each move makes a new version of its case, so (case_id, case_version) names it as its
+    -- event_id does, and is far cheaper to read than the ULIDs.
     SELECT
-        event_id,
+        case_id,
+        case_version,
         max(type) AS type,
         max(occurred_at) AS occurred_at,
-        max(case_id) AS case_id,
-        max(case_version) AS case_version,
         max(template_key) AS template_key,
         max(stage) AS stage,
         max(stage_entered_at) AS stage_entered_at,
@@ -20,7 +21,7 @@ WITH moves AS (
             'case.opened', 'case.stage_changed', 'case.reopened', 'case.migrated', 'case.closed', 'case.cancelled'
         )
         AND $template_filter
-    GROUP BY event_id
+    GROUP BY case_id, case_version
 ),
 visits AS (
     -- The stage a move left, and when the case entered it, are what the case's previous move left it with.

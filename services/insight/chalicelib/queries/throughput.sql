@@ -1,5 +1,5 @@
 -- Cases opened, closed, cancelled and reopened in the range, per group and template (REPORTS["throughput"]).
-WITH events AS (
+WITH unique_events AS (
     -- One row per event_id: the lake may hold an event twice (redelivery, backfill).
     SELECT
         event_id,
@@ -16,7 +16,7 @@ WITH events AS (
     GROUP BY event_id
 ),
 grouped AS (
-    SELECT $group_value AS grp, template_key, type FROM events
+    SELECT $group_value AS grp, template_key, type FROM unique_events
 )
 SELECT
     grp AS group_value,
