@@ -149,7 +149,9 @@ function chartConfig(series, plan, rows) {
     const longest = Math.max(0, ...rows.flatMap((row) => series.map((column) => row[column.key] || 0)));
     const unit = hoursUnit(longest);
     const format = (value) => `${formatNumber(value)} ${unit.short}`;
-    return { format, tickFormat: formatNumber, table: false, valueLabel: `${axis} (${unit.name})`, scale: unit.hours };
+    // Ticks of a chart of seconds may be fractions: 0.025 s must not read as 0.
+    const tickFormat = (value) => value.toLocaleString(undefined, { maximumFractionDigits: value < 1 ? 3 : 1 });
+    return { format, tickFormat, table: false, valueLabel: `${axis} (${unit.name})`, scale: unit.hours };
   }
   const format = (value) => formatValue(type, value);
   return { format, tickFormat: format, integer: type === "integer", table: false, valueLabel: axis, colour: plan?.colour };
