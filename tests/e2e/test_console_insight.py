@@ -139,6 +139,13 @@ def test_the_console_charts_tables_and_downloads_the_figures_of_worked_cases(
         expect(table.locator("tbody tr").first).to_contain_text(TODAY.strftime("%B %Y"))
         expect(cell(table, throughput["opened"])).to_have_text("3")
 
+        # Per team role: the three claims under one role (none is expected of them), their template's only row.
+        page.get_by_label("Group by").select_option("role")
+        per_role = section(page, "throughput")
+        per_role.get_by_text("Table", exact=True).click()
+        expect(per_role.get_by_role("table").locator("tbody tr")).to_have_count(1)
+        expect(cell(per_role.get_by_role("table"), throughput["opened"])).to_have_text("3")
+
         # A range that ends before the claims were opened has nothing to show yet.
         yesterday = (TODAY - timedelta(days=1)).isoformat()
         page.get_by_label("From (UTC day)").fill(yesterday)
@@ -149,7 +156,7 @@ def test_the_console_charts_tables_and_downloads_the_figures_of_worked_cases(
         page.get_by_role("button", name="Last 30 days").click()
         expect(section(page, "throughput")).to_have_attribute("data-state", "ready")
 
-        page.get_by_label("Template").select_option("")
+        page.get_by_label("Template", exact=True).select_option("")
         expect(page.get_by_role("heading", level=1)).to_have_text("Insight: all templates")
         expect(page.locator("#insight-reports[data-insight-ready]")).to_be_attached()
         screen(page, "insight-2-overview")

@@ -26,6 +26,9 @@ const RATE_PARTS = {
   reopen_rate: ["reopened", "closed"],
 };
 
+// What a group without a value stands for: cases nobody owns, or no team role is expected of.
+const NONE = { owner: "No owner", role: "No team role" };
+
 export function isMeasure(column) {
   return MEASURES.has(column.type);
 }
@@ -72,7 +75,7 @@ function periodText(value, by, short) {
 // The words for a group column's value; `names` knows templates' and stages' names.
 export function groupText(column, row, names, by, { short = false } = {}) {
   const value = row[column.key];
-  if (value === null || value === undefined || value === "") return "None";
+  if (value === null || value === undefined || value === "") return NONE[column.key] || "None";
   if (column.type === "date") return periodText(value, by, short);
   if (column.key === "template_key") return names.template(value);
   if (column.key === "stage") return names.stage(row.template_key, value);
@@ -186,10 +189,11 @@ export function reportChart(table, names) {
     }
   }
   const rows = table.rows.slice(0, MAX_BARS);
-  // A group column with one value in every row (the template, when one is chosen) says nothing on a bar; with
-  // one row, the most particular (the stage) names it.
-  const varying = groups.filter((column) => new Set(table.rows.map((row) => row[column.key])).size > 1);
-  const telling = varying.length ? varying : groups.slice(-1);
+  // The template asked for says nothing on a bar, nor does a column with one value in every row, unless no
+  // column varies (a single row): then all of them name it.
+  const candidates = groups.filter((column) => !(table.template && column.key === "template_key"));
+  const varying = candidates.filter((column) => new Set(table.rows.map((row) => row[column.key])).size > 1);
+  const telling = varying.length ? varying : candidates;
   const label = (row) => telling.map((column) => groupText(column, row, names, table.by)).join(" · ") || table.title;
   const per = telling.length ? ` per ${telling.map((column) => column.label).join(" and ")}` : "";
   const { scale, ...config } = chartConfig(series, plan, rows);
