@@ -243,6 +243,23 @@ def test_the_template_restriction(engine: "duckdb_engine.DuckDbEngine") -> None:
     assert tuples(run(engine, "sla", template="claims"), "template_key") == [("claims",)]
 
 
+def test_the_owner_and_role_filters_keep_what_the_same_grouping_shows(engine: "duckdb_engine.DuckDbEngine") -> None:
+    # bob owns B and G: G opened and closed in March (B opened in February); B is open in review at the end of March.
+    assert tuples(run(engine, "throughput", owner="bob"), *THROUGHPUT) == [("onboarding", 1, 1, 0, 0, 0.0)]
+    assert tuples(run(engine, "open-stages", owner="bob"), "stage", "open_cases") == [("review", 1)]
+    # alice's automation runs: C's one run on 03-17 (B's runs and refusal are bob's).
+    assert tuples(run(engine, "automations", owner="alice"), "template_key", "runs", "failures") == [("claims", 1, 0)]
+    # The claims team: only C, opened and cancelled; its owner filter too narrows to nothing for carol's team.
+    assert tuples(run(engine, "throughput", role="claims-team"), "template_key", "opened", "cancelled") == [
+        ("claims", 1, 1)
+    ]
+    assert run(engine, "throughput", role="claims-team", owner="bob") == []
+    # A filter and the grouping by the same column agree.
+    by_owner = {row["owner"]: row for row in run(engine, "time-to-close", by="owner")}
+    (bob,) = run(engine, "time-to-close", owner="bob")
+    assert bob == {key: value for key, value in by_owner["bob"].items() if key != "owner"}
+
+
 def test_open_stages_at_the_end_of_the_range(engine: "duckdb_engine.DuckDbEngine") -> None:
     # At the end of March: B in review (since 03-05 12:00) and F in intake (since 03-31 23:30); A and G closed, C
     # cancelled, D closed, E not yet opened. Hours up to the newest event read, F's at 03-31 23:30: B 26 days and

@@ -50,6 +50,8 @@ TABLE: dict[str, Any] = {
     "to": "2026-11-15",
     "by": "week",
     "template": "motor-claim",
+    "owner": None,
+    "role": None,
     "columns": _THROUGHPUT_COLUMNS,
     "rows": [
         {
@@ -112,6 +114,8 @@ class ReportRange(BaseModel):
     to: date
     by: Grouping | None = None
     template: str | None = None
+    owner: str | None = None
+    role: str | None = None
 
 
 class ReportTable(BaseModel):
@@ -125,6 +129,8 @@ class ReportTable(BaseModel):
     to: date
     by: Grouping | None
     template: str | None
+    owner: str | None = Field(description="The owner asked for, if any.")
+    role: str | None = Field(description="The team role asked for, if any.")
     columns: list[ReportColumn]
     rows: list[dict[str, JsonValue]]
     computed_at: datetime = Field(description="When the engine computed these figures.")
@@ -188,6 +194,8 @@ class ReportService:
             to=asked.to,
             by=query.by,
             template=asked.template,
+            owner=asked.owner,
+            role=asked.role,
             columns=list(definition.columns_for(query.by)),
             rows=result.rows,
             computed_at=result.computed_at,
@@ -225,7 +233,14 @@ class ReportService:
                 raise ForbiddenError("You hold no role on any template, so there are no figures for you to read.")
         try:
             return ReportQuery(
-                report=name, from_=asked.from_, to=asked.to, by=asked.by, template=asked.template, templates=readable
+                report=name,
+                from_=asked.from_,
+                to=asked.to,
+                by=asked.by,
+                template=asked.template,
+                templates=readable,
+                owner=asked.owner,
+                role=asked.role,
             )
         except ValidationError as error:
             issues = [

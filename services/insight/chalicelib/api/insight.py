@@ -3,7 +3,7 @@
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
-from caseline_common.contracts import TemplateKey
+from caseline_common.contracts import Key, TemplateKey
 from caseline_common.http import Call, Reply
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -32,6 +32,10 @@ class ReportParameters(BaseModel):
         default=None, description="Rows per week, month, owner or team role (the case's assigned role)."
     )
     template: TemplateKey | None = Field(default=None, description="Only this template's cases; all by default.")
+    owner: str | None = Field(
+        default=None, min_length=1, max_length=256, description="Only cases this person (a subject) owned."
+    )
+    role: Key | None = Field(default=None, description="Only cases assigned to this team role (a role key).")
 
     def _bounds(self) -> tuple[date, date]:
         to = self.to or _today()
@@ -48,7 +52,7 @@ class ReportParameters(BaseModel):
 
     def asked(self) -> ReportRange:
         start, to = self._bounds()
-        return ReportRange(from_=start, to=to, by=self.by, template=self.template)
+        return ReportRange(from_=start, to=to, by=self.by, template=self.template, owner=self.owner, role=self.role)
 
 
 @http.operation(
@@ -82,7 +86,8 @@ def list_reports(call: Call) -> Reply:
 def get_report(call: Call) -> Reply:
     """One report (see `GET /insight` for the list and what each number means) over the days `from`..`to`
     (inclusive, UTC; the last 90 days by default), for one `template` or all the caller may read, one row per
-    group of `by`. The figures come from the event lake, so a change reaches them within the lake's delivery
+    group of `by`; `owner` and `role` keep only the cases with that owner or team role (as each report's
+    description says when). The figures come from the event lake, so a change reaches them within the lake's delivery
     interval (`delivery_seconds` of `GET /insight`); a result is then cached for as long, per report, range,
     grouping and readable templates (`cached`, `computed_at`).
 

@@ -8,6 +8,8 @@ Trino for Athena (engine version 3). A source names the lake `lake_events` and l
 - `$first_dt`, `$last_dt`: the first and last `dt` partitions to read ('YYYY-MM-DD', a day's margin each side);
 - `$start_at`, `$end_at`: the range as timestamps, from the start of `from_` to the end of `to` (exclusive);
 - `$template_filter`: the condition on `template_key` (the template asked for, the templates the caller may read);
+- `$case_filter`: the condition on `owner` and `assigned_role` (the owner and team role asked for), in the block
+  `$group_value` is in, so a filter means what the grouping by the same column means;
 - `$group_value`: the grouping asked for (`by`), an expression over the columns `occurred_at`, `owner` and
   `assigned_role` of the query block it stands in. The outermost select names it `group_value`; rendering renames
   that column after the grouping (period, owner, role), or drops it when there is none.
@@ -92,7 +94,8 @@ _RANGE = (
 )
 _GROUPS = (
     "Grouped by week or month, a row falls in the period of the event that counts it; by owner or team role, "
-    "under the case's owner or expected team role as that event left the case."
+    "under the case's owner or expected team role as that event left the case, which is also what the `owner` and "
+    "`role` filters keep."
 )
 
 REPORTS: dict[str, Report] = {
@@ -125,8 +128,8 @@ REPORTS: dict[str, Report] = {
                 "cancellation, reopening or migration) left it in; `from` does not apply, as a case opened before "
                 "it may still be open. `median_hours_in_stage` is the approximate median time those cases have "
                 "spent in that stage, up to the newest such change to any case read, so that a lake a few minutes "
-                "behind does not add hours it has not seen. Grouped by owner or team role: the case's at that "
-                "latest change."
+                "behind does not add hours it has not seen. Grouped by owner or team role, and filtered by `owner` "
+                "and `role`: the case's at that latest change."
             ),
             columns=(
                 _TEMPLATE,
@@ -145,7 +148,8 @@ REPORTS: dict[str, Report] = {
                 "visit of the stage the case was closed in). `visits` counts the visits that ended in the range, "
                 "however long before it they began; `p50_hours` and `p90_hours` are their approximate median and "
                 "90th percentile durations in hours. Grouped by week or month: the period the visit ended in; by "
-                f"owner or team role: the case's as the event that ended the visit left it. {_RANGE}"
+                f"owner or team role (and filtered by `owner` and `role`): the case's as the event that ended the "
+                f"visit left it. {_RANGE}"
             ),
             columns=(
                 _TEMPLATE,
@@ -184,7 +188,8 @@ REPORTS: dict[str, Report] = {
                 "the SLA is the stage's own or one of its tasks'. `warning_rate` and `breach_rate` divide those "
                 "counts by `visits_entered` of the same period, template and stage (null when no visit began "
                 "then); a stage whose tasks each have an SLA can have more than one warning per visit, so a rate "
-                f"can exceed 1. {_RANGE}"
+                "can exceed 1. The `owner` and `role` filters keep the events that left the case with that owner "
+                f"or team role. {_RANGE}"
             ),
             columns=(
                 _TEMPLATE,
@@ -251,6 +256,8 @@ class ReportQuery(BaseModel):
     by: Grouping | None = None
     template: str | None = Field(default=None, min_length=1, max_length=64)
     templates: frozenset[str] | None = None
+    owner: str | None = Field(default=None, min_length=1, max_length=256)
+    role: str | None = Field(default=None, min_length=1, max_length=64)
 
     @model_validator(mode="before")
     @classmethod
@@ -307,6 +314,12 @@ def _template_filter(query: ReportQuery) -> exp.Expr:
     return exp.and_(*conditions) if conditions else exp.true()
 
 
+def _case_filter(query: ReportQuery) -> exp.Expr:
+    asked = {"owner": query.owner, "assigned_role": query.role}
+    conditions = [exp.column(column).eq(exp.Literal.string(value)) for column, value in asked.items() if value]
+    return exp.and_(*conditions) if conditions else exp.true()
+
+
 def _parameters(query: ReportQuery) -> dict[str, exp.Expr]:
     start = datetime.combine(query.from_, time())
     end = datetime.combine(query.to + timedelta(days=1), time())
@@ -316,6 +329,7 @@ def _parameters(query: ReportQuery) -> dict[str, exp.Expr]:
         "start_at": _timestamp(start),
         "end_at": _timestamp(end),
         "template_filter": _template_filter(query),
+        "case_filter": _case_filter(query),
         "group_value": sqlglot.parse_one(_GROUP_EXPRESSIONS[query.by], read="duckdb"),
     }
 

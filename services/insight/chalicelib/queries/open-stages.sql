@@ -31,7 +31,7 @@ open_cases AS (
         stage,
         CAST(date_diff('millisecond', stage_entered_at, newest_at) AS DOUBLE) / 3600000 AS hours
     FROM ranked
-    WHERE newest = 1 AND status = 'open'
+    WHERE newest = 1 AND status = 'open' AND $case_filter
 )
 SELECT
     grp AS group_value,

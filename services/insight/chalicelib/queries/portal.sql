@@ -30,6 +30,7 @@ counted AS (
             PARTITION BY CASE WHEN type = 'portal.link_issued' THEN participant_id ELSE actor_id END
         ) > occurred_at AS used
     FROM unique_events
+    WHERE $case_filter
 )
 SELECT
     grp AS group_value,

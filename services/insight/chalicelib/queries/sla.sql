@@ -25,6 +25,7 @@ counted AS (
         CASE WHEN type IN ('sla.warning', 'sla.breached') THEN sla_stage ELSE stage END AS stage,
         type
     FROM unique_events
+    WHERE $case_filter
 )
 SELECT
     grp AS group_value,

@@ -45,6 +45,7 @@ ended AS (
     WHERE type IN ('case.stage_changed', 'case.closed', 'case.cancelled')
         AND occurred_at >= $start_at
         AND entered_at IS NOT NULL
+        AND $case_filter
 )
 SELECT
     grp AS group_value,

@@ -16,7 +16,7 @@ WITH unique_events AS (
     GROUP BY event_id
 ),
 grouped AS (
-    SELECT $group_value AS grp, template_key, type FROM unique_events
+    SELECT $group_value AS grp, template_key, type FROM unique_events WHERE $case_filter
 )
 SELECT
     grp AS group_value,

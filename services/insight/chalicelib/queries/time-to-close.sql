@@ -21,6 +21,7 @@ grouped AS (
         template_key,
         CAST(date_diff('millisecond', opened_at, occurred_at) AS DOUBLE) / 3600000 AS hours
     FROM closings
+    WHERE $case_filter
 )
 SELECT
     grp AS group_value,
