@@ -24,6 +24,7 @@ function namer(templates, current) {
   const definitions = new Map();
   return {
     template: (key) => (byKey.has(key) ? named(byKey.get(key)) : key),
+    definition: (templateKey) => definitions.get(templateKey),
     stage: (templateKey, stageKey) => definitions.get(templateKey || current)?.stages
       ?.find((stage) => stage.key === stageKey)?.name || stageKey,
     async load(keys) {
@@ -31,6 +32,19 @@ function namer(templates, current) {
       await Promise.all(wanted.map(async (key) => definitions.set(key, await latestDefinition(key))));
     },
   };
+}
+
+// The staff roles of the template's newest version, [key, name], for the team role filter; none if it cannot be read
+// (the reports still load, and say why if they cannot either).
+async function teamRoles(names, key) {
+  try {
+    await names.load([]);
+  } catch {
+    return [];
+  }
+  return (names.definition(key)?.roles || [])
+    .filter((role) => role.kind !== "external")
+    .map((role) => [role.key, role.name || role.key]);
 }
 
 // The templates the reader may read, as GET /insight lists them (null: every template), with their names.
@@ -66,6 +80,7 @@ async function dashboard(main, key, query) {
     return;
   }
   const names = namer(choices, key);
+  const roles = key ? await teamRoles(names, key) : [];
   const labelled = choices.map((template) => ({ key: template.key, label: names.template(template.key) }));
   const reports = h("div", { class: "insight", id: "insight-reports" });
   let filters = readFilters(query);
@@ -89,7 +104,7 @@ async function dashboard(main, key, query) {
       `Every case ${scopeText(catalog, key, choices)}, from the event lake, with no cap on the number of cases. `
       + `A change shows here within ${duration(catalog.delivery_seconds)}.`),
     filterForm({
-      filters, templates: labelled, template: key,
+      filters, templates: labelled, template: key, roles,
       onApply: (changed) => {
         filters = changed;
         window.history.replaceState(null, "", link(key, filters));

@@ -181,6 +181,8 @@ class ReportService:
     def report(self, tenant: TenantContext, name: str, asked: ReportRange) -> ReportTable:
         if name not in REPORTS:
             raise NotFoundError(f"No report {name!r}; the reports are {', '.join(REPORTS)}.")
+        if asked.owner == "me":
+            asked = asked.model_copy(update={"owner": tenant.principal.subject})
         query = self._query(name, asked, self._readable_templates(tenant.principal))
         key = _cache_key(query)
         now = self._clock()

@@ -1,5 +1,6 @@
-// Insight's filters: a range of days (or a preset: the last 30, 90 or 365), a grouping and a template. They live
-// in the page's address (#/insight/claims?from=…&to=…&by=week), so a view can be bookmarked and shared.
+// Insight's filters: a range of days (or a preset: the last 30, 90 or 365), a grouping, a template, an owner ("me")
+// and a team role. They live in the page's address (#/insight/claims?from=…&to=…&by=week&owner=me), so a view can
+// be bookmarked and shared.
 // Days are UTC days, as the API counts them.
 import { fill, h, labelled, problemBox } from "../../ui.js";
 
@@ -7,6 +8,8 @@ export const PRESETS = [30, 90, 365];
 const DEFAULT_DAYS = 90;
 const DAY = 86_400_000;
 export const GROUPINGS = [["week", "Week"], ["month", "Month"], ["owner", "Owner"], ["role", "Team role"]];
+const OWNERS = [["", "Anyone"], ["me", "Me"]];
+const ROLE_KEY = /^[a-z][a-z0-9_]{0,62}$/;
 
 export function today() {
   return new Date().toISOString().slice(0, 10);
@@ -30,11 +33,14 @@ export function readFilters(query) {
   const to = isDay(query.get("to")) ? query.get("to") : today();
   const from = isDay(query.get("from")) ? query.get("from") : daysBefore(to, DEFAULT_DAYS - 1);
   const by = GROUPINGS.some(([value]) => value === query.get("by")) ? query.get("by") : "week";
-  return { from, to, by };
+  const owner = query.get("owner") === "me" ? "me" : "";
+  const role = ROLE_KEY.test(query.get("role") || "") ? query.get("role") : "";
+  return { from, to, by, owner, role };
 }
 
 export function filterQuery(filters) {
-  return new URLSearchParams({ from: filters.from, to: filters.to, by: filters.by }).toString();
+  const { from, to, by, owner, role } = filters;
+  return new URLSearchParams({ from, to, by, ...(owner ? { owner } : {}), ...(role ? { role } : {}) }).toString();
 }
 
 export function groupingLabel(by) {
@@ -46,11 +52,15 @@ function select(name, options, chosen) {
 }
 
 // The filter bar. `onApply(filters)` redraws the reports; `onTemplate(key)` opens another template's insight.
-export function filterForm({ filters, templates, template, onApply, onTemplate }) {
+// `roles` ([key, name] of the template's roles, when one is chosen) fill the team role's choices.
+export function filterForm({ filters, templates, template, roles = [], onApply, onTemplate }) {
   const picker = select("template", [["", "All templates"], ...templates.map((item) => [item.key, item.label])], template || "");
   const from = h("input", { type: "date", name: "from", value: filters.from, required: true });
   const to = h("input", { type: "date", name: "to", value: filters.to, required: true });
   const by = select("by", GROUPINGS, filters.by);
+  const owner = select("owner", OWNERS, filters.owner);
+  const roleChoices = roles.some(([key]) => key === filters.role) || !filters.role ? roles : [...roles, [filters.role, filters.role]];
+  const role = select("role", [["", "Any team"], ...roleChoices], filters.role);
   const status = h("div", { class: "form-status" });
   const apply = (chosen) => {
     if (chosen.from > chosen.to) {
@@ -61,9 +71,9 @@ export function filterForm({ filters, templates, template, onApply, onTemplate }
     fill(status);
     onApply(chosen);
   };
-  const current = () => ({ from: from.value, to: to.value, by: by.value });
-  picker.addEventListener("change", () => onTemplate(picker.value, current()));
-  by.addEventListener("change", () => apply(current()));
+  const current = () => ({ from: from.value, to: to.value, by: by.value, owner: owner.value, role: role.value });
+  picker.addEventListener("change", () => onTemplate(picker.value, { ...current(), role: "" }));
+  for (const control of [by, owner, role]) control.addEventListener("change", () => apply(current()));
   const presets = PRESETS.map((days) => h("button", { type: "button", "data-preset": days, onclick: () => {
     const range = lastDays(days);
     from.value = range.from;
@@ -78,6 +88,8 @@ export function filterForm({ filters, templates, template, onApply, onTemplate }
   labelled("From (UTC day)", from),
   labelled("To (UTC day)", to),
   labelled("Group by", by),
+  labelled("Owner", owner),
+  template ? labelled("Team role", role) : null,
   h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Show"), presets));
   return [form, status];
 }

@@ -40,6 +40,7 @@ export function reportSection(ctx, summary) {
   const params = {
     from: filters.from, to: filters.to, template: ctx.template || undefined,
     by: summary.groupings.includes(filters.by) ? filters.by : undefined,
+    owner: filters.owner || undefined, role: filters.role || undefined,
   };
   const path = `/insight/${encodeURIComponent(summary.name)}`;
   const range = `${formatLocalDay(filters.from)} to ${formatLocalDay(filters.to)}`;

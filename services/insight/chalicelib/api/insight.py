@@ -33,7 +33,7 @@ class ReportParameters(BaseModel):
     )
     template: TemplateKey | None = Field(default=None, description="Only this template's cases; all by default.")
     owner: str | None = Field(
-        default=None, min_length=1, max_length=256, description="Only cases this person (a subject) owned."
+        default=None, min_length=1, max_length=256, description='Only cases this person owned: their subject, or "me".'
     )
     role: Key | None = Field(default=None, description="Only cases assigned to this team role (a role key).")
 
