@@ -67,3 +67,9 @@ LAKE_COLUMNS: tuple[LakeColumn, ...] = (
     _column("participant_id", "string", "portal.link_* and participant.*: the participant."),
     _column("document_type", "string", "document.added and document.requested."),
 )
+
+
+def lake_database(tenant_id: str) -> str:
+    """The tenant's database in the Glue Data Catalog, which holds the lake's table (`events`) for Athena. Glue
+    names take lower-case letters, digits and underscores only, so a tenant id's hyphens become underscores."""
+    return "caseline_" + tenant_id.replace("-", "_")
