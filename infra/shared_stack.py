@@ -41,7 +41,7 @@ from constructs import Construct
 
 from infra import nag
 from infra.buckets import sse_s3_bucket
-from infra.console import ConsoleSite
+from infra.console import BROWSER_UPLOADS, ConsoleSite
 from infra.downloads import DocumentDownloads
 from infra.functions import data_owners
 from infra.lake import RESULTS_PREFIX, RESULTS_RETENTION_DAYS
@@ -221,7 +221,7 @@ class TenantSharedStack(cdk.Stack):
             # Browsers upload straight to the bucket (presigned POST): the portal's pages (the tenant's domain) and
             # the staff console. Downloads are navigations through the downloads distribution, never CORS requests.
             cors=None
-            if spec.id != DOCUMENTS_BUCKET.id
+            if spec not in BROWSER_UPLOADS
             else [
                 s3.CorsRule(
                     allowed_methods=[s3.HttpMethods.POST],
