@@ -1,5 +1,5 @@
 """`make bench`: AWS calls and latency per API operation against bare calls, handler import times, event lag,
-search and the task inbox at 1k and 100k cases.
+search and the task inbox at 1k and 100k cases, insight reports over a million lake events.
 
 Everything runs against an in-process local stack on free loopback ports. Ratios compare like with like on
 the same emulator, which is what makes them meaningful on a noisy machine; absolute numbers are not.
@@ -31,6 +31,7 @@ from .automations import automations
 from .conditions import conditions
 from .console import console_pages
 from .cost import cost_of_a_case
+from .insight import insight_lake
 from .lag import lag, plain_lag
 from .read_plane import inbox_at_scale, search_at_scale
 from .startup import startup
@@ -369,6 +370,7 @@ def _wait_for_seeded_timelines(stack: LocalStack) -> None:
 def main() -> None:
     startup()
     conditions()
+    insight_lake()
     with tempfile.TemporaryDirectory() as state, LocalStack(StackOptions(port=0, state_dir=Path(state))) as stack:
         console.print(f"Local stack at {stack.url}; emulator at {stack.aws_endpoint}")
         _wait_for_seeded_timelines(stack)

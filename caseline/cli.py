@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.panel import Panel
 
 from .client_cli import client_app
+from .insight_cli import insight_app
 from .local.console import DEV_USERS
 from .local.idp import TOKEN_LIFETIME_SECONDS, DevIdentityProvider
 from .local.mailbox import MAILBOX_PATH
@@ -31,6 +32,7 @@ app.add_typer(timeline_app, name="timeline")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(search_app, name="search")
+app.add_typer(insight_app, name="insight")
 app.add_typer(client_app, name="client")
 app.command()(sdk)
 console = Console()

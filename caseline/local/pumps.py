@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
 LONG_POLL_SECONDS = 1  # short, so a pump stops (or pauses) within a second
+SQS_RECEIVE_MAX = 10  # messages one ReceiveMessage returns at most
 log = logging.getLogger("caseline.local.pumps")
 
 
@@ -277,13 +278,21 @@ class QueuePump(Pump):
             self._idle.put(instance)
 
     def _receive(self, wait_seconds: int = 0) -> list[dict[str, Any]]:
-        messages: list[dict[str, Any]] = self._sqs.receive_message(  # type: ignore[assignment]
-            QueueUrl=self._url,
-            MaxNumberOfMessages=self._batch_size,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-            WaitTimeSeconds=wait_seconds,
-        ).get("Messages", [])
+        """A batch of up to `batch_size`: SQS hands out at most 10 messages a call, so a larger batch is what several
+        calls find waiting. Lambda's poller would also wait out the mapping's batching window for more; locally
+        the batch is what is there now, so a change reaches its consumer at once."""
+        messages: list[dict[str, Any]] = []
+        while len(messages) < self._batch_size:
+            received: list[dict[str, Any]] = self._sqs.receive_message(  # type: ignore[assignment]
+                QueueUrl=self._url,
+                MaxNumberOfMessages=min(self._batch_size - len(messages), SQS_RECEIVE_MAX),
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+                WaitTimeSeconds=0 if messages else wait_seconds,
+            ).get("Messages", [])
+            messages += received
+            if not received or self._batch_size <= SQS_RECEIVE_MAX:
+                break
         return messages
 
     def _invoke(self, handler: LambdaHandler, messages: list[dict[str, Any]]) -> None:
@@ -307,22 +316,22 @@ class QueuePump(Pump):
             failed = {"*"}  # an identifier not in the batch: Lambda fails the whole batch
         done = [m for m in messages if "*" not in failed and m["MessageId"] not in failed]
         retry = [m for m in messages if m not in done]
-        if done:
+        # Each batch call takes at most 10 entries, as a receive returns at most 10 messages.
+        for start in range(0, len(done), SQS_RECEIVE_MAX):
             self._sqs.delete_message_batch(
                 QueueUrl=self._url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                    for i, m in enumerate(done[start : start + SQS_RECEIVE_MAX])
+                ],
             )
-        if retry:
+        for start in range(0, len(retry), SQS_RECEIVE_MAX):
             # Lambda waits out the visibility timeout; locally a short delay keeps retries quick.
             self._sqs.change_message_visibility_batch(
                 QueueUrl=self._url,
                 Entries=[
-                    {
-                        "Id": str(i),
-                        "ReceiptHandle": m["ReceiptHandle"],
-                        "VisibilityTimeout": self._retry_delay,
-                    }
-                    for i, m in enumerate(retry)
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": self._retry_delay}
+                    for i, m in enumerate(retry[start : start + SQS_RECEIVE_MAX])
                 ],
             )
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from caseline_common.aws import AwsClients
 from caseline_common.resources import (
+    INSIGHT_ENGINE_ENV_VAR,
     SCHEDULES,
     SEARCH_ENGINE_ENV_VAR,
     SERVICES,
@@ -130,9 +131,16 @@ class LocalStack:
     def search_index_dir(self) -> Path:
         return self.options.state_dir / "search" / self.options.tenant_id
 
+    @property
+    def insight_dir(self) -> Path:
+        """Where the insight service's DuckDB reads its copy of the tenant's lake."""
+        return self.options.state_dir / "insight" / self.options.tenant_id
+
     def _configure_environment(self) -> None:
-        # The emulator starts empty on every run, so the search index (on disk, beside the state) does too.
+        # The emulator starts empty on every run, so the search index and the lake's copy (on disk, beside the
+        # state) do too.
         shutil.rmtree(self.search_index_dir, ignore_errors=True)
+        shutil.rmtree(self.insight_dir, ignore_errors=True)
         environment = {
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",
@@ -151,6 +159,11 @@ class LocalStack:
             "CASELINE_ALLOW_INSECURE_WEBHOOKS": "true",
             # The search service's embedded engine (tantivy) keeps the tenant's index on disk beside the stack's state.
             SEARCH_ENGINE_ENV_VAR: f"file://{self.search_index_dir}",
+            # The insight service's embedded engine (DuckDB) reads a copy of the lake's objects kept there.
+            INSIGHT_ENGINE_ENV_VAR: f"duckdb://{self.insight_dir}",
+            # The pump passes on what waits at once, so events reach the lake within about two seconds (not the
+            # five-minute window AWS batches for); insight results are cached for as long.
+            "CASELINE_LAKE_DELIVERY_SECONDS": "2",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_NAMESPACE": "Caseline",
             # EMF metrics are CloudWatch's business; locally they would only flood the console.

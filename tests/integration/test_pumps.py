@@ -111,3 +111,30 @@ def test_without_more_instances_a_pump_runs_one_at_a_time() -> None:
     assert spec.max_concurrency >= 2
     pump = QueuePump(None, "url", "arn", lambda _event, _context: None, spec.function)  # type: ignore[arg-type]
     assert pump.max_concurrency == 1
+
+
+def test_a_pump_with_batches_over_ten_hands_on_at_once_what_several_receives_find_and_settles_it_all() -> None:
+    with mock_aws():
+        sqs = AwsClients("us-east-1").sqs()
+        url = sqs.create_queue(QueueName="gathered")["QueueUrl"]
+        batches: list[list[str]] = []
+
+        def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
+            bodies = [record["body"] for record in event["Records"]]
+            batches.append(bodies)
+            # The first batch fails one record; it comes back alone.
+            failed = [r["messageId"] for r in event["Records"] if r["body"] == "m7"] if len(batches) == 1 else []
+            return {"batchItemFailures": [{"itemIdentifier": identifier} for identifier in failed]}
+
+        for start in range(0, 35, 10):
+            sqs.send_message_batch(
+                QueueUrl=url,
+                Entries=[{"Id": str(i), "MessageBody": f"m{i}"} for i in range(start, min(start + 10, 35))],
+            )
+        pump = QueuePump(sqs, url, "arn", handler, "gathered", batch_size=1000, retry_delay_seconds=0)
+
+        assert pump.poll_once()
+        assert len(batches[0]) == 35  # four receives, one invocation, no window waited for
+        assert pump.poll_once()
+        assert batches[1] == ["m7"]  # the failed one, alone; the 34 others were deleted
+        assert not pump.poll_once()

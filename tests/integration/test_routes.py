@@ -79,6 +79,13 @@ EXPECTED_ROUTES: dict[str, dict[str, set[str]]] = {
         "/views": {"GET", "POST"},
         "/views/{view_id}": {"GET", "PUT", "DELETE"},
     },
+    "insight": {
+        "/health/insight": {"GET"},
+        "/openapi/insight.json": {"GET"},
+        "/insight": {"GET"},
+        "/insight/{report}": {"GET"},
+        "/insight/{report}/csv": {"GET"},
+    },
     "portal": {
         "/cases/{case_id}/portal-links": {"GET", "POST"},
         "/cases/{case_id}/portal-links/{link_id}/revoke": {"POST"},

@@ -256,6 +256,7 @@ def test_every_consumer_has_its_own_queue_and_dead_letter_queue() -> None:
         "cases",
         "tasks",
         "search",
+        "insight",
     }
 
 

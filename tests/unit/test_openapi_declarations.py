@@ -422,6 +422,7 @@ def test_operations_are_grouped_under_the_tags_their_route_modules_name(merged: 
         "tasks",
         "search",
         "saved views",
+        "insight",
     }
     assert all(tags.values())
     operations = [*merged["paths"].values(), *merged["webhooks"].values()]

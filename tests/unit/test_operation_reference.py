@@ -9,7 +9,7 @@ import pytest
 from caseline_common.http import Operation
 from service_modules import loaded
 
-DOCUMENTED = ("timeline", "automations", "portal", "tasks", "search")
+DOCUMENTED = ("timeline", "automations", "portal", "tasks", "search", "insight")
 
 
 def _operations(service: str) -> list[Operation]:

@@ -11,6 +11,7 @@ import botocore.session
 from botocore.config import Config
 
 if TYPE_CHECKING:
+    from types_boto3_athena.client import AthenaClient
     from types_boto3_dynamodb.client import DynamoDBClient
     from types_boto3_dynamodbstreams.client import DynamoDBStreamsClient
     from types_boto3_events.client import EventBridgeClient
@@ -35,6 +36,9 @@ class AwsClients:
         return self._session.create_client(
             service_name, region_name=self.region, endpoint_url=self.endpoint_url, config=_CLIENT_CONFIG
         )
+
+    def athena(self) -> "AthenaClient":
+        return self._client("athena")  # type: ignore[no-any-return]
 
     def cognito_idp(self) -> Any:  # no type stubs are installed for it; only the console's tools use it
         return self._client("cognito-idp")
@@ -67,3 +71,6 @@ class AwsClients:
 
     def sqs(self) -> "SQSClient":
         return self._client("sqs")  # type: ignore[no-any-return]
+
+    def sts(self) -> Any:  # no type stubs are installed for it; only the console's tools use it (the account id)
+        return self._client("sts")

@@ -77,3 +77,43 @@ def sqs_consumer(
         return response
 
     return consume
+
+
+def sqs_batch_consumer(
+    handle: Callable[[list[EnvelopeT]], None],
+    *,
+    logger: Logger,
+    metrics: Metrics,
+    detail: type[EventEnvelope] = EventEnvelope,
+    reads: Collection[str] = frozenset(),
+) -> Callable[[dict[str, Any], Any], Any]:
+    """A Lambda handler for a consumer that handles a whole batch at once (the lake writes one file per day of a
+    batch). Each record is parsed and checked as `sqs_consumer` does; one that does not parse, or whose `data`
+    does not fit, is reported alone as a batch item failure, so SQS delivers only it again (and then moves it to
+    the DLQ). `handle` gets every other event in one call: if it raises, the whole batch is delivered again."""
+    processor: Any = None
+
+    def consume(event: dict[str, Any], context: Any) -> Any:
+        nonlocal processor
+        from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+        if processor is None:
+            processor = BatchProcessor(event_type=EventType.SQS, model=record_model(detail))
+        parsed: list[Any] = []
+
+        def keep(record: Any) -> None:  # a record_model(detail): its body's detail is the envelope
+            envelope = record.body.detail
+            if envelope.type in reads:
+                check_data(envelope.type, envelope.data)
+            parsed.append(envelope)
+
+        response = process_partial_response(event=event, record_handler=keep, processor=processor, context=context)
+        failures = len(response.get("batchItemFailures", []))
+        if failures:
+            metrics.add_metric(name="EventsFailed", unit=MetricUnit.Count, value=failures)
+            logger.warning("records failed and will be retried", extra={"failed": failures})
+        handle(parsed)
+        metrics.add_metric(name="EventsConsumed", unit=MetricUnit.Count, value=len(parsed))
+        return response
+
+    return consume

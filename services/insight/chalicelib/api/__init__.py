@@ -15,6 +15,7 @@ http.operations_in(
     {
         "list_reports": ("GET", "/insight"),
         "get_report": ("GET", "/insight/{report}"),
+        "get_report_csv": ("GET", "/insight/{report}/csv"),
     },
     tag=Tag(
         "insight",

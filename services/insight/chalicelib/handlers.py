@@ -1,0 +1,29 @@
+"""The lake writer: every bus event through its queue into the lake, a batch at a time.
+
+What the event function declared in events.py does; loaded at its first event in Lambda."""
+
+from typing import Any
+
+from caseline_common.consumer import StatefulEvent, sqs_batch_consumer
+
+from .domain.lake import LAKE_READS
+from .runtime import lake_writer_service, runtime
+
+
+def _write(events: list[StatefulEvent]) -> None:
+    lake_writer_service().write(events)
+
+
+# One object per day of a batch (up to 1,000 events over five minutes in AWS): a record that does not parse is
+# retried alone; a write that fails fails the batch, which SQS delivers again whole.
+_consume = sqs_batch_consumer(
+    _write,
+    logger=runtime.observability.logger,
+    metrics=runtime.observability.metrics,
+    detail=StatefulEvent,
+    reads=LAKE_READS,
+)
+
+
+def lake_writer(event: dict[str, Any], context: Any) -> Any:
+    return _consume(event, context)
