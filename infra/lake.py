@@ -40,7 +40,7 @@ LakeAccess = Literal["write", "query"]
 # the API runs reports on Athena and caches their results.
 LAKE_ACCESS: dict[str, LakeAccess] = {"lake_writer": "write", "api": "query"}
 _TABLE_ACTIONS: dict[LakeAccess, list[str]] = {
-    "write": ["dynamodb:PutItem", "dynamodb:UpdateItem"],
+    "write": ["dynamodb:PutItem"],  # a template's readers, one conditional put each
     "query": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
 }
 _KMS_TABLE = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]  # as every service's tables
@@ -98,9 +98,9 @@ class EventLake(Construct):
                 name=EVENTS_TABLE,
                 description="Every case event, without personal data (docs/timeline.md, The lake)",
                 table_type="EXTERNAL_TABLE",
-                # A date like DuckDB's reading of the `dt=` directories, so a report's SQL compares it the same way
-                # on both engines.
-                partition_keys=[glue.CfnTable.ColumnProperty(name=PARTITION_COLUMN, type="date")],
+                # Text ('YYYY-MM-DD', which sorts as the dates do): the reports compare it with string literals,
+                # which Trino would refuse against a date (DuckDB, reading the directories as dates, casts them).
+                partition_keys=[glue.CfnTable.ColumnProperty(name=PARTITION_COLUMN, type="string")],
                 parameters={
                     "EXTERNAL": "TRUE",
                     "classification": "parquet",

@@ -108,9 +108,9 @@ def test_the_lake_costs_its_storage_its_writes_and_its_reports() -> None:
     # 2,000 staff, 200 of them read insight: 200 x 20 views x 8 reports, half from the cache = 16,000 queries,
     # each reading a quarter of 3 months of events (81 MB): 1.296 TB at $5.
     assert lake["Athena: 16,000 queries, 1.296 TB billed"] == pytest.approx(1.296 * 5)
-    # One PUT per batch; Lambda bills each batch 300 ms at the writer's 256 MB.
+    # One PUT per batch; Lambda bills each batch 300 ms at the writer's 384 MB.
     assert lake["S3: the writer's PUTs"] == pytest.approx(17_520 / 1000 * 0.005)
-    assert lake["Lambda: 17,520 writer batches"] == pytest.approx(17_520 * (0.2 / 1e6 + 0.3 * 0.25 * 0.0000133334))
+    assert lake["Lambda: 17,520 writer batches"] == pytest.approx(17_520 * (0.2 / 1e6 + 0.3 * 0.375 * 0.0000133334))
     # EventBridge sends each event to the queue; Lambda receives and deletes them ten at a time.
     assert lake["SQS: the writer's queue"] == pytest.approx(1.8e6 * 1.2 * 0.40 / 1e6)
     # Every file of 3 months is read once a query: 90 days of 17,520 / 30 files a day.

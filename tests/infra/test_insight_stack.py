@@ -102,7 +102,7 @@ def test_the_catalog_declares_every_lake_column_as_parquet_with_projected_date_p
     assert _text(storage["Location"]) == f"s3://{BUCKET}/events/"
     assert storage["SerdeInfo"]["SerializationLibrary"] == "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
     assert storage["InputFormat"].endswith("MapredParquetInputFormat")
-    assert table_input["PartitionKeys"] == [{"Name": "dt", "Type": "date"}]
+    assert table_input["PartitionKeys"] == [{"Name": "dt", "Type": "string"}]  # the reports compare it with text
     parameters = {name: _text(value) for name, value in table_input["Parameters"].items()}
     assert parameters["projection.enabled"] == "true"
     assert parameters["projection.dt.type"] == "date"
@@ -176,7 +176,7 @@ LAKE = f"arn:<AWS::Partition>:s3:::{BUCKET}"
 def test_the_writer_may_only_add_lake_files_and_record_template_readers(insight: dict[str, Any]) -> None:
     grants = _grants(insight, "lake_writer")
     assert _by_service(grants, "s3") == {"s3:PutObject": {f"{LAKE}/events/*"}}
-    assert _by_service(grants, "dynamodb") == {"dynamodb:PutItem": {TABLE}, "dynamodb:UpdateItem": {TABLE}}
+    assert _by_service(grants, "dynamodb") == {"dynamodb:PutItem": {TABLE}}
     assert not _by_service(grants, "athena")
     assert not _by_service(grants, "glue")
     assert {"kms:Decrypt", "kms:GenerateDataKey"} <= set(_by_service(grants, "kms"))
