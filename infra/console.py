@@ -24,7 +24,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
-from caseline_common.resources import BUCKETS, TenantResourceNames
+from caseline_common.resources import DOCUMENTS_BUCKET, BucketSpec, TenantResourceNames
 from caseline_common.scopes import Scope
 from constructs import Construct
 
@@ -39,6 +39,11 @@ CONSOLE_DIR = ROOT / "console"
 CONSOLE_SCOPES = ("openid", "email", "profile", *(scope.qualified for scope in Scope))
 
 
+# The buckets browsers upload to (presigned POST, from the console and the portal's pages): they alone get CORS and
+# a place in the console's connect-src. The anchors and the lake are written by the services only.
+BROWSER_UPLOADS: tuple[BucketSpec, ...] = (DOCUMENTS_BUCKET,)
+
+
 def console_bucket_name(names: TenantResourceNames, account: str) -> str:
     return f"{names.prefix()}-console-{account}"
 
@@ -48,9 +53,7 @@ def storage_origins(names: TenantResourceNames, region: str, account: str) -> li
     global one, which is the host boto3 puts in presigned URLs today. Downloads are navigations to another origin
     (infra/downloads.py), which connect-src does not govern."""
     found = []
-    for spec in BUCKETS:
-        if spec.object_lock:  # never reached from a browser
-            continue
+    for spec in BROWSER_UPLOADS:
         bucket = names.bucket(spec, account)
         found += [f"https://{bucket}.s3.{region}.amazonaws.com", f"https://{bucket}.s3.amazonaws.com"]
     return found

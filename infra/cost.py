@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from caseline_common.event_types import EventType
-from caseline_common.resources import CONSUMERS, SCHEDULES, STREAM_HANDLERS, WORK_QUEUES, ConsumerSpec
+from caseline_common.resources import CONSUMERS, SCHEDULES, STREAM_HANDLERS, WORK_QUEUES, ConsumerSpec, QueueSpec
 
 from infra.functions import all_functions, data_owners
 from infra.tenants import TIER_LIMITS, SearchDomain, Tier
@@ -63,6 +63,9 @@ class Prices:
     opensearch_gp3_gb_month: float = 0.122
     opensearch_serverless_ocu_hour: float = 0.24  # indexing and search OCUs alike
     opensearch_serverless_gb_month: float = 0.024  # managed storage
+    athena_per_tb_scanned: float = 5.00
+    athena_minimum_mb: float = 10.0  # each query is billed for at least this much
+    glue_catalog_requests_per_million: float = 1.00  # above the catalog's free million a month, ignored here
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,19 @@ class Workload:
     )
     xray_reservoir_per_second: float = 1.0
     xray_sample_rate: float = 0.05
+    # The event lake (issue 15). ASSUMED, not yet measured: a lake row's share of a zstd Parquet file, and the billed
+    # ms of a writer's batch (DuckDB writes a file per day the batch touches and PUTs it); bench/ measures both.
+    lake_bytes_per_event: float = 60.0
+    lake_batch_ms: float = 300.0
+    # Who reads insight and how: managers (a tenth of staff) open it 20 times a month; a view runs 8 reports over
+    # the last 3 months, reading about a quarter of the lake's columns; half the runs are answered from the cache
+    # (the same report, range and templates within one delivery of the lake).
+    insight_reader_share: float = 0.1
+    insight_views_per_reader: int = 20
+    reports_per_view: int = 8
+    insight_range_months: int = 3
+    insight_columns_read: float = 0.25
+    insight_cache_hits: float = 0.5
 
     @property
     def events_per_case(self) -> int:
@@ -199,6 +215,20 @@ def consumer_shares() -> dict[str, float]:
     return {spec.function: events_received(spec) / BENCH_CASE_EVENTS for spec in CONSUMERS}
 
 
+# Consumers whose mapping gathers messages for a while (a batching window): the lake's writer. A batch holds events
+# of many cases, so they are priced per month of the tenant (`lake_cost`), not per case.
+BATCHING_CONSUMERS = frozenset(spec.function for spec in CONSUMERS if spec.batching_window_seconds)
+SQS_MESSAGES_PER_RECEIVE = 10  # what one ReceiveMessage (and one DeleteMessageBatch) carries at most
+
+
+def batches_per_month(queue: QueueSpec, messages: float) -> float:
+    """Invocations of a batching queue's function for a month's messages: while messages keep coming, each window
+    ends in a batch per instance at most (its maximum concurrency, the conservative side: more, smaller files);
+    once a window gathers more than that, full batches. Never more batches than messages."""
+    windows = SECONDS_PER_MONTH / queue.batching_window_seconds
+    return min(messages, max(messages / queue.batch_size, windows * queue.max_concurrency))
+
+
 def _read_plane_usd(deliveries: dict[str, float], p: "Prices") -> tuple[float, float]:
     """(write, read) USD of the read plane's consumers' DynamoDB units for these deliveries, by function."""
     writes = sum(
@@ -215,7 +245,8 @@ def bench_case_usd(
 ) -> dict[str, float]:
     """The bench's 50-event case as this model prices it, per AWS product, each event on its own (a case worked
     over days shares no batch): to set beside what `make bench` counts; without the read plane's consumers when
-    `read_plane` is false. The search engine is a monthly cost of the tenant, not of a case's calls."""
+    `read_plane` is false. The search engine is a monthly cost of the tenant, not of a case's calls, and so is the
+    lake (`lake_cost`): its writer's batches hold many cases' events."""
     p, w = prices or Prices(), workload or Workload()
     events = BENCH_CASE_EVENTS
     functions = all_functions()
@@ -223,7 +254,7 @@ def bench_case_usd(
     received = {
         spec.function: events_received(spec)
         for spec in CONSUMERS
-        if read_plane or spec.function not in READ_PLANE_CONSUMERS
+        if (read_plane or spec.function not in READ_PLANE_CONSUMERS) and spec.function not in BATCHING_CONSUMERS
     }
     consumers = [spec for spec in functions if spec.kind == "consumer" and received.get(spec.name)]
     deliveries = sum(received.values())
@@ -275,21 +306,24 @@ def monthly_cost(
     shares = consumer_shares()
     consumers = [spec for spec in functions if spec.kind == "consumer" and spec.name in shares]
     deliveries = {spec.name: events * shares[spec.name] for spec in consumers}
+    # The lake's writer is priced with the lake (`lake_cost`, below): its batches hold many events.
+    per_event = [spec for spec in consumers if spec.name not in BATCHING_CONSUMERS]
     schedules = [spec for spec in functions if spec.kind == "schedule"]
 
     # Lambda: one API invocation per request (the services' API function), one publisher invocation per event
     # (at these rates batches hold one record), one invocation per event a consumer receives, schedules on their
     # rate.
-    api_memory = sum(memory[spec.service, spec.name] for spec in functions if spec.kind == "api") / 4
+    api_functions = [spec for spec in functions if spec.kind == "api"]
+    api_memory = sum(memory[spec.service, spec.name] for spec in api_functions) / len(api_functions)
     every: dict[tuple[str, str], int] = {(spec.service, spec.function): spec.every_minutes for spec in SCHEDULES}
     runs = {(spec.service, spec.name): SECONDS_PER_MONTH / 60 / every[spec.service, spec.name] for spec in schedules}
     schedule_runs = sum(runs.values())
-    invocations = api_requests + events + sum(deliveries.values()) + schedule_runs
+    invocations = api_requests + events + sum(deliveries[spec.name] for spec in per_event) + schedule_runs
     gb_seconds = (
         api_requests * w.warm_ms["api"] / 1000 * api_memory
         + events * w.warm_ms["stream"] / 1000 * memory["cases", "outbox_publisher"]
         + sum(
-            deliveries[spec.name] * w.warm_ms["consumer"] / 1000 * memory[spec.service, spec.name] for spec in consumers
+            deliveries[spec.name] * w.warm_ms["consumer"] / 1000 * memory[spec.service, spec.name] for spec in per_event
         )
         + sum(
             runs[spec.service, spec.name] * w.warm_ms["schedule"] / 1000 * memory[spec.service, spec.name]
@@ -329,7 +363,7 @@ def monthly_cost(
     add("EventBridge", "Scheduler", schedule_runs / 1e6 * p.scheduler_per_million)
 
     # SQS per event a consumer queue receives: EventBridge's send, Lambda's receive and delete; plus idle long polls.
-    sqs_requests = sum(deliveries.values()) * 3 + len(consumers) * w.idle_sqs_receives_month
+    sqs_requests = sum(deliveries[spec.name] for spec in per_event) * 3 + len(consumers) * w.idle_sqs_receives_month
     add("SQS", f"{sqs_requests / 1e6:.2f} M requests", sqs_requests / 1e6 * p.sqs_per_million)
 
     documents = cases * w.documents_per_case
@@ -344,6 +378,7 @@ def monthly_cost(
     add("CloudFront", f"{downloads:,} downloads, {download_gb:,.0f} GB",
         downloads / 10_000 * p.cloudfront_https_per_ten_thousand + download_gb * p.cloudfront_gb_out)  # fmt: skip
 
+    items += lake_cost(cases, w, p)
     _search_engine(add, cases, tier, w, p)
 
     keys = len(data_owners()) + 4  # data keys, messaging, logs, backup, signing
@@ -352,7 +387,7 @@ def monthly_cost(
     # environment and key per few minutes. A generous flat allowance:
     add("KMS", "requests", 200_000 / 10_000 * p.kms_per_ten_thousand)
 
-    staff = max(w.min_staff, math.ceil(cases / 1000 * w.staff_per_thousand_cases))
+    staff = staff_count(cases, w)
     add("Cognito", f"{staff} staff (Plus)", staff * p.cognito_plus_mau)
     add(
         "Cognito",
@@ -374,7 +409,6 @@ def monthly_cost(
     # Errors and throttles per function, p95 duration per API function, a DLQ per queue, per stream its iterator
     # age and failure queue, a failure queue per service with schedules, SLA breaches and webhook dead letters, API
     # 5xx and p99, a search domain's health. Dashboards: the tenant's and one per service.
-    api_functions = [spec for spec in functions if spec.kind == "api"]
     alarms = (
         2 * len(functions)
         + len(api_functions)
@@ -396,6 +430,51 @@ def monthly_cost(
     rate = api_requests / SECONDS_PER_MONTH
     traced = SECONDS_PER_MONTH * (min(rate, w.xray_reservoir_per_second) + max(0.0, rate - 1) * w.xray_sample_rate)
     add("X-Ray", f"{traced / 1e6:.2f} M traces", traced / 1e6 * p.xray_traces_per_million)
+    return items
+
+
+def staff_count(cases: int, w: Workload) -> int:
+    return max(w.min_staff, math.ceil(cases / 1000 * w.staff_per_thousand_cases))
+
+
+def lake_cost(cases: int, workload: Workload | None = None, prices: Prices | None = None) -> list[LineItem]:
+    """The event lake's month: its writer (Lambda, its queue's SQS requests), the Parquet it keeps and writes (S3),
+    and the reports run on it (Athena's scans, the S3 reads and catalog lookups they make). The insight table and
+    the data key are with the others (DynamoDB, KMS); Athena's results expire in a week and weigh nothing."""
+    w, p = workload or Workload(), prices or Prices()
+    events = cases * w.events_per_case
+    (writer,) = [spec for spec in CONSUMERS if spec.function in BATCHING_CONSUMERS]
+    memory_gb = next(spec.memory_mb for spec in all_functions() if spec.name == writer.function) / 1024
+    batches = batches_per_month(writer, events)
+    items = [
+        LineItem("Lake", f"Lambda: {batches:,.0f} writer batches", batches / 1e6 * p.lambda_per_million
+                 + batches * w.lake_batch_ms / 1000 * memory_gb * p.lambda_gb_second_arm),
+        # EventBridge sends each event; Lambda receives and deletes them ten at a time.
+        LineItem("Lake", "SQS: the writer's queue",
+                 events * (1 + 2 / SQS_MESSAGES_PER_RECEIVE) / 1e6 * p.sqs_per_million),
+    ]  # fmt: skip
+    stored_gb = events * w.retained_months * w.lake_bytes_per_event / 1e9
+    items.append(LineItem("Lake", f"S3: {stored_gb:.2f} GB of Parquet", stored_gb * p.s3_gb_month))
+    # A file per batch (a batch across midnight writes two: not counted).
+    items.append(LineItem("Lake", "S3: the writer's PUTs", batches / 1000 * p.s3_put_per_thousand))
+    readers = math.ceil(staff_count(cases, w) * w.insight_reader_share)
+    queries = readers * w.insight_views_per_reader * w.reports_per_view * (1 - w.insight_cache_hits)
+    read_mb = events * w.insight_range_months * w.lake_bytes_per_event * w.insight_columns_read / 1e6
+    scanned_tb = queries * max(p.athena_minimum_mb, read_mb) / 1e6
+    items.append(LineItem("Lake", f"Athena: {queries:,.0f} queries, {scanned_tb:.3f} TB billed",
+                          scanned_tb * p.athena_per_tb_scanned))  # fmt: skip
+    # Athena reads each file of the range once (files this small in one GET) and lists each day's prefix.
+    days = w.insight_range_months * 30
+    files = batches / 30 * days
+    items.append(
+        LineItem(
+            "Lake",
+            f"S3: Athena reads {files:,.0f} files a query",
+            queries * (files / 1000 * p.s3_get_per_thousand + days / 1000 * p.s3_put_per_thousand),
+        )
+    )
+    # The table and database are two catalog objects; each query looks the table up (partitions are projected).
+    items.append(LineItem("Lake", "Glue Data Catalog: lookups", queries / 1e6 * p.glue_catalog_requests_per_million))
     return items
 
 

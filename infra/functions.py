@@ -55,6 +55,11 @@ MEASURED: dict[tuple[str, str], Measured] = {
     ("tasks", "tasks_consumer"): Measured(import_ms=147, invoke_ms=131, rss_peak_mb=63),
     ("search", "api"): Measured(import_ms=158, invoke_ms=68, rss_peak_mb=49),
     ("search", "search_indexer"): Measured(import_ms=153, invoke_ms=70, rss_peak_mb=50),
+    # Measured with the same probes on 2026-12-05 once the insight service was whole (the search API imported in
+    # 167 ms in the same run): the API renders its OpenAPI document; the writer writes a full batch of 1,000 events
+    # into one Parquet file, loading DuckDB in that first invocation. Its peak sets its size: 384 MB.
+    ("insight", "api"): Measured(import_ms=170, invoke_ms=107, rss_peak_mb=80),
+    ("insight", "lake_writer"): Measured(import_ms=173, invoke_ms=375, rss_peak_mb=131),
 }
 
 # Who may put what on the tenant bus (IAM condition `events:source`): the outbox publisher relays the cases

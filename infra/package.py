@@ -62,6 +62,9 @@ DEFAULT_CACHE_DIR = ROOT / ".cache" / "lambda-build"
 ENTRY_MODULE = "caseline_lambda"
 ZIP_NAME = "deployment.zip"
 API_HANDLER = "app.app"
+# Lambda's limit for a function's code, unzipped (the zip itself goes through the CDK asset bucket, where the 50 MB
+# limit of a direct upload does not apply).
+UNZIPPED_LIMIT_BYTES = 262_144_000
 FORMAT_VERSION = "2"  # bump when the package layout changes, so stale packages are rebuilt
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 _SHARED_PACKAGE = "caseline_common"
@@ -384,6 +387,7 @@ def package_service(
             _check_architecture(service, json.loads((chalice_out / "sam.json").read_text()))
             content_hash = _write_normalized(chalice_out / ZIP_NAME, service_dir, target / ZIP_NAME, entry_source)
         check_zip(service, target / ZIP_NAME)
+        check_unzipped_size(service, target / ZIP_NAME)
     else:
         content_hash = _write_normalized(None, service_dir, target / ZIP_NAME, entry_source)
     package = LambdaPackage(
@@ -400,6 +404,16 @@ def package_service(
     )
     package.save()
     return package
+
+
+def check_unzipped_size(service: str, zip_path: Path, limit: int = UNZIPPED_LIMIT_BYTES) -> int:
+    """The package's unzipped size; a BuildError if Lambda would refuse it (the insight service's DuckDB alone is
+    about 62 MB)."""
+    with zipfile.ZipFile(zip_path) as archive:
+        unzipped = sum(info.file_size for info in archive.infolist())
+    if unzipped > limit:
+        raise BuildError(f"{service}: {unzipped / 1e6:.0f} MB unzipped, over Lambda's {limit / 1e6:.0f} MB")
+    return unzipped
 
 
 def _check_architecture(service: str, sam: dict[str, Any]) -> None:

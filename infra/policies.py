@@ -23,6 +23,7 @@ from caseline_common.resources import (
 from infra import nag
 from infra.arns import TenantArns
 from infra.functions import MAIL_SENDERS, FunctionSpec
+from infra.lake import LAKE_OBJECTS, EventLake
 from infra.search_engine import SearchEngine
 from infra.shared_stack import QUARANTINE_PREFIX, TenantSharedStack
 from infra.tenants import Tenant
@@ -57,9 +58,11 @@ class FunctionPolicies:
         service: str,
         shared: TenantSharedStack,
         search_engine: SearchEngine | None = None,
+        lake: EventLake | None = None,
     ) -> None:
         self.stack, self.tenant, self.service, self.shared = stack, tenant, service, shared
         self.search_engine = search_engine
+        self.lake = lake
         self.names = TenantResourceNames(tenant_id=tenant.id)
         self.arns = TenantArns(stack, tenant)
 
@@ -119,7 +122,7 @@ class FunctionPolicies:
     ) -> iam.ManagedPolicy:
         """The function's one policy: its logs, X-Ray, its data (a stream reader only its stream), its trigger's
         queue, where its failures go, what it may put on the bus, SES for the services that send e-mail, and the
-        search engine for the search service's functions."""
+        search engine for the search service's functions; an insight function's data is its part of the lake."""
         arns, messaging_key = self.arns, self.shared.messaging_key
         statements = [
             iam.PolicyStatement(
@@ -144,6 +147,9 @@ class FunctionPolicies:
             statements.append(
                 iam.PolicyStatement(actions=["kms:Decrypt"], resources=[self.shared.data_keys[self.service].key_arn])
             )
+        elif self.lake is not None:  # the insight service: each function only its part of the lake and its table
+            data, wildcards = self.lake.statements(spec.name)
+            statements += data
         else:
             data, wildcards = self.data_statements()
             statements += data
@@ -188,8 +194,9 @@ class FunctionPolicies:
             roles=[role],
         )
         nag.acknowledge(policy, "AwsSolutions-IAM5[Resource::*]", nag.XRAY_AND_STREAM_LIST)
+        objects = nag.BUCKET_OBJECTS if self.lake is None else LAKE_OBJECTS
         for wildcard in wildcards:
-            nag.acknowledge_resource_wildcard(policy, wildcard, nag.BUCKET_OBJECTS)
+            nag.acknowledge_resource_wildcard(policy, wildcard, objects)
         if self.search_engine is not None:
             for wildcard in self.search_engine.wildcards(spec.name):
                 nag.acknowledge_resource_wildcard(policy, wildcard, nag.SEARCH_INDEXES)

@@ -15,6 +15,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from caseline_common.observability import METRICS_NAMESPACE
 from caseline_common.resources import (
+    INSIGHT_ENGINE_ENV_VAR,
+    LAKE_BUCKET,
     SEARCH_ENGINE_ENV_VAR,
     QueueSpec,
     TenantResourceNames,
@@ -25,6 +27,7 @@ from constructs import Construct
 
 from infra import nag
 from infra.functions import MAIL_SENDERS, FunctionSpec, service_functions, wired_function_names
+from infra.lake import INSIGHT_SERVICE, EventLake
 from infra.monitoring import ServiceMonitoring
 from infra.package import LambdaPackage
 from infra.policies import FunctionPolicies
@@ -71,11 +74,16 @@ class ServiceStack(cdk.Stack):
             if service == SEARCH_SERVICE
             else None
         )
+        self.lake = (
+            EventLake(self, "lake", tenant=tenant, key=shared.data_keys[LAKE_BUCKET.owner])
+            if service == INSIGHT_SERVICE
+            else None
+        )
         self.function_environment = self._environment()
         # `Default`: CDK leaves the id out of logical ids, so the alarms keep those they had as the stack's own.
         self.monitoring = ServiceMonitoring(self, "Default", names=self.names, service=service)
         self.policies = FunctionPolicies(
-            self, tenant=tenant, service=service, shared=shared, search_engine=self.search_engine
+            self, tenant=tenant, service=service, shared=shared, search_engine=self.search_engine, lake=self.lake
         )
         self.triggers = FunctionTriggers(
             self, tenant=tenant, service=service, shared=shared, monitoring=self.monitoring
@@ -114,6 +122,8 @@ class ServiceStack(cdk.Stack):
             environment["CASELINE_MAIL_FROM"] = self.tenant.mail_from
         if self.search_engine is not None:
             environment[SEARCH_ENGINE_ENV_VAR] = self.search_engine.url
+        if self.lake is not None:
+            environment[INSIGHT_ENGINE_ENV_VAR] = self.lake.engine_url
         return environment
 
     def _reserved_concurrency(self, spec: FunctionSpec) -> int:

@@ -25,6 +25,7 @@ from caseline_common.resources import (
     BUCKETS,
     CONSUMERS,
     DOCUMENTS_BUCKET,
+    LAKE_BUCKET,
     SIGNING_KEYS,
     TABLES,
     WORK_QUEUES,
@@ -40,9 +41,10 @@ from constructs import Construct
 
 from infra import nag
 from infra.buckets import sse_s3_bucket
-from infra.console import ConsoleSite
+from infra.console import BROWSER_UPLOADS, ConsoleSite
 from infra.downloads import DocumentDownloads
 from infra.functions import data_owners
+from infra.lake import RESULTS_PREFIX, RESULTS_RETENTION_DAYS
 from infra.tenants import Tenant
 
 ANCHOR_RETENTION_DAYS = 10 * 365
@@ -177,16 +179,30 @@ class TenantSharedStack(cdk.Stack):
         )
         return bucket
 
-    def _bucket(self, spec: BucketSpec) -> s3.Bucket:
-        lifecycle_rules = []
-        if not spec.object_lock:
-            lifecycle_rules = [
+    @staticmethod
+    def _lifecycle_rules(spec: BucketSpec) -> list[s3.LifecycleRule]:
+        if spec.object_lock:
+            return []
+        old_versions = s3.LifecycleRule(id="old-versions", noncurrent_version_expiration=cdk.Duration.days(90))
+        if spec.id == LAKE_BUCKET.id:  # the lake's objects are kept; Athena's copies of results only for a while
+            return [
                 s3.LifecycleRule(
-                    id="abandoned-uploads", prefix=QUARANTINE_PREFIX, expiration=cdk.Duration.days(2),
+                    id="athena-results", prefix=RESULTS_PREFIX, expiration=cdk.Duration.days(RESULTS_RETENTION_DAYS),
                     noncurrent_version_expiration=cdk.Duration.days(1),
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
                 ),
-                s3.LifecycleRule(id="old-versions", noncurrent_version_expiration=cdk.Duration.days(90)),
+                old_versions,
             ]  # fmt: skip
+        return [
+            s3.LifecycleRule(
+                id="abandoned-uploads", prefix=QUARANTINE_PREFIX, expiration=cdk.Duration.days(2),
+                noncurrent_version_expiration=cdk.Duration.days(1),
+            ),
+            old_versions,
+        ]  # fmt: skip
+
+    def _bucket(self, spec: BucketSpec) -> s3.Bucket:
+        lifecycle_rules = self._lifecycle_rules(spec)
         bucket = s3.Bucket(
             self,
             f"{spec.id}-bucket",
@@ -205,7 +221,7 @@ class TenantSharedStack(cdk.Stack):
             # Browsers upload straight to the bucket (presigned POST): the portal's pages (the tenant's domain) and
             # the staff console. Downloads are navigations through the downloads distribution, never CORS requests.
             cors=None
-            if spec.object_lock
+            if spec not in BROWSER_UPLOADS
             else [
                 s3.CorsRule(
                     allowed_methods=[s3.HttpMethods.POST],

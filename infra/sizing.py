@@ -7,8 +7,8 @@ function runs, in a fresh interpreter each time (a cold start):
    timed with `time.perf_counter`;
 2. one representative invocation against the emulator: the API renders its OpenAPI document (the heaviest
    request that needs no caller: pydantic builds every schema) and answers its health route; a stream handler
-   gets a full batch of 100 outbox INSERT records and publishes them; a queue consumer gets a full batch of 10
-   bus events; a scheduled function runs once;
+   gets a full batch of 100 outbox INSERT records and publishes them; a queue consumer gets a full batch of bus
+   events (its spec's batch size: 10, or the lake writer's 1,000); a scheduled function runs once;
 3. the process's own peak resident set (`VmHWM`) after the import and after the invocation (the peak).
 
 The environment is Lambda's (active tracing sets the trace id and daemon address; the function loads no tracing
@@ -28,7 +28,10 @@ import sys
 from dataclasses import dataclass
 
 from caseline_common.resources import (
+    CONSUMERS,
+    INSIGHT_ENGINE_ENV_VAR,
     SEARCH_ENGINE_ENV_VAR,
+    WORK_QUEUES,
     TenantResourceNames,
     download_environment,
     service_environment,
@@ -47,7 +50,7 @@ LATENCY_BUDGET_MS = {"api": 600.0, "stream": 1000.0}
 
 _PROBE = r"""
 import json, resource, sys, time
-service, function, kind = sys.argv[1:4]
+service, function, kind, batch_size = *sys.argv[1:4], int(sys.argv[4])
 def high_water_kb():
     # VmHWM is this process's own peak; ru_maxrss also keeps the parent's size from before exec on Linux.
     try:
@@ -105,7 +108,7 @@ elif kind == "stream":
     assert not reply["batchItemFailures"], reply
 elif kind == "consumer":
     records = []
-    for index, event in enumerate(envelopes(10)):
+    for index, event in enumerate(envelopes(batch_size)):
         source = "caseline-command.portal" if function == "case_commands" else "caseline.cases"
         body = json.dumps({"version": "0", "id": new_id(), "detail-type": event.type, "source": source,
                            "account": "123456789012", "time": "2027-01-04T09:00:00Z", "region": "us-east-1",
@@ -193,14 +196,22 @@ def _probe_environment(service: str, function: str, endpoint: str, tenant_id: st
     environment.update(download_environment(service, "https://downloads.sizing.example.org"))
     if service == "search":  # as deployed: an OpenSearch endpoint (a first invocation of these probes reaches none)
         environment[SEARCH_ENGINE_ENV_VAR] = "https://search-sizing.us-east-1.es.amazonaws.com"
+    if service == "insight":  # as deployed: an Athena workgroup (the probes run no report)
+        environment[INSIGHT_ENGINE_ENV_VAR] = "athena://caseline-sizing-insight"
     return environment
+
+
+def _batch_size(service: str, function: str) -> int:
+    """A full batch of the function's queue (unused by other kinds)."""
+    queues = [spec for spec in (*CONSUMERS, *WORK_QUEUES) if (spec.service, spec.function) == (service, function)]
+    return queues[0].batch_size if queues else 0
 
 
 def measure(service: str, function: str, kind: Kind, endpoint: str, tenant_id: str, runs: int = RUNS) -> Measurement:
     samples = []
     for _ in range(runs):
         completed = subprocess.run(  # noqa: S603 - our own interpreter and probe
-            [sys.executable, "-c", _PROBE, service, function, kind],
+            [sys.executable, "-c", _PROBE, service, function, kind, str(_batch_size(service, function))],
             cwd=SERVICES_DIR / service,
             env=_probe_environment(service, function, endpoint, tenant_id),
             capture_output=True,

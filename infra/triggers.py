@@ -146,6 +146,11 @@ class FunctionTriggers:
             target=function,
             event_source_arn=self.arns.queue(self.names.queue(trigger)),
             batch_size=trigger.batch_size,
+            # Batches above 10 messages need a window to gather them in (the lake writer's: Parquet files of many
+            # events rather than of one).
+            max_batching_window=cdk.Duration.seconds(trigger.batching_window_seconds)
+            if trigger.batching_window_seconds
+            else None,
             report_batch_item_failures=True,
             # The spec's figure, which the local pump runs side by side too; the function's reserved concurrency is
             # at least as much (infra/service_stack.py), so the poller never gets throttled messages back.

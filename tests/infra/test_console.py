@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-from caseline_common.resources import BUCKETS, TenantResourceNames
+from caseline_common.resources import DOCUMENTS_BUCKET, TenantResourceNames
 
 from caseline.local.console import CONSOLE_DIR, _security_headers
 from infra.api_stack import CORS_HEADERS, CORS_METHODS
@@ -113,9 +113,7 @@ def test_the_security_headers_are_the_local_gateways_with_the_tenants_own_endpoi
         }
         assert deployed["frame-ancestors"] == ["'none'"]
         account = tenant.account or "ACCOUNT"
-        buckets = [
-            TenantResourceNames(tenant_id=tenant.id).bucket(spec, account) for spec in BUCKETS if not spec.object_lock
-        ]
+        buckets = [TenantResourceNames(tenant_id=tenant.id).bucket(DOCUMENTS_BUCKET, account)]  # uploads go only there
         assert deployed["connect-src"] == [
             "'self'",
             tenant.public_url,
@@ -245,7 +243,7 @@ def test_the_documents_bucket_accepts_uploads_from_the_portal_and_the_console(
             for body in resources(shared, "AWS::S3::Bucket").values()
             if "CorsConfiguration" in body["Properties"]
         ]
-        assert len(with_cors) == len([spec for spec in BUCKETS if not spec.object_lock])
+        assert len(with_cors) == 1  # the documents bucket's: nobody uploads to the anchors or the lake from a browser
         for (rule,) in with_cors:
             assert rule["AllowedOrigins"] == [tenant.public_url, console]
             assert rule["AllowedMethods"] == ["POST"]  # downloads are navigations to the downloads distribution

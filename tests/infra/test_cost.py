@@ -4,13 +4,16 @@ import pytest
 from caseline_common.resources import CONSUMERS
 
 from infra.cost import (
+    BATCHING_CONSUMERS,
     BENCH_CASE_EVENTS,
     MEASURED_EVENT,
     READ_PLANE_BUDGET_USD,
     Workload,
+    batches_per_month,
     bench_case_usd,
     dynamodb_units_per_case,
     events_received,
+    lake_cost,
     monthly_cost,
     total,
 )
@@ -28,7 +31,8 @@ def test_an_event_costs_the_units_the_bench_counts() -> None:
 
 def test_each_consumer_is_priced_for_the_bench_events_its_rule_selects() -> None:
     """The task inbox gets the open and the stage moves (no field change of the bench touches the title, no
-    comment concerns a task); the search indexer every event; the cases service's consumer only commands."""
+    comment concerns a task); the search indexer and the lake's writer every event; the cases service's consumer
+    only commands. The writer's batches hold many cases' events: it is priced with the lake, per month."""
     received = {spec.function: events_received(spec) for spec in CONSUMERS}
     assert BENCH_CASE_EVENTS == 50
     assert received == {
@@ -38,9 +42,12 @@ def test_each_consumer_is_priced_for_the_bench_events_its_rule_selects() -> None
         "tasks_consumer": 11,
         "search_indexer": 50,
         "case_commands": 0,
+        "lake_writer": 50,
     }
+    assert frozenset({"lake_writer"}) == BATCHING_CONSUMERS
     # Three requests per delivery (EventBridge's send, Lambda's receive and delete).
-    assert bench_case_usd()["sqs"] == pytest.approx(sum(received.values()) * 3 * 0.40 / 1e6)
+    per_event = sum(count for function, count in received.items() if function not in BATCHING_CONSUMERS)
+    assert bench_case_usd()["sqs"] == pytest.approx(per_event * 3 * 0.40 / 1e6)
 
 
 def test_the_bench_case_is_within_the_goals_as_modelled() -> None:
@@ -74,9 +81,48 @@ def test_each_tier_pays_for_its_search_engine() -> None:
 
 def test_the_quoted_figures() -> None:
     """docs/operations.md quotes these; change both together."""
-    assert round(total(monthly_cost(1_000, tier=Tier.STANDARD))) == 170
-    assert round(total(monthly_cost(100_000, tier=Tier.STANDARD))) == 393
-    assert round(total(monthly_cost(1_000, tier=Tier.ENTERPRISE))) == 416
-    assert round(total(monthly_cost(100_000, tier=Tier.ENTERPRISE))) == 639
+    assert round(total(monthly_cost(1_000, tier=Tier.STANDARD))) == 179
+    assert round(total(monthly_cost(100_000, tier=Tier.STANDARD))) == 749
+    assert round(total(monthly_cost(1_000, tier=Tier.ENTERPRISE))) == 425
+    assert round(total(monthly_cost(100_000, tier=Tier.ENTERPRISE))) == 995
+    assert round(total(lake_cost(100_000))) == 351
     writes = next(item for item in monthly_cost(100_000) if item.what.endswith("write units"))
     assert round(writes.usd, 2) == 18.38
+
+
+WRITER = next(spec for spec in CONSUMERS if spec.function == "lake_writer")
+
+
+def test_the_lake_writer_makes_a_batch_per_window_and_instance_until_batches_fill() -> None:
+    # 730 h of 5-minute windows, two instances: 17,520 batches a month at most while they are not full.
+    assert batches_per_month(WRITER, 100) == 100  # a batch per event while events are rare
+    assert batches_per_month(WRITER, 1_800_000) == 17_520  # 100,000 cases: about 100 events a batch
+    assert batches_per_month(WRITER, 180_000_000) == 180_000  # then full batches of 1,000
+
+
+def test_the_lake_costs_its_storage_its_writes_and_its_reports() -> None:
+    """100,000 cases a month, 18 events each: 1.8 M events. By hand, from the workload's assumptions."""
+    lake = {item.what: item.usd for item in lake_cost(100_000)}
+    # A year of events at 60 bytes: 1.296 GB.
+    assert lake["S3: 1.30 GB of Parquet"] == pytest.approx(1.8e6 * 12 * 60 / 1e9 * 0.023)
+    # 2,000 staff, 200 of them read insight: 200 x 20 views x 8 reports, half from the cache = 16,000 queries,
+    # each reading a quarter of 3 months of events (81 MB): 1.296 TB at $5.
+    assert lake["Athena: 16,000 queries, 1.296 TB billed"] == pytest.approx(1.296 * 5)
+    # One PUT per batch; Lambda bills each batch 300 ms at the writer's 384 MB.
+    assert lake["S3: the writer's PUTs"] == pytest.approx(17_520 / 1000 * 0.005)
+    assert lake["Lambda: 17,520 writer batches"] == pytest.approx(17_520 * (0.2 / 1e6 + 0.3 * 0.375 * 0.0000133334))
+    # EventBridge sends each event to the queue; Lambda receives and deletes them ten at a time.
+    assert lake["SQS: the writer's queue"] == pytest.approx(1.8e6 * 1.2 * 0.40 / 1e6)
+    # Every file of 3 months is read once a query: 90 days of 17,520 / 30 files a day.
+    assert lake["S3: Athena reads 52,560 files a query"] == pytest.approx(
+        16_000 * (52_560 / 1000 * 0.0004 + 90 / 1000 * 0.005)
+    )
+    assert lake["Glue Data Catalog: lookups"] == pytest.approx(16_000 / 1e6)
+    assert len(lake) == 7
+
+
+def test_a_small_tenant_pays_athenas_minimum_per_query() -> None:
+    # 1,000 cases: 20 staff, 2 read insight, 160 queries; 0.8 MB read each, billed as 10 MB.
+    lake = {item.what: item.usd for item in lake_cost(1_000)}
+    assert lake["Athena: 160 queries, 0.002 TB billed"] == pytest.approx(160 * 10 / 1e6 * 5)
+    assert {item.service for item in monthly_cost(1_000) if item.what in lake} == {"Lake"}

@@ -5,12 +5,15 @@ import itertools
 import json
 from typing import Any
 
+from caseline_common.lake import lake_database
+
 from infra.tenants import Tenant, TenantRegistry
 from tests.infra.conftest import Synthesized, resources
 
 # The only actions allowed on Resource "*": AWS offers no resource-level permission for them.
 UNSCOPED_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "dynamodb:ListStreams"}
 SES_SEND_ACTIONS = {"ses:SendEmail", "ses:SendRawEmail"}
+GLUE_READ_ACTIONS = {"glue:GetDatabase", "glue:GetTable", "glue:GetPartition", "glue:GetPartitions"}
 
 
 def _markers(tenant: Tenant) -> list[str]:
@@ -89,7 +92,13 @@ def _check_statement(tenant: Tenant, template: dict[str, Any], where: str, state
         # function that deploys the console's files.
         account = tenant.account or '{"Ref": "AWS::AccountId"}'
         assets = ":s3:::cdk-hnb659fds-assets-" in text and account in text and actions == ["s3:GetObject"]
-        assert own_name or own_import or own_resource or own_identity or assets, f"{where}: {actions} on {text}"
+        # The lake's catalog entries (a Glue name has no hyphens), and the account's catalog, which Glue names in
+        # every read of a table: only to read, beside the tenant's own database.
+        database = f":database/{lake_database(tenant_id)}"
+        own_catalog_entry = f'{database}"' in text or f":table/{lake_database(tenant_id)}/" in text
+        catalog = text.endswith(':catalog"]]}') and any(database in json.dumps(other) for other in targets)
+        lake = (own_catalog_entry or catalog) and set(actions) <= GLUE_READ_ACTIONS
+        assert own_name or own_import or own_resource or own_identity or assets or lake, f"{where}: {actions} on {text}"
 
 
 def _find(node: Any, function: str) -> list[Any]:

@@ -14,7 +14,8 @@ names the console distribution's domain as a CORS origin: there it gets a stand-
 deployed. The stack's Outputs (exports for the service stacks) go too, since
 several name Cognito resources. moto also ignores TTL, PITR, versioning and public-access blocks: test_synth.py
 asserts those on the template. The service stacks (Lambda, event source mappings, Scheduler), the API stack and
-the console stack are not deployed here.
+the console stack are not deployed here (nor, with the insight service's stack, the lake's Glue table and Athena
+workgroup: moto's CloudFormation has neither type; test_insight_stack.py asserts them on the template).
 """
 
 import json
@@ -26,7 +27,7 @@ from typing import Any
 import boto3
 import pytest
 from caseline_common.aws import AwsClients
-from caseline_common.resources import CONSUMERS, TABLES, TenantResourceNames
+from caseline_common.resources import BUCKETS, CONSUMERS, TABLES, TenantResourceNames
 from moto.cloudformation.parsing import resource_class_from_type
 
 from caseline.local.emulator import EmulatorProcess
@@ -226,6 +227,14 @@ def test_tables_have_the_same_keys_indexes_and_stream(
         else:
             assert deployed_ttl is None
             assert local_ttl["TimeToLiveStatus"] == "DISABLED"
+
+
+def test_the_buckets_are_the_same(deployed: tuple[AwsClients, dict[str, str]], provisioned: AwsClients) -> None:
+    aws, _ = deployed
+    for clients in (aws, provisioned):
+        names = {bucket["Name"] for bucket in clients.s3().list_buckets()["Buckets"]}
+        # The emulator's account id, which both the deployed names and the provisioned ones take.
+        assert {name.rsplit("-", 1)[0] for name in names} >= {f"{NAMES.prefix()}-{spec.id}" for spec in BUCKETS}
 
 
 def _rules(aws: AwsClients) -> dict[str, tuple[Any, list[str]]]:

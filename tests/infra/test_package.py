@@ -11,7 +11,15 @@ from caseline_common.resources import SERVICES
 
 from caseline.build import BuildError
 from infra.functions import service_functions
-from infra.package import LambdaPackage, _route, fingerprint, load_packages, package_service
+from infra.package import (
+    UNZIPPED_LIMIT_BYTES,
+    LambdaPackage,
+    _route,
+    check_unzipped_size,
+    fingerprint,
+    load_packages,
+    package_service,
+)
 
 
 def _names(package: LambdaPackage) -> set[str]:
@@ -56,6 +64,17 @@ def test_the_portal_ships_its_page_templates_and_assets(packages: dict[str, Lamb
     names = _names(packages["portal"])
     assert any(name.startswith("chalicelib/templates/") for name in names)
     assert any(name.startswith("chalicelib/static/") for name in names)
+
+
+def test_insight_ships_duckdb_for_arm64_within_lambdas_unzipped_limit(packages: dict[str, LambdaPackage]) -> None:
+    insight = packages["insight"]
+    names = _names(insight)
+    assert [name for name in names if name.startswith("_duckdb.")] == ["_duckdb.cpython-311-aarch64-linux-gnu.so"]
+    assert "sqlglot/__init__.py" in names
+    unzipped = check_unzipped_size("insight", insight.zip_path)
+    assert 60_000_000 < unzipped < UNZIPPED_LIMIT_BYTES  # about 107 MB, DuckDB's library 62 MB of it
+    with pytest.raises(BuildError, match=r"insight: \d+ MB unzipped, over Lambda's 1 MB"):
+        check_unzipped_size("insight", insight.zip_path, limit=1_000_000)
 
 
 def test_every_function_the_specs_wire_has_a_handler(packages: dict[str, LambdaPackage]) -> None:

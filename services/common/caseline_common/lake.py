@@ -71,5 +71,6 @@ LAKE_COLUMNS: tuple[LakeColumn, ...] = (
 
 
 def lake_database(tenant_id: str) -> str:
-    """The tenant's Glue database (Athena names may not hold '-')."""
+    """The tenant's database in the Glue Data Catalog, which holds the lake's table (`events`) for Athena. Glue
+    names take lower-case letters, digits and underscores only, so a tenant id's hyphens become underscores."""
     return "caseline_" + tenant_id.replace("-", "_")
