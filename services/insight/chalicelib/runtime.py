@@ -10,8 +10,6 @@ from typing import TYPE_CHECKING
 
 from caseline_common.coldstart import deferred
 from caseline_common.envelope import utc_now
-from caseline_common.lake import lake_database
-from caseline_common.resources import CONSUMERS
 from caseline_common.runtime import ServiceRuntime
 from caseline_common.settings import ServiceSettings
 from pydantic import Field
@@ -22,8 +20,13 @@ if TYPE_CHECKING:
     from .ports import InsightEngine
     from .report_service import ReportService
 
-# How long a change may take to reach the lake in AWS: the writer's batching window.
-LAKE_WINDOW_SECONDS = next(spec.batching_window_seconds for spec in CONSUMERS if spec.function == "lake_writer")
+
+def _lake_window_seconds() -> int:
+    """How long a change may take to reach the lake in AWS: the writer's batching window (read at first use: the
+    resource specs are pydantic models the function's import should not build)."""
+    from caseline_common.resources import CONSUMERS
+
+    return next(spec.batching_window_seconds for spec in CONSUMERS if spec.function == "lake_writer")
 
 
 class InsightSettings(ServiceSettings):
@@ -34,7 +37,7 @@ class InsightSettings(ServiceSettings):
         description="Where insight SQL runs: duckdb://<directory> locally, athena://<workgroup> in AWS.",
     )
     lake_delivery_seconds: int = Field(
-        default=LAKE_WINDOW_SECONDS,
+        default_factory=_lake_window_seconds,
         ge=0,
         description="How long a change may take to reach the lake: the writer's window (locally, its pump's pace).",
     )
@@ -60,6 +63,8 @@ def _duckdb_engine() -> "Callable[[str], InsightEngine]":
 
 @deferred
 def _athena_engine() -> "Callable[[str], InsightEngine]":
+    from caseline_common.lake import lake_database
+
     from .adapters.athena_engine import AthenaEngine
 
     def build(workgroup: str) -> "InsightEngine":
