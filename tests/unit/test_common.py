@@ -577,4 +577,5 @@ def test_only_the_console_origin_may_read_api_answers() -> None:
 
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://console.acme.example"
     assert "ETag" in allowed.headers["Access-Control-Expose-Headers"]
+    assert "Content-Disposition" in allowed.headers["Access-Control-Expose-Headers"]  # a download's file name
     assert "Access-Control-Allow-Origin" not in other.headers

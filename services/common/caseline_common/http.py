@@ -590,7 +590,9 @@ class HttpApi:
             response.headers.update(
                 {
                     "Access-Control-Allow-Origin": origin,
-                    "Access-Control-Expose-Headers": f"ETag, Location, X-Correlation-Id, {IDEMPOTENT_REPLAYED.name}",
+                    "Access-Control-Expose-Headers": (
+                        f"ETag, Location, X-Correlation-Id, {IDEMPOTENT_REPLAYED.name}, Content-Disposition"
+                    ),
                     "Vary": "Origin",
                 }
             )
