@@ -406,6 +406,12 @@ WITHOUT_CASE_DATA = {
     ("DELETE", "/webhooks/{webhook_id}"): SUBSCRIPTIONS,
     ("POST", "/webhooks/{webhook_id}/secret"): SUBSCRIPTIONS,
     ("GET", "/tasks/counts"): "numbers of the caller's own and team's tasks",
+    # Counts and durations per template, stage, owner or team role from the event lake (which holds no titles,
+    # field values or names); who reads which template's figures: tests/unit/test_insight_access.py and
+    # tests/e2e/test_insight_api.py.
+    ("GET", "/insight"): "the reports and the templates whose figures the caller may read",
+    ("GET", "/insight/{report}"): "aggregate figures per template",
+    ("GET", "/insight/{report}/csv"): "aggregate figures per template",
 }
 WITHOUT_CASE_DATA_UNDER = {
     "/health/": "configuration loaded",
