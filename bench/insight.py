@@ -160,6 +160,7 @@ def generate(directory: Path) -> tuple[int, float]:
     )
     columns = ", ".join(column.name for column in LAKE_COLUMNS)
     with duckdb.connect() as connection:
+        connection.execute("SET enable_progress_bar = false")
         connection.execute("SELECT setseed(0.15)")
         connection.execute(
             GENERATE.format(

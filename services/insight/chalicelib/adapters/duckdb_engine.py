@@ -43,6 +43,8 @@ class DuckDbEngine:
         self._refresh = refresh
         self._glob = str(self._directory / LAKE_PREFIX / "*" / "*.parquet")
         self._database = duckdb.connect()
+        # DuckDB draws a progress bar on stdout for a query over 2 s: noise in a function's logs.
+        self._database.execute("SET enable_progress_bar = false")
         columns = ", ".join(f"{column.name} {column.duckdb_type}" for column in LAKE_COLUMNS)
         self._database.execute(f"CREATE TABLE {LAKE_TABLE} ({columns}, {PARTITION_COLUMN} VARCHAR)")
         self._loaded: set[Path] = set()
