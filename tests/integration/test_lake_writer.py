@@ -294,6 +294,15 @@ def test_backfill_twice_over_the_timelines_gives_the_same_rows_and_objects(lake:
         lake.aws.dynamodb(), NAMES.table(INSIGHT_TABLE)
     )
     assert readers.all() == {"motor-claim": frozenset({"claims-team"})}
+    # Each case's last state is kept for the live events that carry none (reopened: version 9).
+    states = lake.insight.module("chalicelib.adapters.dynamo_insight").DynamoCaseStates(
+        lake.aws.dynamodb(), NAMES.table(INSIGHT_TABLE)
+    )
+    kept = states.get(["01M8HF0000000000000000CAS1", "01M8HF0000000000000000CAS2"])
+    assert {case_id: (state.case_version, state.status) for case_id, state in kept.items()} == {
+        "01M8HF0000000000000000CAS1": (9, "open"),
+        "01M8HF0000000000000000CAS2": (9, "open"),
+    }
 
 
 def test_the_backfill_command_writes_the_tenants_lake_and_says_how_much(lake: Lake) -> None:
