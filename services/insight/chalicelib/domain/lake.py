@@ -120,6 +120,10 @@ def newest_states(events: Iterable[StatefulEvent]) -> dict[str, CaseState]:
     return newest
 
 
+# Sorts after every case version at the same moment: a row at the same moment as an event counts as before it.
+_AFTER_ANY_VERSION = 2**63
+
+
 class _Carried:
     """One case's states carried in a batch, ordered by time (naive UTC, then version)."""
 
@@ -147,9 +151,6 @@ def _earlier_in_batch(carried: _Carried | None, event: EventEnvelope) -> CaseSta
         return None
     place = bisect.bisect_right(carried.times, (_utc(event.occurred_at), _AFTER_ANY_VERSION))
     return carried.states[place - 1] if place else None
-
-
-_AFTER_ANY_VERSION = 2**63
 
 
 def lake_row(event: EventEnvelope, state: CaseState | None) -> LakeRow:
