@@ -5,7 +5,9 @@ folds each case's state from its events in chain order, and writes the rows thro
 (the rows the lake writer writes from the bus, the case's state from the fold instead of the snapshot an event
 carries). Objects are named by the events they hold, so running it again writes the same objects over themselves;
 rows it shares with what the lake writer wrote are counted once by every query (by event id). Who may read each
-template's figures is taken from the newest version the timeline keeps of each template a case follows.
+template's figures is taken from the newest version the timeline keeps of each template a case follows. Each case's
+last state is kept too, so a live event that carries no case (a portal link) on a case opened before the lake gets
+its columns.
 
 Locally it talks to the emulator `caseline dev` prints; in AWS to the tenant's account (credentials, no endpoint).
 """
@@ -35,10 +37,10 @@ def lake_writer(aws: AwsClients, tenant: str, account_id: str) -> "LakeWriter":
     lake = insight.module("chalicelib.adapters.parquet_lake").ParquetLake(
         aws.s3(), names.bucket(LAKE_BUCKET, account_id)
     )
-    readers = insight.module("chalicelib.adapters.dynamo_insight").DynamoTemplateReaders(
-        aws.dynamodb(), names.table(INSIGHT_TABLE)
-    )
-    writer: LakeWriter = insight.module("chalicelib.lake_service").LakeWriter(lake, readers)
+    adapters, table = insight.module("chalicelib.adapters.dynamo_insight"), names.table(INSIGHT_TABLE)
+    readers = adapters.DynamoTemplateReaders(aws.dynamodb(), table)
+    states = adapters.DynamoCaseStates(aws.dynamodb(), table)
+    writer: LakeWriter = insight.module("chalicelib.lake_service").LakeWriter(lake, readers, states)
     return writer
 
 

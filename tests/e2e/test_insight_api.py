@@ -35,7 +35,8 @@ TEMPLATE = {
             "groups": [GROUP],
             "permissions": ["case.view"],
             "fields": {"*": "edit"},
-        }
+        },
+        {"key": "claimant", "name": "Claimant", "kind": "external", "permissions": ["case.view"]},
     ],
     "owner_role": "approver",
 }
@@ -67,13 +68,18 @@ def ok(response: httpx.Response) -> Any:
 
 @pytest.fixture(scope="module")
 def worked(admin: httpx.Client) -> None:
-    """Three expense claims: all opened today, two approved and closed, one of them reopened."""
+    """Three expense claims: all opened today, two approved and closed, one of them reopened; a portal link issued
+    on the third (an event the portal sends without the case)."""
     ok(admin.post("/templates", json=TEMPLATE))
     ids = [ok(admin.post("/cases", json={"template_key": KEY, "title": f"Claim {n}"}))["id"] for n in range(3)]
     for case_id in ids[:2]:
         ok(admin.post(f"/cases/{case_id}/transitions", json={"to": "approved"}))
         ok(admin.post(f"/cases/{case_id}/close", json={"reason": "Paid"}))
     ok(admin.post(f"/cases/{ids[0]}/reopen", json={"reason": "Receipt missing"}))
+    claimant = {"kind": "external", "role": "claimant", "name": "Ana Ribeiro", "email": f"ana-{RUN}@example.org"}
+    case = ok(admin.post(f"/cases/{ids[2]}/participants", json=claimant))
+    participant_id = next(p["id"] for p in case["participants"] if p["role"] == "claimant")
+    ok(admin.post(f"/cases/{ids[2]}/portal-links", json={"participant_id": participant_id}))
 
 
 def throughput(client: httpx.Client, **params: str) -> dict[str, Any]:
@@ -119,6 +125,16 @@ def test_worked_cases_reach_the_figures_and_a_repeat_is_cached(admin: httpx.Clie
 
     open_now = ok(admin.get("/insight/open-stages", params={"template": KEY}))["rows"]
     assert {(row["stage"], row["open_cases"]) for row in open_now} == {("submitted", 1), ("approved", 1)}
+
+
+@pytest.mark.usefixtures("worked")
+def test_a_portal_link_counts_under_its_cases_template(admin: httpx.Client) -> None:
+    def issued() -> list[dict[str, Any]] | None:
+        params = {"template": KEY, "from": TODAY, "to": TODAY}
+        rows: list[dict[str, Any]] = ok(admin.get("/insight/portal", params=params))["rows"]
+        return rows if [(row["template_key"], row["links_issued"]) for row in rows] == [(KEY, 1)] else None
+
+    wait_until(issued, what="the link in the portal figures of its template", timeout=WAIT_SECONDS, interval=0.5)
 
 
 @pytest.mark.usefixtures("worked")

@@ -1,6 +1,8 @@
 """The lake writer on moto, through its real handler and the local queue pump (batches of up to 1,000): one object
 per day of a batch, a malformed record retried alone, nothing lost when a write fails and the batch comes back; the
-backfill from a seeded timeline, twice, gives the same rows; the template readers keep the newest version."""
+backfill from a seeded timeline, twice, gives the same rows; the template readers keep the newest version; an event
+that carries no case (a portal link) gets its case's columns from the state kept per case, which a late batch never
+winds back, within a small budget of AWS calls."""
 
 import json
 import uuid
@@ -20,7 +22,7 @@ from caseline_common.events import EventType, event_data
 from caseline_common.examples import TEMPLATE_DEFINITION
 from caseline_common.freshness import CaseArrival
 from caseline_common.lake import LAKE_COLUMNS
-from caseline_common.resources import INSIGHT_TABLE, LAKE_BUCKET, TIMELINE_TABLE, TenantResourceNames
+from caseline_common.resources import CONSUMERS, INSIGHT_TABLE, LAKE_BUCKET, TIMELINE_TABLE, TenantResourceNames
 from moto import mock_aws
 from typer.testing import CliRunner
 
@@ -30,6 +32,8 @@ from caseline.local.loader import LoadedService, load_service
 from caseline.local.provision import LOCAL_ACCOUNT_ID, _create_table
 from caseline.local.pumps import QueuePump
 from caseline.timeline_source import TimelineSource
+
+from .support import recording
 
 if TYPE_CHECKING:
     from services.insight.chalicelib.adapters.parquet_lake import ParquetLake
@@ -98,7 +102,11 @@ def lake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Lake]:
         _create_table(aws, NAMES, INSIGHT_TABLE)
         _create_table(aws, NAMES, TIMELINE_TABLE)
         aws.s3().create_bucket(Bucket=BUCKET)
-        queue_url = aws.sqs().create_queue(QueueName="insight-events")["QueueUrl"]
+        # The writer's visibility timeout: receiving a batch of 1,000 from moto may take longer than SQS's default.
+        visibility = next(spec.visibility_timeout_seconds for spec in CONSUMERS if spec.function == "lake_writer")
+        queue_url = aws.sqs().create_queue(
+            QueueName="insight-events", Attributes={"VisibilityTimeout": str(visibility)}
+        )["QueueUrl"]
         insight = load_service("insight")  # its own copy: its settings are read from this environment
         handler = insight.function("lake_writer")
         batches: list[list[str]] = []
@@ -286,6 +294,15 @@ def test_backfill_twice_over_the_timelines_gives_the_same_rows_and_objects(lake:
         lake.aws.dynamodb(), NAMES.table(INSIGHT_TABLE)
     )
     assert readers.all() == {"motor-claim": frozenset({"claims-team"})}
+    # Each case's last state is kept for the live events that carry none (reopened: version 9).
+    states = lake.insight.module("chalicelib.adapters.dynamo_insight").DynamoCaseStates(
+        lake.aws.dynamodb(), NAMES.table(INSIGHT_TABLE)
+    )
+    kept = states.get(["01M8HF0000000000000000CAS1", "01M8HF0000000000000000CAS2"])
+    assert {case_id: (state.case_version, state.status) for case_id, state in kept.items()} == {
+        "01M8HF0000000000000000CAS1": (9, "open"),
+        "01M8HF0000000000000000CAS2": (9, "open"),
+    }
 
 
 def test_the_backfill_command_writes_the_tenants_lake_and_says_how_much(lake: Lake) -> None:
@@ -296,3 +313,92 @@ def test_the_backfill_command_writes_the_tenants_lake_and_says_how_much(lake: La
     assert result.exit_code == 0, result.output
     assert f"Wrote {len(appended)} events of tenant {TENANT} into its lake." in result.output
     assert len(lake.rows()) == len(appended)
+
+
+# Events that name a case but carry none (a portal link): their case columns come from the case's state the writer
+# keeps from the batches before.
+OWNER = "5c1e9a7b-3f2d-4e8a-9b6c-0d4f2a1e7c3b"
+
+
+def snapshot(case_id: str, version: int, stage: str, owner: str = OWNER) -> dict[str, Any]:
+    """The case a cases-service event carries: the reference's opened claim, at `version` in `stage`."""
+    opened: dict[str, Any] = dict(CASES[EventType.CASE_OPENED] or {})
+    return opened | {"id": case_id, "version": version, "stage": stage, "owner": owner}
+
+
+def case_event(event_type: EventType, case_id: str, at: datetime) -> EventEnvelope:
+    return EventEnvelope.new(
+        tenant_id=TENANT,
+        case_id=case_id,
+        type=event_type,
+        actor=Actor(kind=ActorKind.USER, id="staff-1"),
+        correlation_id=f"c-{case_id}",
+        occurred_at=at,
+        data=DATA[event_type],
+    )
+
+
+def state_columns(row: dict[str, Any]) -> tuple[Any, ...]:
+    return row["template_key"], row["case_version"], row["stage"], row["owner"]
+
+
+def test_a_link_in_a_later_batch_takes_its_cases_state_and_a_late_older_batch_winds_nothing_back(lake: Lake) -> None:
+    case_id = "01M8HF0000000000000000LNK1"
+    opened, moved = (
+        case_event(each, case_id, DAY_ONE) for each in (EventType.CASE_OPENED, EventType.CASE_STAGE_CHANGED)
+    )
+    issued = case_event(EventType.PORTAL_LINK_ISSUED, case_id, DAY_ONE + timedelta(hours=2))
+    revoked = case_event(EventType.PORTAL_LINK_REVOKED, case_id, DAY_ONE + timedelta(hours=3))
+    lake.send(bus_body(opened, snapshot(case_id, 1, "submitted")), bus_body(moved, snapshot(case_id, 2, "assessment")))
+    lake.pump.poll_once()
+    lake.send(bus_body(issued))  # the portal sends no case
+    lake.pump.poll_once()
+    lake.send(bus_body(opened, snapshot(case_id, 1, "submitted", owner="someone-else")))  # late and older
+    lake.pump.poll_once()
+    lake.send(bus_body(revoked))
+    lake.pump.poll_once()
+
+    rows = {row["event_id"]: row for row in lake.rows()}
+    assert state_columns(rows[issued.event_id]) == ("motor-claim", 2, "assessment", OWNER)
+    assert state_columns(rows[revoked.event_id]) == ("motor-claim", 2, "assessment", OWNER)
+    states = lake.insight.module("chalicelib.adapters.dynamo_insight").DynamoCaseStates(
+        lake.aws.dynamodb(), NAMES.table(INSIGHT_TABLE)
+    )
+    assert states.get([case_id, "01M8HF0000000000000000NKWN"])[case_id].case_version == 2
+
+    # The portal report over this lake counts the link under its template, and a template filter keeps it.
+    runtime = lake.insight.module("chalicelib.runtime")
+    query = lake.insight.module("chalicelib.domain.reports").ReportQuery
+    day = {"from": DAY_ONE.date(), "to": DAY_ONE.date()}
+    for template in (None, "motor-claim"):
+        report = runtime.engine().run(query.model_validate({"report": "portal", "template": template, **day}))
+        assert [(row["template_key"], row["links_issued"]) for row in report.rows] == [("motor-claim", 1)]
+
+
+def test_a_batch_of_1000_events_over_50_cases_makes_a_handful_of_aws_calls(lake: Lake) -> None:
+    case_ids = [f"01M8HF00000000000000000C{n:02d}" for n in range(50)]
+    lake.send(*(bus_body(case_event(EventType.CASE_OPENED, case_id, DAY_ONE), snapshot(case_id, 1, "submitted"))
+                for case_id in case_ids))  # fmt: skip
+    lake.pump.poll_once()
+    # Per case a link first (it needs the kept state: no earlier row of its case in the batch), then 19 events
+    # that carry the case, its version moving on.
+    later = DAY_ONE + timedelta(hours=1)
+    bodies = []
+    for case_id in case_ids:
+        bodies.append(bus_body(case_event(EventType.PORTAL_LINK_ISSUED, case_id, later)))
+        bodies += [
+            bus_body(comment(case_id, later + timedelta(seconds=n)), snapshot(case_id, 1 + n, "assessment"))
+            for n in range(1, 20)
+        ]
+    lake.send(*bodies)
+    aws = lake.insight.module("chalicelib.runtime").runtime.aws
+
+    with recording(aws.dynamodb()) as dynamodb, recording(aws.s3()) as s3:
+        lake.pump.poll_once()
+
+    assert [len(batch) for batch in lake.batches] == [50, 1000]
+    assert s3.operations == ["PutObject"]  # one day
+    assert dynamodb.operations == ["BatchGetItem"] + ["PutItem"] * 50  # the kept states read once, one write a case
+    links = [row for row in lake.rows() if row["type"] == "portal.link_issued"]
+    assert len(links) == 50
+    assert {state_columns(row) for row in links} == {("motor-claim", 1, "submitted", OWNER)}

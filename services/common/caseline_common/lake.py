@@ -46,8 +46,8 @@ LAKE_COLUMNS: tuple[LakeColumn, ...] = (
     _column("case_id", "string", "Null for template.published."),
     _column("actor_kind", "string", "user, external, automation, system or client."),
     _column("actor_id", "string", "A staff subject, an external participant's id, a rule or a client id."),
-    # The case as the event left it; null when the event carries no case (portal.link_*, a case too large for the
-    # bus entry): a query takes such an event's template from its case's other rows.
+    # The case as the event left it; for an event that names a case but carries none (portal.link_*, a case too
+    # large for the bus entry), the case's latest state the writer knows; null if it knows none.
     _column("template_key", "string", "The case's template (the published one for template.published)."),
     _column("template_version", "int", "The template version the case follows."),
     _column("case_version", "int", "The case's version after the event."),

@@ -1,10 +1,12 @@
-"""The ports of the insight service: where the lake's rows go, who may read which template's figures, and the
-engine that runs a report's SQL over the lake."""
+"""The ports of the insight service: where the lake's rows go, each case's latest state for the events that carry
+none, who may read which template's figures, and the engine that runs a report's SQL over the lake."""
 
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from .domain.lake import CaseState
 from .domain.reports import ReportQuery
 
 
@@ -12,6 +14,17 @@ class Lake(Protocol):
     def write(self, rows: list[dict[str, Any]], *, backfill: bool = False) -> list[str]:
         """Writes the rows, one object per day (dt) among them; returns the keys written. A backfill's objects are
         named by the events they hold (the same rows, the same names), others each by a new ULID."""
+        ...
+
+
+class CaseStates(Protocol):
+    def keep(self, states: Mapping[str, CaseState]) -> None:
+        """Keeps each case's state (case id -> state) unless a newer case version is kept already: batches may
+        arrive late or twice."""
+        ...
+
+    def get(self, case_ids: Iterable[str]) -> dict[str, CaseState]:
+        """The kept state of each of these cases that has one."""
         ...
 
 

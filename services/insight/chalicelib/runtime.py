@@ -115,10 +115,14 @@ def _parquet_lake() -> "type[ParquetLake]":
 
 @deferred
 def _lake_writer_service() -> "Callable[[], LakeWriter]":
-    from .adapters.dynamo_insight import DynamoTemplateReaders
+    from .adapters.dynamo_insight import DynamoCaseStates, DynamoTemplateReaders
     from .lake_service import LakeWriter
 
-    return lambda: LakeWriter(lake(), DynamoTemplateReaders(runtime.aws.dynamodb(), runtime.settings.insight_table))
+    def build() -> LakeWriter:
+        dynamodb, table = runtime.aws.dynamodb(), runtime.settings.insight_table
+        return LakeWriter(lake(), DynamoTemplateReaders(dynamodb, table), DynamoCaseStates(dynamodb, table))
+
+    return build
 
 
 @cache

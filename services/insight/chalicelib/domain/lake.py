@@ -4,11 +4,15 @@ insight reads (caseline_common.lake.LAKE_COLUMNS).
 A row is built from a whitelist, never from the event as a whole: the envelope's `personal` part, the actor's
 display name, and whatever else `data` holds (a title, field values, a comment's body, a rule's name) never reach
 it. The case state comes from the snapshot the event carries (`StatefulEvent.case`) or, when rebuilding the lake
-from the timelines, from folding the case's events in order (`CaseFold`); an event that carries no case (a portal
-link, an oversize case) keeps what its envelope and data give.
+from the timelines, from folding the case's events in order (`ChainFold`). An event that names a case but carries
+none (a portal link, a personal-data erasure, a case too large for the bus entry) takes the state of the case's
+newest row at or before it in the same batch, else the case's latest state kept from earlier batches
+(`batch_rows`); a case the writer never saw leaves it without.
 """
 
-from collections.abc import Callable, Iterable
+import bisect
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -75,6 +79,78 @@ class CaseState(BaseModel):
 def lake_rows(event: StatefulEvent) -> list[LakeRow]:
     """The rows an event adds to the lake (one), with the state of the case it carries, if any."""
     return [lake_row(event, CaseState.of(event.case) if event.case is not None else None)]
+
+
+def batch_rows(events: Sequence[StatefulEvent], kept: Mapping[str, CaseState]) -> list[LakeRow]:
+    """The rows of a batch, in its order. An event that names a case but carries none takes the state of that
+    case's newest row at or before it in the batch, else the state `kept` from earlier batches (`states_wanted`),
+    else none (the case's events never reached the writer)."""
+    carried = _carried_by_case(events)
+    rows = []
+    for event in events:
+        state = CaseState.of(event.case) if event.case is not None else None
+        if state is None and event.case_id:
+            state = _earlier_in_batch(carried.get(event.case_id), event) or kept.get(event.case_id)
+        rows.append(lake_row(event, state))
+    return rows
+
+
+def states_wanted(events: Sequence[StatefulEvent]) -> set[str]:
+    """The cases whose kept state the batch needs: those of its events without a case that no earlier-or-equal
+    row of the same case in the batch can fill."""
+    carried = _carried_by_case(events)
+    return {
+        event.case_id
+        for event in events
+        if event.case is None and event.case_id and _earlier_in_batch(carried.get(event.case_id), event) is None
+    }
+
+
+def newest_states(events: Iterable[StatefulEvent]) -> dict[str, CaseState]:
+    """Each case's newest state (by case version) among the events that carry one: what the writer keeps for the
+    batches to come."""
+    newest: dict[str, CaseState] = {}
+    for event in events:
+        if event.case is None:
+            continue
+        state = CaseState.of(event.case)
+        known = newest.get(event.case.id)
+        if known is None or (known.case_version or 0) < (state.case_version or 0):
+            newest[event.case.id] = state
+    return newest
+
+
+# Sorts after every case version at the same moment: a row at the same moment as an event counts as before it.
+_AFTER_ANY_VERSION = 2**63
+
+
+class _Carried:
+    """One case's states carried in a batch, ordered by time (naive UTC, then version)."""
+
+    def __init__(self) -> None:
+        self.times: list[tuple[datetime, int]] = []
+        self.states: list[CaseState] = []
+
+    def add(self, at: datetime, state: CaseState) -> None:
+        place = bisect.bisect_right(self.times, (at, state.case_version or 0))
+        self.times.insert(place, (at, state.case_version or 0))
+        self.states.insert(place, state)
+
+
+def _carried_by_case(events: Iterable[StatefulEvent]) -> dict[str, _Carried]:
+    carried: dict[str, _Carried] = defaultdict(_Carried)
+    for event in events:
+        if event.case is not None:
+            carried[event.case.id].add(_utc(event.occurred_at), CaseState.of(event.case))
+    return carried
+
+
+def _earlier_in_batch(carried: _Carried | None, event: EventEnvelope) -> CaseState | None:
+    """The newest state carried at or before `event` (any version at the same moment counts as before it)."""
+    if carried is None:
+        return None
+    place = bisect.bisect_right(carried.times, (_utc(event.occurred_at), _AFTER_ANY_VERSION))
+    return carried.states[place - 1] if place else None
 
 
 def lake_row(event: EventEnvelope, state: CaseState | None) -> LakeRow:
@@ -282,6 +358,10 @@ class ChainFold:
         if not waiting:
             del self._waiting[case_id]
         return rows
+
+    def states(self) -> dict[str, CaseState]:
+        """Each case's state after the last link folded so far (a case whose chain's start was not read has none)."""
+        return {case_id: state for case_id, state in self._states.items() if state.case_version is not None}
 
     def gaps(self) -> int:
         """How many cases still wait for a link (one missing from what was read)."""
