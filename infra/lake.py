@@ -40,7 +40,9 @@ LakeAccess = Literal["write", "query"]
 # the API runs reports on Athena and caches their results.
 LAKE_ACCESS: dict[str, LakeAccess] = {"lake_writer": "write", "api": "query"}
 _TABLE_ACTIONS: dict[LakeAccess, list[str]] = {
-    "write": ["dynamodb:PutItem"],  # a template's readers, one conditional put each
+    # A template's readers and each case's latest columns, one conditional put each; the states of the cases whose
+    # events came without one, in one BatchGetItem.
+    "write": ["dynamodb:BatchGetItem", "dynamodb:PutItem"],
     "query": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
 }
 _KMS_TABLE = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]  # as every service's tables

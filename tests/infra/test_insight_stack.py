@@ -176,7 +176,7 @@ LAKE = f"arn:<AWS::Partition>:s3:::{BUCKET}"
 def test_the_writer_may_only_add_lake_files_and_record_template_readers(insight: dict[str, Any]) -> None:
     grants = _grants(insight, "lake_writer")
     assert _by_service(grants, "s3") == {"s3:PutObject": {f"{LAKE}/events/*"}}
-    assert _by_service(grants, "dynamodb") == {"dynamodb:PutItem": {TABLE}}
+    assert _by_service(grants, "dynamodb") == {"dynamodb:BatchGetItem": {TABLE}, "dynamodb:PutItem": {TABLE}}
     assert not _by_service(grants, "athena")
     assert not _by_service(grants, "glue")
     assert {"kms:Decrypt", "kms:GenerateDataKey"} <= set(_by_service(grants, "kms"))
