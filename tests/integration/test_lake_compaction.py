@@ -2,7 +2,7 @@
 become one object with each event once and the batches are gone; a second run changes nothing; a batch written
 later for a compacted day is merged by the next run; the scheduled handler compacts the recent days; the local
 DuckDB engine, over the copy download_new keeps, gives the same reports before and after, and drops the rows of an
-object that disappears."""
+object that disappears; `caseline insight compact` does the same, for every day with --all."""
 
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,7 +17,9 @@ from caseline_common.lake import LAKE_COLUMNS
 from caseline_common.resources import INSIGHT_TABLE, LAKE_BUCKET, TenantResourceNames
 from chalice.local import LambdaContext
 from moto import mock_aws
+from typer.testing import CliRunner
 
+from caseline.cli import app
 from caseline.local.loader import LoadedService, load_service
 from caseline.local.provision import LOCAL_ACCOUNT_ID, _create_table
 
@@ -285,3 +287,18 @@ def test_the_local_engine_drops_the_rows_of_an_object_that_disappears(lake: Lake
     lake.parquet.delete(second)
     assert [row["opened"] for row in lake.report(engine, "throughput")] == [1]
     assert [path.relative_to(lake.directory).as_posix() for path in lake.directory.glob("events/*/*")] == first
+
+
+def test_the_cli_compacts_the_recent_days_or_every_day(lake: Lake) -> None:
+    for batch in batches():
+        lake.parquet.write(batch)  # days long past: out of the 15 days a scheduled run looks at
+    arguments = ["insight", "compact", "--tenant", TENANT, "--region", REGION]
+
+    recent = CliRunner().invoke(app, arguments)
+    assert recent.exit_code == 0, recent.output
+    assert f"Merged 0 objects of tenant {TENANT}'s lake into 0 (a day each)." in recent.output
+
+    every_day = CliRunner().invoke(app, [*arguments, "--all"])
+    assert every_day.exit_code == 0, every_day.output
+    assert f"Merged 5 objects of tenant {TENANT}'s lake into 2 (a day each)." in every_day.output
+    assert [len(lake.keys(day)) for day in (DAY_ONE, DAY_TWO)] == [1, 1]
