@@ -170,6 +170,8 @@ def _merged_parquet(files: list[Path], work: Path) -> Path:
     target = work / f"{new_id()}.parquet"
     columns = ", ".join(f"{name} {kind}" for name, kind in _COLUMN_TYPES.items())
     with duckdb.connect(config={"home_directory": str(work)}) as connection:
+        # No progress bar (drawn for a statement over 2 s, as a large day's merge may be): noise in the function's logs.
+        connection.execute("SET enable_progress_bar = false")
         connection.execute(f"CREATE TABLE merged ({columns})")
         connection.execute(
             "INSERT INTO merged BY NAME SELECT * EXCLUDE (filename) FROM read_parquet(?, union_by_name = true, "
