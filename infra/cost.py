@@ -107,6 +107,9 @@ class Workload:
     # ms of a writer's batch (DuckDB writes a file per day the batch touches and PUTs it); bench/ measures both.
     lake_bytes_per_event: float = 60.0
     lake_batch_ms: float = 300.0
+    # The compactor's billed ms a run: its measured first invocation merging an hour at 100,000 cases a month (the
+    # current day's object and 24 batches, 60,000 events: 536 ms, DuckDB loaded), rounded up, at every volume.
+    lake_compaction_ms: float = 600.0
     # Who reads insight and how: managers (a tenth of staff) open it 20 times a month; a view runs 8 reports over
     # the last 3 months, reading about a quarter of the lake's columns; half the runs are answered from the cache
     # (the same report, range and templates within one delivery of the lake).
@@ -218,6 +221,10 @@ def consumer_shares() -> dict[str, float]:
 # Consumers whose mapping gathers messages for a while (a batching window): the lake's writer. A batch holds events
 # of many cases, so they are priced per month of the tenant (`lake_cost`), not per case.
 BATCHING_CONSUMERS = frozenset(spec.function for spec in CONSUMERS if spec.batching_window_seconds)
+# The lake's compactor: its requests scale with the writer's files, so it is priced with the lake too.
+(LAKE_COMPACTOR,) = [spec for spec in SCHEDULES if spec.function == "compact_lake"]
+LAKE_COMPACTED_DAYS = 15  # the days a run lists (services/insight/chalicelib/compaction_service.py)
+OLD_VERSION_DAYS = 90  # how long the lake bucket keeps a deleted object's previous version (infra/shared_stack.py)
 SQS_MESSAGES_PER_RECEIVE = 10  # what one ReceiveMessage (and one DeleteMessageBatch) carries at most
 
 
@@ -308,7 +315,8 @@ def monthly_cost(
     deliveries = {spec.name: events * shares[spec.name] for spec in consumers}
     # The lake's writer is priced with the lake (`lake_cost`, below): its batches hold many events.
     per_event = [spec for spec in consumers if spec.name not in BATCHING_CONSUMERS]
-    schedules = [spec for spec in functions if spec.kind == "schedule"]
+    # So is the lake's compactor, whose requests follow the writer's files.
+    schedules = [spec for spec in functions if spec.kind == "schedule" and spec.name != LAKE_COMPACTOR.function]
 
     # Lambda: one API invocation per request (the services' API function), one publisher invocation per event
     # (at these rates batches hold one record), one invocation per event a consumer receives, schedules on their
@@ -457,15 +465,17 @@ def lake_cost(cases: int, workload: Workload | None = None, prices: Prices | Non
     items.append(LineItem("Lake", f"S3: {stored_gb:.2f} GB of Parquet", stored_gb * p.s3_gb_month))
     # A file per batch (a batch across midnight writes two: not counted).
     items.append(LineItem("Lake", "S3: the writer's PUTs", batches / 1000 * p.s3_put_per_thousand))
+    items += _compaction_cost(batches, events, w, p)
     readers = math.ceil(staff_count(cases, w) * w.insight_reader_share)
     queries = readers * w.insight_views_per_reader * w.reports_per_view * (1 - w.insight_cache_hits)
     read_mb = events * w.insight_range_months * w.lake_bytes_per_event * w.insight_columns_read / 1e6
     scanned_tb = queries * max(p.athena_minimum_mb, read_mb) / 1e6
     items.append(LineItem("Lake", f"Athena: {queries:,.0f} queries, {scanned_tb:.3f} TB billed",
                           scanned_tb * p.athena_per_tb_scanned))  # fmt: skip
-    # Athena reads each file of the range once (files this small in one GET) and lists each day's prefix.
+    # Athena lists each day's prefix and reads each file of the range once (files this small in one GET): a day's
+    # merged object, and for the current day the batches written since the last compaction (half a run's on average).
     days = w.insight_range_months * 30
-    files = batches / 30 * days
+    files = days + compaction_batches(batches) / 2
     items.append(
         LineItem(
             "Lake",
@@ -476,6 +486,30 @@ def lake_cost(cases: int, workload: Workload | None = None, prices: Prices | Non
     # The table and database are two catalog objects; each query looks the table up (partitions are projected).
     items.append(LineItem("Lake", "Glue Data Catalog: lookups", queries / 1e6 * p.glue_catalog_requests_per_million))
     return items
+
+
+def compaction_batches(batches: float) -> float:
+    """The writer's batches between two runs of the compactor, from its batches a month."""
+    return batches / SECONDS_PER_MONTH * LAKE_COMPACTOR.every_minutes * 60
+
+
+def _compaction_cost(batches: float, events: float, w: Workload, p: Prices) -> list[LineItem]:
+    """The compactor's month: each run lists the recent days and merges the current one (its object and the batches
+    since the last run: GETs, a PUT, a DeleteObjects); the objects it replaces stay as previous versions for 90
+    days: each batch once, and the current day's object once a run, half a day's events on average."""
+    runs = SECONDS_PER_MONTH / 60 / LAKE_COMPACTOR.every_minutes
+    memory_gb = next(spec.memory_mb for spec in all_functions() if spec.name == LAKE_COMPACTOR.function) / 1024
+    day_gb = events / 30 * w.lake_bytes_per_event / 1e9
+    replaced_gb = OLD_VERSION_DAYS * day_gb * (1 + runs / 30 / 2)
+    return [
+        LineItem("Lake", f"Lambda and Scheduler: {runs:,.0f} compactions", runs / 1e6 * (p.lambda_per_million
+                 + p.scheduler_per_million) + runs * w.lake_compaction_ms / 1000 * memory_gb * p.lambda_gb_second_arm),
+        LineItem("Lake", "S3: the compactor's requests",
+                 runs * (LAKE_COMPACTED_DAYS + 2) / 1000 * p.s3_put_per_thousand
+                 + runs * (1 + compaction_batches(batches)) / 1000 * p.s3_get_per_thousand),
+        LineItem("Lake", f"S3: {replaced_gb:.2f} GB of replaced objects (previous versions)",
+                 replaced_gb * p.s3_gb_month),
+    ]  # fmt: skip
 
 
 DOMAIN_ALARMS = 3  # infra/search_engine.py's alarms on a domain's health (tests/infra/test_search_engine.py)

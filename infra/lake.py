@@ -35,15 +35,17 @@ _PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
 _PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
 _PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
 
-LakeAccess = Literal["write", "query"]
+LakeAccess = Literal["write", "query", "compact"]
 # What each insight function does with the lake: the writer adds Parquet objects (and records template readers);
-# the API runs reports on Athena and caches their results.
-LAKE_ACCESS: dict[str, LakeAccess] = {"lake_writer": "write", "api": "query"}
+# the API runs reports on Athena and caches their results; the compactor lists, reads, merges and deletes the
+# objects under events/ (and uses no table).
+LAKE_ACCESS: dict[str, LakeAccess] = {"lake_writer": "write", "api": "query", "compact_lake": "compact"}
 _TABLE_ACTIONS: dict[LakeAccess, list[str]] = {
     # A template's readers and each case's latest columns, one conditional put each; the states of the cases whose
     # events came without one, in one BatchGetItem.
     "write": ["dynamodb:BatchGetItem", "dynamodb:PutItem"],
     "query": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
+    "compact": [],
 }
 _KMS_TABLE = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]  # as every service's tables
 _KMS_OBJECTS = ["kms:Decrypt", "kms:GenerateDataKey"]
@@ -55,7 +57,7 @@ _ATHENA_ACTIONS = [
 ]
 _GLUE_ACTIONS = ["glue:GetDatabase", "glue:GetTable", "glue:GetPartition", "glue:GetPartitions"]
 LAKE_OBJECTS = (
-    "Object keys are generated at run time (the day's partition, a ULID per file, Athena's query ids); the "
+    "Object keys are generated at run time (the day's partition, a ULID or hash per file, Athena's query ids); the "
     "wildcard covers one prefix of this tenant's own lake bucket (events/ or athena-results/) only."
 )
 
@@ -162,14 +164,25 @@ class EventLake(Construct):
         bucket = arns.bucket(self.bucket_name)
         table = arns.table(self.names.table(INSIGHT_TABLE))
         events, results = f"{bucket}/{LAKE_PREFIX}*", f"{bucket}/{RESULTS_PREFIX}*"
-        statements = [
-            iam.PolicyStatement(actions=_TABLE_ACTIONS[access], resources=[table]),
-            arns.kms_via(self.key.key_arn, _KMS_TABLE, ["dynamodb"]),
-            # With S3 bucket keys the encryption context is the bucket's ARN: the key serves this bucket only.
-            arns.kms_via(self.key.key_arn, _KMS_OBJECTS, ["s3"], **{"aws:s3:arn": bucket}),
-        ]
+        # With S3 bucket keys the encryption context is the bucket's ARN: the key serves this bucket only.
+        statements = [arns.kms_via(self.key.key_arn, _KMS_OBJECTS, ["s3"], **{"aws:s3:arn": bucket})]
+        if _TABLE_ACTIONS[access]:
+            statements += [
+                iam.PolicyStatement(actions=_TABLE_ACTIONS[access], resources=[table]),
+                arns.kms_via(self.key.key_arn, _KMS_TABLE, ["dynamodb"]),
+            ]
         if access == "write":
             statements.append(iam.PolicyStatement(actions=["s3:PutObject"], resources=[events]))
+            return statements, [events]
+        if access == "compact":
+            statements += [
+                iam.PolicyStatement(
+                    actions=["s3:ListBucket"],
+                    resources=[bucket],
+                    conditions={"StringLike": {"s3:prefix": [f"{LAKE_PREFIX}*"]}},
+                ),
+                iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], resources=[events]),
+            ]
             return statements, [events]
         # Athena reads and writes S3 with the caller's own permissions: the lake's files, and its results.
         database = stack.format_arn(service="glue", resource="database", resource_name=self.database_name)

@@ -81,11 +81,11 @@ def test_each_tier_pays_for_its_search_engine() -> None:
 
 def test_the_quoted_figures() -> None:
     """docs/operations.md quotes these; change both together."""
-    assert round(total(monthly_cost(1_000, tier=Tier.STANDARD))) == 179
-    assert round(total(monthly_cost(100_000, tier=Tier.STANDARD))) == 749
-    assert round(total(monthly_cost(1_000, tier=Tier.ENTERPRISE))) == 425
-    assert round(total(monthly_cost(100_000, tier=Tier.ENTERPRISE))) == 995
-    assert round(total(lake_cost(100_000))) == 351
+    assert round(total(monthly_cost(1_000, tier=Tier.STANDARD))) == 176
+    assert round(total(monthly_cost(100_000, tier=Tier.STANDARD))) == 414
+    assert round(total(monthly_cost(1_000, tier=Tier.ENTERPRISE))) == 422
+    assert round(total(monthly_cost(100_000, tier=Tier.ENTERPRISE))) == 660
+    assert round(total(lake_cost(100_000))) == 16
     writes = next(item for item in monthly_cost(100_000) if item.what.endswith("write units"))
     assert round(writes.usd, 2) == 18.38
 
@@ -113,12 +113,28 @@ def test_the_lake_costs_its_storage_its_writes_and_its_reports() -> None:
     assert lake["Lambda: 17,520 writer batches"] == pytest.approx(17_520 * (0.2 / 1e6 + 0.3 * 0.375 * 0.0000133334))
     # EventBridge sends each event to the queue; Lambda receives and deletes them ten at a time.
     assert lake["SQS: the writer's queue"] == pytest.approx(1.8e6 * 1.2 * 0.40 / 1e6)
-    # Every file of 3 months is read once a query: 90 days of 17,520 / 30 files a day.
-    assert lake["S3: Athena reads 52,560 files a query"] == pytest.approx(
-        16_000 * (52_560 / 1000 * 0.0004 + 90 / 1000 * 0.005)
+    # A file a day of 3 months is read once a query (90), and today's batches since the last hourly compaction:
+    # 17,520 batches / 730 hours = 24 an hour, 12 on average.
+    assert lake["S3: Athena reads 102 files a query"] == pytest.approx(
+        16_000 * (102 / 1000 * 0.0004 + 90 / 1000 * 0.005)
     )
     assert lake["Glue Data Catalog: lookups"] == pytest.approx(16_000 / 1e6)
-    assert len(lake) == 7
+    assert len(lake) == 10
+
+
+def test_the_compactor_costs_a_run_an_hour_and_the_objects_it_replaces() -> None:
+    lake = {item.what: item.usd for item in lake_cost(100_000)}
+    # 730 runs at the compactor's 384 MB for 600 ms, each invoked by the Scheduler.
+    assert lake["Lambda and Scheduler: 730 compactions"] == pytest.approx(
+        730 * (0.2 / 1e6 + 1 / 1e6 + 0.6 * 0.375 * 0.0000133334)
+    )
+    # Each run lists 15 days and PUTs its object and one DeleteObjects; it GETs today's object and 24 batches.
+    assert lake["S3: the compactor's requests"] == pytest.approx(730 * 17 / 1000 * 0.005 + 730 * 25 / 1000 * 0.0004)
+    # A day is 60,000 events of 60 bytes (3.6 MB): each day's batches once, and 24 merged objects of half a day
+    # (13 days' worth), kept 90 days as previous versions: 4.27 GB.
+    assert lake["S3: 4.27 GB of replaced objects (previous versions)"] == pytest.approx(
+        90 * 0.0036 * 13.17 * 0.023, rel=0.01
+    )
 
 
 def test_a_small_tenant_pays_athenas_minimum_per_query() -> None:

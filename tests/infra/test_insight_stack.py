@@ -140,9 +140,9 @@ def test_the_writer_reads_batches_of_1000_gathered_for_up_to_five_minutes(insigh
     assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
-def test_both_functions_run_reports_on_the_tenants_workgroup(insight: dict[str, Any]) -> None:
+def test_every_function_knows_the_tenants_workgroup_and_lake(insight: dict[str, Any]) -> None:
     functions = resources(insight, "AWS::Lambda::Function").values()
-    assert len(functions) == 2
+    assert len(functions) == 3  # the API, the writer, the compactor
     for function in functions:
         variables = function["Properties"]["Environment"]["Variables"]
         assert variables[INSIGHT_ENGINE_ENV_VAR] == "athena://caseline-demo-insight"
@@ -215,8 +215,45 @@ def test_the_api_may_only_query_its_workgroup_read_the_catalog_and_the_lake_and_
     assert {"kms:Decrypt", "kms:GenerateDataKey"} <= set(_by_service(grants, "kms"))
 
 
-def test_no_insight_policy_grants_a_wildcard_action_or_deletes_anything(insight: dict[str, Any]) -> None:
-    for function in ("api", "lake_writer"):
+def test_the_compactor_may_only_list_read_write_and_delete_the_lakes_events(insight: dict[str, Any]) -> None:
+    grants = _grants(insight, "compact_lake")
+    assert _by_service(grants, "s3") == {
+        "s3:ListBucket": {LAKE},
+        "s3:GetObject": {f"{LAKE}/events/*"},
+        "s3:PutObject": {f"{LAKE}/events/*"},
+        "s3:DeleteObject": {f"{LAKE}/events/*"},
+    }
+    (listing,) = [
+        statement
+        for body in resources(insight, "AWS::IAM::ManagedPolicy").values()
+        if body["Properties"]["Description"].endswith("compact_lake: what it reads and writes")
+        for statement in body["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Action"] == "s3:ListBucket"
+    ]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["events/*"]}}
+    assert not _by_service(grants, "dynamodb")
+    assert not _by_service(grants, "athena")
+    assert not _by_service(grants, "glue")
+    assert set(_by_service(grants, "kms")) == {"kms:Decrypt", "kms:GenerateDataKey"}  # through S3 only
+
+
+def test_the_compactor_runs_hourly_for_up_to_five_minutes(insight: dict[str, Any]) -> None:
+    (schedule,) = resources(insight, "AWS::Scheduler::Schedule").values()
+    assert schedule["Properties"]["ScheduleExpression"] == "rate(60 minutes)"
+    (compactor,) = [
+        body["Properties"]
+        for body in resources(insight, "AWS::Lambda::Function").values()
+        if body["Properties"].get("FunctionName") == "caseline-demo-compact-lake"
+    ]
+    assert compactor["Handler"].endswith(".compact_lake")
+    assert (compactor["MemorySize"], compactor["Timeout"]) == (384, 300)
+
+
+def test_no_insight_policy_grants_a_wildcard_action_or_deletes_anything_but_the_compactor(
+    insight: dict[str, Any],
+) -> None:
+    for function in ("api", "lake_writer", "compact_lake"):
         actions = set(_grants(insight, function))
         assert not [action for action in actions if "*" in action], function
-        assert not [action for action in actions if "Delete" in action and not action.startswith("sqs:")], function
+        deletes = {action for action in actions if "Delete" in action and not action.startswith("sqs:")}
+        assert deletes == ({"s3:DeleteObject"} if function == "compact_lake" else set()), function

@@ -318,8 +318,15 @@ def test_alarms_watch_dead_letters_errors_throttles_the_stream_and_sla_breaches(
     for queue in WORK_QUEUES:
         assert alarms[f"caseline-demo-{queue.name}-dlq-depth"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
     engine_alarms = len(DOMAIN_ALARMS)  # the demo tenant's tier has a search domain
-    assert (
-        len(alarms) == 2 * len(all_functions()) + len(SERVICES) + len(CONSUMERS) + len(WORK_QUEUES) + 8 + engine_alarms
+    scheduled_failures = len({schedule.service for schedule in SCHEDULES})  # a queue per service with schedules
+    assert len(alarms) == (
+        2 * len(all_functions())
+        + len(SERVICES)
+        + len(CONSUMERS)
+        + len(WORK_QUEUES)
+        + scheduled_failures
+        + 6
+        + engine_alarms
     )
     for name, metric in (("sla-breaches", "SlaBreaches"), ("webhook-dead-letters", "WebhookDeadLettered")):
         alarm = alarms[f"caseline-demo-{name}"]

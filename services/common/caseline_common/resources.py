@@ -304,6 +304,9 @@ SCHEDULES = (
     ScheduleSpec(service="timeline", function="anchor_heads", every_minutes=15),
     # Timers and delivery retries: one sweep a minute over the due-time index (see docs/architecture.md).
     ScheduleSpec(service="automations", function="run_due_work", every_minutes=1),
+    # Each recent day's lake objects merged into one (services/insight/chalicelib/compaction_service.py): hourly, so
+    # the current day holds an hour's batches at most (24) besides its merged object.
+    ScheduleSpec(service="insight", function="compact_lake", every_minutes=60),
 )
 CONSUMERS = (
     # Two at once, the least a queue's mapping allows: a chain takes one append at a time, so more instances

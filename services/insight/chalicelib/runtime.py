@@ -16,6 +16,7 @@ from pydantic import Field
 
 if TYPE_CHECKING:
     from .adapters.parquet_lake import ParquetLake
+    from .compaction_service import LakeCompactor
     from .lake_service import LakeWriter
     from .ports import InsightEngine
     from .report_service import ReportService
@@ -133,3 +134,15 @@ def lake() -> "ParquetLake":
 @cache
 def lake_writer_service() -> "LakeWriter":
     return _lake_writer_service()()
+
+
+@deferred
+def _lake_compactor() -> "type[LakeCompactor]":
+    from .compaction_service import LakeCompactor
+
+    return LakeCompactor
+
+
+@cache
+def lake_compactor() -> "LakeCompactor":
+    return _lake_compactor()(lake(), clock=utc_now)
