@@ -22,6 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rich.table import Table
 
+from infra.assembly import assembly_templates
 from infra.tenants import REGISTRY_PATH, RegistryError, Tenant, TenantRegistry, load_registry
 
 from .fleet import (
@@ -69,25 +70,6 @@ def _waves(registry: TenantRegistry, canary: str | None, wave_size: int | None) 
     except FleetError as error:
         console.print(str(error), style="red", markup=False, highlight=False)
         raise typer.Exit(2) from error
-
-
-def assembly_templates(assembly: Path) -> dict[str, dict[str, Path]]:
-    """By tenant, its stacks' names and template files, read from a synthesized cloud assembly (one nested
-    assembly per tenant's stage, as infra/app.py builds it)."""
-    manifest = json.loads((assembly / "manifest.json").read_text())
-    found: dict[str, dict[str, Path]] = {}
-    for artifact in manifest["artifacts"].values():
-        if artifact["type"] != "cdk:cloud-assembly":
-            continue
-        directory = assembly / artifact["properties"]["directoryName"]
-        tenant = artifact["properties"]["displayName"].removeprefix("tenant-")
-        nested = json.loads((directory / "manifest.json").read_text())
-        found[tenant] = {
-            stack["properties"]["stackName"]: directory / stack["properties"]["templateFile"]
-            for stack in nested["artifacts"].values()
-            if stack["type"] == "aws:cloudformation:stack"
-        }
-    return found
 
 
 def _git(*arguments: str) -> str:

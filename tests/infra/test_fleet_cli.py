@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 
 from caseline.fleet import Outcome, plan_waves, stack_names
 from caseline.fleet_aws import VERSION_TAG, FleetAws, lookup_role_arn
-from caseline.fleet_cli import WORKFLOW_PATH, assembly_templates, deploy_fleet, fleet_app, render_workflow
+from caseline.fleet_cli import WORKFLOW_PATH, deploy_fleet, fleet_app, render_workflow
+from infra.assembly import assembly_templates
 from infra.tenants import REGISTRY_PATH, TenantRegistry
 from tests.infra.conftest import Synthesized
 
