@@ -2,6 +2,8 @@
 the rollout and the inventory against moto's CloudFormation and CloudWatch with a fake CDK CLI, the workflow file."""
 
 import json
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -9,10 +11,11 @@ from typing import Any
 import boto3
 import pytest
 import yaml  # type: ignore[import-untyped]  # cfn-lint's and moto's; the product writes YAML with Jinja
+from botocore.stub import Stubber
 from moto import mock_aws
 from typer.testing import CliRunner
 
-from caseline.fleet import Outcome, plan_waves, stack_names
+from caseline.fleet import Outcome, drift_summary, plan_waves, stack_names
 from caseline.fleet_aws import VERSION_TAG, FleetAws, lookup_role_arn
 from caseline.fleet_cli import WORKFLOW_PATH, deploy_fleet, fleet_app, render_workflow
 from infra.assembly import assembly_templates
@@ -226,3 +229,99 @@ def test_the_committed_workflow_is_the_registry_s_and_runs_its_waves_in_order(re
         assert f"caseline fleet deploy --wave {wave.number} " in job["steps"][-1]["run"]
         assert job.get("needs") == (list(workflow["jobs"])[index - 1] if index else None)
         assert job["environment"].startswith("fleet-")
+
+
+def test_each_tenants_stacks_are_synthesized_into_its_account_and_region(
+    assembly: Synthesized, registry: TenantRegistry
+) -> None:
+    for tenant in registry.tenants.values():
+        account = tenant.account or "unknown-account"  # the CLI's credentials decide at deploy time
+        assert {stack.environment.account for stack in assembly.stacks(tenant.id)} == {account}
+        assert {stack.environment.region for stack in assembly.stacks(tenant.id)} == {tenant.region}
+    assert registry.get("acme").account == ACME_ACCOUNT
+
+
+class RecordedCdk:
+    """subprocess.run for the CDK CLI: records each command, fails the tenants it is told to."""
+
+    def __init__(self, failing: str | None = None) -> None:
+        self.failing = failing
+        self.commands: list[list[str]] = []
+
+    def __call__(self, command: list[str], **_: Any) -> subprocess.CompletedProcess[str]:
+        self.commands.append(command)
+        return subprocess.CompletedProcess(command, 1 if command[-1] == f"tenant-{self.failing}/*" else 0)
+
+
+@pytest.mark.usefixtures("aws")
+@pytest.mark.parametrize("failing", [None, "demo"])
+def test_the_deploy_runs_the_cdk_cli_per_tenant_wave_by_wave_with_the_version_tag(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, failing: str | None
+) -> None:
+    cdk = RecordedCdk(failing)
+    monkeypatch.setattr(shutil, "which", lambda _name: "/usr/bin/npx")
+    monkeypatch.setattr(subprocess, "run", cdk)
+    assembly = _write_assembly(
+        tmp_path / "cdk.out", {"demo": ["caseline-demo-shared"], "acme": ["caseline-acme-shared"]}
+    )
+    arguments = ["deploy", "--assembly", str(assembly), "--bake-minutes", "0", "--version", "v1"]
+    result = runner.invoke(fleet_app, arguments)
+    deployed = [command[-1] for command in cdk.commands]
+    if failing:
+        assert result.exit_code == 1
+        assert "Halted: the deploy of demo (canary) failed: cdk deploy exited with 1" in result.output
+        assert deployed == ["tenant-demo/*"]
+        return
+    assert result.exit_code == 0, result.output
+    assert deployed == ["tenant-demo/*", "tenant-acme/*"]
+    for command in cdk.commands:
+        assert command[command.index("--require-approval") + 1] == "never"
+        assert command[command.index("--tags") + 1] == f"{VERSION_TAG}=v1"
+        assert command[command.index("--app") + 1] == str(assembly.resolve())
+    assert "Deployed v1 to demo, acme" in result.output
+
+
+class StubbedSession(boto3.Session):
+    """A session whose CloudFormation client is a stubbed one (moto has no drift detection)."""
+
+    def __init__(self, client: Any) -> None:
+        super().__init__(region_name="us-east-1")
+        self._stubbed = client
+
+    def client(self, *_: Any, **__: Any) -> Any:
+        return self._stubbed
+
+
+def test_drift_detection_waits_for_its_result_and_reads_every_page_of_drifted_resources(
+    registry: TenantRegistry,
+) -> None:
+    client = boto3.client("cloudformation", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    stub = Stubber(client)
+    name = "caseline-demo-shared"
+    stub.add_response("detect_stack_drift", {"StackDriftDetectionId": "d1"}, {"StackName": name})
+    for status in ("DETECTION_IN_PROGRESS", "DETECTION_COMPLETE"):
+        stub.add_response(
+            "describe_stack_drift_detection_status",
+            {"StackId": "s", "StackDriftDetectionId": "d1", "DetectionStatus": status, "Timestamp": "2026-12-05"},
+            {"StackDriftDetectionId": "d1"},
+        )
+    drift = {"StackId": "s", "ResourceType": "AWS::DynamoDB::Table", "StackResourceDriftStatus": "MODIFIED",
+             "Timestamp": "2026-12-05", "PropertyDifferences": [
+                 {"PropertyPath": "/BillingMode", "ExpectedValue": "PAY_PER_REQUEST", "ActualValue": "PROVISIONED",
+                  "DifferenceType": "NOT_EQUAL"}]}  # fmt: skip
+    filters = {"StackName": name, "StackResourceDriftStatusFilters": ["MODIFIED", "DELETED"]}
+    stub.add_response(
+        "describe_stack_resource_drifts",
+        {"StackResourceDrifts": [{**drift, "LogicalResourceId": "CasesTable"}], "NextToken": "n"},
+        filters,
+    )
+    second = {**drift, "LogicalResourceId": "TasksTable", "PropertyDifferences": []}
+    stub.add_response("describe_stack_resource_drifts", {"StackResourceDrifts": [second]},
+                      {**filters, "NextToken": "n"})  # fmt: skip
+    with stub:
+        found = FleetAws(StubbedSession(client)).drift(registry.get("demo"), name, poll_seconds=0)
+    stub.assert_no_pending_responses()
+    assert drift_summary(found) == (
+        "caseline-demo-shared CasesTable (AWS::DynamoDB::Table) modified: /BillingMode; "
+        "caseline-demo-shared TasksTable (AWS::DynamoDB::Table) modified"
+    )
