@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.panel import Panel
 
 from .client_cli import client_app
+from .fleet_cli import fleet_app
 from .insight_cli import insight_app
 from .local.console import DEV_USERS
 from .local.idp import TOKEN_LIFETIME_SECONDS, DevIdentityProvider
@@ -34,6 +35,7 @@ app.add_typer(tasks_app, name="tasks")
 app.add_typer(search_app, name="search")
 app.add_typer(insight_app, name="insight")
 app.add_typer(client_app, name="client")
+app.add_typer(fleet_app, name="fleet")
 app.command()(sdk)
 console = Console()
 errors = Console(stderr=True)  # what a command says about its output, so stdout stays that output alone

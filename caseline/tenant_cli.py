@@ -55,10 +55,14 @@ def _clear(out: Path) -> None:
 
 def synthesize(name: str, out: Path, *, registry: Path | None = None, packages_dir: Path | None = None) -> Path:
     """Package what changed, synthesize the tenant's stage with the checks, and return the assembly directory."""
+    return synthesize_tenants([_tenant(name, registry)], out, packages_dir=packages_dir)
+
+
+def synthesize_tenants(tenants: list[Tenant], out: Path, *, packages_dir: Path | None = None) -> Path:
+    """Package what changed, synthesize these tenants' stages with the checks, and return the assembly directory."""
     from infra.app import build_app  # aws-cdk-lib takes seconds to import: only when synthesizing
     from infra.package import DEFAULT_OUT_DIR, package_all
 
-    tenant = _tenant(name, registry)
     try:
         with console.status("Packaging the services for Lambda (arm64)..."):
             packages = package_all(packages_dir or DEFAULT_OUT_DIR)
@@ -67,8 +71,9 @@ def synthesize(name: str, out: Path, *, registry: Path | None = None, packages_d
         raise typer.Exit(1) from error
     out = out.resolve()
     _clear(out)
-    with console.status(f"Synthesizing tenant {tenant.id} with cdk-nag (AWS Solutions, HIPAA Security)..."):
-        app = build_app([tenant], packages=packages, outdir=out)
+    names = ", ".join(tenant.id for tenant in tenants)
+    with console.status(f"Synthesizing {names} with cdk-nag (AWS Solutions, HIPAA Security)..."):
+        app = build_app(tenants, packages=packages, outdir=out)
         try:
             assembly = app.synth()
         except RuntimeError as error:
@@ -90,9 +95,15 @@ def synthesize(name: str, out: Path, *, registry: Path | None = None, packages_d
 
 
 def deploy_command(
-    name: str, assembly: Path, *, require_approval: str = "broadening", profile: str | None = None
+    name: str,
+    assembly: Path,
+    *,
+    require_approval: str = "broadening",
+    profile: str | None = None,
+    tags: dict[str, str] | None = None,
 ) -> list[str]:
-    """The npm CDK CLI deploying every stack of the tenant's stage (dependencies first) from the assembly."""
+    """The npm CDK CLI deploying every stack of the tenant's stage (dependencies first) from the assembly; `tags`
+    become stack tags (CloudFormation copies them onto the stacks' resources)."""
     command = [
         "npx",
         "--yes",
@@ -109,6 +120,8 @@ def deploy_command(
     ]
     if profile:
         command += ["--profile", profile]
+    for key, value in (tags or {}).items():
+        command += ["--tags", f"{key}={value}"]
     return [*command, f"tenant-{name}/*"]
 
 

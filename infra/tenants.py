@@ -181,6 +181,18 @@ class Tenant(BaseModel):
         return f"caseline@{self.domain}"
 
 
+class FleetSettings(BaseModel):
+    """How `caseline fleet deploy` rolls a release out (docs/operations.md, *Running a fleet*): the `canary` tenant
+    alone first, then the others in waves of `wave_size`, in the registry's order, each watched for `bake_minutes`
+    before the next one starts."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    canary: str | None = Field(default=None, pattern=TENANT_ID_PATTERN)
+    wave_size: int = Field(default=10, ge=1, le=100)
+    bake_minutes: int = Field(default=30, ge=0, le=24 * 60)
+
+
 class RegistryError(ValueError):
     """The registry cannot be read or is invalid; the message says where."""
 
@@ -189,9 +201,12 @@ class TenantRegistry(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     tenants: dict[str, Tenant]
+    fleet: FleetSettings = FleetSettings()
 
     @model_validator(mode="after")
     def _unique(self) -> "TenantRegistry":
+        if self.fleet.canary is not None and self.fleet.canary not in self.tenants:
+            raise ValueError(f"fleet.canary {self.fleet.canary!r} is not a tenant of the registry")
         for key, tenant in self.tenants.items():
             if key != tenant.id:
                 raise ValueError(f"tenants.{key} has id {tenant.id!r}")
@@ -219,11 +234,11 @@ def parse_registry(text: str, source: str = "tenants.toml") -> TenantRegistry:
     except tomllib.TOMLDecodeError as error:
         raise RegistryError(f"{source}: {error}") from error
     tables = raw.get("tenants")
-    if not isinstance(tables, dict) or set(raw) != {"tenants"}:
-        raise RegistryError(f"{source}: expected only [tenants.<id>] tables")
+    if not isinstance(tables, dict) or not set(raw) <= {"tenants", "fleet"}:
+        raise RegistryError(f"{source}: expected only [tenants.<id>] tables and a [fleet] table")
     try:
         entries = {key: {"id": key, **value} if isinstance(value, dict) else value for key, value in tables.items()}
-        return TenantRegistry.model_validate({"tenants": entries})
+        return TenantRegistry.model_validate({"tenants": entries, "fleet": raw.get("fleet", {})})
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in issue['loc'])}: {issue['msg']}" for issue in error.errors()

@@ -73,3 +73,24 @@ def test_unknown_tenant_and_unreadable_registry_say_so(tmp_path: Path) -> None:
         load_registry(tmp_path / "missing.toml")
     with pytest.raises(RegistryError, match="expected only"):
         parse_registry('title = "x"')
+
+
+def test_fleet_settings_default_and_are_validated() -> None:
+    assert parse_registry(VALID).fleet.model_dump() == {"canary": None, "wave_size": 10, "bake_minutes": 30}
+    fleet = parse_registry(VALID + '[fleet]\ncanary = "alpha"\nwave_size = 3\nbake_minutes = 5\n').fleet
+    assert (fleet.canary, fleet.wave_size, fleet.bake_minutes) == ("alpha", 3, 5)
+    assert load_registry(REGISTRY_PATH).fleet.canary == "demo"
+
+
+@pytest.mark.parametrize(
+    ("fleet", "message"),
+    [
+        ('canary = "beta"', "fleet.canary 'beta' is not a tenant of the registry"),
+        ("wave_size = 0", r"fleet\.wave_size: Input should be greater than or equal to 1"),
+        ("bake_minutes = -1", r"fleet\.bake_minutes"),
+        ("waves = 2", r"fleet\.waves: Extra inputs"),
+    ],
+)
+def test_invalid_fleet_settings_say_where_and_why(fleet: str, message: str) -> None:
+    with pytest.raises(RegistryError, match=message):
+        parse_registry(f"{VALID}[fleet]\n{fleet}\n")
