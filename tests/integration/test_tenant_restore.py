@@ -105,6 +105,20 @@ def test_the_live_table_is_repaired_from_the_restored_copy(aws: AwsClients, case
     assert aws.events().list_replays()["Replays"] == []
 
 
+def test_a_stream_parameter_that_names_another_stream_is_reported_with_what_to_deploy(
+    aws: AwsClients, cases_before_and_after: str
+) -> None:
+    stale = "arn:aws:dynamodb:us-east-1:123456789012:table/caseline-demo-cases/stream/2026-01-01T00:00:00.000"
+    aws.ssm().put_parameter(Name=NAMES.stream_arn_parameter("cases"), Value=stale, Type="String", Overwrite=True)
+    to = _restore_point(aws, CASES)
+    result = _restore("--table", "cases", "--to", _iso(to), "--restored-table", cases_before_and_after, "--dry-run")
+
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert f"holds {stale} but the table's stream is" in said
+    assert f"`caseline tenant deploy {TENANT}`" in said
+
+
 def test_a_dry_run_writes_nothing_and_says_what_it_would_do(aws: AwsClients, cases_before_and_after: str) -> None:
     before = _items(aws, CASES)
     to = _restore_point(aws, CASES)
