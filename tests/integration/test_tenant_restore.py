@@ -4,8 +4,11 @@ point, and readable refusals.
 moto's RestoreTableToPointInTime copies the table as it is when called, whatever the time asked. So the repair is
 tested from a copy the test makes before the writes that the restore must undo (`--restored-table`, as after an
 earlier run or an AWS Backup restore), and the whole command, restore included, on a table whose copy equals it.
+moto's replay sends every archived event to every rule, whatever the window and rules asked: the replay is checked
+by the request it got and by the table's consumer hearing an event again.
 """
 
+import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -140,6 +143,17 @@ def test_the_whole_command_restores_a_copy_and_replays_the_events_since_to_the_t
     bus_arn = events.describe_event_bus(Name=NAMES.event_bus())["Arn"]
     events.create_archive(ArchiveName=f"{NAMES.prefix()}-events", EventSourceArn=bus_arn, RetentionDays=35)
     to = _restore_point(aws, TIMELINE)
+    (timeline_consumer,) = [consumer for consumer in CONSUMERS if consumer.service == "timeline"]
+    queue = aws.sqs().get_queue_url(QueueName=NAMES.queue(timeline_consumer))["QueueUrl"]
+    events.put_events(
+        Entries=[
+            {"EventBusName": NAMES.event_bus(), "Source": "caseline.cases", "DetailType": "case.opened", "Detail": "{}"}
+        ]
+    )
+    delivered = aws.sqs().receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    aws.sqs().delete_message_batch(
+        QueueUrl=queue, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(delivered)]
+    )
 
     result = _restore("--table", "timeline", "--to", _iso(to))
 
@@ -154,10 +168,12 @@ def test_the_whole_command_restores_a_copy_and_replays_the_events_since_to_the_t
     assert replay["EventStartTime"] == to
     assert to < replay["EventEndTime"] <= datetime.now(UTC)
     described = events.describe_replay(ReplayName=replay["ReplayName"])
-    (timeline_consumer,) = [consumer for consumer in CONSUMERS if consumer.service == "timeline"]
     rule_arn = events.describe_rule(Name=NAMES.rule(timeline_consumer), EventBusName=NAMES.event_bus())["Arn"]
     assert described["Destination"] == {"Arn": bus_arn, "FilterArns": [rule_arn]}
     assert f"delete-table --table-name {copy}" in result.output
+    # The timeline's consumer hears the event again, marked as replayed.
+    (again,) = aws.sqs().receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    assert json.loads(again["Body"])["replay-name"] == replay["ReplayName"]
 
 
 def test_without_an_archive_the_replay_step_says_so(aws: AwsClients) -> None:
