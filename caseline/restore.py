@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
-from caseline_common.resources import CASES_TABLE, CONSUMERS, INSIGHT_TABLE, TableSpec, TenantResourceNames
+from caseline_common.resources import CASES_TABLE, CONSUMERS, TableSpec, TenantResourceNames
 
 Say = Callable[[str], None]
 Item = dict[str, Any]  # as DynamoDB's client gives it: attribute name -> typed value
@@ -33,7 +33,6 @@ NOT_REPAIRED = {CASES_TABLE.id: ("OUTBOX#",)}
 NOT_REPLAYED = {
     CASES_TABLE.id: "the cases table is the source of truth: the projections already hold every event since, and "
     "its own consumer applies commands, which must not run again on the repaired cases",
-    INSIGHT_TABLE.id: "the lake writer appends a Parquet row per event it hears, so a replay would count events twice",
 }
 BATCH_GET = 100  # DynamoDB's limits per BatchGetItem and BatchWriteItem
 BATCH_WRITE = 25
