@@ -3,7 +3,8 @@
 The live table keeps its name, its stream and its place in the stacks: CloudFormation owns it, the functions name it
 and the outbox publisher reads its stream. So a restore is PITR into a new table, then a repair of the live table
 from that copy: items that differ are put back as they were, items created since are listed (and deleted only when
-asked). Outbox items are left alone either way: putting one back would publish its event again. Then the consumers
+asked). Nothing is announced: outbox items are left alone, and a put-back case item leaves out the event it carried
+(the stream would publish it again). Then the consumers
 that keep the table's data hear again, from the bus's archive, every event since the restore point; they are
 idempotent (the timeline by event id, the projections by case version), so what they had already is unchanged.
 
@@ -26,9 +27,12 @@ from caseline_common.resources import CASES_TABLE, CONSUMERS, TableSpec, TenantR
 Say = Callable[[str], None]
 Item = dict[str, Any]  # as DynamoDB's client gives it: attribute name -> typed value
 
-# Items a repair neither puts back nor deletes, by the prefix of their partition key: the outbox's (a put would
-# publish the event again; they expire in 7 days).
+# Items a repair neither puts back nor deletes, by the prefix of their partition key: the outbox's (they only carry
+# an event, and expire in 7 days).
 NOT_REPAIRED = {CASES_TABLE.id: ("OUTBOX#",)}
+# The attributes that make the cases table's stream publish an item's event (cases' `carried_event`): a put-back
+# item leaves them out, so the repair announces nothing, and items are compared without them.
+QUIET = {CASES_TABLE.id: ("event", "source")}
 # Tables whose consumers must not hear events again, and why (printed).
 NOT_REPLAYED = {
     CASES_TABLE.id: "the cases table is the source of truth: the projections already hold every event since, and "
@@ -172,9 +176,13 @@ class TableRepair:
         key = restore.table.key
         self.key_names = [key.partition, *([key.sort] if key.sort else [])]
         self.skipped_prefixes = NOT_REPAIRED.get(restore.table.id, ())
+        self.quiet = QUIET.get(restore.table.id, ())
 
     def _key(self, item: Item) -> Item:
         return {name: item[name] for name in self.key_names}
+
+    def _state(self, item: Item | None) -> Item | None:
+        return None if item is None else {name: value for name, value in item.items() if name not in self.quiet}
 
     def _skipped(self, item: Item) -> bool:
         partition = item[self.key_names[0]]
@@ -212,7 +220,11 @@ class TableRepair:
             for start in range(0, len(wanted), BATCH_GET):
                 chunk = wanted[start : start + BATCH_GET]
                 live = self._live_items([self._key(item) for item in chunk])
-                changed = [item for item in chunk if live.get(key_text(self._key(item))) != item]
+                changed = [
+                    state
+                    for item in chunk
+                    if self._state(live.get(key_text(self._key(item)))) != (state := self._state(item))
+                ]
                 if not dry_run:
                     self._write([{"PutRequest": {"Item": item}} for item in changed])
                 repair.put_back += len(changed)

@@ -77,11 +77,11 @@ def _iso(moment: datetime) -> str:
 def cases_before_and_after(aws: AwsClients) -> str:
     """The cases table with one case changed, one opened and one outbox item written after a copy of it: the copy's
     name."""
-    _put(aws, CASES, _item("CASE#A", "CASE", title="before"), _item("CASE#B", "CASE", title="kept"))
+    _put(aws, CASES, _item("CASE#A", "CASE", title="before", event="v1"), _item("CASE#B", "CASE", title="kept"))
     _put(aws, CASES, _item("OUTBOX#1", "EVENT", event="first"))
     copy = f"{CASES}-restored-test"
     aws.dynamodb().restore_table_to_point_in_time(SourceTableName=CASES, TargetTableName=copy)
-    _put(aws, CASES, _item("CASE#A", "CASE", title="bad import"), _item("CASE#C", "CASE", title="newer"))
+    _put(aws, CASES, _item("CASE#A", "CASE", title="bad import", event="v2"), _item("CASE#C", "CASE", title="newer"))
     _put(aws, CASES, _item("OUTBOX#2", "EVENT", event="second"))
     stream = aws.dynamodb().describe_table(TableName=CASES)["Table"]["LatestStreamArn"]
     aws.ssm().put_parameter(Name=NAMES.stream_arn_parameter("cases"), Value=stream, Type="String")
@@ -97,6 +97,7 @@ def test_the_live_table_is_repaired_from_the_restored_copy(aws: AwsClients, case
     assert result.exit_code == 0, result.output
     live = _items(aws, CASES)
     assert live["CASE#A"]["title"] == {"S": "before"}
+    assert "event" not in live["CASE#A"]  # put back without the event it carried: the stream publishes nothing
     assert live["CASE#B"]["title"] == {"S": "kept"}
     assert "CASE#C" not in live
     assert {"OUTBOX#1", "OUTBOX#2"} <= set(live)  # putting one back would publish its event again
@@ -106,6 +107,8 @@ def test_the_live_table_is_repaired_from_the_restored_copy(aws: AwsClients, case
     assert "unchanged: the live table was repaired in place and keeps its stream" in result.output
     assert "nothing replayed: the cases table is the source of truth" in result.output
     assert aws.events().list_replays()["Replays"] == []
+    again = _restore("--table", "cases", "--to", _iso(to), "--restored-table", cases_before_and_after)
+    assert "0 items put back, 2 unchanged, 1 outbox items left alone" in again.output
 
 
 def test_a_stream_parameter_that_names_another_stream_is_reported_with_what_to_deploy(
