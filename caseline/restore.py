@@ -4,9 +4,9 @@ The live table keeps its name, its stream and its place in the stacks: CloudForm
 and the outbox publisher reads its stream. So a restore is PITR into a new table, then a repair of the live table
 from that copy: items that differ are put back as they were, items created since are listed (and deleted only when
 asked). Nothing is announced: outbox items are left alone, and a put-back case item leaves out the event it carried
-(the stream would publish it again). Then the consumers
-that keep the table's data hear again, from the bus's archive, every event since the restore point; they are
-idempotent (the timeline by event id, the projections by case version), so what they had already is unchanged.
+(the stream would publish it again). Then the consumers that keep the table's data hear again, from the bus's
+archive, every event since the restore point; they are idempotent (the timeline by event id, the projections by
+case version), so what they had already is unchanged.
 
 The repair reads both tables whole (a Scan of the copy, and of the live table's keys): comparing every item is the
 job, done once per restore by an operator, off the product's paths, where the no-Scan rule holds.
