@@ -7,19 +7,28 @@ no AWS account, credentials or network, and the same sources always give byte-id
 `deploy NAME` does the same, then runs the pinned npm `aws-cdk` CLI on that assembly
 (`npx aws-cdk@<version> deploy --app <assembly> 'tenant-NAME/*'`), which needs credentials for the tenant's
 account and a bootstrapped environment (docs/operations.md). `--dry-run` prints the command instead.
+
+`restore NAME --table T --to TIME` restores one table to a point in time and repairs the live table from that copy,
+then replays the archived events since TIME to the consumers that keep the table's data (caseline/restore.py).
 """
 
 import shlex
 import shutil
 import subprocess
+from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from botocore.exceptions import BotoCoreError, ClientError
+from caseline_common.aws import AwsClients
+from caseline_common.resources import TABLES, TenantResourceNames
 from rich.console import Console
 
 from infra.tenants import REGISTRY_PATH, RegistryError, Tenant, load_registry
 
+from . import restore as restoring
 from .build import BuildError
 from .paths import ROOT
 
@@ -31,6 +40,7 @@ APPROVALS = ("never", "any-change", "broadening")
 tenant_app = typer.Typer(help="Tenants: synthesize and deploy their AWS stacks (tenants.toml).", no_args_is_help=True)
 console = Console()
 
+TableName = StrEnum("TableName", {spec.id.upper(): spec.id for spec in TABLES})  # type: ignore[misc]
 RegistryOption = Annotated[Path | None, typer.Option(help="The tenant registry (default: tenants.toml).")]
 OutOption = Annotated[Path, typer.Option("--out", help="Where the cloud assembly goes (replaced).")]
 PackagesOption = Annotated[Path | None, typer.Option(help="Where the Lambda packages go (default: build/lambda).")]
@@ -177,3 +187,110 @@ def deploy(
     console.print(f"[bold]Deploying tenant {name}:[/bold] {shlex.join(command)}", highlight=False, soft_wrap=True)
     completed = subprocess.run(command, cwd=ROOT, check=False)  # noqa: S603 - fixed argv, no shell
     raise typer.Exit(completed.returncode)
+
+
+@tenant_app.command()
+def restore(
+    name: Annotated[str, typer.Argument(help="Tenant id in the registry.")],
+    table: Annotated[TableName, typer.Option(help="The table to restore.")],
+    to: Annotated[str, typer.Option("--to", help="The point in time, ISO 8601 with its zone: 2027-03-01T09:00:00Z.")],
+    restored_table: Annotated[
+        str | None,
+        typer.Option(help="Repair from this table, restored already (an earlier run, AWS Backup), not a new restore."),
+    ] = None,
+    delete_newer: Annotated[
+        bool, typer.Option("--delete-newer", help="Delete the live items created after --to (else listed only).")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check and say what would be done; restore, write and replay nothing.")
+    ] = False,
+    endpoint_url: Annotated[
+        str | None,
+        typer.Option(envvar="CASELINE_AWS_ENDPOINT_URL", help="Another AWS endpoint (the local emulator's)."),
+    ] = None,
+    registry: RegistryOption = None,
+) -> None:
+    """Restore a table to a point in time: PITR copy, repair of the live table, replay of the events since."""
+    tenant = _tenant(name, registry)
+    aws = AwsClients(tenant.region, endpoint_url)
+    spec = next(spec for spec in TABLES if spec.id == table)
+    try:
+        started = datetime.now(UTC)
+        plan = restoring.Restore(
+            names=TenantResourceNames(tenant_id=tenant.id),
+            table=spec,
+            to=restoring.parse_restore_time(to, started),
+            started=started,
+        )
+        _restore(aws, plan, restored_table=restored_table, delete_newer=delete_newer, dry_run=dry_run)
+    except restoring.RestoreError as error:
+        console.print(f"[red]{error}[/red]", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    except (ClientError, BotoCoreError) as error:
+        console.print(f"[red]AWS refused a step:[/red] {error}", highlight=False, soft_wrap=True, markup=False)
+        raise typer.Exit(1) from None
+
+
+def _say(text: str) -> None:
+    console.print(text, highlight=False, soft_wrap=True, markup=False)
+
+
+def _restore(
+    aws: AwsClients, plan: restoring.Restore, *, restored_table: str | None, delete_newer: bool, dry_run: bool
+) -> None:
+    dynamodb = aws.dynamodb()
+    earliest = restoring.check_window(dynamodb, plan)
+    mode = " (dry run: nothing is written)" if dry_run else ""
+    _say(f"Restoring {plan.live} to {plan.to.isoformat()} (PITR reaches back to {earliest.isoformat()}){mode}")
+
+    _say("1. Restore into a new table")
+    copy = restored_table or plan.copy
+    if restored_table:
+        restoring.check_copy(dynamodb, restored_table)
+        _say(f"  using {restored_table}, restored already")
+    elif dry_run:
+        _say(f"  would restore {plan.live} as of {plan.to.isoformat()} into {copy}")
+    else:
+        restoring.restore_copy(dynamodb, plan, _say)
+        _say(f"  {copy} is active")
+        if aws.endpoint_url:
+            _say("  (an emulator may copy the table as it is now rather than as of --to: moto 5 does)")
+
+    _say(f"2. Repair {plan.live} from {copy}")
+    if dry_run and not restored_table:
+        _say("  would put back every item that differs, and list the items created since (--delete-newer: delete)")
+    else:
+        repair = restoring.TableRepair(dynamodb, plan, copy, _say).run(delete_newer=delete_newer, dry_run=dry_run)
+        _report_repair(repair, dry_run=dry_run)
+
+    _say("3. Stream mapping")
+    _say("  " + restoring.stream_state(dynamodb, aws.ssm(), plan))
+
+    _say("4. Replay the archived events since the restore point")
+    rules = restoring.replay_consumers(plan)
+    if not rules:
+        _say(f"  nothing replayed: {restoring.NOT_REPLAYED[plan.table.id]}")
+    else:
+        replay = restoring.start_replay(aws.events(), plan, rules, dry_run=dry_run)
+        _say(
+            f"  replay {replay.name}: events from {replay.start.isoformat()} to {replay.end.isoformat()}, "
+            f"{replay.state}"
+        )
+        for rule in replay.rules:
+            _say(f"    to {rule}")
+        if not dry_run:
+            _say(f"  follow it: aws events describe-replay --replay-name {replay.name}")
+    if not dry_run:
+        _say(f"Done. Verify the affected cases, then delete {copy}: aws dynamodb delete-table --table-name {copy}")
+
+
+def _report_repair(repair: restoring.Repair, *, dry_run: bool) -> None:
+    put = "would be put back" if dry_run else "put back"
+    _say(f"  {repair.put_back} items {put}, {repair.unchanged} unchanged, {repair.left_alone} outbox items left alone")
+    if repair.newer:
+        verb = "deleted" if repair.deleted else "kept (--delete-newer deletes them)"
+        _say(f"  {len(repair.newer)} items created after the restore point, {verb}:")
+        for key in repair.newer[: restoring.NEWER_SHOWN]:
+            _say(f"    {restoring.key_text(key)}")
+        if len(repair.newer) > restoring.NEWER_SHOWN:
+            _say(f"    ... and {len(repair.newer) - restoring.NEWER_SHOWN} more")

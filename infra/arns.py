@@ -1,10 +1,17 @@
 """ARNs of one tenant's resources, built from their names (no cross-stack exports, which could never change while
-imported), in the account and region of the stack that names them."""
+imported), in the account and region of the stack that names them.
+
+A table's stream ARN cannot be built from a name (it ends with the stream's creation time) and changes whenever the
+table is restored in its place or its stream is turned off and on. The shared stack writes it to an SSM parameter
+and a service stack reads that parameter when CloudFormation deploys it (docs/operations.md, "Backup and
+restore"): a new stream ARN reaches the stream mapping with the next deploy, which an export would refuse while
+imported."""
 
 from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_ssm as ssm
 from caseline_common.resources import TenantResourceNames
 
 from infra.tenants import Tenant
@@ -19,6 +26,11 @@ class TenantArns:
 
     def table(self, table_name: str) -> str:
         return self.stack.format_arn(service="dynamodb", resource="table", resource_name=table_name)
+
+    def stream(self, table_id: str) -> str:
+        """The table's stream ARN as its SSM parameter holds it when this stack deploys (one CloudFormation
+        parameter per stack, however many constructs ask)."""
+        return ssm.StringParameter.value_for_string_parameter(self.stack, self.names.stream_arn_parameter(table_id))
 
     def bucket(self, bucket_name: str) -> str:
         return f"arn:{self.stack.partition}:s3:::{bucket_name}"

@@ -132,12 +132,10 @@ class FunctionPolicies:
         unscoped = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
         wildcards: list[str] = []
         if isinstance(trigger, StreamHandlerSpec):
-            table = self.shared.tables[trigger.table_id]
-            assert table.table_stream_arn is not None
             statements.append(
                 iam.PolicyStatement(
                     actions=["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
-                    resources=[table.table_stream_arn],
+                    resources=[arns.stream(trigger.table_id)],
                 )
             )
             unscoped.append("dynamodb:ListStreams")

@@ -21,6 +21,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_ssm as ssm
 from caseline_common.resources import (
     BUCKETS,
     CONSUMERS,
@@ -50,7 +51,9 @@ from infra.tenants import Tenant
 ANCHOR_RETENTION_DAYS = 10 * 365
 PITR_DAYS = 35
 QUEUE_RETENTION = cdk.Duration.days(14)
-ARCHIVE_RETENTION = cdk.Duration.days(30)
+# At least as long as PITR keeps a table's past: after a restore to any point PITR offers, the archive still holds
+# every event since, to replay (`caseline tenant restore`).
+ARCHIVE_RETENTION = cdk.Duration.days(PITR_DAYS)
 QUARANTINE_PREFIX = "quarantine/"
 _STREAM_VIEWS = {
     "NEW_IMAGE": dynamodb.StreamViewType.NEW_IMAGE,
@@ -265,6 +268,15 @@ class TenantSharedStack(cdk.Stack):
             time_to_live_attribute=spec.ttl_attribute,
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
+        if table.table_stream_arn is not None:
+            # Where the stream's readers find it (infra/arns.py): rewritten when a restored table takes its place.
+            ssm.StringParameter(
+                self,
+                f"{spec.id}-stream-arn",
+                parameter_name=self.names.stream_arn_parameter(spec.id),
+                description=f"The current stream of {self.names.table(spec)}, read by its stream mappings",
+                string_value=table.table_stream_arn,
+            )
         for index in spec.indexes:
             table.add_global_secondary_index(
                 index_name=index.name,
@@ -313,7 +325,7 @@ class TenantSharedStack(cdk.Stack):
     def _messaging(self) -> None:
         names = self.names
         self.bus = events.EventBus(self, "bus", event_bus_name=names.event_bus())
-        # Replays after a consumer bug or a restore (docs/operations.md): every event of the last 30 days.
+        # Replays after a consumer bug or a restore (docs/operations.md): every event of the PITR window.
         self.bus.archive(
             "archive",
             archive_name=f"{names.prefix()}-events",

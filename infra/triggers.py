@@ -119,13 +119,13 @@ class FunctionTriggers:
             self._schedule(function, trigger, name)
 
     def _stream_source(self, function: lambda_.Function, trigger: StreamHandlerSpec, policy: iam.ManagedPolicy) -> None:
-        table = self.shared.tables[trigger.table_id]
-        assert table.table_stream_arn is not None
         mapping = lambda_.EventSourceMapping(
             self.stack,
             f"{trigger.function}-stream",
             target=function,
-            event_source_arn=table.table_stream_arn,
+            # Read at deploy time, not imported: a restored table's new stream replaces the mapping on the next
+            # deploy (infra/arns.py).
+            event_source_arn=self.arns.stream(trigger.table_id),
             # From the oldest record still in the stream: a mapping (re)created after writes loses nothing.
             starting_position=lambda_.StartingPosition.TRIM_HORIZON,
             batch_size=trigger.batch_size,

@@ -142,3 +142,10 @@ def test_a_small_tenant_pays_athenas_minimum_per_query() -> None:
     lake = {item.what: item.usd for item in lake_cost(1_000)}
     assert lake["Athena: 160 queries, 0.002 TB billed"] == pytest.approx(160 * 10 / 1e6 * 5)
     assert {item.service for item in monthly_cost(1_000) if item.what in lake} == {"Lake"}
+
+
+def test_the_archive_is_priced_for_as_long_as_the_stack_keeps_it() -> None:
+    from infra.cost import ARCHIVE_DAYS
+    from infra.shared_stack import PITR_DAYS
+
+    assert ARCHIVE_DAYS == PITR_DAYS

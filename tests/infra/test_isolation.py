@@ -84,6 +84,9 @@ def _check_statement(tenant: Tenant, template: dict[str, Any], where: str, state
         own_import = f'"caseline-{tenant_id}-shared:' in text
         refs = _find(target, "Ref") + [attribute[0] for attribute in _find(target, "Fn::GetAtt")]
         own_resource = any(ref in template["Resources"] for ref in refs)
+        # A value read from the tenant's own SSM parameter at deploy time (a table's stream ARN, infra/arns.py).
+        parameters = template.get("Parameters", {})
+        own_parameter = any(f"/caseline/{tenant_id}/" in parameters.get(ref, {}).get("Default", "") for ref in refs)
         # The SES identity is named by the tenant's domain, which the registry keeps unique per tenant.
         own_identity = f':identity/{tenant.domain}"' in text and set(actions) <= SES_SEND_ACTIONS
         if own_identity:
@@ -98,7 +101,9 @@ def _check_statement(tenant: Tenant, template: dict[str, Any], where: str, state
         own_catalog_entry = f'{database}"' in text or f":table/{lake_database(tenant_id)}/" in text
         catalog = text.endswith(':catalog"]]}') and any(database in json.dumps(other) for other in targets)
         lake = (own_catalog_entry or catalog) and set(actions) <= GLUE_READ_ACTIONS
-        assert own_name or own_import or own_resource or own_identity or assets or lake, f"{where}: {actions} on {text}"
+        assert own_name or own_import or own_resource or own_parameter or own_identity or assets or lake, (
+            f"{where}: {actions} on {text}"
+        )
 
 
 def _find(node: Any, function: str) -> list[Any]:

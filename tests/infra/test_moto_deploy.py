@@ -117,6 +117,9 @@ def moto_deployable(template: dict[str, Any]) -> tuple[dict[str, Any], dict[str,
             body["Properties"]["Tags"] = [
                 {"TagKey": tag["Key"], "TagValue": tag["Value"]} for tag in body["Properties"]["Tags"]
             ]
+        # moto's SSM parameter wants a list of tags where CloudFormation has a map.
+        if body["Type"] == "AWS::SSM::Parameter" and "Tags" in body["Properties"]:
+            body["Properties"]["Tags"] = [{"Key": k, "Value": v} for k, v in body["Properties"]["Tags"].items()]
     template.pop("Outputs", None)
     return template, left_out
 
@@ -327,3 +330,15 @@ def test_an_event_on_the_deployed_bus_reaches_the_queues_its_rules_select(
             assert len(received) == 1, (consumer.id, received)
             assert received[0]["detail"] == event
         assert all(message["account"] for message in received)  # the whole event, as EventBridge delivers it
+
+
+def test_the_stream_arn_parameters_hold_the_deployed_tables_streams(
+    deployed: tuple[AwsClients, dict[str, str]],
+) -> None:
+    aws, _ = deployed
+    streamed = [spec for spec in TABLES if spec.stream]
+    assert streamed
+    for spec in streamed:
+        parameter = aws.ssm().get_parameter(Name=NAMES.stream_arn_parameter(spec.id))["Parameter"]
+        table = aws.dynamodb().describe_table(TableName=NAMES.table(spec))["Table"]
+        assert parameter["Value"] == table["LatestStreamArn"]

@@ -141,7 +141,7 @@ def test_each_consumer_gets_a_rule_and_an_encrypted_queue_with_a_dead_letter_que
         assert "DeadLetterConfig" in target
         assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185}
     _one(shared, "AWS::Events::EventBus", Name=NAMES.event_bus())
-    _one(shared, "AWS::Events::Archive", RetentionDays=30)
+    _one(shared, "AWS::Events::Archive", RetentionDays=35)  # the PITR window (test_restore_wiring.py)
 
 
 def _distribution(template: dict[str, Any]) -> str:

@@ -72,5 +72,8 @@ class AwsClients:
     def sqs(self) -> "SQSClient":
         return self._client("sqs")  # type: ignore[no-any-return]
 
+    def ssm(self) -> Any:  # no type stubs are installed for it; only the console's tools use it (a restore's check)
+        return self._client("ssm")
+
     def sts(self) -> Any:  # no type stubs are installed for it; only the console's tools use it (the account id)
         return self._client("sts")

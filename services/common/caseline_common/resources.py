@@ -387,6 +387,10 @@ class TenantResourceNames(Spec):
     def table(self, spec: TableSpec) -> str:
         return f"{self.prefix()}-{spec.id}"
 
+    def stream_arn_parameter(self, table_id: str) -> str:
+        """The SSM parameter holding the current stream ARN of one of the tenant's tables (infra/arns.py)."""
+        return f"/caseline/{self.tenant_id}/tables/{table_id}/stream-arn"
+
     def user_pool(self) -> str:
         """The tenant's Cognito user pool: its staff, and the app clients of its integrators."""
         return f"{self.prefix()}-users"

@@ -24,8 +24,8 @@ from pydantic.config import JsonDict
 
 from .timeline import CaseMembers
 
-# As long as the tenant bus's archive keeps events (infra/shared_stack.py, ARCHIVE_RETENTION): what an integrator
-# missed can be caught up from either for the same time.
+# No longer than the tenant bus's archive keeps events (infra/shared_stack.py, ARCHIVE_RETENTION, the PITR window's
+# 35 days): what an integrator missed can be caught up from either for this time.
 FEED_RETENTION = timedelta(days=30)
 # The feed serves only entries recorded at least this long ago: consumer instances append side by side, so an entry
 # stamped a moment before another may be committed (and indexed) a moment after it.
