@@ -11,6 +11,7 @@ REST rather than HTTP API: X-Ray tracing, WAF, request validation, execution log
 are what a regulated workload is audited for, and only REST APIs have them all.
 """
 
+import json
 from typing import Any
 
 import aws_cdk as cdk
@@ -31,12 +32,31 @@ from infra import nag
 from infra.functions import all_functions
 from infra.package import LambdaPackage, Route
 from infra.shared_stack import TenantSharedStack, alarm_topic_name, log_group_prefix, waf_log_group_name
-from infra.tenants import Tenant
+from infra.tenants import Tenant, TierLimits
 
 STAGE = "api"
 KNOWN_SCOPES = frozenset(scope.qualified for scope in Scope)
 PROBLEM_JSON = "application/problem+json"
+PORTAL_PREFIXES = ("/p/", "/portal/")
+LOGGING_LEVEL = apigateway.MethodLoggingLevel.ERROR
+# API Gateway's token buckets refill every second: a throttled caller may try again after one.
+THROTTLED_RETRY_AFTER_SECONDS = 1
 WAF_RATE_LIMIT_PER_5_MINUTES = 3000  # per client IP
+# CDK's standard fields, and who called (a machine client's id, the staff console's for people) and why API
+# Gateway refused (THROTTLED, WAF_FILTERED...): which client fills a method's bucket is one Logs Insights query.
+ACCESS_LOG_FIELDS = {
+    "requestId": apigateway.AccessLogField.context_request_id(),
+    "ip": apigateway.AccessLogField.context_identity_source_ip(),
+    "user": apigateway.AccessLogField.context_identity_user(),
+    "requestTime": apigateway.AccessLogField.context_request_time(),
+    "httpMethod": apigateway.AccessLogField.context_http_method(),
+    "resourcePath": apigateway.AccessLogField.context_resource_path(),
+    "status": apigateway.AccessLogField.context_status(),
+    "protocol": apigateway.AccessLogField.context_protocol(),
+    "responseLength": apigateway.AccessLogField.context_response_length(),
+    "clientId": apigateway.AccessLogField.context_authorizer_claims("client_id"),
+    "errorType": apigateway.AccessLogField.context_error_response_type(),
+}
 # The staff console calls the API from its own origin (CloudFront): what its requests may carry.
 CORS_HEADERS = ("Authorization", "Content-Type", "If-Match", "Idempotency-Key")
 CORS_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -123,22 +143,13 @@ class ApiStack(cdk.Stack):
                 stage_name=STAGE,
                 tracing_enabled=True,
                 metrics_enabled=True,
-                logging_level=apigateway.MethodLoggingLevel.ERROR,
+                logging_level=LOGGING_LEVEL,
                 data_trace_enabled=False,  # request and response bodies hold personal data
                 throttling_rate_limit=limits.api_rate_per_second,
                 throttling_burst_limit=limits.api_burst,
+                method_options=portal_throttles(packages, limits),
                 access_log_destination=apigateway.LogGroupLogDestination(access_logs),
-                access_log_format=apigateway.AccessLogFormat.json_with_standard_fields(
-                    caller=False,
-                    http_method=True,
-                    ip=True,
-                    protocol=True,
-                    request_time=True,
-                    resource_path=True,
-                    response_length=True,
-                    status=True,
-                    user=True,
-                ),
+                access_log_format=apigateway.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FIELDS)),
             ),
         )
         # Execution logs (errors only): API Gateway writes them into a group named after the API; created here
@@ -161,6 +172,7 @@ class ApiStack(cdk.Stack):
                 response_headers={
                     "Content-Type": f"'{PROBLEM_JSON}'",
                     "Access-Control-Allow-Origin": f"'{shared.console.origin}'",
+                    **({"Retry-After": f"'{THROTTLED_RETRY_AFTER_SECONDS}'"} if response_id == "throttled" else {}),
                 },
                 templates={"application/json": _problem(status, title, detail)},
             )
@@ -487,8 +499,34 @@ class ApiStack(cdk.Stack):
         )
 
 
+def is_portal_page(route: Route) -> bool:
+    """A page external participants open with a link or its session, not a staff or integrator operation."""
+    return route.public and route.path.startswith(PORTAL_PREFIXES)
+
+
+def portal_throttles(
+    packages: dict[str, LambdaPackage], limits: TierLimits
+) -> dict[str, apigateway.MethodDeploymentOptions]:
+    """The portal pages' own per-method throttle (`/p/{token}/GET` -> rate, burst); every other method keeps the
+    stage's. Set on the stage (not on the methods) because API Gateway throttles there, per method."""
+    # A method's settings replace the stage's as a whole: metrics and logging are repeated.
+    throttle = apigateway.MethodDeploymentOptions(
+        metrics_enabled=True,
+        logging_level=LOGGING_LEVEL,
+        data_trace_enabled=False,
+        throttling_rate_limit=limits.portal_rate_per_second,
+        throttling_burst_limit=limits.portal_burst,
+    )
+    return {
+        f"{route.path}/{route.method}": throttle
+        for package in packages.values()
+        for route in package.routes
+        if is_portal_page(route)
+    }
+
+
 def _public_reason(route: Route) -> str:
-    if route.path.startswith(("/p/", "/portal/")):
+    if is_portal_page(route):
         return (
             f"{route.method} {route.path} is a portal page for external participants, who have no account: the "
             "portal service authenticates it by the link token or the session cookie it issued, rate-limits it "

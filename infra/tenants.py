@@ -58,8 +58,12 @@ class TierLimits(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    api_rate_per_second: int
+    api_rate_per_second: int  # each staff and integrator method's own bucket (API Gateway throttles per method)
     api_burst: int
+    # Each public portal page's bucket: external participants (anyone with a link) get less than staff, so a
+    # portal flood fills the portal function's reserved concurrency later and staff's link routes keep answering.
+    portal_rate_per_second: int
+    portal_burst: int
     api_concurrency: int
     consumer_concurrency: int  # reserved concurrency of each queue's function (at least its spec's), >= 2
     stream_concurrency: int  # >= the cases table's stream shards, so the stream is never throttled
@@ -76,6 +80,8 @@ TIER_LIMITS: dict[Tier, TierLimits] = {
     Tier.STANDARD: TierLimits(
         api_rate_per_second=50,
         api_burst=100,
+        portal_rate_per_second=10,
+        portal_burst=20,
         api_concurrency=10,
         consumer_concurrency=5,
         stream_concurrency=10,
@@ -85,6 +91,8 @@ TIER_LIMITS: dict[Tier, TierLimits] = {
     Tier.ENTERPRISE: TierLimits(
         api_rate_per_second=500,
         api_burst=1000,
+        portal_rate_per_second=100,
+        portal_burst=200,
         api_concurrency=100,
         consumer_concurrency=20,
         stream_concurrency=20,

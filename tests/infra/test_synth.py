@@ -373,8 +373,14 @@ def test_every_route_of_every_service_is_on_the_api_with_the_right_authorization
 def test_the_api_stage_is_traced_logged_throttled_and_behind_a_firewall(api: dict[str, Any]) -> None:
     (stage,) = resources(api, "AWS::ApiGateway::Stage").values()
     assert stage["Properties"]["TracingEnabled"] is True
-    assert "AccessLogSetting" in stage["Properties"]
-    (settings,) = stage["Properties"]["MethodSettings"]
+    access_log = json.loads(stage["Properties"]["AccessLogSetting"]["Format"])
+    assert access_log["clientId"] == "$context.authorizer.claims.client_id"  # who fills a method's bucket
+    assert access_log["errorType"] == "$context.error.responseType"  # THROTTLED among them
+    (settings,) = [
+        setting
+        for setting in stage["Properties"]["MethodSettings"]
+        if (setting["ResourcePath"], setting["HttpMethod"]) == ("/*", "*")
+    ]
     assert settings["LoggingLevel"] == "ERROR"
     assert settings["DataTraceEnabled"] is False
     assert settings["ThrottlingRateLimit"] == 50
@@ -391,11 +397,37 @@ def test_the_api_stage_is_traced_logged_throttled_and_behind_a_firewall(api: dic
     for response in responses.values():
         parameters = response["ResponseParameters"]
         assert parameters["gatewayresponse.header.Content-Type"] == "'application/problem+json'"
+        throttled = {"gatewayresponse.header.Retry-After"} if response["ResponseType"] == "THROTTLED" else set()
         assert set(parameters) == {
             "gatewayresponse.header.Content-Type",
             "gatewayresponse.header.Access-Control-Allow-Origin",
+            *throttled,
         }
         json.loads(response["ResponseTemplates"]["application/json"].replace("$context.error.messageString", '"m"'))
+
+
+def test_each_portal_page_has_its_own_lower_throttle_and_keeps_metrics_and_logs(
+    api: dict[str, Any], packages: dict[str, LambdaPackage], registry: TenantRegistry
+) -> None:
+    (stage,) = resources(api, "AWS::ApiGateway::Stage").values()
+    settings = {
+        (setting["ResourcePath"], setting["HttpMethod"]): setting for setting in stage["Properties"]["MethodSettings"]
+    }
+    limits = registry.tenants[TENANT].limits
+    assert limits.portal_rate_per_second < limits.api_rate_per_second
+    pages = {
+        ("/" + route.path.replace("/", "~1"), route.method)
+        for route in packages["portal"].routes
+        if route.public and route.path.startswith(("/p/", "/portal/"))
+    }
+    assert ("/~1p~1{token}", "GET") in pages
+    assert set(settings) == {("/*", "*"), *pages}  # staff and integrator methods keep the stage's throttle
+    for page in pages:
+        assert settings[page]["ThrottlingRateLimit"] == limits.portal_rate_per_second, page
+        assert settings[page]["ThrottlingBurstLimit"] == limits.portal_burst, page
+        assert settings[page]["MetricsEnabled"] is True, page
+        assert settings[page]["LoggingLevel"] == "ERROR", page
+        assert settings[page]["DataTraceEnabled"] is False, page
 
 
 def test_a_tenant_with_a_certificate_gets_its_custom_domain(assembly: Synthesized) -> None:

@@ -670,6 +670,7 @@ def test_rate_limits_answer_429(stack: LocalStack, key: str, claim_a: Claim) -> 
         assert limited(lambda: visitor.get("/portal/case")).status == 429
         upload = limited(lambda: visitor.upload(page, upload_form()))
         assert_problem((upload.status, upload.headers, upload.raw), 429)
+        assert upload.header("Retry-After") == "60"
     assert Browser(stack).get(path_of(link)).status == 200, "the limit is back"
 
 

@@ -11,7 +11,13 @@ from ..domain.links import Session
 from ..page_views import SESSION_COOKIE, json_headers
 from ..runtime import visit_service
 from ..strings import EN
-from ..visit_service import PortalUploadRequest, PortalUploadTarget, RateLimitedError, SessionEndedError
+from ..visit_service import (
+    RATE_WINDOW_SECONDS,
+    PortalUploadRequest,
+    PortalUploadTarget,
+    RateLimitedError,
+    SessionEndedError,
+)
 from . import http
 
 
@@ -33,7 +39,13 @@ PORTAL_SESSION = SessionAuth(
     resolve=_session,
     problems={
         SessionEndedError: ProblemError(401, "session-ended", "Session ended", EN["ended.body"]),
-        RateLimitedError: ProblemError(429, "rate-limited", "Too many requests", EN["limited.body"]),
+        RateLimitedError: ProblemError(
+            429,
+            "rate-limited",
+            "Too many requests",
+            EN["limited.body"],
+            headers={"Retry-After": str(RATE_WINDOW_SECONDS)},
+        ),
     },
 )
 
