@@ -29,7 +29,7 @@ warnings.filterwarnings("ignore", message="No application metrics to publish", c
 class Observability:
     logger: Logger
     metrics: Metrics
-    # The tenant the function serves, from its settings: read at the first invocation, not at import.
+    # The tenant the function serves, from its settings: read before its first metrics are flushed, not at import.
     tenant_id: Callable[[], str]
 
     def instrument(self, app: Chalice) -> None:
@@ -40,12 +40,14 @@ class Observability:
         app.register_middleware(self._discard_disabled_metrics)
 
     def _tenant_dimension(self, event: Any, get_response: Any) -> Any:
-        """Once per cold start, before the first metric: a default dimension stays through every flush. Where
-        metrics are disabled nothing is published, and the settings are not read for it (`make build` reads each
-        service's routes without any)."""
-        if TENANT_DIMENSION not in self.metrics.default_dimensions and not is_metrics_disabled():
-            self.metrics.set_default_dimensions(**{TENANT_DIMENSION: self.tenant_id()})
-        return get_response(event)
+        """The tenant joins the dimensions once the function has added a metric, before the flush (the middleware
+        outside this one): a route that adds none, such as an OpenAPI document, reads no settings for it. A default
+        dimension, it stays through every flush of the instance."""
+        try:
+            return get_response(event)
+        finally:
+            if self.metrics.metric_set and TENANT_DIMENSION not in self.metrics.default_dimensions:
+                self.metrics.set_default_dimensions(**{TENANT_DIMENSION: self.tenant_id()})
 
     def _discard_disabled_metrics(self, event: Any, get_response: Any) -> Any:
         """With metrics disabled (local stack, tests) Powertools never clears them, then prints them all
