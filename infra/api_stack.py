@@ -18,20 +18,19 @@ import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_wafv2 as wafv2
-from caseline_common.observability import METRICS_NAMESPACE
 from caseline_common.resources import CONSUMERS, SERVICES, TenantResourceNames
 from caseline_common.scopes import TOKEN_PATH, Scope
 from constructs import Construct
 
 from infra import nag
 from infra.functions import all_functions
+from infra.monitoring import alarm_topic_name, business_metric, notify
 from infra.package import LambdaPackage, Route
-from infra.shared_stack import TenantSharedStack, alarm_topic_name, log_group_prefix, waf_log_group_name
+from infra.shared_stack import TenantSharedStack, log_group_prefix, waf_log_group_name
 from infra.tenants import Tenant, TierLimits
 
 STAGE = "api"
@@ -395,7 +394,7 @@ class ApiStack(cdk.Stack):
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
-            alarm.add_alarm_action(cloudwatch_actions.SnsAction(alarm_topic))
+            notify(alarm, alarm_topic)
 
         def lambda_metric(name: str, function_name: str, statistic: str = "Sum") -> cloudwatch.Metric:
             return cloudwatch.Metric(
@@ -418,14 +417,7 @@ class ApiStack(cdk.Stack):
             )
 
         def caseline_metric(name: str, service: str) -> cloudwatch.Metric:
-            return cloudwatch.Metric(
-                namespace=METRICS_NAMESPACE,
-                metric_name=name,
-                dimensions_map={"service": service},
-                statistic="Sum",
-                period=period,
-                label=f"{service} {name}",
-            )
+            return business_metric(self.names, service, name, period=period).with_(label=f"{service} {name}")
 
         names = [spec.function_name(self.names) for spec in all_functions()]
         consuming = list(dict.fromkeys(spec.service for spec in CONSUMERS))  # the metrics are per service

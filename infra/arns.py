@@ -17,6 +17,11 @@ from caseline_common.resources import TenantResourceNames
 from infra.tenants import Tenant
 
 
+def mail_configuration_set_name(names: TenantResourceNames) -> str:
+    """The SES configuration set the tenant's mail identity sends with (the shared stack's)."""
+    return f"{names.prefix()}-mail"
+
+
 class TenantArns:
     """ARNs of the tenant's resources, from their names, in the stack's account and region."""
 
@@ -41,6 +46,12 @@ class TenantArns:
     def mail_identity(self) -> str:
         """The SES identity of the tenant's domain (created and verified in the shared stack's region)."""
         return self.stack.format_arn(service="ses", resource="identity", resource_name=self.tenant.domain)
+
+    def mail_configuration_set(self) -> str:
+        """Sending from the identity goes through it, so a sender needs the sending actions on it too."""
+        return self.stack.format_arn(
+            service="ses", resource="configuration-set", resource_name=mail_configuration_set_name(self.names)
+        )
 
     def bus(self) -> str:
         return self.stack.format_arn(service="events", resource="event-bus", resource_name=self.names.event_bus())

@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from caseline_common.event_types import EventType
-from caseline_common.resources import CONSUMERS, SCHEDULES, STREAM_HANDLERS, WORK_QUEUES, ConsumerSpec, QueueSpec
+from caseline_common.resources import (
+    CONSUMERS,
+    SCHEDULES,
+    STREAM_HANDLERS,
+    TABLES,
+    WORK_QUEUES,
+    ConsumerSpec,
+    QueueSpec,
+)
 
 from infra.functions import all_functions, data_owners
 from infra.tenants import TIER_LIMITS, SearchDomain, Tier
@@ -427,7 +435,8 @@ def monthly_cost(
     add("CloudWatch", f"{log_gb:.1f} GB logs", log_gb * p.logs_ingest_gb + log_gb * 6 * p.logs_storage_gb_month)
     # Errors and throttles per function, p95 duration per API function, a DLQ per queue, per stream its iterator
     # age and failure queue, a failure queue per service with schedules, SLA breaches and webhook dead letters, API
-    # 5xx and p99, a search domain's health. Dashboards: the tenant's and one per service.
+    # 5xx and p99, a search domain's health; in the shared stack the delivery DLQ, read and write throttles and
+    # system errors per table, the mail's bounce and complaint rates. Dashboards: the tenant's and one per service.
     alarms = (
         2 * len(functions)
         + len(api_functions)
@@ -436,6 +445,9 @@ def monthly_cost(
         + 2 * len(STREAM_HANDLERS)
         + len({s.service for s in SCHEDULES})
         + 4
+        + 1
+        + 3 * len(TABLES)
+        + 2
         + (DOMAIN_ALARMS if isinstance(TIER_LIMITS[tier].search_engine, SearchDomain) else 0)
     )
     dashboards = 1 + len(api_functions)

@@ -1,4 +1,4 @@
-"""One service's monitoring: its alarms, wired to the tenant's alarm topic, and its dashboard.
+"""The tenant's alarms, wired to its alarm topic, and each service's monitoring: its alarms and its dashboard.
 
 Alarms: errors and throttles of every function, p95 duration of the API function, the iterator age of a stream
 handler, the depth of every dead-letter and failure queue, and the business alarms on the service's own metrics.
@@ -8,6 +8,10 @@ API stack's) shows every function side by side.
 
 The construct's id in the service stack is `Default`, which CDK leaves out of logical ids: the alarms, which were
 the stack's own resources before this construct existed, keep their logical ids and are not replaced.
+
+Every alarm is named `caseline-<tenant>-...` (`alarm_name_pattern`): the topic's policy and its key's let CloudWatch
+publish for those alarms alone. Each notifies the topic when it fires and again when it is back to OK. The shared
+stack's alarms (`TenantAlarms`) watch what no service owns: the bus's delivery DLQ, the tables and the mail.
 """
 
 import aws_cdk as cdk
@@ -15,12 +19,11 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
-from caseline_common.observability import METRICS_NAMESPACE
-from caseline_common.resources import QueueSpec, StreamHandlerSpec, TenantResourceNames
+from caseline_common.observability import METRICS_NAMESPACE, TENANT_DIMENSION
+from caseline_common.resources import QueueSpec, StreamHandlerSpec, TableSpec, TenantResourceNames
 from constructs import Construct
 
 from infra.functions import FunctionSpec
-from infra.shared_stack import alarm_topic_name
 from infra.sizing import LATENCY_BUDGET_MS
 
 SLA_BREACH_METRIC = "SlaBreaches"
@@ -41,24 +44,83 @@ API_LATENCY_PERIODS = 3
 API_LATENCY_P95_MS_BY_SERVICE: dict[str, float] = {"insight": 10_000.0}
 
 
+# The operations the services call on their tables, read and write apart: a math expression of an alarm sums at
+# most 10 metrics, and DynamoDB reports throttles and system errors per table and operation.
+TABLE_READS = ("GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems")
+TABLE_WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
+# SES reviews an account whose bounce rate reaches 5 % or whose complaint rate reaches 0.1 % (and may pause its
+# sending at 10 % and 0.5 %): the alarms fire at half the review's rates, while there is time to act.
+MAIL_BOUNCE_RATE = 0.025
+MAIL_COMPLAINT_RATE = 0.0005
+
+
 def api_latency_p95_ms(service: str) -> float:
     return API_LATENCY_P95_MS_BY_SERVICE.get(service, API_LATENCY_P95_MS)
 
 
-class ServiceMonitoring(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, names: TenantResourceNames, service: str) -> None:
+def alarm_topic_name(names: TenantResourceNames) -> str:
+    return f"{names.prefix()}-alarms"
+
+
+def alarm_name_pattern(names: TenantResourceNames) -> str:
+    """Every alarm of the tenant is named under it: the alarm topic accepts notifications of these alone."""
+    return f"{names.prefix()}-*"
+
+
+def notify(alarm: cloudwatch.Alarm, topic: sns.ITopic) -> None:
+    """The topic hears of the alarm when it fires and when it is back to OK (so nobody chases what has passed)."""
+    action = cloudwatch_actions.SnsAction(topic)
+    alarm.add_alarm_action(action)
+    alarm.add_ok_action(action)
+
+
+def business_metric(
+    names: TenantResourceNames, service: str, metric_name: str, *, period: cdk.Duration = PERIOD
+) -> cloudwatch.Metric:
+    """A metric a service emits with Powertools: per service and per tenant (tenants may share an account)."""
+    return cloudwatch.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name=metric_name,
+        dimensions_map={"service": service, TENANT_DIMENSION: names.tenant_id},
+        statistic="Sum",
+        period=period,
+    )
+
+
+def _sum_over_operations(table_name: str, metric_name: str, operations: tuple[str, ...]) -> cloudwatch.MathExpression:
+    return cloudwatch.MathExpression(
+        expression="SUM(METRICS())",
+        using_metrics={
+            f"m{index}": cloudwatch.Metric(
+                namespace="AWS/DynamoDB",
+                metric_name=metric_name,
+                dimensions_map={"TableName": table_name, "Operation": operation},
+                statistic="Sum",
+                period=PERIOD,
+            )
+            for index, operation in enumerate(operations)
+        },
+        label=f"{metric_name} of {table_name}",
+        period=PERIOD,
+    )
+
+
+class TenantAlarms(Construct):
+    """Alarms of the tenant, named `caseline-<tenant>-<id>`, that notify its alarm topic (by name when the topic is
+    another stack's)."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, names: TenantResourceNames, topic: sns.ITopic | None = None
+    ) -> None:
         super().__init__(scope, construct_id)
-        self.names, self.service = names, service
-        stack = cdk.Stack.of(self)
-        self.alarm_topic = sns.Topic.from_topic_arn(
+        self.names = names
+        self.alarm_topic = topic or sns.Topic.from_topic_arn(
             self,
             "alarm-topic",
-            stack.format_arn(
+            cdk.Stack.of(self).format_arn(
                 service="sns", resource=alarm_topic_name(names), arn_format=cdk.ArnFormat.NO_RESOURCE_NAME
             ),
         )
-        self.functions: list[tuple[FunctionSpec, lambda_.Function]] = []
-        self.failure_queues: list[str] = []  # names of the queues that hold failed work: the dashboard shows them
 
     def alarm(
         self,
@@ -80,7 +142,7 @@ class ServiceMonitoring(Construct):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
-        alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.alarm_topic))
+        notify(alarm, self.alarm_topic)
         return alarm
 
     @staticmethod
@@ -92,6 +154,55 @@ class ServiceMonitoring(Construct):
             statistic="Maximum",
             period=PERIOD,
         )
+
+    def delivery_dead_letters(self, queue_name: str) -> None:
+        self.alarm(
+            "delivery-dlq-depth",
+            self.queue_depth(queue_name),
+            f"EventBridge could not deliver events to a consumer queue for 24 hours: they are in {queue_name}",
+        )
+
+    def table(self, spec: TableSpec) -> None:
+        table_name = self.names.table(spec)
+        for kind, operations in (("read", TABLE_READS), ("write", TABLE_WRITES)):
+            self.alarm(
+                f"{spec.id}-table-{kind}-throttles",
+                _sum_over_operations(table_name, "ThrottledRequests", operations),
+                f"DynamoDB throttled {kind}s of {table_name} (a hot partition or the table's on-demand limits)",
+            )
+        self.alarm(
+            f"{spec.id}-table-system-errors",
+            _sum_over_operations(table_name, "SystemErrors", TABLE_READS + TABLE_WRITES),
+            f"DynamoDB failed requests to {table_name} with internal errors (HTTP 500)",
+        )
+
+    def mail(self, configuration_set_name: str) -> None:
+        """SES's reputation metrics of the configuration set the tenant's identity sends with."""
+        for construct_id, metric_name, threshold, what in (
+            ("mail-bounce-rate", "Reputation.BounceRate", MAIL_BOUNCE_RATE, "bounce"),
+            ("mail-complaint-rate", "Reputation.ComplaintRate", MAIL_COMPLAINT_RATE, "complaint"),
+        ):
+            self.alarm(
+                construct_id,
+                cloudwatch.Metric(
+                    namespace="AWS/SES",
+                    metric_name=metric_name,
+                    dimensions_map={"ses:configuration-set": configuration_set_name},
+                    statistic="Maximum",
+                    period=cdk.Duration.hours(1),
+                ),
+                f"The {what} rate of the tenant's mail reached {threshold:.2%} (SES reviews an account from "
+                f"{threshold * 2:.2%})",
+                threshold=threshold,
+            )
+
+
+class ServiceMonitoring(TenantAlarms):
+    def __init__(self, scope: Construct, construct_id: str, *, names: TenantResourceNames, service: str) -> None:
+        super().__init__(scope, construct_id, names=names)
+        self.service = service
+        self.functions: list[tuple[FunctionSpec, lambda_.Function]] = []
+        self.failure_queues: list[str] = []  # names of the queues that hold failed work: the dashboard shows them
 
     def failure_queue(self, construct_id: str, queue_name: str) -> None:
         """A queue of the service's own that holds failed work (a stream's or the schedules' failures)."""
@@ -140,18 +251,13 @@ class ServiceMonitoring(Construct):
             )
 
     def service_alarms(self) -> None:
-        """Business alarms on the Powertools metrics a service emits (namespace Caseline, dimension service)."""
+        """Business alarms on the Powertools metrics a service emits (namespace Caseline, dimensions service and
+        tenant)."""
         if self.service != "automations":
             return
 
         def metric(name: str) -> cloudwatch.Metric:
-            return cloudwatch.Metric(
-                namespace=METRICS_NAMESPACE,
-                metric_name=name,
-                dimensions_map={"service": self.service},
-                statistic="Sum",
-                period=PERIOD,
-            )
+            return business_metric(self.names, self.service, name)
 
         self.alarm(
             "sla-breaches", metric(SLA_BREACH_METRIC), "Cases breached their SLA (automations' SlaBreaches metric)"

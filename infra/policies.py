@@ -177,7 +177,7 @@ class FunctionPolicies:
             statements.append(
                 iam.PolicyStatement(
                     actions=["ses:SendEmail", "ses:SendRawEmail"],
-                    resources=[arns.mail_identity()],
+                    resources=[arns.mail_identity(), arns.mail_configuration_set()],
                     conditions={"StringEquals": {"ses:FromAddress": self.tenant.mail_from}},
                 )
             )

@@ -4,7 +4,8 @@ Built from the same specs (`caseline_common.resources`) the local stack provisio
 signing key, the bus, and per consumer a rule -> queue (+ DLQ). Around them what AWS needs and the laptop
 does not: customer-managed KMS keys (one per service that owns data, one for messages, one for logs, one for
 backups), S3 access logs, a backup plan, the Cognito user pool, the SES identity of the tenant's domain (the
-services' mail sender) and the alarm topic.
+services' mail sender, with its configuration set: bounces and complaints suppressed, reported and measured), the
+alarm topic and the alarms on what no service owns (the delivery DLQ, the tables, the mail's reputation).
 """
 
 import json
@@ -41,11 +42,13 @@ from caseline_common.tenant import StaffRole
 from constructs import Construct
 
 from infra import nag
+from infra.arns import mail_configuration_set_name
 from infra.buckets import sse_s3_bucket
 from infra.console import BROWSER_UPLOADS, ConsoleSite
 from infra.downloads import DocumentDownloads
 from infra.functions import data_owners
 from infra.lake import RESULTS_PREFIX, RESULTS_RETENTION_DAYS
+from infra.monitoring import TenantAlarms, alarm_name_pattern, alarm_topic_name
 from infra.tenants import Tenant
 
 ANCHOR_RETENTION_DAYS = 10 * 365
@@ -68,10 +71,6 @@ def _attribute(name: str | None) -> dynamodb.Attribute | None:
 def log_group_prefix(names: TenantResourceNames) -> str:
     """Every log group of the tenant lives under this prefix (the logs key only serves those)."""
     return f"/caseline/{names.tenant_id}/"
-
-
-def alarm_topic_name(names: TenantResourceNames) -> str:
-    return f"{names.prefix()}-alarms"
 
 
 def waf_log_group_name(names: TenantResourceNames) -> str:
@@ -109,20 +108,51 @@ class TenantSharedStack(cdk.Stack):
         self._backup_plan()
         self._messaging()
         self._identity()
+        self._alarm_topic()
         self._mail()
-        self.alarm_topic = sns.Topic(
+        alarms = TenantAlarms(self, "monitoring", names=names, topic=self.alarm_topic)
+        alarms.delivery_dead_letters(self.delivery_dlq.queue_name)
+        for spec in TABLES:
+            alarms.table(spec)
+        alarms.mail(self.mail_configuration.configuration_set_name)
+
+    def _alarm_topic(self) -> None:
+        self.alarm_topic = self._topic(
+            "alarms", alarm_topic_name(self.names), f"Caseline {self.tenant.id} alarms", subscription_id="alarm-email"
+        )
+        # `enforce_ssl` makes the topic's policy, which then holds nothing but what is added here: CloudWatch may
+        # publish for the tenant's own alarms, as the messaging key lets it encrypt for them.
+        self.alarm_topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="TenantAlarmsPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.alarm_topic.topic_arn],
+                conditions=self._alarm_source(),
+            )
+        )
+
+    def _alarm_source(self) -> dict[str, Any]:
+        """The request comes from one of the tenant's alarms (no other tenant's, no other account's)."""
+        alarms = f"arn:{self.partition}:cloudwatch:{self.region}:{self.account}:alarm:{alarm_name_pattern(self.names)}"
+        return {"StringEquals": {"aws:SourceAccount": self.account}, "ArnLike": {"aws:SourceArn": alarms}}
+
+    def _topic(self, construct_id: str, name: str, display_name: str, *, subscription_id: str) -> sns.Topic:
+        """A topic encrypted with the messaging key, TLS only; `alarm_email` hears what it says."""
+        topic = sns.Topic(
             self,
-            "alarms",
-            topic_name=alarm_topic_name(names),
-            display_name=f"Caseline {tenant.id} alarms",
+            construct_id,
+            topic_name=name,
+            display_name=display_name,
             master_key=self.messaging_key,
             enforce_ssl=True,
         )
-        if tenant.alarm_email:
+        if self.tenant.alarm_email:
             sns.Subscription(
-                self, "alarm-email", topic=self.alarm_topic, protocol=sns.SubscriptionProtocol.EMAIL,
-                endpoint=tenant.alarm_email,
+                self, subscription_id, topic=topic, protocol=sns.SubscriptionProtocol.EMAIL,
+                endpoint=self.tenant.alarm_email,
             )  # fmt: skip
+        return topic
 
     # Keys ---------------------------------------------------------------------------------------------------
 
@@ -347,9 +377,9 @@ class TenantSharedStack(cdk.Stack):
             iam.PolicyStatement(
                 sid="CloudWatchAlarmsPublishToTheAlarmTopic",
                 principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": self.account}},
+                conditions=self._alarm_source(),
             )
         )
         # Events EventBridge could not deliver to a consumer queue (after 24 h of retries) land here.
@@ -437,8 +467,53 @@ class TenantSharedStack(cdk.Stack):
     def _mail(self) -> None:
         """The SES identity the services send from (`Tenant.mail_from`). SES verifies it once the DKIM records in
         the outputs are published in the domain's DNS; until then, and while the account is in the SES sandbox,
-        sending fails (docs/operations.md)."""
-        self.mail_identity = ses.EmailIdentity(self, "mail-identity", identity=ses.Identity.domain(self.tenant.domain))
+        sending fails (docs/operations.md).
+
+        Mail from the identity goes through its default configuration set: SES stops sending to an address that
+        bounced or complained (the account's suppression list), tells the mail events topic of each bounce and
+        complaint (`alarm_email` hears them: a participant whose address bounces never got their link), and
+        publishes the set's bounce and complaint rates, which the shared stack's alarms watch."""
+        name = mail_configuration_set_name(self.names)
+        self.mail_configuration = ses.ConfigurationSet(
+            self,
+            "mail-configuration",
+            configuration_set_name=name,
+            reputation_metrics=True,
+            sending_enabled=True,
+            suppression_reasons=ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+        )
+        self.mail_events = self._topic(
+            "mail-events",
+            f"{self.names.prefix()}-mail-events",
+            f"Caseline {self.tenant.id} mail bounces and complaints",
+            subscription_id="mail-events-email",
+        )
+        configuration_set = f"arn:{self.partition}:ses:{self.region}:{self.account}:configuration-set/{name}"
+        self.messaging_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="SesPublishesMailEvents",
+                principals=[iam.ServicePrincipal("ses.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": self.account},
+                    "ArnLike": {"aws:SourceArn": configuration_set},
+                },
+            )
+        )
+        # Adds the topic's statement that lets SES publish for this configuration set alone.
+        self.mail_configuration.add_event_destination(
+            "bounces-and-complaints",
+            configuration_set_event_destination_name="bounces-and-complaints",
+            destination=ses.EventDestination.sns_topic(self.mail_events),
+            events=[ses.EmailSendingEvent.BOUNCE, ses.EmailSendingEvent.COMPLAINT],
+        )
+        self.mail_identity = ses.EmailIdentity(
+            self,
+            "mail-identity",
+            identity=ses.Identity.domain(self.tenant.domain),
+            configuration_set=self.mail_configuration,
+        )
         for index, record in enumerate(self.mail_identity.dkim_records, start=1):
             cdk.CfnOutput(self, f"MailDkim{index}", value=f"{record.name} CNAME {record.value}")
 

@@ -7,7 +7,8 @@ must be the same, and an event put on the deployed bus must reach the deployed q
 
 What moto's CloudFormation cannot create is left out of the deployed copy, by type, and the test insists on
 exactly this list: Cognito (not implemented), AWS Backup (not implemented), bucket/queue/topic policies (not
-implemented), the SES identity (not implemented), the CloudFront distributions of the console and of document
+implemented), the SES identity and configuration set (not implemented), the alarms on the delivery DLQ, the
+tables and the mail (not implemented), the CloudFront distributions of the console and of document
 downloads with their origin access control, origin request and headers policies (not implemented), the
 EventBridge archive (moto passes its pattern as an object where its model wants a string). The documents bucket
 names the console distribution's domain as a CORS origin: there it gets a stand-in, so the bucket itself is
@@ -40,6 +41,7 @@ NOT_DEPLOYED_IN_MOTO = {
     "AWS::Backup::BackupPlan",
     "AWS::Backup::BackupSelection",
     "AWS::Backup::BackupVault",
+    "AWS::CloudWatch::Alarm",
     "AWS::CloudFront::Distribution",
     "AWS::CloudFront::OriginAccessControl",
     "AWS::CloudFront::OriginRequestPolicy",
@@ -54,6 +56,8 @@ NOT_DEPLOYED_IN_MOTO = {
     "AWS::Events::Archive",
     "AWS::S3::BucketPolicy",
     "AWS::SNS::Subscription",
+    "AWS::SES::ConfigurationSet",
+    "AWS::SES::ConfigurationSetEventDestination",
     "AWS::SES::EmailIdentity",
     "AWS::SNS::TopicPolicy",
     "AWS::SQS::QueuePolicy",

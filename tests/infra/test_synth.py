@@ -331,9 +331,9 @@ def test_alarms_watch_dead_letters_errors_throttles_the_stream_and_sla_breaches(
     for name, metric in (("sla-breaches", "SlaBreaches"), ("webhook-dead-letters", "WebhookDeadLettered")):
         alarm = alarms[f"caseline-demo-{name}"]
         assert (alarm["Namespace"], alarm["MetricName"]) == ("Caseline", metric)
-        assert alarm["Dimensions"] == [{"Name": "service", "Value": "automations"}]
+        assert alarm["Dimensions"] == [{"Name": "service", "Value": "automations"}, {"Name": "tenant", "Value": TENANT}]
     assert "caseline-demo-api-5xx" in alarms
-    assert all(alarm["AlarmActions"] for alarm in alarms.values())
+    assert all(alarm["AlarmActions"] and alarm["OKActions"] for alarm in alarms.values())
 
 
 def test_every_route_of_every_service_is_on_the_api_with_the_right_authorization(

@@ -59,6 +59,8 @@ def run_due_work(event: dict[str, Any], _context: Any) -> dict[str, Any]:
     done = automations_service().run_due_work(now)
     metrics = runtime.observability.metrics
     metrics.add_metric(name="TimersFired", unit=MetricUnit.Count, value=done.timers_fired)
+    if done.deliveries_dead:  # the webhook-dead-letters alarm's metric (infra/monitoring.py)
+        metrics.add_metric(name="WebhookDeadLettered", unit=MetricUnit.Count, value=done.deliveries_dead)
     if done.lateness_seconds:
         runtime.observability.logger.info("timers fired", extra={"lateness_seconds": done.lateness_seconds})
     return done.model_dump()

@@ -49,6 +49,7 @@ from .domain.members import CaseMembers
 from .domain.rules import PlannedAction, RuleDecision, Verdict, decide, timer_due, triggered
 from .domain.runs import ActionOutcome, AutomationRun
 from .domain.timers import Timer, reconcile
+from .domain.webhooks import Delivery, DeliveryStatus
 
 TIMERS_ACTOR = Actor(kind=ActorKind.AUTOMATION, id="timers", display_name="Timers and SLAs")
 
@@ -104,7 +105,7 @@ class Webhooks(Protocol):
 
     def call(self, url: str, event: EventEnvelope, key: str) -> str: ...
 
-    def retry_due(self, now: datetime) -> int: ...
+    def retry_due(self, now: datetime) -> list[Delivery]: ...
 
 
 class DryRunEvent(BaseModel):
@@ -204,6 +205,7 @@ class DueWork(BaseModel):
 
     timers_fired: int
     deliveries_attempted: int
+    deliveries_dead: int = Field(description="Deliveries whose last attempt failed: dead letters (an alarm's metric).")
     lateness_seconds: list[float] = Field(description="How long after its due time each timer fired.")
 
 
@@ -456,7 +458,8 @@ class AutomationsService:
         attempted = self._webhooks.retry_due(now)
         return DueWork(
             timers_fired=len(due),
-            deliveries_attempted=attempted,
+            deliveries_attempted=len(attempted),
+            deliveries_dead=sum(1 for delivery in attempted if delivery.status is DeliveryStatus.DEAD),
             lateness_seconds=[(now - timer.due_at).total_seconds() for timer in due],
         )
 

@@ -311,10 +311,10 @@ class WebhookService:
             return None  # a copy of this ticket, or the sweep, took it a moment ago
         return self._attempt(claimed, subscription, now)
 
-    def retry_due(self, now: datetime, *, limit: int = SWEEP_LIMIT) -> int:
-        """Attempts pending deliveries due by `now`, oldest first; returns how many it attempted."""
+    def retry_due(self, now: datetime, *, limit: int = SWEEP_LIMIT) -> list[Delivery]:
+        """Attempts pending deliveries due by `now`, oldest first; returns them as recorded (some dead by now)."""
         subscriptions: dict[str, Subscription | None] = {}
-        attempted = 0
+        attempted: list[Delivery] = []
         # Leases and backoff count from the sweep's time (which a test, or a late scheduler, moves ahead).
         moment = max(now, self._clock())
         for delivery in self._store.due_deliveries(now, limit=limit):
@@ -327,8 +327,7 @@ class WebhookService:
             if subscription is None:  # deleted while this delivery was pending
                 self._store.remove_delivery(claimed)
                 continue
-            self._attempt(claimed, subscription, moment)
-            attempted += 1
+            attempted.append(self._attempt(claimed, subscription, moment))
         return attempted
 
     def _record(self, subscription: Subscription, event: EventEnvelope, delivery_id: str) -> DeliveryTicket:

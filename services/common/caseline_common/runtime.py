@@ -18,7 +18,7 @@ SERVICE_TAG = Tag("service", "Each service's health, and its own part of this do
 class ServiceRuntime(Generic[SettingsT]):
     def __init__(self, service: str, settings_type: type[SettingsT]) -> None:
         self.service = service
-        self.observability = observability(service)
+        self.observability = observability(service, tenant_id=lambda: self.settings.tenant_id)
         self._settings_type = settings_type
 
     @cached_property
