@@ -30,6 +30,7 @@ from constructs import Construct
 from infra import nag
 from infra.functions import all_functions
 from infra.package import LambdaPackage, Route
+from infra.releases import alias_arn
 from infra.shared_stack import TenantSharedStack, alarm_topic_name, log_group_prefix, waf_log_group_name
 from infra.tenants import Tenant
 
@@ -194,7 +195,8 @@ class ApiStack(cdk.Stack):
 
     def _service_routes(self, service: str, routes: tuple[Route, ...]) -> None:
         function_name = f"{self.names.prefix()}-{service}-api"
-        function_arn = f"arn:{self.partition}:lambda:{self.region}:{self.account}:function:{function_name}"
+        # Its live alias (infra/releases.py): a version CodeDeploy has not released yet gets no request.
+        function_arn = alias_arn(f"arn:{self.partition}:lambda:{self.region}:{self.account}:function:{function_name}")
         integration = apigateway.Integration(
             type=apigateway.IntegrationType.AWS_PROXY,
             integration_http_method="POST",
