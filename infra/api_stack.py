@@ -30,6 +30,7 @@ from constructs import Construct
 from infra import nag
 from infra.functions import all_functions
 from infra.package import LambdaPackage, Route
+from infra.probes import TenantProbe
 from infra.releases import alias_arn
 from infra.shared_stack import TenantSharedStack, alarm_topic_name, log_group_prefix, waf_log_group_name
 from infra.tenants import Tenant
@@ -192,6 +193,7 @@ class ApiStack(cdk.Stack):
         self._alarms_and_dashboard()
         url = f"{tenant.public_url}/" if tenant.certificate_arn else self.api.url
         cdk.CfnOutput(self, "ApiUrl", value=url, description="The tenant's API (and portal) base URL")
+        self.probe = TenantProbe(self, "probe", tenant=tenant, shared=shared, base_url=url)
 
     def _service_routes(self, service: str, routes: tuple[Route, ...]) -> None:
         function_name = f"{self.names.prefix()}-{service}-api"
