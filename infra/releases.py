@@ -5,7 +5,7 @@ function's own alarms go off meanwhile (or the deployment fails or is stopped).
 Each deploy that changes a function's code or configuration publishes a new version (`current_version`); the
 alias's update policy hands the switch to the function's deployment group. What invokes a function (API Gateway,
 event source mappings, schedules) names the alias, never `$LATEST`, so an unreleased version gets no traffic.
-One CodeDeploy application and one service role per service stack: a role per function would add 17 roles to
+One CodeDeploy application and one service role per service stack: a role per function would add 19 roles (not 7) to
 each tenant's IAM quota for the same permissions.
 """
 
