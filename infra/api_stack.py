@@ -30,6 +30,8 @@ from infra import nag
 from infra.functions import all_functions
 from infra.monitoring import alarm_topic_name, business_metric, notify
 from infra.package import LambdaPackage, Route
+from infra.probes import TenantProbe
+from infra.releases import alias_arn
 from infra.shared_stack import TenantSharedStack, log_group_prefix, waf_log_group_name
 from infra.tenants import Tenant, TierLimits
 
@@ -202,10 +204,12 @@ class ApiStack(cdk.Stack):
         self._alarms_and_dashboard()
         url = f"{tenant.public_url}/" if tenant.certificate_arn else self.api.url
         cdk.CfnOutput(self, "ApiUrl", value=url, description="The tenant's API (and portal) base URL")
+        self.probe = TenantProbe(self, "probe", tenant=tenant, shared=shared, base_url=url)
 
     def _service_routes(self, service: str, routes: tuple[Route, ...]) -> None:
         function_name = f"{self.names.prefix()}-{service}-api"
-        function_arn = f"arn:{self.partition}:lambda:{self.region}:{self.account}:function:{function_name}"
+        # Its live alias (infra/releases.py): a version CodeDeploy has not released yet gets no request.
+        function_arn = alias_arn(f"arn:{self.partition}:lambda:{self.region}:{self.account}:function:{function_name}")
         integration = apigateway.Integration(
             type=apigateway.IntegrationType.AWS_PROXY,
             integration_http_method="POST",

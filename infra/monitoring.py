@@ -218,7 +218,7 @@ class ServiceMonitoring(TenantAlarms):
             f"{consumer.function} gave up on events: they are in {queue_name}",
         )
 
-    def stream(self, function: lambda_.Function, trigger: StreamHandlerSpec) -> None:
+    def stream(self, function: lambda_.IFunction, trigger: StreamHandlerSpec) -> None:
         self.alarm(
             f"{trigger.function.replace('_', '-')}-iterator-age",
             function.metric("IteratorAge", statistic="Maximum", period=cdk.Duration.minutes(1)),
@@ -227,9 +227,13 @@ class ServiceMonitoring(TenantAlarms):
             evaluation_periods=5,
         )
 
-    def function(self, spec: FunctionSpec, function: lambda_.Function, name: str, reserved_concurrency: int) -> None:
+    def function(
+        self, spec: FunctionSpec, function: lambda_.Function, name: str, reserved_concurrency: int
+    ) -> list[cloudwatch.Alarm]:
+        """The function's alarms; returns those a bad release trips (errors, an API's latency), which roll it back
+        (infra/releases.py). Throttles are about capacity, not the version."""
         self.functions.append((spec, function))
-        self.alarm(
+        errors = self.alarm(
             f"{spec.short_name}-errors",
             function.metric_errors(period=PERIOD, statistic="Sum"),
             f"{name} failed (unhandled errors or timeouts)",
@@ -241,7 +245,7 @@ class ServiceMonitoring(TenantAlarms):
         )
         if spec.kind == "api":
             threshold = api_latency_p95_ms(spec.service)
-            self.alarm(
+            latency = self.alarm(
                 f"{spec.short_name}-latency-p95",
                 function.metric_duration(period=PERIOD, statistic="p95"),
                 f"{name} took {threshold:.0f} ms or more at p95 for {API_LATENCY_PERIODS * 5} minutes "
@@ -249,6 +253,8 @@ class ServiceMonitoring(TenantAlarms):
                 threshold=threshold,
                 evaluation_periods=API_LATENCY_PERIODS,
             )
+            return [errors, latency]
+        return [errors]
 
     def service_alarms(self) -> None:
         """Business alarms on the Powertools metrics a service emits (namespace Caseline, dimensions service and

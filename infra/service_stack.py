@@ -31,6 +31,7 @@ from infra.lake import INSIGHT_SERVICE, EventLake
 from infra.monitoring import ServiceMonitoring
 from infra.package import LambdaPackage
 from infra.policies import FunctionPolicies
+from infra.releases import GradualReleases
 from infra.search_engine import SEARCH_SERVICE, SearchEngine
 from infra.shared_stack import TenantSharedStack, log_group_prefix
 from infra.tenants import Tenant
@@ -88,7 +89,9 @@ class ServiceStack(cdk.Stack):
         self.triggers = FunctionTriggers(
             self, tenant=tenant, service=service, shared=shared, monitoring=self.monitoring
         )
+        self.releases = GradualReleases(self, "releases", names=self.names, service=service)
         self.functions: dict[str, lambda_.Function] = {}
+        self.aliases: dict[str, lambda_.Alias] = {}
         self.roles: dict[str, iam.Role] = {}
         for spec in service_functions(service):
             self.functions[spec.name] = self._function(spec)
@@ -179,8 +182,10 @@ class ServiceStack(cdk.Stack):
         )
         function.node.add_dependency(policy)
         self._acknowledge_function(function, spec)
-        self.triggers.attach(function, trigger, policy, name)
-        self.monitoring.function(spec, function, name, self._reserved_concurrency(spec))
+        release_alarms = self.monitoring.function(spec, function, name, self._reserved_concurrency(spec))
+        alias = self.releases.release(spec, function, release_alarms)
+        self.aliases[spec.name] = alias
+        self.triggers.attach(alias, trigger, policy, name)
         return function
 
     def _acknowledge_function(self, function: lambda_.Function, spec: FunctionSpec) -> None:

@@ -110,19 +110,20 @@ class FunctionTriggers:
 
     # Sources ------------------------------------------------------------------------------------------------
 
-    def attach(self, function: lambda_.Function, trigger: Trigger | None, policy: iam.ManagedPolicy, name: str) -> None:
+    def attach(self, alias: lambda_.Alias, trigger: Trigger | None, policy: iam.ManagedPolicy, name: str) -> None:
+        """Starts the function through its live alias (infra/releases.py), never its unreleased `$LATEST`."""
         if isinstance(trigger, StreamHandlerSpec):
-            self._stream_source(function, trigger, policy)
+            self._stream_source(alias, trigger, policy)
         elif isinstance(trigger, QueueSpec):  # a consumer's queue, or one of the service's own
-            self._queue_source(function, trigger, policy)
+            self._queue_source(alias, trigger, policy)
         elif isinstance(trigger, ScheduleSpec):
-            self._schedule(function, trigger, name)
+            self._schedule(alias, trigger, name)
 
-    def _stream_source(self, function: lambda_.Function, trigger: StreamHandlerSpec, policy: iam.ManagedPolicy) -> None:
+    def _stream_source(self, alias: lambda_.Alias, trigger: StreamHandlerSpec, policy: iam.ManagedPolicy) -> None:
         mapping = lambda_.EventSourceMapping(
             self.stack,
             f"{trigger.function}-stream",
-            target=function,
+            target=alias,
             # Read at deploy time, not imported: a restored table's new stream replaces the mapping on the next
             # deploy (infra/arns.py).
             event_source_arn=self.arns.stream(trigger.table_id),
@@ -136,14 +137,14 @@ class FunctionTriggers:
             on_failure=event_sources.SqsDlq(self.stream_failures()),
         )
         mapping.node.add_dependency(policy)
-        self.monitoring.stream(function, trigger)
+        self.monitoring.stream(alias.lambda_, trigger)  # the function's iterator age, whichever version reads
 
-    def _queue_source(self, function: lambda_.Function, trigger: QueueSpec, policy: iam.ManagedPolicy) -> None:
+    def _queue_source(self, alias: lambda_.Alias, trigger: QueueSpec, policy: iam.ManagedPolicy) -> None:
         # Construct ids by function: one mapping per queue, however many queues the service reads.
         mapping = lambda_.EventSourceMapping(
             self.stack,
             f"{trigger.function}-queue",
-            target=function,
+            target=alias,
             event_source_arn=self.arns.queue(self.names.queue(trigger)),
             batch_size=trigger.batch_size,
             # Batches above 10 messages need a window to gather them in (the lake writer's: Parquet files of many
@@ -159,7 +160,7 @@ class FunctionTriggers:
         mapping.node.add_dependency(policy)
         self.monitoring.dead_letters(trigger)
 
-    def _schedule(self, function: lambda_.Function, trigger: ScheduleSpec, name: str) -> None:
+    def _schedule(self, alias: lambda_.Alias, trigger: ScheduleSpec, name: str) -> None:
         failures = self.async_failures()
         role = iam.Role(
             self.stack,
@@ -173,7 +174,7 @@ class FunctionTriggers:
             self.stack,
             f"{trigger.function}-schedule-policy",
             statements=[
-                iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[function.function_arn]),
+                iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[alias.function_arn]),
                 iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[failures.queue_arn]),
                 self.arns.kms_via(self.shared.messaging_key.key_arn, ["kms:GenerateDataKey", "kms:Decrypt"], ["sqs"]),
             ],
@@ -188,7 +189,7 @@ class FunctionTriggers:
             flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
             state="ENABLED",
             target=scheduler.CfnSchedule.TargetProperty(
-                arn=function.function_arn,
+                arn=alias.function_arn,
                 role_arn=role.role_arn,
                 # The time the run was scheduled for, so a late or retried run still handles what was due then.
                 input='{"time": "<aws.scheduler.scheduled-time>"}',
