@@ -27,8 +27,9 @@ from constructs import Construct
 
 from caseline.paths import ROOT
 from infra import nag
+from infra.monitoring import alarm_topic_name
 from infra.probe_function.probe import PROBE_METRIC
-from infra.shared_stack import TenantSharedStack, alarm_topic_name, log_group_prefix
+from infra.shared_stack import TenantSharedStack, log_group_prefix
 from infra.tenants import Tenant
 
 PROBE_DIR = ROOT / "infra" / "probe_function"
