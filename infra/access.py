@@ -103,5 +103,14 @@ DATA_ACCESS: dict[tuple[str, str], DataAccess] = {
 }
 
 
+class UndeclaredFunctionError(LookupError):
+    """A function whose data access nobody declared: it gets none by accident, so synth stops instead."""
+
+
 def access_of(service: str, function: str) -> DataAccess:
-    return DATA_ACCESS[(service, function)]
+    try:
+        return DATA_ACCESS[(service, function)]
+    except KeyError:
+        raise UndeclaredFunctionError(
+            f"{service} {function}: declare what it does with its service's data in infra/access.py"
+        ) from None
