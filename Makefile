@@ -26,7 +26,8 @@ help:
 	@echo "make dev    start the whole product locally (moto, six services, demo tenant), the API reference at /reference"
 	@echo "make test   install what is needed, lint, run every test"
 	@echo "make lint   ruff + mypy + eslint (the console)"
-	@echo "make build  chalice package each service into build/, and the API reference into build/reference/"
+	@echo "make build  the Lambda packages CDK deploys (arm64, build/lambda/<service>/), and the API reference"
+	@echo "           (build/reference/); memory and timeouts are CDK's (infra/functions.py), not Chalice's config"
 	@echo "make reference  the API reference alone: build/reference/openapi.json and index.html"
 	@echo "make sdk    generate the typed Python client from the OpenAPI document: build/sdk/dist/*.whl"
 	@echo "make bench  print AWS calls, latency ratios and cold starts"
@@ -94,8 +95,9 @@ format: install
 test: lint browser reference
 	$(VENV)/bin/pytest
 
+# The very packages `caseline tenant synth` deploys (infra/package.py: arm64, byte code, the entry module).
 build: install reference
-	$(PY) -m caseline.build
+	$(PY) -m infra.package
 
 # One static page (Redoc inlined, nothing loaded from elsewhere) any bucket or web server can serve.
 reference: install apilint

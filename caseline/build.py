@@ -1,4 +1,9 @@
-"""`make build`: `chalice package` each service into build/<service>/ and report the deployment.zip sizes.
+"""`chalice package` of each service into build/<service>/ (a SAM template and its deployment.zip), with their sizes.
+
+Not what ships: `make build` and `caseline tenant synth` run infra/package.py, which reuses the helpers below to
+package for arm64 with the byte code and the entry module, and CDK sets each function's memory and timeout
+(infra/functions.py); Chalice's config names neither, so this package carries Chalice's defaults for the host's
+architecture. `python -m caseline.build` remains to look at one service's plain Chalice package.
 
 For every service, in sequence:
 

@@ -1,7 +1,7 @@
 """Lambda packages for AWS: `chalice package` per service for arm64, normalized so synth is deterministic.
 
-`make build` (caseline/build.py) packages for the architecture in each service's Chalice config. The CDK app
-needs arm64 and a little more, so this module reuses build.py's helpers and writes per service into
+This is what `make build` (`python -m infra.package`) and `caseline tenant synth` build, and the only packages CDK
+deploys. It reuses caseline/build.py's helpers (a plain `chalice package`, not deployed) and writes per service into
 `build/lambda/<service>/`:
 
 - `deployment.zip`: what `chalice package` would produce for **arm64** (the service's requirements as aarch64

@@ -21,6 +21,7 @@ from caseline_common.resources import (
 )
 
 from infra import nag
+from infra.access import access_of
 from infra.arns import TenantArns
 from infra.functions import MAIL_SENDERS, FunctionSpec
 from infra.lake import LAKE_OBJECTS, EventLake
@@ -29,16 +30,7 @@ from infra.shared_stack import QUARANTINE_PREFIX, TenantSharedStack
 from infra.tenants import Tenant
 from infra.triggers import Trigger
 
-DATA_ACTIONS = [
-    "dynamodb:GetItem",
-    "dynamodb:BatchGetItem",
-    "dynamodb:Query",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:ConditionCheckItem",
-    "dynamodb:BatchWriteItem",
-]  # no Scan: the services never scan, and now they cannot
+_DELETE = "dynamodb:DeleteItem"
 QUEUE_READ_ACTIONS = [
     "sqs:ReceiveMessage",
     "sqs:DeleteMessage",
@@ -66,32 +58,47 @@ class FunctionPolicies:
         self.names = TenantResourceNames(tenant_id=tenant.id)
         self.arns = TenantArns(stack, tenant)
 
-    def data_statements(self) -> tuple[list[iam.PolicyStatement], list[str]]:
-        """The tables, buckets and keys the service owns or shares, for its API, consumers and schedules; and the
-        wildcard resources among them (object keys of the tenant's own buckets)."""
+    def data_statements(self, spec: FunctionSpec) -> tuple[list[iam.PolicyStatement], list[str]]:
+        """What the function does with the tables, buckets and keys its service owns or shares, as `infra.access`
+        declares it; and the wildcard resources among them (object keys of the tenant's own buckets)."""
         shared, arns = self.shared, self.arns
+        access = access_of(self.service, spec.name)
         statements: list[iam.PolicyStatement] = []
         wildcards: list[str] = []
         kms_data = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
         owned_tables = [table for table in TABLES if table.owner == self.service]
-        if owned_tables:
-            resources = []
-            for table in owned_tables:
-                table_arn = arns.table(self.names.table(table))
-                resources.append(table_arn)
-                resources += [f"{table_arn}/index/{index.name}" for index in table.indexes]
-            statements.append(iam.PolicyStatement(actions=DATA_ACTIONS, resources=resources))
+        if owned_tables and access.table:
+            table_arns = [arns.table(self.names.table(table)) for table in owned_tables]
+            resources = table_arns + [
+                f"{arn}/index/{index.name}"
+                for arn, table in zip(table_arns, owned_tables, strict=True)
+                for index in table.indexes
+            ]
+            anywhere = [action for action in access.table if not (access.delete_only_under and action == _DELETE)]
+            statements.append(iam.PolicyStatement(actions=anywhere, resources=resources))
+            if access.delete_only_under:
+                statements.append(
+                    iam.PolicyStatement(
+                        actions=[_DELETE],
+                        resources=table_arns,  # items are deleted from a table, never from an index
+                        conditions={
+                            "ForAllValues:StringLike": {
+                                "dynamodb:LeadingKeys": [f"{prefix}*" for prefix in access.delete_only_under]
+                            }
+                        },
+                    )
+                )
             statements.append(arns.kms_via(shared.data_keys[self.service].key_arn, kms_data, ["dynamodb"]))
-        for spec in BUCKETS:
-            bucket_arn = arns.bucket(self.names.bucket(spec, self.stack.account))
-            key_arn = shared.data_keys[spec.owner].key_arn
+        for bucket in BUCKETS:
+            bucket_arn = arns.bucket(self.names.bucket(bucket, self.stack.account))
+            key_arn = shared.data_keys[bucket.owner].key_arn
             objects, quarantine = f"{bucket_arn}/*", f"{bucket_arn}/{QUARANTINE_PREFIX}*"
-            if spec.owner == self.service:
-                object_actions = ["s3:GetObject", "s3:PutObject"] + ([] if spec.object_lock else ["s3:DeleteObject"])
-                statements.append(iam.PolicyStatement(actions=object_actions, resources=[objects]))
-                statements.append(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket_arn]))
+            if bucket.owner == self.service and access.objects:
+                statements.append(iam.PolicyStatement(actions=list(access.objects), resources=[objects]))
+                if "s3:GetObject" in access.objects:
+                    statements.append(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket_arn]))
                 wildcards.append(objects)
-            elif self.service in spec.shared_with:
+            elif self.service in bucket.shared_with and access.shares_objects:
                 statements.append(iam.PolicyStatement(actions=["s3:GetObject"], resources=[objects]))
                 statements.append(iam.PolicyStatement(actions=["s3:PutObject"], resources=[quarantine]))
                 wildcards += [objects, quarantine]
@@ -100,7 +107,7 @@ class FunctionPolicies:
             # With S3 bucket keys the encryption context is the bucket's ARN: the key serves this bucket only.
             statements.append(arns.kms_via(key_arn, kms_data, ["s3"], **{"aws:s3:arn": bucket_arn}))
         for signing in SIGNING_KEYS:
-            if signing.owner == self.service:
+            if signing.owner == self.service and access.signs:
                 key = shared.signing_keys[signing.id]
                 statements.append(
                     iam.PolicyStatement(
@@ -149,7 +156,7 @@ class FunctionPolicies:
             data, wildcards = self.lake.statements(spec.name)
             statements += data
         else:
-            data, wildcards = self.data_statements()
+            data, wildcards = self.data_statements(spec)
             statements += data
         if isinstance(trigger, QueueSpec):
             statements.append(

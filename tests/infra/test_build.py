@@ -1,4 +1,5 @@
-"""`make build`: one service (timeline, the smallest) packaged by caseline.build into a temporary directory.
+"""The plain Chalice package (caseline.build) of one service (timeline, the smallest), in a temporary directory; and
+`make build`, which is not it: the packages CDK deploys (infra/package.py).
 
 The first run downloads wheels with pip (~10-15 s); later runs reuse Chalice's cache in .chalice/deployments/.
 """
@@ -10,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from caseline_common.resources import SERVICES
 
 from caseline import build
 from caseline.build import BuildError, BuildResult, build_service
-from caseline.paths import SERVICES_DIR
+from caseline.paths import ROOT, SERVICES_DIR
+from infra.package import ARCHITECTURE, LambdaPackage, package_service
 
 
 @pytest.fixture(scope="module")
@@ -95,3 +98,31 @@ def test_chalice_failure_is_a_readable_build_error_and_cleans_vendor(
     with pytest.raises(BuildError, match=r"timeline: `chalice package` exited with 3: NoSuchPackageError: xyz"):
         build_service("timeline", tmp_path)
     assert not (SERVICES_DIR / "timeline" / "vendor").exists()
+
+
+def test_make_build_runs_the_packaging_cdk_deploys() -> None:
+    """`make build` is infra/package.py (arm64, what synth deploys), not the plain Chalice package above."""
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("\nbuild:", 1)[1].split("\n\n", 1)[0]
+    assert "-m infra.package" in recipe
+    assert "caseline.build" not in recipe
+
+
+def test_make_builds_packages_are_the_bytes_cdk_packages(
+    packages: dict[str, LambdaPackage], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """What `python -m infra.package` writes (package_all's default directory, which the CDK app loads) is
+    byte for byte what synth packaged into its own directory: the same architecture, files and content hash."""
+    built = package_service("timeline", tmp_path_factory.mktemp("make-build"))
+    synthesized = packages["timeline"]
+    assert built.architecture == synthesized.architecture == ARCHITECTURE == "arm64"
+    assert built.content_hash == synthesized.content_hash
+    assert built.handlers == synthesized.handlers
+
+
+def test_the_chalice_config_sets_no_memory_or_timeout() -> None:
+    """CDK sizes each function from measurements (infra/functions.py); a figure here would contradict it."""
+    for service in SERVICES:
+        stages = json.loads((SERVICES_DIR / service / ".chalice" / "config.json").read_text())["stages"]
+        for stage in stages.values():
+            assert not {"lambda_memory_size", "lambda_timeout"} & set(stage), service

@@ -22,6 +22,7 @@ from caseline_common.resources import ALL_CASELINE_EVENTS, CONSUMERS, ConsumerSp
 from caseline.local.emulator import EmulatorProcess
 from caseline.local.provision import provision_tenant
 from caseline.local.pumps import queue_pumps
+from infra.access import DATA_ACCESS, DataAccess
 from infra.app import FEATURE_FLAGS
 from infra.package import ZIP_NAME, LambdaPackage
 from infra.service_stack import PackageMismatchError, ServiceStack
@@ -125,6 +126,8 @@ def with_search_consumer(monkeypatch: pytest.MonkeyPatch) -> None:
             CONSUMERS
         ):
             monkeypatch.setattr(module, "CONSUMERS", consumers)
+    # A new function gets a policy only once its data access is declared.
+    monkeypatch.setitem(DATA_ACCESS, (SEARCH.service, SEARCH.function), DataAccess(table=("dynamodb:GetItem",)))
 
 
 def _stacks(registry: TenantRegistry, package: LambdaPackage) -> tuple[TenantSharedStack, ServiceStack]:

@@ -36,10 +36,6 @@ class RecordingClient:
         self.puts.append(Item)
         return {}
 
-    def batch_write_item(self, *, RequestItems: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
-        self.puts += [request["PutRequest"]["Item"] for requests in RequestItems.values() for request in requests]
-        return {}
-
 
 def test_since_and_until_are_compared_in_utc() -> None:
     client = RecordingClient()

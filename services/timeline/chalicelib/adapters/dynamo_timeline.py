@@ -47,8 +47,6 @@ UNANCHORED = "UNANCHORED"
 _TEMPLATES_KEPT = 256
 _BATCH_GET_MAX_KEYS = 100
 _BATCH_GET_ATTEMPTS = 5
-_BATCH_WRITE_ATTEMPTS = 5
-_BATCH_WRITE_MAX_ITEMS = 25
 _HASH = {"#hash": "hash"}
 _MEMBER_ATTEMPTS = 3
 _LINK_PREFIX = "LINK#"
@@ -271,7 +269,7 @@ class DynamoTimelineRepository:
             for person in link_item.get("subjects", {}).get("SS", [])
         ]
         markers.append({**_marker_key(case_id, link_item["event_id"]["S"]), "seq": {"N": str(seq)}})
-        self._put_all(case_id, markers)
+        self._put_all(markers)
         if previous is not None and previous.seq >= seq:
             return  # the head is past this link already: a head only moves forward
         kept = members if members is not None else (previous.members if previous else None)
@@ -297,20 +295,11 @@ class DynamoTimelineRepository:
             if members is not None:
                 self._keep_members(case_id, members)
 
-    def _put_all(self, case_id: str, items: list[Any]) -> None:
-        """The event marker and one subject marker per person named, in BatchWriteItems of 25 (one, as a rule)."""
-        for start in range(0, len(items), _BATCH_WRITE_MAX_ITEMS):
-            requests: list[Any] = [
-                {"PutRequest": {"Item": item}} for item in items[start : start + _BATCH_WRITE_MAX_ITEMS]
-            ]
-            for _ in range(_BATCH_WRITE_ATTEMPTS):
-                response = self._client.batch_write_item(RequestItems={self._table: requests})
-                unprocessed: dict[str, Any] = dict(response.get("UnprocessedItems") or {})
-                requests = list(unprocessed.get(self._table, []))
-                if not requests:
-                    break
-            else:
-                raise AppendConflictError(case_id)  # throttled: the message is retried, and finishes this append
+    def _put_all(self, items: list[Any]) -> None:
+        """The subject markers and the event marker, one PutItem each (one, as a rule): not BatchWriteItem, which
+        would let the consumer's role delete links as well as put them (infra/access.py)."""
+        for item in items:
+            self._client.put_item(TableName=self._table, Item=item)
 
     def _keep_members(self, case_id: str, members: CaseMembers) -> None:
         for _ in range(_MEMBER_ATTEMPTS):
