@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from caseline_common.envelope import EventEnvelope
-from caseline_common.resources import CASES_TABLE, TIMELINE_TABLE
+from caseline_common.resources import CASES_TABLE, INSIGHT_TABLE, TIMELINE_TABLE, TenantResourceNames
 from chalice.local import LambdaContext
 from waiting import wait_until
 
@@ -244,3 +244,20 @@ def bus_probe(stack: LocalStack) -> Iterator[BusProbe]:
         events.remove_targets(Rule=name, EventBusName=bus, Ids=["probe"])
         events.delete_rule(Name=name, EventBusName=bus)
         sqs.delete_queue(QueueUrl=url)
+
+
+def insight_environment(names: TenantResourceNames, region: str, lake_bucket: str, engine_dir: str) -> dict[str, str]:
+    """The settings the insight service reads at cold start, for a tenant on moto (no endpoint override)."""
+    return {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": region,
+        "CASELINE_TENANT_ID": names.tenant_id,
+        "CASELINE_AWS_REGION": region,
+        "CASELINE_EVENT_BUS_NAME": names.event_bus(),
+        "CASELINE_OIDC_ISSUER": "https://issuer.example",
+        "CASELINE_OIDC_CLIENT_IDS": '["console"]',
+        "CASELINE_INSIGHT_TABLE": names.table(INSIGHT_TABLE),
+        "CASELINE_LAKE_BUCKET": lake_bucket,
+        "CASELINE_INSIGHT_ENGINE": f"duckdb://{engine_dir}",
+    }

@@ -23,6 +23,8 @@ from caseline.cli import app
 from caseline.local.loader import LoadedService, load_service
 from caseline.local.provision import LOCAL_ACCOUNT_ID, _create_table
 
+from .support import insight_environment
+
 if TYPE_CHECKING:
     from services.insight.chalicelib.adapters.duckdb_engine import DuckDbEngine
     from services.insight.chalicelib.adapters.parquet_lake import ParquetLake
@@ -83,19 +85,7 @@ class Lake:
 
 @pytest.fixture
 def lake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Lake]:
-    environment = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "CASELINE_TENANT_ID": TENANT,
-        "CASELINE_AWS_REGION": REGION,
-        "CASELINE_EVENT_BUS_NAME": NAMES.event_bus(),
-        "CASELINE_OIDC_ISSUER": "https://issuer.example",
-        "CASELINE_OIDC_CLIENT_IDS": '["console"]',
-        "CASELINE_INSIGHT_TABLE": NAMES.table(INSIGHT_TABLE),
-        "CASELINE_LAKE_BUCKET": BUCKET,
-        "CASELINE_INSIGHT_ENGINE": f"duckdb://{tmp_path / 'engine'}",
-    }
+    environment = insight_environment(NAMES, REGION, BUCKET, str(tmp_path / "engine"))
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("CASELINE_AWS_ENDPOINT_URL", raising=False)

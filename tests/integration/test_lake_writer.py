@@ -33,7 +33,7 @@ from caseline.local.provision import LOCAL_ACCOUNT_ID, _create_table
 from caseline.local.pumps import QueuePump
 from caseline.timeline_source import TimelineSource
 
-from .support import recording
+from .support import insight_environment, recording
 
 if TYPE_CHECKING:
     from services.insight.chalicelib.adapters.parquet_lake import ParquetLake
@@ -81,19 +81,7 @@ class Lake:
 
 @pytest.fixture
 def lake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Lake]:
-    environment = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "CASELINE_TENANT_ID": TENANT,
-        "CASELINE_AWS_REGION": REGION,
-        "CASELINE_EVENT_BUS_NAME": NAMES.event_bus(),
-        "CASELINE_OIDC_ISSUER": "https://issuer.example",
-        "CASELINE_OIDC_CLIENT_IDS": '["console"]',
-        "CASELINE_INSIGHT_TABLE": NAMES.table(INSIGHT_TABLE),
-        "CASELINE_LAKE_BUCKET": BUCKET,
-        "CASELINE_INSIGHT_ENGINE": f"duckdb://{tmp_path / 'engine'}",
-    }
+    environment = insight_environment(NAMES, REGION, BUCKET, str(tmp_path / "engine"))
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("CASELINE_AWS_ENDPOINT_URL", raising=False)
