@@ -17,7 +17,7 @@ import duckdb
 import pytest
 from caseline_common.aws import AwsClients
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope
-from caseline_common.event_examples import CASES, DATA, ENVELOPES
+from caseline_common.event_examples import CASES, CLAIM_HISTORY, DATA, ENVELOPES
 from caseline_common.events import EventType, event_data
 from caseline_common.examples import TEMPLATE_DEFINITION
 from caseline_common.freshness import CaseArrival
@@ -217,20 +217,6 @@ def test_the_template_readers_keep_the_newest_version(lake: Lake) -> None:
     assert (row["case_id"], row["template_key"], row["type"]) == (None, "motor-claim", "template.published")
 
 
-HISTORY = [
-    EventType.CASE_OPENED,
-    EventType.PARTICIPANT_ADDED,
-    EventType.COMMENT_ADDED,
-    EventType.TASK_COMPLETED,
-    EventType.DOCUMENT_ADDED,
-    EventType.CASE_STAGE_CHANGED,
-    EventType.CASE_FIELDS_CHANGED,
-    EventType.DECISION_RECORDED,
-    EventType.CASE_CLOSED,
-    EventType.CASE_REOPENED,
-]
-
-
 def _seed_timeline(aws: AwsClients) -> list[EventEnvelope]:
     """Two cases' timelines and the template they follow, appended by the timeline service's own code."""
     timeline = load_service("timeline")
@@ -250,7 +236,7 @@ def _seed_timeline(aws: AwsClients) -> list[EventEnvelope]:
     service.record(published(3, ["claims-team"]))
     appended = []
     for case_id in ("01M8HF0000000000000000CAS1", "01M8HF0000000000000000CAS2"):
-        for event_type in HISTORY:
+        for event_type in CLAIM_HISTORY:
             envelope = {**ENVELOPES[event_type], "event_id": f"{ENVELOPES[event_type]['event_id'][:-2]}{case_id[-2:]}"}
             event = EventEnvelope.model_validate(
                 {**envelope, "tenant_id": TENANT, "case_id": case_id, "type": event_type, "data": DATA[event_type]}

@@ -10,7 +10,7 @@ import pytest
 from caseline_common.consumer import StatefulEvent
 from caseline_common.contracts import TemplateDefinition
 from caseline_common.envelope import EventEnvelope
-from caseline_common.event_examples import CASES, DATA, ENVELOPES, TENANT
+from caseline_common.event_examples import CASES, CLAIM_HISTORY, DATA, ENVELOPES, TENANT
 from caseline_common.events import EventType, event_data
 from caseline_common.examples import CASE_SNAPSHOT, TEMPLATE_DEFINITION
 from caseline_common.lake import LAKE_COLUMNS
@@ -205,19 +205,7 @@ def test_no_row_ever_holds_personal_data_titles_field_values_comment_bodies_or_d
 def _history() -> list[StatefulEvent]:
     """The claim of the reference from opening to its decision, closed, then reopened: each event with the case
     it left behind, as the cases service sends them."""
-    order = [
-        EventType.CASE_OPENED,
-        EventType.PARTICIPANT_ADDED,
-        EventType.COMMENT_ADDED,
-        EventType.TASK_COMPLETED,
-        EventType.DOCUMENT_ADDED,
-        EventType.CASE_STAGE_CHANGED,
-        EventType.CASE_FIELDS_CHANGED,
-        EventType.DECISION_RECORDED,
-        EventType.CASE_CLOSED,
-        EventType.CASE_REOPENED,
-    ]
-    return [example(event_type) for event_type in order]
+    return [example(event_type) for event_type in CLAIM_HISTORY]
 
 
 def test_folding_a_cases_events_gives_the_state_columns_its_snapshots_give() -> None:

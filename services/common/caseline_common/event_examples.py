@@ -565,3 +565,17 @@ CASES: dict[EventType, dict[str, Any] | None] = {
         updated_at="2026-12-04T09:30:55Z",
     ),
 }
+
+# The claim told in order, each event with the case it left: opened, staffed, worked, decided, closed, reopened.
+CLAIM_HISTORY: tuple[EventType, ...] = (
+    EventType.CASE_OPENED,
+    EventType.PARTICIPANT_ADDED,
+    EventType.COMMENT_ADDED,
+    EventType.TASK_COMPLETED,
+    EventType.DOCUMENT_ADDED,
+    EventType.CASE_STAGE_CHANGED,
+    EventType.CASE_FIELDS_CHANGED,
+    EventType.DECISION_RECORDED,
+    EventType.CASE_CLOSED,
+    EventType.CASE_REOPENED,
+)
