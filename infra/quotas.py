@@ -10,7 +10,7 @@ import json
 import math
 import sys
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -196,7 +196,12 @@ def cost_section(standard: Footprint) -> str:
 
 def render(assembly: Path, tiers: dict[Tier, str]) -> str:
     """The generated block of docs/operations.md: `tiers` names a tenant of each tier in the assembly."""
-    footprints = assembly_footprints(assembly)
+    # Package sizes to the nearest 10 MB: they differ by a few MB between machines (the wheels' builds), and the
+    # guide quotes what holds on any of them.
+    footprints = {
+        tenant: replace(footprint, code_mb=round(footprint.code_mb, -1))
+        for tenant, footprint in assembly_footprints(assembly).items()
+    }
     standard, enterprise = footprints[tiers[Tier.STANDARD]], footprints[tiers[Tier.ENTERPRISE]]
     return "\n".join([
         "Per tenant, counted from the synthesized templates:", "",

@@ -30,7 +30,9 @@ TIMELINE = NAMES.table(TIMELINE_TABLE)
 
 
 @pytest.fixture
-def aws() -> Iterator[AwsClients]:
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsClients]:
+    # The command reads CASELINE_AWS_ENDPOINT_URL, which the session's local stack sets: here it talks to moto's mock.
+    monkeypatch.delenv("CASELINE_AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
         clients = AwsClients("us-east-1")
         provision_tenant(clients, TENANT)
@@ -216,7 +218,8 @@ def test_an_unknown_tenant_or_table_gets_a_readable_message() -> None:
     assert "'nope' is not one of" in " ".join(unknown_table.output.split())
 
 
-def test_a_tenant_not_deployed_here_gets_a_readable_message() -> None:
+def test_a_tenant_not_deployed_here_gets_a_readable_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CASELINE_AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
         result = _restore("--table", "cases", "--to", _iso(datetime.now(UTC) - timedelta(minutes=1)))
 
