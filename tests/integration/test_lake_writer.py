@@ -349,8 +349,8 @@ def test_a_link_in_a_later_batch_takes_its_cases_state_and_a_late_older_batch_wi
         assert [(row["template_key"], row["links_issued"]) for row in report.rows] == [("motor-claim", 1)]
 
 
-def test_a_batch_of_1000_events_over_50_cases_makes_a_handful_of_aws_calls(lake: Lake) -> None:
-    case_ids = [f"01M8HF00000000000000000C{n:02d}" for n in range(50)]
+def test_a_batch_of_400_events_over_20_cases_makes_a_handful_of_aws_calls(lake: Lake) -> None:
+    case_ids = [f"01M8HF00000000000000000C{n:02d}" for n in range(20)]
     lake.send(*(bus_body(case_event(EventType.CASE_OPENED, case_id, DAY_ONE), snapshot(case_id, 1, "submitted"))
                 for case_id in case_ids))  # fmt: skip
     lake.pump.poll_once()
@@ -370,9 +370,9 @@ def test_a_batch_of_1000_events_over_50_cases_makes_a_handful_of_aws_calls(lake:
     with recording(aws.dynamodb()) as dynamodb, recording(aws.s3()) as s3:
         lake.pump.poll_once()
 
-    assert [len(batch) for batch in lake.batches] == [50, 1000]
+    assert [len(batch) for batch in lake.batches] == [20, 400]
     assert s3.operations == ["PutObject"]  # one day
-    assert dynamodb.operations == ["BatchGetItem"] + ["PutItem"] * 50  # the kept states read once, one write a case
+    assert dynamodb.operations == ["BatchGetItem"] + ["PutItem"] * 20  # the kept states read once, one write a case
     links = [row for row in lake.rows() if row["type"] == "portal.link_issued"]
-    assert len(links) == 50
+    assert len(links) == 20
     assert {state_columns(row) for row in links} == {("motor-claim", 1, "submitted", OWNER)}
