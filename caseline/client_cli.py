@@ -2,7 +2,9 @@
 
 A machine client is an app client of the tenant's Cognito user pool, allowed the client-credentials flow and the
 scopes it was created with; Cognito issues its tokens in AWS, the local stack's issuer does locally (it checks the
-client against the emulator's Cognito). The same code runs against both: `--endpoint-url` names the emulator.
+client against the emulator's Cognito). Each client has its own usage plan on the tenant's API (caseline/usage_plans.py:
+`--rate`, `--burst`, `caseline client limit`), so one integrator's flood is refused before it reaches the methods'
+buckets staff and other integrators share. The same code runs against both: `--endpoint-url` names the emulator.
 """
 
 import re
@@ -17,6 +19,8 @@ from caseline_common.resources import TenantResourceNames
 from caseline_common.scopes import TOKEN_PATH, Scope, ours
 from rich.console import Console
 from rich.table import Table
+
+from .usage_plans import DEFAULT_BURST, DEFAULT_RATE_PER_SECOND, Limit, UsagePlanError, UsagePlans, client_plan
 
 client_app = typer.Typer(
     help="Machine clients of the API: OAuth 2.0 client credentials with scopes.", no_args_is_help=True
@@ -117,15 +121,7 @@ def list_clients(cognito: Any, pool_id: str) -> list[MachineClient]:
 
 
 def delete_client(cognito: Any, pool_id: str, client_id: str) -> MachineClient:
-    try:
-        described = cognito.describe_user_pool_client(UserPoolId=pool_id, ClientId=client_id)["UserPoolClient"]
-    except AwsError as error:
-        if error.response["Error"]["Code"] == "ResourceNotFoundException":
-            raise ClientError(f"No client {client_id} in the pool {pool_id}.") from None
-        raise
-    client = _machine_client(described)
-    if client is None:
-        raise ClientError(f"{client_id} is not a machine client (people sign in with it); it stays.")
+    client = _machine_client_of(cognito, pool_id, client_id)
     cognito.delete_user_pool_client(UserPoolId=pool_id, ClientId=client_id)
     return client
 
@@ -138,9 +134,33 @@ EndpointOption = Annotated[
 ]
 
 
+RateOption = Annotated[
+    float, typer.Option(help="Requests a second the client may make on average (its usage plan's rate).")
+]
+BurstOption = Annotated[int, typer.Option(help="Requests the client may make at once (its usage plan's burst).")]
+REFUSED = (ClientError, UsagePlanError, AwsError, BotoCoreError)
+
+
 def _pool(tenant: str, region: str, endpoint_url: str | None) -> tuple[Any, str]:
     cognito = AwsClients(region, endpoint_url).cognito_idp()
     return cognito, user_pool_id(cognito, tenant)
+
+
+def _plans(tenant: str, region: str, endpoint_url: str | None) -> UsagePlans:
+    return UsagePlans(AwsClients(region, endpoint_url).apigateway(), TenantResourceNames(tenant_id=tenant))
+
+
+def _machine_client_of(cognito: Any, pool_id: str, client_id: str) -> MachineClient:
+    try:
+        described = cognito.describe_user_pool_client(UserPoolId=pool_id, ClientId=client_id)["UserPoolClient"]
+    except AwsError as error:
+        if error.response["Error"]["Code"] == "ResourceNotFoundException":
+            raise ClientError(f"No client {client_id} in the pool {pool_id}.") from None
+        raise
+    client = _machine_client(described)
+    if client is None:
+        raise ClientError(f"{client_id} is not a machine client (people sign in with it).")
+    return client
 
 
 def _fail(error: Exception) -> typer.Exit:
@@ -155,18 +175,30 @@ def create(
     tenant: TenantOption,
     region: RegionOption = LOCAL_REGION,
     endpoint_url: EndpointOption = None,
+    rate: RateOption = DEFAULT_RATE_PER_SECOND,
+    burst: BurstOption = DEFAULT_BURST,
 ) -> None:
-    """Create a machine client; its secret is printed now and never again (keep it in a secret store)."""
+    """Create a machine client and its usage plan; its secret is printed now and never again (keep it in a secret
+    store)."""
     try:
+        limit = Limit(rate, burst)
+        plans = _plans(tenant, region, endpoint_url)
+        plans.api_id()  # the API exists before the client does
         cognito, pool_id = _pool(tenant, region, endpoint_url)
         url = token_url(cognito, pool_id)
         client = create_client(cognito, pool_id, name, frozenset(scope))
-    except (ClientError, AwsError, BotoCoreError) as error:
+    except REFUSED as error:
+        raise _fail(error) from None
+    try:
+        plans.set(client_plan(client.client_id), client.client_id, limit)
+    except REFUSED as error:  # no client without a plan: its every call would be refused
+        cognito.delete_user_pool_client(UserPoolId=pool_id, ClientId=client.client_id)
         raise _fail(error) from None
     typer.echo(f"client_id: {client.client_id}")
     typer.echo(f"client_secret: {client.secret}")
     typer.echo(f"token_url: {url}")
     typer.echo(f"scopes: {' '.join(sorted(scope.qualified for scope in client.scopes))}")
+    typer.echo(f"limit: {limit.rate_per_second:g}/s, burst {limit.burst}")
     errors.print(
         "The secret is shown only now. Get a token with:\n"
         f"  curl -s -u {client.client_id}:$CLIENT_SECRET -d grant_type=client_credentials {url}",
@@ -179,16 +211,43 @@ def create(
 def list_command(
     tenant: TenantOption, region: RegionOption = LOCAL_REGION, endpoint_url: EndpointOption = None
 ) -> None:
-    """List the tenant's machine clients and their scopes (never their secrets)."""
+    """List the tenant's machine clients, their scopes and limits (never their secrets)."""
     try:
         cognito, pool_id = _pool(tenant, region, endpoint_url)
         clients = list_clients(cognito, pool_id)
-    except (ClientError, AwsError, BotoCoreError) as error:
+        limits = _plans(tenant, region, endpoint_url).limits()
+    except REFUSED as error:
         raise _fail(error) from None
-    table = Table("name", "client id", "scopes")
+    table = Table("name", "client id", "scopes", "limit")
     for client in clients:
-        table.add_row(client.name, client.client_id, " ".join(sorted(scope.value for scope in client.scopes)))
+        limit = limits.get(client.client_id)
+        table.add_row(
+            client.name,
+            client.client_id,
+            " ".join(sorted(scope.value for scope in client.scopes)),
+            f"{limit.rate_per_second:g}/s, burst {limit.burst}" if limit else "none: refused (caseline client limit)",
+        )
     console.print(table)
+
+
+@client_app.command()
+def limit(
+    client_id: Annotated[str, typer.Argument(help="The machine client whose usage plan to set.")],
+    tenant: TenantOption,
+    rate: RateOption,
+    burst: BurstOption,
+    region: RegionOption = LOCAL_REGION,
+    endpoint_url: EndpointOption = None,
+) -> None:
+    """Set a machine client's limits (its usage plan, made if it has none); API Gateway applies them within a minute."""
+    try:
+        wanted = Limit(rate, burst)
+        cognito, pool_id = _pool(tenant, region, endpoint_url)
+        client = _machine_client_of(cognito, pool_id, client_id)
+        _plans(tenant, region, endpoint_url).set(client_plan(client_id), client_id, wanted)
+    except REFUSED as error:
+        raise _fail(error) from None
+    console.print(f"{client.name} ({client_id}): {wanted.rate_per_second:g}/s, burst {wanted.burst}.", highlight=False)
 
 
 @client_app.command()
@@ -198,10 +257,11 @@ def delete(
     region: RegionOption = LOCAL_REGION,
     endpoint_url: EndpointOption = None,
 ) -> None:
-    """Delete a machine client: it gets no more tokens."""
+    """Delete a machine client and its usage plan: it gets no more tokens, and the tokens it holds are refused."""
     try:
         cognito, pool_id = _pool(tenant, region, endpoint_url)
         client = delete_client(cognito, pool_id, client_id)
-    except (ClientError, AwsError, BotoCoreError) as error:
+        _plans(tenant, region, endpoint_url).remove(client_plan(client_id))
+    except REFUSED as error:
         raise _fail(error) from None
     console.print(f"Deleted {client.name} ({client.client_id}).", highlight=False)

@@ -94,6 +94,8 @@ DATA_ACCESS: dict[tuple[str, str], DataAccess] = {
     ("tasks", "tasks_consumer"): DataAccess(
         table=("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem")
     ),
+    # The API's authorizer verifies tokens (the JWKS over HTTPS) and touches no data.
+    ("tasks", "api_authorizer"): DataAccess(),
     # Saved views: created, replaced and deleted in transactions (Put, Update, Delete) with claims.
     ("search", "api"): DataAccess(
         table=("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")

@@ -1,10 +1,12 @@
 """The tenant's one API: a REST API whose routes integrate with each service's API function, and the dashboard.
 
 Routes come from each package's route table (the app's own routes, and from its OpenAPI document whether each is
-public and which scope it needs). Staff and integrator routes need a Cognito access token with the route's scope
-(`caseline/cases.read`, `caseline/cases.write`, `caseline/templates.admin` or `caseline/webhooks.admin`, from
-caseline_common.scopes); public routes (health, OpenAPI documents, the template schema, the portal's pages) need
-none. The services verify every token, and its scope, again themselves. `POST /oauth2/token` passes machine
+public and which scope it needs). Staff and integrator routes pass the API's request authorizer
+(caseline_common.authorizer): a token of the tenant's user pool with the route's scope (`caseline/cases.read`,
+`caseline/cases.write`, `caseline/templates.admin` or `caseline/webhooks.admin`, from caseline_common.scopes), and the
+usage plan of the app client it came from (each integrator's own, the staff plan for people); public routes
+(health, OpenAPI documents, the template schema, the portal's pages) need none. The services verify every token,
+and its scope, again themselves. `POST /oauth2/token` passes machine
 clients on to the Cognito domain's token endpoint, so the API's own URL is where they get tokens, as locally.
 
 REST rather than HTTP API: X-Ray tracing, WAF, request validation, execution logs and per-stage throttling
@@ -22,12 +24,13 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_wafv2 as wafv2
+from caseline_common.authorizer import REFUSALS, THROTTLED_RETRY_AFTER_SECONDS, RouteScopes
 from caseline_common.resources import CONSUMERS, SERVICES, TenantResourceNames
-from caseline_common.scopes import TOKEN_PATH, Scope
+from caseline_common.scopes import RESOURCE_SERVER, TOKEN_PATH, Scope
 from constructs import Construct
 
 from infra import nag
-from infra.functions import all_functions
+from infra.functions import FunctionSpec, all_functions
 from infra.monitoring import alarm_topic_name, business_metric, notify
 from infra.package import LambdaPackage, Route
 from infra.probes import TenantProbe
@@ -40,9 +43,16 @@ KNOWN_SCOPES = frozenset(scope.qualified for scope in Scope)
 PROBLEM_JSON = "application/problem+json"
 PORTAL_PREFIXES = ("/p/", "/portal/")
 LOGGING_LEVEL = apigateway.MethodLoggingLevel.ERROR
-# API Gateway's token buckets refill every second: a throttled caller may try again after one.
-THROTTLED_RETRY_AFTER_SECONDS = 1
 WAF_RATE_LIMIT_PER_5_MINUTES = 3000  # per client IP
+# The authorizer's answer is cached per token, method and resource (so the route's scope is checked exactly).
+AUTHORIZER_IDENTITY = (
+    apigateway.IdentitySource.header("Authorization"),
+    apigateway.IdentitySource.context("httpMethod"),
+    apigateway.IdentitySource.context("resourcePath"),
+)
+AUTHORIZER_CACHE = cdk.Duration.minutes(5)
+# The probe's own plan: one run every 5 minutes makes a dozen calls.
+PROBE_RATE_PER_SECOND, PROBE_BURST = 2, 5
 # CDK's standard fields, and who called (a machine client's id, the staff console's for people) and why API
 # Gateway refused (THROTTLED, WAF_FILTERED...): which client fills a method's bucket is one Logs Insights query.
 ACCESS_LOG_FIELDS = {
@@ -55,7 +65,7 @@ ACCESS_LOG_FIELDS = {
     "status": apigateway.AccessLogField.context_status(),
     "protocol": apigateway.AccessLogField.context_protocol(),
     "responseLength": apigateway.AccessLogField.context_response_length(),
-    "clientId": apigateway.AccessLogField.context_authorizer_claims("client_id"),
+    "clientId": apigateway.AccessLogField.context_authorizer("clientId"),
     "errorType": apigateway.AccessLogField.context_error_response_type(),
 }
 # The staff console calls the API from its own origin (CloudFront): what its requests may carry.
@@ -83,14 +93,10 @@ GATEWAY_RESPONSES: dict[str, tuple[apigateway.ResponseType, int | None, str, str
         "Not found",
         "No route for this method and path.",
     ),
-    "unauthorized": (apigateway.ResponseType.UNAUTHORIZED, 401, "Unauthorized", "A valid bearer token is required."),
-    "access-denied": (
-        apigateway.ResponseType.ACCESS_DENIED,
-        403,
-        "Forbidden",
-        "The token does not grant this operation's scope.",
-    ),
-    "throttled": (apigateway.ResponseType.THROTTLED, 429, "Too many requests", "Slow down and retry later."),
+    "unauthorized": (apigateway.ResponseType.UNAUTHORIZED, *REFUSALS["unauthorized"]),
+    "access-denied": (apigateway.ResponseType.ACCESS_DENIED, *REFUSALS["access-denied"]),
+    "throttled": (apigateway.ResponseType.THROTTLED, *REFUSALS["throttled"]),
+    "no-usage-plan": (apigateway.ResponseType.INVALID_API_KEY, *REFUSALS["no-usage-plan"]),
     "waf-blocked": (apigateway.ResponseType.WAF_FILTERED, 403, "Forbidden", "The request was blocked."),
     "too-large": (apigateway.ResponseType.REQUEST_TOO_LARGE, 413, "Payload too large", "The body exceeds 10 MB."),
     "default-4xx": (apigateway.ResponseType.DEFAULT_4_XX, None, "Request refused", "$context.error.messageString"),
@@ -130,6 +136,8 @@ class ApiStack(cdk.Stack):
             endpoint_types=[apigateway.EndpointType.REGIONAL],
             # One-time per account and region (docs/operations.md): API Gateway's CloudWatch role.
             cloud_watch_role=False,
+            # Usage plans key by the app client the authorizer found in the token, never by a header callers send.
+            api_key_source_type=apigateway.ApiKeySourceType.AUTHORIZER,
             binary_media_types=sorted({media for package in packages.values() for media in package.binary_media_types}),
             disable_execute_api_endpoint=tenant.certificate_arn is not None,
             # Preflights are answered by API Gateway itself (a mock integration on every resource), for the
@@ -177,13 +185,7 @@ class ApiStack(cdk.Stack):
                 },
                 templates={"application/json": _problem(status, title, detail)},
             )
-        self.authorizer = apigateway.CognitoUserPoolsAuthorizer(
-            self,
-            "staff-and-integrators",
-            authorizer_name=f"{names.prefix()}-cognito",
-            cognito_user_pools=[shared.user_pool],
-            results_cache_ttl=cdk.Duration.minutes(5),
-        )
+        self.authorizer = self._authorizer()
         self.validator = self.api.add_request_validator(
             "parameters", request_validator_name="parameters", validate_request_parameters=True
         )
@@ -205,6 +207,51 @@ class ApiStack(cdk.Stack):
         url = f"{tenant.public_url}/" if tenant.certificate_arn else self.api.url
         cdk.CfnOutput(self, "ApiUrl", value=url, description="The tenant's API (and portal) base URL")
         self.probe = TenantProbe(self, "probe", tenant=tenant, shared=shared, base_url=url)
+        self._usage_plans()
+
+    def _authorizer(self) -> apigateway.RequestAuthorizer:
+        """The request authorizer (its function's live alias, in the tasks stack), cached per token and route."""
+        spec = next(spec for spec in all_functions() if spec.kind == "authorizer")
+        function = lambda_.Function.from_function_attributes(
+            self,
+            "authorizer-function",
+            function_arn=alias_arn(self._function_arn(spec)),
+            same_environment=True,  # so CDK grants API Gateway the invoke permission here
+        )
+        return apigateway.RequestAuthorizer(
+            self,
+            "staff-and-integrators",
+            authorizer_name=f"{self.names.prefix()}-tokens",
+            handler=function,
+            identity_sources=list(AUTHORIZER_IDENTITY),
+            results_cache_ttl=AUTHORIZER_CACHE,
+        )
+
+    def _function_arn(self, spec: FunctionSpec) -> str:
+        return f"arn:{self.partition}:lambda:{self.region}:{self.account}:function:{spec.function_name(self.names)}"
+
+    def _usage_plans(self) -> None:
+        """People's plan (their tokens come from the staff client) at the methods' own limits, and the probe's.
+        Integrators' plans are made with their clients (`caseline client create --rate --burst`)."""
+        limits = self.tenant.limits
+        staff_client = self.shared.staff_client.user_pool_client_id
+        self.usage_plan("staff", staff_client, limits.api_rate_per_second, limits.api_burst)
+        self.usage_plan("probe", self.probe.client.user_pool_client_id, PROBE_RATE_PER_SECOND, PROBE_BURST)
+
+    def usage_plan(self, name: str, app_client_id: str, rate_per_second: int, burst: int) -> apigateway.UsagePlan:
+        """A plan whose one API key's value is the app client's id, which the authorizer returns for its tokens."""
+        plan = apigateway.UsagePlan(
+            self,
+            f"{name}-plan",
+            name=f"{self.names.prefix()}-{name}",
+            description=f"Requests of the {name} app client",
+            api_stages=[apigateway.UsagePlanPerApiStage(api=self.api, stage=self.api.deployment_stage)],
+            throttle=apigateway.ThrottleSettings(rate_limit=rate_per_second, burst_limit=burst),
+        )
+        plan.add_api_key(
+            apigateway.ApiKey(self, f"{name}-key", api_key_name=f"{self.names.prefix()}-{name}", value=app_client_id)
+        )
+        return plan
 
     def _service_routes(self, service: str, routes: tuple[Route, ...]) -> None:
         function_name = f"{self.names.prefix()}-{service}-api"
@@ -246,14 +293,21 @@ class ApiStack(cdk.Stack):
             else:
                 if route.scope not in KNOWN_SCOPES:
                     raise ValueError(f"{route.method} {route.path} needs a token but names no known scope")
-                resource.add_method(
+                method = resource.add_method(
                     route.method,
                     integration,
-                    authorization_type=apigateway.AuthorizationType.COGNITO,
+                    authorization_type=apigateway.AuthorizationType.CUSTOM,
                     authorizer=self.authorizer,
-                    authorization_scopes=[route.scope],
+                    api_key_required=True,  # the caller's usage plan, by the key the authorizer returns
                     request_parameters=parameters or None,
                     request_validator=self.validator if parameters else None,
+                )
+                nag.acknowledge(
+                    method,
+                    "AwsSolutions-COG4",
+                    "The request authorizer verifies the user pool's tokens as Cognito's authorizer would (RS256 "
+                    "signature, issuer, expiry, client) and the route's scope, and also names the caller's usage "
+                    "plan, which a Cognito authorizer cannot (docs/architecture.md, Throttling).",
                 )
 
     def _token_endpoint(self) -> None:
@@ -519,6 +573,17 @@ def portal_throttles(
         for route in package.routes
         if is_portal_page(route)
     }
+
+
+def token_route_scopes(packages: dict[str, LambdaPackage]) -> RouteScopes:
+    """What the authorizer checks: each route that needs a token, with its scope."""
+    prefix = f"{RESOURCE_SERVER}/"
+    return RouteScopes.of(
+        (route.method, route.path, Scope(route.scope.removeprefix(prefix)))
+        for package in packages.values()
+        for route in package.routes
+        if not route.public and route.scope is not None
+    )
 
 
 def _public_reason(route: Route) -> str:

@@ -7,11 +7,12 @@ are measured in `infra.sizing`.
 
 from typing import Literal
 
-from caseline_common.resources import CONSUMERS, SCHEDULES, SERVICES, STREAM_HANDLERS, WORK_QUEUES
+from caseline_common.resources import API_AUTHORIZER, CONSUMERS, SCHEDULES, SERVICES, STREAM_HANDLERS, WORK_QUEUES
 
-Kind = Literal["api", "stream", "consumer", "schedule"]
+Kind = Literal["api", "stream", "consumer", "schedule", "authorizer"]
 
 API_TIMEOUT_SECONDS = 29  # API Gateway's integration timeout
+AUTHORIZER_TIMEOUT_SECONDS = 10  # it verifies one token (the JWKS fetched once per container) on a request's path
 STREAM_TIMEOUT_SECONDS = 60
 SCHEDULE_TIMEOUT_SECONDS = 300
 
@@ -22,6 +23,7 @@ def functions() -> list[tuple[str, str, Kind]]:
     found += [(spec.service, spec.function, "stream") for spec in STREAM_HANDLERS]
     found += [(spec.service, spec.function, "consumer") for spec in (*CONSUMERS, *WORK_QUEUES)]
     found += [(spec.service, spec.function, "schedule") for spec in SCHEDULES]
+    found.append((API_AUTHORIZER.service, API_AUTHORIZER.function, "authorizer"))
     return found
 
 
@@ -30,6 +32,8 @@ def timeout_seconds(service: str, name: str, kind: Kind) -> int:
         return API_TIMEOUT_SECONDS
     if kind == "stream":
         return STREAM_TIMEOUT_SECONDS
+    if kind == "authorizer":
+        return AUTHORIZER_TIMEOUT_SECONDS
     if kind == "schedule":
         # Never longer than the interval, so one run ends before the next starts (reserved concurrency 1).
         schedule = next(spec for spec in SCHEDULES if (spec.service, spec.function) == (service, name))

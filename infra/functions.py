@@ -8,6 +8,7 @@ consumers and schedules. Memory comes from `infra.sizing.memory_for` applied to 
 from dataclasses import dataclass
 
 from caseline_common.resources import (
+    API_AUTHORIZER,
     BUCKETS,
     CONSUMERS,
     SCHEDULES,
@@ -64,6 +65,10 @@ MEASURED: dict[tuple[str, str], Measured] = {
     # hourly run at 100,000 cases a month, today's object and 24 batches (60,000 events) merged into one, DuckDB
     # loaded in that invocation (infra/sizing.py `_seed_lake`). Its peak sets its size: 384 MB.
     ("insight", "compact_lake"): Measured(import_ms=177, invoke_ms=536, rss_peak_mb=183),
+    # The API's authorizer, measured on 2026-12-06 with the machine busy (the tasks API imported in 251 ms in the same
+    # run, 153 ms above): the tasks package's import, then one token refused, which loads PyJWT and cryptography as
+    # accepting one does (the JWKS fetch aside).
+    ("tasks", "api_authorizer"): Measured(import_ms=222, invoke_ms=88, rss_peak_mb=57),
 }
 
 # Who may put what on the tenant bus (IAM condition `events:source`): the outbox publisher relays the cases
@@ -131,7 +136,9 @@ def service_functions(service: str) -> list[FunctionSpec]:
 def wired_function_names(service: str) -> set[str]:
     """The event functions of a service that some spec wires (the API function aside)."""
     return {
-        spec.function for spec in (*STREAM_HANDLERS, *CONSUMERS, *WORK_QUEUES, *SCHEDULES) if spec.service == service
+        spec.function
+        for spec in (*STREAM_HANDLERS, *CONSUMERS, *WORK_QUEUES, *SCHEDULES, API_AUTHORIZER)
+        if spec.service == service
     }
 
 

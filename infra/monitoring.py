@@ -38,6 +38,7 @@ PERIOD = cdk.Duration.minutes(5)
 # margin stays at least twofold as the figures change).
 API_LATENCY_P95_MS = LATENCY_BUDGET_MS["api"]
 API_LATENCY_PERIODS = 3
+AUTHORIZER_FAILED_PERCENT = 50  # of its calls in 5 minutes (at least 20): refused tokens are clients' doing
 # The insight API waits on Athena for each report its cache does not hold: seconds each (the query's queueing,
 # planning and every file of its days), within API Gateway's 29 s and the engine's 25 s. Its alarm is at 10 s:
 # reports that slow at p95 for 15 minutes mean the lake's files have piled up or Athena is struggling.
@@ -233,10 +234,14 @@ class ServiceMonitoring(TenantAlarms):
         """The function's alarms; returns those a bad release trips (errors, an API's latency), which roll it back
         (infra/releases.py). Throttles are about capacity, not the version."""
         self.functions.append((spec, function))
-        errors = self.alarm(
-            f"{spec.short_name}-errors",
-            function.metric_errors(period=PERIOD, statistic="Sum"),
-            f"{name} failed (unhandled errors or timeouts)",
+        errors = (
+            self._authorizer_errors(function, name)
+            if spec.kind == "authorizer"
+            else self.alarm(
+                f"{spec.short_name}-errors",
+                function.metric_errors(period=PERIOD, statistic="Sum"),
+                f"{name} failed (unhandled errors or timeouts)",
+            )
         )
         self.alarm(
             f"{spec.short_name}-throttles",
@@ -255,6 +260,26 @@ class ServiceMonitoring(TenantAlarms):
             )
             return [errors, latency]
         return [errors]
+
+    def _authorizer_errors(self, function: lambda_.Function, name: str) -> cloudwatch.Alarm:
+        """The authorizer answers an invalid or expired token by failing with `Unauthorized` (API Gateway's only way
+        to a 401), which Lambda counts as an error: clients cause some. Most calls failing is the authorizer broken
+        (its JWKS unreachable, a bad release) and trips the alarm; a few refused tokens do not."""
+        return self.alarm(
+            "api-authorizer-errors",
+            cloudwatch.MathExpression(
+                expression="IF(calls >= 20, 100 * failed / calls, 0)",
+                using_metrics={
+                    "failed": function.metric_errors(period=PERIOD, statistic="Sum"),
+                    "calls": function.metric_invocations(period=PERIOD, statistic="Sum"),
+                },
+                period=PERIOD,
+                label="failed calls (%)",
+            ),
+            f"{name} refused or failed {AUTHORIZER_FAILED_PERCENT}% or more of at least 20 calls in 5 minutes: "
+            "tokens cannot be verified (the JWKS unreachable, a bad release) or a flood of invalid tokens",
+            threshold=AUTHORIZER_FAILED_PERCENT,
+        )
 
     def service_alarms(self) -> None:
         """Business alarms on the Powertools metrics a service emits (namespace Caseline, dimensions service and

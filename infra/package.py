@@ -95,6 +95,7 @@ _INSPECT_SOURCE = """
 import json, sys
 from chalice.test import Client
 from app import app
+from caseline_common.authorizer import operation_access
 
 service = sys.argv[1]
 with Client(app) as client:
@@ -105,12 +106,8 @@ routes = []
 for path, methods in sorted(app.routes.items()):
     for method in sorted(methods):
         operation = document["paths"].get(path, {}).get(method.lower())
-        # public to API Gateway: no bearer token to check (none at all, or a session the service checks itself)
-        security = operation.get("security", [{"bearer": []}]) if operation is not None else [{"bearer": []}]
-        scopes = [scope for requirement in security for scope in requirement.get("oauth2", [])]
-        routes.append({"method": method, "path": path,
-                       "public": not any("bearer" in requirement for requirement in security),
-                       "scope": scopes[0] if scopes else None,
+        public, scope = operation_access(operation)
+        routes.append({"method": method, "path": path, "public": public, "scope": scope,
                        "documented": operation is not None})
 functions = sorted(function.name for function in app.pure_lambda_functions)
 print(json.dumps({"routes": routes, "functions": functions, "binary_media_types": sorted(app.api.binary_types)}))

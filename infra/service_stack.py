@@ -13,6 +13,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from caseline_common.authorizer import ROUTE_SCOPES_ENV_VAR, RouteScopes
 from caseline_common.observability import METRICS_NAMESPACE
 from caseline_common.resources import (
     INSIGHT_ENGINE_ENV_VAR,
@@ -54,10 +55,12 @@ class ServiceStack(cdk.Stack):
         service: str,
         package: LambdaPackage,
         shared: TenantSharedStack,
+        route_scopes: RouteScopes,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.tenant, self.service, self.shared = tenant, service, shared
+        self.route_scopes = route_scopes
         self.names = TenantResourceNames(tenant_id=tenant.id)
         packaged = set(package.handlers) - {"api"}
         wired = wired_function_names(service)
@@ -129,6 +132,11 @@ class ServiceStack(cdk.Stack):
             environment[INSIGHT_ENGINE_ENV_VAR] = self.lake.engine_url
         return environment
 
+    def _function_environment(self, spec: FunctionSpec) -> dict[str, str]:
+        if spec.kind == "authorizer":  # the scope of every route, which API Gateway's event does not carry
+            return {**self.function_environment, ROUTE_SCOPES_ENV_VAR: self.route_scopes.model_dump_json()}
+        return self.function_environment
+
     def _reserved_concurrency(self, spec: FunctionSpec) -> int:
         limits = self.tenant.limits
         trigger = trigger_of(self.service, spec.name)
@@ -136,6 +144,7 @@ class ServiceStack(cdk.Stack):
             return max(limits.consumer_concurrency, trigger.max_concurrency)
         return {
             "api": limits.api_concurrency,
+            "authorizer": limits.api_concurrency,  # one call per token and route in 5 minutes, on the API's path
             "stream": limits.stream_concurrency,
             "consumer": limits.consumer_concurrency,
             "schedule": limits.schedule_concurrency,
@@ -174,7 +183,7 @@ class ServiceStack(cdk.Stack):
             timeout=cdk.Duration.seconds(spec.timeout_seconds),
             # The policy above is the role's only policy: CDK's own grants (tracing, DLQ) would go inline.
             role=role.without_policy_updates(),
-            environment=self.function_environment,
+            environment=self._function_environment(spec),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
             reserved_concurrent_executions=self._reserved_concurrency(spec),

@@ -28,7 +28,9 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
+from caseline_common.authorizer import ROUTE_SCOPES_ENV_VAR, RouteScopes
 from caseline_common.resources import (
+    API_AUTHORIZER,
     CONSUMERS,
     INSIGHT_ENGINE_ENV_VAR,
     SEARCH_ENGINE_ENV_VAR,
@@ -47,7 +49,7 @@ ONE_VCPU_MB = 1769  # Lambda allocates one full vCPU at 1,769 MB, proportionally
 MEMORY_STEPS = (256, 384, 512, 640, 768, 1024, 1280, 1536, 1769)
 HEADROOM = 2.0
 # Cold-start budget for functions a person or the event lag waits on; queue consumers absorb cold starts.
-LATENCY_BUDGET_MS = {"api": 600.0, "stream": 1000.0}
+LATENCY_BUDGET_MS = {"api": 600.0, "stream": 1000.0, "authorizer": 600.0}  # an authorizer: on a request's path
 
 _PROBE = r"""
 import json, resource, sys, time
@@ -123,6 +125,13 @@ elif kind == "consumer":
         handler({"Records": records}, context)
     except Exception as error:
         print(f"consumer raised {type(error).__name__}", file=sys.stderr)
+elif kind == "authorizer":  # a token refused: the same imports as one accepted (PyJWT, cryptography), no JWKS fetch
+    arn = "arn:aws:execute-api:us-east-1:123456789012:sizing/api/GET/cases"
+    try:
+        handler({"type": "REQUEST", "methodArn": arn, "resource": "/cases", "path": "/cases", "httpMethod": "GET",
+                 "headers": {"Authorization": "Bearer x.y.z"}}, context)
+    except PermissionError:
+        pass
 else:
     handler({}, context)
 invoke_ms = (time.perf_counter() - started) * 1000
@@ -197,6 +206,8 @@ def _probe_environment(service: str, function: str, endpoint: str, tenant_id: st
     environment.update(download_environment(service, "https://downloads.sizing.example.org"))
     if service == "search":  # as deployed: an OpenSearch endpoint (a first invocation of these probes reaches none)
         environment[SEARCH_ENGINE_ENV_VAR] = "https://search-sizing.us-east-1.es.amazonaws.com"
+    if (service, function) == (API_AUTHORIZER.service, API_AUTHORIZER.function):
+        environment[ROUTE_SCOPES_ENV_VAR] = RouteScopes().model_dump_json()
     if service == "insight":  # as deployed: an Athena workgroup (the probes run no report)
         environment[INSIGHT_ENGINE_ENV_VAR] = "athena://caseline-sizing-insight"
     return environment

@@ -12,7 +12,7 @@ import aws_cdk as cdk
 from caseline_common.resources import SERVICES
 from constructs import Construct
 
-from infra.api_stack import ApiStack
+from infra.api_stack import ApiStack, token_route_scopes
 from infra.console import ConsoleStack
 from infra.package import LambdaPackage
 from infra.service_stack import ServiceStack
@@ -43,6 +43,7 @@ class TenantStage(cdk.Stage):
             termination_protection=True,  # it holds the data; removing a tenant is a deliberate procedure
         )
         self.services: dict[str, ServiceStack] = {}
+        route_scopes = token_route_scopes(packages)
         for service in SERVICES:
             stack = ServiceStack(
                 self,
@@ -51,6 +52,7 @@ class TenantStage(cdk.Stage):
                 service=service,
                 package=packages[service],
                 shared=self.shared,
+                route_scopes=route_scopes,
                 stack_name=stack_name(tenant.id, service),
                 description=f"Caseline {tenant.id}: the {service} service",
             )

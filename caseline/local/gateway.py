@@ -1,6 +1,7 @@
 """One local HTTP endpoint for the whole API, as API Gateway is in AWS.
 
-It dispatches by the merged route table of the six services, serves the merged OpenAPI document with
+It dispatches by the merged route table of the services, checks a route's token and its client's usage plan as API
+Gateway does with the API's authorizer (`client_limits.py`), serves the merged OpenAPI document with
 interactive docs (Swagger UI at /docs) and the API reference `make reference` rendered (/reference), the development
 issuer's JWKS and its token endpoint for machine clients (what Cognito's domain serves in AWS, `token_endpoint.py`),
 the development mailbox, and document downloads (what CloudFront does in AWS, `downloads.py`).
@@ -20,14 +21,19 @@ from typing import Any
 from urllib.parse import urlparse
 
 import swagger_ui
+from caseline_common.auth import TokenVerifier
+from caseline_common.authorizer import RouteScopes, operation_access
 from caseline_common.http import PROBLEM_JSON
 from caseline_common.openapi import API_TITLE, merge_openapi
 from caseline_common.runtime import API_VERSION
+from caseline_common.scopes import RESOURCE_SERVER, Scope
 from caseline_common.scopes import TOKEN_PATH as OAUTH_TOKEN_PATH
 from chalice.config import Config
 from chalice.local import LocalGateway, RouteMatcher
 
 from ..paths import ROOT
+from ..usage_plans import UsagePlans
+from .client_limits import ClientLimits
 from .console import CONSOLE_PREFIX, TOKEN_PATH, console_config, console_file, dev_token
 from .downloads import DOWNLOADS_PREFIX, DocumentDownloads
 from .idp import DevIdentityProvider
@@ -38,6 +44,7 @@ from .token_endpoint import TokenEndpoint
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024
 SWAGGER_STATIC = Path(swagger_ui.__file__).parent / "static"
 IDP_PREFIX = "/dev-idp"
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 REFERENCE_PAGE = ROOT / "build" / "reference" / "index.html"  # `make reference` (and `make dev`) writes it
 
 
@@ -66,8 +73,13 @@ class LocalApi:
         idp: DevIdentityProvider,
         mailbox: Mailbox | None = None,
         token_endpoint: TokenEndpoint | None = None,
+        usage_plans: UsagePlans | None = None,
     ) -> None:
         self._idp = idp
+        self._usage_plans = usage_plans
+        self._client_limits: ClientLimits | None = None
+        self._token_routes: set[tuple[str, str]] = set()
+        self._limits_lock = threading.Lock()
         self._token_endpoint = token_endpoint
         self._mailbox = mailbox
         self._downloads = DocumentDownloads.from_environment()  # the emulator of the stack that is starting
@@ -131,7 +143,44 @@ class LocalApi:
         if method not in allowed:
             status, problem_headers, payload = _problem(405, "Method not allowed", f"{path} does not accept {method}.")
             return status, {**problem_headers, "Allow": ", ".join(sorted(allowed))}, payload  # RFC 9110 requires it
+        refused = self._refusal(method, route, headers)
+        if refused is not None:
+            return refused
         return self._invoke(backend, method, target, headers, body)
+
+    def _refusal(self, method: str, route: str, headers: Mapping[str, str]) -> tuple[int, dict[str, Any], bytes] | None:
+        """API Gateway's authorizer and usage plans, for a route that needs a token (with usage plans only)."""
+        limits = self._limits()
+        if limits is None or (method, route) not in self._token_routes:
+            return None
+        refusal = limits.admit(headers, method, route)
+        if refusal is None:
+            return None
+        status, problem_headers, payload = _problem(refusal.status, refusal.title, refusal.detail)
+        if refusal.retry_after_seconds is not None:
+            problem_headers["Retry-After"] = str(refusal.retry_after_seconds)
+        return status, problem_headers, payload
+
+    def _limits(self) -> ClientLimits | None:
+        """Built at the first request: which routes need a token, and their scopes, come from the OpenAPI documents."""
+        if self._usage_plans is None:
+            return None
+        with self._limits_lock:
+            if self._client_limits is None:
+                scoped = []
+                for path, operations in self.openapi()["paths"].items():
+                    for method, operation in operations.items():
+                        if method.upper() not in HTTP_METHODS:
+                            continue  # a path's shared `parameters`
+                        public, scope = operation_access(operation)
+                        if not public and scope is not None:
+                            self._token_routes.add((method.upper(), path))
+                            scoped.append((method.upper(), path, Scope(scope.removeprefix(f"{RESOURCE_SERVER}/"))))
+                verifier = TokenVerifier(
+                    issuer=self._idp.issuer, client_ids=[self._idp.client_id], jwks_url=self._idp.jwks_url
+                )
+                self._client_limits = ClientLimits(verifier, RouteScopes.of(scoped), self._usage_plans.limits)
+            return self._client_limits
 
     @staticmethod
     def _invoke(

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-DEV_CLIENT_ID = "caseline-dev-staff"
+DEV_CLIENT_ID = "caseline-dev-staff-console"  # an API key value (its usage plan's) needs 20 characters or more
 TOKEN_LIFETIME_SECONDS = 12 * 3600
 CLIENT_TOKEN_LIFETIME_SECONDS = 3600  # what `caseline client create` sets on the clients it makes
 

@@ -21,11 +21,16 @@ from caseline_common.resources import (
 from caseline_common.scopes import DESCRIPTIONS, RESOURCE_SERVER
 
 from ..client_cli import TOKEN_URL_TAG
+from ..usage_plans import STAGE, Limit, UsagePlans, api_name
+from .idp import DEV_CLIENT_ID
 
 if TYPE_CHECKING:
     from caseline_common.aws import AwsClients
 
 LOCAL_ACCOUNT_ID = "123456789012"
+# People's plan locally: every browser, test and script on the machine signs in as the same few development users
+# through the one staff client, so it is far wider than a tenant's (infra/tenants.py `api_rate_per_second`).
+LOCAL_STAFF_LIMIT = Limit(rate_per_second=1000, burst=2000)
 
 
 def local_mail_domain(tenant_id: str) -> str:
@@ -160,6 +165,20 @@ def _create_user_pool(aws: "AwsClients", names: TenantResourceNames, token_url: 
     return pool_id
 
 
+def _create_api(aws: "AwsClients", names: TenantResourceNames) -> None:
+    """The tenant's API as API Gateway knows it, for its usage plans alone (the local gateway serves the routes):
+    one stage, and the staff client's plan."""
+    apigateway = aws.apigateway()
+    api_id = apigateway.create_rest_api(name=api_name(names), description=f"Caseline API of tenant {names.tenant_id}")[
+        "id"
+    ]
+    root = apigateway.get_resources(restApiId=api_id)["items"][0]["id"]
+    apigateway.put_method(restApiId=api_id, resourceId=root, httpMethod="GET", authorizationType="NONE")
+    apigateway.put_integration(restApiId=api_id, resourceId=root, httpMethod="GET", type="MOCK")
+    apigateway.create_deployment(restApiId=api_id, stageName=STAGE)
+    UsagePlans(apigateway, names).set("staff", DEV_CLIENT_ID, LOCAL_STAFF_LIMIT)
+
+
 def provision_tenant(
     aws: "AwsClients",
     tenant_id: str,
@@ -187,6 +206,7 @@ def provision_tenant(
     # SES refuses to send from an unverified identity; in AWS the tenant's domain is verified by DNS.
     aws.ses().verify_domain_identity(Domain=local_mail_domain(tenant_id))
     user_pool_id = _create_user_pool(aws, names, token_url)
+    _create_api(aws, names)
     return ProvisionedTenant(
         names=names, stream_arns=stream_arns, queues=queues, work_queues=own, user_pool_id=user_pool_id
     )

@@ -26,6 +26,7 @@ from caseline_common.scopes import TOKEN_PATH
 from caseline_common.tenant import StaffRole
 
 from ..paths import EXAMPLES_DIR, STATE_DIR
+from ..usage_plans import UsagePlans
 from .downloads import DOWNLOADS_PREFIX
 from .emulator import EmulatorProcess
 from .gateway import IDP_PREFIX, GatewayServer, LocalApi
@@ -118,6 +119,7 @@ class LocalStack:
             [load_service(name) for name in SERVICES],
             self.idp,
             token_endpoint=TokenEndpoint(self.idp, self.aws.cognito_idp(), self.tenant.user_pool_id),
+            usage_plans=UsagePlans(self.aws.apigateway(), self.tenant.names),
         )
         self._gateway.api = self.api
         self._gateway_thread = threading.Thread(target=self._gateway.serve_forever, name="gateway", daemon=True)

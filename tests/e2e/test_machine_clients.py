@@ -1,4 +1,5 @@
-"""Machine clients over real HTTP: `caseline client create`, a token from `/oauth2/token`, and the API's scopes."""
+"""Machine clients over real HTTP: `caseline client create`, a token from `/oauth2/token`, the API's scopes, and each
+client's own usage plan (`--rate`, `--burst`, `caseline client limit`)."""
 
 import json
 from collections.abc import Iterator
@@ -21,11 +22,13 @@ def http(stack: LocalStack) -> Iterator[httpx.Client]:
         yield client
 
 
-def create_client(stack: LocalStack, name: str, *scopes: str) -> dict[str, str]:
-    """`caseline client create`, as an operator runs it against the local emulator's Cognito."""
+def create_client(stack: LocalStack, name: str, *scopes: str, limit: tuple[str, str] | None = None) -> dict[str, str]:
+    """`caseline client create`, as an operator runs it against the local emulator's Cognito and API Gateway."""
     arguments = ["create", name, "--tenant", stack.options.tenant_id, "--endpoint-url", stack.aws_endpoint]
     for scope in scopes:
         arguments += ["--scope", scope]
+    if limit is not None:
+        arguments += ["--rate", limit[0], "--burst", limit[1]]
     result = CliRunner().invoke(client_app, arguments)
     assert result.exit_code == 0, result.output
     return dict(line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line)
@@ -69,11 +72,12 @@ def test_a_read_client_lists_cases_and_is_refused_a_write(stack: LocalStack, htt
     assert listed.status_code == 200, listed.text
     assert listed.json()["items"]
 
+    # Refused by the API's authorizer, before any function runs (API Gateway's answer in AWS).
     refused = http.post("/cases", headers=headers, json={"template_key": "employee-onboarding", "title": "x"})
     assert refused.status_code == 403
     assert refused.headers["Content-Type"] == "application/problem+json"
-    assert refused.json()["required_scope"] == "caseline/cases.write"
-    assert http.post("/webhooks", headers=headers, json={}).json()["required_scope"] == "caseline/webhooks.admin"
+    assert refused.json()["detail"] == "The token does not grant this operation's scope."
+    assert http.post("/webhooks", headers=headers, json={}).status_code == 403
 
 
 def test_a_write_client_opens_a_case_and_the_timeline_and_runs_name_it(stack: LocalStack, http: httpx.Client) -> None:
@@ -140,7 +144,7 @@ def test_the_token_endpoint_answers_rfc_6749_errors(
         assert answer.headers["WWW-Authenticate"].startswith("Basic")
 
 
-def test_create_refuses_an_unknown_scope_and_a_tenant_without_a_pool(stack: LocalStack) -> None:
+def test_create_refuses_an_unknown_scope_and_a_tenant_not_deployed(stack: LocalStack) -> None:
     runner = CliRunner()
     base = ["create", "x", "--endpoint-url", stack.aws_endpoint]
     bad_scope = runner.invoke(client_app, [*base, "--tenant", stack.options.tenant_id, "--scope", "cases.delete"])
@@ -149,4 +153,68 @@ def test_create_refuses_an_unknown_scope_and_a_tenant_without_a_pool(stack: Loca
 
     no_pool = runner.invoke(client_app, [*base, "--tenant", "nobody", "--scope", "cases.read"])
     assert no_pool.exit_code == 1
-    assert "No user pool caseline-nobody-users" in no_pool.output
+    assert "No API caseline-nobody-api: is the tenant 'nobody' deployed" in no_pool.output
+
+
+def test_one_clients_flood_is_refused_while_another_client_and_staff_are_served(
+    stack: LocalStack, http: httpx.Client
+) -> None:
+    noisy = create_client(stack, "noisy-sync", "cases.read", limit=("1", "3"))
+    quiet = create_client(stack, "quiet-sync", "cases.read")
+    assert noisy["limit"] == "1/s, burst 3"
+    assert quiet["limit"] == "10/s, burst 20"  # the default plan
+    noisy_headers, quiet_headers = bearer(token(http, noisy)), bearer(token(http, quiet))
+    staff = {"Authorization": f"Bearer {stack.staff_token()}"}
+
+    answers = [http.get("/cases", headers=noisy_headers, params={"limit": 1}) for _ in range(8)]
+
+    assert answers[0].status_code == 200
+    refused = [answer for answer in answers if answer.status_code == 429]
+    assert len(refused) >= 3  # a burst of 3, then 1 a second
+    assert refused[0].headers["Retry-After"] == "1"
+    assert refused[0].headers["Content-Type"] == "application/problem+json"
+    assert refused[0].json()["title"] == "Too many requests"
+    assert http.get("/cases", headers=quiet_headers, params={"limit": 1}).status_code == 200
+    assert http.get("/cases", headers=staff, params={"limit": 1}).status_code == 200
+
+    raised = CliRunner().invoke(
+        client_app,
+        ["limit", noisy["client_id"], "--rate", "100", "--burst", "50", "--tenant", stack.options.tenant_id,
+         "--endpoint-url", stack.aws_endpoint],
+    )  # fmt: skip
+    assert raised.exit_code == 0, raised.output
+    listed = CliRunner().invoke(
+        client_app, ["list", "--tenant", stack.options.tenant_id, "--endpoint-url", stack.aws_endpoint]
+    )
+    assert "100/s, burst 50" in listed.stdout
+
+    def served_in_full() -> bool | None:  # the gateway reads plans again within 5 s, as API Gateway within a minute
+        return all(http.get("/cases", headers=noisy_headers).status_code == 200 for _ in range(8)) or None
+
+    wait_until(served_in_full, timeout=CASE_WAIT_SECONDS, what="the raised limit applied")
+
+    deleted = CliRunner().invoke(
+        client_app,
+        ["delete", noisy["client_id"], "--tenant", stack.options.tenant_id, "--endpoint-url", stack.aws_endpoint],
+    )
+    assert deleted.exit_code == 0, deleted.output
+    # Its token has not expired, but its plan is gone: refused (API Gateway: no usage plan for the key).
+    gone = wait_until(
+        lambda: ((answer := http.get("/cases", headers=noisy_headers)).status_code == 403 and answer) or None,
+        timeout=CASE_WAIT_SECONDS,
+        what="the deleted client's token refused",
+    )
+    assert "usage plan" in gone.json()["detail"]
+
+
+def test_limits_out_of_range_are_refused_before_anything_is_made(stack: LocalStack) -> None:
+    runner = CliRunner()
+    base = ["--tenant", stack.options.tenant_id, "--endpoint-url", stack.aws_endpoint]
+    zero = runner.invoke(client_app, ["create", "zero-rate", "--scope", "cases.read", "--rate", "0", *base])
+    assert zero.exit_code == 1
+    assert "The rate must be above 0" in zero.output
+    listed = runner.invoke(client_app, ["list", *base])
+    assert "zero-rate" not in listed.stdout
+    unknown = runner.invoke(client_app, ["limit", "no-such-client", "--rate", "5", "--burst", "5", *base])
+    assert unknown.exit_code == 1
+    assert "No client no-such-client" in unknown.output

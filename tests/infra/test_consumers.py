@@ -16,6 +16,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import assertions
+from caseline_common.authorizer import RouteScopes
 from caseline_common.aws import AwsClients
 from caseline_common.resources import ALL_CASELINE_EVENTS, CONSUMERS, ConsumerSpec, QueueSpec, TenantResourceNames
 
@@ -135,7 +136,9 @@ def _stacks(registry: TenantRegistry, package: LambdaPackage) -> tuple[TenantSha
     app = cdk.App(analytics_reporting=False, context=dict(FEATURE_FLAGS))
     stage = cdk.Stage(app, "t", env=cdk.Environment(account=tenant.account, region=tenant.region))
     shared = TenantSharedStack(stage, "shared", tenant=tenant)
-    return shared, ServiceStack(stage, "timeline", tenant=tenant, service="timeline", package=package, shared=shared)
+    return shared, ServiceStack(
+        stage, "timeline", tenant=tenant, service="timeline", package=package, shared=shared, route_scopes=RouteScopes()
+    )
 
 
 @pytest.mark.timeout(300)

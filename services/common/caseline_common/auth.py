@@ -41,6 +41,16 @@ class _Claims(BaseModel):
     scope: Annotated[StrictStr, Field(max_length=4096)] | None = None  # space-separated, in access tokens
 
     @property
+    def app_client(self) -> str | None:
+        """The app client the token was issued to: `client_id` in access tokens, `azp` or the one `aud` in ID tokens."""
+        if self.use == "access":
+            return self.client_id
+        if self.azp is not None:
+            return self.azp
+        audiences = [self.aud] if isinstance(self.aud, str) else self.aud or []
+        return audiences[0] if len(audiences) == 1 else None  # several: `_for_us` requires `azp`
+
+    @property
     def of_a_client(self) -> bool:
         """Cognito's client-credentials access token: the client is its own subject, and no person is in it."""
         return self.use == "access" and self.client_id is not None and self.sub == self.client_id
@@ -90,7 +100,13 @@ class TokenVerifier:
         if not self._for_us(claims):
             raise AuthenticationError("The bearer token is not valid.")
         scopes = None if claims.scope is None else ours(claims.scope)  # ID tokens: the groups alone govern
-        return Principal(subject=claims.sub, email=claims.email, groups=frozenset(claims.groups), scopes=scopes)
+        return Principal(
+            subject=claims.sub,
+            email=claims.email,
+            groups=frozenset(claims.groups),
+            scopes=scopes,
+            app_client=claims.app_client,
+        )
 
     @staticmethod
     def _client(claims: _Claims) -> Principal:
@@ -100,7 +116,9 @@ class TokenVerifier:
         if not scopes:
             raise AuthenticationError("The bearer token is not valid: it carries none of this API's scopes.")
         role = StaffRole.VIEWER if scopes <= READ_ONLY else StaffRole.ADMIN
-        return Principal(subject=claims.sub, groups=frozenset({role.value}), client=True, scopes=scopes)
+        return Principal(
+            subject=claims.sub, groups=frozenset({role.value}), client=True, scopes=scopes, app_client=claims.sub
+        )
 
     def _for_us(self, claims: _Claims) -> bool:
         """Cognito names the app client in `client_id` of access tokens and in `aud` of ID tokens. OIDC lets `aud`

@@ -37,6 +37,9 @@ class AwsClients:
             service_name, region_name=self.region, endpoint_url=self.endpoint_url, config=_CLIENT_CONFIG
         )
 
+    def apigateway(self) -> Any:  # no type stubs are installed for it; only the tools (usage plans) use it
+        return self._client("apigateway")
+
     def athena(self) -> "AthenaClient":
         return self._client("athena")  # type: ignore[no-any-return]
 

@@ -137,6 +137,14 @@ class StreamHandlerSpec(Spec):
     batch_size: int = 100
 
 
+class AuthorizerSpec(Spec):
+    """The API's request authorizer (caseline_common.authorizer): API Gateway calls it before every route that needs
+    a token; nothing else starts it."""
+
+    service: Service
+    function: str
+
+
 ALL_CASELINE_EVENTS: dict[str, Any] = {"source": [{"prefix": "caseline."}]}
 # The task inbox changes only with a case's tasks, who may see them (participants, the template) and what a row
 # shows of the case (its title, stage and status): it receives no other event, so it pays for no other.
@@ -362,6 +370,7 @@ CONSUMERS = (
     ),
 )
 STREAM_HANDLERS = (StreamHandlerSpec(table_id="cases", service="cases", function="outbox_publisher"),)
+API_AUTHORIZER = AuthorizerSpec(service="tasks", function="api_authorizer")
 # Webhook deliveries, each attempted off the rules' path (docs/architecture.md): the automations consumer sends one
 # message per delivery it creates; a receiver's whole timeout (5 s) can pass per attempt, so a batch of 10 may take
 # 50 s and the visibility timeout is six times the function's 60 s. Retries that are due later are the sweep's.

@@ -32,6 +32,9 @@ class Principal(BaseModel):
     client: bool = False  # a machine client (OAuth 2.0 client credentials); subject is its client id
     # The scopes an access token granted, which every operation checks; None for ID tokens (groups alone govern).
     scopes: frozenset[Scope] | None = None
+    # The app client that obtained the token (a machine client's own id; the staff console's for people): whose
+    # usage plan the request counts against (caseline_common.authorizer).
+    app_client: str | None = None
 
     @property
     def roles(self) -> frozenset[StaffRole]:
