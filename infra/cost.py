@@ -111,8 +111,11 @@ class Workload:
     warm_ms: dict[str, float] = field(
         # Billed ms of a warm invocation: `make bench` times each handler of its 50-event case and stretches its
         # processor time by the vCPU share its memory buys (api ~10 ms, stream ~6, consumers 19-56); rounded up.
-        default_factory=lambda: {"api": 20.0, "stream": 10.0, "consumer": 40.0, "schedule": 300.0}
+        default_factory=lambda: {"api": 20.0, "stream": 10.0, "consumer": 40.0, "schedule": 300.0, "authorizer": 5.0}
     )
+    # ASSUMED: the share of token-bearing requests the API's authorizer answers (its answer is cached 5 minutes per
+    # token, method and resource; people and clients keep a token an hour and call a handful of routes).
+    authorizer_cache_misses: float = 0.25
     xray_reservoir_per_second: float = 1.0
     xray_sample_rate: float = 0.05
     # The event lake (issue 15). ASSUMED, not yet measured: a lake row's share of a zstd Parquet file, and the billed
@@ -330,7 +333,8 @@ def monthly_cost(
     # So is the lake's compactor, whose requests follow the writer's files.
     schedules = [spec for spec in functions if spec.kind == "schedule" and spec.name != LAKE_COMPACTOR.function]
 
-    # Lambda: one API invocation per request (the services' API function), one publisher invocation per event
+    # Lambda: one API invocation per request (the services' API function), the authorizer's for the requests its
+    # cache does not answer, one publisher invocation per event
     # (at these rates batches hold one record), one invocation per event a consumer receives, schedules on their
     # rate.
     api_functions = [spec for spec in functions if spec.kind == "api"]
@@ -338,9 +342,13 @@ def monthly_cost(
     every: dict[tuple[str, str], int] = {(spec.service, spec.function): spec.every_minutes for spec in SCHEDULES}
     runs = {(spec.service, spec.name): SECONDS_PER_MONTH / 60 / every[spec.service, spec.name] for spec in schedules}
     schedule_runs = sum(runs.values())
-    invocations = api_requests + events + sum(deliveries[spec.name] for spec in per_event) + schedule_runs
+    (authorizer,) = [spec for spec in functions if spec.kind == "authorizer"]
+    authorizer_calls = cases * (w.api_requests_per_case - w.portal_requests_per_case) * w.authorizer_cache_misses
+    invocations = api_requests + authorizer_calls + events + sum(deliveries[spec.name] for spec in per_event)
+    invocations += schedule_runs
     gb_seconds = (
         api_requests * w.warm_ms["api"] / 1000 * api_memory
+        + authorizer_calls * w.warm_ms["authorizer"] / 1000 * memory[authorizer.service, authorizer.name]
         + events * w.warm_ms["stream"] / 1000 * memory["cases", "outbox_publisher"]
         + sum(
             deliveries[spec.name] * w.warm_ms["consumer"] / 1000 * memory[spec.service, spec.name] for spec in per_event

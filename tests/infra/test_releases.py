@@ -69,6 +69,7 @@ def test_mappings_and_schedules_invoke_the_alias(assembly: Synthesized) -> None:
 def test_the_api_integrations_and_permissions_invoke_each_api_functions_alias(assembly: Synthesized) -> None:
     template = assembly.template(TENANT, "api")
     suffixes = {f":function:{NAMES.prefix()}-{service}-api:{LIVE_ALIAS}" for service in SERVICES}
+    authorizer = f":function:{NAMES.prefix()}-api-authorizer:{LIVE_ALIAS}"  # the request authorizer's, released too
     integrations = {
         json.dumps(body["Integration"]["Uri"])
         for body in _by_ref(template, "AWS::ApiGateway::Method").values()
@@ -82,9 +83,12 @@ def test_the_api_integrations_and_permissions_invoke_each_api_functions_alias(as
         for body in _by_ref(template, "AWS::Lambda::Permission").values()
         if body["Principal"] == "apigateway.amazonaws.com"
     ]
-    assert len(permissions) == len(SERVICES)
+    assert len(permissions) == len(SERVICES) + 1
     for permission in permissions:
-        assert any(json.dumps(permission["FunctionName"]).endswith(f'{suffix}"]]}}') for suffix in suffixes)
+        named = json.dumps(permission["FunctionName"])
+        assert any(named.endswith(f'{suffix}"]]}}') for suffix in {*suffixes, authorizer}), named
+    (authorizer_uri,) = [body["AuthorizerUri"] for body in _by_ref(template, "AWS::ApiGateway::Authorizer").values()]
+    assert f'{authorizer}/invocations"' in json.dumps(authorizer_uri)
 
 
 def test_each_alias_is_released_by_a_canary_that_its_functions_alarms_roll_back(assembly: Synthesized) -> None:

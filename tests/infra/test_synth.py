@@ -355,9 +355,10 @@ def test_every_route_of_every_service_is_on_the_api_with_the_right_authorization
         method = methods[route.method, route.path]
         if route.public:
             assert method["AuthorizationType"] == "NONE", route
-        else:
-            assert method["AuthorizationType"] == "COGNITO_USER_POOLS", route
-            assert method["AuthorizationScopes"] == [route.scope], route
+        else:  # the request authorizer checks the route's scope (tests/infra/test_client_plans.py)
+            assert method["AuthorizationType"] == "CUSTOM", route
+            assert method["ApiKeyRequired"] is True, route
+            assert "AuthorizationScopes" not in method, route
         assert method["Integration"]["Type"] == "AWS_PROXY"
     scopes = {(route.method, route.path): route.scope for route in routes}
     assert scopes["GET", "/cases"] == "caseline/cases.read"
@@ -367,19 +368,19 @@ def test_every_route_of_every_service_is_on_the_api_with_the_right_authorization
     assert scopes["GET", "/webhooks"] == "caseline/webhooks.admin"
     public = {route.path for route in routes if route.public}
     assert {"/health/cases", "/openapi/cases.json", "/schemas/template", "/p/{token}"} <= public
-    # One invoke permission per service, not one per method.
+    # One invoke permission per service, not one per method, and the authorizer's.
     invokes = [
         body for body in resources(api, "AWS::Lambda::Permission").values()
         if body["Properties"]["Principal"] == "apigateway.amazonaws.com"
     ]  # fmt: skip
-    assert len(invokes) == len(SERVICES)
+    assert len(invokes) == len(SERVICES) + 1
 
 
 def test_the_api_stage_is_traced_logged_throttled_and_behind_a_firewall(api: dict[str, Any]) -> None:
     (stage,) = resources(api, "AWS::ApiGateway::Stage").values()
     assert stage["Properties"]["TracingEnabled"] is True
     access_log = json.loads(stage["Properties"]["AccessLogSetting"]["Format"])
-    assert access_log["clientId"] == "$context.authorizer.claims.client_id"  # who fills a method's bucket
+    assert access_log["clientId"] == "$context.authorizer.clientId"  # who fills a method's bucket
     assert access_log["errorType"] == "$context.error.responseType"  # THROTTLED among them
     (settings,) = [
         setting
