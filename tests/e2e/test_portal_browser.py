@@ -241,6 +241,15 @@ def test_a_claimant_follows_and_acts_on_their_claim(
     wait_until(
         page_shows_both, what="the portal page showing the upload and the message", timeout=WAIT_SECONDS, interval=0.5
     )
+    # The claimant's message is also a line of what has happened (its words stay in the thread).
+    expect(page.locator(".timeline li", has_text="You sent a message")).to_have_count(1)
+    # Every time on the page is in the template's zone, which is named: the stored UTC moments of the thread and
+    # the timeline, and the claim's own date and time (stored at +01:00).
+    expect(page.get_by_text("Times on this page are in the Europe/Berlin time zone.")).to_be_visible()
+    expect(page.locator(".field", has_text="When it happened")).to_contain_text("17 Feb 2026 03:10 CET")
+    shown = page.locator("main time").all_inner_texts()
+    assert len(shown) >= 4, shown  # the claim's date, the message, and at least two lines of what has happened
+    assert all(re.fullmatch(r"\d{2} \w{3} \d{4} \d{2}:\d{2} CES?T", text) for text in shown), shown
     _shot(page, "7-case-after")
     axe_check(page, "case after everything")
 
@@ -256,7 +265,8 @@ def test_the_page_speaks_in_words_and_keeps_up_with_an_upload(
     stack: LocalStack, staff: httpx.Client, context: BrowserContext
 ) -> None:
     """A claim in its cover check, with damage photos to send: its options in words, a progress line that does
-    not foretell the outcome, an Upload without a file answered in words, and an upload shown without a reload."""
+    not foretell the outcome, an Upload without a file answered in words, an upload shown without a reload, and a
+    task the team gave the claimant's role, marked done by them."""
     fields = {
         **CLAIM_FIELDS,
         "claim_type": "home_contents",
@@ -265,6 +275,16 @@ def test_the_page_speaks_in_words_and_keeps_up_with_an_upload(
         "police_reported": False,
     }
     claim = _claim_with_link(stack, staff, "Water damage to the living room, Bremen", fields, stage="triage")
+    # a task the team gives the claimant's role, due at 16:00 UTC (17:00 in Bremen)
+    task = {
+        "title": "Confirm the carpet is kept for the adjuster",
+        "reason": "The adjuster wants to see the carpet.",
+        "assignee_role": "claimant",
+        "due_at": "2026-12-18T16:00:00Z",
+    }
+    given = staff.post(f"/cases/{claim['case_id']}/tasks", json=task)
+    assert given.status_code == 200, given.text
+    [task_id] = [each["id"] for each in given.json()["tasks"] if each["title"] == task["title"]]
     watch = Watch(context, stack.url)
     context.route(f"{LOGO_ORIGIN}/**", lambda route: route.fulfill(body=LOGO_SVG, content_type="image/svg+xml"))
     page = watch.page(context.new_page())
@@ -274,9 +294,12 @@ def test_the_page_speaks_in_words_and_keeps_up_with_an_upload(
 
     def in_cover_check() -> bool:
         page.goto(f"{stack.url}/portal/case")
-        return page.locator('.progress [aria-current="step"]', has_text="Cover check").count() == 1
+        current = page.locator('.progress [aria-current="step"]', has_text="Cover check").count() == 1
+        return current and page.locator(".task", has_text=task["title"]).count() == 1
 
-    wait_until(in_cover_check, what="the portal learning of the cover check", timeout=WAIT_SECONDS, interval=0.5)
+    wait_until(
+        in_cover_check, what="the portal learning of the cover check and the task", timeout=WAIT_SECONDS, interval=0.5
+    )
 
     # Only the way the claim can still go: neither of its two ends is foretold. An answer's option in words.
     expect(page.locator(".progress .step-name")).to_have_text(
@@ -306,6 +329,32 @@ def test_the_page_speaks_in_words_and_keeps_up_with_an_upload(
     expect(needs).not_to_contain_text("Photos of the damage")
     _shot(page, "10-upload-shown")
     axe_check(page, "case after the upload is shown")
+
+    # The team's task for the claimant's role: shown with its due time in the template's zone, and done here.
+    shown = needs.locator(".task", has_text=task["title"])
+    expect(shown).to_contain_text("by 18 Dec 2026 17:00 CET")
+    axe_check(page, "a task to do")
+    shown.get_by_role("button", name=f"Mark as done: {task['title']}").click()
+    expect(page.get_by_role("status").filter(has_text="We have noted it as done")).to_be_visible()
+
+    def done_by_the_claimant() -> dict[str, Any] | None:
+        listed = staff.get(f"/cases/{claim['case_id']}/timeline", params={"limit": 100})
+        assert listed.status_code == 200, listed.text
+        events = [entry["event"] for entry in listed.json()["items"] if entry["event"]["type"] == "task.completed"]
+        return events[0] if events else None
+
+    completed = wait_until(done_by_the_claimant, what="the task done on the case", timeout=WAIT_SECONDS)
+    assert (completed["data"]["task_id"], completed["actor"]["kind"]) == (task_id, "external"), completed
+    assert completed["actor"]["id"] == claim["participant_id"], completed
+    [done] = [each for each in staff.get(f"/cases/{claim['case_id']}").json()["tasks"] if each["id"] == task_id]
+    assert (done["status"], done["completed_by"]) == ("done", claim["participant_id"])
+
+    def task_gone() -> bool:
+        page.goto(f"{stack.url}/portal/case")
+        return page.locator(".task").count() == 0
+
+    wait_until(task_gone, what="the done task leaving the page", timeout=WAIT_SECONDS, interval=0.5)
+    _shot(page, "11-task-done")
 
     assert not watch.violations, watch.violations
     assert watch.errors == [], watch.errors

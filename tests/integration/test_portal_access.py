@@ -521,6 +521,7 @@ def test_case_forms_and_uploads_need_the_session_s_csrf_token(stack: LocalStack,
         ("/portal/messages", {"body": "forged"}),
         ("/portal/fields", {"phone": "+31600000000"}),
         ("/portal/signout", {}),
+        ("/portal/tasks", {"task": "01JPTASK000000000000000000"}),
     ]:
         for csrf in (None, "forged", ""):
             visitor.cookies = dict(cookie)

@@ -101,6 +101,7 @@ EXPECTED_ROUTES: dict[str, dict[str, set[str]]] = {
         "/portal/fields": {"POST"},
         "/portal/messages": {"POST"},
         "/portal/signout": {"POST"},
+        "/portal/tasks": {"POST"},
         "/portal/theme/{template_key}/{version}": {"GET"},
         # what the case page's script calls: JSON operations in the OpenAPI document
         "/portal/uploads": {"POST"},

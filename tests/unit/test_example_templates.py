@@ -28,6 +28,7 @@ from caseline_common.contracts import (
     DurationUnit,
     FieldAccess,
     FieldType,
+    ParticipantKind,
     Permission,
     PublishedTemplate,
     RoleKind,
@@ -35,9 +36,9 @@ from caseline_common.contracts import (
     TaskStatus,
     TemplateDefinition,
 )
-from caseline_common.envelope import EventEnvelope, new_id
+from caseline_common.envelope import ActorKind, EventEnvelope, new_id
 from caseline_common.errors import ConflictError, ForbiddenError, InvalidInputError
-from caseline_common.tenant import TenantContext
+from caseline_common.tenant import Principal, TenantContext
 from example_paths import (
     EXAMPLES,
     INSURANCE_FIELDS,
@@ -439,6 +440,40 @@ def test_the_external_role_sees_and_edits_only_its_fields(admin: TenantContext, 
     with pytest.raises(ForbiddenError):
         domain.transition(work(), domain.TransitionRequest(to=following))
     assert not access.can(Permission.CLOSE)
+
+
+def test_the_new_hire_marks_their_own_task_done_and_no_other(admin: TenantContext) -> None:
+    """What the portal sends for an external participant: the cases service applies it as them, with their role."""
+    driver = opened(admin, "hr-employee-onboarding")
+    invitation = domain.AddParticipantRequest(
+        kind="external", role="new_hire", name="Noor Haddad", email="n@example.org"
+    )
+    driver.apply(lambda work: domain.add_participant(work, invitation), "participant.added")
+    move = domain.TransitionRequest(to="pre_boarding", force=True, reason="Contract signed on paper.")
+    driver.apply(lambda work: domain.transition(work, move), "case.stage_changed")
+    [new_hire] = [p for p in driver.current.participants if p.kind is ParticipantKind.EXTERNAL]
+    context = TenantContext(
+        tenant_id=admin.tenant_id, principal=Principal(subject=new_hire.id, external=True), correlation_id="portal-1"
+    )
+    tasks = {task.key: task for task in driver.current.tasks if task.stage == "pre_boarding"}
+
+    def work() -> Any:
+        access = access_rules.case_access(driver.definition, driver.current, context.principal)
+        return domain.CaseWork(driver.template, driver.current, access, context, NOW, new_id)
+
+    with pytest.raises(ForbiddenError):
+        domain.complete_task(work(), tasks["order_equipment"].id)  # IT's
+    change = domain.complete_task(work(), tasks["read_handbook"].id)
+    assert (change.event.type, change.event.actor.kind, change.event.actor.id) == (
+        "task.completed",
+        ActorKind.EXTERNAL,
+        new_hire.id,
+    )
+    driver.case = change.case
+    [done] = [task for task in driver.current.tasks if task.id == tasks["read_handbook"].id]
+    assert (done.status, done.completed_by) == (TaskStatus.DONE, new_hire.id)
+    with pytest.raises(ConflictError):
+        domain.complete_task(work(), tasks["read_handbook"].id)
 
 
 # The automation rule the automations service will run first

@@ -369,9 +369,9 @@ def test_messages_are_the_external_comments(template: TemplateDefinition) -> Non
     assert (message.by_external, message.actor_id, message.data) == (True, IVY, {"body": "Here it is"})
     internal = event("comment.added", {"comment_id": "c2", "external": False, "body": "between us"})
     assert projection.message(internal) is None
-    assert projection.timeline_entry(template, comment.model_copy(update={"visibility": "external"})) is None, (
-        "a comment is a message of the thread, not a line of the timeline"
-    )
+    line = present(projection.timeline_entry(template, comment.model_copy(update={"visibility": Visibility.EXTERNAL})))
+    assert (line.type, line.by_external, line.data) == ("comment.added", True, {}), "a line, its words in the thread"
+    assert projection.timeline_entry(template, internal) is None
     assert projection.message(opened()) is None
 
 
@@ -763,10 +763,10 @@ def test_events_the_portal_keeps_nothing_of_do_not_wait_for_their_case(
 ) -> None:
     """Another service's event about a case the portal never saw is dropped, not retried into the DLQ."""
     service = projection_service(portal, FakeStore(None, template), FakeBus())
-    completed = {"task_id": "t1", "key": None, "title": "Call back", "before": "open", "after": "done"}
-    service.project(event("task.completed", completed, version=2))
     service.project(event("case.note_added", {"note": "x"}))
+    completed = {"task_id": "t1", "key": None, "title": "Call back", "before": "open", "after": "done"}
     for early in [
+        event("task.completed", completed, version=2),  # perhaps a task of an external role
         added(2, IVY, "claimant", name="Ivy", email="ivy@example.org"),
         changed(2, {"count": 1}),
         event("comment.added", {"comment_id": "c1", "external": True, "body": "hi"}),
@@ -788,3 +788,127 @@ def test_only_a_role_that_may_view_documents_downloads_them(
         service.download_url(session(WES), "receipt", 1)
     with pytest.raises(NotFoundError):
         service.download_url(session(), "receipt", 2)
+
+
+# tasks of an external role
+
+SIGN, CHECK, SCAN, AUDIT = (f"01JPTASK{name:0<18}"[:26] for name in ("SIGN", "CHECK", "SCAN", "AUDIT"))
+DUE = T0 + timedelta(days=3)
+
+
+@pytest.fixture
+def tasks_template() -> TemplateDefinition:
+    """The claim, whose first stage asks the claimant to sign and the handler to check; the claimant may mark
+    tasks done."""
+    definition: dict[str, Any] = {**TEMPLATE, "stages": [dict(stage) for stage in TEMPLATE["stages"]]}
+    definition["stages"][0]["tasks"] = [
+        {"key": "sign", "title": "Sign the form", "assignee_role": "claimant", "description": "Page 2, at the bottom."},
+        {"key": "check", "title": "Check the form", "assignee_role": "handler"},
+    ]
+    definition["roles"] = [dict(role) for role in TEMPLATE["roles"]]
+    definition["roles"][1]["permissions"] = [*TEMPLATE["roles"][1]["permissions"], "task.complete"]
+    return TemplateDefinition.model_validate(definition)
+
+
+def summary(task_id: str, key: str | None, title: str) -> dict[str, Any]:
+    return {"task_id": task_id, "key": key, "title": title, "required": True, "due_at": None}
+
+
+def task_event(kind: str, version: int, task_id: str, title: str, **data: Any) -> EventEnvelope:
+    members: dict[str, Any] = {"task_id": task_id, "title": title, **data}
+    if kind == "task.completed":
+        members |= {"key": data.get("key"), "before": "open", "after": "done"}
+    if kind == "task.reopened":
+        members |= {"before": "done", "after": "open", "reason": "Not signed yet"}
+    return event(kind, members, version=version)
+
+
+def task_history() -> list[EventEnvelope]:
+    first = opened({"purpose": "Bike"})
+    first.data["tasks_created"] = [summary(SIGN, "sign", "Sign the form"), summary(CHECK, "check", "Check the form")]
+    created = {"key": None, "required": False, "reason": "Blurred", "assignee": None}
+    return [
+        first,
+        added(2, IVY, "claimant", name="Ivy Claimant", email="ivy@example.org"),
+        added(3, WES, "witness", name="Wes Witness", email="wes@example.org"),
+        task_event(
+            "task.created",
+            4,
+            SCAN,
+            "Scan the receipt again",
+            due_at=DUE.isoformat(),
+            assignee_role="claimant",
+            **created,
+        ),
+        task_event("task.created", 5, AUDIT, "Audit the payout", due_at=None, assignee_role="handler", **created),
+        task_event("task.completed", 6, SIGN, "Sign the form", key="sign"),
+        task_event("task.reopened", 7, SIGN, "Sign the form"),
+        task_event(
+            "task.assigned",
+            8,
+            CHECK,
+            "Check the form",
+            before={"assignee": None, "assignee_role": "handler"},
+            after={"assignee": None, "assignee_role": "claimant"},
+        ),
+        task_event("task.completed", 9, SCAN, "Scan the receipt again"),
+    ]
+
+
+def test_the_tasks_of_an_external_role_are_kept_in_any_order_of_arrival(tasks_template: TemplateDefinition) -> None:
+    events = task_history()
+    case = project(tasks_template, events)
+    assert {task.id: (task.title, task.assignee_role, task.status) for task in case.tasks.values()} == {
+        SIGN: ("Sign the form", "claimant", "open"),
+        CHECK: ("Check the form", "claimant", "open"),
+        SCAN: ("Scan the receipt again", "claimant", "done"),
+        AUDIT: ("", "handler", "open"),
+    }
+    assert "Audit the payout" not in case.model_dump_json(), "the words of the team's own tasks are not kept"
+    expected = state(case)
+    for each in events:
+        assert projection.apply(case, tasks_template, each) is False, each.type
+    shuffler = random.Random(11)
+    for _ in range(60):
+        shuffled = events[:]
+        shuffler.shuffle(shuffled)
+        assert state(project(tasks_template, shuffled)) == expected, [each.type for each in shuffled]
+
+
+def test_the_page_lists_the_open_tasks_of_the_participant_s_role(tasks_template: TemplateDefinition) -> None:
+    case = project(tasks_template, task_history())
+    view = view_of(tasks_template, case)
+    assert [(task.id, task.title, task.description) for task in view.tasks] == [
+        (CHECK, "Check the form", None),
+        (SIGN, "Sign the form", "Page 2, at the bottom."),
+    ], "neither the done task nor the team's own"
+    assert view_of(tasks_template, case, WES).tasks == [], "another role's tasks are not the witness's"
+    without_the_right = TemplateDefinition.model_validate(TEMPLATE)
+    assert view_of(without_the_right, case).tasks == [], "a role without task.complete has nothing to mark done"
+
+
+def test_a_task_is_marked_done_by_a_command_only_when_it_is_open_and_the_participant_s(
+    portal: LoadedService, tasks_template: TemplateDefinition
+) -> None:
+    case = project(tasks_template, task_history())
+    bus = FakeBus()
+    service = visit_service(portal, FakeStore(case, tasks_template), bus)
+    for refused, participant in [(AUDIT, IVY), (SCAN, IVY), ("01JPNOSUCHTASK000000000000", IVY), (SIGN, WES)]:
+        with pytest.raises(NotFoundError):
+            service.complete_task(session(participant), refused)
+    assert bus.published == []
+    service.complete_task(session(), SIGN)
+    [(command, is_command)] = bus.published
+    assert is_command
+    assert (command.type, command.actor.kind, command.actor.id, command.data) == (
+        "portal.task_completed",
+        ActorKind.EXTERNAL,
+        IVY,
+        {"task_id": SIGN},
+    )
+
+
+def test_every_time_on_the_page_is_in_the_template_s_zone(template: TemplateDefinition) -> None:
+    shown = page.local_time(datetime(2025, 1, 15, 8, 0, tzinfo=UTC), template.calendar.timezone)
+    assert shown.strftime("%d %b %Y %H:%M %Z") == "15 Jan 2025 09:00 CET"
+    assert page.local_time("2025-07-01T08:00:00Z", "Europe/Amsterdam").strftime("%H:%M %Z") == "10:00 CEST"

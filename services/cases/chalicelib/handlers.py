@@ -25,7 +25,7 @@ from caseline_common.contracts import (
 from caseline_common.envelope import ActorKind, EventEnvelope, derived_id
 from caseline_common.errors import ConcurrentWriteError, DomainError, InvalidInputError, NotFoundError
 from caseline_common.http import issues_from_validation
-from caseline_common.portal_commands import ConfirmUpload, PortalCommand, PostMessage, SubmitFields
+from caseline_common.portal_commands import CompleteTask, ConfirmUpload, PortalCommand, PostMessage, SubmitFields
 from caseline_common.tenant import Principal, StaffRole, TenantContext
 from pydantic import TypeAdapter, ValidationError
 
@@ -118,6 +118,16 @@ def _apply_portal_command(command: EventEnvelope, case_id: str) -> None:
         )
     elif command.type == PortalCommand.CONFIRM_UPLOAD:
         service.confirm_upload(context, case_id, ConfirmUpload.model_validate(command.data).upload_id)
+    elif command.type == PortalCommand.COMPLETE_TASK:
+        completion = CompleteTask.model_validate(command.data)
+        service.command(
+            context,
+            case_id,
+            lambda work: tasks.complete_task(work, completion.task_id),
+            operation="portal_task",
+            idempotency_key=key,
+            body=completion,
+        )
     else:
         runtime.observability.logger.warning("unknown portal command dropped", extra={"type": command.type})
 

@@ -16,6 +16,7 @@ class PortalCommand(StrEnum):
     POST_MESSAGE = "portal.message_posted"
     SUBMIT_FIELDS = "portal.fields_submitted"
     CONFIRM_UPLOAD = "portal.document_uploaded"
+    COMPLETE_TASK = "portal.task_completed"
 
 
 class _Command(BaseModel):
@@ -32,3 +33,9 @@ class SubmitFields(_Command):
 
 class ConfirmUpload(_Command):
     upload_id: str = Field(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")
+
+
+class CompleteTask(_Command):
+    """A task of the participant's role marked done."""
+
+    task_id: str = Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_-]+$")

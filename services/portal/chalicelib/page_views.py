@@ -21,6 +21,7 @@ from caseline_common.http import cookies
 from chalice.app import Request, Response
 
 from .domain.links import Session, new_token
+from .domain.page import local_time
 from .domain.projection import PortalEntry
 from .pages import FORM, pages
 from .runtime import documents, runtime, visit_service
@@ -166,12 +167,16 @@ def _session(*, csrf: str | None = None) -> tuple[str, Session]:
 
 
 def _describe(entry: PortalEntry, view: Any) -> str:
+    if entry.type == EventType.COMMENT_ADDED:  # the message itself is in the thread
+        return EN["timeline.comment.added.yours" if entry.by_external else "timeline.comment.added"]
     if entry.type == EventType.CASE_STAGE_CHANGED:
-        return EN["timeline.case.stage_changed"].format(to=view.stage_names.get(entry.data.get("to"), ""))
-    if entry.type == EventType.DOCUMENT_ADDED:
+        line = EN["timeline.case.stage_changed"].format(to=view.stage_names.get(entry.data.get("to"), ""))
+    elif entry.type == EventType.DOCUMENT_ADDED:
         name = view.document_names.get(entry.data.get("document_type"), "")
-        return EN["timeline.document.added"].format(document=name)
-    return EN.get(f"timeline.{entry.type}", EN["timeline.other"])
+        line = EN["timeline.document.added"].format(document=name)
+    else:
+        line = EN.get(f"timeline.{entry.type}", EN["timeline.other"])
+    return EN["timeline.by_you"].format(line=line) if entry.by_external else line
 
 
 def _case_page(session: Session, status: int = 200, **extra: Any) -> Response:
@@ -185,6 +190,7 @@ def _case_page(session: Session, status: int = 200, **extra: Any) -> Response:
         logo_url=view.logo_url,
         theme=view.theme,
         describe=lambda entry: _describe(entry, view),
+        local=lambda moment: local_time(moment, view.timezone),
         errors=extra.pop("errors", {}),
         submitted=extra.pop("submitted", {}),
         labels={field.key: field.label for field in view.fields},
@@ -192,7 +198,7 @@ def _case_page(session: Session, status: int = 200, **extra: Any) -> Response:
     )
 
 
-FLASHES = {"message": "messages.sent", "fields": "form.saved"}
+FLASHES = {"message": "messages.sent", "fields": "form.saved", "task": "tasks.sent"}
 
 
 @_guarded
@@ -259,6 +265,17 @@ def submit_fields() -> Response:
     except DomainError as refusal:
         return _case_page(session, 403, flash=refusal.detail)
     return _redirect("/portal/case?sent=fields")
+
+
+@_guarded
+def complete_task() -> Response:
+    form = _form()
+    _, session = _session(csrf=(form.get("csrf") or [""])[0])
+    try:
+        visit_service().complete_task(session, (form.get("task") or [""])[0])
+    except DomainError as refusal:
+        return _case_page(session, 404, flash=refusal.detail)
+    return _redirect("/portal/case?sent=task")
 
 
 @_guarded

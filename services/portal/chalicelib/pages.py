@@ -49,6 +49,11 @@ def submit_fields() -> Response:
     return _view("submit_fields")()
 
 
+@pages.route("/portal/tasks", methods=["POST"], content_types=[FORM])
+def complete_task() -> Response:
+    return _view("complete_task")()
+
+
 @pages.route("/portal/documents/{document_type}/{version}", methods=["GET"])
 def download(document_type: str, version: str) -> Response:
     return _view("download")(document_type=document_type, version=version)

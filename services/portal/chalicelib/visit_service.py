@@ -1,6 +1,6 @@
 """Use cases of an external participant's visit: the landing page of their link, the session it starts, the
-case page, and what they may do there (messages, field answers, uploads, downloads), each checked here and
-sent to the cases service as a command."""
+case page, and what they may do there (messages, field answers, uploads, their tasks, downloads), each checked
+here and sent to the cases service as a command."""
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -11,12 +11,12 @@ from caseline_common.contracts import DocumentTypeDefinition, FieldType, Permiss
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope
 from caseline_common.errors import FieldIssue, ForbiddenError, InvalidInputError, NotFoundError
 from caseline_common.fields import validate_field_values
-from caseline_common.portal_commands import ConfirmUpload, PortalCommand, PostMessage, SubmitFields
+from caseline_common.portal_commands import CompleteTask, ConfirmUpload, PortalCommand, PostMessage, SubmitFields
 from caseline_common.text import FileName
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .domain.links import PortalLink, Session, new_token, session_expiry, token_hash
-from .domain.page import PortalView, build_view, editable_fields, participant_access, values_from_form
+from .domain.page import PortalView, build_view, editable_fields, open_task, participant_access, values_from_form
 from .domain.projection import PortalCase, PortalParticipant
 from .ports import Bus, Documents, PortalStore, case_and_template
 
@@ -276,6 +276,13 @@ class VisitService:
         if changed:
             self._command(session, PortalCommand.SUBMIT_FIELDS, SubmitFields(fields=changed))
         return changed
+
+    def complete_task(self, session: Session, task_id: str) -> None:
+        """Marks a task of the participant's role done; the cases service checks it again as it applies it."""
+        case, template, participant = self._case_of(session)
+        if not open_task(template, case, participant, task_id):
+            raise NotFoundError("This task is not open for you: it may be done already.")
+        self._command(session, PortalCommand.COMPLETE_TASK, CompleteTask(task_id=task_id))
 
     def _upload_type(
         self, template: TemplateDefinition, participant: PortalParticipant, key: str

@@ -1,7 +1,7 @@
 """Tasks on a case: ad hoc ones added with a reason, completed, reopened and assigned."""
 
 from caseline_common.contracts import Key, Permission, Task, TaskStatus
-from caseline_common.errors import ConflictError, NotFoundError
+from caseline_common.errors import ConflictError, ForbiddenError, NotFoundError
 from caseline_common.events import EventType
 from pydantic import AwareDatetime, ConfigDict, Field
 
@@ -88,6 +88,9 @@ def complete_task(work: CaseWork, task_id: str) -> Change:
     work.access.require(Permission.TASK_COMPLETE, "complete tasks")
     work.require_open()
     task = _task(work, task_id)
+    if work.context.principal.external and task.assignee_role not in work.access.role_keys():
+        # staff with task.complete may finish any task; someone outside the team, only what was asked of them
+        raise ForbiddenError("Only the tasks of your own role can be marked done here.")
     if task.status is TaskStatus.DONE:
         raise ConflictError(f'Task "{task.title}" is already done.', current_version=work.case.version)
     done = task.model_copy(update={"status": TaskStatus.DONE, "completed_at": work.now, "completed_by": work.subject})

@@ -1,6 +1,6 @@
 """What the portal page shows one external participant, and how its form becomes field values."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -42,6 +42,17 @@ class Need(BaseModel):
     message: str | None = None  # the team's words when they asked for this document
 
 
+class TaskView(BaseModel):
+    """A task the participant's role is to do, which they mark done here."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    id: str
+    title: str
+    description: str | None
+    due_at: datetime | None
+
+
 class FieldView(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
@@ -71,6 +82,7 @@ class PortalView(BaseModel):
     theme: str | None  # "<template key>/<version>" of its colour sheet, when the template sets a colour
     stages: list[StageStep]
     needs: list[Need]
+    tasks: list[TaskView]
     fields: list[FieldView]
     upload_types: list[DocumentTypeDefinition]
     documents: list[PortalDocument]
@@ -79,6 +91,7 @@ class PortalView(BaseModel):
     can_message: bool
     document_names: dict[str, str]
     stage_names: dict[str, str]
+    timezone: str  # the template's: every time on the page is shown in it, and the form's are read in it
 
 
 def participant_access(template: TemplateDefinition, participant: PortalParticipant) -> CaseAccess:
@@ -150,6 +163,12 @@ def _local(value: Any, timezone: str) -> Any:
         return value
 
 
+def local_time(moment: datetime | str, timezone: str) -> datetime:
+    """A moment (or a stored date and time) in the zone the page shows every time in."""
+    at = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return at.astimezone(ZoneInfo(timezone))
+
+
 def _field_view(definition: FieldDefinition, case: PortalCase, access: CaseAccess, timezone: str) -> FieldView:
     value = case.fields.get(definition.key)
     return FieldView(
@@ -187,6 +206,30 @@ def _requested(
         elif request.message and not same.message:
             same.message = request.message
     return added
+
+
+def _tasks(template: TemplateDefinition, case: PortalCase, access: CaseAccess) -> list[TaskView]:
+    """The open tasks of the participant's role, soonest due first (undated last)."""
+    if case.status != "open" or not access.can(Permission.TASK_COMPLETE):
+        return []
+    described = {task.key: task.description for stage in template.stages for task in stage.tasks}
+    mine = [
+        task
+        for task in case.tasks.values()
+        if task.status == "open" and task.assignee_role is not None and task.assignee_role in access.role_keys()
+    ]
+    mine.sort(key=lambda task: (task.due_at is None, task.due_at or datetime.min.replace(tzinfo=UTC), task.id))
+    return [
+        TaskView(
+            id=task.id, title=task.title, description=described.get(task.key) if task.key else None, due_at=task.due_at
+        )
+        for task in mine
+    ]
+
+
+def open_task(template: TemplateDefinition, case: PortalCase, participant: PortalParticipant, task_id: str) -> bool:
+    """Whether the participant may mark this task done now."""
+    return any(task.id == task_id for task in _tasks(template, case, participant_access(template, participant)))
 
 
 def build_view(
@@ -231,6 +274,7 @@ def build_view(
         theme=f"{template.key}/{case.template_version}" if branding.colour else None,
         stages=_stages(template, case),
         needs=needs,
+        tasks=_tasks(template, case, access),
         fields=fields if case.status == "open" else [view.model_copy(update={"editable": False}) for view in fields],
         upload_types=upload_types,
         documents=sorted(case.documents, key=lambda document: document.added_at, reverse=True)
@@ -241,6 +285,7 @@ def build_view(
         can_message=access.can(Permission.COMMENT_EXTERNAL) and case.status == "open",
         document_names={document.key: document.name for document in template.document_types},
         stage_names={each.key: each.name for each in template.stages},
+        timezone=template.calendar.timezone,
     )
 
 

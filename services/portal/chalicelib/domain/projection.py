@@ -30,6 +30,11 @@ from caseline_common.events import (
     ParticipantRoleChanged,
     ParticipantSummary,
     StatusChanged,
+    TaskAssigned,
+    TaskCompleted,
+    TaskCreated,
+    TaskReopened,
+    TaskSummary,
     data_of,
 )
 from pydantic import BaseModel, ConfigDict, Field
@@ -91,6 +96,20 @@ class PortalRequest(BaseModel):
     requested_at: datetime
 
 
+class PortalTask(BaseModel):
+    """A task of the case, as far as the portal needs it. Its title only while an external role is to do it: a task
+    of an internal role keeps no words, only what lets events about it apply in any order."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    id: str
+    key: str | None = None  # the template's task, whose description the page shows
+    title: str = ""
+    assignee_role: str | None = None  # None also while the event that created it has not arrived
+    due_at: datetime | None = None
+    status: str = "open"  # or done
+
+
 class PortalEntry(BaseModel):
     """One line of the external timeline, or one message of the thread."""
 
@@ -119,8 +138,9 @@ class PortalCase(BaseModel):
     participants: dict[str, PortalParticipant] = Field(default_factory=dict)
     documents: list[PortalDocument] = Field(default_factory=list)
     requests: list[PortalRequest] = Field(default_factory=list)
-    # The case version that last set each attribute ("title", "stage", "field:<key>", ...), and of the newest
-    # document of each type ("documents:<type>").
+    tasks: dict[str, PortalTask] = Field(default_factory=dict)
+    # The case version that last set each attribute ("title", "stage", "field:<key>", ...), of the newest
+    # document of each type ("documents:<type>"), and of each task's status and role ("task:<id>", "task-role:<id>").
     versions: dict[str, int] = Field(default_factory=dict)
 
     def participant(self, participant_id: str) -> PortalParticipant | None:
@@ -214,6 +234,57 @@ class _Change:
         if f"participant:{participant_id}" not in case.versions:  # its role is older than any role change
             case.versions[f"participant:{participant_id}"], self.changed = self.version, True
 
+    def set_task_status(self, task_id: str, title: str, status: str, *, key: str | None = None) -> None:
+        self._set_task(task_id, title, "status", status, key=key)
+
+    def set_task_role(
+        self, task_id: str, title: str, role: str | None, *, key: str | None = None, due_at: datetime | None = None
+    ) -> None:
+        self._set_task(task_id, title, "assignee_role", role, key=key, due_at=due_at)
+
+    def _set_task(
+        self,
+        task_id: str,
+        title: str,
+        attribute: str,
+        value: str | None,
+        *,
+        key: str | None,
+        due_at: datetime | None = None,
+    ) -> None:
+        """Sets a task's status or role when the event is newer than the last that set it ("task:<id>",
+        "task-role:<id>"). Its title never changes; `key` and `due_at` come with its creation only."""
+        case = self.case
+        before = case.tasks.get(task_id)
+        task = before.model_copy() if before is not None else PortalTask(id=task_id)
+        version_key = f"task:{task_id}" if attribute == "status" else f"task-role:{task_id}"
+        if self.newer(version_key):
+            setattr(task, attribute, value)
+            self.changed = True
+        task.title, task.key, task.due_at = task.title or title, task.key or key, task.due_at or due_at
+        role_known = f"task-role:{task_id}" in case.versions
+        if role_known and task.assignee_role not in self.external_roles:  # the team's own work: its words not kept
+            task.title = ""
+        if task != before:
+            case.tasks[task_id], self.changed = task, True
+
+    @property
+    def external_roles(self) -> set[str]:
+        return {role.key for role in self.template.roles if role.kind is RoleKind.EXTERNAL}
+
+    def create_task(
+        self, task_id: str, title: str, role: str | None, *, key: str | None, due_at: datetime | None
+    ) -> None:
+        self.set_task_role(task_id, title, role, key=key, due_at=due_at)
+        self.set_task_status(task_id, title, "open")
+
+    def create_tasks(self, created: list[TaskSummary]) -> None:
+        """A stage's tasks, with the role the template gives each."""
+        roles = {task.key: task.assignee_role for stage in self.template.stages for task in stage.tasks}
+        for task in created:
+            role = roles.get(task.key) if task.key is not None else None
+            self.create_task(task.task_id, task.title, role, key=task.key, due_at=task.due_at)
+
 
 def _case_opened(change: _Change, data: CaseOpened) -> None:
     case = change.case
@@ -226,6 +297,7 @@ def _case_opened(change: _Change, data: CaseOpened) -> None:
         case.opened_at, change.changed = change.event.occurred_at, True
     for key, value in {**data.fields, **change.personal.get("fields", {})}.items():
         change.set_field(key, value)
+    change.create_tasks(data.tasks_created)
 
 
 def _fields_changed(change: _Change, data: CaseFieldsChanged) -> None:
@@ -239,6 +311,23 @@ def _fields_changed(change: _Change, data: CaseFieldsChanged) -> None:
 
 def _stage_changed(change: _Change, data: CaseStageChanged) -> None:
     change.set_attribute("stage", data.to)
+    change.create_tasks(data.tasks_created)
+
+
+def _task_created(change: _Change, data: TaskCreated) -> None:
+    change.create_task(data.task_id, data.title, data.assignee_role, key=data.key, due_at=data.due_at)
+
+
+def _task_completed(change: _Change, data: TaskCompleted) -> None:
+    change.set_task_status(data.task_id, data.title, "done", key=data.key)
+
+
+def _task_reopened(change: _Change, data: TaskReopened) -> None:
+    change.set_task_status(data.task_id, data.title, "open")
+
+
+def _task_assigned(change: _Change, data: TaskAssigned) -> None:
+    change.set_task_role(data.task_id, data.title, data.after.assignee_role)
 
 
 def _status_changed(change: _Change, data: StatusChanged) -> None:
@@ -355,6 +444,10 @@ EVENT_HANDLERS: dict[str, _Handler[Any]] = {
     EventType.PARTICIPANT_REMOVED: _Handler(ParticipantRemoved, _participant_removed),
     EventType.DOCUMENT_ADDED: _Handler(DocumentAdded, _document_added),
     EventType.DOCUMENT_REQUESTED: _Handler(DocumentRequested, _document_requested),
+    EventType.TASK_CREATED: _Handler(TaskCreated, _task_created),
+    EventType.TASK_COMPLETED: _Handler(TaskCompleted, _task_completed),
+    EventType.TASK_REOPENED: _Handler(TaskReopened, _task_reopened),
+    EventType.TASK_ASSIGNED: _Handler(TaskAssigned, _task_assigned),
 }
 
 # The event types `apply` reads; with external comments and external-visible events, all the portal keeps.
@@ -387,9 +480,8 @@ _TIMELINE_DATA: dict[str, tuple[str, ...]] = {
 
 def timeline_entry(template: TemplateDefinition, event: EventEnvelope) -> PortalEntry | None:
     """The line an external participant sees for this event, if any: only events marked external and
-    chosen in the template's portal settings. External comments are the message thread, not timeline lines."""
-    if event.type == EventType.COMMENT_ADDED:
-        return None
+    chosen in the template's portal settings. An external comment is also a line, which says only who wrote: its
+    words are in the message thread."""
     if event.visibility is not Visibility.EXTERNAL or event.type not in template.portal.timeline_events:
         return None
     keep = _TIMELINE_DATA.get(event.type, ())

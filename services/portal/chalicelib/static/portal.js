@@ -5,22 +5,23 @@
   if (errors) { errors.focus(); }
 })();
 
-// A form posted the ordinary way (messages, fields, sign-in, sign-out) is sent once: a second submit while the
-// first is on its way is dropped and the submit buttons are disabled. Without JavaScript the forms post as before.
+// A form posted the ordinary way (messages, fields, tasks, sign-in, sign-out) is sent once: a second submit while
+// the first is on its way is dropped and the submit buttons are disabled. Listened for on the document, so forms
+// that arrive later (the needs and tasks fetched again after an upload) are covered too. Without JavaScript the
+// forms post as before.
 (function () {
   "use strict";
   function buttons(form) { return form.querySelectorAll("button[type=submit], input[type=submit]"); }
-  Array.prototype.forEach.call(document.querySelectorAll("form[method=post]"), function (form) {
-    if (form.id === "upload") { return; }  // sent by script below, which disables its own button
-    form.addEventListener("submit", function (event) {
-      if (event.defaultPrevented) { return; }
-      if (form.getAttribute("data-sending")) { event.preventDefault(); return; }
-      form.setAttribute("data-sending", "true");
-      // disabled after the browser has read the form, so a submitter's own name and value are still sent
-      window.setTimeout(function () {
-        Array.prototype.forEach.call(buttons(form), function (button) { button.disabled = true; });
-      }, 0);
-    });
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    // the upload form is sent by script below, which disables its own button
+    if (event.defaultPrevented || form.id === "upload" || form.getAttribute("method") !== "post") { return; }
+    if (form.getAttribute("data-sending")) { event.preventDefault(); return; }
+    form.setAttribute("data-sending", "true");
+    // disabled after the browser has read the form, so a submitter's own name and value are still sent
+    window.setTimeout(function () {
+      Array.prototype.forEach.call(buttons(form), function (button) { button.disabled = true; });
+    }, 0);
   });
   // a page restored from the back-forward cache can be posted again
   window.addEventListener("pageshow", function (event) {
