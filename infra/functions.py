@@ -64,6 +64,9 @@ MEASURED: dict[tuple[str, str], Measured] = {
     # hourly run at 100,000 cases a month, today's object and 24 batches (60,000 events) merged into one, DuckDB
     # loaded in that invocation (infra/sizing.py `_seed_lake`). Its peak sets its size: 384 MB.
     ("insight", "compact_lake"): Measured(import_ms=177, invoke_ms=536, rss_peak_mb=183),
+    # The people directory's refresh, measured with the same probes on 2026-12-06 with the machine shared (the tasks
+    # API imported in 209 ms in the same run, 153 above): one run over the development pool's three users, all new.
+    ("tasks", "sync_people"): Measured(import_ms=199, invoke_ms=166, rss_peak_mb=65),
 }
 
 # Who may put what on the tenant bus (IAM condition `events:source`): the outbox publisher relays the cases

@@ -31,7 +31,9 @@ from dataclasses import dataclass
 from caseline_common.resources import (
     CONSUMERS,
     INSIGHT_ENGINE_ENV_VAR,
+    PEOPLE_TABLE,
     SEARCH_ENGINE_ENV_VAR,
+    USER_POOL_ENV_VAR,
     WORK_QUEUES,
     TenantResourceNames,
     download_environment,
@@ -166,7 +168,7 @@ def memory_for(kind: Kind, import_ms: float, invoke_ms: float, rss_peak_mb: floa
     return MEMORY_STEPS[-1]
 
 
-def _probe_environment(service: str, function: str, endpoint: str, tenant_id: str) -> dict[str, str]:
+def _probe_environment(service: str, function: str, endpoint: str, tenant_id: str, user_pool_id: str) -> dict[str, str]:
     from caseline.local.provision import LOCAL_ACCOUNT_ID
 
     environment = {
@@ -199,6 +201,8 @@ def _probe_environment(service: str, function: str, endpoint: str, tenant_id: st
         environment[SEARCH_ENGINE_ENV_VAR] = "https://search-sizing.us-east-1.es.amazonaws.com"
     if service == "insight":  # as deployed: an Athena workgroup (the probes run no report)
         environment[INSIGHT_ENGINE_ENV_VAR] = "athena://caseline-sizing-insight"
+    if service == PEOPLE_TABLE.owner:  # the people directory's refresh reads the tenant's pool
+        environment[USER_POOL_ENV_VAR] = user_pool_id
     return environment
 
 
@@ -250,7 +254,9 @@ def _seed_lake(endpoint: str, tenant_id: str) -> None:
         lake.write(rows(merged + batch * per_batch, per_batch))
 
 
-def measure(service: str, function: str, kind: Kind, endpoint: str, tenant_id: str, runs: int = RUNS) -> Measurement:
+def measure(
+    service: str, function: str, kind: Kind, endpoint: str, tenant_id: str, user_pool_id: str, runs: int = RUNS
+) -> Measurement:
     samples = []
     for _ in range(runs):
         if (service, function) == ("insight", "compact_lake"):
@@ -258,7 +264,7 @@ def measure(service: str, function: str, kind: Kind, endpoint: str, tenant_id: s
         completed = subprocess.run(  # noqa: S603 - our own interpreter and probe
             [sys.executable, "-c", _PROBE, service, function, kind, str(_batch_size(service, function))],
             cwd=SERVICES_DIR / service,
-            env=_probe_environment(service, function, endpoint, tenant_id),
+            env=_probe_environment(service, function, endpoint, tenant_id, user_pool_id),
             capture_output=True,
             text=True,
             check=False,
@@ -290,7 +296,7 @@ def measure_all(runs: int = RUNS) -> list[Measurement]:
         previous = {name: os.environ.get(name) for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
         os.environ.update({"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"})
         try:
-            provision_tenant(AwsClients("us-east-1", emulator.endpoint), tenant_id)
+            provisioned = provision_tenant(AwsClients("us-east-1", emulator.endpoint), tenant_id)
         finally:
             for name, value in previous.items():
                 if value is None:
@@ -298,7 +304,7 @@ def measure_all(runs: int = RUNS) -> list[Measurement]:
                 else:
                     os.environ[name] = value
         return [
-            measure(service, function, kind, emulator.endpoint, tenant_id, runs)
+            measure(service, function, kind, emulator.endpoint, tenant_id, provisioned.user_pool_id, runs)
             for service, function, kind in functions()
         ]
     finally:
