@@ -84,3 +84,26 @@ def test_no_function_of_the_timeline_can_delete_a_link(assembly: Synthesized, re
                     assert actions == {"dynamodb:DeleteItem"}, function
                     keys = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
                     assert keys == ["SUBJECT#*"], function
+
+
+def test_only_the_directorys_refresh_lists_users_and_only_in_its_own_tenants_pool(
+    assembly: Synthesized, registry: TenantRegistry
+) -> None:
+    """Issue 16: the people directory's refresh reads the tenant's user pool; nothing else reads any pool."""
+    for tenant in registry.tenants.values():
+        for service in {service for service, _name, _kind in functions()}:
+            template = assembly.template(tenant.id, service)
+            for logical_id, body in resources(template, "AWS::IAM::ManagedPolicy").items():
+                cognito = [
+                    statement
+                    for statement in body["Properties"]["PolicyDocument"]["Statement"]
+                    if any(action.startswith("cognito-idp:") for action in _actions(statement))
+                ]
+                if not logical_id.startswith("syncpeoplepolicy"):
+                    assert cognito == [], (tenant.id, service, logical_id)
+                    continue
+                [statement] = cognito
+                assert _actions(statement) == {"cognito-idp:ListUsers", "cognito-idp:ListUsersInGroup"}
+                resource = json.dumps(statement["Resource"])
+                assert ":userpool/" in resource
+                assert f"caseline-{tenant.id}-shared" in resource  # the pool of this tenant's shared stack
