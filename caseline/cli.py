@@ -17,7 +17,7 @@ from rich.panel import Panel
 from .client_cli import client_app
 from .fleet_cli import fleet_app
 from .insight_cli import insight_app
-from .local.console import DEV_USERS
+from .local.console import DEV_USERS, dev_user_by_email
 from .local.idp import TOKEN_LIFETIME_SECONDS, DevIdentityProvider
 from .local.mailbox import MAILBOX_PATH
 from .local.stack import LocalStack, StackOptions
@@ -127,7 +127,10 @@ def token(
     email: Annotated[
         str | None,
         typer.Option(
-            help="E-mail claim; the subject is dev-<its local part>. If absent, the role's user's e-mail and subject."
+            help=(
+                "E-mail claim; the subject is a console user's for their address, else dev-<its local part>. "
+                "If absent, the role's user's e-mail and subject."
+            )
         ),
     ] = None,
     port: Annotated[int, typer.Option(help="Port of the running `caseline dev` gateway (the issuer).")] = 8000,
@@ -150,7 +153,8 @@ def token(
         subject, email = user.subject, user.email
     else:
         email = email or "dev.user@demo.caseline.local"
-        subject = f"dev-{email.split('@')[0]}"
+        known = dev_user_by_email(email)  # one person, one subject: a development user's address is theirs
+        subject = known.subject if known else f"dev-{email.split('@')[0]}"
     issued_at = time.time()
     idp = DevIdentityProvider(f"http://127.0.0.1:{port}/dev-idp", key_file)
     typer.echo(idp.issue(subject=subject, email=email, groups=groups, now=issued_at))

@@ -21,7 +21,9 @@ class DataAccess:
     condition `dynamodb:LeadingKeys`), so a function that deletes some items cannot delete others of the same table;
     `objects`: S3 actions on the objects of the service's own bucket (ListBucket on it goes with GetObject, so a
     missing object reads as missing rather than forbidden); `shares_objects`: reads another service's bucket it is
-    shared with, writing only into its quarantine; `signs`: signs with the service's signing key.
+    shared with, writing only into its quarantine; `signs`: signs with the service's signing key; `tables`: when
+    set, `table` applies to these of the service's tables alone (by id); `lists_users`: lists the users of the
+    tenant's user pool and of its groups (the people directory's refresh).
     """
 
     table: tuple[str, ...] = ()
@@ -29,6 +31,11 @@ class DataAccess:
     objects: tuple[str, ...] = ()
     shares_objects: bool = False
     signs: bool = False
+    tables: tuple[str, ...] = ()
+    lists_users: bool = False
+
+    def touches(self, table_id: str) -> bool:
+        return bool(self.table) and (not self.tables or table_id in self.tables)
 
 
 DATA_ACCESS: dict[tuple[str, str], DataAccess] = {
@@ -88,11 +95,16 @@ DATA_ACCESS: dict[tuple[str, str], DataAccess] = {
     ),
     # The projection and the notices of document requests: reads and Puts only; no documents, no sessions.
     ("portal", "portal_consumer"): DataAccess(table=(*READ, "dynamodb:PutItem")),
-    # The inbox's pages and counts: Queries, and the templates it reads.
+    # The inbox's pages and counts: Queries, and the templates it reads; the people directory: one Query.
     ("tasks", "api"): DataAccess(table=("dynamodb:GetItem", "dynamodb:Query")),
-    # Entries written and removed in transactions (Put, Delete) around the case's head.
+    # Entries written and removed in transactions (Put, Delete) around the case's head; never the directory.
     ("tasks", "tasks_consumer"): DataAccess(
-        table=("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem")
+        table=("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem"), tables=("tasks",)
+    ),
+    # The directory's refresh: lists the pool's users and its groups' members, reads the directory (Query) and writes
+    # the difference (BatchWriteItem of Puts and Deletes); never the inbox.
+    ("tasks", "sync_people"): DataAccess(
+        table=("dynamodb:Query", "dynamodb:BatchWriteItem"), tables=("people",), lists_users=True
     ),
     # The API's authorizer verifies tokens (the JWKS over HTTPS) and touches no data.
     ("tasks", "api_authorizer"): DataAccess(),

@@ -69,6 +69,9 @@ MEASURED: dict[tuple[str, str], Measured] = {
     # run, 153 ms above): the tasks package's import, then one token refused, which loads PyJWT and cryptography as
     # accepting one does (the JWKS fetch aside).
     ("tasks", "api_authorizer"): Measured(import_ms=222, invoke_ms=88, rss_peak_mb=57),
+    # The people directory's refresh, measured with the same probes on 2026-12-06 with the machine shared (the tasks
+    # API imported in 209 ms in the same run, 153 above): one run over the development pool's three users, all new.
+    ("tasks", "sync_people"): Measured(import_ms=199, invoke_ms=166, rss_peak_mb=65),
 }
 
 # Who may put what on the tenant bus (IAM condition `events:source`): the outbox publisher relays the cases

@@ -66,8 +66,8 @@ class FunctionPolicies:
         statements: list[iam.PolicyStatement] = []
         wildcards: list[str] = []
         kms_data = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
-        owned_tables = [table for table in TABLES if table.owner == self.service]
-        if owned_tables and access.table:
+        owned_tables = [table for table in TABLES if table.owner == self.service and access.touches(table.id)]
+        if owned_tables:
             table_arns = [arns.table(self.names.table(table)) for table in owned_tables]
             resources = table_arns + [
                 f"{arn}/index/{index.name}"
@@ -106,6 +106,13 @@ class FunctionPolicies:
                 continue
             # With S3 bucket keys the encryption context is the bucket's ARN: the key serves this bucket only.
             statements.append(arns.kms_via(key_arn, kms_data, ["s3"], **{"aws:s3:arn": bucket_arn}))
+        if access.lists_users:
+            pool = self.stack.format_arn(
+                service="cognito-idp", resource="userpool", resource_name=shared.user_pool.user_pool_id
+            )
+            statements.append(
+                iam.PolicyStatement(actions=["cognito-idp:ListUsers", "cognito-idp:ListUsersInGroup"], resources=[pool])
+            )
         for signing in SIGNING_KEYS:
             if signing.owner == self.service and access.signs:
                 key = shared.signing_keys[signing.id]

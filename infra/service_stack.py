@@ -18,7 +18,9 @@ from caseline_common.observability import METRICS_NAMESPACE
 from caseline_common.resources import (
     INSIGHT_ENGINE_ENV_VAR,
     LAKE_BUCKET,
+    PEOPLE_TABLE,
     SEARCH_ENGINE_ENV_VAR,
+    USER_POOL_ENV_VAR,
     QueueSpec,
     TenantResourceNames,
     download_environment,
@@ -124,6 +126,8 @@ class ServiceStack(cdk.Stack):
         }
         if self.service == "portal":
             environment["CASELINE_PORTAL_BASE_URL"] = self.tenant.public_url
+        if self.service == PEOPLE_TABLE.owner:  # the people directory is refreshed from the user pool
+            environment[USER_POOL_ENV_VAR] = shared.user_pool.user_pool_id
         if self.service in MAIL_SENDERS:
             environment["CASELINE_MAIL_FROM"] = self.tenant.mail_from
         if self.search_engine is not None:

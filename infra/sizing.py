@@ -33,7 +33,9 @@ from caseline_common.resources import (
     API_AUTHORIZER,
     CONSUMERS,
     INSIGHT_ENGINE_ENV_VAR,
+    PEOPLE_TABLE,
     SEARCH_ENGINE_ENV_VAR,
+    USER_POOL_ENV_VAR,
     WORK_QUEUES,
     TenantResourceNames,
     download_environment,
@@ -175,7 +177,7 @@ def memory_for(kind: Kind, import_ms: float, invoke_ms: float, rss_peak_mb: floa
     return MEMORY_STEPS[-1]
 
 
-def _probe_environment(service: str, function: str, endpoint: str, tenant_id: str) -> dict[str, str]:
+def _probe_environment(service: str, function: str, endpoint: str, tenant_id: str, user_pool_id: str) -> dict[str, str]:
     from caseline.local.provision import LOCAL_ACCOUNT_ID
 
     environment = {
@@ -210,6 +212,8 @@ def _probe_environment(service: str, function: str, endpoint: str, tenant_id: st
         environment[ROUTE_SCOPES_ENV_VAR] = RouteScopes().model_dump_json()
     if service == "insight":  # as deployed: an Athena workgroup (the probes run no report)
         environment[INSIGHT_ENGINE_ENV_VAR] = "athena://caseline-sizing-insight"
+    if service == PEOPLE_TABLE.owner:  # the people directory's refresh reads the tenant's pool
+        environment[USER_POOL_ENV_VAR] = user_pool_id
     return environment
 
 
@@ -261,7 +265,9 @@ def _seed_lake(endpoint: str, tenant_id: str) -> None:
         lake.write(rows(merged + batch * per_batch, per_batch))
 
 
-def measure(service: str, function: str, kind: Kind, endpoint: str, tenant_id: str, runs: int = RUNS) -> Measurement:
+def measure(
+    service: str, function: str, kind: Kind, endpoint: str, tenant_id: str, user_pool_id: str, runs: int = RUNS
+) -> Measurement:
     samples = []
     for _ in range(runs):
         if (service, function) == ("insight", "compact_lake"):
@@ -269,7 +275,7 @@ def measure(service: str, function: str, kind: Kind, endpoint: str, tenant_id: s
         completed = subprocess.run(  # noqa: S603 - our own interpreter and probe
             [sys.executable, "-c", _PROBE, service, function, kind, str(_batch_size(service, function))],
             cwd=SERVICES_DIR / service,
-            env=_probe_environment(service, function, endpoint, tenant_id),
+            env=_probe_environment(service, function, endpoint, tenant_id, user_pool_id),
             capture_output=True,
             text=True,
             check=False,
@@ -301,7 +307,7 @@ def measure_all(runs: int = RUNS) -> list[Measurement]:
         previous = {name: os.environ.get(name) for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
         os.environ.update({"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"})
         try:
-            provision_tenant(AwsClients("us-east-1", emulator.endpoint), tenant_id)
+            provisioned = provision_tenant(AwsClients("us-east-1", emulator.endpoint), tenant_id)
         finally:
             for name, value in previous.items():
                 if value is None:
@@ -309,7 +315,7 @@ def measure_all(runs: int = RUNS) -> list[Measurement]:
                 else:
                     os.environ[name] = value
         return [
-            measure(service, function, kind, emulator.endpoint, tenant_id, runs)
+            measure(service, function, kind, emulator.endpoint, tenant_id, provisioned.user_pool_id, runs)
             for service, function, kind in functions()
         ]
     finally:

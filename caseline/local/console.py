@@ -22,15 +22,24 @@ TOKEN_PATH = "/_dev/console/token"  # noqa: S105 - a path, not a secret
 
 @dataclass(frozen=True)
 class DevUser:
+    """A person of the development tenant: a user of its (emulated) Cognito pool, whom the directory lists, and whom
+    the development issuer signs in."""
+
     id: str
-    label: str
+    name: str
+    role_label: str
     email: str
     groups: tuple[str, ...]
 
     @property
     def subject(self) -> str:
-        """The user's one `sub`: the console's sign-in and `caseline token --role` both mint it."""
+        """The user's one `sub`: the console's sign-in, `caseline token --role` and `LocalStack.staff_token` mint it,
+        and the pool user carries it (provision.py)."""
         return f"dev-{self.id}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.role_label})"
 
 
 def _front_line_groups() -> tuple[str, ...]:
@@ -46,13 +55,25 @@ def _front_line_groups() -> tuple[str, ...]:
 
 DEV_USERS = (
     DevUser(
-        "admin", "Dana Admin (administrator)", "dana.admin@demo.caseline.local", (StaffRole.ADMIN, StaffRole.STAFF)
+        "admin",
+        "Dana Admin",
+        "administrator",
+        "dana.admin@demo.caseline.local",
+        (StaffRole.ADMIN, StaffRole.STAFF),
     ),
     DevUser(
-        "agent", "Sam Agent (case worker)", "sam.agent@demo.caseline.local", (StaffRole.STAFF, *_front_line_groups())
+        "agent",
+        "Sam Agent",
+        "case worker",
+        "sam.agent@demo.caseline.local",
+        (StaffRole.STAFF, *_front_line_groups()),
     ),
-    DevUser("viewer", "Vic Viewer (read only)", "vic.viewer@demo.caseline.local", (StaffRole.VIEWER,)),
+    DevUser("viewer", "Vic Viewer", "read only", "vic.viewer@demo.caseline.local", (StaffRole.VIEWER,)),
 )
+
+
+def dev_user_by_email(email: str) -> DevUser | None:
+    return next((user for user in DEV_USERS if user.email == email), None)
 
 
 def _security_headers() -> dict[str, str]:

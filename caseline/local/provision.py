@@ -22,6 +22,7 @@ from caseline_common.scopes import DESCRIPTIONS, RESOURCE_SERVER
 
 from ..client_cli import TOKEN_URL_TAG
 from ..usage_plans import STAGE, Limit, UsagePlans, api_name
+from .console import DEV_USERS
 from .idp import DEV_CLIENT_ID
 
 if TYPE_CHECKING:
@@ -162,6 +163,7 @@ def _create_user_pool(aws: "AwsClients", names: TenantResourceNames, token_url: 
         Name=f"{names.prefix()}-api",
         Scopes=[{"ScopeName": scope.value, "ScopeDescription": text} for scope, text in DESCRIPTIONS.items()],
     )
+    _create_dev_users(cognito, pool_id)
     return pool_id
 
 
@@ -177,6 +179,32 @@ def _create_api(aws: "AwsClients", names: TenantResourceNames) -> None:
     apigateway.put_integration(restApiId=api_id, resourceId=root, httpMethod="GET", type="MOCK")
     apigateway.create_deployment(restApiId=api_id, stageName=STAGE)
     UsagePlans(apigateway, names).set("staff", DEV_CLIENT_ID, LOCAL_STAFF_LIMIT)
+
+
+def _create_dev_users(cognito: Any, pool_id: str) -> None:
+    """The development users, as people in the pool with their names and groups, so that the directory's refresh
+    reads them as it reads a tenant's pool in AWS. Each one's `sub` is set to the subject the development issuer
+    mints for them (`dev-<id>`): Cognito chooses `sub` itself and never changes it, but the emulator takes it, and so
+    tokens, cases and the directory agree on who each one is while `caseline token` needs no emulator."""
+    groups = dict.fromkeys(str(group) for user in DEV_USERS for group in user.groups)
+    for precedence, group in enumerate(groups):
+        cognito.create_group(UserPoolId=pool_id, GroupName=group, Precedence=precedence)
+    for user in DEV_USERS:
+        cognito.admin_create_user(
+            UserPoolId=pool_id,
+            Username=user.email,
+            MessageAction="SUPPRESS",
+            UserAttributes=[
+                {"Name": "name", "Value": user.name},
+                {"Name": "email", "Value": user.email},
+                {"Name": "email_verified", "Value": "true"},
+            ],
+        )
+        cognito.admin_update_user_attributes(
+            UserPoolId=pool_id, Username=user.email, UserAttributes=[{"Name": "sub", "Value": user.subject}]
+        )
+        for group in user.groups:
+            cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=user.email, GroupName=str(group))
 
 
 def provision_tenant(

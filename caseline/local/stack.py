@@ -18,6 +18,7 @@ from caseline_common.resources import (
     SEARCH_ENGINE_ENV_VAR,
     SERVICES,
     STREAM_HANDLERS,
+    USER_POOL_ENV_VAR,
     TenantResourceNames,
     download_environment,
     service_environment,
@@ -27,18 +28,21 @@ from caseline_common.tenant import StaffRole
 
 from ..paths import EXAMPLES_DIR, STATE_DIR
 from ..usage_plans import UsagePlans
+from .console import dev_user_by_email
 from .downloads import DOWNLOADS_PREFIX
 from .emulator import EmulatorProcess
 from .gateway import IDP_PREFIX, GatewayServer, LocalApi
 from .idp import DevIdentityProvider
 from .loader import LoadedService, load_service
 from .provision import LOCAL_ACCOUNT_ID, ProvisionedTenant, provision_tenant
-from .pumps import Pump, SchedulePump, StreamPump, queue_pumps
+from .pumps import Pump, SchedulePump, StreamPump, invoke, queue_pumps, scheduled_event
 from .token_endpoint import TokenEndpoint
 
 LOCAL_REGION = "us-east-1"
 DEMO_DIR = Path(__file__).parent / "demo"
 DUE_WORK_FUNCTION = "run_due_work"
+# The people directory's refresh: run once at start as well, so the console has names at once.
+PEOPLE_SYNC_FUNCTION = "sync_people"
 log = logging.getLogger("caseline.local")
 
 
@@ -114,6 +118,7 @@ class LocalStack:
         self._configure_environment()
         self.aws = AwsClients(LOCAL_REGION, self.aws_endpoint)
         self.tenant = provision_tenant(self.aws, options.tenant_id, token_url=self.token_url)
+        self._set_environment({USER_POOL_ENV_VAR: self.tenant.user_pool_id})
         # As in AWS, the API and each event handler are separate functions with their own cold start.
         self.api = LocalApi(
             [load_service(name) for name in SERVICES],
@@ -178,6 +183,9 @@ class LocalStack:
             environment.update(service_environment(names, service, LOCAL_ACCOUNT_ID))
             # Downloads go through the gateway, which adds the headers the emulator's S3 cannot, as CloudFront does.
             environment.update(download_environment(service, f"{self.url}{DOWNLOADS_PREFIX}"))
+        self._set_environment(environment)
+
+    def _set_environment(self, environment: dict[str, str]) -> None:
         # Put back on stop: a stack started beside another (a test's own) must not leave the first one's
         # services pointing at an emulator that is gone. Stacks started beside each other stop in reverse order.
         for name in environment:
@@ -211,9 +219,12 @@ class LocalStack:
             region=LOCAL_REGION,
         )
         for schedule in SCHEDULES:
+            handler = self._function(schedule.service, schedule.function)
+            if schedule.function == PEOPLE_SYNC_FUNCTION:
+                invoke(handler, schedule.function, scheduled_event(schedule.function, self.clock.now()))
             self.pumps.append(
                 SchedulePump(
-                    self._function(schedule.service, schedule.function),
+                    handler,
                     schedule.function,
                     every_seconds=self.options.due_work_every_seconds
                     if schedule.function == DUE_WORK_FUNCTION
@@ -225,8 +236,12 @@ class LocalStack:
             pump.start()
 
     def staff_token(self, *, admin: bool = True, email: str = "dana.admin@demo.caseline.local") -> str:
+        """A person's token: a development user's subject for their e-mail address (the one their console sign-in
+        carries), else `dev-<the address's local part>`."""
         groups = [StaffRole.ADMIN.value, StaffRole.STAFF.value] if admin else [StaffRole.STAFF.value]
-        return self.idp.issue(subject=f"dev-{email.split('@')[0]}", email=email, groups=groups)
+        user = dev_user_by_email(email)
+        subject = user.subject if user else f"dev-{email.split('@')[0]}"
+        return self.idp.issue(subject=subject, email=email, groups=groups)
 
     def request(self, method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
         """Calls the API in-process, exactly as the HTTP gateway does."""

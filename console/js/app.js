@@ -1,6 +1,7 @@
 // The console's shell: configuration, sign-in, navigation, and the view for the current route.
 import { configureApi } from "./api.js";
 import { session } from "./auth.js";
+import { loadPeople } from "./people.js";
 import { currentRoute, navigate, route } from "./router.js";
 import { fill, h, problemBox } from "./ui.js";
 import * as board from "./views/board.js";
@@ -44,6 +45,7 @@ async function render() {
     return;
   }
   refreshTaskBadges();
+  await loadPeople(user);
   const found = currentRoute();
   for (const link of document.querySelectorAll("[data-nav]")) {
     if (found?.nav === link.dataset.nav) link.setAttribute("aria-current", "page");

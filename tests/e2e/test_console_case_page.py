@@ -4,6 +4,9 @@ On a case of a template published for the test, a case worker adds an ad hoc tas
 it; uploads a PDF straight to storage and downloads it again, byte for byte; adds a client as an external
 participant, issues a portal link, copies it and revokes it; records a decision with its rationale; writes
 an internal comment and one shared with the client; and filters the timeline, whose hash chain verifies.
+People read as names (the directory, GET /people): the owner, the assignee picked by name, who completed and
+decided, comment authors and timeline actors; the administrator who opened the case through the API is the same
+person as the console's; the client, writing in the portal, reads as "Ines Moreau (Applicant)".
 Every step is screenshotted into test-output/console/ and checked with axe-core; the API then confirms
 each of them, and the timeline records them all.
 """
@@ -34,6 +37,7 @@ CLIENT = ("Ines Moreau", "ines.moreau@example.org")
 RATIONALE = "A registered charity, and the project fits the fund's aims."
 INTERNAL = "Budget looks plausible; travel line to be checked."
 SHARED = "Thank you, we have everything we need for now."
+FROM_CLIENT = "The budget's travel line is one trip, listed twice by mistake."
 OFFICER = [
     "case.view",
     "case.transition",
@@ -102,6 +106,32 @@ def _template(key: str) -> dict[str, Any]:
     }
 
 
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html) or re.search(r'data-csrf="([^"]+)"', html)
+    assert found, html
+    return found.group(1)
+
+
+def _client_writes_in_the_portal(stack: LocalStack, link_url: str, body: str) -> None:
+    """The applicant follows the link and sends a message, as a browser does (its cookies are kept by hand: they are
+    Secure, which httpx would not send over the local gateway's plain HTTP)."""
+    cookies: dict[str, str] = {}
+
+    def send(method: str, url: str, form: dict[str, str] | None = None) -> httpx.Response:
+        sent = {"Cookie": "; ".join(f"{name}={value}" for name, value in cookies.items())} if cookies else {}
+        response = httpx.request(method, url, data=form, headers=sent, timeout=10)
+        for cookie in response.headers.get_list("set-cookie"):
+            name, _, value = cookie.split(";")[0].partition("=")
+            cookies[name] = value
+        return response
+
+    landing = send("GET", link_url)
+    assert send("POST", f"{link_url}/session", {"csrf": _csrf(landing.text)}).status_code == 303
+    case_page = send("GET", f"{stack.url}/portal/case")
+    sent = send("POST", f"{stack.url}/portal/messages", {"csrf": _csrf(case_page.text), "body": body})
+    assert sent.status_code == 303, sent.text
+
+
 def test_a_case_worker_uses_every_part_of_the_case_page(stack: LocalStack, browser: Browser) -> None:
     key = f"grant-{uuid.uuid4().hex[:8]}"
     staff = {"Authorization": f"Bearer {stack.staff_token()}"}
@@ -125,8 +155,12 @@ def test_a_case_worker_uses_every_part_of_the_case_page(stack: LocalStack, brows
         page.goto(f"{stack.url}/console/#/cases/{case_id}")
         expect(page.get_by_role("heading", level=1, name="Community garden, Rotterdam-Zuid")).to_be_visible()
         expect(page.locator("#timeline-chain")).to_contain_text("Chain verified")
+        # The administrator who opened the case through the API (LocalStack.staff_token) is the console's admin.
+        expect(page.locator(".case-meta")).to_contain_text("Dana Admin")
+        opened_entry = page.locator("ol.timeline > li.entry[data-type='case.opened']")
+        expect(opened_entry.locator(".entry-actor")).to_have_text("Dana Admin (staff)")
 
-        # An ad hoc task: added with its reason, assigned to a person, done.
+        # An ad hoc task: added with its reason, assigned to a person (picked by name), done.
         tasks = page.locator("#case-tasks")
         expect(tasks).to_contain_text("No tasks yet.")
         tasks.get_by_label("Task title").fill(TASK)
@@ -137,14 +171,14 @@ def test_a_case_worker_uses_every_part_of_the_case_page(stack: LocalStack, brows
         expect(row).to_contain_text("Open")
         row.get_by_role("button", name=f"Assign “{TASK}”").click()
         assign = page.get_by_role("dialog", name=f"Assign “{TASK}”")
-        assign.get_by_label("Assignee (user id)").fill("dev-agent")
+        assign.get_by_label("Assignee", exact=True).fill("Sam Agent")
         assign.get_by_label("Role").select_option(label="Grant officer")
         assign.get_by_role("button", name="Assign task").click()
         expect(assign).to_be_hidden()
-        expect(row).to_contain_text("dev-agent · role: Grant officer")
+        expect(row).to_contain_text("Sam Agent · role: Grant officer")
         row.get_by_role("button", name=f"Complete “{TASK}”").click()
         expect(row.locator(".badge.task-done")).to_have_text("Done")
-        expect(row).to_contain_text("by dev-agent")
+        expect(row).to_contain_text("by Sam Agent")
         expect(page.locator("#announcer")).to_contain_text(f"Task “{TASK}” is done.")
         screen(page, "case-1-tasks")
 
@@ -188,6 +222,13 @@ def test_a_case_worker_uses_every_part_of_the_case_page(stack: LocalStack, brows
         people.get_by_role("button", name="Copy link").click()
         expect(people.locator(".issued-link")).to_contain_text("Copied.")
         assert page.evaluate("() => navigator.clipboard.readText()") == link_url
+        # The client writes in the portal: staff see the message and its timeline entry by the client's name.
+        _client_writes_in_the_portal(stack, link_url, FROM_CLIENT)
+        page.reload()
+        from_client = page.locator("#case-comments li.comment").filter(has_text=FROM_CLIENT)
+        expect(from_client.locator(".comment-meta strong")).to_have_text(f"{CLIENT[0]} (Applicant)")
+        client_entry = page.locator("ol.timeline > li.entry.actor-external[data-type='comment.added']")
+        expect(client_entry.locator(".entry-actor")).to_have_text(f"{CLIENT[0]} (Applicant)")
         # Revoked, the link is no longer offered to copy.
         client.get_by_role("button", name=re.compile(r"^Revoke\b")).click()
         expect(people.locator(".issued-link")).to_have_count(0)
@@ -205,6 +246,7 @@ def test_a_case_worker_uses_every_part_of_the_case_page(stack: LocalStack, brows
         latest = decision.locator("ol.decisions li.latest")
         expect(latest).to_contain_text("Eligible")
         expect(latest.locator(".rationale")).to_have_text(RATIONALE)
+        expect(latest).to_contain_text("by Sam Agent")
         screen(page, "case-5-decision")
 
         # Two comments: one for the team, one shared with the applicant.
@@ -212,6 +254,7 @@ def test_a_case_worker_uses_every_part_of_the_case_page(stack: LocalStack, brows
         comments.get_by_label("Comment", exact=True).fill(INTERNAL)
         comments.get_by_role("button", name="Add comment").click()
         expect(comments.locator("li.comment").filter(has_text=INTERNAL)).to_contain_text("Internal")
+        expect(comments.locator("li.comment").filter(has_text=INTERNAL).locator("strong")).to_have_text("Sam Agent")
         comments.get_by_label("Comment", exact=True).fill(SHARED)
         comments.get_by_label("Share with external participants").check()
         comments.get_by_role("button", name="Add comment").click()
@@ -222,7 +265,7 @@ def test_a_case_worker_uses_every_part_of_the_case_page(stack: LocalStack, brows
         # The timeline, filtered to decisions: the one recorded, with its rationale; the chain verifies.
         timeline = page.locator("#case-timeline")
         entries = timeline.locator("ol.timeline > li.entry")
-        expect(entries.and_(page.locator("[data-type='comment.added']"))).to_have_count(2)
+        expect(entries.and_(page.locator("[data-type='comment.added']"))).to_have_count(3)
         event_type = timeline.get_by_label("Event type")
         expect(event_type.locator("option[value='decision.recorded']")).to_have_count(1)
         event_type.select_option("decision.recorded")
@@ -237,6 +280,11 @@ def test_a_case_worker_uses_every_part_of_the_case_page(stack: LocalStack, brows
         expect(entries.and_(page.locator("[data-type='task.completed']"))).to_have_count(1)
         expect(page.locator("#timeline-chain")).to_contain_text("Chain verified")
         screen(page, "case-7-timeline")
+
+        # The list of cases names the owner too, and the owner filter takes the subject the directory gives.
+        page.goto(f"{stack.url}/console/#/cases?owner=dev-admin")
+        listed = page.locator("#case-table tr[data-case-id]").filter(has_text="Community garden, Rotterdam-Zuid")
+        expect(listed.locator("td.case-col-owner")).to_have_text("Dana Admin")
         clean(watch, stack)
 
     # The API is the authority: each step is on the case, and on its verified timeline.
@@ -262,7 +310,8 @@ def test_a_case_worker_uses_every_part_of_the_case_page(stack: LocalStack, brows
         assert (decided["key"], decided["outcome"], decided["rationale"]) == ("eligibility", "eligible", RATIONALE)
 
         comments = api.get(f"/cases/{case_id}/comments").json()["items"]
-        assert [(c["body"], c["external"]) for c in comments] == [(INTERNAL, False), (SHARED, True)]
+        shown = [(c["body"], c["external"]) for c in comments]
+        assert shown == [(FROM_CLIENT, True), (INTERNAL, False), (SHARED, True)]
 
         expected = {
             "case.opened",
@@ -280,7 +329,7 @@ def test_a_case_worker_uses_every_part_of_the_case_page(stack: LocalStack, brows
         def everything_on_the_timeline() -> list[str] | None:
             items = api.get(f"/cases/{case_id}/timeline", params={"limit": 200}).json().get("items", [])
             types = [item["event"]["type"] for item in items]
-            return types if expected <= set(types) and types.count("comment.added") == 2 else None
+            return types if expected <= set(types) and types.count("comment.added") == 3 else None
 
         wait_until(everything_on_the_timeline, what="every step on the case's timeline", timeout=WAIT_MS / 1000)
         assert api.get(f"/cases/{case_id}/timeline/verify").json()["valid"] is True

@@ -61,7 +61,7 @@ def test_a_view_shared_with_a_group_is_a_team_view_for_its_members(stack: LocalS
         page.goto(f"{stack.url}/console/#/cases")
         team = page.locator("#team-views")
         shared = team.locator("li", has_text=renamed)
-        expect(shared).to_contain_text("by dev-admin")
+        expect(shared).to_contain_text("by Dana Admin")
         expect(team.get_by_role("link", name=legacy)).to_have_count(0)  # an unshared view stays its owner's
         expect(page.get_by_role("button", name=f"Rename {renamed}")).to_have_count(0)
         screen(page, "views-2-team")

@@ -71,6 +71,9 @@ def test_a_read_client_lists_cases_and_is_refused_a_write(stack: LocalStack, htt
     listed = http.get("/cases", headers=headers)
     assert listed.status_code == 200, listed.text
     assert listed.json()["items"]
+    # The directory too: an integration names the people its cases mention.
+    people = http.get("/people", params={"q": "dana admin"}, headers=headers)
+    assert [person["subject"] for person in people.json()["items"]] == ["dev-admin"], people.text
 
     # Refused by the API's authorizer, before any function runs (API Gateway's answer in AWS).
     refused = http.post("/cases", headers=headers, json={"template_key": "employee-onboarding", "title": "x"})

@@ -53,7 +53,8 @@ def test_each_function_holds_exactly_the_data_actions_declared_for_it(
             statements = _statements(assembly.template(tenant.id, service), function)
             for table in (table for table in TABLES if table.owner == service):
                 granted = _granted(statements, f"table/{names.table(table)}", "dynamodb:")
-                assert granted == set(access.table), (tenant.id, function, table.id)
+                expected = set(access.table) if access.touches(table.id) else set()
+                assert granted == expected, (tenant.id, function, table.id)
             for bucket in BUCKETS:
                 objects = _granted(statements, f"{names.prefix()}-{bucket.id}-", "s3:")
                 if bucket.owner == service:
@@ -83,3 +84,26 @@ def test_no_function_of_the_timeline_can_delete_a_link(assembly: Synthesized, re
                     assert actions == {"dynamodb:DeleteItem"}, function
                     keys = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
                     assert keys == ["SUBJECT#*"], function
+
+
+def test_only_the_directorys_refresh_lists_users_and_only_in_its_own_tenants_pool(
+    assembly: Synthesized, registry: TenantRegistry
+) -> None:
+    """Issue 16: the people directory's refresh reads the tenant's user pool; nothing else reads any pool."""
+    for tenant in registry.tenants.values():
+        for service in {service for service, _name, _kind in functions()}:
+            template = assembly.template(tenant.id, service)
+            for logical_id, body in resources(template, "AWS::IAM::ManagedPolicy").items():
+                cognito = [
+                    statement
+                    for statement in body["Properties"]["PolicyDocument"]["Statement"]
+                    if any(action.startswith("cognito-idp:") for action in _actions(statement))
+                ]
+                if not logical_id.startswith("syncpeoplepolicy"):
+                    assert cognito == [], (tenant.id, service, logical_id)
+                    continue
+                [statement] = cognito
+                assert _actions(statement) == {"cognito-idp:ListUsers", "cognito-idp:ListUsersInGroup"}
+                resource = json.dumps(statement["Resource"])
+                assert ":userpool/" in resource
+                assert f"caseline-{tenant.id}-shared" in resource  # the pool of this tenant's shared stack

@@ -32,6 +32,8 @@ def test_the_rule_holds_twice_the_peak_then_buys_cpu_for_the_cold_start_budget()
 
 @pytest.mark.timeout(60)
 def test_the_probe_measures_a_real_cold_start() -> None:
-    found = measure("automations", "api", "api", endpoint="http://127.0.0.1:9", tenant_id="sizing", runs=1)
+    found = measure(
+        "automations", "api", "api", endpoint="http://127.0.0.1:9", tenant_id="sizing", user_pool_id="none", runs=1
+    )
     assert 50 < found.import_ms < 10_000
     assert 20 < found.rss_import_mb <= found.rss_peak_mb < 1000

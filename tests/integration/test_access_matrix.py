@@ -406,6 +406,8 @@ WITHOUT_CASE_DATA = {
     ("DELETE", "/webhooks/{webhook_id}"): SUBSCRIPTIONS,
     ("POST", "/webhooks/{webhook_id}/secret"): SUBSCRIPTIONS,
     ("GET", "/tasks/counts"): "numbers of the caller's own and team's tasks",
+    # The tenant's staff by name (tests/unit/test_people_directory.py, tests/e2e/test_people_http.py).
+    ("GET", "/people"): "the directory of staff: names, no case data",
     # Counts and durations per template, stage, owner or team role from the event lake (which holds no titles,
     # field values or names); who reads which template's figures: tests/unit/test_insight_access.py and
     # tests/e2e/test_insight_api.py.

@@ -467,7 +467,7 @@ CASE_COMMANDS: dict[str, Bad] = {
         "POST", SEEDED + "/comments", 422, json.dumps({"body": "x" * 10_001}).encode(), pointers=frozenset({"/body"})
     ),
     "assign to the current owner": Bad(
-        "POST", SEEDED + "/assignment", 422, b'{"owner": "dev-dana.admin"}', pointers=frozenset({"/owner"})
+        "POST", SEEDED + "/assignment", 422, b'{"owner": "dev-admin"}', pointers=frozenset({"/owner"})
     ),
     "a command on an unknown case": Bad("POST", f"/cases/{UNKNOWN_CASE_ID}/transitions", 404, b'{"to": "paperwork"}'),
     "a command by a caller without a staff group": Bad(

@@ -71,6 +71,7 @@ EXPECTED_ROUTES: dict[str, dict[str, set[str]]] = {
         "/openapi/tasks.json": {"GET"},
         "/tasks": {"GET"},
         "/tasks/counts": {"GET"},
+        "/people": {"GET"},
     },
     "search": {
         "/health/search": {"GET"},

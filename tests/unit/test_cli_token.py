@@ -13,6 +13,7 @@ from caseline import cli
 from caseline.cli import TokenRole, app
 from caseline.local.console import DEV_USERS, dev_token
 from caseline.local.idp import DevIdentityProvider
+from caseline.local.stack import LocalStack
 
 runner = CliRunner()
 
@@ -93,3 +94,15 @@ def test_a_role_mints_the_subject_the_console_sign_in_mints(issuer: DevIdentityP
 
 def test_the_roles_are_the_console_users() -> None:
     assert [role.value for role in TokenRole] == [user.id for user in DEV_USERS]
+
+
+@pytest.mark.parametrize("user", DEV_USERS, ids=[user.id for user in DEV_USERS])
+def test_a_console_users_address_mints_their_subject_however_asked(issuer: DevIdentityProvider, user: Any) -> None:
+    """One person, one subject (issue 16): `--email` with a console user's address, and `LocalStack.staff_token`
+    (which `caseline dev` prints), mint what the console's sign-in mints, not `dev-<local part>`."""
+    by_email = runner.invoke(app, ["token", "--group", "caseline-staff", "--email", user.email])
+    assert claims_of(by_email.stdout.strip(), issuer)["sub"] == user.subject
+    stack = LocalStack()
+    stack.idp = issuer
+    assert claims_of(stack.staff_token(email=user.email), issuer)["sub"] == user.subject
+    assert claims_of(stack.staff_token(email="pat@demo.caseline.local"), issuer)["sub"] == "dev-pat"

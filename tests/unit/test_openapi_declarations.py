@@ -420,6 +420,7 @@ def test_operations_are_grouped_under_the_tags_their_route_modules_name(merged: 
         "portal links",
         "portal uploads",
         "tasks",
+        "people",
         "search",
         "saved views",
         "insight",

@@ -1,6 +1,7 @@
 // The board: a column per stage of a template, a card per open case. Drag a card, or use its "Move to"
 // control, to ask for a transition; a refused move shows the unmet criteria and leaves the card in place.
 import { api } from "../api.js";
+import { personName } from "../people.js";
 import { navigate } from "../router.js";
 import {
   announce, clear, dialog, field, fill, formatDate, forwardStages, h, loading, problemBox, slaBadge, visuallyHidden,
@@ -112,7 +113,7 @@ async function showBoard(main, params, _query, user) {
     const link = heading.lastChild;
     link.href = `#/cases/${encodeURIComponent(item.id)}`;
     link.textContent = item.title;
-    list.firstChild.lastChild.textContent = item.owner;
+    list.firstChild.lastChild.textContent = personName(item.owner);
     if (item.assigned_role) meta(list, "Role", item.assigned_role);
     if (item.stage_due_at) meta(list, "Due", h("time", { datetime: item.stage_due_at }, formatDate(item.stage_due_at)));
     if (columnOf(item) === OTHER_COLUMN) meta(list, "Stage", `${item.stage} (version ${item.template_version})`);

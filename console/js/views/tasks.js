@@ -1,6 +1,7 @@
 // "My tasks": the open tasks assigned to me on the cases I may see, from the task inbox (GET /tasks?assignee=me),
 // soonest due first so overdue ones lead, a page at a time. The table and its rows serve the team queue too.
 import { api, latestDefinition } from "../api.js";
+import { personName } from "../people.js";
 import { announce, fill, formatDate, h, humanize, loading, problemBox, visuallyHidden } from "../ui.js";
 
 const PAGE = 25;
@@ -51,7 +52,7 @@ export function taskTable({ caption, actions, user }) {
   function row(task, definition) {
     const taskId = `task-${task.case_id}-${task.task_id}`;
     const assigned = task.assignee === user.sub ? "You"
-      : task.assignee || (task.assignee_role ? `Role: ${nameIn(definition?.roles, task.assignee_role)}` : "Nobody");
+      : personName(task.assignee) || (task.assignee_role ? `Role: ${nameIn(definition?.roles, task.assignee_role)}` : "Nobody");
     return h("tr", { class: task.overdue ? "task-overdue" : null, dataset: { taskId: task.task_id, caseId: task.case_id } },
       h("th", { scope: "row", id: taskId }, task.title, task.required ? h("span", { class: "task-required" }, " (required)") : null),
       h("td", {}, h("a", { href: `#/cases/${encodeURIComponent(task.case_id)}` }, task.case_title),

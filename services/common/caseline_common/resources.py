@@ -268,6 +268,17 @@ TASKS_TABLE = TableSpec(
     ),
     env_var="CASELINE_TASKS_TABLE",
 )
+# The people directory (services/tasks, domain/people.py): the tenant's staff by name, a projection of its Cognito user
+# pool that a scheduled refresh keeps, so names are read without a call to Cognito per row.
+PEOPLE_TABLE = TableSpec(
+    id="people",
+    owner="tasks",
+    key=KeySpec(partition="pk", sort="sk"),
+    env_var="CASELINE_PEOPLE_TABLE",
+)
+# The tenant's Cognito user pool, for the service that keeps the directory (the table's owner). Cognito gives its
+# id when it creates it, so it is not a name.
+USER_POOL_ENV_VAR = "CASELINE_USER_POOL_ID"
 # The search service's own state (services/search): what each case's index documents are rendered from (the case
 # as its newest event left it, its comments) and the saved views, with an index of the views shared per audience.
 SEARCH_TABLE = TableSpec(
@@ -305,7 +316,16 @@ LAKE_BUCKET = BucketSpec(id="lake", owner="insight", env_var="CASELINE_LAKE_BUCK
 ANCHORS_BUCKET = BucketSpec(id="anchors", owner="timeline", env_var="CASELINE_ANCHORS_BUCKET", object_lock=True)
 TIMELINE_SIGNING_KEY = SigningKeySpec(id="timeline-signing", owner="timeline", env_var="CASELINE_SIGNING_KEY_ID")
 
-TABLES = (CASES_TABLE, TIMELINE_TABLE, PORTAL_TABLE, AUTOMATIONS_TABLE, TASKS_TABLE, SEARCH_TABLE, INSIGHT_TABLE)
+TABLES = (
+    CASES_TABLE,
+    TIMELINE_TABLE,
+    PORTAL_TABLE,
+    AUTOMATIONS_TABLE,
+    TASKS_TABLE,
+    PEOPLE_TABLE,
+    SEARCH_TABLE,
+    INSIGHT_TABLE,
+)
 BUCKETS = (DOCUMENTS_BUCKET, ANCHORS_BUCKET, LAKE_BUCKET)
 SIGNING_KEYS = (TIMELINE_SIGNING_KEY,)
 SCHEDULES = (
@@ -315,6 +335,8 @@ SCHEDULES = (
     # Each recent day's lake objects merged into one (services/insight/chalicelib/compaction_service.py): hourly, so
     # the current day holds an hour's batches at most (24) besides its merged object.
     ScheduleSpec(service="insight", function="compact_lake", every_minutes=60),
+    # The people directory made equal to the user pool: someone added to it has a name within ten minutes.
+    ScheduleSpec(service="tasks", function="sync_people", every_minutes=10),
 )
 CONSUMERS = (
     # Two at once, the least a queue's mapping allows: a chain takes one append at a time, so more instances

@@ -1,5 +1,6 @@
-"""The tasks service's event function, as Chalice declares it; what it does is in handlers.py, imported at the
-function's first event in Lambda (coldstart.deferred), so the API function does not load it."""
+"""The tasks service's event functions, as Chalice declares them: the inbox's consumer and the people directory's
+refresh; what they do is in handlers.py, imported at a function's first event in Lambda (coldstart.deferred), so the
+API function does not load it."""
 
 from collections.abc import Callable
 from typing import Any
@@ -20,3 +21,15 @@ def _tasks_consumer() -> Callable[[dict[str, Any], Any], Any]:
 @events.lambda_function(name="tasks_consumer")
 def tasks_consumer(event: dict[str, Any], context: Any) -> Any:
     return _tasks_consumer()(event, context)
+
+
+@deferred
+def _sync_people() -> Callable[[dict[str, Any], Any], Any]:
+    from .handlers import sync_people
+
+    return sync_people
+
+
+@events.lambda_function(name="sync_people")
+def sync_people(event: dict[str, Any], context: Any) -> Any:
+    return _sync_people()(event, context)

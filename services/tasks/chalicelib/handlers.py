@@ -1,6 +1,7 @@
-"""The tasks consumer: every case event through its queue into the task inbox.
+"""The tasks consumer (every case event through its queue into the task inbox) and the people directory's refresh
+(on a schedule, from the tenant's user pool).
 
-What the event function declared in events.py does; loaded at its first event in Lambda."""
+What the event functions declared in events.py do; loaded at a function's first event in Lambda."""
 
 from typing import Any
 
@@ -8,7 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from caseline_common.consumer import StatefulEvent, sqs_consumer
 from caseline_common.events import EventType
 
-from .runtime import inbox_service, runtime
+from .runtime import inbox_service, people_service, runtime, user_directory
 from .service import Consumed
 
 
@@ -31,3 +32,11 @@ _consume = sqs_consumer(
 
 def tasks_consumer(event: dict[str, Any], context: Any) -> Any:
     return _consume(event, context)
+
+
+def sync_people(_event: dict[str, Any], _context: Any) -> dict[str, int]:
+    """Runs on a schedule: the directory made equal to the user pool (people added or changed are written, people
+    no longer in it removed)."""
+    refreshed = people_service().refresh(user_directory())
+    runtime.observability.metrics.add_metric(name="PeopleChanged", unit=MetricUnit.Count, value=refreshed.changed)
+    return {"listed": refreshed.listed, "changed": refreshed.changed, "removed": refreshed.removed}

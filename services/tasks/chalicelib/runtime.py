@@ -14,11 +14,15 @@ from caseline_common.settings import ServiceSettings
 from pydantic import Field
 
 if TYPE_CHECKING:
+    from .people_service import PeopleService, UserDirectory
     from .service import InboxService
 
 
 class TasksSettings(ServiceSettings):
     tasks_table: str = Field(min_length=3)
+    people_table: str = Field(min_length=3)
+    # The tenant's Cognito user pool, which the people directory is refreshed from (an id Cognito gives, not a name).
+    user_pool_id: str = Field(min_length=3)
 
 
 runtime = ServiceRuntime("tasks", TasksSettings)
@@ -38,3 +42,28 @@ def _inbox_service() -> "Callable[[], InboxService]":
 @cache
 def inbox_service() -> "InboxService":
     return _inbox_service()()
+
+
+@deferred
+def _people() -> "tuple[Callable[[], PeopleService], Callable[[], UserDirectory]]":
+    from .adapters.cognito_people import CognitoDirectory
+    from .adapters.dynamo_people import DynamoPeople
+    from .people_service import PeopleService
+
+    def service() -> PeopleService:
+        return PeopleService(DynamoPeople(runtime.aws.dynamodb(), runtime.settings.people_table))
+
+    def directory() -> CognitoDirectory:
+        return CognitoDirectory(runtime.aws.cognito_idp(), runtime.settings.user_pool_id)
+
+    return service, directory
+
+
+@cache
+def people_service() -> "PeopleService":
+    return _people()[0]()
+
+
+@cache
+def user_directory() -> "UserDirectory":
+    return _people()[1]()

@@ -2,6 +2,7 @@
 // external participants as the caller's roles allow.
 import { api } from "../../api.js";
 import { announce, clear, formatDate, h, labelled, problemBox, showFieldErrors } from "../../ui.js";
+import { personName } from "../../people.js";
 import { P } from "./access.js";
 import { checkbox, toProblem } from "./common.js";
 
@@ -27,7 +28,7 @@ export function commentsSection(page) {
     if (!comments.length) slot.append(h("p", { id: "comments-empty" }, "No comments yet."));
     else {
       slot.append(h("ol", { class: "comments" }, comments.map((comment) => h("li", { class: "comment" },
-        h("p", { class: "comment-meta" }, h("strong", {}, comment.author), " · ", formatDate(comment.created_at), " ",
+        h("p", { class: "comment-meta" }, h("strong", {}, (comment.external && page.externalName(comment.author)) || personName(comment.author)), " · ", formatDate(comment.created_at), " ",
           h("span", { class: `badge ${comment.external ? "shared" : "internal"}` }, comment.external ? "Shared with externals" : "Internal")),
         h("p", { class: "comment-body" }, comment.body)))));
     }

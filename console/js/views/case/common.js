@@ -1,6 +1,7 @@
 // What the case page's sections share: how a refusal reads, a section's frame, small controls, and running an
 // action with its button disabled and its outcome announced.
 import { ApiProblem } from "../../api.js";
+import { personName } from "../../people.js";
 import { announce, clear, h, problemBox, uid } from "../../ui.js";
 
 export function toProblem(error) {
@@ -46,9 +47,13 @@ export async function attempt(status, button, work, success) {
   }
 }
 
-// Who did something, in words: an event's actor, or what set an automation run off.
-export function actorText(actor) {
+// Who did something, in words: an event's actor, or what set an automation run off. Staff by name; an external
+// participant by name and role where the case page shows them (`page`), else as neutrally as the event has them.
+export function actorText(actor, page) {
   if (!actor) return "";
+  if (actor.kind === "user") return `${personName(actor.id)} (staff)`;
+  const external = actor.kind === "external" ? page?.externalName(actor.id) : null;
+  if (external) return external;
   const who = actor.display_name || actor.id;
   const kind = { user: "staff", external: "external participant", automation: "automation", client: "API client", system: "system" }[actor.kind] || actor.kind;
   return `${who} (${kind})`;

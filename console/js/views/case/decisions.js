@@ -2,6 +2,7 @@
 // for the roles that decide it.
 import { api } from "../../api.js";
 import { announce, clear, formatDate, h, humanize, problemBox, showFieldErrors, visuallyHidden } from "../../ui.js";
+import { personName } from "../../people.js";
 import { select, toProblem } from "./common.js";
 
 export function decisionsSection(page) {
@@ -24,7 +25,7 @@ export function decisionsSection(page) {
       else {
         block.append(h("ol", { class: "decisions", reversed: true }, recorded.map((d, index) => h("li", { class: index === 0 ? "latest" : "earlier" },
           h("strong", {}, humanize(d.outcome)), index === 0 ? visuallyHidden(" (latest)") : null,
-          ` — ${formatDate(d.decided_at)} by ${d.decided_by}`,
+          ` — ${formatDate(d.decided_at)} by ${personName(d.decided_by)}`,
           d.rationale ? h("p", { class: "rationale" }, d.rationale) : null))));
       }
       if (page.editable && page.access.holdsAny(def.decider_roles)) block.append(decisionForm(def));

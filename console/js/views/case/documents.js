@@ -2,6 +2,7 @@
 // uploads straight to storage through the presigned form the API hands out, with progress.
 import { api } from "../../api.js";
 import { announce, clear, fill, formatDate, formatSize, h, labelled, problemBox, visuallyHidden } from "../../ui.js";
+import { personName } from "../../people.js";
 import { P } from "./access.js";
 import { attempt, tableWrap, toProblem } from "./common.js";
 
@@ -35,7 +36,7 @@ export function documentsSection(page) {
             h("td", {}, `v${v.version}`),
             h("td", { class: "filename" }, v.filename),
             h("td", {}, formatSize(v.size)),
-            h("td", {}, formatDate(v.uploaded_at), h("p", { class: "hint" }, `by ${v.uploaded_by}`)),
+            h("td", {}, formatDate(v.uploaded_at), h("p", { class: "hint" }, `by ${page.externalName(v.uploaded_by) || personName(v.uploaded_by)}`)),
             h("td", {}, h("code", { title: v.sha256 }, v.sha256.slice(0, 12))),
             canView ? h("td", {}, h("button", { type: "button", id: `doc-${type.key}-v${v.version}-download`,
               onclick: (e) => download(type, v, e.currentTarget, status) }, "Download", visuallyHidden(` ${v.filename} (version ${v.version})`))) : null))))));

@@ -5,6 +5,7 @@
 // refusals are shown as it words them.
 import { api } from "../../api.js";
 import { caseReference, fill, formatDate, forwardStages, h, loading, slaBadge, visuallyHidden } from "../../ui.js";
+import { personName } from "../../people.js";
 import { caseAccess } from "./access.js";
 import { commentsSection } from "./comments.js";
 import { section } from "./common.js";
@@ -151,6 +152,13 @@ class CasePage {
     return this.template.roles.find((role) => role.key === key)?.name || key;
   }
 
+  // An external participant by name and role ("Lukas Becker (Client)"), when the case shows the caller their
+  // personal data; else null.
+  externalName(participantId) {
+    const participant = (this.case.participants || []).find((p) => p.id === participantId && p.kind === "external");
+    return participant?.name ? `${participant.name} (${this.roleName(participant.role)})` : null;
+  }
+
   forwardStages(key = this.case.stage) {
     return forwardStages(this.template, key);
   }
@@ -189,7 +197,7 @@ class CasePage {
       h("div", {}, h("dt", {}, "Status"), h("dd", {}, h("span", { class: `badge status-${c.status}` }, statusText),
         c.status_reason ? ` — ${c.status_reason}` : "")),
       h("div", {}, h("dt", {}, "Stage"), h("dd", {}, this.stageName(c.stage), " ", slaBadge(c))),
-      h("div", {}, h("dt", {}, "Owner"), h("dd", {}, c.owner)),
+      h("div", {}, h("dt", {}, "Owner"), h("dd", {}, personName(c.owner))),
       h("div", {}, h("dt", {}, "Assigned role"), h("dd", {}, this.roleName(c.assigned_role) || "—")),
       h("div", {}, h("dt", {}, "In stage since"), h("dd", {}, formatDate(c.stage_entered_at))),
       c.stage_due_at ? h("div", {}, h("dt", {}, "Stage due"), h("dd", {}, formatDate(c.stage_due_at))) : null,

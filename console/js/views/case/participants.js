@@ -2,8 +2,14 @@
 // shown once to copy, revoked), adding and removing participants, and the case's owner.
 import { api } from "../../api.js";
 import { announce, clear, dialog, fill, formatDate, h, labelled, problemBox, showFieldErrors, visuallyHidden } from "../../ui.js";
+import { peopleOptions, personName, subjectOf } from "../../people.js";
 import { P } from "./access.js";
 import { attempt, select, toProblem } from "./common.js";
+
+// A participant as the section names them: staff by their directory name, externals by the name they were given.
+function participantName(p) {
+  return p.user_id ? personName(p.user_id) : p.name;
+}
 
 export function participantsSection(page) {
   let portalLinks = [];
@@ -50,22 +56,22 @@ export function participantsSection(page) {
     slot.append(h("div", { id: "issued-link-slot" }, issued ? issuedBox() : null));
     const list = h("ul", { class: "participants" }, (c.participants || []).map((p) => {
       const who = p.kind === "internal"
-        ? [h("span", { class: "who" }, p.user_id), p.user_id === c.owner ? h("span", { class: "badge" }, "Owner") : null,
+        ? [h("span", { class: "who" }, personName(p.user_id)), p.user_id === c.owner ? h("span", { class: "badge" }, "Owner") : null,
           p.user_id === page.user.sub ? h("span", { class: "badge" }, "You") : null]
         : [h("span", { class: "who" }, p.name || "External participant"), p.email ? h("span", { class: "hint" }, ` ${p.email}`) : null];
       const item = h("li", { class: `participant participant-${p.kind}` },
         h("div", { class: "participant-head" }, who),
         h("p", { class: "hint" }, `${p.kind === "internal" ? "Internal" : "External"} · ${page.roleName(p.role)}`));
       if (manage) {
-        const roleSelect = select(page.roleOptions(p.kind, "—").slice(1), { id: `participant-${p.id}-role`, "aria-label": `Role of ${p.user_id || p.name}` }, p.role);
+        const roleSelect = select(page.roleOptions(p.kind, "—").slice(1), { id: `participant-${p.id}-role`, "aria-label": `Role of ${participantName(p)}` }, p.role);
         const change = h("button", { type: "button", id: `participant-${p.id}-change`, onclick: async (e) => {
           if (roleSelect.value === p.role) { announce("The role is unchanged."); return; }
           const outcome = await attempt(status, e.currentTarget, () => api.post(page.path(`/participants/${encodeURIComponent(p.id)}/role`),
-            { role: roleSelect.value }), `${p.user_id || p.name} is now ${page.roleName(roleSelect.value)}.`);
+            { role: roleSelect.value }), `${participantName(p)} is now ${page.roleName(roleSelect.value)}.`);
           if (outcome.ok) page.applyCase(outcome.result, { focus: `participant-${p.id}-role` });
-        } }, "Change role", visuallyHidden(` of ${p.user_id || p.name}`));
+        } }, "Change role", visuallyHidden(` of ${participantName(p)}`));
         const remove = h("button", { type: "button", class: "danger", id: `participant-${p.id}-remove`, onclick: () => removeParticipant(p) },
-          "Remove", visuallyHidden(` ${p.user_id || p.name}`));
+          "Remove", visuallyHidden(` ${participantName(p)}`));
         item.append(h("div", { class: "inline actions" }, roleSelect, change, remove));
       }
       if (p.kind === "external" && manage) item.append(h("div", { id: `links-${p.id}` }, linksFor(p, status)));
@@ -159,8 +165,8 @@ export function participantsSection(page) {
 
   async function removeParticipant(p) {
     let next = null;
-    const done = await dialog(`Remove ${p.user_id || p.name}?`, h("p", {},
-      `${p.user_id || p.name} (${page.roleName(p.role)}) will no longer take part in this case.`), {
+    const done = await dialog(`Remove ${participantName(p)}?`, h("p", {},
+      `${participantName(p)} (${page.roleName(p.role)}) will no longer take part in this case.`), {
       submitLabel: "Remove participant",
       onSubmit: async () => {
         next = await api.delete(page.path(`/participants/${encodeURIComponent(p.id)}`));
@@ -168,18 +174,19 @@ export function participantsSection(page) {
     });
     if (done && next) {
       page.applyCase(next, { focus: "case-participants-title" });
-      announce(`Removed ${p.user_id || p.name}.`);
+      announce(`Removed ${participantName(p)}.`);
     }
   }
 
   function addParticipantForm() {
     const internalRadio = h("input", { type: "radio", name: "kind", id: "participant-new-internal", value: "internal", checked: true });
     const externalRadio = h("input", { type: "radio", name: "kind", id: "participant-new-external", value: "external" });
-    const userId = h("input", { type: "text", id: "participant-new-user", name: "user_id", dataset: { pointer: "/user_id" }, autocomplete: "off" });
+    const people = peopleOptions("participant-new-people");
+    const userId = h("input", { type: "text", id: "participant-new-user", name: "user_id", list: people.id, dataset: { pointer: "/user_id" }, autocomplete: "off" });
     const name = h("input", { type: "text", id: "participant-new-name", name: "name", dataset: { pointer: "/name" }, autocomplete: "off" });
     const email = h("input", { type: "email", id: "participant-new-email", name: "email", dataset: { pointer: "/email" }, autocomplete: "off" });
     const role = h("select", { id: "participant-new-role", name: "role", dataset: { pointer: "/role" } });
-    const internalFields = h("div", {}, labelled("User id", userId, { required: true }));
+    const internalFields = h("div", {}, labelled("Person", userId, { required: true, hint: "A name, e-mail address or user id." }), people);
     const externalFields = h("div", { hidden: true }, labelled("Name", name, { required: true }), labelled("E-mail", email, { required: true }));
     const setKind = () => {
       const kind = externalRadio.checked ? "external" : "internal";
@@ -205,14 +212,14 @@ export function participantsSection(page) {
       showFieldErrors(form, { errors: [] });
       const kind = externalRadio.checked ? "external" : "internal";
       const body = { kind, role: role.value };
-      if (kind === "internal") body.user_id = userId.value.trim();
+      if (kind === "internal") body.user_id = subjectOf(userId.value);
       else { body.name = name.value.trim(); body.email = email.value.trim(); }
       clear(status);
       button.disabled = true;
       try {
         const next = await api.post(page.path("/participants"), body);
         page.applyCase(next, { focus: "participant-new-submit" });
-        announce(`Added ${body.user_id || body.name} as ${page.roleName(body.role)}.`);
+        announce(`Added ${body.user_id ? personName(body.user_id) : body.name} as ${page.roleName(body.role)}.`);
       } catch (error) {
         const problem = toProblem(error);
         const left = showFieldErrors(form, problem);
@@ -226,22 +233,23 @@ export function participantsSection(page) {
   }
 
   function ownerForm() {
-    const owner = h("input", { type: "text", id: "case-owner-new", name: "owner", dataset: { pointer: "/owner" }, autocomplete: "off" });
+    const people = peopleOptions("case-owner-people");
+    const owner = h("input", { type: "text", id: "case-owner-new", name: "owner", list: people.id, dataset: { pointer: "/owner" }, autocomplete: "off" });
     const status = h("div", { class: "form-status" });
     const button = h("button", { type: "submit", id: "case-owner-submit" }, "Change owner");
     const form = h("form", { class: "subform", novalidate: true, "aria-labelledby": "case-owner-heading" },
       h("h3", { id: "case-owner-heading" }, "Owner"),
-      h("p", {}, `Owned by ${page.case.owner}.`),
-      h("div", { class: "inline" }, labelled("New owner (user id)", owner), h("div", { class: "actions" }, button)), status);
+      h("p", {}, `Owned by ${personName(page.case.owner)}.`),
+      h("div", { class: "inline" }, labelled("New owner", owner, { hint: "A name, e-mail address or user id." }), people, h("div", { class: "actions" }, button)), status);
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       showFieldErrors(form, { errors: [] });
       clear(status);
       button.disabled = true;
       try {
-        const next = await api.post(page.path("/assignment"), { owner: owner.value.trim() });
+        const next = await api.post(page.path("/assignment"), { owner: subjectOf(owner.value) });
         page.applyCase(next, { focus: "case-owner-new" });
-        announce(`The case now belongs to ${next.owner}.`);
+        announce(`The case now belongs to ${personName(next.owner)}.`);
       } catch (error) {
         const problem = toProblem(error);
         const left = showFieldErrors(form, problem);

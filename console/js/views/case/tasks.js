@@ -2,6 +2,7 @@
 // and the form for an ad hoc task.
 import { api } from "../../api.js";
 import { announce, clear, dialog, formatDate, h, labelled, problemBox, showFieldErrors, uid, visuallyHidden } from "../../ui.js";
+import { peopleOptions, personName, subjectOf } from "../../people.js";
 import { P } from "./access.js";
 import { attempt, checkbox, select, tableWrap, toProblem } from "./common.js";
 
@@ -40,9 +41,9 @@ export function tasksSection(page) {
             h("td", {}, page.stageName(task.stage), task.stage === c.stage ? visuallyHidden(" (current)") : null),
             h("td", {}, task.required ? "Required" : "Optional"),
             h("td", {}, task.status === "done"
-              ? [h("span", { class: "badge task-done" }, "Done"), h("p", { class: "hint" }, `${formatDate(task.completed_at)} by ${task.completed_by || "—"}`)]
+              ? [h("span", { class: "badge task-done" }, "Done"), h("p", { class: "hint" }, `${formatDate(task.completed_at)} by ${personName(task.completed_by) || "—"}`)]
               : h("span", { class: "badge task-open" }, "Open")),
-            h("td", {}, [task.assignee, task.assignee_role ? `role: ${page.roleName(task.assignee_role)}` : null].filter(Boolean).join(" · ") || "—"),
+            h("td", {}, [personName(task.assignee), task.assignee_role ? `role: ${page.roleName(task.assignee_role)}` : null].filter(Boolean).join(" · ") || "—"),
             h("td", {}, task.due_at ? formatDate(task.due_at) : "—", overdue ? h("span", { class: "badge overdue" }, "Overdue") : null),
             canComplete || canManage ? h("td", { class: "row-actions" }, actions) : null);
         })))));
@@ -73,16 +74,17 @@ export function tasksSection(page) {
   }
 
   async function assignTask(task) {
-    const assignee = h("input", { type: "text", id: uid("assignee"), name: "assignee", value: task.assignee || "", dataset: { pointer: "/assignee" }, autocomplete: "off" });
+    const people = peopleOptions(uid("assignee-people"));
+    const assignee = h("input", { type: "text", id: uid("assignee"), name: "assignee", value: task.assignee || "", list: people.id, dataset: { pointer: "/assignee" }, autocomplete: "off" });
     const role = select(page.roleOptions(null), { id: uid("role"), name: "assignee_role", dataset: { pointer: "/assignee_role" } }, task.assignee_role || "");
     let next = null;
     const done = await dialog(`Assign “${task.title}”`, h("div", {},
-      labelled("Assignee (user id)", assignee, { hint: "A person's user id; leave empty to assign a role only." }),
-      labelled("Role", role)), {
+      labelled("Assignee", assignee, { hint: "A person's name, e-mail address or user id; leave empty to assign a role only." }),
+      people, labelled("Role", role)), {
       submitLabel: "Assign task",
       onSubmit: async (values) => {
         const body = {};
-        if (values.assignee.trim()) body.assignee = values.assignee.trim();
+        if (values.assignee.trim()) body.assignee = subjectOf(values.assignee);
         if (values.assignee_role) body.assignee_role = values.assignee_role;
         next = await api.post(page.path(`/tasks/${encodeURIComponent(task.id)}/assignment`), body);
       },

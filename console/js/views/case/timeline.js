@@ -98,7 +98,7 @@ export function timelineSection(page) {
         h("strong", { class: "entry-type" }, humanize(event.type)),
         h("time", { datetime: event.occurred_at }, formatDate(event.occurred_at)),
         event.visibility === "external" ? h("span", { class: "badge shared" }, "Visible to externals") : null),
-      h("p", { class: "entry-actor" }, actorText(event.actor)),
+      h("p", { class: "entry-actor" }, actorText(event.actor, page)),
       summary ? h("p", { class: "entry-summary" }, summary) : null,
       h("details", {}, h("summary", {}, "Details", visuallyHidden(` of entry ${item.seq}`)),
         h("pre", {}, JSON.stringify({ type: event.type, data: event.data, hash: item.hash }, null, 2))));

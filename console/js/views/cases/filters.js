@@ -1,5 +1,6 @@
 // The search box, the filters with their counts (the search engine's facets), the sort and the columns.
 // Typing searches after a pause; every other control applies at once.
+import { personName, subjectOf } from "../../people.js";
 import { fill, h, templateNamer } from "../../ui.js";
 import { COLUMNS, DEFAULT_COLUMNS, SORTS } from "./query.js";
 
@@ -84,7 +85,7 @@ export function caseFilters({ state, templates, definitionOf, onChange }) {
   });
   stage.addEventListener("change", () => changed({ stage: stage.value }));
   status.addEventListener("change", () => changed({ status: status.value }));
-  owner.addEventListener("change", () => changed({ owner: owner.value.trim() }));
+  owner.addEventListener("change", () => changed({ owner: subjectOf(owner.value) }));
   sort.addEventListener("change", () => changed({ sort: sort.value }));
   for (const box of columns.map((label) => label.querySelector("input"))) {
     box.addEventListener("change", () => {
@@ -103,7 +104,7 @@ export function caseFilters({ state, templates, definitionOf, onChange }) {
       control("Stage", stage),
       control("Status", status),
       h("div", { class: "field" }, h("label", { for: owner.id }, "Owner"), owner, owners,
-        h("p", { class: "hint", id: "filter-owner-hint" }, "The owner's user id, e.g. dev-agent.")),
+        h("p", { class: "hint", id: "filter-owner-hint" }, "The owner's name, e-mail address or user id.")),
       control("Sort by", sort),
       h("div", { class: "actions case-filter-actions" },
         h("button", { type: "submit", class: "primary" }, "Search"),
@@ -118,7 +119,7 @@ export function caseFilters({ state, templates, definitionOf, onChange }) {
     const q = search.value.trim();
     if (q && !state.q && state.sort === "updated") state.sort = "relevance";
     fillSort();
-    changed({ q, owner: owner.value.trim() });
+    changed({ q, owner: subjectOf(owner.value) });
   });
   fillSort();
   const ready = fillStages();
@@ -136,7 +137,7 @@ export function caseFilters({ state, templates, definitionOf, onChange }) {
       }
       count(stage, facets.stage);
       fill(owners, (facets.owner || []).map((facet) =>
-        h("option", { value: facet.value, label: `${facet.value} (${facet.count})` })));
+        h("option", { value: facet.value, label: `${personName(facet.value)} (${facet.count})` })));
     },
   };
 }

@@ -2,6 +2,7 @@
 // loading, empty and error states. A new query cancels the requests of the one before (AbortController).
 import { api } from "../../api.js";
 import { announce, caseReference, clear, fill, formatDate, h, problemBox, slaBadge } from "../../ui.js";
+import { personName } from "../../people.js";
 import { COLUMNS, facetRequest, pageRequest, usesSearch } from "./query.js";
 
 const COLUMN_NAMES = new Map(COLUMNS);
@@ -46,7 +47,7 @@ export function caseResults({ templateNames, definitionOf, onFacets, onError }) 
     template: (item) => templateNames.get(item.template_key) || item.template_key,
     stage: (item, _id, definition) => definition?.stages.find((stage) => stage.key === item.stage)?.name || item.stage,
     status: (item) => h("span", { class: `badge status-${item.status}` }, item.status),
-    owner: (item) => item.owner,
+    owner: (item) => personName(item.owner),
     due: (item) => dueCell(item),
     updated: (item) => h("time", { datetime: item.updated_at }, formatDate(item.updated_at)),
     created: (item) => h("time", { datetime: item.created_at }, formatDate(item.created_at)),

@@ -3,6 +3,7 @@
 // older console kept in this browser are offered for import once: kept until the person imports or declines.
 import { api } from "../../api.js";
 import { announce, clear, dialog, fill, h, labelled, problemBox, showFieldErrors } from "../../ui.js";
+import { personName } from "../../people.js";
 import { viewBody, viewHref } from "./query.js";
 
 const LEGACY_VIEWS = "caseline.savedViews";
@@ -90,7 +91,7 @@ export function savedViews({ user, currentState }) {
 
   function teamView(view) {
     return h("li", { dataset: { viewId: view.id } },
-      h("a", { href: viewHref(view) }, view.name), h("span", { class: "hint" }, `by ${view.owner}`), sharedNote(view));
+      h("a", { href: viewHref(view) }, view.name), h("span", { class: "hint" }, `by ${personName(view.owner)}`), sharedNote(view));
   }
 
   async function change(view, changes, done) {

@@ -2,6 +2,7 @@
 // template and a stage by their names, a week by its first day), the whole table, and the chart that suits it.
 // Everything is drawn from the columns the API lists, so a report the console does not know still shows.
 import { barChart, DANGER, formatNumber, lineChart } from "../../charts.js";
+import { personName } from "../../people.js";
 import { formatLocalDay, h } from "../../ui.js";
 
 const MEASURES = new Set(["integer", "number", "rate"]);
@@ -79,6 +80,7 @@ export function groupText(column, row, names, by, { short = false } = {}) {
   if (column.type === "date") return periodText(value, by, short);
   if (column.key === "template_key") return names.template(value);
   if (column.key === "stage") return names.stage(row.template_key, value);
+  if (column.key === "owner") return personName(value);
   return String(value);
 }
 
