@@ -81,9 +81,9 @@ def test_each_tier_pays_for_its_search_engine() -> None:
 
 def test_the_quoted_figures() -> None:
     """docs/operations.md quotes these; change both together."""
-    assert round(total(monthly_cost(1_000, tier=Tier.STANDARD))) == 179
-    assert round(total(monthly_cost(100_000, tier=Tier.STANDARD))) == 418
-    assert round(total(monthly_cost(1_000, tier=Tier.ENTERPRISE))) == 425
+    assert round(total(monthly_cost(1_000, tier=Tier.STANDARD))) == 180
+    assert round(total(monthly_cost(100_000, tier=Tier.STANDARD))) == 419
+    assert round(total(monthly_cost(1_000, tier=Tier.ENTERPRISE))) == 426
     assert round(total(monthly_cost(100_000, tier=Tier.ENTERPRISE))) == 665
     assert round(total(lake_cost(100_000))) == 16
     writes = next(item for item in monthly_cost(100_000) if item.what.endswith("write units"))
