@@ -28,6 +28,7 @@ from caseline_common.resources import DOCUMENTS_BUCKET, BucketSpec, TenantResour
 from caseline_common.scopes import Scope
 from constructs import Construct
 
+from caseline import console_assets
 from caseline.paths import ROOT
 from infra import nag
 from infra.buckets import sse_s3_bucket
@@ -35,6 +36,7 @@ from infra.cdn import acknowledge_default_certificate, security_headers_policy
 from infra.tenants import Tenant
 
 CONSOLE_DIR = ROOT / "console"
+CONSOLE_BUILD_DIR = ROOT / "build" / "console"
 # What the console asks Cognito for. The API scopes make the access token one the API's authorizer accepts.
 CONSOLE_SCOPES = ("openid", "email", "profile", *(scope.qualified for scope in Scope))
 
@@ -267,24 +269,40 @@ class ConsoleStack(cdk.Stack):
             "The console's files are synchronized into the console bucket (new files put, removed ones deleted); "
             "the wildcard covers that one bucket, which holds nothing else.",
         )
-        self.deployment = s3deploy.BucketDeployment(
+        # The build (caseline/console_assets.py): scripts and style sheets under `assets/<version>/`, kept a year by
+        # browsers and the edge; the versions a release replaces are pruned. Then index.html, which names them, and
+        # config.json, both revalidated on every load, and invalidated at the edge.
+        self.version = console_assets.build(CONSOLE_DIR, CONSOLE_BUILD_DIR)
+        self.assets = s3deploy.BucketDeployment(
             self,
-            "files",
-            sources=[
-                s3deploy.Source.asset(str(CONSOLE_DIR), exclude=["config.json"]),
-                s3deploy.Source.json_data("config.json", self.config),
-            ],
+            "assets",
+            sources=[s3deploy.Source.asset(str(CONSOLE_BUILD_DIR / console_assets.ASSETS))],
             destination_bucket=bucket,
-            distribution=site.distribution,
-            distribution_paths=["/*"],
+            destination_key_prefix=f"{console_assets.ASSETS}/",
             prune=True,
-            # Plain ES modules without content hashes: browsers revalidate every file (cheap 304s at the edge).
-            cache_control=[s3deploy.CacheControl.no_cache()],
+            cache_control=[s3deploy.CacheControl.from_string(console_assets.IMMUTABLE)],
             memory_limit=256,
             role=role.without_policy_updates(),
             log_group=log_group,
         )
-        self.deployment.node.add_dependency(policy)
+        self.deployment = s3deploy.BucketDeployment(
+            self,
+            "files",
+            sources=[
+                s3deploy.Source.asset(str(CONSOLE_BUILD_DIR), exclude=[console_assets.ASSETS, "config.json"]),
+                s3deploy.Source.json_data("config.json", self.config),
+            ],
+            destination_bucket=bucket,
+            distribution=site.distribution,
+            distribution_paths=["/", f"/{console_assets.INDEX}", "/config.json"],
+            prune=False,  # the assets are the other deployment's
+            cache_control=[s3deploy.CacheControl.from_string(console_assets.REVALIDATE)],
+            memory_limit=256,
+            role=role.without_policy_updates(),
+            log_group=log_group,
+        )
+        self.assets.node.add_dependency(policy)
+        self.deployment.node.add_dependency(self.assets)  # never an index.html naming assets not there yet
         # CDK puts the deployment's function at the stack's root (one per stack, shared by its deployments).
         (handler,) = [child for child in self.node.children if child.node.id.startswith("Custom::CDKBucketDeployment")]
         nag.acknowledge(

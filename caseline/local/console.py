@@ -4,14 +4,18 @@ development sign-in (a user picker whose tokens come from the development issuer
 In AWS the same files are served from S3 behind CloudFront, and `config.json` names Cognito's hosted UI.
 """
 
+import gzip
 import json
 import mimetypes
 import os
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from urllib.parse import parse_qs
 
 from caseline_common.tenant import StaffRole
 
+from ..console_assets import ASSETS, IMMUTABLE, INDEX, REVALIDATE, asset_files, index_html, version
 from ..paths import EXAMPLES_DIR, ROOT
 from .idp import DevIdentityProvider
 
@@ -89,17 +93,49 @@ def _security_headers() -> dict[str, str]:
     }
 
 
-def console_file(path: str) -> tuple[int, dict[str, str], bytes] | None:
-    """A file of the console, or None when there is none (the gateway answers 404)."""
-    relative = path.removeprefix(CONSOLE_PREFIX) or "index.html"
-    asset = (CONSOLE_DIR / relative).resolve()
-    if not asset.is_relative_to(CONSOLE_DIR.resolve()) or not asset.is_file():
-        return None
-    content_type = mimetypes.guess_type(asset.name)[0] or "application/octet-stream"
-    if content_type.startswith("text/") or asset.suffix in (".js", ".json", ".svg"):
-        content_type = f"{'text/javascript' if asset.suffix == '.js' else content_type}; charset=utf-8"
-    headers = {**_security_headers(), "Content-Type": content_type, "Cache-Control": "no-cache"}
-    return 200, headers, asset.read_bytes()
+def _current_version() -> str:
+    """The console's version now: computed again only when a file of it changed (edits show on the next load)."""
+    files = asset_files(CONSOLE_DIR)
+    return _version_of(tuple((str(path), path.stat().st_mtime_ns, path.stat().st_size) for path in files))
+
+
+@lru_cache(maxsize=4)
+def _version_of(_signature: tuple[tuple[str, int, int], ...]) -> str:
+    return version(CONSOLE_DIR)
+
+
+@lru_cache(maxsize=256)
+def _gzipped(content: bytes) -> bytes:
+    return gzip.compress(content, compresslevel=6, mtime=0)
+
+
+def console_file(path: str, accept_encoding: str = "") -> tuple[int, dict[str, str], bytes] | None:
+    """A file of the console, or None when there is none (the gateway answers 404): as CloudFront serves the build
+    (caseline/console_assets.py), `index.html` naming `assets/<version>/...`, which are kept a year, and text
+    compressed for a browser that accepts gzip."""
+    relative = path.removeprefix(CONSOLE_PREFIX) or INDEX
+    cache = REVALIDATE
+    if relative == INDEX:
+        content = index_html(CONSOLE_DIR, _current_version()).encode()
+    else:
+        parts = relative.split("/", 2)
+        if len(parts) == 3 and parts[0] == ASSETS:
+            # A page loaded before an edit asks for its older version: today's file, not to be kept.
+            cache = IMMUTABLE if parts[1] == _current_version() else REVALIDATE
+            relative = parts[2]
+        asset = (CONSOLE_DIR / relative).resolve()
+        if not asset.is_relative_to(CONSOLE_DIR.resolve()) or not asset.is_file():
+            return None
+        content = asset.read_bytes()
+    name = Path(relative).name
+    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    textual = content_type.startswith("text/") or name.endswith((".js", ".json", ".svg"))
+    if textual:
+        content_type = f"{'text/javascript' if name.endswith('.js') else content_type}; charset=utf-8"
+    headers = {**_security_headers(), "Content-Type": content_type, "Cache-Control": cache, "Vary": "Accept-Encoding"}
+    if textual and "gzip" in accept_encoding.lower():
+        return 200, {**headers, "Content-Encoding": "gzip"}, _gzipped(content)
+    return 200, headers, content
 
 
 def console_config() -> bytes:

@@ -124,7 +124,7 @@ class LocalApi:
     ) -> tuple[int, dict[str, Any], bytes]:
         parsed = urlparse(target)
         path = parsed.path
-        local = self._local_page(method, path, parsed.query)
+        local = self._local_page(method, path, parsed.query, headers)
         if local is not None:
             return local
         if path == OAUTH_TOKEN_PATH and self._token_endpoint is not None:  # Cognito's, on its auth domain in AWS
@@ -219,7 +219,9 @@ class LocalApi:
         except (OSError, http.client.HTTPException) as error:
             return _problem(502, "Bad gateway", f"The emulator did not answer: {error}.")
 
-    def _local_page(self, method: str, path: str, query: str = "") -> tuple[int, dict[str, str], bytes] | None:
+    def _local_page(
+        self, method: str, path: str, query: str = "", headers: Mapping[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes] | None:
         if method != "GET":
             return None
         if path.startswith(f"{DOWNLOADS_PREFIX}/"):
@@ -227,7 +229,10 @@ class LocalApi:
         if path in ("/console", CONSOLE_PREFIX) or path.startswith(CONSOLE_PREFIX):
             if path == f"{CONSOLE_PREFIX}config.json":
                 return 200, {"Content-Type": "application/json", "Cache-Control": "no-store"}, console_config()
-            found = console_file("/console/index.html" if path == "/console" else path)
+            accept_encoding = next(
+                (value for name, value in (headers or {}).items() if name.lower() == "accept-encoding"), ""
+            )
+            found = console_file("/console/index.html" if path == "/console" else path, accept_encoding)
             return found or _problem(404, "Not found", f"No console file {path}.")
         if path == TOKEN_PATH:
             return dev_token(self._idp, query) or _problem(404, "Not found", "No such development user.")

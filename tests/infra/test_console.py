@@ -8,6 +8,7 @@ from typing import Any
 
 from caseline_common.resources import DOCUMENTS_BUCKET, TenantResourceNames
 
+from caseline import console_assets
 from caseline.local.console import CONSOLE_DIR, _security_headers
 from infra.api_stack import CORS_HEADERS, CORS_METHODS
 from infra.console import CONSOLE_SCOPES
@@ -128,27 +129,53 @@ def test_the_security_headers_are_the_local_gateways_with_the_tenants_own_endpoi
         assert all(header["Override"] is True for header in headers.values())
 
 
-def _deployment(assembly: Synthesized, tenant_id: str) -> dict[str, Any]:
-    _, deployment = _only(assembly.template(tenant_id, "console"), "Custom::CDKBucketDeployment")
-    return deployment
+def _deployments(assembly: Synthesized, tenant_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The deployment of the versioned assets, and that of index.html and config.json."""
+    found = {
+        logical_id: body
+        for logical_id, body in resources(
+            assembly.template(tenant_id, "console"), "Custom::CDKBucketDeployment"
+        ).items()
+    }
+    ((assets_id, assets),) = [(name, body) for name, body in found.items() if name.startswith("assets")]
+    ((_, files),) = [(name, body) for name, body in found.items() if name.startswith("files")]
+    assert assets_id in files["DependsOn"]  # never an index.html naming assets not there yet
+    return assets["Properties"], files["Properties"]
 
 
 def test_the_console_stack_deploys_the_files_and_a_config_json_of_the_tenants_own(
     assembly: Synthesized, registry: TenantRegistry
 ) -> None:
+    current = console_assets.version(CONSOLE_DIR)
     for tenant in registry.tenants.values():
-        deployment = _deployment(assembly, tenant.id)
-        assert json.dumps(deployment["DestinationBucketName"]).count(f"caseline-{tenant.id}-console-") == 1
-        assert deployment["Prune"] is True
+        assets, deployment = _deployments(assembly, tenant.id)
+        for each in (assets, deployment):
+            assert json.dumps(each["DestinationBucketName"]).count(f"caseline-{tenant.id}-console-") == 1
+        # Scripts and style sheets under their version, kept a year; the versions a release replaces pruned.
+        assert assets["DestinationBucketKeyPrefix"] == "assets/"
+        assert assets["Prune"] is True
+        assert assets["SystemMetadata"] == {"cache-control": "public, max-age=31536000, immutable"}
+        assert "DistributionId" not in assets  # new paths: nothing cached to invalidate
+        (assets_dir,) = (assembly.outdir / f"asset.{key.removesuffix('.zip')}" for key in assets["SourceObjectKeys"])
+        assert [path.name for path in assets_dir.iterdir()] == [current]
+        assert sorted(
+            path.relative_to(assets_dir / current) for path in (assets_dir / current).rglob("*.js")
+        ) == sorted(path.relative_to(CONSOLE_DIR) for path in CONSOLE_DIR.rglob("*.js"))
+        # index.html (naming them) and config.json, revalidated and invalidated on each release.
+        assert deployment["Prune"] is False
         assert deployment["SystemMetadata"] == {"cache-control": "no-cache"}
-        assert deployment["DistributionPaths"] == ["/*"]
+        assert deployment["DistributionPaths"] == ["/", "/index.html", "/config.json"]
         shared = assembly.template(tenant.id, "shared")
         distribution_id, _ = _console(shared, "AWS::CloudFront::Distribution")
         assert deployment["DistributionId"] == _import_of(assembly, tenant.id, distribution_id)
         files, config_asset = (
             assembly.outdir / f"asset.{key.removesuffix('.zip')}" for key in deployment["SourceObjectKeys"]
         )
-        assert sorted(path.name for path in files.iterdir()) == sorted(path.name for path in CONSOLE_DIR.iterdir())
+        assert [path.name for path in files.iterdir()] == ["index.html"]
+        index = (files / "index.html").read_text()
+        assert f'<script type="module" src="assets/{current}/js/app.js">' in index
+        assert 'href="css/' not in index
+        assert 'src="js/' not in index
         text = (config_asset / "config.json").read_text()
         markers = deployment["SourceMarkers"][1]
         assert set(re.findall(r"<<marker:0xbaba:\d+>>", text)) == set(markers)
