@@ -35,10 +35,10 @@ from caseline_common.contracts import (
     StartTimerAction,
     TemplateDefinition,
 )
-from caseline_common.errors import FieldIssue, InvalidInputError
+from caseline_common.errors import FieldIssue, InvalidInputError, issues_from_validation
 from caseline_common.fields import validate_field_values
 from caseline_common.patterns import check as check_pattern
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 _ATTRIBUTES_BY_TYPE: dict[str, set[FieldType]] = {
     "options": {FieldType.ENUM, FieldType.MULTI_ENUM},
@@ -376,6 +376,25 @@ def template_issues(definition: TemplateDefinition) -> list[FieldIssue]:
     checker = _Checker(definition)
     checker.check()
     return checker.issues
+
+
+def checked_draft(document: dict[str, Any]) -> tuple[dict[str, Any], list[FieldIssue]]:
+    """A draft as it is kept, and what must change before it can be published. Half-finished work is kept as
+    sent (an empty stage just added, a key not yet typed), with what the template's shape refuses; once it has
+    its shape, it is kept as the definition it is, with what the template's rules refuse."""
+    try:
+        definition = TemplateDefinition.model_validate(document)
+    except ValidationError as error:
+        return document, issues_from_validation(error, "body")
+    return definition.model_dump(mode="json"), template_issues(definition)
+
+
+def draft_definition(document: dict[str, Any]) -> TemplateDefinition:
+    """The definition a saved draft publishes; InvalidInputError while it still lacks a template's shape."""
+    try:
+        return TemplateDefinition.model_validate(document)
+    except ValidationError as error:
+        raise InvalidInputError("The draft has mistakes.", issues_from_validation(error, "body")) from None
 
 
 def check_template(definition: TemplateDefinition) -> None:
