@@ -1,7 +1,7 @@
 // The console's shell: configuration, sign-in, navigation, and the view for the current route.
 import { configureApi } from "./api.js";
 import { session } from "./auth.js";
-import { currentRoute, navigate, route } from "./router.js";
+import { currentRoute, guardLeaving, leavingQuestion, mayLeave, navigate, numberEntry, route } from "./router.js";
 import { fill, h, problemBox } from "./ui.js";
 import * as board from "./views/board.js";
 import * as caseView from "./views/case/page.js";
@@ -36,6 +36,8 @@ function freshContainer() {
 }
 
 async function render() {
+  guardLeaving(null);
+  numberEntry();
   const user = session.user();
   renderChrome(user);
   const container = freshContainer();
@@ -76,8 +78,13 @@ async function start() {
     fill(main, problemBox({ title: "Sign-in failed", detail: error.message }));
   }
   session.onChange(render);
-  document.getElementById("sign-out").addEventListener("click", () => session.signOut());
-  window.addEventListener("hashchange", render);
+  document.getElementById("sign-out").addEventListener("click", () => {
+    const question = leavingQuestion();
+    if (!question || window.confirm(question)) session.signOut();
+  });
+  window.addEventListener("hashchange", () => { if (mayLeave()) render(); });
+  // Closing the tab or reloading it: the browser asks in its own words.
+  window.addEventListener("beforeunload", (event) => { if (leavingQuestion()) event.preventDefault(); });
   await render();
 }
 

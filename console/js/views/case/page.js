@@ -24,7 +24,7 @@ const CATCH_UP_DELAYS = [0, 500, 1000, 1500, 2000, 3000, 4000];
 // automation.ran of that rule on it, and the run itself.
 function caughtUp(template, caseItem, items, runs) {
   if (!items) return true;
-  const newest = Math.max(0, ...items.map((item) => item.event?.data?.version ?? 0));
+  const newest = newestVersion(items);
   if (newest < caseItem.version) return false;
   const ran = items.filter((item) => item.event?.type === "automation.ran");
   if (runs.length < Math.min(ran.length, RUNS_SHOWN)) return false;
@@ -49,6 +49,11 @@ function sectionMenu() {
   return h("nav", { class: "case-menu", "aria-label": "Sections of this case" },
     h("ul", {}, SECTIONS.map(([key, label]) =>
       h("li", {}, h("button", { type: "button", class: "link", dataset: { section: key }, onclick: () => jump(key) }, label)))));
+}
+
+// The case version the newest entries reach: each change carries it, and the case opens at version 1.
+function newestVersion(items) {
+  return Math.max(0, ...items.map((item) => (item.event?.type === "case.opened" ? 1 : item.event?.data?.version ?? 0)));
 }
 
 export function register(route) {
@@ -171,19 +176,21 @@ class CasePage {
     const round = this.catchUpRound;
     this.catchingUp = true;
     const { timeline, runs } = this.sections;
+    let verifiedSeq;  // the chain is checked again whenever a new entry shows
     for (const delay of CATCH_UP_DELAYS) {
       if (delay) await new Promise((resolve) => window.setTimeout(resolve, delay));
       if (round !== this.catchUpRound || !this.main.isConnected) return;
       const [entries, ran] = await Promise.all([timeline.load(), runs.load()]);
       if (round !== this.catchUpRound) return;
-      const newest = Math.max(0, ...(entries.items || []).map((item) => item.event?.data?.version ?? 0));
-      if (newest > this.case.version) { this.reload(); return; }  // changed elsewhere meanwhile: show that too
+      if (newestVersion(entries.items || []) > this.case.version) { this.reload(); return; }  // changed elsewhere meanwhile
+      const seq = entries.items?.[0]?.seq;
+      if (seq !== undefined && seq !== verifiedSeq) { verifiedSeq = seq; timeline.verify(); }
       if (entries.ready && ran && caughtUp(this.template, this.case, entries.items, ran)
         && (!entries.items || awaited(entries.items))) break;
     }
     this.catchingUp = false;
     runs.render();
-    timeline.verify();
+    if (verifiedSeq === undefined) timeline.verify();
   }
 
   stage(key) {
