@@ -119,6 +119,9 @@ def test_an_admin_builds_a_template_and_an_agent_works_a_case_through_it(
         page.get_by_role("button", name="Publish", exact=True).click()
         expect(page.locator(".builder-summary")).to_contain_text("Published version 1.")
         screen(page, "3-published")
+        page.emulate_media(color_scheme="dark")
+        assert page.evaluate("() => getComputedStyle(document.documentElement).backgroundColor") == "rgb(18, 22, 28)"
+        screen(page, "3-published-dark")
         clean(watch, stack)
 
     context, page, watch = signed_in(browser, stack, "agent")

@@ -143,6 +143,7 @@ def test_a_case_worker_uses_every_part_of_the_case_page(stack: LocalStack, brows
         timeline = page.locator("#case-timeline")
         entries = timeline.locator("ol.timeline > li.entry")
         expect(page.locator("#case-automations")).to_contain_text("Ask the applicant for the budget")
+        expect(page.locator("#case-automations")).to_contain_text("On case opened")
         expect(entries.and_(page.locator("[data-type='document.requested']"))).to_have_count(1)
         expect(entries.and_(page.locator("[data-type='automation.ran']"))).to_have_count(1)
         expect(page.locator("#timeline-chain")).to_contain_text("Chain verified")
@@ -279,6 +280,10 @@ def test_a_case_worker_uses_every_part_of_the_case_page(stack: LocalStack, brows
         expect(entries.and_(page.locator("[data-type='task.completed']"))).to_have_count(1)
         expect(page.locator("#timeline-chain")).to_contain_text("Chain verified")
         screen(page, "case-7-timeline")
+        # Dark when the system is, and as readable.
+        page.emulate_media(color_scheme="dark")
+        assert page.evaluate("() => getComputedStyle(document.documentElement).backgroundColor") == "rgb(18, 22, 28)"
+        screen(page, "case-8-dark")
         clean(watch, stack)
 
     # The API is the authority: each step is on the case, and on its verified timeline.

@@ -129,6 +129,9 @@ def test_the_builder_names_field_types_permissions_and_stages(stack: LocalStack,
         expect(permissions.get_by_role("columnheader", name="View the case")).to_be_visible()
         expect(permissions.get_by_role("columnheader", name="case.view")).to_have_count(0)
         expect(permissions.get_by_label("Claims lead: View the case")).to_be_checked()
+        shown = page.get_by_role("group", name="Timeline events externals see")
+        expect(shown.get_by_label("Case opened", exact=True)).to_be_checked()
+        expect(shown.get_by_label("case.opened")).to_have_count(0)
 
         versions = page.locator("#sec-versions")
         versions.get_by_role("button", name="Preview migration").click()

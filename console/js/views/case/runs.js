@@ -43,7 +43,7 @@ export function runsSection(page) {
       return h("li", { class: `run${failedRun ? " failed" : ""}` },
         h("p", {}, h("strong", {}, run.rule_name), " ", h("span", { class: `badge verdict-${run.verdict}` }, humanize(run.verdict)),
           failedRun ? h("span", { class: "badge overdue" }, "Failed") : null),
-        h("p", { class: "hint" }, `On ${run.event_type}`, run.triggered_by ? ` by ${actorText(run.triggered_by)}` : "",
+        h("p", { class: "hint" }, `On ${humanize(run.event_type).toLowerCase()}`, run.triggered_by ? ` by ${actorText(run.triggered_by)}` : "",
           ` · ${formatDate(run.finished_at || run.started_at)}`,
           run.condition === true ? " · condition met" : run.condition === false ? " · condition not met" : ""),
         (run.outcomes || []).length ? h("ul", { class: "outcomes" }, run.outcomes.map((o) =>
