@@ -351,26 +351,29 @@ def test_a_mistyped_key_is_told_what_to_type_not_shown_a_pattern() -> None:
     assert not [detail for detail in details.values() if "^" in detail or "pattern" in detail], details
 
 
-def test_a_draft_with_an_empty_stage_just_added_is_kept_as_it_was_sent_with_its_mistakes() -> None:
+def test_a_draft_with_an_empty_stage_just_added_lists_what_its_shape_lacks() -> None:
     document = base_document(stages=[{"key": "new", "name": "New"}, {"key": "", "name": ""}])
 
-    kept, issues = templates.checked_draft(document)
-
-    assert kept == document
-    assert [(issue.pointer, issue.detail) for issue in issues] == [
+    assert [(issue.pointer, issue.detail) for issue in templates.draft_issues(document)] == [
         ("/stages/1/key", formats.words_for(formats.KEY)),
         ("/stages/1/name", "String should have at least 1 character"),
     ]
     with pytest.raises(InvalidInputError) as raised:
-        templates.draft_definition(kept)
+        templates.draft_definition(document)
     assert [issue.pointer for issue in raised.value.issues] == ["/stages/1/key", "/stages/1/name"]
 
 
-def test_a_draft_in_shape_is_kept_as_its_definition_with_the_rules_it_breaks() -> None:
+def test_a_draft_in_shape_lists_the_rules_it_breaks() -> None:
     document = base_document(stages=[{"key": "new", "name": "New", "next": ["nowhere"]}])
 
-    kept, issues = templates.checked_draft(document)
+    assert [issue.pointer for issue in templates.draft_issues(document)] == ["/stages/0/next/0"]
+    assert templates.draft_definition(document).key == "onboarding"
 
-    assert kept == TemplateDefinition.model_validate(document).model_dump(mode="json")
-    assert [issue.pointer for issue in issues] == ["/stages/0/next/0"]
-    assert templates.draft_definition(kept).key == "onboarding"
+
+def test_a_draft_lists_a_bounded_number_of_mistakes() -> None:
+    document = base_document(fields=[{"key": f"F{index}", "label": "", "type": "text"} for index in range(150)])
+
+    issues = templates.draft_issues(document)
+
+    assert len(issues) == templates.MAX_DRAFT_ISSUES
+    assert issues[-1].detail == f"and {300 - templates.MAX_DRAFT_ISSUES + 1} more mistakes not listed"

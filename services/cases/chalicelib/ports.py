@@ -55,7 +55,7 @@ class TemplateDraft(BaseModel):
     )
 
     definition: dict[str, Any] = Field(
-        description="The template as saved: a definition (the body of `POST /templates`), finished or not."
+        description="The template as sent: a definition (the body of `POST /templates`), finished or not."
     )
     saved_at: datetime
     saved_by: str

@@ -24,7 +24,7 @@ from .domain.migration import (
     migrate,
     preview_migration,
 )
-from .domain.templates import TemplateChange, checked_draft, diff_templates, draft_definition, template_issues
+from .domain.templates import TemplateChange, diff_templates, draft_definition, draft_issues, template_issues
 from .ports import CaseFilter, CasesRepository, TemplateDraft, TemplateExistsError, TemplateSummary
 
 
@@ -146,13 +146,15 @@ class TemplateService:
         return template
 
     def save_draft(self, context: TenantContext, key: str, document: dict[str, Any]) -> TemplateDraft:
-        """Keeps any draft, finished or not, with what must change before it can be published."""
+        """Keeps any draft as sent, finished or not, with what must change before it can be published."""
         require(context, StaffRole.ADMIN)
         if document.get("key") != key:
             raise InvalidInputError("The key differs.", [FieldIssue(pointer="/key", detail=f"must be {key}")])
-        definition, issues = checked_draft(document)
         draft = TemplateDraft(
-            definition=definition, saved_at=self._clock(), saved_by=context.principal.subject, issues=issues
+            definition=document,
+            saved_at=self._clock(),
+            saved_by=context.principal.subject,
+            issues=draft_issues(document),
         )
         self._repository.save_draft(key, draft)
         return draft

@@ -378,15 +378,23 @@ def template_issues(definition: TemplateDefinition) -> list[FieldIssue]:
     return checker.issues
 
 
-def checked_draft(document: dict[str, Any]) -> tuple[dict[str, Any], list[FieldIssue]]:
-    """A draft as it is kept, and what must change before it can be published. Half-finished work is kept as
-    sent (an empty stage just added, a key not yet typed), with what the template's shape refuses; once it has
-    its shape, it is kept as the definition it is, with what the template's rules refuse."""
+# The issues a draft keeps at most: with the body's own limit, a draft stays well inside a DynamoDB item (400 KB).
+MAX_DRAFT_ISSUES = 200
+
+
+def draft_issues(document: dict[str, Any]) -> list[FieldIssue]:
+    """What must change before a draft can be published: what the template's shape refuses (an empty stage just
+    added, a key not yet typed), or once it has its shape, what the template's rules refuse."""
     try:
         definition = TemplateDefinition.model_validate(document)
     except ValidationError as error:
-        return document, issues_from_validation(error, "body")
-    return definition.model_dump(mode="json"), template_issues(definition)
+        issues = issues_from_validation(error, "body")
+    else:
+        issues = template_issues(definition)
+    if len(issues) <= MAX_DRAFT_ISSUES:
+        return issues
+    more = FieldIssue(pointer="", detail=f"and {len(issues) - MAX_DRAFT_ISSUES + 1} more mistakes not listed")
+    return [*issues[: MAX_DRAFT_ISSUES - 1], more]
 
 
 def draft_definition(document: dict[str, Any]) -> TemplateDefinition:
