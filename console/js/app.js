@@ -2,7 +2,7 @@
 import { configureApi } from "./api.js";
 import { session } from "./auth.js";
 import { loadPeople } from "./people.js";
-import { currentRoute, navigate, route } from "./router.js";
+import { currentRoute, guardLeaving, leavingQuestion, mayLeave, navigate, numberEntry, route } from "./router.js";
 import { fill, h, problemBox } from "./ui.js";
 import * as board from "./views/board.js";
 import * as caseView from "./views/case/page.js";
@@ -37,6 +37,8 @@ function freshContainer() {
 }
 
 async function render() {
+  guardLeaving(null);
+  numberEntry();
   const user = session.user();
   renderChrome(user);
   const container = freshContainer();
@@ -78,8 +80,13 @@ async function start() {
     fill(main, problemBox({ title: "Sign-in failed", detail: error.message }));
   }
   session.onChange(render);
-  document.getElementById("sign-out").addEventListener("click", () => session.signOut());
-  window.addEventListener("hashchange", render);
+  document.getElementById("sign-out").addEventListener("click", () => {
+    const question = leavingQuestion();
+    if (!question || window.confirm(question)) session.signOut();
+  });
+  window.addEventListener("hashchange", () => { if (mayLeave()) render(); });
+  // Closing the tab or reloading it: the browser asks in its own words.
+  window.addEventListener("beforeunload", (event) => { if (leavingQuestion()) event.preventDefault(); });
   await render();
 }
 

@@ -24,3 +24,39 @@ export function navigate(hash) {
   if (window.location.hash === hash) window.dispatchEvent(new HashChangeEvent("hashchange"));
   else window.location.hash = hash;
 }
+
+// A view with work that would be lost (the template builder's unsaved changes) asks before the person leaves it:
+// `question()` answers what to ask, or null when nothing would be lost. Cleared on every route change.
+let leaveQuestion = null;
+
+export function guardLeaving(question) {
+  leaveQuestion = question;
+}
+
+export function leavingQuestion() {
+  return leaveQuestion?.() || null;
+}
+
+// Every history entry the console makes is numbered (in history.state), so a hash change refused by the person
+// can be undone in the direction it went: Back is undone by going forward, a link or Forward by going back.
+let position = 0;
+let undoing = false;
+
+export function numberEntry() {
+  if (Number.isInteger(window.history.state?.position)) position = window.history.state.position;
+  else {
+    position += 1;
+    window.history.replaceState({ ...window.history.state, position }, "");
+  }
+}
+
+// Whether a hash change may go ahead; when the person chose to stay, the change is undone.
+export function mayLeave() {
+  if (undoing) { undoing = false; return false; }
+  const question = leavingQuestion();
+  if (!question || window.confirm(question)) return true;
+  const arrived = window.history.state?.position;
+  undoing = true;
+  window.history.go(Number.isInteger(arrived) && arrived < position ? 1 : -1);
+  return false;
+}

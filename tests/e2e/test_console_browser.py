@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from console_session import WAIT_MS, clean, console_browser, requires_browser, screen, signed_in
-from playwright.sync_api import Browser, ViewportSize, expect
+from playwright.sync_api import Browser, Dialog, ViewportSize, expect
 from waiting import wait_until
 
 from caseline.local.stack import LocalStack
@@ -62,6 +62,33 @@ def test_an_admin_builds_a_template_and_an_agent_works_a_case_through_it(
             stage = page.get_by_role("group", name=re.compile(rf"^Stage {index + 1}\b"))
             stage.get_by_label("Key", exact=True).fill(key)
             stage.get_by_label("Name", exact=True).fill(name)
+
+        # Half-finished work can be parked: a stage just added, still empty, is saved with its mistakes in words.
+        page.get_by_role("button", name="Add stage").click()
+        page.get_by_role("button", name="Save draft").click()
+        summary = page.locator(".builder-summary")
+        expect(summary).to_contain_text("Draft saved with 2 mistakes to fix before publishing")
+        empty = page.get_by_role("group", name=re.compile(r"^Stage 4\b"))
+        expect(empty.locator(".field-error").first).to_have_text(
+            "use lower-case letters, digits and _, and start with a letter (at most 63 characters)"
+        )
+        page.get_by_role("button", name="Remove stage 4").click()
+        # Unsaved, the work is not left by a link or by Back without a question; choosing to stay keeps it.
+        asked: list[str] = []
+
+        def stay(dialog: Dialog) -> None:
+            asked.append(dialog.message)
+            dialog.dismiss()
+
+        builder = re.compile(rf"#/templates/{template_key}$")
+        page.once("dialog", stay)
+        page.get_by_role("link", name="← All templates").click()
+        expect(page).to_have_url(builder)
+        page.once("dialog", stay)
+        page.go_back()
+        expect(page).to_have_url(builder)
+        assert asked == ["Leave the template builder? The changes since the draft was last saved will be lost."] * 2
+        expect(page.get_by_role("group", name=re.compile(r"^Stage \d\b"))).to_have_count(3)
         page.get_by_role("group", name=re.compile(r"^Stage 3\b")).get_by_label(
             "After this stage a case may move to"
         ).select_option("final")
@@ -92,6 +119,9 @@ def test_an_admin_builds_a_template_and_an_agent_works_a_case_through_it(
         page.get_by_role("button", name="Publish", exact=True).click()
         expect(page.locator(".builder-summary")).to_contain_text("Published version 1.")
         screen(page, "3-published")
+        page.emulate_media(color_scheme="dark")
+        assert page.evaluate("() => getComputedStyle(document.documentElement).backgroundColor") == "rgb(18, 22, 28)"
+        screen(page, "3-published-dark")
         clean(watch, stack)
 
     context, page, watch = signed_in(browser, stack, "agent")
@@ -155,9 +185,21 @@ def test_a_viewer_reads_every_screen_and_can_change_nothing(
     context, page, watch = signed_in(browser, stack, "viewer")
     with context:
         expect(page.get_by_role("link", name="Templates")).to_be_hidden()
-        page.goto(f"{stack.url}/console/#/board/insurance-claim")
+        # A board chosen from the list of templates: Back returns to the list, Forward to the board.
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Board").click()
+        choices = page.get_by_role("list", name="Templates")
+        key = page.locator(".template-choice-meta", has_text=re.compile(r"^insurance-claim ·"))
+        choices.get_by_role("link").filter(has=key).click()
+        expect(page.get_by_role("heading", name=re.compile("^Board: "))).to_be_visible()
+        page.go_back()
+        expect(page.get_by_role("heading", level=1, name="Board", exact=True)).to_be_visible()
+        page.go_forward()
         expect(page.get_by_role("heading", name=re.compile("^Board: "))).to_be_visible()
         expect(page.locator("li.board-card").first).to_be_visible()
+        # Cards name the role a case is assigned to, never its key.
+        card = page.locator(f"li.board-card[data-case-id='{claim}']")
+        expect(card).to_contain_text("Senior claims reviewer")
+        expect(card).not_to_contain_text("senior_reviewer")
         expect(page.get_by_label("Move to")).to_have_count(0)
         screen(page, "8-viewer-board")
 

@@ -1,7 +1,9 @@
 """The staff console's case page in a real browser (Debian's Chromium, headless, laptop-sized).
 
-On a case of a template published for the test, a case worker adds an ad hoc task, assigns it and completes
-it; uploads a PDF straight to storage and downloads it again, byte for byte; adds a client as an external
+On a case of a template published for the test, opened a moment before, the page catches up by itself with
+the rule that ran on opening and the budget it asked the applicant for, shown as awaited (what, from whom, since
+when). A case worker adds an ad hoc task, assigns it and completes it on a phone-sized screen; uploads a PDF
+(which meets the request) straight to storage and downloads it again, byte for byte; adds a client as an external
 participant, issues a portal link, copies it and revokes it; records a decision with its rationale; writes
 an internal comment and one shared with the client; and filters the timeline, whose hash chain verifies.
 People read as names (the directory, GET /people): the owner, the assignee picked by name, who completed and
@@ -20,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 from console_session import WAIT_MS, clean, console_browser, requires_browser, screen, signed_in
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, ViewportSize, expect
 from waiting import wait_until
 
 from caseline.local.stack import LocalStack
@@ -38,6 +40,8 @@ RATIONALE = "A registered charity, and the project fits the fund's aims."
 INTERNAL = "Budget looks plausible; travel line to be checked."
 SHARED = "Thank you, we have everything we need for now."
 FROM_CLIENT = "The budget's travel line is one trip, listed twice by mistake."
+ASK = "Please send the budget plan as a PDF."
+PHONE: ViewportSize = {"width": 390, "height": 844}
 OFFICER = [
     "case.view",
     "case.transition",
@@ -103,6 +107,17 @@ def _template(key: str) -> dict[str, Any]:
             },
         ],
         "owner_role": "officer",
+        # On opening, the applicant is asked for the budget: a request the case page shows until it is met.
+        "rules": [
+            {
+                "key": "ask_budget",
+                "name": "Ask the applicant for the budget",
+                "trigger": {"event_type": "case.opened"},
+                "actions": [
+                    {"type": "request_document", "document_type": "budget", "from_role": "client", "message": ASK},
+                ],
+            }
+        ],
     }
 
 
@@ -154,11 +169,28 @@ def test_a_case_worker_uses_every_part_of_the_case_page(stack: LocalStack, brows
         context.grant_permissions(["clipboard-read", "clipboard-write"], origin=stack.url)
         page.goto(f"{stack.url}/console/#/cases/{case_id}")
         expect(page.get_by_role("heading", level=1, name="Community garden, Rotterdam-Zuid")).to_be_visible()
+        # Opened a moment ago: the page catches up by itself with the rule that ran and the request it made.
+        timeline = page.locator("#case-timeline")
+        entries = timeline.locator("ol.timeline > li.entry")
+        expect(page.locator("#case-automations")).to_contain_text("Ask the applicant for the budget")
+        expect(page.locator("#case-automations")).to_contain_text("On case opened")
+        expect(entries.and_(page.locator("[data-type='document.requested']"))).to_have_count(1)
+        expect(entries.and_(page.locator("[data-type='automation.ran']"))).to_have_count(1)
         expect(page.locator("#timeline-chain")).to_contain_text("Chain verified")
         # The administrator who opened the case through the API (LocalStack.staff_token) is the console's admin.
         expect(page.locator(".case-meta")).to_contain_text("Dana Admin")
         opened_entry = page.locator("ol.timeline > li.entry[data-type='case.opened']")
         expect(opened_entry.locator(".entry-actor")).to_have_text("Dana Admin (staff)")
+        # What the case waits for from outside: what, from whom, since when.
+        expect(page.locator("#case-waiting")).to_have_text("Budget plan from Applicant")
+        request = page.locator("#case-documents li.request")
+        expect(request).to_contain_text("Budget plan from Applicant (nobody holds this role on the case yet), asked ")
+        expect(request).to_contain_text(ASK)
+        screen(page, "case-0-waiting")
+        # The menu jumps to a section, far down the page.
+        page.get_by_role("navigation", name="Sections of this case").get_by_role("button", name="Timeline").click()
+        expect(page.locator("#case-timeline-title")).to_be_focused()
+        expect(page.locator("#case-timeline-title")).to_be_in_viewport()
 
         # An ad hoc task: added with its reason, assigned to a person (picked by name), done.
         tasks = page.locator("#case-tasks")
@@ -176,7 +208,18 @@ def test_a_case_worker_uses_every_part_of_the_case_page(stack: LocalStack, brows
         assign.get_by_role("button", name="Assign task").click()
         expect(assign).to_be_hidden()
         expect(row).to_contain_text("Sam Agent · role: Grant officer")
-        row.get_by_role("button", name=f"Complete “{TASK}”").click()
+        # On a phone the page does not scroll sideways, and the task's Complete button is on screen.
+        page.set_viewport_size(PHONE)
+        assert page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth") <= 0
+        complete = tasks.get_by_role("button", name=f"Complete “{TASK}”")
+        complete.scroll_into_view_if_needed()
+        box = complete.bounding_box()
+        assert box is not None
+        assert box["x"] >= 0, box
+        assert box["x"] + box["width"] <= PHONE["width"], box
+        screen(page, "case-1-phone")
+        complete.click()
+        page.set_viewport_size({"width": 1280, "height": 1000})
         expect(row.locator(".badge.task-done")).to_have_text("Done")
         expect(row).to_contain_text("by Sam Agent")
         expect(page.locator("#announcer")).to_contain_text(f"Task “{TASK}” is done.")
@@ -191,6 +234,8 @@ def test_a_case_worker_uses_every_part_of_the_case_page(stack: LocalStack, brows
         )
         budget.get_by_role("button", name="Upload Budget plan").click()
         expect(budget).to_contain_text("Uploaded budget.pdf as version 1 of Budget plan.")
+        expect(page.locator("#case-documents li.request")).to_have_count(0)  # the request is met
+        expect(page.locator("#case-waiting")).to_have_count(0)
         version = budget.get_by_role("row").filter(has_text="budget.pdf")
         expect(version).to_contain_text("v1")
         expect(version).to_contain_text(hashlib.sha256(PDF).hexdigest()[:12])
@@ -263,8 +308,6 @@ def test_a_case_worker_uses_every_part_of_the_case_page(stack: LocalStack, brows
         screen(page, "case-6-comments")
 
         # The timeline, filtered to decisions: the one recorded, with its rationale; the chain verifies.
-        timeline = page.locator("#case-timeline")
-        entries = timeline.locator("ol.timeline > li.entry")
         expect(entries.and_(page.locator("[data-type='comment.added']"))).to_have_count(3)
         event_type = timeline.get_by_label("Event type")
         expect(event_type.locator("option[value='decision.recorded']")).to_have_count(1)
@@ -285,6 +328,10 @@ def test_a_case_worker_uses_every_part_of_the_case_page(stack: LocalStack, brows
         page.goto(f"{stack.url}/console/#/cases?owner=dev-admin")
         listed = page.locator("#case-table tr[data-case-id]").filter(has_text="Community garden, Rotterdam-Zuid")
         expect(listed.locator("td.case-col-owner")).to_have_text("Dana Admin")
+        # Dark when the system is, and as readable.
+        page.emulate_media(color_scheme="dark")
+        assert page.evaluate("() => getComputedStyle(document.documentElement).backgroundColor") == "rgb(18, 22, 28)"
+        screen(page, "case-8-dark")
         clean(watch, stack)
 
     # The API is the authority: each step is on the case, and on its verified timeline.
@@ -315,6 +362,8 @@ def test_a_case_worker_uses_every_part_of_the_case_page(stack: LocalStack, brows
 
         expected = {
             "case.opened",
+            "automation.ran",
+            "document.requested",
             "task.created",
             "task.assigned",
             "task.completed",

@@ -129,6 +129,18 @@ def test_the_builder_names_field_types_permissions_and_stages(stack: LocalStack,
         expect(permissions.get_by_role("columnheader", name="View the case")).to_be_visible()
         expect(permissions.get_by_role("columnheader", name="case.view")).to_have_count(0)
         expect(permissions.get_by_label("Claims lead: View the case")).to_be_checked()
+        # A condition on the stage or on a choice suggests values in words, the key being what it compares.
+        page.get_by_role("button", name="Add exit criterion to stage 1").click()
+        criterion = page.get_by_role("group", name="Exit criterion 1")
+        criterion.get_by_role("button", name="Add condition").click()
+        condition = criterion.get_by_role("group", name="Condition 1")
+        for fact, key, words in (("case.stage", "triage", "First look"), ("fields.cover", "full_cover", "Full cover")):
+            condition.get_by_label("Field or fact").fill(fact)
+            condition.get_by_label("Field or fact").press("Tab")
+            expect(condition.locator(f"datalist option[value='{key}']")).to_have_text(words)
+        shown = page.get_by_role("group", name="Timeline events externals see")
+        expect(shown.get_by_label("Case opened", exact=True)).to_be_checked()
+        expect(shown.get_by_label("case.opened")).to_have_count(0)
 
         versions = page.locator("#sec-versions")
         versions.get_by_role("button", name="Preview migration").click()

@@ -373,6 +373,17 @@ def test_versions_drafts_diffs_and_migration(stack: LocalStack, published: dict[
     status, _, problem = call(stack, "POST", f"/templates/{key}/versions", {})
     assert status == 422, problem
     assert call(stack, "PUT", f"/templates/{key}/draft", broken, as_="alex")[0] == 403, "only admins edit templates"
+    # Half-finished work is parked too: a stage just added, still empty, is kept with what it lacks.
+    unfinished = template(key)
+    unfinished["stages"].append({"key": "", "name": ""})
+    empty = f"/stages/{len(unfinished['stages']) - 1}"
+    draft = ok(call(stack, "PUT", f"/templates/{key}/draft", unfinished))
+    assert [issue["pointer"] for issue in draft["issues"]] == [f"{empty}/key", f"{empty}/name"]
+    assert draft["issues"][0]["detail"].startswith("use lower-case letters, digits and _"), draft["issues"]
+    assert ok(call(stack, "GET", f"/templates/{key}/draft"))["definition"] == unfinished
+    status, _, problem = call(stack, "POST", f"/templates/{key}/versions", {})
+    assert status == 422, problem
+    assert [issue["pointer"] for issue in problem["errors"]] == [f"{empty}/key", f"{empty}/name"]
 
     fixed = template(key)
     fixed["fields"].append({"key": "cost_centre", "label": "Cost centre", "type": "text", "pattern": "^CC-[0-9]{4}$"})

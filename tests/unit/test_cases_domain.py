@@ -238,8 +238,8 @@ class InMemoryCasesRepository:
     def list_template_versions(self, key: str, *, limit: int, cursor: str | None) -> Page[PublishedTemplate]:
         return Page(items=[template for (each, _), template in sorted(self.versions.items()) if each == key][:limit])
 
-    def save_draft(self, draft: Any) -> None:
-        self.drafts[draft.definition.key] = draft
+    def save_draft(self, key: str, draft: Any) -> None:
+        self.drafts[key] = draft
 
     def draft(self, key: str) -> Any:
         return self.drafts.get(key)

@@ -3,8 +3,9 @@
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from caseline_common import formats
 from caseline_common.contracts import TemplateDefinition
-from caseline_common.errors import FieldIssue, InvalidInputError
+from caseline_common.errors import FieldIssue, InvalidInputError, issues_from_validation
 from pydantic import ValidationError
 from service_modules import loaded_module
 
@@ -317,3 +318,62 @@ def test_a_template_definition_is_immutable() -> None:
 
     with pytest.raises(ValidationError):
         template.name = "Changed"  # type: ignore[misc]
+
+
+def schema_patterns(schema: Any) -> set[str]:
+    if isinstance(schema, dict):
+        own = {schema["pattern"]} if isinstance(schema.get("pattern"), str) else set()
+        return own.union(*(schema_patterns(value) for key, value in schema.items() if key != "examples"))
+    if isinstance(schema, list):
+        return set().union(*(schema_patterns(value) for value in schema))
+    return set()
+
+
+def test_every_shape_a_template_asks_for_is_told_in_words() -> None:
+    patterns = schema_patterns(TemplateDefinition.model_json_schema())
+
+    assert formats.KEY in patterns
+    assert {pattern for pattern in patterns if formats.words_for(pattern) == formats.UNKNOWN} == set()
+
+
+def test_a_mistyped_key_is_told_what_to_type_not_shown_a_pattern() -> None:
+    document = base_document(key="Onboarding", fields=[field("ok", "text"), {"key": "First name", "label": "L"}])
+    with pytest.raises(ValidationError) as raised:
+        TemplateDefinition.model_validate(document)
+
+    details = {issue.pointer: issue.detail for issue in issues_from_validation(raised.value, "body")}
+
+    assert details["/key"] == "use lower-case letters, digits and -, and start with a letter (2 to 63 characters)"
+    assert (
+        details["/fields/1/key"]
+        == "use lower-case letters, digits and _, and start with a letter (at most 63 characters)"
+    )
+    assert not [detail for detail in details.values() if "^" in detail or "pattern" in detail], details
+
+
+def test_a_draft_with_an_empty_stage_just_added_lists_what_its_shape_lacks() -> None:
+    document = base_document(stages=[{"key": "new", "name": "New"}, {"key": "", "name": ""}])
+
+    assert [(issue.pointer, issue.detail) for issue in templates.draft_issues(document)] == [
+        ("/stages/1/key", formats.words_for(formats.KEY)),
+        ("/stages/1/name", "String should have at least 1 character"),
+    ]
+    with pytest.raises(InvalidInputError) as raised:
+        templates.draft_definition(document)
+    assert [issue.pointer for issue in raised.value.issues] == ["/stages/1/key", "/stages/1/name"]
+
+
+def test_a_draft_in_shape_lists_the_rules_it_breaks() -> None:
+    document = base_document(stages=[{"key": "new", "name": "New", "next": ["nowhere"]}])
+
+    assert [issue.pointer for issue in templates.draft_issues(document)] == ["/stages/0/next/0"]
+    assert templates.draft_definition(document).key == "onboarding"
+
+
+def test_a_draft_lists_a_bounded_number_of_mistakes() -> None:
+    document = base_document(fields=[{"key": f"F{index}", "label": "", "type": "text"} for index in range(150)])
+
+    issues = templates.draft_issues(document)
+
+    assert len(issues) == templates.MAX_DRAFT_ISSUES
+    assert issues[-1].detail == f"and {300 - templates.MAX_DRAFT_ISSUES + 1} more mistakes not listed"

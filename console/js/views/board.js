@@ -33,6 +33,9 @@ async function chooseTemplate(main, _params, query) {
     window.location.replace(`#/board/${encodeURIComponent(last)}`);
     return;
   }
+  // This entry is the list from now on: Back from the board chosen here comes back to the list, rather than
+  // to "#/board", which would go straight to that board again.
+  if (!query.has("choose")) window.history.replaceState(window.history.state, "", "#/board?choose=1");
   fill(main,
     h("h1", {}, "Board"),
     h("p", {}, "Choose a template to see its open cases, a column per stage."),
@@ -69,6 +72,7 @@ async function showBoard(main, params, _query, user) {
   const definition = published.definition;
   const canMove = user.role !== "viewer";
   const stageNames = new Map(definition.stages.map((stage) => [stage.key, stage.name]));
+  const roleNames = new Map((definition.roles || []).map((role) => [role.key, role.name]));
   const shown = cases.slice(0, MAX_CASES);
   const byId = new Map(shown.map((item) => [item.id, item]));
 
@@ -114,7 +118,7 @@ async function showBoard(main, params, _query, user) {
     link.href = `#/cases/${encodeURIComponent(item.id)}`;
     link.textContent = item.title;
     list.firstChild.lastChild.textContent = personName(item.owner);
-    if (item.assigned_role) meta(list, "Role", item.assigned_role);
+    if (item.assigned_role) meta(list, "Role", roleNames.get(item.assigned_role) || item.assigned_role);
     if (item.stage_due_at) meta(list, "Due", h("time", { datetime: item.stage_due_at }, formatDate(item.stage_due_at)));
     if (columnOf(item) === OTHER_COLUMN) meta(list, "Stage", `${item.stage} (version ${item.template_version})`);
     const badge = slaBadge(item, now);

@@ -39,7 +39,7 @@ async function listCases(main, _params, query, user) {
   function show() {
     const target = queryString(state);
     // The URL follows the list without a navigation, which would draw the page again and lose the caret.
-    window.history.replaceState(null, "", target ? `#/cases?${target}` : "#/cases");
+    window.history.replaceState(window.history.state, "", target ? `#/cases?${target}` : "#/cases");
     fill(active, activeFilters(state));
     return results.show(state);
   }

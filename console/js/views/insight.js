@@ -107,7 +107,7 @@ async function dashboard(main, key, query) {
       filters, templates: labelled, template: key, roles,
       onApply: (changed) => {
         filters = changed;
-        window.history.replaceState(null, "", link(key, filters));
+        window.history.replaceState(window.history.state, "", link(key, filters));
         back.href = link(null, filters);
         draw();
       },

@@ -1,6 +1,6 @@
 // Templates (admins): the list, a new template from blank or from an example, and the builder.
 import { ApiProblem, api } from "../api.js";
-import { navigate } from "../router.js";
+import { guardLeaving, navigate } from "../router.js";
 import { announce, clear, fill, formatDate, h, loading, problemBox, showFieldErrors } from "../ui.js";
 import { PERMISSIONS, placeIssues } from "./builder/common.js";
 import { rulesSection } from "./builder/rules.js";
@@ -258,10 +258,14 @@ async function builderView(main, params, _query, user) {
   }, 0);
   document.addEventListener("pointerdown", down, true);
   document.addEventListener("pointerup", up, true);
-  window.addEventListener("hashchange", () => {
+  // Unhooked once the builder is gone; a person who chose to stay keeps it (router.js, mayLeave).
+  const unhook = () => window.setTimeout(() => {
+    if (form.isConnected) return;
     document.removeEventListener("pointerdown", down, true);
     document.removeEventListener("pointerup", up, true);
-  }, { once: true });
+    window.removeEventListener("hashchange", unhook);
+  }, 0);
+  window.addEventListener("hashchange", unhook);
 
   function renameKey(kind, before, after) {
     const def = ctx.def;
@@ -337,6 +341,8 @@ async function builderView(main, params, _query, user) {
 
   updateTitle();
   describeState();
+  guardLeaving(() => (ctx.dirty && form.isConnected
+    ? "Leave the template builder? The changes since the draft was last saved will be lost." : null));
   fill(main,
     h("p", {}, h("a", { href: "#/templates" }, "← All templates")),
     heading, stateLine,

@@ -23,8 +23,13 @@ from caseline_common.contracts import (
     TaskStatus,
 )
 from caseline_common.envelope import ActorKind, EventEnvelope, derived_id
-from caseline_common.errors import ConcurrentWriteError, DomainError, InvalidInputError, NotFoundError
-from caseline_common.http import issues_from_validation
+from caseline_common.errors import (
+    ConcurrentWriteError,
+    DomainError,
+    InvalidInputError,
+    NotFoundError,
+    issues_from_validation,
+)
 from caseline_common.portal_commands import CompleteTask, ConfirmUpload, PortalCommand, PostMessage, SubmitFields
 from caseline_common.tenant import Principal, StaffRole, TenantContext
 from pydantic import TypeAdapter, ValidationError

@@ -3,10 +3,10 @@ with the types and errors that cross them."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from caseline_common.adapters.s3_documents import StoredUpload
-from caseline_common.contracts import CaseSnapshot, CaseStatus, PublishedTemplate, TemplateDefinition
+from caseline_common.contracts import CaseSnapshot, CaseStatus, PublishedTemplate
 from caseline_common.envelope import EventEnvelope
 from caseline_common.errors import FieldIssue
 from caseline_common.examples import HANDLER, TEMPLATE_DEFINITION
@@ -54,7 +54,9 @@ class TemplateDraft(BaseModel):
         },
     )
 
-    definition: TemplateDefinition
+    definition: dict[str, Any] = Field(
+        description="The template as sent: a definition (the body of `POST /templates`), finished or not."
+    )
     saved_at: datetime
     saved_by: str
     issues: list[FieldIssue] = Field(description="What must be fixed before this draft can be published.")
@@ -100,7 +102,7 @@ class CasesRepository(Protocol):
 
     def list_templates(self, *, limit: int, cursor: str | None) -> Page[TemplateSummary]: ...
 
-    def save_draft(self, draft: TemplateDraft) -> None: ...
+    def save_draft(self, key: str, draft: TemplateDraft) -> None: ...
 
     def draft(self, key: str) -> TemplateDraft | None: ...
 

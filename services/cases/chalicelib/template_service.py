@@ -3,6 +3,7 @@ newer version."""
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from caseline_common.contracts import CaseStatus, PublishedTemplate, TemplateDefinition
 from caseline_common.envelope import EventEnvelope
@@ -23,7 +24,7 @@ from .domain.migration import (
     migrate,
     preview_migration,
 )
-from .domain.templates import TemplateChange, diff_templates, template_issues
+from .domain.templates import TemplateChange, diff_templates, draft_definition, draft_issues, template_issues
 from .ports import CaseFilter, CasesRepository, TemplateDraft, TemplateExistsError, TemplateSummary
 
 
@@ -101,7 +102,7 @@ class TemplateService:
             draft = self._repository.draft(key)
             if draft is None:
                 raise NotFoundError(f"Template {key} has no draft to publish; send a definition.")
-            definition, prefix = draft.definition, ""
+            definition, prefix = draft_definition(draft.definition), ""
         if definition.key != key:
             raise InvalidInputError(
                 "The key differs.", [FieldIssue(pointer="/definition/key", detail=f"must be {key}")]
@@ -144,17 +145,18 @@ class TemplateService:
         self._repository.publish_template(template, event, claim and claim.answering(template))
         return template
 
-    def save_draft(self, context: TenantContext, key: str, definition: TemplateDefinition) -> TemplateDraft:
+    def save_draft(self, context: TenantContext, key: str, document: dict[str, Any]) -> TemplateDraft:
+        """Keeps any draft as sent, finished or not, with what must change before it can be published."""
         require(context, StaffRole.ADMIN)
-        if definition.key != key:
+        if document.get("key") != key:
             raise InvalidInputError("The key differs.", [FieldIssue(pointer="/key", detail=f"must be {key}")])
         draft = TemplateDraft(
-            definition=definition,
+            definition=document,
             saved_at=self._clock(),
             saved_by=context.principal.subject,
-            issues=template_issues(definition),
+            issues=draft_issues(document),
         )
-        self._repository.save_draft(draft)
+        self._repository.save_draft(key, draft)
         return draft
 
     def get_draft(self, context: TenantContext, key: str) -> TemplateDraft:

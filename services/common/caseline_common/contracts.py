@@ -11,12 +11,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from . import formats
 from .event_types import EventType
 from .examples import CASE_SNAPSHOT, PUBLISHED_TEMPLATE, TEMPLATE_DEFINITION
 from .text import MULTI_LINE, SINGLE_LINE, SingleLineText
 
-Key = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$", description="Lower-case identifier: a-z, 0-9, _")]
-TemplateKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,62}$", description="Lower-case slug: a-z, 0-9, -")]
+Key = Annotated[str, Field(pattern=formats.KEY, description="Lower-case identifier: a-z, 0-9, _")]
+TemplateKey = Annotated[str, Field(pattern=formats.TEMPLATE_KEY, description="Lower-case slug: a-z, 0-9, -")]
 Condition = Annotated[
     dict[str, Any],
     Field(
@@ -27,7 +28,7 @@ Condition = Annotated[
         max_length=1,
     ),
 ]
-ContentType = Annotated[str, Field(pattern=r"^[a-z]+/[a-z0-9.+-]+$", max_length=127)]
+ContentType = Annotated[str, Field(pattern=formats.CONTENT_TYPE, max_length=127)]
 # What people write in a template: labels and names on one line, descriptions and messages on several.
 ShortText = Annotated[str, Field(min_length=1, max_length=200), SINGLE_LINE]
 LongText = Annotated[str, Field(max_length=5000), MULTI_LINE]
@@ -69,7 +70,7 @@ class FieldDefinition(Contract):
     pattern: Annotated[str, Field(max_length=500), SINGLE_LINE] | None = Field(
         default=None, description="Regular expression a text must match."
     )
-    currencies: list[Annotated[str, Field(pattern=r"^[A-Z]{3}$")]] | None = Field(
+    currencies: list[Annotated[str, Field(pattern=formats.CURRENCY)]] | None = Field(
         default=None, description="ISO 4217 currencies a money field accepts; any when absent."
     )
 
@@ -96,9 +97,9 @@ class BusinessCalendar(Contract):
     workdays: list[Annotated[int, Field(ge=1, le=7)]] = Field(
         default=[1, 2, 3, 4, 5], min_length=1, max_length=7, description="ISO weekdays: 1 is Monday."
     )
-    opens: str = Field(default="09:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
-    closes: str = Field(default="17:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
-    holidays: list[Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]] = Field(default_factory=list)
+    opens: str = Field(default="09:00", pattern=formats.TIME_OF_DAY)
+    closes: str = Field(default="17:00", pattern=formats.TIME_OF_DAY)
+    holidays: list[Annotated[str, Field(pattern=formats.DAY)]] = Field(default_factory=list)
 
 
 class Criterion(Contract):
@@ -203,7 +204,7 @@ class RoleDefinition(Contract):
         default_factory=list,
         description="Token groups whose members hold this role on every case of the template (internal roles).",
     )
-    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320), SINGLE_LINE] | None = Field(
+    email: Annotated[str, Field(pattern=formats.EMAIL, max_length=320), SINGLE_LINE] | None = Field(
         default=None, description="The team mailbox that e-mail to this (internal) role goes to."
     )
 
@@ -223,7 +224,7 @@ def default_roles() -> tuple[RoleDefinition, ...]:
 
 
 class EventTrigger(Contract):
-    event_type: str = Field(pattern=r"^[a-z]+(_[a-z]+)*\.[a-z]+(_[a-z]+)*$")
+    event_type: str = Field(pattern=formats.EVENT_TYPE)
     pattern: dict[str, Any] | None = Field(default=None, description="An EventBridge-style pattern on the event.")
 
 
@@ -276,7 +277,7 @@ class SendEmailAction(Contract):
 
 class CallWebhookAction(Contract):
     type: Literal["call_webhook"]
-    url: Annotated[str, Field(pattern=r"^https://", max_length=2000), SINGLE_LINE]
+    url: Annotated[str, Field(pattern=formats.HTTPS_URL, max_length=2000), SINGLE_LINE]
 
 
 class StartTimerAction(Contract):
@@ -317,8 +318,8 @@ class AutomationRule(Contract):
 
 class Branding(Contract):
     name: ShortText | None = None
-    colour: str | None = Field(default=None, pattern=r"^#[0-9a-fA-F]{6}$")
-    logo_url: Annotated[str, Field(pattern=r"^https://", max_length=2000), SINGLE_LINE] | None = None
+    colour: str | None = Field(default=None, pattern=formats.COLOUR)
+    logo_url: Annotated[str, Field(pattern=formats.HTTPS_URL, max_length=2000), SINGLE_LINE] | None = None
 
 
 def _default_timeline_events() -> list[str]:

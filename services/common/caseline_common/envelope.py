@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from . import formats
+
 EVENT_SOURCE_PREFIX = "caseline."
 # Commands (requests to a service, e.g. from the portal) travel on the same bus under another source, so
 # consumers of events, the timeline among them, never see them.
@@ -59,10 +61,10 @@ class EventEnvelope(BaseModel):
 
     model_config = ConfigDict(frozen=True, defer_build=True)
 
-    event_id: str = Field(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")
+    event_id: str = Field(pattern=formats.ULID)
     tenant_id: str
     case_id: str | None = None
-    type: str = Field(pattern=r"^[a-z]+(_[a-z]+)*\.[a-z]+(_[a-z]+)*$")
+    type: str = Field(pattern=formats.EVENT_TYPE)
     occurred_at: datetime
     actor: Actor
     data: dict[str, Any] = Field(default_factory=dict)

@@ -2,7 +2,9 @@
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from .formats import words_for
 
 
 class FieldIssue(BaseModel):
@@ -13,6 +15,19 @@ class FieldIssue(BaseModel):
     location: str = "body"
     pointer: str
     detail: str
+
+
+def issues_from_validation(error: ValidationError, location: str) -> list[FieldIssue]:
+    """A validation's errors as issues a person can act on: a string of the wrong shape is told what shape to
+    take (formats.py), never shown the pattern."""
+    return [
+        FieldIssue(
+            location=location,
+            pointer="/" + "/".join(str(part) for part in issue["loc"]),
+            detail=words_for(issue["ctx"]["pattern"]) if issue["type"] == "string_pattern_mismatch" else issue["msg"],
+        )
+        for issue in error.errors(include_url=False)
+    ]
 
 
 class InvalidCursorError(ValueError):

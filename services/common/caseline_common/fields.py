@@ -19,20 +19,17 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from . import formats
 from .contracts import FieldDefinition, FieldType, TemplateDefinition
 from .errors import FieldIssue, InvalidInputError
 from .text import MULTI_LINE, SINGLE_LINE
-
-_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-_E164_PHONE = r"^\+[1-9][0-9]{6,14}$"
-_ULID = r"^[0-9A-HJKMNP-TV-Z]{26}$"
 
 
 class Money(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
     amount: Decimal = Field(allow_inf_nan=False, max_digits=18, decimal_places=4)
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    currency: str = Field(pattern=formats.CURRENCY)
 
 
 class Party(BaseModel):
@@ -40,7 +37,7 @@ class Party(BaseModel):
 
     kind: Literal["person", "organisation"] = "person"
     name: Annotated[str, Field(min_length=1, max_length=300), SINGLE_LINE]
-    email: Annotated[str, Field(pattern=_EMAIL, max_length=320), SINGLE_LINE] | None = None
+    email: Annotated[str, Field(pattern=formats.EMAIL, max_length=320), SINGLE_LINE] | None = None
 
 
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -74,10 +71,10 @@ _VALUE_TYPES: dict[FieldType, Any] = {
     FieldType.ENUM: Annotated[str, Field(strict=True)],
     FieldType.MULTI_ENUM: Annotated[list[Annotated[str, Field(strict=True)]], Field(max_length=500)],
     FieldType.BOOLEAN: StrictBool,
-    FieldType.EMAIL: Annotated[str, Field(pattern=_EMAIL, max_length=320, strict=True), SINGLE_LINE],
-    FieldType.PHONE: Annotated[str, Field(pattern=_E164_PHONE, strict=True)],
+    FieldType.EMAIL: Annotated[str, Field(pattern=formats.EMAIL, max_length=320, strict=True), SINGLE_LINE],
+    FieldType.PHONE: Annotated[str, Field(pattern=formats.E164_PHONE, strict=True)],
     FieldType.PARTY: Party,
-    FieldType.FILE: Annotated[str, Field(pattern=_ULID, strict=True)],
+    FieldType.FILE: Annotated[str, Field(pattern=formats.ULID, strict=True)],
 }
 
 

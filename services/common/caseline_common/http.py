@@ -31,6 +31,7 @@ from .errors import (
     NotFoundError,
     PreconditionFailedError,
     UnavailableError,
+    issues_from_validation,
 )
 from .scopes import Scope, default_scope
 from .tenant import Principal, TenantContext
@@ -154,17 +155,6 @@ def problem_response(problem: ProblemError, *, instance: str | None, correlation
         status_code=problem.status,
         headers={**problem.headers, "Content-Type": PROBLEM_JSON, "X-Correlation-Id": correlation_id},
     )
-
-
-def issues_from_validation(error: ValidationError, location: str) -> list[FieldIssue]:
-    return [
-        FieldIssue(
-            location=location,
-            pointer="/" + "/".join(str(part) for part in issue["loc"]),
-            detail=issue["msg"],
-        )
-        for issue in error.errors(include_url=False)
-    ]
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from . import formats
 from .text import MULTI_LINE
 
 
@@ -32,7 +33,7 @@ class SubmitFields(_Command):
 
 
 class ConfirmUpload(_Command):
-    upload_id: str = Field(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")
+    upload_id: str = Field(pattern=formats.ULID)
 
 
 class CompleteTask(_Command):

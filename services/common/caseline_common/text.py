@@ -14,6 +14,8 @@ from typing import Annotated
 from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
+from . import formats
+
 # Format characters (Unicode category Cf) that reorder or hide text: the bidi embeddings and overrides
 # (U+202A-U+202E) and isolates (U+2066-U+2069), the deprecated format controls (U+206A-U+206F), zero width space,
 # word joiner and the invisible operators, the byte order mark, interlinear annotations, the Mongolian vowel
@@ -60,9 +62,9 @@ MULTI_LINE = AfterValidator(_multi_line)
 SingleLineText = Annotated[str, SINGLE_LINE]
 MultiLineText = Annotated[str, MULTI_LINE]
 # A file's name as people see it: one line, no folders.
-FileName = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^/\\]+$"), SINGLE_LINE]
+FileName = Annotated[str, Field(min_length=1, max_length=255, pattern=formats.FILE_NAME), SINGLE_LINE]
 
 # Every id (ULIDs, template keys, Cognito subjects, participant ids) fits this; anything else names nothing that
 # exists, and would otherwise reach DynamoDB as an oversized or odd key. Ids in a path are held to it too (http.py).
-ID_PATTERN = r"^[A-Za-z0-9._:@-]{1,256}$"
+ID_PATTERN = formats.ID
 Identifier = Annotated[str, Field(pattern=ID_PATTERN, description="An id: A-Z, a-z, 0-9, . _ : @ -, up to 256.")]

@@ -1,6 +1,6 @@
 // The visual condition builder: rows of (field or fact, operator, value) in all/any groups, written as JSONLogic.
 // What it cannot show as rows (other operators, literals, deeper nesting) it leaves to the JSON textarea.
-import { clear, h, uid } from "../../ui.js";
+import { clear, h, humanize, uid } from "../../ui.js";
 import { ptr } from "./common.js";
 
 export const OPERATORS = [
@@ -85,7 +85,9 @@ export function factsOf(definition, { events = false } = {}) {
         options: field.options || undefined });
     }
   }
-  facts.push({ name: "case.stage", label: "Case stage", kind: "text", options: (definition.stages || []).map((stage) => stage.key).filter(Boolean) });
+  const stages = (definition.stages || []).filter((stage) => stage.key);
+  facts.push({ name: "case.stage", label: "Case stage", kind: "text", options: stages.map((stage) => stage.key),
+    labels: Object.fromEntries(stages.map((stage) => [stage.key, stage.name || stage.key])) });
   facts.push({ name: "case.status", label: "Case status", kind: "text", options: ["open", "closed", "cancelled"] });
   facts.push({ name: "case.owner", label: "Case owner", kind: "text" });
   facts.push({ name: "case.title", label: "Case title", kind: "text" });
@@ -289,7 +291,9 @@ export function conditionBuilder(ctx, { get, set, pointer, label, events = false
       if (options?.length) {
         const listIdValue = `${value.id}-list`;
         valueField.querySelector("datalist")?.remove();
-        valueField.append(h("datalist", { id: listIdValue }, options.map((option) => h("option", { value: option }))));
+        // The key is what the condition compares; the suggestion shows it in words (a stage's name).
+        valueField.append(h("datalist", { id: listIdValue }, options.map((option) =>
+          h("option", { value: option }, known?.labels?.[option] || humanize(option)))));
         value.setAttribute("list", listIdValue);
       } else {
         value.removeAttribute("list");

@@ -1,6 +1,6 @@
 // Automation rules: trigger, condition, a form per action type, and the dry run against the current draft.
 import { api } from "../../api.js";
-import { fill, h, labelled, problemBox, uid } from "../../ui.js";
+import { fill, h, humanize, labelled, problemBox, uid } from "../../ui.js";
 import {
   RULE_TRIGGERS, addButton, checkbox, choicesOf, durationInput, itemTools, ptr, selectInput, textInput,
 } from "./common.js";
@@ -185,7 +185,7 @@ export function rulesSection(ctx) {
         textInput(ctx, "Name", rule, "name", p("name"), { nullable: false })),
       checkbox(ctx, "Enabled", rule, "enabled", p("enabled"), { defaultValue: true }),
       selectInput(ctx, "Trigger event", rule.trigger, "event_type", p("trigger", "event_type"),
-        RULE_TRIGGERS.map((type) => [type, type]), { nullable: false }),
+        RULE_TRIGGERS.map((type) => [type, humanize(type)]), { nullable: false }),
       patternInput(ctx, rule, steps),
       h("div", { class: "subpanel" }, h("h4", {}, "Condition (optional)"),
         conditionBuilder(ctx, { get: () => rule.condition ?? null, set: (value) => { rule.condition = value; },
@@ -236,7 +236,7 @@ function dryRunPanel(ctx) {
       .map((stage) => h("option", { value: stage.key, selected: stage.key === chosen }, stage.name || stage.key)));
   };
   const fieldsArea = h("textarea", { id: uid("dr-fields"), rows: 3, spellcheck: "false", class: "code" }, "{}");
-  const eventSelect = h("select", { id: uid("dr-event") }, RULE_TRIGGERS.map((type) => h("option", { value: type }, type)));
+  const eventSelect = h("select", { id: uid("dr-event") }, RULE_TRIGGERS.map((type) => h("option", { value: type }, humanize(type))));
   const firstTrigger = ctx.def.rules?.[0]?.trigger?.event_type;
   if (firstTrigger) eventSelect.value = firstTrigger;
   const dataArea = h("textarea", { id: uid("dr-data"), rows: 2, spellcheck: "false", class: "code" }, "{}");

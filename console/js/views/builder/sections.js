@@ -1,5 +1,5 @@
 // The builder's sections for what a template holds: basics, fields, stages, documents, decisions, roles, portal.
-import { h, labelled, uid } from "../../ui.js";
+import { h, humanize, labelled, uid } from "../../ui.js";
 import {
   CASE_EVENTS, EXTERNAL_PERMISSIONS, FIELD_TYPES, PERMISSIONS, PERMISSION_NAMES, WEEKDAYS, addButton, checkbox, choicesOf,
   durationInput, itemTools, keyChecklist, listInput, numberInput, ptr, selectInput, textInput,
@@ -429,7 +429,7 @@ export function portalSection(ctx) {
       } }),
     allStages ? null : keyChecklist(ctx, "Stages shown", portal, "stages", "/portal/stages", stageChoices(def)),
     keyChecklist(ctx, "Timeline events externals see", portal, "timeline_events", "/portal/timeline_events",
-      CASE_EVENTS.map((type) => [type, type])),
+      CASE_EVENTS.map((type) => [type, humanize(type)])),
     h("fieldset", { class: "subpanel" }, h("legend", {}, "Branding"),
       h("div", { class: "grid three" },
         textInput(ctx, "Portal name", portal.branding, "name", "/portal/branding/name"),

@@ -68,7 +68,7 @@ export function commentsSection(page) {
         if (share && internal) share.input.checked = false;
         body.focus();
         announce(request.external ? "Comment added and shared with external participants." : "Internal comment added.");
-        page.refreshLater();
+        page.catchUp((items) => items.some((item) => item.event?.data?.comment_id === created.id));
       } catch (error) {
         const problem = toProblem(error);
         const left = showFieldErrors(form, problem);

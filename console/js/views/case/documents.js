@@ -6,10 +6,46 @@ import { personName } from "../../people.js";
 import { P } from "./access.js";
 import { attempt, tableWrap, toProblem } from "./common.js";
 
+// The documents asked of external participants and not yet received, oldest first: what, from whom, since when.
+export function outstandingRequests(page) {
+  const typeName = (key) => (page.template.document_types || []).find((type) => type.key === key)?.name || key;
+  return [...(page.case.requests || [])]
+    .sort((a, b) => String(a.requested_at).localeCompare(String(b.requested_at)))
+    .map((request) => ({
+      ...request,
+      what: typeName(request.document_type),
+      role: page.roleName(request.from_role),
+      holders: (page.case.participants || [])
+        .filter((p) => p.kind === "external" && p.role === request.from_role).map((p) => p.name || p.email || p.id),
+    }));
+}
+
+function requestsBlock(requests) {
+  return h("div", { class: "requests", role: "group", "aria-labelledby": "doc-requests-title" },
+    h("h3", { id: "doc-requests-title" }, "Requested, not yet received"),
+    h("ul", {}, requests.map((request) => h("li", { class: "request", dataset: { documentType: request.document_type } },
+      h("strong", {}, request.what), ` from ${request.role}`,
+      request.holders.length ? ` (${request.holders.join(", ")})` : " (nobody holds this role on the case yet)",
+      ", asked ", h("time", { datetime: request.requested_at }, formatDate(request.requested_at)),
+      ` (${waitedFor(request.requested_at)}).`,
+      request.message ? h("p", { class: "hint" }, `Message: ${request.message}`) : null))));
+}
+
+// How long a request has waited, in the largest whole unit: "3 days", "5 hours", "under a minute".
+function waitedFor(since, now = Date.now()) {
+  const minutes = Math.floor((now - Date.parse(since)) / 60_000);
+  if (!(minutes >= 1)) return "under a minute";
+  const [amount, unit] = minutes >= 2880 ? [Math.floor(minutes / 1440), "day"]
+    : minutes >= 120 ? [Math.floor(minutes / 60), "hour"] : [minutes, "minute"];
+  return `${amount} ${unit}${amount === 1 ? "" : "s"}`;
+}
+
 export function documentsSection(page) {
   function renderDocuments() {
     const slot = clear(page.slots.documents);
     const types = page.template.document_types || [];
+    const requests = outstandingRequests(page);
+    if (requests.length) slot.append(requestsBlock(requests));
     if (!types.length) {
       slot.append(h("p", {}, "This template has no document types."));
       return;
@@ -25,7 +61,10 @@ export function documentsSection(page) {
         type.description ? h("p", {}, type.description) : null,
         h("p", { class: "hint" }, `Accepts ${type.content_types.join(", ")}; at most ${formatSize(type.max_size_bytes)}.`,
           requiredIn.length ? ` Needed to leave: ${requiredIn.join(", ")}.` : "",
-          type.external ? " Shared with external participants." : ""));
+          type.external ? " Shared with external participants." : ""),
+        requests.filter((request) => request.document_type === type.key).map((request) =>
+          h("p", { class: "requested" }, h("span", { class: "badge request-open" }, "Requested"),
+            ` from ${request.role} since ${formatDate(request.requested_at)}.`)));
       if (!versions.length) block.append(h("p", {}, "Nothing uploaded yet."));
       else {
         block.append(tableWrap(h("table", { class: "versions" },

@@ -10,13 +10,52 @@ import { caseAccess } from "./access.js";
 import { commentsSection } from "./comments.js";
 import { section } from "./common.js";
 import { decisionsSection } from "./decisions.js";
-import { documentsSection } from "./documents.js";
+import { documentsSection, outstandingRequests } from "./documents.js";
 import { fieldsSection } from "./fields.js";
 import { participantsSection } from "./participants.js";
-import { runsSection } from "./runs.js";
+import { RUNS_SHOWN, runsSection } from "./runs.js";
 import { stageSection } from "./stage.js";
 import { tasksSection } from "./tasks.js";
 import { timelineSection } from "./timeline.js";
+
+const CATCH_UP_DELAYS = [0, 500, 1000, 1500, 2000, 3000, 4000];
+
+// Whether the timeline's newest entries (null when a filter hides some) and the rule runs show all there is: an
+// entry at the case's version, and for each entry a rule is waiting for (its trigger, no pattern to weigh), the
+// automation.ran of that rule on it, and the run itself.
+function caughtUp(template, caseItem, items, runs) {
+  if (!items) return true;
+  const newest = newestVersion(items);
+  if (newest < caseItem.version) return false;
+  const ran = items.filter((item) => item.event?.type === "automation.ran");
+  if (runs.length < Math.min(ran.length, RUNS_SHOWN)) return false;
+  const done = new Set(ran.map((item) => `${item.event.data.rule} ${item.event.data.trigger?.event_id}`));
+  const rules = (template.rules || []).filter((rule) => rule.enabled !== false && !rule.trigger.pattern);
+  return items.every((item) => !item.event || rules.every((rule) =>
+    rule.trigger.event_type !== item.event.type || done.has(`${rule.key} ${item.event.event_id}`)));
+}
+
+// The page's sections in the order they stand, for the menu that jumps to them.
+const SECTIONS = [["fields", "Fields"], ["move", "Stage"], ["tasks", "Tasks"], ["documents", "Documents"],
+  ["decisions", "Decisions"], ["participants", "Participants"], ["comments", "Comments"],
+  ["automations", "Automation runs"], ["timeline", "Timeline"]];
+
+// Buttons, not links: a link's "#case-tasks" would be taken for a route.
+function sectionMenu() {
+  const jump = (key) => {
+    const heading = document.getElementById(`case-${key}-title`);
+    heading?.scrollIntoView({ block: "start" });
+    heading?.focus({ preventScroll: true });
+  };
+  return h("nav", { class: "case-menu", "aria-label": "Sections of this case" },
+    h("ul", {}, SECTIONS.map(([key, label]) =>
+      h("li", {}, h("button", { type: "button", class: "link", dataset: { section: key }, onclick: () => jump(key) }, label)))));
+}
+
+// The case version the newest entries reach: each change carries it, and the case opens at version 1.
+function newestVersion(items) {
+  return Math.max(0, ...items.map((item) => (item.event?.type === "case.opened" ? 1 : item.event?.data?.version ?? 0)));
+}
 
 export function register(route) {
   route("/cases/:id", render, { nav: "cases" });
@@ -35,7 +74,8 @@ class CasePage {
     this.main = main;
     this.id = id;
     this.user = user;
-    this.timelineTimers = [];
+    this.catchingUp = false;
+    this.catchUpRound = 0;
     this.sections = {
       fields: fieldsSection(this),
       move: stageSection(this),
@@ -62,11 +102,9 @@ class CasePage {
     this.access = caseAccess(this.template, caseItem, this.user);
     this.build();
     this.renderAll();
-    const { comments, timeline, runs, participants, move } = this.sections;
+    const { comments, participants, move } = this.sections;
     comments.load();
-    timeline.load();
-    timeline.verify();
-    runs.load();
+    this.catchUp();
     participants.loadLinks();
     move.loadCriteria();
   }
@@ -78,6 +116,7 @@ class CasePage {
     const slot = (name) => (this.slots[name] = h("div", { class: "slot" }));
     const page = h("div", { class: "case-page" },
       h("header", { class: "case-header panel", "aria-labelledby": "case-title" }, slot("header")),
+      sectionMenu(),
       h("div", { class: "case-columns" },
         h("div", { class: "case-main" },
           section("fields", "Fields", slot("fields")),
@@ -119,7 +158,7 @@ class CasePage {
     sections.participants.render();
     sections.move.loadCriteria();
     if (participantsChanged) sections.participants.loadLinks();
-    this.refreshLater();
+    this.catchUp();
     const target = (focus && document.getElementById(focus)) || (active && document.getElementById(active));
     if (target && document.activeElement !== target) target.focus();
   }
@@ -129,14 +168,30 @@ class CasePage {
     this.applyCase(fresh, { fields: true, focus });
   }
 
-  // The timeline and the rule runs fill in as events arrive; look again shortly after a change.
-  refreshLater() {
-    for (const timer of this.timelineTimers) window.clearTimeout(timer);
-    this.timelineTimers = [400, 1600].map((delay) => window.setTimeout(() => {
-      this.sections.timeline.load();
-      this.sections.timeline.verify();
-      this.sections.runs.load();
-    }, delay));
+  // The timeline and the rule runs learn of a change from the bus a moment after the case has it: look again, less
+  // and less often (about 12 s in all), until they show the case's version and a run of each rule it set off. A
+  // newer change starts the looking anew. `awaited(items)` says whether an entry that changes no version (a
+  // comment) has arrived too.
+  async catchUp(awaited = () => true) {
+    this.catchUpRound += 1;
+    const round = this.catchUpRound;
+    this.catchingUp = true;
+    const { timeline, runs } = this.sections;
+    let verifiedSeq;  // the chain is checked again whenever a new entry shows
+    for (const delay of CATCH_UP_DELAYS) {
+      if (delay) await new Promise((resolve) => window.setTimeout(resolve, delay));
+      if (round !== this.catchUpRound || !this.main.isConnected) return;
+      const [entries, ran] = await Promise.all([timeline.load(), runs.load()]);
+      if (round !== this.catchUpRound) return;
+      if (newestVersion(entries.items || []) > this.case.version) { this.reload(); return; }  // changed elsewhere meanwhile
+      const seq = entries.items?.[0]?.seq;
+      if (seq !== undefined && seq !== verifiedSeq) { verifiedSeq = seq; timeline.verify(); }
+      if (entries.ready && ran && caughtUp(this.template, this.case, entries.items, ran)
+        && (!entries.items || awaited(entries.items))) break;
+    }
+    this.catchingUp = false;
+    runs.render();
+    if (verifiedSeq === undefined) timeline.verify();
   }
 
   stage(key) {
@@ -182,6 +237,7 @@ class CasePage {
     const c = this.case;
     const visited = new Set((c.stage_history || []).map((visit) => visit.stage));
     const statusText = { open: "Open", closed: "Closed", cancelled: "Cancelled" }[c.status] || c.status;
+    const requests = outstandingRequests(this);
     const progress = h("ol", { class: "stage-progress", "aria-label": "Stage progress" },
       this.template.stages.map((stage) => {
         const current = stage.key === c.stage;
@@ -202,6 +258,8 @@ class CasePage {
       h("div", {}, h("dt", {}, "In stage since"), h("dd", {}, formatDate(c.stage_entered_at))),
       c.stage_due_at ? h("div", {}, h("dt", {}, "Stage due"), h("dd", {}, formatDate(c.stage_due_at))) : null,
       h("div", {}, h("dt", {}, "Template"), h("dd", {}, `${this.template.name} (version ${c.template_version})`)),
+      requests.length ? h("div", { class: "waiting" }, h("dt", {}, "Waiting for"),
+        h("dd", { id: "case-waiting" }, requests.map((r) => `${r.what} from ${r.role}`).join("; "))) : null,
       h("div", {}, h("dt", {}, "Your access"), h("dd", {}, this.accessSummary())));
     fill(this.slots.header,
       h("p", { class: "crumbs" }, h("a", { href: "#/cases" }, "Cases"), " / ", caseReference(c.id)),

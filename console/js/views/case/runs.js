@@ -3,13 +3,16 @@ import { api } from "../../api.js";
 import { clear, formatDate, h, humanize, problemBox } from "../../ui.js";
 import { actorText, toProblem } from "./common.js";
 
+// The newest runs shown; more are on the timeline, as automation.ran entries.
+export const RUNS_SHOWN = 25;
+
 export function runsSection(page) {
   let runs;
   let runsProblem;
 
   async function loadRuns() {
     try {
-      const listing = await api.get("/automations/runs", { case_id: page.id, limit: 25 });
+      const listing = await api.get("/automations/runs", { case_id: page.id, limit: RUNS_SHOWN });
       runs = listing.items || [];
       runsProblem = null;
     } catch (error) {
@@ -18,13 +21,19 @@ export function runsSection(page) {
       runsProblem = error.status === 404 || error.status === 503 ? null : toProblem(error);
     }
     renderRuns();
+    return runsProblem ? null : runs;
   }
 
   function renderRuns() {
     const slot = clear(page.slots.runs);
     if (runsProblem) { slot.append(problemBox(runsProblem)); return; }
     if (runs === undefined) { slot.append(h("p", { class: "loading" }, "Loading…")); return; }
-    if (!runs.length) { slot.append(h("p", {}, "No automation rule has run on this case.")); return; }
+    if (!runs.length) {
+      // Rules run a moment after the change that set them off: "none" is said only once the page stopped looking.
+      slot.append(page.catchingUp ? h("p", { class: "loading", role: "status" }, "Looking for rule runs…")
+        : h("p", {}, "No automation rule has run on this case."));
+      return;
+    }
     const fired = runs.filter((run) => run.verdict === "fired").length;
     const failed = runs.filter((run) => run.error || (run.outcomes || []).some((o) => o.status === "failed")).length;
     slot.append(h("p", { id: "runs-summary" }, `${runs.length} ${runs.length === 1 ? "run" : "runs"}: ${fired} fired`,
@@ -34,7 +43,7 @@ export function runsSection(page) {
       return h("li", { class: `run${failedRun ? " failed" : ""}` },
         h("p", {}, h("strong", {}, run.rule_name), " ", h("span", { class: `badge verdict-${run.verdict}` }, humanize(run.verdict)),
           failedRun ? h("span", { class: "badge overdue" }, "Failed") : null),
-        h("p", { class: "hint" }, `On ${run.event_type}`, run.triggered_by ? ` by ${actorText(run.triggered_by, page)}` : "",
+        h("p", { class: "hint" }, `On ${humanize(run.event_type).toLowerCase()}`, run.triggered_by ? ` by ${actorText(run.triggered_by, page)}` : "",
           ` · ${formatDate(run.finished_at || run.started_at)}`,
           run.condition === true ? " · condition met" : run.condition === false ? " · condition not met" : ""),
         (run.outcomes || []).length ? h("ul", { class: "outcomes" }, run.outcomes.map((o) =>

@@ -35,16 +35,17 @@ export function tasksSection(page) {
           if (canManage && task.status === "open") {
             actions.push(h("button", { type: "button", id: `task-${task.id}-assign`, onclick: () => assignTask(task) }, "Assign", visuallyHidden(` “${task.title}”`)));
           }
+          // data-label: on a phone each row is a card, and each value says what it is (case.css).
           return h("tr", { class: task.status === "done" ? "done" : undefined },
             h("td", {}, h("span", { class: "task-title" }, task.title),
               task.reason ? h("p", { class: "hint" }, `Ad hoc: ${task.reason}`) : null),
-            h("td", {}, page.stageName(task.stage), task.stage === c.stage ? visuallyHidden(" (current)") : null),
-            h("td", {}, task.required ? "Required" : "Optional"),
-            h("td", {}, task.status === "done"
+            h("td", { "data-label": "Stage" }, page.stageName(task.stage), task.stage === c.stage ? visuallyHidden(" (current)") : null),
+            h("td", { "data-label": "Required" }, task.required ? "Required" : "Optional"),
+            h("td", { "data-label": "Status" }, task.status === "done"
               ? [h("span", { class: "badge task-done" }, "Done"), h("p", { class: "hint" }, `${formatDate(task.completed_at)} by ${personName(task.completed_by) || "—"}`)]
               : h("span", { class: "badge task-open" }, "Open")),
-            h("td", {}, [personName(task.assignee), task.assignee_role ? `role: ${page.roleName(task.assignee_role)}` : null].filter(Boolean).join(" · ") || "—"),
-            h("td", {}, task.due_at ? formatDate(task.due_at) : "—", overdue ? h("span", { class: "badge overdue" }, "Overdue") : null),
+            h("td", { "data-label": "Assigned to" }, [personName(task.assignee), task.assignee_role ? `role: ${page.roleName(task.assignee_role)}` : null].filter(Boolean).join(" · ") || "—"),
+            h("td", { "data-label": "Due" }, task.due_at ? formatDate(task.due_at) : "—", overdue ? h("span", { class: "badge overdue" }, "Overdue") : null),
             canComplete || canManage ? h("td", { class: "row-actions" }, actions) : null);
         })))));
     }

@@ -58,8 +58,10 @@ export function timelineSection(page) {
       ...types.map((t) => h("option", { value: t, selected: t === chosen }, `${humanize(t)} (${t})`)));
   }
 
+  // Answers whether the timeline could be read, and its newest entries when no filter hides any (what the page
+  // compares with the case to know whether the timeline has caught up).
   async function loadTimeline(announceCount = false) {
-    if (!timelineList) return;
+    if (!timelineList) return { ready: false, items: null };
     const params = { limit: 200, order: "newest" };
     if (timelineFilter.type) params.type = timelineFilter.type;
     if (timelineFilter.actor_kind) params.actor_kind = timelineFilter.actor_kind;
@@ -67,11 +69,11 @@ export function timelineSection(page) {
     try {
       listing = await api.get(page.path("/timeline"), params);
     } catch (error) {
-      // A case only just opened: the timeline service records its first event a moment later (503 while it waits).
+      // A case only just opened: the timeline service records its first event a moment later (503 while it
+      // waits); the page looks again (page.js, catchUp).
       const waiting = error.status === 404 || error.status === 503 ? h("p", { class: "hint" }, "The timeline is catching up with this case…") : null;
       fill(timelineList, waiting || problemBox(toProblem(error)));
-      if (waiting) window.setTimeout(() => loadTimeline(), 1000);
-      return;
+      return { ready: false, items: null };
     }
     const items = listing.items || [];
     const before = eventTypes.size;
@@ -82,6 +84,7 @@ export function timelineSection(page) {
       h("p", { class: "hint", id: "timeline-count" }, `${items.length} ${items.length === 1 ? "entry" : "entries"}${filtered ? " match the filter" : ""}, newest first.`),
       items.length ? h("ol", { class: "timeline", "aria-label": "Timeline entries" }, items.map((item) => timelineEntry(item))) : null);
     if (announceCount) announce(`${items.length} timeline ${items.length === 1 ? "entry" : "entries"}.`);
+    return { ready: true, items: filtered ? null : items };
   }
 
   function timelineEntry(item) {
@@ -150,10 +153,9 @@ export function timelineSection(page) {
       fill(verifyBadge, badge, h("span", { class: "hint" }, detail));
     } catch (error) {
       const problem = toProblem(error);
-      const why = error.status === 404 ? "No entries yet." : problem.detail || problem.title;
+      const why = error.status === 404 || error.status === 503 ? "No entries yet." : problem.detail || problem.title;
       fill(verifyBadge, h("span", { class: "badge chain-unknown" }, "Chain not checked"),
         h("span", { class: "hint" }, ` ${why}`));
-      if (error.status === 404) window.setTimeout(() => loadVerification(), 1000);
     }
   }
 

@@ -161,8 +161,7 @@ class DynamoCasesRepository:
         if transact_with_claim(self._client, self._table, items, claim):
             raise TemplateExistsError(key)
 
-    def save_draft(self, draft: TemplateDraft) -> None:
-        key = draft.definition.key
+    def save_draft(self, key: str, draft: TemplateDraft) -> None:
         self._client.put_item(
             TableName=self._table,
             Item={"pk": _s(f"TEMPLATE#{key}"), "sk": _s("DRAFT"), "doc": _s(draft.model_dump_json())},

@@ -3,10 +3,11 @@
 from typing import Any
 
 from caseline_common.contracts import PublishedTemplate, TemplateDefinition
+from caseline_common.examples import TEMPLATE_DEFINITION
 from caseline_common.http import LOCATION, Call, Reply
 from caseline_common.pagination import Page, PageQuery
 from caseline_common.scopes import Scope
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from ..domain.migration import MigrateRequest, MigrationPreview, MigrationResults
 from ..ports import TemplateDraft, TemplateSummary
@@ -24,6 +25,12 @@ class DiffQuery(BaseModel):
 
 class MigrationQuery(PageQuery):
     to_version: int = Field(ge=1, le=1_000_000)
+
+
+class DraftDocument(RootModel[dict[str, Any]]):
+    """A template definition as far as it goes: unfinished work is kept, and its mistakes listed."""
+
+    model_config = ConfigDict(defer_build=True, json_schema_extra={"examples": [TEMPLATE_DEFINITION]})
 
 
 class PublishRequest(BaseModel):
@@ -93,15 +100,17 @@ def get_template(call: Call) -> Reply:
     "/templates/{key}/draft",
     scope=Scope.TEMPLATES_ADMIN,
     summary="Save a draft; it may still have mistakes, which are listed",
-    request=TemplateDefinition,
+    request=DraftDocument,
     response=TemplateDraft,
     errors=(404, 413, 415, 422),
 )
 def save_draft(call: Call) -> Reply:
-    """Saves the template's draft, replacing the one saved before, for `caseline-admins`; the body's `key`
-    must be the path's (422). A draft may still have mistakes: they are listed in its `issues` rather than
-    refused, and publishing it refuses them. A draft changes nothing for cases and emits no event."""
-    return Reply(template_service().save_draft(call.tenant(), call.path["key"], call.body_as(TemplateDefinition)))
+    """Saves the template's draft, replacing the one saved before, for `caseline-admins`; the body is a
+    template definition as far as it goes, whose `key` must be the path's (422). Unfinished work is kept: its
+    mistakes, in its shape (an empty stage, a key not yet typed) as in its rules, are listed in its `issues`
+    rather than refused, and publishing it refuses them. A draft changes nothing for cases and emits no event."""
+    draft = template_service().save_draft(call.tenant(), call.path["key"], call.body_as(DraftDocument).root)
+    return Reply(draft)
 
 
 @http.operation("GET", "/templates/{key}/draft", summary="The saved draft", response=TemplateDraft, errors=(404,))

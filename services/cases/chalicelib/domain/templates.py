@@ -35,10 +35,10 @@ from caseline_common.contracts import (
     StartTimerAction,
     TemplateDefinition,
 )
-from caseline_common.errors import FieldIssue, InvalidInputError
+from caseline_common.errors import FieldIssue, InvalidInputError, issues_from_validation
 from caseline_common.fields import validate_field_values
 from caseline_common.patterns import check as check_pattern
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 _ATTRIBUTES_BY_TYPE: dict[str, set[FieldType]] = {
     "options": {FieldType.ENUM, FieldType.MULTI_ENUM},
@@ -376,6 +376,33 @@ def template_issues(definition: TemplateDefinition) -> list[FieldIssue]:
     checker = _Checker(definition)
     checker.check()
     return checker.issues
+
+
+# The issues a draft keeps at most: with the body's own limit, a draft stays well inside a DynamoDB item (400 KB).
+MAX_DRAFT_ISSUES = 200
+
+
+def draft_issues(document: dict[str, Any]) -> list[FieldIssue]:
+    """What must change before a draft can be published: what the template's shape refuses (an empty stage just
+    added, a key not yet typed), or once it has its shape, what the template's rules refuse."""
+    try:
+        definition = TemplateDefinition.model_validate(document)
+    except ValidationError as error:
+        issues = issues_from_validation(error, "body")
+    else:
+        issues = template_issues(definition)
+    if len(issues) <= MAX_DRAFT_ISSUES:
+        return issues
+    more = FieldIssue(pointer="", detail=f"and {len(issues) - MAX_DRAFT_ISSUES + 1} more mistakes not listed")
+    return [*issues[: MAX_DRAFT_ISSUES - 1], more]
+
+
+def draft_definition(document: dict[str, Any]) -> TemplateDefinition:
+    """The definition a saved draft publishes; InvalidInputError while it still lacks a template's shape."""
+    try:
+        return TemplateDefinition.model_validate(document)
+    except ValidationError as error:
+        raise InvalidInputError("The draft has mistakes.", issues_from_validation(error, "body")) from None
 
 
 def check_template(definition: TemplateDefinition) -> None:
