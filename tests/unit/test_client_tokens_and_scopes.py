@@ -73,6 +73,7 @@ def test_a_read_only_client_token_is_a_client_acting_as_viewer(verifier: TokenVe
         groups=frozenset({StaffRole.VIEWER.value}),
         client=True,
         scopes=frozenset({Scope.CASES_READ}),
+        app_client="integrator-7f3a",  # its own usage plan's key
     )
     assert principal.actor() == Actor(kind=ActorKind.CLIENT, id="integrator-7f3a")
 

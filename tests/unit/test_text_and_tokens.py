@@ -220,7 +220,9 @@ def signed(payload: Any) -> str:
 
 def test_a_cognito_id_token_verifies(verifier: TokenVerifier) -> None:
     principal = verifier.verify(signed(claims()))
-    assert principal == Principal(subject="user-1", email="user-1@example.org", groups=frozenset({"caseline-staff"}))
+    assert principal == Principal(
+        subject="user-1", email="user-1@example.org", groups=frozenset({"caseline-staff"}), app_client=CLIENT
+    )
 
 
 @pytest.mark.parametrize(

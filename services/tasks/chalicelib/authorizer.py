@@ -6,9 +6,6 @@ from typing import Any
 
 from caseline_common.authorizer import AuthorizerSettings, authorizer_response
 from caseline_common.settings import load_settings
-from chalice.app import Blueprint
-
-authorizer = Blueprint(__name__)
 
 
 @cache
@@ -16,7 +13,6 @@ def _settings() -> AuthorizerSettings:
     return load_settings(AuthorizerSettings)
 
 
-@authorizer.lambda_function(name="api_authorizer")
-def api_authorizer(event: dict[str, Any], _context: Any) -> Any:
+def api_authorizer(event: dict[str, Any], _context: Any) -> dict[str, Any]:
     settings = _settings()
     return authorizer_response(event, settings.verifier, settings.route_scopes)
