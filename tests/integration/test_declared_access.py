@@ -12,6 +12,7 @@ from functools import partial
 from typing import Any
 
 import pytest
+from caseline_common.resources import API_AUTHORIZER
 
 from caseline.local.stack import LocalStack
 from infra.access import DATA_ACCESS, DataAccess
@@ -86,7 +87,9 @@ def _clients(runtime_module: Any) -> list[Any]:
 def recorders(stack: LocalStack) -> Iterator[dict[tuple[str, str], ActionRecorder]]:
     for case_id in stack.seeded_case_ids:  # the pumps' functions have built their clients by then
         wait_until(partial(timeline, stack, case_id), what=f"the timeline of {case_id}")
-    copies = {(service, name): stack.functions[name] for service, name in DATA_ACCESS if name != "api"}
+    # The API's authorizer touches no data and has no copy of its own locally: the gateway decides in-process.
+    event_functions = [(service, name) for service, name in DATA_ACCESS if name not in ("api", API_AUTHORIZER.function)]
+    copies = {(service, name): stack.functions[name] for service, name in event_functions}
     copies |= {(service, "api"): stack.api.service(service) for service, name in DATA_ACCESS if name == "api"}
     registered: list[tuple[Any, Any]] = []
     found: dict[tuple[str, str], ActionRecorder] = {}
