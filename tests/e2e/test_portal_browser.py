@@ -4,7 +4,8 @@ A claimant opens the link from their e-mail, passes the landing page by keyboard
 stands, uploads a police report straight to storage, answers the form (first wrongly, then rightly) and
 writes to the team; staff then find each of these on the case, its comments and its timeline, done by
 that external participant; the claimant also reads the case page in German. Every page is screenshotted
-into test-output/portal/ and checked with axe-core from npm; the browser must meet no Content-Security-Policy violation and ask no third-party origin.
+into test-output/portal/ and checked with axe-core from npm; the browser must meet no Content-Security-Policy
+violation and ask no third-party origin.
 
 `make browser` (a prerequisite of `make test`) installs Chromium from apt and axe-core from npm.
 """
