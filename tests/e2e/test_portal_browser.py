@@ -264,7 +264,7 @@ def test_a_claimant_follows_and_acts_on_their_claim(
     expect(page.locator(".timeline li", has_text="Sie haben eine Nachricht geschickt")).to_have_count(1)
     shown = page.locator("main time").all_inner_texts()
     assert all(re.fullmatch(r"\d{2}\.\d{2}\.\d{4}, \d{2}:\d{2} MES?Z", text) for text in shown), shown
-    _shot(page, "8-case-in-german")
+    _shot(page, "7-case-after-in-german")
     axe_check(page, "case in German")
     page.get_by_role("link", name="English").click()  # and back: a pick outranks the browser's language
     expect(page.locator("html")).to_have_attribute("lang", "en")

@@ -210,6 +210,7 @@ def _describe(entry: PortalEntry, view: Any, t: Mapping[str, str]) -> str:
 
 def _case_page(session: Session, status: int = 200, **extra: Any) -> Response:
     view = visit_service().page(session)
+    t = messages(_language())
     return _page(
         "case.html",
         status,
@@ -219,7 +220,7 @@ def _case_page(session: Session, status: int = 200, **extra: Any) -> Response:
         logo_url=view.logo_url,
         theme=view.theme,
         here="/portal/case",
-        describe=lambda entry: _describe(entry, view, messages(_language())),
+        describe=lambda entry: _describe(entry, view, t),
         local=lambda moment: local_time(moment, view.timezone),
         errors=extra.pop("errors", {}),
         submitted=extra.pop("submitted", {}),
