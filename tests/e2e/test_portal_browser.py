@@ -3,8 +3,9 @@
 A claimant opens the link from their e-mail, passes the landing page by keyboard, sees where the claim
 stands, uploads a police report straight to storage, answers the form (first wrongly, then rightly) and
 writes to the team; staff then find each of these on the case, its comments and its timeline, done by
-that external participant. Every page is screenshotted into test-output/portal/ and checked with axe-core
-from npm; the browser must meet no Content-Security-Policy violation and ask no third-party origin.
+that external participant; the claimant also reads the case page in German. Every page is screenshotted
+into test-output/portal/ and checked with axe-core from npm; the browser must meet no Content-Security-Policy
+violation and ask no third-party origin.
 
 `make browser` (a prerequisite of `make test`) installs Chromium from apt and axe-core from npm.
 """
@@ -142,9 +143,11 @@ def test_a_claimant_follows_and_acts_on_their_claim(
     _shot(page, "1-landing")
     axe_check(page, "landing")
 
-    # By keyboard alone: the skip link comes first, then the one button.
+    # By keyboard alone: the skip link comes first, then the switch to German, then the one button.
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Skip to the content")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Deutsch")).to_be_focused()
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="Open my case")).to_be_focused()
     page.keyboard.press("Enter")
@@ -246,12 +249,25 @@ def test_a_claimant_follows_and_acts_on_their_claim(
     # Every time on the page is in the template's zone, which is named: the stored UTC moments of the thread and
     # the timeline, and the claim's own date and time (stored at +01:00).
     expect(page.get_by_text("Times on this page are in the Europe/Berlin time zone.")).to_be_visible()
-    expect(page.locator(".field", has_text="When it happened")).to_contain_text("17 Feb 2026 03:10 CET")
+    expect(page.locator(".field", has_text="When it happened")).to_contain_text("17 Feb 2026, 03:10 CET")
     shown = page.locator("main time").all_inner_texts()
     assert len(shown) >= 4, shown  # the claim's date, the message, and at least two lines of what has happened
-    assert all(re.fullmatch(r"\d{2} \w{3} \d{4} \d{2}:\d{2} CES?T", text) for text in shown), shown
+    assert all(re.fullmatch(r"\d{1,2} \w{3} \d{4}, \d{2}:\d{2} CES?T", text) for text in shown), shown
     _shot(page, "7-case-after")
     axe_check(page, "case after everything")
+
+    # The same page in German, picked on the page: its sentences, and times as German writes them, zone named.
+    page.get_by_role("link", name="Deutsch").click()
+    expect(page.locator("html")).to_have_attribute("lang", "de")
+    expect(page.get_by_role("heading", name="Was wir von Ihnen benötigen")).to_be_visible()
+    expect(page.locator(".field", has_text="When it happened")).to_contain_text("17.02.2026, 03:10 MEZ")
+    expect(page.locator(".timeline li", has_text="Sie haben eine Nachricht geschickt")).to_have_count(1)
+    shown = page.locator("main time").all_inner_texts()
+    assert all(re.fullmatch(r"\d{2}\.\d{2}\.\d{4}, \d{2}:\d{2} MES?Z", text) for text in shown), shown
+    _shot(page, "7-case-after-in-german")
+    axe_check(page, "case in German")
+    page.get_by_role("link", name="English").click()  # and back: a pick outranks the browser's language
+    expect(page.locator("html")).to_have_attribute("lang", "en")
 
     assert not watch.violations, watch.violations
     # The one error in the console is the form's own 422, for the answers that needed another look.
@@ -332,7 +348,7 @@ def test_the_page_speaks_in_words_and_keeps_up_with_an_upload(
 
     # The team's task for the claimant's role: shown with its due time in the template's zone, and done here.
     shown = needs.locator(".task", has_text=task["title"])
-    expect(shown).to_contain_text("by 18 Dec 2026 17:00 CET")
+    expect(shown).to_contain_text("by 18 Dec 2026, 17:00 CET")
     axe_check(page, "a task to do")
     shown.get_by_role("button", name=f"Mark as done: {task['title']}").click()
     expect(page.get_by_role("status").filter(has_text="We have noted it as done")).to_be_visible()

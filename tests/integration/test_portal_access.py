@@ -743,3 +743,35 @@ def test_odd_cookies_and_bodies_do_not_break_the_portal(stack: LocalStack, key: 
     ]:
         refused = visitor.send("POST", "/portal/uploads", raw=raw, headers=json_headers)
         assert_problem((refused.status, refused.headers, refused.raw), status)
+
+
+# languages
+
+
+def test_the_pages_speak_the_browser_s_language_and_keep_a_language_picked(
+    stack: LocalStack, key: str, claim_a: Claim
+) -> None:
+    link = issue(stack, claim_a)
+    visitor = Browser(stack)
+    german = {"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"}
+    landing = visitor.send("GET", path_of(link), headers=german)
+    assert landing.status == 200, landing.text
+    assert '<html lang="de">' in landing.text
+    assert "Meinen Vorgang öffnen" in landing.text
+    assert landing.header("Content-Language") == "de"
+    started = visitor.send("POST", f"{path_of(link)}/session", form={"csrf": landing.csrf}, headers=german)
+    assert started.status == 303, started.text
+    page = visitor.send("GET", "/portal/case", headers=german)
+    assert '<html lang="de">' in page.text
+    assert "Was wir von Ihnen benötigen" in page.text
+    assert "Aktenzeichen" in page.text
+    assert '<a href="/portal/case?lang=en" lang="en" hreflang="en">English</a>' in page.text
+    assert "cl_language" not in visitor.cookies, "the browser's language needs no cookie"
+
+    english = visitor.send("GET", "/portal/case?lang=en", headers=german)
+    assert '<html lang="en">' in english.text
+    assert "What we need from you" in english.text
+    assert visitor.cookies["cl_language"] == "en"
+    again = visitor.send("GET", "/portal/case", headers=german)
+    assert '<html lang="en">' in again.text, "a language picked outranks the browser's"
+    assert Browser(stack).get(path_of(link)).header("Content-Language") == "en", "no preference: English"

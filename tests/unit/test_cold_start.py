@@ -34,6 +34,7 @@ NOT_AT_IMPORT = {
     "caseline_common.openapi": "at GET /openapi/<service>.json",
     "caseline_common.bundle": "at the first export",
     "jinja2": "at the first portal page or rule e-mail",
+    "babel": "the portal's languages, at its first page",
     "puremagic": "at the first upload checked",
     "ulid": "python-ulid at the first id",
     # In Lambda (coldstart.deferred): Chalice gets every route and event function at import, each is loaded at the
@@ -41,6 +42,7 @@ NOT_AT_IMPORT = {
     "chalicelib.api.": "a route module at the first call of one of its routes",
     "chalicelib.handlers": "an event function's work at its first event",
     "chalicelib.page_views": "the portal's pages at the first page",
+    "chalicelib.languages": "the portal's catalogs and locale formats, with its pages",
     "chalicelib.domain": "with the use cases that need it",
     "chalicelib.adapters": "at the first use of the factory that makes it (chalicelib/runtime.py)",
     "caseline_common.contracts": "the template format and case snapshot, with the routes and events that read them",

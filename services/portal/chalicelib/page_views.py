@@ -7,7 +7,7 @@ Content-Security-Policy with no inline code and no third-party origin, and error
 what exists.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from functools import cache
 from pathlib import Path
@@ -23,16 +23,17 @@ from chalice.app import Request, Response
 from .domain.links import Session, new_token
 from .domain.page import local_time
 from .domain.projection import PortalEntry
+from .languages import Writing, choose, language_name, languages, messages
 from .pages import FORM, pages
 from .runtime import documents, runtime, visit_service
-from .strings import EN, size_text
 from .visit_service import LinkUnavailableError, RateLimitedError, SessionEndedError
 
 if TYPE_CHECKING:
     from jinja2 import Environment
 
 HERE = Path(__file__).parent
-SESSION_COOKIE, LANDING_COOKIE = "cl_session", "cl_landing"
+SESSION_COOKIE, LANDING_COOKIE, LANGUAGE_COOKIE = "cl_session", "cl_landing", "cl_language"
+LANGUAGE_SECONDS = 365 * 24 * 3600
 ASSETS = {"portal.js": "text/javascript; charset=utf-8", "portal.css": "text/css; charset=utf-8"}
 
 
@@ -84,19 +85,47 @@ def _cookie(name: str, value: str, *, path: str, max_age: int) -> str:
     return f"{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"
 
 
-def _page(name: str, status: int = 200, *, cookies: list[str] | None = None, **context: Any) -> Response:
+def _language() -> str:
+    """The language a page speaks: the one the visitor picked on a page (`?lang=`, then kept in a cookie), else
+    their browser's best match among our catalogs, else English. Participants carry no language of their own yet."""
+    return choose(_picked() or _cookies().get(LANGUAGE_COOKIE), _header("accept-language"))
+
+
+def _picked() -> str | None:
+    query = _request().query_params
+    return str(query.get("lang")) if query and query.get("lang") else None
+
+
+def _language_cookies(language: str) -> list[str]:
+    """Keeps a language picked with `?lang=` for the visitor's next pages (a preference, not a secret)."""
+    if _picked() != language or _cookies().get(LANGUAGE_COOKIE) == language:
+        return []
+    return [_cookie(LANGUAGE_COOKIE, language, path="/", max_age=LANGUAGE_SECONDS)]
+
+
+def _page(
+    name: str, status: int = 200, *, cookies: list[str] | None = None, here: str | None = None, **context: Any
+) -> Response:
+    """Renders a page in the visitor's language; `here`, the page's own address, offers the others on it."""
     context.setdefault("brand", "Caseline")
     context.setdefault("theme", None)
     context.setdefault("logo_url", None)
-    html = _templates().get_template(name).render(t=EN, size_text=size_text, **context)
-    headers: dict[str, Any] = _headers("text/html; charset=utf-8")
+    language = _language()
+    switch = [(other, language_name(other), f"{here}?lang={other}") for other in languages() if other != language]
+    html = (
+        _templates()
+        .get_template(name)
+        .render(t=messages(language), lang=language, write=Writing(language), switch=switch if here else [], **context)
+    )
+    headers: dict[str, Any] = {**_headers("text/html; charset=utf-8"), "Content-Language": language}
+    cookies = [*(cookies or []), *_language_cookies(language)]
     if cookies:
         headers["Set-Cookie"] = cookies if len(cookies) > 1 else cookies[0]
     return Response(body=html, status_code=status, headers=headers)
 
 
 def _notice(kind: str, status: int, *, cookies: list[str] | None = None) -> Response:
-    return _page("notice.html", status, cookies=cookies, heading=EN[f"{kind}.title"], body=EN[f"{kind}.body"])
+    return _page("notice.html", status, cookies=cookies, kind=kind)
 
 
 def _redirect(location: str, *, cookies: list[str] | None = None) -> Response:
@@ -166,21 +195,22 @@ def _session(*, csrf: str | None = None) -> tuple[str, Session]:
     return session_id, session
 
 
-def _describe(entry: PortalEntry, view: Any) -> str:
+def _describe(entry: PortalEntry, view: Any, t: Mapping[str, str]) -> str:
     if entry.type == EventType.COMMENT_ADDED:  # the message itself is in the thread
-        return EN["timeline.comment.added.yours" if entry.by_external else "timeline.comment.added"]
+        return t["timeline.comment.added.yours" if entry.by_external else "timeline.comment.added"]
     if entry.type == EventType.CASE_STAGE_CHANGED:
-        line = EN["timeline.case.stage_changed"].format(to=view.stage_names.get(entry.data.get("to"), ""))
+        line = t["timeline.case.stage_changed"].format(to=view.stage_names.get(entry.data.get("to"), ""))
     elif entry.type == EventType.DOCUMENT_ADDED:
         name = view.document_names.get(entry.data.get("document_type"), "")
-        line = EN["timeline.document.added"].format(document=name)
+        line = t["timeline.document.added"].format(document=name)
     else:
-        line = EN.get(f"timeline.{entry.type}", EN["timeline.other"])
-    return EN["timeline.by_you"].format(line=line) if entry.by_external else line
+        line = t.get(f"timeline.{entry.type}", t["timeline.other"])
+    return t["timeline.by_you"].format(line=line) if entry.by_external else line
 
 
 def _case_page(session: Session, status: int = 200, **extra: Any) -> Response:
     view = visit_service().page(session)
+    t = messages(_language())
     return _page(
         "case.html",
         status,
@@ -189,7 +219,8 @@ def _case_page(session: Session, status: int = 200, **extra: Any) -> Response:
         brand=view.brand_name,
         logo_url=view.logo_url,
         theme=view.theme,
-        describe=lambda entry: _describe(entry, view),
+        here="/portal/case",
+        describe=lambda entry: _describe(entry, view, t),
         local=lambda moment: local_time(moment, view.timezone),
         errors=extra.pop("errors", {}),
         submitted=extra.pop("submitted", {}),
@@ -212,6 +243,7 @@ def landing(token: str) -> Response:
         brand=brand.name,
         logo_url=brand.logo_url,
         theme=brand.theme,
+        here=f"/p/{token}",
         cookies=[_cookie(LANDING_COOKIE, csrf, path="/p", max_age=3600)],
     )
 
@@ -238,7 +270,7 @@ def case_page() -> Response:
     _, session = _session()
     query = _request().query_params
     flash_key = FLASHES.get(str(query.get("sent") or "")) if query else None
-    return _case_page(session, flash=EN[flash_key] if flash_key else None)
+    return _case_page(session, flash=messages(_language())[flash_key] if flash_key else None)
 
 
 @_guarded

@@ -1,7 +1,7 @@
-"""Every sentence the portal shows, in one place, so the page can be translated."""
+"""Every sentence the portal shows, in English, by a stable id: the source of the catalogs other languages are
+translated in (locale/, see languages.py). The portal's API and the request e-mail use these directly."""
 
 EN: dict[str, str] = {
-    "lang": "en",
     "skip": "Skip to the content",
     "landing.title": "Your case",
     "landing.lead": "You have been invited to follow your case and to send what is needed.",
@@ -87,6 +87,8 @@ EN: dict[str, str] = {
     "messages.send": "Send message",
     "messages.sent": "Your message was sent. It will appear in a moment.",
     "signout": "Sign out",
+    "language.label": "Language",
+    "size.bytes": "{size} bytes",
     "signedout.title": "You are signed out",
     "signedout.body": "Open the link from your e-mail to come back.",
     "mail.hello": "Hello,",
@@ -102,10 +104,3 @@ EN: dict[str, str] = {
         "{brand}\n"
     ),
 }
-
-
-def size_text(size: int) -> str:
-    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
-        if size >= scale:
-            return f"{size / scale:.0f} {unit}"
-    return f"{size} bytes"
