@@ -1,6 +1,6 @@
-"""The tasks service's event functions, as Chalice declares them: the inbox's consumer and the people directory's
-refresh; what they do is in handlers.py, imported at a function's first event in Lambda (coldstart.deferred), so the
-API function does not load it."""
+"""The tasks service's event functions, as Chalice declares them: the inbox's consumer, the notifications' consumer
+and the people directory's refresh; what they do is in handlers.py, imported at a function's first event in Lambda
+(coldstart.deferred), so the API function does not load it."""
 
 from collections.abc import Callable
 from typing import Any
@@ -33,3 +33,15 @@ def _sync_people() -> Callable[[dict[str, Any], Any], Any]:
 @events.lambda_function(name="sync_people")
 def sync_people(event: dict[str, Any], context: Any) -> Any:
     return _sync_people()(event, context)
+
+
+@deferred
+def _notify_consumer() -> Callable[[dict[str, Any], Any], Any]:
+    from .handlers import notify_consumer
+
+    return notify_consumer
+
+
+@events.lambda_function(name="notify_consumer")
+def notify_consumer(event: dict[str, Any], context: Any) -> Any:
+    return _notify_consumer()(event, context)
