@@ -80,6 +80,7 @@ def _mails_to(stack: LocalStack, address: str) -> list[dict[str, Any]]:
 def _mine(stack: LocalStack, someone: Someone) -> dict[str, Any]:
     status, page = stack.request("GET", "/notifications", token=someone.token)
     assert status == 200, page
+    assert isinstance(page, dict)
     return page
 
 
