@@ -18,6 +18,7 @@ from caseline_common.errors import ForbiddenError, NotFoundError
 from caseline_common.events import EventType
 from caseline_common.tenant import READERS, TenantContext
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from .domain.notifications import CLIENT_ACTIONS, NOTIFICATION_ID, Notice, NotificationKind, Preferences, notices
 from .domain.people import Person
@@ -36,7 +37,7 @@ NOTIFYING = frozenset(
 )
 
 
-NOTIFICATION_EXAMPLE = {
+NOTIFICATION_EXAMPLE: JsonDict = {
     "id": "01JF3Z8Q4V6W7X8Y9Z0A1B2C3E-assigned",
     "kind": "assigned",
     "event_type": "task.assigned",
