@@ -72,6 +72,10 @@ EXPECTED_ROUTES: dict[str, dict[str, set[str]]] = {
         "/tasks": {"GET"},
         "/tasks/counts": {"GET"},
         "/people": {"GET"},
+        "/notifications": {"GET"},
+        "/notifications/{notification_id}/read": {"POST"},
+        "/notifications/read": {"POST"},
+        "/notifications/preferences": {"GET", "PUT"},
     },
     "search": {
         "/health/search": {"GET"},

@@ -8,9 +8,10 @@ and before the mark is the one case of a second message (at-least-once rather th
 an assignment is worse than a repeated one)."""
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Protocol
 
 from caseline_common.consumer import StatefulEvent
@@ -158,11 +159,11 @@ class NotificationService:
     def consume(self, event: StatefulEvent) -> Delivered:
         if event.type not in NOTIFYING or event.case is None:
             return Delivered(0, 0)
-        people = {person.subject: person for person in self._directory.people()}
+        people = _Directory(self._directory)
         written = mailed = 0
-        for notice in notices(event, people.values()):
+        for notice in notices(event, people):
             channel = self._store.preferences(notice.recipient).channel(notice.kind)
-            person = people.get(notice.recipient)
+            person = people.by_subject.get(notice.recipient) if channel.email else None
             mail = channel.email and person is not None and person.email is not None
             if not (channel.in_app or mail):
                 continue
@@ -209,6 +210,21 @@ class NotificationService:
     def set_preferences(self, tenant: TenantContext, preferences: Preferences) -> Preferences:
         self._store.save_preferences(_person(tenant), preferences)
         return preferences
+
+
+class _Directory:
+    """The people directory of one event's delivery, read once and only if a mention or an e-mail needs it (most
+    comments mention nobody, and a notification shown only in the app needs no address)."""
+
+    def __init__(self, directory: People) -> None:
+        self._directory = directory
+
+    @cached_property
+    def by_subject(self) -> dict[str, Person]:
+        return {person.subject: person for person in self._directory.people()}
+
+    def __iter__(self) -> Iterator[Person]:
+        return iter(self.by_subject.values())
 
 
 def _person(tenant: TenantContext) -> str:

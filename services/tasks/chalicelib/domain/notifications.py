@@ -124,7 +124,10 @@ _EMAIL_MENTION = re.compile(r"@([\w.+-]+@[\w-]+(?:\.[\w-]+)+)")
 
 def mentioned(body: str, people: Iterable[Person]) -> set[str]:
     """The subjects a comment mentions: `@e-mail` or `@Full Name`, ignoring case and accents. At each `@`, the
-    longest name that follows it wins; a name two people share, or none, mentions nobody."""
+    longest name that follows it wins; a name two people share, or none, mentions nobody. Without an `@` the
+    directory is not read at all (it may be read lazily)."""
+    if "@" not in body:
+        return set()
     people = list(people)
     by_email: dict[str, list[str]] = {}
     for person in people:
