@@ -199,7 +199,10 @@ class InMemoryNotifications:
 
 @dataclass
 class Directory:
+    reads: int = 0
+
     def people(self) -> list[Any]:
+        self.reads += 1
         return DIRECTORY
 
 
@@ -216,9 +219,10 @@ class Outbox:
         return "m"
 
 
-def _service() -> tuple[Any, InMemoryNotifications, Outbox]:
+def _service(directory: Directory | None = None) -> tuple[Any, InMemoryNotifications, Outbox]:
     store, outbox = InMemoryNotifications(), Outbox()
-    return service.NotificationService(store, Directory(), lambda: outbox, console_url=None), store, outbox
+    notifications = service.NotificationService(store, directory or Directory(), lambda: outbox, console_url=None)
+    return notifications, store, outbox
 
 
 def _as(subject: str, **principal: Any) -> TenantContext:
@@ -277,3 +281,15 @@ def test_a_person_sees_and_marks_only_their_own_and_machine_clients_have_none() 
         notifications.preferences(_as("part-1", external=True))
     chosen = domain.Preferences(sla=domain.Channel.NONE)
     assert notifications.set_preferences(_as("sub-lukas"), chosen) == notifications.preferences(_as("sub-lukas"))
+
+
+def test_the_directory_is_read_once_and_only_for_a_mention_or_an_address() -> None:
+    directory = Directory()
+    notifications, store, _outbox = _service(directory)
+    notifications.consume(_event(EventType.COMMENT_ADDED, {"comment_id": "c", "external": False, "body": "No one"}))
+    store.chosen["sub-lukas"] = domain.Preferences(assigned=domain.Channel.IN_APP)
+    notifications.consume(_event(EventType.CASE_ASSIGNED, ASSIGN_LUKAS))
+    assert directory.reads == 0
+    body = "@Lukas Becker and @Olga Owner"
+    notifications.consume(_event(EventType.COMMENT_ADDED, {"comment_id": "c", "external": False, "body": body}))
+    assert directory.reads == 1
