@@ -293,3 +293,11 @@ def test_the_directory_is_read_once_and_only_for_a_mention_or_an_address() -> No
     body = "@Lukas Becker and @Olga Owner"
     notifications.consume(_event(EventType.COMMENT_ADDED, {"comment_id": "c", "external": False, "body": body}))
     assert directory.reads == 1
+
+
+def test_client_activity_names_no_client() -> None:
+    comment = {"comment_id": "c", "external": True, "body": "Here is my IBAN"}
+    [notice] = domain.notices(
+        _event(EventType.COMMENT_ADDED, comment, by="part-1", actor=ActorKind.EXTERNAL), DIRECTORY
+    )
+    assert (notice.summary, notice.actor) == ("A client commented", None)

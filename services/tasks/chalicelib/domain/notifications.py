@@ -170,8 +170,9 @@ def notices(event: StatefulEvent, people: Iterable[Person]) -> list[Notice]:
     if finder is not None:
         found += finder(event, case, people)
     if event.actor.kind is ActorKind.EXTERNAL and event.type in CLIENT_ACTIONS:
-        who = event.actor.display_name or "A client"
-        found.append((case.owner, NotificationKind.CLIENT_ACTIVITY, f"{who} {CLIENT_ACTIONS[event.type]}", None))
+        # Not the client's name: it is personal data, which erasure reaches in the case and not in 90 days of these.
+        summary = f"A client {CLIENT_ACTIONS[event.type]}"
+        found.append((case.owner, NotificationKind.CLIENT_ACTIVITY, summary, None))
     acting = event.actor.id if event.actor.kind is ActorKind.USER else None
     made: dict[tuple[str, NotificationKind], Notice] = {}
     for recipient, kind, summary, task_id in found:
