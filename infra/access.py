@@ -95,8 +95,11 @@ DATA_ACCESS: dict[tuple[str, str], DataAccess] = {
     ),
     # The projection and the notices of document requests: reads and Puts only; no documents, no sessions.
     ("portal", "portal_consumer"): DataAccess(table=(*READ, "dynamodb:PutItem")),
-    # The inbox's pages and counts: Queries, and the templates it reads; the people directory: one Query.
-    ("tasks", "api"): DataAccess(table=("dynamodb:GetItem", "dynamodb:Query")),
+    # The inbox's pages and counts: Queries, and the templates it reads; the people directory: one Query; a person's
+    # notifications: pages and the unread count (Query), marked read (UpdateItem), preferences (GetItem, PutItem).
+    ("tasks", "api"): DataAccess(
+        table=("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"),
+    ),
     # Entries written and removed in transactions (Put, Delete) around the case's head; never the directory.
     ("tasks", "tasks_consumer"): DataAccess(
         table=("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem"), tables=("tasks",)
@@ -105,6 +108,13 @@ DATA_ACCESS: dict[tuple[str, str], DataAccess] = {
     # the difference (BatchWriteItem of Puts and Deletes); never the inbox.
     ("tasks", "sync_people"): DataAccess(
         table=("dynamodb:Query", "dynamodb:BatchWriteItem"), tables=("people",), lists_users=True
+    ),
+    # Notifications: each written with a conditional Put (so a redelivered event writes none twice), read back
+    # (GetItem) when it was there already, marked once its e-mail was sent (UpdateItem); the recipients' channels
+    # (GetItem) and the directory (one Query) for mentions and addresses. Never the inbox.
+    ("tasks", "notify_consumer"): DataAccess(
+        table=("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"),
+        tables=("notifications", "people"),
     ),
     # The API's authorizer verifies tokens (the JWKS over HTTPS) and touches no data.
     ("tasks", "api_authorizer"): DataAccess(),

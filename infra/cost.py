@@ -163,9 +163,10 @@ class MeasuredEvent:
     read_units: float = 4.5
 
 
-# The consumers of issue 20's read plane (the task inbox, the search index): priced apart so that the case's cost
-# without them, issue 14's goal, and what they add can each be held to a figure (tests/infra/test_cost.py).
-READ_PLANE_CONSUMERS = frozenset({"tasks_consumer", "search_indexer"})
+# The consumers of issue 20's read plane (the task inbox, the search index) and issue 16's notifications: priced apart
+# so that the case's cost without them, issue 14's goal, and what they add can each be held to a figure
+# (tests/infra/test_cost.py).
+READ_PLANE_CONSUMERS = frozenset({"tasks_consumer", "search_indexer", "notify_consumer"})
 # What the read plane may add to the bench's 50-event case: it counts $0.00016 (SQS $0.00007, DynamoDB $0.00007,
 # Lambda $0.00002), with room for a row's worth of growth.
 READ_PLANE_BUDGET_USD = 0.0002
@@ -187,6 +188,10 @@ class ConsumerUnits:
 READ_PLANE_UNITS: dict[str, ConsumerUnits] = {
     "tasks_consumer": ConsumerUnits(write_units=1.0, read_units=1.05),
     "search_indexer": ConsumerUnits(write_units=1.76, read_units=1.01),
+    # Of the bench's events it receives only the comments, which mention nobody: it reads and writes nothing for
+    # them (a mention costs a Query of the directory, a GetItem and a PutItem per person told, and an UpdateItem
+    # per e-mail).
+    "notify_consumer": ConsumerUnits(write_units=0.0, read_units=0.0),
 }
 
 

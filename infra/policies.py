@@ -23,7 +23,7 @@ from caseline_common.resources import (
 from infra import nag
 from infra.access import access_of
 from infra.arns import TenantArns
-from infra.functions import MAIL_SENDERS, FunctionSpec
+from infra.functions import FunctionSpec
 from infra.lake import LAKE_OBJECTS, EventLake
 from infra.search_engine import SearchEngine
 from infra.shared_stack import QUARANTINE_PREFIX, TenantSharedStack
@@ -186,7 +186,7 @@ class FunctionPolicies:
                     conditions={"StringEquals": {"events:source": list(spec.bus_sources)}},
                 )
             )
-        if self.service in MAIL_SENDERS and spec.kind != "stream" and not isinstance(trigger, WorkQueueSpec):
+        if spec.sends_mail and not isinstance(trigger, WorkQueueSpec):
             # Only from the tenant's own identity, and only as its one sender address.
             statements.append(
                 iam.PolicyStatement(

@@ -9,6 +9,8 @@ import * as caseView from "./views/case/page.js";
 import * as cases from "./views/cases.js";
 import * as insight from "./views/insight.js";
 import * as newCase from "./views/newcase.js";
+import * as notifications from "./views/notifications.js";
+import { refreshBell } from "./views/notifications.js";
 import * as queue from "./views/queue.js";
 import * as signin from "./views/signin.js";
 import * as tasks from "./views/tasks.js";
@@ -18,7 +20,7 @@ import * as templates from "./views/templates.js";
 const main = document.getElementById("view");
 
 // "/cases/new" before "/cases/:id", which would take it otherwise.
-for (const module of [board, cases, tasks, queue, newCase, caseView, templates, insight]) module.register(route);
+for (const module of [board, cases, tasks, queue, newCase, caseView, templates, insight, notifications]) module.register(route);
 route("/", async () => navigate("#/board"));
 
 function renderChrome(user) {
@@ -47,6 +49,7 @@ async function render() {
     return;
   }
   refreshTaskBadges();
+  refreshBell();
   await loadPeople(user);
   const found = currentRoute();
   for (const link of document.querySelectorAll("[data-nav]")) {

@@ -9,6 +9,7 @@ a view reads them once when it is drawn: where the test waits for a projection i
 (a reload, as a person would) until Playwright's retrying expect sees the change, never sleeping blindly.
 """
 
+import json
 import re
 import time
 import uuid
@@ -228,3 +229,50 @@ def test_the_case_list_searches_as_one_types_and_marks_the_matches(stack: LocalS
             expect(page.locator(f'#case-table tr[data-case-id="{other}"]')).to_have_count(0)
         screen(page, "inbox-4-search-accents")
         clean(watch, stack)
+
+
+def test_a_task_assigned_to_me_rings_my_bell_once_and_mails_me_once(stack: LocalStack, browser: Browser) -> None:
+    """The administrator (through the API) assigns a task to the case worker: the worker's bell counts it, the list
+    links to the case and marks it read, and the development mailbox holds one e-mail about it."""
+    suffix = uuid.uuid4().hex[:6]
+    key, title = f"notify-e2e-{suffix}", f"Notified case {suffix}"
+    assert stack.request("POST", "/templates", inbox_template(key, f"aa_notify_{suffix}", "Call back"))[0] == 201
+    status, case = stack.request("POST", "/cases", {"template_key": key, "title": title})
+    assert status == 201, case
+    token = agent_token(stack)
+
+    def unread() -> int:
+        status, page = stack.request("GET", "/notifications?limit=1", token=token)
+        assert status == 200, page
+        count: int = page["unread"]
+        return count
+
+    before = unread()
+    assigned = {"assignee": AGENT.subject}
+    assert stack.request("POST", f"/cases/{case['id']}/tasks/{case['tasks'][0]['id']}/assignment", assigned)[0] == 200
+    wait_until(lambda: unread() == before + 1, what="the worker's notification", timeout=PROJECTION_WAIT_S)
+
+    def mails() -> list[dict[str, Any]]:
+        status, _headers, raw = stack.api.handle("GET", "/_dev/mailbox.json", {}, None)
+        assert status == 200
+        return [mail for mail in json.loads(raw) if AGENT.email in mail["destinations"] and title in mail["subject"]]
+
+    wait_until(lambda: len(mails()) == 1, what="the worker's e-mail")
+
+    context, page, watch = signed_in(browser, stack, "agent")
+    with context:
+        bell = page.locator("#bell")
+        expect(bell).to_have_attribute("aria-label", f"Notifications, {before + 1} unread")
+        bell.click()
+        expect(page.get_by_role("heading", name="Notifications", exact=True)).to_be_visible()
+        item = page.locator("#notification-list li", has_text=title)
+        expect(item).to_contain_text("Task assigned to you: Call back")
+        expect(item).to_contain_text("Dana Admin")  # the actor's name, from the directory
+        expect(item.get_by_role("link", name=title)).to_have_attribute("href", f"#/cases/{case['id']}")
+        screen(page, "notifications-1-list")
+        item.get_by_role("button", name=re.compile(r"^Mark read")).click()
+        expect(item.get_by_role("button")).to_have_count(0)
+        expect(bell).to_have_attribute("aria-label", re.compile(rf"^Notifications, ({before} unread|none unread)$"))
+        clean(watch, stack)
+    assert unread() == before
+    assert len(mails()) == 1

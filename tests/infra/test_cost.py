@@ -31,8 +31,9 @@ def test_an_event_costs_the_units_the_bench_counts() -> None:
 
 def test_each_consumer_is_priced_for_the_bench_events_its_rule_selects() -> None:
     """The task inbox gets the open and the stage moves (no field change of the bench touches the title, no
-    comment concerns a task); the search indexer and the lake's writer every event; the cases service's consumer
-    only commands. The writer's batches hold many cases' events: it is priced with the lake, per month."""
+    comment concerns a task); notifications the comments (a staff member's field changes notify nobody); the
+    search indexer and the lake's writer every event; the cases service's consumer only commands. The writer's
+    batches hold many cases' events: it is priced with the lake, per month."""
     received = {spec.function: events_received(spec) for spec in CONSUMERS}
     assert BENCH_CASE_EVENTS == 50
     assert received == {
@@ -40,6 +41,7 @@ def test_each_consumer_is_priced_for_the_bench_events_its_rule_selects() -> None
         "automations_consumer": 50,
         "portal_consumer": 50,
         "tasks_consumer": 11,
+        "notify_consumer": 9,
         "search_indexer": 50,
         "case_commands": 0,
         "lake_writer": 50,
@@ -81,10 +83,10 @@ def test_each_tier_pays_for_its_search_engine() -> None:
 
 def test_the_quoted_figures() -> None:
     """docs/operations.md quotes these; change both together."""
-    assert round(total(monthly_cost(1_000, tier=Tier.STANDARD))) == 180
-    assert round(total(monthly_cost(100_000, tier=Tier.STANDARD))) == 419
-    assert round(total(monthly_cost(1_000, tier=Tier.ENTERPRISE))) == 426
-    assert round(total(monthly_cost(100_000, tier=Tier.ENTERPRISE))) == 665
+    assert round(total(monthly_cost(1_000, tier=Tier.STANDARD))) == 181
+    assert round(total(monthly_cost(100_000, tier=Tier.STANDARD))) == 421
+    assert round(total(monthly_cost(1_000, tier=Tier.ENTERPRISE))) == 427
+    assert round(total(monthly_cost(100_000, tier=Tier.ENTERPRISE))) == 667
     assert round(total(lake_cost(100_000))) == 16
     writes = next(item for item in monthly_cost(100_000) if item.what.endswith("write units"))
     assert round(writes.usd, 2) == 18.38

@@ -422,6 +422,10 @@ WITHOUT_CASE_DATA_UNDER = {
     "/p/": "the portal's pages",
     "/portal/": "the portal's pages",
     "/views": "a person's saved queries: search parameters and columns, no case data",
+    # Only ever the caller's own partition, whatever the id asked for (tests/unit/test_notifications.py,
+    # tests/integration/test_notifications_pipeline.py); each names the case (title) of an event that concerned the
+    # caller: assigned to them, their case, their task, or a mention of them (docs/architecture.md, "Notifications").
+    "/notifications": "a person's own notifications, read marks and channels",
 }
 
 

@@ -11,7 +11,7 @@ that nothing shares a batch); DynamoDB units do not depend on it.
 from collections.abc import Iterator
 
 import pytest
-from caseline_common.resources import CONSUMERS, SEARCH_TABLE, TASKS_TABLE
+from caseline_common.resources import CONSUMERS, NOTIFICATIONS_TABLE, PEOPLE_TABLE, SEARCH_TABLE, TASKS_TABLE
 
 from bench.cost import CASE_EVENTS, CaseBill, bill_of_a_case, metered_stack
 from infra.cost import (
@@ -37,7 +37,8 @@ def test_the_case_is_the_one_infra_cost_prices() -> None:
     assert CASE_EVENTS == BENCH_CASE_EVENTS
 
 
-READ_PLANE_TABLES = (TASKS_TABLE.id, SEARCH_TABLE.id)
+# Notifications read the people directory (for a mention or an address) and write their own table.
+READ_PLANE_TABLES = (TASKS_TABLE.id, SEARCH_TABLE.id, NOTIFICATIONS_TABLE.id, PEOPLE_TABLE.id)
 RECEIVED = {spec.function: events_received(spec) for spec in CONSUMERS}
 
 
@@ -67,7 +68,8 @@ def test_units_are_what_infra_cost_prices(bill: CaseBill, kind: str) -> None:
 
 def test_each_event_is_put_on_the_bus_once_and_sent_to_each_consumer_once(bill: CaseBill) -> None:
     assert bill.requests("eventbridge") == CASE_EVENTS
-    # Timeline, automations, portal and the search index take every event; the task inbox only its own.
+    # Timeline, automations, portal and the search index take every event; the task inbox and notifications only
+    # their own.
     assert bill.requests("sqs", "SendMessage (from EventBridge)") == sum(RECEIVED.values())
     assert bill.api_requests == CASE_EVENTS
 

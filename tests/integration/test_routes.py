@@ -72,6 +72,10 @@ EXPECTED_ROUTES: dict[str, dict[str, set[str]]] = {
         "/tasks": {"GET"},
         "/tasks/counts": {"GET"},
         "/people": {"GET"},
+        "/notifications": {"GET"},
+        "/notifications/{notification_id}/read": {"POST"},
+        "/notifications/read": {"POST"},
+        "/notifications/preferences": {"GET", "PUT"},
     },
     "search": {
         "/health/search": {"GET"},
@@ -235,6 +239,9 @@ def test_operations_need_the_scope_of_what_they_do(stack: LocalStack) -> None:
     ]:
         assert scope(method, path) == "caseline/templates.admin"
     assert scope("post", "/cases") == scope("post", "/participants/{participant_id}/erase") == "caseline/cases.write"
+    # A person's own notification state, never a case: a read-only viewer clears their bell and picks channels.
+    for method, path in [("post", "/notifications/read"), ("put", "/notifications/preferences")]:
+        assert scope(method, path) == "caseline/cases.read", f"{method} {path}"
     flow = document["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"]
     assert set(flow["scopes"]) == _SCOPES
     assert flow["tokenUrl"] == "/oauth2/token"

@@ -172,6 +172,27 @@ TASK_EVENTS: dict[str, Any] = {
         {"detail-type": [EventType.CASE_FIELDS_CHANGED], "detail": {"data": {"title": [{"exists": True}]}}},
     ],
 }
+# Notifications (services/tasks, domain/notifications.py): assignments, comments (for mentions), SLA timers, and what
+# external participants do in the portal; nothing else can notify anyone, so nothing else is delivered to it.
+NOTIFIED_EVENTS: dict[str, Any] = {
+    **ALL_CASELINE_EVENTS,
+    "$or": [
+        {
+            "detail-type": [
+                EventType.CASE_ASSIGNED,
+                EventType.TASK_ASSIGNED,
+                EventType.TASK_CREATED,
+                EventType.COMMENT_ADDED,
+                EventType.SLA_WARNING,
+                EventType.SLA_BREACHED,
+            ]
+        },
+        {
+            "detail-type": [EventType.DOCUMENT_ADDED, EventType.CASE_FIELDS_CHANGED, EventType.TASK_COMPLETED],
+            "detail": {"actor": {"kind": ["external"]}},
+        },
+    ],
+}
 # The search index holds what a case shows (and who may see it): every event but those that change no case.
 SEARCHED_EVENTS: dict[str, Any] = {
     **ALL_CASELINE_EVENTS,
@@ -276,6 +297,16 @@ PEOPLE_TABLE = TableSpec(
     key=KeySpec(partition="pk", sort="sk"),
     env_var="CASELINE_PEOPLE_TABLE",
 )
+# Notifications (services/tasks, adapters/dynamo_notifications.py): per person their preferences and notifications,
+# newest first, with a sparse index of the unread ones for the bell's count; notifications expire after 90 days.
+NOTIFICATIONS_TABLE = TableSpec(
+    id="notifications",
+    owner="tasks",
+    key=KeySpec(partition="pk", sort="sk"),
+    indexes=(IndexSpec(name="by_unread", key=KeySpec(partition="gsi1pk", sort="gsi1sk")),),
+    ttl_attribute="expires_at",
+    env_var="CASELINE_NOTIFICATIONS_TABLE",
+)
 # The tenant's Cognito user pool, for the service that keeps the directory (the table's owner). Cognito gives its
 # id when it creates it, so it is not a name.
 USER_POOL_ENV_VAR = "CASELINE_USER_POOL_ID"
@@ -323,6 +354,7 @@ TABLES = (
     AUTOMATIONS_TABLE,
     TASKS_TABLE,
     PEOPLE_TABLE,
+    NOTIFICATIONS_TABLE,
     SEARCH_TABLE,
     INSIGHT_TABLE,
 )
@@ -360,6 +392,14 @@ CONSUMERS = (
     # what arrives meanwhile into it), and locally every instance is one more thread of the stack's one interpreter.
     ConsumerSpec(
         service="tasks", function="tasks_consumer", name="tasks-events", event_pattern=TASK_EVENTS, max_concurrency=2
+    ),
+    # Notifications: two instances, the least a mapping allows (an event tells a few people, one put and mail each).
+    ConsumerSpec(
+        service="tasks",
+        function="notify_consumer",
+        name="notifications-events",
+        event_pattern=NOTIFIED_EVENTS,
+        max_concurrency=2,
     ),
     ConsumerSpec(
         service="search",

@@ -1,6 +1,6 @@
-"""The tasks service's event functions, as Chalice declares them: the inbox's consumer, the people directory's
-refresh and the API's request authorizer; what they do is in handlers.py and authorizer.py, imported at a function's
-first event in Lambda (coldstart.deferred), so the API function does not load it."""
+"""The tasks service's event functions, as Chalice declares them: the inbox's consumer, the notifications' consumer,
+the people directory's refresh and the API's request authorizer; what they do is in handlers.py and authorizer.py,
+imported at a function's first event in Lambda (coldstart.deferred), so the API function does not load it."""
 
 from collections.abc import Callable
 from typing import Any
@@ -45,3 +45,15 @@ def _api_authorizer() -> Callable[[dict[str, Any], Any], Any]:
 @events.lambda_function(name="api_authorizer")
 def api_authorizer(event: dict[str, Any], context: Any) -> Any:
     return _api_authorizer()(event, context)
+
+
+@deferred
+def _notify_consumer() -> Callable[[dict[str, Any], Any], Any]:
+    from .handlers import notify_consumer
+
+    return notify_consumer
+
+
+@events.lambda_function(name="notify_consumer")
+def notify_consumer(event: dict[str, Any], context: Any) -> Any:
+    return _notify_consumer()(event, context)

@@ -1,5 +1,6 @@
-"""The tasks consumer (every case event through its queue into the task inbox) and the people directory's refresh
-(on a schedule, from the tenant's user pool).
+"""The tasks consumer (every case event through its queue into the task inbox), the notifications' consumer (the
+events that concern someone, through a queue of their own) and the people directory's refresh (on a schedule, from
+the tenant's user pool).
 
 What the event functions declared in events.py do; loaded at a function's first event in Lambda."""
 
@@ -9,7 +10,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from caseline_common.consumer import StatefulEvent, sqs_consumer
 from caseline_common.events import EventType
 
-from .runtime import inbox_service, people_service, runtime, user_directory
+from .notification_service import NOTIFYING
+from .runtime import inbox_service, notification_service, people_service, runtime, user_directory
 from .service import Consumed
 
 
@@ -32,6 +34,28 @@ _consume = sqs_consumer(
 
 def tasks_consumer(event: dict[str, Any], context: Any) -> Any:
     return _consume(event, context)
+
+
+def _notify(event: StatefulEvent) -> None:
+    """An e-mail SES did not take raises, so SQS delivers the event again: what was written is not written twice,
+    and only e-mails not yet marked sent are sent."""
+    delivered = notification_service().consume(event)
+    metrics = runtime.observability.metrics
+    metrics.add_metric(name="NotificationsWritten", unit=MetricUnit.Count, value=delivered.written)
+    metrics.add_metric(name="NotificationsMailed", unit=MetricUnit.Count, value=delivered.mailed)
+
+
+_consume_notifying = sqs_consumer(
+    _notify,
+    logger=runtime.observability.logger,
+    metrics=runtime.observability.metrics,
+    detail=StatefulEvent,
+    reads=NOTIFYING,
+)
+
+
+def notify_consumer(event: dict[str, Any], context: Any) -> Any:
+    return _consume_notifying(event, context)
 
 
 def sync_people(_event: dict[str, Any], _context: Any) -> dict[str, int]:

@@ -14,6 +14,7 @@ from caseline_common.settings import ServiceSettings
 from pydantic import Field
 
 if TYPE_CHECKING:
+    from .notification_service import NotificationService
     from .people_service import PeopleService, UserDirectory
     from .service import InboxService
 
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 class TasksSettings(ServiceSettings):
     tasks_table: str = Field(min_length=3)
     people_table: str = Field(min_length=3)
+    notifications_table: str = Field(min_length=3)
+    mail_from: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="The sender of notification e-mails.")
     # The tenant's Cognito user pool, which the people directory is refreshed from (an id Cognito gives, not a name).
     user_pool_id: str = Field(min_length=3)
 
@@ -67,3 +70,28 @@ def people_service() -> "PeopleService":
 @cache
 def user_directory() -> "UserDirectory":
     return _people()[1]()
+
+
+@deferred
+def _notification_service() -> "Callable[[], NotificationService]":
+    from caseline_common.adapters.ses_mail import SesMailer
+
+    from .adapters.dynamo_notifications import DynamoNotifications
+    from .adapters.dynamo_people import DynamoPeople
+    from .notification_service import NotificationService
+
+    def build() -> NotificationService:
+        settings = runtime.settings
+        return NotificationService(
+            DynamoNotifications(runtime.aws.dynamodb(), settings.notifications_table, clock=utc_now),
+            DynamoPeople(runtime.aws.dynamodb(), settings.people_table),
+            lambda: SesMailer(runtime.aws.ses(), settings.mail_from),
+            console_url=settings.console_origin,
+        )
+
+    return build
+
+
+@cache
+def notification_service() -> "NotificationService":
+    return _notification_service()()
