@@ -1,8 +1,10 @@
 // The console's shell: configuration, sign-in, navigation, and the view for the current route.
 import { configureApi } from "./api.js";
 import { session } from "./auth.js";
+import { landingHash, rememberWorkView, trackWorkViews } from "./landing.js";
 import { loadPeople } from "./people.js";
-import { currentRoute, navigate, route } from "./router.js";
+import { currentRoute, route } from "./router.js";
+import { enableShortcuts, viewShown } from "./shortcuts.js";
 import { fill, h, problemBox } from "./ui.js";
 import * as board from "./views/board.js";
 import * as caseView from "./views/case/page.js";
@@ -19,7 +21,7 @@ const main = document.getElementById("view");
 
 // "/cases/new" before "/cases/:id", which would take it otherwise.
 for (const module of [board, cases, tasks, queue, newCase, caseView, templates, insight]) module.register(route);
-route("/", async () => navigate("#/board"));
+route("/", async (_main, _params, _query, user) => window.location.replace(landingHash(user)));
 
 function renderChrome(user) {
   document.getElementById("nav").hidden = !user;
@@ -66,6 +68,7 @@ async function render() {
     fill(container, h("h1", {}, "This page could not be shown"), problemBox(problem));
   }
   if (container.isConnected) main.focus({ preventScroll: true });
+  viewShown();
 }
 
 async function start() {
@@ -78,8 +81,15 @@ async function start() {
     fill(main, problemBox({ title: "Sign-in failed", detail: error.message }));
   }
   session.onChange(render);
-  document.getElementById("sign-out").addEventListener("click", () => session.signOut());
+  document.getElementById("sign-out").addEventListener("click", () => {
+    // the next person to sign in on this tab lands on their own work, not on this person's page
+    rememberWorkView();
+    window.history.replaceState(null, "", window.location.pathname);
+    session.signOut();
+  });
   window.addEventListener("hashchange", render);
+  trackWorkViews();
+  enableShortcuts();
   await render();
 }
 

@@ -155,6 +155,7 @@ def test_a_viewer_reads_every_screen_and_can_change_nothing(
     context, page, watch = signed_in(browser, stack, "viewer")
     with context:
         expect(page.get_by_role("link", name="Templates")).to_be_hidden()
+        expect(page).to_have_url(f"{stack.url}/console/#/cases")  # no tasks for a viewer: sign-in lands on the cases
         page.goto(f"{stack.url}/console/#/board/insurance-claim")
         expect(page.get_by_role("heading", name=re.compile("^Board: "))).to_be_visible()
         expect(page.locator("li.board-card").first).to_be_visible()
@@ -164,6 +165,7 @@ def test_a_viewer_reads_every_screen_and_can_change_nothing(
         page.goto(f"{stack.url}/console/#/cases")
         expect(page.locator("#case-table tr[data-case-id]").first).to_be_visible()
         screen(page, "9-viewer-cases")
+        expect(page.locator("#case-table input[type=checkbox]")).to_have_count(0)  # nothing to act on in bulk
         # The search engine's (GET /search): every word, any letter case, over every case the viewer may see.
         page.get_by_label("Search", exact=True).fill("KÖLN theft")
         page.get_by_role("button", name="Search", exact=True).click()
