@@ -67,7 +67,8 @@ async function render() {
   } catch (problem) {
     fill(container, h("h1", {}, "This page could not be shown"), problemBox(problem));
   }
-  if (container.isConnected) main.focus({ preventScroll: true });
+  if (!container.isConnected) return;
+  main.focus({ preventScroll: true });
   viewShown();
 }
 

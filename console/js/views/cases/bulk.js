@@ -22,6 +22,12 @@ const DONE = {
   cancel: () => "Cancelled.",
 };
 
+// "already the owner" → "Already the owner.": the parts of a refusal read as sentences.
+function sentence(text) {
+  const trimmed = String(text).trim();
+  return `${trimmed[0].toUpperCase()}${trimmed.slice(1)}${/[.!?]$/.test(trimmed) ? "" : "."}`;
+}
+
 // Runs `work` on each item, at most `limit` at once; answers their outcomes in the items' order.
 async function eachLimited(items, limit, work) {
   const outcomes = new Array(items.length);
@@ -52,7 +58,7 @@ export function bulkActions({ caseIdOf, definitionOf, onDone }) {
   const stageNote = h("p", { id: "bulk-stage-note", class: "hint" });
   const reason = h("textarea", { id: "bulk-reason", name: "reason", rows: 2, maxlength: 2000 });
   const ownerField = labelled("New owner", owner, { hint: "A name, e-mail address or user id." });
-  const stageField = labelled("Stage", stage, { hint: "Moving back or skipping a stage needs a reason." });
+  const stageField = labelled("Move to stage", stage, { hint: "Moving back or skipping a stage needs a reason." });
   const reasonField = labelled("Reason", reason,
     { hint: "One reason, recorded on each case: needed to cancel, optional to close or move." });
   const apply = h("button", { type: "submit", class: "primary", id: "bulk-apply" }, "Apply");
@@ -129,8 +135,9 @@ export function bulkActions({ caseIdOf, definitionOf, onDone }) {
     if (outcome.ok) return h("li", { class: "bulk-done" }, name, h("strong", {}, "Done. "), DONE[kind](outcome.next, stageName));
     const problem = outcome.problem;
     const unmet = (problem.unmet || []).map((each) => each.description);
+    const errors = (problem.errors || []).map((each) => each.detail);
     return h("li", { class: "bulk-refused" }, name, h("strong", {}, "Refused: "),
-      [problem.title, problem.detail, ...unmet].filter(Boolean).join(". "));
+      [problem.title, problem.detail, ...unmet, ...errors].filter(Boolean).map(sentence).join(" "));
   }
 
   form.addEventListener("submit", async (event) => {
@@ -156,6 +163,7 @@ export function bulkActions({ caseIdOf, definitionOf, onDone }) {
         return { ok: false, problem: toProblem(error) };
       }
     });
+    await onDone(); // the list as the actions left it, before the outcomes show (its new rows unselected)
     const done = outcomes.filter((outcome) => outcome.ok).length;
     const summary = `${done} of ${items.length} done${done < items.length ? `, ${items.length - done} refused` : ""}.`;
     const heading = h("h3", { id: "bulk-results-title", tabindex: "-1" }, `Results: ${summary}`);
@@ -163,7 +171,6 @@ export function bulkActions({ caseIdOf, definitionOf, onDone }) {
       items.map((item, index) => outcomeItem(item, outcomes[index], kind))));
     announce(`Results: ${summary}`);
     heading.focus();
-    await onDone();
   });
 
   return {
