@@ -145,7 +145,7 @@ def shortcuts_help_and_search(page: Page, suffix: str) -> None:
     page.keyboard.press("/")
     search = page.get_by_role("searchbox", name="Search")
     expect(search).to_be_focused()
-    page.keyboard.type(suffix)  # "j" or "c" typed in the box are letters, not shortcuts
+    page.keyboard.type(suffix)
     expect(page).to_have_url(re.compile(rf"#/cases\?q={suffix}$"))
     expect(page.locator("#case-table tr[data-case-id]")).to_have_count(2)
 
@@ -155,7 +155,8 @@ def bulk_close(page: Page, open_case: str, closed_case: str) -> None:
     page.get_by_label("Select every case shown").check()
     expect(page.locator("#bulk-count")).to_have_text("2 cases selected.")
     page.get_by_label("Action", exact=True).select_option("close")
-    page.get_by_label("Reason", exact=True).fill("Duplicates of an older claim")
+    # typed key by key: "c", "j" and "k" in a field are letters, never shortcuts
+    page.get_by_label("Reason", exact=True).press_sequentially("Duplicates: check j and k")
     page.get_by_role("button", name="Apply").click()
     outcomes = page.get_by_role("list", name=re.compile("^Results: 1 of 2 done, 1 refused"))
     expect(outcomes.locator("li")).to_have_count(2)
