@@ -40,6 +40,8 @@ async function listCases(main, _params, query, user) {
   const saved = savedViews({ user, currentState: () => state });
 
   function show() {
+    // A list left while it loaded (a quick click elsewhere) must not put its address over the page shown now.
+    if (!main.isConnected) return undefined;
     const target = queryString(state);
     // The URL follows the list without a navigation, which would draw the page again and lose the caret.
     window.history.replaceState(null, "", target ? `#/cases?${target}` : "#/cases");
