@@ -1,8 +1,10 @@
 // The console's shell: configuration, sign-in, navigation, and the view for the current route.
 import { configureApi } from "./api.js";
 import { session } from "./auth.js";
+import { landingHash, rememberWorkView, trackWorkViews } from "./landing.js";
 import { loadPeople } from "./people.js";
-import { currentRoute, guardLeaving, leavingQuestion, mayLeave, navigate, numberEntry, route } from "./router.js";
+import { currentRoute, guardLeaving, leavingQuestion, mayLeave, numberEntry, route } from "./router.js";
+import { enableShortcuts, viewShown } from "./shortcuts.js";
 import { fill, h, problemBox } from "./ui.js";
 import * as board from "./views/board.js";
 import * as caseView from "./views/case/page.js";
@@ -21,7 +23,7 @@ const main = document.getElementById("view");
 
 // "/cases/new" before "/cases/:id", which would take it otherwise.
 for (const module of [board, cases, tasks, queue, newCase, caseView, templates, insight, notifications]) module.register(route);
-route("/", async () => navigate("#/board"));
+route("/", async (_main, _params, _query, user) => window.location.replace(landingHash(user)));
 
 function renderChrome(user) {
   document.getElementById("nav").hidden = !user;
@@ -70,7 +72,9 @@ async function render() {
   } catch (problem) {
     fill(container, h("h1", {}, "This page could not be shown"), problemBox(problem));
   }
-  if (container.isConnected) main.focus({ preventScroll: true });
+  if (!container.isConnected) return;
+  main.focus({ preventScroll: true });
+  viewShown();
 }
 
 async function start() {
@@ -85,11 +89,17 @@ async function start() {
   session.onChange(render);
   document.getElementById("sign-out").addEventListener("click", () => {
     const question = leavingQuestion();
-    if (!question || window.confirm(question)) session.signOut();
+    if (question && !window.confirm(question)) return;
+    // the next person to sign in on this tab lands on their own work, not on this person's page
+    rememberWorkView();
+    window.history.replaceState(null, "", window.location.pathname);
+    session.signOut();
   });
   window.addEventListener("hashchange", () => { if (mayLeave()) render(); });
   // Closing the tab or reloading it: the browser asks in its own words.
   window.addEventListener("beforeunload", (event) => { if (leavingQuestion()) event.preventDefault(); });
+  trackWorkViews();
+  enableShortcuts();
   await render();
 }
 

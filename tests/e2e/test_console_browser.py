@@ -185,6 +185,7 @@ def test_a_viewer_reads_every_screen_and_can_change_nothing(
     context, page, watch = signed_in(browser, stack, "viewer")
     with context:
         expect(page.get_by_role("link", name="Templates")).to_be_hidden()
+        expect(page).to_have_url(f"{stack.url}/console/#/cases")  # no tasks for a viewer: sign-in lands on the cases
         # A board chosen from the list of templates: Back returns to the list, Forward to the board.
         page.get_by_role("navigation", name="Main").get_by_role("link", name="Board").click()
         choices = page.get_by_role("list", name="Templates")
@@ -206,6 +207,7 @@ def test_a_viewer_reads_every_screen_and_can_change_nothing(
         page.goto(f"{stack.url}/console/#/cases")
         expect(page.locator("#case-table tr[data-case-id]").first).to_be_visible()
         screen(page, "9-viewer-cases")
+        expect(page.locator("#case-table input[type=checkbox]")).to_have_count(0)  # nothing to act on in bulk
         # The search engine's (GET /search): every word, any letter case, over every case the viewer may see.
         page.get_by_label("Search", exact=True).fill("KÖLN theft")
         page.get_by_role("button", name="Search", exact=True).click()

@@ -48,6 +48,7 @@ def test_consumer_ids_and_names_are_unique_and_the_deployed_names_stay() -> None
         "tasks_consumer": "tasks-events",
         "search_indexer": "search-events",
         "lake_writer": "insight-events",
+        "notify_consumer": "notifications-events",
     }
 
 

@@ -7,7 +7,7 @@ import { COLUMNS, facetRequest, pageRequest, usesSearch } from "./query.js";
 
 const COLUMN_NAMES = new Map(COLUMNS);
 
-function caseId(item) {
+export function caseId(item) {
   return item.id ?? item.case_id; // GET /cases answers cases, GET /search results
 }
 
@@ -26,7 +26,8 @@ function dueCell(item) {
   return [h("time", { datetime: item.stage_due_at, class: "case-due" }, formatDate(item.stage_due_at)), badge];
 }
 
-export function caseResults({ templateNames, definitionOf, onFacets, onError }) {
+// `selection` (bulk.js), when the person may act on cases: a checkbox cell first in each row.
+export function caseResults({ templateNames, definitionOf, onFacets, onError, selection }) {
   const head = h("tr");
   const body = h("tbody");
   const caption = h("caption", { class: "visually-hidden" });
@@ -55,7 +56,7 @@ export function caseResults({ templateNames, definitionOf, onFacets, onError }) 
 
   function row(item, definition) {
     const id = caseId(item);
-    return h("tr", { dataset: { caseId: id } },
+    return h("tr", { dataset: { caseId: id } }, selection?.cell(item),
       state.columns.map((column) => h("td", { class: `case-col-${column}` }, cells[column](item, id, definition))));
   }
 
@@ -101,10 +102,12 @@ export function caseResults({ templateNames, definitionOf, onFacets, onError }) 
     if (first) {
       clear(body);
       loaded = 0;
+      selection?.reset();
     }
     const fragment = document.createDocumentFragment();
     for (const item of page.items) fragment.append(row(item, found.get(item.template_key)));
     body.append(fragment);
+    selection?.rowsAdded();
     loaded += page.items.length;
     cursor = page.next_cursor || null;
     if (facetPage?.facets) onFacets(facetPage.facets);
@@ -128,7 +131,7 @@ export function caseResults({ templateNames, definitionOf, onFacets, onError }) 
     show(next) {
       state = next;
       cursor = null;
-      fill(head, state.columns.map((column) => h("th", { scope: "col" }, COLUMN_NAMES.get(column))));
+      fill(head, selection?.headCell(), state.columns.map((column) => h("th", { scope: "col" }, COLUMN_NAMES.get(column))));
       caption.textContent = `Cases, by ${state.sort}`;
       return load({ first: true });
     },
