@@ -194,12 +194,15 @@ def cost_section(standard: Footprint) -> str:
     return "\n".join(lines)
 
 
+CODE_MB_STEP = 50
+
+
 def render(assembly: Path, tiers: dict[Tier, str]) -> str:
     """The generated block of docs/operations.md: `tiers` names a tenant of each tier in the assembly."""
-    # Package sizes to the nearest 10 MB: they differ by a few MB between machines (the wheels' builds), and the
-    # guide quotes what holds on any of them.
+    # Package sizes to the nearest 50 MB: they differ by several MB between machines (the wheels' builds, summed over
+    # every function), and the guide quotes what holds on any of them.
     footprints = {
-        tenant: replace(footprint, code_mb=round(footprint.code_mb, -1))
+        tenant: replace(footprint, code_mb=CODE_MB_STEP * round(footprint.code_mb / CODE_MB_STEP))
         for tenant, footprint in assembly_footprints(assembly).items()
     }
     standard, enterprise = footprints[tiers[Tier.STANDARD]], footprints[tiers[Tier.ENTERPRISE]]

@@ -174,23 +174,20 @@ TASK_EVENTS: dict[str, Any] = {
 }
 # Notifications (services/tasks, domain/notifications.py): assignments, comments (for mentions), SLA timers, and what
 # external participants do in the portal; nothing else can notify anyone, so nothing else is delivered to it.
+NOTIFYING_EVENT_TYPES = (
+    EventType.CASE_ASSIGNED,
+    EventType.TASK_ASSIGNED,
+    EventType.TASK_CREATED,
+    EventType.COMMENT_ADDED,
+    EventType.SLA_WARNING,
+    EventType.SLA_BREACHED,
+)
+CLIENT_ACTION_EVENT_TYPES = (EventType.DOCUMENT_ADDED, EventType.CASE_FIELDS_CHANGED, EventType.TASK_COMPLETED)
 NOTIFIED_EVENTS: dict[str, Any] = {
     **ALL_CASELINE_EVENTS,
     "$or": [
-        {
-            "detail-type": [
-                EventType.CASE_ASSIGNED,
-                EventType.TASK_ASSIGNED,
-                EventType.TASK_CREATED,
-                EventType.COMMENT_ADDED,
-                EventType.SLA_WARNING,
-                EventType.SLA_BREACHED,
-            ]
-        },
-        {
-            "detail-type": [EventType.DOCUMENT_ADDED, EventType.CASE_FIELDS_CHANGED, EventType.TASK_COMPLETED],
-            "detail": {"actor": {"kind": ["external"]}},
-        },
+        {"detail-type": list(NOTIFYING_EVENT_TYPES)},
+        {"detail-type": list(CLIENT_ACTION_EVENT_TYPES), "detail": {"actor": {"kind": ["external"]}}},
     ],
 }
 # The search index holds what a case shows (and who may see it): every event but those that change no case.

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from caseline_common.consumer import StatefulEvent
 from caseline_common.errors import ForbiddenError, NotFoundError
-from caseline_common.events import EventType
+from caseline_common.resources import NOTIFYING_EVENT_TYPES
 from caseline_common.tenant import READERS, TenantContext
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
@@ -25,17 +25,7 @@ from .domain.notifications import CLIENT_ACTIONS, NOTIFICATION_ID, Notice, Notif
 from .domain.people import Person
 
 # The event types that may notify someone (resources.NOTIFIED_EVENTS selects these and no other).
-NOTIFYING = frozenset(
-    {
-        EventType.CASE_ASSIGNED,
-        EventType.TASK_ASSIGNED,
-        EventType.TASK_CREATED,
-        EventType.COMMENT_ADDED,
-        EventType.SLA_WARNING,
-        EventType.SLA_BREACHED,
-        *CLIENT_ACTIONS,
-    }
-)
+NOTIFYING = frozenset({*NOTIFYING_EVENT_TYPES, *CLIENT_ACTIONS})
 
 
 NOTIFICATION_EXAMPLE: JsonDict = {

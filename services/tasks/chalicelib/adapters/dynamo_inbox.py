@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 from caseline_common.contracts import CaseStatus, TaskStatus, TemplateDefinition
 from caseline_common.errors import ConcurrentWriteError
-from caseline_common.pagination import decode_cursor, encode_cursor, query_page
+from caseline_common.pagination import count_items, decode_cursor, encode_cursor, query_page
 
 from ..domain.inbox import InboxChange, InboxEntry, StoredCase
 from ..service import TaskFilter
@@ -271,15 +271,7 @@ class DynamoTaskInbox:
 
     def count(self, query: TaskFilter, readers: frozenset[str] | None) -> tuple[int, bool]:
         request, _ = self._query(query, readers)
-        request = {**request, "Select": "COUNT"}
-        total = 0
-        for _ in range(MAX_COUNT_PAGES):
-            response = self._client.query(**request)
-            total += response["Count"]
-            if "LastEvaluatedKey" not in response:
-                return total, True
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        return total, False
+        return count_items(self._client, request, MAX_COUNT_PAGES)
 
     def _query(self, query: TaskFilter, readers: frozenset[str] | None) -> tuple[dict[str, Any], dict[str, str]]:
         """The Query for a filter, and the partition key a cursor of it must name. It reads the narrowest

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
-from caseline_common.pagination import decode_cursor, encode_cursor, query_page
+from caseline_common.pagination import count_items, decode_cursor, encode_cursor, query_page
 
 from ..domain.notifications import Notice, NotificationKind, Preferences
 from ..notification_service import Notification
@@ -121,16 +121,8 @@ class DynamoNotifications:
             "IndexName": "by_unread",
             "KeyConditionExpression": "gsi1pk = :pk",
             "ExpressionAttributeValues": {":pk": _s(_unread_pk(recipient))},
-            "Select": "COUNT",
         }
-        total = 0
-        for _ in range(MAX_COUNT_PAGES):
-            response = self._client.query(**request)
-            total += response["Count"]
-            if "LastEvaluatedKey" not in response:
-                return total, True
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        return total, False
+        return count_items(self._client, request, MAX_COUNT_PAGES)
 
     def mark_read(self, recipient: str, notification_id: str) -> bool:
         """Conditional on the notification being there, so an unknown id answers 404 rather than creating one."""
