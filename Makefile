@@ -20,7 +20,7 @@ APILINT := tools/apilint/node_modules/.bin
 REDOCLY := $(APILINT)/redocly
 REFERENCE := build/reference
 
-.PHONY: help install browser apilint dev test lint format build reference sdk bench clean portal-catalogs
+.PHONY: help install browser apilint dev test lint format build reference sdk bench clean portal-catalogs console-catalogs
 
 help:
 	@echo "make dev    start the whole product locally (moto, six services, demo tenant), the API reference at /reference"
@@ -117,6 +117,9 @@ bench: install
 # After changing the portal's English (services/portal/chalicelib/strings.py): its template and every catalog updated.
 portal-catalogs: install
 	$(PY) tools/portal_catalogs.py
+
+console-catalogs: install
+	$(PY) tools/console_catalogs.py
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache services/*/vendor test-output

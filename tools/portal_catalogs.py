@@ -7,12 +7,11 @@ fuzzy (shown in English until a translator looks again), a removed one goes. `ma
 """
 
 import argparse
-import io
 import sys
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
-from babel.messages.pofile import read_po, write_po
+from catalog_files import new_catalog, read_catalog, rendered, updated, write_or_check
 
 PORTAL = Path(__file__).parents[1] / "services" / "portal"
 sys.path.insert(0, str(PORTAL))
@@ -25,48 +24,29 @@ PROJECT = "Caseline portal"
 HEADER = "# The Caseline portal's messages. Each msgstr is the translation of the English in the #. lines above it."
 
 
-def _new_catalog(language: str | None) -> Catalog:
-    return Catalog(
-        locale=language,
-        project=PROJECT,
-        domain=DOMAIN,
-        header_comment=HEADER,
-        copyright_holder="Caseline",
-        msgid_bugs_address="",
-        last_translator="",
-        language_team="",
-        fuzzy=False,
-    )
-
-
 def template() -> Catalog:
     """Every message by its id, its English as the translator's note."""
-    catalog = _new_catalog(None)
+    catalog = new_catalog(PROJECT, DOMAIN, HEADER, None)
     for key, english in EN.items():
         catalog.add(key, auto_comments=[line for line in english.splitlines() if line.strip()])
     return catalog
 
 
-def updated(language: str, source: Catalog) -> Catalog:
+def language_catalog(language: str, source: Catalog) -> Catalog:
+    """A message whose English changed is marked fuzzy (shown in English until a translator looks again): ids stay
+    the same when the English changes, so Babel's own fuzzy matching would not see it."""
     path = catalog_path(language)
-    if not path.exists():
-        catalog = _new_catalog(language)
-        catalog.update(source)
-        return catalog
-    with path.open("rb") as file:
-        catalog = read_po(file, locale=language, domain=DOMAIN)
-    english_before = {message.id: list(message.auto_comments) for message in catalog if message.id}
-    catalog.update(source, no_fuzzy_matching=True)
+    english_before = {}
+    if path.exists():
+        english_before = {message.id: list(message.auto_comments) for message in read_catalog(path, language, DOMAIN)}
+    catalog = updated(
+        path, source, lambda: new_catalog(PROJECT, DOMAIN, HEADER, language), language, no_fuzzy_matching=True
+    )
     for message in catalog:
-        if message.id and message.string and english_before.get(message.id) != list(message.auto_comments):
+        before = english_before.get(message.id)
+        if message.id and message.string and before is not None and before != list(message.auto_comments):
             message.flags.add("fuzzy")
     return catalog
-
-
-def rendered(catalog: Catalog) -> bytes:
-    out = io.BytesIO()
-    write_po(out, catalog, width=120, ignore_obsolete=True, omit_header=False, sort_output=False)
-    return b"\n".join(line for line in out.getvalue().split(b"\n") if not line.startswith(b'"POT-Creation-Date'))
 
 
 def main() -> int:
@@ -78,17 +58,10 @@ def main() -> int:
     languages = sorted(path.parents[1].name for path in LOCALES.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
     if arguments.add:
         languages.append(arguments.add)
-    files = {TEMPLATE: rendered(source)} | {catalog_path(name): rendered(updated(name, source)) for name in languages}
-    stale = [path for path, text in files.items() if not path.exists() or path.read_bytes() != text]
-    if arguments.check:
-        for path in stale:
-            print(f"out of date: {path.relative_to(PORTAL)} (run `make portal-catalogs`)")
-        return 1 if stale else 0
-    for path in stale:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(files[path])
-        print(f"wrote {path.relative_to(PORTAL)}")
-    return 0
+    files = {TEMPLATE: rendered(source)} | {
+        catalog_path(name): rendered(language_catalog(name, source)) for name in languages
+    }
+    return write_or_check(files, PORTAL, "make portal-catalogs", check=arguments.check)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,17 @@ from urllib.parse import parse_qs
 
 from caseline_common.tenant import StaffRole
 
-from ..console_assets import ASSETS, IMMUTABLE, INDEX, REVALIDATE, asset_files, index_html, version
+from ..console_assets import (
+    ASSETS,
+    IMMUTABLE,
+    INDEX,
+    REVALIDATE,
+    asset_content,
+    asset_files,
+    index_html,
+    source_path,
+    version,
+)
 from ..paths import EXAMPLES_DIR, ROOT
 from .idp import DevIdentityProvider
 
@@ -123,10 +133,10 @@ def console_file(path: str, accept_encoding: str = "") -> tuple[int, dict[str, s
             # A page loaded before an edit asks for its older version: today's file, not to be kept.
             cache = IMMUTABLE if parts[1] == _current_version() else REVALIDATE
             relative = parts[2]
-        asset = (CONSOLE_DIR / relative).resolve()
+        asset = source_path(CONSOLE_DIR, relative).resolve()
         if not asset.is_relative_to(CONSOLE_DIR.resolve()) or not asset.is_file():
             return None
-        content = asset.read_bytes()
+        content = asset_content(asset)
     name = Path(relative).name
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     textual = content_type.startswith("text/") or name.endswith((".js", ".json", ".svg"))

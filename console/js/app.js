@@ -1,6 +1,7 @@
 // The console's shell: configuration, sign-in, navigation, and the view for the current route.
 import { configureApi } from "./api.js";
 import { session } from "./auth.js";
+import { language, languages, loadLanguage, switchLanguage, translateMarked } from "./i18n.js";
 import { landingHash, rememberWorkView, trackWorkViews } from "./landing.js";
 import { loadPeople } from "./people.js";
 import { currentRoute, guardLeaving, leavingQuestion, mayLeave, numberEntry, route } from "./router.js";
@@ -77,7 +78,26 @@ async function render() {
   viewShown();
 }
 
+// index.html's own words, and the switch between the console's languages.
+function translateChrome() {
+  translateMarked(document);
+  const switcher = document.getElementById("language");
+  fill(switcher, ...languages().map(({ code, name }) =>
+    h("option", { value: code, lang: code, selected: code === language() }, name)));
+  switcher.addEventListener("change", () => {
+    const question = leavingQuestion();
+    if (question && !window.confirm(question)) {
+      switcher.value = language();
+      return;
+    }
+    guardLeaving(null); // asked already: the reload must not ask again
+    switchLanguage(switcher.value);
+  });
+}
+
 async function start() {
+  await loadLanguage();
+  translateChrome();
   const config = await (await fetch("config.json", { cache: "no-store" })).json();
   configureApi(config.api);
   session.configure(config.auth);

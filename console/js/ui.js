@@ -1,4 +1,5 @@
 // Small DOM helpers shared by every view. Text always goes in as text nodes, never as HTML.
+import { formatNumber, locale } from "./i18n.js";
 
 export function h(tag, attributes = {}, ...children) {
   const element = document.createElement(tag);
@@ -50,7 +51,8 @@ export function caseReference(caseId) {
 
 // One formatter, and each value formatted once: toLocaleString() builds a formatter per call, which a board of
 // 500 cards feels, and many cases share a deadline (the end of a business day).
-const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+// Made at first use, after the language is known (i18n.js).
+let dateTimeFormat = null;
 const formattedDates = new Map();
 
 export function formatDate(value) {
@@ -59,6 +61,7 @@ export function formatDate(value) {
   let text = formattedDates.get(key);
   if (text === undefined) {
     const date = new Date(value);
+    dateTimeFormat ??= new Intl.DateTimeFormat(locale(), { dateStyle: "medium", timeStyle: "short" });
     text = Number.isNaN(date.getTime()) ? String(date) : dateTimeFormat.format(date);
     if (formattedDates.size > 5000) formattedDates.clear();
     formattedDates.set(key, text);
@@ -68,7 +71,7 @@ export function formatDate(value) {
 
 export function formatDay(value) {
   if (!value) return "";
-  return new Date(value).toLocaleDateString(undefined, { dateStyle: "medium" });
+  return new Date(value).toLocaleDateString(locale(), { dateStyle: "medium" });
 }
 
 // A calendar day as the API keeps it (YYYY-MM-DD), shown as that day wherever the reader is.
@@ -76,17 +79,16 @@ export function formatLocalDay(value) {
   if (!value) return "";
   const [y, m, d] = String(value).split("-").map(Number);
   if (!y || !m || !d) return String(value);
-  return new Date(y, m - 1, d).toLocaleDateString(undefined, { dateStyle: "medium" });
+  return new Date(y, m - 1, d).toLocaleDateString(locale(), { dateStyle: "medium" });
 }
 
 export function formatSize(bytes) {
   if (bytes == null) return "";
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ["KB", "MB", "GB"];
-  let value = bytes / 1024;
+  const units = ["byte", "kilobyte", "megabyte", "gigabyte"];
+  let value = bytes;
   let unit = 0;
   while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+  return formatNumber(value, { style: "unit", unit: units[unit], unitDisplay: "short", maximumFractionDigits: unit && value < 10 ? 1 : 0 });
 }
 
 // A key as words: "business_days" → "Business days", "case.opened" → "Case opened".
