@@ -65,7 +65,7 @@ def compiled_catalog(path: Path) -> bytes:
         if not message.id or message.fuzzy:
             continue
         if isinstance(message.id, tuple | list):
-            forms = [str(form) for form in message.string]
+            forms = [str(form) for form in message.string or ()]
             if all(forms):
                 if len(forms) != len(categories):
                     raise ValueError(
