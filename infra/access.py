@@ -22,8 +22,10 @@ class DataAccess:
     `objects`: S3 actions on the objects of the service's own bucket (ListBucket on it goes with GetObject, so a
     missing object reads as missing rather than forbidden); `shares_objects`: reads another service's bucket it is
     shared with, writing only into its quarantine; `signs`: signs with the service's signing key; `tables`: when
-    set, `table` applies to these of the service's tables alone (by id); `lists_users`: lists the users of the
-    tenant's user pool and of its groups (the people directory's refresh).
+    set, `table` applies to these of the service's tables alone (by id); `per_table`: instead of `table`, the
+    actions on each of the service's tables by id (none on a table it does not name), for a function that reads
+    one table and writes another; `lists_users`: lists the users of the tenant's user pool and of its groups (the
+    people directory's refresh).
     """
 
     table: tuple[str, ...] = ()
@@ -32,10 +34,13 @@ class DataAccess:
     shares_objects: bool = False
     signs: bool = False
     tables: tuple[str, ...] = ()
+    per_table: tuple[tuple[str, tuple[str, ...]], ...] = ()
     lists_users: bool = False
 
-    def touches(self, table_id: str) -> bool:
-        return bool(self.table) and (not self.tables or table_id in self.tables)
+    def actions_on(self, table_id: str) -> tuple[str, ...]:
+        if self.per_table:
+            return dict(self.per_table).get(table_id, ())
+        return self.table if not self.tables or table_id in self.tables else ()
 
 
 DATA_ACCESS: dict[tuple[str, str], DataAccess] = {
@@ -95,10 +100,15 @@ DATA_ACCESS: dict[tuple[str, str], DataAccess] = {
     ),
     # The projection and the notices of document requests: reads and Puts only; no documents, no sessions.
     ("portal", "portal_consumer"): DataAccess(table=(*READ, "dynamodb:PutItem")),
-    # The inbox's pages and counts: Queries, and the templates it reads; the people directory: one Query; a person's
-    # notifications: pages and the unread count (Query), marked read (UpdateItem), preferences (GetItem, PutItem).
+    # The inbox's pages and counts: Queries, and the templates it reads (GetItem); the people directory: one Query;
+    # a person's notifications: pages and the unread count (Query), marked read (UpdateItem), preferences (GetItem,
+    # PutItem). It writes only notifications.
     ("tasks", "api"): DataAccess(
-        table=("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"),
+        per_table=(
+            ("tasks", ("dynamodb:GetItem", "dynamodb:Query")),
+            ("people", ("dynamodb:Query",)),
+            ("notifications", ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem")),
+        ),
     ),
     # Entries written and removed in transactions (Put, Delete) around the case's head; never the directory.
     ("tasks", "tasks_consumer"): DataAccess(
@@ -111,10 +121,14 @@ DATA_ACCESS: dict[tuple[str, str], DataAccess] = {
     ),
     # Notifications: each written with a conditional Put (so a redelivered event writes none twice), read back
     # (GetItem) when it was there already, marked once its e-mail was sent (UpdateItem); the recipients' channels
-    # (GetItem) and the directory (one Query) for mentions and addresses. Never the inbox.
+    # (GetItem) and the directory (one Query) for mentions and addresses; the case's template (GetItem on the
+    # inbox's copy) for who may read the case a mention is about. It writes only notifications.
     ("tasks", "notify_consumer"): DataAccess(
-        table=("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"),
-        tables=("notifications", "people"),
+        per_table=(
+            ("tasks", ("dynamodb:GetItem",)),
+            ("people", ("dynamodb:Query",)),
+            ("notifications", ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem")),
+        ),
     ),
     # The API's authorizer verifies tokens (the JWKS over HTTPS) and touches no data.
     ("tasks", "api_authorizer"): DataAccess(),

@@ -16,6 +16,7 @@ from caseline_common.resources import (
     WORK_QUEUES,
     QueueSpec,
     StreamHandlerSpec,
+    TableSpec,
     TenantResourceNames,
     WorkQueueSpec,
 )
@@ -66,28 +67,33 @@ class FunctionPolicies:
         statements: list[iam.PolicyStatement] = []
         wildcards: list[str] = []
         kms_data = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
-        owned_tables = [table for table in TABLES if table.owner == self.service and access.touches(table.id)]
+        owned_tables = [table for table in TABLES if table.owner == self.service and access.actions_on(table.id)]
         if owned_tables:
-            table_arns = [arns.table(self.names.table(table)) for table in owned_tables]
-            resources = table_arns + [
-                f"{arn}/index/{index.name}"
-                for arn, table in zip(table_arns, owned_tables, strict=True)
-                for index in table.indexes
-            ]
-            anywhere = [action for action in access.table if not (access.delete_only_under and action == _DELETE)]
-            statements.append(iam.PolicyStatement(actions=anywhere, resources=resources))
-            if access.delete_only_under:
-                statements.append(
-                    iam.PolicyStatement(
-                        actions=[_DELETE],
-                        resources=table_arns,  # items are deleted from a table, never from an index
-                        conditions={
-                            "ForAllValues:StringLike": {
-                                "dynamodb:LeadingKeys": [f"{prefix}*" for prefix in access.delete_only_under]
-                            }
-                        },
+            # One statement per set of actions: tables a function treats alike share one.
+            alike: dict[tuple[str, ...], list[TableSpec]] = {}
+            for table in owned_tables:
+                alike.setdefault(access.actions_on(table.id), []).append(table)
+            for actions, tables in alike.items():
+                table_arns = [arns.table(self.names.table(table)) for table in tables]
+                resources = table_arns + [
+                    f"{arn}/index/{index.name}"
+                    for arn, table in zip(table_arns, tables, strict=True)
+                    for index in table.indexes
+                ]
+                anywhere = [action for action in actions if not (access.delete_only_under and action == _DELETE)]
+                statements.append(iam.PolicyStatement(actions=anywhere, resources=resources))
+                if access.delete_only_under and _DELETE in actions:
+                    statements.append(
+                        iam.PolicyStatement(
+                            actions=[_DELETE],
+                            resources=table_arns,  # items are deleted from a table, never from an index
+                            conditions={
+                                "ForAllValues:StringLike": {
+                                    "dynamodb:LeadingKeys": [f"{prefix}*" for prefix in access.delete_only_under]
+                                }
+                            },
+                        )
                     )
-                )
             statements.append(arns.kms_via(shared.data_keys[self.service].key_arn, kms_data, ["dynamodb"]))
         for bucket in BUCKETS:
             bucket_arn = arns.bucket(self.names.bucket(bucket, self.stack.account))

@@ -53,7 +53,7 @@ def test_each_function_holds_exactly_the_data_actions_declared_for_it(
             statements = _statements(assembly.template(tenant.id, service), function)
             for table in (table for table in TABLES if table.owner == service):
                 granted = _granted(statements, f"table/{names.table(table)}", "dynamodb:")
-                expected = set(access.table) if access.touches(table.id) else set()
+                expected = set(access.actions_on(table.id))
                 assert granted == expected, (tenant.id, function, table.id)
             for bucket in BUCKETS:
                 objects = _granted(statements, f"{names.prefix()}-{bucket.id}-", "s3:")

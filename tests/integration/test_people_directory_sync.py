@@ -72,6 +72,9 @@ def test_the_directory_follows_the_pool_keyed_by_sub_with_names_and_roles(direct
     assert set(people) == {jana, lukas, *staff}  # Cognito's sub, not the user name
     assert (people[jana].name, people[jana].email) == ("Jana Nováková", "jana@insurer.example")
     assert people[jana].role == "admin"
+    # every group is kept (template roles may grant any), never answered
+    assert people[jana].groups == {"caseline-admins", "caseline-staff"}
+    assert "groups" not in people[jana].model_dump()
     assert (people[lukas].name, people[lukas].role) == ("Lukas Becker", "viewer")
     assert {people[subject].role for subject in staff} == {"staff"}  # the group's second page counts too
 

@@ -12,7 +12,8 @@ from caseline_common.contracts import CaseSnapshot
 from caseline_common.envelope import Actor, ActorKind, new_id
 from caseline_common.errors import ForbiddenError, NotFoundError
 from caseline_common.events import EventType
-from caseline_common.examples import CASE_SNAPSHOT
+from caseline_common.contracts import TemplateDefinition
+from caseline_common.examples import CASE_SNAPSHOT, HANDLER, TEMPLATE_DEFINITION
 from caseline_common.tenant import Principal, TenantContext
 from service_modules import loaded_module
 
@@ -26,12 +27,18 @@ else:
     service = loaded_module("tasks", "chalicelib.notification_service")
 
 Kind = domain.NotificationKind
-JANA = people.Person(subject="sub-jana", name="Jana Nováková", email="jana@insurer.example")
-LUKAS = people.Person(subject="sub-lukas", name="Lukas Becker", email="lukas@insurer.example")
-OWNER = people.Person(subject="sub-owner", name="Olga Owner", email="olga@insurer.example")
-JAN_1 = people.Person(subject="sub-jan-1", name="Jan Berg", email="jan1@insurer.example")
-JAN_2 = people.Person(subject="sub-jan-2", name="Jan Berg", email="jan2@insurer.example")
-DIRECTORY = [JANA, LUKAS, OWNER, JAN_1, JAN_2]
+HANDLERS = frozenset({"caseline-staff", "claims-handlers"})  # the motor claim's claims_handler role views its cases
+JANA = people.Person(subject="sub-jana", name="Jana Nováková", email="jana@insurer.example", groups=HANDLERS)
+LUKAS = people.Person(subject="sub-lukas", name="Lukas Becker", email="lukas@insurer.example", groups=HANDLERS)
+OWNER = people.Person(subject="sub-owner", name="Olga Owner", email="olga@insurer.example", groups=HANDLERS)
+JAN_1 = people.Person(subject="sub-jan-1", name="Jan Berg", email="jan1@insurer.example", groups=HANDLERS)
+JAN_2 = people.Person(subject="sub-jan-2", name="Jan Berg", email="jan2@insurer.example", groups=HANDLERS)
+# Staff of another team: no role of the motor claim's template, so its cases are hidden from him.
+OTTO = people.Person(subject="sub-otto", name="Otto Other", email="otto@insurer.example", groups={"caseline-staff"})
+VERA = people.Person(subject="sub-vera", name="Vera Viewer", email="vera@insurer.example", groups={"caseline-viewers"})
+# In no group that grants the role, but a participant of the case with it (CASE_SNAPSHOT's internal participant).
+HELGA = people.Person(subject=HANDLER, name="Helga Handler", email="helga@insurer.example", groups={"caseline-staff"})
+DIRECTORY = [JANA, LUKAS, OWNER, JAN_1, JAN_2, OTTO, VERA, HELGA]
 TASK = "01M8RNAYCRHHR6CA69RH78H7W9"
 
 
@@ -207,6 +214,18 @@ class Directory:
 
 
 @dataclass
+class Templates:
+    """The inbox's copies of published templates: the motor claim, unless it has not arrived yet."""
+
+    arrived: bool = True
+    reads: int = 0
+
+    def template(self, key: str, version: int) -> TemplateDefinition | None:
+        self.reads += 1
+        return TemplateDefinition.model_validate(TEMPLATE_DEFINITION) if self.arrived else None
+
+
+@dataclass
 class Outbox:
     sent: list[tuple[list[str], str]] = field(default_factory=list)
     fail_next: bool = False
@@ -219,9 +238,13 @@ class Outbox:
         return "m"
 
 
-def _service(directory: Directory | None = None) -> tuple[Any, InMemoryNotifications, Outbox]:
+def _service(
+    directory: Directory | None = None, templates: Templates | None = None
+) -> tuple[Any, InMemoryNotifications, Outbox]:
     store, outbox = InMemoryNotifications(), Outbox()
-    notifications = service.NotificationService(store, directory or Directory(), lambda: outbox, console_url=None)
+    notifications = service.NotificationService(
+        store, directory or Directory(), templates or Templates(), lambda: outbox, console_url=None
+    )
     return notifications, store, outbox
 
 
@@ -301,3 +324,25 @@ def test_client_activity_names_no_client() -> None:
         _event(EventType.COMMENT_ADDED, comment, by="part-1", actor=ActorKind.EXTERNAL), DIRECTORY
     )
     assert (notice.summary, notice.actor) == ("A client commented", None)
+
+
+def test_a_mention_tells_only_people_who_may_read_the_case() -> None:
+    """A notification shows the case's title: someone the case is hidden from is not told of a mention of them."""
+    templates = Templates()
+    notifications, store, _outbox = _service(templates=templates)
+    body = "@Lukas Becker @Otto Other @Vera Viewer @Helga Handler"
+    notifications.consume(_event(EventType.COMMENT_ADDED, {"comment_id": "c", "external": False, "body": body}))
+    told = {recipient for recipient, _ in store.items}
+    assert told == {"sub-lukas", "sub-vera", HANDLER}  # a role's group, a viewer, a participant; not Otto
+    assert templates.reads == 1
+
+    notifications.consume(_event(EventType.CASE_ASSIGNED, ASSIGN_LUKAS))
+    assert templates.reads == 1  # only a mention needs to know who may read the case
+
+
+def test_a_mention_waits_for_its_template_to_reach_the_inbox() -> None:
+    notifications, store, _outbox = _service(templates=Templates(arrived=False))
+    event = _event(EventType.COMMENT_ADDED, {"comment_id": "c", "external": False, "body": "@Lukas Becker"})
+    with pytest.raises(service.CaseNotProjectedError):
+        notifications.consume(event)  # the queue delivers it again
+    assert store.items == {}

@@ -95,7 +95,12 @@ def test_a_refresh_writes_only_who_is_new_changed_or_gone() -> None:
     promoted = jana.model_copy(update={"groups": frozenset({"caseline-admins"})})
     assert service.refresh(Pool([promoted])) == people_service.Refreshed(listed=1, changed=1, removed=1)
     assert store.writes == [(2, 0), (1, 1)]  # the unchanged refresh wrote nothing
-    assert store.people() == [domain.Person(subject="sub-jana", name="Jana Nováková", role="admin")]
+    assert store.people() == [
+        domain.Person(subject="sub-jana", name="Jana Nováková", role="admin", groups=frozenset({"caseline-admins"}))
+    ]
+    # a group a template role grants changes no Caseline role but who may read which cases: it is written too
+    on_a_team = promoted.model_copy(update={"groups": frozenset({"caseline-admins", "claims-handlers"})})
+    assert service.refresh(Pool([on_a_team])).changed == 1
 
 
 def _tenant(*groups: str, external: bool = False) -> TenantContext:

@@ -14,15 +14,18 @@ from datetime import datetime
 from functools import cached_property
 from typing import Protocol
 
+from caseline_common.access import case_readers
 from caseline_common.consumer import StatefulEvent
+from caseline_common.contracts import CaseSnapshot, TemplateDefinition
 from caseline_common.errors import ForbiddenError, NotFoundError
 from caseline_common.resources import NOTIFYING_EVENT_TYPES
 from caseline_common.tenant import READERS, TenantContext
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
+from .domain.inbox import CaseNotProjectedError
 from .domain.notifications import CLIENT_ACTIONS, NOTIFICATION_ID, Notice, NotificationKind, Preferences, notices
-from .domain.people import Person
+from .domain.people import Person, reader_terms
 
 # The event types that may notify someone (resources.NOTIFIED_EVENTS selects these and no other).
 NOTIFYING = frozenset({*NOTIFYING_EVENT_TYPES, *CLIENT_ACTIONS})
@@ -123,6 +126,12 @@ class People(Protocol):
     def people(self) -> list[Person]: ...
 
 
+class Templates(Protocol):
+    """The published templates the task inbox keeps: who may read a case follows from its template's roles."""
+
+    def template(self, key: str, version: int) -> TemplateDefinition | None: ...
+
+
 class Mailer(Protocol):
     def send(self, to: list[str], subject: str, text: str, html: str | None = None) -> str: ...
 
@@ -138,11 +147,13 @@ class NotificationService:
         self,
         store: NotificationStore,
         directory: People,
+        templates: Templates,
         mailer: Callable[[], Mailer],
         *,
         console_url: str | None,
     ) -> None:
-        self._store, self._directory, self._mailer, self._console_url = store, directory, mailer, console_url
+        self._store, self._directory, self._templates = store, directory, templates
+        self._mailer, self._console_url = mailer, console_url
 
     # delivery
 
@@ -150,8 +161,11 @@ class NotificationService:
         if event.type not in NOTIFYING or event.case is None:
             return Delivered(0, 0)
         people = _Directory(self._directory)
+        readers = _Readers(self._templates, event.case)
         written = mailed = 0
         for notice in notices(event, people):
+            if notice.kind is NotificationKind.MENTIONED and not readers.may_read(people.by_subject[notice.recipient]):
+                continue  # the notification would show the case's title to someone the case is hidden from
             channel = self._store.preferences(notice.recipient).channel(notice.kind)
             person = people.by_subject.get(notice.recipient) if channel.email else None
             mail = channel.email and person is not None and person.email is not None
@@ -215,6 +229,23 @@ class _Directory:
 
     def __iter__(self) -> Iterator[Person]:
         return iter(self.by_subject.values())
+
+
+class _Readers:
+    """Who may read the event's case, worked out once and only when a mention needs it."""
+
+    def __init__(self, templates: Templates, case: CaseSnapshot) -> None:
+        self._templates, self._case = templates, case
+
+    @cached_property
+    def terms(self) -> frozenset[str]:
+        template = self._templates.template(self._case.template_key, self._case.template_version)
+        if template is None:  # published before the inbox kept it: the queue delivers the event again
+            raise CaseNotProjectedError(f"template {self._case.template_key} v{self._case.template_version}")
+        return case_readers(template, self._case.participants)
+
+    def may_read(self, person: Person) -> bool:
+        return bool(self.terms & reader_terms(person))
 
 
 def _person(tenant: TenantContext) -> str:

@@ -76,6 +76,7 @@ def user_directory() -> "UserDirectory":
 def _notification_service() -> "Callable[[], NotificationService]":
     from caseline_common.adapters.ses_mail import SesMailer
 
+    from .adapters.dynamo_inbox import DynamoTaskInbox
     from .adapters.dynamo_notifications import DynamoNotifications
     from .adapters.dynamo_people import DynamoPeople
     from .notification_service import NotificationService
@@ -85,6 +86,7 @@ def _notification_service() -> "Callable[[], NotificationService]":
         return NotificationService(
             DynamoNotifications(runtime.aws.dynamodb(), settings.notifications_table, clock=utc_now),
             DynamoPeople(runtime.aws.dynamodb(), settings.people_table),
+            DynamoTaskInbox(runtime.aws.dynamodb(), settings.tasks_table),
             lambda: SesMailer(runtime.aws.ses(), settings.mail_from),
             console_url=settings.console_origin,
         )

@@ -21,6 +21,8 @@ def _item(person: Person) -> dict[str, Any]:
         item["email"] = {"S": person.email}
     if person.role:
         item["role"] = {"S": person.role}
+    if person.groups:
+        item["groups"] = {"SS": sorted(person.groups)}
     return item
 
 
@@ -31,6 +33,7 @@ def _person(item: dict[str, Any]) -> Person:
         name=item["name"]["S"],
         email=item.get("email", {}).get("S"),
         role=PersonRole(role) if role else None,
+        groups=frozenset(item.get("groups", {}).get("SS", [])),
     )
 
 

@@ -8,7 +8,8 @@ page of cases never calls the identity provider per row.
 import unicodedata
 from enum import StrEnum
 
-from caseline_common.tenant import StaffRole
+from caseline_common.access import principal_terms
+from caseline_common.tenant import Principal, StaffRole
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -51,6 +52,8 @@ class Person(BaseModel):
     role: PersonRole | None = Field(
         default=None, description="Their Caseline group (admin before staff before viewer); none without one."
     )
+    # Every group of theirs, which template roles may grant: kept to know which cases they may read, never answered.
+    groups: frozenset[str] = Field(default=frozenset(), exclude=True)
 
 
 class DirectoryUser(BaseModel):
@@ -72,7 +75,12 @@ def person_of(user: DirectoryUser) -> Person:
     given = " ".join(part for part in (user.given_name, user.family_name) if part)
     name = (user.name or "").strip() or given.strip() or user.email or user.username
     role = next((role for group, role in _ROLE_OF_GROUP if group in user.groups), None)
-    return Person(subject=user.subject, name=name, email=user.email, role=role)
+    return Person(subject=user.subject, name=name, email=user.email, role=role, groups=user.groups)
+
+
+def reader_terms(person: Person) -> frozenset[str]:
+    """The terms the person reads cases by, as their tokens would give them (caseline_common.access)."""
+    return principal_terms(Principal(subject=person.subject, groups=person.groups))
 
 
 def folded(text: str) -> str:
