@@ -92,8 +92,9 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# Two workers (the machines have two cores; much of the suite waits on a browser, a queue or the emulator).
 test: lint browser reference
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2 --dist loadgroup
 
 # The very packages `caseline tenant synth` deploys (infra/package.py: arm64, byte code, the entry module).
 build: install reference

@@ -35,7 +35,9 @@ def emitting(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
     monkeypatch.delenv("POWERTOOLS_DEV", raising=False)
-    Metrics().clear_default_dimensions()  # Powertools keeps them per process, shared by every Metrics
+    # Powertools keeps dimensions and unflushed metrics per process, shared by every Metrics: start from none.
+    Metrics().clear_default_dimensions()
+    Metrics().clear_metrics()
     yield
     Metrics().clear_default_dimensions()
 
