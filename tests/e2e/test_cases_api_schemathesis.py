@@ -144,7 +144,7 @@ def _node_id_for_schemathesis(request: pytest.FixtureRequest) -> None:
         request.node._nodeid = request.node.nodeid
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 @schema.parametrize()
 def test_cases_api_conforms_to_its_openapi_document(case: Any) -> None:
     case.call_and_validate(excluded_checks=EXCLUDED_CHECKS)

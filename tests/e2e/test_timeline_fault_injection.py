@@ -1,6 +1,6 @@
 """The timeline stays complete, duplicate-free and verifiable when delivery misbehaves.
 
-50 cases x 20 events go through the local stack's real pumps (bus -> SQS -> consumer) while the timeline
+30 cases x 15 events go through the local stack's real pumps (bus -> SQS -> consumer) while the timeline
 consumer fails 20% of the messages it is handed (half before doing anything, half after appending: a crash
 between the write and the acknowledgement), every event is published twice, and the publishing order is
 shuffled.
@@ -22,7 +22,7 @@ from caseline.local.stack import LocalStack
 if TYPE_CHECKING:
     from types_boto3_events.type_defs import PutEventsRequestEntryTypeDef
 
-CASES, EVENTS_PER_CASE = 50, 20
+CASES, EVENTS_PER_CASE = 30, 15
 FAILURE_RATE = 0.2
 MAX_FAILURES_PER_MESSAGE = 3  # below the queue's maxReceiveCount (5): failures are transient, not poison
 WAIT_SECONDS = 600
