@@ -2,6 +2,7 @@
 catalog is byte for byte the same file), bringing a language's catalog up to date with its template, and writing
 the files or only saying which are out of date."""
 
+import argparse
 import io
 from collections.abc import Callable
 from pathlib import Path
@@ -55,3 +56,13 @@ def write_or_check(files: dict[Path, bytes], root: Path, command: str, *, check:
             path.write_bytes(files[path])
             print(f"wrote {path.relative_to(root)}")
     return 1 if check and stale else 0
+
+
+def languages_to_write(description: str, existing: list[str]) -> tuple[list[str], bool]:
+    """The tools' command line: the languages whose catalogs to write (those there are, and `--add`'s), and whether
+    only to check them."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--check", action="store_true", help="only say whether a catalog is out of date")
+    parser.add_argument("--add", metavar="LANGUAGE", help="start a catalog for a new language, e.g. fr")
+    arguments = parser.parse_args()
+    return sorted(existing) + ([arguments.add] if arguments.add else []), arguments.check

@@ -7,7 +7,6 @@ changed one fuzzy, a removed one goes), and writes console/js/languages.js, the 
     python tools/console_catalogs.py [--check] [--add <language>]
 """
 
-import argparse
 import sys
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -17,7 +16,7 @@ from typing import IO, Any
 from babel.core import Locale
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract, extract_javascript
-from catalog_files import new_catalog, rendered, updated, write_or_check
+from catalog_files import languages_to_write, new_catalog, rendered, updated, write_or_check
 
 ROOT = Path(__file__).parents[1]
 CONSOLE = ROOT / "console"
@@ -100,14 +99,8 @@ def languages_module(languages: list[str]) -> bytes:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="only say whether a catalog is out of date")
-    parser.add_argument("--add", metavar="LANGUAGE", help="start a catalog for a new language, e.g. fr")
-    arguments = parser.parse_args()
+    languages, check = languages_to_write(__doc__.splitlines()[0], [path.stem for path in LOCALE.glob("*.po")])
     source = template()
-    languages = sorted(path.stem for path in LOCALE.glob("*.po"))
-    if arguments.add:
-        languages.append(arguments.add)
     files = {TEMPLATE: rendered(source, sort_by_file=True), LANGUAGES_MODULE: languages_module([SOURCE, *languages])}
     for language in languages:
         catalog = updated(
@@ -118,7 +111,7 @@ def main() -> int:
             no_fuzzy_matching=False,
         )
         files[catalog_path(language)] = rendered(catalog, sort_by_file=True)
-    return write_or_check(files, CONSOLE, "make console-catalogs", check=arguments.check)
+    return write_or_check(files, CONSOLE, "make console-catalogs", check=check)
 
 
 if __name__ == "__main__":

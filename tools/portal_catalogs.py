@@ -6,12 +6,11 @@ fuzzy (shown in English until a translator looks again), a removed one goes. `ma
     python tools/portal_catalogs.py [--check] [--add <language>]
 """
 
-import argparse
 import sys
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
-from catalog_files import new_catalog, read_catalog, rendered, updated, write_or_check
+from catalog_files import languages_to_write, new_catalog, read_catalog, rendered, updated, write_or_check
 
 PORTAL = Path(__file__).parents[1] / "services" / "portal"
 sys.path.insert(0, str(PORTAL))
@@ -50,18 +49,14 @@ def language_catalog(language: str, source: Catalog) -> Catalog:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="only say whether a catalog is out of date")
-    parser.add_argument("--add", metavar="LANGUAGE", help="start a catalog for a new language, e.g. fr")
-    arguments = parser.parse_args()
+    languages, check = languages_to_write(
+        __doc__.splitlines()[0], [path.parents[1].name for path in LOCALES.glob(f"*/LC_MESSAGES/{DOMAIN}.po")]
+    )
     source = template()
-    languages = sorted(path.parents[1].name for path in LOCALES.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
-    if arguments.add:
-        languages.append(arguments.add)
     files = {TEMPLATE: rendered(source)} | {
         catalog_path(name): rendered(language_catalog(name, source)) for name in languages
     }
-    return write_or_check(files, PORTAL, "make portal-catalogs", check=arguments.check)
+    return write_or_check(files, PORTAL, "make portal-catalogs", check=check)
 
 
 if __name__ == "__main__":
