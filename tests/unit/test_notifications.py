@@ -8,21 +8,21 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from caseline_common.consumer import StatefulEvent
-from caseline_common.contracts import CaseSnapshot
+from caseline_common.contracts import CaseSnapshot, TemplateDefinition
 from caseline_common.envelope import Actor, ActorKind, new_id
 from caseline_common.errors import ForbiddenError, NotFoundError
 from caseline_common.events import EventType
-from caseline_common.contracts import TemplateDefinition
 from caseline_common.examples import CASE_SNAPSHOT, HANDLER, TEMPLATE_DEFINITION
 from caseline_common.tenant import Principal, TenantContext
 from service_modules import loaded_module
 
 if TYPE_CHECKING:
     from services.tasks.chalicelib import notification_service as service
+    from services.tasks.chalicelib.domain import inbox, people
     from services.tasks.chalicelib.domain import notifications as domain
-    from services.tasks.chalicelib.domain import people
 else:
     domain = loaded_module("tasks", "chalicelib.domain.notifications")
+    inbox = loaded_module("tasks", "chalicelib.domain.inbox")
     people = loaded_module("tasks", "chalicelib.domain.people")
     service = loaded_module("tasks", "chalicelib.notification_service")
 
@@ -343,6 +343,6 @@ def test_a_mention_tells_only_people_who_may_read_the_case() -> None:
 def test_a_mention_waits_for_its_template_to_reach_the_inbox() -> None:
     notifications, store, _outbox = _service(templates=Templates(arrived=False))
     event = _event(EventType.COMMENT_ADDED, {"comment_id": "c", "external": False, "body": "@Lukas Becker"})
-    with pytest.raises(service.CaseNotProjectedError):
+    with pytest.raises(inbox.CaseNotProjectedError):
         notifications.consume(event)  # the queue delivers it again
     assert store.items == {}
