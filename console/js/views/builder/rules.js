@@ -1,10 +1,13 @@
 // Automation rules: trigger, condition, a form per action type, and the dry run against the current draft.
 import { api } from "../../api.js";
+import { t, tn } from "../../i18n.js";
 import { fill, h, humanize, labelled, problemBox, uid } from "../../ui.js";
+import { fieldControl } from "../case/controls.js";
 import {
   RULE_TRIGGERS, addButton, checkbox, choicesOf, durationInput, itemTools, ptr, selectInput, textInput,
 } from "./common.js";
 import { conditionBuilder } from "./condition.js";
+import { eventData, readEventData } from "./events.js";
 import { section } from "./sections.js";
 
 export const ACTION_TYPES = [
@@ -185,11 +188,13 @@ export function rulesSection(ctx) {
         textInput(ctx, "Name", rule, "name", p("name"), { nullable: false })),
       checkbox(ctx, "Enabled", rule, "enabled", p("enabled"), { defaultValue: true }),
       selectInput(ctx, "Trigger event", rule.trigger, "event_type", p("trigger", "event_type"),
-        RULE_TRIGGERS.map((type) => [type, humanize(type)]), { nullable: false }),
+        RULE_TRIGGERS.map((type) => [type, humanize(type)]), { nullable: false, onChange: () => ctx.render({ keepFocus: true }) }),
       patternInput(ctx, rule, steps),
       h("div", { class: "subpanel" }, h("h4", {}, "Condition (optional)"),
-        conditionBuilder(ctx, { get: () => rule.condition ?? null, set: (value) => { rule.condition = value; },
-          pointer: p("condition"), label: `Rule ${index + 1} condition`, events: true, optional: true })),
+        conditionBuilder(ctx, { get: () => rule.condition ?? null,
+          set: (value) => { rule.condition = value; ctx.dryRunPanel?.refresh(); },
+          pointer: p("condition"), label: `Rule ${index + 1} condition`, events: true,
+          eventType: () => rule.trigger.event_type, optional: true })),
       h("div", { class: "subpanel" }, h("h4", {}, "Actions"),
         rule.actions.length ? actions : h("p", { class: "hint" }, "A rule needs 1 to 20 actions."),
         h("button", { type: "button", class: "add", "data-add": p("actions"), "aria-label": `Add action to rule ${index + 1}`, onclick: () => {
@@ -212,7 +217,7 @@ export function rulesSection(ctx) {
 // The dry run keeps what was typed and found across re-renders of the builder.
 function reusedDryRunPanel(ctx) {
   if (!ctx.dryRunPanel) ctx.dryRunPanel = dryRunPanel(ctx);
-  ctx.dryRunPanel.refreshStages();
+  ctx.dryRunPanel.refresh();
   return ctx.dryRunPanel;
 }
 
@@ -221,29 +226,131 @@ function blankSnapshot(ctx, fields, stage) {
   const now = new Date().toISOString();
   return {
     id: "dry-run", tenant_id: "dry-run", template_key: ctx.key, template_version: ctx.latestVersion || 1,
-    title: "Dry run", owner: ctx.user?.id || "dry-run", stage: stage || ctx.def.stages?.[0]?.key || "",
+    title: t("Dry run"), owner: ctx.user?.id || "dry-run", stage: stage || ctx.def.stages?.[0]?.key || "",
     stage_entered_at: now, status: "open", fields, created_at: now, created_by: ctx.user?.id || "dry-run",
     updated_at: now, version: 1,
   };
 }
 
+// The snapshot's field values: one input per field of the draft, drawn as the case page draws them. Values typed
+// survive a change of the draft's fields (a field renamed or retyped starts empty).
+function snapshotFields(ctx) {
+  const element = h("div", { class: "dr-fields" });
+  let controls = [];
+  let shape = null;
+  const read = () => {
+    const values = {};
+    for (const { key, control } of controls) {
+      const value = control.read();
+      if (value !== null && value !== undefined) values[key] = value;
+    }
+    return values;
+  };
+  const refresh = () => {
+    const fields = (ctx.def.fields || []).filter((field) => field.key && field.type);
+    const next = JSON.stringify(fields);
+    if (next === shape) return;
+    shape = next;
+    const kept = read();
+    const typeOf = Object.fromEntries(controls.map(({ key, type }) => [key, type]));
+    controls = fields.map((field) => ({ key: field.key, type: field.type,
+      control: fieldControl(field, typeOf[field.key] === field.type ? kept[field.key] : undefined) }));
+    // These inputs are the snapshot's, not the draft's: the draft's mistakes are not theirs to show.
+    const drawn = controls.map(({ control }) => control.element);
+    for (const input of drawn.flatMap((part) => [...part.querySelectorAll("[data-pointer]")])) delete input.dataset.pointer;
+    fill(element, drawn.length ? drawn : h("p", { class: "hint" }, t("The draft has no fields yet.")));
+  };
+  return { element, read, refresh };
+}
+
+// Sets `value` at a dotted path below `target`.
+function setPath(target, path, value) {
+  const steps = path.split(".");
+  let node = target;
+  for (const step of steps.slice(0, -1)) {
+    if (!node[step] || typeof node[step] !== "object") node[step] = {};
+    node = node[step];
+  }
+  node[steps.at(-1)] = value;
+}
+
+function datumControl(item, kept) {
+  const notSet = h("option", { value: "" }, t("— Not set —"));
+  if (item.kind === "boolean") {
+    return h("select", {}, notSet, h("option", { value: "true", selected: kept === "true" }, t("Yes")),
+      h("option", { value: "false", selected: kept === "false" }, t("No")));
+  }
+  if (item.choices?.length) {
+    const choices = item.choices.some(([value]) => value === kept) || !kept ? item.choices : [...item.choices, [kept, kept]];
+    return h("select", {}, notSet, choices.map(([value, words]) =>
+      h("option", { value, selected: value === kept }, words === value ? value : `${words} (${value})`)));
+  }
+  const input = h("input", { type: item.kind === "number" ? "number" : "text", step: item.kind === "number" ? "any" : undefined,
+    autocomplete: "off" });
+  input.value = kept ?? "";
+  return input;
+}
+
+function datumValue(item, text) {
+  if (item.kind === "boolean") return text === "true";
+  if (item.kind === "number") return Number(text);
+  return text;
+}
+
+// The event's data: an input per datum the trigger carries and per path the draft's rules read, and JSON for
+// anything else, labelled as the advanced way.
+function eventDataForm(ctx, eventSelect) {
+  const element = h("fieldset", { class: "dr-event-data" }, h("legend", {}, t("Event data")));
+  const inputs = h("div", { class: "grid two" });
+  const more = h("textarea", { id: uid("dr-data"), rows: 2, spellcheck: "false", class: "code" }, "{}");
+  const advanced = h("details", { class: "dr-advanced" },
+    h("summary", {}, t("Advanced: more event data as JSON")),
+    labelled(t("Other event data (JSON)"), more, { hint: t("Only for what the inputs above do not cover; an input above wins over the same key here.") }));
+  element.append(inputs, advanced);
+  let items = [];
+  let shape = null;
+  const values = new Map();
+  const refresh = () => {
+    const type = eventSelect.value;
+    const next = [...eventData(ctx.def, type),
+      ...readEventData(ctx.def, type).map((path) => ({ key: path, label: t("{path} (read by a rule)", { path }), kind: "text" }))];
+    const nextShape = JSON.stringify([type, next]);
+    if (nextShape === shape) return;
+    shape = nextShape;
+    for (const { item, control } of items) values.set(item.key, control.value);
+    items = next.map((item) => ({ item, control: datumControl(item, values.get(item.key)) }));
+    fill(inputs, items.map(({ item, control }) => labelled(item.label, control)));
+    inputs.hidden = !items.length;
+    advanced.open = !items.length || (more.value.trim() !== "" && more.value.trim() !== "{}");
+  };
+  // Throws SyntaxError when the advanced JSON is not JSON.
+  const read = () => {
+    const data = more.value.trim() ? JSON.parse(more.value) : {};
+    for (const { item, control } of items) if (control.value !== "") setPath(data, item.key, datumValue(item, control.value));
+    return data;
+  };
+  return { element, read, refresh };
+}
+
 function dryRunPanel(ctx) {
-  const caseSelect = h("select", { id: uid("dr-case") }, h("option", { value: "" }, "A blank snapshot"));
+  const caseSelect = h("select", { id: uid("dr-case") }, h("option", { value: "" }, t("A blank snapshot")));
   const stageSelect = h("select", { id: uid("dr-stage") });
   const refreshStages = () => {
     const chosen = stageSelect.value;
     fill(stageSelect, ...(ctx.def.stages || []).filter((stage) => stage.key)
       .map((stage) => h("option", { value: stage.key, selected: stage.key === chosen }, stage.name || stage.key)));
   };
-  const fieldsArea = h("textarea", { id: uid("dr-fields"), rows: 3, spellcheck: "false", class: "code" }, "{}");
   const eventSelect = h("select", { id: uid("dr-event") }, RULE_TRIGGERS.map((type) => h("option", { value: type }, humanize(type))));
   const firstTrigger = ctx.def.rules?.[0]?.trigger?.event_type;
   if (firstTrigger) eventSelect.value = firstTrigger;
-  const dataArea = h("textarea", { id: uid("dr-data"), rows: 2, spellcheck: "false", class: "code" }, "{}");
+  const fields = snapshotFields(ctx);
+  const eventForm = eventDataForm(ctx, eventSelect);
+  eventSelect.addEventListener("change", eventForm.refresh);
   const results = h("div", { class: "dry-run-results", "aria-live": "polite" });
-  const blankOnly = h("div", { class: "grid two" },
-    labelled("Stage of the snapshot", stageSelect),
-    labelled("Field values of the snapshot (JSON)", fieldsArea, { hint: 'e.g. {"amount": 12000}' }));
+  const blankOnly = h("fieldset", { class: "dr-snapshot" }, h("legend", {}, t("The blank snapshot")),
+    labelled(t("Stage of the snapshot"), stageSelect),
+    h("p", { class: "hint" }, t("Its field values; empty ones are left out.")),
+    fields.element);
   let cases = [];
   caseSelect.addEventListener("change", () => { blankOnly.hidden = caseSelect.value !== ""; });
   const loadCases = async () => {
@@ -255,22 +362,21 @@ function dryRunPanel(ctx) {
   if (ctx.latestVersion) loadCases();
 
   const run = async () => {
-    fill(results, h("p", { class: "loading", role: "status" }, "Running…"));
-    let snapshot;
-    let eventData;
+    fill(results, h("p", { class: "loading", role: "status" }, t("Running…")));
+    let data;
     try {
-      eventData = JSON.parse(dataArea.value || "{}");
-      snapshot = caseSelect.value ? cases.find((item) => item.id === caseSelect.value)
-        : blankSnapshot(ctx, JSON.parse(fieldsArea.value || "{}"), stageSelect.value);
+      data = eventForm.read();
     } catch (error) {
-      fill(results, problemBox({ title: "Not valid JSON", detail: error.message }));
+      fill(results, problemBox({ title: t("The other event data is not valid JSON"), detail: error.message }));
       return;
     }
+    const snapshot = caseSelect.value ? cases.find((item) => item.id === caseSelect.value)
+      : blankSnapshot(ctx, fields.read(), stageSelect.value);
     try {
       const answer = await api.post(`/templates/${encodeURIComponent(ctx.key)}/rules/test`,
-        { case: snapshot, event: { type: eventSelect.value, data: eventData }, definition: ctx.def });
+        { case: snapshot, event: { type: eventSelect.value, data }, definition: ctx.def });
       fill(results, decisionsView(answer));
-      ctx.say(`Dry run: ${answer.decisions.length} rule${answer.decisions.length === 1 ? "" : "s"} triggered.`);
+      ctx.say(tn("Dry run: {count} rule triggered.", "Dry run: {count} rules triggered.", answer.decisions.length));
     } catch (problem) {
       // Mistakes in the draft come back under /definition: show them on their inputs too.
       const errors = problem.errors || [];
@@ -281,16 +387,22 @@ function dryRunPanel(ctx) {
     }
   };
   const panel = h("div", { class: "panel dry-run", role: "region", "aria-labelledby": "dry-run-title" },
-    h("h3", { id: "dry-run-title" }, "Dry run"),
-    h("p", { class: "hint" }, "What the rules of this draft would do for an event on a case. Nothing is changed."),
+    h("h3", { id: "dry-run-title" }, t("Dry run")),
+    h("p", { class: "hint" }, t("What the rules of this draft would do for an event on a case. Nothing is changed.")),
     h("div", { class: "grid two" },
-      labelled("Case", caseSelect, { hint: ctx.latestVersion ? "Cases of this template, or a blank snapshot." : "Publish to try real cases; until then, a blank snapshot." }),
-      labelled("Event type", eventSelect)),
+      labelled(t("Case"), caseSelect, { hint: ctx.latestVersion ? t("Cases of this template, or a blank snapshot.") : t("Publish to try real cases; until then, a blank snapshot.") }),
+      labelled(t("Event type"), eventSelect)),
     blankOnly,
-    labelled("Event data (JSON)", dataArea, { hint: 'e.g. {"to": "review"} for case.stage_changed' }),
-    h("div", { class: "actions" }, h("button", { type: "button", class: "primary", onclick: run }, "Run dry run")),
+    eventForm.element,
+    h("div", { class: "actions" }, h("button", { type: "button", class: "primary", onclick: run }, t("Run dry run"))),
     results);
-  panel.refreshStages = refreshStages;
+  // Called at each render of the builder and when a rule's condition changes: the draft's stages, fields and
+  // the event data its rules read may have changed.
+  panel.refresh = () => {
+    refreshStages();
+    fields.refresh();
+    eventForm.refresh();
+  };
   ctx.reloadDryRunCases = () => {
     while (caseSelect.options.length > 1) caseSelect.remove(1);
     loadCases();
