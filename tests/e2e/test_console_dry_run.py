@@ -73,7 +73,7 @@ def test_a_dry_run_from_inputs_and_a_condition_from_a_picker(stack: LocalStack, 
         run = dry_run.get_by_role("button", name="Run dry run")
 
         dry_run.get_by_label("Event type").select_option("case.opened")
-        for amount, verdict in (("500", "skipped"), ("2500", "fired")):
+        for amount, verdict in (("500", "Skipped"), ("2500", "Fired")):
             snapshot.get_by_label("Amount claimed").fill(amount)
             run.click()
             decision = results.locator("li.decision").filter(has_text="Flag big claims")
@@ -82,7 +82,7 @@ def test_a_dry_run_from_inputs_and_a_condition_from_a_picker(stack: LocalStack, 
         # case.stage_changed: its stages are picked by name.
         dry_run.get_by_label("Event type").select_option("case.stage_changed")
         event_data = dry_run.get_by_role("group", name="Event data")
-        for stage, verdict in (("submitted", "skipped"), ("review", "fired")):
+        for stage, verdict in (("submitted", "Skipped"), ("review", "Fired")):
             event_data.get_by_label("To stage").select_option(stage)
             run.click()
             decision = results.locator("li.decision").filter(has_text="Note the review")

@@ -5,10 +5,11 @@ import { clear, h, humanize, uid } from "../../ui.js";
 import { ptr } from "./common.js";
 import { eventData } from "./events.js";
 
-export const OPERATORS = [
-  ["==", "equals"], ["!=", "does not equal"], [">", "is greater than"], [">=", "is at least"],
-  ["<", "is less than"], ["<=", "is at most"], ["in", "is one of"], ["contains", "contains (a list holds the value)"],
-  ["!!", "has a value"], ["!", "is empty"],
+// The operators in words, made when asked (in the language loaded by then).
+const operators = () => [
+  ["==", t("equals")], ["!=", t("does not equal")], [">", t("is greater than")], [">=", t("is at least")],
+  ["<", t("is less than")], ["<=", t("is at most")], ["in", t("is one of")], ["contains", t("contains (a list holds the value)")],
+  ["!!", t("has a value")], ["!", t("is empty")],
 ];
 const BINARY = new Set(["==", "!=", ">", ">=", "<", "<=", "in"]);
 const UNARY = new Set(["!!", "!"]);
@@ -204,8 +205,8 @@ export function conditionBuilder(ctx, { get, set, pointer, label, events = false
         if (advanced) {
           const parsed = parseCondition(get());
           if (!parsed) {
-            ctx.say("This condition uses JSONLogic the visual builder cannot show; keep editing it as JSON.");
-            status.textContent = "The visual builder cannot show this condition; edit it as JSON.";
+            ctx.say(t("This condition uses JSONLogic the visual builder cannot show; keep editing it as JSON."));
+            status.textContent = t("The visual builder cannot show this condition; edit it as JSON.");
             return;
           }
           tree = parsed;
@@ -214,7 +215,7 @@ export function conditionBuilder(ctx, { get, set, pointer, label, events = false
           advanced = true;
         }
         draw(advanced ? "textarea" : ".cb-toggle");
-      } }, "Advanced: edit JSONLogic");
+      } }, t("Advanced: edit JSONLogic"));
     const status = h("p", { class: "hint cb-status", role: "status" });
     root.append(h("div", { class: "cb-footer" }, toggle, status));
     if (focusSelector) root.querySelector(focusSelector)?.focus();
@@ -227,21 +228,22 @@ export function conditionBuilder(ctx, { get, set, pointer, label, events = false
     const current = get();
     area.value = current === null || current === undefined ? "" : JSON.stringify(current, null, 2);
     const message = h("p", { class: "hint", id: `${area.id}-hint` },
-      optional ? "JSONLogic; leave empty for no condition." : "JSONLogic, e.g. {\">\": [{\"var\": \"fields.amount\"}, 10000]}.");
+      optional ? t("JSONLogic; leave empty for no condition.")
+        : t("JSONLogic, e.g. {example}.", { example: '{">": [{"var": "fields.amount"}, 10000]}' }));
     area.setAttribute("aria-describedby", message.id);
     area.addEventListener("input", () => {
-      if (area.value.trim() === "") { set(null); ctx.touch(); message.textContent = "No condition."; return; }
+      if (area.value.trim() === "") { set(null); ctx.touch(); message.textContent = t("No condition."); return; }
       try {
         set(JSON.parse(area.value));
         ctx.touch();
-        message.textContent = "Valid JSON.";
+        message.textContent = t("Valid JSON.");
         area.classList.remove("json-bad");
       } catch (error) {
-        message.textContent = `Not valid JSON yet: ${error.message}`;
+        message.textContent = t("Not valid JSON yet: {error}", { error: error.message });
         area.classList.add("json-bad");
       }
     });
-    root.append(h("div", { class: "field" }, h("label", { for: area.id }, `${label} (JSONLogic)`), area, message));
+    root.append(h("div", { class: "field" }, h("label", { for: area.id }, t("{condition} (JSONLogic)", { condition: label })), area, message));
   }
 
   function drawVisual(facts) {
@@ -251,13 +253,13 @@ export function conditionBuilder(ctx, { get, set, pointer, label, events = false
   function drawGroup(group, path, depth, facts) {
     const isRoot = path.length === 0;
     const groupPointer = isRoot ? pointer : pointerOf(tree, path, pointer);
-    const match = h("select", { id: uid("match") }, [["and", "all of these hold"], ["or", "any of these holds"]].map(([value, text]) =>
+    const match = h("select", { id: uid("match") }, [["and", t("all of these hold")], ["or", t("any of these holds")]].map(([value, text]) =>
       h("option", { value, selected: group.op === value }, text)));
     if (!(isRoot && group.items.length === 1 && group.items[0].kind === "row")) match.dataset.pointer = groupPointer;
     match.addEventListener("change", () => { group.op = match.value; write(); draw(); });
     const box = h("div", { class: `cb-group depth-${depth}`, role: "group",
-      "aria-label": isRoot ? `${label}: conditions` : `Group ${path[path.length - 1] + 1}` });
-    box.append(h("div", { class: "field cb-match" }, h("label", { for: match.id }, isRoot ? "Match when" : "Group matches when"), match));
+      "aria-label": isRoot ? t("{condition}: conditions", { condition: label }) : t("Group {number}", { number: path[path.length - 1] + 1 }) });
+    box.append(h("div", { class: "field cb-match" }, h("label", { for: match.id }, isRoot ? t("Match when") : t("Group matches when")), match));
     const list = h("ol", { class: "cb-items" });
     group.items.forEach((item, index) => {
       const itemPath = [...path, index];
@@ -267,7 +269,7 @@ export function conditionBuilder(ctx, { get, set, pointer, label, events = false
         list.append(h("li", {}, drawRow(group, item, itemPath, facts)));
       }
     });
-    if (!group.items.length) list.append(h("li", { class: "hint" }, optional && isRoot ? "No condition: always applies." : "No conditions yet."));
+    if (!group.items.length) list.append(h("li", { class: "hint" }, optional && isRoot ? t("No condition: always applies.") : t("No conditions yet.")));
     box.append(list);
     const pathKey = path.join(".");
     const tools = h("div", { class: "actions cb-tools" },
@@ -275,13 +277,13 @@ export function conditionBuilder(ctx, { get, set, pointer, label, events = false
         group.items.push({ kind: "row", fact: "", op: "==", value: "" });
         write();
         draw(`[data-cb-row="${[...path, group.items.length - 1].join(".")}"]`);
-      } }, "Add condition"));
+      } }, t("Add condition")));
     if (depth < 1) {
       tools.append(h("button", { type: "button", onclick: () => {
         group.items.push({ kind: "group", op: group.op === "and" ? "or" : "and", items: [{ kind: "row", fact: "", op: "==", value: "" }] });
         write();
         draw(`[data-cb-row="${[...path, group.items.length - 1, 0].join(".")}"]`);
-      } }, "Add group"));
+      } }, t("Add group")));
     }
     if (!isRoot) {
       tools.append(h("button", { type: "button", class: "danger", onclick: () => {
@@ -289,7 +291,7 @@ export function conditionBuilder(ctx, { get, set, pointer, label, events = false
         parent.items.splice(path[path.length - 1], 1);
         write();
         draw(`[data-cb-add="${path.slice(0, -1).join(".")}"]`);
-      } }, "Remove group"));
+      } }, t("Remove group")));
     }
     box.append(tools);
     return box;
@@ -301,11 +303,11 @@ export function conditionBuilder(ctx, { get, set, pointer, label, events = false
     const fact = factPicker(facts, row.fact, eventType?.());
     fact.dataset.cbRow = path.join(".");
     fact.dataset.pointer = rowPointer;
-    const operator = h("select", { id: uid("op") }, OPERATORS.map(([value, text]) =>
+    const operator = h("select", { id: uid("op") }, operators().map(([value, text]) =>
       h("option", { value, selected: row.op === value }, `${value === "!!" || value === "!" ? "" : `${value} `}${text}`.trim())));
     const value = h("input", { type: "text", id: uid("val"), autocomplete: "off" });
     value.value = shown(row.value);
-    const valueField = h("div", { class: "field cb-value" }, h("label", { for: value.id }, "Value"), value);
+    const valueField = h("div", { class: "field cb-value" }, h("label", { for: value.id }, t("Value")), value);
     const syncValue = () => {
       const unary = UNARY.has(row.op);
       valueField.hidden = unary;
@@ -334,15 +336,15 @@ export function conditionBuilder(ctx, { get, set, pointer, label, events = false
     operator.addEventListener("change", () => { row.op = operator.value; readValue(); syncValue(); write(); });
     value.addEventListener("input", () => { readValue(); write(); });
     syncValue();
-    return h("div", { class: "cb-row issue-host", role: "group", "aria-label": `Condition ${number}` },
+    return h("div", { class: "cb-row issue-host", role: "group", "aria-label": t("Condition {number}", { number }) },
       h("div", { class: "field" }, h("label", { for: fact.id }, t("Field or fact")), fact),
-      h("div", { class: "field" }, h("label", { for: operator.id }, "Operator"), operator),
+      h("div", { class: "field" }, h("label", { for: operator.id }, t("Operator")), operator),
       valueField,
-      h("button", { type: "button", class: "danger cb-remove", "aria-label": `Remove condition ${number}`, onclick: () => {
+      h("button", { type: "button", class: "danger cb-remove", "aria-label": t("Remove condition {number}", { number }), onclick: () => {
         group.items.splice(path[path.length - 1], 1);
         write();
         draw(`[data-cb-add="${path.slice(0, -1).join(".")}"]`);
-      } }, "Remove"));
+      } }, t("Remove")));
   }
 
   draw(null, true);
