@@ -195,12 +195,12 @@ export function rulesSection(ctx) {
       selectInput(ctx, t("Trigger event"), rule.trigger, "event_type", p("trigger", "event_type"),
         RULE_TRIGGERS.map((type) => [type, humanize(type)]), { nullable: false, onChange: () => ctx.render({ keepFocus: true }) }),
       patternInput(ctx, rule, steps),
-      h("div", { class: "subpanel" }, h("h4", {}, t("Condition (optional)")),
+      h("div", { class: "subpanel" }, h("h3", {}, t("Condition (optional)")),
         conditionBuilder(ctx, { get: () => rule.condition ?? null,
           set: (value) => { rule.condition = value; ctx.dryRunPanel?.refresh(); },
           pointer: p("condition"), label: t("Rule {number} condition", { number: index + 1 }), events: true,
           eventType: () => rule.trigger.event_type, optional: true })),
-      h("div", { class: "subpanel" }, h("h4", {}, t("Actions")),
+      h("div", { class: "subpanel" }, h("h3", {}, t("Actions")),
         rule.actions.length ? actions : h("p", { class: "hint" }, t("A rule needs 1 to 20 actions.")),
         h("button", { type: "button", class: "add", "data-add": p("actions"), "aria-label": t("Add action to rule {number}", { number: index + 1 }), onclick: () => {
           rule.actions.push({ type: "add_comment", ...ACTION_DEFAULTS.add_comment() });

@@ -164,7 +164,7 @@ function criteriaList(ctx, stage, member, stageIndex, title) {
           ctx.render({ focus: `[data-add="${ptr("stages", stageIndex, member)}"]` });
         } }, words.remove))));
   });
-  return h("div", { class: "subpanel" }, h("h4", {}, title),
+  return h("div", { class: "subpanel" }, h("h3", {}, title),
     criteria.length ? list : h("p", { class: "hint" }, t("None.")),
     h("button", { type: "button", class: "add", "data-add": ptr("stages", stageIndex, member),
       "aria-label": words.addTo(stageIndex + 1), onclick: () => {
@@ -189,7 +189,7 @@ function tasksList(ctx, stage, stageIndex) {
       checkbox(ctx, t("Required to leave the stage"), task, "required", p("required"), { defaultValue: true }),
       itemTools(ctx, tasks, index, (number) => t("task {number}", { number }), (i) => ptr("stages", stageIndex, "tasks", i)))));
   });
-  return h("div", { class: "subpanel" }, h("h4", {}, t("Tasks created on entry")),
+  return h("div", { class: "subpanel" }, h("h3", {}, t("Tasks created on entry")),
     tasks.length ? list : h("p", { class: "hint" }, t("None.")),
     h("button", { type: "button", class: "add", "data-add": ptr("stages", stageIndex, "tasks"),
       "aria-label": t("Add task to stage {stage}", { stage: stageIndex + 1 }), onclick: () => {
