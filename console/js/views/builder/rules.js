@@ -305,7 +305,7 @@ function datumValue(item, text) {
 // The event's data: an input per datum the trigger carries and per path the draft's rules read, and JSON for
 // anything else, labelled as the advanced way.
 function eventDataForm(ctx, eventSelect) {
-  const element = h("fieldset", { class: "dr-event-data" }, h("legend", {}, t("Event data")));
+  const element = h("fieldset", { class: "subpanel dr-event-data" }, h("legend", {}, t("Event data")));
   const inputs = h("div", { class: "grid two" });
   const more = h("textarea", { id: uid("dr-data"), rows: 2, spellcheck: "false", class: "code" }, "{}");
   const advanced = h("details", { class: "dr-advanced" },
@@ -352,7 +352,7 @@ function dryRunPanel(ctx) {
   const eventForm = eventDataForm(ctx, eventSelect);
   eventSelect.addEventListener("change", eventForm.refresh);
   const results = h("div", { class: "dry-run-results", "aria-live": "polite" });
-  const blankOnly = h("fieldset", { class: "dr-snapshot" }, h("legend", {}, t("The blank snapshot")),
+  const blankOnly = h("fieldset", { class: "subpanel dr-snapshot" }, h("legend", {}, t("The blank snapshot")),
     labelled(t("Stage of the snapshot"), stageSelect),
     h("p", { class: "hint" }, t("Its field values; empty ones are left out.")),
     fields.element);
