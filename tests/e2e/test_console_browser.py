@@ -99,7 +99,7 @@ def test_an_admin_builds_a_template_and_an_agent_works_a_case_through_it(
         criterion.get_by_label("Description").fill(CONDITION)
         criterion.get_by_role("button", name="Add condition").click()
         row = criterion.get_by_role("group", name="Condition 1")
-        row.get_by_label("Field or fact").fill("fields.amount")
+        row.get_by_label("Field or fact").select_option("fields.amount")
         row.get_by_label("Operator").select_option(">")
         row.get_by_label("Value").fill("0")
 

@@ -135,8 +135,7 @@ def test_the_builder_names_field_types_permissions_and_stages(stack: LocalStack,
         criterion.get_by_role("button", name="Add condition").click()
         condition = criterion.get_by_role("group", name="Condition 1")
         for fact, key, words in (("case.stage", "triage", "First look"), ("fields.cover", "full_cover", "Full cover")):
-            condition.get_by_label("Field or fact").fill(fact)
-            condition.get_by_label("Field or fact").press("Tab")
+            condition.get_by_label("Field or fact").select_option(fact)
             expect(condition.locator(f"datalist option[value='{key}']")).to_have_text(words)
         shown = page.get_by_role("group", name="Timeline events externals see")
         expect(shown.get_by_label("Case opened", exact=True)).to_be_checked()

@@ -1,6 +1,7 @@
 // The board: a column per stage of a template, a card per open case. Drag a card, or use its "Move to"
 // control, to ask for a transition; a refused move shows the unmet criteria and leaves the card in place.
 import { api } from "../api.js";
+import { formatNumber, t, tn } from "../i18n.js";
 import { personName } from "../people.js";
 import { navigate } from "../router.js";
 import {
@@ -37,19 +38,20 @@ async function chooseTemplate(main, _params, query) {
   // to "#/board", which would go straight to that board again.
   if (!query.has("choose")) window.history.replaceState(window.history.state, "", "#/board?choose=1");
   fill(main,
-    h("h1", {}, "Board"),
-    h("p", {}, "Choose a template to see its open cases, a column per stage."),
+    h("h1", {}, t("Board")),
+    h("p", {}, t("Choose a template to see its open cases, a column per stage.")),
     templates.length
-      ? h("ul", { class: "template-choices", "aria-label": "Templates" }, templates.map((template) =>
+      ? h("ul", { class: "template-choices", "aria-label": t("Templates") }, templates.map((template) =>
         h("li", {},
           h("a", { href: `#/board/${encodeURIComponent(template.key)}`, class: "template-choice" },
             h("span", { class: "template-choice-name" }, template.name),
-            h("span", { class: "template-choice-meta" }, `${template.key} · version ${template.latest_version}`)))))
-      : h("p", {}, "There are no templates yet."));
+            h("span", { class: "template-choice-meta" }, t("{key} · version {version}", { key: template.key, version: template.latest_version }))))))
+      : h("p", {}, t("There are no templates yet.")));
 }
 
 function countText(element, count) {
-  fill(element, String(count), visuallyHidden(count === 1 ? " case" : " cases"));
+  // The number stands out; the word is for screen readers.
+  fill(element, formatNumber(count), " ", visuallyHidden(tn("case", "cases", count)));
 }
 
 function byDue(a, b) {
@@ -61,7 +63,7 @@ function byDue(a, b) {
 async function showBoard(main, params, _query, user) {
   const requested = performance.now();
   const key = params.key;
-  loading(main, "Loading the board…");
+  loading(main, t("Loading the board…"));
   const [published, cases, templates] = await Promise.all([
     api.get(`/templates/${encodeURIComponent(key)}`),
     api.all("/cases", { template_key: key, status: "open" }, MAX_CASES),
@@ -88,13 +90,13 @@ async function showBoard(main, params, _query, user) {
       h("h3", { class: "board-card-title" },
         canMove ? h("span", { class: "board-drag-handle", "aria-hidden": "true" }, "⠿") : null,
         h("a", {})),
-      h("dl", { class: "board-card-meta" }, h("div", {}, h("dt", {}, "Owner"), h("dd", {}))),
+      h("dl", { class: "board-card-meta" }, h("div", {}, h("dt", {}, t("Owner")), h("dd", {}))),
       canMove
         ? h("div", { class: "board-card-move" },
-          h("label", {}, "Move to"),
+          h("label", {}, t("Move to")),
           h("div", { class: "board-card-move-row" },
             h("select", { name: "to" }),
-            h("button", { type: "button", class: "move-button" }, "Move")))
+            h("button", { type: "button", class: "move-button" }, t("Move"))))
         : null));
   const metaLine = h("div", {}, h("dt", {}), h("dd", {}));
 
@@ -118,9 +120,9 @@ async function showBoard(main, params, _query, user) {
     link.href = `#/cases/${encodeURIComponent(item.id)}`;
     link.textContent = item.title;
     list.firstChild.lastChild.textContent = personName(item.owner);
-    if (item.assigned_role) meta(list, "Role", roleNames.get(item.assigned_role) || item.assigned_role);
-    if (item.stage_due_at) meta(list, "Due", h("time", { datetime: item.stage_due_at }, formatDate(item.stage_due_at)));
-    if (columnOf(item) === OTHER_COLUMN) meta(list, "Stage", `${item.stage} (version ${item.template_version})`);
+    if (item.assigned_role) meta(list, t("Role"), roleNames.get(item.assigned_role) || item.assigned_role);
+    if (item.stage_due_at) meta(list, t("Due"), h("time", { datetime: item.stage_due_at }, formatDate(item.stage_due_at)));
+    if (columnOf(item) === OTHER_COLUMN) meta(list, t("Stage"), t("{stage} (version {version})", { stage: item.stage, version: item.template_version }));
     const badge = slaBadge(item, now);
     if (badge) list.after(badge);
     if (canMove) {
@@ -141,13 +143,13 @@ async function showBoard(main, params, _query, user) {
       const forward = forwardStages(definition, stageKey);
       const others = definition.stages.filter((stage) => stage.key !== stageKey && !forward.includes(stage.key));
       const options = document.createDocumentFragment();
-      options.append(h("option", { value: "" }, "Choose a stage…"));
+      options.append(h("option", { value: "" }, t("Choose a stage…")));
       if (forward.length) {
-        options.append(h("optgroup", { label: "Next" },
+        options.append(h("optgroup", { label: t("Next") },
           forward.map((next) => h("option", { value: next }, stageName(next)))));
       }
       if (others.length) {
-        options.append(h("optgroup", { label: "Back or skip (needs a reason)" },
+        options.append(h("optgroup", { label: t("Back or skip (needs a reason)") },
           others.map((stage) => h("option", { value: stage.key }, stage.name))));
       }
       optionsByStage.set(stageKey, options);
@@ -183,7 +185,7 @@ async function showBoard(main, params, _query, user) {
     fragment.append(h("section", { class: "board-column", "aria-labelledby": headingId, dataset: { stage: column } },
       h("div", { class: "board-column-header" },
         h("h2", { class: "board-column-heading", id: headingId },
-          column === OTHER_COLUMN ? "Stages of older versions" : stageName(column)),
+          column === OTHER_COLUMN ? t("Stages of older versions") : stageName(column)),
         count),
       list));
   }
@@ -193,9 +195,9 @@ async function showBoard(main, params, _query, user) {
   const summary = h("p", { class: "board-summary", id: "board-summary" });
   const updateSummary = () => {
     const total = byId.size;
-    summary.textContent = `${total} open ${total === 1 ? "case" : "cases"}` +
-      (cases.length >= MAX_CASES ? ` (the first ${MAX_CASES} are shown)` : "") +
-      (canMove ? ". Drag a card to another column, or use its “Move to” control." : ".");
+    summary.textContent = [tn("{count} open case.", "{count} open cases.", total),
+      cases.length >= MAX_CASES ? t("The first {count} are shown.", { count: formatNumber(MAX_CASES) }) : null,
+      canMove ? t("Drag a card to another column, or use its “Move to” control.") : null].filter(Boolean).join(" ");
   };
   updateSummary();
 
@@ -205,26 +207,26 @@ async function showBoard(main, params, _query, user) {
   switcher.addEventListener("change", () => navigate(`#/board/${encodeURIComponent(switcher.value)}`));
 
   fill(main,
-    h("h1", {}, `Board: ${definition.name}`),
+    h("h1", {}, t("Board: {name}", { name: definition.name })),
     h("div", { class: "toolbar" },
-      field("Template", switcher),
-      h("p", { class: "board-version" }, `Version ${published.version}`),
-      h("a", { href: "#/board?choose=1" }, "All templates"),
+      field(t("Template"), switcher),
+      h("p", { class: "board-version" }, t("Version {version}", { version: published.version })),
+      h("a", { href: "#/board?choose=1" }, t("All templates")),
       user.role === "viewer" ? null
-        : h("a", { class: "button primary", href: `#/cases/new?template=${encodeURIComponent(key)}` }, "Open a case")),
+        : h("a", { class: "button primary", href: `#/cases/new?template=${encodeURIComponent(key)}` }, t("Open a case"))),
     summary, alerts, boardElement);
 
   function showRefusal(item, target, error) {
-    const problem = error?.status ? error : { title: "The move could not be sent", detail: error?.message };
+    const problem = error?.status ? error : { title: t("The move could not be sent"), detail: error?.message };
     const unmet = problem.unmet || [];
     const box = problemBox({
       ...problem,
-      title: `“${item.title}” cannot move to ${stageName(target)}`,
-      detail: unmet.length ? "It stays where it is until these are done:" : problem.detail || problem.title,
+      title: t("“{title}” cannot move to {stage}", { title: item.title, stage: stageName(target) }),
+      detail: unmet.length ? t("It stays where it is until these are done:") : problem.detail || problem.title,
     });
     box.tabIndex = -1;
     box.append(h("div", { class: "actions" },
-      h("button", { type: "button", onclick: () => { box.remove(); focusCard(item.id); } }, "Dismiss")));
+      h("button", { type: "button", onclick: () => { box.remove(); focusCard(item.id); } }, t("Dismiss"))));
     fill(alerts, box);
     box.focus();
   }
@@ -252,11 +254,11 @@ async function showBoard(main, params, _query, user) {
     const body = { to: target };
     const forward = forwardStages(definition, item.stage);
     if (!forward.includes(target)) {
-      const answer = await dialog(`Move “${item.title}” to ${stageName(target)}`,
+      const answer = await dialog(t("Move “{title}” to {stage}", { title: item.title, stage: stageName(target) }),
         h("div", {},
-          h("p", {}, "Moving back or skipping stages needs the override permission and a reason, which the timeline records."),
-          field("Reason", h("textarea", { name: "reason", required: true, maxlength: 2000 }))),
-        { submitLabel: "Move" });
+          h("p", {}, t("Moving back or skipping stages needs the override permission and a reason, which the timeline records.")),
+          field(t("Reason"), h("textarea", { name: "reason", required: true, maxlength: 2000 }))),
+        { submitLabel: t("Move") });
       if (!answer) { focusCard(caseId); return; }
       body.reason = answer.reason;
     }
@@ -267,12 +269,12 @@ async function showBoard(main, params, _query, user) {
       const moved = await api.post(`/cases/${encodeURIComponent(caseId)}/transitions`, body);
       clear(alerts);
       placeCard(item, moved);
-      announce(`Moved “${moved.title}” to ${stageName(moved.stage)}.`);
+      announce(t("Moved “{title}” to {stage}.", { title: moved.title, stage: stageName(moved.stage) }));
     } catch (problem) {
       element?.classList.remove("is-moving");
       element?.removeAttribute("aria-busy");
       showRefusal(item, target, problem);
-      announce(`“${item.title}” was not moved.`);
+      announce(t("“{title}” was not moved.", { title: item.title }));
     }
   }
 
@@ -313,7 +315,7 @@ async function showBoard(main, params, _query, user) {
       const select = button.parentElement.querySelector("select");
       if (!select.value) {
         select.focus();
-        announce("Choose a stage to move the case to first.");
+        announce(t("Choose a stage to move the case to first."));
         return;
       }
       requestMove(button.dataset.caseId, select.value);

@@ -3,6 +3,7 @@
 // stage times, time to close, SLA warnings and breaches, automations and portal activity, over a range of days
 // and grouped by week, month, owner or team role; each a chart, a table and a CSV download.
 import { api, latestDefinition } from "../api.js";
+import { t, tn } from "../i18n.js";
 import { navigate } from "../router.js";
 import { fill, h, loading, problemBox, templateNamer } from "../ui.js";
 import { filterForm, filterQuery, readFilters } from "./insight/filters.js";
@@ -55,28 +56,28 @@ function readable(catalog, templates) {
 }
 
 function scopeText(catalog, key, templates) {
-  if (key) return "of this template";
-  if (catalog.templates === null) return "of any template";
-  return `of the ${templates.length} ${templates.length === 1 ? "template" : "templates"} you hold a role on`;
+  if (key) return t("of this template");
+  if (catalog.templates === null) return t("of any template");
+  return tn("of the {count} template you hold a role on", "of the {count} templates you hold a role on", templates.length);
 }
 
 async function dashboard(main, key, query) {
-  loading(main, "Loading insight…");
+  loading(main, t("Loading insight…"));
   let catalog;
   let templates;
   try {
     [catalog, templates] = await Promise.all([api.get("/insight"), api.all("/templates", {}, 1000)]);
   } catch (problem) {
-    fill(main, h("h1", {}, "Insight"), problemBox(problem));
+    fill(main, h("h1", {}, t("Insight")), problemBox(problem));
     return;
   }
   const choices = readable(catalog, templates);
   const chosen = choices.find((template) => template.key === key);
   if (!choices.length || (key && !chosen)) {
-    fill(main, h("h1", {}, "Insight"), h("p", { "data-insight": "empty" }, key
-      ? `There is no published template “${key}” whose figures you may read.`
-      : "You hold no role on any template, so there are no figures for you to read."),
-    key ? h("a", { href: "#/insight" }, "All templates") : null);
+    fill(main, h("h1", {}, t("Insight")), h("p", { "data-insight": "empty" }, key
+      ? t("There is no published template “{key}” whose figures you may read.", { key })
+      : t("You hold no role on any template, so there are no figures for you to read.")),
+    key ? h("a", { href: "#/insight" }, t("All templates")) : null);
     return;
   }
   const names = namer(choices, key);
@@ -96,13 +97,13 @@ async function dashboard(main, key, query) {
       if (mine === drawing) reports.dataset.insightReady = "true";
     });
   };
-  const back = h("a", { href: link(null, filters) }, "All templates");
+  const back = h("a", { href: link(null, filters) }, t("All templates"));
   fill(main,
     key ? h("p", { class: "insight-back" }, back) : null,
-    h("h1", {}, key ? `Insight: ${names.template(key)}` : "Insight: all templates"),
+    h("h1", {}, key ? t("Insight: {template}", { template: names.template(key) }) : t("Insight: all templates")),
     h("p", { class: "hint", "data-insight": "summary" },
-      `Every case ${scopeText(catalog, key, choices)}, from the event lake, with no cap on the number of cases. `
-      + `A change shows here within ${duration(catalog.delivery_seconds)}.`),
+      t("Every case {scope}, from the event lake, with no cap on the number of cases. A change shows here within {duration}.",
+        { scope: scopeText(catalog, key, choices), duration: duration(catalog.delivery_seconds) })),
     filterForm({
       filters, templates: labelled, template: key, roles,
       onApply: (changed) => {

@@ -1,5 +1,6 @@
 // Templates (admins): the list, a new template from blank or from an example, and the builder.
 import { ApiProblem, api } from "../api.js";
+import { formatNumber, t, tn } from "../i18n.js";
 import { guardLeaving, navigate } from "../router.js";
 import { announce, clear, fill, formatDate, h, loading, problemBox, showFieldErrors } from "../ui.js";
 import { PERMISSIONS, placeIssues } from "./builder/common.js";
@@ -52,47 +53,47 @@ function blankDefinition(key, name) {
 // ---------------------------------------------------------------- the list
 
 async function listView(main) {
-  loading(main, "Loading templates…");
+  loading(main, t("Loading templates…"));
   const templates = await api.all("/templates", {}, 500);
   const known = new Set(templates.map((item) => item.key));
   const drafts = rememberedDrafts().filter((key) => !known.has(key));
 
   const table = templates.length ? h("table", { class: "templates" },
-    h("caption", { class: "visually-hidden" }, "Published templates"),
-    h("thead", {}, h("tr", {}, ["Key", "Name", "Latest version", "Published"].map((title) => h("th", { scope: "col" }, title)))),
+    h("caption", { class: "visually-hidden" }, t("Published templates")),
+    h("thead", {}, h("tr", {}, [t("Key"), t("Name"), t("Latest version"), t("Published")].map((title) => h("th", { scope: "col" }, title)))),
     h("tbody", {}, templates.map((item) => h("tr", {},
       h("td", {}, h("a", { href: `#/templates/${encodeURIComponent(item.key)}` }, h("code", {}, item.key))),
       h("td", {}, item.name),
-      h("td", {}, String(item.latest_version)),
+      h("td", {}, formatNumber(item.latest_version)),
       h("td", {}, formatDate(item.published_at))))))
-    : h("p", {}, "No templates yet.");
+    : h("p", {}, t("No templates yet."));
 
   const keyInput = h("input", { type: "text", id: "new-template-key", name: "key", required: true, autocomplete: "off",
     spellcheck: "false", pattern: "[a-z][a-z0-9\\-]{1,62}", "data-pointer": "/key", "aria-describedby": "new-template-key-hint" });
   const nameInput = h("input", { type: "text", id: "new-template-name", name: "name", required: true, autocomplete: "off", "data-pointer": "/name" });
   const source = h("select", { id: "new-template-source", name: "source" },
-    h("option", { value: "" }, "A blank template"),
-    templates.map((item) => h("option", { value: item.key }, `A copy of ${item.name} (${item.key})`)));
+    h("option", { value: "" }, t("A blank template")),
+    templates.map((item) => h("option", { value: item.key }, t("A copy of {name} ({key})", { name: item.name, key: item.key }))));
   const status = h("div", {});
   const form = h("form", { class: "panel new-template", novalidate: true, "aria-labelledby": "new-template-title" },
-    h("h2", { id: "new-template-title" }, "New template"),
+    h("h2", { id: "new-template-title" }, t("New template")),
     h("div", { class: "grid three" },
-      h("div", { class: "field" }, h("label", { for: keyInput.id }, "Template key"), keyInput,
-        h("p", { class: "hint", id: "new-template-key-hint" }, "Lower case letters, digits and -, e.g. expense-claim. It never changes.")),
-      h("div", { class: "field" }, h("label", { for: nameInput.id }, "Template name"), nameInput),
-      h("div", { class: "field" }, h("label", { for: source.id }, "Start from"), source)),
+      h("div", { class: "field" }, h("label", { for: keyInput.id }, t("Template key")), keyInput,
+        h("p", { class: "hint", id: "new-template-key-hint" }, t("Lower case letters, digits and -, e.g. expense-claim. It never changes."))),
+      h("div", { class: "field" }, h("label", { for: nameInput.id }, t("Template name")), nameInput),
+      h("div", { class: "field" }, h("label", { for: source.id }, t("Start from")), source)),
     status,
-    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Create template")));
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, t("Create template"))));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clear(status);
     const key = keyInput.value.trim();
     const name = nameInput.value.trim();
     const errors = [];
-    if (!KEY_PATTERN.test(key)) errors.push({ pointer: "/key", detail: "Use 2 to 63 characters: a lower-case letter, then lower-case letters, digits or -." });
-    else if (known.has(key)) errors.push({ pointer: "/key", detail: `A template ${key} exists already; open it from the list.` });
-    if (!name) errors.push({ pointer: "/name", detail: "Give the template a name." });
-    else if (rememberedDrafts().includes(key)) errors.push({ pointer: "/key", detail: `A draft of ${key} exists already; open it from the list of drafts.` });
+    if (!KEY_PATTERN.test(key)) errors.push({ pointer: "/key", detail: t("Use 2 to 63 characters: a lower-case letter, then lower-case letters, digits or -.") });
+    else if (known.has(key)) errors.push({ pointer: "/key", detail: t("A template {key} exists already; open it from the list.", { key }) });
+    if (!name) errors.push({ pointer: "/name", detail: t("Give the template a name.") });
+    else if (rememberedDrafts().includes(key)) errors.push({ pointer: "/key", detail: t("A draft of {key} exists already; open it from the list of drafts.", { key }) });
     if (errors.length) { showFieldErrors(form, { errors }); return; }
     let definition = blankDefinition(key, name);
     if (source.value) {
@@ -102,23 +103,24 @@ async function listView(main) {
       } catch (problem) { fill(status, problemBox(problem)); return; }
     }
     pending.set(key, definition);
-    announce(`Template ${name} created; build it and save a draft.`);
+    announce(t("Template {name} created; build it and save a draft.", { name }));
     navigate(`#/templates/${encodeURIComponent(key)}`);
   });
 
   fill(main,
-    h("h1", {}, "Templates"),
-    h("p", { class: "hint" }, "A template describes one kind of case: its data, stages, roles and rules. Open one to change it."),
+    h("h1", {}, t("Templates")),
+    h("p", { class: "hint" }, t("A template describes one kind of case: its data, stages, roles and rules. Open one to change it.")),
     table,
-    drafts.length ? h("div", {}, h("h2", {}, "Drafts not yet published"),
+    drafts.length ? h("div", {}, h("h2", {}, t("Drafts not yet published")),
       h("ul", {}, drafts.map((key) => h("li", {}, h("a", { href: `#/templates/${encodeURIComponent(key)}` }, key))))) : null,
     form);
 }
 
 // ---------------------------------------------------------------- the builder
 
-const SECTION_LINKS = [["basics", "Basics"], ["fields", "Fields"], ["stages", "Stages"], ["documents", "Document types"],
-  ["decisions", "Decisions"], ["roles", "Roles"], ["rules", "Rules"], ["portal", "Portal"], ["versions", "Versions"]];
+const sectionLinks = () => [["basics", t("Basics")], ["fields", t("Fields")], ["stages", t("Stages")],
+  ["documents", t("Document types")], ["decisions", t("Decisions")], ["roles", t("Roles")], ["rules", t("Rules")],
+  ["portal", t("Portal")], ["versions", t("Versions")]];
 const SECTION_OF = { key: "basics", name: "basics", description: "basics", owner_role: "basics", calendar: "basics",
   fields: "fields", stages: "stages", document_types: "documents", decisions: "decisions", roles: "roles", rules: "rules", portal: "portal" };
 
@@ -150,26 +152,26 @@ function restoreFocus(form, key) {
 
 async function builderView(main, params, _query, user) {
   const key = params.key;
-  loading(main, "Loading the template…");
+  loading(main, t("Loading the template…"));
   // A template just created in this tab exists nowhere yet: nothing to ask the API (and no 404s in the console).
   const fresh = pending.has(key);
   const [draft, latest] = fresh ? [null, null]
     : await Promise.all([optional(api.get(path(key, "/draft"))), optional(api.get(path(key)))]);
   let definition = draft?.definition || latest?.definition || pending.get(key);
   if (!definition) {
-    fill(main, h("h1", {}, "No such template"), h("p", {}, `There is no template ${key}, published or drafted.`),
-      h("a", { href: "#/templates" }, "Back to the templates"));
+    fill(main, h("h1", {}, t("No such template")), h("p", {}, t("There is no template {key}, published or drafted.", { key })),
+      h("a", { href: "#/templates" }, t("Back to the templates")));
     return;
   }
   definition = structuredClone(definition);
 
-  const form = h("form", { class: "builder", novalidate: true, "aria-label": "Template definition" });
+  const form = h("form", { class: "builder", novalidate: true, "aria-label": t("Template definition") });
   form.addEventListener("submit", (event) => event.preventDefault());
   const heading = h("h1", {});
   const stateLine = h("p", { class: "builder-state", role: "status" });
   const summary = h("div", { class: "builder-summary", tabindex: "-1" });
-  const saveButton = h("button", { type: "button", class: "primary", id: "save-draft" }, "Save draft");
-  const publishButton = h("button", { type: "button", id: "publish" }, "Publish");
+  const saveButton = h("button", { type: "button", class: "primary", id: "save-draft" }, t("Save draft"));
+  const publishButton = h("button", { type: "button", id: "publish" }, t("Publish"));
 
   const ctx = {
     key, def: definition, user, latestVersion: latest?.version || null, issues: draft?.issues || [],
@@ -190,14 +192,14 @@ async function builderView(main, params, _query, user) {
   };
 
   function updateTitle() {
-    heading.textContent = `Template builder: ${ctx.def.name || key}`;
+    heading.textContent = t("Template builder: {name}", { name: ctx.def.name || key });
   }
 
   function describeState() {
     const parts = [];
-    parts.push(ctx.latestVersion ? `Published version ${ctx.latestVersion}.` : "Not published yet.");
-    if (ctx.savedAt) parts.push(`Draft saved ${formatDate(ctx.savedAt)}.`);
-    if (ctx.dirty) parts.push("Unsaved changes.");
+    parts.push(ctx.latestVersion ? t("Published version {version}.", { version: ctx.latestVersion }) : t("Not published yet."));
+    if (ctx.savedAt) parts.push(t("Draft saved {when}.", { when: formatDate(ctx.savedAt) }));
+    if (ctx.dirty) parts.push(t("Unsaved changes."));
     stateLine.textContent = parts.join(" ");
   }
 
@@ -206,14 +208,15 @@ async function builderView(main, params, _query, user) {
     if (!issues.length) return;
     const placed = issues.length - left.length;
     const box = h("div", { class: "problem", role: "alert" },
-      h("p", { class: "problem-title" }, title || `${issues.length} mistake${issues.length === 1 ? "" : "s"} to fix before publishing`),
-      placed ? h("p", {}, `${placed} ${placed === 1 ? "is" : "are"} shown next to the input concerned.`) : null);
+      h("p", { class: "problem-title" }, title || tn("{count} mistake to fix before publishing", "{count} mistakes to fix before publishing", issues.length)),
+      placed ? h("p", {}, tn("{count} is shown next to the input concerned.", "{count} are shown next to the input concerned.", placed)) : null);
     if (left.length) {
       box.append(h("ul", { class: "unplaced" }, left.map((issue) => {
         const section = SECTION_OF[(issue.pointer || "").split("/")[1]] || "basics";
-        const label = SECTION_LINKS.find(([id]) => id === section)[1];
-        return h("li", {}, `${issue.pointer || "(template)"}: ${issue.detail} `,
-          h("button", { type: "button", class: "link", onclick: () => goTo(section) }, `Go to ${label}`));
+        const label = sectionLinks().find(([id]) => id === section)[1];
+        const where = issue.pointer || t("(template)");
+        return h("li", {}, `${where}: ${issue.detail} `,
+          h("button", { type: "button", class: "link", onclick: () => goTo(section) }, t("Go to {section}", { section: label })));
       })));
     }
     summary.append(box);
@@ -298,7 +301,7 @@ async function builderView(main, params, _query, user) {
     try { await work(); } finally { button.disabled = false; button.textContent = label; }
   }
 
-  saveButton.addEventListener("click", () => busy(saveButton, "Saving…", async () => {
+  saveButton.addEventListener("click", () => busy(saveButton, t("Saving…"), async () => {
     try {
       const saved = await api.put(path(key, "/draft"), ctx.def);
       ctx.dirty = false;
@@ -306,18 +309,20 @@ async function builderView(main, params, _query, user) {
       pending.delete(key);
       rememberDraft(key);
       describeState();
-      ctx.showIssues(saved.issues || [], { title: saved.issues?.length ? `Draft saved with ${saved.issues.length} mistake${saved.issues.length === 1 ? "" : "s"} to fix before publishing` : undefined });
+      ctx.showIssues(saved.issues || [], { title: saved.issues?.length ? tn("Draft saved with {count} mistake to fix before publishing",
+        "Draft saved with {count} mistakes to fix before publishing", saved.issues.length) : undefined });
       if (!saved.issues?.length) {
-        fill(summary, h("p", { class: "ok-note", role: "status" }, "Draft saved. No mistakes found: it can be published."));
+        fill(summary, h("p", { class: "ok-note", role: "status" }, t("Draft saved. No mistakes found: it can be published.")));
       }
-      announce(saved.issues?.length ? `Draft saved with ${saved.issues.length} mistake${saved.issues.length === 1 ? "" : "s"}.` : "Draft saved; no mistakes found.");
+      announce(saved.issues?.length ? tn("Draft saved with {count} mistake.", "Draft saved with {count} mistakes.", saved.issues.length)
+        : t("Draft saved; no mistakes found."));
     } catch (problem) {
-      if (problem.status === 422) ctx.showIssues(problem.errors || [], { title: "The draft was not saved: fix these first" });
+      if (problem.status === 422) ctx.showIssues(problem.errors || [], { title: t("The draft was not saved: fix these first") });
       else fill(summary, problemBox(problem));
     }
   }));
 
-  publishButton.addEventListener("click", () => busy(publishButton, "Publishing…", async () => {
+  publishButton.addEventListener("click", () => busy(publishButton, t("Publishing…"), async () => {
     try {
       const published = ctx.latestVersion
         ? await api.post(path(key, "/versions"), { definition: ctx.def })
@@ -329,12 +334,12 @@ async function builderView(main, params, _query, user) {
       rememberDraft(key, false);
       ctx.showIssues([], { focus: false });
       describeState();
-      fill(summary, h("p", { class: "ok-note", role: "status" }, `Published version ${published.version}.`));
-      announce(`Published version ${published.version}.`);
+      fill(summary, h("p", { class: "ok-note", role: "status" }, t("Published version {version}.", { version: published.version })));
+      announce(t("Published version {version}.", { version: published.version }));
       ctx.reloadVersions?.();
       if (published.version === 1) ctx.reloadDryRunCases?.();
     } catch (problem) {
-      if (problem.status === 422) ctx.showIssues(problem.errors || [], { title: problem.detail || "The template has mistakes" });
+      if (problem.status === 422) ctx.showIssues(problem.errors || [], { title: problem.detail || t("The template has mistakes") });
       else fill(summary, problemBox(problem));
     }
   }));
@@ -342,18 +347,19 @@ async function builderView(main, params, _query, user) {
   updateTitle();
   describeState();
   guardLeaving(() => (ctx.dirty && form.isConnected
-    ? "Leave the template builder? The changes since the draft was last saved will be lost." : null));
+    ? t("Leave the template builder? The changes since the draft was last saved will be lost.") : null));
   fill(main,
-    h("p", {}, h("a", { href: "#/templates" }, "← All templates")),
+    h("p", {}, h("a", { href: "#/templates" }, t("← All templates"))),
     heading, stateLine,
     h("div", { class: "toolbar builder-toolbar" }, saveButton, publishButton),
     summary,
-    h("nav", { class: "builder-nav", "aria-label": "Builder sections" },
-      h("ul", {}, SECTION_LINKS.map(([id, label]) => h("li", {}, h("button", { type: "button", class: "link", onclick: () => goTo(id) }, label))))),
+    h("nav", { class: "builder-nav", "aria-label": t("Builder sections") },
+      h("ul", {}, sectionLinks().map(([id, label]) => h("li", {}, h("button", { type: "button", class: "link", onclick: () => goTo(id) }, label))))),
     form,
     versionsSection(ctx));
   draw({});
-  if (ctx.issues.length) ctx.showIssues(ctx.issues, { focus: false, title: `The saved draft has ${ctx.issues.length} mistake${ctx.issues.length === 1 ? "" : "s"} to fix before publishing` });
+  if (ctx.issues.length) ctx.showIssues(ctx.issues, { focus: false, title: tn("The saved draft has {count} mistake to fix before publishing",
+    "The saved draft has {count} mistakes to fix before publishing", ctx.issues.length) });
   if (pending.has(key) && !draft) { ctx.dirty = true; describeState(); }
 }
 

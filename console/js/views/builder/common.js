@@ -1,22 +1,25 @@
 // Shared pieces of the template builder: JSON Pointers, inputs bound to the definition, lists, issue placement.
+import { locale, t } from "../../i18n.js";
 import { h, labelled, uid } from "../../ui.js";
 
-// Field types as the API names them, with the words the builder shows.
-export const FIELD_TYPES = [["text", "Text"], ["long_text", "Long text"], ["number", "Number"], ["money", "Money"],
-  ["date", "Date"], ["datetime", "Date and time"], ["enum", "Choice"], ["multi_enum", "Multiple choice"],
-  ["boolean", "Yes or no"], ["email", "E-mail"], ["phone", "Phone"], ["party", "Party"], ["file", "File"]];
-export const DURATION_UNITS = ["minutes", "hours", "days", "business_hours", "business_days"];
+// Field types as the API names them, with the words the builder shows (made when asked, in the language loaded).
+export const fieldTypes = () => [["text", t("Text")], ["long_text", t("Long text")], ["number", t("Number")],
+  ["money", t("Money")], ["date", t("Date")], ["datetime", t("Date and time")], ["enum", t("Choice")],
+  ["multi_enum", t("Multiple choice")], ["boolean", t("Yes or no")], ["email", t("E-mail")], ["phone", t("Phone")],
+  ["party", t("Party")], ["file", t("File")]];
+const durationUnits = () => [["minutes", t("minutes")], ["hours", t("hours")], ["days", t("days")],
+  ["business_hours", t("business hours")], ["business_days", t("business days")]];
 export const PERMISSIONS = ["case.view", "case.transition", "case.override", "case.assign", "case.close",
   "case.reopen", "task.manage", "task.complete", "participant.manage", "document.upload", "document.view",
   "comment.internal", "comment.external"];
 // What each permission lets a role do, in words.
-export const PERMISSION_NAMES = {
-  "case.view": "View the case", "case.transition": "Move to the next stage", "case.override": "Override the stage rules",
-  "case.assign": "Assign the case", "case.close": "Close the case", "case.reopen": "Reopen the case",
-  "task.manage": "Manage tasks", "task.complete": "Complete tasks", "participant.manage": "Manage participants",
-  "document.upload": "Upload documents", "document.view": "View documents", "comment.internal": "Comment internally",
-  "comment.external": "Comment to outside parties",
-};
+export const permissionNames = () => ({
+  "case.view": t("View the case"), "case.transition": t("Move to the next stage"), "case.override": t("Override the stage rules"),
+  "case.assign": t("Assign the case"), "case.close": t("Close the case"), "case.reopen": t("Reopen the case"),
+  "task.manage": t("Manage tasks"), "task.complete": t("Complete tasks"), "participant.manage": t("Manage participants"),
+  "document.upload": t("Upload documents"), "document.view": t("View documents"), "comment.internal": t("Comment internally"),
+  "comment.external": t("Comment to outside parties"),
+});
 export const EXTERNAL_PERMISSIONS = ["case.view", "task.complete", "document.upload", "document.view", "comment.external"];
 // Events about a case (what a portal timeline may show) and those rules may run on: the catalogue's CASE_EVENTS and
 // RULE_TRIGGERS (caseline_common/event_types.py; a unit test keeps them equal).
@@ -26,7 +29,11 @@ export const RULE_TRIGGERS = ["case.opened", "case.fields_changed", "case.stage_
   "document.added", "document.requested", "decision.recorded", "comment.added", "sla.breached", "sla.warning",
   "timer.fired", "case.role_assigned", "automation.ran", "automation.refused"];
 export const CASE_EVENTS = [...RULE_TRIGGERS, "portal.link_issued", "portal.link_revoked"];
-export const WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+// Monday to Sunday (ISO days 1 to 7) in the person's language: 1 January 2024 was a Monday.
+export function weekdays() {
+  const format = new Intl.DateTimeFormat(locale(), { weekday: "long", timeZone: "UTC" });
+  return [0, 1, 2, 3, 4, 5, 6].map((offset) => format.format(Date.UTC(2024, 0, 1 + offset)));
+}
 
 // RFC 6901: "~" is "~0" and "/" is "~1" inside a step.
 export function ptr(...steps) {
@@ -93,7 +100,7 @@ export function selectInput(ctx, label, target, key, pointer, choices, { hint, n
   const control = h("select", {});
   const current = target[key] === null || target[key] === undefined ? "" : String(target[key]);
   const values = choices.map(([value]) => String(value));
-  if (current && !values.includes(current)) choices = [...choices, [current, `${current} (unknown)`]];
+  if (current && !values.includes(current)) choices = [...choices, [current, t("{name} (unknown)", { name: current })]];
   for (const [value, text] of choices) {
     control.append(h("option", { value, selected: String(value) === current }, text));
   }
@@ -117,7 +124,7 @@ export function listInput(ctx, label, target, key, pointer, { hint, multiline = 
     else target[key] = items;
     ctx.touch();
   });
-  return labelled(label, control, { hint: hint || (multiline ? "One per line." : "Separate with commas."), pointer });
+  return labelled(label, control, { hint: hint || (multiline ? t("One per line.") : t("Separate with commas.")), pointer });
 }
 
 // Checkboxes choosing members of a list of keys (stages, roles, fields); unknown members stay listed.
@@ -125,11 +132,11 @@ export function keyChecklist(ctx, legend, target, key, pointer, choices, { nulla
   const chosen = () => (Array.isArray(target[key]) ? target[key] : []);
   const all = [...choices];
   for (const value of chosen()) {
-    if (!all.some(([choice]) => choice === value)) all.push([value, `${value} (unknown)`]);
+    if (!all.some(([choice]) => choice === value)) all.push([value, t("{name} (unknown)", { name: value })]);
   }
   const box = h("fieldset", { class: "field checklist" }, h("legend", {}, legend));
   if (hint) box.append(h("p", { class: "hint" }, hint));
-  if (!all.length) box.append(h("p", { class: "hint" }, "Nothing to choose from yet."));
+  if (!all.length) box.append(h("p", { class: "hint" }, t("Nothing to choose from yet.")));
   const list = h("div", { class: "checklist-items" });
   for (const [value, text] of all) {
     const control = h("input", { type: "checkbox", id: uid("ck"), value });
@@ -165,8 +172,8 @@ export function durationInput(ctx, label, target, key, pointer, { hint } = {}) {
   const amount = h("input", { type: "number", min: 1, max: 100000, step: 1, id: uid("dur"), inputmode: "numeric" });
   amount.dataset.pointer = `${pointer}/amount`;
   amount.value = current ? String(current.amount ?? "") : "";
-  const unit = h("select", { id: uid("unit") }, DURATION_UNITS.map((value) =>
-    h("option", { value, selected: (current?.unit || "business_days") === value }, value.replace("_", " "))));
+  const unit = h("select", { id: uid("unit") }, durationUnits().map(([value, words]) =>
+    h("option", { value, selected: (current?.unit || "business_days") === value }, words)));
   unit.dataset.pointer = `${pointer}/unit`;
   const write = () => {
     if (amount.value === "") target[key] = null;
@@ -179,36 +186,38 @@ export function durationInput(ctx, label, target, key, pointer, { hint } = {}) {
   return h("fieldset", { class: "field duration", "aria-describedby": hint ? `${legendId}-hint` : undefined },
     h("legend", { id: legendId }, label),
     h("div", { class: "inline" },
-      h("div", { class: "field" }, h("label", { for: amount.id }, "Amount"), amount),
-      h("div", { class: "field" }, h("label", { for: unit.id }, "Unit"), unit)),
+      h("div", { class: "field" }, h("label", { for: amount.id }, t("Amount")), amount),
+      h("div", { class: "field" }, h("label", { for: unit.id }, t("Unit")), unit)),
     hint ? h("p", { class: "hint", id: `${legendId}-hint` }, hint) : null);
 }
 
-// Buttons that move or remove item `index` of `list`; `focusOf(index)` names what to focus afterwards.
-export function itemTools(ctx, list, index, noun, pointerOf) {
+// Buttons that move or remove item `index` of `list`; `pointerOf(index)` names what to focus afterwards and
+// `itemName(number)` the item in words ("field 2").
+export function itemTools(ctx, list, index, itemName, pointerOf) {
+  const item = itemName(index + 1);
   const move = (delta) => {
     const to = index + delta;
     if (to < 0 || to >= list.length) return;
-    const [item] = list.splice(index, 1);
-    list.splice(to, 0, item);
+    const [moved] = list.splice(index, 1);
+    list.splice(to, 0, moved);
     ctx.touch();
     ctx.render({ focus: `[data-tool="${pointerOf(to)}:${delta < 0 ? "up" : "down"}"]`,
       fallback: `[data-tool="${pointerOf(to)}:${delta < 0 ? "down" : "up"}"]` });
-    ctx.say(`${noun} moved to position ${to + 1} of ${list.length}.`);
+    ctx.say(t("Moved {item} to position {position} of {count}.", { item, position: to + 1, count: list.length }));
   };
   return h("div", { class: "item-tools" },
     h("button", { type: "button", disabled: index === 0, "data-tool": `${pointerOf(index)}:up`,
-      "aria-label": `Move up ${noun.toLowerCase()} ${index + 1}`, onclick: () => move(-1) }, "Move up"),
+      "aria-label": t("Move up {item}", { item }), onclick: () => move(-1) }, t("Move up")),
     h("button", { type: "button", disabled: index === list.length - 1, "data-tool": `${pointerOf(index)}:down`,
-      "aria-label": `Move down ${noun.toLowerCase()} ${index + 1}`, onclick: () => move(1) }, "Move down"),
+      "aria-label": t("Move down {item}", { item }), onclick: () => move(1) }, t("Move down")),
     h("button", { type: "button", class: "danger", "data-tool": `${pointerOf(index)}:remove`,
-      "aria-label": `Remove ${noun.toLowerCase()} ${index + 1}`,
+      "aria-label": t("Remove {item}", { item }),
       onclick: () => {
         list.splice(index, 1);
         ctx.touch();
         ctx.render({ focus: `[data-add="${pointerOf(index).replace(/\/\d+$/, "")}"]` });
-        ctx.say(`${noun} ${index + 1} removed.`);
-      } }, "Remove"));
+        ctx.say(t("Removed {item}.", { item }));
+      } }, t("Remove")));
 }
 
 export function addButton(ctx, text, pointer, onAdd) {
@@ -242,7 +251,8 @@ export function placeIssues(root, issues, { focus = false } = {}) {
     }
     if (!best) { left.push(issue); continue; }
     if (!best.id) best.id = uid("in");
-    const detail = pointer === best.dataset.pointer ? issue.detail : `${issue.detail} (at ${pointer.slice(best.dataset.pointer.length + 1)})`;
+    const detail = pointer === best.dataset.pointer ? issue.detail
+      : t("{detail} (at {path})", { detail: issue.detail, path: pointer.slice(best.dataset.pointer.length + 1) });
     const message = h("p", { class: "field-error", id: `${best.id}-error${uid("")}` }, detail);
     best.setAttribute("aria-invalid", "true");
     const described = (best.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);

@@ -1,12 +1,15 @@
 // The visual condition builder: rows of (field or fact, operator, value) in all/any groups, written as JSONLogic.
 // What it cannot show as rows (other operators, literals, deeper nesting) it leaves to the JSON textarea.
+import { t } from "../../i18n.js";
 import { clear, h, humanize, uid } from "../../ui.js";
-import { ptr } from "./common.js";
+import { RULE_TRIGGERS, ptr } from "./common.js";
+import { eventData, eventTypeName } from "./events.js";
 
-export const OPERATORS = [
-  ["==", "equals"], ["!=", "does not equal"], [">", "is greater than"], [">=", "is at least"],
-  ["<", "is less than"], ["<=", "is at most"], ["in", "is one of"], ["contains", "contains (a list holds the value)"],
-  ["!!", "has a value"], ["!", "is empty"],
+// The operators in words, made when asked (in the language loaded by then).
+const operators = () => [
+  ["==", t("equals")], ["!=", t("does not equal")], [">", t("is greater than")], [">=", t("is at least")],
+  ["<", t("is less than")], ["<=", t("is at most")], ["in", t("is one of")], ["contains", t("contains (a list holds the value)")],
+  ["!!", t("has a value")], ["!", t("is empty")],
 ];
 const BINARY = new Set(["==", "!=", ">", ">=", "<", "<=", "in"]);
 const UNARY = new Set(["!!", "!"]);
@@ -68,40 +71,48 @@ function parseNode(node, depth) {
   return null;
 }
 
-// The variables a condition can read, for the fact suggestions and for typing values.
-export function factsOf(definition, { events = false } = {}) {
+// The variables a condition can read, for the fact picker and for typing values; `group` is where the picker
+// lists them: the template's fields, facts of the case, or the data of the rule's trigger event.
+export function factsOf(definition, { events = false, eventType = null } = {}) {
   const facts = [];
-  for (const field of definition.fields || []) {
-    if (!field.key) continue;
-    const label = field.label || field.key;
-    if (field.type === "money") {
-      facts.push({ name: `fields.${field.key}.amount`, label: `${label}: amount`, kind: "number" });
-      facts.push({ name: `fields.${field.key}.currency`, label: `${label}: currency`, kind: "text", options: field.currencies });
-    } else if (field.type === "party") {
-      facts.push({ name: `fields.${field.key}`, label, kind: "text" });
-      facts.push({ name: `fields.${field.key}.name`, label: `${label}: name`, kind: "text" });
+  const field = (fact) => facts.push({ group: "fields", ...fact });
+  const caseFact = (fact) => facts.push({ group: "case", ...fact });
+  for (const item of definition.fields || []) {
+    if (!item.key) continue;
+    const label = `${item.label || item.key} (${item.key})`;
+    if (item.type === "money") {
+      field({ name: `fields.${item.key}.amount`, label: t("{field}: amount", { field: label }), kind: "number" });
+      field({ name: `fields.${item.key}.currency`, label: t("{field}: currency", { field: label }), kind: "text", options: item.currencies });
+    } else if (item.type === "party") {
+      field({ name: `fields.${item.key}`, label, kind: "text" });
+      field({ name: `fields.${item.key}.name`, label: t("{field}: name", { field: label }), kind: "text" });
     } else {
-      facts.push({ name: `fields.${field.key}`, label, kind: field.type === "number" ? "number" : field.type === "boolean" ? "boolean" : "text",
-        options: field.options || undefined });
+      field({ name: `fields.${item.key}`, label, kind: item.type === "number" ? "number" : item.type === "boolean" ? "boolean" : "text",
+        options: item.options || undefined });
     }
   }
   const stages = (definition.stages || []).filter((stage) => stage.key);
-  facts.push({ name: "case.stage", label: "Case stage", kind: "text", options: stages.map((stage) => stage.key),
+  caseFact({ name: "case.stage", label: t("Case stage"), kind: "text", options: stages.map((stage) => stage.key),
     labels: Object.fromEntries(stages.map((stage) => [stage.key, stage.name || stage.key])) });
-  facts.push({ name: "case.status", label: "Case status", kind: "text", options: ["open", "closed", "cancelled"] });
-  facts.push({ name: "case.owner", label: "Case owner", kind: "text" });
-  facts.push({ name: "case.title", label: "Case title", kind: "text" });
+  caseFact({ name: "case.status", label: t("Case status"), kind: "text", options: ["open", "closed", "cancelled"] });
+  caseFact({ name: "case.owner", label: t("Case owner"), kind: "text" });
+  caseFact({ name: "case.title", label: t("Case title"), kind: "text" });
   for (const type of definition.document_types || []) {
-    if (type.key) facts.push({ name: `documents.${type.key}`, label: `${type.name || type.key}: documents uploaded`, kind: "count" });
+    if (type.key) caseFact({ name: `documents.${type.key}`, label: t("{document}: documents uploaded", { document: type.name || type.key }), kind: "count" });
   }
   for (const decision of definition.decisions || []) {
-    if (decision.key) facts.push({ name: `decisions.${decision.key}`, label: `Decision: ${decision.label || decision.key}`, kind: "text", options: decision.options });
+    if (decision.key) caseFact({ name: `decisions.${decision.key}`, label: t("Decision: {decision}", { decision: decision.label || decision.key }), kind: "text", options: decision.options });
   }
-  facts.push({ name: "tasks.open_required", label: "Open required tasks", kind: "number" });
-  facts.push({ name: "tasks.open", label: "Open tasks", kind: "number" });
+  caseFact({ name: "tasks.open_required", label: t("Open required tasks"), kind: "number" });
+  caseFact({ name: "tasks.open", label: t("Open tasks"), kind: "number" });
   if (events) {
-    facts.push({ name: "event.type", label: "Event type", kind: "text" });
-    facts.push({ name: "event.data.", label: "Event data: type the rest of the path", kind: "text" });
+    facts.push({ group: "event", name: "event.type", label: t("Event type"), kind: "text", options: RULE_TRIGGERS,
+      labels: Object.fromEntries(RULE_TRIGGERS.map((type) => [type, eventTypeName(type)])) });
+    for (const item of eventType ? eventData(definition, eventType) : []) {
+      const choices = item.choices || [];
+      facts.push({ group: "event", name: `event.data.${item.key}`, label: item.label, kind: item.kind,
+        options: choices.length ? choices.map(([value]) => value) : undefined, labels: Object.fromEntries(choices) });
+    }
   }
   return facts;
 }
@@ -152,33 +163,51 @@ function pointerOf(tree, path, base) {
   return pointer;
 }
 
+// The facts a row may compare, grouped; a variable of a loaded condition that the draft does not know stays
+// chosen, marked as such, so nothing is lost by opening it.
+function factPicker(facts, chosen, eventType) {
+  const option = (fact) => h("option", { value: fact.name, selected: fact.name === chosen }, fact.label);
+  const groups = [["fields", t("Fields of the template")], ["case", t("Facts of the case")],
+    ["event", eventType ? t("Event data of {event}", { event: eventTypeName(eventType) }) : t("Event data")]];
+  const picker = h("select", { id: uid("fact") },
+    h("option", { value: "", selected: !chosen }, t("Choose a field or fact")),
+    groups.map(([group, words]) => {
+      const members = facts.filter((fact) => fact.group === group);
+      return members.length ? h("optgroup", { label: words }, members.map(option)) : null;
+    }));
+  if (chosen && !facts.some((fact) => fact.name === chosen)) {
+    picker.append(h("optgroup", { label: t("Not in this draft") },
+      h("option", { value: chosen, selected: true }, t("{name} (unknown)", { name: chosen }))));
+  }
+  return picker;
+}
+
 /**
  * A condition editor. `get()` reads the current JSONLogic, `set(json)` writes it; `pointer` is where it lives.
  * `label` names it for assistive technology ("Exit criterion 1 condition").
  */
-export function conditionBuilder(ctx, { get, set, pointer, label, events = false, optional = false }) {
+export function conditionBuilder(ctx, { get, set, pointer, label, events = false, eventType = null, optional = false }) {
   const root = h("div", { class: "cb", role: "group", "aria-label": label });
   let tree = parseCondition(get());
   let advanced = tree === null;
-  const listId = uid("facts");
+  const currentFacts = () => factsOf(ctx.def, { events, eventType: eventType?.() });
 
   const write = () => {
-    set(writeCondition(tree, factsOf(ctx.def, { events })));
+    set(writeCondition(tree, currentFacts()));
     ctx.touch();
   };
 
   function draw(focusSelector, initial = false) {
     clear(root);
-    const facts = factsOf(ctx.def, { events });
-    root.append(h("datalist", { id: listId }, facts.map((fact) => h("option", { value: fact.name }, fact.label))));
+    const facts = currentFacts();
     if (advanced) drawAdvanced(); else drawVisual(facts);
     const toggle = h("button", { type: "button", class: "link cb-toggle", "aria-pressed": advanced ? "true" : "false",
       onclick: () => {
         if (advanced) {
           const parsed = parseCondition(get());
           if (!parsed) {
-            ctx.say("This condition uses JSONLogic the visual builder cannot show; keep editing it as JSON.");
-            status.textContent = "The visual builder cannot show this condition; edit it as JSON.";
+            ctx.say(t("This condition uses JSONLogic the visual builder cannot show; keep editing it as JSON."));
+            status.textContent = t("The visual builder cannot show this condition; edit it as JSON.");
             return;
           }
           tree = parsed;
@@ -187,7 +216,7 @@ export function conditionBuilder(ctx, { get, set, pointer, label, events = false
           advanced = true;
         }
         draw(advanced ? "textarea" : ".cb-toggle");
-      } }, "Advanced: edit JSONLogic");
+      } }, t("Advanced: edit JSONLogic"));
     const status = h("p", { class: "hint cb-status", role: "status" });
     root.append(h("div", { class: "cb-footer" }, toggle, status));
     if (focusSelector) root.querySelector(focusSelector)?.focus();
@@ -200,21 +229,22 @@ export function conditionBuilder(ctx, { get, set, pointer, label, events = false
     const current = get();
     area.value = current === null || current === undefined ? "" : JSON.stringify(current, null, 2);
     const message = h("p", { class: "hint", id: `${area.id}-hint` },
-      optional ? "JSONLogic; leave empty for no condition." : "JSONLogic, e.g. {\">\": [{\"var\": \"fields.amount\"}, 10000]}.");
+      optional ? t("JSONLogic; leave empty for no condition.")
+        : t("JSONLogic, e.g. {example}.", { example: '{">": [{"var": "fields.amount"}, 10000]}' }));
     area.setAttribute("aria-describedby", message.id);
     area.addEventListener("input", () => {
-      if (area.value.trim() === "") { set(null); ctx.touch(); message.textContent = "No condition."; return; }
+      if (area.value.trim() === "") { set(null); ctx.touch(); message.textContent = t("No condition."); return; }
       try {
         set(JSON.parse(area.value));
         ctx.touch();
-        message.textContent = "Valid JSON.";
+        message.textContent = t("Valid JSON.");
         area.classList.remove("json-bad");
       } catch (error) {
-        message.textContent = `Not valid JSON yet: ${error.message}`;
+        message.textContent = t("Not valid JSON yet: {error}", { error: error.message });
         area.classList.add("json-bad");
       }
     });
-    root.append(h("div", { class: "field" }, h("label", { for: area.id }, `${label} (JSONLogic)`), area, message));
+    root.append(h("div", { class: "field" }, h("label", { for: area.id }, t("{condition} (JSONLogic)", { condition: label })), area, message));
   }
 
   function drawVisual(facts) {
@@ -224,13 +254,13 @@ export function conditionBuilder(ctx, { get, set, pointer, label, events = false
   function drawGroup(group, path, depth, facts) {
     const isRoot = path.length === 0;
     const groupPointer = isRoot ? pointer : pointerOf(tree, path, pointer);
-    const match = h("select", { id: uid("match") }, [["and", "all of these hold"], ["or", "any of these holds"]].map(([value, text]) =>
+    const match = h("select", { id: uid("match") }, [["and", t("all of these hold")], ["or", t("any of these holds")]].map(([value, text]) =>
       h("option", { value, selected: group.op === value }, text)));
     if (!(isRoot && group.items.length === 1 && group.items[0].kind === "row")) match.dataset.pointer = groupPointer;
     match.addEventListener("change", () => { group.op = match.value; write(); draw(); });
     const box = h("div", { class: `cb-group depth-${depth}`, role: "group",
-      "aria-label": isRoot ? `${label}: conditions` : `Group ${path[path.length - 1] + 1}` });
-    box.append(h("div", { class: "field cb-match" }, h("label", { for: match.id }, isRoot ? "Match when" : "Group matches when"), match));
+      "aria-label": isRoot ? t("{condition}: conditions", { condition: label }) : t("Group {number}", { number: path[path.length - 1] + 1 }) });
+    box.append(h("div", { class: "field cb-match" }, h("label", { for: match.id }, isRoot ? t("Match when") : t("Group matches when")), match));
     const list = h("ol", { class: "cb-items" });
     group.items.forEach((item, index) => {
       const itemPath = [...path, index];
@@ -240,7 +270,7 @@ export function conditionBuilder(ctx, { get, set, pointer, label, events = false
         list.append(h("li", {}, drawRow(group, item, itemPath, facts)));
       }
     });
-    if (!group.items.length) list.append(h("li", { class: "hint" }, optional && isRoot ? "No condition: always applies." : "No conditions yet."));
+    if (!group.items.length) list.append(h("li", { class: "hint" }, optional && isRoot ? t("No condition: always applies.") : t("No conditions yet.")));
     box.append(list);
     const pathKey = path.join(".");
     const tools = h("div", { class: "actions cb-tools" },
@@ -248,13 +278,13 @@ export function conditionBuilder(ctx, { get, set, pointer, label, events = false
         group.items.push({ kind: "row", fact: "", op: "==", value: "" });
         write();
         draw(`[data-cb-row="${[...path, group.items.length - 1].join(".")}"]`);
-      } }, "Add condition"));
+      } }, t("Add condition")));
     if (depth < 1) {
       tools.append(h("button", { type: "button", onclick: () => {
         group.items.push({ kind: "group", op: group.op === "and" ? "or" : "and", items: [{ kind: "row", fact: "", op: "==", value: "" }] });
         write();
         draw(`[data-cb-row="${[...path, group.items.length - 1, 0].join(".")}"]`);
-      } }, "Add group"));
+      } }, t("Add group")));
     }
     if (!isRoot) {
       tools.append(h("button", { type: "button", class: "danger", onclick: () => {
@@ -262,7 +292,7 @@ export function conditionBuilder(ctx, { get, set, pointer, label, events = false
         parent.items.splice(path[path.length - 1], 1);
         write();
         draw(`[data-cb-add="${path.slice(0, -1).join(".")}"]`);
-      } }, "Remove group"));
+      } }, t("Remove group")));
     }
     box.append(tools);
     return box;
@@ -271,16 +301,14 @@ export function conditionBuilder(ctx, { get, set, pointer, label, events = false
   function drawRow(group, row, path, facts) {
     const number = path.map((index) => index + 1).join(".");
     const rowPointer = pointerOf(tree, path, pointer);
-    const fact = h("input", { type: "text", list: listId, id: uid("fact"), autocomplete: "off", spellcheck: "false",
-      placeholder: "fields.amount" });
+    const fact = factPicker(facts, row.fact, eventType?.());
     fact.dataset.cbRow = path.join(".");
     fact.dataset.pointer = rowPointer;
-    fact.value = row.fact || "";
-    const operator = h("select", { id: uid("op") }, OPERATORS.map(([value, text]) =>
+    const operator = h("select", { id: uid("op") }, operators().map(([value, text]) =>
       h("option", { value, selected: row.op === value }, `${value === "!!" || value === "!" ? "" : `${value} `}${text}`.trim())));
     const value = h("input", { type: "text", id: uid("val"), autocomplete: "off" });
     value.value = shown(row.value);
-    const valueField = h("div", { class: "field cb-value" }, h("label", { for: value.id }, "Value"), value);
+    const valueField = h("div", { class: "field cb-value" }, h("label", { for: value.id }, t("Value")), value);
     const syncValue = () => {
       const unary = UNARY.has(row.op);
       valueField.hidden = unary;
@@ -305,20 +333,19 @@ export function conditionBuilder(ctx, { get, set, pointer, label, events = false
       else if (row.op === "in") row.value = value.value.split(",").map((item) => item.trim()).filter(Boolean).map((item) => typed(known, item));
       else row.value = typed(known, value.value);
     };
-    fact.addEventListener("input", () => { row.fact = fact.value.trim(); readValue(); write(); });
-    fact.addEventListener("change", syncValue);
+    fact.addEventListener("change", () => { row.fact = fact.value; readValue(); syncValue(); write(); });
     operator.addEventListener("change", () => { row.op = operator.value; readValue(); syncValue(); write(); });
     value.addEventListener("input", () => { readValue(); write(); });
     syncValue();
-    return h("div", { class: "cb-row issue-host", role: "group", "aria-label": `Condition ${number}` },
-      h("div", { class: "field" }, h("label", { for: fact.id }, "Field or fact"), fact),
-      h("div", { class: "field" }, h("label", { for: operator.id }, "Operator"), operator),
+    return h("div", { class: "cb-row issue-host", role: "group", "aria-label": t("Condition {number}", { number }) },
+      h("div", { class: "field" }, h("label", { for: fact.id }, t("Field or fact")), fact),
+      h("div", { class: "field" }, h("label", { for: operator.id }, t("Operator")), operator),
       valueField,
-      h("button", { type: "button", class: "danger cb-remove", "aria-label": `Remove condition ${number}`, onclick: () => {
+      h("button", { type: "button", class: "danger cb-remove", "aria-label": t("Remove condition {number}", { number }), onclick: () => {
         group.items.splice(path[path.length - 1], 1);
         write();
         draw(`[data-cb-add="${path.slice(0, -1).join(".")}"]`);
-      } }, "Remove"));
+      } }, t("Remove")));
   }
 
   draw(null, true);

@@ -1,10 +1,12 @@
 // The builder's sections for what a template holds: basics, fields, stages, documents, decisions, roles, portal.
-import { h, humanize, labelled, uid } from "../../ui.js";
+import { t } from "../../i18n.js";
+import { h, labelled, uid } from "../../ui.js";
 import {
-  CASE_EVENTS, EXTERNAL_PERMISSIONS, FIELD_TYPES, PERMISSIONS, PERMISSION_NAMES, WEEKDAYS, addButton, checkbox, choicesOf,
-  durationInput, itemTools, keyChecklist, listInput, numberInput, ptr, selectInput, textInput,
+  CASE_EVENTS, EXTERNAL_PERMISSIONS, PERMISSIONS, addButton, checkbox, choicesOf, durationInput, fieldTypes, itemTools,
+  keyChecklist, listInput, numberInput, permissionNames, ptr, selectInput, textInput, weekdays,
 } from "./common.js";
 import { conditionBuilder } from "./condition.js";
+import { eventTypeName } from "./events.js";
 
 export function section(id, title, ...children) {
   return h("section", { id: `sec-${id}`, class: "builder-section", "aria-labelledby": `sec-${id}-title` },
@@ -36,9 +38,9 @@ export function basicsSection(ctx) {
   const zones = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
   const zoneList = uid("zones");
   const workdays = Array.isArray(calendar.workdays) ? calendar.workdays : [1, 2, 3, 4, 5];
-  const days = h("fieldset", { class: "field checklist" }, h("legend", {}, "Workdays"));
+  const days = h("fieldset", { class: "field checklist" }, h("legend", {}, t("Workdays")));
   const dayList = h("div", { class: "checklist-items" });
-  WEEKDAYS.forEach((name, index) => {
+  weekdays().forEach((name, index) => {
     const control = h("input", { type: "checkbox", id: uid("day"), value: String(index + 1) });
     control.checked = workdays.includes(index + 1);
     if (index === 0) control.dataset.pointer = "/calendar/workdays";
@@ -52,25 +54,25 @@ export function basicsSection(ctx) {
   });
   days.append(dayList);
   const key = h("input", { type: "text", value: def.key, readonly: true });
-  return section("basics", "Basics",
+  return section("basics", t("Basics"),
     h("div", { class: "grid two" },
-      labelled("Template key", key, { pointer: "/key", hint: "Set when the template was created; it never changes." }),
-      textInput(ctx, "Name", def, "name", "/name", { nullable: false, required: true, onChange: () => ctx.updateTitle() })),
-    textInput(ctx, "Description", def, "description", "/description", { multiline: true }),
-    selectInput(ctx, "Owner role", def, "owner_role", "/owner_role",
-      [["", "The first internal role (default)"], ...roleChoices(def, { kind: "internal" })],
-      { hint: "The role of the person who owns a case." }),
-    h("fieldset", { class: "subpanel" }, h("legend", {}, "Working calendar"),
-      h("p", { class: "hint" }, "Business hours and business days in SLAs and due dates count only this time."),
+      labelled(t("Template key"), key, { pointer: "/key", hint: t("Set when the template was created; it never changes.") }),
+      textInput(ctx, t("Name"), def, "name", "/name", { nullable: false, required: true, onChange: () => ctx.updateTitle() })),
+    textInput(ctx, t("Description"), def, "description", "/description", { multiline: true }),
+    selectInput(ctx, t("Owner role"), def, "owner_role", "/owner_role",
+      [["", t("The first internal role (default)")], ...roleChoices(def, { kind: "internal" })],
+      { hint: t("The role of the person who owns a case.") }),
+    h("fieldset", { class: "subpanel" }, h("legend", {}, t("Working calendar")),
+      h("p", { class: "hint" }, t("Business hours and business days in SLAs and due dates count only this time.")),
       h("div", { class: "grid three" },
-        textInput(ctx, "Time zone", calendar, "timezone", "/calendar/timezone",
-          { nullable: false, list: zoneList, placeholder: "UTC", hint: "An IANA time zone, e.g. Europe/Amsterdam." }),
-        textInput(ctx, "Opens", calendar, "opens", "/calendar/opens", { nullable: false, type: "time" }),
-        textInput(ctx, "Closes", calendar, "closes", "/calendar/closes", { nullable: false, type: "time" })),
+        textInput(ctx, t("Time zone"), calendar, "timezone", "/calendar/timezone",
+          { nullable: false, list: zoneList, placeholder: "UTC", hint: t("An IANA time zone, e.g. Europe/Amsterdam.") }),
+        textInput(ctx, t("Opens"), calendar, "opens", "/calendar/opens", { nullable: false, type: "time" }),
+        textInput(ctx, t("Closes"), calendar, "closes", "/calendar/closes", { nullable: false, type: "time" })),
       h("datalist", { id: zoneList }, zones.map((zone) => h("option", { value: zone }))),
       days,
-      listInput(ctx, "Holidays", calendar, "holidays", "/calendar/holidays",
-        { hint: "Dates without working time, YYYY-MM-DD, separated by commas." })));
+      listInput(ctx, t("Holidays"), calendar, "holidays", "/calendar/holidays",
+        { hint: t("Dates without working time, YYYY-MM-DD, separated by commas.") })));
 }
 
 const TYPE_MEMBERS = {
@@ -85,7 +87,7 @@ export function fieldsSection(ctx) {
   def.fields.forEach((field, index) => {
     const p = (...steps) => ptr("fields", index, ...steps);
     const type = field.type || "text";
-    const typeSelect = selectInput(ctx, "Type", field, "type", p("type"), FIELD_TYPES,
+    const typeSelect = selectInput(ctx, t("Type"), field, "type", p("type"), fieldTypes(),
       { nullable: false, onChange: (value) => {
         for (const [member, types] of Object.entries(TYPE_MEMBERS)) if (!types.includes(value)) delete field[member];
         if (["enum", "multi_enum"].includes(value) && !field.options) field.options = [];
@@ -93,63 +95,84 @@ export function fieldsSection(ctx) {
       } });
     const extras = [];
     if (TYPE_MEMBERS.minimum.includes(type)) {
-      extras.push(numberInput(ctx, type === "money" ? "Minimum amount" : "Minimum", field, "minimum", p("minimum")),
-        numberInput(ctx, type === "money" ? "Maximum amount" : "Maximum", field, "maximum", p("maximum")));
+      extras.push(numberInput(ctx, type === "money" ? t("Minimum amount") : t("Minimum"), field, "minimum", p("minimum")),
+        numberInput(ctx, type === "money" ? t("Maximum amount") : t("Maximum"), field, "maximum", p("maximum")));
     }
-    if (TYPE_MEMBERS.max_length.includes(type)) extras.push(numberInput(ctx, "Maximum length", field, "max_length", p("max_length"), { min: 1, step: 1 }));
-    if (TYPE_MEMBERS.pattern.includes(type)) extras.push(textInput(ctx, "Pattern", field, "pattern", p("pattern"), { hint: "A regular expression the whole value must match." }));
-    if (TYPE_MEMBERS.currencies.includes(type)) extras.push(listInput(ctx, "Currencies", field, "currencies", p("currencies"), { nullable: true, hint: "ISO 4217 codes, e.g. EUR, USD; any when empty." }));
+    if (TYPE_MEMBERS.max_length.includes(type)) extras.push(numberInput(ctx, t("Maximum length"), field, "max_length", p("max_length"), { min: 1, step: 1 }));
+    if (TYPE_MEMBERS.pattern.includes(type)) extras.push(textInput(ctx, t("Pattern"), field, "pattern", p("pattern"), { hint: t("A regular expression the whole value must match.") }));
+    if (TYPE_MEMBERS.currencies.includes(type)) extras.push(listInput(ctx, t("Currencies"), field, "currencies", p("currencies"), { nullable: true, hint: t("ISO 4217 codes, e.g. EUR, USD; any when empty.") }));
     const options = TYPE_MEMBERS.options.includes(type)
-      ? listInput(ctx, "Options", field, "options", p("options"), { multiline: true, hint: "The allowed values, one per line." }) : null;
+      ? listInput(ctx, t("Options"), field, "options", p("options"), { multiline: true, hint: t("The allowed values, one per line.") }) : null;
     list.append(h("li", { class: "card" },
-      h("fieldset", {}, h("legend", {}, `Field ${index + 1}${field.key ? ` (${field.key})` : ""}`),
+      h("fieldset", {}, h("legend", {}, field.key ? t("Field {number} ({key})", { number: index + 1, key: field.key }) : t("Field {number}", { number: index + 1 })),
         h("div", { class: "grid three" },
-          textInput(ctx, "Key", field, "key", p("key"), { nullable: false, onChange: renamer(ctx, "field", field), placeholder: "claim_amount" }),
-          textInput(ctx, "Label", field, "label", p("label"), { nullable: false, onChange: () => ctx.render({ keepFocus: true }) }),
+          textInput(ctx, t("Key"), field, "key", p("key"), { nullable: false, onChange: renamer(ctx, "field", field), placeholder: "claim_amount" }),
+          textInput(ctx, t("Label"), field, "label", p("label"), { nullable: false, onChange: () => ctx.render({ keepFocus: true }) }),
           typeSelect),
-        checkbox(ctx, "Required", field, "required", p("required"), { hint: "Needed to open a case; cannot be cleared afterwards." }),
-        textInput(ctx, "Help text", field, "description", p("description"), { multiline: true }),
+        checkbox(ctx, t("Required"), field, "required", p("required"), { hint: t("Needed to open a case; cannot be cleared afterwards.") }),
+        textInput(ctx, t("Help text"), field, "description", p("description"), { multiline: true }),
         extras.length ? h("div", { class: "grid three" }, extras) : null,
         options,
-        itemTools(ctx, def.fields, index, "Field", (i) => ptr("fields", i)))));
+        itemTools(ctx, def.fields, index, (number) => t("field {number}", { number }), (i) => ptr("fields", i)))));
   });
-  return section("fields", "Fields",
-    h("p", { class: "hint" }, "The data a case holds. Keys are how conditions, roles and versions refer to a field."),
-    def.fields.length ? list : h("p", {}, "No fields yet."),
-    addButton(ctx, "Add field", "/fields", () => {
+  return section("fields", t("Fields"),
+    h("p", { class: "hint" }, t("The data a case holds. Keys are how conditions, roles and versions refer to a field.")),
+    def.fields.length ? list : h("p", {}, t("No fields yet.")),
+    addButton(ctx, t("Add field"), "/fields", () => {
       def.fields.push({ key: "", label: "", type: "text", required: false });
       return `[data-pointer="${ptr("fields", def.fields.length - 1, "key")}"]`;
     }));
+}
+
+// The words of the entry or exit criteria of a stage: the language decides how each is put together.
+function criterionWords(member) {
+  if (member === "entry_criteria") {
+    return {
+      legend: (number) => t("Entry criterion {number}", { number }),
+      condition: (stage, number) => t("Stage {stage} entry criterion {number} condition", { stage, number }),
+      removeOf: (stage, number) => t("Remove entry criterion {number} of stage {stage}", { stage, number }),
+      remove: t("Remove entry criterion"),
+      addTo: (stage) => t("Add entry criterion to stage {stage}", { stage }),
+      add: t("Add entry criterion"),
+    };
+  }
+  return {
+    legend: (number) => t("Exit criterion {number}", { number }),
+    condition: (stage, number) => t("Stage {stage} exit criterion {number} condition", { stage, number }),
+    removeOf: (stage, number) => t("Remove exit criterion {number} of stage {stage}", { stage, number }),
+    remove: t("Remove exit criterion"),
+    addTo: (stage) => t("Add exit criterion to stage {stage}", { stage }),
+    add: t("Add exit criterion"),
+  };
 }
 
 function criteriaList(ctx, stage, member, stageIndex, title) {
   stage[member] = stage[member] || [];
   const criteria = stage[member];
   const list = h("ol", { class: "criteria" });
-  const noun = member === "entry_criteria" ? "Entry criterion" : "Exit criterion";
+  const words = criterionWords(member);
   criteria.forEach((criterion, index) => {
     const p = (...steps) => ptr("stages", stageIndex, member, index, ...steps);
-    const name = `Stage ${stageIndex + 1} ${noun.toLowerCase()} ${index + 1}`;
     list.append(h("li", { class: "criterion" },
-      h("fieldset", {}, h("legend", {}, `${noun} ${index + 1}`),
-        textInput(ctx, "Description", criterion, "description", p("description"),
-          { nullable: false, hint: "What must hold, in words people understand; shown when a move is refused." }),
+      h("fieldset", {}, h("legend", {}, words.legend(index + 1)),
+        textInput(ctx, t("Description"), criterion, "description", p("description"),
+          { nullable: false, hint: t("What must hold, in words people understand; shown when a move is refused.") }),
         conditionBuilder(ctx, { get: () => criterion.condition ?? null, set: (value) => { criterion.condition = value; },
-          pointer: p("condition"), label: `${name} condition` }),
-        h("button", { type: "button", class: "danger", "aria-label": `Remove ${noun.toLowerCase()} ${index + 1} of stage ${stageIndex + 1}`, onclick: () => {
+          pointer: p("condition"), label: words.condition(stageIndex + 1, index + 1) }),
+        h("button", { type: "button", class: "danger", "aria-label": words.removeOf(stageIndex + 1, index + 1), onclick: () => {
           criteria.splice(index, 1);
           ctx.touch();
           ctx.render({ focus: `[data-add="${ptr("stages", stageIndex, member)}"]` });
-        } }, `Remove ${noun.toLowerCase()}`))));
+        } }, words.remove))));
   });
-  return h("div", { class: "subpanel" }, h("h4", {}, title),
-    criteria.length ? list : h("p", { class: "hint" }, "None."),
+  return h("div", { class: "subpanel" }, h("h3", {}, title),
+    criteria.length ? list : h("p", { class: "hint" }, t("None.")),
     h("button", { type: "button", class: "add", "data-add": ptr("stages", stageIndex, member),
-      "aria-label": `Add ${noun.toLowerCase()} to stage ${stageIndex + 1}`, onclick: () => {
+      "aria-label": words.addTo(stageIndex + 1), onclick: () => {
         criteria.push({ description: "", condition: null });
         ctx.touch();
         ctx.render({ focus: `[data-pointer="${ptr("stages", stageIndex, member, criteria.length - 1, "description")}"]` });
-      } }, `Add ${noun.toLowerCase()}`));
+      } }, words.add));
 }
 
 function tasksList(ctx, stage, stageIndex) {
@@ -158,30 +181,31 @@ function tasksList(ctx, stage, stageIndex) {
   const list = h("ol", { class: "cards compact" });
   tasks.forEach((task, index) => {
     const p = (...steps) => ptr("stages", stageIndex, "tasks", index, ...steps);
-    list.append(h("li", { class: "card" }, h("fieldset", {}, h("legend", {}, `Task ${index + 1}`),
+    list.append(h("li", { class: "card" }, h("fieldset", {}, h("legend", {}, t("Task {number}", { number: index + 1 })),
       h("div", { class: "grid three" },
-        textInput(ctx, "Task key", task, "key", p("key"), { nullable: false }),
-        textInput(ctx, "Title", task, "title", p("title"), { nullable: false }),
-        selectInput(ctx, "Assignee role", task, "assignee_role", p("assignee_role"), [["", "Nobody in particular"], ...roleChoices(ctx.def)])),
-      durationInput(ctx, "Due in", task, "due_in", p("due_in"), { hint: "Leave the amount empty for no due date." }),
-      checkbox(ctx, "Required to leave the stage", task, "required", p("required"), { defaultValue: true }),
-      itemTools(ctx, tasks, index, "Task", (i) => ptr("stages", stageIndex, "tasks", i)))));
+        textInput(ctx, t("Task key"), task, "key", p("key"), { nullable: false }),
+        textInput(ctx, t("Title"), task, "title", p("title"), { nullable: false }),
+        selectInput(ctx, t("Assignee role"), task, "assignee_role", p("assignee_role"), [["", t("Nobody in particular")], ...roleChoices(ctx.def)])),
+      durationInput(ctx, t("Due in"), task, "due_in", p("due_in"), { hint: t("Leave the amount empty for no due date.") }),
+      checkbox(ctx, t("Required to leave the stage"), task, "required", p("required"), { defaultValue: true }),
+      itemTools(ctx, tasks, index, (number) => t("task {number}", { number }), (i) => ptr("stages", stageIndex, "tasks", i)))));
   });
-  return h("div", { class: "subpanel" }, h("h4", {}, "Tasks created on entry"),
-    tasks.length ? list : h("p", { class: "hint" }, "None."),
+  return h("div", { class: "subpanel" }, h("h3", {}, t("Tasks created on entry")),
+    tasks.length ? list : h("p", { class: "hint" }, t("None.")),
     h("button", { type: "button", class: "add", "data-add": ptr("stages", stageIndex, "tasks"),
-      "aria-label": `Add task to stage ${stageIndex + 1}`, onclick: () => {
+      "aria-label": t("Add task to stage {stage}", { stage: stageIndex + 1 }), onclick: () => {
         tasks.push({ key: "", title: "", required: true });
         ctx.touch();
         ctx.render({ focus: `[data-pointer="${ptr("stages", stageIndex, "tasks", tasks.length - 1, "key")}"]` });
-      } }, "Add task"));
+      } }, t("Add task")));
 }
 
 function nextStages(ctx, stage, stageIndex) {
   const def = ctx.def;
   const mode = stage.next === null || stage.next === undefined ? "following" : stage.next.length ? "chosen" : "final";
   const select = h("select", { id: uid("next") },
-    [["following", "The following stage in the list (default)"], ["chosen", "The stages chosen below"], ["final", "Nowhere: this is a final stage"]]
+    [["following", t("The following stage in the list (default)")], ["chosen", t("The stages chosen below")],
+      ["final", t("Nowhere: this is a final stage")]]
       .map(([value, text]) => h("option", { value, selected: value === mode }, text)));
   select.dataset.pointer = ptr("stages", stageIndex, "next");
   select.addEventListener("change", () => {
@@ -194,9 +218,9 @@ function nextStages(ctx, stage, stageIndex) {
     ctx.touch();
     ctx.render({ focus: `[data-pointer="${ptr("stages", stageIndex, "next")}"]` });
   });
-  const parts = [labelled("After this stage a case may move to", select, { className: "next-mode" })];
+  const parts = [labelled(t("After this stage a case may move to"), select, { className: "next-mode" })];
   if (mode === "chosen") {
-    parts.push(keyChecklist(ctx, "Next stages", stage, "next", ptr("stages", stageIndex, "next"),
+    parts.push(keyChecklist(ctx, t("Next stages"), stage, "next", ptr("stages", stageIndex, "next"),
       stageChoices(def).filter(([key]) => key !== stage.key)));
   }
   return h("div", { class: "subpanel" }, ...parts);
@@ -209,7 +233,7 @@ function moveStage(ctx, from, to) {
   stages.splice(to, 0, stage);
   ctx.touch();
   ctx.render({ focus: `[data-stage-handle="${to}"]` });
-  ctx.say(`Stage ${stage.name || stage.key || ""} moved to position ${to + 1} of ${stages.length}.`);
+  ctx.say(t("Moved stage {stage} to position {position} of {count}.", { stage: stage.name || stage.key || "", position: to + 1, count: stages.length }));
 }
 
 export function stagesSection(ctx) {
@@ -220,7 +244,7 @@ export function stagesSection(ctx) {
   def.stages.forEach((stage, index) => {
     const p = (...steps) => ptr("stages", index, ...steps);
     const item = h("li", { class: "card stage", "data-stage-index": index });
-    const handle = h("span", { class: "drag-handle", draggable: "true", title: "Drag to reorder", "aria-hidden": "true" }, "⠿ drag");
+    const handle = h("span", { class: "drag-handle", draggable: "true", title: t("Drag to reorder"), "aria-hidden": "true" }, t("⠿ drag"));
     handle.addEventListener("dragstart", (event) => {
       dragging = index;
       item.classList.add("dragging");
@@ -244,34 +268,34 @@ export function stagesSection(ctx) {
     });
     const tools = h("div", { class: "item-tools" },
       handle,
-      h("button", { type: "button", disabled: index === 0, "data-stage-handle": index, "aria-label": `Move up stage ${index + 1}`,
-        onclick: () => moveStage(ctx, index, index - 1) }, "Move up"),
+      h("button", { type: "button", disabled: index === 0, "data-stage-handle": index, "aria-label": t("Move up stage {number}", { number: index + 1 }),
+        onclick: () => moveStage(ctx, index, index - 1) }, t("Move up")),
       h("button", { type: "button", disabled: index === def.stages.length - 1, "data-stage-down": index,
-        "aria-label": `Move down stage ${index + 1}`, onclick: () => moveStage(ctx, index, index + 1) }, "Move down"),
-      h("button", { type: "button", class: "danger", "aria-label": `Remove stage ${index + 1}`, onclick: () => {
+        "aria-label": t("Move down stage {number}", { number: index + 1 }), onclick: () => moveStage(ctx, index, index + 1) }, t("Move down")),
+      h("button", { type: "button", class: "danger", "aria-label": t("Remove stage {number}", { number: index + 1 }), onclick: () => {
         def.stages.splice(index, 1);
         ctx.touch();
         ctx.render({ focus: '[data-add="/stages"]' });
-        ctx.say(`Stage ${index + 1} removed.`);
-      } }, "Remove"));
-    item.append(h("fieldset", {}, h("legend", {}, `Stage ${index + 1}${stage.key ? ` (${stage.key})` : ""}`),
+        ctx.say(t("Removed stage {number}.", { number: index + 1 }));
+      } }, t("Remove")));
+    item.append(h("fieldset", {}, h("legend", {}, stage.key ? t("Stage {number} ({key})", { number: index + 1, key: stage.key }) : t("Stage {number}", { number: index + 1 })),
       tools,
       h("div", { class: "grid two" },
-        textInput(ctx, "Key", stage, "key", p("key"), { nullable: false, onChange: renamer(ctx, "stage", stage), placeholder: "review" }),
-        textInput(ctx, "Name", stage, "name", p("name"), { nullable: false, onChange: () => ctx.render({ keepFocus: true }) })),
-      textInput(ctx, "Description", stage, "description", p("description"), { multiline: true }),
-      keyChecklist(ctx, "Required fields to leave", stage, "required_fields", p("required_fields"), choicesOf(def.fields, "label")),
-      durationInput(ctx, "SLA", stage, "sla", p("sla"), { hint: "How long a case may stay here; leave the amount empty for none." }),
+        textInput(ctx, t("Key"), stage, "key", p("key"), { nullable: false, onChange: renamer(ctx, "stage", stage), placeholder: "review" }),
+        textInput(ctx, t("Name"), stage, "name", p("name"), { nullable: false, onChange: () => ctx.render({ keepFocus: true }) })),
+      textInput(ctx, t("Description"), stage, "description", p("description"), { multiline: true }),
+      keyChecklist(ctx, t("Required fields to leave"), stage, "required_fields", p("required_fields"), choicesOf(def.fields, "label")),
+      durationInput(ctx, t("SLA"), stage, "sla", p("sla"), { hint: t("How long a case may stay here; leave the amount empty for none.") }),
       nextStages(ctx, stage, index),
       tasksList(ctx, stage, index),
-      criteriaList(ctx, stage, "entry_criteria", index, "Entry criteria (must hold to enter)"),
-      criteriaList(ctx, stage, "exit_criteria", index, "Exit criteria (must hold to leave)")));
+      criteriaList(ctx, stage, "entry_criteria", index, t("Entry criteria (must hold to enter)")),
+      criteriaList(ctx, stage, "exit_criteria", index, t("Exit criteria (must hold to leave)"))));
     list.append(item);
   });
-  return section("stages", "Stages",
-    h("p", { class: "hint" }, "A case opens in the first stage. Reorder by dragging a stage by its handle, or with Move up and Move down."),
-    def.stages.length ? list : h("p", {}, "No stages yet: a template needs at least one."),
-    addButton(ctx, "Add stage", "/stages", () => {
+  return section("stages", t("Stages"),
+    h("p", { class: "hint" }, t("A case opens in the first stage. Reorder by dragging a stage by its handle, or with Move up and Move down.")),
+    def.stages.length ? list : h("p", {}, t("No stages yet: a template needs at least one.")),
+    addButton(ctx, t("Add stage"), "/stages", () => {
       def.stages.push({ key: "", name: "", required_fields: [], tasks: [], entry_criteria: [], exit_criteria: [], next: null, sla: null });
       return `[data-pointer="${ptr("stages", def.stages.length - 1, "key")}"]`;
     }));
@@ -283,23 +307,24 @@ export function documentsSection(ctx) {
   const list = h("ol", { class: "cards" });
   def.document_types.forEach((type, index) => {
     const p = (...steps) => ptr("document_types", index, ...steps);
-    list.append(h("li", { class: "card" }, h("fieldset", {}, h("legend", {}, `Document type ${index + 1}${type.key ? ` (${type.key})` : ""}`),
+    list.append(h("li", { class: "card" }, h("fieldset", {}, h("legend", {}, type.key ? t("Document type {number} ({key})", { number: index + 1, key: type.key })
+      : t("Document type {number}", { number: index + 1 })),
       h("div", { class: "grid two" },
-        textInput(ctx, "Key", type, "key", p("key"), { nullable: false, onChange: renamer(ctx, "document", type) }),
-        textInput(ctx, "Name", type, "name", p("name"), { nullable: false })),
-      textInput(ctx, "Description", type, "description", p("description"), { multiline: true }),
+        textInput(ctx, t("Key"), type, "key", p("key"), { nullable: false, onChange: renamer(ctx, "document", type) }),
+        textInput(ctx, t("Name"), type, "name", p("name"), { nullable: false })),
+      textInput(ctx, t("Description"), type, "description", p("description"), { multiline: true }),
       h("div", { class: "grid two" },
-        listInput(ctx, "Content types", type, "content_types", p("content_types"), { hint: "Media types, e.g. application/pdf, image/jpeg." }),
-        numberInput(ctx, "Maximum size (bytes)", type, "max_size_bytes", p("max_size_bytes"), { nullable: false, min: 1, step: 1, hint: "10485760 is 10 MiB." })),
-      checkbox(ctx, "External: visible in the portal", type, "external", p("external")),
-      keyChecklist(ctx, "Required in stages", type, "required_in_stages", p("required_in_stages"), stageChoices(def)),
-      keyChecklist(ctx, "Uploader roles", type, "uploader_roles", p("uploader_roles"), roleChoices(def),
-        { hint: "Any role with document.upload when none is chosen." }),
-      itemTools(ctx, def.document_types, index, "Document type", (i) => ptr("document_types", i)))));
+        listInput(ctx, t("Content types"), type, "content_types", p("content_types"), { hint: t("Media types, e.g. application/pdf, image/jpeg.") }),
+        numberInput(ctx, t("Maximum size (bytes)"), type, "max_size_bytes", p("max_size_bytes"), { nullable: false, min: 1, step: 1, hint: t("10485760 is 10 MiB.") })),
+      checkbox(ctx, t("External: visible in the portal"), type, "external", p("external")),
+      keyChecklist(ctx, t("Required in stages"), type, "required_in_stages", p("required_in_stages"), stageChoices(def)),
+      keyChecklist(ctx, t("Uploader roles"), type, "uploader_roles", p("uploader_roles"), roleChoices(def),
+        { hint: t("Any role with the permission to upload documents when none is chosen.") }),
+      itemTools(ctx, def.document_types, index, (number) => t("document type {number}", { number }), (i) => ptr("document_types", i)))));
   });
-  return section("documents", "Document types",
-    def.document_types.length ? list : h("p", {}, "No document types yet."),
-    addButton(ctx, "Add document type", "/document_types", () => {
+  return section("documents", t("Document types"),
+    def.document_types.length ? list : h("p", {}, t("No document types yet.")),
+    addButton(ctx, t("Add document type"), "/document_types", () => {
       def.document_types.push({ key: "", name: "", content_types: ["application/pdf"], max_size_bytes: 10485760,
         required_in_stages: [], external: false, uploader_roles: [] });
       return `[data-pointer="${ptr("document_types", def.document_types.length - 1, "key")}"]`;
@@ -312,19 +337,20 @@ export function decisionsSection(ctx) {
   const list = h("ol", { class: "cards" });
   def.decisions.forEach((decision, index) => {
     const p = (...steps) => ptr("decisions", index, ...steps);
-    list.append(h("li", { class: "card" }, h("fieldset", {}, h("legend", {}, `Decision ${index + 1}${decision.key ? ` (${decision.key})` : ""}`),
+    list.append(h("li", { class: "card" }, h("fieldset", {}, h("legend", {}, decision.key ? t("Decision {number} ({key})", { number: index + 1, key: decision.key })
+      : t("Decision {number}", { number: index + 1 })),
       h("div", { class: "grid two" },
-        textInput(ctx, "Key", decision, "key", p("key"), { nullable: false, onChange: renamer(ctx, "decision", decision) }),
-        textInput(ctx, "Label", decision, "label", p("label"), { nullable: false })),
-      listInput(ctx, "Options", decision, "options", p("options"), { multiline: true, hint: "The outcomes, one per line." }),
-      keyChecklist(ctx, "Decider roles", decision, "decider_roles", p("decider_roles"), roleChoices(def, { kind: "internal" })),
-      checkbox(ctx, "Rationale required", decision, "rationale_required", p("rationale_required"), { defaultValue: true }),
-      keyChecklist(ctx, "Required in stages", decision, "required_in_stages", p("required_in_stages"), stageChoices(def)),
-      itemTools(ctx, def.decisions, index, "Decision", (i) => ptr("decisions", i)))));
+        textInput(ctx, t("Key"), decision, "key", p("key"), { nullable: false, onChange: renamer(ctx, "decision", decision) }),
+        textInput(ctx, t("Label"), decision, "label", p("label"), { nullable: false })),
+      listInput(ctx, t("Options"), decision, "options", p("options"), { multiline: true, hint: t("The outcomes, one per line.") }),
+      keyChecklist(ctx, t("Decider roles"), decision, "decider_roles", p("decider_roles"), roleChoices(def, { kind: "internal" })),
+      checkbox(ctx, t("Rationale required"), decision, "rationale_required", p("rationale_required"), { defaultValue: true }),
+      keyChecklist(ctx, t("Required in stages"), decision, "required_in_stages", p("required_in_stages"), stageChoices(def)),
+      itemTools(ctx, def.decisions, index, (number) => t("decision {number}", { number }), (i) => ptr("decisions", i)))));
   });
-  return section("decisions", "Decisions",
-    def.decisions.length ? list : h("p", {}, "No decisions yet."),
-    addButton(ctx, "Add decision", "/decisions", () => {
+  return section("decisions", t("Decisions"),
+    def.decisions.length ? list : h("p", {}, t("No decisions yet.")),
+    addButton(ctx, t("Add decision"), "/decisions", () => {
       def.decisions.push({ key: "", label: "", options: [], decider_roles: [], rationale_required: true, required_in_stages: [] });
       return `[data-pointer="${ptr("decisions", def.decisions.length - 1, "key")}"]`;
     }));
@@ -341,28 +367,29 @@ export function rolesSection(ctx) {
   const list = h("ol", { class: "cards" });
   roles.forEach((role, index) => {
     const p = (...steps) => ptr("roles", index, ...steps);
-    list.append(h("li", { class: "card" }, h("fieldset", {}, h("legend", {}, `Role ${index + 1}${role.key ? ` (${role.key})` : ""}`),
+    list.append(h("li", { class: "card" }, h("fieldset", {}, h("legend", {}, role.key ? t("Role {number} ({key})", { number: index + 1, key: role.key }) : t("Role {number}", { number: index + 1 })),
       h("div", { class: "grid three" },
-        textInput(ctx, "Key", role, "key", p("key"), { nullable: false, onChange: renamer(ctx, "role", role) }),
-        textInput(ctx, "Name", role, "name", p("name"), { nullable: false, onChange: () => ctx.render({ keepFocus: true }) }),
-        selectInput(ctx, "Kind", role, "kind", p("kind"), [["internal", "Internal (staff)"], ["external", "External (portal)"]],
+        textInput(ctx, t("Key"), role, "key", p("key"), { nullable: false, onChange: renamer(ctx, "role", role) }),
+        textInput(ctx, t("Name"), role, "name", p("name"), { nullable: false, onChange: () => ctx.render({ keepFocus: true }) }),
+        selectInput(ctx, t("Kind"), role, "kind", p("kind"), [["internal", t("Internal (staff)")], ["external", t("External (portal)")]],
           { nullable: false, onChange: () => ctx.render({ focus: `[data-pointer="${p("kind")}"]` }) })),
       (role.kind || "internal") === "internal" ? h("div", { class: "grid two" },
-        listInput(ctx, "Groups", role, "groups", p("groups"), { hint: "Token groups whose members hold this role on every case, e.g. caseline-staff." }),
-        textInput(ctx, "Team e-mail", role, "email", p("email"), { type: "email", hint: "Where e-mail to this role goes." })) : null,
-      itemTools(ctx, roles, index, "Role", (i) => ptr("roles", i)))));
+        listInput(ctx, t("Groups"), role, "groups", p("groups"), { hint: t("Token groups whose members hold this role on every case, e.g. caseline-staff.") }),
+        textInput(ctx, t("Team e-mail"), role, "email", p("email"), { type: "email", hint: t("Where e-mail to this role goes.") })) : null,
+      itemTools(ctx, roles, index, (number) => t("role {number}", { number }), (i) => ptr("roles", i)))));
   });
 
   // Permissions: roles as rows, permissions as columns.
+  const permissionWords = permissionNames();
   const permissionTable = h("table", { class: "matrix" },
-    h("caption", {}, "Permissions per role"),
-    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Role"),
-      PERMISSIONS.map((permission) => h("th", { scope: "col" }, h("span", { class: "col-head" }, PERMISSION_NAMES[permission]))))),
+    h("caption", {}, t("Permissions per role")),
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("Role")),
+      PERMISSIONS.map((permission) => h("th", { scope: "col" }, h("span", { class: "col-head" }, permissionWords[permission]))))),
     h("tbody", {}, roles.map((role, index) => {
       role.permissions = role.permissions || [];
-      const name = role.name || role.key || `Role ${index + 1}`;
+      const name = role.name || role.key || t("Role {number}", { number: index + 1 });
       return h("tr", {}, h("th", { scope: "row" }, name), PERMISSIONS.map((permission) => {
-        const control = h("input", { type: "checkbox", "aria-label": `${name}: ${PERMISSION_NAMES[permission]}` });
+        const control = h("input", { type: "checkbox", "aria-label": `${name}: ${permissionWords[permission]}` });
         control.checked = role.permissions.includes(permission);
         const at = role.permissions.indexOf(permission);
         if (at >= 0) control.dataset.pointer = ptr("roles", index, "permissions", at);
@@ -380,15 +407,16 @@ export function rolesSection(ctx) {
   // Field access: roles as rows, "*" and each field as columns.
   const fieldKeys = ["*", ...(def.fields || []).map((field) => field.key).filter(Boolean)];
   const accessTable = h("table", { class: "matrix" },
-    h("caption", {}, "Field access per role (fields not listed are hidden)"),
-    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Role"),
-      fieldKeys.map((key) => h("th", { scope: "col" }, key === "*" ? "Every other field (*)" : key)))),
+    h("caption", {}, t("Field access per role (fields not listed are hidden)")),
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("Role")),
+      fieldKeys.map((key) => h("th", { scope: "col" }, key === "*" ? t("Every other field (*)") : key)))),
     h("tbody", {}, roles.map((role, index) => {
       role.fields = role.fields || {};
-      const name = role.name || role.key || `Role ${index + 1}`;
+      const name = role.name || role.key || t("Role {number}", { number: index + 1 });
       return h("tr", {}, h("th", { scope: "row" }, name), fieldKeys.map((key) => {
-        const control = h("select", { "aria-label": `${name}: access to ${key === "*" ? "every other field" : key}` },
-          [["", key === "*" ? "hidden" : "default"], ["view", "view"], ["edit", "edit"], ...(key === "*" ? [] : [["hidden", "hidden"]])]
+        const control = h("select", { "aria-label": key === "*" ? t("{role}: access to every other field", { role: name })
+          : t("{role}: access to {field}", { role: name, field: key }) },
+          [["", key === "*" ? t("hidden") : t("default")], ["view", t("view")], ["edit", t("edit")], ...(key === "*" ? [] : [["hidden", t("hidden")]])]
             .map(([value, text]) => h("option", { value, selected: (role.fields[key] || "") === value }, text)));
         control.dataset.pointer = ptr("roles", index, "fields", key);
         control.addEventListener("change", () => {
@@ -400,17 +428,17 @@ export function rolesSection(ctx) {
       }));
     })));
 
-  return section("roles", "Roles and permissions",
-    h("p", { class: "hint" }, "At least one role must be internal. External roles reach their cases through the portal."),
-    roles.length ? list : h("p", {}, "No roles: the template gets one “team” role with every permission."),
-    addButton(ctx, "Add role", "/roles", () => {
+  return section("roles", t("Roles and permissions"),
+    h("p", { class: "hint" }, t("At least one role must be internal. External roles reach their cases through the portal.")),
+    roles.length ? list : h("p", {}, t("No roles: the template gets one “team” role with every permission.")),
+    addButton(ctx, t("Add role"), "/roles", () => {
       roles.push({ key: "", name: "", kind: "internal", permissions: ["case.view"], fields: { "*": "view" }, groups: [] });
       return `[data-pointer="${ptr("roles", roles.length - 1, "key")}"]`;
     }),
-    roles.length ? h("h3", {}, "Permissions matrix") : null,
-    roles.length ? scroller("Permissions per role", permissionTable) : null,
-    roles.length ? h("h3", {}, "Field access") : null,
-    roles.length ? scroller("Field access per role", accessTable) : null);
+    roles.length ? h("h3", {}, t("Permissions matrix")) : null,
+    roles.length ? scroller(t("Permissions per role"), permissionTable) : null,
+    roles.length ? h("h3", {}, t("Field access")) : null,
+    roles.length ? scroller(t("Field access per role"), accessTable) : null);
 }
 
 export function portalSection(ctx) {
@@ -420,19 +448,19 @@ export function portalSection(ctx) {
   portal.branding = portal.branding || {};
   if (!Array.isArray(portal.timeline_events)) portal.timeline_events = ["case.opened", "case.stage_changed", "document.added", "comment.added"];
   const allStages = portal.stages === null || portal.stages === undefined;
-  return section("portal", "Portal settings",
-    checkbox(ctx, "Portal enabled for external participants", portal, "enabled", "/portal/enabled", { defaultValue: true }),
-    checkbox(ctx, "Show every stage on the portal's progress line", { all: allStages }, "all", "/portal/stages", {
+  return section("portal", t("Portal settings"),
+    checkbox(ctx, t("Portal enabled for external participants"), portal, "enabled", "/portal/enabled", { defaultValue: true }),
+    checkbox(ctx, t("Show every stage on the portal's progress line"), { all: allStages }, "all", "/portal/stages", {
       defaultValue: true, onChange: (checked) => {
         portal.stages = checked ? null : (def.stages || []).map((stage) => stage.key).filter(Boolean);
         ctx.render({ focus: '[data-pointer="/portal/stages"]' });
       } }),
-    allStages ? null : keyChecklist(ctx, "Stages shown", portal, "stages", "/portal/stages", stageChoices(def)),
-    keyChecklist(ctx, "Timeline events externals see", portal, "timeline_events", "/portal/timeline_events",
-      CASE_EVENTS.map((type) => [type, humanize(type)])),
-    h("fieldset", { class: "subpanel" }, h("legend", {}, "Branding"),
+    allStages ? null : keyChecklist(ctx, t("Stages shown"), portal, "stages", "/portal/stages", stageChoices(def)),
+    keyChecklist(ctx, t("Timeline events externals see"), portal, "timeline_events", "/portal/timeline_events",
+      CASE_EVENTS.map((type) => [type, eventTypeName(type)])),
+    h("fieldset", { class: "subpanel" }, h("legend", {}, t("Branding")),
       h("div", { class: "grid three" },
-        textInput(ctx, "Portal name", portal.branding, "name", "/portal/branding/name"),
-        textInput(ctx, "Accent colour", portal.branding, "colour", "/portal/branding/colour", { placeholder: "#0B5CAD", hint: "#RRGGBB" }),
-        textInput(ctx, "Logo URL", portal.branding, "logo_url", "/portal/branding/logo_url", { type: "url", placeholder: "https://", hint: "https:// only." }))));
+        textInput(ctx, t("Portal name"), portal.branding, "name", "/portal/branding/name"),
+        textInput(ctx, t("Accent colour"), portal.branding, "colour", "/portal/branding/colour", { placeholder: "#0B5CAD", hint: "#RRGGBB" }),
+        textInput(ctx, t("Logo URL"), portal.branding, "logo_url", "/portal/branding/logo_url", { type: "url", placeholder: "https://", hint: t("https:// only.") }))));
 }

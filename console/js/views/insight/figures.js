@@ -2,22 +2,24 @@
 // template and a stage by their names, a week by its first day), the whole table, and the chart that suits it.
 // Everything is drawn from the columns the API lists, so a report the console does not know still shows.
 import { barChart, DANGER, formatNumber, lineChart } from "../../charts.js";
+import { locale, t } from "../../i18n.js";
 import { personName } from "../../people.js";
 import { formatLocalDay, h } from "../../ui.js";
+import { groupingWord } from "./filters.js";
 
 const MEASURES = new Set(["integer", "number", "rate"]);
 const MAX_BARS = 25;
 
 // What each report's chart plots, of the columns it has; any other report charts its first kind of figure.
-const CHART_PLANS = {
-  throughput: { series: ["opened", "closed"], axis: "Cases" },
-  "open-stages": { series: ["open_cases"], axis: "Open cases" },
-  "stage-times": { series: ["p50_hours", "p90_hours"], axis: "Time in the stage" },
-  "time-to-close": { series: ["p50_hours", "p90_hours"], axis: "Time from opening to closing" },
-  sla: { series: ["breach_rate", "warning_rate"], axis: "Share of stage visits", colour: DANGER },
-  automations: { series: ["runs", "failures"], axis: "Automation runs" },
-  portal: { series: ["links_issued", "links_used", "client_documents", "client_comments"], axis: "Count" },
-};
+const chartPlan = (report) => ({
+  throughput: { series: ["opened", "closed"], axis: t("Cases") },
+  "open-stages": { series: ["open_cases"], axis: t("Open cases") },
+  "stage-times": { series: ["p50_hours", "p90_hours"], axis: t("Time in the stage") },
+  "time-to-close": { series: ["p50_hours", "p90_hours"], axis: t("Time from opening to closing") },
+  sla: { series: ["breach_rate", "warning_rate"], axis: t("Share of stage visits"), colour: DANGER },
+  automations: { series: ["runs", "failures"], axis: t("Automation runs") },
+  portal: { series: ["links_issued", "links_used", "client_documents", "client_comments"], axis: t("Count") },
+})[report];
 
 // A rate and the counts it divides: rows per template and stage then add up to one rate per week. Used only
 // where every row's rate is that quotient, so a report that defines its rate otherwise is never re-summed.
@@ -28,7 +30,21 @@ const RATE_PARTS = {
 };
 
 // What a group without a value stands for: cases nobody owns, or no team role is expected of.
-const NONE = { owner: "No owner", role: "No team role" };
+function noneOf(key) {
+  if (key === "owner") return t("No owner");
+  return key === "role" ? t("No team role") : t("None");
+}
+
+// Figures joined in words: "opened and closed".
+function both(words) {
+  return new Intl.ListFormat(locale(), { type: "conjunction" }).format(words);
+}
+
+// A group column the console knows, named in the person's language; the figures keep the words the API gives.
+function columnLabel(column, by) {
+  if (column.type === "date") return { week: t("Week"), month: t("Month") }[by] || column.label;
+  return { template_key: t("Template"), stage: t("Stage"), owner: t("Owner"), role: t("Team role") }[column.key] || column.label;
+}
 
 export function isMeasure(column) {
   return MEASURES.has(column.type);
@@ -47,10 +63,10 @@ function kind(column) {
 
 // The unit that keeps the longest of some hours readable: seconds, minutes, hours or days.
 export function hoursUnit(maxHours) {
-  if (maxHours < 2 / 60) return { name: "seconds", short: "s", hours: 1 / 3600 };
-  if (maxHours < 2) return { name: "minutes", short: "min", hours: 1 / 60 };
-  if (maxHours < 72) return { name: "hours", short: "h", hours: 1 };
-  return { name: "days", short: "d", hours: 24 };
+  if (maxHours < 2 / 60) return { name: t("seconds"), short: (value) => t("{value} s", { value }), hours: 1 / 3600 };
+  if (maxHours < 2) return { name: t("minutes"), short: (value) => t("{value} min", { value }), hours: 1 / 60 };
+  if (maxHours < 72) return { name: t("hours"), short: (value) => t("{value} h", { value }), hours: 1 };
+  return { name: t("days"), short: (value) => t("{value} d", { value }), hours: 24 };
 }
 
 export function formatValue(type, value) {
@@ -58,7 +74,7 @@ export function formatValue(type, value) {
   if (type === "rate") return `${formatNumber(value * 100)}%`;
   if (type === "hours") {
     const unit = hoursUnit(value);
-    return `${formatNumber(value / unit.hours)} ${unit.short}`;
+    return unit.short(formatNumber(value / unit.hours));
   }
   if (type === "integer" || type === "number") return formatNumber(value);
   return String(value);
@@ -68,15 +84,15 @@ function periodText(value, by, short) {
   const [year, month, day] = String(value).split("-").map(Number);
   const date = new Date(year, month - 1, day);
   if (Number.isNaN(date.getTime())) return String(value);
-  if (by === "month") return date.toLocaleDateString(undefined, { month: short ? "short" : "long", year: "numeric" });
-  if (short) return date.toLocaleDateString(undefined, { day: "numeric", month: "short" });
-  return by === "week" ? `Week of ${formatLocalDay(value)}` : formatLocalDay(value);
+  if (by === "month") return date.toLocaleDateString(locale(), { month: short ? "short" : "long", year: "numeric" });
+  if (short) return date.toLocaleDateString(locale(), { day: "numeric", month: "short" });
+  return by === "week" ? t("Week of {day}", { day: formatLocalDay(value) }) : formatLocalDay(value);
 }
 
 // The words for a group column's value; `names` knows templates' and stages' names.
 export function groupText(column, row, names, by, { short = false } = {}) {
   const value = row[column.key];
-  if (value === null || value === undefined || value === "") return NONE[column.key] || "None";
+  if (value === null || value === undefined || value === "") return noneOf(column.key);
   if (column.type === "date") return periodText(value, by, short);
   if (column.key === "template_key") return names.template(value);
   if (column.key === "stage") return names.stage(row.template_key, value);
@@ -95,7 +111,7 @@ export function reportTable(table, names, caption) {
     h("table", { class: "chart-table insight-table" },
       h("caption", {}, caption),
       h("thead", {}, h("tr", {}, table.columns.map((column) =>
-        h("th", { scope: "col", class: isMeasure(column) ? "number" : null }, column.label)))),
+        h("th", { scope: "col", class: isMeasure(column) ? "number" : null }, columnLabel(column, table.by))))),
       h("tbody", {}, table.rows.map((row) => h("tr", {}, table.columns.map((column, index) => (index === rowHeader
         ? h("th", { scope: "row" }, cell(column, row, names, table.by))
         : h("td", { class: isMeasure(column) ? "number" : null }, cell(column, row, names, table.by)))))))));
@@ -109,7 +125,7 @@ export function hasFigures(table) {
 
 function chartSeries(table) {
   const measures = table.columns.filter(isMeasure);
-  const plan = CHART_PLANS[table.report];
+  const plan = chartPlan(table.report);
   let series = plan ? plan.series.map((key) => measures.find((column) => column.key === key)).filter(Boolean) : [];
   if (!series.length) series = measures.slice(0, 1);
   // One kind of figure per chart: counts, hours and rates do not share an axis.
@@ -153,10 +169,10 @@ function chartConfig(series, plan, rows) {
   if (type === "hours") {
     const longest = Math.max(0, ...rows.flatMap((row) => series.map((column) => row[column.key] || 0)));
     const unit = hoursUnit(longest);
-    const format = (value) => `${formatNumber(value)} ${unit.short}`;
+    const format = (value) => unit.short(formatNumber(value));
     // Ticks of a chart of seconds may be fractions: 0.025 s must not read as 0.
-    const tickFormat = (value) => value.toLocaleString(undefined, { maximumFractionDigits: value < 1 ? 3 : 1 });
-    return { format, tickFormat, table: false, valueLabel: `${axis} (${unit.name})`, scale: unit.hours };
+    const tickFormat = (value) => value.toLocaleString(locale(), { maximumFractionDigits: value < 1 ? 3 : 1 });
+    return { format, tickFormat, table: false, valueLabel: t("{axis} ({unit})", { axis, unit: unit.name }), scale: unit.hours };
   }
   const format = (value) => formatValue(type, value);
   return { format, tickFormat: format, integer: type === "integer", table: false, valueLabel: axis, colour: plan?.colour };
@@ -171,7 +187,7 @@ function values(rows, column, scale = 1) {
 export function reportChart(table, names) {
   const series = chartSeries(table);
   if (!series.length || !table.rows.length) return null;
-  const plan = CHART_PLANS[table.report];
+  const plan = chartPlan(table.report);
   const groups = table.columns.filter((column) => !isMeasure(column));
   const period = groups.find((column) => column.type === "date");
   if (period) {
@@ -183,10 +199,11 @@ export function reportChart(table, names) {
       const draw = rows.length > 1 ? lineChart : (options) => barChart({ ...options, orientation: "vertical" });
       return draw({
         ...config,
-        title: `${table.title}: ${collapsed.series.map((column) => column.label).join(" and ")} per ${table.by || "period"}`,
+        title: t("{report}: {figures} per {groups}", { report: table.title,
+          figures: both(collapsed.series.map((column) => column.label)), groups: table.by ? groupingWord(table.by) : t("period") }),
         categories: rows.map((row) => groupText(period, row, names, table.by, { short: true })),
         series: collapsed.series.map((column) => ({ name: column.label, values: values(rows, column, scale) })),
-        categoryLabel: period.label,
+        categoryLabel: columnLabel(period, table.by),
       });
     }
   }
@@ -197,15 +214,18 @@ export function reportChart(table, names) {
   const varying = candidates.filter((column) => new Set(table.rows.map((row) => row[column.key])).size > 1);
   const telling = varying.length ? varying : candidates;
   const label = (row) => telling.map((column) => groupText(column, row, names, table.by)).join(" · ") || table.title;
-  const per = telling.length ? ` per ${telling.map((column) => column.label).join(" and ")}` : "";
+  const figures = both(series.map((column) => column.label));
   const { scale, ...config } = chartConfig(series, plan, rows);
   const bars = barChart({
     ...config,
-    title: `${table.title}: ${series.map((column) => column.label).join(" and ")}${per}`,
+    title: telling.length
+      ? t("{report}: {figures} per {groups}", { report: table.title, figures, groups: both(telling.map((column) => columnLabel(column, table.by))) })
+      : t("{report}: {figures}", { report: table.title, figures }),
     categories: rows.map(label),
     series: series.map((column) => ({ name: column.label, values: values(rows, column, scale) })),
-    categoryLabel: telling.map((column) => column.label).join(" · ") || "Report",
+    categoryLabel: telling.map((column) => columnLabel(column, table.by)).join(" · ") || t("Report"),
   });
   if (table.rows.length <= MAX_BARS) return bars;
-  return [bars, h("p", { class: "hint" }, `The chart shows the first ${MAX_BARS} of ${table.rows.length} rows; the table has them all.`)];
+  return [bars, h("p", { class: "hint" }, t("The chart shows the first {shown} of {count} rows; the table has them all.",
+    { shown: formatNumber(MAX_BARS), count: formatNumber(table.rows.length) }))];
 }

@@ -2,13 +2,16 @@
 // and a team role. They live in the page's address (#/insight/claims?from=…&to=…&by=week&owner=me), so a view can
 // be bookmarked and shared.
 // Days are UTC days, as the API counts them.
+import { t } from "../../i18n.js";
 import { fill, h, labelled, problemBox } from "../../ui.js";
 
 export const PRESETS = [30, 90, 365];
 const DEFAULT_DAYS = 90;
 const DAY = 86_400_000;
-export const GROUPINGS = [["week", "Week"], ["month", "Month"], ["owner", "Owner"], ["role", "Team role"]];
-const OWNERS = [["", "Anyone"], ["me", "Me"]];
+const GROUPINGS = ["week", "month", "owner", "role"];
+// Made when asked, in the language loaded by then.
+const groupings = () => [["week", t("Week")], ["month", t("Month")], ["owner", t("Owner")], ["role", t("Team role")]];
+const owners = () => [["", t("Anyone")], ["me", t("Me")]];
 const ROLE_KEY = /^[a-z][a-z0-9_]{0,62}$/;
 
 export function today() {
@@ -32,7 +35,7 @@ export function lastDays(days) {
 export function readFilters(query) {
   const to = isDay(query.get("to")) ? query.get("to") : today();
   const from = isDay(query.get("from")) ? query.get("from") : daysBefore(to, DEFAULT_DAYS - 1);
-  const by = GROUPINGS.some(([value]) => value === query.get("by")) ? query.get("by") : "week";
+  const by = GROUPINGS.includes(query.get("by")) ? query.get("by") : "week";
   const owner = query.get("owner") === "me" ? "me" : "";
   const role = ROLE_KEY.test(query.get("role") || "") ? query.get("role") : "";
   return { from, to, by, owner, role };
@@ -43,8 +46,10 @@ export function filterQuery(filters) {
   return new URLSearchParams({ from, to, by, ...(owner ? { owner } : {}), ...(role ? { role } : {}) }).toString();
 }
 
-export function groupingLabel(by) {
-  return GROUPINGS.find(([value]) => value === by)?.[1] || by;
+// A grouping inside a sentence ("Not by owner: …").
+export function groupingWord(by) {
+  const words = { week: t("week"), month: t("month"), owner: t("owner"), role: t("team role") };
+  return words[by] || by;
 }
 
 function select(name, options, chosen) {
@@ -54,17 +59,17 @@ function select(name, options, chosen) {
 // The filter bar. `onApply(filters)` redraws the reports; `onTemplate(key)` opens another template's insight.
 // `roles` ([key, name] of the template's roles, when one is chosen) fill the team role's choices.
 export function filterForm({ filters, templates, template, roles = [], onApply, onTemplate }) {
-  const picker = select("template", [["", "All templates"], ...templates.map((item) => [item.key, item.label])], template || "");
+  const picker = select("template", [["", t("All templates")], ...templates.map((item) => [item.key, item.label])], template || "");
   const from = h("input", { type: "date", name: "from", value: filters.from, required: true });
   const to = h("input", { type: "date", name: "to", value: filters.to, required: true });
-  const by = select("by", GROUPINGS, filters.by);
-  const owner = select("owner", OWNERS, filters.owner);
+  const by = select("by", groupings(), filters.by);
+  const owner = select("owner", owners(), filters.owner);
   const roleChoices = roles.some(([key]) => key === filters.role) || !filters.role ? roles : [...roles, [filters.role, filters.role]];
-  const role = select("role", [["", "Any team"], ...roleChoices], filters.role);
+  const role = select("role", [["", t("Any team")], ...roleChoices], filters.role);
   const status = h("div", { class: "form-status" });
   const apply = (chosen) => {
     if (chosen.from > chosen.to) {
-      fill(status, problemBox({ title: "The range ends before it starts", detail: "Choose a “From” day no later than the “To” day." }));
+      fill(status, problemBox({ title: t("The range ends before it starts"), detail: t("Choose a “From” day no later than the “To” day.") }));
       from.focus();
       return;
     }
@@ -79,17 +84,17 @@ export function filterForm({ filters, templates, template, roles = [], onApply, 
     from.value = range.from;
     to.value = range.to;
     apply(current());
-  } }, `Last ${days} days`));
-  const form = h("form", { class: "toolbar insight-filters", "aria-label": "Insight filters", onsubmit: (event) => {
+  } }, t("Last {count} days", { count: days })));
+  const form = h("form", { class: "toolbar insight-filters", "aria-label": t("Insight filters"), onsubmit: (event) => {
     event.preventDefault();
     if (form.reportValidity()) apply(current());
   } },
-  labelled("Template", picker),
-  labelled("From (UTC day)", from),
-  labelled("To (UTC day)", to),
-  labelled("Group by", by),
-  labelled("Owner", owner),
-  template ? labelled("Team role", role) : null,
-  h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Show"), presets));
+  labelled(t("Template"), picker),
+  labelled(t("From (UTC day)"), from),
+  labelled(t("To (UTC day)"), to),
+  labelled(t("Group by"), by),
+  labelled(t("Owner"), owner),
+  template ? labelled(t("Team role"), role) : null,
+  h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, t("Show")), presets));
   return [form, status];
 }

@@ -2,13 +2,14 @@
 // table, a CSV download, and its own loading state, empty state or problem, so one slow or refused report
 // leaves the others be.
 import { api } from "../../api.js";
+import { locale, t, tn } from "../../i18n.js";
 import { announce, fill, formatDate, formatLocalDay, formatSize, h, loading, problemBox, visuallyHidden } from "../../ui.js";
-import { groupingLabel } from "./filters.js";
+import { groupingWord } from "./filters.js";
 import { hasFigures, reportChart, reportTable } from "./figures.js";
 
 export function duration(seconds) {
-  if (seconds < 120) return `${seconds} seconds`;
-  return `${Math.round(seconds / 60)} minutes`;
+  if (seconds < 120) return tn("{count} second", "{count} seconds", seconds);
+  return tn("{count} minute", "{count} minutes", Math.round(seconds / 60));
 }
 
 function save(blob, filename) {
@@ -22,16 +23,22 @@ function save(blob, filename) {
 
 function groupingNote(summary, by) {
   if (summary.groupings.includes(by)) return null;
-  const takes = summary.groupings.length
-    ? `it can be grouped by ${summary.groupings.map((value) => groupingLabel(value).toLowerCase()).join(", ")}`
-    : "it is not grouped";
-  return h("p", { class: "hint" }, `Not by ${groupingLabel(by).toLowerCase()}: ${takes}.`);
+  const grouping = groupingWord(by);
+  if (!summary.groupings.length) return h("p", { class: "hint" }, t("Not by {grouping}: it is not grouped.", { grouping }));
+  const list = new Intl.ListFormat(locale(), { type: "disjunction" }).format(summary.groupings.map(groupingWord));
+  return h("p", { class: "hint" }, t("Not by {grouping}: it can be grouped by {groupings}.", { grouping, groupings: list }));
 }
 
 function computedNote(table) {
-  const scanned = table.bytes_scanned === null ? "" : `, reading ${formatSize(table.bytes_scanned)}`;
-  return h("p", { class: "hint insight-computed" },
-    `Computed ${formatDate(table.computed_at)} by ${table.engine}${scanned}${table.cached ? " (cached)" : ""}.`);
+  const values = { when: formatDate(table.computed_at), engine: table.engine, size: formatSize(table.bytes_scanned) };
+  let text;
+  if (table.bytes_scanned === null) {
+    text = table.cached ? t("Computed {when} by {engine} (cached).", values) : t("Computed {when} by {engine}.", values);
+  } else {
+    text = table.cached ? t("Computed {when} by {engine}, reading {size} (cached).", values)
+      : t("Computed {when} by {engine}, reading {size}.", values);
+  }
+  return h("p", { class: "hint insight-computed" }, text);
 }
 
 // The section of `summary` (an entry of GET /insight) for ctx = { filters, template, scope, names, delivery }.
@@ -43,7 +50,7 @@ export function reportSection(ctx, summary) {
     owner: filters.owner || undefined, role: filters.role || undefined,
   };
   const path = `/insight/${encodeURIComponent(summary.name)}`;
-  const range = `${formatLocalDay(filters.from)} to ${formatLocalDay(filters.to)}`;
+  const range = t("{from} to {to}", { from: formatLocalDay(filters.from), to: formatLocalDay(filters.to) });
   const headingId = `insight-${summary.name}-heading`;
   const body = h("div", { class: "insight-body" });
   const status = h("div", { class: "form-status" });
@@ -52,12 +59,12 @@ export function reportSection(ctx, summary) {
     dataset: { insight: summary.name, state: "loading" },
   },
   h("h2", { id: headingId }, summary.title),
-  h("details", { class: "insight-about" }, h("summary", {}, "How this is computed"),
+  h("details", { class: "insight-about" }, h("summary", {}, t("How this is computed")),
     h("p", {}, summary.description), groupingNote(summary, filters.by)),
   body,
   h("div", { class: "actions" },
     h("button", { type: "button", "data-csv": summary.name, onclick: (event) => download(event.currentTarget) },
-      "Download CSV", visuallyHidden(` of ${summary.title}`))),
+      t("Download CSV"), " ", visuallyHidden(t("of {report}", { report: summary.title })))),
   status);
 
   async function download(button) {
@@ -67,7 +74,7 @@ export function reportSection(ctx, summary) {
       const fallback = `${summary.name}-${filters.from}-${filters.to}.csv`;
       const { blob, filename } = await api.file(`${path}/csv`, params, "text/csv", fallback);
       save(blob, filename);
-      announce(`Downloaded ${filename}.`);
+      announce(t("Downloaded {file}.", { file: filename }));
     } catch (problem) {
       fill(status, problemBox(problem));
     } finally {
@@ -79,21 +86,21 @@ export function reportSection(ctx, summary) {
     if (!hasFigures(table)) {
       section.dataset.state = "empty";
       fill(body, h("p", { class: "insight-empty" },
-        `No data in this range yet: nothing ${ctx.scope} from ${range} has reached insight. `
-        + `A change takes up to ${duration(ctx.delivery)} to arrive.`));
+        t("No data in this range yet: nothing {scope} from {range} has reached insight. A change takes up to {duration} to arrive.",
+          { scope: ctx.scope, range, duration: duration(ctx.delivery) })));
       return;
     }
     const chart = reportChart(table, ctx.names);
-    const caption = `${table.title}, ${range}`;
+    const caption = t("{report}, {range}", { report: table.title, range });
     fill(body, chart,
-      h("details", { class: "insight-table-view", open: !chart }, h("summary", {}, "Table"),
+      h("details", { class: "insight-table-view", open: !chart }, h("summary", {}, t("Table")),
         reportTable(table, ctx.names, caption)),
       computedNote(table));
     section.dataset.state = "ready";
   }
 
   async function load() {
-    loading(body, `Loading ${summary.title.toLowerCase()}…`);
+    loading(body, t("Loading {report}…", { report: summary.title }));
     try {
       const table = await api.get(path, params);
       if (table.columns.some((column) => column.key === "stage")) {
