@@ -1,5 +1,6 @@
 """The portal's languages: every catalog complete and in step with the English, the visitor's language chosen from
-their pick or their browser, and moments, numbers and sizes written as each language writes them."""
+their pick, the participant's language or their browser, and moments, numbers and sizes written as each language
+writes them."""
 
 import subprocess
 import sys
@@ -80,20 +81,30 @@ def test_accept_language_is_read_most_wanted_first(header: str, expected: list[s
 
 
 @pytest.mark.parametrize(
-    ("asked", "header", "expected"),
+    ("asked", "participant", "header", "expected"),
     [
-        (None, "de-AT,de;q=0.9", "de"),
-        (None, "fr-FR, de;q=0.5, en;q=0.3", "de"),
-        (None, "DE-ch", "de"),
-        (None, "fr, es", "en"),
-        (None, "", "en"),
-        ("de", "en", "de"),
-        ("en", "de", "en"),
-        ("xx", "de", "de"),
+        (None, None, "de-AT,de;q=0.9", "de"),
+        (None, None, "fr-FR, de;q=0.5, en;q=0.3", "de"),
+        (None, None, "DE-ch", "de"),
+        (None, None, "fr, es", "en"),
+        (None, None, "", "en"),
+        ("de", None, "en", "de"),
+        ("en", None, "de", "en"),
+        ("xx", None, "de", "de"),
+        # the participant's language, which staff chose, comes after the visitor's own pick and before the browser's
+        (None, "de", "en-GB,en;q=0.9", "de"),
+        (None, "en", "de", "en"),
+        ("en", "de", "de", "en"),
+        ("de", "en", "en", "de"),
+        # a language the portal has no catalog for yet is passed over for the browser's
+        (None, "fr", "de-AT", "de"),
+        (None, "fr", "", "en"),
     ],
 )
-def test_the_visitor_s_pick_then_their_browser_then_english(asked: str | None, header: str, expected: str) -> None:
-    assert choose(asked, header) == expected
+def test_the_visitor_s_pick_then_the_participant_s_then_their_browser_then_english(
+    asked: str | None, participant: str | None, header: str, expected: str
+) -> None:
+    assert choose(asked, header, participant) == expected
 
 
 def test_each_language_is_offered_in_its_own_name() -> None:

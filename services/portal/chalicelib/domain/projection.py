@@ -26,6 +26,7 @@ from caseline_common.events import (
     DocumentRequested,
     EventType,
     ParticipantAdded,
+    ParticipantLanguageChanged,
     ParticipantRemoved,
     ParticipantRoleChanged,
     ParticipantSummary,
@@ -53,6 +54,7 @@ class PortalParticipant(BaseModel):
     user_id: str | None = None
     name: str | None = None
     email: str | None = None
+    language: str | None = None  # what staff chose to speak to them in; None: their browser's
     removed: bool = False
 
     def as_participant(self) -> Participant:
@@ -233,6 +235,16 @@ class _Change:
             self.changed = True
         if f"participant:{participant_id}" not in case.versions:  # its role is older than any role change
             case.versions[f"participant:{participant_id}"], self.changed = self.version, True
+            known = case.participants[participant_id]
+            known.kind, known.role = summary.kind, summary.role  # a language chosen first knew neither
+        if isinstance(summary, ParticipantAdded):
+            self.set_language(participant_id, summary.language)
+
+    def set_language(self, participant_id: str, language: str | None) -> None:
+        """The language chosen when the participant was added, or since: a later choice keeps its place."""
+        found = self.case.participants.get(participant_id)
+        if found is not None and self.newer(f"language:{participant_id}"):
+            found.language, self.changed = language, True
 
     def set_task_status(self, task_id: str, title: str, status: str, *, key: str | None = None) -> None:
         self._set_task(task_id, title, "status", status, key=key)
@@ -362,6 +374,14 @@ def _participant_role_changed(change: _Change, data: ParticipantRoleChanged) -> 
     found.role, change.changed = data.after, True
 
 
+def _participant_language_changed(change: _Change, data: ParticipantLanguageChanged) -> None:
+    participant_id = data.participant_id
+    if participant_id not in change.case.participants:  # before its `participant.added`, which fills in the rest
+        change.case.participants[participant_id] = PortalParticipant(id=participant_id, kind="external", role="")
+        change.changed = True
+    change.set_language(participant_id, data.after)
+
+
 def _participant_removed(change: _Change, data: ParticipantRemoved) -> None:
     case = change.case
     participant_id = data.participant_id
@@ -442,6 +462,7 @@ EVENT_HANDLERS: dict[str, _Handler[Any]] = {
     EventType.PARTICIPANT_ADDED: _Handler(ParticipantAdded, _participant_added),
     EventType.PARTICIPANT_ROLE_CHANGED: _Handler(ParticipantRoleChanged, _participant_role_changed),
     EventType.PARTICIPANT_REMOVED: _Handler(ParticipantRemoved, _participant_removed),
+    EventType.PARTICIPANT_LANGUAGE_CHANGED: _Handler(ParticipantLanguageChanged, _participant_language_changed),
     EventType.DOCUMENT_ADDED: _Handler(DocumentAdded, _document_added),
     EventType.DOCUMENT_REQUESTED: _Handler(DocumentRequested, _document_requested),
     EventType.TASK_CREATED: _Handler(TaskCreated, _task_created),
