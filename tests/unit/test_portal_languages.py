@@ -15,8 +15,10 @@ from service_modules import loaded_module
 
 if TYPE_CHECKING:
     from services.portal.chalicelib import languages, strings
+    from services.portal.chalicelib.domain import refusals
 else:
     languages = loaded_module("portal", "chalicelib.languages")
+    refusals = loaded_module("portal", "chalicelib.domain.refusals")
     strings = loaded_module("portal", "chalicelib.strings")
 
 EN = strings.EN
@@ -131,3 +133,18 @@ def test_numbers_amounts_days_and_sizes_per_language() -> None:
     assert (english.day("2026-02-17"), german.day("2026-02-17")) == ("17 Feb 2026", "17.02.2026")
     assert (english.size(10 * 1024**2), german.size(512)) == ("10 MB", "512 Byte")
     assert english.number("not a number") == "not a number"
+
+
+def test_a_refusal_is_said_in_each_language_with_its_sizes_and_numbers() -> None:
+    Said, Size, Number, say = refusals.Said, refusals.Size, refusals.Number, languages.say
+    too_big = Said("upload.too_big", {"size": Size(20 * 1024**2)})
+    assert (say(too_big, "en"), say(too_big, "de")) == (
+        "This file is too large: at most 20 MB.",
+        "Diese Datei ist zu groß: höchstens 20 MB.",
+    )
+    length = Said("refused.message_length", {"most": Number(10_000)})
+    assert (say(length, "en"), say(length, "de")) == (
+        "Write a message of 1 to 10,000 characters.",
+        "Schreiben Sie eine Nachricht mit 1 bis 10.000 Zeichen.",
+    )
+    assert too_big.english() == "This file is too large: at most 20971520 bytes.", "the logs' words: exact, no Babel"

@@ -1,6 +1,6 @@
 """What the portal refuses an external participant, in its catalogs' words: each refusal is a message of strings.EN
 (and of every language's catalog) with its values, so the page or the API answer says it in the visitor's language
-(languages.say). Its English, with sizes and numbers as plain digits, is the error's `detail` for the logs."""
+(languages.say). Its English, sizes in bytes and numbers as plain digits, is the error's `detail` for the logs."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,10 +33,13 @@ class Said:
     values: Mapping[str, Value] = field(default_factory=dict)
 
     def english(self) -> str:
-        plain = {
-            name: str(getattr(value, "bytes", getattr(value, "value", value))) for name, value in self.values.items()
-        }
-        return EN[self.key].format(**plain)
+        return EN[self.key].format(**{name: _plain(value) for name, value in self.values.items()})
+
+
+def _plain(value: Value) -> str:
+    if isinstance(value, Size):
+        return f"{value.bytes} bytes"
+    return str(value.value) if isinstance(value, Number) else value
 
 
 class Worded:
