@@ -99,6 +99,10 @@ def test_a_language_is_given_changed_refused_in_words_and_reaches_the_portal(sta
     assert cleared[0] == 200, cleared
     assert client_of(cleared[2])["language"] is None
     assert command(stack, path, {})[0] == 422, "null is said, not left out"
+    owner = next(each for each in added["participants"] if each["kind"] == "internal")
+    staff_language = command(stack, f"/cases/{case_id}/participants/{owner['id']}/language", {"language": "de"})
+    assert staff_language[0] == 422, staff_language
+    assert "only an external participant" in staff_language[2]["errors"][0]["detail"]
 
     def recorded() -> list[dict[str, Any]]:
         return [e["event"] for e in timeline(stack, case_id) if e["event"]["type"] == "participant.language_changed"]
@@ -134,7 +138,7 @@ def test_the_portal_speaks_the_participant_s_language_after_the_visitor_s_pick(s
     assert '<html lang="en">' in picked.text, "the visitor's own pick outranks the participant's language"
 
 
-def test_the_portal_api_refuses_in_the_visitor_s_language(stack: LocalStack, key: str) -> None:
+def test_the_portal_refuses_in_the_visitor_s_language(stack: LocalStack, key: str) -> None:
     link = issue(stack, german_claim(stack, key))
     visitor = Browser(stack)
     page = visitor.enter(link)  # no Accept-Language at all: the participant's German
@@ -158,6 +162,10 @@ def test_the_portal_api_refuses_in_the_visitor_s_language(stack: LocalStack, key
     generic = assert_problem((sent.status, sent.headers, sent.raw), 422)
     assert generic["detail"].startswith("Was gesendet wurde, konnte nicht angenommen werden"), generic
     assert pointers(generic) == {"/filename", "/content_type", "/size"}
+
+    empty = visitor.send("POST", "/portal/messages", form={"csrf": page.csrf, "body": " "}, headers=ENGLISH_BROWSER)
+    assert empty.status == 422, empty.text
+    assert "Schreiben Sie eine Nachricht mit 1 bis 10.000 Zeichen." in empty.text, "a page's refusal in German too"
 
     visitor.cookies["cl_language"] = "en"  # picked on a page: it outranks the participant's language
     english = upload(4096, **GERMAN_BROWSER)
