@@ -122,8 +122,9 @@ def start_portal_upload(call: Call) -> Reply:
     the session's cookie and its `X-CSRF-Token` header, never a bearer token.
 
     **Errors:** 401 when the session has ended (signed out, expired, or its link revoked); 429 when requests come
-    too fast; 403 when the case is closed; 422 when the participant may not upload this type, or its content type or
-    size is not allowed.
+    too fast; 403 when the case is closed; 422 when the participant may not upload this type, its content type or
+    size is not allowed, or the file is empty. Each refusal's `title` and `detail` are in the language the case page
+    speaks (the `cl_language` cookie, else the participant's language, else `Accept-Language`, else English).
     """
     target = visit_service().start_upload(call.session_as(Session), call.body_as(PortalUploadRequest))
     return Reply(target, headers=json_headers())
