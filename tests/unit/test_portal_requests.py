@@ -377,3 +377,27 @@ def test_the_e_mail_speaks_the_language_staff_chose_with_its_date_as_that_langua
         assert subject == "Acme Insurance: we need a document for your case 0000-00AA"
         assert "Our note: Der Kassenbon, bitte" in text
         assert "The link works until 28 March 2025." in text
+
+
+def test_a_request_waits_for_the_participant_a_language_change_overtook(
+    portal: LoadedService, template: TemplateDefinition
+) -> None:
+    """The language change arrived before `participant.added`: the e-mail waits for who to write to, then speaks it."""
+    mailer = FakeMailer()
+    store, clock = FakeStore(template), Clock()
+    portal_service = service(portal, store, FakeBus(), mailer, clock)
+    portal_service.project(opened())
+    portal_service.project(
+        event("participant.language_changed", 3, {"participant_id": IVY, "before": None, "after": "de"})
+    )
+    asked = requested(4, "receipt", "claimant", IVY)
+    with pytest.raises(projection.CaseNotProjectedError):
+        portal_service.project(asked)
+    assert mailer.sent == []
+    portal_service.project(added(2, IVY, "claimant", "ivy@example.org"))
+    portal_service.project(asked)  # delivered again, as SQS does
+    [(to, subject, _)] = mailer.sent
+    assert (to, subject) == (
+        ["ivy@example.org"],
+        "Acme Insurance: Wir benötigen ein Dokument für Ihren Vorgang 0000-00AA",
+    )

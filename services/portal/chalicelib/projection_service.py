@@ -92,7 +92,8 @@ class ProjectionService:
         if self._mailer is None or case.status != "open" or not still_open:
             return
         for participant_id in requested.participant_ids:
-            if participant_id not in case.participants:  # its `participant.added` is still on the way
+            known = case.participants.get(participant_id)
+            if known is None or not known.introduced:  # its `participant.added` is still on the way
                 raise CaseNotProjectedError(f"participant {participant_id} of case {case.case_id}")
             participant = case.participant(participant_id)
             if participant is not None and participant.kind == "external" and participant.email:

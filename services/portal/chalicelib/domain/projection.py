@@ -57,6 +57,12 @@ class PortalParticipant(BaseModel):
     language: str | None = None  # what staff chose to speak to them in; None: their browser's
     removed: bool = False
 
+    @property
+    def introduced(self) -> bool:
+        """Whether its `participant.added` has been applied: a role, language or removal that came first left only a
+        placeholder, which knows neither who it is nor how to reach them."""
+        return (self.user_id, self.name, self.email) != (None, None, None)
+
     def as_participant(self) -> Participant:
         """The shape access rules take (caseline_common.access)."""
         return Participant(
@@ -229,7 +235,7 @@ class _Change:
                 id=participant_id, kind=summary.kind, role=summary.role, **details
             )
             self.changed = True
-        elif (found.user_id, found.name, found.email) == (None, None, None) and any(details.values()):
+        elif not found.introduced and any(details.values()):
             # a later role change or removal arrived first and kept only what it knew: who it is comes now
             found.user_id, found.name, found.email = details["user_id"], details["name"], details["email"]
             self.changed = True
