@@ -86,6 +86,7 @@ def _claim_with_link(
     *,
     stage: str | None = None,
     template_key: str = "insurance-claim",
+    language: str | None = None,
 ) -> dict[str, str]:
     opened = staff.post("/cases", json={"template_key": template_key, "title": title, "fields": fields})
     assert opened.status_code == 201, opened.text
@@ -97,7 +98,13 @@ def _claim_with_link(
         assert moved.status_code == 200, moved.text
     added = staff.post(
         f"/cases/{case_id}/participants",
-        json={"kind": "external", "role": "claimant", "name": "Jana Vogt", "email": "jana.vogt@example.de"},
+        json={
+            "kind": "external",
+            "role": "claimant",
+            "name": "Jana Vogt",
+            "email": "jana.vogt@example.de",
+            "language": language,
+        },
     )
     assert added.status_code == 200, added.text
     participant_id = next(
@@ -374,6 +381,37 @@ def test_the_page_speaks_in_words_and_keeps_up_with_an_upload(
 
     assert not watch.violations, watch.violations
     assert watch.errors == [], watch.errors
+
+
+def test_a_claimant_staff_gave_german_reads_german_with_an_english_browser(
+    stack: LocalStack, staff: httpx.Client, context: BrowserContext
+) -> None:
+    """The browser asks for English (the context's locale); staff added the claimant with German, which wins. A file
+    the page cannot check itself (an empty one) is refused by the portal's API, in German too."""
+    claim = _claim_with_link(stack, staff, "Hagelschaden am Carport, Kiel", CLAIM_FIELDS, language="de")
+    watch = Watch(context, stack.url)
+    context.route(f"{LOGO_ORIGIN}/**", lambda route: route.fulfill(body=LOGO_SVG, content_type="image/svg+xml"))
+    page = watch.page(context.new_page())
+    page.goto(claim["url"])
+    expect(page.locator("html")).to_have_attribute("lang", "de")
+    page.get_by_role("button", name="Meinen Vorgang öffnen").click()
+    page.wait_for_url(f"{stack.url}/portal/case")
+    expect(page.get_by_role("heading", name="Was wir von Ihnen benötigen")).to_be_visible()
+
+    page.get_by_label("Art des Dokuments").select_option(label="Police report")
+    file = page.get_by_label("Datei", exact=True)
+    file.set_input_files({"name": "anzeige.pdf", "mimeType": "application/pdf", "buffer": b""})
+    page.get_by_role("button", name="Hochladen").click()
+    expect(page.locator("#upload-status")).to_have_text(
+        "Diese Datei ist leer: Bitte wählen Sie die Datei, die Sie senden möchten."
+    )
+    expect(page.locator("#upload-status")).to_have_class(re.compile(r"\berror\b"))
+    _shot(page, "12-german-by-the-participant-refused")
+    axe_check(page, "case in the participant's German, an upload refused")
+
+    # the refusal is a 422 the page expected, not a failure of the page
+    assert watch.errors == [f"{stack.url}/portal/uploads: {FAILED_LOAD.format('422 (Unprocessable Entity)')}"]
+    assert not watch.violations, watch.violations
 
 
 def test_options_are_chosen_by_their_words(stack: LocalStack, staff: httpx.Client, context: BrowserContext) -> None:

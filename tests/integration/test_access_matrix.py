@@ -363,6 +363,7 @@ ROUTES = (
         body={"kind": "internal", "role": "auditor", "user_id": f"dev-oscar-{SUFFIX}"},
     ),
     Route("POST", "/cases/{case_id}/participants/{participant_id}/role", REFUSED, body={"role": "handler"}),
+    Route("POST", "/cases/{case_id}/participants/{participant_id}/language", REFUSED, body={"language": "de"}),
     Route("DELETE", "/cases/{case_id}/participants/{participant_id}", REFUSED),
     Route(
         "POST", "/cases/{case_id}/decisions", REFUSED, body={"key": "verdict", "outcome": "accept", "rationale": "Ok"}

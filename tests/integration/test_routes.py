@@ -35,6 +35,7 @@ EXPECTED_ROUTES: dict[str, dict[str, set[str]]] = {
         "/cases/{case_id}/tasks/{task_id}/assignment": {"POST"},
         "/cases/{case_id}/participants": {"POST"},
         "/cases/{case_id}/participants/{participant_id}/role": {"POST"},
+        "/cases/{case_id}/participants/{participant_id}/language": {"POST"},
         "/cases/{case_id}/participants/{participant_id}": {"DELETE"},
         "/cases/{case_id}/decisions": {"POST"},
         "/cases/{case_id}/comments": {"GET", "POST"},

@@ -59,6 +59,7 @@ from example_paths import (
     load,
 )
 from jsonschema import Draft202012Validator
+from pydantic import ValidationError
 from service_modules import loaded_module, loaded_namespace
 
 if TYPE_CHECKING:
@@ -540,3 +541,35 @@ def test_the_guide_names_every_permission_type_and_action() -> None:
     ]
 
     assert [name for name in names if name not in text] == []
+
+
+def test_staff_choose_the_language_an_external_participant_is_spoken_to_in(admin: TenantContext) -> None:
+    driver = opened(admin, "hr-employee-onboarding")
+    invitation = domain.AddParticipantRequest(
+        kind="external", role="new_hire", name="Noor Haddad", email="n@example.org", language="de"
+    )
+    driver.apply(lambda work: domain.add_participant(work, invitation), "participant.added")
+    [new_hire] = [p for p in driver.current.participants if p.kind is ParticipantKind.EXTERNAL]
+    assert (new_hire.language, driver.events[-1].data["language"]) == ("de", "de")
+
+    browser_s = domain.ChangeLanguageRequest(language=None)
+    driver.apply(
+        lambda work: domain.change_participant_language(work, new_hire.id, browser_s), "participant.language_changed"
+    )
+    assert driver.events[-1].data == {
+        "version": driver.current.version,
+        "participant_id": new_hire.id,
+        "before": "de",
+        "after": None,
+    }
+    assert [p.language for p in driver.current.participants if p.id == new_hire.id] == [None]
+    with pytest.raises(InvalidInputError) as unchanged:
+        domain.change_participant_language(driver.work(), new_hire.id, browser_s)
+    assert unchanged.value.issues[0].detail == "the participant is spoken to in that language already"
+    [owner] = [p for p in driver.current.participants if p.kind is ParticipantKind.INTERNAL]
+    with pytest.raises(InvalidInputError) as staff_member:
+        domain.change_participant_language(driver.work(), owner.id, domain.ChangeLanguageRequest(language="de"))
+    assert staff_member.value.issues[0].pointer == "/language"
+    for malformed in ("DE", "deutsch", "d", "de-AT"):
+        with pytest.raises(ValidationError):
+            domain.ChangeLanguageRequest(language=malformed)

@@ -195,6 +195,8 @@ def added(version: int, participant_id: str, role: str, *, kind: str = "external
     data = {"participant_id": participant_id, "kind": kind, "role": role}
     if kind == "internal":
         data["user_id"] = details["user_id"]
+    if details.get("language"):
+        data["language"] = details["language"]
     return event("participant.added", data, version=version, personal=personal)
 
 
@@ -246,7 +248,7 @@ def history() -> list[EventEnvelope]:
     return [
         opened({"purpose": "Bike", "internal_note": "check twice"}, personal={"email": "ivy@example.org"}),
         added(2, IVY, "claimant", name="Ivy Claimant", email="ivy@example.org"),
-        added(3, WES, "witness", name="Wes Witness", email="wes@example.org"),
+        added(3, WES, "witness", name="Wes Witness", email="wes@example.org", language="de"),
         added(4, STAFF_PARTICIPANT, "handler", kind="internal", user_id="dev-blake"),
         changed(5, {"count": 2, "internal_note": "still hidden"}, personal={"phone": "+31612345678"}),
         event("participant.role_changed", {"participant_id": WES, "before": "witness", "after": "claimant"}, version=6),
@@ -259,7 +261,14 @@ def history() -> list[EventEnvelope]:
         event("case.assigned", {"before": "dev-alex", "after": "dev-blake"}, version=13),
         event("case.closed", {"before": "open", "after": "closed", "reason": "Paid"}, version=14),
         document(15, "receipt", 2),
+        language(16, IVY, None, "de"),
+        language(17, IVY, "de", "fr"),
     ]
+
+
+def language(version: int, participant_id: str, before: str | None, after: str | None) -> EventEnvelope:
+    data = {"participant_id": participant_id, "before": before, "after": after}
+    return event("participant.language_changed", data, version=version)
 
 
 def test_the_model_keeps_only_what_some_external_role_may_see(template: TemplateDefinition) -> None:
@@ -279,6 +288,7 @@ def test_the_model_keeps_only_what_some_external_role_may_see(template: Template
     assert case.participant(IVY) is None, "a removed participant no longer counts"
     assert (wes.role, wes.kind) == ("claimant", "external")
     assert (staff.kind, staff.user_id) == ("internal", "dev-blake")
+    assert (ivy.language, wes.language, staff.language) == ("fr", "de", None), "chosen when added, or since"
 
 
 def test_no_external_role_means_no_field_is_kept(template: TemplateDefinition) -> None:

@@ -1,5 +1,6 @@
 """The portal's languages: every catalog complete and in step with the English, the visitor's language chosen from
-their pick or their browser, and moments, numbers and sizes written as each language writes them."""
+their pick, the participant's language or their browser, and moments, numbers and sizes written as each language
+writes them."""
 
 import subprocess
 import sys
@@ -14,8 +15,10 @@ from service_modules import loaded_module
 
 if TYPE_CHECKING:
     from services.portal.chalicelib import languages, strings
+    from services.portal.chalicelib.domain import refusals
 else:
     languages = loaded_module("portal", "chalicelib.languages")
+    refusals = loaded_module("portal", "chalicelib.domain.refusals")
     strings = loaded_module("portal", "chalicelib.strings")
 
 EN = strings.EN
@@ -80,20 +83,30 @@ def test_accept_language_is_read_most_wanted_first(header: str, expected: list[s
 
 
 @pytest.mark.parametrize(
-    ("asked", "header", "expected"),
+    ("asked", "participant", "header", "expected"),
     [
-        (None, "de-AT,de;q=0.9", "de"),
-        (None, "fr-FR, de;q=0.5, en;q=0.3", "de"),
-        (None, "DE-ch", "de"),
-        (None, "fr, es", "en"),
-        (None, "", "en"),
-        ("de", "en", "de"),
-        ("en", "de", "en"),
-        ("xx", "de", "de"),
+        (None, None, "de-AT,de;q=0.9", "de"),
+        (None, None, "fr-FR, de;q=0.5, en;q=0.3", "de"),
+        (None, None, "DE-ch", "de"),
+        (None, None, "fr, es", "en"),
+        (None, None, "", "en"),
+        ("de", None, "en", "de"),
+        ("en", None, "de", "en"),
+        ("xx", None, "de", "de"),
+        # the participant's language, which staff chose, comes after the visitor's own pick and before the browser's
+        (None, "de", "en-GB,en;q=0.9", "de"),
+        (None, "en", "de", "en"),
+        ("en", "de", "de", "en"),
+        ("de", "en", "en", "de"),
+        # a language the portal has no catalog for yet is passed over for the browser's
+        (None, "fr", "de-AT", "de"),
+        (None, "fr", "", "en"),
     ],
 )
-def test_the_visitor_s_pick_then_their_browser_then_english(asked: str | None, header: str, expected: str) -> None:
-    assert choose(asked, header) == expected
+def test_the_visitor_s_pick_then_the_participant_s_then_their_browser_then_english(
+    asked: str | None, participant: str | None, header: str, expected: str
+) -> None:
+    assert choose(asked, header, participant) == expected
 
 
 def test_each_language_is_offered_in_its_own_name() -> None:
@@ -120,3 +133,18 @@ def test_numbers_amounts_days_and_sizes_per_language() -> None:
     assert (english.day("2026-02-17"), german.day("2026-02-17")) == ("17 Feb 2026", "17.02.2026")
     assert (english.size(10 * 1024**2), german.size(512)) == ("10 MB", "512 Byte")
     assert english.number("not a number") == "not a number"
+
+
+def test_a_refusal_is_said_in_each_language_with_its_sizes_and_numbers() -> None:
+    Said, Size, Number, say = refusals.Said, refusals.Size, refusals.Number, languages.say
+    too_big = Said("upload.too_big", {"size": Size(20 * 1024**2)})
+    assert (say(too_big, "en"), say(too_big, "de")) == (
+        "This file is too large: at most 20 MB.",
+        "Diese Datei ist zu groß: höchstens 20 MB.",
+    )
+    length = Said("refused.message_length", {"most": Number(10_000)})
+    assert (say(length, "en"), say(length, "de")) == (
+        "Write a message of 1 to 10,000 characters.",
+        "Schreiben Sie eine Nachricht mit 1 bis 10.000 Zeichen.",
+    )
+    assert too_big.english() == "This file is too large: at most 20971520 bytes.", "the logs' words: exact, no Babel"

@@ -97,8 +97,10 @@ def opened() -> EventEnvelope:
     return event("case.opened", 1, data | members)
 
 
-def added(version: int, participant_id: str, role: str, email: str | None) -> EventEnvelope:
-    data = {"participant_id": participant_id, "kind": "external", "role": role}
+def added(
+    version: int, participant_id: str, role: str, email: str | None, *, language: str | None = None
+) -> EventEnvelope:
+    data = {"participant_id": participant_id, "kind": "external", "role": role, "language": language}
     return event("participant.added", version, data, personal={"name": f"{role} {version}", "email": email})
 
 
@@ -342,3 +344,60 @@ def test_no_e_mail_once_the_document_arrived(portal: LoadedService, template: Te
     portal_service.project(document_added(6, "receipt"))
     portal_service.project(asked)  # late: the receipt is there already
     assert mailer.sent == []
+
+
+def test_the_e_mail_speaks_the_language_staff_chose_with_its_date_as_that_language_writes_it(
+    portal: LoadedService, template: TemplateDefinition
+) -> None:
+    """Ivy was added with German; Wes was given French, which the portal has no catalog for, so he reads English (an
+    e-mail has no browser to ask); Noah was given German and then his browser's again."""
+    mailer = FakeMailer()
+    store, clock = FakeStore(template), Clock()
+    portal_service = service(portal, store, FakeBus(), mailer, clock)
+    for each in [
+        opened(),
+        added(2, IVY, "claimant", "ivy@example.org", language="de"),
+        added(3, WES, "claimant", "wes@example.org"),
+        event("participant.language_changed", 4, {"participant_id": WES, "before": None, "after": "fr"}),
+        added(5, NOAH, "claimant", "noah@example.org", language="de"),
+        event("participant.language_changed", 6, {"participant_id": NOAH, "before": "de", "after": None}),
+    ]:
+        portal_service.project(each)
+    portal_service.project(requested(7, "receipt", "claimant", IVY, WES, NOAH, message="Der Kassenbon, bitte"))
+
+    mails = {to[0]: (subject, text) for to, subject, text in mailer.sent}
+    subject, text = mails["ivy@example.org"]
+    assert subject == "Acme Insurance: Wir benötigen ein Dokument für Ihren Vorgang 0000-00AA"
+    assert text.startswith("Guten Tag, claimant 2,\n\nfür Ihren Vorgang Stolen bike (Aktenzeichen 0000-00AA)")
+    assert "benötigen wir ein Dokument von Ihnen: Receipt." in text, "the template's own words stay as written"
+    assert "Unser Hinweis: Der Kassenbon, bitte" in text
+    assert "Der Link gilt bis 28. März 2025." in text, "the link's 14 days, the date as German writes it"
+    for english in ("wes@example.org", "noah@example.org"):
+        subject, text = mails[english]
+        assert subject == "Acme Insurance: we need a document for your case 0000-00AA"
+        assert "Our note: Der Kassenbon, bitte" in text
+        assert "The link works until 28 March 2025." in text
+
+
+def test_a_request_waits_for_the_participant_a_language_change_overtook(
+    portal: LoadedService, template: TemplateDefinition
+) -> None:
+    """The language change arrived before `participant.added`: the e-mail waits for who to write to, then speaks it."""
+    mailer = FakeMailer()
+    store, clock = FakeStore(template), Clock()
+    portal_service = service(portal, store, FakeBus(), mailer, clock)
+    portal_service.project(opened())
+    portal_service.project(
+        event("participant.language_changed", 3, {"participant_id": IVY, "before": None, "after": "de"})
+    )
+    asked = requested(4, "receipt", "claimant", IVY)
+    with pytest.raises(projection.CaseNotProjectedError):
+        portal_service.project(asked)
+    assert mailer.sent == []
+    portal_service.project(added(2, IVY, "claimant", "ivy@example.org"))
+    portal_service.project(asked)  # delivered again, as SQS does
+    [(to, subject, _)] = mailer.sent
+    assert (to, subject) == (
+        ["ivy@example.org"],
+        "Acme Insurance: Wir benötigen ein Dokument für Ihren Vorgang 0000-00AA",
+    )

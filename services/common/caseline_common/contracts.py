@@ -18,6 +18,9 @@ from .text import MULTI_LINE, SINGLE_LINE, SingleLineText
 
 Key = Annotated[str, Field(pattern=formats.KEY, description="Lower-case identifier: a-z, 0-9, _")]
 TemplateKey = Annotated[str, Field(pattern=formats.TEMPLATE_KEY, description="Lower-case slug: a-z, 0-9, -")]
+Language = Annotated[
+    str, Field(pattern=formats.LANGUAGE, description='A language: its ISO 639 code, as a BCP 47 tag begins ("de").')
+]
 Condition = Annotated[
     dict[str, Any],
     Field(
@@ -397,6 +400,11 @@ class Participant(Contract):
     user_id: str | None = Field(default=None, description="Subject of an internal participant.")
     name: str | None = Field(default=None, description="Name of an external participant.")
     email: str | None = Field(default=None, description="E-mail of an external participant.")
+    language: str | None = Field(
+        default=None,
+        description='The language the portal and its e-mails speak to an external participant (such as "de"); '
+        "null: their browser's.",
+    )
     added_at: datetime
     added_by: str
 

@@ -176,6 +176,7 @@ DATA: dict[EventType, JsonDict] = {
         "after": "witness",
     },
     EventType.PARTICIPANT_REMOVED: {"version": 8, "participant_id": CLAIMANT, "kind": "external", "role": "claimant"},
+    EventType.PARTICIPANT_LANGUAGE_CHANGED: {"version": 8, "participant_id": CLAIMANT, "before": None, "after": "de"},
     EventType.DOCUMENT_REQUESTED: {
         "version": 8,
         "request_id": "01M8RR9330MRPJVHMHXEJ4TC4N",
@@ -388,6 +389,12 @@ ENVELOPES: dict[EventType, dict[str, Any]] = {
         "actor": HANDLER_ACTOR,
         "correlation_id": "01M8V74M0R5X0FMF7WHWA4F8ST",
     },
+    EventType.PARTICIPANT_LANGUAGE_CHANGED: {
+        "event_id": "01M8V9QK2G3WJ6F1R8T5XNB7YD",
+        "occurred_at": "2026-12-02T11:54:17Z",
+        "actor": HANDLER_ACTOR,
+        "correlation_id": "01M8V9QJ3R0C4Y8H2K6P9MSW5E",
+    },
     EventType.DOCUMENT_REQUESTED: {
         "event_id": "01M8RR9330C091QR97MV4Z982E",
         "occurred_at": "2026-12-01T12:11:40Z",
@@ -533,6 +540,10 @@ CASES: dict[EventType, dict[str, Any] | None] = {
         participants=[HANDLER_PARTICIPANT, {**CLAIMANT_PARTICIPANT, "role": "witness"}],
     ),
     EventType.PARTICIPANT_REMOVED: _after(EventType.PARTICIPANT_REMOVED, participants=[HANDLER_PARTICIPANT]),
+    EventType.PARTICIPANT_LANGUAGE_CHANGED: _after(
+        EventType.PARTICIPANT_LANGUAGE_CHANGED,
+        participants=[HANDLER_PARTICIPANT, {**CLAIMANT_PARTICIPANT, "language": "de"}],
+    ),
     EventType.DOCUMENT_REQUESTED: _after(
         EventType.DOCUMENT_REQUESTED,
         requests=[

@@ -30,6 +30,7 @@ from .event_types import (
     CASE_EVENTS,
     CLOSING_EVENTS,
     PORTAL_EVENTS,
+    PREFERENCE_EVENTS,
     RULE_TRIGGERS,
     TENANT_EVENTS,
     TIMELINE_EVENTS,
@@ -41,6 +42,7 @@ __all__ = [  # the names re-exported from event_types, beside the models defined
     "CASE_EVENTS",
     "CLOSING_EVENTS",
     "PORTAL_EVENTS",
+    "PREFERENCE_EVENTS",
     "RULE_TRIGGERS",
     "TENANT_EVENTS",
     "TIMELINE_EVENTS",
@@ -289,6 +291,9 @@ class ParticipantAdded(CaseChange):
     kind: Literal["internal", "external"]
     role: str
     user_id: str | None = None
+    language: str | None = Field(
+        default=None, description="The language an external participant is spoken to in, when staff chose one."
+    )
 
 
 class ParticipantRoleChanged(CaseChange):
@@ -299,6 +304,16 @@ class ParticipantRoleChanged(CaseChange):
     participant_id: str
     before: str
     after: str
+
+
+class ParticipantLanguageChanged(CaseChange):
+    """The portal and its e-mails speak another language to an external participant (null: their browser's)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLES[EventType.PARTICIPANT_LANGUAGE_CHANGED]]})
+
+    participant_id: str
+    before: str | None
+    after: str | None
 
 
 class ParticipantRemoved(CaseChange):
@@ -481,6 +496,7 @@ DATA_MODELS: dict[EventType, type[EventData]] = {
     EventType.PARTICIPANT_ADDED: ParticipantAdded,
     EventType.PARTICIPANT_ROLE_CHANGED: ParticipantRoleChanged,
     EventType.PARTICIPANT_REMOVED: ParticipantRemoved,
+    EventType.PARTICIPANT_LANGUAGE_CHANGED: ParticipantLanguageChanged,
     EventType.DOCUMENT_ADDED: DocumentAdded,
     EventType.DOCUMENT_REQUESTED: DocumentRequested,
     EventType.DECISION_RECORDED: DecisionRecorded,
@@ -519,6 +535,7 @@ FIRES_WHEN: dict[EventType, str] = {
     "who joins with `case.assigned`",
     EventType.PARTICIPANT_ROLE_CHANGED: "`POST /cases/{case_id}/participants/{participant_id}/role`",
     EventType.PARTICIPANT_REMOVED: "`DELETE /cases/{case_id}/participants/{participant_id}`",
+    EventType.PARTICIPANT_LANGUAGE_CHANGED: "`POST /cases/{case_id}/participants/{participant_id}/language`",
     EventType.DOCUMENT_ADDED: "`POST /cases/{case_id}/documents/uploads/{upload_id}/confirm`, an upload in the portal",
     EventType.DOCUMENT_REQUESTED: "a rule's `request_document`",
     EventType.DECISION_RECORDED: "`POST /cases/{case_id}/decisions`",

@@ -19,6 +19,8 @@ E164_PHONE = r"^\+[1-9][0-9]{6,14}$"
 ULID = r"^[0-9A-HJKMNP-TV-Z]{26}$"
 FILE_NAME = r"^[^/\\]+$"
 ID = r"^[A-Za-z0-9._:@-]{1,256}$"
+# A BCP 47 primary language subtag as ISO 639 gives it (RFC 5646 §2.2.1), the only part of a tag Caseline keeps.
+LANGUAGE = r"^[a-z]{2,3}$"
 
 WORDS = {
     KEY: "use lower-case letters, digits and _, and start with a letter (at most 63 characters)",
@@ -35,6 +37,7 @@ WORDS = {
     ULID: "must be an id of 26 characters (digits and capital letters)",
     FILE_NAME: "must be a file name without / or \\",
     ID: "must be an id of letters, digits and . _ : @ - (at most 256 characters)",
+    LANGUAGE: "must be a language as its two or three lower-case letters (ISO 639), such as de or en",
 }
 
 UNKNOWN = "is not in the expected form"

@@ -253,9 +253,11 @@ class SessionAuth:
     """How an operation authenticates when its caller holds a session the service issued itself (a browser page
     without an account) rather than a bearer token: the session's cookie, and a header that must repeat its CSRF
     token. `resolve(cookie, csrf)` returns the session, which the view reads as `call.session`, or raises;
-    `problems` are the answers to what it, or the use cases, raise about sessions. The OpenAPI document names it as
-    an API key in a cookie (OpenAPI has no session scheme) and the header as a required parameter. API Gateway
-    lets such operations through without its authorizer: the service checks them."""
+    `problems` are the answers to what it, or the use cases, raise about sessions. `localize(problem, error,
+    headers, session)`, when given, words every refusal for the person the session is (or was) for: a person on a
+    page reads it, in their language; `session` is None when there is none. The OpenAPI document names it as an
+    API key in a cookie (OpenAPI has no session scheme) and the header as a required parameter. API Gateway lets
+    such operations through without its authorizer: the service checks them."""
 
     scheme: str
     cookie: str
@@ -263,13 +265,16 @@ class SessionAuth:
     description: str
     resolve: Callable[[str | None, str | None], Any]
     problems: Mapping[type[Exception], ProblemError] = field(default_factory=dict)
+    localize: Callable[[ProblemError, Exception, Mapping[str, str], Any], ProblemError] | None = None
 
     def authenticate(self, headers: Mapping[str, str]) -> Any:
         cookie = cookies(headers.get("cookie", "")).get(self.cookie)
         return self.resolve(cookie, headers.get(self.csrf_header.name.lower()))
 
-    def problem_for(self, error: Exception) -> ProblemError | None:
-        return next((problem for kind, problem in self.problems.items() if isinstance(error, kind)), None)
+    def problem(self, error: Exception, headers: Mapping[str, str], session: Any) -> ProblemError:
+        problem = next((each for kind, each in self.problems.items() if isinstance(error, kind)), None)
+        problem = problem or problem_for(error)
+        return problem if self.localize is None else self.localize(problem, error, headers, session)
 
     def security_scheme(self) -> dict[str, Any]:
         return {"type": "apiKey", "in": "cookie", "name": self.cookie, "description": self.description}
@@ -557,11 +562,13 @@ class HttpApi:
         correlation_id = headers.get(CORRELATION_HEADER) or new_id()
         self._logger.set_correlation_id(correlation_id)
         instance = request.context.get("path") if request.context else None
+        session: Any = None
         try:
-            call = self._parse(spec, request, headers, path, correlation_id)
+            session = spec.session.authenticate(headers) if spec.session is not None else None
+            call = self._parse(spec, request, headers, path, correlation_id, session)
             reply = view(call)
         except Exception as error:
-            problem = (spec.session.problem_for(error) if spec.session else None) or problem_for(error)
+            problem = spec.session.problem(error, headers, session) if spec.session else problem_for(error)
             if isinstance(error, UnavailableError):  # expected now and then; the caller is told to retry
                 self._logger.warning(f"request deferred: {error}", extra={"operation": spec.operation_id})
             elif problem.status >= 500:
@@ -595,11 +602,10 @@ class HttpApi:
         headers: dict[str, str],
         path: dict[str, str],
         correlation_id: str,
+        session: Any,
     ) -> Call:
-        context, session = None, None
-        if spec.session is not None:
-            session = spec.session.authenticate(headers)
-        elif not spec.public:
+        context = None
+        if spec.session is None and not spec.public:
             principal = self._verifier().principal_from_headers(headers)
             spec.check_scope(principal)
             context = TenantContext(tenant_id=self._tenant_id(), principal=principal, correlation_id=correlation_id)

@@ -23,7 +23,8 @@ from chalice.app import Request, Response
 from .domain.links import Session, new_token
 from .domain.page import local_time
 from .domain.projection import PortalEntry
-from .languages import Writing, choose, language_name, languages, messages
+from .domain.refusals import Worded
+from .languages import Writing, choose, language_name, languages, messages, say
 from .pages import FORM, pages
 from .runtime import documents, runtime, visit_service
 from .visit_service import LinkUnavailableError, RateLimitedError, SessionEndedError
@@ -85,10 +86,11 @@ def _cookie(name: str, value: str, *, path: str, max_age: int) -> str:
     return f"{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"
 
 
-def _language() -> str:
-    """The language a page speaks: the one the visitor picked on a page (`?lang=`, then kept in a cookie), else
-    their browser's best match among our catalogs, else English. Participants carry no language of their own yet."""
-    return choose(_picked() or _cookies().get(LANGUAGE_COOKIE), _header("accept-language"))
+def _language(participant: str | None = None) -> str:
+    """The language a page speaks: the one the visitor picked on a page (`?lang=`, then kept in a cookie), else the
+    one staff chose for the participant (`participant`, once the page knows who it is for), else their browser's
+    best match among our catalogs, else English."""
+    return choose(_picked() or _cookies().get(LANGUAGE_COOKIE), _header("accept-language"), participant)
 
 
 def _picked() -> str | None:
@@ -104,13 +106,19 @@ def _language_cookies(language: str) -> list[str]:
 
 
 def _page(
-    name: str, status: int = 200, *, cookies: list[str] | None = None, here: str | None = None, **context: Any
+    name: str,
+    status: int = 200,
+    *,
+    cookies: list[str] | None = None,
+    here: str | None = None,
+    language: str | None = None,
+    **context: Any,
 ) -> Response:
-    """Renders a page in the visitor's language; `here`, the page's own address, offers the others on it."""
+    """Renders a page in `language`, else the visitor's; `here`, the page's own address, offers the others on it."""
     context.setdefault("brand", "Caseline")
     context.setdefault("theme", None)
     context.setdefault("logo_url", None)
-    language = _language()
+    language = language or _language()
     switch = [(other, language_name(other), f"{here}?lang={other}") for other in languages() if other != language]
     html = (
         _templates()
@@ -208,12 +216,27 @@ def _describe(entry: PortalEntry, view: Any, t: Mapping[str, str]) -> str:
     return t["timeline.by_you"].format(line=line) if entry.by_external else line
 
 
-def _case_page(session: Session, status: int = 200, **extra: Any) -> Response:
+def _case_page(
+    session: Session,
+    status: int = 200,
+    *,
+    flash_key: str | None = None,
+    refusal: DomainError | None = None,
+    **extra: Any,
+) -> Response:
+    """The case page, in the participant's language unless the visitor picked another; `flash_key` a message to
+    show at its top, or `refusal` what was refused (in the catalogs' words when it is the portal's own)."""
     view = visit_service().page(session)
-    t = messages(_language())
+    language = _language(view.participant_language)
+    t = messages(language)
+    flash = t[flash_key] if flash_key else None
+    if refusal is not None:
+        flash = say(refusal.said, language) if isinstance(refusal, Worded) else refusal.detail
     return _page(
         "case.html",
         status,
+        language=language,
+        flash=flash,
         view=view,
         csrf=session.csrf_token,
         brand=view.brand_name,
@@ -234,10 +257,12 @@ FLASHES = {"message": "messages.sent", "fields": "form.saved", "task": "tasks.se
 
 @_guarded
 def landing(token: str) -> Response:
-    brand = visit_service().brand(visit_service().landing(token, _client()).case_id)
+    link, participant = visit_service().landing(token, _client())
+    brand = visit_service().brand(link.case_id)
     csrf = new_token()
     return _page(
         "landing.html",
+        language=_language(participant.language),
         token=token,
         csrf=csrf,
         brand=brand.name,
@@ -269,8 +294,7 @@ def start_session(token: str) -> Response:
 def case_page() -> Response:
     _, session = _session()
     query = _request().query_params
-    flash_key = FLASHES.get(str(query.get("sent") or "")) if query else None
-    return _case_page(session, flash=messages(_language())[flash_key] if flash_key else None)
+    return _case_page(session, flash_key=FLASHES.get(str(query.get("sent") or "")) if query else None)
 
 
 @_guarded
@@ -280,7 +304,7 @@ def post_message() -> Response:
     try:
         visit_service().post_message(session, (form.get("body") or [""])[0])
     except DomainError as refusal:
-        return _case_page(session, 422, flash=refusal.detail)
+        return _case_page(session, 422, refusal=refusal)
     return _redirect("/portal/case?sent=message")
 
 
@@ -295,7 +319,7 @@ def submit_fields() -> Response:
         submitted = {key: values[0] if len(values) == 1 else values for key, values in form.items() if key != "csrf"}
         return _case_page(session, 422, errors=errors, submitted=submitted)
     except DomainError as refusal:
-        return _case_page(session, 403, flash=refusal.detail)
+        return _case_page(session, 403, refusal=refusal)
     return _redirect("/portal/case?sent=fields")
 
 
@@ -306,7 +330,7 @@ def complete_task() -> Response:
     try:
         visit_service().complete_task(session, (form.get("task") or [""])[0])
     except DomainError as refusal:
-        return _case_page(session, 404, flash=refusal.detail)
+        return _case_page(session, 404, refusal=refusal)
     return _redirect("/portal/case?sent=task")
 
 

@@ -3,12 +3,15 @@ sets off (a new link for each asked external participant, once per event and par
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from types import ModuleType
 
+from caseline_common.coldstart import deferred
 from caseline_common.contracts import TemplateDefinition, case_reference
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope
 from caseline_common.events import PORTAL_EVENTS, DocumentRequested, EventType, TemplatePublished, data_of
 
 from .domain.links import IssuedLink, LinkNotice
+from .domain.page import local_time
 from .domain.projection import (
     CaseNotProjectedError,
     PortalCase,
@@ -21,7 +24,6 @@ from .domain.projection import (
 )
 from .link_service import LinkService
 from .ports import Mailer, PortalStore
-from .strings import EN
 
 # How long a claim on an e-mail holds off another delivery of its event; after it, the sender is presumed dead.
 NOTICE_LEASE = timedelta(minutes=2)
@@ -90,7 +92,8 @@ class ProjectionService:
         if self._mailer is None or case.status != "open" or not still_open:
             return
         for participant_id in requested.participant_ids:
-            if participant_id not in case.participants:  # its `participant.added` is still on the way
+            known = case.participants.get(participant_id)
+            if known is None or not known.introduced:  # its `participant.added` is still on the way
                 raise CaseNotProjectedError(f"participant {participant_id} of case {case.case_id}")
             participant = case.participant(participant_id)
             if participant is not None and participant.kind == "external" and participant.email:
@@ -127,31 +130,45 @@ class ProjectionService:
         )
         notice = notice.model_copy(update={"link_id": link.id})
         self._store.save_notice(notice)
-        subject, text = self._request_mail(case, template, participant, requested, link)
+        subject, text = request_mail(case, template, participant, requested, link)
         message_id = self._mailer.send([str(participant.email)], subject, text)
         self._store.save_notice(notice.model_copy(update={"message_id": message_id}))
 
-    def _request_mail(
-        self,
-        case: PortalCase,
-        template: TemplateDefinition,
-        participant: PortalParticipant,
-        requested: DocumentRequested,
-        link: IssuedLink,
-    ) -> tuple[str, str]:
-        brand = template.portal.branding.name or template.name
-        names = {document.key: document.name for document in template.document_types}
-        document = names.get(requested.document_type, requested.document_type)
-        note = requested.message
-        subject = EN["mail.request.subject"].format(brand=brand, reference=case_reference(case.case_id))
-        text = EN["mail.request.text"].format(
-            greeting=EN["mail.greeting"].format(name=participant.name) if participant.name else EN["mail.hello"],
-            title=case.title,
-            reference=case_reference(case.case_id),
-            document=document,
-            note=EN["mail.request.note"].format(message=note) if note else "",
-            url=link.url,
-            expires=link.expires_at.strftime("%d %B %Y"),
-            brand=brand,
-        )
-        return subject, text
+
+@deferred
+def _languages() -> ModuleType:
+    """The catalogs and Babel, loaded in Lambda at the first e-mail rather than with every event."""
+    from . import languages
+
+    return languages
+
+
+def request_mail(
+    case: PortalCase,
+    template: TemplateDefinition,
+    participant: PortalParticipant,
+    requested: DocumentRequested,
+    link: IssuedLink,
+) -> tuple[str, str]:
+    """The subject and text of the e-mail asking a participant for a document: in the language staff chose for them
+    when the portal speaks it, else English (no browser to ask), its date as that language writes it and in the
+    template's zone. The team's own words (the template's names, their note) are as written."""
+    spoken = _languages()
+    language = participant.language if participant.language in spoken.languages() else spoken.SOURCE
+    t, writing = spoken.messages(language), spoken.Writing(language)
+    brand = template.portal.branding.name or template.name
+    names = {document.key: document.name for document in template.document_types}
+    document = names.get(requested.document_type, requested.document_type)
+    note = requested.message
+    subject = t["mail.request.subject"].format(brand=brand, reference=case_reference(case.case_id))
+    text = t["mail.request.text"].format(
+        greeting=t["mail.greeting"].format(name=participant.name) if participant.name else t["mail.hello"],
+        title=case.title,
+        reference=case_reference(case.case_id),
+        document=document,
+        note=t["mail.request.note"].format(message=note) if note else "",
+        url=link.url,
+        expires=writing.long_day(local_time(link.expires_at, template.calendar.timezone)),
+        brand=brand,
+    )
+    return subject, text

@@ -1,5 +1,6 @@
 """Every sentence the portal shows, in English, by a stable id: the source of the catalogs other languages are
-translated in (locale/, see languages.py). The portal's API and the request e-mail use these directly."""
+translated in (locale/, see languages.py): the pages, the refusals of the portal's API (domain/refusals.py) and the
+request e-mail speak them in the visitor's or the participant's language."""
 
 EN: dict[str, str] = {
     "skip": "Skip to the content",
@@ -47,6 +48,7 @@ EN: dict[str, str] = {
     "upload.wrong_type": "This kind of file is not accepted here: use {types}.",
     "upload.failed": "The upload failed. Please try again.",
     "upload.no_file": "No file is chosen yet: choose the file to send, then press Upload.",
+    "upload.empty": "This file is empty: choose the file to send.",
     "form.title": "Your details",
     "form.submit": "Save",
     "form.saved": "Thank you. Your answers were sent.",
@@ -89,6 +91,27 @@ EN: dict[str, str] = {
     "signout": "Sign out",
     "language.label": "Language",
     "size.bytes": "{size} bytes",
+    "refused.closed": "Your case is closed, so nothing more can be sent.",
+    "refused.upload_type": "You cannot send this kind of document here.",
+    "refused.upload_type.issue": "not asked of you",
+    "refused.upload_unknown": "This upload is not known here. Please send the file again.",
+    "refused.messages": "Messages cannot be sent on this case.",
+    "refused.message_length": "Write a message of 1 to {most} characters.",
+    "refused.message_characters": (
+        "The message has characters that cannot be sent (control characters or invisible formatting)."
+    ),
+    "refused.fields": "Nothing on this case can be changed here.",
+    "refused.task": "This task is not open for you: it may be done already.",
+    "problem.validation-error": "Validation failed",
+    "problem.forbidden": "Forbidden",
+    "problem.not-found": "Not found",
+    "problem.session-ended": "Session ended",
+    "problem.rate-limited": "Too many requests",
+    "problem.unavailable": "Service unavailable",
+    "problem.internal-error": "Internal error",
+    "problem.other": "The request cannot be carried out",
+    "problem.detail.validation-error": "What was sent could not be accepted. Please check it and try again.",
+    "problem.detail.unavailable": "This cannot be done at the moment. Please try again in a minute.",
     "signedout.title": "You are signed out",
     "signedout.body": "Open the link from your e-mail to come back.",
     "mail.hello": "Hello,",

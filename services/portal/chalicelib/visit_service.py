@@ -9,7 +9,7 @@ from typing import Any
 from caseline_common.adapters.s3_documents import quarantine_key
 from caseline_common.contracts import DocumentTypeDefinition, FieldType, Permission, TemplateDefinition
 from caseline_common.envelope import Actor, ActorKind, EventEnvelope
-from caseline_common.errors import FieldIssue, ForbiddenError, InvalidInputError, NotFoundError
+from caseline_common.errors import FieldIssue, InvalidInputError, NotFoundError
 from caseline_common.fields import validate_field_values
 from caseline_common.portal_commands import CompleteTask, ConfirmUpload, PortalCommand, PostMessage, SubmitFields
 from caseline_common.text import FileName
@@ -18,11 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .domain.links import PortalLink, Session, new_token, session_expiry, token_hash
 from .domain.page import PortalView, build_view, editable_fields, open_task, participant_access, values_from_form
 from .domain.projection import PortalCase, PortalParticipant
+from .domain.refusals import Invalid, Number, Refused, Said, Size, Unknown
 from .ports import Bus, Documents, PortalStore, case_and_template
 
 UPLOAD_WINDOW = timedelta(minutes=15)
 DOWNLOAD_WINDOW = timedelta(minutes=5)
 RATE_WINDOW_SECONDS = 60
+MESSAGE_LENGTH = 10_000
 
 
 class LinkUnavailableError(Exception):
@@ -55,7 +57,7 @@ class PortalUploadRequest(BaseModel):
     type: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")
     filename: FileName
     content_type: str = Field(pattern=r"^[a-z]+/[a-z0-9.+-]+$", max_length=127)
-    size: int = Field(ge=1, le=5 * 1024**3)
+    size: int = Field(ge=0, le=5 * 1024**3, description="In bytes; an empty file is refused in words (422).")
 
 
 class PortalUploadTarget(BaseModel):
@@ -153,7 +155,7 @@ class VisitService:
         if self._store.hits(key, now=self._clock(), window_seconds=RATE_WINDOW_SECONDS) > self._limit:
             raise RateLimitedError(key)
 
-    def landing(self, token: str, client: str) -> PortalLink:
+    def landing(self, token: str, client: str) -> tuple[PortalLink, PortalParticipant]:
         """Looks only: a GET of the link (a mail scanner's, say) spends and changes nothing."""
         self._limit_rate(f"client#{client}")
         digest = token_hash(token)
@@ -162,12 +164,13 @@ class VisitService:
         if link is None or not link.usable(self._clock()):
             raise LinkUnavailableError
         found = self._store.case(link.case_id)
-        if found is None or found[0].participant(link.participant_id) is None:
+        participant = found[0].participant(link.participant_id) if found is not None else None
+        if participant is None:
             raise LinkUnavailableError
-        return link
+        return link, participant
 
     def start_session(self, token: str, client: str) -> tuple[str, Session]:
-        link = self.landing(token, client)
+        link, _ = self.landing(token, client)
         now = self._clock()
         session_id = new_token()
         session = Session(
@@ -197,6 +200,12 @@ class VisitService:
         if link is None or not link.usable(now):
             raise SessionEndedError
         return session
+
+    def participant_language(self, session: Session) -> str | None:
+        """The language staff chose for the session's participant, if any (what a refusal is worded in)."""
+        found = self._store.case(session.case_id)
+        participant = found[0].participant(session.participant_id) if found is not None else None
+        return participant.language if participant is not None else None
 
     def end_session(self, session_id: str) -> None:
         self._store.delete_session(token_hash(session_id))
@@ -239,18 +248,16 @@ class VisitService:
     def post_message(self, session: Session, body: str) -> None:
         case, template, participant = self._case_of(session)
         if not participant_access(template, participant).can(Permission.COMMENT_EXTERNAL) or case.status != "open":
-            raise ForbiddenError("Messages cannot be sent on this case.")
+            raise Refused(Said("refused.messages"))
         text = body.strip()
-        if not 1 <= len(text) <= 10_000:
-            raise InvalidInputError(
-                "The message is empty or too long.",
-                [FieldIssue(pointer="/body", detail="write between 1 and 10,000 characters")],
-            )
+        if not 1 <= len(text) <= MESSAGE_LENGTH:
+            said = Said("refused.message_length", {"most": Number(MESSAGE_LENGTH)})
+            raise Invalid(said, {"/body": said})
         try:
             message = PostMessage(body=text)
-        except ValidationError as error:  # a control character or a bidi override: said, not sent
-            detail = error.errors(include_url=False)[0]["msg"]
-            raise InvalidInputError(f"The message {detail}.", [FieldIssue(pointer="/body", detail=detail)]) from None
+        except ValidationError:  # a control character or a bidi override: said, not sent
+            said = Said("refused.message_characters")
+            raise Invalid(said, {"/body": said}) from None
         self._command(session, PortalCommand.POST_MESSAGE, message)
 
     def submit_fields(self, session: Session, form: dict[str, list[str]]) -> dict[str, Any]:
@@ -258,7 +265,7 @@ class VisitService:
         case, template, participant = self._case_of(session)
         definitions = editable_fields(template, participant)
         if not definitions or case.status != "open":
-            raise ForbiddenError("Nothing on this case can be changed here.")
+            raise Refused(Said("refused.fields"))
         values, issues = values_from_form(definitions, form, template.calendar.timezone)
         clean: dict[str, Any] = {}
         try:
@@ -281,7 +288,7 @@ class VisitService:
         """Marks a task of the participant's role done; the cases service checks it again as it applies it."""
         case, template, participant = self._case_of(session)
         if not open_task(template, case, participant, task_id):
-            raise NotFoundError("This task is not open for you: it may be done already.")
+            raise Unknown(Said("refused.task"))
         self._command(session, PortalCommand.COMPLETE_TASK, CompleteTask(task_id=task_id))
 
     def _upload_type(
@@ -296,29 +303,22 @@ class VisitService:
                 and (not document.uploader_roles or access.role_keys() & set(document.uploader_roles))
             ):
                 return document
-        raise InvalidInputError(
-            "You cannot upload this kind of document.", [FieldIssue(pointer="/type", detail="not requested from you")]
-        )
+        raise Invalid(Said("refused.upload_type"), {"/type": Said("refused.upload_type.issue")})
 
     def start_upload(self, session: Session, request: PortalUploadRequest) -> PortalUploadTarget:
         case, template, participant = self._case_of(session)
         if case.status != "open":
-            raise ForbiddenError("The case is closed.")
+            raise Refused(Said("refused.closed"))
         document = self._upload_type(template, participant, request.type)
         if request.content_type not in document.content_types:
-            raise InvalidInputError(
-                f"{document.name} must be one of: {', '.join(document.content_types)}.",
-                [
-                    FieldIssue(
-                        pointer="/content_type", detail=f"{document.name} accepts {', '.join(document.content_types)}"
-                    )
-                ],
-            )
+            said = Said("upload.wrong_type", {"types": ", ".join(document.content_types)})
+            raise Invalid(said, {"/content_type": said})
         if request.size > document.max_size_bytes:
-            raise InvalidInputError(
-                f"{document.name} may be at most {document.max_size_bytes} bytes.",
-                [FieldIssue(pointer="/size", detail=f"at most {document.max_size_bytes} bytes")],
-            )
+            said = Said("upload.too_big", {"size": Size(document.max_size_bytes)})
+            raise Invalid(said, {"/size": said})
+        if request.size == 0:
+            said = Said("upload.empty")
+            raise Invalid(said, {"/size": said})
         upload_id = self._new_id()
         url, fields = self._documents.upload_target(
             quarantine_key(case.case_id, upload_id),
@@ -340,7 +340,7 @@ class VisitService:
         try:
             command = ConfirmUpload(upload_id=upload_id)
         except ValidationError:  # not an upload id at all: nothing to pass on
-            raise NotFoundError(f"No upload {upload_id[:64]!r}.") from None
+            raise Unknown(Said("refused.upload_unknown")) from None
         self._command(session, PortalCommand.CONFIRM_UPLOAD, command)
 
     def download_url(self, session: Session, type_key: str, version: int) -> str:

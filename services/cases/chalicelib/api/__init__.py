@@ -52,6 +52,7 @@ http.operations_in(
         "assign_task": ("POST", "/cases/{case_id}/tasks/{task_id}/assignment"),
         "add_participant": ("POST", "/cases/{case_id}/participants"),
         "change_participant_role": ("POST", "/cases/{case_id}/participants/{participant_id}/role"),
+        "change_participant_language": ("POST", "/cases/{case_id}/participants/{participant_id}/language"),
         "remove_participant": ("DELETE", "/cases/{case_id}/participants/{participant_id}"),
         "record_decision": ("POST", "/cases/{case_id}/decisions"),
         "add_comment": ("POST", "/cases/{case_id}/comments"),

@@ -336,9 +336,10 @@ _case_command(
     lambda work, _call, body: participants.add_participant(work, body),
     name="add_participant",
     description="""Adds a participant with one of the template's roles, for a role with `participant.manage`: an
-    internal one by `user_id` (a staff member's subject), or an external one by `name` and `email`, who can then
-    be given a portal link. A person already on the case answers 409. Emits `participant.added`; an external
-    participant's name and e-mail travel in its `personal` part.""",
+    internal one by `user_id` (a staff member's subject), or an external one by `name` and `email` (and, if staff
+    choose it, the `language` the portal and its e-mails speak to them in), who can then be given a portal link. A
+    person already on the case answers 409. Emits `participant.added`; an external participant's name and e-mail
+    travel in its `personal` part.""",
 )
 _case_command(
     "/cases/{case_id}/participants/{participant_id}/role",
@@ -348,6 +349,16 @@ _case_command(
     name="change_participant_role",
     description="""Gives a participant another of the template's roles (internal roles for internal participants,
     external for external ones), for a role with `participant.manage`. Emits `participant.role_changed`.""",
+)
+_case_command(
+    "/cases/{case_id}/participants/{participant_id}/language",
+    "Change the language an external participant is spoken to in",
+    participants.ChangeLanguageRequest,
+    lambda work, call, body: participants.change_participant_language(work, call.path["participant_id"], body),
+    name="change_participant_language",
+    description="""Sets the language the portal's pages and e-mails speak to an external participant in (`language`,
+    such as "de"), or `null` for their browser's, for a role with `participant.manage`. A language the portal has no
+    catalog for is kept but spoken as the browser's until it has one. Emits `participant.language_changed`.""",
 )
 _case_command(
     "/cases/{case_id}/participants/{participant_id}",

@@ -1,9 +1,9 @@
 """The people on a case: internal participants (staff, by user id) and external ones (by name and e-mail)."""
 
-from caseline_common.contracts import Key, Participant, ParticipantKind, Permission
+from caseline_common.contracts import Key, Language, Participant, ParticipantKind, Permission
 from caseline_common.errors import ConflictError, NotFoundError
 from caseline_common.events import EventType
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 
 from .work import MAX_PARTICIPANTS, CaseWork, Change, Email, PersonName, Request, Subject, issue
 
@@ -12,7 +12,13 @@ class AddParticipantRequest(Request):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {"kind": "external", "role": "claimant", "name": "Jonas Becker", "email": "jonas.becker@example.org"}
+                {
+                    "kind": "external",
+                    "role": "claimant",
+                    "name": "Jonas Becker",
+                    "email": "jonas.becker@example.org",
+                    "language": "de",
+                }
             ]
         }
     )
@@ -22,6 +28,17 @@ class AddParticipantRequest(Request):
     user_id: Subject | None = None
     name: PersonName | None = None
     email: Email | None = None
+    language: Language | None = Field(
+        default=None,
+        description="For an external participant: the language the portal and its e-mails speak to them in; "
+        "absent or null, their browser's.",
+    )
+
+
+class ChangeLanguageRequest(Request):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"language": "de"}, {"language": None}]})
+
+    language: Language | None = Field(description="The language to speak to them in; null: their browser's.")
 
 
 class ChangeRoleRequest(Request):
@@ -47,6 +64,8 @@ def add_participant(work: CaseWork, request: AddParticipantRequest) -> Change:
     if request.kind is ParticipantKind.INTERNAL:
         if request.user_id is None or request.name or request.email:
             raise issue("/user_id", "an internal participant is named by user_id alone")
+        if request.language is not None:
+            raise issue("/language", "only an external participant is given a language: staff choose their own")
         if any(p.user_id == request.user_id for p in work.case.participants):
             raise ConflictError(
                 "That person already participates; change their role instead.", current_version=work.case.version
@@ -61,10 +80,12 @@ def add_participant(work: CaseWork, request: AddParticipantRequest) -> Change:
         return work.change(EventType.PARTICIPANT_ADDED, data, participants=[*work.case.participants, participant])
     if request.user_id is not None or not request.name or not request.email:
         raise issue("/email", "an external participant needs a name and an e-mail address, and no user_id")
-    participant = work.new_participant(request.kind, request.role, name=request.name, email=request.email)
+    participant = work.new_participant(
+        request.kind, request.role, name=request.name, email=request.email, language=request.language
+    )
     return work.change(
         EventType.PARTICIPANT_ADDED,
-        {"participant_id": participant.id, "kind": "external", "role": request.role},
+        {"participant_id": participant.id, "kind": "external", "role": request.role, "language": request.language},
         personal={"name": request.name, "email": request.email},
         subjects=[participant.id],
         participants=[*work.case.participants, participant],
@@ -83,6 +104,22 @@ def change_participant_role(work: CaseWork, participant_id: str, request: Change
     return work.change(
         EventType.PARTICIPANT_ROLE_CHANGED,
         {"participant_id": participant.id, "before": participant.role, "after": request.role},
+        participants=[changed if p.id == participant.id else p for p in work.case.participants],
+    )
+
+
+def change_participant_language(work: CaseWork, participant_id: str, request: ChangeLanguageRequest) -> Change:
+    work.access.require(Permission.PARTICIPANT_MANAGE, "manage participants")
+    work.require_open()
+    participant = _participant_by_id(work, participant_id)
+    if participant.kind is not ParticipantKind.EXTERNAL:
+        raise issue("/language", "only an external participant is given a language: staff choose their own")
+    if participant.language == request.language:
+        raise issue("/language", "the participant is spoken to in that language already")
+    changed = participant.model_copy(update={"language": request.language})
+    return work.change(
+        EventType.PARTICIPANT_LANGUAGE_CHANGED,
+        {"participant_id": participant.id, "before": participant.language, "after": request.language},
         participants=[changed if p.id == participant.id else p for p in work.case.participants],
     )
 

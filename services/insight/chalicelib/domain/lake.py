@@ -246,6 +246,7 @@ _FACTS: dict[str, Facts] = {
     EventType.PARTICIPANT_ADDED: _participant,
     EventType.PARTICIPANT_ROLE_CHANGED: _participant,
     EventType.PARTICIPANT_REMOVED: _participant,
+    EventType.PARTICIPANT_LANGUAGE_CHANGED: _participant,
     EventType.PERSONAL_DATA_ERASED: _erased,
     EventType.DOCUMENT_ADDED: _document_added,
     EventType.DOCUMENT_REQUESTED: _document_requested,

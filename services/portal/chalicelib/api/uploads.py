@@ -1,14 +1,18 @@
 """The operations the case page's script calls in an external participant's session: start an upload (a presigned
 POST to the quarantine) and confirm it. Authenticated by the portal session's cookie and its CSRF token in a
-header, never a bearer token; refusals are problem+json like every other operation's."""
+header, never a bearer token; refusals are problem+json like every other operation's, worded in the language the
+case page speaks."""
 
+from collections.abc import Mapping
 from typing import Literal
 
-from caseline_common.http import Call, Header, ProblemError, Reply, SessionAuth
+from caseline_common.http import Call, Header, ProblemError, Reply, SessionAuth, cookies
 from pydantic import BaseModel, ConfigDict
 
 from ..domain.links import Session
-from ..page_views import SESSION_COOKIE, json_headers
+from ..domain.refusals import Worded
+from ..languages import SOURCE, choose, languages, messages, say
+from ..page_views import LANGUAGE_COOKIE, SESSION_COOKIE, json_headers
 from ..runtime import visit_service
 from ..strings import EN
 from ..visit_service import (
@@ -26,6 +30,47 @@ def _session(cookie: str | None, csrf: str | None) -> Session:
     if csrf != session.csrf_token:
         raise SessionEndedError  # a cross-site or stale request: the person starts again from their link
     return session
+
+
+# What a refusal that is not the portal's own says in another language than English: its English detail may name
+# what only a programmer reads.
+_DETAILS = {
+    "session-ended": "ended.body",
+    "rate-limited": "limited.body",
+    "validation-error": "problem.detail.validation-error",
+    "unavailable": "problem.detail.unavailable",
+}
+
+
+def worded(problem: ProblemError, error: Exception, language: str) -> ProblemError:
+    """The problem's title and detail (and the issues of the portal's own refusals) in `language`; its type, status
+    and everything else as they are."""
+    t = messages(language)
+    title = t.get(f"problem.{problem.slug}") or (problem.title if language == SOURCE else t["problem.other"])
+    issues = problem.issues
+    if isinstance(error, Worded):
+        detail = say(error.said, language)
+        issues = [
+            issue.model_copy(update={"detail": say(said, language)})
+            for issue, said in zip(problem.issues or [], error.said_issues, strict=True)
+        ]
+    elif problem.slug in ("session-ended", "rate-limited") or language != SOURCE:
+        detail = t[_DETAILS.get(problem.slug, "error.body")]
+    else:
+        detail = problem.detail
+    return ProblemError(problem.status, problem.slug, title, detail, issues, problem.extensions, problem.headers)
+
+
+def _in_visitor_language(
+    problem: ProblemError, error: Exception, headers: Mapping[str, str], session: Session | None
+) -> ProblemError:
+    """A refusal in the language the case page speaks (page_views._language): the visitor's pick, else the language
+    staff chose for the participant, else the browser's, else English. The participant is read only when needed."""
+    asked = cookies(headers.get("cookie", "")).get(LANGUAGE_COOKIE)
+    chosen = None
+    if asked not in languages() and session is not None:
+        chosen = visit_service().participant_language(session)
+    return worded(problem, error, choose(asked, headers.get("accept-language", ""), chosen))
 
 
 PORTAL_SESSION = SessionAuth(
@@ -47,6 +92,7 @@ PORTAL_SESSION = SessionAuth(
             headers={"Retry-After": str(RATE_WINDOW_SECONDS)},
         ),
     },
+    localize=_in_visitor_language,
 )
 
 
@@ -76,8 +122,9 @@ def start_portal_upload(call: Call) -> Reply:
     the session's cookie and its `X-CSRF-Token` header, never a bearer token.
 
     **Errors:** 401 when the session has ended (signed out, expired, or its link revoked); 429 when requests come
-    too fast; 403 when the case is closed; 422 when the participant may not upload this type, or its content type or
-    size is not allowed.
+    too fast; 403 when the case is closed; 422 when the participant may not upload this type, its content type or
+    size is not allowed, or the file is empty. Each refusal's `title` and `detail` are in the language the case page
+    speaks (the `cl_language` cookie, else the participant's language, else `Accept-Language`, else English).
     """
     target = visit_service().start_upload(call.session_as(Session), call.body_as(PortalUploadRequest))
     return Reply(target, headers=json_headers())

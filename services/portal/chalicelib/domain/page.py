@@ -76,6 +76,7 @@ class PortalView(BaseModel):
     title: str
     status: str
     participant_name: str
+    participant_language: str | None  # what staff chose to speak to them in
     brand_name: str
     logo_url: str | None
     template_key: str
@@ -268,6 +269,7 @@ def build_view(
         title=case.title,
         status=case.status,
         participant_name=participant.name or "",
+        participant_language=participant.language,
         brand_name=branding.name or template.name,
         logo_url=branding.logo_url,
         template_key=template.key,

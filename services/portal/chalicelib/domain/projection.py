@@ -26,6 +26,7 @@ from caseline_common.events import (
     DocumentRequested,
     EventType,
     ParticipantAdded,
+    ParticipantLanguageChanged,
     ParticipantRemoved,
     ParticipantRoleChanged,
     ParticipantSummary,
@@ -53,7 +54,14 @@ class PortalParticipant(BaseModel):
     user_id: str | None = None
     name: str | None = None
     email: str | None = None
+    language: str | None = None  # what staff chose to speak to them in; None: their browser's
     removed: bool = False
+
+    @property
+    def introduced(self) -> bool:
+        """Whether its `participant.added` has been applied: a role, language or removal that came first left only a
+        placeholder, which knows neither who it is nor how to reach them."""
+        return (self.user_id, self.name, self.email) != (None, None, None)
 
     def as_participant(self) -> Participant:
         """The shape access rules take (caseline_common.access)."""
@@ -227,12 +235,22 @@ class _Change:
                 id=participant_id, kind=summary.kind, role=summary.role, **details
             )
             self.changed = True
-        elif (found.user_id, found.name, found.email) == (None, None, None) and any(details.values()):
+        elif not found.introduced and any(details.values()):
             # a later role change or removal arrived first and kept only what it knew: who it is comes now
             found.user_id, found.name, found.email = details["user_id"], details["name"], details["email"]
             self.changed = True
         if f"participant:{participant_id}" not in case.versions:  # its role is older than any role change
             case.versions[f"participant:{participant_id}"], self.changed = self.version, True
+            known = case.participants[participant_id]
+            known.kind, known.role = summary.kind, summary.role  # a language chosen first knew neither
+        if isinstance(summary, ParticipantAdded):
+            self.set_language(participant_id, summary.language)
+
+    def set_language(self, participant_id: str, language: str | None) -> None:
+        """The language chosen when the participant was added, or since: a later choice keeps its place."""
+        found = self.case.participants.get(participant_id)
+        if found is not None and self.newer(f"language:{participant_id}"):
+            found.language, self.changed = language, True
 
     def set_task_status(self, task_id: str, title: str, status: str, *, key: str | None = None) -> None:
         self._set_task(task_id, title, "status", status, key=key)
@@ -362,6 +380,14 @@ def _participant_role_changed(change: _Change, data: ParticipantRoleChanged) -> 
     found.role, change.changed = data.after, True
 
 
+def _participant_language_changed(change: _Change, data: ParticipantLanguageChanged) -> None:
+    participant_id = data.participant_id
+    if participant_id not in change.case.participants:  # before its `participant.added`, which fills in the rest
+        change.case.participants[participant_id] = PortalParticipant(id=participant_id, kind="external", role="")
+        change.changed = True
+    change.set_language(participant_id, data.after)
+
+
 def _participant_removed(change: _Change, data: ParticipantRemoved) -> None:
     case = change.case
     participant_id = data.participant_id
@@ -442,6 +468,7 @@ EVENT_HANDLERS: dict[str, _Handler[Any]] = {
     EventType.PARTICIPANT_ADDED: _Handler(ParticipantAdded, _participant_added),
     EventType.PARTICIPANT_ROLE_CHANGED: _Handler(ParticipantRoleChanged, _participant_role_changed),
     EventType.PARTICIPANT_REMOVED: _Handler(ParticipantRemoved, _participant_removed),
+    EventType.PARTICIPANT_LANGUAGE_CHANGED: _Handler(ParticipantLanguageChanged, _participant_language_changed),
     EventType.DOCUMENT_ADDED: _Handler(DocumentAdded, _document_added),
     EventType.DOCUMENT_REQUESTED: _Handler(DocumentRequested, _document_requested),
     EventType.TASK_CREATED: _Handler(TaskCreated, _task_created),

@@ -91,12 +91,8 @@
       body: JSON.stringify(body)
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (payload) {
-        if (!response.ok) {
-          // the API speaks English: on a page in another language its own words for what went wrong are shown
-          var own = {401: "data-ended", 429: "data-limited"}[response.status];
-          var detail = document.documentElement.lang === "en" ? payload.detail : null;
-          throw new Error((own && status.getAttribute(own)) || detail || status.getAttribute("data-failed"));
-        }
+        // the API words its refusals in the page's language; an answer without words (a proxy's) gets the page's own
+        if (!response.ok) { throw new Error(payload.detail || status.getAttribute("data-failed")); }
         return payload;
       });
     });
