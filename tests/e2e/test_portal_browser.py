@@ -504,3 +504,36 @@ def test_error_pages_are_plain_accessible_and_under_the_policy(stack: LocalStack
         what="the violation being reported",
         timeout=WAIT_SECONDS,
     )
+
+
+@pytest.mark.parametrize("locale", ["en-GB", "de-DE"])
+def test_every_page_is_accessible_in_each_language_and_colour_scheme(
+    stack: LocalStack, browser: Browser, claim: dict[str, str], locale: str
+) -> None:
+    """The landing page, the case page and the error pages: axe finds nothing serious in light or dark, in the
+    browser's language (the participant has none of their own)."""
+    with browser.new_context(viewport={"width": 412, "height": 915}, locale=locale) as context:
+        context.route(f"{LOGO_ORIGIN}/**", lambda route: route.fulfill(body=LOGO_SVG, content_type="image/svg+xml"))
+        watch = Watch(context, stack.url)
+        page = watch.page(context.new_page())
+        language = locale.split("-")[0]
+
+        def each_scheme(name: str) -> None:
+            expect(page.locator("html")).to_have_attribute("lang", language)
+            for scheme in ("light", "dark"):
+                page.emulate_media(color_scheme=scheme)
+                background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+                assert (background == "rgb(255, 255, 255)") == (scheme == "light"), (name, scheme, background)
+                axe_check(page, f"{name} ({language}, {scheme})")
+
+        page.goto(claim["url"])
+        each_scheme("landing")
+        page.locator("form button[type=submit]").click()
+        page.wait_for_url(f"{stack.url}/portal/case")
+        each_scheme("case")
+        page.goto(f"{stack.url}/p/{'x' * 43}")
+        each_scheme("missing link")
+        page.context.clear_cookies()
+        page.goto(f"{stack.url}/portal/case")
+        each_scheme("session ended")
+        assert not watch.violations, watch.violations
