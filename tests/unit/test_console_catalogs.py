@@ -44,8 +44,9 @@ def test_every_catalog_translates_every_message_keeping_its_placeholders(languag
     for message in catalog:
         if not message.id:
             continue
-        forms = list(message.string) if isinstance(message.id, tuple) else [message.string]
-        english = list(message.id) if isinstance(message.id, tuple) else [message.id]
+        translated = message.string
+        forms = [str(form) for form in translated] if isinstance(translated, tuple) else [str(translated or "")]
+        english = [str(text) for text in message.id] if isinstance(message.id, tuple) else [str(message.id)]
         if message.fuzzy or not all(forms):
             untranslated.append(english[0])
             continue

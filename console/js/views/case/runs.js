@@ -1,5 +1,6 @@
 // The automation runs section: the rules that ran on the case, their verdicts and what each action did.
 import { api } from "../../api.js";
+import { formatNumber, t, tn } from "../../i18n.js";
 import { clear, formatDate, h, humanize, problemBox } from "../../ui.js";
 import { actorText, toProblem } from "./common.js";
 
@@ -27,25 +28,29 @@ export function runsSection(page) {
   function renderRuns() {
     const slot = clear(page.slots.runs);
     if (runsProblem) { slot.append(problemBox(runsProblem)); return; }
-    if (runs === undefined) { slot.append(h("p", { class: "loading" }, "Loading…")); return; }
+    if (runs === undefined) { slot.append(h("p", { class: "loading" }, t("Loading…"))); return; }
     if (!runs.length) {
       // Rules run a moment after the change that set them off: "none" is said only once the page stopped looking.
-      slot.append(page.catchingUp ? h("p", { class: "loading", role: "status" }, "Looking for rule runs…")
-        : h("p", {}, "No automation rule has run on this case."));
+      slot.append(page.catchingUp ? h("p", { class: "loading", role: "status" }, t("Looking for rule runs…"))
+        : h("p", {}, t("No automation rule has run on this case.")));
       return;
     }
     const fired = runs.filter((run) => run.verdict === "fired").length;
     const failed = runs.filter((run) => run.error || (run.outcomes || []).some((o) => o.status === "failed")).length;
-    slot.append(h("p", { id: "runs-summary" }, `${runs.length} ${runs.length === 1 ? "run" : "runs"}: ${fired} fired`,
-      failed ? `, ${failed} with failures` : "", "."));
+    slot.append(h("p", { id: "runs-summary" }, failed
+      ? tn("{count} run: {fired} fired, {failed} with failures.", "{count} runs: {fired} fired, {failed} with failures.", runs.length,
+        { fired: formatNumber(fired), failed: formatNumber(failed) })
+      : tn("{count} run: {fired} fired.", "{count} runs: {fired} fired.", runs.length, { fired: formatNumber(fired) })));
     slot.append(h("ul", { class: "runs" }, runs.map((run) => {
       const failedRun = run.error || (run.outcomes || []).some((o) => o.status === "failed");
       return h("li", { class: `run${failedRun ? " failed" : ""}` },
         h("p", {}, h("strong", {}, run.rule_name), " ", h("span", { class: `badge verdict-${run.verdict}` }, humanize(run.verdict)),
-          failedRun ? h("span", { class: "badge overdue" }, "Failed") : null),
-        h("p", { class: "hint" }, `On ${humanize(run.event_type).toLowerCase()}`, run.triggered_by ? ` by ${actorText(run.triggered_by, page)}` : "",
+          failedRun ? h("span", { class: "badge overdue" }, t("Failed")) : null),
+        h("p", { class: "hint" }, run.triggered_by
+          ? t("On {event} by {actor}", { event: humanize(run.event_type).toLowerCase(), actor: actorText(run.triggered_by, page) })
+          : t("On {event}", { event: humanize(run.event_type).toLowerCase() }),
           ` · ${formatDate(run.finished_at || run.started_at)}`,
-          run.condition === true ? " · condition met" : run.condition === false ? " · condition not met" : ""),
+          run.condition === true ? [" · ", t("condition met")] : run.condition === false ? [" · ", t("condition not met")] : ""),
         (run.outcomes || []).length ? h("ul", { class: "outcomes" }, run.outcomes.map((o) =>
           h("li", {}, `${humanize(o.type)}: ${o.status}${o.error ? ` — ${o.error}` : ""}`))) : null,
         run.error ? h("p", { class: "field-error" }, run.error) : null);
