@@ -1,6 +1,7 @@
 // Acting on several cases of the list at once: a checkbox per row (and one for every row shown), then one action
 // for all of them (a new owner, a stage, closing or cancelling with one reason). Each case is asked for by its own
 // request, the one the case page sends, so the API checks each as it would there; the outcome of each is listed.
+// Each is conditional on the version the list showed (If-Match): a case changed since is refused, not overwritten.
 import { api } from "../../api.js";
 import { formatNumber, t, tn } from "../../i18n.js";
 import { peopleOptions, personName, subjectOf } from "../../people.js";
@@ -72,7 +73,8 @@ export function bulkActions({ caseIdOf, definitionOf, onDone }) {
       h("div", { class: "actions" }, apply)),
     problems, results);
 
-  const stageName = (key) => definition?.stages.find((each) => each.key === key)?.name || key;
+  // Stage names of the template acted on, kept for the outcomes: the list drawn again afterwards clears `definition`.
+  const stageNamer = (template) => (key) => template?.stages.find((each) => each.key === key)?.name || key;
 
   async function showFields() {
     const kind = action.value;
@@ -131,15 +133,28 @@ export function bulkActions({ caseIdOf, definitionOf, onDone }) {
     return null;
   }
 
-  function outcomeItem(item, outcome, kind) {
+  // The version the list showed the case at. GET /cases gives it; a search result does not, so the case is read
+  // and taken at its version only if its last change is still the one the list showed.
+  async function listedVersion(item) {
+    if (Number.isInteger(item.version)) return item.version;
+    const current = await api.get(`/cases/${encodeURIComponent(caseIdOf(item))}`);
+    if (Date.parse(current.updated_at) !== Date.parse(item.updated_at)) throw { status: 412 };
+    return current.version;
+  }
+
+  function refusal(problem) {
+    // 412: the API's words name versions; the person needs to know what to do.
+    if (problem.status === 412) return t("The case changed since the list was loaded; reload the list to see it as it is now.");
+    const unmet = (problem.unmet || []).map((each) => each.description);
+    const errors = (problem.errors || []).map((each) => each.detail);
+    return [problem.title, problem.detail, ...unmet, ...errors].filter(Boolean).map(sentence).join(" ");
+  }
+
+  function outcomeItem(item, outcome, kind, stageName) {
     const id = caseIdOf(item);
     const name = [h("a", { href: `#/cases/${encodeURIComponent(id)}` }, item.title), " ", t("(Ref. {reference}):", { reference: caseReference(id) }), " "];
     if (outcome.ok) return h("li", { class: "bulk-done" }, name, h("strong", {}, t("Done.")), " ", DONE[kind](outcome.next, stageName));
-    const problem = outcome.problem;
-    const unmet = (problem.unmet || []).map((each) => each.description);
-    const errors = (problem.errors || []).map((each) => each.detail);
-    return h("li", { class: "bulk-refused" }, name, h("strong", {}, t("Refused:")), " ",
-      [problem.title, problem.detail, ...unmet, ...errors].filter(Boolean).map(sentence).join(" "));
+    return h("li", { class: "bulk-refused" }, name, h("strong", {}, t("Refused:")), " ", refusal(outcome.problem));
   }
 
   form.addEventListener("submit", async (event) => {
@@ -154,12 +169,13 @@ export function bulkActions({ caseIdOf, definitionOf, onDone }) {
     const kind = action.value;
     const { path, body } = request();
     const items = [...selected.values()];
+    const stageName = stageNamer(definition);
     apply.disabled = true;
     fill(results, h("p", { role: "status" }, tn("Working on {count} case…", "Working on {count} cases…", items.length)));
     const outcomes = await eachLimited(items, CONCURRENCY, async (item) => {
       try {
         const next = await api.post(`/cases/${encodeURIComponent(caseIdOf(item))}${path}`, body,
-          { headers: { "Idempotency-Key": crypto.randomUUID() } });
+          { ifMatch: await listedVersion(item), headers: { "Idempotency-Key": crypto.randomUUID() } });
         return { ok: true, next };
       } catch (error) {
         return { ok: false, problem: toProblem(error) };
@@ -172,7 +188,7 @@ export function bulkActions({ caseIdOf, definitionOf, onDone }) {
       : t("Results: {done} of {total} done.", counts);
     const heading = h("h3", { id: "bulk-results-title", tabindex: "-1" }, summary);
     fill(results, heading, h("ul", { class: "bulk-outcomes", "aria-labelledby": heading.id },
-      items.map((item, index) => outcomeItem(item, outcomes[index], kind))));
+      items.map((item, index) => outcomeItem(item, outcomes[index], kind, stageName))));
     announce(summary);
     heading.focus();
   });
