@@ -97,6 +97,43 @@ export function humanize(value) {
   return text ? text[0].toUpperCase() + text.slice(1) : "";
 }
 
+// An event type's name ("case.opened" → "Case opened"); a type this console does not know reads as its key in words.
+export function eventName(type) {
+  const names = {
+    "case.opened": t("Case opened"),
+    "case.fields_changed": t("Case fields changed"),
+    "case.stage_changed": t("Case stage changed"),
+    "case.assigned": t("Case assigned"),
+    "case.role_assigned": t("Case role assigned"),
+    "case.closed": t("Case closed"),
+    "case.cancelled": t("Case cancelled"),
+    "case.reopened": t("Case reopened"),
+    "case.migrated": t("Case migrated"),
+    "task.created": t("Task created"),
+    "task.completed": t("Task completed"),
+    "task.reopened": t("Task reopened"),
+    "task.assigned": t("Task assigned"),
+    "participant.added": t("Participant added"),
+    "participant.role_changed": t("Participant role changed"),
+    "participant.removed": t("Participant removed"),
+    "document.added": t("Document added"),
+    "document.requested": t("Document requested"),
+    "decision.recorded": t("Decision recorded"),
+    "comment.added": t("Comment added"),
+    "sla.breached": t("SLA breached"),
+    "sla.warning": t("SLA warning"),
+    "timer.fired": t("Timer fired"),
+    "automation.ran": t("Automation ran"),
+    "automation.refused": t("Automation refused"),
+    "portal.link_issued": t("Portal link issued"),
+    "portal.link_revoked": t("Portal link revoked"),
+    "template.published": t("Template published"),
+    "timeline.exported": t("Timeline exported"),
+    "personal_data.erased": t("Personal data erased"),
+  };
+  return names[type] || humanize(type);
+}
+
 // Where a stage may move forward to: its `next`, or the stage after it in the template's list.
 // A template's name for pickers; two templates may share a name, and then their keys tell them apart.
 export function templateNamer(templates) {

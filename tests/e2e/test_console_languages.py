@@ -15,6 +15,7 @@ from babel.messages.pofile import read_po
 from browser import Watch, axe_check
 from console_session import USERS, WAIT_MS, clean, console_browser, requires_browser
 from playwright.sync_api import Browser, Page, expect
+from waiting import wait_until
 
 from caseline.local.console import DEV_USERS
 from caseline.local.stack import LocalStack
@@ -23,6 +24,8 @@ from caseline.paths import ROOT
 pytestmark = requires_browser
 
 ADMIN = next(user for user in DEV_USERS if user.id == "admin")
+AGENT = next(user for user in DEV_USERS if user.id == "agent")
+NOTIFIED_WITHIN_S = 20.0
 SCHEMES: tuple[Literal["light", "dark"], ...] = ("light", "dark")
 # The screens whose every message is translated: checked for English left behind. Extend it as screens are done.
 TRANSLATED_SCREENS = frozenset({"sign-in", "cases", "case", "tasks", "queue", "notifications"})
@@ -134,14 +137,24 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture(scope="module")
 def case_of_its_own(stack: LocalStack) -> tuple[str, str]:
-    """A template and a case on it with a task assigned to the administrator: every screen has something to show."""
+    """A template and a case on it with a task the case worker assigned to the administrator: every screen has
+    something to show, the notifications an unread one among them."""
     key = f"lang-{uuid.uuid4().hex[:8]}"
     assert stack.request("POST", "/templates", template(key))[0] == 201
     status, case = stack.request("POST", "/cases", {"template_key": key, "title": f"Zeta case {key}"})
     assert status == 201, case
     task = case["tasks"][0]["id"]
-    assigned = stack.request("POST", f"/cases/{case['id']}/tasks/{task}/assignment", {"assignee": ADMIN.subject})
+    agent = stack.idp.issue(subject=AGENT.subject, email=AGENT.email, groups=[str(group) for group in AGENT.groups])
+    assigned = stack.request(
+        "POST", f"/cases/{case['id']}/tasks/{task}/assignment", {"assignee": ADMIN.subject}, token=agent
+    )
     assert assigned[0] == 200, assigned
+
+    def notified() -> bool:
+        status, page = stack.request("GET", "/notifications?limit=100")
+        return status == 200 and any(item["case_id"] == case["id"] and not item["read"] for item in page["items"])
+
+    wait_until(notified, what="the administrator's notification", timeout=NOTIFIED_WITHIN_S)
     return key, case["id"]
 
 

@@ -2,7 +2,7 @@
 // words; the hash chain's check, and the signed export.
 import { api } from "../../api.js";
 import { t, tn } from "../../i18n.js";
-import { announce, clear, fill, formatDate, formatSize, h, humanize, labelled, problemBox, visuallyHidden } from "../../ui.js";
+import { announce, clear, eventName, fill, formatDate, formatSize, h, humanize, labelled, problemBox, visuallyHidden } from "../../ui.js";
 import { actorText, attempt, select, toProblem } from "./common.js";
 
 // A function, as the words are those of the language chosen at start.
@@ -60,7 +60,7 @@ export function timelineSection(page) {
     const types = [...eventTypes].sort();
     if (chosen && !types.includes(chosen)) types.push(chosen);
     fill(typeSelect, h("option", { value: "" }, t("All events")),
-      ...types.map((each) => h("option", { value: each, selected: each === chosen }, `${humanize(each)} (${each})`)));
+      ...types.map((each) => h("option", { value: each, selected: each === chosen }, `${eventName(each)} (${each})`)));
   }
 
   // Answers whether the timeline could be read, and its newest entries when no filter hides any (what the page
@@ -105,7 +105,7 @@ export function timelineSection(page) {
     return h("li", { class: `entry actor-${event.actor?.kind}`, dataset: { type: event.type, seq: String(item.seq) } },
       h("div", { class: "entry-head" },
         h("span", { class: "entry-seq" }, `#${item.seq}`),
-        h("strong", { class: "entry-type" }, humanize(event.type)),
+        h("strong", { class: "entry-type" }, eventName(event.type)),
         h("time", { datetime: event.occurred_at }, formatDate(event.occurred_at)),
         event.visibility === "external" ? h("span", { class: "badge shared" }, t("Visible to externals")) : null),
       h("p", { class: "entry-actor" }, actorText(event.actor, page)),
