@@ -14,7 +14,7 @@ import pytest
 from babel.messages.pofile import read_po
 from browser import Watch, axe_check
 from console_session import USERS, WAIT_MS, clean, console_browser, requires_browser
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 from waiting import wait_until
 
 from caseline.local.console import DEV_USERS
@@ -26,6 +26,8 @@ pytestmark = requires_browser
 ADMIN = next(user for user in DEV_USERS if user.id == "admin")
 AGENT = next(user for user in DEV_USERS if user.id == "agent")
 NOTIFIED_WITHIN_S = 20.0
+LAPTOP: ViewportSize = {"width": 1280, "height": 1000}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 SCHEMES: tuple[Literal["light", "dark"], ...] = ("light", "dark")
 # The screens whose every message is translated: checked for English left behind. Extend it as screens are done.
 TRANSLATED_SCREENS = frozenset({"sign-in", "cases", "case", "tasks", "queue", "notifications"})
@@ -203,7 +205,7 @@ def test_german_from_the_browser_english_by_choice_and_every_screen_clean_in_bot
 ) -> None:
     routes = screens(*case_of_its_own)
     english = english_with_german_words()
-    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="de-DE")
+    context = browser.new_context(viewport=LAPTOP, locale="de-DE")
     context.set_default_timeout(WAIT_MS)
     watch = Watch(context, stack.url)
     with context:
@@ -217,6 +219,11 @@ def test_german_from_the_browser_english_by_choice_and_every_screen_clean_in_bot
         nav = page.get_by_role("navigation", name="Hauptnavigation")
         expect(nav.get_by_role("link", name="Fälle", exact=True)).to_be_visible()
         every_screen(page, routes, english, "de")
+        # German words are longer: on a phone the header (address, role, the bell's count) still fits the width.
+        page.set_viewport_size(PHONE)
+        reached(page, *routes["case"])
+        assert page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth") <= 0
+        page.set_viewport_size(LAPTOP)
 
         # The switch in the header: English, kept on this browser.
         page.get_by_label("Sprache").select_option("en")
