@@ -2,7 +2,7 @@
 // for all of them (a new owner, a stage, closing or cancelling with one reason). Each case is asked for by its own
 // request, the one the case page sends, so the API checks each as it would there; the outcome of each is listed.
 // Each is conditional on the version the list showed (If-Match): a case changed since is refused, not overwritten.
-import { api } from "../../api.js";
+import { api, ApiProblem } from "../../api.js";
 import { formatNumber, t, tn } from "../../i18n.js";
 import { peopleOptions, personName, subjectOf } from "../../people.js";
 import { announce, caseReference, clear, fill, h, labelled, problemBox, visuallyHidden } from "../../ui.js";
@@ -138,7 +138,9 @@ export function bulkActions({ caseIdOf, definitionOf, onDone }) {
   async function listedVersion(item) {
     if (Number.isInteger(item.version)) return item.version;
     const current = await api.get(`/cases/${encodeURIComponent(caseIdOf(item))}`);
-    if (Date.parse(current.updated_at) !== Date.parse(item.updated_at)) throw { status: 412 };
+    if (Date.parse(current.updated_at) !== Date.parse(item.updated_at)) {
+      throw new ApiProblem(412, { title: t("The case changed since the list was loaded") });
+    }
     return current.version;
   }
 
