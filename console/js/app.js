@@ -1,7 +1,7 @@
 // The console's shell: configuration, sign-in, navigation, and the view for the current route.
 import { configureApi } from "./api.js";
 import { session } from "./auth.js";
-import { language, languages, loadLanguage, switchLanguage, translateMarked } from "./i18n.js";
+import { language, languages, loadLanguage, switchLanguage, t, translateMarked } from "./i18n.js";
 import { landingHash, rememberWorkView, trackWorkViews } from "./landing.js";
 import { loadPeople } from "./people.js";
 import { currentRoute, guardLeaving, leavingQuestion, mayLeave, numberEntry, route } from "./router.js";
@@ -26,10 +26,15 @@ const main = document.getElementById("view");
 for (const module of [board, cases, tasks, queue, newCase, caseView, templates, insight, notifications]) module.register(route);
 route("/", async (_main, _params, _query, user) => window.location.replace(landingHash(user)));
 
+function roleName(role) {
+  if (role === "admin") return t("administrator");
+  return role === "agent" ? t("case worker") : t("viewer");
+}
+
 function renderChrome(user) {
   document.getElementById("nav").hidden = !user;
   document.getElementById("user").hidden = !user;
-  document.getElementById("user-name").textContent = user ? `${user.email} · ${user.role}` : "";
+  document.getElementById("user-name").textContent = user ? `${user.email} · ${roleName(user.role)}` : "";
   for (const item of document.querySelectorAll("[data-admin-only]")) item.hidden = user?.role !== "admin";
 }
 
@@ -60,18 +65,18 @@ async function render() {
     else link.removeAttribute("aria-current");
   }
   if (!found) {
-    fill(container, h("h1", {}, "Not found"), h("p", {}, "There is no such page."), h("a", { href: "#/board" }, "Go to the board"));
+    fill(container, h("h1", {}, t("Not found")), h("p", {}, t("There is no such page.")), h("a", { href: "#/board" }, t("Go to the board")));
     return;
   }
   if (found.adminOnly && user.role !== "admin") {
-    fill(container, h("h1", {}, "Not for your role"),
-      h("p", {}, "Only administrators may build templates. Ask one of them to change a template for you."));
+    fill(container, h("h1", {}, t("Not for your role")),
+      h("p", {}, t("Only administrators may build templates. Ask one of them to change a template for you.")));
     return;
   }
   try {
     await found.view(container, found.params, found.query, user);
   } catch (problem) {
-    fill(container, h("h1", {}, "This page could not be shown"), problemBox(problem));
+    fill(container, h("h1", {}, t("This page could not be shown")), problemBox(problem));
   }
   if (!container.isConnected) return;
   main.focus({ preventScroll: true });
@@ -104,7 +109,7 @@ async function start() {
   try {
     await session.finishHostedSignIn();
   } catch (error) {
-    fill(main, problemBox({ title: "Sign-in failed", detail: error.message }));
+    fill(main, problemBox({ title: t("Sign-in failed"), detail: error.message }));
   }
   session.onChange(render);
   document.getElementById("sign-out").addEventListener("click", () => {

@@ -1,6 +1,7 @@
 // Who is signed in. Locally: the development issuer's user picker. In AWS: Cognito's hosted UI with the
 // authorization code flow and PKCE. Tokens are kept for this browser tab only (sessionStorage). The API is
 // called with the access token where Cognito gives one (its authorizer checks scopes), else the ID token.
+import { t } from "./i18n.js";
 
 const TOKEN_KEY = "caseline.token"; // the ID token: who is signed in
 const ACCESS_KEY = "caseline.access"; // Cognito's access token: what the API takes (scopes), when there is one
@@ -53,7 +54,7 @@ export const session = {
   },
   async signInAs(userId) {
     const response = await fetch(`${config.token_url}?user=${encodeURIComponent(userId)}`);
-    if (!response.ok) throw new Error("The development issuer refused the sign-in.");
+    if (!response.ok) throw new Error(t("The development issuer refused the sign-in."));
     this.store((await response.json()).id_token);
   },
   async startHostedSignIn() {
@@ -77,7 +78,7 @@ export const session = {
     const saved = JSON.parse(sessionStorage.getItem(PKCE_KEY) || "{}");
     sessionStorage.removeItem(PKCE_KEY);
     window.history.replaceState(null, "", window.location.pathname + window.location.hash);
-    if (!saved.state || saved.state !== params.get("state")) throw new Error("The sign-in answer did not match.");
+    if (!saved.state || saved.state !== params.get("state")) throw new Error(t("The sign-in answer did not match."));
     const response = await fetch(`https://${config.domain}/oauth2/token`, {
       method: "POST",
       headers: { "Content-Type": "application/x-www-form-urlencoded" },
@@ -86,7 +87,7 @@ export const session = {
         redirect_uri: config.redirect_uri, code_verifier: saved.verifier,
       }),
     });
-    if (!response.ok) throw new Error("Cognito did not accept the sign-in.");
+    if (!response.ok) throw new Error(t("Cognito did not accept the sign-in."));
     const tokens = await response.json();
     this.store(tokens.id_token, tokens.access_token);
     return true;

@@ -4,6 +4,7 @@
 // same numbers come in a table under "Show data as table", for screen readers and keyboards alike.
 // Colours reach at least 4.5:1 against white; a second series is hatched as well, so colour is never the only
 // clue, and in forced-colours mode insight.css repaints everything in system colours.
+import { formatNumber as formatInLocale, t } from "./i18n.js";
 import { h } from "./ui.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -36,7 +37,7 @@ function s(tag, attributes = {}, ...children) {
 
 export function formatNumber(value) {
   if (value === null || value === undefined || Number.isNaN(value)) return "—";
-  return value.toLocaleString(undefined, { maximumFractionDigits: Math.abs(value) < 10 ? 1 : 0 });
+  return formatInLocale(value, { maximumFractionDigits: Math.abs(value) < 10 ? 1 : 0 });
 }
 
 // Round axis steps (1, 2, 2.5, 5 × 10ⁿ; whole numbers for counts) from 0 to at least `max`.
@@ -89,7 +90,7 @@ function hatchDefs(series) {
 }
 
 function describe(categories, series, format) {
-  if (!categories.length) return "No data.";
+  if (!categories.length) return t("No data.");
   const parts = categories.map((category, index) => {
     const values = series.map((item) => `${series.length > 1 ? `${item.name} ` : ""}${format(item.values[index])}`);
     return `${plain(category)}: ${values.join(", ")}`;
@@ -118,7 +119,7 @@ export function dataTable({ caption, categoryLabel, categories, series, format, 
       series.map((item) => h("td", { class: "number" }, format(item.values[index]))),
       extraColumns.map((column) => h("td", { class: "number" }, column.format
         ? column.format(column.values[index]) : formatNumber(column.values[index])))))));
-  return h("details", { class: "chart-data", open }, h("summary", {}, "Show data as table"), table);
+  return h("details", { class: "chart-data", open }, h("summary", {}, t("Show data as table")), table);
 }
 
 function figure({ kind, title, description, width, height, defs, body, series, patternIds, table }) {
@@ -138,8 +139,8 @@ function options(config) {
     format,
     tickFormat: config.tickFormat || formatNumber,
     tableFormat: config.tableFormat || format,
-    categoryLabel: config.categoryLabel || "Category",
-    valueLabel: config.valueLabel || "Value",
+    categoryLabel: config.categoryLabel || t("Category"),
+    valueLabel: config.valueLabel || t("Value"),
   };
 }
 
@@ -210,7 +211,7 @@ function horizontalBars(c) {
           "data-series": item.name, "data-category": plain(category), "data-value": value }));
       }
       body.push(s("text", { class: "chart-value", x: margin.left + width + 5, y: y + barHeight / 2, dy: "0.35em",
-        "font-size": SMALL, fill: known ? "#1b2330" : "#4a5566" }, known ? format(value) : (c.emptyText || "no data")));
+        "font-size": SMALL, fill: known ? "#1b2330" : "#4a5566" }, known ? format(value) : (c.emptyText || t("no data"))));
     });
   });
   body.push(s("line", { class: "chart-axis", x1: margin.left, x2: margin.left, y1: margin.top,

@@ -1,6 +1,7 @@
 // The people directory (GET /people), read once a session and kept for this tab: staff appear by name wherever the
 // API gives a subject (owners, assignees, authors, actors, "decided by"), and the pickers offer names.
 import { api } from "./api.js";
+import { t } from "./i18n.js";
 import { h } from "./ui.js";
 
 const CACHE_KEY = "caseline.people";
@@ -35,7 +36,7 @@ export function personName(subject) {
   if (!subject) return "";
   const person = directory.get(subject);
   if (person) return person.name;
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-/i.test(subject) ? `Unknown person (${subject.slice(0, 8)}…)` : subject;
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-/i.test(subject) ? t("Unknown person ({id}…)", { id: subject.slice(0, 8) }) : subject;
 }
 
 // The people a picker offers, in name order: a <datalist> whose options hold subjects and show names.

@@ -2,17 +2,21 @@
 // "o" or Enter to open the row reached, "c" a new case, "?" the list of them. None fires while the person types in
 // a field, with Ctrl, Alt or Meta held, while a dialog is open, or before sign-in.
 import { session } from "./auth.js";
+import { t } from "./i18n.js";
 import { navigate } from "./router.js";
 import { h } from "./ui.js";
 
-export const SHORTCUTS = [
-  ["/", "Search: the search box of this screen, else the case list's"],
-  ["j", "Next row of the list (cases, tasks, board cards)"],
-  ["k", "Previous row of the list"],
-  ["o or Enter", "Open the row reached with j or k"],
-  ["c", "Open a new case"],
-  ["?", "Show these shortcuts"],
-];
+// The keys, each with what it does; a function, as the words are in the person's language, known after start.
+function shortcuts() {
+  return [
+    [["/"], t("Search: the search box of this screen, else the case list's")],
+    [["j"], t("Next row of the list (cases, tasks, board cards)")],
+    [["k"], t("Previous row of the list")],
+    [["o", "Enter"], t("Open the row reached with j or k")],
+    [["c"], t("Open a new case")],
+    [["?"], t("Show these shortcuts")],
+  ];
+}
 
 // The rows j and k move through: the case list, a task table (My tasks, the team queue), the board's cards.
 const ROWS = "#case-table tbody tr, #task-table tbody tr, li.board-card";
@@ -68,11 +72,11 @@ export function viewShown() {
 function showHelp() {
   const before = document.activeElement;
   const element = h("dialog", { class: "shortcuts-help", "aria-labelledby": "shortcuts-title" },
-    h("h2", { id: "shortcuts-title" }, "Keyboard shortcuts"),
-    h("p", { class: "hint" }, "Not while typing in a field."),
-    h("dl", { class: "shortcuts-list" }, SHORTCUTS.map(([keys, what]) =>
-      h("div", {}, h("dt", {}, keys.split(" or ").map((key, i) => [i ? " or " : null, h("kbd", {}, key)])), h("dd", {}, what)))),
-    h("div", { class: "actions" }, h("button", { type: "button", onclick: () => element.close() }, "Close")));
+    h("h2", { id: "shortcuts-title" }, t("Keyboard shortcuts")),
+    h("p", { class: "hint" }, t("Not while typing in a field.")),
+    h("dl", { class: "shortcuts-list" }, shortcuts().map(([keys, what]) =>
+      h("div", {}, h("dt", {}, keys.map((key, i) => [i ? [" ", t("or"), " "] : null, h("kbd", {}, key)])), h("dd", {}, what)))),
+    h("div", { class: "actions" }, h("button", { type: "button", onclick: () => element.close() }, t("Close"))));
   element.addEventListener("close", () => {
     element.remove();
     if (before?.isConnected) before.focus();

@@ -1,5 +1,5 @@
 // Small DOM helpers shared by every view. Text always goes in as text nodes, never as HTML.
-import { formatNumber, locale } from "./i18n.js";
+import { formatNumber, locale, t } from "./i18n.js";
 
 export function h(tag, attributes = {}, ...children) {
   const element = document.createElement(tag);
@@ -97,11 +97,49 @@ export function humanize(value) {
   return text ? text[0].toUpperCase() + text.slice(1) : "";
 }
 
+// An event type's name ("case.opened" → "Case opened"); a type this console does not know reads as its key in words.
+export function eventName(type) {
+  const names = {
+    "case.opened": t("Case opened"),
+    "case.fields_changed": t("Case fields changed"),
+    "case.stage_changed": t("Case stage changed"),
+    "case.assigned": t("Case assigned"),
+    "case.role_assigned": t("Case role assigned"),
+    "case.closed": t("Case closed"),
+    "case.cancelled": t("Case cancelled"),
+    "case.reopened": t("Case reopened"),
+    "case.migrated": t("Case migrated"),
+    "task.created": t("Task created"),
+    "task.completed": t("Task completed"),
+    "task.reopened": t("Task reopened"),
+    "task.assigned": t("Task assigned"),
+    "participant.added": t("Participant added"),
+    "participant.role_changed": t("Participant role changed"),
+    "participant.removed": t("Participant removed"),
+    "participant.language_changed": t("Participant language changed"),
+    "document.added": t("Document added"),
+    "document.requested": t("Document requested"),
+    "decision.recorded": t("Decision recorded"),
+    "comment.added": t("Comment added"),
+    "sla.breached": t("SLA breached"),
+    "sla.warning": t("SLA warning"),
+    "timer.fired": t("Timer fired"),
+    "automation.ran": t("Automation ran"),
+    "automation.refused": t("Automation refused"),
+    "portal.link_issued": t("Portal link issued"),
+    "portal.link_revoked": t("Portal link revoked"),
+    "template.published": t("Template published"),
+    "timeline.exported": t("Timeline exported"),
+    "personal_data.erased": t("Personal data erased"),
+  };
+  return names[type] || humanize(type);
+}
+
 // Where a stage may move forward to: its `next`, or the stage after it in the template's list.
 // A template's name for pickers; two templates may share a name, and then their keys tell them apart.
 export function templateNamer(templates) {
-  const shared = new Set(templates.map((t) => t.name).filter((name, i, names) => names.indexOf(name) !== i));
-  return (t) => (shared.has(t.name) ? `${t.name} (${t.key})` : t.name);
+  const shared = new Set(templates.map((each) => each.name).filter((name, i, names) => names.indexOf(name) !== i));
+  return (each) => (shared.has(each.name) ? `${each.name} (${each.key})` : each.name);
 }
 
 export function forwardStages(definition, stageKey) {
@@ -122,19 +160,29 @@ export function slaState(caseItem, now = Date.now()) {
   return "on-track";
 }
 
-const SLA_LABELS = { "on-track": "On track", "at-risk": "At risk", breached: "Breached" };
+// A case's status ("open", "closed", "cancelled", as the API keeps it) in words.
+export function statusName(status) {
+  if (status === "open") return t("open");
+  if (status === "closed") return t("closed");
+  return status === "cancelled" ? t("cancelled") : status;
+}
+
+function slaLabel(state) {
+  if (state === "breached") return t("Breached");
+  return state === "at-risk" ? t("At risk") : t("On track");
+}
 
 export function slaBadge(caseItem, now = Date.now()) {
   const state = slaState(caseItem, now);
   if (!state) return null;
-  return h("span", { class: `badge sla-${state}`, title: `Stage due ${formatDate(caseItem.stage_due_at)}` },
-    SLA_LABELS[state]);
+  return h("span", { class: `badge sla-${state}`, title: t("Stage due {date}", { date: formatDate(caseItem.stage_due_at) }) },
+    slaLabel(state));
 }
 
 // A problem+json answer shown to a person: its title and detail, each field error, each unmet criterion.
 export function problemBox(problem) {
   const box = h("div", { class: "problem", role: "alert" },
-    h("p", { class: "problem-title" }, problem.title || "Something went wrong"),
+    h("p", { class: "problem-title" }, problem.title || t("Something went wrong")),
     problem.detail ? h("p", {}, problem.detail) : null);
   const unmet = problem.unmet || [];
   if (unmet.length) box.append(h("ul", { class: "unmet" }, unmet.map((item) => h("li", {}, item.description))));
@@ -164,7 +212,7 @@ export function showFieldErrors(form, problem) {
 }
 
 // An accessible modal dialog built on <dialog>; resolves with the form's values, or null when cancelled.
-export function dialog(title, body, { submitLabel = "Save", onSubmit } = {}) {
+export function dialog(title, body, { submitLabel = t("Save"), onSubmit } = {}) {
   return new Promise((resolve) => {
     const form = h("form", { method: "dialog", class: "dialog-form" });
     const status = h("div", { class: "dialog-status" });
@@ -173,7 +221,7 @@ export function dialog(title, body, { submitLabel = "Save", onSubmit } = {}) {
     const submit = h("button", { type: "submit", class: "primary" }, submitLabel);
     form.append(body, status, h("div", { class: "actions" },
       submit,
-      h("button", { type: "button", onclick: () => { element.close(); } }, "Cancel")));
+      h("button", { type: "button", onclick: () => { element.close(); } }, t("Cancel"))));
     // while onSubmit runs the submit button is disabled and a second submit ignored,
     // so a double click cannot send the request twice
     let busy = false;
@@ -220,7 +268,7 @@ export function visuallyHidden(text) {
 export function labelled(label, control, { hint, required, pointer, className } = {}) {
   control.id ||= uid("in");
   if (pointer !== undefined) control.dataset.pointer = pointer;
-  const hintText = [hint, required ? "Required." : null].filter(Boolean).join(" ");
+  const hintText = [hint, required ? t("Required.") : null].filter(Boolean).join(" ");
   const hintElement = hintText ? h("p", { class: "hint", id: `${control.id}-hint` }, hintText) : null;
   if (hintElement) control.setAttribute("aria-describedby", hintElement.id);
   if (required) control.setAttribute("aria-required", "true");
@@ -235,6 +283,6 @@ export function field(label, control, hint) {
     hint ? h("p", { class: "hint" }, hint) : null);
 }
 
-export function loading(main, text = "Loading…") {
+export function loading(main, text = t("Loading…")) {
   fill(main, h("p", { class: "loading", role: "status" }, text));
 }

@@ -312,7 +312,7 @@ def test_a_case_worker_uses_every_part_of_the_case_page(stack: LocalStack, brows
         event_type = timeline.get_by_label("Event type")
         expect(event_type.locator("option[value='decision.recorded']")).to_have_count(1)
         event_type.select_option("decision.recorded")
-        expect(timeline.locator("#timeline-count")).to_have_text("1 entry match the filter, newest first.")
+        expect(timeline.locator("#timeline-count")).to_have_text("1 entry matches the filter, newest first.")
         expect(entries).to_have_count(1)
         expect(entries.first).to_have_attribute("data-type", "decision.recorded")
         expect(entries.first).to_contain_text(f"Eligibility: Eligible — {RATIONALE}")

@@ -190,12 +190,14 @@ def test_the_case_list_searches_as_one_types_and_marks_the_matches(stack: LocalS
     commented = opened(stack, key, f"Roof leak {suffix}", "Lyon", f"The {word} was seen near the gutter.")
     cologne = opened(stack, key, f"Burst pipe {suffix}", "Köln", "Plumber booked.")
     unrelated = opened(stack, key, f"Broken window {suffix}", "Berlin", "Glazier booked.")
+    assert stack.request("POST", f"/cases/{unrelated}/assignment", {"owner": AGENT.subject})[0] == 200
     token = agent_token(stack)
 
     # The list asks the index once per query typed; the index is a projection, so the test lets it catch up first.
     def indexed() -> bool:
         status, body = stack.request("GET", f"/search?{urlencode({'q': suffix, 'limit': 10})}", token=token)
-        return status == 200 and {item["case_id"] for item in body["items"]} >= {commented, cologne, unrelated}
+        owners = {item["case_id"]: item["owner"] for item in body["items"]} if status == 200 else {}
+        return owners.keys() >= {commented, cologne, unrelated} and owners[unrelated] == AGENT.subject
 
     wait_until(indexed, what="the three cases in the search index", timeout=PROJECTION_WAIT_S)
 
@@ -228,7 +230,27 @@ def test_the_case_list_searches_as_one_types_and_marks_the_matches(stack: LocalS
         for other in (commented, unrelated):
             expect(page.locator(f'#case-table tr[data-case-id="{other}"]')).to_have_count(0)
         screen(page, "inbox-4-search-accents")
+        owner_filter_shows_a_name(page, suffix, unrelated)
         clean(watch, stack)
+
+
+def owner_filter_shows_a_name(page: Page, suffix: str, owned: str) -> None:
+    """The owner filter offers people by name; picking one (the datalist puts its value in the field) filters by
+    their subject, and the field keeps showing the name, after a reload too."""
+    page.get_by_role("searchbox", name="Search").fill(suffix)
+    page.get_by_role("searchbox", name="Search").press("Enter")
+    expect(page.locator("#case-table tr[data-case-id]")).to_have_count(3)
+    expect(page.locator("#filter-owner-options option[value='Sam Agent']")).to_have_count(1)
+    owner = page.get_by_label("Owner", exact=True)
+    owner.fill("Sam Agent")
+    owner.press("Tab")
+    expect(page).to_have_url(re.compile(rf"owner={AGENT.subject}(&|$)"))
+    expect(page.locator("#case-table tr[data-case-id]")).to_have_count(1)
+    expect(page.locator(f'#case-table tr[data-case-id="{owned}"]')).to_be_visible()
+    expect(owner).to_have_value("Sam Agent")
+    page.reload()
+    expect(page.locator(f'#case-table tr[data-case-id="{owned}"]')).to_be_visible()
+    expect(page.get_by_label("Owner", exact=True)).to_have_value("Sam Agent")
 
 
 def test_a_task_assigned_to_me_rings_my_bell_once_and_mails_me_once(stack: LocalStack, browser: Browser) -> None:

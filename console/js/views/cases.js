@@ -1,6 +1,7 @@
 // The list of cases: search, filters, sort and columns kept in the URL (so a list can be shared), answered by
 // GET /cases or GET /search (cases/query.js says which), and saved views kept by the API.
 import { api, latestDefinition as definitionOf } from "../api.js";
+import { t } from "../i18n.js";
 import { h, loading, fill, showFieldErrors } from "../ui.js";
 import { bulkActions } from "./cases/bulk.js";
 import { caseFilters } from "./cases/filters.js";
@@ -12,16 +13,20 @@ export function register(route) {
   route("/cases", listCases, { nav: "cases" });
 }
 
-const FILTER_NAMES = { template_key: "template", stage: "stage", status: "status", owner: "owner" };
+function filterName(name) {
+  if (name === "template_key") return t("template");
+  if (name === "stage") return t("stage");
+  return name === "status" ? t("status") : t("owner");
+}
 
 function activeFilters(state) {
-  const named = [state.q ? `“${state.q}”` : null, ...FILTERS.filter((name) => state[name]).map((n) => FILTER_NAMES[n])]
+  const named = [state.q ? `“${state.q}”` : null, ...FILTERS.filter((name) => state[name]).map(filterName)]
     .filter(Boolean);
-  return named.length ? `Filtered by ${named.join(", ")}.` : "Showing every case you may see.";
+  return named.length ? t("Filtered by {filters}.", { filters: named.join(", ") }) : t("Showing every case you may see.");
 }
 
 async function listCases(main, _params, query, user) {
-  loading(main, "Loading cases…");
+  loading(main, t("Loading cases…"));
   const state = stateFrom(query);
   const templates = await api.all("/templates");
   const templateNames = new Map(templates.map((template) => [template.key, template.name]));
@@ -50,8 +55,8 @@ async function listCases(main, _params, query, user) {
   }
 
   fill(main,
-    h("h1", {}, "Cases"),
-    user.role === "viewer" ? null : h("p", {}, h("a", { class: "button primary", href: "#/cases/new" }, "Open a case")),
+    h("h1", {}, t("Cases")),
+    user.role === "viewer" ? null : h("p", {}, h("a", { class: "button primary", href: "#/cases/new" }, t("Open a case"))),
     filters.form,
     active,
     bulk?.form,

@@ -1,6 +1,7 @@
 // "Team queue": the open tasks of each role my groups give me (GET /tasks?role=…), unassigned ones only unless
 // asked otherwise, soonest due first; "Assign to me" claims a task in one click.
 import { api } from "../api.js";
+import { formatNumber, t, tn } from "../i18n.js";
 import { announce, fill, h, humanize, loading, problemBox, uid } from "../ui.js";
 import { expectInMyTasks, pagedTasks, refreshTaskBadges, taskTable } from "./tasks.js";
 
@@ -9,12 +10,12 @@ export function register(route) {
 }
 
 async function teamQueue(main, _params, query, user) {
-  loading(main, "Loading your team queues…");
+  loading(main, t("Loading your team queues…"));
   const counts = await refreshTaskBadges() || await api.get("/tasks/counts");
   const roles = counts.team.map((queue) => queue.role);
   if (!roles.length) {
-    fill(main, h("h1", {}, "Team queue"),
-      h("p", {}, "None of your groups holds a role on a template, so you have no team queue."));
+    fill(main, h("h1", {}, t("Team queue")),
+      h("p", {}, t("None of your groups holds a role on a template, so you have no team queue.")));
     return;
   }
   const role = roles.includes(query.role) ? query.role : roles[0];
@@ -26,23 +27,23 @@ async function teamQueue(main, _params, query, user) {
     // One key per click: the API answers a repeated request with the first one's result instead of assigning again.
     const key = crypto.randomUUID();
     button.disabled = true;
-    button.textContent = "Assigning…";
+    button.textContent = t("Assigning…");
     try {
       await api.post(`/cases/${encodeURIComponent(task.case_id)}/tasks/${encodeURIComponent(task.task_id)}/assignment`,
         { assignee: user.sub, assignee_role: task.assignee_role }, { headers: { "Idempotency-Key": key } });
       fill(alerts);
       const rowElement = button.closest("tr");
-      rowElement.querySelector(".task-assignee").textContent = "You";
-      button.replaceWith(h("a", { href: "#/tasks" }, "In my tasks"));
+      rowElement.querySelector(".task-assignee").textContent = t("You");
+      button.replaceWith(h("a", { href: "#/tasks" }, t("In my tasks")));
       expectInMyTasks(task);
       refreshTaskBadges();
-      announce(`“${task.title}” is assigned to you.`);
+      announce(t("“{task}” is assigned to you.", { task: task.title }));
       rowElement.querySelector("a").focus();
     } catch (error) {
       button.disabled = false;
-      button.textContent = "Assign to me";
-      const problem = error?.status ? error : { title: "The task could not be assigned", detail: error?.message };
-      const box = problemBox({ ...problem, title: `“${task.title}” could not be assigned to you: ${problem.title || "error"}` });
+      button.textContent = t("Assign to me");
+      const problem = error?.status ? error : { title: t("The task could not be assigned"), detail: error?.message };
+      const box = problemBox({ ...problem, title: t("“{task}” could not be assigned to you: {reason}", { task: task.title, reason: problem.title || t("error") }) });
       box.tabIndex = -1;
       fill(alerts, box);
       box.focus();
@@ -50,11 +51,11 @@ async function teamQueue(main, _params, query, user) {
   }
 
   const table = taskTable({
-    caption: `Open tasks of the ${humanize(role)} role, soonest due first`,
+    caption: t("Open tasks of the {role} role, soonest due first", { role: humanize(role) }),
     user,
     actions: canClaim ? (task, taskId) => {
-      if (task.assignee === user.sub) return h("a", { href: "#/tasks" }, "In my tasks");
-      const button = h("button", { type: "button", class: "claim-task", "aria-describedby": taskId }, "Assign to me");
+      if (task.assignee === user.sub) return h("a", { href: "#/tasks" }, t("In my tasks"));
+      const button = h("button", { type: "button", class: "claim-task", "aria-describedby": taskId }, t("Assign to me"));
       button.addEventListener("click", () => claim(task, button));
       return button;
     } : null,
@@ -64,25 +65,26 @@ async function teamQueue(main, _params, query, user) {
   const pages = pagedTasks(params, table, () => {
     const shown = table.body.rows.length;
     table.table.hidden = !shown;
-    summary.textContent = shown ? `${shown}${pages.more.hidden ? "" : "+"} ${shown === 1 ? "task" : "tasks"}.`
-      : everyone ? "No open tasks for this role." : "Nothing unassigned for this role.";
+    summary.textContent = shown
+      ? tn("{count} task.", "{count} tasks.", pages.more.hidden ? shown : 2, { count: `${formatNumber(shown)}${pages.more.hidden ? "" : "+"}` })
+      : everyone ? t("No open tasks for this role.") : t("Nothing unassigned for this role.");
   });
   await pages.load();
 
   const link = (target, showAll) => `#/queue?role=${encodeURIComponent(target)}${showAll ? "&all=1" : ""}`;
   const tabs = h("ul", { class: "queue-roles" }, counts.team.map((queue) => h("li", {},
     h("a", { href: link(queue.role, everyone), "aria-current": queue.role === role ? "page" : null },
-      humanize(queue.role), h("span", { class: "badge" }, String(queue.unassigned))))));
+      humanize(queue.role), h("span", { class: "badge" }, formatNumber(queue.unassigned))))));
   const filterId = uid("queue-all");
   const filter = h("p", { class: "queue-filter" },
     h("input", { type: "checkbox", id: filterId, checked: everyone,
       onchange: (event) => { window.location.hash = link(role, event.target.checked); } }),
-    h("label", { for: filterId }, " Show tasks already assigned"));
+    h("label", { for: filterId }, " ", t("Show tasks already assigned")));
   fill(main,
-    h("h1", {}, "Team queue"),
-    h("p", { class: "hint" }, "Open tasks for the roles your groups give you, on the cases you may see. ",
-      "Overdue first, then soonest due. Take one with “Assign to me”."),
-    h("nav", { "aria-label": "Your roles" }, tabs),
+    h("h1", {}, t("Team queue")),
+    h("p", { class: "hint" }, t("Open tasks for the roles your groups give you, on the cases you may see."), " ",
+      t("Overdue first, then soonest due. Take one with “Assign to me”.")),
+    h("nav", { "aria-label": t("Your roles") }, tabs),
     filter, summary, alerts,
     h("div", { class: "work-table-scroll" }, table.table),
     pages.more);

@@ -1,6 +1,7 @@
 // "My tasks": the open tasks assigned to me on the cases I may see, from the task inbox (GET /tasks?assignee=me),
 // soonest due first so overdue ones lead, a page at a time. The table and its rows serve the team queue too.
 import { api, latestDefinition } from "../api.js";
+import { formatNumber, t, tn } from "../i18n.js";
 import { personName } from "../people.js";
 import { announce, fill, formatDate, h, humanize, loading, problemBox, visuallyHidden } from "../ui.js";
 
@@ -10,8 +11,6 @@ export function register(route) {
   route("/tasks", myTasks, { nav: "tasks" });
 }
 
-// "1 task", "2 tasks", "1+ tasks": the badges' words, read out by screen readers.
-const taskWord = (count, more) => (count === 1 && !more ? "task" : "tasks");
 
 // The nav's badges: my open tasks (and how many are overdue), and my teams' unassigned ones.
 export async function refreshTaskBadges() {
@@ -25,14 +24,17 @@ export async function refreshTaskBadges() {
     mine.hidden = team.hidden = true;
     return null;
   }
+  // "1 open task", "2 open tasks", "1+ open tasks": the badges' words, read out by screen readers.
   const more = counts.exact ? "" : "+";
+  const plural = (count) => (more ? 2 : count);
   mine.hidden = !counts.mine_open;
-  fill(mine, `${counts.mine_open}${more}`,
-    visuallyHidden(` open ${taskWord(counts.mine_open, more)}${counts.mine_overdue ? `, ${counts.mine_overdue}${more} overdue` : ""}`));
+  const overdue = counts.mine_overdue ? [", ", t("{count} overdue", { count: `${formatNumber(counts.mine_overdue)}${more}` })] : "";
+  fill(mine, `${formatNumber(counts.mine_open)}${more}`,
+    visuallyHidden([" ", tn("open task", "open tasks", plural(counts.mine_open)), overdue]));
   mine.classList.toggle("nav-badge-overdue", counts.mine_overdue > 0);
   team.hidden = !counts.team_unassigned;
-  fill(team, `${counts.team_unassigned}${more}`,
-    visuallyHidden(` unassigned ${taskWord(counts.team_unassigned, more)} in your teams' queues`));
+  fill(team, `${formatNumber(counts.team_unassigned)}${more}`,
+    visuallyHidden([" ", tn("unassigned task in your teams' queues", "unassigned tasks in your teams' queues", plural(counts.team_unassigned))]));
   return counts;
 }
 
@@ -45,23 +47,23 @@ export function taskTable({ caption, actions, user }) {
   const table = h("table", { id: "task-table", class: "task-table" },
     h("caption", { class: "visually-hidden" }, caption),
     h("thead", {}, h("tr", {},
-      ["Task", "Case", "Stage", "Assigned to", "Due"].map((name) => h("th", { scope: "col" }, name)),
-      actions ? h("th", { scope: "col" }, visuallyHidden("Actions")) : null)),
+      [t("Task"), t("Case"), t("Stage"), t("Assigned to"), t("Due")].map((name) => h("th", { scope: "col" }, name)),
+      actions ? h("th", { scope: "col" }, visuallyHidden(t("Actions"))) : null)),
     body);
 
   function row(task, definition) {
     const taskId = `task-${task.case_id}-${task.task_id}`;
-    const assigned = task.assignee === user.sub ? "You"
-      : personName(task.assignee) || (task.assignee_role ? `Role: ${nameIn(definition?.roles, task.assignee_role)}` : "Nobody");
+    const assigned = task.assignee === user.sub ? t("You")
+      : personName(task.assignee) || (task.assignee_role ? t("Role: {role}", { role: nameIn(definition?.roles, task.assignee_role) }) : t("Nobody"));
     return h("tr", { class: task.overdue ? "task-overdue" : null, dataset: { taskId: task.task_id, caseId: task.case_id } },
-      h("th", { scope: "row", id: taskId }, task.title, task.required ? h("span", { class: "task-required" }, " (required)") : null),
+      h("th", { scope: "row", id: taskId }, task.title, task.required ? h("span", { class: "task-required" }, " ", t("(required)")) : null),
       h("td", {}, h("a", { href: `#/cases/${encodeURIComponent(task.case_id)}` }, task.case_title),
         h("span", { class: "hint task-template" }, ` ${definition?.name || humanize(task.template_key)}`)),
       h("td", {}, nameIn(definition?.stages, task.stage)),
       h("td", { class: "task-assignee" }, assigned),
       h("td", { class: "task-due" },
-        task.due_at ? h("time", { datetime: task.due_at }, formatDate(task.due_at)) : h("span", { class: "hint" }, "No due date"),
-        task.overdue ? h("span", { class: "badge task-overdue-badge" }, "Overdue") : null),
+        task.due_at ? h("time", { datetime: task.due_at }, formatDate(task.due_at)) : h("span", { class: "hint" }, t("No due date")),
+        task.overdue ? h("span", { class: "badge task-overdue-badge" }, t("Overdue")) : null),
       actions ? h("td", {}, actions(task, taskId)) : null);
   }
 
@@ -80,7 +82,7 @@ export function taskTable({ caption, actions, user }) {
 // Pages of GET /tasks into a table, with a "Load more" button while the inbox has more.
 export function pagedTasks(params, table, onPage) {
   let cursor = null;
-  const more = h("button", { type: "button", id: "task-more", hidden: true }, "Load more");
+  const more = h("button", { type: "button", id: "task-more", hidden: true }, t("Load more"));
   async function load() {
     more.disabled = true;
     const page = await api.get("/tasks", { ...params, limit: PAGE, cursor });
@@ -117,15 +119,25 @@ function claimedTask() {
   }
 }
 
+// "3 open tasks shown, 1 overdue." (shown: more pages to load)
+function tasksSummary(count, overdue, partial) {
+  if (!count) return t("You have no open tasks.");
+  const values = { overdue: formatNumber(overdue) };
+  if (partial && overdue) return tn("{count} open task shown, {overdue} overdue.", "{count} open tasks shown, {overdue} overdue.", count, values);
+  if (partial) return tn("{count} open task shown.", "{count} open tasks shown.", count);
+  if (overdue) return tn("{count} open task, {overdue} overdue.", "{count} open tasks, {overdue} overdue.", count, values);
+  return tn("{count} open task.", "{count} open tasks.", count);
+}
+
 async function myTasks(main, _params, _query, user) {
-  loading(main, "Loading your tasks…");
+  loading(main, t("Loading your tasks…"));
   const canComplete = user.role !== "viewer";
   const alerts = h("div", { id: "task-alerts" });
   const summary = h("p", { id: "task-summary", class: "task-summary", role: "status" });
 
   async function complete(task, button, rowElement) {
     button.disabled = true;
-    button.textContent = "Completing…";
+    button.textContent = t("Completing…");
     try {
       await api.post(`/cases/${encodeURIComponent(task.case_id)}/tasks/${encodeURIComponent(task.task_id)}/complete`, {});
       fill(alerts);
@@ -134,13 +146,13 @@ async function myTasks(main, _params, _query, user) {
       setSummary();
       refreshTaskBadges();
       setTimeout(refreshTaskBadges, CATCH_UP_PAUSE_MS * 2); // once the inbox has the change too
-      announce(`Completed “${task.title}” on “${task.case_title}”.`);
+      announce(t("Completed “{task}” on “{case}”.", { task: task.title, case: task.case_title }));
       (next?.querySelector("button, a") || summary).focus?.();
     } catch (error) {
       button.disabled = false;
-      button.textContent = "Complete";
-      const problem = error?.status ? error : { title: "The task could not be completed", detail: error?.message };
-      const box = problemBox({ ...problem, title: `“${task.title}” could not be completed: ${problem.title || "error"}` });
+      button.textContent = t("Complete");
+      const problem = error?.status ? error : { title: t("The task could not be completed"), detail: error?.message };
+      const box = problemBox({ ...problem, title: t("“{task}” could not be completed: {reason}", { task: task.title, reason: problem.title || t("error") }) });
       box.tabIndex = -1;
       fill(alerts, box);
       box.focus();
@@ -148,10 +160,10 @@ async function myTasks(main, _params, _query, user) {
   }
 
   const table = taskTable({
-    caption: "My open tasks, soonest due first",
+    caption: t("My open tasks, soonest due first"),
     user,
     actions: canComplete ? (task, taskId) => {
-      const button = h("button", { type: "button", class: "complete-task", "aria-describedby": taskId }, "Complete");
+      const button = h("button", { type: "button", class: "complete-task", "aria-describedby": taskId }, t("Complete"));
       button.addEventListener("click", () => complete(task, button, button.closest("tr")));
       return button;
     } : null,
@@ -161,11 +173,8 @@ async function myTasks(main, _params, _query, user) {
   function setSummary() {
     const shown = table.body.rows.length;
     const overdue = table.body.querySelectorAll("tr.task-overdue").length;
-    const more = pages.more.hidden ? "" : " shown";
     table.table.hidden = !shown;
-    summary.textContent = shown
-      ? `${shown} open ${shown === 1 ? "task" : "tasks"}${more}${overdue ? `, ${overdue} overdue` : ""}.`
-      : "You have no open tasks.";
+    summary.textContent = tasksSummary(shown, overdue, !pages.more.hidden);
   }
 
   await pages.load();
@@ -173,7 +182,7 @@ async function myTasks(main, _params, _query, user) {
   const listed = () => !claimed || [...table.body.rows].some((row) =>
     row.dataset.caseId === claimed.case_id && row.dataset.taskId === claimed.task_id);
   for (let read = 1; !listed() && read < CATCH_UP_READS; read += 1) {
-    loading(main, "Catching up with the task you just took…");
+    loading(main, t("Catching up with the task you just took…"));
     await new Promise((resolve) => { setTimeout(resolve, CATCH_UP_PAUSE_MS); });
     table.body.replaceChildren();
     pages.reset();
@@ -184,9 +193,9 @@ async function myTasks(main, _params, _query, user) {
     refreshTaskBadges();
   }
   fill(main,
-    h("h1", {}, "My tasks"),
-    h("p", { class: "hint" }, "Open tasks assigned to you on the open cases you may see. Overdue first, then soonest due. ",
-      "Tasks for a role of yours that nobody has taken are in the ", h("a", { href: "#/queue" }, "team queue"), "."),
+    h("h1", {}, t("My tasks")),
+    h("p", { class: "hint" }, t("Open tasks assigned to you on the open cases you may see. Overdue first, then soonest due."), " ",
+      t("Tasks for a role of yours that nobody has taken are in the"), " ", h("a", { href: "#/queue" }, t("team queue")), "."),
     summary, alerts,
     h("div", { class: "work-table-scroll" }, table.table),
     pages.more);

@@ -1,9 +1,9 @@
 // The visual condition builder: rows of (field or fact, operator, value) in all/any groups, written as JSONLogic.
 // What it cannot show as rows (other operators, literals, deeper nesting) it leaves to the JSON textarea.
 import { t } from "../../i18n.js";
-import { clear, h, humanize, uid } from "../../ui.js";
+import { clear, eventName, h, humanize, uid } from "../../ui.js";
 import { RULE_TRIGGERS, ptr } from "./common.js";
-import { eventData, eventTypeName } from "./events.js";
+import { eventData } from "./events.js";
 
 // The operators in words, made when asked (in the language loaded by then).
 const operators = () => [
@@ -107,7 +107,7 @@ export function factsOf(definition, { events = false, eventType = null } = {}) {
   caseFact({ name: "tasks.open", label: t("Open tasks"), kind: "number" });
   if (events) {
     facts.push({ group: "event", name: "event.type", label: t("Event type"), kind: "text", options: RULE_TRIGGERS,
-      labels: Object.fromEntries(RULE_TRIGGERS.map((type) => [type, eventTypeName(type)])) });
+      labels: Object.fromEntries(RULE_TRIGGERS.map((type) => [type, eventName(type)])) });
     for (const item of eventType ? eventData(definition, eventType) : []) {
       const choices = item.choices || [];
       facts.push({ group: "event", name: `event.data.${item.key}`, label: item.label, kind: item.kind,
@@ -168,7 +168,7 @@ function pointerOf(tree, path, base) {
 function factPicker(facts, chosen, eventType) {
   const option = (fact) => h("option", { value: fact.name, selected: fact.name === chosen }, fact.label);
   const groups = [["fields", t("Fields of the template")], ["case", t("Facts of the case")],
-    ["event", eventType ? t("Event data of {event}", { event: eventTypeName(eventType) }) : t("Event data")]];
+    ["event", eventType ? t("Event data of {event}", { event: eventName(eventType) }) : t("Event data")]];
   const picker = h("select", { id: uid("fact") },
     h("option", { value: "", selected: !chosen }, t("Choose a field or fact")),
     groups.map(([group, words]) => {

@@ -2,7 +2,6 @@
 // tasks, roles, …): the condition builder offers these as facts and the dry run builds its event from them.
 // The full payloads are the catalogue's (caseline_common/events.py); what is not listed here stays JSON.
 import { t } from "../../i18n.js";
-import { humanize } from "../../ui.js";
 
 const keyed = (list) => (list || []).filter((item) => item.key);
 const stageChoices = (def) => keyed(def.stages).map((stage) => [stage.key, stage.name || stage.key]);
@@ -16,24 +15,6 @@ const outcomeChoices = (def) => [...new Set((def.decisions || []).flatMap((decis
 const timerChoices = (def) => [...new Set((def.rules || []).flatMap((rule) => rule.actions || [])
   .filter((action) => action.type === "start_timer" && action.name).map((action) => action.name))].map((name) => [name, name]);
 const ruleChoices = (def) => keyed(def.rules).map((rule) => [rule.key, rule.name || rule.key]);
-
-// An event type in words; a type the console does not know yet keeps its key as words.
-export function eventTypeName(type) {
-  const names = {
-    "case.opened": t("Case opened"), "case.fields_changed": t("Case fields changed"),
-    "case.stage_changed": t("Case stage changed"), "case.assigned": t("Case assigned"), "case.closed": t("Case closed"),
-    "case.cancelled": t("Case cancelled"), "case.reopened": t("Case reopened"), "case.migrated": t("Case migrated"),
-    "task.created": t("Task created"), "task.completed": t("Task completed"), "task.reopened": t("Task reopened"),
-    "task.assigned": t("Task assigned"), "participant.added": t("Participant added"),
-    "participant.role_changed": t("Participant role changed"), "participant.removed": t("Participant removed"),
-    "document.added": t("Document added"), "document.requested": t("Document requested"),
-    "decision.recorded": t("Decision recorded"), "comment.added": t("Comment added"), "sla.breached": t("SLA breached"),
-    "sla.warning": t("SLA warning"), "timer.fired": t("Timer fired"), "case.role_assigned": t("Case role assigned"),
-    "automation.ran": t("Automation ran"), "automation.refused": t("Automation refused"),
-    "portal.link_issued": t("Portal link issued"), "portal.link_revoked": t("Portal link revoked"),
-  };
-  return names[type] || humanize(type);
-}
 
 // One datum: `key` its path below `data` (dots for nesting), `kind` text, number or boolean, `choices` [value, words].
 const datum = (key, label, kind = "text", choices = null) => ({ key, label, kind, choices });

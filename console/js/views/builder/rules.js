@@ -1,13 +1,13 @@
 // Automation rules: trigger, condition, a form per action type, and the dry run against the current draft.
 import { api } from "../../api.js";
 import { t, tn } from "../../i18n.js";
-import { fill, h, labelled, problemBox, uid } from "../../ui.js";
+import { eventName, fill, h, labelled, problemBox, uid } from "../../ui.js";
 import { fieldControl } from "../case/controls.js";
 import {
   RULE_TRIGGERS, addButton, checkbox, choicesOf, durationInput, fieldTypes, itemTools, ptr, selectInput, textInput,
 } from "./common.js";
 import { conditionBuilder } from "./condition.js";
-import { eventData, eventTypeName, readEventData } from "./events.js";
+import { eventData, readEventData } from "./events.js";
 import { section } from "./sections.js";
 
 // The action types in words, made when asked (in the language loaded by then).
@@ -193,7 +193,7 @@ export function rulesSection(ctx) {
         textInput(ctx, t("Name"), rule, "name", p("name"), { nullable: false })),
       checkbox(ctx, t("Enabled"), rule, "enabled", p("enabled"), { defaultValue: true }),
       selectInput(ctx, t("Trigger event"), rule.trigger, "event_type", p("trigger", "event_type"),
-        RULE_TRIGGERS.map((type) => [type, eventTypeName(type)]), { nullable: false, onChange: () => ctx.render({ keepFocus: true }) }),
+        RULE_TRIGGERS.map((type) => [type, eventName(type)]), { nullable: false, onChange: () => ctx.render({ keepFocus: true }) }),
       patternInput(ctx, rule, steps),
       h("div", { class: "subpanel" }, h("h3", {}, t("Condition (optional)")),
         conditionBuilder(ctx, { get: () => rule.condition ?? null,
@@ -345,7 +345,7 @@ function dryRunPanel(ctx) {
     fill(stageSelect, ...(ctx.def.stages || []).filter((stage) => stage.key)
       .map((stage) => h("option", { value: stage.key, selected: stage.key === chosen }, stage.name || stage.key)));
   };
-  const eventSelect = h("select", { id: uid("dr-event") }, RULE_TRIGGERS.map((type) => h("option", { value: type }, eventTypeName(type))));
+  const eventSelect = h("select", { id: uid("dr-event") }, RULE_TRIGGERS.map((type) => h("option", { value: type }, eventName(type))));
   const firstTrigger = ctx.def.rules?.[0]?.trigger?.event_type;
   if (firstTrigger) eventSelect.value = firstTrigger;
   const fields = snapshotFields(ctx);

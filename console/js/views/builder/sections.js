@@ -1,12 +1,11 @@
 // The builder's sections for what a template holds: basics, fields, stages, documents, decisions, roles, portal.
 import { t } from "../../i18n.js";
-import { h, labelled, uid } from "../../ui.js";
+import { eventName, h, labelled, uid } from "../../ui.js";
 import {
   CASE_EVENTS, EXTERNAL_PERMISSIONS, PERMISSIONS, addButton, checkbox, choicesOf, durationInput, fieldTypes, itemTools,
   keyChecklist, listInput, numberInput, permissionNames, ptr, selectInput, textInput, weekdays,
 } from "./common.js";
 import { conditionBuilder } from "./condition.js";
-import { eventTypeName } from "./events.js";
 
 export function section(id, title, ...children) {
   return h("section", { id: `sec-${id}`, class: "builder-section", "aria-labelledby": `sec-${id}-title` },
@@ -457,7 +456,7 @@ export function portalSection(ctx) {
       } }),
     allStages ? null : keyChecklist(ctx, t("Stages shown"), portal, "stages", "/portal/stages", stageChoices(def)),
     keyChecklist(ctx, t("Timeline events externals see"), portal, "timeline_events", "/portal/timeline_events",
-      CASE_EVENTS.map((type) => [type, eventTypeName(type)])),
+      CASE_EVENTS.map((type) => [type, eventName(type)])),
     h("fieldset", { class: "subpanel" }, h("legend", {}, t("Branding")),
       h("div", { class: "grid three" },
         textInput(ctx, t("Portal name"), portal.branding, "name", "/portal/branding/name"),

@@ -1,6 +1,7 @@
 // The comments section: the case's comments, oldest first, and the form to add one, internal or shared with
 // external participants as the caller's roles allow.
 import { api } from "../../api.js";
+import { t } from "../../i18n.js";
 import { announce, clear, formatDate, h, labelled, problemBox, showFieldErrors } from "../../ui.js";
 import { personName } from "../../people.js";
 import { P } from "./access.js";
@@ -25,11 +26,11 @@ export function commentsSection(page) {
     const slot = commentList && clear(commentList);
     if (!slot) return;
     if (commentsProblem) slot.append(problemBox(commentsProblem));
-    if (!comments.length) slot.append(h("p", { id: "comments-empty" }, "No comments yet."));
+    if (!comments.length) slot.append(h("p", { id: "comments-empty" }, t("No comments yet.")));
     else {
       slot.append(h("ol", { class: "comments" }, comments.map((comment) => h("li", { class: "comment" },
         h("p", { class: "comment-meta" }, h("strong", {}, (comment.external && page.externalName(comment.author)) || personName(comment.author)), " · ", formatDate(comment.created_at), " ",
-          h("span", { class: `badge ${comment.external ? "shared" : "internal"}` }, comment.external ? "Shared with externals" : "Internal")),
+          h("span", { class: `badge ${comment.external ? "shared" : "internal"}` }, comment.external ? t("Shared with externals") : t("Internal"))),
         h("p", { class: "comment-body" }, comment.body)))));
     }
   }
@@ -43,18 +44,18 @@ export function commentsSection(page) {
     const external = page.access.can(P.COMMENT_EXTERNAL);
     if (page.access.readOnly || !(internal || external)) return;
     const body = h("textarea", { id: "comment-new-body", name: "body", rows: 3, dataset: { pointer: "/body" } });
-    const share = external ? checkbox("Share with external participants", { id: "comment-new-external", name: "external", checked: !internal, disabled: !internal }) : null;
+    const share = external ? checkbox(t("Share with external participants"), { id: "comment-new-external", name: "external", checked: !internal, disabled: !internal }) : null;
     const status = h("div", { class: "form-status" });
-    const button = h("button", { type: "submit", class: "primary", id: "comment-new-submit" }, "Add comment");
+    const button = h("button", { type: "submit", class: "primary", id: "comment-new-submit" }, t("Add comment"));
     const form = h("form", { class: "subform", novalidate: true },
-      labelled("Comment", body), share?.element, status, h("div", { class: "actions" }, button));
+      labelled(t("Comment"), body), share?.element, status, h("div", { class: "actions" }, button));
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       showFieldErrors(form, { errors: [] });
       clear(status);
       if (!body.value.trim()) {
-        status.append(problemBox({ title: "Write a comment first" }));
-        announce("Write a comment first.");
+        status.append(problemBox({ title: t("Write a comment first") }));
+        announce(t("Write a comment first."));
         body.focus();
         return;
       }
@@ -67,13 +68,13 @@ export function commentsSection(page) {
         body.value = "";
         if (share && internal) share.input.checked = false;
         body.focus();
-        announce(request.external ? "Comment added and shared with external participants." : "Internal comment added.");
+        announce(request.external ? t("Comment added and shared with external participants.") : t("Internal comment added."));
         page.catchUp((items) => items.some((item) => item.event?.data?.comment_id === created.id));
       } catch (error) {
         const problem = toProblem(error);
         const left = showFieldErrors(form, problem);
         status.append(problemBox({ ...problem, errors: left }));
-        announce(`Comment not added: ${problem.detail || problem.title}`);
+        announce(t("Comment not added: {reason}", { reason: problem.detail || problem.title }));
       } finally {
         button.disabled = false;
       }

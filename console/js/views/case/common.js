@@ -1,13 +1,14 @@
 // What the case page's sections share: how a refusal reads, a section's frame, small controls, and running an
 // action with its button disabled and its outcome announced.
 import { ApiProblem } from "../../api.js";
+import { t } from "../../i18n.js";
 import { personName } from "../../people.js";
 import { announce, clear, h, problemBox, uid } from "../../ui.js";
 
 export function toProblem(error) {
   if (error instanceof ApiProblem) return error;
   if (error && (error.title || error.detail)) return error;
-  return { title: "Something went wrong", detail: error?.message || String(error) };
+  return { title: t("Something went wrong"), detail: error?.message || String(error) };
 }
 
 export function section(key, title, ...content) {
@@ -40,7 +41,8 @@ export async function attempt(status, button, work, success) {
   } catch (error) {
     const problem = toProblem(error);
     if (status) status.append(problemBox(problem));
-    announce(`${problem.title || "Something went wrong"}${problem.detail ? `: ${problem.detail}` : ""}`);
+    const title = problem.title || t("Something went wrong");
+    announce(problem.detail ? `${title}: ${problem.detail}` : title);
     return { ok: false, problem };
   } finally {
     if (button) button.disabled = false;
@@ -51,10 +53,13 @@ export async function attempt(status, button, work, success) {
 // participant by name and role where the case page shows them (`page`), else as neutrally as the event has them.
 export function actorText(actor, page) {
   if (!actor) return "";
-  if (actor.kind === "user") return `${personName(actor.id)} (staff)`;
+  if (actor.kind === "user") return t("{name} (staff)", { name: personName(actor.id) });
   const external = actor.kind === "external" ? page?.externalName(actor.id) : null;
   if (external) return external;
   const who = actor.display_name || actor.id;
-  const kind = { user: "staff", external: "external participant", automation: "automation", client: "API client", system: "system" }[actor.kind] || actor.kind;
-  return `${who} (${kind})`;
+  if (actor.kind === "external") return t("{name} (external participant)", { name: who });
+  if (actor.kind === "automation") return t("{name} (automation)", { name: who });
+  if (actor.kind === "client") return t("{name} (API client)", { name: who });
+  if (actor.kind === "system") return t("{name} (system)", { name: who });
+  return `${who} (${actor.kind})`;
 }

@@ -1,5 +1,6 @@
 // Field controls: one per field type; `read()` gives the value to send, `state()` what to compare. The case page
 // and the new-case form draw fields with them; `displayValue` shows a value to someone who may not change it.
+import { t } from "../../i18n.js";
 import { formatDate, formatLocalDay, h, humanize, labelled, visuallyHidden } from "../../ui.js";
 import { select } from "./common.js";
 
@@ -59,18 +60,18 @@ export function fieldControl(def, value) {
       const input = h("input", { id, name: key, type: "datetime-local", dataset: { pointer }, value: toLocalInput(value) });
       const initial = input.value;
       const control = simple(input, () => (input.value ? (input.value === initial ? value : fromLocalInput(input.value)) : null),
-        `Your local time (${localOffsetLabel()}).`);
+        t("Your local time ({offset}).", { offset: localOffsetLabel() }));
       control.state = () => input.value;
       return control;
     }
     case "enum": {
-      const options = [["", "— Not set —"], ...(def.options || []).map((o) => [o, humanize(o)])];
+      const options = [["", t("— Not set —")], ...(def.options || []).map((o) => [o, humanize(o)])];
       const input = select(options, { id, name: key, dataset: { pointer } }, value ?? "");
       return simple(input, () => input.value || null);
     }
     case "boolean": {
       const current = value === true ? "true" : value === false ? "false" : "";
-      const input = select([["", "— Not set —"], ["true", "Yes"], ["false", "No"]], { id, name: key, dataset: { pointer } }, current);
+      const input = select([["", t("— Not set —")], ["true", t("Yes")], ["false", t("No")]], { id, name: key, dataset: { pointer } }, current);
       return simple(input, () => (input.value === "" ? null : input.value === "true"));
     }
     case "email":
@@ -79,8 +80,8 @@ export function fieldControl(def, value) {
     case "text":
     default: {
       const type = def.type === "email" ? "email" : def.type === "phone" ? "tel" : "text";
-      const extra = def.type === "phone" ? "International format, e.g. +31612345678." :
-        def.type === "file" ? "The id of an uploaded file." : undefined;
+      const extra = def.type === "phone" ? t("International format, e.g. +31612345678.") :
+        def.type === "file" ? t("The id of an uploaded file.") : undefined;
       const input = h("input", { id, name: key, type, dataset: { pointer }, value: value ?? "",
         maxlength: def.max_length || undefined, autocomplete: "off" });
       return simple(input, textValue(input), extra);
@@ -94,7 +95,7 @@ export function fieldControl(def, value) {
       });
       const legend = h("legend", {}, def.label);
       const element = h("fieldset", { class: "field group", id: `${id}-group` }, legend,
-        hint || required ? h("p", { class: "hint" }, [hint, required ? "Required." : null].filter(Boolean).join(" ")) : null,
+        hint || required ? h("p", { class: "hint" }, [hint, required ? t("Required.") : null].filter(Boolean).join(" ")) : null,
         h("div", { class: "choices" }, boxes.map((b) => b.element)));
       const read = () => {
         const list = boxes.filter((b) => b.box.checked).map((b) => b.box.value);
@@ -111,14 +112,16 @@ export function fieldControl(def, value) {
           value?.currency ?? (currencies.length === 1 ? currencies[0] : ""))
         : h("input", { id: `${id}-currency`, name: `${key}.currency`, type: "text", maxlength: 3, size: 4,
           value: value?.currency ?? "", autocomplete: "off" });
-      const limits = [def.minimum != null ? `at least ${def.minimum}` : null, def.maximum != null ? `at most ${def.maximum}` : null]
-        .filter(Boolean).join(", ");
-      const hintText = [hint, limits ? `Amount ${limits}.` : null, required ? "Required." : null].filter(Boolean).join(" ");
+      const limits = def.minimum != null && def.maximum != null
+        ? t("Amount at least {minimum}, at most {maximum}.", { minimum: def.minimum, maximum: def.maximum })
+        : def.minimum != null ? t("Amount at least {minimum}.", { minimum: def.minimum })
+          : def.maximum != null ? t("Amount at most {maximum}.", { maximum: def.maximum }) : null;
+      const hintText = [hint, limits, required ? t("Required.") : null].filter(Boolean).join(" ");
       const element = h("fieldset", { class: "field group" }, h("legend", {}, def.label),
         hintText ? h("p", { class: "hint" }, hintText) : null,
         h("div", { class: "inline" },
-          h("div", { class: "field" }, h("label", { for: amount.id }, visuallyHidden(`${def.label} `), "Amount"), amount),
-          h("div", { class: "field" }, h("label", { for: currency.id }, visuallyHidden(`${def.label} `), "Currency"), currency)));
+          h("div", { class: "field" }, h("label", { for: amount.id }, visuallyHidden(`${def.label} `), t("Amount")), amount),
+          h("div", { class: "field" }, h("label", { for: currency.id }, visuallyHidden(`${def.label} `), t("Currency")), currency)));
       const read = () => {
         const a = amount.value.trim();
         const c = currency.value.trim().toUpperCase();
@@ -128,16 +131,16 @@ export function fieldControl(def, value) {
       return { element, read, state: () => JSON.stringify([amount.value.trim(), currency.value.trim().toUpperCase()]) };
     }
     case "party": {
-      const kind = select([["person", "Person"], ["organisation", "Organisation"]], { id: `${id}-kind`, name: `${key}.kind` },
+      const kind = select([["person", t("Person")], ["organisation", t("Organisation")]], { id: `${id}-kind`, name: `${key}.kind` },
         value?.kind ?? "person");
       const name = h("input", { id, name: `${key}.name`, type: "text", dataset: { pointer }, value: value?.name ?? "", autocomplete: "off" });
       const email = h("input", { id: `${id}-email`, name: `${key}.email`, type: "email", value: value?.email ?? "", autocomplete: "off" });
       const element = h("fieldset", { class: "field group" }, h("legend", {}, def.label),
-        hint || required ? h("p", { class: "hint" }, [hint, required ? "Required." : null].filter(Boolean).join(" ")) : null,
+        hint || required ? h("p", { class: "hint" }, [hint, required ? t("Required.") : null].filter(Boolean).join(" ")) : null,
         h("div", { class: "inline" },
-          h("div", { class: "field" }, h("label", { for: name.id }, visuallyHidden(`${def.label} `), "Name"), name),
-          h("div", { class: "field" }, h("label", { for: kind.id }, visuallyHidden(`${def.label} `), "Kind"), kind),
-          h("div", { class: "field" }, h("label", { for: email.id }, visuallyHidden(`${def.label} `), "E-mail"), email)));
+          h("div", { class: "field" }, h("label", { for: name.id }, visuallyHidden(`${def.label} `), t("Name")), name),
+          h("div", { class: "field" }, h("label", { for: kind.id }, visuallyHidden(`${def.label} `), t("Kind")), kind),
+          h("div", { class: "field" }, h("label", { for: email.id }, visuallyHidden(`${def.label} `), t("E-mail")), email)));
       const read = () => {
         if (!name.value.trim() && !email.value.trim()) return null;
         const party = { kind: kind.value, name: name.value.trim() };
@@ -153,9 +156,9 @@ export function displayValue(def, value) {
   if (value === undefined || value === null || value === "" || (Array.isArray(value) && !value.length)) return "—";
   switch (def?.type) {
     case "money": return `${value.amount} ${value.currency || ""}`.trim();
-    case "party": return [value.name, value.kind === "organisation" ? "(organisation)" : null, value.email ? `· ${value.email}` : null]
+    case "party": return [value.name, value.kind === "organisation" ? t("(organisation)") : null, value.email ? `· ${value.email}` : null]
       .filter(Boolean).join(" ");
-    case "boolean": return value ? "Yes" : "No";
+    case "boolean": return value ? t("Yes") : t("No");
     case "date": return formatLocalDay(value);
     case "datetime": return formatDate(value);
     case "enum": return humanize(value);

@@ -4,6 +4,7 @@
 // worked out from the template's roles as the API does (./access.js); the API stays the authority, and its
 // refusals are shown as it words them.
 import { api } from "../../api.js";
+import { t } from "../../i18n.js";
 import { caseReference, fill, formatDate, forwardStages, h, loading, slaBadge, visuallyHidden } from "../../ui.js";
 import { personName } from "../../people.js";
 import { caseAccess } from "./access.js";
@@ -36,9 +37,13 @@ function caughtUp(template, caseItem, items, runs) {
 }
 
 // The page's sections in the order they stand, for the menu that jumps to them.
-const SECTIONS = [["fields", "Fields"], ["move", "Stage"], ["tasks", "Tasks"], ["documents", "Documents"],
-  ["decisions", "Decisions"], ["participants", "Participants"], ["comments", "Comments"],
-  ["automations", "Automation runs"], ["timeline", "Timeline"]];
+// A function, as the words are those of the language chosen at start.
+function sectionNames() {
+  return {
+    fields: t("Fields"), move: t("Stage"), tasks: t("Tasks"), documents: t("Documents"), decisions: t("Decisions"),
+    participants: t("Participants"), comments: t("Comments"), automations: t("Automation runs"), timeline: t("Timeline"),
+  };
+}
 
 // Buttons, not links: a link's "#case-tasks" would be taken for a route.
 function sectionMenu() {
@@ -47,8 +52,8 @@ function sectionMenu() {
     heading?.scrollIntoView({ block: "start" });
     heading?.focus({ preventScroll: true });
   };
-  return h("nav", { class: "case-menu", "aria-label": "Sections of this case" },
-    h("ul", {}, SECTIONS.map(([key, label]) =>
+  return h("nav", { class: "case-menu", "aria-label": t("Sections of this case") },
+    h("ul", {}, Object.entries(sectionNames()).map(([key, label]) =>
       h("li", {}, h("button", { type: "button", class: "link", dataset: { section: key }, onclick: () => jump(key) }, label)))));
 }
 
@@ -62,7 +67,7 @@ export function register(route) {
 }
 
 export async function render(main, params, _query, user) {
-  loading(main, "Loading the case…");
+  loading(main, t("Loading the case…"));
   const page = new CasePage(main, params.id, user);
   await page.load();
 }
@@ -114,21 +119,22 @@ class CasePage {
   build() {
     this.slots = {};
     const slot = (name) => (this.slots[name] = h("div", { class: "slot" }));
+    const names = sectionNames();
     const page = h("div", { class: "case-page" },
       h("header", { class: "case-header panel", "aria-labelledby": "case-title" }, slot("header")),
       sectionMenu(),
       h("div", { class: "case-columns" },
         h("div", { class: "case-main" },
-          section("fields", "Fields", slot("fields")),
-          section("move", "Stage", slot("move")),
-          section("tasks", "Tasks", slot("tasks")),
-          section("documents", "Documents", slot("documents")),
-          section("decisions", "Decisions", slot("decisions"))),
+          section("fields", names.fields, slot("fields")),
+          section("move", names.move, slot("move")),
+          section("tasks", names.tasks, slot("tasks")),
+          section("documents", names.documents, slot("documents")),
+          section("decisions", names.decisions, slot("decisions"))),
         h("div", { class: "case-side" },
-          section("participants", "Participants", slot("participants")),
-          section("comments", "Comments", slot("comments")),
-          section("automations", "Automation runs", slot("runs")))),
-      section("timeline", "Timeline", slot("timeline")));
+          section("participants", names.participants, slot("participants")),
+          section("comments", names.comments, slot("comments")),
+          section("automations", names.automations, slot("runs")))),
+      section("timeline", names.timeline, slot("timeline")));
     fill(this.main, page);
   }
 
@@ -226,7 +232,7 @@ class CasePage {
     return !this.access.readOnly && this.case.status === "open";
   }
 
-  roleOptions(kind, empty = "— None —") {
+  roleOptions(kind, empty = t("— None —")) {
     const roles = this.template.roles.filter((role) => !kind || (role.kind || "internal") === kind);
     return [["", empty], ...roles.map((role) => [role.key, role.name])];
   }
@@ -236,9 +242,9 @@ class CasePage {
   renderHeader() {
     const c = this.case;
     const visited = new Set((c.stage_history || []).map((visit) => visit.stage));
-    const statusText = { open: "Open", closed: "Closed", cancelled: "Cancelled" }[c.status] || c.status;
+    const statusText = { open: t("Open"), closed: t("Closed"), cancelled: t("Cancelled") }[c.status] || c.status;
     const requests = outstandingRequests(this);
-    const progress = h("ol", { class: "stage-progress", "aria-label": "Stage progress" },
+    const progress = h("ol", { class: "stage-progress", "aria-label": t("Stage progress") },
       this.template.stages.map((stage) => {
         const current = stage.key === c.stage;
         const done = !current && visited.has(stage.key);
@@ -246,32 +252,32 @@ class CasePage {
         return h("li", { class: `stage stage-${state}`, "aria-current": current ? "step" : undefined },
           h("span", { class: "stage-mark", "aria-hidden": "true" }, current ? "●" : done ? "✓" : "○"),
           h("span", { class: "stage-name" }, stage.name),
-          visuallyHidden(current ? " (current stage)" : done ? " (done)" : " (not reached)"));
+          visuallyHidden([" ", current ? t("(current stage)") : done ? t("(done)") : t("(not reached)")]));
       }));
     const meta = h("dl", { class: "case-meta" },
-      h("div", {}, h("dt", {}, "Reference"), h("dd", { class: "reference" }, caseReference(c.id))),
-      h("div", {}, h("dt", {}, "Status"), h("dd", {}, h("span", { class: `badge status-${c.status}` }, statusText),
+      h("div", {}, h("dt", {}, t("Reference")), h("dd", { class: "reference" }, caseReference(c.id))),
+      h("div", {}, h("dt", {}, t("Status")), h("dd", {}, h("span", { class: `badge status-${c.status}` }, statusText),
         c.status_reason ? ` — ${c.status_reason}` : "")),
-      h("div", {}, h("dt", {}, "Stage"), h("dd", {}, this.stageName(c.stage), " ", slaBadge(c))),
-      h("div", {}, h("dt", {}, "Owner"), h("dd", {}, personName(c.owner))),
-      h("div", {}, h("dt", {}, "Assigned role"), h("dd", {}, this.roleName(c.assigned_role) || "—")),
-      h("div", {}, h("dt", {}, "In stage since"), h("dd", {}, formatDate(c.stage_entered_at))),
-      c.stage_due_at ? h("div", {}, h("dt", {}, "Stage due"), h("dd", {}, formatDate(c.stage_due_at))) : null,
-      h("div", {}, h("dt", {}, "Template"), h("dd", {}, `${this.template.name} (version ${c.template_version})`)),
-      requests.length ? h("div", { class: "waiting" }, h("dt", {}, "Waiting for"),
-        h("dd", { id: "case-waiting" }, requests.map((r) => `${r.what} from ${r.role}`).join("; "))) : null,
-      h("div", {}, h("dt", {}, "Your access"), h("dd", {}, this.accessSummary())));
+      h("div", {}, h("dt", {}, t("Stage")), h("dd", {}, this.stageName(c.stage), " ", slaBadge(c))),
+      h("div", {}, h("dt", {}, t("Owner")), h("dd", {}, personName(c.owner))),
+      h("div", {}, h("dt", {}, t("Assigned role")), h("dd", {}, this.roleName(c.assigned_role) || "—")),
+      h("div", {}, h("dt", {}, t("In stage since")), h("dd", {}, formatDate(c.stage_entered_at))),
+      c.stage_due_at ? h("div", {}, h("dt", {}, t("Stage due")), h("dd", {}, formatDate(c.stage_due_at))) : null,
+      h("div", {}, h("dt", {}, t("Template")), h("dd", {}, t("{template} (version {version})", { template: this.template.name, version: c.template_version }))),
+      requests.length ? h("div", { class: "waiting" }, h("dt", {}, t("Waiting for")),
+        h("dd", { id: "case-waiting" }, requests.map((r) => t("{what} from {role}", { what: r.what, role: r.role })).join("; "))) : null,
+      h("div", {}, h("dt", {}, t("Your access")), h("dd", {}, this.accessSummary())));
     fill(this.slots.header,
-      h("p", { class: "crumbs" }, h("a", { href: "#/cases" }, "Cases"), " / ", caseReference(c.id)),
+      h("p", { class: "crumbs" }, h("a", { href: "#/cases" }, t("Cases")), " / ", caseReference(c.id)),
       h("h1", { id: "case-title" }, c.title),
       meta,
       progress);
   }
 
   accessSummary() {
-    if (this.access.admin) return "Administrator: every right";
-    if (this.access.readOnly) return "Viewer: read only";
+    if (this.access.admin) return t("Administrator: every right");
+    if (this.access.readOnly) return t("Viewer: read only");
     const names = this.access.roles.map((role) => role.name);
-    return names.length ? names.join(", ") : "No role on this case";
+    return names.length ? names.join(", ") : t("No role on this case");
   }
 }

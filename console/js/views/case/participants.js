@@ -1,6 +1,7 @@
 // The participants section: who takes part and in which role, portal links for external participants (issued,
 // shown once to copy, revoked), adding and removing participants, and the case's owner.
 import { api } from "../../api.js";
+import { t } from "../../i18n.js";
 import { announce, clear, dialog, fill, formatDate, h, labelled, problemBox, showFieldErrors, visuallyHidden } from "../../ui.js";
 import { peopleOptions, personName, subjectOf } from "../../people.js";
 import { P } from "./access.js";
@@ -56,22 +57,22 @@ export function participantsSection(page) {
     slot.append(h("div", { id: "issued-link-slot" }, issued ? issuedBox() : null));
     const list = h("ul", { class: "participants" }, (c.participants || []).map((p) => {
       const who = p.kind === "internal"
-        ? [h("span", { class: "who" }, personName(p.user_id)), p.user_id === c.owner ? h("span", { class: "badge" }, "Owner") : null,
-          p.user_id === page.user.sub ? h("span", { class: "badge" }, "You") : null]
-        : [h("span", { class: "who" }, p.name || "External participant"), p.email ? h("span", { class: "hint" }, ` ${p.email}`) : null];
+        ? [h("span", { class: "who" }, personName(p.user_id)), p.user_id === c.owner ? h("span", { class: "badge" }, t("Owner")) : null,
+          p.user_id === page.user.sub ? h("span", { class: "badge" }, t("You")) : null]
+        : [h("span", { class: "who" }, p.name || t("External participant")), p.email ? h("span", { class: "hint" }, ` ${p.email}`) : null];
       const item = h("li", { class: `participant participant-${p.kind}` },
         h("div", { class: "participant-head" }, who),
-        h("p", { class: "hint" }, `${p.kind === "internal" ? "Internal" : "External"} · ${page.roleName(p.role)}`));
+        h("p", { class: "hint" }, `${p.kind === "internal" ? t("Internal") : t("External")} · ${page.roleName(p.role)}`));
       if (manage) {
-        const roleSelect = select(page.roleOptions(p.kind, "—").slice(1), { id: `participant-${p.id}-role`, "aria-label": `Role of ${participantName(p)}` }, p.role);
+        const roleSelect = select(page.roleOptions(p.kind, "—").slice(1), { id: `participant-${p.id}-role`, "aria-label": t("Role of {name}", { name: participantName(p) }) }, p.role);
         const change = h("button", { type: "button", id: `participant-${p.id}-change`, onclick: async (e) => {
-          if (roleSelect.value === p.role) { announce("The role is unchanged."); return; }
+          if (roleSelect.value === p.role) { announce(t("The role is unchanged.")); return; }
           const outcome = await attempt(status, e.currentTarget, () => api.post(page.path(`/participants/${encodeURIComponent(p.id)}/role`),
-            { role: roleSelect.value }), `${participantName(p)} is now ${page.roleName(roleSelect.value)}.`);
+            { role: roleSelect.value }), t("{name} is now {role}.", { name: participantName(p), role: page.roleName(roleSelect.value) }));
           if (outcome.ok) page.applyCase(outcome.result, { focus: `participant-${p.id}-role` });
-        } }, "Change role", visuallyHidden(` of ${participantName(p)}`));
+        } }, t("Change role"), visuallyHidden([" ", t("of {name}", { name: participantName(p) })]));
         const remove = h("button", { type: "button", class: "danger", id: `participant-${p.id}-remove`, onclick: () => removeParticipant(p) },
-          "Remove", visuallyHidden(` ${participantName(p)}`));
+          t("Remove"), visuallyHidden(` ${participantName(p)}`));
         item.append(h("div", { class: "inline actions" }, roleSelect, change, remove));
       }
       if (p.kind === "external" && manage) item.append(h("div", { id: `links-${p.id}` }, linksFor(p, status)));
@@ -86,25 +87,25 @@ export function participantsSection(page) {
   function linksFor(participant, status) {
     const links = portalLinks.filter((link) => link.participant_id === participant.id);
     const now = Date.now();
-    const box = h("div", { class: "portal-links" }, h("h3", {}, "Portal links", visuallyHidden(` for ${participant.name}`)));
-    if (!links.length) box.append(h("p", { class: "hint" }, "No portal link issued yet."));
+    const box = h("div", { class: "portal-links" }, h("h3", {}, t("Portal links"), visuallyHidden([" ", t("for {name}", { name: participant.name })])));
+    if (!links.length) box.append(h("p", { class: "hint" }, t("No portal link issued yet.")));
     else {
       box.append(h("ul", {}, links.map((link) => {
         const expired = Date.parse(link.expires_at) <= now;
-        const state = link.revoked_at ? `Revoked ${formatDate(link.revoked_at)}` : expired ? "Expired" : "Active";
+        const state = link.revoked_at ? t("Revoked {date}", { date: formatDate(link.revoked_at) }) : expired ? t("Expired") : t("Active");
         return h("li", { class: "portal-link" },
           h("span", { class: `badge link-${link.revoked_at ? "revoked" : expired ? "expired" : "active"}` }, state), " ",
-          `Issued ${formatDate(link.created_at)} · expires ${formatDate(link.expires_at)} · `,
-          link.last_used_at ? `last used ${formatDate(link.last_used_at)}` : "never used",
+          t("Issued {date}", { date: formatDate(link.created_at) }), " · ", t("expires {date}", { date: formatDate(link.expires_at) }), " · ",
+          link.last_used_at ? t("last used {date}", { date: formatDate(link.last_used_at) }) : t("never used"),
           !link.revoked_at && !expired ? h("button", { type: "button", class: "link-button", id: `link-${link.id}-revoke`, onclick: async (e) => {
             const outcome = await attempt(status, e.currentTarget, () => api.post(page.path(`/portal-links/${encodeURIComponent(link.id)}/revoke`)),
-              `Revoked the portal link for ${participant.name}.`);
+              t("Revoked the portal link for {name}.", { name: participant.name }));
             if (!outcome.ok) return;
             // a revoked link is no longer one to copy and send
             if (issued?.link.id === link.id) { issued = null; showIssued(); }
             await loadLinks();
             document.getElementById(`participant-${participant.id}-issue`)?.focus();
-          } }, "Revoke", visuallyHidden(` link issued ${formatDate(link.created_at)}`)) : null);
+          } }, t("Revoke"), visuallyHidden([" ", t("link issued {date}", { date: formatDate(link.created_at) })])) : null);
       })));
     }
     box.append(h("button", { type: "button", id: `participant-${participant.id}-issue`, onclick: async (e) => {
@@ -121,14 +122,14 @@ export function participantsSection(page) {
         }
       };
       const outcome = await attempt(status, e.currentTarget, issue,
-        `Issued a portal link for ${participant.name}. Copy it now; it is shown only once.`);
+        t("Issued a portal link for {name}. Copy it now; it is shown only once.", { name: participant.name }));
       if (outcome.ok) {
         issued = { participant, link: outcome.result };
         showIssued();
         document.getElementById("issued-link-url")?.focus();
         await loadLinks();
       }
-    } }, "Issue link", visuallyHidden(` for ${participant.name}`)));
+    } }, t("Issue link"), visuallyHidden([" ", t("for {name}", { name: participant.name })])));
     return box;
   }
 
@@ -142,39 +143,40 @@ export function participantsSection(page) {
     const url = h("input", { type: "text", id: "issued-link-url", readonly: true, value: link.url });
     const copied = h("span", { class: "hint", "aria-live": "polite" });
     return h("div", { class: "issued-link" },
-      h("p", {}, h("strong", {}, `New portal link for ${participant.name}`), ` — expires ${formatDate(link.expires_at)}. Copy it now: it is shown only once.`),
-      labelled("Portal link", url),
+      h("p", {}, h("strong", {}, t("New portal link for {name}", { name: participant.name })), " — ",
+        t("expires {date}. Copy it now: it is shown only once.", { date: formatDate(link.expires_at) })),
+      labelled(t("Portal link"), url),
       h("div", { class: "actions" },
         h("button", { type: "button", class: "primary", id: "issued-link-copy", onclick: async () => {
           try {
             await navigator.clipboard.writeText(link.url);
-            copied.textContent = "Copied.";
+            copied.textContent = t("Copied.");
           } catch {
             url.select();
-            copied.textContent = "Select the link and copy it (Ctrl+C).";
+            copied.textContent = t("Select the link and copy it (Ctrl+C).");
           }
           announce(copied.textContent);
-        } }, "Copy link"),
+        } }, t("Copy link")),
         h("button", { type: "button", id: "issued-link-done", onclick: () => {
           issued = null;
           showIssued();
           document.getElementById(`participant-${participant.id}-issue`)?.focus();
-        } }, "Done"),
+        } }, t("Done")),
         copied));
   }
 
   async function removeParticipant(p) {
     let next = null;
-    const done = await dialog(`Remove ${participantName(p)}?`, h("p", {},
-      `${participantName(p)} (${page.roleName(p.role)}) will no longer take part in this case.`), {
-      submitLabel: "Remove participant",
+    const done = await dialog(t("Remove {name}?", { name: participantName(p) }), h("p", {},
+      t("{name} ({role}) will no longer take part in this case.", { name: participantName(p), role: page.roleName(p.role) })), {
+      submitLabel: t("Remove participant"),
       onSubmit: async () => {
         next = await api.delete(page.path(`/participants/${encodeURIComponent(p.id)}`));
       },
     });
     if (done && next) {
       page.applyCase(next, { focus: "case-participants-title" });
-      announce(`Removed ${participantName(p)}.`);
+      announce(t("Removed {name}.", { name: participantName(p) }));
     }
   }
 
@@ -186,26 +188,26 @@ export function participantsSection(page) {
     const name = h("input", { type: "text", id: "participant-new-name", name: "name", dataset: { pointer: "/name" }, autocomplete: "off" });
     const email = h("input", { type: "email", id: "participant-new-email", name: "email", dataset: { pointer: "/email" }, autocomplete: "off" });
     const role = h("select", { id: "participant-new-role", name: "role", dataset: { pointer: "/role" } });
-    const internalFields = h("div", {}, labelled("Person", userId, { required: true, hint: "A name, e-mail address or user id." }), people);
-    const externalFields = h("div", { hidden: true }, labelled("Name", name, { required: true }), labelled("E-mail", email, { required: true }));
+    const internalFields = h("div", {}, labelled(t("Person"), userId, { required: true, hint: t("A name, e-mail address or user id.") }), people);
+    const externalFields = h("div", { hidden: true }, labelled(t("Name"), name, { required: true }), labelled(t("E-mail"), email, { required: true }));
     const setKind = () => {
       const kind = externalRadio.checked ? "external" : "internal";
       internalFields.hidden = kind !== "internal";
       externalFields.hidden = kind !== "external";
       const options = page.roleOptions(kind).slice(1);
       fill(role, ...options.map(([value, label]) => h("option", { value }, label)));
-      if (!options.length) role.append(h("option", { value: "" }, `No ${kind} roles in this template`));
+      if (!options.length) role.append(h("option", { value: "" }, kind === "external" ? t("No external roles in this template") : t("No internal roles in this template")));
     };
     internalRadio.addEventListener("change", setKind);
     externalRadio.addEventListener("change", setKind);
     const status = h("div", { class: "form-status" });
-    const button = h("button", { type: "submit", class: "primary", id: "participant-new-submit" }, "Add participant");
+    const button = h("button", { type: "submit", class: "primary", id: "participant-new-submit" }, t("Add participant"));
     const form = h("form", { class: "subform", novalidate: true, "aria-labelledby": "participant-new-heading" },
-      h("h3", { id: "participant-new-heading" }, "Add a participant"),
-      h("fieldset", { class: "plain" }, h("legend", {}, "Kind"),
-        h("div", { class: "choice" }, internalRadio, h("label", { for: internalRadio.id }, "Internal (a staff member)")),
-        h("div", { class: "choice" }, externalRadio, h("label", { for: externalRadio.id }, "External (client, applicant, …)"))),
-      internalFields, externalFields, labelled("Role", role), status, h("div", { class: "actions" }, button));
+      h("h3", { id: "participant-new-heading" }, t("Add a participant")),
+      h("fieldset", { class: "plain" }, h("legend", {}, t("Kind")),
+        h("div", { class: "choice" }, internalRadio, h("label", { for: internalRadio.id }, t("Internal (a staff member)"))),
+        h("div", { class: "choice" }, externalRadio, h("label", { for: externalRadio.id }, t("External (client, applicant, …)")))),
+      internalFields, externalFields, labelled(t("Role"), role), status, h("div", { class: "actions" }, button));
     setKind();
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
@@ -219,12 +221,12 @@ export function participantsSection(page) {
       try {
         const next = await api.post(page.path("/participants"), body);
         page.applyCase(next, { focus: "participant-new-submit" });
-        announce(`Added ${body.user_id ? personName(body.user_id) : body.name} as ${page.roleName(body.role)}.`);
+        announce(t("Added {name} as {role}.", { name: body.user_id ? personName(body.user_id) : body.name, role: page.roleName(body.role) }));
       } catch (error) {
         const problem = toProblem(error);
         const left = showFieldErrors(form, problem);
         status.append(problemBox({ ...problem, errors: left }));
-        announce(`Participant not added: ${problem.detail || problem.title}`);
+        announce(t("Participant not added: {reason}", { reason: problem.detail || problem.title }));
       } finally {
         button.disabled = false;
       }
@@ -236,11 +238,11 @@ export function participantsSection(page) {
     const people = peopleOptions("case-owner-people");
     const owner = h("input", { type: "text", id: "case-owner-new", name: "owner", list: people.id, dataset: { pointer: "/owner" }, autocomplete: "off" });
     const status = h("div", { class: "form-status" });
-    const button = h("button", { type: "submit", id: "case-owner-submit" }, "Change owner");
+    const button = h("button", { type: "submit", id: "case-owner-submit" }, t("Change owner"));
     const form = h("form", { class: "subform", novalidate: true, "aria-labelledby": "case-owner-heading" },
-      h("h3", { id: "case-owner-heading" }, "Owner"),
-      h("p", {}, `Owned by ${personName(page.case.owner)}.`),
-      h("div", { class: "inline" }, labelled("New owner", owner, { hint: "A name, e-mail address or user id." }), people, h("div", { class: "actions" }, button)), status);
+      h("h3", { id: "case-owner-heading" }, t("Owner")),
+      h("p", {}, t("Owned by {name}.", { name: personName(page.case.owner) })),
+      h("div", { class: "inline" }, labelled(t("New owner"), owner, { hint: t("A name, e-mail address or user id.") }), people, h("div", { class: "actions" }, button)), status);
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       showFieldErrors(form, { errors: [] });
@@ -249,12 +251,12 @@ export function participantsSection(page) {
       try {
         const next = await api.post(page.path("/assignment"), { owner: subjectOf(owner.value) });
         page.applyCase(next, { focus: "case-owner-new" });
-        announce(`The case now belongs to ${personName(next.owner)}.`);
+        announce(t("The case now belongs to {name}.", { name: personName(next.owner) }));
       } catch (error) {
         const problem = toProblem(error);
         const left = showFieldErrors(form, problem);
         status.append(problemBox({ ...problem, errors: left }));
-        announce(`Owner not changed: ${problem.detail || problem.title}`);
+        announce(t("Owner not changed: {reason}", { reason: problem.detail || problem.title }));
       } finally {
         button.disabled = false;
       }

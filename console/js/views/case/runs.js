@@ -1,10 +1,28 @@
 // The automation runs section: the rules that ran on the case, their verdicts and what each action did.
 import { api } from "../../api.js";
-import { clear, formatDate, h, humanize, problemBox } from "../../ui.js";
+import { formatNumber, language, t, tn } from "../../i18n.js";
+import { clear, eventName, formatDate, h, humanize, problemBox } from "../../ui.js";
 import { actorText, toProblem } from "./common.js";
 
 // The newest runs shown; more are on the timeline, as automation.ran entries.
 export const RUNS_SHOWN = 25;
+
+// A run's verdict, an action's type and its outcome, in words; one this console does not know reads as its key.
+function verdictName(verdict) {
+  return { fired: t("Fired"), skipped: t("Skipped"), stopped: t("Stopped"), failed: t("Failed") }[verdict] || humanize(verdict);
+}
+
+function actionName(type) {
+  return {
+    set_fields: t("Set fields"), create_task: t("Create task"), assign: t("Assign"), move_stage: t("Move stage"),
+    add_participant: t("Add participant"), request_document: t("Request document"), send_email: t("Send email"),
+    start_timer: t("Start timer"), add_comment: t("Add comment"),
+  }[type] || humanize(type);
+}
+
+function outcomeStatus(status) {
+  return { sent: t("sent"), done: t("done"), skipped: t("skipped"), failed: t("failed") }[status] || status;
+}
 
 export function runsSection(page) {
   let runs;
@@ -27,27 +45,33 @@ export function runsSection(page) {
   function renderRuns() {
     const slot = clear(page.slots.runs);
     if (runsProblem) { slot.append(problemBox(runsProblem)); return; }
-    if (runs === undefined) { slot.append(h("p", { class: "loading" }, "Loading…")); return; }
+    if (runs === undefined) { slot.append(h("p", { class: "loading" }, t("Loading…"))); return; }
     if (!runs.length) {
       // Rules run a moment after the change that set them off: "none" is said only once the page stopped looking.
-      slot.append(page.catchingUp ? h("p", { class: "loading", role: "status" }, "Looking for rule runs…")
-        : h("p", {}, "No automation rule has run on this case."));
+      slot.append(page.catchingUp ? h("p", { class: "loading", role: "status" }, t("Looking for rule runs…"))
+        : h("p", {}, t("No automation rule has run on this case.")));
       return;
     }
     const fired = runs.filter((run) => run.verdict === "fired").length;
     const failed = runs.filter((run) => run.error || (run.outcomes || []).some((o) => o.status === "failed")).length;
-    slot.append(h("p", { id: "runs-summary" }, `${runs.length} ${runs.length === 1 ? "run" : "runs"}: ${fired} fired`,
-      failed ? `, ${failed} with failures` : "", "."));
+    slot.append(h("p", { id: "runs-summary" }, failed
+      ? tn("{count} run: {fired} fired, {failed} with failures.", "{count} runs: {fired} fired, {failed} with failures.", runs.length,
+        { fired: formatNumber(fired), failed: formatNumber(failed) })
+      : tn("{count} run: {fired} fired.", "{count} runs: {fired} fired.", runs.length, { fired: formatNumber(fired) })));
     slot.append(h("ul", { class: "runs" }, runs.map((run) => {
       const failedRun = run.error || (run.outcomes || []).some((o) => o.status === "failed");
+      // English writes an event's name lower-case inside a sentence; German keeps its nouns capitalised.
+      const event = language() === "en" ? eventName(run.event_type).toLowerCase() : eventName(run.event_type);
       return h("li", { class: `run${failedRun ? " failed" : ""}` },
-        h("p", {}, h("strong", {}, run.rule_name), " ", h("span", { class: `badge verdict-${run.verdict}` }, humanize(run.verdict)),
-          failedRun ? h("span", { class: "badge overdue" }, "Failed") : null),
-        h("p", { class: "hint" }, `On ${humanize(run.event_type).toLowerCase()}`, run.triggered_by ? ` by ${actorText(run.triggered_by, page)}` : "",
+        h("p", {}, h("strong", {}, run.rule_name), " ", h("span", { class: `badge verdict-${run.verdict}` }, verdictName(run.verdict)),
+          failedRun ? h("span", { class: "badge overdue" }, t("Failed")) : null),
+        h("p", { class: "hint" }, run.triggered_by
+          ? t("On {event} by {actor}", { event, actor: actorText(run.triggered_by, page) })
+          : t("On {event}", { event }),
           ` · ${formatDate(run.finished_at || run.started_at)}`,
-          run.condition === true ? " · condition met" : run.condition === false ? " · condition not met" : ""),
+          run.condition === true ? [" · ", t("condition met")] : run.condition === false ? [" · ", t("condition not met")] : ""),
         (run.outcomes || []).length ? h("ul", { class: "outcomes" }, run.outcomes.map((o) =>
-          h("li", {}, `${humanize(o.type)}: ${o.status}${o.error ? ` — ${o.error}` : ""}`))) : null,
+          h("li", {}, `${actionName(o.type)}: ${outcomeStatus(o.status)}${o.error ? ` — ${o.error}` : ""}`))) : null,
         run.error ? h("p", { class: "field-error" }, run.error) : null);
     })));
   }

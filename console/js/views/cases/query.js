@@ -1,24 +1,26 @@
 // The case list's query as the URL and a saved view keep it, and which API answers it: GET /cases when its own
 // order is the one asked for (one index Query a page: every case by last change, or a filtered list newest
 // first), GET /search otherwise (words, due date, title, relevance).
+import { t } from "../../i18n.js";
 
 export const FILTERS = ["template_key", "stage", "status", "owner"];
+// Each key with its name, a function: the words are those of the language chosen at start.
 export const SORTS = [
-  ["relevance", "Relevance"],
-  ["updated", "Last updated"],
-  ["created", "Newest"],
-  ["due", "Due date (next SLA)"],
-  ["title", "Title (A–Z)"],
+  ["relevance", () => t("Relevance")],
+  ["updated", () => t("Last updated")],
+  ["created", () => t("Newest")],
+  ["due", () => t("Due date (next SLA)")],
+  ["title", () => t("Title (A–Z)")],
 ];
 export const COLUMNS = [
-  ["title", "Title"],
-  ["template", "Template"],
-  ["stage", "Stage"],
-  ["status", "Status"],
-  ["owner", "Owner"],
-  ["due", "Due"],
-  ["updated", "Updated"],
-  ["created", "Created"],
+  ["title", () => t("Title")],
+  ["template", () => t("Template")],
+  ["stage", () => t("Stage")],
+  ["status", () => t("Status")],
+  ["owner", () => t("Owner")],
+  ["due", () => t("Due")],
+  ["updated", () => t("Updated")],
+  ["created", () => t("Created")],
 ];
 export const DEFAULT_COLUMNS = ["title", "template", "stage", "status", "owner", "due", "updated"];
 export const PAGE_SIZE = 25;

@@ -1,11 +1,16 @@
 // The case table: the chosen columns, highlighted snippets under each search result, "Load more" by cursor,
 // loading, empty and error states. A new query cancels the requests of the one before (AbortController).
 import { api } from "../../api.js";
-import { announce, caseReference, clear, fill, formatDate, h, problemBox, slaBadge } from "../../ui.js";
+import { formatNumber, t, tn } from "../../i18n.js";
+import { announce, caseReference, clear, fill, formatDate, h, problemBox, slaBadge, statusName } from "../../ui.js";
 import { personName } from "../../people.js";
-import { COLUMNS, facetRequest, pageRequest, usesSearch } from "./query.js";
+import { COLUMNS, facetRequest, pageRequest, SORTS, usesSearch } from "./query.js";
 
 const COLUMN_NAMES = new Map(COLUMNS);
+
+function sortName(sort) {
+  return SORTS.find(([key]) => key === sort)?.[1]() ?? sort;
+}
 
 export function caseId(item) {
   return item.id ?? item.case_id; // GET /cases answers cases, GET /search results
@@ -22,7 +27,7 @@ function highlights(item) {
 function dueCell(item) {
   if (!item.stage_due_at || item.status !== "open") return h("span", { class: "hint" }, "—");
   const badge = item.stage_entered_at ? slaBadge(item)
-    : Date.parse(item.stage_due_at) <= Date.now() ? h("span", { class: "badge sla-breached" }, "Breached") : null;
+    : Date.parse(item.stage_due_at) <= Date.now() ? h("span", { class: "badge sla-breached" }, t("Breached")) : null;
   return [h("time", { datetime: item.stage_due_at, class: "case-due" }, formatDate(item.stage_due_at)), badge];
 }
 
@@ -34,7 +39,7 @@ export function caseResults({ templateNames, definitionOf, onFacets, onError, se
   const table = h("table", { id: "case-table", class: "case-table", hidden: true }, caption, h("thead", {}, head), body);
   const status = h("p", { class: "case-list-status", id: "case-list-status", role: "status" });
   const problems = h("div", { id: "case-problems" });
-  const more = h("button", { type: "button", id: "load-more", hidden: true }, "Load more");
+  const more = h("button", { type: "button", id: "load-more", hidden: true }, t("Load more"));
   let state = null;
   let cursor = null;
   let loaded = 0;
@@ -43,11 +48,11 @@ export function caseResults({ templateNames, definitionOf, onFacets, onError, se
   const cells = {
     title: (item, id) => [
       h("a", { href: `#/cases/${encodeURIComponent(id)}` }, item.title),
-      h("span", { class: "case-ref" }, `Ref. ${caseReference(id)}`),
+      h("span", { class: "case-ref" }, t("Ref. {reference}", { reference: caseReference(id) })),
       highlights(item)],
     template: (item) => templateNames.get(item.template_key) || item.template_key,
     stage: (item, _id, definition) => definition?.stages.find((stage) => stage.key === item.stage)?.name || item.stage,
-    status: (item) => h("span", { class: `badge status-${item.status}` }, item.status),
+    status: (item) => h("span", { class: `badge status-${item.status}` }, statusName(item.status)),
     owner: (item) => personName(item.owner),
     due: (item) => dueCell(item),
     updated: (item) => h("time", { datetime: item.updated_at }, formatDate(item.updated_at)),
@@ -61,9 +66,14 @@ export function caseResults({ templateNames, definitionOf, onFacets, onError, se
   }
 
   function describe(count, total) {
-    if (!count) return state.q ? `No case matches “${state.q}” with these filters.` : "No cases match these filters.";
-    const of = typeof total === "number" && total > count ? ` of ${total}` : "";
-    return `${count}${of} ${count === 1 && !of ? "case" : "cases"} shown${cursor ? "; “Load more” reads on" : ""}.`;
+    if (!count) {
+      return state.q ? t("No case matches “{words}” with these filters.", { words: state.q }) : t("No cases match these filters.");
+    }
+    const of = typeof total === "number" && total > count;
+    if (of && cursor) return t("{count} of {total} cases shown; “Load more” reads on.", { count: formatNumber(count), total: formatNumber(total) });
+    if (of) return t("{count} of {total} cases shown.", { count: formatNumber(count), total: formatNumber(total) });
+    if (cursor) return tn("{count} case shown; “Load more” reads on.", "{count} cases shown; “Load more” reads on.", count);
+    return tn("{count} case shown.", "{count} cases shown.", count);
   }
 
   async function fetchPage(signal) {
@@ -79,18 +89,18 @@ export function caseResults({ templateNames, definitionOf, onFacets, onError, se
     const mine = new AbortController();
     controller = mine;
     more.disabled = true;
-    more.textContent = "Loading…";
+    more.textContent = t("Loading…");
     table.setAttribute("aria-busy", "true");
-    if (first) status.textContent = state.q ? "Searching…" : "Loading cases…";
+    if (first) status.textContent = state.q ? t("Searching…") : t("Loading cases…");
     let answer;
     try {
       answer = await fetchPage(mine.signal);
     } catch (problem) {
       if (mine.signal.aborted) return; // a newer query took over
       fill(problems, problemBox(onError(problem, first)));
-      status.textContent = first ? "The cases could not be loaded." : "";
+      status.textContent = first ? t("The cases could not be loaded.") : "";
       more.disabled = false;
-      more.textContent = "Load more";
+      more.textContent = t("Load more");
       table.removeAttribute("aria-busy");
       return;
     }
@@ -115,10 +125,10 @@ export function caseResults({ templateNames, definitionOf, onFacets, onError, se
     table.removeAttribute("aria-busy");
     more.hidden = !cursor;
     more.disabled = false;
-    more.textContent = "Load more";
+    more.textContent = t("Load more");
     status.textContent = describe(loaded, page.total);
     if (!first) {
-      announce(`${page.items.length} more ${page.items.length === 1 ? "case" : "cases"} loaded.`);
+      announce(tn("{count} more case loaded.", "{count} more cases loaded.", page.items.length));
       // Keep keyboard users in place: focus the first new row's link, or the button when nothing came.
       (body.rows[loaded - page.items.length]?.querySelector("a") || more).focus();
     }
@@ -131,8 +141,8 @@ export function caseResults({ templateNames, definitionOf, onFacets, onError, se
     show(next) {
       state = next;
       cursor = null;
-      fill(head, selection?.headCell(), state.columns.map((column) => h("th", { scope: "col" }, COLUMN_NAMES.get(column))));
-      caption.textContent = `Cases, by ${state.sort}`;
+      fill(head, selection?.headCell(), state.columns.map((column) => h("th", { scope: "col" }, COLUMN_NAMES.get(column)())));
+      caption.textContent = t("Cases, by {sort}", { sort: sortName(state.sort) });
       return load({ first: true });
     },
   };

@@ -2,6 +2,7 @@
 // their groups and delete, and "Team views", which others shared with a group of theirs (read-only). Views an
 // older console kept in this browser are offered for import once: kept until the person imports or declines.
 import { api } from "../../api.js";
+import { t, tn } from "../../i18n.js";
 import { announce, clear, dialog, fill, h, labelled, problemBox, showFieldErrors } from "../../ui.js";
 import { personName } from "../../people.js";
 import { viewBody, viewHref } from "./query.js";
@@ -11,7 +12,7 @@ const NOT_SHARED = new Set(["caseline-admins", "caseline-viewers"]); // roles, n
 const NAME_LENGTH = 80;
 
 function groupLabel(group) {
-  return group === "caseline-staff" ? "All staff" : group;
+  return group === "caseline-staff" ? t("All staff") : group;
 }
 
 function legacyViews() {
@@ -41,8 +42,8 @@ function requestOf(view) {
 }
 
 function shareBoxes(groups, chosen) {
-  if (!groups.length) return h("p", { class: "hint" }, "You are in no group to share with.");
-  return h("fieldset", { class: "share-groups" }, h("legend", {}, "Share with (read-only)"),
+  if (!groups.length) return h("p", { class: "hint" }, t("You are in no group to share with."));
+  return h("fieldset", { class: "share-groups" }, h("legend", {}, t("Share with (read-only)")),
     groups.map((group) => h("label", { class: "share-group" },
       h("input", { type: "checkbox", name: "shared_with", value: group, checked: chosen.includes(group) }),
       ` ${groupLabel(group)}`)));
@@ -68,30 +69,30 @@ export function savedViews({ user, currentState }) {
       return;
     }
     clear(status);
-    fill(mine, lists.mine.length ? lists.mine.map(myView) : h("li", { class: "hint" }, "No saved views yet."));
+    fill(mine, lists.mine.length ? lists.mine.map(myView) : h("li", { class: "hint" }, t("No saved views yet.")));
     fill(team, lists.team.length ? lists.team.map(teamView)
-      : h("li", { class: "hint" }, "No views shared with your groups."));
+      : h("li", { class: "hint" }, t("No views shared with your groups.")));
   }
 
   function sharedNote(view) {
     return view.shared_with.length
-      ? h("span", { class: "hint" }, `Shared with ${view.shared_with.map(groupLabel).join(", ")}`) : null;
+      ? h("span", { class: "hint" }, t("Shared with {groups}", { groups: view.shared_with.map(groupLabel).join(", ") })) : null;
   }
 
   function myView(view) {
     return h("li", { dataset: { viewId: view.id } },
       h("a", { href: viewHref(view) }, view.name), sharedNote(view),
-      h("button", { type: "button", class: "link", "aria-label": `Rename ${view.name}`, onclick: () => rename(view) },
-        "Rename"),
-      h("button", { type: "button", class: "link", "aria-label": `Share ${view.name}`, onclick: () => share(view) },
-        "Share"),
-      h("button", { type: "button", class: "link case-delete-view", "aria-label": `Delete saved view ${view.name}`,
-        onclick: () => remove(view) }, "Delete"));
+      h("button", { type: "button", class: "link", "aria-label": t("Rename {name}", { name: view.name }), onclick: () => rename(view) },
+        t("Rename")),
+      h("button", { type: "button", class: "link", "aria-label": t("Share {name}", { name: view.name }), onclick: () => share(view) },
+        t("Share")),
+      h("button", { type: "button", class: "link case-delete-view", "aria-label": t("Delete saved view {name}", { name: view.name }),
+        onclick: () => remove(view) }, t("Delete")));
   }
 
   function teamView(view) {
     return h("li", { dataset: { viewId: view.id } },
-      h("a", { href: viewHref(view) }, view.name), h("span", { class: "hint" }, `by ${personName(view.owner)}`), sharedNote(view));
+      h("a", { href: viewHref(view) }, view.name), h("span", { class: "hint" }, t("by {person}", { person: personName(view.owner) })), sharedNote(view));
   }
 
   async function change(view, changes, done) {
@@ -102,36 +103,36 @@ export function savedViews({ user, currentState }) {
 
   function rename(view) {
     const name = h("input", { type: "text", name: "name", value: view.name, maxlength: NAME_LENGTH, required: true });
-    return dialog(`Rename “${view.name}”`, labelled("Name", name, { pointer: "/name" }), {
-      submitLabel: "Rename",
-      onSubmit: (values) => change(view, { name: values.name.trim() }, `Renamed the view to “${values.name.trim()}”.`),
+    return dialog(t("Rename “{name}”", { name: view.name }), labelled(t("Name"), name, { pointer: "/name" }), {
+      submitLabel: t("Rename"),
+      onSubmit: (values) => change(view, { name: values.name.trim() }, t("Renamed the view to “{name}”.", { name: values.name.trim() })),
     });
   }
 
   function share(view) {
-    return dialog(`Share “${view.name}”`, h("div", { dataset: { pointer: "/shared_with" } }, shareBoxes(groups, view.shared_with)), {
-      submitLabel: "Save sharing",
-      onSubmit: (_values, form) => change(view, { shared_with: checkedGroups(form) }, `Updated who sees “${view.name}”.`),
+    return dialog(t("Share “{name}”", { name: view.name }), h("div", { dataset: { pointer: "/shared_with" } }, shareBoxes(groups, view.shared_with)), {
+      submitLabel: t("Save sharing"),
+      onSubmit: (_values, form) => change(view, { shared_with: checkedGroups(form) }, t("Updated who sees “{name}”.", { name: view.name })),
     });
   }
 
   function remove(view) {
-    return dialog(`Delete “${view.name}”?`, h("p", {}, view.shared_with.length
-      ? "The people you shared it with will no longer see it." : "Only you see this view."), {
-      submitLabel: "Delete",
+    return dialog(t("Delete “{name}”?", { name: view.name }), h("p", {}, view.shared_with.length
+      ? t("The people you shared it with will no longer see it.") : t("Only you see this view.")), {
+      submitLabel: t("Delete"),
       onSubmit: async () => {
         await api.delete(`/views/${encodeURIComponent(view.id)}`, { ifMatch: view.version });
         await refresh();
-        announce(`Deleted the saved view “${view.name}”.`);
+        announce(t("Deleted the saved view “{name}”.", { name: view.name }));
       },
     });
   }
 
   const name = h("input", { id: "saved-view-name", type: "text", name: "name", maxlength: NAME_LENGTH, required: true,
     autocomplete: "off", dataset: { pointer: "/name" } });
-  const saveButton = h("button", { type: "submit" }, "Save view");
+  const saveButton = h("button", { type: "submit" }, t("Save view"));
   const saveForm = h("form", { class: "save-view" },
-    h("div", { class: "toolbar" }, labelled("Name of this view", name), shareBoxes(groups, []),
+    h("div", { class: "toolbar" }, labelled(t("Name of this view"), name), shareBoxes(groups, []),
       saveButton));
   // One key per view being saved: a double click, or a retry after a lost answer, saves it once. A refusal or a
   // saved view starts a new one.
@@ -156,7 +157,7 @@ export function savedViews({ user, currentState }) {
     name.value = "";
     for (const box of saveForm.querySelectorAll("input[name=shared_with]")) box.checked = false;
     await refresh();
-    announce(`Saved the view “${chosen}”.`);
+    announce(t("Saved the view “{name}”.", { name: chosen }));
   });
 
   async function importLegacy(views) {
@@ -166,33 +167,34 @@ export function savedViews({ user, currentState }) {
         const key = `import-${index}-${encodeURIComponent(view.name)}`.slice(0, 255);
         await api.post("/views", importedBody(view), { headers: { "Idempotency-Key": key } });
       } catch (problem) {
-        fill(offer, problemBox({ ...problem, title: `“${view.name}” could not be imported` }));
+        fill(offer, problemBox({ ...problem, title: t("“{name}” could not be imported", { name: view.name }) }));
         return;
       }
     }
     forgetLegacyViews();
     clear(offer);
     await refresh();
-    announce(`Imported ${views.length} ${views.length === 1 ? "view" : "views"}.`);
+    announce(tn("Imported {count} view.", "Imported {count} views.", views.length));
   }
 
   const legacy = legacyViews();
   if (legacy.length) {
-    fill(offer, h("div", { class: "panel import-views", role: "region", "aria-label": "Views saved in this browser" },
-      h("p", {}, `${legacy.length} ${legacy.length === 1 ? "view is" : "views are"} saved only in this browser. `
-        + "Import them to your account to use them anywhere and share them."),
+    fill(offer, h("div", { class: "panel import-views", role: "region", "aria-label": t("Views saved in this browser") },
+      h("p", {}, tn("{count} view is saved only in this browser. Import it to your account to use it anywhere and share it.",
+        "{count} views are saved only in this browser. Import them to your account to use them anywhere and share them.",
+        legacy.length)),
       h("div", { class: "actions" },
-        h("button", { type: "button", class: "primary", onclick: () => importLegacy(legacy) }, "Import"),
-        h("button", { type: "button", onclick: () => { forgetLegacyViews(); clear(offer); } }, "Discard them"))));
+        h("button", { type: "button", class: "primary", onclick: () => importLegacy(legacy) }, t("Import")),
+        h("button", { type: "button", onclick: () => { forgetLegacyViews(); clear(offer); } }, t("Discard them")))));
   }
 
   return {
     element: h("section", { class: "panel case-saved-panel", "aria-labelledby": "saved-views-heading" },
-      h("h2", { id: "saved-views-heading" }, "Saved views"),
+      h("h2", { id: "saved-views-heading" }, t("Saved views")),
       offer,
       status,
-      h("h3", { id: "my-views-heading" }, "My views"), mine,
-      h("h3", { id: "team-views-heading" }, "Team views"), team,
+      h("h3", { id: "my-views-heading" }, t("My views")), mine,
+      h("h3", { id: "team-views-heading" }, t("Team views")), team,
       saveForm),
     refresh,
   };
