@@ -252,10 +252,15 @@ def test_a_case_worker_uses_every_part_of_the_case_page(stack: LocalStack, brows
         people.get_by_label("Name", exact=True).fill(CLIENT[0])
         people.get_by_label("E-mail", exact=True).fill(CLIENT[1])
         people.get_by_label("Role", exact=True).select_option(label="Applicant")
+        # the language the portal's pages and e-mails speak to them in, named in the reader's language
+        people.get_by_label("Language", exact=True).select_option(label="German")
         people.get_by_role("button", name="Add participant").click()
         client = people.locator("li.participant-external").filter(has_text=CLIENT[0])
         expect(client).to_contain_text(CLIENT[1])
-        expect(client).to_contain_text("External · Applicant")
+        expect(client).to_contain_text("External · Applicant · Language: German")
+        client.get_by_label(f"Language of {CLIENT[0]}").select_option(label="Their browser's")
+        client.get_by_role("button", name=f"Change language of {CLIENT[0]}").click()
+        expect(client).to_contain_text("External · Applicant · Language: Their browser's")
         expect(client).to_contain_text("No portal link issued yet.")
         client.get_by_role("button", name=f"Issue link for {CLIENT[0]}").click()
         issued = people.get_by_label("Portal link")
@@ -349,6 +354,7 @@ def test_a_case_worker_uses_every_part_of_the_case_page(stack: LocalStack, brows
 
         [external] = [p for p in case["participants"] if p["kind"] == "external"]
         assert (external["name"], external["email"], external["role"]) == (*CLIENT, "client")
+        assert external["language"] is None  # German when added, then their browser's
         [link] = api.get(f"/cases/{case_id}/portal-links").json()["items"]
         assert link["participant_id"] == external["id"]
         assert link["revoked_at"] is not None

@@ -1,7 +1,7 @@
 // The participants section: who takes part and in which role, portal links for external participants (issued,
 // shown once to copy, revoked), adding and removing participants, and the case's owner.
 import { api } from "../../api.js";
-import { t } from "../../i18n.js";
+import { languages, locale, t } from "../../i18n.js";
 import { announce, clear, dialog, fill, formatDate, h, labelled, problemBox, showFieldErrors, visuallyHidden } from "../../ui.js";
 import { peopleOptions, personName, subjectOf } from "../../people.js";
 import { P } from "./access.js";
@@ -10,6 +10,17 @@ import { attempt, select, toProblem } from "./common.js";
 // A participant as the section names them: staff by their directory name, externals by the name they were given.
 function participantName(p) {
   return p.user_id ? personName(p.user_id) : p.name;
+}
+
+// The languages an external participant may be spoken to in (the portal's pages and e-mails), named in the
+// reader's language; none means their browser's.
+function languageChoices() {
+  const names = new Intl.DisplayNames([locale()], { type: "language" });
+  return [["", t("Their browser's")], ...languages().map(({ code }) => [code, names.of(code) || code])];
+}
+
+function languageName(code) {
+  return languageChoices().find(([value]) => value === (code || ""))?.[1] || code;
 }
 
 export function participantsSection(page) {
@@ -62,7 +73,8 @@ export function participantsSection(page) {
         : [h("span", { class: "who" }, p.name || t("External participant")), p.email ? h("span", { class: "hint" }, ` ${p.email}`) : null];
       const item = h("li", { class: `participant participant-${p.kind}` },
         h("div", { class: "participant-head" }, who),
-        h("p", { class: "hint" }, `${p.kind === "internal" ? t("Internal") : t("External")} · ${page.roleName(p.role)}`));
+        h("p", { class: "hint" }, `${p.kind === "internal" ? t("Internal") : t("External")} · ${page.roleName(p.role)}`,
+          p.kind === "external" ? ` · ${t("Language: {language}", { language: languageName(p.language) })}` : ""));
       if (manage) {
         const roleSelect = select(page.roleOptions(p.kind, "—").slice(1), { id: `participant-${p.id}-role`, "aria-label": t("Role of {name}", { name: participantName(p) }) }, p.role);
         const change = h("button", { type: "button", id: `participant-${p.id}-change`, onclick: async (e) => {
@@ -74,6 +86,7 @@ export function participantsSection(page) {
         const remove = h("button", { type: "button", class: "danger", id: `participant-${p.id}-remove`, onclick: () => removeParticipant(p) },
           t("Remove"), visuallyHidden(` ${participantName(p)}`));
         item.append(h("div", { class: "inline actions" }, roleSelect, change, remove));
+        if (p.kind === "external") item.append(languageForm(p, status));
       }
       if (p.kind === "external" && manage) item.append(h("div", { id: `links-${p.id}` }, linksFor(p, status)));
       return item;
@@ -82,6 +95,20 @@ export function participantsSection(page) {
     if (manage) slot.append(h("div", { id: "links-problem" }, linksProblem ? problemBox(linksProblem) : null));
     if (manage) slot.append(addParticipantForm());
     if (page.editable && page.access.can(P.ASSIGN)) slot.append(ownerForm());
+  }
+
+  // The language the portal's pages and e-mails speak to an external participant.
+  function languageForm(p, status) {
+    const chosen = select(languageChoices(), { id: `participant-${p.id}-language`, "aria-label": t("Language of {name}", { name: p.name }) },
+      p.language || "");
+    const change = h("button", { type: "button", id: `participant-${p.id}-language-change`, onclick: async (e) => {
+      const language = chosen.value || null;
+      if (language === (p.language || null)) { announce(t("The language is unchanged.")); return; }
+      const outcome = await attempt(status, e.currentTarget, () => api.post(page.path(`/participants/${encodeURIComponent(p.id)}/language`),
+        { language }), t("{name} is now spoken to in: {language}", { name: p.name, language: languageName(language) }));
+      if (outcome.ok) page.applyCase(outcome.result, { focus: `participant-${p.id}-language` });
+    } }, t("Change language"), visuallyHidden([" ", t("of {name}", { name: p.name })]));
+    return h("div", { class: "inline actions" }, chosen, change);
   }
 
   function linksFor(participant, status) {
@@ -189,7 +216,9 @@ export function participantsSection(page) {
     const email = h("input", { type: "email", id: "participant-new-email", name: "email", dataset: { pointer: "/email" }, autocomplete: "off" });
     const role = h("select", { id: "participant-new-role", name: "role", dataset: { pointer: "/role" } });
     const internalFields = h("div", {}, labelled(t("Person"), userId, { required: true, hint: t("A name, e-mail address or user id.") }), people);
-    const externalFields = h("div", { hidden: true }, labelled(t("Name"), name, { required: true }), labelled(t("E-mail"), email, { required: true }));
+    const language = select(languageChoices(), { id: "participant-new-language", name: "language", dataset: { pointer: "/language" } }, "");
+    const externalFields = h("div", { hidden: true }, labelled(t("Name"), name, { required: true }), labelled(t("E-mail"), email, { required: true }),
+      labelled(t("Language"), language, { hint: t("Of the portal's pages and e-mails; their browser's unless chosen.") }));
     const setKind = () => {
       const kind = externalRadio.checked ? "external" : "internal";
       internalFields.hidden = kind !== "internal";
@@ -215,7 +244,7 @@ export function participantsSection(page) {
       const kind = externalRadio.checked ? "external" : "internal";
       const body = { kind, role: role.value };
       if (kind === "internal") body.user_id = subjectOf(userId.value);
-      else { body.name = name.value.trim(); body.email = email.value.trim(); }
+      else { body.name = name.value.trim(); body.email = email.value.trim(); body.language = language.value || null; }
       clear(status);
       button.disabled = true;
       try {
