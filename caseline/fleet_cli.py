@@ -250,7 +250,7 @@ def status(
     aws = FleetAws(endpoint_url=endpoint_url)
     table = Table(title="The fleet")
     for column in ("tenant", "where", "version", "stacks", "alarms in ALARM", *(("drift",) if drift else ())):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # a narrow terminal (or a pipeline's log) still shows every name
     try:
         for tenant in tenants.tenants.values():
             names = stack_names(tenant.id)

@@ -253,7 +253,7 @@ def test_a_case_worker_uses_every_part_of_the_case_page(stack: LocalStack, brows
         people.get_by_label("E-mail", exact=True).fill(CLIENT[1])
         people.get_by_label("Role", exact=True).select_option(label="Applicant")
         # the language the portal's pages and e-mails speak to them in, named in the reader's language
-        people.get_by_label("Language", exact=True).select_option(label="German")
+        people.get_by_label("Portal language", exact=True).select_option(label="German")
         people.get_by_role("button", name="Add participant").click()
         client = people.locator("li.participant-external").filter(has_text=CLIENT[0])
         expect(client).to_contain_text(CLIENT[1])

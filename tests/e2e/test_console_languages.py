@@ -227,7 +227,7 @@ def test_german_from_the_browser_english_by_choice_and_every_screen_clean_in_bot
         page.set_viewport_size(LAPTOP)
 
         # The switch in the header: English, kept on this browser.
-        page.get_by_label("Sprache").select_option("en")
+        page.get_by_label("Sprache", exact=True).select_option("en")
         expect(page.locator("html")).to_have_attribute("lang", "en")
         expect(
             page.get_by_role("navigation", name="Main").get_by_role("link", name="Cases", exact=True)
@@ -237,7 +237,7 @@ def test_german_from_the_browser_english_by_choice_and_every_screen_clean_in_bot
             page.get_by_role("navigation", name="Main").get_by_role("link", name="Cases", exact=True)
         ).to_be_visible()
         expect(page.locator("html")).to_have_attribute("lang", "en")
-        expect(page.get_by_label("Language")).to_have_value("en")
+        expect(page.get_by_label("Language", exact=True)).to_have_value("en")
         every_screen(page, routes, english, "en")
 
         page.get_by_role("button", name="Sign out").click()

@@ -13,8 +13,10 @@ import pytest
 import yaml  # type: ignore[import-untyped]  # cfn-lint's and moto's; the product writes YAML with Jinja
 from botocore.stub import Stubber
 from moto import mock_aws
+from rich.console import Console
 from typer.testing import CliRunner
 
+from caseline import fleet_cli
 from caseline.fleet import Outcome, drift_summary, plan_waves, stack_names
 from caseline.fleet_aws import VERSION_TAG, FleetAws, lookup_role_arn
 from caseline.fleet_cli import WORKFLOW_PATH, deploy_fleet, fleet_app, render_workflow
@@ -23,6 +25,18 @@ from infra.tenants import REGISTRY_PATH, TenantRegistry
 from tests.infra.conftest import Synthesized
 
 runner = CliRunner()
+
+
+def _status() -> Any:
+    """`caseline fleet status` as a wide terminal shows it, a tenant a line (a narrow one folds each cell)."""
+    wide = Console(soft_wrap=True, width=250)
+    previous, fleet_cli.console = fleet_cli.console, wide
+    try:
+        return runner.invoke(fleet_app, ["status"])
+    finally:
+        fleet_cli.console = previous
+
+
 ACME_ACCOUNT = "111122223333"  # tenants.toml's acme; demo has none: the credentials' account
 
 
@@ -166,7 +180,7 @@ def test_the_rollout_deploys_the_canary_then_the_wave_and_the_inventory_reads_th
     assert rollout.succeeded
     assert cdk.deployed == ["demo", "acme"]
     assert baked == [1800]  # after the canary; not after the last wave
-    result = runner.invoke(fleet_app, ["status"], terminal_width=250)
+    result = _status()
     assert result.exit_code == 0, result.output
     rows = {line.split("│")[1].strip(): line for line in result.output.splitlines() if line.count("│") > 4}
     assert "abc123" in rows["demo"]
@@ -191,7 +205,7 @@ def test_an_alarm_after_the_canary_halts_the_rollout_and_the_status_shows_it(reg
         ("acme", Outcome.SKIPPED),
     ]
     assert cdk.deployed == ["demo"]
-    result = runner.invoke(fleet_app, ["status"], terminal_width=250)
+    result = _status()
     rows = {line.split("│")[1].strip(): line for line in result.output.splitlines() if line.count("│") > 4}
     assert "caseline-demo-api-5xx" in rows["demo"]
     assert "not deployed" in rows["acme"]

@@ -98,7 +98,7 @@ EN: dict[str, str] = {
     "refused.messages": "Messages cannot be sent on this case.",
     "refused.message_length": "Write a message of 1 to {most} characters.",
     "refused.message_characters": (
-        "The message has characters that cannot be sent (control characters or invisible formatting)."
+        "The message has a character that cannot be sent ({character}: a control character or invisible formatting)."
     ),
     "refused.fields": "Nothing on this case can be changed here.",
     "refused.task": "This task is not open for you: it may be done already.",

@@ -255,8 +255,9 @@ class VisitService:
             raise Invalid(said, {"/body": said})
         try:
             message = PostMessage(body=text)
-        except ValidationError:  # a control character or a bidi override: said, not sent
-            said = Said("refused.message_characters")
+        except ValidationError as error:  # a control character or a bidi override: said and named, not sent
+            code = str((error.errors(include_url=False)[0].get("ctx") or {}).get("code", "?"))
+            said = Said("refused.message_characters", {"character": code})
             raise Invalid(said, {"/body": said}) from None
         self._command(session, PortalCommand.POST_MESSAGE, message)
 

@@ -218,7 +218,7 @@ export function participantsSection(page) {
     const internalFields = h("div", {}, labelled(t("Person"), userId, { required: true, hint: t("A name, e-mail address or user id.") }), people);
     const language = select(languageChoices(), { id: "participant-new-language", name: "language", dataset: { pointer: "/language" } }, "");
     const externalFields = h("div", { hidden: true }, labelled(t("Name"), name, { required: true }), labelled(t("E-mail"), email, { required: true }),
-      labelled(t("Language"), language, { hint: t("Of the portal's pages and e-mails; their browser's unless chosen.") }));
+      labelled(t("Portal language"), language, { hint: t("Of the portal's pages and e-mails; their browser's unless chosen.") }));
     const setKind = () => {
       const kind = externalRadio.checked ? "external" : "internal";
       internalFields.hidden = kind !== "internal";
