@@ -92,9 +92,10 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-# Two workers (the machines have two cores; much of the suite waits on a browser, a queue or the emulator).
+# Two workers (the machines have two cores; much of the suite waits on a browser, a queue or the emulator), a test
+# module whole in one, so its module fixtures are made once.
 test: lint browser reference
-	$(VENV)/bin/pytest -n 2 --dist loadgroup
+	$(VENV)/bin/pytest -n 2 --dist loadfile
 
 # The very packages `caseline tenant synth` deploys (infra/package.py: arm64, byte code, the entry module).
 build: install reference

@@ -15,6 +15,7 @@ import hashlib
 import json
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 from babel.core import Locale
@@ -107,3 +108,23 @@ def build(directory: Path, out: Path) -> str:
         target.write_bytes(asset_content(path))
     (out / INDEX).write_text(index_html(directory, current))
     return current
+
+
+def built(directory: Path, root: Path) -> tuple[str, Path]:
+    """The console built once per version, in `root/<version>/`: a build another process finished (a second test
+    worker, a synth beside the CLI) is reused, and no build is ever changed while another process reads it. Older
+    versions' builds are removed."""
+    current = version(directory)
+    out = root / current
+    if not (out / INDEX).is_file():
+        root.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{current}-", dir=root))
+        build(directory, staging)
+        try:
+            staging.rename(out)
+        except OSError:  # the same build, finished first by another process
+            shutil.rmtree(staging, ignore_errors=True)
+    for older in root.iterdir():
+        if older.name != current and not older.name.startswith("."):
+            shutil.rmtree(older, ignore_errors=True)
+    return current, out

@@ -272,11 +272,11 @@ class ConsoleStack(cdk.Stack):
         # The build (caseline/console_assets.py): scripts and style sheets under `assets/<version>/`, kept a year by
         # browsers and the edge; the versions a release replaces are pruned. Then index.html, which names them, and
         # config.json, both revalidated on every load, and invalidated at the edge.
-        self.version = console_assets.build(CONSOLE_DIR, CONSOLE_BUILD_DIR)
+        self.version, console_build = console_assets.built(CONSOLE_DIR, CONSOLE_BUILD_DIR)
         self.assets = s3deploy.BucketDeployment(
             self,
             "assets",
-            sources=[s3deploy.Source.asset(str(CONSOLE_BUILD_DIR / console_assets.ASSETS))],
+            sources=[s3deploy.Source.asset(str(console_build / console_assets.ASSETS))],
             destination_bucket=bucket,
             destination_key_prefix=f"{console_assets.ASSETS}/",
             prune=True,
@@ -289,7 +289,7 @@ class ConsoleStack(cdk.Stack):
             self,
             "files",
             sources=[
-                s3deploy.Source.asset(str(CONSOLE_BUILD_DIR), exclude=[console_assets.ASSETS, "config.json"]),
+                s3deploy.Source.asset(str(console_build), exclude=[console_assets.ASSETS, "config.json"]),
                 s3deploy.Source.json_data("config.json", self.config),
             ],
             destination_bucket=bucket,

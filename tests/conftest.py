@@ -16,17 +16,6 @@ settings.register_profile("caseline", deadline=None)
 settings.load_profile("caseline")
 
 DEMO_TEMPLATE = Path(__file__).parents[1] / "caseline" / "local" / "demo" / "employee-onboarding.json"
-TESTS = Path(__file__).parent
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """`make test` runs two workers (pytest-xdist, `--dist loadgroup`). A module runs whole in one worker, so its
-    module fixtures (a browser, a tenant's people) are made once; the infra tests all run in one worker, which
-    synthesizes and packages once for them (and alone writes the packaging cache)."""
-    for item in items:
-        relative = item.path.relative_to(TESTS)
-        group = "infra" if relative.parts[0] == "infra" else relative.as_posix()
-        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")

@@ -114,3 +114,20 @@ def test_the_page_preloads_exactly_the_modules_the_console_has() -> None:
 
     assert entry == {"js/app.js"}
     assert preloaded == modules - entry
+
+
+def test_a_build_is_made_once_per_version_and_reused(console: Path, tmp_path: Path) -> None:
+    root = tmp_path / "builds"
+    current, out = console_assets.built(console, root)
+    assert out == root / current
+    assert (out / "assets" / current / "js" / "app.js").is_file()
+    marker = out / "index.html"
+    marker.write_text("finished by another process")  # a second build of the same version changes nothing
+    assert console_assets.built(console, root) == (current, out)
+    assert marker.read_text() == "finished by another process"
+
+    (console / "js" / "app.js").write_text("export const changed = true;\n")
+    newer, newer_out = console_assets.built(console, root)
+    assert newer != current
+    assert sorted(path.name for path in root.iterdir()) == [newer]  # the older version's build is gone
+    assert (newer_out / "assets" / newer / "js" / "app.js").read_text() == "export const changed = true;\n"
