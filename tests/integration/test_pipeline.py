@@ -94,9 +94,18 @@ def test_every_consumer_acknowledges_and_nothing_is_dead_lettered(
         assert pumps[f"queue:{service}_consumer"].invocations > 0, f"{service} never consumed anything"
     wait_until(lambda: _drained(stack, "automations", "portal", "timeline"), what="the consumer queues to drain")
     for service in CONSUMER_QUEUES:
-        assert queue_depth(stack, stack.tenant.queues[f"{service}_consumer"].dead_letter_url) == 0, (
-            f"{service} dead-lettered"
-        )
+        dead = _dead_letters(stack, stack.tenant.queues[f"{service}_consumer"].dead_letter_url)
+        assert not [body for body in dead if opened_case["id"] in body], f"{service} dead-lettered this case's events"
+
+
+def _dead_letters(stack: LocalStack, url: str) -> list[str]:
+    """The bodies in a dead-letter queue, left there: other tests of this stack put their own poison in on purpose
+    (the timeline's chaos), so only this case's events may not be there."""
+    sqs, bodies = stack.aws.sqs(), []
+    for _ in range(queue_depth(stack, url) // 10 + 2):
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30).get("Messages", [])
+        bodies += [message["Body"] for message in messages]
+    return bodies
 
 
 def test_the_timeline_keeps_one_entry_per_event_however_often_it_is_delivered(stack: LocalStack) -> None:
