@@ -6,12 +6,15 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from babel.messages.pofile import read_po
 from browser import AXE, CHROMIUM, Watch, axe_check, launch_chromium
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from caseline.local.stack import LocalStack
+from caseline.paths import ROOT
 
 OUTPUT = Path(__file__).parents[2] / "test-output" / "console"
 WAIT_MS = 20_000
@@ -76,3 +79,28 @@ def clean(watch: Watch, stack: LocalStack) -> None:
     assert watch.origins <= {stack.url, stack.aws_endpoint.rstrip("/")}, watch.origins
     unexpected = [error for error in watch.errors if "Failed to load resource" not in error]
     assert not unexpected, unexpected
+
+
+def english_with_german(stack: LocalStack) -> set[str]:
+    """Each English message of the console (every form of a plural one) whose German differs: what a German screen
+    must not show. Less the names of the stack's templates, which are data whatever words they use (another module of
+    the same stack names one "Search")."""
+    with (ROOT / "console" / "locale" / "de.po").open("rb") as file:
+        catalog = read_po(file, locale="de")
+    found: set[str] = set()
+    for message in catalog:
+        if not message.id:
+            continue
+        english = list(message.id) if isinstance(message.id, tuple) else [message.id]
+        german = list(message.string) if isinstance(message.string, tuple) else [message.string]
+        found.update(str(text) for text in english if str(text) not in german)
+    names: set[str] = set()
+    cursor = ""
+    while True:
+        status, page = stack.request("GET", f"/templates?limit=100{cursor}")
+        assert status == 200, page
+        assert isinstance(page, dict)
+        names.update(str(item["name"]) for item in page["items"])
+        if not page.get("next_cursor"):
+            return found - names
+        cursor = f"&cursor={quote(str(page['next_cursor']))}"

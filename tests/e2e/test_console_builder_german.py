@@ -7,17 +7,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from babel.messages.pofile import read_po
 from browser import Watch
-from console_session import WAIT_MS, clean, console_browser, requires_browser, screen
+from console_session import WAIT_MS, clean, console_browser, english_with_german, requires_browser, screen
 from playwright.sync_api import Browser, Page, expect
 
 from caseline.local.stack import LocalStack
-from caseline.paths import ROOT
 
 pytestmark = requires_browser
 
-CONSOLE = ROOT / "console"
 
 # The visible text nodes, options of visible selects included, and the names given to controls, each trimmed.
 SHOWN_JS = """(skipped) => {
@@ -40,31 +37,9 @@ SHOWN_JS = """(skipped) => {
 }"""
 
 
-def english_with_german() -> set[str]:
-    """The English of every message whose German differs: what must not be seen in German."""
-    with (CONSOLE / "locale" / "de.po").open("rb") as file:
-        catalog = read_po(file)
-    english: set[str] = set()
-    for message in catalog:
-        if not message.id:
-            continue
-        ids = [message.id] if isinstance(message.id, str) else list(message.id)
-        strings = [message.string] if isinstance(message.string, str) else list(message.string or ())
-        english.update(str(text) for text in ids if text not in strings)
-    return english
-
-
-# Data, not messages, though its words may be messages too: insight's figures keep the words the API names them by
-# (a report's columns, its chart's series: "Closed"), and templates are named by whoever made them (another test of
-# this stack makes one named "Search").
-API_WORDS = ", ".join(
-    [
-        "#insight-reports th[scope=col].number",
-        "#insight-reports .chart-legend",
-        "#insight-reports .chart-table th",
-        ".template-choice-name",
-    ]
-)
+# Insight's figures keep the words the API names them by (a report's columns, its chart's series): data, not
+# messages, though "Closed" is one too.
+API_WORDS = "#insight-reports th[scope=col].number, #insight-reports .chart-legend, #insight-reports .chart-table th"
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +96,7 @@ def test_the_builder_and_its_neighbours_speak_german(stack: LocalStack, browser:
     assert status == 201, created
     status, opened = stack.request("POST", "/cases", {"template_key": key, "title": "Sommerfest im Park"})
     assert status == 201, opened
-    english = english_with_german()
+    english = english_with_german(stack)
 
     context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="de-DE")
     context.set_default_timeout(WAIT_MS)

@@ -11,15 +11,13 @@ from collections.abc import Iterator
 from typing import Any, Literal
 
 import pytest
-from babel.messages.pofile import read_po
 from browser import Watch, axe_check
-from console_session import USERS, WAIT_MS, clean, console_browser, requires_browser
+from console_session import USERS, WAIT_MS, clean, console_browser, english_with_german, requires_browser
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 from waiting import wait_until
 
 from caseline.local.console import DEV_USERS
 from caseline.local.stack import LocalStack
-from caseline.paths import ROOT
 
 pytestmark = requires_browser
 
@@ -69,20 +67,6 @@ ENGLISH_LEFT_JS = """([english, data]) => {
   }
   return [...left].sort();
 }"""
-
-
-def english_with_german_words() -> list[str]:
-    """Each English message (every form of a plural one) whose German differs from it."""
-    with (ROOT / "console" / "locale" / "de.po").open("rb") as file:
-        catalog = read_po(file, locale="de")
-    found: set[str] = set()
-    for message in catalog:
-        if not message.id:
-            continue
-        english = list(message.id) if isinstance(message.id, tuple) else [message.id]
-        german = list(message.string) if isinstance(message.string, tuple) else [message.string]
-        found.update(str(text) for text in english if str(text) not in german)
-    return sorted(found)
 
 
 def template(key: str) -> dict[str, Any]:
@@ -205,7 +189,7 @@ def test_german_from_the_browser_english_by_choice_and_every_screen_clean_in_bot
     stack: LocalStack, browser: Browser, case_of_its_own: tuple[str, str]
 ) -> None:
     routes = screens(*case_of_its_own)
-    english = english_with_german_words()
+    english = sorted(english_with_german(stack))
     context = browser.new_context(viewport=LAPTOP, locale="de-DE")
     context.set_default_timeout(WAIT_MS)
     watch = Watch(context, stack.url)
