@@ -13,10 +13,14 @@ function participantName(p) {
 }
 
 // The languages an external participant may be spoken to in (the portal's pages and e-mails), named in the
-// reader's language; none means their browser's.
+// reader's language; none means their browser's. Made once: the reader's language is fixed for the page's life.
+let choices = null;
 function languageChoices() {
-  const names = new Intl.DisplayNames([locale()], { type: "language" });
-  return [["", t("Their browser's")], ...languages().map(({ code }) => [code, names.of(code) || code])];
+  if (!choices) {
+    const names = new Intl.DisplayNames([locale()], { type: "language" });
+    choices = [["", t("Their browser's")], ...languages().map(({ code }) => [code, names.of(code) || code])];
+  }
+  return choices;
 }
 
 function languageName(code) {
